@@ -1,0 +1,60 @@
+"""Paths, period labels and the outcome registry: the defaults every module shares."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+_RESOURCES = PACKAGE_DIR / "_resources"
+
+
+def _first_existing(*candidates: Path) -> Path:
+    for path in candidates:
+        if path.exists():
+            return path
+    return candidates[-1]
+
+
+#: Notebooks and the sample data ship inside the package (``_resources`` links to the repository
+#: folders in a clone and holds copies in a wheel), so every command finds them from any folder.
+NOTEBOOKS_DIR = _first_existing(_RESOURCES / "notebooks", PACKAGE_DIR.parents[1] / "notebooks")
+SAMPLE_DIR = _first_existing(_RESOURCES / "sample", PACKAGE_DIR.parents[1] / "data" / "sample")
+
+#: Period frequencies: code → (pandas frequency, periods per year, default window).
+FREQUENCIES = {"Q": ("Q", 4, 4), "M": ("M", 12, 12), "Y": ("Y", 1, 3)}
+
+#: The outcome registry shared by the generator (``synth``) and the statistics (``growth``).
+#: Value: (kind, description). ``kind`` tells how lag h maps to periods: ``growth`` outcomes are
+#: measured between t+h-1 and t+h, ``level`` outcomes in period t+h-1 (DESIGN.md, "Statistics").
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "revenue_growth": ("growth", "log change of the portfolio's revenue into period t+h"),
+    "profit_growth": ("growth", "log change of the portfolio's gross profit into period t+h"),
+    "new_clients": ("level", "clients buying for the first time in t+h-1 per 100 clients active in the window"),
+    "new_client_size": ("level", "log mean revenue in t+h-1 of the clients new in that period"),
+    "new_product_share": ("level", "new-product share of revenue in t+h-1, clients outside `advanced`"),
+    "claims_rate": ("level", "claims per 100 orders in t+h-1, clients outside `demanding`"),
+    "revenue_volatility": ("growth", "absolute deviation of revenue growth at lag h from the portfolio's mean growth"),
+    "retention": ("level", "share of the window's active clients still buying in t+h-1"),
+    "plan_attainment": ("level", "KPI: plan attainment in t+h-1 (1 = plan met)"),
+    "defect_rate": ("level", "KPI: share of defective deliveries in t+h-1"),
+}
+
+#: The six kinds of key client, in the order reports show them.
+CATEGORIES = ("key_revenue", "key_profit", "image", "demanding", "advanced", "understanding")
+#: The four kinds the article adds to the usual two; the generator plants them as latent traits.
+ARTICLE_KINDS = ("image", "demanding", "advanced", "understanding")
+
+EVENT_TYPES = ("claim", "trial", "spec_requirement", "prepayment", "deferral_accepted", "incident")
+
+
+def period_range(start: str, periods: int, freq: str = "Q") -> pd.PeriodIndex:
+    """The ``periods`` consecutive periods from ``start`` (e.g. ``"2023Q1"``) at ``freq``."""
+    return pd.period_range(start=pd.Period(start, freq=FREQUENCIES[freq][0]), periods=periods)
+
+
+def period_label(periods: pd.PeriodIndex | pd.Series) -> np.ndarray:
+    """Labels as used everywhere: ``2024Q1`` (quarters), ``2024-01`` (months), ``2024`` (years)."""
+    return np.asarray([str(p) for p in periods], dtype=object)

@@ -1,0 +1,18 @@
+"""Domain exceptions.
+
+Every error a user can fix by changing their input is an :class:`InputError`; the command line
+turns it into exit code 2 and prints its message alone, without a traceback. The message names
+the file, the column, a few offending rows and what to do.
+"""
+
+
+class KeyclientsError(Exception):
+    """Base class of the errors this package raises on purpose."""
+
+
+class InputError(KeyclientsError):
+    """Bad input or usage: a file, column, value or option the user must fix (exit code 2)."""
+
+
+class AnalysisError(KeyclientsError):
+    """The analysis itself failed on valid input (exit code 1)."""

@@ -1,0 +1,597 @@
+"""Regressions of an outcome on category exposures: the panel model (many portfolios), the
+autoregressive distributed-lag model (one portfolio) and the Granger F test."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from linearmodels import PanelOLS
+from linearmodels.panel.data import PanelData
+from linearmodels.panel.utility import AbsorbingEffectError
+from scipy import stats
+from statsmodels.tsa.stattools import grangercausalitytests
+
+from analysis.errors import InputError
+from analysis.stats._validate import (
+    as_list,
+    check_choice,
+    check_columns,
+    check_numeric,
+    warn,
+)
+from analysis.stats.resampling import _block_indices
+
+PANEL_COV_TYPES = ("unadjusted", "robust", "clustered")
+TS_COV_TYPES = ("hac", "unadjusted", "robust", "bootstrap")
+MIN_CLUSTERS = 30
+MAX_VIF = 10.0
+SHORT_SERIES = 60
+
+PANEL_COLUMNS = [
+    "term", "role", "estimate", "std_error", "statistic", "df", "p_unc", "ci_low", "ci_high",
+    "n", "n_entities", "n_periods", "std_effect", "std_effect_se", "cov_type", "small_sample",
+    "diagnostics",
+]  # fmt: skip
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0 < confidence < 1:
+        raise InputError(f"`confidence` must be between 0 and 1, got {confidence!r}.")
+
+
+def _vifs(x: pd.DataFrame) -> pd.Series:
+    """Variance inflation factors of already-demeaned regressors: diag of the inverse
+    correlation matrix (statsmodels' VIF regresses on a constant, which demeaned data lack)."""
+    if x.shape[1] < 2:
+        return pd.Series(1.0, index=x.columns)
+    corr = np.corrcoef(x.to_numpy(), rowvar=False)
+    try:
+        inv = np.linalg.inv(corr)
+    except np.linalg.LinAlgError:
+        return pd.Series(np.inf, index=x.columns)
+    return pd.Series(np.diag(inv), index=x.columns)
+
+
+def panel_regression(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    exposures: str | Sequence[str],
+    entity: str,
+    time: str,
+    controls: str | Sequence[str] = (),
+    entity_effects: bool = True,
+    time_effects: bool = False,
+    cov_type: str = "clustered",
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Fixed-effects panel regression of an outcome on exposures (linearmodels ``PanelOLS``).
+
+    Fits ``outcome ~ exposures + controls + entity effects + time effects`` by least squares
+    on the rows with no missing value in the columns used. With neither kind of effect the
+    model has an intercept (pooled OLS).
+
+    Standard errors:
+
+    - ``unadjusted``: classical, residual variance over N - K_all (K_all counts slopes and
+      every fixed effect), t(N - K_all) inference — as R ``plm`` and Stata ``xtreg, fe``.
+    - ``robust``: heteroskedasticity-robust HC1, N / (N - K_all), t(N - K_all) — as
+      ``sandwich::vcovHC(type = "HC1")`` on the dummy-variable regression.
+    - ``clustered``: clustered by entity, scaled by G/(G-1) * (N-1)/(N-K) where K counts the
+      slopes plus the fixed effects not nested in the entity clusters (the convention of R's
+      ``fixest`` and Stata's ``reghdfe``): K = slopes with entity effects only; slopes + T - 1
+      with entity and time effects; slopes + T with time effects only; slopes + 1 (the
+      intercept) without effects. Inference uses t(G - 1). (linearmodels' own
+      ``debiased=True, group_debias=True`` gives the same with entity effects only but counts
+      every effect with two-way effects, as Stata's ``areg``; hence the explicit factor.)
+
+    ``std_effect`` is the change in the outcome, in standard deviations, per one standard
+    deviation of the term, both measured after removing entity and period means (the two-way
+    within transformation, whatever effects the model has): estimate * sd(x~) / sd(y~).
+
+    Diagnostics (also issued as :class:`~analysis.stats.StatsWarning`): fewer than 30
+    clusters; a term whose variance inflation factor among the demeaned regressors exceeds 10;
+    rows dropped for missing values.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Long format, one row per entity and period.
+    outcome : str
+        Outcome column.
+    exposures : str or sequence of str
+        Exposure columns, estimated jointly.
+    entity, time : str
+        Columns identifying the entity (e.g. portfolio) and the period (any sortable labels).
+    controls : str or sequence of str
+        Further regressors (e.g. log portfolio revenue); reported with ``role="control"``.
+    entity_effects, time_effects : bool
+        Entity and period fixed effects.
+    cov_type : {"clustered", "robust", "unadjusted"}
+        Standard errors, see above.
+    confidence : float
+        Level of the confidence interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per term (exposures, then controls, then ``const`` for pooled OLS):
+
+        - ``term``: column name; ``role``: ``exposure``, ``control`` or ``intercept``.
+        - ``estimate``, ``std_error``: coefficient and its standard error.
+        - ``statistic``: t statistic; ``df``: degrees of freedom of its t distribution.
+        - ``p_unc``: two-sided p-value (uncorrected).
+        - ``ci_low``, ``ci_high``: two-sided confidence interval at ``confidence``.
+        - ``n``, ``n_entities``, ``n_periods``: rows, entities and periods used.
+        - ``std_effect``, ``std_effect_se``: estimate and standard error on the standardized
+          scale described above (NaN for the intercept).
+        - ``cov_type``: as passed; ``small_sample``: the correction used, in words, with K.
+        - ``diagnostics``: ``;``-separated notes (empty string when none).
+
+        ``DataFrame.attrs`` holds ``cov_type``, ``small_sample``, ``ssc_factor`` (the factor
+        applied to the clustered covariance, 1 otherwise), ``df``, ``K``, ``n_clusters`` and
+        the list ``diagnostics``.
+
+    Raises
+    ------
+    analysis.errors.InputError
+        Missing or non-numeric columns, unknown ``cov_type``, fewer rows than parameters plus
+        two, fewer than 2 clusters, or a regressor that the fixed effects absorb or that is an
+        exact linear combination of the others.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, warnings
+    >>> from analysis.stats import panel_regression
+    >>> rng = np.random.default_rng(7)
+    >>> panel = pd.DataFrame(
+    ...     [(p, t) for p in range(40) for t in range(8)], columns=["portfolio", "period"]
+    ... )
+    >>> panel["share"] = rng.uniform(size=len(panel))
+    >>> panel["growth"] = 0.5 * panel["share"] + rng.normal(size=len(panel))
+    >>> res = panel_regression(
+    ...     panel, outcome="growth", exposures=["share"], entity="portfolio", time="period",
+    ...     time_effects=True,
+    ... )
+    >>> res.loc[0, ["term", "df", "n", "n_entities"]].tolist()
+    ['share', 39, 320, 40]
+    """
+    exposures_l = as_list("exposures", exposures)
+    controls_l = as_list("controls", controls)
+    if not exposures_l:
+        raise InputError("`exposures` must name at least one column.")
+    check_choice("cov_type", cov_type, PANEL_COV_TYPES)
+    _check_confidence(confidence)
+    regressors = exposures_l + controls_l
+    check_columns(data, [entity, time, outcome, *regressors])
+    check_numeric(data, [outcome, *regressors])
+
+    diagnostics: list[str] = []
+    df = data[[entity, time, outcome, *regressors]]
+    complete = df.notna().all(axis=1)
+    if not complete.all():
+        diagnostics.append(f"dropped_missing: {int((~complete).sum())} rows")
+        df = df[complete]
+    df = df.astype({c: float for c in [outcome, *regressors]})
+    ent_codes, ent_labels = pd.factorize(df[entity], sort=True)
+    time_codes, time_labels = pd.factorize(df[time], sort=True)
+    if pd.Series(list(zip(ent_codes, time_codes, strict=True))).duplicated().any():
+        raise InputError(
+            f"Columns {entity!r} and {time!r} must identify the rows, but some "
+            f"({entity}, {time}) pairs occur twice. Aggregate to one row per entity and period."
+        )
+    frame = df[[outcome, *regressors]].set_axis(
+        pd.MultiIndex.from_arrays([ent_codes, time_codes], names=["entity", "time"])
+    )
+    n, g, n_t, k = len(frame), len(ent_labels), len(time_labels), len(regressors)
+    pooled = not entity_effects and not time_effects
+    n_params = k + (g if entity_effects else 0) + (n_t if time_effects else 0)
+    n_params += 1 if pooled else 0
+    n_params -= 1 if entity_effects and time_effects else 0
+    if n < n_params + 2:
+        raise InputError(
+            f"Too few rows for the model: {n} complete rows for {n_params} parameters "
+            f"(slopes and fixed effects). Use fewer regressors or effects, or more data."
+        )
+    if cov_type == "clustered" and g < 2:
+        raise InputError(f"Clustered standard errors need at least 2 entities; got {g}.")
+
+    y = frame[outcome]
+    x = frame[regressors]
+    if pooled:
+        x = x.assign(const=1.0)
+    try:
+        model = PanelOLS(y, x, entity_effects=entity_effects, time_effects=time_effects)
+        if cov_type == "clustered":
+            # Raw cluster-robust covariance (no scaling at all); the factor is applied below.
+            res = model.fit(
+                cov_type="clustered", cluster_entity=True, debiased=False,
+                group_debias=False, auto_df=False, count_effects=False,
+            )  # fmt: skip
+        else:
+            res = model.fit(cov_type=cov_type, debiased=True)
+    except AbsorbingEffectError as exc:
+        raise InputError(
+            f"A regressor does not vary once the fixed effects are removed, so its effect "
+            f"cannot be estimated: {exc}. Drop it or the effects that absorb it."
+        ) from exc
+    except ValueError as exc:
+        if "rank" in str(exc):
+            raise InputError(
+                f"The regressors {regressors} are perfectly collinear (after removing fixed "
+                "effects). Drop one of the columns that are linear combinations of the others."
+            ) from exc
+        raise
+
+    params = res.params
+    cov = res.cov
+    if cov_type == "clustered":
+        k_ssc = k + (n_t - 1 if entity_effects and time_effects else 0)
+        k_ssc += n_t if time_effects and not entity_effects else 0
+        k_ssc += 1 if pooled else 0
+        factor = g / (g - 1) * (n - 1) / (n - k_ssc)
+        cov = cov * factor
+        dof = g - 1
+        small_sample = (
+            f"G/(G-1)*(N-1)/(N-K) with K={k_ssc} (slopes + fixed effects not nested in the "
+            f"entity clusters, as fixest/reghdfe), G={g}, N={n}; t(G-1)"
+        )
+        if g < MIN_CLUSTERS:
+            diagnostics.append(f"few_clusters: G={g} < {MIN_CLUSTERS}")
+    else:
+        k_ssc = n_params
+        factor = 1.0
+        dof = int(res.df_resid)
+        small_sample = (
+            f"{'HC1, ' if cov_type == 'robust' else ''}residual df N-K={dof} with K={n_params} "
+            f"(slopes + all fixed effects)"
+        )
+
+    se = np.sqrt(np.diag(cov.to_numpy()))
+    est = params.to_numpy()
+    tstat = est / se
+    p = 2 * stats.t.sf(np.abs(tstat), dof)
+    q = stats.t.ppf(0.5 + confidence / 2, dof)
+
+    # Collinearity among the regressors as the model sees them (after its own demeaning).
+    if entity_effects or time_effects:
+        group = "both" if entity_effects and time_effects else ("entity" if entity_effects else "time")
+        x_model = PanelData(frame[regressors]).demean(group).dataframe
+    else:
+        x_model = frame[regressors] - frame[regressors].mean()
+    vif = _vifs(x_model)
+    term_notes = {t: "" for t in params.index}
+    for term, v in vif.items():
+        if v > MAX_VIF:
+            term_notes[term] = f"collinear: VIF={v:.1f} > {MAX_VIF:g}"
+    # The unit of effect: SDs after the two-way within transformation.
+    if g > 1 and n_t > 1:
+        within = PanelData(frame[[outcome, *regressors]]).demean("both").dataframe
+    else:
+        within = frame[[outcome, *regressors]] - frame[[outcome, *regressors]].mean()
+    sd = within.std(ddof=1)
+    scale = pd.Series(
+        [sd[t] / sd[outcome] if t in regressors and sd[outcome] > 0 else np.nan for t in params.index],
+        index=params.index,
+    )
+
+    for note in diagnostics:
+        warn(f"panel_regression({outcome!r}): {note}")
+    collinear = [f"{t} ({m})" for t, m in term_notes.items() if m]
+    if collinear:
+        warn(f"panel_regression({outcome!r}): collinear regressors: {', '.join(collinear)}")
+    model_notes = "; ".join(diagnostics)
+    out = pd.DataFrame(
+        {
+            "term": list(params.index),
+            "role": [
+                "exposure" if t in exposures_l else ("control" if t in controls_l else "intercept")
+                for t in params.index
+            ],
+            "estimate": est,
+            "std_error": se,
+            "statistic": tstat,
+            "df": dof,
+            "p_unc": p,
+            "ci_low": est - q * se,
+            "ci_high": est + q * se,
+            "n": n,
+            "n_entities": g,
+            "n_periods": n_t,
+            "std_effect": est * scale.to_numpy(),
+            "std_effect_se": se * scale.to_numpy(),
+            "cov_type": cov_type,
+            "small_sample": small_sample,
+            "diagnostics": [
+                "; ".join(s for s in (model_notes, term_notes[t]) if s) for t in params.index
+            ],
+        },
+        columns=PANEL_COLUMNS,
+    )
+    out.attrs.update(
+        cov_type=cov_type,
+        small_sample=small_sample,
+        ssc_factor=factor,
+        df=dof,
+        K=k_ssc,
+        n_clusters=g if cov_type == "clustered" else None,
+        diagnostics=diagnostics + [f"{t}: {m}" for t, m in term_notes.items() if m],
+    )
+    return out
+
+
+def _lag_list(name: str, lags: int | Sequence[int]) -> list[int]:
+    if isinstance(lags, (int, np.integer)):
+        if lags < 1:
+            raise InputError(f"`{name}` must be at least 1 (or a list of lags), got {lags}.")
+        return list(range(1, int(lags) + 1))
+    out = sorted({int(v) for v in lags})
+    if not out or out[0] < 0:
+        raise InputError(f"`{name}` must be a list of non-negative lags, got {lags!r}.")
+    return out
+
+
+def _ordered(data: pd.DataFrame, time: str | None) -> pd.DataFrame:
+    if time is None:
+        return data.reset_index(drop=True)
+    check_columns(data, [time])
+    if data[time].duplicated().any():
+        raise InputError(f"Column {time!r} has repeated periods; one row per period is needed.")
+    return data.sort_values(time, kind="stable").reset_index(drop=True)
+
+
+def ts_regression(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    exposures: str | Sequence[str],
+    lags: int | Sequence[int] = 1,
+    own_lags: int = 1,
+    cov_type: str = "hac",
+    time: str | None = None,
+    hac_lags: int | None = None,
+    block_length: int | None = None,
+    n_resamples: int = 999,
+    seed: int | np.random.Generator | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Autoregressive distributed-lag regression for one series (statsmodels ``OLS``).
+
+    Fits ``y_t = c + sum_j a_j y_{t-j} + sum_x sum_l b_{x,l} x_{t-l} + e_t`` with
+    ``j = 1..own_lags`` and ``l`` in ``lags``, on the periods where every lag exists.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per period, in time order (or give ``time``). No gaps are filled: rows are
+        taken as consecutive periods.
+    outcome : str
+        Outcome column ``y``.
+    exposures : str or sequence of str
+        Exposure columns ``x``.
+    lags : int or sequence of int
+        Lags of the exposures: ``3`` means 1, 2, 3; a list gives the lags (0 allowed).
+    own_lags : int
+        Number of lags of the outcome (0 for none).
+    cov_type : {"hac", "unadjusted", "robust", "bootstrap"}
+        ``hac``: Newey-West with a Bartlett kernel and ``hac_lags`` lags, scaled by
+        n/(n-k) (as ``sandwich::NeweyWest(lag=, prewhite=FALSE, adjust=TRUE)``);
+        ``unadjusted``: classical; ``robust``: HC1; ``bootstrap``: standard errors from a
+        moving-block bootstrap of the regression's rows (``block_length``, ``n_resamples``,
+        ``seed``). All use t(n - k) for p-values and intervals.
+    time : str, optional
+        Column to sort the rows by.
+    hac_lags : int, optional
+        Newey-West truncation lag; default floor(4 (n/100)^(2/9)).
+    block_length : int, optional
+        Block length of the bootstrap; default ceil(n^(1/3)).
+    n_resamples : int
+        Bootstrap resamples.
+    seed : int or numpy.random.Generator, optional
+        Randomness of the bootstrap.
+    confidence : float
+        Level of the confidence interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per term:
+
+        - ``term``: ``{exposure}.L{lag}``, ``{outcome}.L{lag}`` or ``const``.
+        - ``role``: ``exposure``, ``own_lag`` or ``intercept``; ``lag``: the lag (NaN for const).
+        - ``estimate``, ``std_error``, ``statistic`` (t), ``df`` (n - k), ``p_unc``
+          (two-sided), ``ci_low``, ``ci_high``.
+        - ``n``: periods used (after dropping the first lags).
+        - ``cov_type``; ``hac_lags`` (for ``hac``) or ``block_length`` (for ``bootstrap``).
+        - ``diagnostics``: ``short_series`` below 60 periods (then also a
+          :class:`~analysis.stats.StatsWarning`), empty string otherwise.
+
+    Raises
+    ------
+    analysis.errors.InputError
+        Missing or non-numeric columns, unknown ``cov_type``, missing values inside the series,
+        too few periods for the lags.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from analysis.stats import ts_regression
+    >>> rng = np.random.default_rng(3)
+    >>> series = pd.DataFrame({"share": rng.uniform(size=80), "growth": rng.normal(size=80)})
+    >>> res = ts_regression(series, outcome="growth", exposures="share", lags=2)
+    >>> res["term"].tolist()
+    ['const', 'growth.L1', 'share.L1', 'share.L2']
+    """
+    exposures_l = as_list("exposures", exposures)
+    if not exposures_l:
+        raise InputError("`exposures` must name at least one column.")
+    check_choice("cov_type", cov_type, TS_COV_TYPES)
+    _check_confidence(confidence)
+    check_columns(data, [outcome, *exposures_l])
+    check_numeric(data, [outcome, *exposures_l])
+    lag_l = _lag_list("lags", lags)
+    if own_lags < 0:
+        raise InputError(f"`own_lags` must be 0 or more, got {own_lags}.")
+    d = _ordered(data, time)
+    if d[[outcome, *exposures_l]].isna().any().any():
+        raise InputError(
+            f"The series {[outcome, *exposures_l]} have missing values; a lag model needs "
+            "consecutive periods. Fill or trim the series first."
+        )
+    cols: dict[str, pd.Series] = {}
+    roles: dict[str, tuple[str, float]] = {}
+    for j in range(1, own_lags + 1):
+        cols[f"{outcome}.L{j}"] = d[outcome].shift(j)
+        roles[f"{outcome}.L{j}"] = ("own_lag", j)
+    for xcol in exposures_l:
+        for lag in lag_l:
+            cols[f"{xcol}.L{lag}"] = d[xcol].shift(lag)
+            roles[f"{xcol}.L{lag}"] = ("exposure", lag)
+    design = sm.add_constant(pd.DataFrame(cols).astype(float), has_constant="add")
+    start = max([own_lags, *lag_l])
+    yv = d[outcome].astype(float).iloc[start:]
+    xv = design.iloc[start:]
+    n, k = xv.shape
+    if n < k + 3:
+        raise InputError(
+            f"Too few periods: {len(d)} periods leave {n} after lagging for {k} parameters."
+        )
+    fit_model = sm.OLS(yv, xv)
+    extra: dict[str, float] = {}
+    if cov_type == "hac":
+        h = hac_lags if hac_lags is not None else int(math.floor(4 * (n / 100) ** (2 / 9)))
+        res = fit_model.fit(
+            cov_type="HAC", cov_kwds={"maxlags": h, "kernel": "bartlett", "use_correction": True}
+        )
+        extra["hac_lags"] = h
+        se = np.asarray(res.bse)
+    elif cov_type == "unadjusted":
+        res = fit_model.fit()
+        se = np.asarray(res.bse)
+    elif cov_type == "robust":
+        res = fit_model.fit(cov_type="HC1")
+        se = np.asarray(res.bse)
+    else:
+        res = fit_model.fit()
+        b = block_length if block_length is not None else int(math.ceil(n ** (1 / 3)))
+        rng = np.random.default_rng(seed)
+        idx = _block_indices(n, b, n_resamples, rng, circular=False)
+        xa, ya = xv.to_numpy(), yv.to_numpy()
+        xb, yb = xa[idx], ya[idx]  # (n_resamples, n, k), (n_resamples, n)
+        xtx = np.einsum("rnk,rnj->rkj", xb, xb)
+        xty = np.einsum("rnk,rn->rk", xb, yb)
+        ok = np.linalg.matrix_rank(xtx) == k
+        betas = np.linalg.solve(xtx[ok], xty[ok][..., None])[..., 0]
+        se = betas.std(axis=0, ddof=1)
+        extra["block_length"] = b
+    est = np.asarray(res.params)
+    dof = n - k
+    tstat = est / se
+    p = 2 * stats.t.sf(np.abs(tstat), dof)
+    q = stats.t.ppf(0.5 + confidence / 2, dof)
+    note = f"short_series: {n} periods < {SHORT_SERIES}" if n < SHORT_SERIES else ""
+    if note:
+        warn(f"ts_regression({outcome!r}): {note}; tests on short series are poorly calibrated")
+    terms = list(xv.columns)
+    out = pd.DataFrame(
+        {
+            "term": terms,
+            "role": [roles.get(t, ("intercept", np.nan))[0] for t in terms],
+            "lag": [roles.get(t, ("intercept", np.nan))[1] for t in terms],
+            "estimate": est,
+            "std_error": se,
+            "statistic": tstat,
+            "df": dof,
+            "p_unc": p,
+            "ci_low": est - q * se,
+            "ci_high": est + q * se,
+            "n": n,
+            "cov_type": cov_type,
+            **extra,
+            "diagnostics": note,
+        }
+    )
+    out.attrs.update(cov_type=cov_type, df=dof, diagnostics=[note] if note else [], **extra)
+    return out
+
+
+def granger(
+    data: pd.DataFrame,
+    *,
+    cause: str,
+    effect: str,
+    maxlag: int,
+    time: str | None = None,
+) -> pd.DataFrame:
+    """Granger-causality F test of ``cause`` on ``effect`` for lag orders 1..``maxlag``.
+
+    For each order p, the unrestricted model regresses ``effect_t`` on a constant and p lags
+    of both series, the restricted one drops the lags of ``cause``; the F test compares them
+    on the same n - p periods (statsmodels ``grangercausalitytests``, ``ssr_ftest``; the same
+    test as R's ``lmtest::grangertest(effect ~ cause, order = p)``). It tests incremental
+    predictive content, not causation.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per period, in time order (or give ``time``).
+    cause, effect : str
+        Columns of the two series.
+    maxlag : int
+        Largest lag order tested.
+    time : str, optional
+        Column to sort the rows by.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per lag order with columns ``cause``, ``effect``, ``lag``, ``statistic`` (F),
+        ``df_num`` (= lag), ``df_denom``, ``p_unc``, ``n`` (periods used).
+
+    Raises
+    ------
+    analysis.errors.InputError
+        Missing or non-numeric columns, missing values, ``maxlag`` < 1 or too few periods.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from analysis.stats import granger
+    >>> rng = np.random.default_rng(5)
+    >>> x = rng.normal(size=60)
+    >>> series = pd.DataFrame({"x": x, "y": np.r_[0.0, 0.8 * x[:-1]] + rng.normal(size=60)})
+    >>> granger(series, cause="x", effect="y", maxlag=2)["lag"].tolist()
+    [1, 2]
+    """
+    check_columns(data, [cause, effect])
+    check_numeric(data, [cause, effect])
+    if not isinstance(maxlag, (int, np.integer)) or maxlag < 1:
+        raise InputError(f"`maxlag` must be a whole number of at least 1, got {maxlag!r}.")
+    d = _ordered(data, time)[[effect, cause]].astype(float)
+    if d.isna().any().any():
+        raise InputError(f"The series {[effect, cause]} have missing values; fill or trim them.")
+    if len(d) - maxlag < 2 * maxlag + 3:
+        raise InputError(
+            f"Too few periods ({len(d)}) for a Granger test with maxlag={maxlag}."
+        )
+    res = grangercausalitytests(d.to_numpy(), maxlag=int(maxlag))
+    rows = []
+    for lag in range(1, int(maxlag) + 1):
+        f, p, df_denom, df_num = res[lag][0]["ssr_ftest"]
+        rows.append(
+            {
+                "cause": cause,
+                "effect": effect,
+                "lag": lag,
+                "statistic": float(f),
+                "df_num": int(df_num),
+                "df_denom": int(df_denom),
+                "p_unc": float(p),
+                "n": len(d) - lag,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,833 @@
+"""Synthetic client bases whose truth is known.
+
+A *world* is a set of portfolios (supplier units), each with a client base that lives through
+``periods`` periods: clients arrive and churn, buy with seasonality and autocorrelated revenue,
+file claims, ask for trials, prepay, accept deferrals. Four latent kinds from the article
+(image, demanding, advanced, understanding) shape those signals; the usual key clients come from
+a heavy-tailed revenue distribution. Effects planted on any outcome of the registry
+(:data:`analysis.config.OUTCOMES`) act on each kind's latent revenue share over the trailing window.
+
+Unit of a planted effect (``size``), as DESIGN.md defines it: the change of the outcome, in
+standard deviations, per one standard deviation of the kind's latent share over the window
+t-W … t-1, both measured after removing portfolio and period means. The generator works in two
+passes over the same random numbers: the first, without effects, gives the latent shares (and so
+the standardised exposure ``z``) and each outcome's within-SD ``sigma``; the second shifts the
+outcome's expected value in the target period by ``c * z`` with
+``c = size * sigma / sqrt(1 - sum(size_j**2))`` (so that the standardised slope, noise and
+effect together, equals ``size``). Effects on entry and churn change the population a little, so
+the realised shares differ slightly from the first pass: the measured effect is close to, not
+exactly, the planted one; the rules then see the kinds only through noisy signals (attenuation).
+
+Everything is drawn from one :class:`numpy.random.Generator` seeded by ``seed`` (and Faker seeded
+from it), so a seed and the locked package versions give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+from dataclasses import dataclass, field
+from importlib.metadata import version as _pkg_version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from analysis.config import ARTICLE_KINDS, CATEGORIES, FREQUENCIES, OUTCOMES, period_range
+from analysis.errors import InputError
+
+KINDS = CATEGORIES  # latent kinds recorded in truth.json: the article's four plus the usual two
+
+#: Default planted effects: the article's hypotheses, some deliberately null (size 0 is not
+#: planted; they are listed in DEFAULT_NULLS to document the intent).
+DEFAULT_EFFECTS: list[dict] = [
+    {"category": "image", "outcome": "new_clients", "lag": 1, "size": 0.35},
+    {"category": "demanding", "outcome": "claims_rate", "lag": 1, "size": -0.35},
+    {"category": "advanced", "outcome": "new_product_share", "lag": 1, "size": 0.35},
+    {"category": "understanding", "outcome": "revenue_volatility", "lag": 1, "size": -0.3},
+]
+#: Hypotheses of the default file that are deliberately null in the default world.
+DEFAULT_NULLS = [
+    ("key_revenue", "revenue_growth"),
+    ("key_profit", "profit_growth"),
+    ("demanding", "new_client_size"),
+]
+
+# ---------------------------------------------------------------------------------------------
+# parameters of the world (per quarter; monthly worlds rescale rates)
+ORG_TYPES = ("private", "multinational", "government", "education", "startup", "sole_trader")
+INDUSTRIES = (
+    "manufacturing", "construction", "retail", "logistics", "energy", "healthcare",
+    "food", "it", "telecom", "public_sector", "education", "automotive",
+)
+COUNTRIES = ("RU", "KZ", "BY", "DE", "US", "CN", "TR", "AE")
+SEASON_Q = np.array([-0.12, 0.0, 0.04, 0.14])
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One planted effect: ``size`` SDs of ``outcome`` per SD of ``category``'s latent share."""
+
+    category: str
+    outcome: str
+    lag: int
+    size: float
+
+    def __post_init__(self) -> None:
+        if self.category not in KINDS:
+            raise InputError(f"effect category {self.category!r} is unknown; use one of {list(KINDS)}")
+        if self.outcome not in OUTCOMES:
+            raise InputError(f"effect outcome {self.outcome!r} is unknown; use one of {list(OUTCOMES)}")
+        if not (isinstance(self.lag, int) and 1 <= self.lag <= 8):
+            raise InputError(f"effect lag must be an integer 1..8, got {self.lag!r}")
+        if not (-0.9 < float(self.size) < 0.9):
+            raise InputError(f"effect size must lie in (-0.9, 0.9) standard deviations, got {self.size!r}")
+
+
+def load_effects(spec: str | Path | list | None) -> list[Effect]:
+    """Effects from ``"default"``, ``"none"``, a YAML file (a list, or ``{effects: [...]}``) or a list."""
+    if spec is None or spec == "default":
+        items = DEFAULT_EFFECTS
+    elif spec == "none":
+        items = []
+    elif isinstance(spec, list):
+        items = spec
+    else:
+        path = Path(spec)
+        if not path.is_file():
+            raise InputError(f"{path}: effects file not found; give default, none or a YAML file")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise InputError(f"{path}: not valid YAML ({exc.__class__.__name__}); fix the file") from None
+        items = raw.get("effects", []) if isinstance(raw, dict) else raw
+        if not isinstance(items, list):
+            raise InputError(f"{path}: expected a list of effects (category, outcome, lag, size)")
+    effects = []
+    for i, item in enumerate(items):
+        try:
+            effects.append(Effect(str(item["category"]), str(item["outcome"]), int(item.get("lag", 1)),
+                                  float(item["size"])))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"effect #{i + 1} ({item!r}) needs category, outcome, lag and size: {exc}") from None
+    for outcome in {e.outcome for e in effects}:
+        total = sum(e.size**2 for e in effects if e.outcome == outcome)
+        if total >= 0.8:
+            raise InputError(f"effects on {outcome!r} are too large together (sum of squared sizes {total:.2f} ≥ 0.8)")
+    return effects
+
+
+@dataclass
+class World:
+    """A generated world: the four tables of the data contract and its truth."""
+
+    clients: pd.DataFrame
+    transactions: pd.DataFrame
+    events: pd.DataFrame
+    kpis: pd.DataFrame
+    truth: dict
+    client_periods: pd.DataFrame = field(repr=False)  # latent client × period panel (not written)
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+
+def _within_std(x: np.ndarray) -> np.ndarray:
+    """Two-way within transformation of a balanced (portfolio × period) array, scaled to SD 1."""
+    d = x - x.mean(axis=1, keepdims=True) - x.mean(axis=0, keepdims=True) + x.mean()
+    sd = d.std()
+    return d / sd if sd > 0 else d
+
+
+def _within_sd(x: np.ndarray) -> float:
+    ok = np.isfinite(x).all(axis=0)
+    x = x[:, ok]
+    if x.shape[1] < 2:
+        return float("nan")
+    d = x - x.mean(axis=1, keepdims=True) - x.mean(axis=0, keepdims=True) + x.mean()
+    return float(d.std())
+
+
+@dataclass
+class _Pool:
+    """Every client that may ever exist in the world, with pre-drawn randomness."""
+
+    portfolio: np.ndarray  # int
+    arrival: np.ndarray  # period index when it may enter (-1: active at start)
+    kinds: dict  # kind -> bool array (article kinds only; key kinds derived later)
+    log_scale: np.ndarray
+    margin: np.ndarray
+    ar_noise: np.ndarray  # (n, T) standard normal innovations
+    churn_u: np.ndarray  # (n, T) uniforms
+    skip_u: np.ndarray  # (n, T) uniforms (a quiet period without orders)
+    entry_rank: np.ndarray  # uniform; entrants are chosen by rank within (portfolio, period)
+
+
+class _Generator:
+    def __init__(self, *, portfolios: int, periods: int, freq: str, clients: int, seed: int,
+                 effects: list[Effect], window: int | None = None):
+        if freq not in ("Q", "M"):
+            raise InputError(f"--freq must be Q or M, got {freq!r}")
+        if portfolios < 1 or clients < 5 or periods < 3:
+            raise InputError("a world needs ≥ 1 portfolio, ≥ 5 clients per portfolio and ≥ 3 periods")
+        self.P, self.T, self.freq, self.K, self.seed = portfolios, periods, freq, clients, seed
+        self.W = window or FREQUENCIES[freq][2]
+        self.per_year = FREQUENCIES[freq][1]
+        self.rate = 4 / self.per_year  # quarter rates → per-period rates
+        self.effects = effects
+        self.rng = np.random.default_rng(seed)
+        self.periods = period_range("2023Q1" if freq == "Q" else "2023-01", periods, freq)
+        self._draw_world()
+
+    # -- exogenous randomness, drawn once ------------------------------------------------------
+    def _draw_world(self) -> None:
+        rng, P, T = self.rng, self.P, self.T
+        t = np.arange(T) / max(T - 1, 1)
+        # each portfolio's kind mix: a base share in 10–24 % and a drift of entrants over time
+        self.mix_base = {k: rng.uniform(0.10, 0.24, P) for k in ARTICLE_KINDS}
+        self.mix_trend = {k: rng.normal(0, 0.8, P) for k in ARTICLE_KINDS}
+        # a kind's revenue factor per portfolio × period: trend + random walk (the informative drift)
+        self.kind_factor = {
+            k: rng.normal(0, 0.35, (P, 1)) * t + np.cumsum(rng.normal(0, 0.09 * math.sqrt(self.rate), (P, T)), axis=1)
+            for k in ARTICLE_KINDS
+        }
+        # portfolio demand: drift + random walk (revenue growth shocks)
+        self.port_growth_sd = 0.05 * math.sqrt(self.rate)
+        self.port_shock = rng.normal(0, 1, (P, T))
+        self.port_trend = rng.normal(0.01, 0.015, P) * self.rate
+        season = SEASON_Q if self.freq == "Q" else np.repeat(SEASON_Q, 3) + rng.normal(0, 0.02, 12)
+        self.season = season[np.arange(T) % len(season)]
+        # KPIs: plan attainment (AR(1) around 1) and defect rate (AR(1) around 2 %)
+        pa = np.empty((P, T))
+        dr = np.empty((P, T))
+        pa_e = rng.normal(0, 0.07, (P, T))
+        dr_e = rng.normal(0, 0.004, (P, T))
+        pa[:, 0] = 1 + pa_e[:, 0] / math.sqrt(1 - 0.5**2)
+        dr[:, 0] = 0.02 + dr_e[:, 0]
+        for s in range(1, T):
+            pa[:, s] = 1 + 0.5 * (pa[:, s - 1] - 1) + pa_e[:, s]
+            dr[:, s] = 0.02 + 0.6 * (dr[:, s - 1] - 0.02) + dr_e[:, s]
+        self.plan_attainment, self.defect_rate = pa, dr
+        self.entry_rate = 0.05 * self.rate * np.exp(rng.normal(0, 0.2, (P, T)))
+        self.pool = self._draw_pool()
+
+    def _draw_pool(self) -> _Pool:
+        rng, P, T, K = self.rng, self.P, self.T, self.K
+        n0 = rng.poisson(K, P).clip(5)
+        cap = int(math.ceil(K * 0.05 * self.rate * 3 + 6))  # most entrants a period could need
+        port = np.concatenate([np.repeat(np.arange(P), n0), np.repeat(np.arange(P), T * cap)])
+        arrival = np.concatenate([np.full(n0.sum(), -1), np.tile(np.repeat(np.arange(T), cap), P)])
+        n = port.size
+        t_arr = np.clip(arrival, 0, None) / max(T - 1, 1)
+        kinds = {}
+        for k in ARTICLE_KINDS:
+            logit = np.log(self.mix_base[k] / (1 - self.mix_base[k]))[port] + self.mix_trend[k][port] * (t_arr - 0.5)
+            kinds[k] = rng.uniform(size=n) < 1 / (1 + np.exp(-logit))
+        img, dem, adv, und = (kinds[k] for k in ARTICLE_KINDS)
+        # heavy-tailed size: a log-normal body and a Pareto tail of large accounts
+        log_scale = rng.normal(13.0, 1.0, n) + np.where(rng.uniform(size=n) < 0.12, rng.exponential(1.1, n), 0.0)
+        log_scale += np.where(img, -1.1, 0.0) + np.where(adv, -1.0, 0.0) + np.where(dem, 0.25, 0.0)
+        log_scale += math.log(self.rate)  # monthly worlds: a third of a quarter's revenue
+        margin = rng.normal(0.26, 0.07, n)
+        margin = np.where(img, rng.normal(0.015, 0.03, n), margin)
+        margin = np.where(dem & ~img, margin - 0.04, margin)
+        return _Pool(port, arrival, kinds, log_scale, margin,
+                     ar_noise=rng.normal(0, 1, (n, T)), churn_u=rng.uniform(size=(n, T)),
+                     skip_u=rng.uniform(size=(n, T)), entry_rank=rng.uniform(size=n))
+
+    # -- the dynamic simulation -----------------------------------------------------------------
+    def simulate(self, shifts: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+        """Client × period activity and money; ``shifts[outcome]`` is a (P, T) additive shift."""
+        sh = shifts or {}
+        zero = np.zeros((self.P, self.T))
+        pool, P, T = self.pool, self.P, self.T
+        n = pool.portfolio.size
+        img, dem, adv, und = (pool.kinds[k] for k in ARTICLE_KINDS)
+        hazard = 0.04 * self.rate + np.where(und, -0.03, 0.0) * self.rate + np.where(adv, 0.02, 0.0) * self.rate
+        ar_sd = np.where(und, 0.18, 0.38)
+        rho = 0.6 ** self.rate
+        active = pool.arrival < 0
+        alive = active.copy()  # entered and not churned
+        size_shift = np.zeros(n)
+        dev = pool.ar_noise[:, 0] * ar_sd / math.sqrt(1 - rho**2)
+        # portfolio growth path with the planted shifts of revenue growth (and volatility, see run)
+        g = self.port_trend[:, None] + self.port_growth_sd * self.port_shock + sh.get("revenue_growth", zero)
+        g[:, 0] = 0.0
+        level = np.cumsum(g, axis=1)
+        kind_level = sum(np.where(pool.kinds[k][:, None], self.kind_factor[k][pool.portfolio], 0.0) for k in ARTICLE_KINDS)
+        rows = []
+        counts = np.bincount(pool.portfolio[alive], minlength=P).astype(float)
+        for s in range(T):
+            if s > 0:
+                # churn of those alive, then entry chosen by rank among this period's candidates
+                h = np.clip(hazard - sh.get("retention", zero)[pool.portfolio, s], 0, 1)
+                alive &= ~(pool.churn_u[:, s] < h)
+                dev = rho * dev + pool.ar_noise[:, s] * ar_sd
+                cand = pool.arrival == s
+                lam = np.clip(self.entry_rate[:, s] + sh.get("new_clients", zero)[:, s] / 100, 0, None)
+                want = self.rng.poisson(lam * counts)
+                want = np.minimum(want, np.bincount(pool.portfolio[cand], minlength=P))
+                # the first `want[p]` candidates of portfolio p by their pre-drawn rank enter
+                idx = np.flatnonzero(cand)
+                order = idx[np.lexsort((pool.entry_rank[idx], pool.portfolio[idx]))]
+                start = np.searchsorted(pool.portfolio[order], np.arange(P))
+                pos = np.arange(order.size) - start[pool.portfolio[order]]
+                enter = order[pos < want[pool.portfolio[order]]]
+                alive[enter] = True
+                size_shift[enter] = sh.get("new_client_size", zero)[pool.portfolio[enter], s]
+                dev[enter] = pool.ar_noise[enter, s] * ar_sd[enter]
+            counts = np.bincount(pool.portfolio[alive], minlength=P).astype(float)
+            quiet = pool.skip_u[:, s] < np.where(und, 0.03, 0.10)
+            buying = alive & ~quiet
+            i = np.flatnonzero(buying)
+            p = pool.portfolio[i]
+            tenure = s - np.clip(pool.arrival[i], -8, None)
+            young_growth = np.where(adv[i], np.minimum(tenure, 8 / self.rate) * 0.12 * self.rate, 0.0)
+            log_rev = (pool.log_scale[i] + size_shift[i] + dev[i] + level[p, s] + self.season[s]
+                       + kind_level[i, s] + young_growth)
+            rows.append(pd.DataFrame({"row": i, "s": s, "log_revenue": log_rev,
+                                      "new": pool.arrival[i] == s}))
+        cp = pd.concat(rows, ignore_index=True)
+        cp["portfolio"] = pool.portfolio[cp["row"].to_numpy()]
+        cp["revenue"] = np.exp(cp["log_revenue"])
+        return cp
+
+    # -- latent exposures and outcome scales ----------------------------------------------------
+    def latent_kinds(self, cp: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Per pool client: the four article kinds plus key_revenue / key_profit from pass-1 revenue."""
+        pool = self.pool
+        kinds = {k: pool.kinds[k] for k in ARTICLE_KINDS}
+        tot = np.bincount(cp["row"], weights=cp["revenue"], minlength=pool.portfolio.size)
+        for key, value in (("key_revenue", tot), ("key_profit", tot * np.clip(pool.margin, 0, None))):
+            order = np.argsort(-value, kind="stable")
+            cum = np.cumsum(value[order]) / value.sum()
+            top = np.zeros(value.size, bool)
+            top[order[: int(np.searchsorted(cum, 0.8)) + 1]] = True
+            kinds[key] = top & (value > 0)
+        return kinds
+
+    def latent_shares(self, cp: pd.DataFrame, kinds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Each kind's revenue share over the window t-W … t-1, as (P, T) arrays (NaN before W)."""
+        P, T, W = self.P, self.T, self.W
+        rev = np.zeros((P, T))
+        np.add.at(rev, (cp["portfolio"], cp["s"]), cp["revenue"])
+        win = np.full((P, T), np.nan)
+        csum = np.concatenate([np.zeros((P, 1)), np.cumsum(rev, axis=1)], axis=1)
+        win[:, W:] = csum[:, W:T] - csum[:, 0:T - W]
+        shares = {}
+        for k, flag in kinds.items():
+            rk = np.zeros((P, T))
+            m = flag[cp["row"].to_numpy()]
+            np.add.at(rk, (cp["portfolio"][m], cp["s"][m]), cp["revenue"][m])
+            ck = np.concatenate([np.zeros((P, 1)), np.cumsum(rk, axis=1)], axis=1)
+            share = np.full((P, T), np.nan)
+            share[:, W:] = (ck[:, W:T] - ck[:, 0:T - W]) / win[:, W:]
+            shares[k] = share
+        return shares
+
+    def period_outcomes(self, cp: pd.DataFrame, kinds: dict[str, np.ndarray], extra: dict) -> dict[str, np.ndarray]:
+        """Per-period portfolio series of every outcome (P, T), used to size the planted effects."""
+        P, T = self.P, self.T
+        p, s = cp["portfolio"].to_numpy(), cp["s"].to_numpy()
+
+        def total(w, mask=None):
+            out = np.zeros((P, T))
+            m = slice(None) if mask is None else mask
+            np.add.at(out, (p[m], s[m]), np.asarray(w)[m])
+            return out
+
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rev = total(cp["revenue"])
+            prof = total(extra["profit"])
+            g = np.full((P, T), np.nan)
+            g[:, 1:] = np.diff(np.log(rev), axis=1)
+            gp = np.full((P, T), np.nan)
+            gp[:, 1:] = np.diff(np.log(np.clip(prof, 1, None)), axis=1)
+            new = cp["new"].to_numpy()
+            n_active = total(np.ones(len(cp)))
+            n_new = total(np.ones(len(cp)), new)
+            not_adv = ~kinds["advanced"][cp["row"].to_numpy()]
+            not_dem = ~kinds["demanding"][cp["row"].to_numpy()]
+            out = {
+                "revenue_growth": g,
+                "profit_growth": gp,
+                "new_clients": 100 * n_new / n_active,
+                "new_client_size": np.log(total(cp["revenue"], new) / n_new),
+                "new_product_share": total(extra["new_product_revenue"], not_adv) / total(cp["revenue"], not_adv),
+                "claims_rate": 100 * total(extra["claims"], not_dem) / total(extra["orders"], not_dem),
+                "revenue_volatility": np.abs(g - np.nanmean(g, axis=1, keepdims=True)),
+                                "plan_attainment": self.plan_attainment,
+                "defect_rate": self.defect_rate,
+            }
+            # retention: share of last period's buyers still buying (the per-period building block)
+            key = cp["row"].to_numpy().astype(np.int64) * T + s
+            kept = np.isin(key - 1, key) & (s > 0)
+            ret = total(np.ones(len(cp)), kept)
+            prev_n = np.full((P, T), np.nan)
+            prev_n[:, 1:] = n_active[:, :-1]
+            out["retention"] = ret / prev_n
+        return out
+
+    # -- order lines and events -----------------------------------------------------------------
+    def realise(self, cp: pd.DataFrame, shifts: dict[str, np.ndarray]) -> dict:
+        """Order lines, events and per-client-period measures from the client × period activity."""
+        rng = np.random.default_rng([self.seed, 2])  # a stream of its own: same in both passes
+        pool = self.pool
+        zero = np.zeros((self.P, self.T))
+        row = cp["row"].to_numpy()
+        p, s = cp["portfolio"].to_numpy(), cp["s"].to_numpy()
+        img, dem, adv, und = (pool.kinds[k][row] for k in ARTICLE_KINDS)
+        n_cp = len(cp)
+        # orders: more for larger clients
+        lam = np.clip(0.6 + 0.35 * (pool.log_scale[row] - 12.5 - math.log(self.rate)), 0.2, 6) * self.rate
+        orders = 1 + rng.poisson(lam)
+        rev_minor = np.maximum(np.round(cp["revenue"].to_numpy() * 100).astype(np.int64), 100 * orders)
+        # split each client-period's revenue over its orders (gamma weights), exactly in kopecks
+        line_cp = np.repeat(np.arange(n_cp), orders)
+        w = rng.gamma(2.0, 1.0, line_cp.size)
+        wsum = np.bincount(line_cp, weights=w)
+        line_rev = np.floor(w / wsum[line_cp] * rev_minor[line_cp]).astype(np.int64)
+        first = np.concatenate([[0], np.cumsum(orders)[:-1]])
+        line_rev[first] += rev_minor - np.bincount(line_cp, weights=line_rev).astype(np.int64)
+        # margins: client margin plus line noise; profit growth shift scales every line's profit
+        prof_mult = np.exp(np.cumsum(shifts.get("profit_growth", zero), axis=1))[p, s]
+        line_margin = (pool.margin[row][line_cp] + rng.normal(0, 0.04, line_cp.size)) * prof_mult[line_cp]
+        line_margin = np.clip(line_margin, -0.15, 0.9)
+        line_cost = np.round(line_rev * (1 - line_margin)).astype(np.int64)
+        # new products: advanced clients buy them much more; the planted shift acts on the others
+        p_new = np.where(adv, 0.38, 0.07 + shifts.get("new_product_share", zero)[p, s] * (~adv))
+        is_new = rng.uniform(size=line_cp.size) < np.clip(p_new, 0, 1)[line_cp]
+        # events, per client-period
+        behind = self.plan_attainment[p, s] < 0.97
+        claim_rate = np.where(dem, 0.16, np.clip(0.03 + shifts.get("claims_rate", zero)[p, s] / 100, 0, None))
+        incidents = rng.poisson(0.06 * orders)
+        incident_claims = rng.binomial(incidents, np.where(und, 0.08, 0.45))
+        claims = rng.poisson(claim_rate * orders) + incident_claims
+        deferrals = rng.binomial(incidents, np.where(und, 0.75, 0.12))
+        trials = rng.poisson(np.where(dem, 0.7, 0.05) * self.rate)
+        specs = rng.poisson(np.where(dem, 0.45, 0.04) * self.rate)
+        prepay_rate = np.where(und, 0.30 + 0.55 * behind, 0.04 + 0.04 * behind) * self.rate
+        prepays = rng.poisson(prepay_rate)
+        counts = {"claim": claims, "trial": trials, "spec_requirement": specs, "prepayment": prepays,
+                  "deferral_accepted": deferrals, "incident": incidents}
+        line_new_rev = np.where(is_new, line_rev, 0)
+        return {
+            "line_cp": line_cp, "line_rev": line_rev, "line_cost": line_cost, "is_new": is_new,
+            "orders": orders, "claims": claims, "event_counts": counts, "rev_minor": rev_minor,
+            "profit": np.bincount(line_cp, weights=line_rev - line_cost, minlength=n_cp) / 100,
+            "new_product_revenue": np.bincount(line_cp, weights=line_new_rev, minlength=n_cp) / 100,
+            "rng": rng,
+        }
+
+    # -- the whole world -----------------------------------------------------------------------
+    def run(self) -> tuple[pd.DataFrame, dict, dict, dict]:
+        state = self.rng.bit_generator.state
+        base = self.simulate()
+        kinds = self.latent_kinds(base)
+        shares = self.latent_shares(base, kinds)
+        base_extra = self.realise(base, {})
+        base_out = self.period_outcomes(base, kinds, base_extra)
+        sigma = {o: _within_sd(v[:, self.W + 1:]) for o, v in base_out.items()}
+        shifts: dict[str, np.ndarray] = {}
+        z_all = {}
+        for k, share in shares.items():
+            z = np.zeros((self.P, self.T))
+            valid = np.isfinite(share).all(axis=0)
+            z[:, valid] = _within_std(share[:, valid])
+            z_all[k] = z
+        calib = []
+        for outcome in sorted({e.outcome for e in self.effects}):
+            group = [e for e in self.effects if e.outcome == outcome]
+            denom = math.sqrt(1 - sum(e.size**2 for e in group))
+            sig = sigma[outcome] if np.isfinite(sigma[outcome]) and sigma[outcome] > 0 else 1.0
+            shift = np.zeros((self.P, self.T))
+            growth = OUTCOMES[outcome][0] == "growth"
+            for e in group:
+                c = e.size * sig / denom
+                # exposure window ends at t-1; the outcome sits at s = t+h (growth) or t+h-1 (level)
+                offset = e.lag if growth else e.lag - 1
+                shift[:, offset:] += c * z_all[e.category][:, : self.T - offset]
+                calib.append({"category": e.category, "outcome": outcome, "lag": e.lag, "size": e.size,
+                              "outcome_sd": sig, "shift_per_sd": c})
+            shifts[outcome] = shift
+        if "revenue_volatility" in shifts:
+            # volatility moves by scaling each period's deviation from the portfolio's mean growth:
+            # |dev * m| with m = 1 + v / mean|dev| moves the expected absolute deviation by v
+            g = base_out["revenue_growth"]
+            dev = np.nan_to_num(g - np.nanmean(g, axis=1, keepdims=True))
+            mean_abs = np.abs(dev[:, self.W + 1:]).mean()
+            m = np.clip(1 + shifts.pop("revenue_volatility") / mean_abs, 0, None)
+            shifts["revenue_growth"] = shifts.get("revenue_growth", 0) + dev * (m - 1)
+        if "plan_attainment" in shifts:
+            self.plan_attainment = self.plan_attainment + shifts["plan_attainment"]
+        if "defect_rate" in shifts:
+            self.defect_rate = np.clip(self.defect_rate + shifts["defect_rate"], 0, 1)
+        self.rng.bit_generator.state = state  # the second pass sees the same random numbers
+        cp = self.simulate(shifts) if shifts else base
+        kinds_final = self.latent_kinds(cp)
+        extra = self.realise(cp, shifts)
+        return cp, extra, kinds_final, {"calibration": calib, "z": z_all}
+
+
+# ---------------------------------------------------------------------------------------------
+# names and tables
+
+
+def _names(pool: _Pool, n: int, seed: int, lang: str) -> np.ndarray:
+    from faker import Faker
+
+    fake = Faker("ru_RU" if lang == "ru" else "en_US")
+    fake.seed_instance(seed)
+    return np.array([fake.company() for _ in range(n)], dtype=object)
+
+
+def _image_name(org: str, rng: np.random.Generator, lang: str, city: str) -> str:
+    if lang == "ru":
+        options = {
+            "government": [f"Министерство промышленности {city}", f"Департамент транспорта г. {city}",
+                           f"ГКУ «Дирекция заказчика {city}»", f"Администрация г. {city}"],
+            "education": [f"{city}ский государственный университет", f"Политехнический институт {city}",
+                          f"НИУ «Высшая школа {city}»"],
+            "multinational": ["Siemens", "Schneider Electric", "Bosch", "Danone", "Unilever",
+                              "Philips", "ABB", "Henkel", "Procter & Gamble"],
+        }
+    else:
+        options = {
+            "government": [f"{city} Department of Transportation", f"State of {city} Public Works",
+                           f"{city} City Council", f"{city} Health Authority"],
+            "education": [f"University of {city}", f"{city} State University", f"{city} Institute of Technology"],
+            "multinational": ["Siemens", "Schneider Electric", "Bosch", "Danone", "Nestle", "Unilever",
+                              "Philips", "ABB", "Henkel", "Procter & Gamble"],
+        }
+    pick = options[org]
+    base = pick[int(rng.integers(len(pick)))]
+    if org == "multinational":
+        suffix = [" Rus", " CIS", " Eurasia", " Trading", " Services"] if lang == "ru" else [
+            " Inc.", " Holdings", " Americas", " Supply", " Services"]
+        base += suffix[int(rng.integers(len(suffix)))]
+    return base
+
+
+_CITIES_RU = ["Москв", "Казан", "Самар", "Перм", "Томск", "Тюмен", "Омск", "Курск", "Тул", "Твер"]
+_CITIES_EN = ["Springfield", "Riverside", "Franklin", "Madison", "Georgetown", "Clinton", "Salem",
+              "Fairview", "Bristol", "Dover"]
+
+
+def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", clients: int = 40,
+             seed: int = 1, effects: str | Path | list | None = "default", flavor: str = "standard",
+             command: str | None = None) -> World:
+    """Generate a synthetic world (in memory); :func:`write_world` writes it as a CRM export.
+
+    Parameters
+    ----------
+    portfolios, periods, freq, clients
+        Number of portfolios (supplier units), of periods, their frequency (``"Q"`` or ``"M"``),
+        and the mean number of clients a portfolio starts with.
+    seed
+        The only source of randomness.
+    effects
+        ``"default"`` (the article's hypotheses, some null), ``"none"`` (a null world), a YAML file
+        or a list of ``{category, outcome, lag, size}``.
+    flavor
+        ``"standard"`` (English ids and labels) or ``"ru-1c"`` (the same world with Russian names,
+        ИНН as the client id; :func:`write_world` writes it as a 1C export).
+
+    Returns
+    -------
+    World
+        ``clients``, ``transactions``, ``events``, ``kpis`` in canonical columns, and ``truth``.
+
+    Examples
+    --------
+    >>> from analysis.synth import generate
+    >>> world = generate(portfolios=4, periods=8, clients=20, seed=3)
+    >>> sorted(world.truth["effects"][0])
+    ['category', 'lag', 'outcome', 'size']
+    """
+    if flavor not in ("standard", "ru-1c"):
+        raise InputError(f"--flavor must be standard or ru-1c, got {flavor!r}")
+    eff = load_effects(effects)
+    gen = _Generator(portfolios=portfolios, periods=periods, freq=freq, clients=clients, seed=seed, effects=eff)
+    cp, extra, kinds, info = gen.run()
+    pool = gen.pool
+    lang = "ru" if flavor == "ru-1c" else "en"
+    rng = np.random.default_rng([seed, 3])
+
+    # the clients who ever bought, in order of first purchase
+    first = cp.groupby("row", sort=True)["s"].agg(["min", "max"])
+    rows = first.sort_values(["min"], kind="stable").index.to_numpy()
+    n = rows.size
+    if lang == "ru":
+        inn = rng.choice(np.arange(10**9, 10**10 - 1), size=n, replace=False)
+        ids = np.array([str(x) for x in inn], dtype=object)
+    else:
+        ids = np.array([f"C{i + 1:06d}" for i in range(n)], dtype=object)
+    id_of = dict(zip(rows.tolist(), ids.tolist()))
+    img, dem, adv, und = (pool.kinds[k][rows] for k in ARTICLE_KINDS)
+    start_year = gen.periods[0].year
+    org = rng.choice(ORG_TYPES, size=n, p=[0.76, 0.04, 0.04, 0.02, 0.04, 0.10])
+    org = np.where(adv & (rng.uniform(size=n) < 0.7), "startup", org)
+    org = np.where(img, rng.choice(["multinational", "government", "education"], size=n, p=[0.45, 0.35, 0.2]), org)
+    founded = start_year - np.where(adv, rng.integers(0, 5, n), rng.integers(4, 60, n))
+    founded = np.where(np.isin(org, ["government", "education"]), start_year - rng.integers(20, 120, n), founded)
+    is_ref = np.where(img, rng.uniform(size=n) < 0.85, rng.uniform(size=n) < 0.05)
+    brand = np.clip(np.where(img, rng.normal(74, 10, n), rng.normal(34, 14, n)), 0, 100).round(0).astype(int)
+    innov = np.clip(np.where(adv, rng.normal(71, 12, n), rng.normal(36, 15, n)), 0, 100).round(0).astype(int)
+    names = _names(pool, n, seed, lang)
+    cities = _CITIES_RU if lang == "ru" else _CITIES_EN
+    for j in np.flatnonzero(np.isin(org, ["multinational", "government", "education"]) & (img | (rng.uniform(size=n) < 0.5))):
+        names[j] = _image_name(str(org[j]), rng, lang, cities[int(rng.integers(len(cities)))])
+    port_label = np.array([f"P{i + 1:02d}" for i in range(gen.P)], dtype=object)
+    industry = rng.choice(INDUSTRIES, size=n)
+    industry = np.where(np.isin(org, ["government"]), "public_sector", industry)
+    industry = np.where(np.isin(org, ["education"]), "education", industry)
+    country = np.where(rng.uniform(size=n) < 0.8, "RU", rng.choice(COUNTRIES, size=n))
+    clients_df = pd.DataFrame({
+        "client_id": ids, "name": names, "portfolio": port_label[pool.portfolio[rows]],
+        "org_type": org, "industry": industry, "country": country, "founded_year": founded,
+        "is_reference": is_ref, "brand_score": brand, "innovation_score": innov,
+    })
+
+    # order lines
+    line_cp = extra["line_cp"]
+    cp_row = cp["row"].to_numpy()
+    cp_s = cp["s"].to_numpy()
+    starts = gen.periods.start_time.to_numpy()
+    ends = (gen.periods.end_time.normalize()).to_numpy()
+    days = ((ends - starts) / np.timedelta64(1, "D")).astype(int) + 1
+    ls = cp_s[line_cp]
+    line_date = starts[ls] + (rng.uniform(size=line_cp.size) * days[ls]).astype("timedelta64[D]")
+    # account managers: understanding clients keep theirs; others change now and then
+    mgr_pool = _manager_names(gen.P * 4, seed, lang)
+    mgr_home = (pool.portfolio[cp_row] * 4 + (cp_row * 7919) % 4)
+    switch = (rng.uniform(size=len(cp)) < np.where(pool.kinds["understanding"][cp_row], 0.02, 0.2))
+    mgr_idx = np.where(switch, pool.portfolio[cp_row] * 4 + rng.integers(0, 4, len(cp)), mgr_home)
+    transactions = pd.DataFrame({
+        "date": line_date,
+        "client_id": np.array([id_of[r] for r in cp_row.tolist()], dtype=object)[line_cp],
+        "portfolio": port_label[pool.portfolio[cp_row]][line_cp],
+        "revenue_minor": extra["line_rev"],
+        "cost_minor": extra["line_cost"],
+        "is_new_product": extra["is_new"],
+        "account_manager": mgr_pool[mgr_idx][line_cp],
+    })
+    transactions = transactions.sort_values(["date", "client_id"], kind="stable").reset_index(drop=True)
+    transactions.insert(0, "order_id", np.array([f"SO-{i + 1:07d}" for i in range(len(transactions))], dtype=object))
+
+    # events
+    ev_frames = []
+    cp_ids = np.array([id_of[r] for r in cp_row.tolist()], dtype=object)
+    for etype, count in extra["event_counts"].items():
+        k = np.repeat(np.arange(len(cp)), count)
+        if k.size == 0:
+            continue
+        es = cp_s[k]
+        edate = starts[es] + (rng.uniform(size=k.size) * days[es]).astype("timedelta64[D]")
+        amount = np.full(k.size, -1, dtype=np.int64)
+        if etype == "prepayment":
+            frac = rng.uniform(0.15, 0.6, k.size)
+            amount = np.round(extra["rev_minor"][k] * frac).astype(np.int64)
+        ev_frames.append(pd.DataFrame({"date": edate, "client_id": cp_ids[k], "type": etype, "amount_minor": amount}))
+    events = pd.concat(ev_frames, ignore_index=True).sort_values(["date", "client_id", "type"], kind="stable")
+    events = events.reset_index(drop=True)
+
+    kpis = pd.DataFrame({
+        "portfolio": np.repeat(port_label, gen.T),
+        "period": np.tile([str(x) for x in gen.periods], gen.P),
+        "plan_attainment": gen.plan_attainment.ravel().round(4),
+        "defect_rate": gen.defect_rate.ravel().round(5),
+    })
+
+    labels = [str(x) for x in gen.periods]
+    truth = {
+        "seed": seed,
+        "command": command or f"keyclients synth --portfolios {portfolios} --periods {periods} --freq {freq} "
+                              f"--clients {clients} --seed {seed} --effects {effects if isinstance(effects, str) else 'custom'} "
+                              f"--flavor {flavor}",
+        "versions": _versions(),
+        "freq": freq,
+        "window": gen.W,
+        "periods": labels,
+        "unit": "SD of the outcome per SD of the kind's latent revenue share over t-W..t-1, "
+                "both after removing portfolio and period means",
+        "clients": {
+            id_of[r]: {"kinds": [k for k in KINDS if kinds[k][r]], "first_period": labels[first.loc[r, "min"]],
+                       "last_period": labels[first.loc[r, "max"]]}
+            for r in rows.tolist()
+        },
+        "effects": [{"category": e.category, "outcome": e.outcome, "lag": e.lag, "size": e.size} for e in eff],
+        "calibration": info["calibration"],
+    }
+    cp_out = pd.DataFrame({"client_id": cp_ids, "portfolio": port_label[pool.portfolio[cp_row]],
+                           "period": np.array(labels, dtype=object)[cp_s], "revenue": extra["rev_minor"] / 100})
+    world = World(clients_df, transactions, events, kpis, truth, cp_out)
+    world.exposure_z = {k: v for k, v in info["z"].items()}  # (P, T) standardised latent shares
+    return world
+
+
+def _manager_names(n: int, seed: int, lang: str) -> np.ndarray:
+    from faker import Faker
+
+    fake = Faker("ru_RU" if lang == "ru" else "en_US")
+    fake.seed_instance(seed + 1)
+    return np.array([fake.name() for _ in range(n)], dtype=object)
+
+
+def _versions() -> dict:
+    out = {}
+    for pkg in ("keyclients", "numpy", "pandas", "faker"):
+        try:
+            out[pkg] = _pkg_version(pkg)
+        except Exception:  # pragma: no cover
+            out[pkg] = "unknown"
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+
+
+def _money(minor: np.ndarray) -> np.ndarray:
+    minor = np.asarray(minor, dtype=np.int64)
+    sign = np.where(minor < 0, "-", "")
+    a = np.abs(minor)
+    return np.char.add(np.char.add(np.char.add(sign, (a // 100).astype(str)), "."),
+                       np.char.zfill((a % 100).astype(str), 2)).astype(object)
+
+
+def _money_ru(minor: np.ndarray) -> np.ndarray:
+    """``1 234 567,89`` with no-break spaces between thousands, as 1C writes money."""
+    minor = np.asarray(minor, dtype=np.int64)
+    out = []
+    for v in minor.tolist():
+        s = f"{abs(v) // 100:,}".replace(",", "\u00a0") + f",{abs(v) % 100:02d}"
+        out.append(("-" if v < 0 else "") + s)
+    return np.array(out, dtype=object)
+
+
+RU_HEADERS = {
+    "clients": {"client_id": "ИНН", "name": "Наименование", "portfolio": "Подразделение",
+                "org_type": "Тип организации", "industry": "Отрасль", "country": "Страна",
+                "founded_year": "Год основания", "is_reference": "Референс", "brand_score": "Известность бренда",
+                "innovation_score": "Инновационность"},
+    "transactions": {"order_id": "Номер документа", "date": "Дата", "client_id": "ИНН", "portfolio": "Подразделение",
+                     "revenue": "Выручка", "cost": "Себестоимость", "is_new_product": "Новинка",
+                     "account_manager": "Менеджер"},
+    "events": {"date": "Дата", "client_id": "ИНН", "type": "Вид события", "amount": "Сумма"},
+    "kpis": {"portfolio": "Подразделение", "period": "Период", "plan_attainment": "Выполнение плана",
+             "defect_rate": "Доля брака"},
+}
+RU_ORG = {"private": "Коммерческая организация", "multinational": "Международная компания",
+          "government": "Госучреждение", "education": "Образовательное учреждение", "startup": "Стартап",
+          "sole_trader": "ИП"}
+RU_EVENTS = {"claim": "Рекламация", "trial": "Испытание", "spec_requirement": "Спецтребование",
+             "prepayment": "Предоплата", "deferral_accepted": "Отсрочка принята", "incident": "Инцидент"}
+
+
+def _canonical_frames(world: World) -> dict[str, pd.DataFrame]:
+    tx = world.transactions
+    tables = {
+        "clients": world.clients.assign(is_reference=np.where(world.clients["is_reference"], "true", "false")),
+        "transactions": pd.DataFrame({
+            "order_id": tx["order_id"], "date": tx["date"].dt.strftime("%Y-%m-%d"), "client_id": tx["client_id"],
+            "portfolio": tx["portfolio"], "revenue": _money(tx["revenue_minor"]), "cost": _money(tx["cost_minor"]),
+            "is_new_product": np.where(tx["is_new_product"], "true", "false"), "account_manager": tx["account_manager"],
+        }),
+        "events": pd.DataFrame({
+            "date": world.events["date"].dt.strftime("%Y-%m-%d"), "client_id": world.events["client_id"],
+            "type": world.events["type"],
+            "amount": np.where(world.events["amount_minor"] >= 0, _money(world.events["amount_minor"].clip(0)), ""),
+        }),
+        "kpis": world.kpis,
+    }
+    return tables
+
+
+def write_world(world: World, out: str | Path, *, flavor: str = "standard") -> dict[str, Path]:
+    """Write the world as a CRM export (``standard``) or a 1C export (``ru-1c``) plus ``truth.json``.
+
+    Files are written to a temporary name and renamed, so an interrupted run leaves no half file.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {}
+    if flavor == "standard":
+        for name, df in _canonical_frames(world).items():
+            written[name] = _atomic_write(out / f"{name}.csv", df.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+    elif flavor == "ru-1c":
+        written.update(_write_ru_1c(world, out))
+    else:
+        raise InputError(f"--flavor must be standard or ru-1c, got {flavor!r}")
+    truth = json.dumps(world.truth, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
+    written["truth"] = _atomic_write(out / "truth.json", truth.encode("utf-8"))
+    return written
+
+
+def _atomic_write(path: Path, data: bytes) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path
+
+
+def _write_ru_1c(world: World, out: Path) -> dict[str, Path]:
+    periods = world.truth["periods"]
+    first_day = pd.Period(periods[0]).start_time.strftime("%d.%m.%Y")
+    last_day = pd.Period(periods[-1]).end_time.strftime("%d.%m.%Y")
+    yes_no = {True: "Да", False: "Нет"}
+    c = world.clients
+    tx = world.transactions
+    ev = world.events
+    tables = {
+        "clients": pd.DataFrame({
+            "client_id": c["client_id"], "name": c["name"], "portfolio": c["portfolio"].str.replace("P", "Филиал ", regex=False),
+            "org_type": c["org_type"].map(RU_ORG), "industry": c["industry"], "country": c["country"],
+            "founded_year": c["founded_year"], "is_reference": c["is_reference"].map(yes_no),
+            "brand_score": c["brand_score"], "innovation_score": c["innovation_score"],
+        }),
+        "transactions": pd.DataFrame({
+            "order_id": tx["order_id"].str.replace("SO-", "РН-", regex=False), "date": tx["date"].dt.strftime("%d.%m.%Y"),
+            "client_id": tx["client_id"], "portfolio": tx["portfolio"].str.replace("P", "Филиал ", regex=False),
+            "revenue": _money_ru(tx["revenue_minor"]), "cost": _money_ru(tx["cost_minor"]),
+            "is_new_product": tx["is_new_product"].map(yes_no), "account_manager": tx["account_manager"],
+        }),
+        "events": pd.DataFrame({
+            "date": ev["date"].dt.strftime("%d.%m.%Y"), "client_id": ev["client_id"], "type": ev["type"].map(RU_EVENTS),
+            "amount": np.where(ev["amount_minor"] >= 0, _money_ru(ev["amount_minor"].clip(0)), ""),
+        }),
+        "kpis": pd.DataFrame({
+            "portfolio": world.kpis["portfolio"].str.replace("P", "Филиал ", regex=False),
+            "period": [pd.Period(x).start_time.strftime("%d.%m.%Y") for x in world.kpis["period"]],
+            "plan_attainment": [f"{v:.4f}".replace(".", ",") for v in world.kpis["plan_attainment"]],
+            "defect_rate": [f"{v:.5f}".replace(".", ",") for v in world.kpis["defect_rate"]],
+        }),
+    }
+    titles = {
+        "clients": "Справочник «Контрагенты»",
+        "transactions": f"Продажи за период с {first_day} по {last_day}",
+        "events": f"Журнал событий по клиентам с {first_day} по {last_day}",
+        "kpis": "Показатели подразделений",
+    }
+    written = {}
+    for name, df in tables.items():
+        df = df.rename(columns=RU_HEADERS[name])
+        body = df.to_csv(index=False, sep=";", lineterminator="\r\n")
+        text = f"{titles[name]};\r\n" + body
+        if name == "transactions":
+            total_rev = _money_ru(np.array([tx["revenue_minor"].sum()]))[0]
+            total_cost = _money_ru(np.array([tx["cost_minor"].sum()]))[0]
+            text += f"Итого;;;;{total_rev};{total_cost};;\r\n"
+        written[name] = _atomic_write(out / f"{name}.csv", text.encode("cp1251"))
+    return written
+
+
+def synth_command(**kwargs) -> str:
+    """The ``keyclients synth`` command line (without ``--out``) that reproduces a world."""
+    parts = ["keyclients", "synth"]
+    for key in ("portfolios", "periods", "freq", "clients", "seed", "effects", "flavor"):
+        if key in kwargs and kwargs[key] is not None:
+            parts += [f"--{key}", str(kwargs[key])]
+    return shlex.join(parts)
