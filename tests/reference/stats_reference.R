@@ -98,11 +98,23 @@ show("adl NW lag3 noadjust se", sqrt(diag(NeweyWest(fa, lag = 3, prewhite = FALS
 show("adl classical se", sqrt(diag(vcov(fa))))
 
 cat("## power: stats::power.t.test (noncentral t) and pwr::pwr.r.test\n")
+# strict = TRUE counts both rejection tails (as statsmodels); tol tightened from the default
+# .Machine$double.eps^0.25 so that the root is accurate to far more digits than we compare.
 for (d in c(0.2, 0.5, 0.8)) {
-  show(paste("power.t.test two.sample n, d =", d), power.t.test(delta = d, power = 0.8)$n)
+  show(paste("power.t.test two.sample n, d =", d),
+       power.t.test(delta = d, power = 0.8, strict = TRUE, tol = 1e-12)$n)
   show(paste("power.t.test one.sample n, d =", d),
-       power.t.test(delta = d, power = 0.8, type = "one.sample")$n)
+       power.t.test(delta = d, power = 0.8, type = "one.sample", strict = TRUE, tol = 1e-12)$n)
 }
-if (requireNamespace("pwr", quietly = TRUE)) {
-  for (r in c(0.1, 0.3, 0.5)) show(paste("pwr.r.test n, r =", r), pwr::pwr.r.test(r = r, power = 0.8)$n)
+show("power.t.test two.sample n, d = 0.5, alpha = 0.05/4",
+     power.t.test(delta = 0.5, power = 0.8, sig.level = 0.0125, strict = TRUE, tol = 1e-12)$n)
+# pwr.r.test solves for n with uniroot's default tolerance; solve its power function tightly.
+pwr_n <- function(r, alt = "two.sided") {
+  f <- function(n) pwr::pwr.r.test(n = n, r = r, alternative = alt)$power - 0.8
+  uniroot(f, c(4 + 1e-10, 1e9), tol = 1e-12)$root
 }
+for (r in c(0.1, 0.3, 0.5)) {
+  show(paste("pwr.r.test n, r =", r), pwr_n(r))
+  show(paste("pwr.r.test n (default tol), r =", r), pwr::pwr.r.test(r = r, power = 0.8)$n)
+}
+show("pwr.r.test n, r = 0.3, one-sided", pwr_n(0.3, "greater"))

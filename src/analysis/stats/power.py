@@ -1,0 +1,198 @@
+"""Design-based power: the sample size an effect needs, and the smallest effect a design detects."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, stats
+from statsmodels.stats.power import TTestIndPower, TTestPower
+
+from analysis.errors import InputError
+from analysis.stats._validate import as_vector, check_choice
+
+TESTS = ("correlation", "one_sample_t", "two_sample_t")
+ALTERNATIVES = ("two-sided", "one-sided")
+
+
+def _check_levels(alpha: float, power: float, m: int) -> None:
+    if not 0 < alpha < 1:
+        raise InputError(f"`alpha` must be between 0 and 1, got {alpha!r}.")
+    if not 0 < power < 1:
+        raise InputError(f"`power` must be between 0 and 1, got {power!r}.")
+    if not isinstance(m, (int, np.integer)) or m < 1:
+        raise InputError(f"`m` (number of tests) must be a whole number of at least 1, got {m!r}.")
+
+
+def _correlation_power(r: float, n: float, alpha: float, two_sided: bool) -> float:
+    """Power of the test of a correlation, Cohen (1988, ch. 3) as R's ``pwr::pwr.r.test``:
+    critical r from t(n-2), Fisher z with the bias term r/(2(n-1)). Written out because
+    statsmodels has no power function for a correlation."""
+    a = alpha / 2 if two_sided else alpha
+    t_crit = stats.t.isf(a, n - 2)
+    z_crit = math.atanh(math.sqrt(t_crit**2 / (t_crit**2 + n - 2)))
+    z_r = math.atanh(r) + r / (2 * (n - 1))
+    s = math.sqrt(n - 3)
+    upper = stats.norm.cdf((z_r - z_crit) * s)
+    return upper + stats.norm.cdf((-z_r - z_crit) * s) if two_sided else upper
+
+
+def required_n(
+    effect: float | Sequence[float] | np.ndarray,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    m: int = 1,
+    test: str = "correlation",
+    alternative: str = "two-sided",
+) -> pd.DataFrame:
+    """Sample size needed to detect an effect with the given power.
+
+    ``test="correlation"`` treats ``effect`` as a correlation, which is also the scale of
+    ``std_effect`` for a single exposure (the correlation of the within-transformed outcome and
+    exposure), so it gives the number of independent observations that design would need; the
+    t tests treat ``effect`` as Cohen's d. ``alpha`` is divided by ``m`` (Holm's strictest
+    step, or Bonferroni).
+
+    Parameters
+    ----------
+    effect : float or array-like
+        Effect size(s), correlation in (-1, 1) or Cohen's d; one row each.
+    alpha : float
+        Significance level of one test before dividing by ``m``.
+    power : float
+        Desired power.
+    m : int
+        Number of tests the level is shared by.
+    test : {"correlation", "one_sample_t", "two_sample_t"}
+        ``correlation``: Cohen (1988, ch. 3) approximation as R's ``pwr.r.test``;
+        ``one_sample_t`` (also paired) and ``two_sample_t`` (equal groups): noncentral t,
+        as R's ``power.t.test`` (statsmodels ``TTestPower`` / ``TTestIndPower``).
+    alternative : {"two-sided", "one-sided"}
+        One-sided assumes the effect's sign is the one tested.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per effect: ``effect``, ``test``, ``alpha``, ``m``, ``power``, ``alternative``,
+        ``n_exact`` (the real-valued solution), ``n`` (rounded up; per group for
+        ``two_sample_t``).
+
+    Raises
+    ------
+    analysis.errors.InputError
+        Unknown test or alternative, an effect of 0 (or |r| >= 1), levels outside (0, 1).
+
+    Examples
+    --------
+    >>> from analysis.stats import required_n
+    >>> required_n([0.3, 0.5], test="correlation")["n"].tolist()
+    [85, 29]
+    """
+    check_choice("test", test, TESTS)
+    check_choice("alternative", alternative, ALTERNATIVES)
+    _check_levels(alpha, power, m)
+    effects = np.atleast_1d(as_vector("effect", np.atleast_1d(effect)))
+    a = alpha / m
+    two_sided = alternative == "two-sided"
+    rows = []
+    for e in effects:
+        if not np.isfinite(e) or e == 0 or (test == "correlation" and abs(e) >= 1):
+            raise InputError(
+                f"`effect` must be non-zero{' and inside (-1, 1)' if test == 'correlation' else ''}"
+                f", got {e!r}."
+            )
+        if test == "correlation":
+            r = abs(float(e))
+            n_exact = optimize.brentq(
+                lambda n, r=r: _correlation_power(r, n, a, two_sided) - power, 4.0 + 1e-9, 1e9, xtol=1e-12, rtol=1e-14
+            )
+        else:
+            kwargs = {
+                "effect_size": abs(float(e)), "alpha": a, "power": power,
+                "alternative": "two-sided" if two_sided else "larger",
+            }  # fmt: skip
+            if test == "one_sample_t":
+                n_exact = float(TTestPower().solve_power(nobs=None, **kwargs))
+            else:
+                n_exact = float(TTestIndPower().solve_power(nobs1=None, ratio=1.0, **kwargs))
+        rows.append(
+            {
+                "effect": float(e), "test": test, "alpha": alpha, "m": int(m), "power": power,
+                "alternative": alternative, "n_exact": n_exact, "n": int(math.ceil(n_exact - 1e-9)),
+            }  # fmt: skip
+        )
+    return pd.DataFrame(rows)
+
+
+def mde(
+    std_error: float | Sequence[float] | np.ndarray,
+    *,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    m: int = 1,
+    df: float | None = None,
+) -> pd.DataFrame:
+    """Minimum detectable effect of a two-sided test with a known standard error.
+
+    ``mde = (q(1 - alpha / (2 m)) + z(power)) * std_error`` with q the t(df) quantile (normal
+    when ``df`` is None) and z the normal quantile: with m tests under Holm, the strictest step
+    alpha/m is used, so an effect of this size is found with about the stated power at any
+    step (DESIGN.md "Statistics", MDE). Give ``std_error`` on the scale you want the MDE on
+    (e.g. ``std_effect_se`` for the standardized scale).
+
+    Parameters
+    ----------
+    std_error : float or array-like
+        Standard error(s) of the estimate; one row each.
+    alpha : float
+        Two-sided level of one test before dividing by ``m``.
+    power : float
+        Desired power.
+    m : int
+        Number of tests (Holm's strictest step alpha/m).
+    df : float, optional
+        Degrees of freedom of the t critical value (G - 1 for clustered panels).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per standard error: ``std_error``, ``alpha``, ``power``, ``m``, ``df``,
+        ``critical_value`` (q), ``z_power``, ``mde``.
+
+    Raises
+    ------
+    analysis.errors.InputError
+        Negative standard errors, ``df`` <= 0, levels outside (0, 1), ``m`` < 1.
+
+    Examples
+    --------
+    >>> from analysis.stats import mde
+    >>> round(float(mde(0.1)["mde"].iloc[0]), 4)
+    0.2802
+    >>> round(float(mde(0.1, m=4, df=29)["mde"].iloc[0]), 4)
+    0.3505
+    """
+    _check_levels(alpha, power, m)
+    se = np.atleast_1d(as_vector("std_error", np.atleast_1d(std_error)))
+    if np.any(se[~np.isnan(se)] < 0):
+        raise InputError("`std_error` must not be negative.")
+    if df is not None and not df > 0:
+        raise InputError(f"`df` must be positive, got {df!r}.")
+    p = 1 - alpha / (2 * m)
+    crit = float(stats.norm.ppf(p) if df is None else stats.t.ppf(p, df))
+    z = float(stats.norm.ppf(power))
+    return pd.DataFrame(
+        {
+            "std_error": se,
+            "alpha": alpha,
+            "power": power,
+            "m": int(m),
+            "df": np.nan if df is None else float(df),
+            "critical_value": crit,
+            "z_power": z,
+            "mde": (crit + z) * se,
+        }
+    )
