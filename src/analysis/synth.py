@@ -561,8 +561,7 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     rows = first.sort_values(["min"], kind="stable").index.to_numpy()
     n = rows.size
     if lang == "ru":
-        inn = rng.choice(np.arange(10**9, 10**10 - 1), size=n, replace=False)
-        ids = np.array([str(x) for x in inn], dtype=object)
+        ids = _inn(rng, n)
     else:
         ids = np.array([f"C{i + 1:06d}" for i in range(n)], dtype=object)
     id_of = dict(zip(rows.tolist(), ids.tolist()))
@@ -666,6 +665,16 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     world = World(clients_df, transactions, events, kpis, truth, cp_out)
     world.exposure_z = {k: v for k, v in info["z"].items()}  # (P, T) standardised latent shares
     return world
+
+
+def _inn(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` distinct 10-digit ИНН of organisations, with a valid check digit."""
+    base = rng.integers(10**8, 10**9, size=3 * n + 10)
+    _, first = np.unique(base, return_index=True)
+    base = base[np.sort(first)][:n]
+    digits = (base[:, None] // 10 ** np.arange(8, -1, -1)) % 10
+    check = (digits @ np.array([2, 4, 10, 3, 5, 9, 4, 6, 8])) % 11 % 10
+    return np.array([f"{b}{c}" for b, c in zip(base.tolist(), check.tolist())], dtype=object)
 
 
 def _manager_names(n: int, seed: int, lang: str) -> np.ndarray:

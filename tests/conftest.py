@@ -1,0 +1,44 @@
+"""Shared fixtures. The sample report is rendered once per test session and shared."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+KEYCLIENTS = Path(sys.executable).with_name("keyclients")
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run the installed ``keyclients`` console script in a subprocess."""
+    return subprocess.run([str(KEYCLIENTS), *map(str, args)], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="session")
+def sample_report(tmp_path_factory) -> Path:
+    """The sample report, rendered once for every test that reads it."""
+    out = tmp_path_factory.mktemp("report") / "sample"
+    proc = run_cli("run", "--sample", "--out", out, cwd=tmp_path_factory.mktemp("cwd"))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def null_world(tmp_path_factory) -> Path:
+    from analysis.synth import generate, write_world
+
+    out = tmp_path_factory.mktemp("null")
+    write_world(generate(portfolios=8, periods=10, clients=25, seed=11, effects="none"), out)
+    return out
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
