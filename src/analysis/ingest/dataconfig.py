@@ -1,0 +1,170 @@
+"""The data config (``keyclients.yaml``): where each table is and how its columns map.
+
+A pydantic model, so a misspelt key or a wrong type is an :class:`~analysis.errors.InputError`
+naming the key and the nearest valid one, not a silent default. Every reader setting left out is
+detected from the file (see :mod:`analysis.ingest.readers`).
+
+Example
+-------
+.. code-block:: yaml
+
+    version: 1
+    freq: Q
+    tables:
+      transactions:
+        path: sales.csv            # relative to the data folder (or to this file without --data)
+        encoding: cp1251           # utf-8, utf-8-sig, cp1251, ...: detected when left out
+        delimiter: ";"
+        decimal: ","
+        thousands: " "
+        date_format: "%d.%m.%Y"
+        header_row: 2              # line number of the header (1 = first line)
+        columns: {client_id: ИНН, date: Дата, revenue: Выручка}
+        returns: false             # true: negative revenue lines are returns, not errors
+        vat: {included: true, rate: 0.2}
+        currency: {base: RUB, rates: {USD: 92.5, EUR: 99.1}}
+      events:
+        path: events.csv
+        values: {type: {Звонок: ignore, Рекламация: claim}}
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from analysis.errors import InputError
+
+TABLES = ("clients", "transactions", "events", "client_periods", "kpis")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Vat(_Strict):
+    """Revenue includes VAT: ``included: true`` for every line, or the name of a yes/no column."""
+
+    included: bool | str = True
+    rate: float = Field(ge=0, le=1)
+
+
+class Currency(_Strict):
+    """Convert every money column to ``base`` with ``rates`` (units of base per unit of currency)."""
+
+    base: str
+    rates: dict[str, float] = Field(default_factory=dict)
+
+
+class Source(_Strict):
+    """A SQL source that Ibis opens: ``url`` (e.g. ``duckdb:///sales.duckdb``), and a table or a query."""
+
+    url: str
+    table: str | None = None
+    query: str | None = None
+
+
+class TableSpec(_Strict):
+    """How to read one table. Everything but ``path``/``source`` is detected when left out."""
+
+    path: str | None = None
+    source: Source | None = None
+    format: Literal["csv", "xlsx", "parquet"] | None = None
+    sheet: str | int | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    decimal: Literal[".", ","] | None = None
+    thousands: str | None = None
+    date_format: str | None = None
+    header_row: int | None = Field(default=None, ge=1)
+    skip_totals: bool = True
+    columns: dict[str, str] = Field(default_factory=dict)
+    values: dict[str, dict[str, str]] = Field(default_factory=dict)
+    true_values: list[str] = Field(default_factory=list)
+    false_values: list[str] = Field(default_factory=list)
+    returns: bool = False
+    vat: Vat | None = None
+    currency: Currency | None = None
+
+    @field_validator("delimiter")
+    @classmethod
+    def _one_char(cls, v: str | None) -> str | None:
+        if v is not None and v not in (",", ";", "\t", "|", "\\t"):
+            raise ValueError("delimiter must be one of , ; | or \\t")
+        return "\t" if v == "\\t" else v
+
+
+class DataConfig(_Strict):
+    """The whole data config; ``tables`` not named are looked up by canonical file name."""
+
+    version: int = 1
+    freq: Literal["Q", "M", "Y"] | None = None
+    tables: dict[Literal["clients", "transactions", "events", "client_periods", "kpis"], TableSpec] = Field(
+        default_factory=dict)
+
+
+def _nearest(word: str, choices) -> str:
+    hit = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.5)
+    return f"; did you mean {hit[0]!r}?" if hit else ""
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    """The valid keys at the place in the model where an unknown key ``loc[-1]`` was found."""
+    model: type[BaseModel] = DataConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if model is DataConfig and part == "tables":
+            return list(TABLES) if len(loc) == 2 else []
+        if model is DataConfig and part in TABLES:
+            model = TableSpec
+            continue
+        field = model.model_fields.get(part)
+        ann = getattr(field, "annotation", None)
+        found = None
+        for cand in (Vat, Currency, Source):
+            if ann is cand or cand in getattr(ann, "__args__", ()):
+                found = cand
+        if found is None:
+            return []
+        model = found
+    return list(model.model_fields)
+
+
+def parse_config(raw: dict, *, origin: str = "config") -> DataConfig:
+    """Check a config mapping; raise :class:`InputError` naming the bad key and the fix."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InputError(f"{origin}: a data config is a YAML mapping (version, freq, tables); got {type(raw).__name__}")
+    try:
+        return DataConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors()[:5]:
+            loc = tuple(err["loc"])
+            where = ".".join(str(p) for p in loc)
+            if err["type"] == "extra_forbidden":
+                lines.append(f"unknown key {where!r}{_nearest(loc[-1], _fields_at(loc))}")
+            elif err["type"] == "literal_error" and len(loc) >= 2 and loc[0] == "tables":
+                lines.append(f"unknown table {str(loc[1])!r} under tables; use one of {', '.join(TABLES)}"
+                             f"{_nearest(loc[1], TABLES)}")
+            else:
+                lines.append(f"{where}: {err['msg']}")
+        raise InputError(f"{origin}: " + "; ".join(dict.fromkeys(lines)) + "; fix the config file") from None
+
+
+def read_config(path: str | Path) -> DataConfig:
+    """Read and check a YAML data config."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: config file not found; write one with `keyclients init-config --data DIR`")
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a readable YAML file ({str(exc).splitlines()[0]}); fix its syntax") from None
+    return parse_config(raw, origin=str(path))

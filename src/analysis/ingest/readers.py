@@ -1,0 +1,388 @@
+"""Read one source table into a frame of raw cells, detecting how the file is written.
+
+CSV (plain or gzip'd): encoding (BOM, UTF-8, else charset-normalizer among the usual Cyrillic and
+Western code pages), delimiter (``,`` ``;`` tab ``|``), the header line (title lines above it are
+skipped) and total rows («Итого», «Всего», "Total") below or between the data. Excel ``.xlsx``
+(a named or the first sheet, same header and total detection), Parquet, and any SQL source Ibis
+opens. Every detected setting can be fixed in the data config (:class:`TableSpec`).
+
+The frame's index holds the source line (CSV) or sheet row (Excel) of each record, so every error
+can name it; Parquet and SQL sources are numbered by record from 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from analysis.errors import InputError
+from analysis.ingest.dataconfig import TableSpec
+
+SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt", ".xlsx", ".parquet")
+DELIMITERS = (";", ",", "\t", "|")
+_SAMPLE_BYTES = 256 * 1024
+_SAMPLE_LINES = 200
+#: Code pages tried when a file is not UTF-8: a Russian 1C export is cp1251 almost always.
+_CODEPAGES = ["cp1251", "cp1252", "koi8_r", "cp866", "mac_cyrillic", "latin_1"]
+
+
+@lru_cache(maxsize=1)
+def synonyms() -> dict:
+    """The built-in synonym lists (``resources/synonyms.yaml``)."""
+    path = Path(__file__).resolve().parent.parent / "resources" / "synonyms.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _total_re() -> re.Pattern:
+    words = sorted(synonyms()["totals"], key=len, reverse=True)
+    return re.compile(r"^\s*(?:" + "|".join(re.escape(w) for w in words) + r")(?:\b|$)", re.IGNORECASE)
+
+
+@dataclass
+class RawTable:
+    """Cells of one source table as read, before mapping and typing."""
+
+    frame: pd.DataFrame
+    path: Path
+    line_word: str = "line"
+    detected: dict = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return self.path.name
+
+
+def find_file(folder: Path, table: str) -> Path | None:
+    """The first of ``<table>.csv``, ``.csv.gz``, ``.tsv``, ``.txt``, ``.xlsx``, ``.parquet`` in ``folder``."""
+    for suffix in SUFFIXES:
+        path = folder / f"{table}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def file_format(path: Path, spec: TableSpec) -> str:
+    if spec.format:
+        return spec.format
+    name = path.name.lower()
+    if name.endswith((".xlsx", ".xlsm")):
+        return "xlsx"
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
+    if name.endswith(".xls"):
+        raise InputError(f"{path}: old Excel .xls files are not read; save the sheet as .xlsx or CSV")
+    return "csv"
+
+
+def read_table(path: Path, spec: TableSpec) -> RawTable:
+    """Read ``path`` as ``spec`` says, detecting whatever it leaves out."""
+    if not path.is_file():
+        raise InputError(f"{path}: file not found; check the path in the config or the --data folder")
+    fmt = file_format(path, spec)
+    if fmt == "xlsx":
+        return _read_xlsx(path, spec)
+    if fmt == "parquet":
+        return _read_parquet(path)
+    return _read_csv(path, spec)
+
+
+# --- CSV -------------------------------------------------------------------------------------------
+
+def _open_binary(path: Path):
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
+def detect_encoding(sample: bytes, path: Path) -> str:
+    """``utf-8-sig``/``utf-16`` by BOM, ``utf-8`` when it decodes, else the best code page."""
+    if sample.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if b"\x00" in sample:
+        raise InputError(f"{path}: binary data, not a text CSV (NUL bytes in the first "
+                         f"{len(sample):,} bytes); export the table as CSV or .xlsx")
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if exc.start >= len(sample) - 3 and len(sample) >= _SAMPLE_BYTES:  # a character cut at the sample's end
+            return "utf-8"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(sample, cp_isolation=_CODEPAGES).best()
+    if best is None:
+        raise InputError(f"{path}: cannot tell the text encoding; save it as UTF-8 CSV or set `encoding:` in the config")
+    enc = best.encoding
+    if enc != "cp1251":  # charset-normalizer mixes up the Cyrillic pages on short samples; prefer 1C's own
+        text = sample.decode("cp1251", errors="replace")
+        letters = [ch for ch in text if ch.isalpha()]
+        cyr = sum("\u0400" <= ch <= "\u04ff" for ch in letters)
+        if letters and cyr / len(letters) > 0.3 and "\ufffd" not in text and enc in ("mac_cyrillic", "koi8_r", "cp866"):
+            lower = sum("а" <= ch <= "я" for ch in text)
+            upper = sum("А" <= ch <= "Я" for ch in text)
+            if lower >= upper:
+                enc = "cp1251"
+    return enc
+
+
+def _split(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter))
+    except (StopIteration, csv.Error):
+        return [line]
+
+
+def detect_delimiter(lines: list[str]) -> str:
+    """The delimiter giving the most fields on the most lines (a title line above does not matter)."""
+    best, best_score = ",", 0.0
+    rows = [ln for ln in lines if ln.strip()]
+    if not rows:
+        return ","
+    for d in DELIMITERS:
+        counts = pd.Series([len(_split(ln, d)) for ln in rows])
+        mode = int(counts.mode().max())
+        if mode < 2:
+            continue
+        score = mode * float((counts == mode).mean())
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _looks_like_value(cell: str) -> bool:
+    cell = cell.strip()
+    return bool(re.fullmatch(r"[-+]?[\d\s\u00a0.,/:]+", cell))
+
+
+def detect_header(rows: list[list[str]]) -> int:
+    """0-based index of the header among ``rows``: the first with the usual field count, mostly text."""
+    counts = pd.Series([len(r) for r in rows if any(c.strip() for c in r)])
+    if counts.empty:
+        return 0
+    width = int(counts.mode().max())
+    for i, row in enumerate(rows):
+        filled = [c for c in row if c.strip()]
+        if len(row) >= width and len(filled) >= max(1, width // 2) and not any(_looks_like_value(c) for c in filled):
+            return i
+    for i, row in enumerate(rows):
+        if len(row) >= width:
+            return i
+    return 0
+
+
+def _read_csv(path: Path, spec: TableSpec) -> RawTable:
+    with _open_binary(path) as fh:
+        sample = fh.read(_SAMPLE_BYTES)
+    if not sample.strip():
+        raise InputError(f"{path}: the file is empty; export the table with a header row and data")
+    detected = {}
+    enc = spec.encoding or detect_encoding(sample, path)
+    detected["encoding"] = enc
+    try:
+        text = sample.decode(enc, errors="strict" if spec.encoding else "replace")
+    except (LookupError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot decode as {enc} ({exc.__class__.__name__}); fix `encoding:` in the config") from None
+    if "\ufffd" in text[:-2] and enc.startswith("utf"):
+        raise InputError(f"{path}: not valid {enc} text; set `encoding:` (e.g. cp1251) in the config")
+    lines = text.splitlines()[:_SAMPLE_LINES]
+    if len(sample) >= _SAMPLE_BYTES and len(lines) > 1:
+        lines = lines[:-1]  # possibly cut
+    delimiter = spec.delimiter or detect_delimiter(lines)
+    detected["delimiter"] = delimiter
+    rows = [_split(ln, delimiter) for ln in lines]
+    header_idx = spec.header_row - 1 if spec.header_row else detect_header(rows)
+    detected["header_row"] = header_idx + 1
+    notes = []
+    titles = [ln.strip().strip(delimiter).strip() for ln in lines[:header_idx] if ln.strip().strip(delimiter).strip()]
+    if titles:
+        notes.append(f"{path.name}: skipped {header_idx} line(s) above the header: {titles[0][:60]!r}")
+    try:
+        frame = pd.read_csv(path, sep=delimiter, encoding=enc, encoding_errors="strict", skiprows=header_idx,
+                            header=0, dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False,
+                            compression="infer", quotechar='"', engine="c", low_memory=False)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: bytes at offset {exc.start:,} are not {enc}; set `encoding:` in the config "
+                         "or re-export the file in one encoding") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: no header row found; export the table with a header row") from None
+    except pd.errors.ParserError as exc:
+        msg = str(exc).strip().splitlines()[-1]
+        m = re.search(r"line (\d+), saw (\d+)", msg)
+        if m:
+            line = int(m.group(1)) + header_idx
+            raise InputError(f"{path}: line {line} has {m.group(2)} fields but the header has fewer; quote values "
+                             f"that contain the delimiter {delimiter!r} or fix `delimiter:` in the config") from None
+        raise InputError(f"{path}: not a readable CSV ({msg}); check `delimiter:` and quoting") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(frame))
+    return _clean(RawTable(frame, path, "line", detected, notes), spec)
+
+
+def _clean(raw: RawTable, spec: TableSpec) -> RawTable:
+    """Drop blank records, unnamed empty columns and total rows (saying so)."""
+    frame = raw.frame
+    unnamed = [c for c in frame.columns if (not c or c.startswith("Unnamed:"))]
+    drop_cols = [c for c in unnamed if (frame[c].astype("str").str.strip().isin(["", "nan", "None"])).all()]
+    if drop_cols:
+        frame = frame.drop(columns=drop_cols)
+    if frame.shape[1] == 0:
+        raise InputError(f"{raw.path}: no named columns; export the table with a header row")
+    empty = _blank(frame)
+    if empty.any():
+        frame = frame[~empty]
+    if spec.skip_totals and len(frame):
+        totals = _total_rows(frame)
+        if totals.any():
+            lines = frame.index[totals].tolist()
+            raw.notes.append(f"{raw.path.name}: skipped {len(lines)} total row(s) ({raw.line_word} "
+                             f"{', '.join(map(str, lines[:5]))})")
+            raw.detected["total_rows"] = lines
+            frame = frame[~totals]
+    raw.frame = frame
+    return raw
+
+
+def _as_text(col: pd.Series) -> pd.Series:
+    if col.dtype == object:
+        return col.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v)).astype("str")
+    return col.astype("str").fillna("")
+
+
+def _blank(frame: pd.DataFrame) -> pd.Series:
+    mask = pd.Series(True, index=frame.index)
+    for c in frame.columns:
+        mask &= _as_text(frame[c]).str.strip() == ""
+        if not mask.any():
+            break
+    return mask
+
+
+def _total_rows(frame: pd.DataFrame) -> pd.Series:
+    """Rows whose first filled cell starts with a total marker and that leave some cell empty."""
+    pattern = _total_re()
+    hit = pd.Series(False, index=frame.index)
+    seen_filled = pd.Series(False, index=frame.index)
+    any_empty = pd.Series(False, index=frame.index)
+    texts = {}
+    for c in frame.columns[:6]:
+        t = _as_text(frame[c]).str.strip()
+        texts[c] = t
+        filled = t != ""
+        hit |= ~seen_filled & filled & t.str.match(pattern)
+        seen_filled |= filled
+    if not hit.any():
+        return hit
+    for c in frame.columns:
+        t = texts[c] if c in texts else _as_text(frame[c]).str.strip()
+        any_empty |= t == ""
+    return hit & any_empty
+
+
+# --- Excel, Parquet, SQL -----------------------------------------------------------------------------
+
+def _read_xlsx(path: Path, spec: TableSpec) -> RawTable:
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
+        raise InputError(f"{path}: not a readable .xlsx workbook ({exc.__class__.__name__}); "
+                         "open and save it again in Excel, or export CSV") from None
+    try:
+        names = book.sheetnames
+        if spec.sheet is None:
+            sheet = names[0]
+        elif isinstance(spec.sheet, int):
+            if not 0 <= spec.sheet < len(names):
+                raise InputError(f"{path}: no sheet number {spec.sheet} (it has {len(names)}: "
+                                 f"{', '.join(map(repr, names))}); fix `sheet:` in the config")
+            sheet = names[spec.sheet]
+        elif spec.sheet in names:
+            sheet = spec.sheet
+        else:
+            raise InputError(f"{path}: no sheet named {spec.sheet!r}; it has {', '.join(map(repr, names))}; "
+                             "fix `sheet:` in the config")
+        rows = [list(r) for r in book[sheet].iter_rows(values_only=True)]
+    finally:
+        book.close()
+    if not any(any(v is not None and str(v).strip() for v in r) for r in rows):
+        raise InputError(f"{path}: sheet {sheet!r} is empty; put the table with a header row on it")
+    texts = [["" if v is None else str(v) for v in r] for r in rows[:_SAMPLE_LINES]]
+    header_idx = spec.header_row - 1 if spec.header_row else detect_header(texts)
+    header = ["" if v is None else str(v).strip() for v in rows[header_idx]]
+    width = len(header)
+    while width and not header[width - 1]:
+        width -= 1
+    header = [h or f"Unnamed: {i}" for i, h in enumerate(header[:width])]
+    data = [(r + [None] * width)[:width] for r in rows[header_idx + 1:]]
+    frame = pd.DataFrame(data, columns=header, dtype=object)
+    frame.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(frame))
+    notes = []
+    if header_idx:
+        notes.append(f"{path.name}: skipped {header_idx} row(s) above the header on sheet {sheet!r}")
+    return _clean(RawTable(frame, path, "row", {"sheet": sheet, "header_row": header_idx + 1}, notes), spec)
+
+
+def _read_parquet(path: Path) -> RawTable:
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a broken file
+        raise InputError(f"{path}: not a readable Parquet file ({exc.__class__.__name__}); write it again") from None
+    frame.columns = [str(c) for c in frame.columns]
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    return RawTable(frame, path, "record")
+
+
+def read_sql(source, label: str) -> RawTable:
+    """Read a table or query from any backend Ibis connects to (``duckdb:///file.duckdb``, ``sqlite:///…``)."""
+    import ibis
+
+    try:
+        con = ibis.connect(source.url)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"{label}: cannot open {source.url!r} ({exc.__class__.__name__}: {exc}); "
+                         "fix `source.url` in the config") from None
+    try:
+        if source.query:
+            expr = con.sql(source.query)
+        elif source.table:
+            if source.table not in con.list_tables():
+                raise InputError(f"{label}: no table {source.table!r} in {source.url}; it has "
+                                 f"{', '.join(con.list_tables()[:10]) or 'none'}; fix `source.table`")
+            expr = con.table(source.table)
+        else:
+            raise InputError(f"{label}: `source` needs a `table` or a `query`")
+        frame = expr.to_pandas()
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"{label}: the SQL source failed ({exc.__class__.__name__}: "
+                         f"{str(exc).splitlines()[0]}); fix `source` in the config") from None
+    finally:
+        try:
+            con.disconnect()
+        except Exception:  # noqa: BLE001
+            pass
+    frame.columns = [str(c) for c in frame.columns]
+    frame.index = pd.RangeIndex(1, len(frame) + 1)
+    return RawTable(frame, Path(label), "record")
+
+
+def peek_text(path: Path, spec: TableSpec | None = None, n: int = 5) -> str:
+    """First ``n`` lines of a CSV, decoded (for messages and init-config)."""
+    with _open_binary(path) as fh:
+        sample = fh.read(64 * 1024)
+    enc = (spec.encoding if spec else None) or detect_encoding(sample, path)
+    return "\n".join(io.StringIO(sample.decode(enc, errors="replace")).read().splitlines()[:n])
