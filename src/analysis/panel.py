@@ -1,90 +1,185 @@
-"""Aggregate order lines and events into the client × period panel, in the engine (DuckDB).
+"""Aggregate order lines and events into the client × period panel, in the engine.
 
-Money is summed as DECIMAL, so totals do not depend on the order of summation or the engine.
+The aggregation is one Ibis expression (:func:`panel_expr`), run by DuckDB by default; the same
+expression compiles for Spark (``ibis.to_sql(expr, dialect="pyspark")``), so a cluster run is a
+backend switch. Money is cast to DECIMAL(18,2) before summing, so totals are exact and do not
+depend on the order of summation or on the engine; only the panel comes back to pandas.
 """
 
 from __future__ import annotations
 
-import duckdb
+import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
-from analysis.config import FREQUENCIES
+from analysis.config import EVENT_TYPES, FREQUENCIES
+from analysis.errors import InputError
 from analysis.ingest import ClientBase
 
-_TRUNC = {"Q": "quarter", "M": "month", "Y": "year"}
-_LABEL = {
-    "Q": "strftime(p, '%Y') || 'Q' || CAST(quarter(p) AS VARCHAR)",
-    "M": "strftime(p, '%Y-%m')",
-    "Y": "strftime(p, '%Y')",
-}
+MONEY = "decimal(18, 2)"
+PANEL_COLUMNS = ["client_id", "portfolio", "period", "revenue", "cost", "gross_profit", "orders",
+                 "new_product_revenue", *EVENT_TYPES, "prepayment_amount"]
+_MONEY_COLS = ("revenue", "cost", "gross_profit", "new_product_revenue", "prepayment_amount")
 
 
-def client_period_panel(base: ClientBase, *, freq: str = "Q") -> pd.DataFrame:
+def period_label(date: ir.TimestampValue, freq: str) -> ir.StringValue:
+    """``2024Q1`` (quarters), ``2024-01`` (months) or ``2024`` (years) of a date column."""
+    if freq == "Q":
+        return date.year().cast("string") + "Q" + date.quarter().cast("string")
+    if freq == "M":
+        return date.strftime("%Y-%m")
+    if freq == "Y":
+        return date.year().cast("string")
+    raise ValueError(f"freq must be one of {list(FREQUENCIES)}, got {freq!r}")
+
+
+def panel_expr(transactions: ir.Table, clients: ir.Table, events: ir.Table | None = None, *,
+               freq: str = "Q") -> ir.Table:
+    """The panel as an Ibis expression over canonical tables (any backend).
+
+    Optional columns (``cost``, ``is_new_product``, ``account_manager``, ``amount``,
+    ``portfolio``) are used when the tables have them. See :func:`client_period_panel` for the
+    columns; money columns are DECIMAL here.
+    """
+    tx = transactions
+    cols = set(tx.columns)
+    null_money = ibis.literal(None, type=MONEY)
+    t = tx.mutate(period=period_label(tx.date, freq), _rev=tx.revenue.cast(MONEY),
+                  _cost=tx.cost.cast(MONEY) if "cost" in cols else null_money)
+    t_aggs = {
+        "revenue": t._rev.sum(),
+        "cost": t._cost.sum(),
+        "orders": t.count(),
+        "new_product_revenue": (t.is_new_product.fill_null(False).ifelse(t._rev, 0).sum()
+                                if "is_new_product" in cols else null_money),
+    }
+    agg = t.group_by(["client_id", "period"]).aggregate(**t_aggs)
+    agg = agg.mutate(revenue=agg.revenue.cast("decimal(38, 2)"), cost=agg.cost.cast("decimal(38, 2)"),
+                     new_product_revenue=agg.new_product_revenue.cast("decimal(38, 2)"))
+    zero = ibis.literal(0, type="decimal(38, 2)")
+    if events is not None:
+        e = events.mutate(period=period_label(events.date, freq))
+        amount = e.amount.cast(MONEY) if "amount" in events.columns else ibis.literal(0, type=MONEY)
+        e_aggs = {typ: e.type.count(where=e.type == typ) for typ in EVENT_TYPES}
+        e_aggs["prepayment_amount"] = amount.sum(where=e.type == "prepayment").cast("decimal(38, 2)")
+        eagg = e.group_by(["client_id", "period"]).aggregate(**e_aggs)
+        j = agg.outer_join(eagg, ["client_id", "period"])
+        panel = j.select(
+            client_id=j.client_id.coalesce(j.client_id_right),
+            period=j.period.coalesce(j.period_right),
+            revenue=j.revenue.coalesce(zero),
+            cost=j.cost,
+            orders=j.orders.coalesce(0),
+            new_product_revenue=j.new_product_revenue,
+            **{typ: j[typ].coalesce(0) for typ in EVENT_TYPES},
+            prepayment_amount=j.prepayment_amount.coalesce(zero),
+        )
+    else:
+        panel = agg.mutate(**{typ: ibis.literal(0, type="int64") for typ in EVENT_TYPES},
+                           prepayment_amount=zero)
+    panel = panel.mutate(gross_profit=panel.revenue - panel.cost)
+    if "account_manager" in cols:
+        m = (t.filter(t.account_manager.notnull())
+             .group_by(["client_id", "period", "account_manager"]).aggregate(_mrev=t._rev.sum()))
+        w = ibis.window(group_by=[m.client_id, m.period], order_by=[m._mrev.desc(), m.account_manager.asc()])
+        m = m.mutate(_rank=ibis.row_number().over(w))
+        main = m.filter(m._rank == 0).select("client_id", "period", "account_manager")
+        panel = panel.left_join(main, ["client_id", "period"]).drop("client_id_right", "period_right")
+    if "portfolio" in clients.columns:
+        cl = clients.select("client_id", "portfolio")
+        panel = panel.left_join(cl, "client_id").drop("client_id_right")
+    else:
+        panel = panel.mutate(portfolio=ibis.literal("all"))
+    order = [c for c in PANEL_COLUMNS if c in panel.columns] + (
+        ["account_manager"] if "account_manager" in panel.columns else [])
+    money = {c: panel[c].cast("float64") for c in _MONEY_COLS}
+    return panel.mutate(**money).select(order).order_by(["portfolio", "client_id", "period"])
+
+
+def _connect(engine: str):
+    if engine == "duckdb":
+        return ibis.duckdb.connect()
+    if engine == "spark":
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:
+            raise InputError("--engine spark needs pyspark: pip install pyspark (and Java 17+)") from None
+        return ibis.pyspark.connect(SparkSession.builder.getOrCreate())
+    raise InputError(f"engine must be duckdb or spark, got {engine!r}")
+
+
+def client_period_panel(base: ClientBase, *, freq: str = "Q", engine: str = "duckdb") -> pd.DataFrame:
     """One row per client and period with any order line or event.
+
+    Parameters
+    ----------
+    base
+        Canonical tables from :func:`analysis.ingest.load`.
+    freq
+        ``Q`` (quarters), ``M`` (months) or ``Y`` (years).
+    engine
+        ``duckdb`` (embedded, default) or ``spark`` (needs pyspark).
 
     Returns
     -------
     pandas.DataFrame
         ``client_id, portfolio, period`` (label such as ``2024Q1``), ``revenue``, ``cost``,
-        ``gross_profit`` (NaN without costs), ``orders``, ``new_product_revenue`` and one count
-        column per event type (``claim``, ``trial``, ``spec_requirement``, ``prepayment``,
-        ``deferral_accepted``, ``incident``) plus ``prepayment_amount``; sorted by portfolio,
-        client and period.
+        ``gross_profit`` (NaN without costs), ``orders`` (order lines), ``new_product_revenue``
+        (NaN without ``is_new_product``), one count column per event type (``claim``, ``trial``,
+        ``spec_requirement``, ``prepayment``, ``deferral_accepted``, ``incident``; 0 without
+        events), ``prepayment_amount``, and ``account_manager`` (the manager with most revenue in
+        the client's period; ties by name) when order lines name one. Money summed exactly and
+        returned as float; sorted by portfolio, client and period. With ``client_periods`` input
+        and no order lines, that table comes back in the same columns.
+
+    Examples
+    --------
+    >>> from analysis.config import SAMPLE_DIR
+    >>> from analysis.ingest import load
+    >>> panel = client_period_panel(load(SAMPLE_DIR))
+    >>> list(panel.columns[:4])
+    ['client_id', 'portfolio', 'period', 'revenue']
     """
     if freq not in FREQUENCIES:
         raise ValueError(f"freq must be one of {list(FREQUENCIES)}")
-    con = duckdb.connect()
+    if base.transactions is None:
+        if getattr(base, "client_periods", None) is not None:
+            return _from_client_periods(base)
+        raise InputError("the client base has no order lines (transactions) to aggregate")
+    con = _connect(engine)
     try:
         tx = base.transactions
-        clients = base.clients[["client_id"] + (["portfolio"] if "portfolio" in base.clients else [])]
-        con.register("tx_df", tx)
-        con.register("cl_df", clients)
-        has_cost = "cost" in tx.columns
-        has_new = "is_new_product" in tx.columns
-        cost = "sum(CAST(cost AS DECIMAL(18,2)))" if has_cost else "NULL"
-        newp = ("sum(CASE WHEN is_new_product THEN CAST(revenue AS DECIMAL(18,2)) ELSE 0 END)"
-                if has_new else "NULL")
-        sql_tx = f"""
-            SELECT client_id, {_LABEL[freq]} AS period,
-                   sum(CAST(revenue AS DECIMAL(18,2))) AS revenue, {cost} AS cost,
-                   count(*) AS orders, {newp} AS new_product_revenue
-            FROM (SELECT *, date_trunc('{_TRUNC[freq]}', date) AS p FROM tx_df)
-            GROUP BY ALL
-        """
-        parts = [f"({sql_tx}) t"]
-        ev_cols = ""
+        keep = [c for c in ("client_id", "date", "revenue", "cost", "is_new_product", "account_manager")
+                if c in tx.columns]
+        tables = {"transactions": ibis.memtable(tx[keep]),
+                  "clients": ibis.memtable(base.clients[[c for c in ("client_id", "portfolio") if c in base.clients]])}
+        events = None
         if base.events is not None:
-            con.register("ev_df", base.events)
-            amount = "amount" if "amount" in base.events.columns else "NULL"
-            sql_ev = f"""
-                SELECT client_id, {_LABEL[freq]} AS period,
-                       count(*) FILTER (type = 'claim') AS claim,
-                       count(*) FILTER (type = 'trial') AS trial,
-                       count(*) FILTER (type = 'spec_requirement') AS spec_requirement,
-                       count(*) FILTER (type = 'prepayment') AS prepayment,
-                       count(*) FILTER (type = 'deferral_accepted') AS deferral_accepted,
-                       count(*) FILTER (type = 'incident') AS incident,
-                       sum(CAST({amount} AS DECIMAL(18,2))) FILTER (type = 'prepayment') AS prepayment_amount
-                FROM (SELECT *, date_trunc('{_TRUNC[freq]}', date) AS p FROM ev_df)
-                GROUP BY ALL
-            """
-            parts = [f"({sql_tx}) t FULL OUTER JOIN ({sql_ev}) e USING (client_id, period)"]
-            ev_cols = """, coalesce(claim, 0) AS claim, coalesce(trial, 0) AS trial,
-                coalesce(spec_requirement, 0) AS spec_requirement, coalesce(prepayment, 0) AS prepayment,
-                coalesce(deferral_accepted, 0) AS deferral_accepted, coalesce(incident, 0) AS incident,
-                coalesce(prepayment_amount, 0) AS prepayment_amount"""
-        portfolio = "c.portfolio" if "portfolio" in clients.columns else "'all'"
-        sql = f"""
-            SELECT client_id, {portfolio} AS portfolio, period,
-                   coalesce(revenue, 0) AS revenue, cost, coalesce(revenue, 0) - cost AS gross_profit,
-                   coalesce(orders, 0) AS orders, new_product_revenue {ev_cols}
-            FROM {parts[0]} LEFT JOIN cl_df c USING (client_id)
-            ORDER BY portfolio, client_id, period
-        """
-        out = con.execute(sql).df()
+            ev = base.events[[c for c in ("client_id", "date", "type", "amount") if c in base.events.columns]]
+            events = ibis.memtable(ev)
+        expr = panel_expr(tables["transactions"], tables["clients"], events, freq=freq)
+        out = con.to_pandas(expr)
     finally:
-        con.close()
-    for col in ("revenue", "cost", "gross_profit", "new_product_revenue", "prepayment_amount"):
-        if col in out.columns:
-            out[col] = out[col].astype(float)
-    return out
+        con.disconnect()
+    for col in ("client_id", "portfolio", "period"):
+        out[col] = out[col].astype("str")
+    return out.reset_index(drop=True)
+
+
+def _from_client_periods(base: ClientBase) -> pd.DataFrame:
+    cp = base.client_periods.copy()
+    if "portfolio" not in cp:
+        port = base.clients.set_index("client_id")["portfolio"] if "portfolio" in base.clients else None
+        cp["portfolio"] = cp["client_id"].map(port) if port is not None else "all"
+    for c in ("cost", "new_product_revenue"):
+        if c not in cp:
+            cp[c] = float("nan")
+    if "gross_profit" not in cp:
+        cp["gross_profit"] = cp["revenue"] - cp["cost"]
+    elif cp["cost"].isna().all():
+        cp["cost"] = cp["revenue"] - cp["gross_profit"]
+    for c in ("orders", *EVENT_TYPES):
+        cp[c] = cp[c].fillna(0).astype("int64") if c in cp else 0
+    cp["prepayment_amount"] = cp["prepayment_amount"].fillna(0.0) if "prepayment_amount" in cp else 0.0
+    order = PANEL_COLUMNS + (["account_manager"] if "account_manager" in cp else [])
+    return cp[order].sort_values(["portfolio", "client_id", "period"], kind="stable").reset_index(drop=True)
