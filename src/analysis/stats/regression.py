@@ -56,6 +56,27 @@ def _vifs(x: pd.DataFrame) -> pd.Series:
     return pd.Series(np.diag(inv), index=x.columns)
 
 
+def _demean(frame: pd.DataFrame, group: str) -> pd.DataFrame:
+    """Remove entity and/or period means. A balanced panel uses the closed form
+    x - mean_i - mean_t + mean (fast, exact); otherwise linearmodels' dummy-variable demeaning."""
+    if group == "none":
+        return frame - frame.mean()
+    ent = frame.index.get_level_values(0)
+    tim = frame.index.get_level_values(1)
+    if group == "entity":
+        return frame - frame.groupby(ent).transform("mean")
+    if group == "time":
+        return frame - frame.groupby(tim).transform("mean")
+    if len(frame) == ent.nunique() * tim.nunique():
+        return (
+            frame
+            - frame.groupby(ent).transform("mean")
+            - frame.groupby(tim).transform("mean")
+            + frame.mean()
+        )
+    return PanelData(frame).demean("both").dataframe
+
+
 def panel_regression(
     data: pd.DataFrame,
     *,
@@ -258,21 +279,20 @@ def panel_regression(
     q = stats.t.ppf(0.5 + confidence / 2, dof)
 
     # Collinearity among the regressors as the model sees them (after its own demeaning).
-    if entity_effects or time_effects:
-        group = "both" if entity_effects and time_effects else ("entity" if entity_effects else "time")
-        x_model = PanelData(frame[regressors]).demean(group).dataframe
+    if len(regressors) > 1:
+        group = (
+            "both" if entity_effects and time_effects
+            else "entity" if entity_effects else "time" if time_effects else "none"
+        )  # fmt: skip
+        vif = _vifs(_demean(frame[regressors], group))
     else:
-        x_model = frame[regressors] - frame[regressors].mean()
-    vif = _vifs(x_model)
+        vif = pd.Series(1.0, index=regressors)
     term_notes = {t: "" for t in params.index}
     for term, v in vif.items():
         if v > MAX_VIF:
             term_notes[term] = f"collinear: VIF={v:.1f} > {MAX_VIF:g}"
     # The unit of effect: SDs after the two-way within transformation.
-    if g > 1 and n_t > 1:
-        within = PanelData(frame[[outcome, *regressors]]).demean("both").dataframe
-    else:
-        within = frame[[outcome, *regressors]] - frame[[outcome, *regressors]].mean()
+    within = _demean(frame[[outcome, *regressors]], "both" if g > 1 and n_t > 1 else "none")
     sd = within.std(ddof=1)
     scale = pd.Series(
         [sd[t] / sd[outcome] if t in regressors and sd[outcome] > 0 else np.nan for t in params.index],
