@@ -476,44 +476,57 @@ class _Generator:
 # names and tables
 
 
-def _names(pool: _Pool, n: int, seed: int, lang: str) -> np.ndarray:
+def _names(n: int, seed: int, lang: str) -> np.ndarray:
+    """``n`` company names built from pools of Faker surnames (vectorised: Faker per name is slow)."""
     from faker import Faker
 
     fake = Faker("ru_RU" if lang == "ru" else "en_US")
     fake.seed_instance(seed)
-    return np.array([fake.company() for _ in range(n)], dtype=object)
-
-
-def _image_name(org: str, rng: np.random.Generator, lang: str, city: str) -> str:
+    rng = np.random.default_rng([seed, 4])
+    last = np.array(sorted({fake.last_name() for _ in range(1500)}), dtype=object)
+    a, b, c = (last[rng.integers(0, last.size, n)] for _ in range(3))
+    form = rng.choice(3, size=n, p=[0.5, 0.3, 0.2])
     if lang == "ru":
-        options = {
-            "government": [f"Министерство промышленности {city}", f"Департамент транспорта г. {city}",
-                           f"ГКУ «Дирекция заказчика {city}»", f"Администрация г. {city}"],
-            "education": [f"{city}ский государственный университет", f"Политехнический институт {city}",
-                          f"НИУ «Высшая школа {city}»"],
-            "multinational": ["Siemens", "Schneider Electric", "Bosch", "Danone", "Unilever",
-                              "Philips", "ABB", "Henkel", "Procter & Gamble"],
-        }
-    else:
-        options = {
-            "government": [f"{city} Department of Transportation", f"State of {city} Public Works",
-                           f"{city} City Council", f"{city} Health Authority"],
-            "education": [f"University of {city}", f"{city} State University", f"{city} Institute of Technology"],
-            "multinational": ["Siemens", "Schneider Electric", "Bosch", "Danone", "Nestle", "Unilever",
-                              "Philips", "ABB", "Henkel", "Procter & Gamble"],
-        }
-    pick = options[org]
-    base = pick[int(rng.integers(len(pick)))]
+        prefix = rng.choice(["ООО", "АО", "ПАО", "ЗАО", "НПО", "ТД"], size=n, p=[0.6, 0.15, 0.05, 0.08, 0.06, 0.06])
+        inner = np.where(form == 0, a, np.where(form == 1, a + " и " + b, a + ", " + b + " и " + c))
+        return (prefix.astype(object) + " «" + inner + "»").astype(object)
+    suffix = rng.choice(["Inc", "LLC", "Ltd", "Group", "PLC", "and Sons"], size=n).astype(object)
+    return np.where(form == 0, a + " " + suffix, np.where(form == 1, a + "-" + b, a + ", " + b + " and " + c))
+
+
+_PLACES_RU = [("Томской области", "Томский", "Томск"), ("Пермского края", "Пермский", "Пермь"),
+              ("Самарской области", "Самарский", "Самара"), ("Казани", "Казанский", "Казань"),
+              ("Тюменской области", "Тюменский", "Тюмень"), ("Омской области", "Омский", "Омск"),
+              ("Курской области", "Курский", "Курск"), ("Тверской области", "Тверской", "Тверь"),
+              ("Москвы", "Московский", "Москва"), ("Новосибирской области", "Новосибирский", "Новосибирск")]
+_PLACES_EN = ["Springfield", "Riverside", "Franklin", "Madison", "Georgetown", "Clinton", "Salem",
+              "Fairview", "Bristol", "Dover"]
+_MULTINATIONALS = ["Siemens", "Schneider Electric", "Bosch", "Danone", "Nestle", "Unilever", "Philips",
+                   "ABB", "Henkel", "Procter & Gamble"]
+
+
+def _image_name(org: str, rng: np.random.Generator, lang: str) -> str:
+    """A famous-sounding name for a multinational, a government body or a university."""
     if org == "multinational":
         suffix = [" Rus", " CIS", " Eurasia", " Trading", " Services"] if lang == "ru" else [
             " Inc.", " Holdings", " Americas", " Supply", " Services"]
-        base += suffix[int(rng.integers(len(suffix)))]
-    return base
-
-
-_CITIES_RU = ["Москв", "Казан", "Самар", "Перм", "Томск", "Тюмен", "Омск", "Курск", "Тул", "Твер"]
-_CITIES_EN = ["Springfield", "Riverside", "Franklin", "Madison", "Georgetown", "Clinton", "Salem",
-              "Fairview", "Bristol", "Dover"]
+        return _MULTINATIONALS[int(rng.integers(len(_MULTINATIONALS)))] + suffix[int(rng.integers(len(suffix)))]
+    if lang == "ru":
+        region, adj, city = _PLACES_RU[int(rng.integers(len(_PLACES_RU)))]
+        options = {
+            "government": [f"Министерство промышленности {region}", f"Департамент транспорта {region}",
+                           f"ГКУ «Дирекция капитального строительства {region}»", f"Администрация г. {city}"],
+            "education": [f"{adj} государственный университет", f"{adj} политехнический институт",
+                          f"{adj} медицинский университет"],
+        }[org]
+    else:
+        place = _PLACES_EN[int(rng.integers(len(_PLACES_EN)))]
+        options = {
+            "government": [f"{place} Department of Transportation", f"{place} Public Works Authority",
+                           f"{place} City Council", f"{place} Health Authority"],
+            "education": [f"University of {place}", f"{place} State University", f"{place} Institute of Technology"],
+        }[org]
+    return options[int(rng.integers(len(options)))]
 
 
 def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", clients: int = 40,
@@ -565,6 +578,9 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     else:
         ids = np.array([f"C{i + 1:06d}" for i in range(n)], dtype=object)
     id_of = dict(zip(rows.tolist(), ids.tolist()))
+    id_by_row = np.empty(pool.portfolio.size, dtype=object)
+    id_by_row[rows] = ids
+    cp_ids = id_by_row[cp["row"].to_numpy()]
     img, dem, adv, und = (pool.kinds[k][rows] for k in ARTICLE_KINDS)
     start_year = gen.periods[0].year
     org = rng.choice(ORG_TYPES, size=n, p=[0.76, 0.04, 0.04, 0.02, 0.04, 0.10])
@@ -575,15 +591,15 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     is_ref = np.where(img, rng.uniform(size=n) < 0.85, rng.uniform(size=n) < 0.05)
     brand = np.clip(np.where(img, rng.normal(74, 10, n), rng.normal(34, 14, n)), 0, 100).round(0).astype(int)
     innov = np.clip(np.where(adv, rng.normal(71, 12, n), rng.normal(36, 15, n)), 0, 100).round(0).astype(int)
-    names = _names(pool, n, seed, lang)
-    cities = _CITIES_RU if lang == "ru" else _CITIES_EN
+    names = _names(n, seed, lang)
     for j in np.flatnonzero(np.isin(org, ["multinational", "government", "education"]) & (img | (rng.uniform(size=n) < 0.5))):
-        names[j] = _image_name(str(org[j]), rng, lang, cities[int(rng.integers(len(cities)))])
+        names[j] = _image_name(str(org[j]), rng, lang)
     port_label = np.array([f"P{i + 1:02d}" for i in range(gen.P)], dtype=object)
-    industry = rng.choice(INDUSTRIES, size=n)
+    industry = rng.choice([i for i in INDUSTRIES if i not in ("public_sector", "education")], size=n)
     industry = np.where(np.isin(org, ["government"]), "public_sector", industry)
     industry = np.where(np.isin(org, ["education"]), "education", industry)
     country = np.where(rng.uniform(size=n) < 0.8, "RU", rng.choice(COUNTRIES, size=n))
+    country = np.where(np.isin(org, ["government", "education"]), "RU", country)
     clients_df = pd.DataFrame({
         "client_id": ids, "name": names, "portfolio": port_label[pool.portfolio[rows]],
         "org_type": org, "industry": industry, "country": country, "founded_year": founded,
@@ -606,7 +622,7 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     mgr_idx = np.where(switch, pool.portfolio[cp_row] * 4 + rng.integers(0, 4, len(cp)), mgr_home)
     transactions = pd.DataFrame({
         "date": line_date,
-        "client_id": np.array([id_of[r] for r in cp_row.tolist()], dtype=object)[line_cp],
+        "client_id": cp_ids[line_cp],
         "portfolio": port_label[pool.portfolio[cp_row]][line_cp],
         "revenue_minor": extra["line_rev"],
         "cost_minor": extra["line_cost"],
@@ -618,7 +634,6 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
 
     # events
     ev_frames = []
-    cp_ids = np.array([id_of[r] for r in cp_row.tolist()], dtype=object)
     for etype, count in extra["event_counts"].items():
         k = np.repeat(np.arange(len(cp)), count)
         if k.size == 0:
@@ -653,9 +668,8 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
         "unit": "SD of the outcome per SD of the kind's latent revenue share over t-W..t-1, "
                 "both after removing portfolio and period means",
         "clients": {
-            id_of[r]: {"kinds": [k for k in KINDS if kinds[k][r]], "first_period": labels[first.loc[r, "min"]],
-                       "last_period": labels[first.loc[r, "max"]]}
-            for r in rows.tolist()
+            id_of[r]: {"kinds": [k for k in KINDS if kinds[k][r]], "first_period": labels[lo], "last_period": labels[hi]}
+            for r, lo, hi in zip(rows.tolist(), first.loc[rows, "min"].tolist(), first.loc[rows, "max"].tolist())
         },
         "effects": [{"category": e.category, "outcome": e.outcome, "lag": e.lag, "size": e.size} for e in eff],
         "calibration": info["calibration"],
