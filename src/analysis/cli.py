@@ -96,11 +96,57 @@ def run(
     if not data_dir.is_dir():
         raise InputError(f"{data_dir}: no such folder; --data takes the folder holding clients.csv and transactions.csv")
     out_dir = out or Path("reports") / ("sample" if sample else data_dir.resolve().name)
+    if not sample:  # bad data stops here with every problem listed, before any notebook runs
+        from analysis.ingest import validate as _validate
+
+        checked = _validate(data_dir)
+        if not checked.ok:
+            raise InputError(checked.message())
     result = report.run_report(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
                                log=lambda msg: typer.echo(msg, err=True))
     typer.echo(f"report: {result.index}")
     if result.failed:
         fail(f"{len(result.failed)} notebook(s) failed: {', '.join(result.failed)}; see {result.index}", 1)
+
+
+@app.command("init-config")
+@guarded
+def init_config(
+    data: Path = typer.Option(..., "--data", help="Folder holding the export files (CSV, .xlsx, Parquet)."),
+    out: Path = typer.Option(Path("keyclients.yaml"), "--out", help="Config file to write."),
+    force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+) -> None:
+    """Propose a commented data config mapping the files' columns to canonical names."""
+    from analysis.ingest.propose import write_config
+
+    summary = write_config(data, out, force=force)
+    found = ", ".join(f"{t} ← {f}" for t, f in summary["tables"].items()) or "no table recognised"
+    typer.echo(f"wrote {out}: {found}")
+    for item in summary["todo"]:
+        typer.echo(f"  TODO {item}", err=True)
+    typer.echo(f"check it, then: keyclients validate --data {data} --config {out}", err=True)
+
+
+@app.command()
+@guarded
+def validate(
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the client base files."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Data config (YAML) mapping files and columns."),
+) -> None:
+    """Check a client base: every problem at once, by file, column and line; exit 2 on errors."""
+    from analysis.ingest import validate as _validate
+
+    report = _validate(data, config=config)
+    for note in report.notes:
+        typer.echo(f"  {note}", err=True)
+    if not report.ok:
+        fail(report.message(), 2)
+    if len(report.warnings):
+        typer.echo(report.message().replace("; nothing was written", ""))
+    base = report.base
+    typer.echo(f"ok: {len(base.clients):,} clients" + (
+        f", {len(base.transactions):,} order lines" if base.transactions is not None else "") + (
+        f", {len(base.events):,} events" if base.events is not None else ""))
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -53,7 +53,19 @@ def panel_expr(transactions: ir.Table, clients: ir.Table, events: ir.Table | Non
         "new_product_revenue": (t.is_new_product.fill_null(False).ifelse(t._rev, 0).sum()
                                 if "is_new_product" in cols else null_money),
     }
-    agg = t.group_by(["client_id", "period"]).aggregate(**t_aggs)
+    if "account_manager" in cols:
+        # one scan at client × period × manager grain, then rolled up; the period's main manager
+        # has the most revenue, a tie goes to the name first in alphabetical order
+        g = t.group_by(["client_id", "period", "account_manager"]).aggregate(**t_aggs)
+        w = ibis.window(group_by=[g.client_id, g.period],
+                        order_by=[g.account_manager.isnull(), g.revenue.desc(), g.account_manager.asc()])
+        g = g.mutate(_first=ibis.row_number().over(w) == 0)
+        agg = g.group_by(["client_id", "period"]).aggregate(
+            revenue=g.revenue.sum(), cost=g.cost.sum(), orders=g.orders.sum(),
+            new_product_revenue=g.new_product_revenue.sum(),
+            account_manager=g.account_manager.max(where=g._first))
+    else:
+        agg = t.group_by(["client_id", "period"]).aggregate(**t_aggs)
     agg = agg.mutate(revenue=agg.revenue.cast("decimal(38, 2)"), cost=agg.cost.cast("decimal(38, 2)"),
                      new_product_revenue=agg.new_product_revenue.cast("decimal(38, 2)"))
     zero = ibis.literal(0, type="decimal(38, 2)")
@@ -73,18 +85,12 @@ def panel_expr(transactions: ir.Table, clients: ir.Table, events: ir.Table | Non
             new_product_revenue=j.new_product_revenue,
             **{typ: j[typ].coalesce(0) for typ in EVENT_TYPES},
             prepayment_amount=j.prepayment_amount.coalesce(zero),
+            **({"account_manager": j.account_manager} if "account_manager" in cols else {}),
         )
     else:
         panel = agg.mutate(**{typ: ibis.literal(0, type="int64") for typ in EVENT_TYPES},
                            prepayment_amount=zero)
     panel = panel.mutate(gross_profit=panel.revenue - panel.cost)
-    if "account_manager" in cols:
-        m = (t.filter(t.account_manager.notnull())
-             .group_by(["client_id", "period", "account_manager"]).aggregate(_mrev=t._rev.sum()))
-        w = ibis.window(group_by=[m.client_id, m.period], order_by=[m._mrev.desc(), m.account_manager.asc()])
-        m = m.mutate(_rank=ibis.row_number().over(w))
-        main = m.filter(m._rank == 0).select("client_id", "period", "account_manager")
-        panel = panel.left_join(main, ["client_id", "period"]).drop("client_id_right", "period_right")
     if "portfolio" in clients.columns:
         cl = clients.select("client_id", "portfolio")
         panel = panel.left_join(cl, "client_id").drop("client_id_right")
@@ -128,7 +134,7 @@ def client_period_panel(base: ClientBase, *, freq: str = "Q", engine: str = "duc
         (NaN without ``is_new_product``), one count column per event type (``claim``, ``trial``,
         ``spec_requirement``, ``prepayment``, ``deferral_accepted``, ``incident``; 0 without
         events), ``prepayment_amount``, and ``account_manager`` (the manager with most revenue in
-        the client's period; ties by name) when order lines name one. Money summed exactly and
+        the client's period; a tie goes to the name first in alphabetical order) when order lines name one. Money summed exactly and
         returned as float; sorted by portfolio, client and period. With ``client_periods`` input
         and no order lines, that table comes back in the same columns.
 

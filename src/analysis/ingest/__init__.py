@@ -86,16 +86,21 @@ class ValidationReport:
 
 
 def _config(config, data: Path | None) -> tuple[DataConfig, Path]:
+    here = None
     if config is None:
         cfg = DataConfig()
-        base = data
     elif isinstance(config, DataConfig):
-        cfg, base = config, data
+        cfg = config
     elif isinstance(config, dict):
-        cfg, base = parse_config(config), data
+        cfg = parse_config(config)
     else:
         cfg = read_config(config)
-        base = data if data is not None else Path(config).resolve().parent
+        here = Path(config).resolve().parent
+    base = data
+    if base is None and cfg.data:
+        base = here / cfg.data if here is not None else Path(cfg.data)
+    elif base is None:
+        base = here
     if base is None:
         raise InputError("give the data folder (--data DIR) or a config file naming the files")
     if not base.is_dir():

@@ -9,6 +9,7 @@ Example
 .. code-block:: yaml
 
     version: 1
+    data: /path/to/exports         # folder the paths are relative to (--data wins); default: this file's
     freq: Q
     tables:
       transactions:
@@ -102,6 +103,7 @@ class DataConfig(_Strict):
     """The whole data config; ``tables`` not named are looked up by canonical file name."""
 
     version: int = 1
+    data: str | None = None
     freq: Literal["Q", "M", "Y"] | None = None
     tables: dict[Literal["clients", "transactions", "events", "client_periods", "kpis"], TableSpec] = Field(
         default_factory=dict)

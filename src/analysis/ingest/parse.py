@@ -15,8 +15,8 @@ import pandas as pd
 
 #: Date formats tried, in order; a time part (``0:00:00``) is dropped first.
 DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y%m%d", "%d.%m.%y", "%Y/%m/%d", "%d-%m-%Y")
-_TIME_RE = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)$"
-_SPACES_RE = r"[\s\u00a0\u202f\u2009']"
+_TIME_RE = r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)$"
+_SPACES_RE = "[ \t\u00a0\u202f\u2009']"
 _CURRENCY_RE = r"(?i)(?:руб\.?|р\.|₽|rub|usd|eur|\$|€)"
 
 
@@ -45,8 +45,8 @@ def detect_decimal(values: pd.Series) -> str:
     if s.empty:
         return "."
     s = pd.Series(s.unique()[:5000]).str.replace(_SPACES_RE, "", regex=True)
-    comma_dec = s.str.contains(r",\d{1,2}$|,\d{4,}$", regex=True) | s.str.contains(r"\.\d{3},\d+$", regex=True)
-    dot_dec = s.str.contains(r"\.\d{1,2}$|\.\d{4,}$", regex=True) | s.str.contains(r",\d{3}\.\d+$", regex=True)
+    comma_dec = s.str.contains(r",[0-9]{1,2}$|,[0-9]{4,}$", regex=True) | s.str.contains(r"\.[0-9]{3},[0-9]+$", regex=True)
+    dot_dec = s.str.contains(r"\.[0-9]{1,2}$|\.[0-9]{4,}$", regex=True) | s.str.contains(r",[0-9]{3}\.[0-9]+$", regex=True)
     return "," if comma_dec.sum() > dot_dec.sum() else "."
 
 
@@ -62,23 +62,28 @@ def number(col: pd.Series, *, decimal: str | None = None, thousands: str | None 
         return out, pd.Series(False, index=col.index), "."
     raw = col.astype("str").str.strip()
     raw = raw.mask(raw.isin(["", "nan", "None", "NaN"]))
-    uniq = pd.Series(raw.dropna().unique())
-    dec = decimal or detect_decimal(uniq)
-    s = uniq.str.replace(_SPACES_RE, "", regex=True).str.replace(_CURRENCY_RE, "", regex=True)
+    filled = raw.notna()
+    if decimal in (None, ".") and not thousands:
+        plain = raw.str.fullmatch(r"-?[0-9]+(?:\.[0-9]+)?")
+        if bool((plain | ~filled).all()):  # already machine-readable: the common fast path
+            return raw.astype("float64"), pd.Series(False, index=col.index), "."
+    dec = decimal or detect_decimal(raw.dropna().iloc[:20000])
+    s = raw.str.replace(_SPACES_RE, "", regex=True)
+    if bool(s.str.contains(r"[^0-9.,+\-eE]", regex=True).any()):
+        s = s.str.replace(_CURRENCY_RE, "", regex=True).str.replace("\u2212", "-", regex=False)
     if thousands and thousands not in (" ", "\u00a0"):
         s = s.str.replace(thousands, "", regex=False)
-    s = s.str.replace(r"^\((.*)\)$", r"-\1", regex=True).str.replace(r"^(.*\d)-$", r"-\1", regex=True)
-    s = s.str.replace("\u2212", "-", regex=False)
+    if bool(s.str.startswith("(").any()):
+        s = s.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
+    if bool(s.str.endswith("-").any()):
+        s = s.str.replace(r"^(.*[0-9])-$", r"-\1", regex=True)
     if dec == ",":
         s = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     else:
         s = s.str.replace(",", "", regex=False)
-    ok = s.str.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
-    vals = pd.to_numeric(s.where(ok), errors="coerce")
-    mapping = pd.Series(vals.to_numpy(dtype="float64"), index=uniq.to_numpy())
-    out = raw.map(mapping) if len(uniq) else pd.Series(np.nan, index=col.index)
-    out = out.astype("float64")
-    bad = raw.notna() & out.isna()
+    ok = s.str.fullmatch(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?").fillna(False).astype(bool)
+    out = pd.to_numeric(s.where(ok), errors="coerce").astype("float64")
+    bad = filled & out.isna()
     return out, bad, dec
 
 

@@ -42,9 +42,10 @@ def synonyms() -> dict:
 
 
 @lru_cache(maxsize=1)
-def _total_re() -> re.Pattern:
+def _total_re() -> str:
+    """Total-row marker as a plain pattern string (runs in pyarrow's RE2, case-insensitive)."""
     words = sorted(synonyms()["totals"], key=len, reverse=True)
-    return re.compile(r"^\s*(?:" + "|".join(re.escape(w) for w in words) + r")(?:\b|$)", re.IGNORECASE)
+    return r"(?i)^[ \t]*(?:" + "|".join(re.escape(w) for w in words) + r")(?:$|[ \t:.;,])"
 
 
 @dataclass

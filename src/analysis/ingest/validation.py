@@ -116,13 +116,16 @@ def table_schema(table: str, columns, *, returns: bool = False, today=None, this
     return pa.DataFrameSchema(cols, strict=False, coerce=False)
 
 
+#: Checks that warn instead of stopping the run (a synthetic world may reach into the future).
+WARNING_CHECKS = {"date in the future"}
+
 FIXES = {
     "unique": "give every client one row (merge the duplicates) or map another column to client_id",
     "not_nullable": "fill the empty cells or remove those lines",
     "negative revenue": "remove or correct the lines; if they are returns, set `returns: true` for this table in the config",
     "negative cost": "correct the cost of those lines",
     "negative amount": "correct the event amounts",
-    "date in the future": "check the date format (day and month swapped?) or remove those lines",
+    "date in the future": "fine for plans or synthetic data; otherwise check the date format (day and month swapped?)",
     "unknown event type": ("map these values under `values: {type: {...: claim|trial|spec_requirement|prepayment|"
                            "deferral_accepted|incident|ignore}}` for events in the config"),
 }
@@ -154,5 +157,6 @@ def run_schema(problems: Problems, frame: pd.DataFrame, table: str, label: str, 
                     name += f" (e.g. {', '.join(map(repr, examples))})"
                 elif examples:
                     name += f" (e.g. {examples[0][:10]})"
-            problems.error(label, names.get(column, column), name, count=len(idx), lines=sorted(idx)[:MAX_LINES],
-                           fix=fix, line_word=line_word)
+            severity = "warning" if check in WARNING_CHECKS else "error"
+            problems.add(severity, label, names.get(column, column), name, count=len(idx),
+                         lines=sorted(idx)[:MAX_LINES], fix=fix, line_word=line_word)
