@@ -1,57 +1,801 @@
-"""Kinds of key client, decided per client and period over a trailing window.
+"""Kinds of key client, decided per client and period by an editable rulebook.
 
-This first version decides ``key_revenue`` only (the walking skeleton); the categories issue
-adds the editable rulebook with all six kinds and a reason for every decision.
+A rulebook (YAML, validated by pydantic) gives each category an id, EN/RU labels and
+descriptions, and a rule: a tree of conditions on the features of :mod:`analysis.features`,
+combined with ``all``, ``any`` or ``at_least: k`` (``of: [...]``). A condition names a
+``feature``, an ``op`` (``<`` ``<=`` ``>`` ``>=`` ``==`` ``!=`` ``in`` ``not_in`` ``between``) and
+exactly one threshold:
+
+* ``value`` — absolute (a number, a string, ``true``/``false``, a list for ``in``/``not_in``,
+  ``[low, high]`` for ``between``);
+* ``quantile`` — relative: the feature's quantile over the reference group;
+* ``pareto_top`` — relative: the smallest value among the largest clients who together hold this
+  share of the group's total (the Pareto/ABC "A" cut).
+
+The reference group is pooled by default: all clients of all portfolios with a full window ending
+at the same period (with one portfolio: all its client-periods, DESIGN.md). ``per_portfolio=True``
+computes it within each portfolio instead — which makes every portfolio's share the same by
+construction, so it is for describing one portfolio, never for exposures. A condition may be
+``optional: true``: when its feature is absent from the data it is dropped (``at_least`` is capped
+at what remains) instead of making the category not computable. Nothing in a rulebook is
+evaluated as code.
+
+Membership at period t is decided over the window t-W+1 … t.
 """
 
 from __future__ import annotations
 
+import shutil
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, Union
+
 import numpy as np
 import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from analysis.config import CATEGORIES
+from analysis.errors import InputError
+from analysis.features import FEATURES, client_features
+
+OPERATORS = ("<", "<=", ">", ">=", "==", "!=", "in", "not_in", "between")
+CATEGORICAL_FEATURES = frozenset({"org_type", "industry", "country", "abc_revenue", "abc_profit", "xyz_class"})
+BOOLEAN_FEATURES = frozenset({"is_reference"})
+#: Order in which :func:`primary_category` picks one category for charts: the article's kinds,
+#: rarest signal first, before the two money-based kinds (which many members of the others share).
+PRIMARY_PRIORITY = ("image", "advanced", "demanding", "understanding", "key_profit", "key_revenue")
+MEMBERSHIP_COLUMNS = ["client_id", "portfolio", "period", "category", "member", "status", "score", "reason"]
 
 
-def window_totals(panel: pd.DataFrame, *, value: str = "revenue", window: int = 4) -> pd.DataFrame:
-    """Each client's ``value`` summed over the trailing ``window`` periods ending at each period.
+def default_rulebook_path() -> Path:
+    """The rulebook that ships with the package (``analysis/resources/rulebook.yaml``)."""
+    return Path(str(resources.files("analysis") / "resources" / "rulebook.yaml"))
 
-    Returns ``client_id, portfolio, period, window_total, complete`` for every client and every
-    period of the data (0 where the client bought nothing in the window); ``complete`` is False
-    while fewer than ``window`` periods of data precede (and include) the period.
+
+# ------------------------------------------------------------------------------------------------
+# the rulebook model
+
+
+class Text(BaseModel):
+    """A text in both report languages."""
+
+    model_config = ConfigDict(extra="forbid")
+    en: str = Field(min_length=1)
+    ru: str = Field(min_length=1)
+
+
+class Condition(BaseModel):
+    """One test of a feature against an absolute or relative threshold."""
+
+    model_config = ConfigDict(extra="forbid")
+    feature: str
+    op: str
+    value: Any = None
+    quantile: Union[float, list[float], None] = None
+    pareto_top: Union[float, None] = None
+    optional: bool = False
+
+    @field_validator("feature")
+    @classmethod
+    def _known_feature(cls, v: str) -> str:
+        if v not in FEATURES:
+            raise ValueError(f"unknown feature {v!r}; features: {', '.join(FEATURES)}")
+        return v
+
+    @field_validator("op")
+    @classmethod
+    def _known_op(cls, v: str) -> str:
+        if v not in OPERATORS:
+            raise ValueError(f"unknown operator {v!r}; operators: {' '.join(OPERATORS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _check(self) -> "Condition":
+        given = [k for k in ("value", "quantile", "pareto_top") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"{self.feature}: give exactly one of value, quantile, pareto_top (got {given or 'none'})")
+        kind = feature_kind(self.feature)
+        op = self.op
+        if kind != "numeric" and given[0] != "value":
+            raise ValueError(f"{self.feature} is {kind}: relative thresholds (quantile, pareto_top) need a numeric feature")
+        if kind == "boolean":
+            if op not in ("==", "!=") or not isinstance(self.value, bool):
+                raise ValueError(f"{self.feature} is yes/no: use == or != with true or false")
+        if kind == "categorical" and op not in ("==", "!=", "in", "not_in"):
+            raise ValueError(f"{self.feature} is a label: use ==, !=, in or not_in")
+        if op in ("in", "not_in"):
+            if given[0] != "value" or not isinstance(self.value, list) or not self.value:
+                raise ValueError(f"{self.feature} {op}: value must be a non-empty list")
+            if kind == "numeric" and not all(_is_number(x) for x in self.value):
+                raise ValueError(f"{self.feature} {op}: {self.feature} is numeric, the list must hold numbers")
+        elif op == "between":
+            pair = self.value if given[0] == "value" else self.quantile
+            if given[0] == "pareto_top":
+                raise ValueError(f"{self.feature} between: use value: [low, high] or quantile: [low, high]")
+            if not (isinstance(pair, list) and len(pair) == 2 and all(_is_number(x) for x in pair)):
+                raise ValueError(f"{self.feature} between: needs [low, high], two numbers")
+            if pair[0] > pair[1]:
+                raise ValueError(f"{self.feature} between: low {pair[0]} is above high {pair[1]}; give [low, high]")
+        else:
+            if given[0] == "quantile" and not _is_number(self.quantile):
+                raise ValueError(f"{self.feature} {op}: quantile must be one number in [0, 1]")
+            if kind == "numeric" and given[0] == "value" and not _is_number(self.value):
+                raise ValueError(f"{self.feature} {op}: value must be a number, got {self.value!r}")
+            if kind == "categorical" and not isinstance(self.value, str):
+                raise ValueError(f"{self.feature} {op}: value must be a label (text), got {self.value!r}")
+        for q in np.atleast_1d(self.quantile if self.quantile is not None else []):
+            if not 0 <= q <= 1:
+                raise ValueError(f"{self.feature}: quantile {q} is outside [0, 1]")
+        if self.pareto_top is not None and not 0 < self.pareto_top <= 1:
+            raise ValueError(f"{self.feature}: pareto_top {self.pareto_top} is outside (0, 1]")
+        return self
+
+    def leaves(self) -> list["Condition"]:
+        return [self]
+
+    def text(self) -> str:
+        if self.value is not None:
+            v = self.value
+            shown = ("true" if v else "false") if isinstance(v, bool) else v
+            return f"{self.feature} {self.op} {shown}"
+        if self.quantile is not None:
+            return f"{self.feature} {self.op} quantile {self.quantile}"
+        return f"{self.feature} {self.op} the Pareto top {self.pareto_top:g} cut"
+
+
+class Group(BaseModel):
+    """Conditions combined: ``all`` (every one), ``any`` (one or more), ``at_least`` k ``of``."""
+
+    model_config = ConfigDict(extra="forbid")
+    all: list["Node"] | None = None
+    any: list["Node"] | None = None
+    at_least: int | None = None
+    of: list["Node"] | None = None
+
+    @model_validator(mode="after")
+    def _one_combinator(self) -> "Group":
+        kinds = [k for k in ("all", "any", "of") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise ValueError("a group has exactly one of all: [...], any: [...] or at_least: k with of: [...]")
+        if (self.of is None) != (self.at_least is None):
+            raise ValueError("at_least: k needs of: [...] (and of needs at_least)")
+        if not self.children:
+            raise ValueError("a group needs at least one condition")
+        if self.at_least is not None and not 1 <= self.at_least <= len(self.of):
+            raise ValueError(f"at_least: {self.at_least} must lie between 1 and the {len(self.of)} conditions listed")
+        return self
+
+    @property
+    def children(self) -> list["Node"]:
+        return self.all if self.all is not None else self.any if self.any is not None else self.of
+
+    @property
+    def need(self) -> int:
+        return len(self.children) if self.all is not None else 1 if self.any is not None else self.at_least
+
+    def leaves(self) -> list[Condition]:
+        return [leaf for c in self.children for leaf in c.leaves()]
+
+
+Node = Union[Condition, Group]
+Group.model_rebuild()
+
+
+class Category(BaseModel):
+    """One kind of key client: id, texts in both languages, and its rule."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    label: Text
+    description: Text
+    rule: Node
+    score: str | None = None  # a feature shown as the score; default: share of conditions held
+
+    @field_validator("id")
+    @classmethod
+    def _known_category(cls, v: str) -> str:
+        if v not in CATEGORIES:
+            raise ValueError(f"unknown category {v!r}; categories: {', '.join(CATEGORIES)}")
+        return v
+
+    @field_validator("score")
+    @classmethod
+    def _score_feature(cls, v: str | None) -> str | None:
+        if v is not None and v not in FEATURES:
+            raise ValueError(f"unknown score feature {v!r}; features: {', '.join(FEATURES)}")
+        return v
+
+    @field_validator("rule", mode="before")
+    @classmethod
+    def _node(cls, v):
+        return _parse_node(v)
+
+
+class Rulebook(BaseModel):
+    """The categories and their rules (see the module docstring for the format)."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: int = 1
+    categories: list[Category]
+
+    @model_validator(mode="after")
+    def _unique(self) -> "Rulebook":
+        ids = [c.id for c in self.categories]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"category listed twice: {', '.join(dup)}")
+        if not ids:
+            raise ValueError("the rulebook lists no category")
+        return self
+
+    def get(self, category: str) -> Category:
+        for c in self.categories:
+            if c.id == category:
+                return c
+        raise InputError(f"unknown category {category!r}; categories in the rulebook: "
+                         f"{', '.join(c.id for c in self.categories)}")
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.id for c in self.categories]
+
+
+def _parse_node(v):
+    """Dicts to Condition/Group, choosing by key so errors speak of the right thing."""
+    if isinstance(v, (Condition, Group)):
+        return v
+    if not isinstance(v, dict):
+        raise ValueError(f"a rule is a condition (feature, op, value) or a group (all/any/at_least); got {v!r}")
+    if "feature" in v or "op" in v:
+        return Condition.model_validate(v)
+    keys = set(v)
+    if not keys & {"all", "any", "at_least", "of"}:
+        raise ValueError(f"unknown rule keys {sorted(keys)}; a condition has feature, op and value/quantile/"
+                         "pareto_top; a group has all, any or at_least + of")
+    out = dict(v)
+    for k in ("all", "any", "of"):
+        if k in out:
+            if not isinstance(out[k], list):
+                raise ValueError(f"{k}: must be a list of conditions")
+            out[k] = [_parse_node(x) for x in out[k]]
+    return Group.model_validate(out)
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def feature_kind(feature: str) -> Literal["numeric", "categorical", "boolean"]:
+    """How a feature is compared: ``numeric``, ``categorical`` (labels) or ``boolean``."""
+    if feature in BOOLEAN_FEATURES:
+        return "boolean"
+    if feature in CATEGORICAL_FEATURES:
+        return "categorical"
+    return "numeric"
+
+
+def _format_error(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where = []
+        if len(loc) >= 2 and loc[0] == "categories" and isinstance(loc[1], int):
+            where.append(f"categories[{loc[1]}]")
+            loc = loc[2:]
+        where += [str(x) for x in loc if not str(x).startswith(("Condition", "Group", "function-"))]
+        msg = err["msg"].removeprefix("Value error, ")
+        lines.append(f"  {'.'.join(where) or '(top)'}: {msg}")
+    return f"{source}: the rulebook is not valid:\n" + "\n".join(dict.fromkeys(lines))
+
+
+def parse_rulebook(data: dict, *, source: str = "rulebook") -> Rulebook:
+    """A :class:`Rulebook` from a mapping; :class:`InputError` naming each broken rule."""
+    if not isinstance(data, dict):
+        raise InputError(f"{source}: expected a mapping with `categories:`, got {type(data).__name__}")
+    cats = data.get("categories")
+    if isinstance(cats, list):
+        for i, c in enumerate(cats):
+            if isinstance(c, dict) and "id" in c and c["id"] not in CATEGORIES:
+                raise InputError(f"{source}: categories[{i}]: unknown category {c['id']!r}; "
+                                 f"categories: {', '.join(CATEGORIES)}")
+    try:
+        book = Rulebook.model_validate(data)
+    except ValidationError as exc:
+        # name the category of each error, not only its position
+        msg = _format_error(exc, source)
+        if isinstance(cats, list):
+            for i, c in enumerate(cats):
+                if isinstance(c, dict) and "id" in c:
+                    msg = msg.replace(f"categories[{i}]", f"categories[{i}] ({c['id']})")
+        raise InputError(msg) from None
+    return book
+
+
+def load_rulebook(path: str | Path | None = None) -> Rulebook:
+    """Read and validate a rulebook (default: the one that ships with the package).
+
+    Raises
+    ------
+    InputError
+        The file is missing, is not YAML, or a rule names an unknown category, feature or
+        operator, or has a threshold of the wrong type; the message lists what exists.
     """
-    periods = np.sort(panel["period"].unique())
-    pos = {p: i for i, p in enumerate(periods)}
-    wide = panel.pivot_table(index=["client_id", "portfolio"], columns="period", values=value,
-                             aggfunc="sum", fill_value=0.0).reindex(columns=periods, fill_value=0.0)
-    rolled = wide.T.rolling(window, min_periods=1).sum().T
-    out = rolled.stack().rename("window_total").reset_index()
-    out["complete"] = out["period"].map(pos) >= window - 1
+    p = Path(path) if path is not None else default_rulebook_path()
+    if not p.is_file():
+        raise InputError(f"{p}: rulebook not found; `keyclients init-rulebook --out {p.name}` writes the default one")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InputError(f"{p}: not valid YAML ({exc.__class__.__name__}: {getattr(exc, 'problem', '')}); fix the file") from None
+    return parse_rulebook(data, source=str(p))
+
+
+def copy_default_rulebook(out: str | Path, *, force: bool = False) -> Path:
+    """Copy the default rulebook to ``out`` for editing (refuses to overwrite unless ``force``)."""
+    out = Path(out)
+    if out.exists() and not force:
+        raise InputError(f"{out} exists; pass --force to overwrite it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(default_rulebook_path(), out)
     return out
 
 
-def key_revenue(panel: pd.DataFrame, *, window: int = 4, top: float = 0.8) -> pd.DataFrame:
-    """Membership in ``key_revenue``: the clients making the pooled top ``top`` share of revenue.
+def without_features(rule: Node, drop: set[str]) -> Node | None:
+    """The rule with every condition on a feature in ``drop`` removed (``at_least`` capped), or
+    None when nothing is left. Used to test a claim about a feature without circularity."""
+    if isinstance(rule, Condition):
+        return None if rule.feature in drop else rule
+    kids = [k for k in (without_features(c, drop) for c in rule.children) if k is not None]
+    if not kids:
+        return None
+    if rule.all is not None:
+        return Group(all=kids)
+    if rule.any is not None:
+        return Group(any=kids)
+    return Group(at_least=min(rule.at_least, len(kids)), of=kids)
 
-    The threshold is pooled over all portfolios in each window (DESIGN.md): a client is a member
-    when the clients larger than it hold less than ``top`` of all clients' window revenue.
+
+# ------------------------------------------------------------------------------------------------
+# evaluation
+
+
+class _Context:
+    """Features plus the reference groups for relative thresholds."""
+
+    def __init__(self, feats: pd.DataFrame, *, per_portfolio: bool, quantile_shift: float, value_scale: float):
+        self.f = feats
+        self.ok = feats["complete"].to_numpy(dtype=bool)
+        single = feats["portfolio"].nunique() <= 1
+        if per_portfolio and not single:
+            key = feats["portfolio"].astype(str) + "\x1f" + feats["period"].astype(str)
+        elif single:
+            key = pd.Series("all", index=feats.index)  # one portfolio: pooled over its periods
+        else:
+            key = feats["period"].astype(str)
+        self.groups, _ = pd.factorize(key)
+        self.shift, self.scale = quantile_shift, value_scale
+        self.per_portfolio = per_portfolio
+        self.scope = "per-portfolio" if per_portfolio and not single else "pooled"
+        self.available = {c: bool(c in feats.columns and feats[c].notna().any()) for c in FEATURES}
+
+    def group_quantile(self, x: np.ndarray, q: float) -> np.ndarray:
+        s = pd.Series(np.where(self.ok, x, np.nan))
+        qs = s.groupby(self.groups).quantile(q)
+        return qs.reindex(self.groups).to_numpy(dtype=float)
+
+    def group_pareto(self, x: np.ndarray, p: float) -> np.ndarray:
+        """Per group: the smallest value among the largest clients holding share p of the total."""
+        v = np.where(self.ok & np.isfinite(x), np.clip(x, 0, None), 0.0)
+        g = self.groups
+        order = np.lexsort((-v, g))
+        gs, vs = g[order], v[order]
+        cs = np.cumsum(vs)
+        start = np.r_[True, gs[1:] != gs[:-1]]
+        base = np.maximum.accumulate(np.where(start, cs - vs, 0.0))
+        before = cs - vs - base
+        total = np.bincount(gs, weights=vs)[gs]
+        inside = (before < p * total) & (vs > 0)
+        thr = np.full(g.max() + 1 if g.size else 0, np.inf)
+        np.minimum.at(thr, gs[inside], vs[inside])
+        return thr[g]
+
+
+def _relative(q: float, shift: float) -> float:
+    return float(np.clip(q + shift, 0.0, 1.0))
+
+
+def _eval_condition(c: Condition, ctx: _Context) -> tuple[np.ndarray, np.ndarray, str]:
+    """(held, value shown, threshold text per row or constant)."""
+    col = ctx.f[c.feature]
+    kind = feature_kind(c.feature)
+    op = c.op
+    if kind == "numeric":
+        x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        if op == "between":
+            if c.quantile is not None:
+                lo = ctx.group_quantile(x, _relative(c.quantile[0], -ctx.shift))
+                hi = ctx.group_quantile(x, _relative(c.quantile[1], ctx.shift))
+                how = f"{ctx.scope} q{_relative(c.quantile[0], -ctx.shift):g}-q{_relative(c.quantile[1], ctx.shift):g}"
+            else:
+                lo, hi = c.value[0] * (1 - (ctx.scale - 1)), c.value[1] * ctx.scale
+                lo, hi = min(lo, hi), max(lo, hi)
+                how = None
+            with np.errstate(invalid="ignore"):
+                held = (x >= lo) & (x <= hi)
+            thr = _fmt_pair(lo, hi, how)
+            return held, x, thr
+        if op in ("in", "not_in"):
+            held = np.isin(x, np.asarray(c.value, dtype=float))
+            held = held if op == "in" else ~held & np.isfinite(x)
+            return held, x, f"{{{', '.join(f'{v:g}' for v in c.value)}}}"
+        if c.quantile is not None:
+            q = _relative(float(c.quantile), ctx.shift)
+            thr = ctx.group_quantile(x, q)
+            how = f"{ctx.scope} q{q:g}"
+        elif c.pareto_top is not None:
+            p = _relative(float(c.pareto_top), ctx.shift)
+            thr = ctx.group_pareto(x, p)
+            how = f"{ctx.scope} Pareto top {p:.0%}"
+        else:
+            thr = float(c.value) * ctx.scale
+            how = None
+        with np.errstate(invalid="ignore"):
+            held = _compare(x, op, thr)
+        return held, x, _fmt_thr(thr, how)
+    if kind == "boolean":
+        x = col.astype("boolean")
+        eq = (x == bool(c.value)).fillna(False).to_numpy(dtype=bool)
+        known = x.notna().to_numpy()
+        held = eq if op == "==" else (~eq & known)
+        return held, x.to_numpy(dtype=object, na_value=None), ""
+    x = col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
+    vals = c.value if isinstance(c.value, list) else [c.value]
+    known = col.notna().to_numpy()
+    inside = np.isin(col.astype(str).to_numpy(), [str(v) for v in vals]) & known
+    held = inside if op in ("==", "in") else (~inside & known)
+    return held, x, ""
+
+
+def _compare(x, op, thr):
+    return {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
+            "==": np.equal, "!=": np.not_equal}[op](x, thr)
+
+
+def _fmt_num(v) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "NA"
+    a = abs(v)
+    if a >= 1e4:
+        return f"{v:,.0f}"
+    if a == int(a):
+        return f"{int(v)}"
+    return f"{v:.3g}"
+
+
+def _fmt_thr(thr, how: str | None):
+    if np.ndim(thr) == 0:
+        return _fmt_num(float(thr)) + (f" ({how})" if how else "")
+    s = pd.Series(thr)
+    uniq = s.drop_duplicates()
+    m = {v: _fmt_num(v) for v in uniq.tolist()}
+    return (s.map(m) + f" ({how})").to_numpy(dtype=object)
+
+
+def _fmt_pair(lo, hi, how):
+    if np.ndim(lo) == 0:
+        return f"[{_fmt_num(float(lo))}, {_fmt_num(float(hi))}]" + (f" ({how})" if how else "")
+    a, b = _fmt_thr(lo, None), _fmt_thr(hi, None)
+    return ("[" + pd.Series(a) + ", " + pd.Series(b) + f"] ({how})").to_numpy(dtype=object)
+
+
+def _leaf_text(c: Condition, x, thr) -> np.ndarray:
+    """Per row: the condition with the client's value, e.g. ``margin=0.012 < 0.1``."""
+    kind = feature_kind(c.feature)
+    n = len(x)
+    if kind == "boolean":
+        shown = "true" if c.value else "false"
+        return np.full(n, f"{c.feature}={shown}" if c.op == "==" else f"{c.feature}!={shown}", dtype=object)
+    if kind == "categorical":
+        vals = pd.Series(x, dtype=object).astype(str)
+        return (f"{c.feature}=" + vals).to_numpy(dtype=object)
+    s = pd.Series(x)
+    uniq = s.drop_duplicates()
+    shown = s.map({v: _fmt_num(v) for v in uniq.tolist()})
+    op = "in" if c.op == "between" else c.op
+    return (f"{c.feature}=" + shown + f" {op} " + pd.Series(thr if np.ndim(thr) else [thr] * n, dtype=object)).to_numpy(dtype=object)
+
+
+def _eval_node(node: Node, ctx: _Context, texts: list) -> np.ndarray:
+    """Held per row; appends (held, text) of every leaf to ``texts``. Optional conditions whose
+    feature is absent were removed before."""
+    if isinstance(node, Condition):
+        held, x, thr = _eval_condition(node, ctx)
+        held = np.asarray(held, dtype=bool)
+        texts.append((held, node, x, thr))
+        return held
+    res = np.vstack([_eval_node(c, ctx, texts) for c in node.children])
+    return res.sum(axis=0) >= node.need
+
+
+def _prune_optional(node: Node, available: dict[str, bool]) -> Node | None:
+    if isinstance(node, Condition):
+        return None if (node.optional and not available.get(node.feature, False)) else node
+    kids = [k for k in (_prune_optional(c, available) for c in node.children) if k is not None]
+    if not kids:
+        return None
+    if node.all is not None:
+        return Group(all=kids)
+    if node.any is not None:
+        return Group(any=kids)
+    return Group(at_least=min(node.at_least, len(kids)), of=kids)
+
+
+def _classify_one(cat: Category, ctx: _Context, rule: Node | None = None) -> pd.DataFrame:
+    f = ctx.f
+    n = len(f)
+    rule = rule if rule is not None else cat.rule
+    rule = _prune_optional(rule, ctx.available)
+    missing = sorted({leaf.feature for leaf in (rule.leaves() if rule is not None else cat.rule.leaves())
+                      if not ctx.available.get(leaf.feature, False)})
+    out = pd.DataFrame({"client_id": f["client_id"].to_numpy(), "portfolio": f["portfolio"].to_numpy(),
+                        "period": f["period"].to_numpy(), "category": cat.id})
+    if rule is None or missing:
+        need = "; ".join(f"{m} (from {FEATURES[m][1]})" for m in missing) or "every condition's feature"
+        out["member"] = pd.array([pd.NA] * n, dtype="boolean")
+        out["status"] = "not_computable"
+        out["score"] = np.nan
+        out["reason"] = f"not computable: the data lack {need}"
+        return out
+    texts: list = []
+    held = _eval_node(rule, ctx, texts)
+    ok = ctx.ok
+    out["member"] = pd.array(np.where(ok, held, False), dtype="boolean")
+    out.loc[~ok, "member"] = pd.NA
+    out["status"] = np.where(ok, "ok", "short_history")
+    if cat.score is not None and ctx.available.get(cat.score, False):
+        out["score"] = pd.to_numeric(f[cat.score], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    else:
+        out["score"] = np.vstack([t[0] for t in texts]).mean(axis=0)
+    # reasons: the conditions that held, with the client's values and the thresholds
+    parts = pd.Series("", index=range(n), dtype=object)
+    for h, leaf, x, thr in texts:
+        txt = _leaf_text(leaf, x, thr)
+        add = np.where(h, txt, "")
+        sep = np.where((parts != "") & h, "; ", "")
+        parts = parts + sep + add
+    parts = parts.to_numpy(dtype=object)
+    any_held = parts != ""
+    reason = np.where(held, parts,
+                      np.where(any_held, "not met (" + _need_text(rule) + "); held: " + parts,
+                               "not met: no condition held (" + _need_text(rule) + ")"))
+    reason = np.where(ok, reason, f"short history: fewer than {_window(f)} periods of data end here")
+    out["reason"] = reason
+    return out
+
+
+def _need_text(rule: Node) -> str:
+    if isinstance(rule, Condition):
+        return "needs " + rule.text()
+    if rule.all is not None:
+        return f"needs all {len(rule.children)} conditions"
+    if rule.any is not None:
+        return f"needs any of {len(rule.children)} conditions"
+    return f"needs at least {rule.at_least} of {len(rule.children)}"
+
+
+def _window(f: pd.DataFrame) -> int:
+    return int(f.attrs.get("window", 4))
+
+
+def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook | str | Path | None = None,
+             window: int = 4, kpis: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
+             transactions: pd.DataFrame | None = None, quantile_shift: float = 0.0, per_portfolio: bool = False,
+             value_scale: float = 1.0, features: pd.DataFrame | None = None,
+             categories: list[str] | None = None) -> pd.DataFrame:
+    """The membership table: every client active in the window × period × category.
+
+    Parameters
+    ----------
+    panel, clients
+        The client × period panel and the clients table.
+    rulebook
+        A :class:`Rulebook`, a path to one, or None for the default.
+    window
+        Periods in the trailing window; membership at t is decided over t-W+1 … t.
+    kpis, events, transactions
+        Passed to :func:`analysis.features.client_features` (plan attainment, account managers).
+    quantile_shift
+        Added to every relative threshold (``quantile``, ``pareto_top``; clipped to [0, 1]) — the
+        robustness check uses ±0.05. For ``between`` quantiles the interval widens by it.
+    per_portfolio
+        Relative thresholds within each portfolio instead of pooled (descriptive use only).
+    value_scale
+        Multiplies every absolute numeric threshold (sensitivity: 0.75 and 1.25).
+    features
+        Precomputed :func:`~analysis.features.client_features` output (skips recomputation).
+    categories
+        Only these category ids (default: all in the rulebook).
 
     Returns
     -------
     pandas.DataFrame
-        ``client_id, portfolio, period, category, member, status, score, reason``; ``member`` is
-        empty (``<NA>``) with ``status = "short_history"`` before a full window of data exists.
+        ``client_id, portfolio, period, category, member, status, score, reason``. ``member`` is
+        pandas ``boolean``: ``<NA>`` where ``status`` is ``short_history`` (the window starts
+        before the data) or ``not_computable`` (the data lack a feature the rule needs; the
+        reason names it and its source). ``score`` is the rule's ``score`` feature if it names
+        one (``revenue_share`` for key_revenue) or else the share of its conditions that held.
+        ``reason`` lists the conditions that held, with the client's values and thresholds.
+        Sorted by client, period, category (the rulebook's order).
+
+    Examples
+    --------
+    >>> from analysis.config import SAMPLE_DIR
+    >>> from analysis.ingest import load
+    >>> from analysis.panel import client_period_panel
+    >>> base = load(SAMPLE_DIR)
+    >>> m = classify(client_period_panel(base), base.clients, kpis=base.kpis)
+    >>> sorted(m["category"].unique())[:2]
+    ['advanced', 'demanding']
     """
-    tot = window_totals(panel, window=window)
-    tot = tot[tot["window_total"] > 0].copy()
-    tot = tot.sort_values(["period", "window_total", "client_id"], ascending=[True, False, True])
-    grand = tot.groupby("period")["window_total"].transform("sum")
-    before = tot.groupby("period")["window_total"].cumsum() - tot["window_total"]
-    tot["score"] = tot["window_total"] / grand
-    member = (before / grand) < top
-    tot["category"] = "key_revenue"
-    tot["member"] = member.astype("boolean").where(tot["complete"], pd.NA)
-    tot["status"] = np.where(tot["complete"], "ok", "short_history")
-    tot["reason"] = np.where(
-        ~tot["complete"], f"fewer than {window} periods of history",
-        np.where(member, [f"revenue share {s:.2%}: inside the pooled top {top:.0%} of revenue" for s in tot["score"]],
-                 f"outside the pooled top {top:.0%} of revenue"))
-    cols = ["client_id", "portfolio", "period", "category", "member", "status", "score", "reason"]
-    return tot[cols].sort_values(["portfolio", "client_id", "period"]).reset_index(drop=True)
+    book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook)
+    if features is None:
+        features = client_features(panel, clients, window=window, kpis=kpis, events=events,
+                                   transactions=transactions)
+    features.attrs["window"] = window
+    ctx = _Context(features, per_portfolio=per_portfolio, quantile_shift=quantile_shift, value_scale=value_scale)
+    cats = [book.get(c) for c in categories] if categories is not None else book.categories
+    if not len(features):
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            MEMBERSHIP_COLUMNS, [object, object, object, object, "boolean", object, float, object])})
+    frames = [_classify_one(c, ctx) for c in cats]
+    out = pd.concat(frames, ignore_index=True)
+    order = {c.id: i for i, c in enumerate(cats)}
+    n = len(features)
+    out["_row"] = np.tile(np.arange(n), len(cats))
+    out["_cat"] = out["category"].map(order)
+    out = out.sort_values(["_row", "_cat"], kind="stable").drop(columns=["_row", "_cat"]).reset_index(drop=True)
+    out["member"] = out["member"].astype("boolean")
+    return out[MEMBERSHIP_COLUMNS]
+
+
+def status_summary(membership: pd.DataFrame) -> pd.DataFrame:
+    """Per category: members, client-periods decided, share, and what could not be computed.
+
+    Returns ``category, status, rows, members, share, reason`` (one reason per category and
+    status, the first seen for not_computable — it names what is missing).
+    """
+    g = membership.groupby(["category", "status"], sort=False)
+    out = g.agg(rows=("member", "size"), members=("member", lambda s: int(s.fillna(False).sum())))
+    out["share"] = out["members"] / out["rows"]
+    out["reason"] = g["reason"].first().where(out.index.get_level_values("status") == "not_computable", "")
+    return out.reset_index()
+
+
+# ------------------------------------------------------------------------------------------------
+# derived tables
+
+
+def primary_category(membership: pd.DataFrame, *, priority: tuple[str, ...] = PRIMARY_PRIORITY) -> pd.DataFrame:
+    """One category per client and period, for charts that need a single colour.
+
+    The first category the client holds in ``priority`` order — by default the article's four
+    kinds (image, advanced, demanding, understanding: the rarest signals first) before key_profit
+    and key_revenue, since most clients in the article's kinds are not the largest ones and a chart
+    coloured by revenue alone would hide them. ``"none"`` when the client holds no category;
+    ``<NA>`` when nothing could be decided (short history).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``client_id, portfolio, period, primary_category, n_categories, categories`` (all held,
+        joined by ``+`` in priority order).
+    """
+    rank = {c: i for i, c in enumerate(priority)}
+    m = membership[membership["member"].fillna(False).astype(bool)].copy()
+    m["_rank"] = m["category"].map(rank).fillna(len(rank))
+    m = m.sort_values(["client_id", "period", "_rank"], kind="stable")
+    held = m.groupby(["client_id", "period"], sort=False).agg(
+        primary_category=("category", "first"), n_categories=("category", "size"),
+        categories=("category", "+".join))
+    keys = membership.groupby(["client_id", "period"], sort=False).agg(
+        portfolio=("portfolio", "first"), decided=("status", lambda s: bool((s == "ok").any())))
+    out = keys.join(held)
+    out["n_categories"] = out["n_categories"].fillna(0).astype(int)
+    out["primary_category"] = out["primary_category"].where(out["primary_category"].notna(),
+                                                            np.where(out["decided"], "none", None))
+    out["categories"] = out["categories"].fillna("")
+    out = out.reset_index()[["client_id", "portfolio", "period", "primary_category", "n_categories", "categories"]]
+    return out.sort_values(["client_id", "period"], kind="stable").reset_index(drop=True)
+
+
+def category_changes(membership: pd.DataFrame, *, periods: list[str] | None = None) -> pd.DataFrame:
+    """Who entered or left each category since the previous period (``category_changes.csv``).
+
+    A client counts as outside a category in a period where it was not active in the window (no
+    row) once that period has a full window of data; periods with short history or a category that
+    is not computable are not compared.
+
+    Parameters
+    ----------
+    membership
+        The output of :func:`classify`.
+    periods
+        All period labels in order (default: those in ``membership``, gaps filled).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``client_id, portfolio, period, previous_period, category, change`` (``entered`` or
+        ``left``), ``score`` and ``reason`` (of the period's decision; for a client no longer active
+        the reason says so). Sorted by period, category, change, client.
+    """
+    from analysis.features import period_axis
+
+    cols = ["client_id", "portfolio", "period", "previous_period", "category", "change", "score", "reason"]
+    if membership.empty:
+        return pd.DataFrame(columns=cols)
+    periods = periods or period_axis(membership["period"].astype(str).unique())
+    pos = {p: i for i, p in enumerate(periods)}
+    m = membership.copy()
+    m["t"] = m["period"].astype(str).map(pos)
+    # periods where every row of the category is decided (full window, computable)
+    decided = m[m["status"] == "ok"].groupby("category")["t"].agg(lambda s: set(s.unique()))
+    m = m[m["status"] == "ok"]
+    cur = m.assign(state=m["member"].astype(bool))
+    prev = cur[["client_id", "category", "t", "state", "portfolio"]].assign(t=cur["t"] + 1)
+    both = cur.merge(prev, on=["client_id", "category", "t"], how="outer", suffixes=("", "_prev"))
+    both["portfolio"] = both["portfolio"].fillna(both["portfolio_prev"])
+    ok_t = np.array([t in decided.get(c, set()) and (t - 1) in decided.get(c, set())
+                     for c, t in zip(both["category"], both["t"])], dtype=bool)
+    both = both[ok_t]
+    now = both["state"].astype("boolean").fillna(False).astype(bool)
+    before = both["state_prev"].astype("boolean").fillna(False).astype(bool)
+    both["change"] = np.where(now & ~before, "entered", np.where(~now & before, "left", ""))
+    out = both[both["change"] != ""].copy()
+    out["period"] = [periods[int(t)] for t in out["t"]]
+    out["previous_period"] = [periods[int(t) - 1] for t in out["t"]]
+    gone = out["reason"].isna()
+    out.loc[gone, "reason"] = "no purchase or event in the window ending this period"
+    out["_c"] = out["change"].map({"entered": 0, "left": 1})
+    out = out.sort_values(["t", "category", "_c", "client_id"], kind="stable")
+    return out[cols].reset_index(drop=True)
+
+
+def sensitivity(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook | str | Path | None = None,
+                window: int = 4, kpis: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
+                transactions: pd.DataFrame | None = None, relative_shifts=(-0.05, 0.05),
+                absolute_scales=(-0.25, 0.25), features: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Membership counts when thresholds move (``sensitivity.csv``).
+
+    Every relative threshold (quantiles and the Pareto cut) shifted by each of ``relative_shifts``,
+    and every absolute numeric threshold scaled by 1 + each of ``absolute_scales``, one kind of
+    shift at a time; the row with ``shift = 0`` is the rulebook as written.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``category, threshold, shift, members, decided, share, change_vs_default`` — members summed
+        over all decided client-periods (status ok), ``share = members / decided``,
+        ``change_vs_default`` the relative change of ``members`` against the default rules.
+    """
+    book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook)
+    if features is None:
+        features = client_features(panel, clients, window=window, kpis=kpis, events=events, transactions=transactions)
+    runs = [("default", 0.0, dict())]
+    runs += [("relative", s, dict(quantile_shift=s)) for s in relative_shifts]
+    runs += [("absolute", s, dict(value_scale=1 + s)) for s in absolute_scales]
+    rows = []
+    for kind, s, kw in runs:
+        m = classify(panel, clients, rulebook=book, window=window, features=features, **kw)
+        ok = m[m["status"] == "ok"]
+        g = ok.groupby("category", sort=False)["member"].agg(members=lambda x: int(x.astype(bool).sum()), decided="size")
+        for c in book.ids:
+            mem, dec = (int(g.loc[c, "members"]), int(g.loc[c, "decided"])) if c in g.index else (0, 0)
+            rows.append({"category": c, "threshold": kind, "shift": s, "members": mem, "decided": dec,
+                         "share": mem / dec if dec else np.nan})
+    out = pd.DataFrame(rows)
+    base = out[out["threshold"] == "default"].set_index("category")["members"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["change_vs_default"] = out["members"] / out["category"].map(base).replace(0, np.nan) - 1
+    return out
