@@ -315,3 +315,30 @@ def test_ts_bad_inputs_raise_input_error(chickegg):
         granger(chickegg, cause="hen", effect="egg", maxlag=2)
     with pytest.raises(InputError, match="maxlag"):
         granger(chickegg, cause="chicken", effect="egg", maxlag=0)
+
+
+def test_clustered_matches_petersen_published_values():
+    # Petersen's test data (5,000 firm-years; shipped with statsmodels' tests as test_data.txt).
+    # Published on his web page ("Programming advice - Finance: standard errors"), Stata
+    # `regress y x, cluster(firmid)`: x 1.034833 (0.0505957), _cons 0.0296797 (0.0670127);
+    # OLS SEs 0.0285833 and 0.0283593. More digits from R (vcovCL, HC1 with cadjust).
+    pt = pd.read_csv(REF / "petersen.csv")
+    kw = dict(outcome="y", exposures="x", entity="firmid", time="year", entity_effects=False)
+    res = panel_regression(pt, cov_type="clustered", **kw).set_index("term")
+    np.testing.assert_allclose(
+        res.loc[["const", "x"], "estimate"], [0.0296797195272893, 1.0348334383759608], rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        res.loc[["const", "x"], "std_error"], [0.0670127036411133, 0.0505957259771380], rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        res.loc[["const", "x"], "std_error"], [0.0670127, 0.0505957], atol=5e-8
+    )  # the published 6-7 digits
+    assert res.loc["x", "df"] == 499 and res.loc["x", "diagnostics"] == ""
+    cls = panel_regression(pt, cov_type="unadjusted", **kw).set_index("term")
+    np.testing.assert_allclose(cls.loc[["const", "x"], "std_error"], [0.0283593, 0.0285833],
+                               atol=5e-8)  # fmt: skip
+    # With firm effects: plm within, vcovHC(type = "sss", cluster = "group")
+    fe = panel_regression(pt, cov_type="clustered", **{**kw, "entity_effects": True}).iloc[0]
+    assert fe["estimate"] == pytest.approx(0.969874861229675, rel=RTOL)
+    assert fe["std_error"] == pytest.approx(0.0301419731371687, rel=RTOL)

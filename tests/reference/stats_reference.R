@@ -70,6 +70,18 @@ show("pooled coef", coef(po))
 show("pooled cluster stata se",
      sqrt(diag(vcovCL(po, cluster = ~firm, type = "HC1", cadjust = TRUE))))
 
+cat("## Petersen's test data (as shipped with statsmodels' tests), OLS y ~ x clustered by firm\n")
+pt <- read.csv("tests/reference/petersen.csv")
+fp <- lm(y ~ x, data = pt)
+show("petersen coef", coef(fp))
+show("petersen classical se", sqrt(diag(vcov(fp))))
+show("petersen firm cluster stata se",
+     sqrt(diag(vcovCL(fp, cluster = ~firmid, type = "HC1", cadjust = TRUE))))
+fpw <- plm(y ~ x, data = pdata.frame(pt, index = c("firmid", "year")), model = "within")
+show("petersen within coef", coef(fpw))
+show("petersen within cluster sss se",
+     sqrt(diag(vcovHC(fpw, method = "arellano", type = "sss", cluster = "group"))))
+
 cat("## lmtest ?coeftest example: Mandible, lm(length ~ age, subset = age <= 28)\n")
 md <- read.csv("tests/reference/mandible.csv")
 fm <- lm(length ~ age, data = md, subset = (age <= 28))
