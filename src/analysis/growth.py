@@ -1,66 +1,505 @@
-"""Portfolio exposures to each kind of key client, and growth outcomes after the window.
+"""Portfolio × period exposures to each kind of key client, and the outcomes after the window.
 
-This first version (the walking skeleton) computes one exposure — the revenue share of a
-category's clients over the window t-W … t-1 — and one outcome, revenue growth at lag h,
-log R(t+h) - log R(t+h-1), never from a period inside the exposure window.
+DESIGN.md ("Statistics") defines both; this module follows it literally:
+
+- **Exposure** of portfolio p at period t to category k, over the window t-W … t-1, with
+  membership read at t-1 (a membership at t-1 is decided over t-W … t-1, so nothing from period
+  t or later enters the exposure): the revenue share of k's members (``share_<k>``, the default),
+  their share of the window's active clients (``count_share_<k>``) and whether any member was
+  active (``presence_<k>``). The size control is the log of the portfolio's revenue over the
+  same window (``log_window_revenue``).
+- **Outcomes** at lag h (``<outcome>_h<h>``) use periods t … t+h only: growth outcomes compare
+  t+h with t+h-1, level outcomes are measured in t+h-1. No outcome reads a period inside the
+  exposure window, so regression to the mean cannot make an association by construction.
+  Outcomes about a category's own behaviour (new-product share, claims) are measured on the
+  clients outside that category ("not a member at t-1"), for the same reason. Every numeric KPI
+  column the user brings becomes a level outcome.
+
+Everything is computed on dense (client × period) arrays: the panel is small after aggregation,
+and the simulation tests call these functions hundreds of times.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 import pandas as pd
 
+from analysis.config import CATEGORIES, OUTCOMES
+from analysis.errors import InputError
 
-def portfolio_revenue(panel: pd.DataFrame) -> pd.DataFrame:
-    """Revenue per portfolio and period, as a (portfolio × period) table with zeros filled."""
-    periods = np.sort(panel["period"].unique())
-    return panel.pivot_table(index="portfolio", columns="period", values="revenue", aggfunc="sum",
-                             fill_value=0.0).reindex(columns=periods, fill_value=0.0)
+#: Exposure measures: column prefix → (English, Russian) description.
+EXPOSURES: dict[str, tuple[str, str]] = {
+    "share": ("revenue share of the category's clients over the window t-W … t-1",
+              "доля выручки клиентов категории за окно t-W … t-1"),
+    "count_share": ("share of the window's active clients who are in the category",
+                    "доля клиентов категории среди клиентов, покупавших в окне"),
+    "presence": ("1 when at least one client of the category bought in the window, else 0",
+                 "1, если в окне покупал хотя бы один клиент категории, иначе 0"),
+}
+SIZE_CONTROL = "log_window_revenue"
+#: Registry outcomes measured on the clients outside a category (not a member at t-1).
+OUTSIDE: dict[str, str] = {"new_product_share": "advanced", "claims_rate": "demanding"}
+#: Outcomes computed from the client × period panel (the rest of the registry are KPI columns).
+PANEL_OUTCOMES = ("revenue_growth", "profit_growth", "new_clients", "new_client_size",
+                  "new_product_share", "claims_rate", "revenue_volatility", "retention")
+LAGS = (1, 2, 3, 4)
+
+_OUTCOME_RU = {
+    "revenue_growth": "лог-изменение выручки портфеля в период t+h",
+    "profit_growth": "лог-изменение валовой прибыли портфеля в период t+h",
+    "new_clients": "клиенты, впервые купившие в t+h-1, на 100 клиентов, покупавших в окне",
+    "new_client_size": "логарифм средней выручки новых клиентов периода t+h-1",
+    "new_product_share": "доля новинок в выручке за t+h-1, клиенты вне категории «продвинутые»",
+    "claims_rate": "рекламации на 100 заказов за t+h-1, клиенты вне категории «требовательные»",
+    "revenue_volatility": "модуль отклонения роста выручки с лагом h от среднего роста портфеля",
+    "retention": "доля клиентов окна, покупающих в t+h-1",
+}
 
 
-def exposures(panel: pd.DataFrame, membership: pd.DataFrame, *, window: int = 4) -> pd.DataFrame:
-    """Revenue share of each category's members over the window t-W … t-1, per portfolio and t.
+def outcome_column(outcome: str, lag: int) -> str:
+    """Column name of ``outcome`` at lag ``lag`` in :func:`portfolio_panel` (``revenue_growth_h1``)."""
+    return f"{outcome}_h{lag}"
 
-    Membership is read at t-1 (decided over the same window), so the exposure of period t uses
-    nothing from period t or later.
+
+def exposure_column(category: str, measure: str = "share") -> str:
+    """Column name of a category's exposure (``share_image``, ``count_share_image``, ``presence_image``)."""
+    if measure not in EXPOSURES:
+        raise InputError(f"The value for `measure` must be one of {list(EXPOSURES)}, but {measure!r} was passed.")
+    return f"{measure}_{category}"
+
+
+def outcome_kind(outcome: str) -> str:
+    """``growth`` (measured between t+h-1 and t+h) or ``level`` (measured in t+h-1)."""
+    return OUTCOMES[outcome][0] if outcome in OUTCOMES else "level"
+
+
+# ---------------------------------------------------------------------------------------------
+# dense arrays
+
+
+def _period_axis(labels: Iterable[str]) -> list[str]:
+    """All periods from the first to the last label, gaps filled (``2024Q1`` … ``2025Q4``).
+
+    Labels pandas cannot read as periods are taken as they sort.
+    """
+    uniq = sorted({str(x) for x in pd.unique(pd.Series(list(labels), dtype=object))})
+    try:
+        per = pd.PeriodIndex([pd.Period(x) for x in uniq])
+        freq = per.freq
+        full = pd.period_range(per.min(), per.max(), freq=freq)
+        return [str(p) for p in full]
+    except (ValueError, TypeError, AttributeError):
+        return uniq
+
+
+class _Arrays:
+    """The client × period panel as dense arrays on one period axis."""
+
+    def __init__(self, panel: pd.DataFrame, periods: list[str]):
+        need = ["client_id", "portfolio", "period", "revenue"]
+        missing = [c for c in need if c not in panel.columns]
+        if missing:
+            raise InputError(f"the client × period panel has no column(s) {missing}; build it with "
+                             "analysis.panel.client_period_panel")
+        keys = panel[["client_id", "portfolio"]].astype(str)
+        self.clients = pd.MultiIndex.from_frame(keys).unique().sort_values()
+        self.periods = periods
+        self.T = len(periods)
+        ci = self.clients.get_indexer(pd.MultiIndex.from_frame(keys))
+        si = pd.Index(periods).get_indexer(panel["period"].astype(str))
+        if (si < 0).any():
+            raise InputError(f"panel periods {sorted(set(panel['period'][si < 0]))[:3]} do not fit one frequency")
+        self.ci, self.si = ci, si
+        self.portfolios = pd.Index(sorted(self.clients.get_level_values("portfolio").unique()))
+        self.pc = self.portfolios.get_indexer(self.clients.get_level_values("portfolio"))
+        self.P, self.C = len(self.portfolios), len(self.clients)
+        self.panel = panel
+
+    def matrix(self, column: str) -> np.ndarray:
+        """(clients × periods) array of a panel column, 0 where a client has no row; all NaN
+        when the column is absent or empty."""
+        if column not in self.panel.columns or self.panel[column].isna().all():
+            return np.full((self.C, self.T), np.nan)
+        out = np.zeros((self.C, self.T))
+        vals = pd.to_numeric(self.panel[column], errors="coerce").to_numpy(dtype=float)
+        np.add.at(out, (self.ci, self.si), np.nan_to_num(vals, nan=0.0))
+        return out
+
+    def by_portfolio(self, x: np.ndarray) -> np.ndarray:
+        """Sum a (clients × periods) array within portfolios → (portfolios × periods)."""
+        out = np.zeros((self.P, x.shape[1]))
+        np.add.at(out, self.pc, x)
+        return out
+
+    def membership(self, membership: pd.DataFrame, categories: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per category: (member, known) boolean (clients × periods) arrays; NA counts as not a member."""
+        need = ["client_id", "period", "category", "member"]
+        missing = [c for c in need if c not in membership.columns]
+        if missing:
+            raise InputError(f"the membership table has no column(s) {missing}; it needs "
+                             "client_id, portfolio, period, category, member (as analysis.categories.classify writes)")
+        m = membership[membership["category"].isin(list(categories))]
+        if "portfolio" in m.columns:
+            keys = pd.MultiIndex.from_frame(m[["client_id", "portfolio"]].astype(str))
+            ci = self.clients.get_indexer(keys)
+        else:
+            by_id = pd.Index(self.clients.get_level_values("client_id"))
+            ci = by_id.get_indexer(m["client_id"].astype(str))
+        si = pd.Index(self.periods).get_indexer(m["period"].astype(str))
+        ok = (ci >= 0) & (si >= 0)
+        flag = m["member"].astype("boolean")
+        known = flag.notna().to_numpy()
+        isin = flag.fillna(False).to_numpy(dtype=bool)
+        cat = m["category"].astype(str).to_numpy()
+        out = {}
+        for k in categories:
+            sel = ok & (cat == k)
+            mem = np.zeros((self.C, self.T), bool)
+            kn = np.zeros((self.C, self.T), bool)
+            mem[ci[sel], si[sel]] = isin[sel]
+            kn[ci[sel], si[sel]] = known[sel]
+            out[k] = (mem, kn)
+        return out
+
+
+def _window_sum(x: np.ndarray, window: int) -> np.ndarray:
+    """Column t: the sum of columns t-W … t-1 (NaN for t < W)."""
+    c = np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(x, axis=1)], axis=1)
+    out = np.full(x.shape, np.nan)
+    if x.shape[1] > window:
+        out[:, window:] = c[:, window:-1] - c[:, : x.shape[1] - window]
+    return out
+
+
+def _shift_left(x: np.ndarray, k: int) -> np.ndarray:
+    """Column t takes column t+k (NaN past the end); k may be 0."""
+    out = np.full(x.shape, np.nan)
+    if k < x.shape[1]:
+        out[:, : x.shape[1] - k] = x[:, k:]
+    return out
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / den, np.nan)
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.nan)
+
+
+# ---------------------------------------------------------------------------------------------
+# public API
+
+
+def portfolio_panel(
+    panel: pd.DataFrame,
+    membership: pd.DataFrame,
+    *,
+    window: int = 4,
+    kpis: pd.DataFrame | None = None,
+    lags: Sequence[int] = LAGS,
+    categories: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The analysis panel: one row per portfolio and exposure period t, exposures and outcomes.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        Client × period panel (:func:`analysis.panel.client_period_panel`): ``client_id,
+        portfolio, period, revenue`` and, when present, ``gross_profit, orders,
+        new_product_revenue, claim``.
+    membership : pandas.DataFrame
+        Membership table (``client_id, portfolio, period, category, member``), membership at
+        period s decided over s-W+1 … s (:func:`analysis.categories.classify`). ``member`` NA
+        (short history, not computable) counts as "not a member"; a category with no known
+        membership in a portfolio's period t-1 gets NaN exposures there.
+    window : int
+        W, periods in the exposure window (default 4 quarters; 12 for months).
+    kpis : pandas.DataFrame, optional
+        ``period`` [, ``portfolio``] and numeric KPI columns; each becomes a level outcome. Without
+        ``portfolio`` a KPI applies to every portfolio.
+    lags : sequence of int
+        Lags h of the outcomes (default 1–4).
+    categories : sequence of str, optional
+        Categories to build exposures for (default: those in ``membership``, in the order of
+        :data:`analysis.config.CATEGORIES`).
 
     Returns
     -------
     pandas.DataFrame
-        ``portfolio, period, category, exposure, window_revenue``.
+        One row per portfolio and period t with a complete window (t ≥ W), sorted:
+
+        - ``portfolio``, ``period`` (t, the first period after the window).
+        - ``window_revenue``, ``log_window_revenue`` (the size control), ``window_clients``
+          (clients with revenue in the window).
+        - ``share_<k>``, ``count_share_<k>``, ``presence_<k>`` for every category k.
+        - ``<outcome>_h<h>`` for every outcome of the registry that the data allow and every
+          numeric KPI column, h in ``lags``; NaN where the period t+h is past the data or the
+          outcome is undefined (e.g. no new client in that period for ``new_client_size``).
+
+        ``DataFrame.attrs``: ``window``, ``lags``, ``categories``, ``outcomes`` (ids present),
+        ``notes`` (what could not be computed and why).
+
+    Examples
+    --------
+    >>> from analysis.config import SAMPLE_DIR
+    >>> from analysis.ingest import load
+    >>> from analysis.panel import client_period_panel
+    >>> from analysis.categories import key_revenue
+    >>> base = load(SAMPLE_DIR)
+    >>> cp = client_period_panel(base)
+    >>> pp = portfolio_panel(cp, key_revenue(cp), kpis=base.kpis)
+    >>> pp[["share_key_revenue", "revenue_growth_h1"]].notna().any().all()
+    np.True_
     """
-    periods = list(np.sort(panel["period"].unique()))
-    nxt = dict(zip(periods[:-1], periods[1:]))
-    members = membership[membership["member"].fillna(False).astype(bool)]
-    wide = panel.pivot_table(index=["client_id", "portfolio"], columns="period", values="revenue",
-                             aggfunc="sum", fill_value=0.0).reindex(columns=periods, fill_value=0.0)
-    rolled = wide.T.rolling(window, min_periods=window).sum().T.stack().rename("window_revenue").reset_index()
-    rolled["period"] = rolled["period"].map(nxt)  # window ending t-1 → exposure at t
-    rolled = rolled.dropna(subset=["period", "window_revenue"])
-    totals = rolled.groupby(["portfolio", "period"], as_index=False)["window_revenue"].sum()
+    if not isinstance(window, (int, np.integer)) or window < 1:
+        raise InputError(f"`window` must be a whole number of periods ≥ 1, got {window!r}")
+    lags = [int(h) for h in lags]
+    if not lags or min(lags) < 1:
+        raise InputError(f"`lags` must be whole numbers ≥ 1, got {lags!r}")
+    present = {str(c) for c in membership["category"].unique()}
+    cats = list(categories) if categories is not None else (
+        [k for k in CATEGORIES if k in present] + sorted(present - set(CATEGORIES)))
+    periods = _period_axis(panel["period"].unique())
+    a = _Arrays(panel, periods)
+    T, W = a.T, window
+    notes: list[str] = []
+
+    rev = a.matrix("revenue")
+    active = rev > 0
+    win_rev_c = _window_sum(rev, W)  # client revenue over t-W … t-1
+    win_act_c = _window_sum(active.astype(float), W) > 0  # active in the window
+    win_rev = a.by_portfolio(np.nan_to_num(win_rev_c))
+    win_n = a.by_portfolio(win_act_c.astype(float))
+    cols: dict[str, np.ndarray] = {
+        "window_revenue": win_rev,
+        SIZE_CONTROL: _log(win_rev),
+        "window_clients": win_n,
+    }
+    mem = a.membership(membership, cats)
+    # membership at t-1 → exposure at t
+    prev = {k: (np.roll(m, 1, axis=1), np.roll(kn, 1, axis=1)) for k, (m, kn) in mem.items()}
+    for k in cats:
+        m1, kn1 = prev[k]
+        m1[:, 0] = False
+        kn1[:, 0] = False
+        known_p = a.by_portfolio(kn1.astype(float)) > 0
+        in_rev = a.by_portfolio(np.where(m1, np.nan_to_num(win_rev_c), 0.0))
+        in_n = a.by_portfolio((m1 & win_act_c).astype(float))
+        share = np.where(known_p, _ratio(in_rev, win_rev), np.nan)
+        cols[exposure_column(k, "share")] = share
+        cols[exposure_column(k, "count_share")] = np.where(known_p, _ratio(in_n, win_n), np.nan)
+        cols[exposure_column(k, "presence")] = np.where(known_p & (win_n > 0), (in_n > 0).astype(float), np.nan)
+        if not known_p[:, W:].any():
+            notes.append(f"{k}: no known membership (not computable or short history); exposures are empty")
+
+    # portfolio series
+    outcomes: list[str] = []
+    series: dict[str, np.ndarray] = {}
+    prt_rev = a.by_portfolio(rev)
+    g = np.full((a.P, T), np.nan)
+    g[:, 1:] = np.diff(_log(prt_rev), axis=1)  # column s: log R(s) - log R(s-1)
+    series["revenue_growth"] = g
+    if "gross_profit" in panel.columns and panel["gross_profit"].notna().any():
+        gp = np.full((a.P, T), np.nan)
+        gp[:, 1:] = np.diff(_log(a.by_portfolio(a.matrix("gross_profit"))), axis=1)
+        series["profit_growth"] = gp
+    else:
+        notes.append("profit_growth: no cost or gross profit in the data")
+    with np.errstate(invalid="ignore"):
+        mean_g = np.nanmean(np.where(np.isfinite(g), g, np.nan), axis=1, keepdims=True)
+    series["revenue_volatility"] = np.abs(g - mean_g)
+
+    first = np.where(active.any(axis=1), active.argmax(axis=1), -1)
+    new = np.zeros((a.C, T), bool)
+    has = first >= 0
+    new[np.flatnonzero(has), first[has]] = True
+    new_n = a.by_portfolio(new.astype(float))
+    new_rev = a.by_portfolio(np.where(new, rev, 0.0))
+    size_new = _log(_ratio(new_rev, new_n))
+
+    npr = a.matrix("new_product_revenue")
+    orders = a.matrix("orders")
+    claims = a.matrix("claim")
+    have_np = "new_product_revenue" in panel.columns and panel["new_product_revenue"].notna().any()
+    have_claims = "claim" in panel.columns and "orders" in panel.columns
+
+    out_cols: dict[str, np.ndarray] = {}
+    for h in lags:
+        # growth outcomes: column t ← value at t+h; level outcomes: column t ← value at t+h-1
+        for o in ("revenue_growth", "profit_growth", "revenue_volatility"):
+            if o in series:
+                out_cols[outcome_column(o, h)] = _shift_left(series[o], h)
+        out_cols[outcome_column("new_clients", h)] = 100 * _ratio(_shift_left(new_n, h - 1), win_n)
+        out_cols[outcome_column("new_client_size", h)] = _shift_left(size_new, h - 1)
+        # retention: window-active clients (t-W … t-1) buying in t+h-1
+        kept = np.zeros((a.C, T))
+        kept[:, : T - (h - 1)] = (win_act_c[:, : T - (h - 1)] & active[:, h - 1:]).astype(float)
+        ret = _ratio(a.by_portfolio(kept), win_n)
+        ret[:, T - (h - 1):] = np.nan
+        out_cols[outcome_column("retention", h)] = ret
+        # outcomes from the other clients: outside category k at t-1, measured in t+h-1
+        for o, (num, den, scale, ok) in {
+            "new_product_share": (npr, rev, 1.0, have_np),
+            "claims_rate": (claims, orders, 100.0, have_claims),
+        }.items():
+            k = OUTSIDE[o]
+            if not ok or k not in prev:
+                continue
+            m1, kn1 = prev[k]
+            known_p = a.by_portfolio(kn1.astype(float)) > 0
+            outside = ~m1
+            num_s = _shift_left(np.nan_to_num(num), h - 1)
+            den_s = _shift_left(np.nan_to_num(den), h - 1)
+            val = scale * _ratio(a.by_portfolio(np.where(outside, num_s, 0.0)),
+                                 a.by_portfolio(np.where(outside, den_s, 0.0)))
+            val[:, T - (h - 1):] = np.nan
+            out_cols[outcome_column(o, h)] = np.where(known_p, val, np.nan)
+    for o in PANEL_OUTCOMES:
+        if outcome_column(o, lags[0]) in out_cols:
+            outcomes.append(o)
+    for o, k in OUTSIDE.items():
+        if o not in outcomes:
+            why = "no such column in the data" if k in prev else f"no membership of `{k}` to tell who is outside it"
+            notes.append(f"{o}: not computed ({why})")
+
+    # KPI columns: value in t+h-1
+    if kpis is not None and len(kpis):
+        kcols = [c for c in kpis.columns if c not in ("portfolio", "period")
+                 and pd.api.types.is_numeric_dtype(kpis[c]) and not pd.api.types.is_bool_dtype(kpis[c])]
+        kp = kpis.copy()
+        si = pd.Index(periods).get_indexer(kp["period"].astype(str))
+        if "portfolio" in kp.columns:
+            pi = a.portfolios.get_indexer(kp["portfolio"].astype(str))
+        else:
+            pi = None
+        for c in kcols:
+            arr = np.full((a.P, T), np.nan)
+            vals = kp[c].to_numpy(dtype=float)
+            if pi is None:
+                ok = si >= 0
+                arr[:, si[ok]] = vals[ok][None, :]
+            else:
+                ok = (si >= 0) & (pi >= 0)
+                arr[pi[ok], si[ok]] = vals[ok]
+            for h in lags:
+                out_cols[outcome_column(c, h)] = _shift_left(arr, h - 1)
+            outcomes.append(c)
+
+    cols.update(out_cols)
+    t_idx = np.arange(W, T)
+    frame = pd.DataFrame({
+        "portfolio": np.repeat(a.portfolios.to_numpy(dtype=object), len(t_idx)),
+        "period": np.tile(np.asarray(periods, dtype=object)[t_idx], a.P),
+    })
+    data = {c: v[:, W:].reshape(-1) for c, v in cols.items()}
+    frame = pd.concat([frame, pd.DataFrame(data)], axis=1)
+    frame["portfolio"] = frame["portfolio"].astype(str)
+    frame["period"] = frame["period"].astype(str)
+    frame = frame[frame["window_revenue"] > 0].reset_index(drop=True)
+    frame.attrs.update(window=W, lags=lags, categories=cats, outcomes=outcomes, notes=notes)
+    return frame
+
+
+def exposures(panel: pd.DataFrame, membership: pd.DataFrame, *, window: int = 4) -> pd.DataFrame:
+    """Exposures in long format: one row per category, portfolio and period t.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``portfolio, period, category, share, count_share, presence, window_revenue,
+        log_window_revenue`` (see :func:`portfolio_panel`), and ``exposure`` (= ``share``, the
+        name the first-look notebook uses).
+    """
+    wide = portfolio_panel(panel, membership, window=window, lags=[1])
     rows = []
-    for category, m in members.groupby("category"):
-        m = m.assign(period=m["period"].map(nxt)).dropna(subset=["period"])
-        inside = rolled.merge(m[["client_id", "period"]], on=["client_id", "period"])
-        share = inside.groupby(["portfolio", "period"], as_index=False)["window_revenue"].sum()
-        share = totals.merge(share, on=["portfolio", "period"], how="left", suffixes=("", "_k"))
-        share["exposure"] = share["window_revenue_k"].fillna(0.0) / share["window_revenue"]
-        share["category"] = category
-        rows.append(share[["portfolio", "period", "category", "exposure", "window_revenue"]])
-    return pd.concat(rows, ignore_index=True).sort_values(["category", "portfolio", "period"]).reset_index(drop=True)
+    for k in wide.attrs["categories"]:
+        part = wide[["portfolio", "period", "window_revenue", SIZE_CONTROL]].copy()
+        part.insert(2, "category", k)
+        for m in EXPOSURES:
+            part[m] = wide[exposure_column(k, m)]
+        rows.append(part)
+    cols = ["portfolio", "period", "category", *EXPOSURES, "window_revenue", SIZE_CONTROL]
+    out = pd.concat(rows, ignore_index=True)[cols]
+    out["exposure"] = out["share"]
+    return out
 
 
 def revenue_growth(panel: pd.DataFrame, *, lag: int = 1) -> pd.DataFrame:
-    """``revenue_growth`` at lag h for exposure period t: log R(t+h) - log R(t+h-1).
-
-    Returns ``portfolio, period, outcome, lag, value`` (``period`` is the exposure period t).
-    """
-    rev = portfolio_revenue(panel)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logr = np.log(rev.where(rev > 0))
-    growth = logr.T.diff().T  # column s: log R(s) - log R(s-1)
-    shifted = growth.T.shift(-lag).T  # column t: growth into t+h
-    out = shifted.stack().rename("value").reset_index()
+    """``revenue_growth`` at lag h in long format: ``portfolio, period, outcome, lag, value``
+    (``period`` is the exposure period t; value log R(t+h) - log R(t+h-1)). A shortcut for the
+    first-look notebook; :func:`portfolio_panel` has every outcome."""
+    none = pd.DataFrame({"client_id": pd.Series(dtype=str), "period": pd.Series(dtype=str),
+                         "category": pd.Series(dtype=str), "member": pd.Series(dtype="boolean")})
+    wide = portfolio_panel(panel, none, window=1, lags=[lag])
+    out = wide[["portfolio", "period"]].copy()
     out["outcome"] = "revenue_growth"
     out["lag"] = lag
-    return out[["portfolio", "period", "outcome", "lag", "value"]].dropna().reset_index(drop=True)
+    out["value"] = wide[outcome_column("revenue_growth", lag)]
+    return out.dropna(subset=["value"]).reset_index(drop=True)
+
+
+def _at_lag(text: str, h: int) -> str:
+    """Put the lag into a description: ``t+h-1`` → ``t+1`` for h = 2, ``t+h`` → ``t+2``."""
+    later = f"t+{h - 1}" if h > 1 else "t"
+    return text.replace("t+h-1", later).replace("t+h", f"t+{h}")
+
+
+def codebook(data: pd.DataFrame) -> pd.DataFrame:
+    """Every column of a :func:`portfolio_panel` frame explained.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per column: ``column``, ``role`` (id, size, exposure, control, outcome),
+        ``category``, ``measure``, ``outcome``, ``lag``, ``periods`` (which periods it reads,
+        relative to t), ``description_en``, ``description_ru``.
+    """
+    W = data.attrs.get("window", "W")
+    rows = []
+    cats = data.attrs.get("categories") or [c[len("share_"):] for c in data.columns if c.startswith("share_")]
+    fixed = {
+        "portfolio": ("id", "the portfolio (supplier unit)", "портфель (подразделение поставщика)", ""),
+        "period": ("id", "t: the first period after the exposure window", "t: первый период после окна", "t"),
+        "window_revenue": ("size", "portfolio revenue over the window", "выручка портфеля за окно", f"t-{W} … t-1"),
+        SIZE_CONTROL: ("control", "log portfolio revenue over the window (the size control)",
+                       "логарифм выручки портфеля за окно (контроль размера)", f"t-{W} … t-1"),
+        "window_clients": ("size", "clients with revenue in the window", "клиенты с выручкой в окне", f"t-{W} … t-1"),
+    }
+    for col in data.columns:
+        row = {"column": col, "role": "", "category": "", "measure": "", "outcome": "", "lag": np.nan,
+               "periods": "", "description_en": "", "description_ru": ""}
+        if col in fixed:
+            role, en, ru, per = fixed[col]
+            row.update(role=role, description_en=en, description_ru=ru, periods=per)
+        else:
+            hit = False
+            for m, (en, ru) in EXPOSURES.items():
+                for k in cats:
+                    if col == exposure_column(k, m):
+                        row.update(role="exposure", category=k, measure=m, periods=f"t-{W} … t-1",
+                                   description_en=f"{k}: {en}; membership at t-1",
+                                   description_ru=f"{k}: {ru}; принадлежность на t-1")
+                        hit = True
+            if not hit and "_h" in col:
+                o, _, h = col.rpartition("_h")
+                if h.isdigit():
+                    h = int(h)
+                    growth = outcome_kind(o) == "growth"
+                    en = OUTCOMES[o][1] if o in OUTCOMES else f"KPI {o} in t+h-1"
+                    ru = _OUTCOME_RU.get(o, f"показатель {o} в периоде t+h-1")
+                    if o in ("plan_attainment", "defect_rate"):
+                        ru = f"показатель {o} в периоде t+h-1"
+                    per = f"t+{h - 1} … t+{h}" if growth else f"t+{h - 1}"
+                    row.update(role="outcome", outcome=o, lag=h, periods=per.replace("t+0", "t"),
+                               description_en=_at_lag(en, h).replace("lag h", f"lag {h}"),
+                               description_ru=_at_lag(ru, h).replace("лагом h", f"лагом {h}"))
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["description_en"] = out["description_en"].str.replace("t+0", "t", regex=False)
+    out["description_ru"] = out["description_ru"].str.replace("t+0", "t", regex=False)
+    return out

@@ -1,0 +1,72 @@
+"""Helpers for the growth tests: synthetic worlds as client × period panels, and membership
+tables from the worlds' truth (the latent kinds), so the growth statistics can be checked where
+the truth is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.config import CATEGORIES, EVENT_TYPES
+from analysis.synth import World, generate
+
+
+def world_panel(world: World, freq: str = "Q") -> pd.DataFrame:
+    """The client × period panel of a world, aggregated in pandas (the same columns as
+    :func:`analysis.panel.client_period_panel`; a test checks the two agree)."""
+    tx = world.transactions
+    port = world.clients.set_index("client_id")["portfolio"]
+    per = tx["date"].dt.to_period(freq).astype(str)
+    t = pd.DataFrame({
+        "client_id": tx["client_id"].astype(str), "period": per,
+        "revenue": tx["revenue_minor"] / 100, "cost": tx["cost_minor"] / 100,
+        "new_product_revenue": np.where(tx["is_new_product"], tx["revenue_minor"], 0) / 100,
+    })
+    agg = t.groupby(["client_id", "period"], as_index=False).agg(
+        revenue=("revenue", "sum"), cost=("cost", "sum"), orders=("revenue", "size"),
+        new_product_revenue=("new_product_revenue", "sum"))
+    ev = world.events
+    e = pd.DataFrame({"client_id": ev["client_id"].astype(str), "period": ev["date"].dt.to_period(freq).astype(str),
+                      "type": ev["type"].astype(str)})
+    counts = pd.crosstab([e["client_id"], e["period"]], e["type"]).reindex(columns=list(EVENT_TYPES), fill_value=0)
+    counts = counts.reset_index()
+    out = agg.merge(counts, on=["client_id", "period"], how="outer")
+    for c in EVENT_TYPES:
+        out[c] = out[c].fillna(0).astype("int64")
+    for c in ("revenue", "cost", "new_product_revenue"):
+        out[c] = out[c].fillna(0.0)
+    out["orders"] = out["orders"].fillna(0).astype("int64")
+    out["gross_profit"] = out["revenue"] - out["cost"]
+    out["portfolio"] = out["client_id"].map(port).astype(str)
+    cols = ["client_id", "portfolio", "period", "revenue", "cost", "gross_profit", "orders",
+            "new_product_revenue", *EVENT_TYPES]
+    return out[cols].sort_values(["portfolio", "client_id", "period"]).reset_index(drop=True)
+
+
+def truth_membership(panel: pd.DataFrame, truth: dict, categories=CATEGORIES, *, window: int = 4) -> pd.DataFrame:
+    """Membership from the latent kinds: every client of a kind is a member in every period
+    (``short_history`` before a full window), as a membership table."""
+    periods = sorted(panel["period"].unique())
+    clients = panel[["client_id", "portfolio"]].drop_duplicates()
+    kinds = {cid: set(v["kinds"]) for cid, v in truth["clients"].items()}
+    rows = []
+    for k in categories:
+        flag = clients["client_id"].map(lambda c, k=k: k in kinds.get(c, ()))
+        for i, p in enumerate(periods):
+            ok = i >= window - 1
+            rows.append(pd.DataFrame({
+                "client_id": clients["client_id"].to_numpy(), "portfolio": clients["portfolio"].to_numpy(),
+                "period": p, "category": k,
+                "member": pd.array(flag.to_numpy() if ok else [pd.NA] * len(clients), dtype="boolean"),
+                "status": "ok" if ok else "short_history", "score": np.nan, "reason": "latent kind (truth.json)",
+            }))
+    return pd.concat(rows, ignore_index=True)
+
+
+def world_data(seed: int, *, portfolios: int = 30, periods: int = 12, clients: int = 40, effects="none",
+               freq: str = "Q"):
+    """(world, client panel, truth membership) of one synthetic world."""
+    w = generate(portfolios=portfolios, periods=periods, clients=clients, seed=seed, effects=effects, freq=freq)
+    panel = world_panel(w, freq=freq)
+    window = w.truth["window"]
+    return w, panel, truth_membership(panel, w.truth, window=window)
