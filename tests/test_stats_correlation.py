@@ -131,3 +131,16 @@ def test_random_permutation_is_seeded_and_close_to_exact():
     assert not bool(a["exact"])
     # Monte Carlo SE of p near 0.11 with 20000 draws is about 0.0022.
     assert a["p_unc"] == pytest.approx(exact["p_unc"], abs=0.01)
+
+
+def test_spearman_above_nine_is_close_to_r_edgeworth():
+    # R: cor.test(x20, y20, method = "spearman") uses the AS 89 Edgeworth series for n = 20;
+    # we use the t approximation (documented), which differs in the third decimal.
+    x20 = [-0.6265, 0.1836, -0.8356, 1.5953, 0.3295, -0.8205, 0.4874, 0.7383, 0.5758, -0.3054,
+           1.5118, 0.3898, -0.6212, -2.2147, 1.1249, -0.0449, -0.0162, 0.9438, 0.8212, 0.5939]
+    y20 = [1.2115, 1.7479, -0.6865, -2.3834, 1.5692, -0.9328, 0.1758, -2.2032, -0.3805, 0.5305,
+           4.2292, 0.1842, 0.1541, -2.3223, -1.6292, -0.8749, -0.8048, 0.8252, 3.0213, 2.1203]
+    res = correlation(x20, y20, method="spearman").iloc[0]
+    assert res["estimate"] == pytest.approx(0.178947368421053, rel=RTOL)
+    assert res["p_method"] == "t"
+    assert res["p_unc"] == pytest.approx(0.448625307491905, abs=0.005)

@@ -110,6 +110,17 @@ def test_two_way_clustered_uses_fixest_convention(grunfeld):
     assert res.attrs["ssc_factor"] == pytest.approx(g / (g - 1) * (n - 1) / (n - k), rel=1e-14)
 
 
+def test_time_effects_only_count_every_period_effect(grunfeld):
+    # plm(effect = "time") with vcovHC(type = "HC0", cluster = "group") * G/(G-1)*(N-1)/(N-K),
+    # K = 2 slopes + T = 20 year effects (not nested in the firm clusters)
+    res = fit(grunfeld, cov_type="clustered", entity_effects=False, time_effects=True)
+    np.testing.assert_allclose(res["estimate"], [0.116797792110671, 0.219706578450729], rtol=RTOL)
+    np.testing.assert_allclose(
+        res["std_error"], [0.0180385491146063, 0.1039342245755926], rtol=RTOL
+    )
+    assert res.attrs["K"] == 22
+
+
 def test_pooled_clustered_matches_stata_convention(grunfeld):
     # lm(inv ~ value + capital) with sandwich::vcovCL(cluster = ~firm, type = "HC1"):
     # G/(G-1) * (N-1)/(N-K), K = 3 with the intercept (Stata's regress, vce(cluster)).

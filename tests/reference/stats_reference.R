@@ -22,6 +22,13 @@ for (alt in c("two.sided", "greater", "less")) {
   show(paste("kendall", alt, "estimate, T, p"), c(k$estimate, k$statistic, k$p.value))
 }
 
+# n = 20 without ties: R uses the AS 89 Edgeworth series, we use the t approximation
+x20 <- c(-0.6265,0.1836,-0.8356,1.5953,0.3295,-0.8205,0.4874,0.7383,0.5758,-0.3054,1.5118,
+         0.3898,-0.6212,-2.2147,1.1249,-0.0449,-0.0162,0.9438,0.8212,0.5939)
+y20 <- c(1.2115,1.7479,-0.6865,-2.3834,1.5692,-0.9328,0.1758,-2.2032,-0.3805,0.5305,4.2292,
+         0.1842,0.1541,-2.3223,-1.6292,-0.8749,-0.8048,0.8252,3.0213,2.1203)
+show("spearman n=20 two.sided estimate, p", unlist(cor.test(x20, y20, method = "spearman")[c("estimate", "p.value")]))
+
 cat("## p.adjust on the 15 p-values of Benjamini & Hochberg (1995), section 4\n")
 p <- c(0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459,
        0.3240, 0.4262, 0.5719, 0.6528, 0.7590, 1.0000)
@@ -53,6 +60,11 @@ V0 <- vcovHC(w2, method = "arellano", type = "HC0", cluster = "group")
 K <- 2 + (TT - 1)
 show("within2 cluster fixest-like se", sqrt(diag(V0 * G / (G - 1) * (N - 1) / (N - K))))
 show("within2 cluster HC0 se", sqrt(diag(V0)))
+wt <- plm(inv ~ value + capital, data = pg, model = "within", effect = "time")
+show("within_time coef", coef(wt))
+# year effects only, clustered by firm: nothing nested, K = 2 slopes + T year effects
+Vt <- vcovHC(wt, method = "arellano", type = "HC0", cluster = "group")
+show("within_time cluster fixest-like se", sqrt(diag(Vt * G / (G - 1) * (N - 1) / (N - 2 - TT))))
 # Heteroskedasticity-robust (HC1) SEs of the same models as least-squares dummy variable fits
 d1 <- lm(inv ~ value + capital + factor(firm), data = g)
 show("lsdv1 HC1 se", sqrt(diag(vcovHC(d1, type = "HC1")))[2:3])
