@@ -44,7 +44,7 @@ def detect_decimal(values: pd.Series) -> str:
     s = s[s != ""]
     if s.empty:
         return "."
-    s = pd.Series(s.unique()[:5000]).str.replace(_SPACES_RE, "", regex=True)
+    s = pd.Series(s.unique()[:5000]).str.replace(_SPACES_RE, "", regex=True).str.replace(r"[^0-9]+$", "", regex=True)
     comma_dec = s.str.contains(r",[0-9]{1,2}$|,[0-9]{4,}$", regex=True) | s.str.contains(r"\.[0-9]{3},[0-9]+$", regex=True)
     dot_dec = s.str.contains(r"\.[0-9]{1,2}$|\.[0-9]{4,}$", regex=True) | s.str.contains(r",[0-9]{3}\.[0-9]+$", regex=True)
     return "," if comma_dec.sum() > dot_dec.sum() else "."

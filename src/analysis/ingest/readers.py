@@ -168,17 +168,21 @@ def _looks_like_value(cell: str) -> bool:
 
 
 def detect_header(rows: list[list[str]]) -> int:
-    """0-based index of the header among ``rows``: the first with the usual field count, mostly text."""
-    counts = pd.Series([len(r) for r in rows if any(c.strip() for c in r)])
-    if counts.empty:
+    """0-based index of the header among ``rows``: the first that is mostly filled and all text.
+
+    "Mostly filled" is at least 60 % of the fullest row's cells, so a title line (one cell) or a
+    blank separator line above the header is skipped.
+    """
+    filled = [sum(1 for c in r if c.strip()) for r in rows]
+    if not filled or max(filled) == 0:
         return 0
-    width = int(counts.mode().max())
+    needed = max(1, -(-6 * max(filled) // 10))
     for i, row in enumerate(rows):
-        filled = [c for c in row if c.strip()]
-        if len(row) >= width and len(filled) >= max(1, width // 2) and not any(_looks_like_value(c) for c in filled):
+        cells = [c for c in row if c.strip()]
+        if len(cells) >= needed and not any(_looks_like_value(c) for c in cells):
             return i
-    for i, row in enumerate(rows):
-        if len(row) >= width:
+    for i, n in enumerate(filled):
+        if n >= needed:
             return i
     return 0
 
@@ -356,21 +360,23 @@ def read_sql(source, label: str) -> RawTable:
         raise InputError(f"{label}: cannot open {source.url!r} ({exc.__class__.__name__}: {exc}); "
                          "fix `source.url` in the config") from None
     try:
-        if source.query:
-            expr = con.sql(source.query)
-        elif source.table:
-            if source.table not in con.list_tables():
-                raise InputError(f"{label}: no table {source.table!r} in {source.url}; it has "
-                                 f"{', '.join(con.list_tables()[:10]) or 'none'}; fix `source.table`")
-            expr = con.table(source.table)
-        else:
+        if not (source.query or source.table):
             raise InputError(f"{label}: `source` needs a `table` or a `query`")
-        frame = expr.to_pandas()
+        try:
+            expr = con.sql(source.query) if source.query else con.table(source.table)
+            frame = expr.to_pandas()
+        except AttributeError as exc:
+            # ibis 12 calls DuckDB's removed fetch_arrow_table() on some paths (DuckDB 2.0): go direct
+            if "fetch_arrow_table" not in str(exc) or not hasattr(con, "con"):
+                raise
+            sql = source.query or f'SELECT * FROM "{source.table}"'
+            frame = con.con.execute(sql).df()
     except InputError:
         raise
     except Exception as exc:  # noqa: BLE001
-        raise InputError(f"{label}: the SQL source failed ({exc.__class__.__name__}: "
-                         f"{str(exc).splitlines()[0]}); fix `source` in the config") from None
+        what = f"table {source.table!r}" if source.table and not source.query else "query"
+        raise InputError(f"{label}: cannot read the {what} ({exc.__class__.__name__}: "
+                         f"{str(exc).splitlines()[0][:200]}); fix `source` in the config") from None
     finally:
         try:
             con.disconnect()

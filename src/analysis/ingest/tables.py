@@ -6,10 +6,10 @@ raising, so one run reports every failure.
 
 from __future__ import annotations
 
-import numpy as np
+from decimal import ROUND_HALF_UP, Decimal
+
 import pandas as pd
 
-from analysis.config import EVENT_TYPES
 from analysis.ingest import parse
 from analysis.ingest.dataconfig import TableSpec
 from analysis.ingest.mapping import REQUIRED, SCHEMA, nearest, propose
@@ -137,8 +137,6 @@ def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, 
             out[canon] = vals
     frame = pd.DataFrame(out, index=src.index)
     frame = frame[[c for c in kinds if c in frame.columns]]
-    for canon, source in mapping.items():
-        pass
     if table == "events" and "type" in frame:
         ignore = frame["type"] == "ignore"
         if ignore.any():
@@ -174,10 +172,9 @@ def _money_rules(frame: pd.DataFrame, spec: TableSpec, problems: Problems, label
                                   cur.isin(missing), line_word=lw,
                                   fix=f"add their rates under `currency: {{rates: {{...}}}}` (units of {base} per unit)")
                 else:
-                    factor = cur.map(rates).fillna(1.0).astype(float)
                     for c in ("revenue", "cost", "gross_profit"):
                         if c in frame:
-                            frame[c] = (frame[c] * factor).round(2)
+                            frame[c] = exact_money(frame[c], cur.map(rates).fillna(1.0), "mul")
                     frame["currency"] = frame["currency"].where(frame["currency"].isna(), base)
     if spec.vat is not None and "revenue" in frame:
         inc = spec.vat.included
@@ -186,7 +183,7 @@ def _money_rules(frame: pd.DataFrame, spec: TableSpec, problems: Problems, label
                            fix="use `columns: {vat_included: <column>}` and `vat: {rate: 0.2}`")
         elif inc:
             mask = frame["vat_included"].fillna(True).astype(bool) if "vat_included" in frame else True
-            net = (frame["revenue"] / (1 + spec.vat.rate)).round(2)
+            net = exact_money(frame["revenue"], pd.Series(1 + spec.vat.rate, index=frame.index), "div")
             frame["revenue"] = net.where(mask, frame["revenue"]) if mask is not True else net
             if "gross_profit" in frame and "cost" in frame:
                 frame["gross_profit"] = (frame["revenue"] - frame["cost"]).round(2)
@@ -195,6 +192,26 @@ def _money_rules(frame: pd.DataFrame, spec: TableSpec, problems: Problems, label
                          count=int(frame["vat_included"].fillna(False).sum()),
                          fix="add `vat: {rate: 0.2}` for transactions in the config to get net revenue")
     return frame
+
+
+def exact_money(values: pd.Series, factor: pd.Series, op: str) -> pd.Series:
+    """``values`` × or ÷ ``factor`` in decimal arithmetic, rounded half away from zero to cents.
+
+    Floats would round 1,234,567.89 / 1.2 = 1,028,806.575 either way; Decimal does not. Computed
+    once per distinct (value, factor) pair.
+    """
+    pairs = pd.DataFrame({"v": values, "f": factor})
+    uniq = pairs.dropna().drop_duplicates()
+    cent = Decimal("0.01")
+
+    def one(v, f):
+        d, k = Decimal(repr(float(v))), Decimal(repr(float(f)))
+        return float((d * k if op == "mul" else d / k).quantize(cent, rounding=ROUND_HALF_UP))
+
+    res = pd.Series([one(v, f) for v, f in zip(uniq["v"], uniq["f"])], index=pd.MultiIndex.from_frame(uniq),
+                    dtype="float64")
+    out = pd.MultiIndex.from_frame(pairs.fillna({"f": 1.0})).map(res.to_dict().get)
+    return pd.Series(out, index=values.index, dtype="float64").where(values.notna())
 
 
 def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str], problems: Problems,
@@ -252,5 +269,3 @@ def fill_portfolio(clients: pd.DataFrame, tx: pd.DataFrame | None) -> tuple[pd.D
     clients = clients.assign(portfolio=filled.astype("str"))
     return clients, "clients without a portfolio take the one from their order lines (most revenue)"
 
-
-__all__ = ["build_table", "cross_checks", "fill_portfolio", "map_columns", "EVENT_TYPES", "np"]

@@ -1,0 +1,227 @@
+"""Readers: every export style of the same tiny base reads back to the same canonical tables."""
+
+from __future__ import annotations
+
+import gzip
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.ingest import load, validate
+from analysis.ingest import parse
+from analysis.ingest.readers import detect_delimiter, detect_encoding, read_table
+from analysis.ingest.dataconfig import TableSpec
+from ingest_helpers import CLIENTS, EVENTS, KPIS, STYLES, TRANSACTIONS, checksums, write_style
+
+
+def _assert_canonical(base):
+    c = base.clients.set_index("client_id").loc[CLIENTS["client_id"]]
+    assert c["name"].tolist() == CLIENTS["name"].tolist()
+    assert c["portfolio"].tolist() == CLIENTS["portfolio"].tolist()
+    assert c["org_type"].tolist() == CLIENTS["org_type"].tolist()
+    assert c["founded_year"].tolist() == CLIENTS["founded_year"].tolist()
+    assert c["is_reference"].tolist() == CLIENTS["is_reference"].tolist()
+    assert str(base.clients["is_reference"].dtype) == "boolean"
+    tx = base.transactions
+    assert len(tx) == len(TRANSACTIONS)  # the total row is gone
+    assert tx["client_id"].tolist() == TRANSACTIONS["client_id"].tolist()
+    assert tx["date"].tolist() == TRANSACTIONS["date"].tolist()
+    assert pd.api.types.is_datetime64_any_dtype(tx["date"])
+    assert tx["revenue"].tolist() == TRANSACTIONS["revenue"].tolist()  # exact to the cent
+    assert tx["cost"].tolist() == TRANSACTIONS["cost"].tolist()
+    assert tx["is_new_product"].tolist() == TRANSACTIONS["is_new_product"].tolist()
+    assert tx["account_manager"].tolist() == TRANSACTIONS["account_manager"].tolist()
+    ev = base.events
+    assert ev["type"].tolist() == EVENTS["type"].tolist()
+    assert ev["date"].tolist() == EVENTS["date"].tolist()
+    np.testing.assert_array_equal(ev["amount"].to_numpy(dtype=float), EVENTS["amount"].to_numpy(dtype=float))
+    k = base.kpis
+    assert k["period"].tolist() == KPIS["period"].tolist()
+    assert k["plan_attainment"].tolist() == KPIS["plan_attainment"].tolist()
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_every_style_reads_to_the_same_tables(tmp_path, style):
+    folder = write_style(tmp_path / style, style)
+    before = checksums(folder)
+    base = load(folder)
+    _assert_canonical(base)
+    assert checksums(folder) == before
+
+
+def test_title_and_total_rows_are_skipped_and_reported(tmp_path):
+    base = load(write_style(tmp_path / "w", "1c_cp1251"))
+    notes = "\n".join(base.notes)
+    assert "transactions.csv: skipped 1 total row(s) (line 10)" in notes
+    assert "skipped 2 line(s) above the header" in notes and "encoding='cp1251'" in notes
+    assert "delimiter=';'" in notes and "decimal=','" in notes and "date_format='%d.%m.%Y'" in notes
+
+
+@pytest.mark.parametrize("sample, expected", [
+    ("a;b\r\n1;2\r\n".encode("utf-8-sig"), "utf-8-sig"),
+    ("Клиент;Выручка\n1;2\n".encode("utf-8"), "utf-8"),
+    ("Клиент;Выручка;Дата\nООО Ромашка;1 234,50;01.02.2024\nАО Берёзка;12,00;05.03.2024\n".encode("cp1251"), "cp1251"),
+    ("client,revenue\n1,2\n".encode("utf-16"), "utf-16"),
+])
+def test_encoding_detected(tmp_path, sample, expected):
+    assert detect_encoding(sample, tmp_path / "x.csv") == expected
+
+
+@pytest.mark.parametrize("delim", [",", ";", "\t", "|"])
+def test_delimiter_detected_under_a_title_line(delim):
+    lines = ["Sales report 2024"] + [delim.join(["id", "date", "revenue", "name"])] + [
+        delim.join([f"C{i}", "2024-01-01", f"{i}.50", f"Name {i}"]) for i in range(20)]
+    assert detect_delimiter(lines) == delim
+
+
+@pytest.mark.parametrize("values, expected", [
+    (["1 234,56", "7,5", "-12"], [1234.56, 7.5, -12.0]),
+    (["1\u00a0234\u00a0567,89", "0,10"], [1234567.89, 0.10]),
+    (["1,234,567.89", "12.5"], [1234567.89, 12.5]),
+    (["1.234.567,89", "12,5"], [1234567.89, 12.5]),
+    (["(100,00)", "50,00-", "1 000 ₽"], [-100.0, -50.0, 1000.0]),
+    (["1 234.56", "99"], [1234.56, 99.0]),
+])
+def test_numbers_in_local_formats(values, expected):
+    out, bad, _ = parse.money(pd.Series(values, dtype="str"))
+    assert not bad.any()
+    assert out.tolist() == expected
+
+
+def test_text_in_money_is_flagged_not_guessed():
+    out, bad, _ = parse.money(pd.Series(["12,50", "n/a", "", "twelve"], dtype="str"))
+    assert bad.tolist() == [False, True, False, True]
+    assert out.isna().tolist() == [False, True, True, True]
+
+
+@pytest.mark.parametrize("values, fmt", [
+    (["2024-01-31", "2024-02-01"], "%Y-%m-%d"),
+    (["31.01.2024", "01.02.2024"], "%d.%m.%Y"),
+    (["31/01/2024", "01/02/2024"], "%d/%m/%Y"),
+    (["20240131", "20240201"], "%Y%m%d"),
+    (["31.01.2024 0:00:00", "01.02.2024 13:45:00"], "%d.%m.%Y"),
+])
+def test_date_formats(values, fmt):
+    out, bad, found = parse.date(pd.Series(values, dtype="str"))
+    assert found == fmt and not bad.any()
+    assert out.tolist() == [pd.Timestamp("2024-01-31"), pd.Timestamp("2024-02-01")]
+
+
+def test_mixed_dates_are_reported_by_line():
+    s = pd.Series(["31.01.2024", "2024-02-01", "05.03.2024", "31.02.2024"], index=[2, 3, 4, 5], dtype="str")
+    out, bad, fmt = parse.date(s)
+    assert fmt == "%d.%m.%Y"
+    assert bad[bad].index.tolist() == [3, 5]
+
+
+def test_yes_no_words():
+    s = pd.Series(["Да", "нет", "YES", "n", "1", "0", "", "true", "maybe"], dtype="str")
+    out, bad = parse.boolean(s, builtin={"true": ["да", "yes", "y", "1", "true"], "false": ["нет", "no", "n", "0"]})
+    assert out.tolist()[:6] == [True, False, True, False, True, False]
+    assert pd.isna(out.iloc[6]) and out.iloc[7] is True or out.iloc[7] == True  # noqa: E712
+    assert bad.tolist() == [False] * 8 + [True]
+
+
+@pytest.mark.parametrize("values, labels", [
+    (["01.01.2024", "01.04.2024"], ["2024Q1", "2024Q2"]),
+    (["01.01.2024", "01.02.2024"], ["2024-01", "2024-02"]),
+    (["2024Q1", "2024 Q2", "Q3 2024", "3 кв. 2024"], ["2024Q1", "2024Q2", "2024Q3", "2024Q3"]),
+    (["2024-01", "2024/02"], ["2024-01", "2024-02"]),
+    (["2023", "2024"], ["2023", "2024"]),
+])
+def test_period_labels(values, labels):
+    out, bad, _ = parse.period(pd.Series(values, dtype="str"))
+    assert not bad.any() and out.tolist() == labels
+
+
+def test_xlsx_named_sheet_and_first_sheet(tmp_path):
+    folder = write_style(tmp_path / "x", "xlsx")
+    raw = read_table(folder / "clients.xlsx", TableSpec(sheet="Данные"))
+    assert raw.detected["header_row"] == 3 and len(raw.frame) == 4
+    cfg = {"tables": {"clients": {"path": "clients.xlsx", "sheet": "Данные"}}}
+    _assert_canonical(load(folder, config=cfg))
+
+
+def test_duckdb_source_through_ibis(tmp_path):
+    folder = write_style(tmp_path / "db", "standard")
+    db = tmp_path / "crm.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute(f"CREATE TABLE sales AS SELECT * FROM read_csv('{folder / 'transactions.csv'}', all_varchar=true)")
+    con.close()
+    (folder / "transactions.csv").unlink()
+    cfg = {"tables": {"transactions": {"source": {"url": f"duckdb://{db}", "table": "sales"}}}}
+    _assert_canonical(load(folder, config=cfg))
+    cfg["tables"]["transactions"]["source"] = {"url": f"duckdb://{db}", "query": "SELECT * FROM sales"}
+    _assert_canonical(load(folder, config=cfg))
+
+
+def test_config_mapping_and_value_maps(tmp_path):
+    folder = write_style(tmp_path / "m", "standard")
+    tx = pd.read_csv(folder / "transactions.csv", dtype=str)
+    tx.rename(columns={"revenue": "Net Amount EUR", "client_id": "Kunde"}).to_csv(folder / "transactions.csv", index=False)
+    ev = pd.read_csv(folder / "events.csv", dtype=str, keep_default_na=False)
+    ev = pd.concat([ev, pd.DataFrame([{"date": "2024-06-01", "client_id": "C1", "type": "Звонок", "amount": ""}])])
+    ev.replace({"claim": "Beschwerde"}).to_csv(folder / "events.csv", index=False)
+    cfg = {"tables": {"transactions": {"columns": {"revenue": "Net Amount EUR", "client_id": "Kunde"}},
+                      "events": {"values": {"type": {"Beschwerde": "claim", "Звонок": "ignore"}}}}}
+    base = load(folder, config=cfg)
+    _assert_canonical(base)
+    assert any("mapped to `ignore`" in n for n in base.notes)
+
+
+def test_names_as_ids_with_a_warning(tmp_path):
+    folder = write_style(tmp_path / "n", "standard")
+    cl = pd.read_csv(folder / "clients.csv", dtype=str).drop(columns=["client_id"])
+    cl.rename(columns={"name": "Контрагент"}).to_csv(folder / "clients.csv", index=False)
+    tx = pd.read_csv(folder / "transactions.csv", dtype=str)
+    tx["client_id"] = tx["client_id"].map(dict(zip(CLIENTS["client_id"], CLIENTS["name"])))
+    tx.rename(columns={"client_id": "Контрагент"}).to_csv(folder / "transactions.csv", index=False)
+    (folder / "events.csv").unlink()
+    report = validate(folder)
+    assert report.ok
+    assert "names are used as ids" in " ".join(report.warnings["check"])
+    assert set(report.base.transactions["client_id"]) <= set(CLIENTS["name"])
+
+
+def test_vat_and_currencies(tmp_path):
+    folder = write_style(tmp_path / "v", "standard")
+    tx = pd.read_csv(folder / "transactions.csv", dtype=str)
+    tx["currency"] = ["RUB", "RUB", "USD", "RUB", "EUR", "RUB"]
+    tx.to_csv(folder / "transactions.csv", index=False)
+    report = validate(folder)
+    assert not report.ok
+    assert "several currencies (EUR, RUB, USD) and no rates" in report.message()
+    cfg = {"tables": {"transactions": {"currency": {"base": "RUB", "rates": {"USD": 90, "EUR": 100}},
+                                       "vat": {"rate": 0.2}}}}
+    base = load(folder, config=cfg)
+    rev = base.transactions["revenue"].tolist()
+    # decimal arithmetic, half away from zero: 1,234,567.89 / 1.2 = 1,028,806.575 → .58
+    assert rev == [1028806.58, 0.08, 187500.00, 833.33, 1028.33, 0.17]
+    assert set(base.transactions["currency"]) == {"RUB"}
+
+
+def test_gross_profit_only_gives_cost(tmp_path):
+    folder = write_style(tmp_path / "g", "standard")
+    tx = pd.read_csv(folder / "transactions.csv", dtype=str)
+    tx["Маржа"] = (TRANSACTIONS["revenue"] - TRANSACTIONS["cost"]).round(2).map("{:.2f}".format)
+    tx.drop(columns=["cost"]).to_csv(folder / "transactions.csv", index=False)
+    base = load(folder)
+    assert base.transactions["cost"].tolist() == TRANSACTIONS["cost"].tolist()
+
+
+def test_returns_allowed_only_when_configured(tmp_path):
+    folder = write_style(tmp_path / "r", "standard")
+    tx = pd.read_csv(folder / "transactions.csv", dtype=str)
+    tx.loc[5, "revenue"] = "-0.20"
+    tx.to_csv(folder / "transactions.csv", index=False)
+    report = validate(folder)
+    assert not report.ok and "negative revenue" in report.message() and "lines 7" in report.message()
+    assert load(folder, config={"tables": {"transactions": {"returns": True}}}).transactions["revenue"].iloc[5] == -0.2
+
+
+def test_gzip_is_read_by_content_not_name(tmp_path):
+    folder = write_style(tmp_path / "z", "gzip")
+    assert gzip.decompress((folder / "clients.csv.gz").read_bytes()).startswith(b"client_id;")
+    _assert_canonical(load(folder))
