@@ -42,6 +42,9 @@ from analysis.features import FEATURES, client_features
 OPERATORS = ("<", "<=", ">", ">=", "==", "!=", "in", "not_in", "between")
 CATEGORICAL_FEATURES = frozenset({"org_type", "industry", "country", "abc_revenue", "abc_profit", "xyz_class"})
 BOOLEAN_FEATURES = frozenset({"is_reference"})
+#: Features that are shares in [0, 1]: a scaled absolute threshold is clipped to that range.
+SHARE_FEATURES = frozenset({"revenue_share", "profit_share", "revenue_cum_share", "profit_cum_share",
+                            "new_product_share", "manager_continuity", "manager_continuity_history"})
 #: Order in which :func:`primary_category` picks one category for charts: the article's kinds,
 #: rarest signal first, before the two money-based kinds (which many members of the others share).
 PRIMARY_PRIORITY = ("image", "advanced", "demanding", "understanding", "key_profit", "key_revenue")
@@ -209,7 +212,7 @@ class Category(BaseModel):
     @field_validator("rule", mode="before")
     @classmethod
     def _node(cls, v):
-        return _parse_node(v)
+        return _parse_node(v, "rule")
 
 
 class Rulebook(BaseModel):
@@ -241,25 +244,36 @@ class Rulebook(BaseModel):
         return [c.id for c in self.categories]
 
 
-def _parse_node(v):
-    """Dicts to Condition/Group, choosing by key so errors speak of the right thing."""
+def _parse_node(v, path: str):
+    """Dicts to Condition/Group, choosing by key, with errors that name the condition's place."""
     if isinstance(v, (Condition, Group)):
         return v
     if not isinstance(v, dict):
-        raise ValueError(f"a rule is a condition (feature, op, value) or a group (all/any/at_least); got {v!r}")
+        raise ValueError(f"{path}: a rule is a condition (feature, op, value) or a group "
+                         f"(all/any/at_least); got {v!r}")
     if "feature" in v or "op" in v:
-        return Condition.model_validate(v)
+        try:
+            return Condition.model_validate(v)
+        except ValidationError as exc:
+            msgs = "; ".join(dict.fromkeys(
+                (".".join(str(x) for x in e["loc"]) + ": " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
+                for e in exc.errors()))
+            raise ValueError(f"{path} ({v.get('feature', '?')}): {msgs}") from None
     keys = set(v)
     if not keys & {"all", "any", "at_least", "of"}:
-        raise ValueError(f"unknown rule keys {sorted(keys)}; a condition has feature, op and value/quantile/"
-                         "pareto_top; a group has all, any or at_least + of")
+        raise ValueError(f"{path}: unknown rule keys {sorted(keys)}; a condition has feature, op and "
+                         "value/quantile/pareto_top; a group has all, any or at_least + of")
     out = dict(v)
     for k in ("all", "any", "of"):
         if k in out:
             if not isinstance(out[k], list):
-                raise ValueError(f"{k}: must be a list of conditions")
-            out[k] = [_parse_node(x) for x in out[k]]
-    return Group.model_validate(out)
+                raise ValueError(f"{path}.{k}: must be a list of conditions")
+            out[k] = [_parse_node(x, f"{path}.{k}[{i}]") for i, x in enumerate(out[k])]
+    try:
+        return Group.model_validate(out)
+    except ValidationError as exc:
+        msgs = "; ".join(dict.fromkeys(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
+        raise ValueError(f"{path}: {msgs}") from None
 
 
 def _is_number(x) -> bool:
@@ -285,7 +299,9 @@ def _format_error(exc: ValidationError, source: str) -> str:
             loc = loc[2:]
         where += [str(x) for x in loc if not str(x).startswith(("Condition", "Group", "function-"))]
         msg = err["msg"].removeprefix("Value error, ")
-        lines.append(f"  {'.'.join(where) or '(top)'}: {msg}")
+        if where and where[-1] == "rule" and msg.startswith("rule"):
+            where.pop()  # the message names the place inside the rule itself
+        lines.append(f"  {'.'.join(where) + ': ' if where else ''}{msg}")
     return f"{source}: the rulebook is not valid:\n" + "\n".join(dict.fromkeys(lines))
 
 
@@ -439,6 +455,8 @@ def _eval_condition(c: Condition, ctx: _Context) -> tuple[np.ndarray, np.ndarray
             how = f"{ctx.scope} Pareto top {p:.0%}"
         else:
             thr = float(c.value) * ctx.scale
+            if c.feature in SHARE_FEATURES:
+                thr = float(np.clip(thr, 0.0, 1.0))
             how = None
         with np.errstate(invalid="ignore"):
             held = _compare(x, op, thr)
