@@ -353,3 +353,13 @@ def test_clustered_matches_petersen_published_values():
     fe = panel_regression(pt, cov_type="clustered", **{**kw, "entity_effects": True}).iloc[0]
     assert fe["estimate"] == pytest.approx(0.969874861229675, rel=RTOL)
     assert fe["std_error"] == pytest.approx(0.0301419731371687, rel=RTOL)
+
+
+def test_string_labels_give_the_same_fit(grunfeld):
+    data = grunfeld.assign(
+        firm=grunfeld["firm"].map(lambda f: f"firm-{f:02d}"),
+        year=grunfeld["year"].astype(str) + "Q1",
+    ).sample(frac=1, random_state=1)
+    a = fit(data, cov_type="clustered", time_effects=True)
+    b = fit(grunfeld, cov_type="clustered", time_effects=True)
+    pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-10)

@@ -28,11 +28,11 @@ def test_block_length_one_is_the_iid_bootstrap_of_the_mean():
     rng = np.random.default_rng(3)
     data = pd.DataFrame({"v": rng.normal(size=200)})
     res = block_bootstrap(
-        data, lambda d: d["v"].mean(), block_length=1, n_resamples=4000, seed=1
+        data, lambda d: d["v"].mean(), block_length=1, n_resamples=2000, seed=1
     ).iloc[0]
     expected = data["v"].std(ddof=0) / np.sqrt(200)
     assert res["estimate"] == pytest.approx(data["v"].mean(), rel=1e-12)
-    assert res["std_error"] == pytest.approx(expected, rel=0.05)  # MC error about 1.1 %
+    assert res["std_error"] == pytest.approx(expected, rel=0.06)  # MC error about 1.6 %
     assert res["ci_low"] < res["estimate"] < res["ci_high"]
 
 
