@@ -1,0 +1,817 @@
+"""Confirmatory hypotheses with verdicts, the exploratory grid, and robustness.
+
+DESIGN.md ("Statistics") sets the rules this module applies:
+
+- **Panel mode** (two or more portfolios): each outcome at lag h is regressed on every
+  category's exposure jointly plus the size control, with portfolio and period fixed effects
+  and SEs clustered by portfolio, t(G-1) (:func:`analysis.stats.panel_regression`). Effects are
+  read on the ``std_effect`` scale (SD of outcome per SD of exposure, both after removing
+  portfolio and period means).
+- **Confirmatory verdicts**, Holm-adjusted over the hypothesis set at level alpha:
+  ``supported`` (significant, expected sign), ``contradicted`` (significant, opposite sign),
+  ``no_effect`` (not significant and the 90 % CI of ``std_effect`` inside ±min_effect: an
+  equivalence test), ``inconclusive`` (neither); ``not_testable`` when the data cannot give the
+  exposure or the outcome.
+- **MDE**: (t(G-1, 1 - alpha/(2m)) + z(0.8)) × SE of ``std_effect`` (:func:`analysis.stats.mde`).
+- **Exploratory grid**: every category × outcome × lag from the same model, Benjamini-Hochberg,
+  pooled Pearson and Spearman correlations beside it.
+- **One portfolio**: an autoregressive distributed-lag model (outcome on its own lag and the
+  exposure) with three tests of the exposure's slope — Newey-West (HAC) SEs, a moving-block
+  bootstrap and the classical F (Granger-style; one restriction, so F = t²). The deciding test
+  is the one whose rejection rate on simulated independent AR(1) series of the data's length is
+  closest to alpha (:func:`calibrate_single`). Short series carry a loud warning.
+- **Robustness**: verdicts recomputed with every rule quantile shifted ±0.05 and with count
+  shares; a verdict that changes is flagged.
+
+Every sentence describes an association; none claims a cause.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from scipy import stats as sps
+
+from analysis import growth
+from analysis.config import CATEGORIES, OUTCOMES, PACKAGE_DIR
+from analysis.errors import InputError
+from analysis.stats import (
+    StatsWarning,
+    adjust_pvalues,
+    correlation,
+    mde,
+    panel_regression,
+    ts_regression,
+)
+
+DEFAULT_FILE = PACKAGE_DIR / "resources" / "hypotheses.yaml"
+VERDICTS = ("supported", "contradicted", "no_effect", "inconclusive", "not_testable")
+SINGLE_TESTS = ("hac", "bootstrap", "unadjusted")
+SHORT_SERIES = 60
+POWER = 0.8
+
+RESULT_COLUMNS = [
+    "id", "category", "outcome", "lag", "expected_sign", "measure", "mode", "test", "n", "n_portfolios",
+    "estimate", "std_effect", "std_effect_se", "ci_low", "ci_high", "ci90_low", "ci90_high",
+    "p_unc", "p_adj", "p_adjust_method", "df", "mde", "power", "min_effect", "verdict",
+    "sentence_en", "sentence_ru", "diagnostics",
+]  # fmt: skip
+
+
+# ---------------------------------------------------------------------------------------------
+# the hypothesis file
+
+
+class Hypothesis(BaseModel):
+    """One confirmatory hypothesis: a category, an outcome at a lag, the expected sign."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    category: str
+    outcome: str
+    expected_sign: Literal["+", "-"]
+    lag: int = Field(default=1, ge=1, le=4)
+    min_effect: float | None = Field(default=None, gt=0, lt=1)
+    text_en: str = ""
+    text_ru: str = ""
+
+    @field_validator("expected_sign", mode="before")
+    @classmethod
+    def _sign(cls, v: object) -> object:
+        return {1: "+", -1: "-", "positive": "+", "negative": "-"}.get(v, v) if not isinstance(v, bool) else v
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, v: str) -> str:
+        if v not in CATEGORIES:
+            raise ValueError(f"unknown category {v!r}; use one of {list(CATEGORIES)}")
+        return v
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.expected_sign == "+" else -1
+
+
+class HypothesisFile(BaseModel):
+    """The YAML file: ``alpha``, a default ``min_effect`` and the list of hypotheses."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    alpha: float = Field(default=0.05, gt=0, lt=0.5)
+    min_effect: float = Field(default=0.2, gt=0, lt=1)
+    hypotheses: list[Hypothesis] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _fill(self) -> HypothesisFile:
+        ids = [h.id for h in self.hypotheses]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"hypothesis ids must be unique; repeated: {dup}")
+        for h in self.hypotheses:
+            if h.min_effect is None:
+                h.min_effect = self.min_effect
+        return self
+
+
+def load_hypotheses(path: str | Path | None = None) -> HypothesisFile:
+    """Read and check a hypotheses YAML file (default: the package's ``resources/hypotheses.yaml``).
+
+    Outcomes are checked against the registry later, when the data are known (a KPI column the
+    user brings is a valid outcome).
+
+    Raises
+    ------
+    analysis.errors.InputError
+        Missing file, bad YAML, or a field that fails its check (the message names it).
+    """
+    p = Path(path) if path is not None else DEFAULT_FILE
+    if not p.is_file():
+        raise InputError(f"{p}: hypotheses file not found; give a YAML file or leave it out for the defaults")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InputError(f"{p}: not valid YAML ({exc.__class__.__name__}); fix the file") from None
+    if isinstance(raw, list):
+        raw = {"hypotheses": raw}
+    try:
+        return HypothesisFile.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        raise InputError(f"{p}: {problems}. Fix these fields (see the default file for the format).") from None
+
+
+def _as_file(hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None) -> HypothesisFile:
+    if hypotheses is None or isinstance(hypotheses, (str, Path)):
+        return load_hypotheses(hypotheses)
+    if isinstance(hypotheses, HypothesisFile):
+        return hypotheses
+    items = [h.model_dump() if isinstance(h, Hypothesis) else dict(h) for h in hypotheses]
+    try:
+        return HypothesisFile.model_validate({"hypotheses": items})
+    except ValidationError as exc:
+        raise InputError(f"hypotheses: {exc.errors()[0]['msg']}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# verdicts and sentences
+
+
+def verdict(
+    p_adj: float,
+    std_effect: float,
+    ci90_low: float,
+    ci90_high: float,
+    *,
+    expected_sign: str | int,
+    min_effect: float,
+    alpha: float = 0.05,
+) -> str:
+    """The verdict of one confirmatory test (DESIGN.md's rules).
+
+    ``supported`` when ``p_adj < alpha`` and the sign of ``std_effect`` is the expected one;
+    ``contradicted`` when significant with the opposite sign; ``no_effect`` when not significant
+    and the 90 % CI lies within ±``min_effect``; ``inconclusive`` otherwise; ``not_testable`` when
+    the p-value or the effect is missing.
+
+    Examples
+    --------
+    >>> verdict(0.01, 0.4, 0.2, 0.6, expected_sign="+", min_effect=0.2)
+    'supported'
+    >>> verdict(0.6, 0.02, -0.1, 0.14, expected_sign="+", min_effect=0.2)
+    'no_effect'
+    """
+    sign = 1 if expected_sign in ("+", 1) else -1
+    if not (np.isfinite(p_adj) and np.isfinite(std_effect)):
+        return "not_testable"
+    if p_adj < alpha:
+        return "supported" if np.sign(std_effect) == sign else "contradicted"
+    if np.isfinite(ci90_low) and np.isfinite(ci90_high) and -min_effect < ci90_low and ci90_high < min_effect:
+        return "no_effect"
+    return "inconclusive"
+
+
+_CAT = {
+    "key_revenue": ("key clients by revenue", "ключевые по выручке"),
+    "key_profit": ("key clients by profit", "ключевые по прибыли"),
+    "image": ("image clients", "имиджевые"),
+    "demanding": ("demanding clients", "требовательные"),
+    "advanced": ("advanced clients", "продвинутые"),
+    "understanding": ("understanding clients", "понимающие"),
+}
+_OUT = {
+    "revenue_growth": ("revenue growth", "рост выручки"),
+    "profit_growth": ("gross profit growth", "рост валовой прибыли"),
+    "new_clients": ("the number of new clients", "число новых клиентов"),
+    "new_client_size": ("the size of new clients", "размер новых клиентов"),
+    "new_product_share": ("the other clients' share of new products", "доля новинок у остальных клиентов"),
+    "claims_rate": ("the other clients' claims per order", "рекламации остальных клиентов на заказ"),
+    "revenue_volatility": ("revenue volatility", "колебания выручки"),
+    "retention": ("client retention", "удержание клиентов"),
+    "plan_attainment": ("plan attainment", "выполнение плана"),
+    "defect_rate": ("the defect rate", "доля брака"),
+}
+
+
+def _fmt(x: float, lang: str) -> str:
+    s = f"{x:+.2f}"
+    return s.replace(".", ",") if lang == "ru" else s
+
+
+def sentence(row: dict | pd.Series, lang: str = "en") -> str:
+    """A plain sentence for one result row (``verdict``, ``category``, ``outcome``, ``lag``,
+    ``std_effect``, ``ci_low``, ``ci_high``, ``min_effect``) in English or Russian.
+
+    The wording describes an association only.
+    """
+    v = row["verdict"]
+    cat = _CAT.get(row["category"], (row["category"], row["category"]))
+    out = _OUT.get(row["outcome"], (row["outcome"], row["outcome"]))
+    h = int(row["lag"])
+    m = float(row["min_effect"])
+    if lang == "ru":
+        lag = "в следующем периоде" if h == 1 else f"с лагом {h} периода" if h < 5 else f"с лагом {h} периодов"
+        eff = (f"стандартизованный наклон {_fmt(row['std_effect'], 'ru')}, 95 % ДИ от "
+               f"{_fmt(row['ci_low'], 'ru')} до {_fmt(row['ci_high'], 'ru')}") if np.isfinite(row["std_effect"]) else ""
+        up = row.get("std_effect", 0) > 0
+        direction = "более высоким" if up else "более низким"
+        tail = " Это связь в данных, а не доказательство причины."
+        mm = f"{m:.2f}".replace(".", ",")
+        if v == "supported":
+            return (f"Как и ожидалось, большая доля выручки клиентов категории «{cat[1]}» сопровождалась "
+                    f"{direction} значением показателя «{out[1]}» {lag} ({eff}).{tail}")
+        if v == "contradicted":
+            return (f"Вопреки гипотезе, большая доля выручки клиентов категории «{cat[1]}» сопровождалась "
+                    f"{direction} значением показателя «{out[1]}» {lag} ({eff}).{tail}")
+        if v == "no_effect":
+            return (f"Заметной связи нет: с 90 % уверенностью связь доли клиентов «{cat[1]}» с показателем "
+                    f"«{out[1]}» {lag} по модулю меньше {mm} SD ({eff}).")
+        if v == "inconclusive":
+            return (f"Вывода нет: данные не позволяют ни подтвердить, ни исключить связь не слабее {mm} SD "
+                    f"между долей клиентов «{cat[1]}» и показателем «{out[1]}» {lag} ({eff}).")
+        return f"Проверить нельзя: в данных нет нужной доли клиентов «{cat[1]}» или показателя «{out[1]}»."
+    lag = "in the next period" if h == 1 else f"{h} periods on"
+    eff = (f"standardised slope {_fmt(row['std_effect'], 'en')}, 95 % CI {_fmt(row['ci_low'], 'en')} to "
+           f"{_fmt(row['ci_high'], 'en')}") if np.isfinite(row["std_effect"]) else ""
+    direction = "higher" if row.get("std_effect", 0) > 0 else "lower"
+    tail = " This is an association in the data, not proof of cause."
+    if v == "supported":
+        return (f"As expected, a larger revenue share of {cat[0]} went together with {direction} "
+                f"{out[0]} {lag} ({eff}).{tail}")
+    if v == "contradicted":
+        return (f"Contrary to the hypothesis, a larger revenue share of {cat[0]} went together with "
+                f"{direction} {out[0]} {lag} ({eff}).{tail}")
+    if v == "no_effect":
+        return (f"No association worth noting: with 90 % confidence the link between the share of {cat[0]} "
+                f"and {out[0]} {lag} is smaller than ±{m:.2f} SD ({eff}).")
+    if v == "inconclusive":
+        return (f"Inconclusive: the data can neither confirm nor rule out a link of at least ±{m:.2f} SD "
+                f"between the share of {cat[0]} and {out[0]} {lag} ({eff}).")
+    return f"Not testable: the data lack the share of {cat[0]} or {out[0]}."
+
+
+# ---------------------------------------------------------------------------------------------
+# model fits
+
+
+def _n_portfolios(data: pd.DataFrame) -> int:
+    return int(data["portfolio"].nunique())
+
+
+def usable_exposures(data: pd.DataFrame, *, measure: str = "share", categories: Sequence[str] | None = None) -> list[str]:
+    """Exposure columns of ``measure`` that vary after removing portfolio and period means.
+
+    A column that is empty, or constant within the two-way demeaned panel (e.g. presence when
+    every portfolio always has such a client), cannot enter the model and is left out.
+    """
+    cats = categories or data.attrs.get("categories") or [
+        c[len("share_"):] for c in data.columns if c.startswith("share_")]
+    cols = []
+    for k in cats:
+        col = growth.exposure_column(k, measure)
+        if col not in data.columns or data[col].notna().sum() < 3:
+            continue
+        if within_sd(data, col) > 1e-9:
+            cols.append(col)
+    return cols
+
+
+def within_sd(data: pd.DataFrame, column: str) -> float:
+    """SD of a column after removing portfolio and period means (alternating projections, exact
+    after one pass on a balanced panel); with one portfolio, after removing the series' mean."""
+    d = data[["portfolio", "period", column]].dropna()
+    if d.empty:
+        return 0.0
+    x = d[column].to_numpy(dtype=float)
+    if d["portfolio"].nunique() < 2:
+        return float(np.std(x - x.mean()))
+    e = pd.factorize(d["portfolio"])[0]
+    t = pd.factorize(d["period"])[0]
+    ne, nt = np.bincount(e), np.bincount(t)
+    for _ in range(100):
+        x = x - (np.bincount(e, weights=x) / ne)[e]
+        x = x - (np.bincount(t, weights=x) / nt)[t]
+        if np.abs(np.bincount(e, weights=x) / ne).max() < 1e-10 * (1 + np.abs(x).max()):
+            break
+    return float(np.std(x))
+
+
+def _fit_panel(data: pd.DataFrame, outcome_col: str, exposure_cols: list[str]) -> pd.DataFrame:
+    """One panel model; exposure rows with ``std_effect`` etc., or an empty frame when it cannot be fit."""
+    cols = ["portfolio", "period", outcome_col, *exposure_cols, growth.SIZE_CONTROL]
+    d = pd.DataFrame({c: data[c].to_numpy() for c in cols}).dropna()  # no attrs to copy
+    if outcome_col not in data.columns or d[outcome_col].nunique() < 3 or not exposure_cols:
+        return pd.DataFrame()
+    keep = [c for c in exposure_cols if within_sd(d, c) > 1e-9]
+    if not keep:
+        return pd.DataFrame()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", StatsWarning)
+        try:
+            res = panel_regression(d, outcome=outcome_col, exposures=keep, entity="portfolio", time="period",
+                                   controls=[growth.SIZE_CONTROL], entity_effects=True, time_effects=True,
+                                   cov_type="clustered")
+        except InputError as exc:
+            return pd.DataFrame({"term": keep, "diagnostics": str(exc)})
+    res = res[res["role"] == "exposure"].copy()
+    notes = sorted({str(w.message).split(": ", 1)[-1] for w in caught})
+    res["model_notes"] = "; ".join(notes)
+    return res
+
+
+@lru_cache(maxsize=64)
+def _calibration_cached(n: int, alpha: float, n_sims: int, seed: int, rho: float) -> tuple[tuple[str, float], ...]:
+    rng = np.random.default_rng(seed)
+    rejections = dict.fromkeys(SINGLE_TESTS, 0)
+    valid = dict.fromkeys(SINGLE_TESTS, 0)
+    burn = 50
+    for _ in range(n_sims):
+        e = rng.normal(size=(2, n + burn))
+        s = np.zeros_like(e)
+        for t in range(1, n + burn):
+            s[:, t] = rho * s[:, t - 1] + e[:, t]
+        frame = pd.DataFrame({"x": s[0, burn:], "y": s[1, burn:]})
+        for test in SINGLE_TESTS:
+            row = _ts_slope(frame, "y", "x", test, rng)
+            if row is not None and np.isfinite(row["p_unc"]):
+                valid[test] += 1
+                rejections[test] += int(row["p_unc"] < alpha)
+    return tuple((t, rejections[t] / valid[t] if valid[t] else float("nan")) for t in SINGLE_TESTS)
+
+
+def calibrate_single(n_periods: int, *, alpha: float = 0.05, n_sims: int = 200, seed: int = 1,
+                     rho: float = 0.5) -> pd.DataFrame:
+    """Measured null rejection rates of the one-portfolio tests at a series length.
+
+    Simulates ``n_sims`` pairs of independent AR(1) series (coefficient ``rho`` in both, as
+    DESIGN.md's validation) of length ``n_periods`` and runs each test of the exposure's slope
+    in the ADL model used by :func:`test_hypotheses`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per test: ``test`` (``hac``, ``bootstrap``, ``unadjusted``), ``n_periods``,
+        ``alpha``, ``rejection_rate``, ``n_sims``, ``deciding`` (True for the test whose rate
+        is closest to ``alpha``).
+    """
+    if n_periods < 8:
+        raise InputError(f"a single series needs at least 8 periods with exposures and outcomes, got {n_periods}")
+    rates = dict(_calibration_cached(int(n_periods), float(alpha), int(n_sims), int(seed), float(rho)))
+    out = pd.DataFrame({"test": list(rates), "n_periods": n_periods, "alpha": alpha,
+                        "rejection_rate": list(rates.values()), "n_sims": n_sims})
+    gap = (out["rejection_rate"] - alpha).abs().fillna(np.inf)
+    out["deciding"] = False
+    out.loc[gap.idxmin(), "deciding"] = True
+    return out
+
+
+def _ts_slope(frame: pd.DataFrame, y: str, x: str, test: str, rng: np.random.Generator | int | None,
+              n_resamples: int = 199) -> dict | None:
+    """The exposure's row in the ADL model ``y_t ~ y_{t-1} + x_t`` with one kind of SE."""
+    cov = "bootstrap" if test == "bootstrap" else test
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatsWarning)
+        try:
+            res = ts_regression(frame, outcome=y, exposures=x, lags=[0], own_lags=1, cov_type=cov,
+                                n_resamples=n_resamples, seed=rng)
+        except InputError:
+            return None
+    row = res[res["role"] == "exposure"].iloc[0].to_dict()
+    row["k"] = len(res)
+    return row
+
+
+def _fit_single(data: pd.DataFrame, outcome_col: str, exposure_col: str, deciding: str,
+                seed: int) -> dict | None:
+    d = data.sort_values("period")[["period", outcome_col, exposure_col]].dropna()
+    if len(d) < 8 or d[exposure_col].std() == 0 or d[outcome_col].std() == 0:
+        return None
+    rows = {t: _ts_slope(d, outcome_col, exposure_col, t, seed, n_resamples=999) for t in SINGLE_TESTS}
+    if rows[deciding] is None:
+        return None
+    r = dict(rows[deciding])
+    scale = float(d[exposure_col].std() / d[outcome_col].std())
+    r["std_effect"] = r["estimate"] * scale
+    r["std_effect_se"] = r["std_error"] * scale
+    r["p_by_test"] = {t: (rows[t] or {}).get("p_unc", np.nan) for t in SINGLE_TESTS}
+    return r
+
+
+# ---------------------------------------------------------------------------------------------
+# confirmatory tests
+
+
+def _mode(data: pd.DataFrame, mode: str) -> str:
+    if mode not in ("auto", "panel", "single"):
+        raise InputError(f"The value for `mode` must be one of ['auto', 'panel', 'single'], but {mode!r} was passed.")
+    if mode != "auto":
+        return mode
+    return "panel" if _n_portfolios(data) >= 2 else "single"
+
+
+def test_hypotheses(
+    data: pd.DataFrame,
+    hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None = None,
+    *,
+    alpha: float | None = None,
+    measure: str = "share",
+    mode: str = "auto",
+    power: float = POWER,
+    seed: int = 1,
+    n_calibration: int = 200,
+) -> pd.DataFrame:
+    """Test the confirmatory hypotheses and give each a verdict.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The analysis panel (:func:`analysis.growth.portfolio_panel`).
+    hypotheses : HypothesisFile, list, path or None
+        The hypotheses (default: the package's file).
+    alpha : float, optional
+        Family-wise level (default: the file's, 0.05).
+    measure : {"share", "count_share", "presence"}
+        Which exposure enters the model.
+    mode : {"auto", "panel", "single"}
+        ``auto``: panel with two or more portfolios, else one-portfolio mode.
+    power : float
+        Power the MDE is computed for.
+    seed : int
+        Seed of the block bootstrap and the calibration (one-portfolio mode).
+    n_calibration : int
+        Simulated series used to choose the deciding test (one-portfolio mode).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per hypothesis: ``id, category, outcome, lag, expected_sign, measure, mode,
+        test`` (the model and the deciding test in words), ``n`` (rows used), ``n_portfolios``,
+        ``estimate`` (slope per unit of exposure), ``std_effect``, ``std_effect_se``,
+        ``ci_low, ci_high`` (95 % CI of ``std_effect``), ``ci90_low, ci90_high`` (its 90 % CI,
+        the equivalence test), ``p_unc``, ``p_adj`` (Holm over the set), ``p_adjust_method``,
+        ``df``, ``mde`` (on the ``std_effect`` scale), ``power`` (the power the MDE is for),
+        ``min_effect``, ``verdict``, ``sentence_en``, ``sentence_ru``, ``diagnostics``.
+
+        ``DataFrame.attrs``: ``mode``, ``alpha``, ``warnings`` (list of strings, the short-series
+        warning among them), ``calibration`` (one-portfolio mode: :func:`calibrate_single`'s
+        table as records), ``small_sample`` (panel mode: the convention used).
+    """
+    hf = _as_file(hypotheses)
+    alpha = hf.alpha if alpha is None else float(alpha)
+    if measure not in growth.EXPOSURES:
+        raise InputError(f"The value for `measure` must be one of {list(growth.EXPOSURES)}, but {measure!r} was passed.")
+    md = _mode(data, mode)
+    warn_list: list[str] = []
+    attrs: dict = {"mode": md, "alpha": alpha, "measure": measure}
+    rows = []
+    if md == "panel":
+        exp_cols = usable_exposures(data, measure=measure)
+        fits: dict[str, pd.DataFrame] = {}
+        G = _n_portfolios(data)
+        if G < 30:
+            warn_list.append(f"few portfolios: G={G} < 30; clustered standard errors are then less reliable")
+        for h in hf.hypotheses:
+            col = growth.outcome_column(h.outcome, h.lag)
+            if col not in fits:
+                fits[col] = _fit_panel(data, col, exp_cols) if col in data.columns else pd.DataFrame()
+            fit = fits[col]
+            term = growth.exposure_column(h.category, measure)
+            row = _blank(h, measure, md)
+            row["test"] = "panel: portfolio and period fixed effects, SEs clustered by portfolio, t(G-1)"
+            if fit.empty or term not in set(fit["term"]) or "estimate" not in fit.columns:
+                why = "outcome not in the data" if col not in data.columns else (
+                    "exposure does not vary after removing portfolio and period means or is missing"
+                    if term not in exp_cols else "model could not be fit")
+                if not fit.empty and "diagnostics" in fit.columns and "estimate" not in fit.columns:
+                    why = str(fit["diagnostics"].iloc[0])
+                row["diagnostics"] = why
+                rows.append(row)
+                continue
+            r = fit[fit["term"] == term].iloc[0]
+            row.update(n=int(r["n"]), n_portfolios=int(r["n_entities"]), estimate=float(r["estimate"]),
+                       std_effect=float(r["std_effect"]), std_effect_se=float(r["std_effect_se"]),
+                       p_unc=float(r["p_unc"]), df=float(r["df"]),
+                       diagnostics="; ".join(s for s in (str(r["diagnostics"]), str(r["model_notes"])) if s))
+            attrs["small_sample"] = str(r["small_sample"])
+            rows.append(row)
+    else:
+        if _n_portfolios(data) > 1:
+            raise InputError("one-portfolio mode needs data of a single portfolio; filter it first or use mode='panel'")
+        n_obs = int(data[usable_exposures(data, measure=measure)[:1] or ["period"]].notna().sum().iloc[0]) \
+            if usable_exposures(data, measure=measure) else len(data)
+        n_cal = max(min(n_obs - 1, 10_000), 8)
+        cal = calibrate_single(n_cal, alpha=alpha, n_sims=n_calibration, seed=seed)
+        deciding = str(cal.loc[cal["deciding"], "test"].iloc[0])
+        attrs["calibration"] = cal.to_dict("records")
+        warn_list.append(
+            f"ONE PORTFOLIO: {n_obs} periods. Tests on a single short series are poorly calibrated; "
+            f"the deciding test ({deciding}) rejected {float(cal.loc[cal['deciding'], 'rejection_rate'].iloc[0]):.1%} "
+            f"of simulated null series at this length (nominal {alpha:.0%})."
+            + (f" Below {SHORT_SERIES} periods treat every verdict as tentative." if n_obs < SHORT_SERIES else ""))
+        for h in hf.hypotheses:
+            col = growth.outcome_column(h.outcome, h.lag)
+            term = growth.exposure_column(h.category, measure)
+            row = _blank(h, measure, md)
+            row["test"] = f"one portfolio: ADL (own lag 1), deciding test {deciding} chosen by calibration"
+            fit = _fit_single(data, col, term, deciding, seed) if col in data.columns and term in data.columns else None
+            if fit is None:
+                row["diagnostics"] = "too few periods, or the exposure or outcome is missing or constant"
+                rows.append(row)
+                continue
+            pt = fit["p_by_test"]
+            row.update(n=int(fit["n"]), n_portfolios=1, estimate=float(fit["estimate"]),
+                       std_effect=float(fit["std_effect"]), std_effect_se=float(fit["std_effect_se"]),
+                       p_unc=float(fit["p_unc"]), df=float(fit["df"]),
+                       diagnostics="; ".join([f"p_{t}={pt[t]:.3g}" for t in SINGLE_TESTS]
+                                             + ([str(fit["diagnostics"])] if fit.get("diagnostics") else [])))
+            rows.append(row)
+    out = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    out = _decide(out, alpha=alpha, power=power)
+    out.attrs.update(attrs, warnings=warn_list)
+    return out
+
+
+test_hypotheses.__test__ = False  # not a pytest test, despite the name
+
+
+def _blank(h: Hypothesis, measure: str, md: str) -> dict:
+    return {c: np.nan for c in RESULT_COLUMNS} | {
+        "id": h.id, "category": h.category, "outcome": h.outcome, "lag": h.lag,
+        "expected_sign": h.expected_sign, "measure": measure, "mode": md, "min_effect": h.min_effect,
+        "p_adjust_method": "holm", "diagnostics": "", "test": "",
+    }
+
+
+def _decide(out: pd.DataFrame, *, alpha: float, power: float) -> pd.DataFrame:
+    """Holm adjustment, CIs, MDE, verdicts and sentences for a frame of confirmatory rows."""
+    out = out.copy()
+    ok = out["p_unc"].notna()
+    m = int(ok.sum())
+    if m:
+        out.loc[ok, "p_adj"] = adjust_pvalues(out.loc[ok, "p_unc"].to_numpy(dtype=float), method="holm",
+                                              alpha=alpha)["p_adj"].to_numpy()
+    for i in out.index[ok]:
+        df = float(out.at[i, "df"])
+        se = float(out.at[i, "std_effect_se"])
+        est = float(out.at[i, "std_effect"])
+        q95 = sps.t.ppf(0.975, df)
+        q90 = sps.t.ppf(0.95, df)
+        out.loc[i, ["ci_low", "ci_high", "ci90_low", "ci90_high"]] = [est - q95 * se, est + q95 * se,
+                                                                      est - q90 * se, est + q90 * se]
+        out.at[i, "mde"] = float(mde(se, alpha=alpha, power=power, m=m, df=df)["mde"].iloc[0])
+    out["power"] = power
+    out["verdict"] = [
+        verdict(r.p_adj, r.std_effect, r.ci90_low, r.ci90_high, expected_sign=r.expected_sign,
+                min_effect=r.min_effect, alpha=alpha)
+        for r in out.itertuples()
+    ]
+    out["sentence_en"] = [sentence(r, "en") for _, r in out.iterrows()]
+    out["sentence_ru"] = [sentence(r, "ru") for _, r in out.iterrows()]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# exploratory grid
+
+EXPLORE_COLUMNS = [
+    "category", "outcome", "lag", "measure", "mode", "n", "n_portfolios", "estimate", "std_effect",
+    "std_effect_se", "ci_low", "ci_high", "p_unc", "p_adj", "p_adjust_method", "reject",
+    "pearson_r", "pearson_ci_low", "pearson_ci_high", "spearman_r", "spearman_ci_low",
+    "spearman_ci_high", "diagnostics",
+]  # fmt: skip
+
+
+def explore(
+    data: pd.DataFrame,
+    *,
+    alpha: float = 0.05,
+    measure: str = "share",
+    outcomes: Sequence[str] | None = None,
+    lags: Sequence[int] | None = None,
+    mode: str = "auto",
+    seed: int = 1,
+    n_calibration: int = 200,
+) -> pd.DataFrame:
+    """Every category × outcome × lag from the same model, Benjamini-Hochberg over the grid.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cell: ``category, outcome, lag, measure, mode, n, n_portfolios, estimate,
+        std_effect, std_effect_se, ci_low, ci_high`` (95 % CI of ``std_effect``), ``p_unc``,
+        ``p_adj`` (BH over every cell with a p-value), ``p_adjust_method`` (``fdr_bh``),
+        ``reject`` (FDR at ``alpha``), and the pooled correlations of exposure and outcome
+        (raw values, every portfolio-period a point, so their p-values would be optimistic and
+        are not shown) ``pearson_r, pearson_ci_low, pearson_ci_high, spearman_r,
+        spearman_ci_low, spearman_ci_high``; ``diagnostics``.
+    """
+    md = _mode(data, mode)
+    cats = data.attrs.get("categories") or [c[len("share_"):] for c in data.columns if c.startswith("share_")]
+    outs = list(outcomes) if outcomes is not None else list(data.attrs.get("outcomes") or [
+        o for o in OUTCOMES if growth.outcome_column(o, 1) in data.columns])
+    lag_l = list(lags) if lags is not None else list(data.attrs.get("lags") or growth.LAGS)
+    exp_cols = usable_exposures(data, measure=measure, categories=cats)
+    rows = []
+    deciding = "hac"
+    if md == "single":
+        n_cal = max(int(len(data)) - 1, 8)
+        cal = calibrate_single(n_cal, alpha=alpha, n_sims=n_calibration, seed=seed)
+        deciding = str(cal.loc[cal["deciding"], "test"].iloc[0])
+    for o in outs:
+        for h in lag_l:
+            col = growth.outcome_column(o, h)
+            if col not in data.columns:
+                continue
+            fit = _fit_panel(data, col, exp_cols) if md == "panel" else None
+            for k in cats:
+                term = growth.exposure_column(k, measure)
+                row = {c: np.nan for c in EXPLORE_COLUMNS} | {
+                    "category": k, "outcome": o, "lag": h, "measure": measure, "mode": md,
+                    "p_adjust_method": "fdr_bh", "diagnostics": ""}
+                if md == "panel":
+                    if fit is not None and not fit.empty and "estimate" in fit.columns and term in set(fit["term"]):
+                        r = fit[fit["term"] == term].iloc[0]
+                        q = sps.t.ppf(0.975, float(r["df"]))
+                        row.update(n=int(r["n"]), n_portfolios=int(r["n_entities"]), estimate=float(r["estimate"]),
+                                   std_effect=float(r["std_effect"]), std_effect_se=float(r["std_effect_se"]),
+                                   ci_low=float(r["std_effect"] - q * r["std_effect_se"]),
+                                   ci_high=float(r["std_effect"] + q * r["std_effect_se"]),
+                                   p_unc=float(r["p_unc"]), diagnostics=str(r["diagnostics"]))
+                    else:
+                        row["diagnostics"] = "not estimable (exposure or outcome missing or constant)"
+                elif term in data.columns:
+                    fit1 = _fit_single(data, col, term, deciding, seed)
+                    if fit1 is not None:
+                        q = sps.t.ppf(0.975, float(fit1["df"]))
+                        row.update(n=int(fit1["n"]), n_portfolios=1, estimate=float(fit1["estimate"]),
+                                   std_effect=fit1["std_effect"], std_effect_se=fit1["std_effect_se"],
+                                   ci_low=fit1["std_effect"] - q * fit1["std_effect_se"],
+                                   ci_high=fit1["std_effect"] + q * fit1["std_effect_se"],
+                                   p_unc=float(fit1["p_unc"]), diagnostics=f"deciding test {deciding}")
+                if term in data.columns:
+                    pair = data[[term, col]].dropna()
+                    if len(pair) >= 4 and pair[term].nunique() > 1 and pair[col].nunique() > 1:
+                        for method, pre in (("pearson", "pearson"), ("spearman", "spearman")):
+                            c = correlation(pair[term], pair[col], method=method).iloc[0]
+                            row.update({f"{pre}_r": float(c["estimate"]), f"{pre}_ci_low": float(c["ci_low"]),
+                                        f"{pre}_ci_high": float(c["ci_high"])})
+                rows.append(row)
+    out = pd.DataFrame(rows, columns=EXPLORE_COLUMNS)
+    ok = out["p_unc"].notna()
+    out["reject"] = pd.array([pd.NA] * len(out), dtype="boolean")
+    if ok.any():
+        adj = adjust_pvalues(out.loc[ok, "p_unc"].to_numpy(dtype=float), method="fdr_bh", alpha=alpha)
+        out.loc[ok, "p_adj"] = adj["p_adj"].to_numpy()
+        out.loc[ok, "reject"] = adj["reject"].to_numpy()
+    out.attrs.update(mode=md, alpha=alpha, measure=measure)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# robustness
+
+ROBUSTNESS_COLUMNS = [
+    "id", "category", "outcome", "lag", "variant", "quantile_shift", "measure", "std_effect", "ci_low",
+    "ci_high", "p_adj", "verdict", "baseline_verdict", "flipped",
+]  # fmt: skip
+
+
+def robustness(
+    panel: pd.DataFrame,
+    membership: Callable[[float], pd.DataFrame] | pd.DataFrame,
+    hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None = None,
+    *,
+    window: int = 4,
+    kpis: pd.DataFrame | None = None,
+    shifts: Sequence[float] = (-0.05, 0.05),
+    alpha: float | None = None,
+    mode: str = "auto",
+    seed: int = 1,
+    n_calibration: int = 200,
+) -> pd.DataFrame:
+    """Confirmatory verdicts recomputed under other membership rules and exposure measures.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        The client × period panel.
+    membership : callable or DataFrame
+        ``membership(quantile_shift) -> membership table``: the categories decided with every
+        rule quantile shifted by ``quantile_shift`` (e.g. ``lambda s:
+        classify(panel, clients, quantile_shift=s, ...)``). A fixed table gives the count-share
+        variant only (the shifted variants are then reported as not computed).
+    hypotheses, alpha, mode, seed, n_calibration
+        As in :func:`test_hypotheses`.
+    window, kpis
+        As in :func:`analysis.growth.portfolio_panel`.
+    shifts : sequence of float
+        Quantile shifts (DESIGN.md: ±0.05).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per hypothesis and variant (``baseline``, ``quantile_shift=-0.05``,
+        ``quantile_shift=+0.05``, ``count_share``): ``id, category, outcome, lag, variant,
+        quantile_shift, measure, std_effect, ci_low, ci_high, p_adj, verdict,
+        baseline_verdict, flipped`` (True when the verdict differs from the baseline's).
+        ``DataFrame.attrs["sensitivity"]``: membership counts per variant
+        (:func:`membership_sensitivity`).
+    """
+    provider = membership if callable(membership) else None
+    base_members = provider(0.0) if provider else membership
+    kw = dict(alpha=alpha, mode=mode, seed=seed, n_calibration=n_calibration)
+    base_pp = growth.portfolio_panel(panel, base_members, window=window, kpis=kpis)
+    variants: list[tuple[str, float, str, pd.DataFrame]] = [("baseline", 0.0, "share", base_pp)]
+    members = {0.0: base_members}
+    if provider:
+        for s in shifts:
+            members[float(s)] = provider(float(s))
+            pp = growth.portfolio_panel(panel, members[float(s)], window=window, kpis=kpis)
+            variants.append((f"quantile_shift={s:+.2f}", float(s), "share", pp))
+    variants.append(("count_share", 0.0, "count_share", base_pp))
+    frames = []
+    base_verdicts = None
+    for name, s, measure, pp in variants:
+        res = test_hypotheses(pp, hypotheses, measure=measure, **kw)
+        if base_verdicts is None:
+            base_verdicts = res.set_index("id")["verdict"]
+        part = res[["id", "category", "outcome", "lag", "measure", "std_effect", "ci_low", "ci_high", "p_adj",
+                    "verdict"]].copy()
+        part["variant"] = name
+        part["quantile_shift"] = s
+        part["baseline_verdict"] = part["id"].map(base_verdicts)
+        part["flipped"] = part["verdict"] != part["baseline_verdict"]
+        frames.append(part)
+    out = pd.concat(frames, ignore_index=True)[ROBUSTNESS_COLUMNS]
+    out.attrs["sensitivity"] = membership_sensitivity(members)
+    return out
+
+
+def membership_sensitivity(memberships: dict[float, pd.DataFrame]) -> pd.DataFrame:
+    """Membership counts per category and period under each quantile shift (``sensitivity.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``quantile_shift, category, period, members, decided`` (clients with a known
+        membership), ``member_share``.
+    """
+    frames = []
+    for s, m in memberships.items():
+        d = m.assign(_known=m["member"].notna(), _in=m["member"].astype("boolean").fillna(False).astype(bool))
+        g = d.groupby(["category", "period"], as_index=False).agg(members=("_in", "sum"), decided=("_known", "sum"))
+        g.insert(0, "quantile_shift", float(s))
+        frames.append(g)
+    out = pd.concat(frames, ignore_index=True)
+    out["member_share"] = out["members"] / out["decided"].where(out["decided"] > 0)
+    return out.sort_values(["category", "period", "quantile_shift"]).reset_index(drop=True)
+
+
+def mde_table(result: pd.DataFrame, attenuation: dict[str, float] | float | None = None) -> pd.DataFrame:
+    """MDEs of the confirmatory tests, also divided by a measured attenuation (how much smaller
+    an effect on the latent share appears through noisy rules): ``id, category, outcome, lag,
+    std_effect_se, mde, attenuation, mde_latent``."""
+    out = result[["id", "category", "outcome", "lag", "std_effect_se", "mde"]].copy()
+    if attenuation is None:
+        out["attenuation"] = 1.0
+    elif isinstance(attenuation, dict):
+        out["attenuation"] = out["category"].map(attenuation).fillna(1.0)
+    else:
+        out["attenuation"] = float(attenuation)
+    out["mde_latent"] = out["mde"] / out["attenuation"]
+    return out
+
+
+__all__ = [
+    "DEFAULT_FILE", "Hypothesis", "HypothesisFile", "VERDICTS", "calibrate_single", "explore", "load_hypotheses",
+    "mde_table", "membership_sensitivity", "robustness", "sentence", "test_hypotheses", "usable_exposures",
+    "verdict", "within_sd",
+]  # fmt: skip

@@ -1,0 +1,256 @@
+"""Confirmatory verdicts, the exploratory grid, one-portfolio mode and robustness on constructed
+inputs whose answer is known. (``test_hypotheses`` is always called through the module, so
+pytest does not collect it.)"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import growth
+from analysis import hypotheses as hyp
+from analysis.config import CATEGORIES
+from analysis.errors import InputError
+
+# ---------------------------------------------------------------------------------------------
+# the rules
+
+
+@pytest.mark.parametrize(
+    ("p_adj", "est", "lo90", "hi90", "sign", "expected"),
+    [
+        (0.01, 0.40, 0.20, 0.60, "+", "supported"),
+        (0.01, -0.40, -0.60, -0.20, "-", "supported"),
+        (0.01, -0.40, -0.60, -0.20, "+", "contradicted"),
+        (0.049, 0.30, 0.05, 0.55, "-", "contradicted"),
+        (0.05, 0.30, 0.05, 0.55, "+", "inconclusive"),  # p_adj = alpha is not significant
+        (0.60, 0.02, -0.10, 0.14, "+", "no_effect"),
+        (0.60, 0.02, -0.19, 0.19, "-", "no_effect"),
+        (0.60, 0.02, -0.21, 0.19, "+", "inconclusive"),  # CI reaches past -min_effect
+        (0.30, 0.10, -0.05, 0.25, "+", "inconclusive"),
+        (np.nan, np.nan, np.nan, np.nan, "+", "not_testable"),
+    ],
+)
+def test_verdict_rules(p_adj, est, lo90, hi90, sign, expected):
+    assert hyp.verdict(p_adj, est, lo90, hi90, expected_sign=sign, min_effect=0.2, alpha=0.05) == expected
+
+
+def test_default_hypotheses_are_the_designs():
+    hf = hyp.load_hypotheses()
+    got = {(h.category, h.outcome, h.expected_sign, h.lag, h.min_effect) for h in hf.hypotheses}
+    assert got == {
+        ("key_revenue", "revenue_growth", "+", 1, 0.2), ("key_profit", "profit_growth", "+", 1, 0.2),
+        ("image", "new_clients", "+", 1, 0.2), ("demanding", "claims_rate", "-", 1, 0.2),
+        ("demanding", "new_client_size", "+", 1, 0.2), ("advanced", "new_product_share", "+", 1, 0.2),
+        ("understanding", "revenue_volatility", "-", 1, 0.2),
+    }
+    assert hf.alpha == 0.05
+    assert all(h.text_en and h.text_ru for h in hf.hypotheses)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("hypotheses: [{id: a, category: vip, outcome: revenue_growth, expected_sign: '+'}]", "category"),
+        ("hypotheses: [{id: a, category: image, outcome: new_clients, expected_sign: up}]", "expected_sign"),
+        ("hypotheses: [{id: a, category: image, outcome: new_clients, expected_sign: '+', lag: 9}]", "lag"),
+        ("hypotheses: [{id: a, category: image, outcome: x, expected_sign: '+'}, "
+         "{id: a, category: image, outcome: y, expected_sign: '-'}]", "unique"),
+        ("hypotheses: [: :", "YAML"),
+    ],
+)
+def test_bad_hypotheses_file_names_the_problem(tmp_path, text, words):
+    path = tmp_path / "h.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=words):
+        hyp.load_hypotheses(path)
+
+
+# ---------------------------------------------------------------------------------------------
+# a constructed panel whose verdicts are known
+
+
+def _constructed_panel(seed: int = 5, G: int = 40, T: int = 8) -> pd.DataFrame:
+    """Exposures with portfolio and period effects; outcomes built from the within-demeaned
+    exposures: +0.8 SD (revenue_growth), -0.8 SD where + is expected (profit_growth), pure noise
+    with many rows (new_clients), pure noise with few rows (new_client_size)."""
+    rng = np.random.default_rng(seed)
+    idx = pd.DataFrame([(f"P{p:02d}", f"2024-{t + 1:02d}") for p in range(G) for t in range(T)],
+                       columns=["portfolio", "period"])
+    n = len(idx)
+    data = idx.copy()
+    for k in CATEGORIES:
+        data[f"share_{k}"] = (0.2 + 0.05 * rng.normal(size=G).repeat(T) + 0.05 * np.tile(rng.normal(size=T), G)
+                              + 0.05 * rng.normal(size=n))
+        data[f"count_share_{k}"] = data[f"share_{k}"] + 0.02 * rng.normal(size=n)
+    data[growth.SIZE_CONTROL] = 18 + rng.normal(size=G).repeat(T) + 0.1 * rng.normal(size=n)
+    z = {k: _within(data, f"share_{k}") for k in CATEGORIES}
+    z = {k: v / v.std() for k, v in z.items()}
+    data["revenue_growth_h1"] = 0.8 * z["key_revenue"] + 0.6 * rng.normal(size=n)
+    data["profit_growth_h1"] = -0.8 * z["key_profit"] + 0.6 * rng.normal(size=n)
+    data["new_clients_h1"] = rng.normal(size=n)
+    few = rng.uniform(size=n) < 0.3
+    data["new_client_size_h1"] = np.where(few, rng.normal(size=n), np.nan)
+    data.attrs.update(categories=list(CATEGORIES), lags=[1],
+                      outcomes=["revenue_growth", "profit_growth", "new_clients", "new_client_size"])
+    return data
+
+
+def _within(data: pd.DataFrame, col: str) -> np.ndarray:
+    x = data[col] - data.groupby("portfolio")[col].transform("mean")
+    return (x - x.groupby(data["period"]).transform("mean")).to_numpy()
+
+
+HYPS = [
+    {"id": "A", "category": "key_revenue", "outcome": "revenue_growth", "expected_sign": "+"},
+    {"id": "B", "category": "key_profit", "outcome": "profit_growth", "expected_sign": "+"},
+    {"id": "C", "category": "image", "outcome": "new_clients", "expected_sign": "+"},
+    {"id": "D", "category": "demanding", "outcome": "new_client_size", "expected_sign": "+"},
+    {"id": "E", "category": "advanced", "outcome": "claims_rate", "expected_sign": "-"},
+]
+
+
+def test_verdicts_on_a_constructed_panel():
+    res = hyp.test_hypotheses(_constructed_panel(), HYPS)
+    assert list(res.columns[:5]) == ["id", "category", "outcome", "lag", "expected_sign"]
+    v = res.set_index("id")["verdict"].to_dict()
+    assert v == {"A": "supported", "B": "contradicted", "C": "no_effect", "D": "inconclusive", "E": "not_testable"}
+    r = res.set_index("id")
+    assert r.loc["A", "std_effect"] == pytest.approx(0.8, abs=0.12)
+    assert r.loc["B", "std_effect"] == pytest.approx(-0.8, abs=0.12)
+    # Holm over the four testable hypotheses; the method is named; MDE at Holm's strictest step
+    tested = r["p_unc"].notna()
+    assert tested.sum() == 4 and (r.loc[tested, "p_adj"] >= r.loc[tested, "p_unc"]).all()
+    assert set(r["p_adjust_method"]) == {"holm"}
+    from scipy import stats
+
+    q = stats.t.ppf(1 - 0.05 / (2 * 4), r.loc["A", "df"]) + stats.norm.ppf(0.8)
+    assert r.loc["A", "mde"] == pytest.approx(q * r.loc["A", "std_effect_se"], rel=1e-9)
+    assert r.loc["A", "df"] == 39  # t(G-1)
+    # 95 % and 90 % intervals of std_effect, nested
+    assert (r.loc[tested, "ci_low"] < r.loc[tested, "ci90_low"]).all()
+    assert (r.loc[tested, "ci90_high"] < r.loc[tested, "ci_high"]).all()
+    assert res.attrs["mode"] == "panel" and "fixest" in res.attrs["small_sample"]
+    assert (res["mode"] == "panel").all()
+
+
+def test_count_share_measure_is_used_when_asked():
+    res = hyp.test_hypotheses(_constructed_panel(), HYPS[:1], measure="count_share")
+    assert res.loc[0, "measure"] == "count_share" and res.loc[0, "verdict"] == "supported"
+
+
+CAUSAL = re.compile(
+    r"\b(causes?|caused|causing|leads? to|led to|drives?|driven|impacts?|because|results? in|effect of|"
+    r"makes?|boosts?|increases|reduces)\b|приводит|вызыва|влияет|влияни|благодаря|из-за|обуслов|повышает|снижает",
+    re.IGNORECASE)
+
+
+def test_sentences_describe_associations_only_in_both_languages():
+    res = hyp.test_hypotheses(_constructed_panel(), HYPS)
+    assert set(res["verdict"]) == {"supported", "contradicted", "no_effect", "inconclusive", "not_testable"}
+    for en, ru in zip(res["sentence_en"], res["sentence_ru"]):
+        # "not proof of cause" is the one allowed mention, as a disclaimer
+        assert not CAUSAL.search(en.replace("not proof of cause", "")), en
+        assert not CAUSAL.search(ru.replace("а не доказательство причины", "")), ru
+        assert re.search("[а-я]", ru) and not re.search("[а-я]", en)
+    supported = res.set_index("id").loc["A"]
+    assert "+0.8" in supported["sentence_en"] or "+0.7" in supported["sentence_en"]
+    assert "," in supported["sentence_ru"]  # decimal comma
+
+
+def test_explore_grid_with_benjamini_hochberg():
+    data = _constructed_panel()
+    ex = hyp.explore(data)
+    assert len(ex) == len(CATEGORIES) * 4  # four outcomes, one lag
+    assert set(ex["p_adjust_method"]) == {"fdr_bh"}
+    ok = ex["p_unc"].notna()
+    assert (ex.loc[ok, "p_adj"] >= ex.loc[ok, "p_unc"] - 1e-15).all()
+    from statsmodels.stats.multitest import multipletests
+
+    np.testing.assert_allclose(ex.loc[ok, "p_adj"], multipletests(ex.loc[ok, "p_unc"], method="fdr_bh")[1])
+    top = ex.set_index(["category", "outcome"])
+    assert bool(top.loc[("key_revenue", "revenue_growth"), "reject"])
+    assert top.loc[("key_revenue", "revenue_growth"), "spearman_r"] > 0.3
+    assert {"pearson_r", "pearson_ci_low", "spearman_ci_high"} <= set(ex.columns)
+    # the same model as the confirmatory test: identical estimates
+    conf = hyp.test_hypotheses(data, HYPS[:1]).iloc[0]
+    assert top.loc[("key_revenue", "revenue_growth"), "std_effect"] == pytest.approx(conf["std_effect"], rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# one portfolio
+
+
+def _single_series(seed: int, beta: float, T: int = 80) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = np.zeros(T)
+    y = np.zeros(T)
+    for t in range(1, T):
+        x[t] = 0.5 * x[t - 1] + rng.normal()
+    for t in range(1, T):
+        y[t] = 0.3 * y[t - 1] + beta * x[t] + rng.normal()
+    d = pd.DataFrame({"portfolio": "all", "period": [f"{2000 + t // 12}-{t % 12 + 1:02d}" for t in range(T)],
+                      "share_advanced": 0.2 + 0.02 * x, "new_product_share_h1": 0.1 + 0.01 * y,
+                      growth.SIZE_CONTROL: 18.0})
+    d.attrs.update(categories=["advanced"], lags=[1], outcomes=["new_product_share"])
+    return d
+
+
+def test_one_portfolio_mode_is_stated_warned_and_finds_a_strong_link():
+    h = [{"id": "S", "category": "advanced", "outcome": "new_product_share", "expected_sign": "+"}]
+    res = hyp.test_hypotheses(_single_series(1, 0.8), h, n_calibration=60, seed=3)
+    assert res.attrs["mode"] == "single" and res.loc[0, "mode"] == "single"
+    assert any("ONE PORTFOLIO" in w for w in res.attrs["warnings"])
+    assert res.loc[0, "verdict"] == "supported"
+    cal = pd.DataFrame(res.attrs["calibration"])
+    assert set(cal["test"]) == {"hac", "bootstrap", "unadjusted"} and cal["deciding"].sum() == 1
+    assert cal.loc[cal["deciding"], "test"].iloc[0] in res.loc[0, "test"]
+    null = hyp.test_hypotheses(_single_series(2, 0.0), h, n_calibration=60, seed=3)
+    assert null.loc[0, "verdict"] in ("no_effect", "inconclusive")
+    with pytest.raises(InputError, match="single portfolio"):
+        hyp.test_hypotheses(_constructed_panel(), HYPS, mode="single")
+
+
+def test_calibration_is_seeded_and_short_series_are_flagged():
+    a = hyp.calibrate_single(30, n_sims=40, seed=9)
+    b = hyp.calibrate_single(30, n_sims=40, seed=9)
+    pd.testing.assert_frame_equal(a, b)
+    assert a["rejection_rate"].between(0, 1).all()
+    res = hyp.test_hypotheses(_single_series(1, 0.8, T=30), [HYPS[0] | {"category": "advanced",
+                                                                        "outcome": "new_product_share"}],
+                              n_calibration=40)
+    assert any("tentative" in w for w in res.attrs["warnings"])
+
+
+# ---------------------------------------------------------------------------------------------
+# robustness
+
+
+def test_robustness_recomputes_verdicts_and_flags_flips():
+    from _worlds import world_data
+
+    from analysis.categories import classify
+    from analysis.features import client_features
+
+    w, panel, _ = world_data(4, portfolios=12, periods=10, clients=30)
+    feats = client_features(panel, w.clients, window=4, kpis=w.kpis)
+    calls = []
+
+    def provider(shift: float) -> pd.DataFrame:
+        calls.append(shift)
+        return classify(panel, w.clients, kpis=w.kpis, features=feats.copy(), quantile_shift=shift)
+
+    rob = hyp.robustness(panel, provider, window=4, kpis=w.kpis)
+    assert calls == [0.0, -0.05, 0.05]
+    assert list(rob["variant"].unique()) == ["baseline", "quantile_shift=-0.05", "quantile_shift=+0.05", "count_share"]
+    assert len(rob) == 4 * 7
+    assert (rob["flipped"] == (rob["verdict"] != rob["baseline_verdict"])).all()
+    assert not rob.loc[rob["variant"] == "baseline", "flipped"].any()
+    sens = rob.attrs["sensitivity"]
+    assert set(sens["quantile_shift"]) == {-0.05, 0.0, 0.05}
+    # a stricter rule (higher quantile) admits no more members of a quantile-ruled category
+    dem = sens[sens["category"] == "demanding"].groupby("quantile_shift")["members"].sum()
+    assert dem.loc[0.05] <= dem.loc[0.0] <= dem.loc[-0.05]
