@@ -82,10 +82,6 @@ def run(
     sample: bool = typer.Option(False, "--sample", help="Use the bundled synthetic sample data."),
     data: Optional[Path] = typer.Option(None, "--data", help="Folder with clients/transactions/events/kpis files."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: reports/sample or reports/<data name>)."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Data config (YAML) mapping files and columns."),
-    rulebook: Optional[Path] = typer.Option(None, "--rulebook", help="Category rulebook (YAML); default: built in."),
-    hypotheses: Optional[Path] = typer.Option(None, "--hypotheses", help="Hypotheses file (YAML); default: built in."),
-    audience: str = typer.Option("presentation", help="presentation (pages without code first) or research."),
     seed: int = typer.Option(1, help="Seed for every random step of the analysis."),
     jobs: int = typer.Option(0, help="Notebooks run in parallel (0: one per core)."),
     timeout: int = typer.Option(600, help="Seconds a notebook cell may run."),
@@ -103,25 +99,10 @@ def run(
     if not sample:  # bad data stops here with every problem listed, before any notebook runs
         from analysis.ingest import validate as _validate
 
-        checked = _validate(data_dir, config=config)
+        checked = _validate(data_dir)
         if not checked.ok:
             raise InputError(checked.message())
-    extra = {}
-    for name, path in (("config", config), ("rulebook", rulebook), ("hypotheses", hypotheses)):
-        if path is not None:
-            if not path.is_file():
-                raise InputError(f"--{name} {path}: no such file")
-            extra[name] = str(path.resolve())
-    if rulebook is not None:
-        from analysis.categories import load_rulebook
-
-        load_rulebook(rulebook)  # a broken rulebook stops here, before any notebook runs
-    if hypotheses is not None:
-        from analysis.hypotheses import load_hypotheses
-
-        load_hypotheses(hypotheses)
     result = report.run_report(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
-                               extra_parameters=extra, audience=audience,
                                log=lambda msg: typer.echo(msg, err=True))
     typer.echo(f"report: {result.index}")
     if result.failed:
@@ -166,82 +147,6 @@ def validate(
     typer.echo(f"ok: {len(base.clients):,} clients" + (
         f", {len(base.transactions):,} order lines" if base.transactions is not None else "") + (
         f", {len(base.events):,} events" if base.events is not None else ""))
-
-
-@app.command("init-rulebook")
-@guarded
-def init_rulebook(
-    out: Path = typer.Option(Path("rulebook.yaml"), "--out", help="Where to write the copy (default ./rulebook.yaml)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
-) -> None:
-    """Copy the default rulebook (the rules of the six kinds) for editing."""
-    from analysis.categories import copy_default_rulebook
-
-    typer.echo(f"wrote {copy_default_rulebook(out, force=force)}; edit it and pass --rulebook {out}")
-
-
-@app.command("classify")
-@guarded
-def classify_cmd(
-    data: Path = typer.Option(..., "--data", help="Folder with clients/transactions/events/kpis files."),
-    out: Path = typer.Option(..., "--out", help="The membership table to write (.csv)."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Data config (column mapping) YAML."),
-    rulebook: Optional[Path] = typer.Option(None, "--rulebook", help="Rulebook YAML (default: the built-in one)."),
-    engine: str = typer.Option("duckdb", "--engine", help="Aggregation engine: duckdb or spark."),
-    window: int = typer.Option(4, "--window", min=1, help="Periods in the trailing window."),
-    per_portfolio: bool = typer.Option(False, "--per-portfolio", help="Relative thresholds within each portfolio (descriptive only)."),
-    changes: Optional[Path] = typer.Option(None, "--changes", help="Also write category_changes.csv here."),
-    claims: Optional[Path] = typer.Option(None, "--claims", help="Also write article_claims.csv here."),
-    sensitivity: Optional[Path] = typer.Option(None, "--sensitivity", help="Also write sensitivity.csv here."),
-) -> None:
-    """Sort the clients into the six kinds and write the membership table with reasons."""
-    import inspect
-
-    from analysis import categories as _cat
-    from analysis.ingest import load
-    from analysis.panel import client_period_panel
-
-    if engine not in ("duckdb", "spark"):
-        raise InputError(f"--engine must be duckdb or spark, got {engine!r}")
-    if out.suffix.lower() != ".csv":
-        raise InputError(f"--out {out}: give a .csv file name")
-    book = _cat.load_rulebook(rulebook)  # a broken rulebook stops here, before any work
-    base = load(data, config=config)
-    if base.transactions is None:
-        raise InputError(f"{data}: classify needs order lines (transactions); none were found")
-    if "engine" in inspect.signature(client_period_panel).parameters:
-        panel = client_period_panel(base, engine=engine)
-    elif engine != "duckdb":
-        raise InputError(f"--engine {engine} is not available in this installation; use --engine duckdb")
-    else:
-        panel = client_period_panel(base)
-    kw = dict(window=window, kpis=base.kpis, events=base.events, transactions=base.transactions)
-    from analysis.features import client_features
-
-    feats = client_features(panel, base.clients, **kw)
-    membership = _cat.classify(panel, base.clients, rulebook=book, per_portfolio=per_portfolio,
-                               features=feats, **kw)
-    tables = {out: membership}
-    if changes is not None:
-        tables[changes] = _cat.category_changes(membership)
-    if sensitivity is not None:
-        tables[sensitivity] = _cat.sensitivity(panel, base.clients, rulebook=book, features=feats, **kw)
-    if claims is not None:
-        from analysis.claims import article_claims
-
-        tables[claims] = article_claims(panel, base.clients, rulebook=book, features=feats, **kw)
-    for path, frame in tables.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        frame.to_csv(tmp, index=False)
-        tmp.replace(path)
-    summary = _cat.status_summary(membership)
-    for row in summary.itertuples():
-        if row.status == "ok":
-            typer.echo(f"{row.category}: {row.members:,} of {row.rows:,} client-periods ({row.share:.1%})")
-        elif row.status == "not_computable":
-            typer.echo(f"{row.category}: not computed — {row.reason}", err=True)
-    typer.echo(f"wrote {', '.join(str(p) for p in tables)}")
 
 
 @app.command("init-rulebook")
