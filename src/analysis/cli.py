@@ -82,6 +82,10 @@ def run(
     sample: bool = typer.Option(False, "--sample", help="Use the bundled synthetic sample data."),
     data: Optional[Path] = typer.Option(None, "--data", help="Folder with clients/transactions/events/kpis files."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: reports/sample or reports/<data name>)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Data config (YAML) mapping files and columns."),
+    rulebook: Optional[Path] = typer.Option(None, "--rulebook", help="Category rulebook (YAML); default: built in."),
+    hypotheses: Optional[Path] = typer.Option(None, "--hypotheses", help="Hypotheses file (YAML); default: built in."),
+    audience: str = typer.Option("presentation", help="presentation (pages without code first) or research."),
     seed: int = typer.Option(1, help="Seed for every random step of the analysis."),
     jobs: int = typer.Option(0, help="Notebooks run in parallel (0: one per core)."),
     timeout: int = typer.Option(600, help="Seconds a notebook cell may run."),
@@ -99,10 +103,25 @@ def run(
     if not sample:  # bad data stops here with every problem listed, before any notebook runs
         from analysis.ingest import validate as _validate
 
-        checked = _validate(data_dir)
+        checked = _validate(data_dir, config=config)
         if not checked.ok:
             raise InputError(checked.message())
+    extra = {}
+    for name, path in (("config", config), ("rulebook", rulebook), ("hypotheses", hypotheses)):
+        if path is not None:
+            if not path.is_file():
+                raise InputError(f"--{name} {path}: no such file")
+            extra[name] = str(path.resolve())
+    if rulebook is not None:
+        from analysis.categories import load_rulebook
+
+        load_rulebook(rulebook)  # a broken rulebook stops here, before any notebook runs
+    if hypotheses is not None:
+        from analysis.hypotheses import load_hypotheses
+
+        load_hypotheses(hypotheses)
     result = report.run_report(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
+                               extra_parameters=extra, audience=audience,
                                log=lambda msg: typer.echo(msg, err=True))
     typer.echo(f"report: {result.index}")
     if result.failed:
@@ -137,10 +156,10 @@ def validate(
     from analysis.ingest import validate as _validate
 
     report = _validate(data, config=config)
-    for note in report.notes:
-        typer.echo(f"  {note}", err=True)
     if not report.ok:
         fail(report.message(), 2)
+    for note in report.notes:
+        typer.echo(f"  {note}", err=True)
     if len(report.warnings):
         typer.echo(report.message().replace("; nothing was written", ""))
     base = report.base

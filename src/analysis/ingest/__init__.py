@@ -133,6 +133,7 @@ def _read(table: str, spec: TableSpec, folder: Path, problems: Problems) -> RawT
         msg = str(exc)
         prefix = f"{path}: "
         problems.error(path.name, "", "cannot read", fix=msg[len(prefix):] if msg.startswith(prefix) else msg)
+        problems.unreadable[(table, "")] = {path.name}
         return None
 
 
@@ -181,11 +182,13 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
         else:
             notes.append(f"{raw.label}: {len(raw.frame):,} rows read")
         frames[table] = frame
+    present = set(labels) | {t for (t, c) in problems.unreadable if c == "" and t in ALL_TABLES}
+    present |= {t for t in ALL_TABLES if cfg.tables.get(t) is not None and cfg.tables[t].path}
     for table, label in (("clients", "clients"), ):
-        if table not in labels:
+        if table not in present:
             problems.error(f"{label}.csv", "", "clients table not found",
                            fix=f"put clients.csv (or .xlsx/.parquet) in {folder} or name the file in the config")
-    if "transactions" not in labels and "client_periods" not in labels:
+    if not present & {"transactions", "client_periods"}:
         problems.error("transactions.csv", "", "no order lines (transactions) nor client_periods table found",
                        fix=f"put transactions.csv (or .xlsx/.parquet) in {folder} or name the file in the config")
     if all(frames.get(t) is not None for t in ("clients",)):

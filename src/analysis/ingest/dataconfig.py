@@ -116,21 +116,17 @@ def _nearest(word: str, choices) -> str:
 
 def _fields_at(loc: tuple) -> list[str]:
     """The valid keys at the place in the model where an unknown key ``loc[-1]`` was found."""
-    model: type[BaseModel] = DataConfig
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        if model is DataConfig and part == "tables":
-            return list(TABLES) if len(loc) == 2 else []
-        if model is DataConfig and part in TABLES:
-            model = TableSpec
-            continue
-        field = model.model_fields.get(part)
-        ann = getattr(field, "annotation", None)
-        found = None
-        for cand in (Vat, Currency, Source):
-            if ann is cand or cand in getattr(ann, "__args__", ()):
-                found = cand
+    path = [p for p in loc[:-1] if not isinstance(p, int)]
+    if path == ["tables"]:
+        return list(TABLES)
+    if path[:1] == ["tables"]:
+        path = path[2:]
+        model: type[BaseModel] = TableSpec
+    else:
+        model = DataConfig
+    for part in path:
+        ann = getattr(model.model_fields.get(part), "annotation", None)
+        found = next((c for c in (Vat, Currency, Source) if ann is c or c in getattr(ann, "__args__", ())), None)
         if found is None:
             return []
         model = found

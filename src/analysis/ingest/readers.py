@@ -16,6 +16,7 @@ import csv
 import gzip
 import io
 import re
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -188,6 +189,14 @@ def detect_header(rows: list[list[str]]) -> int:
 
 
 def _read_csv(path: Path, spec: TableSpec) -> RawTable:
+    try:
+        return _read_csv_unguarded(path, spec)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"{path}: cannot read the file ({exc.__class__.__name__}: {exc}); "
+                         "a .gz file may be cut short: export it again") from None
+
+
+def _read_csv_unguarded(path: Path, spec: TableSpec) -> RawTable:
     with _open_binary(path) as fh:
         sample = fh.read(_SAMPLE_BYTES)
     if not sample.strip():
@@ -196,9 +205,14 @@ def _read_csv(path: Path, spec: TableSpec) -> RawTable:
     enc = spec.encoding or detect_encoding(sample, path)
     detected["encoding"] = enc
     try:
-        text = sample.decode(enc, errors="strict" if spec.encoding else "replace")
-    except (LookupError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot decode as {enc} ({exc.__class__.__name__}); fix `encoding:` in the config") from None
+        cut = 3 if len(sample) >= _SAMPLE_BYTES else 0
+        text = sample[:len(sample) - cut].decode(enc, errors="strict" if spec.encoding else "replace")
+    except LookupError:
+        raise InputError(f"{path}: unknown encoding {enc!r}; fix `encoding:` in the config (utf-8, cp1251, ...)") from None
+    except UnicodeDecodeError as exc:
+        guess = detect_encoding(sample, path)
+        raise InputError(f"{path}: byte {exc.start:,} is not {enc} text (the file looks like {guess}); "
+                         f"fix `encoding:` in the config or remove it to detect") from None
     if "\ufffd" in text[:-2] and enc.startswith("utf"):
         raise InputError(f"{path}: not valid {enc} text; set `encoding:` (e.g. cp1251) in the config")
     lines = text.splitlines()[:_SAMPLE_LINES]

@@ -25,6 +25,8 @@ class Problems:
     """A growing list of problems found in the input; ``frame()`` gives the tidy table."""
 
     rows: list[dict] = field(default_factory=list)
+    #: (file, column) → lines already reported as unreadable, so an emptied cell is not reported twice
+    unreadable: dict = field(default_factory=dict)
 
     def add(self, severity: str, file: str, column: str, check: str, *, count: int = 1, lines=(),
             fix: str = "", line_word: str = "line") -> None:
@@ -42,6 +44,9 @@ class Problems:
     def mask(self, severity: str, file: str, column: str, check: str, bad: pd.Series, fix: str,
              line_word: str = "line", values: pd.Series | None = None) -> None:
         """Add a problem for the rows where ``bad`` is true (nothing when none is)."""
+        bad = bad.fillna(False).astype(bool)
+        if severity == "error" and bad.any():
+            self.unreadable.setdefault((file, column), set()).update(bad.index[bad.to_numpy()].tolist())
         n = int(bad.sum())
         if not n:
             return
@@ -150,6 +155,10 @@ def run_schema(problems: Problems, frame: pd.DataFrame, table: str, label: str, 
                 name += f" (e.g. {', '.join(map(repr, examples))})"
             elif check == "not_nullable":
                 name, fix = "empty cell", FIXES["not_nullable"]
+                seen = problems.unreadable.get((label, names.get(column, column)), set())
+                idx = idx[~idx.isin(seen)]
+                if idx.empty:
+                    continue
             else:
                 name, fix = str(check), FIXES.get(str(check), "correct or remove those lines")
                 examples = grp["failure_case"].astype(str).unique()[:3].tolist()
