@@ -85,7 +85,10 @@ def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, 
             return None
         name = names[canon]
         if kind == "text":
-            out[canon] = parse.text(col)
+            vals = parse.text(col)
+            if spec.values.get(canon):  # a value map on a text column: exact labels, the rest kept
+                vals = vals.replace({str(k): str(v) for k, v in spec.values[canon].items()})
+            out[canon] = vals
         elif kind in ("money", "number"):
             fn = parse.money if kind == "money" else parse.number
             vals, bad, dec = fn(col, decimal=spec.decimal, thousands=spec.thousands)
