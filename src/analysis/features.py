@@ -376,7 +376,8 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
                             "period": pd.to_datetime(transactions["date"]).dt.to_period(freq).astype(str),
                             "account_manager": transactions["account_manager"], "weight": 1.0})
     elif "account_manager" in panel.columns:
-        rec = panel[["client_id", "period", "account_manager"]].assign(weight=1.0)
+        w = panel["orders"].to_numpy(dtype=float) if "orders" in panel.columns else 1.0
+        rec = panel[["client_id", "period", "account_manager"]].assign(weight=w)  # one manager per row
     if rec is not None:
         mb = _manager_records(rec, grid)
         if len(mb):
