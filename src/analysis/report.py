@@ -8,6 +8,7 @@ makes the exit code 1; the others go on.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import json
@@ -15,7 +16,7 @@ import os
 import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import version as _pkg_version
@@ -87,17 +88,26 @@ def list_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     return books
 
 
-def check_parameters(notebook: Path, parameters: dict) -> dict:
-    """Refuse parameter names papermill would inject verbatim unless they are known identifiers."""
-    import papermill
+_TYPES = {"int": int, "str": str, "float": (int, float), "bool": bool}
 
-    known = papermill.inspect_notebook(str(notebook))
-    for name in parameters:
+
+def check_parameters(notebook: Path, parameters: dict) -> dict:
+    """Check names and values before papermill sees them.
+
+    Papermill injects parameter *names* verbatim into code, so a name must be an identifier the
+    notebook declares; a value must have the type its annotation names (``int``, ``str``…).
+    """
+    known = _known(Path(notebook))
+    for name, value in parameters.items():
         if not (isinstance(name, str) and name.isidentifier()):
             raise InputError(f"parameter name {name!r} is not a valid identifier")
         if name not in known:
-            raise InputError(f"{notebook.name}: unknown parameter {name!r}; it takes {', '.join(sorted(known))}")
-    return {k: v for k, v in parameters.items()}
+            raise InputError(f"{Path(notebook).name}: unknown parameter {name!r}; it takes {', '.join(sorted(known))}")
+        expected = _TYPES.get(str(known[name].get("inferred_type_name", "")).strip())
+        if expected is not None and (not isinstance(value, expected) or (expected is int and isinstance(value, bool))):
+            raise InputError(f"{Path(notebook).name}: parameter {name} must be {known[name]['inferred_type_name']}, "
+                             f"got {value!r}")
+    return dict(parameters)
 
 
 def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeout: int) -> tuple[str, float, str]:
@@ -107,6 +117,9 @@ def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeou
 
     start = time.perf_counter()
     error = ""
+    # the kernel inherits this worker's stderr: keep its chatter in a log beside the executed notebook
+    log_file = open(Path(output).with_suffix(".log"), "w", encoding="utf-8")
+    os.dup2(log_file.fileno(), 2)
     try:
         papermill.execute_notebook(notebook, output, parameters=parameters, kernel_name=KERNEL,
                                    progress_bar=False, cwd=cwd, start_timeout=START_TIMEOUT,
@@ -115,6 +128,8 @@ def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeou
         error = f"{exc.ename}: {exc.evalue}"
     except Exception as exc:  # a kernel that dies or times out: the notebook is marked failed
         error = f"{exc.__class__.__name__}: {exc}"
+    finally:
+        log_file.close()
     return Path(notebook).stem, time.perf_counter() - start, error
 
 
@@ -162,7 +177,7 @@ def _versions() -> dict:
 
 def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, cell_timeout: int = 600,
                notebooks: list[Path] | None = None, extra_parameters: dict | None = None,
-               log: Callable[[str], None] = print) -> RunResult:
+               audience: str = "presentation", log: Callable[[str], None] = print) -> RunResult:
     """Execute the notebooks on ``data_dir`` and publish the report into ``out_dir``.
 
     Returns
@@ -170,6 +185,8 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
     RunResult
         ``out_dir``, ``index`` (index.html), ``failed`` (notebook names), ``timings`` (seconds).
     """
+    if audience not in ("presentation", "research"):
+        raise InputError(f"--audience must be presentation or research, got {audience!r}")
     data_dir = Path(data_dir).resolve()
     out_dir = Path(out_dir).resolve()
     books = notebooks or list_notebooks()
@@ -195,26 +212,25 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
                 p["figures_dir"] = str(tmp / "figures")
             tasks.append((str(nb), str(tmp / "executed" / nb.name), p, str(tmp), cell_timeout))
         log(f"running {len(tasks)} notebook(s) on {data_dir} with {min(jobs, len(tasks))} worker(s)")
-        if min(jobs, len(tasks)) == 1:
-            outcomes = [_execute(*t) for t in tasks]
-        else:
-            with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-                futures = [pool.submit(_execute, *t) for t in tasks]
-                outcomes = [f.result() for f in futures]
         errors = {}
-        for name, seconds, error in outcomes:
-            result.timings[name] = round(seconds, 2)
-            log(f"{name}: {'FAILED ' + error if error else 'ok'} ({seconds:.1f} s)")
-            if error:
-                result.failed.append(name)
-                errors[name] = error
+        progress = _Progress(len(tasks), log)
+        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
+            futures = [pool.submit(_execute, *t) for t in tasks]
+            for future in as_completed(futures):
+                name, seconds, error = future.result()
+                result.timings[name] = round(seconds, 2)
+                progress.done(name, seconds, error)
+                if error:
+                    errors[name] = error
+        result.failed = [nb.stem for nb in books if nb.stem in errors]
         for nb in books:
             executed = tmp / "executed" / nb.name
             if executed.exists():
                 title = nb.stem.replace("_", " ")
                 render_html(executed, tmp / "pages" / f"{nb.stem}.html", with_code=False, synthetic=synthetic, title=title)
                 render_html(executed, tmp / "research" / f"{nb.stem}.html", with_code=True, synthetic=synthetic, title=title)
-        _write_index(tmp, books, errors, synthetic=synthetic, parameters=base_params)
+        write_workbook(tmp / "tables")
+        _write_index(tmp, books, errors, synthetic=synthetic, parameters=base_params, audience=audience)
         manifest = {
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "parameters": base_params,
@@ -232,12 +248,17 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
     return result
 
 
-def _known(nb: Path, _cache: dict = {}) -> dict:  # noqa: B006 - a deliberate per-process cache
+def _known(nb: Path) -> dict:
+    """The notebook's declared parameters (papermill's inspection, cached per file version)."""
+    nb = Path(nb)
+    return _inspect(str(nb), nb.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _inspect(path: str, mtime_ns: int) -> dict:
     import papermill
 
-    if nb not in _cache:
-        _cache[nb] = papermill.inspect_notebook(str(nb))
-    return _cache[nb]
+    return papermill.inspect_notebook(path)
 
 
 def _swap(tmp: Path, out_dir: Path) -> None:
@@ -249,26 +270,102 @@ def _swap(tmp: Path, out_dir: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool, parameters: dict) -> None:
+def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool, parameters: dict,
+                 audience: str = "presentation") -> None:
+    folder = "pages" if audience == "presentation" else "research"
+    other = "research" if folder == "pages" else "pages"
+    other_label = "with code" if folder == "pages" else "without code"
     items = []
     for nb in books:
         name = html.escape(nb.stem)
         mark = f' <span class="failed">failed: {html.escape(errors[nb.stem])}</span>' if nb.stem in errors else ""
-        items.append(f'<li><a href="pages/{name}.html">{name}</a> '
-                     f'(<a href="research/{name}.html">with code</a>){mark}</li>')
+        items.append(f'<li><a href="{folder}/{name}.html">{name.replace("_", " ")}</a> '
+                     f'(<a href="{other}/{name}.html">{other_label}</a>){mark}</li>')
     tables = "".join(f'<li><a href="tables/{html.escape(p.name)}">{html.escape(p.name)}</a></li>'
                      for p in sorted((tmp / "tables").glob("*")))
+    key_figures = sorted((tmp / "figures").glob("key_*.png")) or sorted((tmp / "figures").glob("*.png"))
     figures = "".join(f'<figure><img alt="{html.escape(p.stem)}" src="data:image/png;base64,{_b64(p)}"></figure>'
-                      for p in sorted((tmp / "figures").glob("*.png"))[:3])
+                      for p in key_figures[:3])
+    verdicts = _verdict_table(tmp / "tables" / "hypotheses.csv")
     params = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
                      for k, v in parameters.items())
-    body = (f"<h1>Key clients and growth</h1><h2>Pages</h2><ul>{''.join(items)}</ul>"
+    body = (f"<h1>Key clients and growth</h1>"
+            f"{('<h2>Verdicts</h2>' + verdicts) if verdicts else ''}"
             f"{('<h2>Key figures</h2>' + figures) if figures else ''}"
+            f"<h2>Pages</h2><ul>{''.join(items)}</ul>"
             f"<h2>Tables</h2><ul>{tables or '<li>none</li>'}</ul>"
             f"<h2>Run parameters</h2><table>{params}</table>")
     page = PAGE.format(lang="en", title="Key clients and growth", css=CSS, body=body,
                        banner=SYNTHETIC_BANNER if synthetic else "", footer=html.escape(CREDIT))
     (tmp / "index.html").write_text(page, encoding="utf-8")
+
+
+def _verdict_table(path: Path) -> str:
+    """The confirmatory verdicts as an HTML table (every cell escaped), or '' when absent."""
+    if not path.is_file():
+        return ""
+    import pandas as pd
+
+    df = pd.read_csv(path)
+    cols = [c for c in ("category", "outcome", "lag", "std_effect", "ci_low", "ci_high", "p_adj", "verdict",
+                        "sentence_en") if c in df.columns]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    rows = []
+    for rec in df[cols].itertuples(index=False):
+        cells = []
+        for c, v in zip(cols, rec):
+            text = f"{v:.3g}" if isinstance(v, float) else str(v)
+            cells.append(f'<td class="{html.escape(c)}">{html.escape(text)}</td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+class _Progress:
+    """A progress bar on a terminal, plain log lines otherwise."""
+
+    def __init__(self, total: int, log: Callable[[str], None]):
+        self.total, self.n, self.log = total, 0, log
+        self.tty = sys.stderr.isatty() and log is not None
+
+    def done(self, name: str, seconds: float, error: str) -> None:
+        self.n += 1
+        status = f"FAILED ({error})" if error else "ok"
+        if self.tty:
+            bar = "#" * int(20 * self.n / self.total)
+            sys.stderr.write(f"\r[{bar:<20}] {self.n}/{self.total} {name}: {status} ({seconds:.1f} s)\033[K")
+            if self.n == self.total:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        else:
+            self.log(f"[{self.n}/{self.total}] {name}: {status} ({seconds:.1f} s)")
+
+
+def save_table(df, name: str, tables_dir: str | Path | None) -> None:
+    """Write a table shown in a notebook to ``tables/<name>.csv`` (tidy, unrounded, UTF-8)."""
+    if tables_dir:
+        path = Path(tables_dir) / f"{name}.csv"
+        df.to_csv(path, index=False, encoding="utf-8")
+
+
+def save_figure(fig, name: str, figures_dir: str | Path | None) -> None:
+    """Write a figure shown in a notebook to ``figures/<name>.png`` (``key_*`` go on the index)."""
+    if figures_dir:
+        fig.savefig(Path(figures_dir) / f"{name}.png", dpi=110, bbox_inches="tight")
+
+
+def write_workbook(tables_dir: Path, *, max_rows: int = 1_000_000) -> Path | None:
+    """Every CSV of the run as one sheet of ``tables.xlsx`` (for analysts who live in Excel)."""
+    import pandas as pd
+
+    csvs = sorted(Path(tables_dir).glob("*.csv"))
+    if not csvs:
+        return None
+    path = Path(tables_dir) / "tables.xlsx"
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        for csv in csvs:
+            df = pd.read_csv(csv, nrows=max_rows)
+            df.to_excel(xl, sheet_name=csv.stem[:31], index=False)
+    return path
 
 
 def _b64(path: Path) -> str:

@@ -1,0 +1,67 @@
+"""What the data-quality page shows: what was read and skipped, the checks, coverage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.config import SAMPLE_DIR
+from analysis.errors import InputError
+from analysis.ingest import ValidationReport, validate
+from analysis.panel import client_period_panel
+
+
+def check(data_dir: str | Path = "", *, config: str | Path = "") -> ValidationReport:
+    """Read and check the client base (the sample when ``data_dir`` is empty); stop on errors."""
+    report = validate(Path(data_dir) if data_dir else SAMPLE_DIR, config=config or None)
+    if not report.ok:
+        raise InputError(report.message())
+    return report
+
+
+def notes_table(report: ValidationReport) -> pd.DataFrame:
+    """One row per note: ``file`` and ``note`` (how it was read, what was skipped)."""
+    rows = []
+    for note in report.notes:
+        file, _, text = note.partition(": ")
+        rows.append({"file": file, "note": text or file})
+    return pd.DataFrame(rows, columns=["file", "note"])
+
+
+def problems_table(report: ValidationReport) -> pd.DataFrame:
+    """Warnings and errors: ``severity, file, column, check, count, lines, fix``."""
+    return report.problems.reset_index(drop=True)
+
+
+def panel(report: ValidationReport, *, engine: str = "duckdb") -> pd.DataFrame:
+    """The client × period panel of the checked base."""
+    return client_period_panel(report.base, engine=engine)
+
+
+def coverage(panel: pd.DataFrame) -> pd.DataFrame:
+    """Per portfolio and period: ``active_clients`` (with revenue), ``new_clients`` (first
+    period in the data), ``revenue`` and ``orders``; every combination present (zeros filled)."""
+    first = panel[panel["revenue"] > 0].groupby("client_id")["period"].min()
+    active = panel[panel["revenue"] > 0].assign(new=lambda d: d["client_id"].map(first) == d["period"])
+    out = active.groupby(["portfolio", "period"]).agg(active_clients=("client_id", "nunique"),
+                                                      new_clients=("new", "sum"),
+                                                      revenue=("revenue", "sum"), orders=("orders", "sum"))
+    full = pd.MultiIndex.from_product([sorted(panel["portfolio"].unique()), sorted(panel["period"].unique())],
+                                      names=["portfolio", "period"])
+    return out.reindex(full, fill_value=0).reset_index()
+
+
+def coverage_summary(coverage: pd.DataFrame) -> pd.DataFrame:
+    """Per portfolio: periods with data, first and last period, median active clients, revenue share."""
+    with_data = coverage[coverage["active_clients"] > 0]
+    g = with_data.groupby("portfolio")
+    out = pd.DataFrame({
+        "periods_with_data": g.size(),
+        "first_period": g["period"].min(),
+        "last_period": g["period"].max(),
+        "median_active_clients": g["active_clients"].median(),
+        "revenue_share": g["revenue"].sum() / coverage["revenue"].sum(),
+    }).reindex(sorted(coverage["portfolio"].unique()))
+    out["periods_with_data"] = out["periods_with_data"].fillna(0).astype(int)
+    return out.reset_index()
