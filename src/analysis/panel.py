@@ -102,6 +102,31 @@ def panel_expr(transactions: ir.Table, clients: ir.Table, events: ir.Table | Non
     return panel.mutate(**money).select(order).order_by(["portfolio", "client_id", "period"])
 
 
+#: Canonical column types of the engine-side tables (the schema :func:`panel_sql` compiles against).
+ENGINE_SCHEMAS = {
+    "transactions": {"client_id": "string", "date": "timestamp", "revenue": "float64", "cost": "float64",
+                     "is_new_product": "boolean", "account_manager": "string"},
+    "clients": {"client_id": "string", "portfolio": "string"},
+    "events": {"client_id": "string", "date": "timestamp", "type": "string", "amount": "float64"},
+}
+
+
+def panel_sql(*, freq: str = "Q", dialect: str = "duckdb") -> str:
+    """The panel query as SQL text for ``dialect`` (``duckdb``, ``pyspark``, ...), over tables named
+    ``transactions``, ``clients`` and ``events`` with the canonical columns.
+    """
+    tables = {name: ibis.table(schema, name=name) for name, schema in ENGINE_SCHEMAS.items()}
+    if dialect == "pyspark" and getattr(ibis.options, "pyspark", None) is None:
+        # the pyspark compiler reads one option the pyspark backend registers on import; without
+        # pyspark installed, stand in the backend's default so the SQL still compiles
+        class _SparkOptions(ibis.config.Config):
+            treat_nan_as_null: bool = False
+
+        ibis.options.pyspark = _SparkOptions()
+    expr = panel_expr(tables["transactions"], tables["clients"], tables["events"], freq=freq)
+    return ibis.to_sql(expr, dialect=dialect)
+
+
 def _connect(engine: str):
     if engine == "duckdb":
         return ibis.duckdb.connect()
