@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import matplotlib
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import pandas as pd
 import seaborn as sns
 
@@ -34,5 +36,27 @@ def revenue_trend(panel: pd.DataFrame):
     sns.lineplot(data=per, x="period", y="clients", ax=b, marker="o", color=sns.color_palette("colorblind")[1])
     b.set(ylabel="active clients", xlabel="period")
     b.tick_params(axis="x", rotation=45)
+    fig.tight_layout()
+    return fig
+
+
+def category_shares(counts: pd.DataFrame):
+    """Share of decided clients in each category, per period, one colour per category."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    sns.lineplot(data=counts, x="period", y="share", hue="category", palette=CATEGORY_COLORS, marker="o", ax=ax,
+                 hue_order=[c for c in CATEGORY_COLORS if c in set(counts["category"])])
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set(xlabel="period", ylabel="share of clients", title="How many clients each kind holds")
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(title="kind of key client", bbox_to_anchor=(1.02, 1), loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def overlap_heatmap(matrix: pd.DataFrame):
+    """Clients in both kinds (diagonal: clients in the kind) as a heatmap."""
+    fig, ax = plt.subplots(figsize=(6.5, 5.2))
+    sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", ax=ax, cbar=False)
+    ax.set(xlabel="", ylabel="", title="Clients holding two kinds at once")
     fig.tight_layout()
     return fig
