@@ -225,3 +225,19 @@ def test_gzip_is_read_by_content_not_name(tmp_path):
     folder = write_style(tmp_path / "z", "gzip")
     assert gzip.decompress((folder / "clients.csv.gz").read_bytes()).startswith(b"client_id;")
     _assert_canonical(load(folder))
+
+
+def test_total_rows_anywhere_but_not_clients_named_total(tmp_path):
+    path = tmp_path / "clients.csv"
+    path.write_text("client_id,name,portfolio\nC1,Total Energies,P1\nC2,Итоговая группа,P1\n"
+                    ",,Итого: 2\nC3,Beta,P2\n,Всего,\n", encoding="utf-8")
+    raw = read_table(path, TableSpec())
+    assert raw.frame["client_id"].tolist() == ["C1", "C2", "C3"]
+    assert raw.detected["total_rows"] == [4, 6]
+
+
+def test_blank_lines_keep_line_numbers(tmp_path):
+    path = tmp_path / "transactions.csv"
+    path.write_text("client_id,date,revenue\nC1,2024-01-01,1\n\nC2,2024-01-02,x\n", encoding="utf-8")
+    raw = read_table(path, TableSpec())
+    assert raw.frame.index.tolist() == [2, 4]

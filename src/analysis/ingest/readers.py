@@ -227,6 +227,11 @@ def _read_csv_unguarded(path: Path, spec: TableSpec) -> RawTable:
     titles = [ln.strip().strip(delimiter).strip() for ln in lines[:header_idx] if ln.strip().strip(delimiter).strip()]
     if titles:
         notes.append(f"{path.name}: skipped {header_idx} line(s) above the header: {titles[0][:60]!r}")
+    header = [h.strip() or f"Unnamed: {i}" for i, h in enumerate(rows[header_idx])] if header_idx < len(rows) else []
+    frame = _read_csv_arrow(path, enc, delimiter, header_idx, header) if header else None
+    if frame is not None:
+        frame.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(frame))
+        return _clean(RawTable(frame, path, "line", detected, notes), spec)
     try:
         frame = pd.read_csv(path, sep=delimiter, encoding=enc, encoding_errors="strict", skiprows=header_idx,
                             header=0, dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False,
@@ -247,6 +252,38 @@ def _read_csv_unguarded(path: Path, spec: TableSpec) -> RawTable:
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(frame))
     return _clean(RawTable(frame, path, "line", detected, notes), spec)
+
+
+def _read_csv_arrow(path: Path, enc: str, delimiter: str, header_idx: int, header: list[str]) -> pd.DataFrame | None:
+    """Every cell as text through pyarrow's multi-threaded reader (transcoding as it streams).
+
+    ``None`` when pyarrow cannot read it the simple way (ragged or blank lines, line breaks inside
+    values, repeated headers): the pandas reader then reads it and names the offending line.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if len(set(header)) != len(header):
+        return None
+    with open(path, "rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    try:
+        with pa.input_stream(str(path), compression="gzip" if gz else None) as stream:
+            table = pacsv.read_csv(
+                stream,
+                read_options=pacsv.ReadOptions(column_names=header, skip_rows=header_idx + 1, encoding=enc,
+                                               block_size=8 << 20),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
+                                                 ignore_empty_lines=False, newlines_in_values=False),
+                convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
+                                                     strings_can_be_null=False, quoted_strings_can_be_null=False))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, LookupError):
+        return None
+    frame = table.to_pandas()
+    for c in frame.columns:
+        if frame[c].dtype != "str":
+            frame[c] = frame[c].astype("str")
+    return frame
 
 
 def _clean(raw: RawTable, spec: TableSpec) -> RawTable:
@@ -274,6 +311,8 @@ def _clean(raw: RawTable, spec: TableSpec) -> RawTable:
 
 
 def _as_text(col: pd.Series) -> pd.Series:
+    if col.dtype == "str":
+        return col.fillna("") if col.hasnans else col
     if col.dtype == object:
         return col.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v)).astype("str")
     return col.astype("str").fillna("")
@@ -291,22 +330,25 @@ def _blank(frame: pd.DataFrame) -> pd.Series:
 def _total_rows(frame: pd.DataFrame) -> pd.Series:
     """Rows whose first filled cell starts with a total marker and that leave some cell empty."""
     pattern = _total_re()
-    hit = pd.Series(False, index=frame.index)
-    seen_filled = pd.Series(False, index=frame.index)
-    any_empty = pd.Series(False, index=frame.index)
-    texts = {}
-    for c in frame.columns[:6]:
-        t = _as_text(frame[c]).str.strip()
-        texts[c] = t
+    first = list(frame.columns[:6])
+    # a marker sits in the row's first filled cell: either the first column matches or it is empty
+    # (one RE2 pass over one column finds the few rows worth a closer look)
+    c0 = _as_text(frame[first[0]])
+    candidate = (c0.str.match(pattern).fillna(False).astype(bool)) | (c0.str.strip() == "")
+    if not candidate.any():
+        return candidate
+    sub = frame.loc[candidate]
+    hit = pd.Series(False, index=sub.index)
+    seen_filled = pd.Series(False, index=sub.index)
+    any_empty = pd.Series(False, index=sub.index)
+    for c in sub.columns:
+        t = _as_text(sub[c]).str.strip()
         filled = t != ""
-        hit |= ~seen_filled & filled & t.str.match(pattern)
-        seen_filled |= filled
-    if not hit.any():
-        return hit
-    for c in frame.columns:
-        t = texts[c] if c in texts else _as_text(frame[c]).str.strip()
-        any_empty |= t == ""
-    return hit & any_empty
+        if c in first:
+            hit |= ~seen_filled & filled & t.str.match(pattern).fillna(False).astype(bool)
+            seen_filled |= filled
+        any_empty |= ~filled
+    return (hit & any_empty).reindex(frame.index, fill_value=False)
 
 
 # --- Excel, Parquet, SQL -----------------------------------------------------------------------------
