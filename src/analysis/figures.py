@@ -60,3 +60,91 @@ def overlap_heatmap(matrix: pd.DataFrame):
     ax.set(xlabel="", ylabel="", title="Clients holding two kinds at once")
     fig.tight_layout()
     return fig
+
+
+def forest(results: pd.DataFrame, *, label: str = "id"):
+    """Standardised effects with 95 % CIs, one row per hypothesis, and the ±min_effect band."""
+    df = results.dropna(subset=["std_effect"]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8.5, 0.55 * max(len(df), 2) + 1.4))
+    band = float(df["min_effect"].max()) if "min_effect" in df and len(df) else 0.2
+    ax.axvspan(-band, band, color="0.92", zorder=0, label=f"±{band:.2f} SD (too small to matter)")
+    ax.axvline(0, color="0.4", lw=0.8)
+    y = range(len(df))[::-1]
+    for yi, (_, row) in zip(y, df.iterrows()):
+        color = CATEGORY_COLORS.get(row["category"], "0.3")
+        ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color=color, lw=2.2)
+        ax.plot(row["std_effect"], yi, "o", color=color, ms=7)
+    labels = [f"{r[label]}: {r['category']} → {r['outcome']} (lag {r['lag']}) — {r.get('verdict', '')}"
+              for _, r in df.iterrows()]
+    ax.set_yticks(list(y), labels)
+    ax.set(xlabel="standardised effect (SD of outcome per SD of exposure), 95 % CI",
+           title="Confirmatory hypotheses")
+    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None):
+    """The exploratory grid: standardised effect of each category (rows) on each outcome at each lag.
+
+    Cells whose Benjamini–Hochberg-adjusted p is below 0.05 are marked with a star.
+    """
+    g = grid.copy()
+    g["cell"] = g["outcome"] + " h" + g["lag"].astype(str)
+    wide = g.pivot_table(index="category", columns="cell", values="std_effect", aggfunc="first", sort=False)
+    stars = g.pivot_table(index="category", columns="cell", values="reject", aggfunc="first", sort=False)
+    rows = [c for c in CATEGORY_COLORS if c in wide.index]
+    wide, stars = wide.loc[rows], stars.reindex(index=rows, columns=wide.columns)
+    annot = wide.map(lambda v: "" if pd.isna(v) else f"{v:.2f}") + stars.map(lambda v: "*" if v is True else "")
+    fig, ax = plt.subplots(figsize=(min(18, 1.2 + 0.42 * wide.shape[1]), 0.5 * len(rows) + 2.2))
+    lim = max(0.3, float(abs(wide).max().max()) if wide.size else 0.3)
+    sns.heatmap(wide, cmap="vlag", center=0, vmin=-lim, vmax=lim, annot=annot, fmt="", ax=ax,
+                annot_kws={"size": 7}, cbar_kws={"label": "standardised effect"})
+    ax.set(xlabel="outcome at lag h", ylabel="", title="Exploratory grid (* : FDR < 5 %)")
+    fig.tight_layout()
+    return fig
+
+
+def scatter_fits(data: pd.DataFrame, results: pd.DataFrame, *, max_panels: int = 8):
+    """For each hypothesis: exposure vs outcome after removing portfolio and period means, with a fit."""
+    from analysis.growth import exposure_column, outcome_column
+
+    rows = results.head(max_panels)
+    n = len(rows)
+    cols = min(n, 3) or 1
+    nrows = max(1, -(-n // cols))
+    fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.6 * nrows), squeeze=False)
+    for ax, (_, r) in zip(axes.ravel(), rows.iterrows()):
+        x, y = exposure_column(r["category"], r.get("measure", "share")), outcome_column(r["outcome"], int(r["lag"]))
+        if x not in data or y not in data:
+            ax.set_visible(False)
+            continue
+        d = data[["portfolio", "period", x, y]].dropna()
+        for col in (x, y):
+            d[col] = (d[col] - d.groupby("portfolio")[col].transform("mean")
+                      - d.groupby("period")[col].transform("mean") + d[col].mean())
+        sns.regplot(data=d, x=x, y=y, ax=ax, color=CATEGORY_COLORS.get(r["category"], "0.3"),
+                    scatter_kws={"alpha": 0.45, "s": 14}, line_kws={"lw": 1.5})
+        ax.set(xlabel=f"{r['category']} share (within)", ylabel=f"{r['outcome']} h{int(r['lag'])} (within)",
+               title=f"{r['id']}: {r.get('verdict', '')}")
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def method_check(runs: pd.DataFrame):
+    """Estimates in null and planted worlds per hypothesis, with the planted size marked."""
+    fig, ax = plt.subplots(figsize=(9, 0.5 * runs["id"].nunique() + 1.8))
+    sns.stripplot(data=runs, y="id", x="std_effect", hue="kind", dodge=True, ax=ax, alpha=0.7,
+                  palette={"null": "0.55", "planted": sns.color_palette("colorblind")[2]})
+    planted = runs[runs["planted"] != 0].drop_duplicates("id")
+    order = list(dict.fromkeys(runs["id"]))
+    for _, r in planted.iterrows():
+        y = order.index(r["id"])
+        ax.plot([r["planted"]] * 2, [y - 0.4, y + 0.4], color="black", lw=1.5)
+    ax.axvline(0, color="0.4", lw=0.8)
+    ax.set(xlabel="measured standardised effect (black bar: planted on the latent share)", ylabel="",
+           title="What the tests measure where the truth is known")
+    fig.tight_layout()
+    return fig
