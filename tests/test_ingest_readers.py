@@ -241,3 +241,8 @@ def test_blank_lines_keep_line_numbers(tmp_path):
     path.write_text("client_id,date,revenue\nC1,2024-01-01,1\n\nC2,2024-01-02,x\n", encoding="utf-8")
     raw = read_table(path, TableSpec())
     assert raw.frame.index.tolist() == [2, 4]
+
+
+def test_impossible_periods_are_flagged():
+    out, bad, _ = parse.period(pd.Series(["2024-13", "2024Q5", "2024-12"], dtype="str"))
+    assert bad.tolist() == [True, True, False] and out.iloc[2] == "2024-12"

@@ -252,3 +252,12 @@ def test_real_console_script_exit_code(tiny):
     exe = Path(sys.executable).with_name("keyclients")
     proc = subprocess.run([str(exe), "validate", "--data", str(tiny)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "revenue" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_config_beside_the_data_is_used(tiny):
+    _rename("transactions", "revenue", "Umsatz")(tiny)
+    assert _cli("validate", "--data", tiny)[0] == 2
+    (tiny / "keyclients.yaml").write_text("tables:\n  transactions: {columns: {revenue: Umsatz}}\n", encoding="utf-8")
+    code, out, err = _cli("validate", "--data", tiny)
+    assert code == 0, err
+    assert "found beside the data" in err

@@ -85,8 +85,15 @@ class ValidationReport:
         return format_problems(self.problems, header=head)
 
 
+#: A config with this name beside the data is used when no other is given (so ``run --data DIR``
+#: reads exports that need a mapping).
+DEFAULT_CONFIG = "keyclients.yaml"
+
+
 def _config(config, data: Path | None) -> tuple[DataConfig, Path]:
     here = None
+    if config is None and data is not None and (data / DEFAULT_CONFIG).is_file():
+        config = data / DEFAULT_CONFIG
     if config is None:
         cfg = DataConfig()
     elif isinstance(config, DataConfig):
@@ -157,6 +164,8 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
     cfg, folder = _config(config, folder)
     problems = Problems()
     notes: list[str] = []
+    if config is None and (folder / DEFAULT_CONFIG).is_file():
+        notes.append(f"config: {folder / DEFAULT_CONFIG} (found beside the data)")
     frames: dict[str, pd.DataFrame | None] = {}
     labels: dict[str, str] = {}
     line_words: dict[str, str] = {}
@@ -184,10 +193,9 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
         frames[table] = frame
     present = set(labels) | {t for (t, c) in problems.unreadable if c == "" and t in ALL_TABLES}
     present |= {t for t in ALL_TABLES if cfg.tables.get(t) is not None and cfg.tables[t].path}
-    for table, label in (("clients", "clients"), ):
-        if table not in present:
-            problems.error(f"{label}.csv", "", "clients table not found",
-                           fix=f"put clients.csv (or .xlsx/.parquet) in {folder} or name the file in the config")
+    if "clients" not in present:
+        problems.error("clients.csv", "", "clients table not found",
+                       fix=f"put clients.csv (or .xlsx/.parquet) in {folder} or name the file in the config")
     if not present & {"transactions", "client_periods"}:
         problems.error("transactions.csv", "", "no order lines (transactions) nor client_periods table found",
                        fix=f"put transactions.csv (or .xlsx/.parquet) in {folder} or name the file in the config")

@@ -11,6 +11,7 @@ Example
     version: 1
     data: /path/to/exports         # folder the paths are relative to (--data wins); default: this file's
     freq: Q
+    engine: duckdb                 # or spark (pip install 'keyclients[spark]'); --engine wins
     tables:
       transactions:
         path: sales.csv            # relative to the data folder (or to this file without --data)
@@ -105,6 +106,7 @@ class DataConfig(_Strict):
     version: int = 1
     data: str | None = None
     freq: Literal["Q", "M", "Y"] | None = None
+    engine: Literal["duckdb", "spark"] | None = None  # aggregation engine; --engine wins
     tables: dict[Literal["clients", "transactions", "events", "client_periods", "kpis"], TableSpec] = Field(
         default_factory=dict)
 

@@ -194,12 +194,16 @@ def categorical(col: pd.Series, *, config_map: dict | None = None, builtin: dict
     return out, bad, unknown
 
 
+def _month(year: str, month: str) -> str | None:
+    return f"{year}-{int(month):02d}" if 1 <= int(month) <= 12 else None
+
+
 _PERIOD_RES = (
     (re.compile(r"^(\d{4})\s*[-/ ]?\s*[QqКк]([1-4])$"), lambda m: f"{m[1]}Q{m[2]}", "Q"),
     (re.compile(r"^[QqКк]([1-4])\s*[-/ ]?\s*(\d{4})$"), lambda m: f"{m[2]}Q{m[1]}", "Q"),
     (re.compile(r"^([1-4])\s*(?:кв|квартал|q)\.?\s*(\d{4})(?:\s*г\.?)?$", re.I), lambda m: f"{m[2]}Q{m[1]}", "Q"),
-    (re.compile(r"^(\d{4})[-/.](\d{1,2})$"), lambda m: f"{m[1]}-{int(m[2]):02d}", "M"),
-    (re.compile(r"^(\d{1,2})[-/.](\d{4})$"), lambda m: f"{m[2]}-{int(m[1]):02d}", "M"),
+    (re.compile(r"^(\d{4})[-/.](\d{1,2})$"), lambda m: _month(m[1], m[2]), "M"),
+    (re.compile(r"^(\d{1,2})[-/.](\d{4})$"), lambda m: _month(m[2], m[1]), "M"),
     (re.compile(r"^(\d{4})(?:\.0)?$"), lambda m: m[1], "Y"),
 )
 
@@ -217,8 +221,9 @@ def period(col: pd.Series, *, freq: str | None = None) -> tuple[pd.Series, pd.Se
     for u in uniq:
         for pat, fmt, kind in _PERIOD_RES:
             m = pat.match(u)
-            if m and (kind != "M" or 1 <= int(m.group(2) if pat.pattern.startswith("^(\\d{4})") else m.group(1)) <= 12):
-                mapping[u] = fmt(m)
+            label = fmt(m) if m else None
+            if label:
+                mapping[u] = label
                 kinds.add(kind)
                 break
     rest = [u for u in uniq if u not in mapping]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -441,11 +440,3 @@ def read_sql(source, label: str) -> RawTable:
     frame.columns = [str(c) for c in frame.columns]
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     return RawTable(frame, Path(label), "record")
-
-
-def peek_text(path: Path, spec: TableSpec | None = None, n: int = 5) -> str:
-    """First ``n`` lines of a CSV, decoded (for messages and init-config)."""
-    with _open_binary(path) as fh:
-        sample = fh.read(64 * 1024)
-    enc = (spec.encoding if spec else None) or detect_encoding(sample, path)
-    return "\n".join(io.StringIO(sample.decode(enc, errors="replace")).read().splitlines()[:n])
