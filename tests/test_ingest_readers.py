@@ -246,3 +246,20 @@ def test_blank_lines_keep_line_numbers(tmp_path):
 def test_impossible_periods_are_flagged():
     out, bad, _ = parse.period(pd.Series(["2024-13", "2024Q5", "2024-12"], dtype="str"))
     assert bad.tolist() == [True, True, False] and out.iloc[2] == "2024-12"
+
+
+def test_client_periods_input(tmp_path):
+    folder = tmp_path / "cp"
+    folder.mkdir()
+    (folder / "clients.csv").write_text("Клиент;Филиал\nC1;P1\nC2;P2\n", encoding="utf-8")
+    (folder / "client_periods.csv").write_text(
+        "Клиент;Квартал;Выручка;Себестоимость\nC1;2024 Q1;1 000,50;800\nC2;1 кв. 2024;20,00;\nC1;2024Q2;5,25;1\n",
+        encoding="utf-8")
+    from analysis.panel import client_period_panel
+
+    base = load(folder)
+    assert base.transactions is None and base.clients["client_id"].tolist() == ["C1", "C2"]
+    p = client_period_panel(base)
+    assert p[["client_id", "portfolio", "period"]].values.tolist() == [["C1", "P1", "2024Q1"], ["C1", "P1", "2024Q2"],
+                                                                        ["C2", "P2", "2024Q1"]]
+    assert p["revenue"].tolist() == [1000.5, 5.25, 20.0] and p["gross_profit"].iloc[0] == 200.5
