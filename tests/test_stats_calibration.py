@@ -144,7 +144,7 @@ def test_one_portfolio_rejection_rates():
     assert table.loc[[60, 200], ["hac", "granger"]].to_numpy().max() <= 0.10
 
 
-N_POWER = 1000
+N_POWER = 800
 G_POWER, T_POWER = 50, 10
 POWER_INDEX = pd.DataFrame(
     [(p, t) for p in range(G_POWER) for t in range(T_POWER)], columns=["p", "t"]
@@ -164,11 +164,11 @@ def _planted(args):
 
 
 def test_mde_gives_the_promised_power():
-    pilot = np.array(_map(_planted, [(s, 0.0) for s in _seeds(7, 200)]))
+    pilot = np.array(_map(_planted, [(s, 0.0) for s in _seeds(7, 100)]))
     se = float(np.sqrt(np.mean(pilot[:, 0] ** 2)))
     effect = float(mde(se, df=G_POWER - 1)["mde"].iloc[0])
     runs = np.array(_map(_planted, [(s, effect) for s in _seeds(8, N_POWER)]))
     power = float(np.mean((runs[:, 1] < 0.05) & (runs[:, 2] > 0)))
     print(f"\nplanted effect = mde = {effect:.4f} (se {se:.4f}): power {power:.4f}")
-    # 99 % binomial band around 0.80 for 1,000 replications: 0.767-0.833
-    assert 0.767 <= power <= 0.833
+    # 99 % binomial band around 0.80 for 800 replications: 0.764-0.836
+    assert 0.764 <= power <= 0.836
