@@ -795,6 +795,64 @@ def membership_sensitivity(memberships: dict[float, pd.DataFrame]) -> pd.DataFra
     return out.sort_values(["category", "period", "quantile_shift"]).reset_index(drop=True)
 
 
+def growth_tables(
+    panel: pd.DataFrame,
+    clients: pd.DataFrame,
+    *,
+    membership: pd.DataFrame | None = None,
+    window: int = 4,
+    kpis: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
+    transactions: pd.DataFrame | None = None,
+    rulebook: str | Path | None = None,
+    hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None = None,
+    seed: int = 1,
+) -> dict[str, pd.DataFrame]:
+    """The five growth tables of a report, from the client × period panel.
+
+    Categories come from :func:`analysis.categories.classify` (default rulebook unless
+    ``rulebook``); ``membership`` skips that step for the baseline. Robustness reclassifies
+    with every rule quantile shifted by ±0.05.
+
+    Returns
+    -------
+    dict of pandas.DataFrame
+        ``portfolio_panel`` (:func:`analysis.growth.portfolio_panel`), ``codebook``,
+        ``hypotheses`` (:func:`test_hypotheses`), ``exploratory`` (:func:`explore`),
+        ``robustness`` (:func:`robustness`). ``hypotheses.attrs`` keeps the mode and warnings.
+
+    Examples
+    --------
+    >>> from analysis.config import SAMPLE_DIR
+    >>> from analysis.ingest import load
+    >>> from analysis.panel import client_period_panel
+    >>> base = load(SAMPLE_DIR)
+    >>> t = growth_tables(client_period_panel(base), base.clients, kpis=base.kpis, events=base.events)
+    >>> sorted(t)
+    ['codebook', 'exploratory', 'hypotheses', 'portfolio_panel', 'robustness']
+    """
+    from analysis.categories import classify
+    from analysis.features import client_features
+
+    feats = client_features(panel, clients, window=window, kpis=kpis, events=events, transactions=transactions)
+
+    def provider(shift: float) -> pd.DataFrame:
+        if shift == 0.0 and membership is not None:
+            return membership
+        return classify(panel, clients, rulebook=rulebook, window=window, features=feats.copy(),
+                        quantile_shift=shift)
+
+    base_members = provider(0.0)
+    pp = growth.portfolio_panel(panel, base_members, window=window, kpis=kpis)
+    hf = _as_file(hypotheses)
+    conf = test_hypotheses(pp, hf, seed=seed)
+    grid = explore(pp, alpha=hf.alpha, seed=seed)
+    rob = robustness(panel, lambda s: base_members if s == 0.0 else provider(s), hf, window=window, kpis=kpis,
+                     seed=seed)
+    return {"portfolio_panel": pp, "codebook": growth.codebook(pp), "hypotheses": conf, "exploratory": grid,
+            "robustness": rob}
+
+
 def mde_table(result: pd.DataFrame, attenuation: dict[str, float] | float | None = None) -> pd.DataFrame:
     """MDEs of the confirmatory tests, also divided by a measured attenuation (how much smaller
     an effect on the latent share appears through noisy rules): ``id, category, outcome, lag,
@@ -811,7 +869,8 @@ def mde_table(result: pd.DataFrame, attenuation: dict[str, float] | float | None
 
 
 __all__ = [
-    "DEFAULT_FILE", "Hypothesis", "HypothesisFile", "VERDICTS", "calibrate_single", "explore", "load_hypotheses",
+    "DEFAULT_FILE", "Hypothesis", "HypothesisFile", "VERDICTS", "calibrate_single", "explore", "growth_tables",
+    "load_hypotheses",
     "mde_table", "membership_sensitivity", "robustness", "sentence", "test_hypotheses", "usable_exposures",
     "verdict", "within_sd",
 ]  # fmt: skip
