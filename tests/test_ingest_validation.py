@@ -94,7 +94,7 @@ def _currencies(rates: str | None):
 BAD = {
     "missing_required_column": (_drop("transactions", "revenue"), ["transactions.csv", "revenue", "required column missing"]),
     "misspelled_required_column": (_rename("transactions", "client_id", "clinet_id"),
-                                   ["transactions.csv", "client_id", "required column missing", "'clinet_id'"]),
+                                   ["transactions.csv", "client_id", "required column missing", "is it 'clinet_id'?"]),
     "events_without_type": (_drop("events", "type"), ["events.csv", "type", "required column missing"]),
     "text_in_revenue": (_set("transactions", 1, "revenue", "twelve"), ["transactions.csv", "revenue", "not a number", "lines 3", "'twelve'"]),
     "negative_revenue": (_set("transactions", 2, "revenue", "-5.00"), ["transactions.csv", "revenue", "negative revenue", "lines 4", "returns: true"]),

@@ -6,6 +6,7 @@ raising, so one run reports every failure.
 
 from __future__ import annotations
 
+import difflib
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
@@ -14,9 +15,20 @@ import pyarrow.compute as pc
 
 from analysis.ingest import parse
 from analysis.ingest.dataconfig import TableSpec
-from analysis.ingest.mapping import REQUIRED, SCHEMA, nearest, propose
+from analysis.ingest.mapping import REQUIRED, SCHEMA, nearest, norm_header, propose
 from analysis.ingest.readers import RawTable, synonyms
 from analysis.ingest.validation import Problems, run_schema
+
+
+def _closest_header(headers: list[str], words: list[str], cutoff: float = 0.75) -> str | None:
+    """The header most like one of ``words`` (a misspelling such as ``clinet_id``), if any is close."""
+    best, score = None, cutoff
+    for h in headers:
+        for w in words:
+            r = difflib.SequenceMatcher(None, norm_header(h), norm_header(w)).ratio()
+            if r > score:
+                best, score = h, r
+    return best
 
 
 def map_columns(raw: RawTable, table: str, spec: TableSpec, problems: Problems) -> dict[str, str] | None:
@@ -49,7 +61,8 @@ def map_columns(raw: RawTable, table: str, spec: TableSpec, problems: Problems) 
         mapping["client_id"] = mapping["name"]
     for canon in REQUIRED[table]:
         if canon not in mapping:
-            hint = next((h for h in headers if nearest(h, [canon] + synonyms()["columns"].get(table, {}).get(canon, []))), None)
+            hint = _closest_header([h for h in headers if h not in mapping.values()],
+                                   [canon] + synonyms()["columns"].get(table, {}).get(canon, []))
             problems.error(label, canon, "required column missing",
                            fix=(f"the file has {', '.join(map(repr, headers[:12]))}; name the column holding {canon} "
                                 f"under `tables: {{{table}: {{columns: {{{canon}: ...}}}}}}` in the config "
