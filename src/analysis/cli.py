@@ -44,6 +44,18 @@ def guarded(func):
     return wrapper
 
 
+def resolve_engine(engine: str | None, config: Path | None) -> str:
+    """``--engine`` if given, else ``engine:`` of the data config, else ``duckdb``."""
+    if engine is None and config is not None and Path(config).is_file():
+        from analysis.ingest import read_config
+
+        engine = read_config(config).engine
+    engine = engine or "duckdb"
+    if engine not in ("duckdb", "spark"):
+        raise InputError(f"--engine must be duckdb or spark, got {engine!r}")
+    return engine
+
+
 @app.command()
 @guarded
 def synth(
@@ -89,6 +101,7 @@ def run(
     seed: int = typer.Option(1, help="Seed for every random step of the analysis."),
     jobs: int = typer.Option(0, help="Notebooks run in parallel (0: one per core)."),
     timeout: int = typer.Option(600, help="Seconds a notebook cell may run."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="Aggregation engine: duckdb or spark (default: the config's engine, else duckdb)."),
 ) -> None:
     """Run the notebooks on a client base and write the HTML report."""
     from analysis import report
@@ -120,6 +133,7 @@ def run(
         from analysis.hypotheses import load_hypotheses
 
         load_hypotheses(hypotheses)
+    extra["engine"] = resolve_engine(engine, config)
     result = report.run_report(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
                                extra_parameters=extra, audience=audience,
                                log=lambda msg: typer.echo(msg, err=True))
@@ -187,7 +201,7 @@ def classify_cmd(
     out: Path = typer.Option(..., "--out", help="The membership table to write (.csv)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Data config (column mapping) YAML."),
     rulebook: Optional[Path] = typer.Option(None, "--rulebook", help="Rulebook YAML (default: the built-in one)."),
-    engine: str = typer.Option("duckdb", "--engine", help="Aggregation engine: duckdb or spark."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="Aggregation engine: duckdb or spark (default: the config's engine, else duckdb)."),
     window: int = typer.Option(4, "--window", min=1, help="Periods in the trailing window."),
     per_portfolio: bool = typer.Option(False, "--per-portfolio", help="Relative thresholds within each portfolio (descriptive only)."),
     changes: Optional[Path] = typer.Option(None, "--changes", help="Also write category_changes.csv here."),
@@ -201,8 +215,7 @@ def classify_cmd(
     from analysis.ingest import load
     from analysis.panel import client_period_panel
 
-    if engine not in ("duckdb", "spark"):
-        raise InputError(f"--engine must be duckdb or spark, got {engine!r}")
+    engine = resolve_engine(engine, config)
     if out.suffix.lower() != ".csv":
         raise InputError(f"--out {out}: give a .csv file name")
     book = _cat.load_rulebook(rulebook)  # a broken rulebook stops here, before any work

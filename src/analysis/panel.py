@@ -8,13 +8,17 @@ depend on the order of summation or on the engine; only the panel comes back to 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
 from analysis.config import EVENT_TYPES, FREQUENCIES
 from analysis.errors import InputError
-from analysis.ingest import ClientBase
+
+if TYPE_CHECKING:  # importing analysis.ingest costs pandera and pydantic (~1 s) on the engine-only path
+    from analysis.ingest import ClientBase
 
 MONEY = "decimal(18, 2)"
 PANEL_COLUMNS = ["client_id", "portfolio", "period", "revenue", "cost", "gross_profit", "orders",
@@ -128,15 +132,9 @@ def panel_sql(*, freq: str = "Q", dialect: str = "duckdb") -> str:
 
 
 def _connect(engine: str):
-    if engine == "duckdb":
-        return ibis.duckdb.connect()
-    if engine == "spark":
-        try:
-            from pyspark.sql import SparkSession
-        except ImportError:
-            raise InputError("--engine spark needs pyspark: pip install pyspark (and Java 17+)") from None
-        return ibis.pyspark.connect(SparkSession.builder.getOrCreate())
-    raise InputError(f"engine must be duckdb or spark, got {engine!r}")
+    from analysis.engine import connect  # one place sets up DuckDB and Spark (master, time zone)
+
+    return connect(engine)
 
 
 def client_period_panel(base: ClientBase, *, freq: str = "Q", engine: str = "duckdb") -> pd.DataFrame:

@@ -1,0 +1,315 @@
+"""The row-level engines: connect DuckDB or Spark, read large canonical files in place, check them there.
+
+:mod:`analysis.ingest` reads real exports of any shape (encodings, title rows, decimal commas,
+Russian headers) into pandas; that holds every cell in memory. Order lines that are already
+canonical — Parquet, or plain CSV with canonical headers, ``,`` between fields, ``.`` decimals and
+ISO dates (what ``keyclients synth`` writes and what a warehouse exports) — are better read by the
+engine itself: DuckDB streams them through the aggregation in bounded memory, and Spark reads them
+on its executors. The panel is the same Ibis expression (:func:`analysis.panel.panel_expr`) either
+way, so both paths give the same numbers.
+
+Engines: ``duckdb`` (embedded, the default) and ``spark`` (``pip install 'keyclients[spark]'``;
+an active ``SparkSession`` is used as it is, otherwise one is started on
+``KEYCLIENTS_SPARK_MASTER``, default ``local[2]``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.config import EVENT_TYPES
+from analysis.errors import InputError
+
+ENGINES = ("duckdb", "spark")
+MONEY = "DECIMAL(18, 2)"
+#: Canonical columns the engine reads, with their engine types (others in the file are ignored).
+SCAN_COLUMNS: dict[str, dict[str, str]] = {
+    "transactions": {"client_id": "VARCHAR", "date": "DATE", "revenue": MONEY, "cost": MONEY,
+                     "is_new_product": "BOOLEAN", "account_manager": "VARCHAR"},
+    "clients": {"client_id": "VARCHAR", "portfolio": "VARCHAR"},
+    "events": {"client_id": "VARCHAR", "date": "DATE", "type": "VARCHAR", "amount": MONEY},
+}
+REQUIRED = {"transactions": ("client_id", "date", "revenue"), "clients": ("client_id", "portfolio"),
+            "events": ("client_id", "date", "type")}
+_SPARK_TYPES = {"VARCHAR": "STRING", "DATE": "DATE", MONEY: "DECIMAL(18,2)", "BOOLEAN": "BOOLEAN"}
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class NotScannable(InputError):
+    """The files are not canonical enough for the engine to read them itself (use :func:`analysis.ingest.load`)."""
+
+
+def connect(engine: str = "duckdb", **config):
+    """An Ibis backend for ``engine``.
+
+    ``duckdb``: an in-memory database; ``config`` goes to DuckDB (``threads``, ``memory_limit``,
+    ``temp_directory``...). ``spark``: the active ``SparkSession`` if there is one (a cluster job
+    builds its own), otherwise a new one on ``KEYCLIENTS_SPARK_MASTER`` (default ``local[2]``) with
+    the session time zone set to UTC, so period labels do not depend on the machine's zone.
+    """
+    import ibis
+
+    if engine == "duckdb":
+        limit = os.environ.get("KEYCLIENTS_DUCKDB_MEMORY_LIMIT")
+        if limit and "memory_limit" not in config:  # e.g. "2GB": DuckDB spills to disk beyond it
+            config["memory_limit"] = limit
+        return ibis.duckdb.connect(**config)
+    if engine == "spark":
+        return ibis.pyspark.connect(spark_session(**config))
+    raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+
+
+def spark_session(**config):
+    """The active SparkSession, or a new one (``KEYCLIENTS_SPARK_MASTER``, default ``local[2]``)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise InputError("--engine spark needs pyspark: pip install 'keyclients[spark]' (and Java 17)") from None
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        return active
+    master = os.environ.get("KEYCLIENTS_SPARK_MASTER", "local[2]")
+    if master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    builder = (SparkSession.builder.master(master).appName("keyclients")
+               .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
+    if master.startswith("local"):  # a small local job: few shuffle partitions, no web UI
+        builder = builder.config("spark.sql.shuffle.partitions", "4").config("spark.ui.enabled", "false")
+    for key, value in config.items():
+        builder = builder.config(key, value)
+    try:
+        return builder.getOrCreate()
+    except Exception as exc:  # no Java, or the JVM did not start
+        raise InputError(f"--engine spark: Spark did not start ({str(exc).splitlines()[0][:200]}); "
+                         "it needs Java 17 (JAVA_HOME) and pyspark") from None
+
+
+@dataclass
+class Scan:
+    """Canonical tables registered in an engine, read from the files where they lie."""
+
+    con: object
+    tables: dict = field(default_factory=dict)  # name → ibis Table (canonical column names)
+    paths: dict = field(default_factory=dict)  # name → Path
+    raw: dict = field(default_factory=dict)  # name → ibis Table of the file's cells as text (CSV), for checks
+
+
+def _find(folder: Path, table: str) -> Path | None:
+    for suffix in (".parquet", ".csv"):
+        path = folder / f"{table}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header of a plain CSV, or NotScannable when the file is not written the canonical way."""
+    with open(path, "rb") as fh:
+        head = fh.read(64 * 1024)
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = ""
+        for n in range(1, 4):  # a multi-byte character cut at the end of the sample
+            try:
+                text = head[:-n].decode("utf-8-sig")
+                break
+            except UnicodeDecodeError:
+                continue
+        if not text:
+            raise NotScannable(f"{path.name}: not UTF-8") from None
+    lines = text.splitlines()
+    if len(lines) < 2 or "," not in lines[0] or ";" in lines[0] or "\t" in lines[0]:
+        raise NotScannable(f"{path.name}: not a comma-separated file with a header line")
+    header = [h.strip().strip('"') for h in lines[0].split(",")]
+    if "date" in header:
+        i = header.index("date")
+        first = lines[1].split(",")
+        if len(first) != len(header) or not _ISO_DATE.match(first[i].strip().strip('"')):
+            raise NotScannable(f"{path.name}: dates are not written as YYYY-MM-DD")
+    return header
+
+
+def scan(data: str | Path, *, engine: str = "duckdb", con=None) -> Scan:
+    """Register the folder's canonical ``transactions``, ``clients`` and ``events`` files in the engine.
+
+    Parameters
+    ----------
+    data
+        Folder with ``transactions`` and ``clients`` (and optionally ``events``) as ``.parquet`` or
+        plain ``.csv`` with canonical headers (``client_id, date, revenue``...).
+    engine, con
+        ``duckdb`` or ``spark``, or an Ibis connection to use.
+
+    Returns
+    -------
+    Scan
+        ``tables`` (Ibis tables with the canonical columns found, typed: money DECIMAL(18,2),
+        dates DATE), ``paths``, ``raw`` (CSV cells as text, for :func:`check`) and ``con``.
+
+    Raises
+    ------
+    NotScannable
+        When a file is missing, not canonical (other headers, delimiter, date format, encoding)
+        or a required column is absent; :func:`analysis.ingest.load` reads such files.
+    """
+    folder = Path(data)
+    con = con if con is not None else connect(engine)
+    spark = con.name == "pyspark"
+    out = Scan(con=con)
+    for table in ("transactions", "clients", "events"):
+        path = _find(folder, table)
+        if path is None:
+            if table == "events":
+                continue
+            raise NotScannable(f"{folder}: no {table}.parquet or {table}.csv")
+        want = SCAN_COLUMNS[table]
+        if path.suffix == ".parquet":
+            t = con.read_parquet(str(path))
+            header = list(t.columns)
+            raw = t
+        else:
+            header = _csv_header(path)
+            if spark:
+                ddl = ", ".join(f"`{h}` {_SPARK_TYPES.get(want.get(h, 'VARCHAR'), 'STRING')}" for h in header)
+                t = con.read_csv(str(path), header=True, schema=ddl, mode="PERMISSIVE")
+                raw = None
+            else:
+                t = con.read_csv(str(path), types={h: want[h] for h in header if h in want},
+                                 header=True, delim=",", quote='"', auto_detect=True)
+                raw = con.read_csv(str(path), header=True, delim=",", quote='"', all_varchar=True)
+        missing = [c for c in REQUIRED[table] if c not in header]
+        if missing:
+            raise NotScannable(f"{path.name}: no column {', '.join(missing)} under its canonical name")
+        keep = [c for c in want if c in header]
+        casts = {c: t[c].cast(want[c].lower().replace("varchar", "string")) for c in keep}
+        if table == "events":
+            casts["type"] = t["type"].cast("string").strip().lower()
+        out.tables[table] = t.select(**casts)
+        out.paths[table] = path
+        out.raw[table] = raw
+    return out
+
+
+def panel_from_files(data: str | Path, *, freq: str = "Q", engine: str = "duckdb") -> pd.DataFrame:
+    """The client × period panel of a folder of canonical files, read and aggregated in the engine.
+
+    Same columns, values and order as :func:`analysis.panel.client_period_panel` on
+    :func:`analysis.ingest.load` of the folder; memory stays bounded by the engine (DuckDB spills
+    to disk beyond its memory limit), not by the number of order lines. Raises
+    :class:`NotScannable` when the files need the tolerant readers of :mod:`analysis.ingest`.
+
+    Examples
+    --------
+    >>> from analysis.config import SAMPLE_DIR
+    >>> panel_from_files(SAMPLE_DIR).columns[:3].tolist()
+    ['client_id', 'portfolio', 'period']
+    """
+    from analysis.panel import panel_expr
+
+    # the result is sorted explicitly, so DuckDB need not keep the files' row order (less memory)
+    con = connect(engine, preserve_insertion_order=False) if engine == "duckdb" else None
+    s = scan(data, engine=engine, con=con)
+    try:
+        expr = panel_expr(s.tables["transactions"], s.tables["clients"], s.tables.get("events"), freq=freq)
+        # through Arrow: Ibis's own to_pandas adds a second conversion pass (~25 % of the time at 1M lines)
+        out = s.con.to_pyarrow(expr).to_pandas()
+    finally:
+        if s.con.name == "duckdb":
+            s.con.disconnect()
+    for col in ("client_id", "portfolio", "period"):
+        out[col] = out[col].astype("str")
+    return out.reset_index(drop=True)
+
+
+_CHECK_FIX = {
+    "client_id": "every line needs the client's id",
+    "date": "write every date as YYYY-MM-DD",
+    "revenue": "write amounts as plain numbers with a dot for decimals",
+}
+
+
+def check(data: str | Path, *, engine: str = "duckdb", returns: bool = False) -> pd.DataFrame:
+    """Check canonical files in the engine: one scan per table, every problem counted.
+
+    The checks of :func:`analysis.ingest.validate` that matter at scale: required cells empty or
+    not parseable (dates, amounts, yes/no), negative revenue (unless ``returns``), event types
+    outside the six, duplicate client ids, and order lines or events of clients missing from the
+    clients table.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per problem: ``severity, file, column, check, count, lines, fix`` (``lines``: the
+        first offending record numbers, 1 = first data line), like ``ValidationReport.problems``.
+    """
+    import ibis
+
+    s = scan(data, engine=engine)
+    rows: list[dict] = []
+
+    def add(severity, table, column, check_, count, lines, fix):
+        if count:
+            rows.append({"severity": severity, "file": s.paths[table].name, "column": column, "check": check_,
+                         "count": int(count), "lines": ", ".join(str(int(x)) for x in lines), "fix": fix})
+
+    try:
+        for table, t in s.tables.items():
+            raw = s.raw.get(table)
+            src = raw if raw is not None else t
+            n = ibis.row_number().over() + 1
+            src = src.mutate(_line=n)
+            conds = {}
+            for col, typ in SCAN_COLUMNS[table].items():
+                if col not in t.columns:
+                    continue
+                cell = src[col]
+                if raw is not None and typ != "VARCHAR":  # text cells that do not parse
+                    target = {"DATE": "date", MONEY: "decimal(18, 2)", "BOOLEAN": "boolean"}[typ]
+                    parsed = cell.try_cast(target)
+                    conds[f"{col}: not a {'date' if typ == 'DATE' else 'yes/no value' if typ == 'BOOLEAN' else 'number'}"] = (
+                        (col, cell.notnull() & (cell.strip() != "") & parsed.isnull()))
+                    value = parsed
+                else:
+                    value = cell.cast(typ.lower().replace("varchar", "string"))
+                if col in REQUIRED[table]:
+                    empty = cell.isnull() | ((cell.cast("string").strip() == "") if raw is not None or typ == "VARCHAR"
+                                             else ibis.literal(False))
+                    conds[f"{col}: empty"] = (col, empty)
+                if table == "transactions" and col == "revenue" and not returns:
+                    conds["revenue: negative"] = (col, value < 0)
+                if table == "events" and col == "type":
+                    conds["type: not an event type"] = (
+                        col, cell.notnull() & ~cell.strip().lower().isin(list(EVENT_TYPES)))
+            aggs = {f"c{i}": cond.fill_null(False).ifelse(1, 0).sum() for i, (_, cond) in enumerate(conds.values())}
+            aggs.update({f"l{i}": src._line.min(where=cond.fill_null(False))
+                         for i, (_, cond) in enumerate(conds.values())})
+            res = s.con.to_pandas(src.aggregate(**aggs)).iloc[0] if conds else {}
+            for i, (name, (col, _)) in enumerate(conds.items()):
+                count = res[f"c{i}"]
+                if count and count > 0:
+                    add("error", table, col, name.split(": ", 1)[1], count, [res[f"l{i}"]],
+                        _CHECK_FIX.get(col, "correct those cells"))
+        cl = s.tables["clients"]
+        dup = cl.group_by("client_id").aggregate(n=cl.count()).filter(lambda x: x.n > 1)
+        ndup = int(s.con.to_pandas(dup.count().name("n").as_table())["n"].iloc[0])
+        add("error", "clients", "client_id", "client id listed more than once", ndup, [],
+            "keep one line per client")
+        for table in ("transactions", "events"):
+            if table not in s.tables:
+                continue
+            t = s.tables[table]
+            unknown = t.anti_join(cl, "client_id").filter(lambda x: x.client_id.notnull())
+            r = s.con.to_pandas(unknown.aggregate(n=unknown.count(), example=unknown.client_id.min()))
+            add("error", table, "client_id", f"client not in the clients table (e.g. {r['example'].iloc[0]!r})",
+                int(r["n"].iloc[0]), [], f"add those clients to {s.paths['clients'].name} or correct the ids")
+    finally:
+        if s.con.name == "duckdb":
+            s.con.disconnect()
+    return pd.DataFrame(rows, columns=["severity", "file", "column", "check", "count", "lines", "fix"])

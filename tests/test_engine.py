@@ -1,0 +1,136 @@
+"""The engine path: canonical files read and checked by DuckDB in place (analysis.engine).
+
+The panel read this way must equal the panel of the tolerant pandas path (``load`` then
+``client_period_panel``) exactly; the checks must count every planted bad cell.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pandas as pd
+import pytest
+
+from analysis.config import SAMPLE_DIR
+from analysis.engine import NotScannable, check, connect, panel_from_files, scan
+from analysis.errors import InputError
+from analysis.ingest import load
+from analysis.panel import client_period_panel
+
+
+@pytest.fixture(scope="module")
+def sample_panel():
+    return client_period_panel(load(SAMPLE_DIR))
+
+
+def _copy_sample(tmp_path):
+    for name in ("clients.csv", "transactions.csv", "events.csv"):
+        shutil.copy(SAMPLE_DIR / name, tmp_path / name)
+    return tmp_path
+
+
+def test_csv_in_place_equals_pandas_path(sample_panel):
+    pd.testing.assert_frame_equal(panel_from_files(SAMPLE_DIR), sample_panel, check_exact=True)
+
+
+def test_parquet_in_place_equals_pandas_path(tmp_path, sample_panel):
+    con = duckdb.connect()
+    types = {"transactions": "* REPLACE (CAST(revenue AS DECIMAL(18,2)) AS revenue, CAST(date AS DATE) AS date)",
+             "events": "* REPLACE (CAST(date AS DATE) AS date)", "clients": "*"}
+    for table, sel in types.items():
+        con.sql(f"COPY (SELECT {sel} FROM read_csv('{SAMPLE_DIR / (table + '.csv')}')) "
+                f"TO '{tmp_path / (table + '.parquet')}' (FORMAT parquet)")
+    pd.testing.assert_frame_equal(panel_from_files(tmp_path), sample_panel, check_exact=True)
+
+
+def test_months_equal_pandas_path():
+    expected = client_period_panel(load(SAMPLE_DIR), freq="M")
+    got = panel_from_files(SAMPLE_DIR, freq="M")
+    assert got["period"].str.match(r"^\d{4}-\d{2}$").all()
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+def test_money_sums_are_exact_cents(tmp_path):
+    # 0.10 + 0.20 ten thousand times: float summation drifts, DECIMAL does not
+    n = 10_000
+    pd.DataFrame({"client_id": ["A"], "portfolio": ["P"]}).to_csv(tmp_path / "clients.csv", index=False)
+    tx = pd.DataFrame({"client_id": "A", "date": "2024-02-01", "revenue": ["0.10", "0.20"] * (n // 2),
+                       "cost": "0.01"})
+    tx.to_csv(tmp_path / "transactions.csv", index=False)
+    panel = panel_from_files(tmp_path)
+    assert panel["revenue"].tolist() == [1500.0]
+    assert panel["cost"].tolist() == [100.0]
+    assert panel["orders"].tolist() == [n]
+    assert panel["period"].tolist() == ["2024Q1"]
+
+
+def test_semicolon_csv_is_refused(tmp_path):
+    _copy_sample(tmp_path)
+    path = tmp_path / "transactions.csv"
+    path.write_text(path.read_text(encoding="utf-8").replace(",", ";"), encoding="utf-8")
+    with pytest.raises(NotScannable, match="comma-separated"):
+        scan(tmp_path)
+
+
+def test_day_first_dates_are_refused(tmp_path):
+    _copy_sample(tmp_path)
+    tx = pd.read_csv(tmp_path / "transactions.csv", dtype=str, keep_default_na=False)
+    tx["date"] = pd.to_datetime(tx["date"]).dt.strftime("%d.%m.%Y")
+    tx.to_csv(tmp_path / "transactions.csv", index=False)
+    with pytest.raises(NotScannable, match="YYYY-MM-DD"):
+        scan(tmp_path)
+
+
+def test_missing_canonical_column_is_refused(tmp_path):
+    _copy_sample(tmp_path)
+    tx = pd.read_csv(tmp_path / "transactions.csv").rename(columns={"revenue": "Выручка"})
+    tx.to_csv(tmp_path / "transactions.csv", index=False)
+    with pytest.raises(NotScannable, match="revenue"):
+        scan(tmp_path)
+
+
+def test_unknown_engine_is_an_input_error():
+    with pytest.raises(InputError, match="duckdb, spark"):
+        connect("postgres")
+
+
+def test_clean_sample_has_no_problems():
+    assert check(SAMPLE_DIR).empty
+
+
+def test_check_counts_every_planted_problem(tmp_path):
+    _copy_sample(tmp_path)
+    tx = pd.read_csv(tmp_path / "transactions.csv", dtype=str, keep_default_na=False)
+    tx.loc[[3, 10], "date"] = "not a date"
+    tx.loc[[5], "revenue"] = "12 руб."
+    tx.loc[[7, 8, 9], "revenue"] = "-5.00"
+    tx.loc[[11], "client_id"] = ""
+    tx.loc[[12, 13], "client_id"] = "NOBODY"
+    tx.to_csv(tmp_path / "transactions.csv", index=False)
+    ev = pd.read_csv(tmp_path / "events.csv", dtype=str, keep_default_na=False)
+    ev.loc[[0, 1, 2, 3], "type"] = "phone_call"
+    ev.to_csv(tmp_path / "events.csv", index=False)
+    cl = pd.read_csv(tmp_path / "clients.csv", dtype=str, keep_default_na=False)
+    pd.concat([cl, cl.iloc[[0, 1]]]).to_csv(tmp_path / "clients.csv", index=False)
+
+    problems = check(tmp_path)
+    found = {(r.file, r.column, r.check.split(" (")[0]): (r.count, r.lines) for r in problems.itertuples()}
+    assert found[("transactions.csv", "date", "not a date")] == (2, "4")  # first bad record: 4th data line
+    assert found[("transactions.csv", "revenue", "not a number")] == (1, "6")
+    assert found[("transactions.csv", "revenue", "negative")] == (3, "8")
+    assert found[("transactions.csv", "client_id", "empty")] == (1, "12")
+    assert found[("transactions.csv", "client_id", "client not in the clients table")][0] == 2
+    assert found[("events.csv", "type", "not an event type")] == (4, "1")
+    assert found[("clients.csv", "client_id", "client id listed more than once")][0] == 2
+    assert set(problems["severity"]) == {"error"}
+    assert len(problems) == 7
+
+
+def test_returns_allow_negative_revenue(tmp_path):
+    _copy_sample(tmp_path)
+    tx = pd.read_csv(tmp_path / "transactions.csv", dtype=str, keep_default_na=False)
+    tx.loc[[7], "revenue"] = "-5.00"
+    tx.to_csv(tmp_path / "transactions.csv", index=False)
+    assert len(check(tmp_path)) == 1
+    assert check(tmp_path, returns=True).empty
