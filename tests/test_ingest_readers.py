@@ -263,3 +263,12 @@ def test_client_periods_input(tmp_path):
     assert p[["client_id", "portfolio", "period"]].values.tolist() == [["C1", "P1", "2024Q1"], ["C1", "P1", "2024Q2"],
                                                                         ["C2", "P2", "2024Q1"]]
     assert p["revenue"].tolist() == [1000.5, 5.25, 20.0] and p["gross_profit"].iloc[0] == 200.5
+
+
+def test_typed_date_cells_from_excel_and_parquet():
+    serial, bad, _ = parse.date(pd.Series([45322, 45323.0, None], dtype=object))  # Excel day numbers
+    assert serial.tolist()[:2] == [pd.Timestamp("2024-01-31"), pd.Timestamp("2024-02-01")] and not bad.any()
+    ints, bad, fmt = parse.date(pd.Series([20240131, 20240201]))
+    assert fmt == "%Y%m%d" and ints.tolist() == [pd.Timestamp("2024-01-31"), pd.Timestamp("2024-02-01")]
+    stamps, bad, _ = parse.date(pd.Series([pd.Timestamp("2024-03-01 10:30"), None], dtype=object))
+    assert stamps.iloc[0] == pd.Timestamp("2024-03-01") and pd.isna(stamps.iloc[1]) and not bad.any()

@@ -111,6 +111,23 @@ def detect_date_format(values: pd.Series) -> str | None:
     return best
 
 
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def _date_cell(v):
+    """A typed cell as date text: datetimes as ISO, Excel serial day numbers (10000–99999) as the
+    date they count to, other integers (``20240131``) as written."""
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    if hasattr(v, "strftime"):
+        return v.strftime("%Y-%m-%d")
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if 10000 <= v < 100000:
+            return (_EXCEL_EPOCH + pd.Timedelta(days=int(v))).strftime("%Y-%m-%d")
+        return str(int(v)) if float(v).is_integer() else str(v)
+    return v
+
+
 def date(col: pd.Series, *, fmt: str | None = None) -> tuple[pd.Series, pd.Series, str | None]:
     """Dates (ISO, ``dd.mm.yyyy``, ``dd/mm/yyyy``, ``yyyymmdd``…; a time part is dropped) as datetime64.
 
@@ -120,10 +137,8 @@ def date(col: pd.Series, *, fmt: str | None = None) -> tuple[pd.Series, pd.Serie
     if pd.api.types.is_datetime64_any_dtype(col):
         out = col.dt.tz_localize(None) if getattr(col.dt, "tz", None) is not None else col
         return out.dt.normalize().astype("datetime64[ns]"), pd.Series(False, index=col.index), None
-    if pd.api.types.is_integer_dtype(col) or pd.api.types.is_float_dtype(col):
-        col = col.map(lambda v: None if v != v else str(int(v)))
-    if col.dtype == object:
-        col = col.map(lambda v: v.strftime("%Y-%m-%d") if hasattr(v, "strftime") else v)
+    if pd.api.types.is_integer_dtype(col) or pd.api.types.is_float_dtype(col) or col.dtype == object:
+        col = col.map(_date_cell)
     raw = col.astype("str").str.strip()
     raw = raw.mask(raw.isin(["", "nan", "None", "NaT"]))
     uniq = pd.Series(raw.dropna().unique())
