@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
 
 from analysis.config import EVENT_TYPES
+
+if TYPE_CHECKING:  # pandera is imported when a table is checked, not with the package (~0.3 s)
+    import pandera.pandas as pa
 
 MAX_LINES = 5
 PROBLEM_COLUMNS = ["severity", "file", "column", "check", "count", "lines", "fix"]
@@ -82,13 +85,17 @@ def format_problems(df: pd.DataFrame, *, header: str = "") -> str:
 
 # --- pandera schemas of the typed tables ------------------------------------------------------------
 
-def _check(fn, name: str) -> pa.Check:
+def _check(fn, name: str) -> "pa.Check":
+    import pandera.pandas as pa
+
     return pa.Check(fn, name=name, ignore_na=True)
 
 
 def table_schema(table: str, columns, *, returns: bool = False, today=None, this_year: int | None = None
-                 ) -> pa.DataFrameSchema:
+                 ) -> "pa.DataFrameSchema":
     """Row checks of one canonical table (only on the columns it has)."""
+    import pandera.pandas as pa
+
     today = today or pd.Timestamp.today().normalize()
     this_year = this_year or today.year
     cols: dict[str, pa.Column] = {}
@@ -139,6 +146,8 @@ FIXES = {
 def run_schema(problems: Problems, frame: pd.DataFrame, table: str, label: str, names: dict[str, str], *,
                returns: bool = False, line_word: str = "line") -> None:
     """Validate ``frame`` lazily and add every failure to ``problems``."""
+    from pandera.errors import SchemaErrors
+
     schema = table_schema(table, frame.columns, returns=returns)
     try:
         schema.validate(frame, lazy=True)
