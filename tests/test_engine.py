@@ -134,3 +134,30 @@ def test_returns_allow_negative_revenue(tmp_path):
     tx.to_csv(tmp_path / "transactions.csv", index=False)
     assert len(check(tmp_path)) == 1
     assert check(tmp_path, returns=True).empty
+
+
+def test_engine_comes_from_the_option_then_the_config(tmp_path):
+    from analysis.cli import resolve_engine
+
+    cfg = tmp_path / "keyclients.yaml"
+    cfg.write_text("version: 1\nengine: spark\n", encoding="utf-8")
+    assert resolve_engine(None, cfg) == "spark"
+    assert resolve_engine("duckdb", cfg) == "duckdb"
+    assert resolve_engine(None, None, tmp_path) == "spark"  # a keyclients.yaml beside the data
+    assert resolve_engine(None, None) == "duckdb"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nengine: postgres\n", encoding="utf-8")
+    with pytest.raises(InputError, match="engine"):
+        resolve_engine(None, bad)
+
+
+def test_cli_refuses_an_unknown_engine(tmp_path):
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    result = CliRunner().invoke(app, ["classify", "--data", str(SAMPLE_DIR), "--out", str(tmp_path / "m.csv"),
+                                      "--engine", "postgres"])
+    assert result.exit_code == 2
+    assert "duckdb or spark" in result.output
+    assert not (tmp_path / "m.csv").exists()

@@ -44,8 +44,11 @@ def guarded(func):
     return wrapper
 
 
-def resolve_engine(engine: str | None, config: Path | None) -> str:
-    """``--engine`` if given, else ``engine:`` of the data config, else ``duckdb``."""
+def resolve_engine(engine: str | None, config: Path | None, data: Path | None = None) -> str:
+    """``--engine`` if given, else ``engine:`` of the data config (``--config``, or a
+    ``keyclients.yaml`` beside the data), else ``duckdb``."""
+    if config is None and data is not None and (Path(data) / "keyclients.yaml").is_file():
+        config = Path(data) / "keyclients.yaml"
     if engine is None and config is not None and Path(config).is_file():
         from analysis.ingest import read_config
 
@@ -133,7 +136,7 @@ def run(
         from analysis.hypotheses import load_hypotheses
 
         load_hypotheses(hypotheses)
-    extra["engine"] = resolve_engine(engine, config)
+    extra["engine"] = resolve_engine(engine, config, data_dir)
     result = report.run_report(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
                                extra_parameters=extra, audience=audience,
                                log=lambda msg: typer.echo(msg, err=True))
@@ -215,7 +218,7 @@ def classify_cmd(
     from analysis.ingest import load
     from analysis.panel import client_period_panel
 
-    engine = resolve_engine(engine, config)
+    engine = resolve_engine(engine, config, data)
     if out.suffix.lower() != ".csv":
         raise InputError(f"--out {out}: give a .csv file name")
     book = _cat.load_rulebook(rulebook)  # a broken rulebook stops here, before any work
