@@ -15,6 +15,10 @@ from analysis.errors import InputError
 from analysis.ingest import ClientBase, load
 from analysis.panel import PANEL_COLUMNS, client_period_panel, panel_sql
 
+# ibis 12 asks pandas for an option pandas 3 deprecates; not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore:The 'future.infer_string' option:DeprecationWarning",
+                                        "ignore::pandas.errors.Pandas4Warning")
+
 
 def reference_panel(base: ClientBase, freq: str) -> pd.DataFrame:
     """The panel by pandas groupby in integer cents (an independent computation)."""
