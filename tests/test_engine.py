@@ -161,3 +161,15 @@ def test_cli_refuses_an_unknown_engine(tmp_path):
     assert result.exit_code == 2
     assert "duckdb or spark" in result.output
     assert not (tmp_path / "m.csv").exists()
+
+
+def test_check_reads_typed_parquet(tmp_path):
+    _copy_sample(tmp_path)
+    con = duckdb.connect()
+    con.sql(f"COPY (SELECT * REPLACE (CASE WHEN order_id IN ('SO-0000002', 'SO-0000005') THEN -1.5 ELSE revenue END "
+            f"AS revenue) FROM read_csv('{tmp_path / 'transactions.csv'}')) TO '{tmp_path / 'transactions.parquet'}' "
+            "(FORMAT parquet)")
+    (tmp_path / "transactions.csv").unlink()
+    problems = check(tmp_path)
+    assert problems[["file", "column", "count", "lines"]].values.tolist() == [
+        ["transactions.parquet", "revenue", 2, "2"]]

@@ -173,7 +173,7 @@ def scan(data: str | Path, *, engine: str = "duckdb", con=None) -> Scan:
         if path.suffix == ".parquet":
             t = con.read_parquet(str(path))
             header = list(t.columns)
-            raw = t
+            raw = t  # typed by the file; text columns are parsed with try_cast in check()
         else:
             header = _csv_header(path)
             if spark:
@@ -270,18 +270,17 @@ def check(data: str | Path, *, engine: str = "duckdb", returns: bool = False) ->
                 if col not in t.columns:
                     continue
                 cell = src[col]
-                if raw is not None and typ != "VARCHAR":  # text cells that do not parse
+                textual = cell.type().is_string()
+                if textual and typ != "VARCHAR":  # text cells (CSV, or a text column in Parquet) that do not parse
                     target = {"DATE": "date", MONEY: "decimal(18, 2)", "BOOLEAN": "boolean"}[typ]
                     parsed = cell.try_cast(target)
-                    conds[f"{col}: not a {'date' if typ == 'DATE' else 'yes/no value' if typ == 'BOOLEAN' else 'number'}"] = (
-                        (col, cell.notnull() & (cell.strip() != "") & parsed.isnull()))
+                    what = "date" if typ == "DATE" else "yes/no value" if typ == "BOOLEAN" else "number"
+                    conds[f"{col}: not a {what}"] = (col, cell.notnull() & (cell.strip() != "") & parsed.isnull())
                     value = parsed
                 else:
-                    value = cell.cast(typ.lower().replace("varchar", "string"))
+                    value = cell
                 if col in REQUIRED[table]:
-                    empty = cell.isnull() | ((cell.cast("string").strip() == "") if raw is not None or typ == "VARCHAR"
-                                             else ibis.literal(False))
-                    conds[f"{col}: empty"] = (col, empty)
+                    conds[f"{col}: empty"] = (col, cell.isnull() | (cell.strip() == "") if textual else cell.isnull())
                 if table == "transactions" and col == "revenue" and not returns:
                     conds["revenue: negative"] = (col, value < 0)
                 if table == "events" and col == "type":
