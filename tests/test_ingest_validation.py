@@ -261,3 +261,11 @@ def test_a_config_beside_the_data_is_used(tiny):
     code, out, err = _cli("validate", "--data", tiny)
     assert code == 0, err
     assert "found beside the data" in err
+
+
+def test_kpi_portfolios_that_would_not_join_are_warned(tiny):
+    _set("kpis", 2, "portfolio", "Филиал 02")(tiny)
+    report = validate(tiny)
+    assert report.ok
+    row = report.warnings[report.warnings["file"] == "kpis.csv"].iloc[0]
+    assert row["column"] == "portfolio" and row["lines"] == "4" and "Филиал 02" in row["check"]

@@ -250,6 +250,12 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str], proble
         problems.mask("error", labels[table], "client_id", "client not in the clients table", bad,
                       line_word=line_words[table], values=ids,
                       fix=f"add those clients to {labels['clients']} or correct the ids")
+    kpis = frames.get("kpis")
+    if kpis is not None and "portfolio" in kpis and "portfolio" in clients:
+        unknown = kpis["portfolio"].notna() & ~kpis["portfolio"].isin(clients["portfolio"].dropna().unique())
+        problems.mask("warning", labels["kpis"], "portfolio", "portfolio not among the clients' portfolios "
+                      "(its KPIs will not join)", unknown, line_word=line_words["kpis"], values=kpis["portfolio"],
+                      fix="write portfolios the same way in both files, or map them under `values: {portfolio: {...}}`")
     tx = frames.get("transactions")
     if tx is not None and "date" in tx and len(tx):
         if "founded_year" in clients:
