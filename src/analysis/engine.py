@@ -143,7 +143,9 @@ def scan(data: str | Path, *, engine: str = "duckdb", con=None) -> Scan:
     ----------
     data
         Folder with ``transactions`` and ``clients`` (and optionally ``events``) as ``.parquet`` or
-        plain ``.csv`` with canonical headers (``client_id, date, revenue``...).
+        plain ``.csv`` with canonical headers (``client_id, date, revenue``...); or a URI
+        (``hdfs://``, ``s3a://``...) of a folder holding them as ``.parquet``, read by the engine
+        itself (on Spark, by the executors).
     engine, con
         ``duckdb`` or ``spark``, or an Ibis connection to use.
 
@@ -163,14 +165,25 @@ def scan(data: str | Path, *, engine: str = "duckdb", con=None) -> Scan:
     con = con if con is not None else connect(engine)
     spark = con.name == "pyspark"
     out = Scan(con=con)
+    remote = "://" in str(data)  # hdfs://, s3a://, gs://...: Parquet read by the engine (Spark's executors)
     for table in ("transactions", "clients", "events"):
-        path = _find(folder, table)
+        path = f"{str(data).rstrip('/')}/{table}.parquet" if remote else _find(folder, table)
         if path is None:
             if table == "events":
                 continue
             raise NotScannable(f"{folder}: no {table}.parquet or {table}.csv")
         want = SCAN_COLUMNS[table]
-        if path.suffix == ".parquet":
+        if remote:
+            try:
+                t = con.read_parquet(path)
+            except Exception as exc:
+                if table == "events":
+                    continue
+                raise NotScannable(f"{path}: cannot read ({str(exc).splitlines()[0][:200]})") from None
+            header = list(t.columns)
+            raw = t
+            path = Path(path.split("://", 1)[1])  # for the file name in messages
+        elif path.suffix == ".parquet":
             t = con.read_parquet(str(path))
             header = list(t.columns)
             raw = t  # typed by the file; text columns are parsed with try_cast in check()
