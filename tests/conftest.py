@@ -13,6 +13,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 KEYCLIENTS = Path(sys.executable).with_name("keyclients")
+#: The method-check page at test size (seconds, not a minute).
+SMALL_METHOD_CHECK = ("-p", "n_worlds=1", "-p", "portfolios=8", "-p", "periods=10", "-p", "clients=15")
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -25,7 +27,7 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
 def sample_report(tmp_path_factory) -> Path:
     """The sample report, rendered once for every test that reads it."""
     out = tmp_path_factory.mktemp("report") / "sample"
-    proc = run_cli("run", "--sample", "--out", out, cwd=tmp_path_factory.mktemp("cwd"))
+    proc = run_cli("run", "--sample", "--out", out, *SMALL_METHOD_CHECK, cwd=tmp_path_factory.mktemp("cwd"))
     assert proc.returncode == 0, proc.stderr
     return out
 

@@ -1,53 +1,100 @@
-"""The report: renders offline, survives a failing notebook, never leaves a half-written run."""
+"""The report: every page and table, offline HTML, escaping, failures, atomic swap, parameters."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 
 import nbformat
+import pandas as pd
 import pytest
 
 from analysis import report
 from analysis.config import SAMPLE_DIR
 from analysis.errors import InputError
+from conftest import run_cli
 
-pytestmark = pytest.mark.slow
+DESIGN_TABLES = ("hypotheses", "exploratory", "robustness", "client_categories", "category_changes",
+                 "article_claims", "sensitivity", "portfolio_panel", "codebook")
+PAGES = ("01_data_quality", "02_client_categories", "03_growth_links", "04_case_study", "05_method_check")
 
 
+@pytest.mark.slow
 def test_sample_report_has_every_part(sample_report):
     assert (sample_report / "index.html").is_file()
-    pages = sorted(p.name for p in (sample_report / "pages").glob("*.html"))
-    assert pages and pages == sorted(p.name for p in (sample_report / "research").glob("*.html"))
-    assert (sample_report / "executed").glob("*.ipynb")
+    for folder in ("pages", "research"):
+        assert sorted(p.stem for p in (sample_report / folder).glob("*.html")) == list(PAGES)
+    assert sorted(p.stem for p in (sample_report / "executed").glob("*.ipynb")) == list(PAGES)
+    for name in DESIGN_TABLES:
+        table = pd.read_csv(sample_report / "tables" / f"{name}.csv")
+        assert len(table) > 0, name
+    sheets = pd.ExcelFile(sample_report / "tables" / "tables.xlsx").sheet_names
+    assert set(DESIGN_TABLES) <= set(sheets)
     manifest = json.loads((sample_report / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["failed"] == [] and "transactions.csv" in manifest["inputs"]
-    assert manifest["versions"]["pandas"]
-    assert list((sample_report / "figures").glob("*.png"))
+    assert manifest["versions"]["pandas"] and manifest["seed"] == 1
+    assert len(list((sample_report / "figures").glob("key_*.png"))) == 3
 
 
+@pytest.mark.slow
+def test_verdicts_on_the_index_match_the_table(sample_report):
+    index = (sample_report / "index.html").read_text(encoding="utf-8")
+    hyp = pd.read_csv(sample_report / "tables" / "hypotheses.csv")
+    assert set(hyp["verdict"]) <= {"supported", "contradicted", "no_effect", "inconclusive"}
+    for verdict in hyp["verdict"]:
+        assert f'<td class="verdict">{verdict}</td>' in index
+    assert index.count("<img") == 3
+
+
+@pytest.mark.slow
 def test_report_pages_are_offline_and_code_free(sample_report):
     for page in [sample_report / "index.html", *sample_report.glob("pages/*.html"), *sample_report.glob("research/*.html")]:
         text = page.read_text(encoding="utf-8")
         assert not re.search(r"<script[^>]+src=", text), page
-        assert not re.search(r"<link[^>]+href=\"https?:", text), page
         assert not re.search(r"(src|href)=\"(https?:)?//", text), page
         assert "Synthetic data" in text and "Бокарева" in text
-    presentation = next(sample_report.glob("pages/*.html")).read_text(encoding="utf-8")
-    research = next(sample_report.glob("research/*.html")).read_text(encoding="utf-8")
-    assert "client_period_panel" not in presentation and "client_period_panel" in research
-    assert "injected-parameters" not in research and "Parameters" not in research
+    for name in PAGES:
+        presentation = (sample_report / "pages" / f"{name}.html").read_text(encoding="utf-8")
+        research = (sample_report / "research" / f"{name}.html").read_text(encoding="utf-8")
+        code_cell = re.compile(r'class="(input_area|[^"]*jp-InputArea)')
+        assert not code_cell.search(presentation) and code_cell.search(research), name
+        assert "injected-parameters" not in research and ".partial-" not in research, name
+
+
+@pytest.mark.slow
+def test_text_from_the_data_is_escaped(tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE_DIR, data)
+    clients = pd.read_csv(data / "clients.csv", dtype=str, keep_default_na=False)
+    evil = "<script>alert('x')</script>"
+    clients["name"] = evil + clients["name"]
+    clients["portfolio"] = clients["portfolio"].where(clients["portfolio"] != "P01", "<b>P01</b>")
+    clients.to_csv(data / "clients.csv", index=False)
+    tx = pd.read_csv(data / "transactions.csv", dtype=str, keep_default_na=False)
+    tx["portfolio"] = tx["portfolio"].where(tx["portfolio"] != "P01", "<b>P01</b>")
+    tx.to_csv(data / "transactions.csv", index=False)
+    book = report.list_notebooks()
+    result = report.run_report(data_dir=data, out_dir=tmp_path / "out", log=lambda m: None,
+                               notebooks=[b for b in book if b.stem in ("01_data_quality", "02_client_categories")])
+    assert result.failed == []
+    for page in (tmp_path / "out").rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        assert "<script>" not in text and "<b>P01</b>" not in text, page
+    examples = (tmp_path / "out" / "pages" / "02_client_categories.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert" in examples
 
 
 def _notebook(path, source):
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell('data_dir: str = ""  # data', metadata={"tags": ["parameters"]}),
+    nb.cells = [nbformat.v4.new_code_cell('data_dir: str = ""  # data\nn: int = 1  # a number', metadata={"tags": ["parameters"]}),
                 nbformat.v4.new_code_cell(source)]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, path)
     return path
 
 
+@pytest.mark.slow
 def test_failing_notebook_is_rendered_marked_and_others_go_on(tmp_path):
     good = _notebook(tmp_path / "01_good.ipynb", "print('fine <b>&')")
     bad = _notebook(tmp_path / "02_bad.ipynb", "raise ValueError('broken on purpose')")
@@ -60,6 +107,7 @@ def test_failing_notebook_is_rendered_marked_and_others_go_on(tmp_path):
     assert "broken on purpose" in (tmp_path / "out" / "pages" / "02_bad.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_interrupted_run_keeps_the_previous_report(tmp_path, monkeypatch):
     good = _notebook(tmp_path / "01_good.ipynb", "print('first run')")
     out = tmp_path / "out"
@@ -76,10 +124,27 @@ def test_interrupted_run_keeps_the_previous_report(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
 
 
-def test_parameter_names_are_checked(tmp_path):
+def test_parameter_names_and_values_are_checked(tmp_path):
     nb = _notebook(tmp_path / "01.ipynb", "pass")
     with pytest.raises(InputError, match="identifier"):
         report.check_parameters(nb, {"x; import os": 1})
     with pytest.raises(InputError, match="unknown parameter"):
         report.check_parameters(nb, {"window": 3})
-    assert report.check_parameters(nb, {"data_dir": "x"}) == {"data_dir": "x"}
+    with pytest.raises(InputError, match="must be int"):
+        report.check_parameters(nb, {"n": "3"})
+    assert report.check_parameters(nb, {"data_dir": "x", "n": 2}) == {"data_dir": "x", "n": 2}
+
+
+def test_cli_params_are_typed_by_the_notebook_not_guessed(tmp_path):
+    nb = _notebook(tmp_path / "01.ipynb", "pass")
+    assert report.parse_param("n=0123", [nb]) == ("n", 123)
+    assert report.parse_param("data_dir=0123", [nb]) == ("data_dir", "0123")
+    for bad in ("n=abc", "n=1.5", "=3", "nope=1", "a b=1"):
+        with pytest.raises(InputError):
+            report.parse_param(bad, [nb])
+
+
+def test_bad_param_on_the_command_line_exits_2(tmp_path):
+    proc = run_cli("run", "--sample", "--out", tmp_path / "r", "-p", "n_worlds=many", cwd=tmp_path)
+    assert proc.returncode == 2 and "n_worlds" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "r").exists()

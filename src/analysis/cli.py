@@ -105,6 +105,8 @@ def run(
     jobs: int = typer.Option(0, help="Notebooks run in parallel (0: one per core)."),
     timeout: int = typer.Option(600, help="Seconds a notebook cell may run."),
     engine: Optional[str] = typer.Option(None, "--engine", help="Aggregation engine: duckdb or spark (default: the config's engine, else duckdb)."),
+    param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE for a notebook parameter (repeatable), "
+                                                              "e.g. -p n_worlds=20."),
 ) -> None:
     """Run the notebooks on a client base and write the HTML report."""
     from analysis import report
@@ -137,6 +139,9 @@ def run(
 
         load_hypotheses(hypotheses)
     extra["engine"] = resolve_engine(engine, config, data_dir)
+    for text in param:
+        name, value = report.parse_param(text, report.list_notebooks())
+        extra[name] = value
     result = report.run_report(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
                                extra_parameters=extra, audience=audience,
                                log=lambda msg: typer.echo(msg, err=True))

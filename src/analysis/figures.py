@@ -148,3 +148,24 @@ def method_check(runs: pd.DataFrame):
            title="What the tests measure where the truth is known")
     fig.tight_layout()
     return fig
+
+
+def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | None = None):
+    """Clients of one period by window revenue (log scale) and margin, coloured by primary kind."""
+    period = period or features.loc[features["complete"].astype(bool), "period"].max()
+    f = features[(features["period"] == period) & (features["revenue"] > 0)]
+    p = primary[primary["period"] == period][["client_id", "primary_category"]]
+    d = f.merge(p, on="client_id", how="left")
+    d["kind"] = d["primary_category"].fillna("none of the six")
+    palette = {**CATEGORY_COLORS, "none of the six": "#c8c8c8"}
+    order = ["none of the six", *[c for c in CATEGORY_COLORS if c in set(d["kind"])]]
+    fig, ax = plt.subplots(figsize=(8.5, 5))
+    sns.scatterplot(data=d, x="revenue", y="margin", hue="kind", hue_order=order, palette=palette, s=16,
+                    alpha=0.75, ax=ax, linewidth=0)
+    ax.set_xscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.set(xlabel="revenue over the window (log scale)", ylabel="gross margin",
+           title=f"Clients by size and margin, {period}")
+    ax.legend(title="main kind", bbox_to_anchor=(1.02, 1), loc="upper left")
+    fig.tight_layout()
+    return fig

@@ -73,3 +73,17 @@ def examples(membership: pd.DataFrame, clients: pd.DataFrame, *, period: str | N
         out.insert(2, "name", out["client_id"].map(names))
     order = {c: i for i, c in enumerate(CATEGORIES)}
     return out.sort_values("category", key=lambda s: s.map(order)).reset_index(drop=True)
+
+
+def facts(study) -> dict:
+    """Headline numbers of a client base: clients, portfolios, periods, first and last period."""
+    panel = study.panel
+    active = panel[panel["revenue"] > 0]
+    return {
+        "clients": int(active["client_id"].nunique()),
+        "portfolios": int(active["portfolio"].nunique()),
+        "periods": int(active["period"].nunique()),
+        "first_period": str(active["period"].min()),
+        "last_period": str(active["period"].max()),
+        "order_lines": int(panel["orders"].sum()),
+    }

@@ -13,6 +13,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -59,6 +60,7 @@ img { max-width: 100%; height: auto; }
 pre { background: #f6f8fa; padding: 0.6rem; overflow-x: auto; font-size: 0.85rem; }
 .banner { background: #fff4ce; border: 1px solid #e0c45c; padding: 0.6rem 1rem; border-radius: 4px; }
 .failed { color: #b00020; font-weight: 600; }
+td.sentence_en, td.sentence_ru { text-align: left; max-width: 32rem; }
 .jp-InputArea, .input_area { margin-top: 0.5rem; }
 .jp-OutputPrompt, .jp-InputPrompt, .prompt { display: none; }
 footer { margin-top: 3rem; font-size: 0.85rem; color: #555; border-top: 1px solid #ddd; padding-top: 0.8rem; }
@@ -108,6 +110,34 @@ def check_parameters(notebook: Path, parameters: dict) -> dict:
             raise InputError(f"{Path(notebook).name}: parameter {name} must be {known[name]['inferred_type_name']}, "
                              f"got {value!r}")
     return dict(parameters)
+
+
+def parse_param(text: str, notebooks: list[Path]) -> tuple[str, object]:
+    """``NAME=VALUE`` from the command line, typed by the notebooks' own annotation (never guessed:
+    ``0123`` for a ``str`` parameter stays ``"0123"``)."""
+    name, sep, raw = text.partition("=")
+    name = name.strip()
+    if not sep or not name.isidentifier():
+        raise InputError(f"--param {text!r}: write NAME=VALUE, NAME a parameter of the notebooks")
+    types = {_known(nb)[name]["inferred_type_name"] for nb in notebooks if name in _known(nb)}
+    if not types:
+        known = sorted({k for nb in notebooks for k in _known(nb)})
+        raise InputError(f"--param {name}: no notebook takes it; they take {', '.join(known)}")
+    kind = str(types.pop()).strip()
+    try:
+        if kind == "int":
+            if not re.fullmatch(r"[+-]?\d+", raw.strip()):
+                raise ValueError
+            return name, int(raw)
+        if kind == "float":
+            return name, float(raw)
+        if kind == "bool":
+            if raw.strip().lower() not in ("true", "false"):
+                raise ValueError
+            return name, raw.strip().lower() == "true"
+    except ValueError:
+        raise InputError(f"--param {name}: {raw!r} is not a valid {kind}") from None
+    return name, raw
 
 
 def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeout: int) -> tuple[str, float, str]:
@@ -372,3 +402,17 @@ def _b64(path: Path) -> str:
     import base64
 
     return base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def bullets(texts) -> "IPython.display.HTML":  # noqa: F821 - IPython is imported lazily
+    """A bulleted list for a notebook page, every text HTML-escaped (text may come from the data)."""
+    from IPython.display import HTML
+
+    return HTML("<ul>" + "".join(f"<li>{html.escape(str(t))}</li>" for t in texts) + "</ul>")
+
+
+def paragraph(text: str) -> "IPython.display.HTML":  # noqa: F821
+    """One paragraph of computed text for a notebook page, HTML-escaped."""
+    from IPython.display import HTML
+
+    return HTML(f"<p>{html.escape(str(text))}</p>")
