@@ -75,6 +75,7 @@ FEATURES: dict[str, tuple[str, str]] = {
 ATTRIBUTES = ("org_type", "industry", "country", "founded_year", "is_reference", "brand_score", "innovation_score")
 EVENT_COLS = {"claim": "claims", "trial": "trials", "spec_requirement": "spec_requirements",
               "incident": "incidents", "deferral_accepted": "deferrals", "prepayment": "prepayments"}
+_NUMERIC_ATTRS = ("founded_year", "brand_score", "innovation_score")
 ABC_CUTS = (0.8, 0.95)
 XYZ_CUTS = (0.1, 0.25)
 
@@ -114,10 +115,10 @@ class _Grid:
         codes, self.clients = pd.factorize(panel["client_id"], sort=True)
         self.n = len(self.clients)
         pos = pd.Index(periods).get_indexer(panel["period"].astype(str))
-        self.flat = codes.astype(np.int64) * self.T + pos
+        self.flat = pos.astype(np.int64) * self.n + codes  # arrays are (period × client)
         self.panel = panel
-        first_port = panel.drop_duplicates("client_id").set_index("client_id")["portfolio"]
-        self.portfolio = first_port.reindex(self.clients).to_numpy(dtype=object)
+        _, first = np.unique(codes, return_index=True)
+        self.portfolio = panel["portfolio"].take(first).to_numpy()  # the client's first row's portfolio
 
     def dense(self, col: str) -> np.ndarray | None:
         """The column as an (n × T) float array, 0 where the client has no row; None if absent/all-NaN."""
@@ -127,54 +128,58 @@ class _Grid:
         if np.isnan(v).all():
             return None
         out = np.bincount(self.flat, weights=np.nan_to_num(v), minlength=self.n * self.T)
-        return out.reshape(self.n, self.T)
+        return out.reshape(self.T, self.n)
 
     def roll(self, x: np.ndarray) -> np.ndarray:
         """Trailing window sums (window ending at each period; shorter at the start)."""
-        c = np.cumsum(x, axis=1)
-        out = c.copy()
+        c = np.cumsum(x, axis=0)
         w = self.window
         if self.T > w:
-            out[:, w:] = c[:, w:] - c[:, :-w]
-        return out
+            c[w:] -= c[:-w].copy()
+        return c
 
 
 def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    out = np.full(np.broadcast_shapes(np.shape(a), np.shape(b)), np.nan)
+    return np.divide(a, b, out=out, where=b > 0)
+
+
+def _pareto(v: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per period (column) over the active clients: each value's share of the column's positive
+    total and the Pareto cumulative share (this client and all larger ones; ties by client id)."""
+    x = np.where(active & np.isfinite(v), np.clip(v, 0, None), 0.0)
+    order = np.argsort(-x, axis=1, kind="stable")
+    cs = np.cumsum(np.take_along_axis(x, order, axis=1), axis=1)
+    total = cs[:, -1:] if cs.shape[1] else np.zeros((x.shape[0], 1))
+    cum = np.empty_like(x)
+    np.put_along_axis(cum, order, cs, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
+        return _divide(x, np.broadcast_to(total, x.shape)), _divide(cum, np.broadcast_to(total, x.shape))
 
 
-def _pareto(values: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Within each group: the value's share of the group's positive total and the Pareto
-    cumulative share (this client and all larger ones; ties broken by position)."""
-    v = np.where(np.isfinite(values), np.clip(values, 0, None), 0.0)
-    order = np.lexsort((-v, groups))
-    gs, vs = groups[order], v[order]
-    cs = np.cumsum(vs)
-    start = np.r_[True, gs[1:] != gs[:-1]]
-    base = np.maximum.accumulate(np.where(start, cs - vs, 0.0))
-    within = cs - base
-    totals = np.bincount(np.searchsorted(np.unique(gs), gs), weights=vs)
-    tot_sorted = totals[np.searchsorted(np.unique(gs), gs)]
-    cum = np.empty_like(v)
-    share = np.empty_like(v)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        cum[order] = np.where(tot_sorted > 0, within / tot_sorted, np.nan)
-        share[order] = np.where(tot_sorted > 0, vs / tot_sorted, np.nan)
-    return share, cum
+def _classes(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes, categories=labels)
 
 
-def _abc(cum: np.ndarray, share: np.ndarray) -> np.ndarray:
+def _abc(cum: np.ndarray, share: np.ndarray) -> pd.Categorical:
     before = cum - share
-    out = np.where(before < ABC_CUTS[0], "A", np.where(before < ABC_CUTS[1], "B", "C")).astype(object)
-    return np.where(np.isfinite(cum), out, None)
+    codes = np.where(before < ABC_CUTS[0], 0, np.where(before < ABC_CUTS[1], 1, 2))
+    return _classes(np.where(np.isfinite(cum), codes, -1), ["A", "B", "C"])
 
 
-def _quintile_score(values: np.ndarray, groups: np.ndarray, *, higher_is_better: bool = True) -> np.ndarray:
-    """Scores 1-5 from within-group percentile ranks (average ranks for ties)."""
-    s = pd.Series(values if higher_is_better else -values)
-    pct = s.groupby(groups).rank(pct=True, method="average").to_numpy()
-    return np.clip(np.ceil(pct * 5), 1, 5)
+def _quintile_score(x: np.ndarray, active: np.ndarray, *, higher_is_better: bool = True) -> np.ndarray:
+    """Scores 1-5: the quintile bin of the value among each period's active clients (5: best).
+
+    Bins are closed on the right at the 20/40/60/80th percentiles, so tied values share a score
+    (a period where most clients bought last share the top recency score)."""
+    v = x if higher_is_better else -x
+    out = np.full(v.shape, np.nan)
+    for t in range(v.shape[0]):
+        vals = v[t, active[t]]
+        if vals.size:
+            cuts = np.quantile(vals, [0.2, 0.4, 0.6, 0.8])
+            out[t] = 1 + np.searchsorted(cuts, v[t], side="left")
+    return out
 
 
 def _manager_records(records: pd.DataFrame, grid: _Grid) -> pd.DataFrame:
@@ -194,12 +199,12 @@ def _manager_history(base: pd.DataFrame, grid: _Grid) -> np.ndarray:
     """
     cum = base.groupby(["c", "m"], sort=False)["w"].cumsum()
     lead = pd.Series(cum.to_numpy()).groupby(base["c"].to_numpy()).cummax().to_numpy()
-    flat = base["c"].to_numpy() * grid.T + base["t"].to_numpy()
+    flat = base["t"].to_numpy() * grid.n + base["c"].to_numpy()
     top = np.zeros(grid.n * grid.T)
     np.maximum.at(top, flat, lead)
     tot = np.bincount(flat, weights=base["w"].to_numpy(), minlength=grid.n * grid.T)
-    top = np.maximum.accumulate(top.reshape(grid.n, grid.T), axis=1)
-    tot = np.cumsum(tot.reshape(grid.n, grid.T), axis=1)
+    top = np.maximum.accumulate(top.reshape(grid.T, grid.n), axis=0)
+    tot = np.cumsum(tot.reshape(grid.T, grid.n), axis=0)
     return _divide(top, tot)
 
 
@@ -215,8 +220,8 @@ def _manager_continuity(base: pd.DataFrame, grid: _Grid) -> np.ndarray:
     out = np.full(grid.n * grid.T, np.nan)
     c = top.index.get_level_values("c").to_numpy()
     t = top.index.get_level_values("t").to_numpy()
-    out[c * grid.T + t] = top.to_numpy() / tot.to_numpy()
-    return out.reshape(grid.n, grid.T)
+    out[t * grid.n + c] = top.to_numpy() / tot.to_numpy()
+    return out.reshape(grid.T, grid.n)
 
 
 def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int = 4,
@@ -267,11 +272,11 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
     periods = period_axis(panel["period"].astype(str).unique())
     grid = _Grid(panel, periods, window)
     n, T = grid.n, grid.T
-    nanmat = np.full((n, T), np.nan)
+    nanmat = np.full((T, n), np.nan)  # every dense array is (period × client)
 
     rev = grid.dense("revenue")
-    rev = np.zeros((n, T)) if rev is None else rev
-    has_row = np.bincount(grid.flat, minlength=n * T).reshape(n, T) > 0
+    rev = np.zeros((T, n)) if rev is None else rev
+    has_row = np.bincount(grid.flat, minlength=n * T).reshape(T, n) > 0
     active_win = grid.roll(has_row.astype(float)) > 0
     bought = rev > 0
     R = grid.roll(rev)
@@ -294,16 +299,16 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
 
     # revenue variability over the window (population SD of per-period revenue, zeros included)
     S2 = grid.roll(rev**2)
-    w_len = np.minimum(np.arange(T) + 1, window)[None, :]
+    w_len = np.minimum(np.arange(T) + 1, window)[:, None]
     mean = R / w_len
     with np.errstate(invalid="ignore"):
         sd = np.sqrt(np.clip(S2 / w_len - mean**2, 0, None))
     feats["revenue_cv"] = _divide(sd, mean)
 
     # recency: periods since the last purchase as of t
-    idx = np.where(bought, np.arange(T)[None, :], -1)
-    last = np.maximum.accumulate(idx, axis=1)
-    feats["recency"] = np.where(last >= 0, np.arange(T)[None, :] - last, np.nan)
+    idx = np.where(bought, np.arange(T)[:, None], -1)
+    last = np.maximum.accumulate(idx, axis=0)
+    feats["recency"] = np.where(last >= 0, np.arange(T)[:, None] - last, np.nan)
 
     # events
     ev = {col: grid.dense(col) if col in panel.columns else None for col in EVENT_COLS}
@@ -311,14 +316,14 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
     for col, name in EVENT_COLS.items():
         x = ev[col]
         if x is None and has_events and col in panel.columns:
-            x = np.zeros((n, T))  # the column exists but holds no such event: a true zero
+            x = np.zeros((T, n))  # the column exists but holds no such event: a true zero
         feats[name] = grid.roll(x) if x is not None else nanmat
     feats["claims_per_100_orders"] = 100 * _divide(feats["claims"], O) if orders is not None else nanmat
     feats["claims_per_incident"] = _divide(feats["claims"], feats["incidents"])
     feats["deferrals_per_incident"] = _divide(feats["deferrals"], feats["incidents"])
     pa = grid.dense("prepayment_amount") if "prepayment_amount" in panel.columns else None
     if pa is None and "prepayment_amount" in panel.columns and has_events:
-        pa = np.zeros((n, T))
+        pa = np.zeros((T, n))
     feats["prepayment_amount"] = grid.roll(pa) if pa is not None else nanmat
     feats["prepayment_ratio"] = _divide(feats["prepayment_amount"], R)
 
@@ -330,28 +335,28 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         if "portfolio" in k.columns:
             kp = k.groupby(["portfolio", "period"])["plan_attainment"].mean()
             table = kp.unstack("period").reindex(columns=periods)
-            rows = table.reindex(pd.Index(grid.portfolio)).to_numpy(dtype=float)
+            rows = table.reindex(pd.Index(grid.portfolio)).to_numpy(dtype=float).T
         else:
             kp = k.groupby("period")["plan_attainment"].mean().reindex(periods).to_numpy(dtype=float)
-            rows = np.broadcast_to(kp, (n, T))
+            rows = np.broadcast_to(kp[:, None], (T, n))
         if np.isfinite(rows).any():
             behind = np.where(np.isfinite(rows), (rows < behind_plan).astype(float), 0.0)
     if behind is not None and has_events:
-        pre = ev["prepayment"] if ev["prepayment"] is not None else np.zeros((n, T))
+        pre = ev["prepayment"] if ev["prepayment"] is not None else np.zeros((T, n))
         feats["prepayments_behind_plan"] = grid.roll(pre * behind)
         feats["behind_plan_periods"] = grid.roll(behind)
     else:
         feats["prepayments_behind_plan"] = feats["behind_plan_periods"] = nanmat
 
     # relationship history to date (loyalty is a trait of the relationship, not of one window)
-    hist_active = np.cumsum(bought, axis=1).astype(float)
+    hist_active = np.cumsum(bought, axis=0).astype(float)
     if has_events:
-        z = np.zeros((n, T))
-        cum = {col: np.cumsum(ev[col] if ev[col] is not None else z, axis=1) for col in EVENT_COLS}
+        z = np.zeros((T, n))
+        cum = {col: np.cumsum(ev[col] if ev[col] is not None else z, axis=0) for col in EVENT_COLS}
         feats["prepayment_rate_history"] = _divide(cum["prepayment"], hist_active)
         feats["trial_rate_history"] = _divide(cum["trial"], hist_active)
         feats["spec_rate_history"] = _divide(cum["spec_requirement"], hist_active)
-        feats["claims_per_100_orders_history"] = (100 * _divide(cum["claim"], np.cumsum(orders, axis=1))
+        feats["claims_per_100_orders_history"] = (100 * _divide(cum["claim"], np.cumsum(orders, axis=0))
                                                   if orders is not None else nanmat)
         feats["deferrals_per_incident_history"] = _divide(cum["deferral_accepted"], cum["incident"])
         feats["claims_per_incident_history"] = _divide(cum["claim"], cum["incident"])
@@ -361,8 +366,8 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
             feats[name] = nanmat
 
     # tenure: periods since first appearance in the data
-    first = np.where(has_row.any(axis=1), has_row.argmax(axis=1), T)
-    feats["tenure"] = np.arange(T)[None, :] - first[:, None] + 1.0
+    first = np.where(has_row.any(axis=0), has_row.argmax(axis=0), T)
+    feats["tenure"] = np.arange(T)[:, None] - first[None, :] + 1.0
 
     newp = grid.dense("new_product_revenue")
     feats["new_product_share"] = _divide(grid.roll(newp), R) if newp is not None else nanmat
@@ -385,62 +390,59 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
     feats["manager_continuity"] = cont if cont is not None else nanmat
     feats["manager_continuity_history"] = hist if hist is not None else nanmat
 
-    # the rows: clients active in the window
-    ci, ti = np.nonzero(active_win)
-    out = {
-        "client_id": grid.clients.to_numpy()[ci],
-        "portfolio": grid.portfolio[ci],
-        "period": np.asarray(periods, dtype=object)[ti],
+    # pooled relative features within each period's window (columns of the dense arrays)
+    share, cum = _pareto(R, active_win)
+    feats["revenue_share"], feats["revenue_cum_share"] = share, cum
+    if gp is not None:
+        share_p, cum_p = _pareto(feats["gross_profit"], active_win)
+    else:
+        share_p = cum_p = nanmat
+    feats["profit_share"], feats["profit_cum_share"] = share_p, cum_p
+    feats["r_score"] = _quintile_score(np.where(np.isnan(feats["recency"]), T, feats["recency"]), active_win,
+                                       higher_is_better=False)
+    feats["f_score"] = _quintile_score(O, active_win) if orders is not None else nanmat
+    feats["m_score"] = _quintile_score(R, active_win)
+
+    # the rows: clients active in the window, in client then period order
+    ci, ti = np.nonzero(active_win.T)
+    cols: dict[str, object] = {
+        "client_id": pd.Series(grid.clients).take(ci).reset_index(drop=True),
+        "portfolio": pd.Series(grid.portfolio).take(ci).reset_index(drop=True),
+        "period": pd.Series(pd.array(periods, dtype="str")).take(ti).reset_index(drop=True),
         "period_index": ti,
         "complete": ti >= window - 1,
     }
+    flat = ti * n + ci
     for name, arr in feats.items():
-        out[name] = arr[ci, ti]
-    df = pd.DataFrame(out)
-    if gp is None:
-        df["gross_profit"] = np.nan
+        cols[name] = arr.ravel().take(flat)
+    cols["abc_revenue"] = _abc(cols["revenue_cum_share"], cols["revenue_share"])
+    cols["abc_profit"] = _abc(cols["profit_cum_share"], cols["profit_share"])
+    cv = cols["revenue_cv"]
+    cols["xyz_class"] = _classes(np.where(np.isnan(cv), -1, np.where(cv <= XYZ_CUTS[0], 0,
+                                                                   np.where(cv <= XYZ_CUTS[1], 1, 2))), ["X", "Y", "Z"])
 
-    # pooled relative features within each period's window
-    g = ti
-    share, cum = _pareto(df["revenue"].to_numpy(), g)
-    df["revenue_share"], df["revenue_cum_share"] = share, cum
-    df["abc_revenue"] = _abc(cum, share)
-    if gp is not None:
-        share, cum = _pareto(df["gross_profit"].to_numpy(), g)
-        df["profit_share"], df["profit_cum_share"] = share, cum
-        df["abc_profit"] = _abc(cum, share)
-    else:
-        df["profit_share"] = df["profit_cum_share"] = np.nan
-        df["abc_profit"] = None
-    cv = df["revenue_cv"].to_numpy()
-    df["xyz_class"] = np.where(np.isnan(cv), None,
-                               np.where(cv <= XYZ_CUTS[0], "X", np.where(cv <= XYZ_CUTS[1], "Y", "Z")))
-    df["r_score"] = _quintile_score(df["recency"].fillna(T).to_numpy(), g, higher_is_better=False)
-    df["f_score"] = (_quintile_score(df["orders"].to_numpy(), g) if orders is not None else np.nan)
-    df["m_score"] = _quintile_score(df["revenue"].to_numpy(), g)
-
-    # client attributes
+    # client attributes, aligned to the clients once and taken per row
     attrs = [a for a in ATTRIBUTES if a in clients.columns]
-    cl = clients.drop_duplicates("client_id").set_index("client_id")[attrs]
-    cl = cl.reindex(df["client_id"])
+    cl = clients.drop_duplicates("client_id").set_index("client_id")[attrs].reindex(grid.clients)
     for a in ATTRIBUTES:
-        if a in attrs:
-            df[a] = cl[a].to_numpy()
+        if a not in attrs:
+            cols[a] = np.full(len(ci), np.nan) if a in _NUMERIC_ATTRS else pd.Categorical.from_codes(
+                np.full(len(ci), -1), categories=[])
+            continue
+        col = cl[a]
+        if a in _NUMERIC_ATTRS:
+            cols[a] = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)[ci]
+        elif a == "is_reference":
+            cols[a] = col.astype("boolean").array.take(ci)
         else:
-            df[a] = np.nan if a in ("founded_year", "brand_score", "innovation_score") else None
+            cols[a] = pd.Categorical(col.astype(object)).take(ci)
     if "founded_year" in attrs:
-        year = pd.Series(periods).str.slice(0, 4).astype(int).to_numpy()[ti]
-        fy = pd.to_numeric(df["founded_year"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        df["client_age"] = year - fy
-        df["founded_year"] = fy
+        year = np.array([int(p[:4]) for p in periods], dtype=float)[ti]
+        cols["client_age"] = year - cols["founded_year"]
     else:
-        df["client_age"] = np.nan
-    for a in ("brand_score", "innovation_score"):
-        df[a] = pd.to_numeric(df[a], errors="coerce").astype(float)
-    if "is_reference" in attrs:
-        df["is_reference"] = df["is_reference"].astype("boolean")
-    cols = ["client_id", "portfolio", "period", "period_index", "complete", *FEATURES]
-    return df[cols]  # ordered by client_id, then period
+        cols["client_age"] = np.full(len(ci), np.nan)
+    order = ["client_id", "portfolio", "period", "period_index", "complete", *FEATURES]
+    return pd.DataFrame({k: cols[k] for k in order}, copy=False)
 
 
 def available(features: pd.DataFrame) -> dict[str, bool]:
