@@ -368,3 +368,23 @@ def test_sensitivity_counts(sample):
     kr = s[s["category"] == "key_revenue"].set_index(["threshold", "shift"])["members"]
     assert kr[("relative", -0.05)] < kr[("default", 0.0)] < kr[("relative", 0.05)]  # Pareto cut 75 % / 85 %
     assert kr[("absolute", 0.25)] == kr[("default", 0.0)]  # no absolute threshold in that rule
+
+
+def test_cli_runs_without_cost_or_events_and_says_what_it_could_not_compute(tmp_path):
+    data = tmp_path / "export"
+    data.mkdir()
+    for name in ("clients.csv", "kpis.csv"):
+        (data / name).write_bytes((SAMPLE_DIR / name).read_bytes())
+    tx = pd.read_csv(SAMPLE_DIR / "transactions.csv", dtype=str).drop(columns=["cost"])
+    tx.to_csv(data / "transactions.csv", index=False)
+    out = tmp_path / "m.csv"
+    proc = run_cli("classify", "--data", data, "--out", out, "--claims", tmp_path / "claims.csv")
+    assert proc.returncode == 0, proc.stderr
+    assert "key_profit: not computed" in proc.stderr and "transactions.cost" in proc.stderr
+    assert "demanding: not computed" in proc.stderr and "events" in proc.stderr
+    m = pd.read_csv(out)
+    status = m.groupby("category")["status"].agg(set)
+    assert status["key_revenue"] == {"ok", "short_history"} and status["image"] == {"ok", "short_history"}
+    assert status["understanding"] == {"not_computable"}
+    claims = pd.read_csv(tmp_path / "claims.csv").set_index("claim")
+    assert claims.loc["demanding_more_claims", "verdict"] == "not_testable"

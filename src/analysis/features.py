@@ -241,8 +241,9 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         Portfolio × period KPIs; ``plan_attainment`` below ``behind_plan`` marks a period when the
         supplier was behind plan (``prepayments_behind_plan``). Without it those features are empty.
     events
-        Accepted for symmetry with :func:`analysis.categories.classify`; event counts are read
-        from the panel's event columns, which exist only when the events file did.
+        The events table, if any. Event counts are read from the panel's event columns; when the
+        data hold no event at all (no events file, or an empty one) every event feature is
+        missing rather than zero.
     transactions
         Order lines with ``account_manager`` for ``manager_continuity``; without them the panel's
         ``account_manager`` column is used if present (one manager per client-period).
@@ -266,7 +267,6 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
     >>> bool((f["margin"].dropna() < 1).all())
     True
     """
-    del events  # the panel carries the event counts
     if window < 1:
         raise ValueError("window must be at least 1 period")
     periods = period_axis(panel["period"].astype(str).unique())
@@ -312,10 +312,16 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
 
     # events
     ev = {col: grid.dense(col) if col in panel.columns else None for col in EVENT_COLS}
-    has_events = any(col in panel.columns for col in EVENT_COLS)
+    # No event at all in the data means no events file (the panel may fill its columns with 0):
+    # the event signals are then absent, not zero.
+    has_events = any(ev[col] is not None and ev[col].any() for col in EVENT_COLS)
+    if events is not None and len(events) == 0:
+        has_events = False
     for col, name in EVENT_COLS.items():
         x = ev[col]
-        if x is None and has_events and col in panel.columns:
+        if not has_events:
+            x = None
+        elif x is None and col in panel.columns:
             x = np.zeros((T, n))  # the column exists but holds no such event: a true zero
         feats[name] = grid.roll(x) if x is not None else nanmat
     feats["claims_per_100_orders"] = 100 * _divide(feats["claims"], O) if orders is not None else nanmat
@@ -324,6 +330,8 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
     pa = grid.dense("prepayment_amount") if "prepayment_amount" in panel.columns else None
     if pa is None and "prepayment_amount" in panel.columns and has_events:
         pa = np.zeros((T, n))
+    if not has_events:
+        pa = None
     feats["prepayment_amount"] = grid.roll(pa) if pa is not None else nanmat
     feats["prepayment_ratio"] = _divide(feats["prepayment_amount"], R)
 
