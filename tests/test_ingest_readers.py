@@ -120,7 +120,7 @@ def test_yes_no_words():
     s = pd.Series(["Да", "нет", "YES", "n", "1", "0", "", "true", "maybe"], dtype="str")
     out, bad = parse.boolean(s, builtin={"true": ["да", "yes", "y", "1", "true"], "false": ["нет", "no", "n", "0"]})
     assert out.tolist()[:6] == [True, False, True, False, True, False]
-    assert pd.isna(out.iloc[6]) and out.iloc[7] is True or out.iloc[7] == True  # noqa: E712
+    assert pd.isna(out.iloc[6]) and bool(out.iloc[7]) is True
     assert bad.tolist() == [False] * 8 + [True]
 
 
@@ -272,3 +272,15 @@ def test_typed_date_cells_from_excel_and_parquet():
     assert fmt == "%Y%m%d" and ints.tolist() == [pd.Timestamp("2024-01-31"), pd.Timestamp("2024-02-01")]
     stamps, bad, _ = parse.date(pd.Series([pd.Timestamp("2024-03-01 10:30"), None], dtype=object))
     assert stamps.iloc[0] == pd.Timestamp("2024-03-01") and pd.isna(stamps.iloc[1]) and not bad.any()
+
+
+@pytest.mark.parametrize("body", [
+    "ИНН;Наименование;\r\nC1;Альфа;\r\nC2;Бета;\r\n",  # every line ends with the delimiter (1C)
+    "ИНН;Наименование;\r\nC1;Альфа\r\nC2;Бета\r\n",  # only the header does
+])
+def test_trailing_delimiters(tmp_path, body):
+    path = tmp_path / "clients.csv"
+    path.write_bytes(("Контрагенты;\r\n" + body).encode("cp1251"))
+    raw = read_table(path, TableSpec())
+    assert list(raw.frame.columns) == ["ИНН", "Наименование"]
+    assert raw.frame["Наименование"].tolist() == ["Альфа", "Бета"] and raw.frame.index.tolist() == [3, 4]
