@@ -169,6 +169,7 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
     frames: dict[str, pd.DataFrame | None] = {}
     labels: dict[str, str] = {}
     line_words: dict[str, str] = {}
+    names: dict[str, dict[str, str]] = {}
     for table in ALL_TABLES:
         spec = cfg.tables.get(table, TableSpec())
         raw = _read(table, spec, folder, problems)
@@ -182,6 +183,7 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
             frames[table] = None
             continue
         frame = build_table(raw, table, spec, problems, freq=cfg.freq)
+        names[table] = raw.detected.pop("names", {})
         notes.extend(raw.notes)
         d = raw.detected
         if raw.line_word == "line":
@@ -200,7 +202,7 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
         problems.error("transactions.csv", "", "no order lines (transactions) nor client_periods table found",
                        fix=f"put transactions.csv (or .xlsx/.parquet) in {folder} or name the file in the config")
     if all(frames.get(t) is not None for t in ("clients",)):
-        cross_checks({k: v for k, v in frames.items() if v is not None}, labels, problems, line_words)
+        cross_checks({k: v for k, v in frames.items() if v is not None}, labels, problems, line_words, names)
     report_problems = problems.frame()
     base = None
     if not problems.has_errors:

@@ -81,6 +81,7 @@ def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, 
     label, lw = raw.label, raw.line_word
     src = raw.frame
     names = {canon: (f"{source} ({canon})" if source != canon else canon) for canon, source in mapping.items()}
+    raw.detected["names"] = names  # how later checks name a column: as the file heads it
     out: dict[str, pd.Series] = {}
     detected = raw.detected
     kinds = dict(SCHEMA[table])
@@ -234,7 +235,15 @@ def exact_money(values: pd.Series, factor: pd.Series, op: str) -> pd.Series:
 
 def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str], problems: Problems,
                  line_words: dict[str, str], names: dict | None = None) -> None:
-    """Checks across tables: unknown clients, founded after the first order, empty periods."""
+    """Checks across tables: unknown clients, founded after the first order, empty periods.
+
+    ``names`` maps table → canonical column → the column as the file heads it (for messages).
+    """
+    names = names or {}
+
+    def name(table: str, column: str) -> str:
+        return names.get(table, {}).get(column, column)
+
     clients = frames.get("clients")
     if clients is None or "client_id" not in clients:
         return
@@ -247,13 +256,13 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str], proble
         # pyarrow's hash lookup: several times faster than Series.isin on a million ids
         found = pc.is_in(pa.array(ids.astype("str"), type=pa.string()), value_set=known)
         bad = ids.notna() & ~pd.Series(found.to_numpy(zero_copy_only=False), index=ids.index).fillna(False).astype(bool)
-        problems.mask("error", labels[table], "client_id", "client not in the clients table", bad,
+        problems.mask("error", labels[table], name(table, "client_id"), "client not in the clients table", bad,
                       line_word=line_words[table], values=ids,
                       fix=f"add those clients to {labels['clients']} or correct the ids")
     kpis = frames.get("kpis")
     if kpis is not None and "portfolio" in kpis and "portfolio" in clients:
         unknown = kpis["portfolio"].notna() & ~kpis["portfolio"].isin(clients["portfolio"].dropna().unique())
-        problems.mask("warning", labels["kpis"], "portfolio", "portfolio not among the clients' portfolios "
+        problems.mask("warning", labels["kpis"], name("kpis", "portfolio"), "portfolio not among the clients' portfolios "
                       "(its KPIs will not join)", unknown, line_word=line_words["kpis"], values=kpis["portfolio"],
                       fix="write portfolios the same way in both files, or map them under `values: {portfolio: {...}}`")
     tx = frames.get("transactions")
@@ -266,7 +275,7 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str], proble
             late = (joined > first).fillna(False)
             if late.any():
                 lines = clients.index[clients["client_id"].isin(late[late].index).to_numpy()]
-                problems.add("warning", labels["clients"], "founded_year", "founded after the client's first order",
+                problems.add("warning", labels["clients"], name("clients", "founded_year"), "founded after the client's first order",
                              count=int(late.sum()), lines=sorted(lines)[:5], line_word=line_words["clients"],
                              fix="check those founding years")
         dates = tx["date"].dropna()
@@ -275,7 +284,7 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str], proble
             span = set(range(int(months.min()), int(months.max()) + 1))
             empty = [pd.Period(year=m // 12, month=m % 12 + 1, freq="M") for m in sorted(span - set(months.tolist()))]
             if len(empty):
-                problems.add("warning", labels["transactions"], "date", "months without any order line: "
+                problems.add("warning", labels["transactions"], name("transactions", "date"), "months without any order line: "
                              + ", ".join(str(p) for p in empty[:6]) + (" …" if len(empty) > 6 else ""),
                              count=len(empty), fix="check the export covers the whole period (a missing file or filter?)")
 
