@@ -284,3 +284,16 @@ def test_trailing_delimiters(tmp_path, body):
     raw = read_table(path, TableSpec())
     assert list(raw.frame.columns) == ["ИНН", "Наименование"]
     assert raw.frame["Наименование"].tolist() == ["Альфа", "Бета"] and raw.frame.index.tolist() == [3, 4]
+
+
+@pytest.mark.parametrize("dec, thou", [(",", "\u00a0"), (",", " "), (",", ""), (".", ","), (".", " "), (".", ""), (",", ".")])
+def test_random_money_round_trips_exactly(dec, thou):
+    from ingest_helpers import _money
+
+    rng = np.random.default_rng(len(thou) * 10 + ord(dec))
+    cents = np.concatenate([rng.integers(-10**11, 10**11, 400), rng.integers(-999, 1000, 100), [0, 1, 99, 100, 100000]])
+    values = cents / 100
+    text = pd.Series([_money(v, dec=dec, thou=thou) for v in values], dtype="str")
+    got, bad, found = parse.money(text)
+    assert not bad.any() and found == dec
+    assert got.tolist() == values.tolist()
