@@ -116,12 +116,14 @@ def test_check_counts_every_planted_problem(tmp_path):
 
     problems = check(tmp_path)
     found = {(r.file, r.column, r.check.split(" (")[0]): (r.count, r.lines) for r in problems.itertuples()}
-    assert found[("transactions.csv", "date", "not a date")] == (2, "4")  # first bad record: 4th data line
+    # record numbers count data lines from 1: row 3 of the frame is the 4th line after the header
+    assert found[("transactions.csv", "date", "not a date")] == (2, "4, 11")
     assert found[("transactions.csv", "revenue", "not a number")] == (1, "6")
-    assert found[("transactions.csv", "revenue", "negative")] == (3, "8")
+    assert found[("transactions.csv", "revenue", "negative revenue")] == (3, "8, 9, 10")
     assert found[("transactions.csv", "client_id", "empty")] == (1, "12")
-    assert found[("transactions.csv", "client_id", "client not in the clients table")][0] == 2
-    assert found[("events.csv", "type", "not an event type")] == (4, "1")
+    assert found[("transactions.csv", "client_id", "client not in the clients table")] == (2, "13, 14")
+    assert found[("events.csv", "type", "not an event type")] == (4, "1, 2, 3, 4")
+    assert "'phone_call'" in problems.loc[problems["column"] == "type", "check"].iloc[0]
     assert found[("clients.csv", "client_id", "client id listed more than once")][0] == 2
     assert set(problems["severity"]) == {"error"}
     assert len(problems) == 7
@@ -172,4 +174,4 @@ def test_check_reads_typed_parquet(tmp_path):
     (tmp_path / "transactions.csv").unlink()
     problems = check(tmp_path)
     assert problems[["file", "column", "count", "lines"]].values.tolist() == [
-        ["transactions.parquet", "revenue", 2, "2"]]
+        ["transactions.parquet", "revenue", 2, "2, 5"]]

@@ -37,6 +37,7 @@ SCAN_COLUMNS: dict[str, dict[str, str]] = {
 REQUIRED = {"transactions": ("client_id", "date", "revenue"), "clients": ("client_id", "portfolio"),
             "events": ("client_id", "date", "type")}
 _SPARK_TYPES = {"VARCHAR": "STRING", "DATE": "DATE", MONEY: "DECIMAL(18,2)", "BOOLEAN": "BOOLEAN"}
+MAX_LINES = 5  # record numbers shown per problem
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -254,7 +255,9 @@ def check(data: str | Path, *, engine: str = "duckdb", returns: bool = False) ->
     The checks of :func:`analysis.ingest.validate` that matter at scale: required cells empty or
     not parseable (dates, amounts, yes/no), negative revenue (unless ``returns``), event types
     outside the six, duplicate client ids, and order lines or events of clients missing from the
-    clients table.
+    clients table. All conditions of a table are counted in one aggregate over one scan; the
+    first offending record numbers are looked up afterwards, only for the checks that failed
+    (DuckDB; Spark has no file order, so there they stay empty).
 
     Returns
     -------
@@ -266,61 +269,69 @@ def check(data: str | Path, *, engine: str = "duckdb", returns: bool = False) ->
 
     s = scan(data, engine=engine)
     rows: list[dict] = []
+    cl = s.tables["clients"]
 
-    def add(severity, table, column, check_, count, lines, fix):
-        if count:
-            rows.append({"severity": severity, "file": s.paths[table].name, "column": column, "check": check_,
-                         "count": int(count), "lines": ", ".join(str(int(x)) for x in lines), "fix": fix})
+    def add(table, column, check_, count, lines, fix):
+        rows.append({"severity": "error", "file": s.paths[table].name, "column": column, "check": check_,
+                     "count": int(count), "lines": ", ".join(str(int(x)) for x in lines), "fix": fix})
 
     try:
         for table, t in s.tables.items():
             raw = s.raw.get(table)
             src = raw if raw is not None else t
-            n = ibis.row_number().over() + 1
-            src = src.mutate(_line=n)
-            conds = {}
+            conds: dict[str, tuple[str, object, object]] = {}  # "column|check" → (column, condition, example value)
             for col, typ in SCAN_COLUMNS[table].items():
                 if col not in t.columns:
                     continue
                 cell = src[col]
-                textual = cell.type().is_string()
+                textual = cell.type().is_string()  # (DuckDB reads an empty CSV field as NULL; no TRIM needed)
                 if textual and typ != "VARCHAR":  # text cells (CSV, or a text column in Parquet) that do not parse
                     target = {"DATE": "date", MONEY: "decimal(18, 2)", "BOOLEAN": "boolean"}[typ]
                     parsed = cell.try_cast(target)
                     what = "date" if typ == "DATE" else "yes/no value" if typ == "BOOLEAN" else "number"
-                    conds[f"{col}: not a {what}"] = (col, cell.notnull() & (cell.strip() != "") & parsed.isnull())
+                    conds[f"{col}|not a {what}"] = (col, cell.notnull() & (cell != "") & parsed.isnull(), cell)
                     value = parsed
                 else:
                     value = cell
                 if col in REQUIRED[table]:
-                    conds[f"{col}: empty"] = (col, cell.isnull() | (cell.strip() == "") if textual else cell.isnull())
+                    conds[f"{col}|empty"] = (col, cell.isnull() | (cell == "") if textual else cell.isnull(),
+                                             None)
                 if table == "transactions" and col == "revenue" and not returns:
-                    conds["revenue: negative"] = (col, value < 0)
+                    conds[f"{col}|negative revenue"] = (col, value < 0, None)
                 if table == "events" and col == "type":
-                    conds["type: not an event type"] = (
-                        col, cell.notnull() & ~cell.strip().lower().isin(list(EVENT_TYPES)))
-            aggs = {f"c{i}": cond.fill_null(False).ifelse(1, 0).sum() for i, (_, cond) in enumerate(conds.values())}
-            aggs.update({f"l{i}": src._line.min(where=cond.fill_null(False))
-                         for i, (_, cond) in enumerate(conds.values())})
-            res = s.con.to_pandas(src.aggregate(**aggs)).iloc[0] if conds else {}
-            for i, (name, (col, _)) in enumerate(conds.items()):
-                count = res[f"c{i}"]
-                if count and count > 0:
-                    add("error", table, col, name.split(": ", 1)[1], count, [res[f"l{i}"]],
-                        _CHECK_FIX.get(col, "correct those cells"))
-        cl = s.tables["clients"]
+                    conds[f"{col}|not an event type"] = (
+                        col, cell.notnull() & ~cell.strip().lower().isin(list(EVENT_TYPES)), cell)
+                if table != "clients" and col == "client_id":
+                    conds[f"{col}|client not in the clients table"] = (
+                        col, cell.notnull() & (cell != "") & ~cell.isin(cl.client_id), None)
+            aggs = {}
+            for i, (_, cond, example) in enumerate(conds.values()):
+                aggs[f"c{i}"] = cond.fill_null(False).ifelse(1, 0).sum()
+                if example is not None:
+                    aggs[f"e{i}"] = example.cast("string").min(where=cond.fill_null(False))
+            res = s.con.to_pandas(src.aggregate(**aggs)).iloc[0]
+            for i, (key, (col, cond, example)) in enumerate(conds.items()):
+                name = key.split("|", 1)[1]
+                count = int(res[f"c{i}"] or 0)
+                if not count:
+                    continue
+                lines = []
+                if s.con.name == "duckdb":  # record numbers in file order, looked up only for failed checks
+                    numbered = src.mutate(_line=ibis.row_number().over() + 1)
+                    first = numbered.filter(cond.fill_null(False)).order_by("_line").limit(MAX_LINES)
+                    lines = s.con.to_pandas(first.select("_line"))["_line"].tolist()
+                label = name
+                if example is not None and res.get(f"e{i}") is not None:
+                    label += f" (e.g. {str(res[f'e{i}'])[:40]!r})"
+                fix = {"client not in the clients table": f"add those clients to {s.paths['clients'].name} or correct the ids",
+                       "not an event type": f"use one of {', '.join(EVENT_TYPES)} (or map the words in a data config)",
+                       "negative revenue": "returns? pass returns=True (`returns: true` in the config); else correct them",
+                       }.get(name, _CHECK_FIX.get(col, "correct those cells"))
+                add(table, col, label, count, lines, fix)
         dup = cl.group_by("client_id").aggregate(n=cl.count()).filter(lambda x: x.n > 1)
-        ndup = int(s.con.to_pandas(dup.count().name("n").as_table())["n"].iloc[0])
-        add("error", "clients", "client_id", "client id listed more than once", ndup, [],
-            "keep one line per client")
-        for table in ("transactions", "events"):
-            if table not in s.tables:
-                continue
-            t = s.tables[table]
-            unknown = t.anti_join(cl, "client_id").filter(lambda x: x.client_id.notnull())
-            r = s.con.to_pandas(unknown.aggregate(n=unknown.count(), example=unknown.client_id.min()))
-            add("error", table, "client_id", f"client not in the clients table (e.g. {r['example'].iloc[0]!r})",
-                int(r["n"].iloc[0]), [], f"add those clients to {s.paths['clients'].name} or correct the ids")
+        ndup = int(s.con.to_pandas(dup.aggregate(k=dup.count()))["k"].iloc[0])  # ids listed twice or more
+        if ndup:
+            add("clients", "client_id", "client id listed more than once", ndup, [], "keep one line per client")
     finally:
         if s.con.name == "duckdb":
             s.con.disconnect()
