@@ -168,11 +168,13 @@ def world_base(seed: int, **kw) -> tuple[ClientBase, dict]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed, portfolios, periods, clients", [(1, 10, 12, 40), (2, 20, 8, 30), (3, 5, 16, 80)])
-def test_default_rules_recover_the_truth_in_other_worlds(seed, portfolios, periods, clients):
-    base, truth = world_base(seed, portfolios=portfolios, periods=periods, clients=clients)
-    panel = client_period_panel(base)
-    m = classify(panel, base.clients, kpis=base.kpis, transactions=base.transactions)
+@pytest.mark.parametrize("seed, portfolios, periods, clients, freq", [
+    (1, 10, 12, 40, "Q"), (2, 20, 8, 30, "Q"), (3, 5, 16, 80, "Q"), (5, 10, 36, 40, "M")])
+def test_default_rules_recover_the_truth_in_other_worlds(seed, portfolios, periods, clients, freq):
+    base, truth = world_base(seed, portfolios=portfolios, periods=periods, clients=clients, freq=freq)
+    panel = client_period_panel(base, freq=freq)
+    window = 4 if freq == "Q" else 12
+    m = classify(panel, base.clients, kpis=base.kpis, transactions=base.transactions, window=window)
     for kind in ARTICLE_KINDS:
         p, r = precision_recall(m, truth, kind)
         assert p >= 0.7 and r >= 0.7, (kind, p, r)
