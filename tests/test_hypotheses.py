@@ -235,7 +235,7 @@ def test_robustness_recomputes_verdicts_and_flags_flips():
     from analysis.categories import classify
     from analysis.features import client_features
 
-    w, panel, _ = world_data(4, portfolios=12, periods=10, clients=30)
+    w, panel, _ = world_data(4, portfolios=8, periods=9, clients=20)
     feats = client_features(panel, w.clients, window=4, kpis=w.kpis)
     calls = []
 
@@ -243,10 +243,11 @@ def test_robustness_recomputes_verdicts_and_flags_flips():
         calls.append(shift)
         return classify(panel, w.clients, kpis=w.kpis, features=feats.copy(), quantile_shift=shift)
 
-    rob = hyp.robustness(panel, provider, window=4, kpis=w.kpis)
+    chosen = hyp.load_hypotheses().hypotheses[2:5]  # image, demanding ×2: quantile-ruled kinds
+    rob = hyp.robustness(panel, provider, chosen, window=4, kpis=w.kpis)
     assert calls == [0.0, -0.05, 0.05]
     assert list(rob["variant"].unique()) == ["baseline", "quantile_shift=-0.05", "quantile_shift=+0.05", "count_share"]
-    assert len(rob) == 4 * 7
+    assert len(rob) == 4 * 3
     assert (rob["flipped"] == (rob["verdict"] != rob["baseline_verdict"])).all()
     assert not rob.loc[rob["variant"] == "baseline", "flipped"].any()
     sens = rob.attrs["sensitivity"]

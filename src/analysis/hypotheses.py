@@ -237,6 +237,7 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     out = _OUT.get(row["outcome"], (row["outcome"], row["outcome"]))
     h = int(row["lag"])
     m = float(row["min_effect"])
+    by_count = row.get("measure") == "count_share"
     if lang == "ru":
         lag = "в следующем периоде" if h == 1 else f"с лагом {h} периода" if h < 5 else f"с лагом {h} периодов"
         eff = (f"стандартизованный наклон {_fmt(row['std_effect'], 'ru')}, 95 % ДИ от "
@@ -244,12 +245,13 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
         up = row.get("std_effect", 0) > 0
         direction = "более высоким" if up else "более низким"
         tail = " Это связь в данных, а не доказательство причины."
+        share_ru = "клиентов" if by_count else "выручки клиентов"
         mm = f"{m:.2f}".replace(".", ",")
         if v == "supported":
-            return (f"Как и ожидалось, большая доля выручки клиентов категории «{cat[1]}» сопровождалась "
+            return (f"Как и ожидалось, большая доля {share_ru} категории «{cat[1]}» сопровождалась "
                     f"{direction} значением показателя «{out[1]}» {lag} ({eff}).{tail}")
         if v == "contradicted":
-            return (f"Вопреки гипотезе, большая доля выручки клиентов категории «{cat[1]}» сопровождалась "
+            return (f"Вопреки гипотезе, большая доля {share_ru} категории «{cat[1]}» сопровождалась "
                     f"{direction} значением показателя «{out[1]}» {lag} ({eff}).{tail}")
         if v == "no_effect":
             return (f"Заметной связи нет: с 90 % уверенностью связь доли клиентов «{cat[1]}» с показателем "
@@ -263,11 +265,12 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
            f"{_fmt(row['ci_high'], 'en')}") if np.isfinite(row["std_effect"]) else ""
     direction = "higher" if row.get("std_effect", 0) > 0 else "lower"
     tail = " This is an association in the data, not proof of cause."
+    share_en = "share of clients" if by_count else "revenue share"
     if v == "supported":
-        return (f"As expected, a larger revenue share of {cat[0]} went together with {direction} "
+        return (f"As expected, a larger {share_en} of {cat[0]} went together with {direction} "
                 f"{out[0]} {lag} ({eff}).{tail}")
     if v == "contradicted":
-        return (f"Contrary to the hypothesis, a larger revenue share of {cat[0]} went together with "
+        return (f"Contrary to the hypothesis, a larger {share_en} of {cat[0]} went together with "
                 f"{direction} {out[0]} {lag} ({eff}).{tail}")
     if v == "no_effect":
         return (f"No association worth noting: with 90 % confidence the link between the share of {cat[0]} "
@@ -414,7 +417,8 @@ def _fit_single(data: pd.DataFrame, outcome_col: str, exposure_col: str, decidin
     d = data.sort_values("period")[["period", outcome_col, exposure_col]].dropna()
     if len(d) < 8 or d[exposure_col].std() == 0 or d[outcome_col].std() == 0:
         return None
-    rows = {t: _ts_slope(d, outcome_col, exposure_col, t, seed, n_resamples=999) for t in SINGLE_TESTS}
+    rows = {t: _ts_slope(d, outcome_col, exposure_col, t, seed, n_resamples=999 if t == deciding else 199)
+            for t in SINGLE_TESTS}
     if rows[deciding] is None:
         return None
     r = dict(rows[deciding])
