@@ -470,7 +470,10 @@ def _eval_condition(c: Condition, ctx: _Context) -> tuple[np.ndarray, np.ndarray
     x = col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
     vals = c.value if isinstance(c.value, list) else [c.value]
     known = col.notna().to_numpy()
-    inside = np.isin(col.astype(str).to_numpy(), [str(v) for v in vals]) & known
+    wanted = [str(v) for v in vals]
+    labels = col if isinstance(col.dtype, pd.CategoricalDtype) and all(
+        isinstance(c, str) for c in col.cat.categories) else col.astype(str)
+    inside = labels.isin(wanted).to_numpy(dtype=bool) & known
     held = inside if op in ("==", "in") else (~inside & known)
     return held, x, ""
 
@@ -764,8 +767,14 @@ def category_changes(membership: pd.DataFrame, *, periods: list[str] | None = No
     prev = cur[["client_id", "category", "t", "state", "portfolio"]].assign(t=cur["t"] + 1)
     both = cur.merge(prev, on=["client_id", "category", "t"], how="outer", suffixes=("", "_prev"))
     both["portfolio"] = both["portfolio"].fillna(both["portfolio_prev"])
-    ok_t = np.array([t in decided.get(c, set()) and (t - 1) in decided.get(c, set())
-                     for c, t in zip(both["category"], both["t"])], dtype=bool)
+    cats = list(decided.index)
+    dec = np.zeros((len(cats), len(periods) + 1), dtype=bool)
+    for i, c in enumerate(cats):
+        dec[i, sorted(decided[c])] = True
+    ci = pd.Index(cats).get_indexer(both["category"])
+    t = both["t"].to_numpy(dtype=np.int64)
+    ok_t = (ci >= 0) & (t >= 1) & (t < len(periods))
+    ok_t[ok_t] = dec[ci[ok_t], t[ok_t]] & dec[ci[ok_t], t[ok_t] - 1]
     both = both[ok_t]
     now = both["state"].astype("boolean").fillna(False).astype(bool)
     before = both["state_prev"].astype("boolean").fillna(False).astype(bool)
