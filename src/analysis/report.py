@@ -171,7 +171,7 @@ def render_html(executed: Path, out: Path, *, with_code: bool, synthetic: bool, 
     from traitlets.config import Config
 
     cfg = Config()
-    cfg.TagRemovePreprocessor.remove_cell_tags = {"injected-parameters", "remove-cell"}
+    cfg.TagRemovePreprocessor.remove_cell_tags = {"parameters", "injected-parameters", "remove-cell"}
     cfg.TagRemovePreprocessor.enabled = True
     exporter = HTMLExporter(config=cfg, template_name="basic")
     exporter.exclude_input = not with_code

@@ -574,7 +574,7 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     rows = first.sort_values(["min"], kind="stable").index.to_numpy()
     n = rows.size
     if lang == "ru":
-        ids = _inn(rng, n)
+        ids = _inn(np.random.default_rng([seed, 5]), n)  # a stream of its own: same world in both flavours
     else:
         ids = np.array([f"C{i + 1:06d}" for i in range(n)], dtype=object)
     id_of = dict(zip(rows.tolist(), ids.tolist()))
