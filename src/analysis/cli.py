@@ -101,6 +101,11 @@ def run(
     rulebook: Optional[Path] = typer.Option(None, "--rulebook", help="Category rulebook (YAML); default: built in."),
     hypotheses: Optional[Path] = typer.Option(None, "--hypotheses", help="Hypotheses file (YAML); default: built in."),
     audience: str = typer.Option("presentation", help="presentation (pages without code first) or research."),
+    lang: str = typer.Option("en", "--lang", help="Report language: en or ru (every heading, label and number format)."),
+    anonymize: bool = typer.Option(False, "--anonymize", help="Replace client names and ids by keyed pseudonyms everywhere."),
+    anon_key: Optional[str] = typer.Option(None, "--anon-key", help="Key of the pseudonyms (same key, same pseudonyms; "
+                                           "default: $KEYCLIENTS_ANON_KEY); without one a random key is drawn."),
+    by: Optional[str] = typer.Option(None, "--by", help="portfolio: one report per portfolio plus an index comparing them."),
     seed: int = typer.Option(1, help="Seed for every random step of the analysis."),
     jobs: int = typer.Option(0, help="Notebooks run in parallel (0: one per core)."),
     timeout: int = typer.Option(600, help="Seconds a notebook cell may run."),
@@ -142,9 +147,18 @@ def run(
     for text in param:
         name, value = report.parse_param(text, report.list_notebooks())
         extra[name] = value
-    result = report.run_report(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
-                               extra_parameters=extra, audience=audience,
-                               log=lambda msg: typer.echo(msg, err=True))
+    from analysis.i18n import check_lang
+
+    check_lang(lang)
+    if anon_key and not anonymize:
+        raise InputError("--anon-key is used only with --anonymize")
+    common = dict(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
+                  extra_parameters=extra, audience=audience, lang=lang, anonymize=anonymize, anon_key=anon_key,
+                  log=lambda msg: typer.echo(msg, err=True))
+    if by is not None:
+        result = report.run_batch(by=by, config=str(config.resolve()) if config else "", **common)
+    else:
+        result = report.run_report(**common)
     typer.echo(f"report: {result.index}")
     if result.failed:
         fail(f"{len(result.failed)} notebook(s) failed: {', '.join(result.failed)}; see {result.index}", 1)

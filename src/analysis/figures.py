@@ -8,104 +8,140 @@ import matplotlib.ticker
 import pandas as pd
 import seaborn as sns
 
+from analysis import i18n
 from analysis.config import CATEGORIES
 
 #: Colour-blind-safe palette (seaborn "colorblind"), one fixed colour per category.
 CATEGORY_COLORS = dict(zip(CATEGORIES, sns.color_palette("colorblind", len(CATEGORIES)).as_hex()))
 
 
-def coverage_heatmap(coverage: pd.DataFrame, *, value: str = "active_clients", title: str | None = None):
+def _decimal_comma(fig, lang: str) -> None:
+    """Russian figures: tick labels of numeric axes with a decimal comma (no locale needed)."""
+    if lang != "ru":
+        return
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            fmt = axis.get_major_formatter()
+            if isinstance(fmt, matplotlib.ticker.ScalarFormatter):
+                axis.set_major_formatter(matplotlib.ticker.FuncFormatter(_ru_tick))
+            elif isinstance(fmt, matplotlib.ticker.PercentFormatter):
+                axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{100 * v:.0f} %"))
+
+
+def _ru_tick(v: float, _pos=None) -> str:
+    text = i18n.integer(round(v), "ru") if abs(v) >= 1000 else f"{v:.6g}".replace(".", ",")
+    return text.replace("-", "\u2212")
+
+
+def _legend(ax, lang: str, title: str, **kw) -> None:
+    """Legend entries (category ids, verdicts, kinds) shown as labels in ``lang``."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(handles, [i18n.label(x, lang) for x in labels], title=title, **kw)
+
+
+def coverage_heatmap(coverage: pd.DataFrame, *, value: str = "active_clients", title: str | None = None,
+                     lang: str = "en"):
     """Portfolio × period heatmap of ``value`` (active clients by default)."""
     wide = coverage.pivot(index="portfolio", columns="period", values=value)
     height = max(3.0, 0.22 * len(wide) + 1.5)
     fig, ax = plt.subplots(figsize=(min(14, 1.0 + 0.6 * wide.shape[1]), height))
-    sns.heatmap(wide, cmap="viridis", ax=ax, cbar_kws={"label": value.replace("_", " ")},
+    sns.heatmap(wide, cmap="viridis", ax=ax, cbar_kws={"label": i18n.column(value, lang)},
                 annot=wide.shape[0] * wide.shape[1] <= 400, fmt=".0f", annot_kws={"size": 7})
-    ax.set(xlabel="period", ylabel="portfolio", title=title or f"{value.replace('_', ' ').capitalize()} by portfolio and period")
+    ax.set(xlabel=i18n.t("fig.period", lang), ylabel=i18n.t("fig.portfolio", lang),
+           title=title or (i18n.t("fig.coverage_title", lang) if value == "active_clients"
+                           else i18n.column(value, lang).capitalize()))
     fig.tight_layout()
     return fig
 
 
-def revenue_trend(panel: pd.DataFrame):
+def revenue_trend(panel: pd.DataFrame, *, lang: str = "en"):
     """Total revenue and active clients per period (two panels sharing the period axis)."""
     per = panel[panel["revenue"] > 0].groupby("period").agg(revenue=("revenue", "sum"),
                                                             clients=("client_id", "nunique")).reset_index()
     fig, (a, b) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True)
     sns.barplot(data=per, x="period", y="revenue", ax=a, color=sns.color_palette("colorblind")[0])
-    a.set(ylabel="revenue", xlabel="", title="Revenue and active clients per period")
+    a.set(ylabel=i18n.t("fig.revenue", lang), xlabel="", title=i18n.t("fig.trend_title", lang))
     sns.lineplot(data=per, x="period", y="clients", ax=b, marker="o", color=sns.color_palette("colorblind")[1])
-    b.set(ylabel="active clients", xlabel="period")
+    b.set(ylabel=i18n.t("fig.active_clients", lang), xlabel=i18n.t("fig.period", lang))
     b.tick_params(axis="x", rotation=45)
+    _decimal_comma(fig, lang)
     fig.tight_layout()
     return fig
 
 
-def category_shares(counts: pd.DataFrame):
+def category_shares(counts: pd.DataFrame, *, lang: str = "en"):
     """Share of decided clients in each category, per period, one colour per category."""
     fig, ax = plt.subplots(figsize=(9, 4.5))
     sns.lineplot(data=counts, x="period", y="share", hue="category", palette=CATEGORY_COLORS, marker="o", ax=ax,
                  hue_order=[c for c in CATEGORY_COLORS if c in set(counts["category"])])
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.set(xlabel="period", ylabel="share of clients", title="How many clients each kind holds")
+    ax.set(xlabel=i18n.t("fig.period", lang), ylabel=i18n.t("fig.share_of_clients", lang),
+           title=i18n.t("fig.shares_title", lang))
     ax.tick_params(axis="x", rotation=45)
-    ax.legend(title="kind of key client", bbox_to_anchor=(1.02, 1), loc="upper left")
+    _legend(ax, lang, i18n.t("fig.kind", lang), bbox_to_anchor=(1.02, 1), loc="upper left")
+    _decimal_comma(fig, lang)
     fig.tight_layout()
     return fig
 
 
-def overlap_heatmap(matrix: pd.DataFrame):
+def overlap_heatmap(matrix: pd.DataFrame, *, lang: str = "en"):
     """Clients in both kinds (diagonal: clients in the kind) as a heatmap."""
     fig, ax = plt.subplots(figsize=(6.5, 5.2))
-    sns.heatmap(matrix, annot=True, fmt="d", cmap="Blues", ax=ax, cbar=False)
-    ax.set(xlabel="", ylabel="", title="Clients holding two kinds at once")
+    shown = matrix.rename(index=lambda c: i18n.category(c, lang), columns=lambda c: i18n.category(c, lang))
+    sns.heatmap(shown, annot=True, fmt="d", cmap="Blues", ax=ax, cbar=False)
+    ax.set(xlabel="", ylabel="", title=i18n.t("fig.overlap_title", lang))
     fig.tight_layout()
     return fig
 
 
-def forest(results: pd.DataFrame, *, label: str = "id"):
+def forest(results: pd.DataFrame, *, label: str = "id", lang: str = "en"):
     """Standardised effects with 95 % CIs, one row per hypothesis, and the ±min_effect band."""
     df = results.dropna(subset=["std_effect"]).reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(8.5, 0.55 * max(len(df), 2) + 1.4))
     band = float(df["min_effect"].max()) if "min_effect" in df and len(df) else 0.2
-    ax.axvspan(-band, band, color="0.92", zorder=0, label=f"±{band:.2f} SD (too small to matter)")
+    ax.axvspan(-band, band, color="0.92", zorder=0, label=i18n.t("fig.band", lang, band=i18n.number(band, lang)))
     ax.axvline(0, color="0.4", lw=0.8)
     y = range(len(df))[::-1]
     for yi, (_, row) in zip(y, df.iterrows()):
         color = CATEGORY_COLORS.get(row["category"], "0.3")
         ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color=color, lw=2.2)
         ax.plot(row["std_effect"], yi, "o", color=color, ms=7)
-    labels = [f"{r[label]}: {r['category']} → {r['outcome']} (lag {r['lag']}) — {r.get('verdict', '')}"
+    labels = [f"{r[label]}: {i18n.category(r['category'], lang)} → {i18n.outcome(r['outcome'], lang)} "
+              f"({i18n.t('fig.lag', lang, lag=r['lag'])}) — {i18n.verdict(r.get('verdict', ''), lang)}"
               for _, r in df.iterrows()]
     ax.set_yticks(list(y), labels)
-    ax.set(xlabel="standardised effect (SD of outcome per SD of exposure), 95 % CI",
-           title="Confirmatory hypotheses")
+    ax.set(xlabel=i18n.t("fig.forest_x", lang), title=i18n.t("fig.forest_title", lang))
     ax.legend(loc="lower right", fontsize=8, frameon=False)
+    _decimal_comma(fig, lang)
     fig.tight_layout()
     return fig
 
 
-def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None):
+def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None, lang: str = "en"):
     """The exploratory grid: standardised effect of each category (rows) on each outcome at each lag.
 
     Cells whose Benjamini–Hochberg-adjusted p is below 0.05 are marked with a star.
     """
     g = grid.copy()
-    g["cell"] = g["outcome"] + " h" + g["lag"].astype(str)
+    g["cell"] = g["outcome"].map(lambda o: i18n.outcome(o, lang)) + " h" + g["lag"].astype(str)
     wide = g.pivot_table(index="category", columns="cell", values="std_effect", aggfunc="first", sort=False)
     stars = g.pivot_table(index="category", columns="cell", values="reject", aggfunc="first", sort=False)
     rows = [c for c in CATEGORY_COLORS if c in wide.index]
     wide, stars = wide.loc[rows], stars.reindex(index=rows, columns=wide.columns)
-    annot = wide.map(lambda v: "" if pd.isna(v) else f"{v:.2f}") + stars.map(lambda v: "*" if v is True else "")
+    annot = wide.map(lambda v: "" if pd.isna(v) else i18n.number(v, lang)) + stars.map(lambda v: "*" if v is True else "")
+    wide = wide.rename(index=lambda c: i18n.category(c, lang))
     fig, ax = plt.subplots(figsize=(min(18, 1.2 + 0.42 * wide.shape[1]), 0.5 * len(rows) + 2.2))
     lim = max(0.3, float(abs(wide).max().max()) if wide.size else 0.3)
     sns.heatmap(wide, cmap="vlag", center=0, vmin=-lim, vmax=lim, annot=annot, fmt="", ax=ax,
-                annot_kws={"size": 7}, cbar_kws={"label": "standardised effect"})
-    ax.set(xlabel="outcome at lag h", ylabel="", title="Exploratory grid (* : FDR < 5 %)")
+                annot_kws={"size": 7}, cbar_kws={"label": i18n.t("fig.std_effect", lang)})
+    ax.set(xlabel=i18n.t("fig.grid_x", lang), ylabel="", title=i18n.t("fig.grid_title", lang))
+    _decimal_comma(fig, lang)
     fig.tight_layout()
     return fig
 
 
-def scatter_fits(data: pd.DataFrame, results: pd.DataFrame, *, max_panels: int = 8):
+def scatter_fits(data: pd.DataFrame, results: pd.DataFrame, *, max_panels: int = 8, lang: str = "en"):
     """For each hypothesis: exposure vs outcome after removing portfolio and period means, with a fit."""
     from analysis.growth import exposure_column, outcome_column
 
@@ -125,15 +161,17 @@ def scatter_fits(data: pd.DataFrame, results: pd.DataFrame, *, max_panels: int =
                       - d.groupby("period")[col].transform("mean") + d[col].mean())
         sns.regplot(data=d, x=x, y=y, ax=ax, color=CATEGORY_COLORS.get(r["category"], "0.3"),
                     scatter_kws={"alpha": 0.45, "s": 14}, line_kws={"lw": 1.5})
-        ax.set(xlabel=f"{r['category']} share (within)", ylabel=f"{r['outcome']} h{int(r['lag'])} (within)",
-               title=f"{r['id']}: {r.get('verdict', '')}")
+        ax.set(xlabel=i18n.t("fig.within_share", lang, category=i18n.category(r["category"], lang)),
+               ylabel=i18n.t("fig.within_outcome", lang, outcome=i18n.outcome(r["outcome"], lang), lag=int(r["lag"])),
+               title=f"{r['id']}: {i18n.verdict(r.get('verdict', ''), lang)}")
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
+    _decimal_comma(fig, lang)
     fig.tight_layout()
     return fig
 
 
-def method_check(runs: pd.DataFrame):
+def method_check(runs: pd.DataFrame, *, lang: str = "en"):
     """Estimates in null and planted worlds per hypothesis, with the planted size marked."""
     fig, ax = plt.subplots(figsize=(9, 0.5 * runs["id"].nunique() + 1.8))
     sns.stripplot(data=runs, y="id", x="std_effect", hue="kind", dodge=True, ax=ax, alpha=0.7,
@@ -144,13 +182,14 @@ def method_check(runs: pd.DataFrame):
         y = order.index(r["id"])
         ax.plot([r["planted"]] * 2, [y - 0.4, y + 0.4], color="black", lw=1.5)
     ax.axvline(0, color="0.4", lw=0.8)
-    ax.set(xlabel="measured standardised effect (black bar: planted on the latent share)", ylabel="",
-           title="What the tests measure where the truth is known")
+    ax.set(xlabel=i18n.t("fig.method_x", lang), ylabel="", title=i18n.t("fig.method_title", lang))
+    _legend(ax, lang, i18n.t("fig.world", lang))
+    _decimal_comma(fig, lang)
     fig.tight_layout()
     return fig
 
 
-def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | None = None):
+def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | None = None, lang: str = "en"):
     """Clients of one period by window revenue (log scale) and margin, coloured by primary kind."""
     period = period or features.loc[features["complete"].astype(bool), "period"].max()
     f = features[(features["period"] == period) & (features["revenue"] > 0)]
@@ -164,8 +203,9 @@ def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | No
                     alpha=0.75, ax=ax, linewidth=0)
     ax.set_xscale("log")
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.set(xlabel="revenue over the window (log scale)", ylabel="gross margin",
-           title=f"Clients by size and margin, {period}")
-    ax.legend(title="main kind", bbox_to_anchor=(1.02, 1), loc="upper left")
+    ax.set(xlabel=i18n.t("fig.kinds_x", lang), ylabel=i18n.t("fig.gross_margin", lang),
+           title=i18n.t("fig.kinds_title", lang, period=period))
+    _legend(ax, lang, i18n.t("fig.main_kind", lang), bbox_to_anchor=(1.02, 1), loc="upper left")
+    _decimal_comma(fig, lang)
     fig.tight_layout()
     return fig

@@ -12,11 +12,26 @@ from analysis.ingest import ValidationReport, validate
 from analysis.panel import client_period_panel
 
 
-def check(data_dir: str | Path = "", *, config: str | Path = "") -> ValidationReport:
-    """Read and check the client base (the sample when ``data_dir`` is empty); stop on errors."""
+def check(data_dir: str | Path = "", *, config: str | Path = "", portfolio: str = "",
+          anonymize: bool = False) -> ValidationReport:
+    """Read and check the client base (the sample when ``data_dir`` is empty); stop on errors.
+
+    ``portfolio`` keeps one portfolio's clients; ``anonymize`` replaces client ids and names
+    (in the tables and in every note and problem text) by keyed pseudonyms.
+    """
+    import dataclasses
+
+    from analysis.study import only_portfolio
+
     report = validate(Path(data_dir) if data_dir else SAMPLE_DIR, config=config or None)
     if not report.ok:
         raise InputError(report.message())
+    if anonymize:
+        from analysis.anonymize import anonymize_report, key_from_env
+
+        report = anonymize_report(report, key_from_env())
+    if portfolio:
+        report = dataclasses.replace(report, base=only_portfolio(report.base, portfolio))
     return report
 
 

@@ -140,11 +140,20 @@ def parse_param(text: str, notebooks: list[Path]) -> tuple[str, object]:
     return name, raw
 
 
-def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeout: int) -> tuple[str, float, str]:
-    """Worker: execute one notebook with papermill (in its own process)."""
+def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeout: int,
+             env: dict | None = None) -> tuple[str, float, str]:
+    """Worker: execute one notebook with papermill (in its own process).
+
+    ``env`` goes into the kernel's environment (the anonymisation key travels this way, never as
+    a parameter, so it is written into no notebook).
+    """
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    from analysis.anonymize import ENV_KEY
+
+    os.environ.pop(ENV_KEY, None)
+    os.environ.update(env or {})
     start = time.perf_counter()
     error = ""
     # the kernel inherits this worker's stderr: keep its chatter in a log beside the executed notebook
@@ -160,18 +169,59 @@ def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeou
         error = f"{exc.__class__.__name__}: {exc}"
     finally:
         log_file.close()
+        for key in (env or {}):
+            os.environ.pop(key, None)
     return Path(notebook).stem, time.perf_counter() - start, error
 
 
-def render_html(executed: Path, out: Path, *, with_code: bool, synthetic: bool, title: str) -> None:
-    """One executed notebook → one self-contained HTML page (no script, images inline)."""
+def notices(*, lang: str = "en", synthetic: bool = False, anonymized: str = "", portfolio: str = "") -> str:
+    """The banners every page of a run shows: synthetic data, pseudonyms (``anonymized``:
+    ``"stable"`` or ``"random"``), one portfolio."""
+    from analysis import i18n
+
+    parts = []
+    if synthetic:
+        parts.append(SYNTHETIC_BANNER if lang == "en" else f'<div class="banner">{i18n.t("report.synthetic", lang)}</div>')
+    if anonymized:
+        parts.append(f'<div class="banner anon">{html.escape(i18n.t(f"report.anon_{anonymized}", lang))}</div>')
+    if portfolio:
+        parts.append(f'<div class="banner portfolio">{html.escape(i18n.t("report.portfolio", lang, portfolio=portfolio))}</div>')
+    return "\n".join(parts)
+
+
+def credit(lang: str = "en") -> str:
+    """The footer crediting the article's author (escaped HTML)."""
+    from analysis import i18n
+
+    return html.escape(CREDIT if lang == "en" else i18n.t("report.credit", lang))
+
+
+def page_title(stem: str, lang: str = "en") -> str:
+    from analysis import i18n
+
+    key = f"page.{stem}"
+    return i18n.t(key, lang) if i18n.has(key) else stem.replace("_", " ")
+
+
+def render_html(executed: Path, out: Path, *, with_code: bool, synthetic: bool, title: str, lang: str = "en",
+                banner: str | None = None, back: str = "") -> None:
+    """One executed notebook → one self-contained HTML page (no script, images inline).
+
+    Markdown cells tagged with the other language (``lang-en`` / ``lang-ru``) are removed, as are
+    the parameters cells. ``banner`` (HTML) replaces the default synthetic-data banner; ``back``
+    is the relative link to the run's index.
+    """
     import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
     from traitlets.config import Config
 
+    from analysis import i18n
+
+    i18n.check_lang(lang)
     cfg = Config()
-    cfg.TagRemovePreprocessor.remove_cell_tags = {"parameters", "injected-parameters", "remove-cell"}
+    cfg.TagRemovePreprocessor.remove_cell_tags = {"parameters", "injected-parameters", "remove-cell",
+                                                  *(f"lang-{other}" for other in i18n.LANGS if other != lang)}
     cfg.TagRemovePreprocessor.enabled = True
     exporter = HTMLExporter(config=cfg, template_name="basic")
     exporter.exclude_input = not with_code
@@ -180,8 +230,11 @@ def render_html(executed: Path, out: Path, *, with_code: bool, synthetic: bool, 
     exporter.register_preprocessor(TagRemovePreprocessor(config=cfg), enabled=True)
     nb = nbformat.read(executed, as_version=4)
     body, _ = exporter.from_notebook_node(nb)
-    page = PAGE.format(lang="en", title=html.escape(title), css=CSS, body=body,
-                       banner=SYNTHETIC_BANNER if synthetic else "", footer=html.escape(CREDIT))
+    if back:
+        body = f'<nav><a href="{html.escape(back)}">← {html.escape(i18n.t("report.back", lang))}</a></nav>' + body
+    if banner is None:
+        banner = notices(lang=lang, synthetic=synthetic)
+    page = PAGE.format(lang=lang, title=html.escape(title), css=CSS, body=body, banner=banner, footer=credit(lang))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
 
@@ -205,10 +258,113 @@ def _versions() -> dict:
     return out
 
 
+def resolve_anon_key(anonymize: bool, key: str | None = None) -> tuple[str, str]:
+    """The key a run pseudonymises with and whether its pseudonyms are ``"stable"`` (a key was
+    given, by argument or ``KEYCLIENTS_ANON_KEY``) or ``"random"``; ``("", "")`` when off."""
+    from analysis.anonymize import ENV_KEY, new_key
+
+    if not anonymize:
+        return "", ""
+    key = key or os.environ.get(ENV_KEY, "")
+    return (key, "stable") if key else (new_key(), "random")
+
+
+@dataclass
+class _Run:
+    """One report inside a run: its folder, notebooks and parameters."""
+
+    tmp: Path
+    books: list[Path]
+    params: dict
+    portfolio: str = ""
+
+
+def _plan(run: _Run, cell_timeout: int, env: dict) -> list[tuple]:
+    for sub in ("executed", "pages", "research", "tables", "figures"):
+        (run.tmp / sub).mkdir(parents=True, exist_ok=True)
+    tasks = []
+    for nb in run.books:
+        p = check_parameters(nb, {k: v for k, v in run.params.items() if k in _known(nb)})
+        if "tables_dir" in _known(nb):
+            p["tables_dir"] = str(run.tmp / "tables")
+        if "figures_dir" in _known(nb):
+            p["figures_dir"] = str(run.tmp / "figures")
+        tasks.append((str(nb), str(run.tmp / "executed" / nb.name), p, str(run.tmp), cell_timeout, env))
+    return tasks
+
+
+def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None], label=None) -> dict:
+    """Run every task in one process pool; ``{output path: (name, seconds, error)}``."""
+    jobs = min(jobs or os.cpu_count() or 1, len(tasks))
+    progress = _Progress(len(tasks), log)
+    done = {}
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(_execute, *t): t[1] for t in tasks}
+        for future in as_completed(futures):
+            name, seconds, error = future.result()
+            done[futures[future]] = (name, seconds, error)
+            progress.done(label(futures[future], name) if label else name, seconds, error)
+    return done
+
+
+def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audience: str, lang: str,
+             anonymized: str, seed: int, started: float, back: str = "../index.html") -> RunResult:
+    """Render the pages, workbook, index and manifest of one executed run in its folder."""
+    result = RunResult(out_dir=run.tmp, index=run.tmp / "index.html")
+    errors = {}
+    for nb in run.books:
+        name, seconds, error = results.get(str(run.tmp / "executed" / nb.name), (nb.stem, 0.0, "not run"))
+        result.timings[nb.stem] = round(seconds, 2)
+        if error:
+            errors[nb.stem] = error
+    result.failed = [nb.stem for nb in run.books if nb.stem in errors]
+    banner = notices(lang=lang, synthetic=synthetic, anonymized=anonymized, portfolio=run.portfolio)
+    for nb in run.books:
+        executed = run.tmp / "executed" / nb.name
+        if executed.exists():
+            title = page_title(nb.stem, lang)
+            for folder, code in (("pages", False), ("research", True)):
+                render_html(executed, run.tmp / folder / f"{nb.stem}.html", with_code=code, synthetic=synthetic,
+                            title=title, lang=lang, banner=banner, back=back)
+    write_workbook(run.tmp / "tables")
+    _write_index(run.tmp, run.books, errors, synthetic=synthetic, parameters=run.params, audience=audience,
+                 lang=lang, banner=banner)
+    manifest = {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "parameters": run.params,
+        "seed": seed,
+        "lang": lang,
+        "anonymized": anonymized or False,
+        "inputs": {p.name: _sha256(p) for p in sorted(data_dir.iterdir()) if p.is_file()},
+        "versions": _versions(),
+        "timings": {**result.timings, "total": round(time.perf_counter() - started, 2)},
+        "failed": result.failed,
+    }
+    (run.tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return result
+
+
+def _base_parameters(data_dir: Path, seed: int, extra: dict | None, lang: str, anonymize: bool) -> dict:
+    from analysis import i18n
+
+    params = {"data_dir": str(data_dir), "seed": int(seed), **(extra or {})}
+    if lang != "en":
+        params["lang"] = lang
+    i18n.check_lang(params.get("lang", "en"))
+    if anonymize:
+        params["anonymize"] = True
+    return params
+
+
 def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, cell_timeout: int = 600,
                notebooks: list[Path] | None = None, extra_parameters: dict | None = None,
-               audience: str = "presentation", log: Callable[[str], None] = print) -> RunResult:
+               audience: str = "presentation", lang: str = "en", anonymize: bool = False, anon_key: str | None = None,
+               log: Callable[[str], None] = print) -> RunResult:
     """Execute the notebooks on ``data_dir`` and publish the report into ``out_dir``.
+
+    ``lang`` (``en`` or ``ru``) chooses every word shown; ``anonymize`` replaces client names and
+    ids by pseudonyms keyed with ``anon_key`` (else ``KEYCLIENTS_ANON_KEY``, else a random key,
+    which the report then says).
 
     Returns
     -------
@@ -221,61 +377,176 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
     out_dir = Path(out_dir).resolve()
     books = notebooks or list_notebooks()
     synthetic = (data_dir / "truth.json").is_file()
-    base_params = {"data_dir": str(data_dir), "seed": int(seed), **(extra_parameters or {})}
-    params = {nb: check_parameters(nb, {k: v for k, v in base_params.items()
-                                        if k in _known(nb)}) for nb in books}
+    base_params = _base_parameters(data_dir, seed, extra_parameters, lang, anonymize)
+    lang = base_params.get("lang", "en")
+    key, anonymized = resolve_anon_key(anonymize, anon_key)
+    from analysis.anonymize import ENV_KEY
+
+    env = {ENV_KEY: key} if key else {}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    for sub in ("executed", "pages", "research", "tables", "figures"):
-        (tmp / sub).mkdir(parents=True)
+    run = _Run(tmp=tmp, books=books, params=base_params)
     started = time.perf_counter()
-    result = RunResult(out_dir=out_dir, index=out_dir / "index.html")
     try:
-        jobs = jobs or os.cpu_count() or 1
-        tasks = []
-        for nb in books:
-            p = dict(params[nb])
-            if "tables_dir" in _known(nb):
-                p["tables_dir"] = str(tmp / "tables")
-            if "figures_dir" in _known(nb):
-                p["figures_dir"] = str(tmp / "figures")
-            tasks.append((str(nb), str(tmp / "executed" / nb.name), p, str(tmp), cell_timeout))
-        log(f"running {len(tasks)} notebook(s) on {data_dir} with {min(jobs, len(tasks))} worker(s)")
-        errors = {}
-        progress = _Progress(len(tasks), log)
-        with ProcessPoolExecutor(max_workers=min(jobs, len(tasks))) as pool:
-            futures = [pool.submit(_execute, *t) for t in tasks]
-            for future in as_completed(futures):
-                name, seconds, error = future.result()
-                result.timings[name] = round(seconds, 2)
-                progress.done(name, seconds, error)
-                if error:
-                    errors[name] = error
-        result.failed = [nb.stem for nb in books if nb.stem in errors]
-        for nb in books:
-            executed = tmp / "executed" / nb.name
-            if executed.exists():
-                title = nb.stem.replace("_", " ")
-                render_html(executed, tmp / "pages" / f"{nb.stem}.html", with_code=False, synthetic=synthetic, title=title)
-                render_html(executed, tmp / "research" / f"{nb.stem}.html", with_code=True, synthetic=synthetic, title=title)
-        write_workbook(tmp / "tables")
-        _write_index(tmp, books, errors, synthetic=synthetic, parameters=base_params, audience=audience)
-        manifest = {
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "parameters": base_params,
-            "seed": seed,
-            "inputs": {p.name: _sha256(p) for p in sorted(data_dir.iterdir()) if p.is_file()},
-            "versions": _versions(),
-            "timings": {**result.timings, "total": round(time.perf_counter() - started, 2)},
-            "failed": result.failed,
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        tasks = _plan(run, cell_timeout, env)
+        log(f"running {len(tasks)} notebook(s) on {data_dir} with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
+        done = _execute_all(tasks, jobs, log)
+        result = _publish(run, done, data_dir=data_dir, synthetic=synthetic, audience=audience, lang=lang,
+                          anonymized=anonymized, seed=seed, started=started, back="../index.html")
+        _swap(tmp, out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    result.out_dir, result.index = out_dir, out_dir / "index.html"
+    return result
+
+
+def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int = 1, jobs: int = 0,
+              cell_timeout: int = 600, notebooks: list[Path] | None = None, extra_parameters: dict | None = None,
+              audience: str = "presentation", lang: str = "en", anonymize: bool = False, anon_key: str | None = None,
+              config: str | Path = "", portfolios: list[str] | None = None,
+              log: Callable[[str], None] = print) -> RunResult:
+    """One report per portfolio (``out_dir/<portfolio>/``) plus ``out_dir/index.html`` comparing
+    their verdicts and mixes of kinds. Every notebook of every portfolio goes into one process
+    pool, so the portfolios run in parallel; progress counts them all.
+
+    Notebooks that take no ``portfolio`` parameter (the method check, which does not read the
+    data) are left out of the per-portfolio reports.
+
+    Returns
+    -------
+    RunResult
+        ``out_dir``, ``index`` (the batch index), ``failed`` (``portfolio/notebook``), ``timings``.
+    """
+    from analysis import i18n
+    from analysis.anonymize import ENV_KEY
+    from analysis.ingest import load
+    from analysis.study import portfolios as _portfolios
+
+    if by != "portfolio":
+        raise InputError(f"--by takes portfolio, got {by!r}")
+    if audience not in ("presentation", "research"):
+        raise InputError(f"--audience must be presentation or research, got {audience!r}")
+    data_dir = Path(data_dir).resolve()
+    out_dir = Path(out_dir).resolve()
+    books = [nb for nb in (notebooks or list_notebooks()) if "portfolio" in _known(nb)]
+    if not books:
+        raise InputError("--by portfolio: no notebook takes a portfolio parameter")
+    names = portfolios or _portfolios(load(data_dir, config=config or None))
+    synthetic = (data_dir / "truth.json").is_file()
+    base_params = _base_parameters(data_dir, seed, extra_parameters, lang, anonymize)
+    lang = base_params.get("lang", "en")
+    key, anonymized = resolve_anon_key(anonymize, anon_key)
+    env = {ENV_KEY: key} if key else {}
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    started = time.perf_counter()
+    runs = {name: _Run(tmp=tmp / _slug(name), books=books, params={**base_params, "portfolio": name}, portfolio=name)
+            for name in names}
+    if len({r.tmp.name for r in runs.values()}) < len(runs):
+        raise InputError("--by portfolio: two portfolio names map to the same folder name")
+    try:
+        tasks = [t for r in runs.values() for t in _plan(r, cell_timeout, env)]
+        folders = {str(r.tmp): name for name, r in runs.items()}
+        log(f"running {len(tasks)} notebook(s) for {i18n.plural('batch.count', len(runs), 'en')} on {data_dir} "
+            f"with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
+        done = _execute_all(tasks, jobs, log, label=lambda out, nb: f"{folders[str(Path(out).parents[1])]}/{nb}")
+        result = RunResult(out_dir=out_dir, index=out_dir / "index.html")
+        summaries = {}
+        for name, r in runs.items():
+            sub = _publish(r, done, data_dir=data_dir, synthetic=synthetic, audience=audience, lang=lang,
+                           anonymized=anonymized, seed=seed, started=started, back="../index.html")
+            result.failed += [f"{name}/{nb}" for nb in sub.failed]
+            result.timings.update({f"{name}/{k}": v for k, v in sub.timings.items()})
+            summaries[name] = sub
+        _write_batch_index(tmp, runs, summaries, lang=lang, synthetic=synthetic, anonymized=anonymized,
+                           parameters=base_params, audience=audience)
         _swap(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return result
+
+
+def _slug(name: str) -> str:
+    """A folder name for a portfolio: letters, digits, ``-`` and ``_`` kept, the rest ``_``."""
+    slug = re.sub(r"[^\w-]+", "_", str(name), flags=re.UNICODE).strip("_")
+    return slug or "portfolio"
+
+
+def _write_batch_index(tmp: Path, runs: dict, summaries: dict, *, lang: str, synthetic: bool, anonymized: str,
+                       parameters: dict, audience: str) -> None:
+    """The batch index: every portfolio with links, its verdicts side by side, its mix of kinds."""
+    import pandas as pd
+
+    from analysis import i18n
+
+    folder = "pages" if audience == "presentation" else "research"
+    verdicts, mixes, links = {}, {}, []
+    for name, r in runs.items():
+        slug = html.escape(r.tmp.name)
+        failed = summaries[name].failed
+        mark = (f' <span class="failed">{html.escape(i18n.t("batch.failed_pages", lang))}: '
+                f'{html.escape(", ".join(failed))}</span>') if failed else ""
+        pages = " · ".join(f'<a href="{slug}/{folder}/{html.escape(nb.stem)}.html">{html.escape(page_title(nb.stem, lang))}</a>'
+                           for nb in r.books)
+        links.append(f'<li><a href="{slug}/index.html"><strong>{html.escape(name)}</strong></a>: {pages}{mark}</li>')
+        hyp = r.tmp / "tables" / "hypotheses.csv"
+        if hyp.is_file():
+            h = pd.read_csv(hyp, keep_default_na=False)
+            verdicts[name] = dict(zip(h["id"], h["verdict"]))
+        cats = r.tmp / "tables" / "client_categories.csv"
+        if cats.is_file():
+            m = pd.read_csv(cats, usecols=["period", "category", "status", "member"], keep_default_na=False)
+            m = m[m["status"] == "ok"]
+            if len(m):
+                last = m[m["period"] == m["period"].max()]
+                member = last["member"].astype(str).str.lower().eq("true")
+                mixes[name] = member.groupby(last["category"]).mean().to_dict()
+    body = [f"<h1>{html.escape(i18n.t('batch.title', lang))}</h1>",
+            f"<p>{html.escape(i18n.t('batch.intro', lang))} {html.escape(i18n.plural('batch.count', len(runs), lang))}.</p>",
+            f"<h2>{html.escape(i18n.t('batch.reports', lang))}</h2><ul>{''.join(links)}</ul>"]
+    if verdicts:
+        ids = list(dict.fromkeys(i for v in verdicts.values() for i in v))
+        head = "".join(f"<th>{html.escape(str(i))}</th>" for i in ids)
+        rows = "".join(f'<tr><td>{html.escape(name)}</td>' + "".join(
+            f'<td class="verdict v-{html.escape(str(v.get(i, "")))}">{html.escape(i18n.verdict(v[i], lang) if i in v else "")}</td>'
+            for i in ids) + "</tr>" for name, v in verdicts.items())
+        body.append(f"<h2>{html.escape(i18n.t('batch.verdicts', lang))}</h2>"
+                    f"<table><thead><tr><th>{html.escape(i18n.t('batch.portfolio', lang))}</th>{head}</tr></thead>"
+                    f"<tbody>{rows}</tbody></table>")
+    if mixes:
+        from analysis.config import CATEGORIES
+
+        cats = [c for c in CATEGORIES if any(c in m for m in mixes.values())]
+        head = "".join(f"<th>{html.escape(i18n.category(c, lang))}</th>" for c in cats)
+        rows = "".join(f"<tr><td>{html.escape(name)}</td>" + "".join(
+            f"<td>{html.escape(i18n.percent(m[c], lang) if c in m else '')}</td>" for c in cats) + "</tr>"
+            for name, m in mixes.items())
+        body.append(f"<h2>{html.escape(i18n.t('batch.mix', lang))}</h2>"
+                    f"<table><thead><tr><th>{html.escape(i18n.t('batch.portfolio', lang))}</th>{head}</tr></thead>"
+                    f"<tbody>{rows}</tbody></table>")
+    body.append(_parameters_table(parameters, lang))
+    banner = notices(lang=lang, synthetic=synthetic, anonymized=anonymized)
+    page = PAGE.format(lang=lang, title=html.escape(i18n.t("batch.title", lang)), css=CSS, body="".join(body),
+                       banner=banner, footer=credit(lang))
+    (tmp / "index.html").write_text(page, encoding="utf-8")
+    manifest = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": "portfolio",
+                "portfolios": {name: r.tmp.name for name, r in runs.items()}, "parameters": parameters,
+                "lang": lang, "anonymized": anonymized or False, "versions": _versions(),
+                "failed": {name: s.failed for name, s in summaries.items() if s.failed}}
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _parameters_table(parameters: dict, lang: str) -> str:
+    from analysis import i18n
+
+    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in parameters.items())
+    return (f"<h2>{html.escape(i18n.t('report.parameters', lang))}</h2><table><thead><tr>"
+            f"<th>{html.escape(i18n.t('report.parameter', lang))}</th><th>{html.escape(i18n.t('report.value', lang))}</th>"
+            f"</tr></thead><tbody>{rows}</tbody></table>")
 
 
 def _known(nb: Path) -> dict:
@@ -301,52 +572,55 @@ def _swap(tmp: Path, out_dir: Path) -> None:
 
 
 def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool, parameters: dict,
-                 audience: str = "presentation") -> None:
+                 audience: str = "presentation", lang: str = "en", banner: str | None = None) -> None:
+    from analysis import i18n
+
     folder = "pages" if audience == "presentation" else "research"
     other = "research" if folder == "pages" else "pages"
-    other_label = "with code" if folder == "pages" else "without code"
+    other_label = i18n.t("report.with_code" if folder == "pages" else "report.without_code", lang)
     items = []
     for nb in books:
         name = html.escape(nb.stem)
-        mark = f' <span class="failed">failed: {html.escape(errors[nb.stem])}</span>' if nb.stem in errors else ""
-        items.append(f'<li><a href="{folder}/{name}.html">{name.replace("_", " ")}</a> '
-                     f'(<a href="{other}/{name}.html">{other_label}</a>){mark}</li>')
+        mark = (f' <span class="failed">{html.escape(i18n.t("report.failed", lang))}: {html.escape(errors[nb.stem])}</span>'
+                if nb.stem in errors else "")
+        items.append(f'<li><a href="{folder}/{name}.html">{html.escape(page_title(nb.stem, lang))}</a> '
+                     f'(<a href="{other}/{name}.html">{html.escape(other_label)}</a>){mark}</li>')
     tables = "".join(f'<li><a href="tables/{html.escape(p.name)}">{html.escape(p.name)}</a></li>'
                      for p in sorted((tmp / "tables").glob("*")))
     key_figures = sorted((tmp / "figures").glob("key_*.png")) or sorted((tmp / "figures").glob("*.png"))
     figures = "".join(f'<figure><img alt="{html.escape(p.stem)}" src="data:image/png;base64,{_b64(p)}"></figure>'
                       for p in key_figures[:3])
-    verdicts = _verdict_table(tmp / "tables" / "hypotheses.csv")
-    params = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>"
-                     for k, v in parameters.items())
-    body = (f"<h1>Key clients and growth</h1>"
-            f"{('<h2>Verdicts</h2>' + verdicts) if verdicts else ''}"
-            f"{('<h2>Key figures</h2>' + figures) if figures else ''}"
-            f"<h2>Pages</h2><ul>{''.join(items)}</ul>"
-            f"<h2>Tables</h2><ul>{tables or '<li>none</li>'}</ul>"
-            f"<h2>Run parameters</h2><table>{params}</table>")
-    page = PAGE.format(lang="en", title="Key clients and growth", css=CSS, body=body,
-                       banner=SYNTHETIC_BANNER if synthetic else "", footer=html.escape(CREDIT))
+    verdicts = _verdict_table(tmp / "tables" / "hypotheses.csv", lang=lang)
+    none = html.escape(i18n.t("report.none", lang))
+    h = lambda key: html.escape(i18n.t(key, lang))  # noqa: E731
+    verdicts_html = f"<h2>{h('report.verdicts')}</h2>{verdicts}" if verdicts else ""
+    figures_html = f"<h2>{h('report.key_figures')}</h2>{figures}" if figures else ""
+    body = (f"<h1>{h('report.title')}</h1>{verdicts_html}{figures_html}"
+            f"<h2>{h('report.pages')}</h2><ul>{''.join(items)}</ul>"
+            f"<h2>{h('report.tables')}</h2><p>{h('report.tables_note')}</p><ul>{tables or f'<li>{none}</li>'}</ul>"
+            f"{_parameters_table(parameters, lang)}")
+    if banner is None:
+        banner = notices(lang=lang, synthetic=synthetic)
+    page = PAGE.format(lang=lang, title=h("report.title"), css=CSS, body=body, banner=banner, footer=credit(lang))
     (tmp / "index.html").write_text(page, encoding="utf-8")
 
 
-def _verdict_table(path: Path) -> str:
-    """The confirmatory verdicts as an HTML table (every cell escaped), or '' when absent."""
+def _verdict_table(path: Path, *, lang: str = "en") -> str:
+    """The confirmatory verdicts as an HTML table (every cell escaped, in ``lang``), or '' when absent."""
     if not path.is_file():
         return ""
     import pandas as pd
 
+    from analysis import i18n
+
     df = pd.read_csv(path)
     cols = [c for c in ("category", "outcome", "lag", "std_effect", "ci_low", "ci_high", "p_adj", "verdict",
-                        "sentence_en") if c in df.columns]
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+                        f"sentence_{lang}") if c in df.columns]
+    head = "".join(f"<th>{html.escape(i18n.column(c, lang) if not c.startswith('sentence_') else '')}</th>" for c in cols)
     rows = []
     for rec in df[cols].itertuples(index=False):
-        cells = []
-        for c, v in zip(cols, rec):
-            text = f"{v:.3g}" if isinstance(v, float) else str(v)
-            cells.append(f'<td class="{html.escape(c)}">{html.escape(text)}</td>')
-        rows.append("<tr>" + "".join(cells) + "</tr>")
+        cells = "".join(f'<td class="{html.escape(c)}">{html.escape(i18n.cell(c, v, lang))}</td>' for c, v in zip(cols, rec))
+        rows.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 

@@ -1,0 +1,222 @@
+"""The report's two languages: a message catalogue with plural forms, number formats, table display.
+
+Every word a page shows outside its markdown cells comes from ``resources/messages.yaml`` through
+:func:`t` (or :func:`plural`); numbers go through :func:`number` (decimal comma and a narrow
+no-break space between thousands in Russian). Tables written to CSV keep their English ids; only
+the displayed copy (:func:`show`) is translated. Written by hand: the catalogue is a few hundred
+short strings, and gettext's .po/.mo build step would be the only thing a new translation needs
+that YAML does not give.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import math
+from numbers import Integral, Real
+
+import pandas as pd
+import yaml
+
+from analysis.config import PACKAGE_DIR
+from analysis.errors import InputError
+
+LANGS = ("en", "ru")
+CATALOGUE = PACKAGE_DIR / "resources" / "messages.yaml"
+_THIN = "\u202f"  # narrow no-break space: the Russian thousands separator
+
+
+def check_lang(lang: str) -> str:
+    """``lang`` if the reports speak it; otherwise an error naming the choices."""
+    if lang not in LANGS:
+        raise InputError(f"--lang must be one of {', '.join(LANGS)}, got {lang!r}")
+    return lang
+
+
+@functools.lru_cache(maxsize=1)
+def messages() -> dict:
+    """The catalogue: key → {en: text or plural forms, ru: ...}."""
+    with open(CATALOGUE, encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def has(key: str) -> bool:
+    return key in messages()
+
+
+def t(key: str, lang: str = "en", **values) -> str:
+    """The catalogue text ``key`` in ``lang`` with ``{placeholders}`` filled."""
+    entry = messages()[key][check_lang(lang)]
+    if isinstance(entry, list):
+        raise KeyError(f"{key} has plural forms: use plural()")
+    return entry.format(**values) if values else entry
+
+
+def plural_index(n: int, lang: str) -> int:
+    """Which plural form ``n`` takes: English one/other; Russian one/few/many (CLDR rules)."""
+    n = abs(int(n))
+    if lang == "ru":
+        if n % 10 == 1 and n % 100 != 11:
+            return 0
+        if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14:
+            return 1
+        return 2
+    return 0 if n == 1 else 1
+
+
+def plural(key: str, n: int, lang: str = "en", **values) -> str:
+    """``n`` with the right word form, e.g. ``plural("n.clients", 21, "ru")`` → ``21 клиент``."""
+    forms = messages()[key][check_lang(lang)]
+    return forms[plural_index(n, lang)].format(n=integer(n, lang), **values)
+
+
+def integer(n, lang: str = "en") -> str:
+    """A whole number with thousands grouping: ``12,345`` / ``12 345``."""
+    text = f"{int(n):,}"
+    return text.replace(",", _THIN) if lang == "ru" else text
+
+
+def number(x, lang: str = "en", digits: int = 2) -> str:
+    """A number for display: ``digits`` decimals (integers without), thousands grouped, decimal
+    comma in Russian; NaN shows as an empty string."""
+    if x is None or (isinstance(x, Real) and not isinstance(x, Integral) and math.isnan(x)):
+        return ""
+    if isinstance(x, bool):
+        return t(f"value.{x}", lang)
+    if isinstance(x, Integral):
+        return integer(x, lang)
+    text = f"{float(x):,.{digits}f}"
+    if lang == "ru":
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", _THIN)
+    return text
+
+
+def significant(x, lang: str = "en", digits: int = 3) -> str:
+    """A number to ``digits`` significant figures (p-values, small effects)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return ""
+    text = f"{float(x):.{digits}g}"
+    return text.replace(".", ",") if lang == "ru" else text
+
+
+def percent(x, lang: str = "en", digits: int = 0) -> str:
+    """A share as a percentage: ``12 %``."""
+    return f"{number(100 * float(x), lang, digits)} %"
+
+
+@functools.lru_cache(maxsize=1)
+def _category_labels() -> dict:
+    from analysis.categories import load_rulebook
+
+    try:
+        book = load_rulebook()
+        return {c.id: {"en": c.label.en, "ru": c.label.ru} for c in book.categories}
+    except Exception:  # pragma: no cover - the built-in rulebook always loads
+        return {}
+
+
+def category(cat: str, lang: str = "en") -> str:
+    """The display label of a category id (from the built-in rulebook's labels)."""
+    labels = _category_labels()
+    if cat in labels:
+        return labels[cat][lang]
+    key = f"category.{cat}"
+    return t(key, lang) if has(key) else str(cat)
+
+
+def outcome(name: str, lang: str = "en") -> str:
+    """The display label of an outcome id."""
+    key = f"outcome.{name}"
+    return t(key, lang) if has(key) else str(name)
+
+
+def verdict(v: str, lang: str = "en") -> str:
+    key = f"verdict.{v}"
+    return t(key, lang) if has(key) else str(v)
+
+
+def column(name: str, lang: str = "en") -> str:
+    """A table header for display; unknown columns show their id with spaces."""
+    key = f"col.{name}"
+    return t(key, lang) if has(key) else str(name).replace("_", " ")
+
+
+_P_COLUMNS = ("p_adj", "p_unc", "p_holm", "p_value", "false_positive_rate", "rejection_rate_planted")
+
+
+def label(value, lang: str = "en") -> str:
+    """A text value as shown: category, outcome and verdict ids and a few status words get their
+    label; anything else (names, reasons, periods) shows as it is."""
+    text = str(value)
+    if text in _category_labels():
+        return category(text, lang)
+    for key in (f"outcome.{text}", f"verdict.{text}", f"value.{text}", f"category.{text}"):
+        if has(key):
+            return t(key, lang)
+    return text
+
+
+def header(name, lang: str = "en") -> str:
+    """A column header as shown: a category id gets its label, a known column its name."""
+    text = str(name)
+    if text in _category_labels():
+        return category(text, lang)
+    return column(text, lang)
+
+
+def cell(col: str, value, lang: str = "en") -> str:
+    """One value as a table shows it (labels translated, numbers formatted), not yet escaped."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return t(f"value.{bool(value)}", lang)
+    if isinstance(value, Integral):
+        return integer(value, lang)
+    if isinstance(value, Real):
+        return significant(value, lang) if col in _P_COLUMNS else number(value, lang)
+    return label(value, lang)
+
+
+def _all_whole(col: pd.Series) -> bool:
+    """A float column whose values are all whole numbers (counts, medians of counts): shown without
+    decimals."""
+    if not pd.api.types.is_float_dtype(col):
+        return False
+    values = col.dropna()
+    return len(values) > 0 and bool(((values % 1) == 0).all()) and bool((values.abs() < 2**53).all())
+
+
+def show(df: pd.DataFrame, lang: str = "en", *, index: bool = False, max_rows: int = 60) -> "IPython.display.HTML":  # noqa: F821
+    """A table for a page: headers, ids and numbers in ``lang``, every text HTML-escaped.
+
+    ``index=True`` shows the index as the first column (category ids in it show as labels).
+    Long tables are cut to ``max_rows`` rows (the CSV keeps them all).
+    """
+    from IPython.display import HTML
+
+    d = df.reset_index() if index else df
+    if index and d.columns[0] == "index":
+        d = d.rename(columns={"index": ""})
+    if len(d) == 0:
+        return HTML(f"<p><em>{html.escape(t('empty', lang))}</em></p>")
+    cols = [str(c) for c in d.columns]
+    whole = {c for c, (_, col) in zip(cols, d.items()) if _all_whole(col)}
+    head = "".join(f"<th>{html.escape(header(c, lang))}</th>" for c in cols)
+    rows = []
+    for rec in d.head(max_rows).itertuples(index=False):
+        cells = "".join(f'<td class="{html.escape(c)}">{html.escape(cell(c, int(v) if c in whole and v == v else v, lang))}</td>'
+                        for c, v in zip(cols, rec))
+        rows.append(f"<tr>{cells}</tr>")
+    more = f"<p><em>{html.escape(integer(max_rows, lang))} / {html.escape(integer(len(d), lang))}</em></p>" \
+        if len(d) > max_rows else ""
+    return HTML(f'<table class="dataframe"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}')
+
+
+def facts_sentence(facts: dict, lang: str = "en", *, portfolio: str = "") -> str:
+    """The one-line description of a client base (from :func:`analysis.profiles.facts`)."""
+    values = dict(clients=plural("n.clients", facts["clients"], lang), periods=plural("n.periods", facts["periods"], lang),
+                  first=facts["first_period"], last=facts["last_period"],
+                  lines=plural("n.order_lines", facts["order_lines"], lang))
+    if portfolio:
+        return t("facts.sentence_one", lang, portfolio=portfolio, **values)
+    return t("facts.sentence", lang, portfolios=plural("n.portfolios", facts["portfolios"], lang), **values)
