@@ -213,20 +213,24 @@ def test_codebook_explains_every_column():
 
 
 def test_default_exposures_vary_after_removing_portfolio_and_period_means():
-    """Every default exposure of a synthetic world moves within portfolios over time (a measure
-    constant by construction would be absorbed by the fixed effects and test nothing)."""
+    """Every default exposure of a synthetic world — from the default rules and from the latent
+    kinds — moves within portfolios over time (a measure constant by construction would be
+    absorbed by the fixed effects and test nothing)."""
     from _worlds import world_data
 
+    from analysis.categories import classify
     from analysis.hypotheses import within_sd
 
-    _, panel, membership = world_data(7, portfolios=10, periods=10, clients=30)
-    pp = growth.portfolio_panel(panel, membership, window=4)
-    for k in CATEGORIES:
-        for measure in ("share", "count_share"):
-            col = growth.exposure_column(k, measure)
-            assert within_sd(pp, col) > 0.01 * pp[col].std(), col
-        assert pp[f"share_{k}"].between(0, 1).all()
-    assert within_sd(pp, growth.SIZE_CONTROL) > 0
+    w, panel, latent = world_data(7, portfolios=10, periods=10, clients=30)
+    rules = classify(panel, w.clients, window=4, kpis=w.kpis)
+    for membership in (rules, latent):
+        pp = growth.portfolio_panel(panel, membership, window=4)
+        for k in CATEGORIES:
+            for measure in ("share", "count_share"):
+                col = growth.exposure_column(k, measure)
+                assert within_sd(pp, col) > 0.01 * pp[col].std(), col
+            assert pp[f"share_{k}"].between(0, 1).all()
+        assert within_sd(pp, growth.SIZE_CONTROL) > 0
 
 
 def test_world_panel_helper_matches_the_engine():
