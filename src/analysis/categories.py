@@ -510,21 +510,25 @@ def _fmt_pair(lo, hi, how):
     return ("[" + pd.Series(a) + ", " + pd.Series(b) + f"] ({how})").to_numpy(dtype=object)
 
 
-def _leaf_text(c: Condition, x, thr) -> np.ndarray:
-    """Per row: the condition with the client's value, e.g. ``margin=0.012 < 0.1``."""
+def _fmt_values(v: np.ndarray) -> np.ndarray:
+    """Numbers as short text (each distinct value formatted once)."""
+    u, inv = np.unique(v, return_inverse=True)
+    return np.array([_fmt_num(x) for x in u.tolist()], dtype=object)[inv.ravel()]
+
+
+def _leaf_text(c: Condition, x, thr, idx: np.ndarray) -> np.ndarray:
+    """For the rows ``idx``: the condition with the client's value, e.g. ``margin=0.012 < 0.1``."""
     kind = feature_kind(c.feature)
-    n = len(x)
     if kind == "boolean":
         shown = "true" if c.value else "false"
-        return np.full(n, f"{c.feature}={shown}" if c.op == "==" else f"{c.feature}!={shown}", dtype=object)
+        return np.full(idx.size, f"{c.feature}={shown}" if c.op == "==" else f"{c.feature}!={shown}", dtype=object)
     if kind == "categorical":
-        vals = pd.Series(x, dtype=object).astype(str)
-        return (f"{c.feature}=" + vals).to_numpy(dtype=object)
-    s = pd.Series(x)
-    uniq = s.drop_duplicates()
-    shown = s.map({v: _fmt_num(v) for v in uniq.tolist()})
+        vals = np.array([str(v) for v in np.asarray(x, dtype=object)[idx].tolist()], dtype=object)
+        return f"{c.feature}=" + vals
     op = "in" if c.op == "between" else c.op
-    return (f"{c.feature}=" + shown + f" {op} " + pd.Series(thr if np.ndim(thr) else [thr] * n, dtype=object)).to_numpy(dtype=object)
+    shown = _fmt_values(np.asarray(x, dtype=float)[idx])
+    t = np.asarray(thr, dtype=object)[idx] if np.ndim(thr) else thr
+    return (f"{c.feature}=" + shown) + (f" {op} " + t if np.ndim(t) else f" {op} {t}")
 
 
 def _eval_node(node: Node, ctx: _Context, texts: list) -> np.ndarray:
@@ -552,52 +556,61 @@ def _prune_optional(node: Node, available: dict[str, bool]) -> Node | None:
     return Group(at_least=min(node.at_least, len(kids)), of=kids)
 
 
-def _classify_one(cat: Category, ctx: _Context, rule: Node | None = None) -> pd.DataFrame:
+def _classify_arrays(cat: Category, ctx: _Context, rule: Node | None = None) -> dict[str, np.ndarray]:
+    """One category for every row of the features: ``member`` (bool), ``known`` (bool), ``status``,
+    ``score``, ``reason`` as numpy arrays."""
     f = ctx.f
     n = len(f)
     rule = rule if rule is not None else cat.rule
     rule = _prune_optional(rule, ctx.available)
     missing = sorted({leaf.feature for leaf in (rule.leaves() if rule is not None else cat.rule.leaves())
                       if not ctx.available.get(leaf.feature, False)})
-    out = pd.DataFrame({"client_id": f["client_id"].to_numpy(), "portfolio": f["portfolio"].to_numpy(),
-                        "period": f["period"].to_numpy(), "category": cat.id})
     if rule is None or missing:
         need = "; ".join(f"{m} (from {FEATURES[m][1]})" for m in missing) or "every condition's feature"
-        out["member"] = pd.array([pd.NA] * n, dtype="boolean")
-        out["status"] = "not_computable"
-        out["score"] = np.nan
-        out["reason"] = f"not computable: the data lack {need}"
-        return out
+        return {"member": np.zeros(n, bool), "known": np.zeros(n, bool),
+                "status": np.full(n, "not_computable", dtype=object), "score": np.full(n, np.nan),
+                "reason": np.full(n, f"not computable: the data lack {need}", dtype=object)}
     texts: list = []
     held = _eval_node(rule, ctx, texts)
     ok = ctx.ok
-    out["member"] = pd.array(np.where(ok, held, False), dtype="boolean")
-    out.loc[~ok, "member"] = pd.NA
-    out["status"] = np.where(ok, "ok", "short_history")
     if cat.score is not None and ctx.available.get(cat.score, False):
-        out["score"] = pd.to_numeric(f[cat.score], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        score = pd.to_numeric(f[cat.score], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     else:
-        out["score"] = np.vstack([t[0] for t in texts]).mean(axis=0)
+        score = np.vstack([t[0] for t in texts]).mean(axis=0)
     # reasons: the conditions that held, with the client's values and the thresholds
-    parts = pd.Series("", index=range(n), dtype=object)
+    parts = np.full(n, "", dtype=object)
     for h, leaf, x, thr in texts:
-        txt = _leaf_text(leaf, x, thr)
-        add = np.where(h, txt, "")
-        sep = np.where((parts != "") & h, "; ", "")
-        parts = parts + sep + add
-    parts = parts.to_numpy(dtype=object)
-    any_held = parts != ""
-    reason = np.where(held, parts,
-                      np.where(any_held, "not met (" + _need_text(rule) + "); held: " + parts,
-                               "not met: no condition held (" + _need_text(rule) + ")"))
-    reason = np.where(ok, reason, f"short history: fewer than {_window(f)} periods of data end here")
-    out["reason"] = reason
-    return out
+        idx = np.flatnonzero(h & ok)
+        if not idx.size:
+            continue
+        txt = _leaf_text(leaf, x, thr, idx)
+        cur = parts[idx]
+        parts[idx] = np.where(cur != "", cur + "; " + txt, txt)
+    need = _need_text(rule)
+    reason = np.full(n, f"not met: no condition held ({need})", dtype=object)
+    some = (parts != "") & ~held
+    reason[some] = f"not met ({need}); held: " + parts[some]
+    reason[held] = parts[held]
+    reason[~ok] = f"short history: fewer than {_window(f)} periods of data end here"
+    return {"member": held & ok, "known": ok.copy(), "status": np.where(ok, "ok", "short_history").astype(object),
+            "score": score, "reason": reason}
+
+
+def _classify_one(cat: Category, ctx: _Context, rule: Node | None = None) -> pd.DataFrame:
+    """One category as a membership table (see :func:`classify`)."""
+    a = _classify_arrays(cat, ctx, rule)
+    f = ctx.f
+    return pd.DataFrame({"client_id": f["client_id"].to_numpy(), "portfolio": f["portfolio"].to_numpy(),
+                         "period": f["period"].to_numpy(), "category": cat.id,
+                         "member": pd.arrays.BooleanArray(a["member"], ~a["known"]),
+                         "status": a["status"], "score": a["score"], "reason": a["reason"]})
 
 
 def _need_text(rule: Node) -> str:
     if isinstance(rule, Condition):
         return "needs " + rule.text()
+    if len(rule.children) == 1:
+        return _need_text(rule.children[0])
     if rule.all is not None:
         return f"needs all {len(rule.children)} conditions"
     if rule.any is not None:
@@ -669,14 +682,27 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
     if not len(features):
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
             MEMBERSHIP_COLUMNS, [object, object, object, object, "boolean", object, float, object])})
-    frames = [_classify_one(c, ctx) for c in cats]
-    out = pd.concat(frames, ignore_index=True)
-    order = {c.id: i for i, c in enumerate(cats)}
-    n = len(features)
-    out["_row"] = np.tile(np.arange(n), len(cats))
-    out["_cat"] = out["category"].map(order)
-    out = out.sort_values(["_row", "_cat"], kind="stable").drop(columns=["_row", "_cat"]).reset_index(drop=True)
-    out["member"] = out["member"].astype("boolean")
+    frames = [_classify_arrays(c, ctx) for c in cats]
+    k, n = len(frames), len(features)
+
+    def interleave(col: str, dtype) -> np.ndarray:  # rows: client × period, then category
+        arr = np.empty(n * k, dtype=dtype)
+        for i, fr in enumerate(frames):
+            arr[i::k] = fr[col]
+        return arr
+
+    values, known = interleave("member", bool), interleave("known", bool)
+    out = pd.DataFrame({
+        "client_id": features["client_id"].repeat(k).reset_index(drop=True),
+        "portfolio": features["portfolio"].repeat(k).reset_index(drop=True),
+        "period": features["period"].repeat(k).reset_index(drop=True),
+        "category": pd.Series(pd.array([c.id for c in cats], dtype="str")).take(np.tile(np.arange(k), n))
+                      .reset_index(drop=True),
+        "member": pd.arrays.BooleanArray(values, ~known),
+        "status": interleave("status", object),
+        "score": interleave("score", float),
+        "reason": interleave("reason", object),
+    })
     return out[MEMBERSHIP_COLUMNS]
 
 
