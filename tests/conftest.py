@@ -32,6 +32,20 @@ def sample_report(tmp_path_factory) -> Path:
     return out
 
 
+#: The key of the anonymised Russian sample report (a test key, nothing secret).
+ANON_KEY = "test-key-2026"
+
+
+@pytest.fixture(scope="session")
+def ru_report(tmp_path_factory) -> Path:
+    """The sample report in Russian with pseudonyms (key ``ANON_KEY``), rendered once per session."""
+    out = tmp_path_factory.mktemp("report-ru") / "sample"
+    proc = run_cli("run", "--sample", "--out", out, "--lang", "ru", "--anonymize", "--anon-key", ANON_KEY,
+                   *SMALL_METHOD_CHECK, cwd=tmp_path_factory.mktemp("cwd"))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
 @pytest.fixture(scope="session")
 def null_world(tmp_path_factory) -> Path:
     from analysis.synth import generate, write_world

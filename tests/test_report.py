@@ -10,7 +10,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from analysis import report
+from analysis import i18n, report
 from analysis.config import SAMPLE_DIR
 from analysis.errors import InputError
 from conftest import run_cli
@@ -43,7 +43,7 @@ def test_verdicts_on_the_index_match_the_table(sample_report):
     hyp = pd.read_csv(sample_report / "tables" / "hypotheses.csv")
     assert set(hyp["verdict"]) <= {"supported", "contradicted", "no_effect", "inconclusive"}
     for verdict in hyp["verdict"]:
-        assert f'<td class="verdict">{verdict}</td>' in index
+        assert f'<td class="verdict">{i18n.verdict(verdict, "en")}</td>' in index
     assert index.count("<img") == 3
 
 

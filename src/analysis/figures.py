@@ -195,7 +195,8 @@ def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | No
     f = features[(features["period"] == period) & (features["revenue"] > 0)]
     p = primary[primary["period"] == period][["client_id", "primary_category"]]
     d = f.merge(p, on="client_id", how="left")
-    d["kind"] = d["primary_category"].fillna("none of the six")
+    # "none" (decided, in no kind) and a missing decision both show as the grey "none of the six"
+    d["kind"] = d["primary_category"].replace({"none": "none of the six"}).fillna("none of the six")
     palette = {**CATEGORY_COLORS, "none of the six": "#c8c8c8"}
     order = ["none of the six", *[c for c in CATEGORY_COLORS if c in set(d["kind"])]]
     fig, ax = plt.subplots(figsize=(8.5, 5))

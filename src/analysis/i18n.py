@@ -173,7 +173,9 @@ def cell(col: str, value, lang: str = "en") -> str:
     if isinstance(value, Integral):
         return integer(value, lang)
     if isinstance(value, Real):
-        return significant(value, lang) if col in _P_COLUMNS else number(value, lang)
+        if col in _P_COLUMNS:
+            return f"< {number(0.001, lang, 3)}" if 0 <= value < 0.001 else significant(value, lang)
+        return number(value, lang)
     return label(value, lang)
 
 
@@ -204,12 +206,14 @@ def show(df: pd.DataFrame, lang: str = "en", *, index: bool = False, max_rows: i
     head = "".join(f"<th>{html.escape(header(c, lang))}</th>" for c in cols)
     rows = []
     for rec in d.head(max_rows).itertuples(index=False):
-        cells = "".join(f'<td class="{html.escape(c)}">{html.escape(cell(c, int(v) if c in whole and v == v else v, lang))}</td>'
+        cells = "".join(f'<td class="{html.escape(c)}{" txt" if isinstance(v, str) else ""}">'
+                        f'{html.escape(cell(c, int(v) if c in whole and v == v else v, lang))}</td>'
                         for c, v in zip(cols, rec))
         rows.append(f"<tr>{cells}</tr>")
     more = f"<p><em>{html.escape(integer(max_rows, lang))} / {html.escape(integer(len(d), lang))}</em></p>" \
         if len(d) > max_rows else ""
-    return HTML(f'<table class="dataframe"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}')
+    return HTML(f'<div class="table-wrap"><table class="dataframe"><thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(rows)}</tbody></table></div>{more}')
 
 
 def facts_sentence(facts: dict, lang: str = "en", *, portfolio: str = "") -> str:

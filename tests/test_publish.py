@@ -1,0 +1,264 @@
+"""Publishing: Russian and English reports, pseudonyms, the synthetic banner, per-portfolio batches."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import i18n, report
+from analysis.anonymize import ENV_KEY, anonymize_base, pseudonyms
+from analysis.config import SAMPLE_DIR
+from conftest import ANON_KEY
+
+PAGES = ("01_data_quality", "02_client_categories", "03_growth_links", "04_case_study", "05_method_check")
+CYRILLIC = re.compile(r"[А-Яа-яЁё]")
+
+
+def _text(page: Path) -> str:
+    """The visible text of a page: no style, no embedded images, tags stripped, entities decoded."""
+    raw = page.read_text(encoding="utf-8")
+    raw = re.sub(r"<style>.*?</style>", " ", raw, flags=re.S)
+    raw = re.sub(r'src="data:[^"]+"', " ", raw)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", raw)))
+
+
+def _pages(root: Path) -> list[Path]:
+    return [root / "index.html", *sorted(root.glob("pages/*.html")), *sorted(root.glob("research/*.html"))]
+
+
+# ---- the catalogue -----------------------------------------------------------------------------
+
+def test_russian_plural_forms_follow_the_cldr_rules():
+    # CLDR plural rules for Russian: one (1, 21, 101), few (2–4, 22–24), many (0, 5–20, 25, 111–114)
+    expected = {1: "клиент", 21: "клиент", 101: "клиент", 2: "клиента", 4: "клиента", 22: "клиента",
+                0: "клиентов", 5: "клиентов", 11: "клиентов", 12: "клиентов", 14: "клиентов", 111: "клиентов",
+                25: "клиентов"}
+    for n, word in expected.items():
+        assert i18n.plural("n.clients", n, "ru").split()[-1] == word, n
+    assert i18n.plural("n.clients", 1, "en") == "1 client" and i18n.plural("n.clients", 2, "en") == "2 clients"
+
+
+def test_numbers_take_the_language_format():
+    assert i18n.number(1234567.891, "ru") == "1\u202f234\u202f567,89"
+    assert i18n.number(1234567.891, "en") == "1,234,567.89"
+    assert i18n.number(-0.5, "ru") == "-0,50" and i18n.percent(0.125, "ru", 1) == "12,5 %"
+    assert i18n.integer(24839, "ru") == "24\u202f839"
+
+
+def test_every_catalogue_entry_has_both_languages_with_the_same_placeholders():
+    for key, entry in i18n.messages().items():
+        assert set(entry) == {"en", "ru"}, key
+        en, ru = entry["en"], entry["ru"]
+        if isinstance(en, list):
+            assert len(en) == 2 and len(ru) == 3, key
+            en, ru = en[0], ru[0]
+        assert set(re.findall(r"{(\w+)}", en)) == set(re.findall(r"{(\w+)}", ru)), key
+
+
+def test_every_notebook_markdown_cell_is_tagged_and_paired():
+    import nbformat
+
+    for nb_path in report.list_notebooks():
+        nb = nbformat.read(nb_path, as_version=4)
+        tags = [c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "markdown"]
+        en = sum("lang-en" in t for t in tags)
+        ru = sum("lang-ru" in t for t in tags)
+        assert en == ru and en + ru == len(tags), nb_path.name
+        params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(params) == 1 and 'lang: str = "en"' in params[0].source, nb_path.name
+        assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+
+
+def test_bad_language_is_a_usage_error(tmp_path):
+    from conftest import run_cli
+
+    proc = run_cli("run", "--sample", "--out", tmp_path / "r", "--lang", "de", cwd=tmp_path)
+    assert proc.returncode == 2 and "--lang" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+# ---- Russian report ----------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_russian_report_speaks_russian(ru_report):
+    for page in _pages(ru_report):
+        raw = page.read_text(encoding="utf-8")
+        assert '<html lang="ru">' in raw, page
+        headings = re.findall(r"<h[12][^>]*>(.*?)</h[12]>", raw, flags=re.S)
+        assert headings and all(CYRILLIC.search(html.unescape(re.sub(r"<[^>]+>", "", h))) for h in headings), \
+            (page, headings)
+        text = _text(page)
+        assert "Синтетические данные" in text and "Бокаревой" in text, page
+        # no sentence of the English catalogue is left (its fixed part before any placeholder)
+        for key, entry in i18n.messages().items():
+            en = entry["en"] if isinstance(entry["en"], str) else entry["en"][1]
+            fixed = re.split(r"{\w+}", re.sub(r"<[^>]+>", "", en))[0].strip()
+            if len(fixed) >= 12 and fixed != re.sub(r"<[^>]+>", "", entry["ru"] if isinstance(entry["ru"], str) else "").strip():
+                assert fixed not in text, (page.name, key)
+        for verdict in ("supported", "contradicted", "inconclusive", "no effect"):
+            assert f">{verdict}<" not in raw, (page.name, verdict)
+    growth = (ru_report / "pages" / "03_growth_links.html").read_text(encoding="utf-8")
+    effects = re.findall(r'<td class="std_effect">([^<]*)</td>', growth)
+    assert effects and all(re.fullmatch(r"-?\d+,\d\d", e) for e in effects), effects
+    assert "Выводы" in growth and "Methods" not in growth and "Verdicts" not in growth
+
+
+@pytest.mark.slow
+def test_russian_and_english_tables_are_the_same_language_neutral_files(ru_report, sample_report):
+    a = pd.read_csv(ru_report / "tables" / "hypotheses.csv")
+    b = pd.read_csv(sample_report / "tables" / "hypotheses.csv")
+    pd.testing.assert_frame_equal(a, b)
+    assert set(a["verdict"]) <= {"supported", "contradicted", "no_effect", "inconclusive", "not_testable"}
+
+
+@pytest.mark.slow
+def test_english_report_has_no_russian_markdown(sample_report):
+    for name in PAGES:
+        text = _text(sample_report / "pages" / f"{name}.html")
+        body = text.split("Бокарева")[0]  # the credit names the author in Cyrillic
+        assert not re.search(r"[А-Яа-яЁё]{4,} [А-Яа-яЁё]{4,}", body.replace("Вера Бокарева", "")), name
+
+
+# ---- anonymisation -----------------------------------------------------------------------------
+
+def _real_clients() -> tuple[set[str], set[str]]:
+    clients = pd.read_csv(SAMPLE_DIR / "clients.csv", dtype=str, keep_default_na=False)
+    return set(clients["client_id"]), {n for n in clients["name"] if len(n) >= 4}
+
+
+def _leaks(text: str, ids: set[str], names: set[str]) -> list[str]:
+    """Real ids or names found in ``text`` (words are matched first, substrings only for candidates)."""
+    words = set(re.findall(r"[\w'&.-]+", text))
+    found = [i for i in ids if i in words]
+    for name in names:
+        parts = re.findall(r"[\w'&.-]+", name)
+        if parts and all(p in words for p in parts) and name in text:
+            found.append(name)
+    return found
+
+
+@pytest.mark.slow
+def test_anonymised_report_holds_no_real_client_anywhere(ru_report):
+    ids, names = _real_clients()
+    checked = 0
+    for path in sorted(ru_report.rglob("*")):
+        if not path.is_file() or path.suffix == ".png":
+            continue
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as z:
+                text = " ".join(z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml"))
+            text = html.unescape(re.sub(r"<[^>]+>", " ", text))
+        else:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            text = re.sub(r"(data:image/png;base64,|\"image/png\": \")[A-Za-z0-9+/=\\n\"]+", " ", text)
+        leaks = _leaks(text, ids, names)
+        assert not leaks, (path.relative_to(ru_report), leaks[:5])
+        assert ANON_KEY not in text, path
+        checked += 1
+    assert checked > 30
+    categories = pd.read_csv(ru_report / "tables" / "client_categories.csv", dtype=str)
+    assert categories["client_id"].str.fullmatch(r"C[0-9A-F]{12}").all()
+    manifest = json.loads((ru_report / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["anonymized"] == "stable" and "anonymize" in manifest["parameters"]
+    assert "будут" not in _text(ru_report / "index.html")  # the stable-key notice, not the random one
+    assert "псевдонимами" in _text(ru_report / "index.html")
+
+
+@pytest.mark.slow
+def test_same_key_gives_the_same_pseudonyms_in_another_run(ru_report, tmp_path):
+    book = [b for b in report.list_notebooks() if b.stem == "02_client_categories"]
+    report.run_report(data_dir=SAMPLE_DIR, out_dir=tmp_path / "again", notebooks=book, anonymize=True,
+                      anon_key=ANON_KEY, log=lambda m: None)
+    a = (ru_report / "tables" / "client_categories.csv").read_bytes()
+    b = (tmp_path / "again" / "tables" / "client_categories.csv").read_bytes()
+    assert a == b
+
+
+def test_pseudonyms_are_keyed_stable_and_unique():
+    from analysis.ingest import load
+
+    ids = [f"77{n:08d}" for n in range(5000)]  # ИНН-like: guessable, so the hash must be keyed
+    a, b, c = pseudonyms(ids, "k1"), pseudonyms(ids, "k1"), pseudonyms(ids, "k2")
+    assert a == b and a != c and len(set(a.values())) == len(ids)
+    assert not set(a.values()) & set(ids)
+    import hashlib
+
+    assert "C" + hashlib.sha256(ids[0].encode()).hexdigest().upper()[:12] != a[ids[0]]
+    base = load(SAMPLE_DIR)
+    anon = anonymize_base(base, "k1")
+    mapping = pseudonyms(base.clients["client_id"], "k1")
+    assert list(anon.clients["client_id"]) == [mapping[i] for i in base.clients["client_id"]]
+    assert set(anon.transactions["client_id"]) <= set(mapping.values())
+    assert not set(anon.clients["name"]) & set(base.clients["name"])
+    assert len(anon.transactions) == len(base.transactions)
+
+
+def test_without_a_key_a_random_one_is_drawn_and_the_report_says_so(monkeypatch):
+    monkeypatch.delenv(ENV_KEY, raising=False)
+    key1, kind = report.resolve_anon_key(True)
+    key2, _ = report.resolve_anon_key(True)
+    assert kind == "random" and key1 != key2 and len(key1) >= 32
+    monkeypatch.setenv(ENV_KEY, "from-env")
+    assert report.resolve_anon_key(True) == ("from-env", "stable")
+    assert report.resolve_anon_key(True, "given") == ("given", "stable")
+    assert report.resolve_anon_key(False) == ("", "")
+    for lang, phrase in (("en", "not stable across runs"), ("ru", "меняются от запуска к запуску")):
+        assert phrase in report.notices(lang=lang, anonymized="random")
+        assert phrase not in report.notices(lang=lang, anonymized="stable")
+
+
+# ---- synthetic banner --------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_synthetic_banner_appears_exactly_when_the_data_are_synthetic(sample_report, ru_report, tmp_path):
+    for root in (sample_report, ru_report):
+        for page in _pages(root):
+            assert page.read_text(encoding="utf-8").count('<div class="banner">') == 1, page
+    data = tmp_path / "real"
+    shutil.copytree(SAMPLE_DIR, data)
+    (data / "truth.json").unlink()
+    book = [b for b in report.list_notebooks() if b.stem == "01_data_quality"]
+    report.run_report(data_dir=data, out_dir=tmp_path / "out", notebooks=book, log=lambda m: None)
+    pages = _pages(tmp_path / "out")
+    assert len(pages) == 3
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert 'class="banner' not in text and "Synthetic data" not in text, page
+        assert "Бокарева" in text, page
+
+
+# ---- per-portfolio batches ---------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_batch_by_portfolio_lists_every_portfolio(tmp_path):
+    from analysis.synth import generate, write_world
+
+    data = tmp_path / "world"
+    write_world(generate(portfolios=2, periods=10, clients=20, seed=5), data)
+    book = [b for b in report.list_notebooks() if b.stem in ("02_client_categories", "03_growth_links")]
+    lines = []
+    result = report.run_batch(data_dir=data, out_dir=tmp_path / "batch", notebooks=book, lang="ru",
+                              log=lines.append)
+    assert result.failed == [], lines
+    out = tmp_path / "batch"
+    index = (out / "index.html").read_text(encoding="utf-8")
+    portfolios = sorted(pd.read_csv(data / "clients.csv")["portfolio"].unique())
+    assert len(portfolios) == 2
+    for p in portfolios:
+        assert f'href="{p}/index.html"' in index
+        assert (out / p / "pages" / "03_growth_links.html").is_file()
+        hyp = pd.read_csv(out / p / "tables" / "hypotheses.csv")
+        assert (hyp["mode"] == "single").all()  # one portfolio: the statistics' one-portfolio mode
+        cats = pd.read_csv(out / p / "tables" / "client_categories.csv", dtype=str)
+        assert set(cats["portfolio"]) == {p}
+        assert "Только портфель" in _text(out / p / "pages" / "02_client_categories.html")
+    assert "Выводы по портфелям" in index and "Состав по видам" in index
+    assert index.count('class="verdict') == 2 * len(hyp)
+    assert sum("/" in line and ": ok" in line for line in lines) == 4  # progress names portfolio/notebook
