@@ -72,3 +72,16 @@ def world_data(seed: int, *, portfolios: int = 30, periods: int = 12, clients: i
     panel = world_panel(w, freq=freq)
     window = w.truth["window"]
     return w, panel, truth_membership(panel, w.truth, window=window)
+
+
+def mixed_membership(world: World, panel: pd.DataFrame, *, window: int = 4) -> pd.DataFrame:
+    """The article's four kinds from the truth (latent traits fixed per client) and the two key
+    kinds from the default rules (exact functions of the data). The truth's key kinds are ranked
+    on revenue over the whole history — later periods included — so they would hand a panel a
+    look-ahead that the rules do not have."""
+    from analysis.categories import classify
+    from analysis.config import ARTICLE_KINDS
+
+    latent = truth_membership(panel, world.truth, ARTICLE_KINDS, window=window)
+    key = classify(panel, world.clients, window=window, kpis=world.kpis, categories=["key_revenue", "key_profit"])
+    return pd.concat([key, latent], ignore_index=True)
