@@ -112,9 +112,11 @@ def forest(results: pd.DataFrame, *, label: str = "id", lang: str = "en"):
               for _, r in df.iterrows()]
     ax.set_yticks(list(y), labels)
     ax.set(xlabel=i18n.t("fig.forest_x", lang), title=i18n.t("fig.forest_title", lang))
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    # the band's legend goes under the figure: inside the axes it would cover the long row labels
+    height = fig.get_size_inches()[1]
+    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", fontsize=8, frameon=False)
     _decimal_comma(fig, lang)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.3 / height, 1, 1))
     return fig
 
 

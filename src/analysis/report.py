@@ -623,7 +623,8 @@ def _verdict_table(path: Path, *, lang: str = "en") -> str:
     head = "".join(f"<th>{html.escape(i18n.column(c, lang) if not c.startswith('sentence_') else '')}</th>" for c in cols)
     rows = []
     for rec in df[cols].itertuples(index=False):
-        cells = "".join(f'<td class="{html.escape(c)}">{html.escape(i18n.cell(c, v, lang))}</td>' for c, v in zip(cols, rec))
+        cells = "".join(f'<td class="{html.escape(c)}{" txt" if isinstance(v, str) else ""}">{html.escape(i18n.cell(c, v, lang))}</td>'
+                        for c, v in zip(cols, rec))
         rows.append(f"<tr>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
