@@ -171,16 +171,6 @@ def test_anonymised_report_holds_no_real_client_anywhere(ru_report):
     assert "псевдонимами" in _text(ru_report / "index.html")
 
 
-@pytest.mark.slow
-def test_same_key_gives_the_same_pseudonyms_in_another_run(ru_report, tmp_path):
-    book = [b for b in report.list_notebooks() if b.stem == "02_client_categories"]
-    report.run_report(data_dir=SAMPLE_DIR, out_dir=tmp_path / "again", notebooks=book, anonymize=True,
-                      anon_key=ANON_KEY, log=lambda m: None)
-    a = (ru_report / "tables" / "client_categories.csv").read_bytes()
-    b = (tmp_path / "again" / "tables" / "client_categories.csv").read_bytes()
-    assert a == b
-
-
 def test_pseudonyms_are_keyed_stable_and_unique():
     from analysis.ingest import load
 
@@ -237,28 +227,35 @@ def test_synthetic_banner_appears_exactly_when_the_data_are_synthetic(sample_rep
 # ---- per-portfolio batches ---------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_batch_by_portfolio_lists_every_portfolio(tmp_path):
-    from analysis.synth import generate, write_world
+def test_batch_by_portfolio_lists_every_portfolio_and_keeps_the_pseudonyms(ru_report, tmp_path):
+    """Two portfolios of the sample, one report each, anonymised with the key of the Russian sample
+    report: the index lists both, each runs in the one-portfolio mode, and a client has the same
+    pseudonym in this second run as in the first."""
+    from analysis.ingest import load
+    from analysis.study import portfolios as all_portfolios
 
-    data = tmp_path / "world"
-    write_world(generate(portfolios=2, periods=10, clients=20, seed=5), data)
+    assert len(all_portfolios(load(SAMPLE_DIR))) == pd.read_csv(SAMPLE_DIR / "clients.csv")["portfolio"].nunique()
     book = [b for b in report.list_notebooks() if b.stem in ("02_client_categories", "03_growth_links")]
     lines = []
-    result = report.run_batch(data_dir=data, out_dir=tmp_path / "batch", notebooks=book, lang="ru",
-                              log=lines.append)
+    chosen = ["P01", "P02"]
+    result = report.run_batch(data_dir=SAMPLE_DIR, out_dir=tmp_path / "batch", notebooks=book, lang="ru",
+                              anonymize=True, anon_key=ANON_KEY, portfolios=chosen, log=lines.append)
     assert result.failed == [], lines
     out = tmp_path / "batch"
     index = (out / "index.html").read_text(encoding="utf-8")
-    portfolios = sorted(pd.read_csv(data / "clients.csv")["portfolio"].unique())
-    assert len(portfolios) == 2
-    for p in portfolios:
+    first = pd.read_csv(ru_report / "tables" / "client_categories.csv", dtype=str)
+    for p in chosen:
         assert f'href="{p}/index.html"' in index
         assert (out / p / "pages" / "03_growth_links.html").is_file()
         hyp = pd.read_csv(out / p / "tables" / "hypotheses.csv")
         assert (hyp["mode"] == "single").all()  # one portfolio: the statistics' one-portfolio mode
         cats = pd.read_csv(out / p / "tables" / "client_categories.csv", dtype=str)
         assert set(cats["portfolio"]) == {p}
+        assert set(cats["client_id"]) == set(first.loc[first["portfolio"] == p, "client_id"])  # same key, same pseudonyms
         assert "Только портфель" in _text(out / p / "pages" / "02_client_categories.html")
     assert "Выводы по портфелям" in index and "Состав по видам" in index
-    assert index.count('class="verdict') == 2 * len(hyp)
+    assert index.count('class="verdict') == len(chosen) * len(hyp)
     assert sum("/" in line and ": ok" in line for line in lines) == 4  # progress names portfolio/notebook
+    ids, names = _real_clients()
+    for path in out.rglob("*.html"):
+        assert not _leaks(_text(path), ids, names), path

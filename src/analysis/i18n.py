@@ -203,7 +203,8 @@ def show(df: pd.DataFrame, lang: str = "en", *, index: bool = False, max_rows: i
         return HTML(f"<p><em>{html.escape(t('empty', lang))}</em></p>")
     cols = [str(c) for c in d.columns]
     whole = {c for c, (_, col) in zip(cols, d.items()) if _all_whole(col)}
-    head = "".join(f"<th>{html.escape(header(c, lang))}</th>" for c in cols)
+    text_cols = {c for c, (_, col) in zip(cols, d.items()) if not pd.api.types.is_numeric_dtype(col)}
+    head = "".join(f'<th{" class=txt" if c in text_cols else ""}>{html.escape(header(c, lang))}</th>' for c in cols)
     rows = []
     for rec in d.head(max_rows).itertuples(index=False):
         cells = "".join(f'<td class="{html.escape(c)}{" txt" if isinstance(v, str) else ""}">'

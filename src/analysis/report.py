@@ -63,7 +63,7 @@ pre { background: #f6f8fa; padding: 0.6rem; overflow-x: auto; font-size: 0.85rem
 td.sentence_en, td.sentence_ru { text-align: left; max-width: 32rem; }
 .jp-InputArea, .input_area { margin-top: 0.5rem; }
 .jp-OutputPrompt, .jp-InputPrompt, .prompt { display: none; }
-td.txt { text-align: left; }
+td.txt, th.txt { text-align: left; }
 .table-wrap { overflow-x: auto; max-width: 100%; }
 nav { font-size: 0.9rem; margin: 0.5rem 0; }
 .banner + .banner { margin-top: 0.4rem; }
