@@ -76,11 +76,13 @@ def test_every_notebook_markdown_cell_is_tagged_and_paired():
         assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
 
 
-def test_bad_language_is_a_usage_error(tmp_path):
+@pytest.mark.parametrize("args, words", [(("--lang", "de"), "--lang"), (("--by", "region"), "--by"),
+                                         (("--anon-key", "k"), "--anonymize")])
+def test_bad_publishing_options_are_usage_errors(tmp_path, args, words):
     from conftest import run_cli
 
-    proc = run_cli("run", "--sample", "--out", tmp_path / "r", "--lang", "de", cwd=tmp_path)
-    assert proc.returncode == 2 and "--lang" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("run", "--sample", "--out", tmp_path / "r", *args, cwd=tmp_path)
+    assert proc.returncode == 2 and words in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "r").exists()
 
 
