@@ -390,7 +390,7 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    run = _Run(tmp=tmp, books=books, params=base_params)
+    run = _Run(tmp=tmp, books=books, params=base_params, portfolio=str(base_params.get("portfolio", "")))
     started = time.perf_counter()
     try:
         tasks = _plan(run, cell_timeout, env)
