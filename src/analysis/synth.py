@@ -43,8 +43,8 @@ KINDS = CATEGORIES  # latent kinds recorded in truth.json: the article's four pl
 #: Default planted effects: the article's hypotheses, some deliberately null (size 0 is not
 #: planted; they are listed in DEFAULT_NULLS to document the intent).
 DEFAULT_EFFECTS: list[dict] = [
-    {"category": "image", "outcome": "new_clients", "lag": 1, "size": 0.35},
-    {"category": "demanding", "outcome": "claims_rate", "lag": 1, "size": -0.35},
+    {"category": "image", "outcome": "new_clients", "lag": 1, "size": 0.5},
+    {"category": "demanding", "outcome": "claims_rate", "lag": 1, "size": -0.55},
     {"category": "advanced", "outcome": "new_product_share", "lag": 1, "size": 0.35},
     {"category": "understanding", "outcome": "revenue_volatility", "lag": 1, "size": -0.3},
 ]
@@ -135,9 +135,16 @@ class World:
 # helpers
 
 
+def _demean(x: np.ndarray) -> np.ndarray:
+    """Remove portfolio and period means (balanced array); one portfolio: its mean over time."""
+    if x.shape[0] == 1:
+        return x - x.mean()
+    return x - x.mean(axis=1, keepdims=True) - x.mean(axis=0, keepdims=True) + x.mean()
+
+
 def _within_std(x: np.ndarray) -> np.ndarray:
     """Two-way within transformation of a balanced (portfolio × period) array, scaled to SD 1."""
-    d = x - x.mean(axis=1, keepdims=True) - x.mean(axis=0, keepdims=True) + x.mean()
+    d = _demean(x)
     sd = d.std()
     return d / sd if sd > 0 else d
 
@@ -147,8 +154,7 @@ def _within_sd(x: np.ndarray) -> float:
     x = x[:, ok]
     if x.shape[1] < 2:
         return float("nan")
-    d = x - x.mean(axis=1, keepdims=True) - x.mean(axis=0, keepdims=True) + x.mean()
-    return float(d.std())
+    return float(_demean(x).std())
 
 
 @dataclass
