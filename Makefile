@@ -54,11 +54,11 @@ lab: $(VENV)/.stamp-dev
 bench: $(VENV)/.stamp-test
 	$(BIN)/python benchmarks/run.py
 
-# The lock is what `pip freeze` sees in a fresh venv with every extra but spark installed.
+# The lock is what `pip freeze` sees in a fresh venv with every extra installed.
 lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/python -m pip install --quiet -e '.[test,dev]'
+	.lock-venv/bin/python -m pip install --quiet -e '.[test,dev,spark]'
 	{ echo "# Tested, pinned set for keyclients. Regenerate with: make lock"; \
 	  .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^-e'; } > $(LOCK)
 	rm -rf .lock-venv
