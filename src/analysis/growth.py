@@ -249,10 +249,11 @@ def portfolio_panel(
     >>> from analysis.config import SAMPLE_DIR
     >>> from analysis.ingest import load
     >>> from analysis.panel import client_period_panel
-    >>> from analysis.categories import key_revenue
+    >>> from analysis.categories import classify
     >>> base = load(SAMPLE_DIR)
     >>> cp = client_period_panel(base)
-    >>> pp = portfolio_panel(cp, key_revenue(cp), kpis=base.kpis)
+    >>> membership = classify(cp, base.clients, kpis=base.kpis, events=base.events, transactions=base.transactions)
+    >>> pp = portfolio_panel(cp, membership, kpis=base.kpis)
     >>> pp[["share_key_revenue", "revenue_growth_h1"]].notna().any().all()
     np.True_
     """

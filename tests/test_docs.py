@@ -1,0 +1,18 @@
+"""The Examples sections of the public modules run (on data/sample) and print what they say."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["analysis.synth", "analysis.growth", "analysis.categories", "analysis.features", "analysis.claims",
+           "analysis.ingest", "analysis.panel", "analysis.hypotheses"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_examples_run(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{name}: {result.failed} example(s) failed"
