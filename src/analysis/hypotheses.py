@@ -57,9 +57,20 @@ VERDICTS = ("supported", "contradicted", "no_effect", "inconclusive", "not_testa
 SINGLE_TESTS = ("hac", "bootstrap", "unadjusted")
 SHORT_SERIES = 60
 POWER = 0.8
+# The confirmatory set's few-cluster inference, chosen by simulation
+# (benchmarks/inference_choice.md: in-band family-wise rate with the best power at G = 30 and 10).
+DEFAULT_INFERENCE = "cr1"
+INFERENCE_NAMES = {
+    "cr1": ("CR1 clustered SEs, t(G-1)", "кластерные ошибки CR1, t(G−1)"),
+    "cr2": ("CR2 clustered SEs with Bell–McCaffrey degrees of freedom",
+            "кластерные ошибки CR2 со степенями свободы Белла–Маккаффри"),
+    "cv3": ("the leave-one-portfolio-out jackknife (CV3), t(G-1)",
+            "складной нож с исключением по одному портфелю (CV3), t(G−1)"),
+    "wild": ("the restricted wild cluster bootstrap", "ограниченный дикий кластерный бутстрап"),
+}
 
 RESULT_COLUMNS = [
-    "id", "category", "outcome", "lag", "expected_sign", "measure", "mode", "test", "n", "n_portfolios",
+    "id", "category", "outcome", "lag", "expected_sign", "measure", "mode", "test", "inference", "n", "n_portfolios",
     "estimate", "std_effect", "std_effect_se", "ci_low", "ci_high", "ci90_low", "ci90_high",
     "p_unc", "p_adj", "p_adjust_method", "df", "mde", "power", "min_effect", "verdict",
     "sentence_en", "sentence_ru", "diagnostics",
@@ -327,8 +338,10 @@ def within_sd(data: pd.DataFrame, column: str) -> float:
     return float(np.std(x))
 
 
-def _fit_panel(data: pd.DataFrame, outcome_col: str, exposure_cols: list[str]) -> pd.DataFrame:
-    """One panel model; exposure rows with ``std_effect`` etc., or an empty frame when it cannot be fit."""
+def _fit_panel(data: pd.DataFrame, outcome_col: str, exposure_cols: list[str], inference: str | None = None,
+               seed: int | None = None) -> pd.DataFrame:
+    """One panel model; exposure rows with ``std_effect`` etc., or an empty frame when it cannot be fit.
+    ``inference`` None: the plain CR1 fit (the exploratory grid); else the named few-cluster method."""
     cols = ["portfolio", "period", outcome_col, *exposure_cols, growth.SIZE_CONTROL]
     d = pd.DataFrame({c: data[c].to_numpy() for c in cols}).dropna()  # no attrs to copy
     if outcome_col not in data.columns or d[outcome_col].nunique() < 3 or not exposure_cols:
@@ -341,7 +354,7 @@ def _fit_panel(data: pd.DataFrame, outcome_col: str, exposure_cols: list[str]) -
         try:
             res = panel_regression(d, outcome=outcome_col, exposures=keep, entity="portfolio", time="period",
                                    controls=[growth.SIZE_CONTROL], entity_effects=True, time_effects=True,
-                                   cov_type="clustered")
+                                   cov_type="clustered", inference=inference, seed=seed)
         except InputError as exc:
             return pd.DataFrame({"term": keep, "diagnostics": str(exc)})
     res = res[res["role"] == "exposure"].copy()
@@ -451,6 +464,7 @@ def test_hypotheses(
     power: float = POWER,
     seed: int = 1,
     n_calibration: int = 200,
+    inference: str = DEFAULT_INFERENCE,
 ) -> pd.DataFrame:
     """Test the confirmatory hypotheses and give each a verdict.
 
@@ -472,12 +486,18 @@ def test_hypotheses(
         Seed of the block bootstrap and the calibration (one-portfolio mode).
     n_calibration : int
         Simulated series used to choose the deciding test (one-portfolio mode).
+    inference : {"cr1", "cr2", "cv3", "wild"}
+        Panel mode: the few-cluster inference of the tests (:func:`analysis.stats.panel_regression`'s
+        ``inference``); the default was chosen by simulation (``DEFAULT_INFERENCE``). The CIs,
+        the 90 % equivalence CI and the MDE use the same standard errors and df (for ``wild``
+        the bootstrap-t SE, CR1 SE * q*/t(G-1), with df G-1).
 
     Returns
     -------
     pandas.DataFrame
         One row per hypothesis: ``id, category, outcome, lag, expected_sign, measure, mode,
-        test`` (the model and the deciding test in words), ``n`` (rows used), ``n_portfolios``,
+        test`` (the model and the deciding test in words), ``inference`` (panel: ``cr1``, ``cr2``,
+        ``cv3`` or ``wild``; one portfolio: the deciding test), ``n`` (rows used), ``n_portfolios``,
         ``estimate`` (slope per unit of exposure), ``std_effect``, ``std_effect_se``,
         ``ci_low, ci_high`` (95 % CI of ``std_effect``), ``ci90_low, ci90_high`` (its 90 % CI,
         the equivalence test), ``p_unc``, ``p_adj`` (Holm over the set), ``p_adjust_method``,
@@ -493,6 +513,8 @@ def test_hypotheses(
     if measure not in growth.EXPOSURES:
         raise InputError(f"The value for `measure` must be one of {list(growth.EXPOSURES)}, but {measure!r} was passed.")
     md = _mode(data, mode)
+    if inference not in INFERENCE_NAMES:
+        raise InputError(f"The value for `inference` must be one of {list(INFERENCE_NAMES)}, but {inference!r} was passed.")
     warn_list: list[str] = []
     attrs: dict = {"mode": md, "alpha": alpha, "measure": measure}
     rows = []
@@ -500,16 +522,18 @@ def test_hypotheses(
         exp_cols = usable_exposures(data, measure=measure)
         fits: dict[str, pd.DataFrame] = {}
         G = _n_portfolios(data)
-        if G < 30:
+        attrs["inference"] = inference
+        if G < 30 and inference == "cr1":
             warn_list.append(f"few portfolios: G={G} < 30; clustered standard errors are then less reliable")
         for h in hf.hypotheses:
             col = growth.outcome_column(h.outcome, h.lag)
             if col not in fits:
-                fits[col] = _fit_panel(data, col, exp_cols) if col in data.columns else pd.DataFrame()
+                fits[col] = _fit_panel(data, col, exp_cols, inference, seed) if col in data.columns else pd.DataFrame()
             fit = fits[col]
             term = growth.exposure_column(h.category, measure)
             row = _blank(h, measure, md)
-            row["test"] = "panel: portfolio and period fixed effects, SEs clustered by portfolio, t(G-1)"
+            row["inference"] = inference
+            row["test"] = f"panel: portfolio and period fixed effects, clustered by portfolio, {INFERENCE_NAMES[inference][0]}"
             if fit.empty or term not in set(fit["term"]) or "estimate" not in fit.columns:
                 why = "outcome not in the data" if col not in data.columns else (
                     "exposure does not vary after removing portfolio and period means or is missing"
@@ -524,6 +548,10 @@ def test_hypotheses(
                        std_effect=float(r["std_effect"]), std_effect_se=float(r["std_effect_se"]),
                        p_unc=float(r["p_unc"]), df=float(r["df"]),
                        diagnostics="; ".join(s for s in (str(r["diagnostics"]), str(r["model_notes"])) if s))
+            if "identified" in r.index and not bool(r["identified"]):
+                row["diagnostics"] = "; ".join(s for s in (
+                    "the exposure is identified by one portfolio: dropping it leaves the effect unidentified, "
+                    "so the jackknife cannot test it", row["diagnostics"]) if s)
             attrs["small_sample"] = str(r["small_sample"])
             rows.append(row)
     else:
@@ -544,6 +572,7 @@ def test_hypotheses(
             col = growth.outcome_column(h.outcome, h.lag)
             term = growth.exposure_column(h.category, measure)
             row = _blank(h, measure, md)
+            row["inference"] = deciding
             row["test"] = f"one portfolio: ADL (own lag 1), deciding test {deciding} chosen by calibration"
             fit = _fit_single(data, col, term, deciding, seed) if col in data.columns and term in data.columns else None
             if fit is None:

@@ -21,7 +21,6 @@ from analysis.stats.regression import granger, panel_regression, ts_regression
 from analysis.stats.resampling import block_bootstrap, permutation_test
 
 __all__ = [
-    "INFERENCE_METHODS",
     "StatsWarning",
     "adjust_pvalues",
     "block_bootstrap",

@@ -167,6 +167,34 @@ def cluster_inference(
     Returns
     -------
     ClusterInference
+        ``method``; arrays over the first ``n_terms`` coefficients: ``estimate``,
+        ``std_error``, ``statistic`` (t; for ``wild`` the CR1 t), ``df``, ``p_value``,
+        ``ci_low``, ``ci_high``, ``identified`` (False: some leave-one-cluster-out fit cannot
+        identify it, CV3 only), ``notes`` (one string per coefficient, empty when none);
+        ``label`` (the method in words), ``n_clusters``, ``details`` (wild: ``weights``,
+        ``n_boot``, ``enumerated``, ``q_star``).
+
+    Raises
+    ------
+    analysis.errors.InputError
+        Unknown ``method``, ``weights`` or ``center``, fewer than 999 bootstrap draws, fewer
+        than 2 clusters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from analysis.stats import cluster_inference
+    >>> rng = np.random.default_rng(0)
+    >>> cluster = np.repeat(np.arange(12), 5)
+    >>> x = rng.normal(size=60) + np.repeat(rng.normal(size=12), 5)
+    >>> design = np.column_stack([x, np.ones(60)])
+    >>> y = 0.3 * x + rng.normal(size=60)
+    >>> res = cluster_inference(design, y, cluster, n_terms=1, method="cr2")
+    >>> res.label, bool(res.df[0] < 11)
+    ('CR2, Bell-McCaffrey df, G=12', True)
+    >>> wild = cluster_inference(design, y, cluster, n_terms=1, method="wild", seed=1, n_boot=9999)
+    >>> wild.details["weights"], wild.details["enumerated"], wild.details["n_boot"]
+    ('rademacher', True, 4096)
     """
     if method not in INFERENCE_METHODS:
         raise InputError(f"`inference` must be one of {list(INFERENCE_METHODS)}, but {method!r} was passed.")

@@ -236,8 +236,8 @@ def panel_regression(
     ...     panel, outcome="growth", exposures=["share"], entity="portfolio", time="period",
     ...     time_effects=True, inference="cv3",
     ... )
-    >>> cv3.loc[0, ["inference", "identified"]].tolist()
-    ['cv3', True]
+    >>> str(cv3.loc[0, "inference"]), bool(cv3.loc[0, "identified"])
+    ('cv3', True)
     >>> wild = panel_regression(
     ...     panel, outcome="growth", exposures=["share"], entity="portfolio", time="period",
     ...     time_effects=True, inference="wild", seed=1,
