@@ -4,7 +4,11 @@ DESIGN.md ("Statistics") sets the rules this module applies:
 
 - **Panel mode** (two or more portfolios): each outcome at lag h is regressed on every
   category's exposure jointly plus the size control, with portfolio and period fixed effects
-  and SEs clustered by portfolio, t(G-1) (:func:`analysis.stats.panel_regression`). Effects are
+  and SEs clustered by portfolio (:func:`analysis.stats.panel_regression`). The confirmatory
+  tests use the few-cluster inference ``DEFAULT_INFERENCE`` (chosen by simulation, see
+  ``benchmarks/inference_choice.md``; ``inference=`` picks another: CR1, CR2 with
+  Bell–McCaffrey df, the CV3 jackknife or the restricted wild cluster bootstrap); the
+  exploratory grid uses CR1 with t(G-1). Effects are
   read on the ``std_effect`` scale (SD of outcome per SD of exposure, both after removing
   portfolio and period means).
 - **Confirmatory verdicts**, Holm-adjusted over the hypothesis set at level alpha:
@@ -12,7 +16,8 @@ DESIGN.md ("Statistics") sets the rules this module applies:
   ``no_effect`` (not significant and the 90 % CI of ``std_effect`` inside ±min_effect: an
   equivalence test), ``inconclusive`` (neither); ``not_testable`` when the data cannot give the
   exposure or the outcome.
-- **MDE**: (t(G-1, 1 - alpha/(2m)) + z(0.8)) × SE of ``std_effect`` (:func:`analysis.stats.mde`).
+- **MDE**: (t(df, 1 - alpha/(2m)) + z(0.8)) × SE of ``std_effect`` (:func:`analysis.stats.mde`), with the
+  test's own SE and df (G-1, or the Bell–McCaffrey df for CR2; the bootstrap-t SE for the wild bootstrap).
 - **Exploratory grid**: every category × outcome × lag from the same model, Benjamini-Hochberg,
   pooled Pearson and Spearman correlations beside it.
 - **One portfolio**: an autoregressive distributed-lag model (outcome on its own lag and the
@@ -549,9 +554,10 @@ def test_hypotheses(
                        p_unc=float(r["p_unc"]), df=float(r["df"]),
                        diagnostics="; ".join(s for s in (str(r["diagnostics"]), str(r["model_notes"])) if s))
             if "identified" in r.index and not bool(r["identified"]):
-                row["diagnostics"] = "; ".join(s for s in (
-                    "the exposure is identified by one portfolio: dropping it leaves the effect unidentified, "
-                    "so the jackknife cannot test it", row["diagnostics"]) if s)
+                why = ("the exposure is identified by one portfolio: dropping it leaves the effect unidentified, "
+                       "so the jackknife cannot test it")
+                row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
+                warn_list.append(f"{h.id}: not tested — {why}")
             attrs["small_sample"] = str(r["small_sample"])
             rows.append(row)
     else:
