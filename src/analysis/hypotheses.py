@@ -64,7 +64,7 @@ SHORT_SERIES = 60
 POWER = 0.8
 # The confirmatory set's few-cluster inference, chosen by simulation
 # (benchmarks/inference_choice.md: in-band family-wise rate with the best power at G = 30 and 10).
-DEFAULT_INFERENCE = "cr1"
+DEFAULT_INFERENCE = "cv3"
 INFERENCE_NAMES = {
     "cr1": ("CR1 clustered SEs, t(G-1)", "кластерные ошибки CR1, t(G−1)"),
     "cr2": ("CR2 clustered SEs with Bell–McCaffrey degrees of freedom",
