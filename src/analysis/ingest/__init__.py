@@ -29,6 +29,7 @@ from analysis.ingest.validation import Problems, format_problems
 
 TABLES = ("clients", "transactions", "events", "kpis")
 DROPPED_COLUMNS = ["file", "reason", "detail", "lines", "revenue"]
+COUNT_COLUMNS = ["step", "clients", "lines", "revenue"]
 ALL_TABLES = ("clients", "transactions", "events", "client_periods", "kpis")
 
 __all__ = ["ClientBase", "DataConfig", "ValidationReport", "load", "read_config", "validate", "TABLES", "REQUIRED"]
@@ -51,8 +52,9 @@ class ClientBase:
     notes: list[str] = field(default_factory=list)
     synthetic: bool = False
     client_periods: pd.DataFrame | None = None
-    #: ``drop``: the panel leaves out a partial first/last period (see :mod:`analysis.ingest.periods`); ``keep``
-    partial_periods: str = "drop"
+    #: ``drop``: the panel leaves out a partial first/last period (see :mod:`analysis.ingest.periods`);
+    #: :func:`load` sets it from the config (``partial_periods``, default ``drop``); a base built by hand keeps them
+    partial_periods: str = "keep"
     #: the clients table was derived from the order lines (no clients file)
     derived_clients: bool = False
 
@@ -87,6 +89,67 @@ class ValidationReport:
     @property
     def warnings(self) -> pd.DataFrame:
         return self.problems[self.problems["severity"] == "warning"]
+
+    def counts(self) -> pd.DataFrame:
+        """From the lines read to the lines in the panel, one step a row: ``step``, ``clients``,
+        ``lines``, ``revenue``. ``validate`` prints it and the data-quality page shows it, so their
+        counts agree and every difference has its row (filters, partial periods, no orders)."""
+        rows = []
+        base = self.base
+        if base is None:
+            return pd.DataFrame(columns=COUNT_COLUMNS)
+        tx = base.transactions
+        n_cl = len(base.clients)
+        rows.append({"step": "clients" + (" (derived from the order lines)" if base.derived_clients else ""),
+                     "clients": n_cl, "lines": None, "revenue": None})
+        if tx is not None:
+            dropped = self.dropped
+            read = len(tx) + int(dropped["lines"].sum()) if len(dropped) else len(tx)
+            rev = round(float(tx["revenue"].sum()), 2)
+            if len(dropped):
+                rows.append({"step": "order lines read", "clients": None, "lines": read,
+                             "revenue": round(rev + float(dropped["revenue"].sum()), 2)})
+                for r in dropped.itertuples(index=False):
+                    rows.append({"step": f"dropped by filter ({r.detail})", "clients": None,
+                                 "lines": -int(r.lines), "revenue": -float(r.revenue)})
+            buyers = tx["client_id"].nunique()
+            rows.append({"step": "order lines used", "clients": buyers, "lines": len(tx), "revenue": rev})
+            if not base.derived_clients and buyers < n_cl:
+                idle = int((~base.clients["client_id"].isin(tx["client_id"].unique())).sum())
+                rows.append({"step": "clients with no order line (in no period)", "clients": idle,
+                             "lines": None, "revenue": None})
+            part = self.partial if self.partial is not None else pd.DataFrame(columns=["period"])
+            n_periods = tx["date"].dropna().dt.to_period(self.freq).nunique()
+            if len(part) and base.partial_periods == "drop" and n_periods - len(part) >= 2:
+                inside = tx["date"].dt.to_period(self.freq).astype("str").isin(
+                    [str(pd.Period(p, freq=self.freq)) for p in part["period"]])
+                for r in part.itertuples(index=False):
+                    rows.append({"step": f"partial {r.side} period {r.period} (left out of the panel)",
+                                 "clients": None, "lines": -int(r.lines), "revenue": -float(r.revenue)})
+                kept = tx[~inside.to_numpy()]
+                rows.append({"step": "order lines in the panel", "clients": kept["client_id"].nunique(),
+                             "lines": len(kept), "revenue": round(float(kept["revenue"].sum()), 2)})
+        if base.events is not None:
+            rows.append({"step": "events", "clients": base.events["client_id"].nunique(), "lines": len(base.events),
+                         "revenue": None})
+        out = pd.DataFrame(rows, columns=COUNT_COLUMNS)
+        for c in ("clients", "lines"):
+            out[c] = out[c].astype("Int64")
+        return out
+
+    def summary(self) -> str:
+        """The counts as the lines ``validate`` prints."""
+        lines = []
+        for r in self.counts().itertuples(index=False):
+            parts = []
+            if not pd.isna(r.clients):
+                parts.append(f"{int(r.clients):,} clients")
+            if not pd.isna(r.lines):
+                parts.append(f"{int(r.lines):,} lines")
+            if not pd.isna(r.revenue):
+                parts.append(f"revenue {r.revenue:,.2f}")
+            lines.append(f"  {r.step}: " + ", ".join(parts))
+        return "\n".join(lines)
 
     def message(self) -> str:
         n_err, n_warn = len(self.errors), len(self.warnings)
