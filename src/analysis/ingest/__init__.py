@@ -364,7 +364,7 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
         for r in partial.itertuples(index=False):
             kept = cfg.partial_periods == "keep" or n_periods - len(partial) < 2
             what = (f"partial {r.side} period {r.period}: the data cover {r.days_covered} of its "
-                    f"{r.days_in_period} days ({r.__getattribute__('from')} – {r.to}); {r.lines:,} lines, "
+                    f"{r.days_in_period} days ({r.first_day} – {r.last_day}); {r.lines:,} lines, "
                     f"{(r.revenue / total if total else 0):.1%} of revenue; "
                     + ("kept in the panel" + (" (`partial_periods: keep`)" if cfg.partial_periods == "keep"
                                               else " (too few periods otherwise)") if kept

@@ -14,7 +14,7 @@ import pandas as pd
 
 #: Share of a period the data may miss at its start or end before the period counts as partial.
 MISSING_SHARE = 0.2
-PARTIAL_COLUMNS = ["period", "side", "from", "to", "days_covered", "days_in_period", "lines", "revenue"]
+PARTIAL_COLUMNS = ["period", "side", "first_day", "last_day", "days_covered", "days_in_period", "lines", "revenue"]
 
 
 def _label(p: pd.Period, freq: str) -> str:
@@ -28,7 +28,7 @@ def partial_periods(dates: pd.Series, freq: str = "Q", revenue: pd.Series | None
     -------
     pandas.DataFrame
         One row per partial period: ``period`` (label such as ``2024Q1`` or ``2024-01``), ``side``
-        (first/last), ``from``/``to`` (the dates the data cover in it), ``days_covered``,
+        (first/last), ``first_day``/``last_day`` (the days the data cover in it), ``days_covered``,
         ``days_in_period``, ``lines`` (order lines in it) and ``revenue`` (their sum, when given).
         Empty when the data cover a single period or both ends are whole.
     """
@@ -54,8 +54,8 @@ def partial_periods(dates: pd.Series, freq: str = "Q", revenue: pd.Series | None
             rev = float(revenue[in_p.to_numpy()].sum()) if revenue is not None else float("nan")
             covered = (end - lo).days + 1 if side == "first" else (hi - start).days + 1
             rows.append({"period": _label(p, freq), "side": side,
-                         "from": (lo if side == "first" else start).date(),
-                         "to": (end if side == "first" else hi).date(),
+                         "first_day": (lo if side == "first" else start).date(),
+                         "last_day": (end if side == "first" else hi).date(),
                          "days_covered": covered, "days_in_period": length,
                          "lines": int(in_p.sum()), "revenue": round(rev, 2)})
     return pd.DataFrame(rows, columns=PARTIAL_COLUMNS)

@@ -165,17 +165,23 @@ def detect_delimiter(lines: list[str]) -> str:
     rows = [ln for ln in lines if ln.strip()]
     if not rows:
         return ","
+    clean = False  # a delimiter character splits nine lines in ten alike, under a header of text
     for d in (*DELIMITERS, WHITESPACE):
         split = [_split(ln, d) for ln in rows]
         counts = pd.Series([len(x) for x in split])
         mode = int(counts.mode().max())
         share = float((counts == mode).mean())
-        if mode < 2 or (d == WHITESPACE and share < 0.9):
+        if mode < 2 or (d == WHITESPACE and (share < 0.9 or clean)):
             continue
         score = mode * share
         header = next(x for x in split if len(x) == mode)
-        if any(_looks_like_value(c) for c in header if c.strip()):
+        data_first = any(_looks_like_value(c) for c in header if c.strip())
+        if data_first:
+            if d == WHITESPACE:
+                continue  # values with spaces inside: not separated by runs of spaces
             score *= 0.5  # the first line of that many fields is data: no header splits that way
+        elif share >= 0.9 and d != WHITESPACE:
+            clean = True
         if score > best_score:
             best, best_score = d, score
     if best_score < 1.2 or (best_score < 2 and "\t" not in "".join(rows)):
