@@ -92,3 +92,38 @@ def test_dry_run_prints_the_evidence_and_writes_nothing(tmp_path):
     assert "clients id: Наименование: 0 of 30 values found" in out
     assert "transactions.revenue ← 'Сумма'" in out and "values '" in out
     assert "client_id: Контрагент" in out  # the proposal itself follows the evidence
+
+
+def test_data_quality_counts_are_validates(tmp_path):
+    """The page's table (quality.counts_table) is validate's: filtered lines with their revenue."""
+    from analysis import quality
+    from ingest_corpus import case_english_crm
+
+    case = case_english_crm(tmp_path)
+    config = case.folder / "keyclients.yaml"  # beside the data: `run --data DIR` uses it
+    assert _cli("init-config", "--data", case.folder, "--out", config)[0] == 0
+    code, out, err = _cli("validate", "--data", case.folder)
+    assert code == 0, err
+    shown = quality.counts_table(quality.check(case.folder, config=config))
+    lines, revenue = case.extra["dropped"]
+    row = shown[shown["step"] == "dq_dropped_by_filter"].iloc[0]
+    assert row["lines"] == -lines and Decimal(f"{-row['revenue']:.2f}") == revenue
+    for r in shown.itertuples(index=False):  # every row of the page is a line validate printed
+        assert f"({r.detail})" in out if r.detail else True
+        if not pd.isna(r.lines):
+            assert f"{int(r.lines):,} lines" in out
+    assert f"dropped by a filter of the config (Status: drop Cancelled): -{lines:,} lines" in out
+    read = shown.set_index("step")
+    assert read.loc["dq_lines_read", "lines"] + read.loc["dq_dropped_by_filter", "lines"] == \
+        read.loc["dq_lines_used", "lines"]
+
+
+def test_sample_report_shows_the_counts(sample_report):
+    from analysis.config import SAMPLE_DIR
+
+    shown = pd.read_csv(sample_report / "tables" / "data_counts.csv")
+    expected = validate(SAMPLE_DIR).counts()
+    assert shown["step"].tolist() == expected["step"].tolist()
+    assert shown["lines"].fillna(-1).astype(int).tolist() == expected["lines"].fillna(-1).astype(int).tolist()
+    page = (sample_report / "pages" / "01_data_quality.html").read_text(encoding="utf-8")
+    assert "order lines used" in page

@@ -29,7 +29,7 @@ from analysis.ingest.validation import Problems, format_problems
 
 TABLES = ("clients", "transactions", "events", "kpis")
 DROPPED_COLUMNS = ["file", "reason", "detail", "lines", "revenue"]
-COUNT_COLUMNS = ["step", "clients", "lines", "revenue"]
+COUNT_COLUMNS = ["step", "detail", "clients", "lines", "revenue"]
 ALL_TABLES = ("clients", "transactions", "events", "client_periods", "kpis")
 
 __all__ = ["ClientBase", "DataConfig", "ValidationReport", "load", "read_config", "validate", "TABLES", "REQUIRED"]
@@ -91,54 +91,58 @@ class ValidationReport:
         return self.problems[self.problems["severity"] == "warning"]
 
     def counts(self) -> pd.DataFrame:
-        """From the lines read to the lines in the panel, one step a row: ``step``, ``clients``,
-        ``lines``, ``revenue``. ``validate`` prints it and the data-quality page shows it, so their
-        counts agree and every difference has its row (filters, partial periods, no orders)."""
+        """From the lines read to the lines in the panel, one step a row: ``step`` (an id: ``dq_clients``,
+        ``dq_clients_derived``, ``dq_lines_read``, ``dq_dropped_by_filter``, ``dq_lines_used``,
+        ``dq_clients_without_orders``, ``dq_partial_period``, ``dq_lines_in_panel``, ``dq_events``), ``detail``
+        (the filter or the period), ``clients``, ``lines``, ``revenue`` (negative for what a step
+        takes away). ``validate`` prints it and the data-quality page shows it, so their counts
+        agree and every difference has its row."""
         rows = []
         base = self.base
         if base is None:
             return pd.DataFrame(columns=COUNT_COLUMNS)
+
+        def row(step, detail="", clients=None, lines=None, revenue=None):
+            rows.append({"step": step, "detail": detail, "clients": clients, "lines": lines, "revenue": revenue})
+
         tx = base.transactions
         n_cl = len(base.clients)
-        rows.append({"step": "clients" + (" (derived from the order lines)" if base.derived_clients else ""),
-                     "clients": n_cl, "lines": None, "revenue": None})
+        row("dq_clients_derived" if base.derived_clients else "dq_clients", clients=n_cl)
         if tx is not None:
             dropped = self.dropped
-            read = len(tx) + int(dropped["lines"].sum()) if len(dropped) else len(tx)
             rev = round(float(tx["revenue"].sum()), 2)
             if len(dropped):
-                rows.append({"step": "order lines read", "clients": None, "lines": read,
-                             "revenue": round(rev + float(dropped["revenue"].sum()), 2)})
+                row("dq_lines_read", lines=len(tx) + int(dropped["lines"].sum()),
+                    revenue=round(rev + float(dropped["revenue"].sum()), 2))
                 for r in dropped.itertuples(index=False):
-                    rows.append({"step": f"dropped by filter ({r.detail})", "clients": None,
-                                 "lines": -int(r.lines), "revenue": -float(r.revenue)})
-            buyers = tx["client_id"].nunique()
-            rows.append({"step": "order lines used", "clients": buyers, "lines": len(tx), "revenue": rev})
-            if not base.derived_clients and buyers < n_cl:
+                    row("dq_dropped_by_filter", r.detail, lines=-int(r.lines), revenue=-float(r.revenue))
+            row("dq_lines_used", clients=int(tx["client_id"].nunique()), lines=len(tx), revenue=rev)
+            if not base.derived_clients:
                 idle = int((~base.clients["client_id"].isin(tx["client_id"].unique())).sum())
-                rows.append({"step": "clients with no order line (in no period)", "clients": idle,
-                             "lines": None, "revenue": None})
+                if idle:
+                    row("dq_clients_without_orders", clients=idle)
             part = self.partial if self.partial is not None else pd.DataFrame(columns=["period"])
             n_periods = tx["date"].dropna().dt.to_period(self.freq).nunique()
             if len(part) and base.partial_periods == "drop" and n_periods - len(part) >= 2:
-                inside = tx["date"].dt.to_period(self.freq).astype("str").isin(
-                    [str(pd.Period(p, freq=self.freq)) for p in part["period"]])
+                labels = tx["date"].dt.to_period(self.freq).map(
+                    lambda p: p.strftime("%Y-%m") if self.freq == "M" else str(p))
+                inside = labels.isin(part["period"].tolist()).to_numpy()
                 for r in part.itertuples(index=False):
-                    rows.append({"step": f"partial {r.side} period {r.period} (left out of the panel)",
-                                 "clients": None, "lines": -int(r.lines), "revenue": -float(r.revenue)})
-                kept = tx[~inside.to_numpy()]
-                rows.append({"step": "order lines in the panel", "clients": kept["client_id"].nunique(),
-                             "lines": len(kept), "revenue": round(float(kept["revenue"].sum()), 2)})
+                    row("dq_partial_period", f"{r.period} ({r.side})", lines=-int(r.lines), revenue=-float(r.revenue))
+                kept = tx[~inside]
+                row("dq_lines_in_panel", clients=int(kept["client_id"].nunique()), lines=len(kept),
+                    revenue=round(float(kept["revenue"].sum()), 2))
         if base.events is not None:
-            rows.append({"step": "events", "clients": base.events["client_id"].nunique(), "lines": len(base.events),
-                         "revenue": None})
+            row("dq_events", clients=int(base.events["client_id"].nunique()), lines=len(base.events))
         out = pd.DataFrame(rows, columns=COUNT_COLUMNS)
         for c in ("clients", "lines"):
             out[c] = out[c].astype("Int64")
         return out
 
     def summary(self) -> str:
-        """The counts as the lines ``validate`` prints."""
+        """The counts as the lines ``validate`` prints (the data-quality page shows the same table)."""
+        from analysis.i18n import t
+
         lines = []
         for r in self.counts().itertuples(index=False):
             parts = []
@@ -148,7 +152,8 @@ class ValidationReport:
                 parts.append(f"{int(r.lines):,} lines")
             if not pd.isna(r.revenue):
                 parts.append(f"revenue {r.revenue:,.2f}")
-            lines.append(f"  {r.step}: " + ", ".join(parts))
+            step = t(f"value.{r.step}", "en") + (f" ({r.detail})" if r.detail else "")
+            lines.append(f"  {step}: " + ", ".join(parts))
         return "\n".join(lines)
 
     def message(self) -> str:
