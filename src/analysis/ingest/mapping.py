@@ -148,6 +148,8 @@ def propose(headers: list[str], table: str, frame=None, *, evidence: dict | None
             h = normed.get(norm_header(word))
             if h is None or h in used:
                 continue
+            if col == "vat_amount" and frame is not None and h in frame.columns and _flag(frame[h]):
+                continue  # yes/no values: the flag vat_included, not an amount
             if not fits(h, col):  # e.g. a VAT amount is not the yes/no flag vat_included
                 continue
             out[col] = h

@@ -176,11 +176,14 @@ def detect_delimiter(lines: list[str]) -> str:
         score = mode * share
         header = next(x for x in split if len(x) == mode)
         data_first = any(_looks_like_value(c) for c in header if c.strip())
-        if data_first:
-            if d == WHITESPACE:
-                continue  # values with spaces inside: not separated by runs of spaces
+        if d == WHITESPACE:
+            # a header of text words must split into as many fields as the data (a title line above
+            # may not); else the values have spaces inside and are not separated by runs of spaces
+            if not any(len(x) == mode and not any(_looks_like_value(c) for c in x) for x in split[:10]):
+                continue
+        elif data_first:
             score *= 0.5  # the first line of that many fields is data: no header splits that way
-        elif share >= 0.9 and d != WHITESPACE:
+        if share >= 0.9 and d != WHITESPACE and not data_first:
             clean = True
         if score > best_score:
             best, best_score = d, score
