@@ -246,6 +246,8 @@ def _id_hints(raws: dict[str, RawTable], cfg: DataConfig, notes: list[str]) -> d
     if tx_col is None or tx_col not in tx.frame.columns:
         return {}
     frame = cl.frame.drop(columns=[c for c in spec_c.ignore if c in cl.frame.columns])
+    if "client_id" in frame.columns and tx_col == "client_id":
+        return {}  # canonical names on both sides: nothing to decide (and no cost on a large base)
     cands = [c for c in id_candidates(frame) if c not in spec_c.columns.values()]
     best, scored = best_id_column(frame, tx.frame[tx_col], cands)
     if best is None:
@@ -340,7 +342,8 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
     derived = False
     if not present & {"transactions", "client_periods"}:
         problems.error("transactions.csv", "", "no order lines (transactions) nor client_periods table found",
-                       fix=f"put transactions.csv (or .xlsx/.parquet) in {folder} or name the file in the config")
+                       fix=f"put transactions.csv (or .xlsx/.parquet) in {folder} or name the file in the config "
+                           f"(`keyclients init-config --data {folder}` finds it by its content)")
     elif "clients" not in present:
         src = frames.get("transactions")
         if src is None:
