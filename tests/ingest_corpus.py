@@ -252,21 +252,22 @@ def case_fixed_width(root: Path) -> Case:
 
 
 def case_english_money_names(root: Path) -> Case:
-    """Headers outside the synonym list: ``cust``, ``order_date``, ``dollar_value``, ``tax``, a yes/no
-    ``vat_included``-looking column that is really a flag, and ``customer_no`` in the clients file."""
+    """US dates and headers outside the synonym list: ``cust``, ``order_date``, ``dollar_value``, ``tax``
+    (a VAT amount), a ``qty`` column that is not money, and ``customer_no`` in the clients file."""
     cl, tx = base(11)
     folder = root / "money_names"
     folder.mkdir()
     pd.DataFrame({"customer_no": cl["code"].astype(int), "customer": cl["name"], "segment": "private"}).to_csv(
         folder / "accounts.csv", index=False)
-    pd.DataFrame({"order_date": tx["date"].dt.strftime("%Y-%m-%d"), "cust": tx["code"].astype(int),
+    pd.DataFrame({"order_date": tx["date"].dt.strftime("%m/%d/%Y"), "cust": tx["code"].astype(int),
                   "dollar_value": tx["amount"].map("{:.2f}".format), "tax": tx["vat"].map("{:.2f}".format),
                   "qty": 1 + np.arange(len(tx)) % 4}).to_csv(folder / "orders_2024.csv", index=False)
     return Case("money_names", folder, {"clients": "accounts.csv", "transactions": "orders_2024.csv"},
                 {"clients": {"client_id": "customer_no", "name": "customer", "org_type": "segment"},
                  "transactions": {"date": "order_date", "client_id": "cust", "revenue": "dollar_value",
                                   "vat_amount": "tax"}},
-                revenue=total(tx["amount"]) - total(tx["vat"]), lines=len(tx), clients=len(cl))
+                revenue=total(tx["amount"]) - total(tx["vat"]), lines=len(tx), clients=len(cl),
+                extra={"config": "date_format: \"%m/%d/%Y\""})
 
 
 def case_odd_names(root: Path) -> Case:
