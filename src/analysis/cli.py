@@ -167,25 +167,39 @@ def run(
 @app.command("init-config")
 @guarded
 def init_config(
-    data: Path = typer.Option(..., "--data", help="Folder holding the export files (CSV, .xlsx, Parquet)."),
+    data: Path = typer.Option(..., "--data", help="Folder holding the export files (CSV, .txt, .xlsx, Parquet), "
+                                                  "or one file of order lines."),
     out: Path = typer.Option(Path("keyclients.yaml"), "--out", help="Config file to write."),
     force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the proposal and the evidence for each decision "
+                                                          "(overlap, value samples); write nothing."),
 ) -> None:
     """Propose a commented data config mapping the files' columns to canonical names."""
-    from analysis.ingest.propose import write_config
+    from analysis.ingest.propose import make_proposal, write_config
 
+    if dry_run:
+        proposal = make_proposal(data)
+        typer.echo("# evidence for each decision:")
+        for line in proposal.evidence:
+            typer.echo(f"#   {line}")
+        typer.echo(proposal.text)
+        for item in proposal.todo:
+            typer.echo(f"  TODO {item}", err=True)
+        return
     summary = write_config(data, out, force=force)
     found = ", ".join(f"{t} ← {f}" for t, f in summary["tables"].items()) or "no table recognised"
     typer.echo(f"wrote {out}: {found}")
     for item in summary["todo"]:
         typer.echo(f"  TODO {item}", err=True)
-    typer.echo(f"check it, then: keyclients validate --data {data} --config {out}", err=True)
+    typer.echo(f"check it (--dry-run shows why each column was chosen), then: "
+               f"keyclients validate --data {data} --config {out}", err=True)
 
 
 @app.command()
 @guarded
 def validate(
-    data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the client base files."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the client base files, or one file "
+                                                             "of order lines."),
     config: Optional[Path] = typer.Option(None, "--config", help="Data config (YAML) mapping files and columns."),
 ) -> None:
     """Check a client base: every problem at once, by file, column and line; exit 2 on errors."""
@@ -198,6 +212,8 @@ def validate(
         typer.echo(f"  {note}", err=True)
     if len(report.warnings):
         typer.echo(report.message().replace("; nothing was written", ""))
+    typer.echo("counts (the data-quality page shows the same):")
+    typer.echo(report.summary())
     base = report.base
     typer.echo(f"ok: {len(base.clients):,} clients" + (
         f", {len(base.transactions):,} order lines" if base.transactions is not None else "") + (
