@@ -1,7 +1,8 @@
 """The ``keyclients`` command line: a thin layer over the package's Python API.
 
 Exit codes: 0 done; 2 bad input or usage (one message, no traceback, nothing written);
-1 the analysis itself failed (the report of what did render is kept).
+1 the analysis itself failed (the report of what did render is kept); 130 / 143 stopped by SIGINT /
+SIGTERM (workers and kernels ended, the partial report removed, the previous one kept).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from analysis.errors import InputError, KeyclientsError
+from analysis.errors import InputError, KeyclientsError, Stopped
 
 app = typer.Typer(
     add_completion=False,
@@ -36,6 +37,9 @@ def guarded(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except Stopped as exc:
+            fail(f"stopped by {exc}; every worker and kernel ended, the partial report removed, "
+                 "the previous report (if any) kept", exc.exit_code)
         except InputError as exc:
             fail(str(exc), 2)
         except KeyclientsError as exc:

@@ -3,7 +3,12 @@
 The run is built in a temporary folder beside the report folder and swapped into place only when
 complete: an interrupted run leaves the previous report intact and no half-written one. A
 notebook that fails still renders (with papermill's error banner), is marked in the index, and
-makes the exit code 1; the others go on.
+makes the exit code 1; the others go on. A worker or kernel that dies is reported the same way.
+
+SIGINT and SIGTERM stop a run cleanly: every worker and kernel is ended (the workers run in their
+own process groups, so a Ctrl-C at the terminal reaches the runner alone, which stops them), the
+temporary folder is removed, the previous report is kept, and :class:`Stopped` is raised (the CLI
+exits 130 or 143).
 """
 
 from __future__ import annotations
@@ -15,9 +20,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import version as _pkg_version
@@ -25,7 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from analysis.config import NOTEBOOKS_DIR
-from analysis.errors import InputError
+from analysis.errors import InputError, Stopped
 
 KERNEL = "python3"
 START_TIMEOUT = 120  # seconds a kernel may take to start
@@ -297,17 +305,107 @@ def _plan(run: _Run, cell_timeout: int, env: dict) -> list[tuple]:
     return tasks
 
 
+class _StopOnSignals:
+    """While a run lasts, SIGINT and SIGTERM raise :class:`Stopped` in the main thread; ``hold()``
+    defers them while the finished report is being put in place (only possible from the main
+    thread; elsewhere the process's own handlers stay). After the first stop, further signals are
+    ignored so that they cannot interrupt the clean-up."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.old: dict = {}
+        self.holding = False
+        self.pending: int | None = None
+
+    def __enter__(self) -> "_StopOnSignals":
+        if threading.current_thread() is threading.main_thread():
+            self.old = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.holding:  # the report is being put in place, or a stop is already under way
+            self.pending = signum
+            return
+        self.holding = True  # a second Ctrl-C must not interrupt the clean-up of the first
+        raise Stopped(signum)
+
+    @contextmanager
+    def hold(self):
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self.old.items():
+            signal.signal(s, handler)
+
+
+def _worker_init() -> None:
+    """Each pool worker leads its own process group (a terminal's Ctrl-C reaches the runner only,
+    which then ends the workers and kernels itself) and has the default signal handlers."""
+    try:
+        os.setpgid(0, 0)
+    except OSError:  # pragma: no cover - not permitted on some platforms
+        pass
+    for s in _StopOnSignals.SIGNALS:
+        signal.signal(s, signal.SIG_DFL)
+
+
+def _end_children(grace: float = 5.0) -> None:
+    """End every descendant of this process (pool workers and the kernels they started, which
+    run in sessions of their own): SIGTERM, then SIGKILL for those alive after ``grace`` s."""
+    import psutil
+
+    try:
+        procs = psutil.Process().children(recursive=True)
+    except psutil.Error:  # pragma: no cover
+        return
+    for p in procs:
+        try:
+            p.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=grace)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(alive, timeout=grace)
+
+
 def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None], label=None) -> dict:
-    """Run every task in one process pool; ``{output path: (name, seconds, error)}``."""
+    """Run every task in one process pool; ``{output path: (name, seconds, error)}``.
+
+    A worker that dies marks its notebook (and those that could not start after it) failed;
+    any exception here, ``Stopped`` included, ends every worker and kernel before it propagates.
+    """
     jobs = min(jobs or os.cpu_count() or 1, len(tasks))
     progress = _Progress(len(tasks), log)
     done = {}
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_execute, *t): t[1] for t in tasks}
-        for future in as_completed(futures):
-            name, seconds, error = future.result()
-            done[futures[future]] = (name, seconds, error)
-            progress.done(label(futures[future], name) if label else name, seconds, error)
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    try:
+        futures = {pool.submit(_execute, *t): t for t in tasks}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+            for future in finished:
+                task = futures[future]
+                try:
+                    name, seconds, error = future.result()
+                except Exception as exc:  # the worker process died (killed, out of memory…)
+                    name, seconds = Path(task[0]).stem, 0.0
+                    error = f"the worker process running it stopped ({exc.__class__.__name__}: {exc})"
+                done[task[1]] = (name, seconds, error)
+                progress.done(label(task[1], name) if label else name, seconds, error)
+    except BaseException:
+        _end_children()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return done
 
 
@@ -392,16 +490,18 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
     shutil.rmtree(tmp, ignore_errors=True)
     run = _Run(tmp=tmp, books=books, params=base_params, portfolio=str(base_params.get("portfolio", "")))
     started = time.perf_counter()
-    try:
-        tasks = _plan(run, cell_timeout, env)
-        log(f"running {len(tasks)} notebook(s) on {data_dir} with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
-        done = _execute_all(tasks, jobs, log)
-        result = _publish(run, done, data_dir=data_dir, synthetic=synthetic, audience=audience, lang=lang,
-                          anonymized=anonymized, seed=seed, started=started, back="../index.html")
-        _swap(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with _StopOnSignals() as stop:
+        try:
+            tasks = _plan(run, cell_timeout, env)
+            log(f"running {len(tasks)} notebook(s) on {data_dir} with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
+            done = _execute_all(tasks, jobs, log)
+            result = _publish(run, done, data_dir=data_dir, synthetic=synthetic, audience=audience, lang=lang,
+                              anonymized=anonymized, seed=seed, started=started, back="../index.html")
+            with stop.hold():
+                _swap(tmp, out_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     result.out_dir, result.index = out_dir, out_dir / "index.html"
     return result
 
@@ -451,26 +551,28 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
             for name in names}
     if len({r.tmp.name for r in runs.values()}) < len(runs):
         raise InputError("--by portfolio: two portfolio names map to the same folder name")
-    try:
-        tasks = [t for r in runs.values() for t in _plan(r, cell_timeout, env)]
-        folders = {str(r.tmp): name for name, r in runs.items()}
-        log(f"running {len(tasks)} notebook(s) for {i18n.plural('batch.count', len(runs), 'en')} on {data_dir} "
-            f"with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
-        done = _execute_all(tasks, jobs, log, label=lambda out, nb: f"{folders[str(Path(out).parents[1])]}/{nb}")
-        result = RunResult(out_dir=out_dir, index=out_dir / "index.html")
-        summaries = {}
-        for name, r in runs.items():
-            sub = _publish(r, done, data_dir=data_dir, synthetic=synthetic, audience=audience, lang=lang,
-                           anonymized=anonymized, seed=seed, started=started, back="../index.html")
-            result.failed += [f"{name}/{nb}" for nb in sub.failed]
-            result.timings.update({f"{name}/{k}": v for k, v in sub.timings.items()})
-            summaries[name] = sub
-        _write_batch_index(tmp, runs, summaries, lang=lang, synthetic=synthetic, anonymized=anonymized,
-                           parameters=base_params, audience=audience)
-        _swap(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with _StopOnSignals() as stop:
+        try:
+            tasks = [t for r in runs.values() for t in _plan(r, cell_timeout, env)]
+            folders = {str(r.tmp): name for name, r in runs.items()}
+            log(f"running {len(tasks)} notebook(s) for {i18n.plural('batch.count', len(runs), 'en')} on {data_dir} "
+                f"with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
+            done = _execute_all(tasks, jobs, log, label=lambda out, nb: f"{folders[str(Path(out).parents[1])]}/{nb}")
+            result = RunResult(out_dir=out_dir, index=out_dir / "index.html")
+            summaries = {}
+            for name, r in runs.items():
+                sub = _publish(r, done, data_dir=data_dir, synthetic=synthetic, audience=audience, lang=lang,
+                               anonymized=anonymized, seed=seed, started=started, back="../index.html")
+                result.failed += [f"{name}/{nb}" for nb in sub.failed]
+                result.timings.update({f"{name}/{k}": v for k, v in sub.timings.items()})
+                summaries[name] = sub
+            _write_batch_index(tmp, runs, summaries, lang=lang, synthetic=synthetic, anonymized=anonymized,
+                               parameters=base_params, audience=audience)
+            with stop.hold():
+                _swap(tmp, out_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return result
 
 
