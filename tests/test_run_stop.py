@@ -92,3 +92,36 @@ def test_a_dead_kernel_and_a_dead_worker_are_reported_not_waited_for(tmp_path):
     index = (tmp_path / "b" / "index.html").read_text(encoding="utf-8")
     assert "worker process running it stopped" in index
     assert not _alive(psutil.Process().children(recursive=True))
+
+
+def test_progress_lines_carry_the_page_step_elapsed_time_and_an_estimate(tmp_path, monkeypatch):
+    from analysis import progress
+    from analysis.report import _Progress, _progress_file
+
+    out = tmp_path / "executed" / "05_method_check.ipynb"
+    out.parent.mkdir()
+    monkeypatch.setenv(progress.ENV, str(_progress_file(out, "step")))
+    progress.step("world 7/32 done\nsecond line ignored")
+    _progress_file(out, "cell").write_text("cell 3/6", encoding="utf-8")
+    lines = []
+    p = _Progress({str(out): "05_method_check", str(tmp_path / "executed" / "01_x.ipynb"): "01_x"}, lines.append,
+                  jobs=1, previous={"01_x": 30.0}, heartbeat=0)
+    p.tick()
+    # the running page: 7 of 32 worlds in its first ~0 s; the queued page: 30 s from the previous run
+    assert lines and "05_method_check: cell 3/6, world 7/32 done" in lines[-1] and "elapsed, about" in lines[-1]
+    p.done(str(out), "05_method_check", 12.0, "")
+    assert lines[-1].startswith("[1/2] 05_method_check: ok (12.0 s)") and "about 0:30 left" in lines[-1]
+    p.done(str(tmp_path / "executed" / "01_x.ipynb"), "01_x", 1.0, "boom")
+    assert "[2/2] 01_x: FAILED (boom)" in lines[-1] and "in all" in lines[-1]
+
+    quiet = _Progress({str(out): "05_method_check"}, None)
+    quiet.tick()
+    quiet.done(str(out), "05_method_check", 1.0, "")  # prints nothing, raises nothing
+
+
+def test_step_outside_a_run_does_nothing(monkeypatch, tmp_path):
+    from analysis import progress
+
+    monkeypatch.delenv(progress.ENV, raising=False)
+    progress.step("anything")
+    assert list(tmp_path.iterdir()) == []

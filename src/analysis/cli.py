@@ -116,6 +116,7 @@ def run(
     engine: Optional[str] = typer.Option(None, "--engine", help="Aggregation engine: duckdb or spark (default: the config's engine, else duckdb)."),
     param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE for a notebook parameter (repeatable), "
                                                               "e.g. -p n_worlds=20."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines (errors and the report's path only)."),
 ) -> None:
     """Run the notebooks on a client base and write the HTML report."""
     from analysis import report
@@ -158,7 +159,7 @@ def run(
         raise InputError("--anon-key is used only with --anonymize")
     common = dict(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
                   extra_parameters=extra, audience=audience, lang=lang, anonymize=anonymize, anon_key=anon_key,
-                  log=lambda msg: typer.echo(msg, err=True))
+                  log=None if quiet else (lambda msg: typer.echo(msg, err=True)))
     if by is not None:
         result = report.run_batch(by=by, config=str(config.resolve()) if config else "", **common)
     else:

@@ -164,26 +164,57 @@ def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeou
 
     from analysis.anonymize import ENV_KEY
 
+    from analysis import progress
+
     os.environ.pop(ENV_KEY, None)
     os.environ.update(env or {})
+    # the page's own steps (analysis.progress.step in the kernel) and the cell it is at, for the heartbeat
+    os.environ[progress.ENV] = str(_progress_file(output, "step"))
+    cells_file = _progress_file(output, "cell")
+    import nbformat
+
+    n_code = 1 + sum(c.cell_type == "code" for c in nbformat.read(notebook, as_version=4).cells)  # + injected
+    started_cells = []
+
+    def on_cell_start(cell, cell_index, **_):
+        if cell.cell_type == "code" and cell.source.strip():
+            started_cells.append(cell_index)
+            _write_line(cells_file, f"cell {len(started_cells)}/{n_code}")
+
     start = time.perf_counter()
     error = ""
+    _write_line(cells_file, "starting the kernel")
     # the kernel inherits this worker's stderr: keep its chatter in a log beside the executed notebook
     log_file = open(Path(output).with_suffix(".log"), "w", encoding="utf-8")
     os.dup2(log_file.fileno(), 2)
     try:
         papermill.execute_notebook(notebook, output, parameters=parameters, kernel_name=KERNEL,
                                    progress_bar=False, cwd=cwd, start_timeout=START_TIMEOUT,
-                                   execution_timeout=cell_timeout, log_output=False)
+                                   execution_timeout=cell_timeout, log_output=False, on_cell_start=on_cell_start)
     except PapermillExecutionError as exc:
         error = f"{exc.ename}: {exc.evalue}"
     except Exception as exc:  # a kernel that dies or times out: the notebook is marked failed
         error = f"{exc.__class__.__name__}: {exc}"
     finally:
         log_file.close()
-        for key in (env or {}):
+        for key in (*(env or {}), progress.ENV):
             os.environ.pop(key, None)
     return Path(notebook).stem, time.perf_counter() - start, error
+
+
+def _progress_file(output: str | Path, kind: str) -> Path:
+    """Where a running notebook's progress lines go: ``executed/.<name>.<kind>`` (removed at the end)."""
+    output = Path(output)
+    return output.parent / f".{output.stem}.{kind}"
+
+
+def _write_line(path: Path, text: str) -> None:
+    try:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def notices(*, lang: str = "en", synthetic: bool = False, anonymized: str = "", portfolio: str = "") -> str:
@@ -377,14 +408,16 @@ def _end_children(grace: float = 5.0) -> None:
     psutil.wait_procs(alive, timeout=grace)
 
 
-def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None], label=None) -> dict:
+def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | None, label=None,
+                 previous: dict | None = None) -> dict:
     """Run every task in one process pool; ``{output path: (name, seconds, error)}``.
 
     A worker that dies marks its notebook (and those that could not start after it) failed;
     any exception here, ``Stopped`` included, ends every worker and kernel before it propagates.
     """
     jobs = min(jobs or os.cpu_count() or 1, len(tasks))
-    progress = _Progress(len(tasks), log)
+    names = {t[1]: (label(t[1], Path(t[0]).stem) if label else Path(t[0]).stem) for t in tasks}
+    progress = _Progress(names, log, jobs=jobs, previous=previous)
     done = {}
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
     try:
@@ -400,7 +433,10 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None], labe
                     name, seconds = Path(task[0]).stem, 0.0
                     error = f"the worker process running it stopped ({exc.__class__.__name__}: {exc})"
                 done[task[1]] = (name, seconds, error)
-                progress.done(label(task[1], name) if label else name, seconds, error)
+                progress.done(task[1], names[task[1]], seconds, error)
+                for kind in ("cell", "step"):
+                    _progress_file(task[1], kind).unlink(missing_ok=True)
+            progress.tick()
     except BaseException:
         _end_children()
         pool.shutdown(wait=False, cancel_futures=True)
@@ -466,7 +502,9 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
 
     ``lang`` (``en`` or ``ru``) chooses every word shown; ``anonymize`` replaces client names and
     ids by pseudonyms keyed with ``anon_key`` (else ``KEYCLIENTS_ANON_KEY``, else a random key,
-    which the report then says).
+    which the report then says). ``log`` receives the progress lines (each page with the time
+    elapsed and an estimate of what is left, from the previous run's timings when there was one;
+    a heartbeat with the step of a long page); ``None`` prints nothing.
 
     Returns
     -------
@@ -493,8 +531,9 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
     with _StopOnSignals() as stop:
         try:
             tasks = _plan(run, cell_timeout, env)
-            log(f"running {len(tasks)} notebook(s) on {data_dir} with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
-            done = _execute_all(tasks, jobs, log)
+            if log:
+                log(f"running {len(tasks)} notebook(s) on {data_dir} with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
+            done = _execute_all(tasks, jobs, log, previous=_previous_timings(out_dir))
             result = _publish(run, done, data_dir=data_dir, synthetic=synthetic, audience=audience, lang=lang,
                               anonymized=anonymized, seed=seed, started=started, back="../index.html")
             with stop.hold():
@@ -555,8 +594,9 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
         try:
             tasks = [t for r in runs.values() for t in _plan(r, cell_timeout, env)]
             folders = {str(r.tmp): name for name, r in runs.items()}
-            log(f"running {len(tasks)} notebook(s) for {i18n.plural('batch.count', len(runs), 'en')} on {data_dir} "
-                f"with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
+            if log:
+                log(f"running {len(tasks)} notebook(s) for {i18n.plural('batch.count', len(runs), 'en')} on {data_dir} "
+                    f"with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
             done = _execute_all(tasks, jobs, log, label=lambda out, nb: f"{folders[str(Path(out).parents[1])]}/{nb}")
             result = RunResult(out_dir=out_dir, index=out_dir / "index.html")
             summaries = {}
@@ -574,6 +614,15 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return result
+
+
+def _previous_timings(out_dir: Path) -> dict:
+    """Seconds per page in the report already at ``out_dir`` (its manifest), for the estimates."""
+    try:
+        timings = json.loads((Path(out_dir) / "manifest.json").read_text(encoding="utf-8")).get("timings", {})
+        return {k: float(v) for k, v in timings.items() if k != "total" and isinstance(v, (int, float))}
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def _slug(name: str) -> str:
@@ -731,24 +780,124 @@ def _verdict_table(path: Path, *, lang: str = "en") -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _clock(seconds: float) -> str:
+    seconds = int(round(max(seconds, 0)))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
+        f"{seconds // 60}:{seconds % 60:02d}"
+
+
+_FRACTION = re.compile(r"(\d+)\s*/\s*(\d+)")
+
+
 class _Progress:
-    """A progress bar on a terminal, plain log lines otherwise."""
+    """Per-page progress with elapsed time and an estimate of what is left, plus a heartbeat
+    from long pages (the cell they are at and their own step, e.g. ``world 7/32``).
 
-    def __init__(self, total: int, log: Callable[[str], None]):
-        self.total, self.n, self.log = total, 0, log
-        self.tty = sys.stderr.isatty() and log is not None
+    On a terminal one status line is redrawn every second; otherwise a line per finished page
+    and a heartbeat every ``heartbeat`` seconds. ``log=None`` prints nothing (``--quiet``).
 
-    def done(self, name: str, seconds: float, error: str) -> None:
+    Estimates: a page's duration in the previous run of the same report (``previous``), else the
+    mean of the pages finished so far; a running page whose own step reads ``k/n`` is estimated
+    from its pace. Pages share ``jobs`` workers, so what is left is divided by their number.
+    """
+
+    def __init__(self, tasks: dict, log: Callable[[str], None] | None, *, jobs: int = 1,
+                 previous: dict | None = None, heartbeat: float = 20.0):
+        self.tasks = tasks  # output path → label
+        self.total, self.n, self.log, self.jobs = len(tasks), 0, log, max(int(jobs), 1)
+        self.previous = previous or {}
+        self.heartbeat = heartbeat
+        self.tty = log is not None and sys.stderr.isatty()
+        self.t0 = self.last_beat = time.perf_counter()
+        self.started: dict[str, float] = {}
+        self.finished: dict[str, float] = {}
+
+    def _stem(self, out: str) -> str:
+        return Path(out).stem
+
+    def _running(self) -> dict[str, tuple[float, str]]:
+        """Pages under way: output path → (seconds since start, 'cell 3/9, world 7/32')."""
+        from analysis import progress
+
+        now, out = time.perf_counter(), {}
+        for path in self.tasks:
+            if path in self.finished:
+                continue
+            cell = progress.read(_progress_file(path, "cell"))
+            if not cell:
+                continue
+            self.started.setdefault(path, now)
+            step = progress.read(_progress_file(path, "step"))
+            out[path] = (now - self.started[path], ", ".join(x for x in (cell, step) if x))
+        return out
+
+    def _expected(self, path: str) -> float | None:
+        prev = self.previous.get(self._stem(path))
+        if prev:
+            return float(prev)
+        if self.finished:
+            return sum(self.finished.values()) / len(self.finished)
+        return None
+
+    def _left(self, running: dict) -> float | None:
+        """Seconds left for the whole run (None: no basis for an estimate yet)."""
+        total = 0.0
+        for path in self.tasks:
+            if path in self.finished:
+                continue
+            expected = self._expected(path)
+            if path in running:
+                elapsed, text = running[path]
+                m = _FRACTION.findall(text.split(", ", 1)[-1]) if ", " in text else []
+                if m and int(m[-1][0]) > 0:  # the page's own k/n: its pace so far
+                    k, n = map(int, m[-1])
+                    expected = elapsed * n / k
+                if expected is None:
+                    return None
+                total += max(expected - elapsed, 0.1 * elapsed)  # overdue: a little longer, never "0:00"
+            else:
+                if expected is None:
+                    return None
+                total += expected
+        return total / min(self.jobs, max(self.total - self.n, 1))
+
+    def _times(self, running: dict) -> str:
+        elapsed = _clock(time.perf_counter() - self.t0)
+        if self.n == self.total:
+            return f"{elapsed} in all"
+        left = self._left(running)
+        return f"{elapsed} elapsed, " + (f"about {_clock(left)} left" if left is not None else "no estimate yet")
+
+    def done(self, path: str, name: str, seconds: float, error: str) -> None:
         self.n += 1
+        self.finished[path] = seconds
+        if self.log is None:
+            return
         status = f"FAILED ({error})" if error else "ok"
+        line = f"[{self.n}/{self.total}] {name}: {status} ({seconds:.1f} s) · {self._times(self._running())}"
         if self.tty:
-            bar = "#" * int(20 * self.n / self.total)
-            sys.stderr.write(f"\r[{bar:<20}] {self.n}/{self.total} {name}: {status} ({seconds:.1f} s)\033[K")
-            if self.n == self.total:
-                sys.stderr.write("\n")
+            sys.stderr.write(f"\r{line}\033[K\n")
             sys.stderr.flush()
         else:
-            self.log(f"[{self.n}/{self.total}] {name}: {status} ({seconds:.1f} s)")
+            self.log(line)
+        self.last_beat = time.perf_counter()
+
+    def tick(self) -> None:
+        """Called about once a second while pages run: redraw the status line or, now and then,
+        log a heartbeat."""
+        if self.log is None:
+            return
+        now = time.perf_counter()
+        running = self._running()
+        pages = "; ".join(f"{self.tasks[p]}: {text} ({_clock(el)})" for p, (el, text) in running.items())
+        if self.tty:
+            line = f"[{self.n}/{self.total}] {self._times(running)} · {pages}"
+            width = shutil.get_terminal_size((100, 20)).columns - 1
+            sys.stderr.write(f"\r{line[:width]}\033[K")
+            sys.stderr.flush()
+        elif now - self.last_beat >= self.heartbeat and running:
+            self.log(f"  … {pages} · {self._times(running)}")
+            self.last_beat = now
 
 
 def save_table(df, name: str, tables_dir: str | Path | None) -> None:

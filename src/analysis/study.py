@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import categories as _categories
+from analysis import progress
 from analysis.config import SAMPLE_DIR
 from analysis.errors import InputError
 from analysis.features import client_features
@@ -57,13 +58,18 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
         raise InputError(f"window must be a whole number of periods ≥ 1, got {window!r}")
     folder = Path(data_dir) if data_dir else SAMPLE_DIR
     book = _categories.load_rulebook(rulebook or None)
+    progress.step("reading the data")
     base = restrict(load(folder, config=config or None), portfolio=portfolio, anonymize=anonymize)
     if base.transactions is None:
         raise InputError(f"{folder}: the pages need order lines (transactions); none were found")
+    progress.step("building the client × period panel")
     panel = client_period_panel(base, engine=engine)
     kw = dict(window=window, kpis=base.kpis, events=base.events, transactions=base.transactions)
+    progress.step("computing client features")
     feats = client_features(panel, base.clients, **kw)
+    progress.step("classifying clients")
     membership = _categories.classify(panel, base.clients, rulebook=book, features=feats, **kw)
+    progress.step("")
     return Study(base, panel, feats, membership, book, window, folder)
 
 
