@@ -332,8 +332,35 @@ def _plan(run: _Run, cell_timeout: int, env: dict) -> list[tuple]:
             p["tables_dir"] = str(run.tmp / "tables")
         if "figures_dir" in _known(nb):
             p["figures_dir"] = str(run.tmp / "figures")
+        if "study_dir" in _known(nb):  # the study is prepared once per run (see _execute_all)
+            p["study_dir"] = str(run.tmp / STUDY_DIR)
         tasks.append((str(nb), str(run.tmp / "executed" / nb.name), p, str(run.tmp), cell_timeout, env))
     return tasks
+
+
+STUDY_DIR = ".study"  # inside a run's temporary folder; removed before the report is published
+#: Parameters of a page that decide its study (analysis.study.save_prepared's keywords).
+_STUDY_PARAMS = ("data_dir", "config", "rulebook", "window", "engine", "portfolio", "anonymize", "hypotheses", "seed")
+PREPARE = "00_prepare_study"
+
+
+def _prepare_study(folder: str, kwargs: dict, env: dict | None = None) -> tuple[str, float, str]:
+    """Worker: prepare the run's study once (:func:`analysis.study.save_prepared`) into ``folder``."""
+    from analysis import progress, study
+
+    os.environ.update(env or {})
+    output = Path(folder).parent / "executed" / f"{PREPARE}.ipynb"
+    os.environ[progress.ENV] = str(_progress_file(output, "step"))
+    _write_line(_progress_file(output, "cell"), "reading, aggregating and classifying once for every page")
+    start, error = time.perf_counter(), ""
+    try:
+        study.save_prepared(folder, **kwargs)
+    except Exception as exc:  # the pages then prepare for themselves and show the error where it belongs
+        error = f"{exc.__class__.__name__}: {exc}"
+    finally:
+        for key in (*(env or {}), progress.ENV):
+            os.environ.pop(key, None)
+    return PREPARE, time.perf_counter() - start, error
 
 
 class _StopOnSignals:
@@ -412,30 +439,64 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
                  previous: dict | None = None) -> dict:
     """Run every task in one process pool; ``{output path: (name, seconds, error)}``.
 
-    A worker that dies marks its notebook (and those that could not start after it) failed;
-    any exception here, ``Stopped`` included, ends every worker and kernel before it propagates.
+    Pages that take ``study_dir`` wait for the study, prepared once per run folder by a pool job
+    of its own while the other pages start; if that job fails they prepare it themselves (and
+    show the error). Pages start longest first (by the previous run's timings), in their
+    numbered order otherwise. A worker that dies marks its notebook (and those that could not
+    start after it) failed; any exception here, ``Stopped`` included, ends every worker and
+    kernel before it propagates.
     """
+    previous = previous or {}
     jobs = min(jobs or os.cpu_count() or 1, len(tasks))
+    studies: dict[str, dict] = {}
+    for t in tasks:
+        if t[2].get("study_dir"):
+            studies.setdefault(t[2]["study_dir"], {k: t[2][k] for k in _STUDY_PARAMS if k in t[2]})
+    env = tasks[0][5] if tasks else {}
+    prep = {str(Path(folder).parent / "executed" / f"{PREPARE}.ipynb"): folder for folder in studies}
     names = {t[1]: (label(t[1], Path(t[0]).stem) if label else Path(t[0]).stem) for t in tasks}
+    for out in prep:
+        names[out] = label(out, PREPARE) if label else PREPARE
     progress = _Progress(names, log, jobs=jobs, previous=previous)
+    order = sorted(tasks, key=lambda t: -previous.get(Path(t[0]).stem, 0.0))  # stable: numbered order on ties
+    ready = {folder: False for folder in studies}
     done = {}
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
     try:
-        futures = {pool.submit(_execute, *t): t for t in tasks}
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, timeout=1.0, return_when=FIRST_COMPLETED)
+        futures = {pool.submit(_prepare_study, folder, kwargs, env): (PREPARE, out)
+                   for out, (folder, kwargs) in zip(prep, studies.items())}
+        queue = list(order)
+
+        def feed() -> None:
+            while queue and len(futures) < jobs:
+                t = next((t for t in queue if not t[2].get("study_dir") or ready[t[2]["study_dir"]]), None)
+                if t is None:
+                    return
+                queue.remove(t)
+                futures[pool.submit(_execute, *t)] = t
+
+        feed()
+        while futures:
+            finished, _ = wait(list(futures), timeout=1.0, return_when=FIRST_COMPLETED)
             for future in finished:
-                task = futures[future]
+                task = futures.pop(future)
                 try:
                     name, seconds, error = future.result()
                 except Exception as exc:  # the worker process died (killed, out of memory…)
                     name, seconds = Path(task[0]).stem, 0.0
                     error = f"the worker process running it stopped ({exc.__class__.__name__}: {exc})"
-                done[task[1]] = (name, seconds, error)
+                if task[0] == PREPARE:
+                    folder = prep[task[1]]
+                    ready[folder] = True
+                    if error:  # the pages prepare for themselves and show the error
+                        queue = [t if t[2].get("study_dir") != folder else (*t[:2], {**t[2], "study_dir": ""}, *t[3:])
+                                 for t in queue]
+                else:
+                    done[task[1]] = (name, seconds, error)
                 progress.done(task[1], names[task[1]], seconds, error)
                 for kind in ("cell", "step"):
                     _progress_file(task[1], kind).unlink(missing_ok=True)
+            feed()
             progress.tick()
     except BaseException:
         _end_children()
@@ -448,6 +509,7 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
 def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audience: str, lang: str,
              anonymized: str, seed: int, started: float, back: str = "../index.html") -> RunResult:
     """Render the pages, workbook, index and manifest of one executed run in its folder."""
+    shutil.rmtree(run.tmp / STUDY_DIR, ignore_errors=True)
     result = RunResult(out_dir=run.tmp, index=run.tmp / "index.html")
     errors = {}
     for nb in run.books:

@@ -1,8 +1,16 @@
-"""One call that every page starts with: read, aggregate, describe and classify a client base."""
+"""One call that every page starts with: read, aggregate, describe and classify a client base.
+
+A report run prepares the study once (:func:`save_prepared`, Parquet files in the run's temporary
+folder, stamped with a fingerprint of the inputs and parameters) and every page loads it through
+``prepare(..., cache=folder)``: a page never reads or classifies the data again, and a prepared
+study made for other inputs or parameters is refused rather than used.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -27,6 +35,8 @@ class Study:
     rulebook: _categories.Rulebook
     window: int
     data_dir: Path
+    _growth: pd.DataFrame | None = field(default=None, repr=False)
+    _tested: dict = field(default_factory=dict, repr=False)
 
     @property
     def kw(self) -> dict:
@@ -38,14 +48,36 @@ class Study:
     def synthetic(self) -> bool:
         return bool(self.base.synthetic)
 
+    @property
+    def growth_panel(self) -> pd.DataFrame:
+        """The portfolio × period exposures and outcomes (:func:`analysis.growth.portfolio_panel`),
+        computed once."""
+        if self._growth is None:
+            from analysis import growth
+
+            self._growth = growth.portfolio_panel(self.panel, self.membership, window=self.window, kpis=self.base.kpis)
+        return self._growth
+
+    def tested(self, hypotheses: str | Path | None = None, *, seed: int = 1) -> pd.DataFrame:
+        """The confirmatory tests on :attr:`growth_panel` (:func:`analysis.hypotheses.test_hypotheses`
+        with ``hypotheses`` and ``seed``), computed once per study: pages showing them share one fit."""
+        key = _tested_key(hypotheses, seed)
+        if key not in self._tested:
+            from analysis import hypotheses as hyp
+
+            self._tested[key] = hyp.test_hypotheses(self.growth_panel, hypotheses or None, seed=seed)
+        return self._tested[key].copy()
+
 
 def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str | Path = "", window: int = 4,
-            engine: str = "duckdb", portfolio: str = "", anonymize: bool = False) -> Study:
+            engine: str = "duckdb", portfolio: str = "", anonymize: bool = False, cache: str | Path = "") -> Study:
     """Read the client base (the bundled sample when ``data_dir`` is empty) and classify it.
 
     ``portfolio`` keeps that portfolio's clients only (the statistics then run in their
     one-portfolio mode); ``anonymize`` replaces client ids and names by keyed pseudonyms right
     after loading (key from ``KEYCLIENTS_ANON_KEY``), so nothing downstream sees a real one.
+    ``cache`` is a folder written by :func:`save_prepared` (the report runner's): the study is
+    loaded from it, after checking that it was made from the same inputs and parameters.
 
     Returns
     -------
@@ -56,6 +88,9 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     """
     if not isinstance(window, int) or window < 1:
         raise InputError(f"window must be a whole number of periods ≥ 1, got {window!r}")
+    if cache:
+        return load_prepared(cache, fingerprint(data_dir, config=config, rulebook=rulebook, window=window,
+                                                engine=engine, portfolio=portfolio, anonymize=anonymize))
     folder = Path(data_dir) if data_dir else SAMPLE_DIR
     book = _categories.load_rulebook(rulebook or None)
     progress.step("reading the data")
@@ -71,6 +106,99 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     membership = _categories.classify(panel, base.clients, rulebook=book, features=feats, **kw)
     progress.step("")
     return Study(base, panel, feats, membership, book, window, folder)
+
+
+_BASE_TABLES = ("clients", "transactions", "events", "kpis", "client_periods")
+_STUDY_TABLES = ("panel", "features", "membership")
+MANIFEST = "study.json"
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fingerprint(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str | Path = "", window: int = 4,
+                engine: str = "duckdb", portfolio: str = "", anonymize: bool = False) -> str:
+    """A checksum of everything :func:`prepare` reads and is given: the data folder's files, the
+    config and rulebook files, the parameters, the package version and (hashed) the
+    pseudonymisation key."""
+    import os
+    from importlib.metadata import version
+
+    folder = Path(data_dir) if data_dir else SAMPLE_DIR
+    h = hashlib.sha256()
+    key = os.environ.get("KEYCLIENTS_ANON_KEY", "") if anonymize else ""
+    h.update(json.dumps({"window": window, "engine": engine, "portfolio": str(portfolio), "anonymize": bool(anonymize),
+                         "key": hashlib.sha256(key.encode()).hexdigest() if key else "",
+                         "version": version("keyclients")}, sort_keys=True).encode())
+    for f in sorted(p for p in folder.iterdir() if p.is_file()):
+        h.update(f.name.encode() + b"\0" + _file_digest(f).encode())
+    for extra in (config, rulebook):
+        h.update(_file_digest(Path(extra)).encode() if extra else b"-")
+    return h.hexdigest()
+
+
+def _tested_key(hypotheses, seed: int) -> str:
+    text = _file_digest(Path(hypotheses)) if hypotheses else "built-in"
+    return f"{text}-{int(seed)}"
+
+
+def save_prepared(folder: str | Path, data_dir: str | Path = "", *, config: str | Path = "", rulebook: str | Path = "",
+                  window: int = 4, engine: str = "duckdb", portfolio: str = "", anonymize: bool = False,
+                  hypotheses: str | Path = "", seed: int = 1) -> Path:
+    """Prepare the study once for a report run and write it to ``folder`` as Parquet: the
+    canonical tables, the panel, features, memberships, the growth panel and the confirmatory
+    tests (``hypotheses``, ``seed``), with ``study.json`` holding the :func:`fingerprint`.
+
+    Returns the folder. Pages load it with ``prepare(..., cache=folder)``.
+    """
+    from analysis import progress
+
+    kw = dict(config=config, rulebook=rulebook, window=window, engine=engine, portfolio=portfolio, anonymize=anonymize)
+    s = prepare(data_dir, **kw)
+    progress.step("testing the hypotheses")
+    tested = s.tested(hypotheses or None, seed=seed)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = {f"base_{t}": getattr(s.base, t) for t in _BASE_TABLES if getattr(s.base, t) is not None}
+    tables.update({t: getattr(s, t) for t in _STUDY_TABLES})
+    tables["growth_panel"] = s.growth_panel
+    tables["tested"] = tested
+    for name, df in tables.items():
+        df.to_parquet(folder / f"{name}.parquet", index=False)
+    meta = {"fingerprint": fingerprint(data_dir, **kw), "tables": sorted(tables), "window": window,
+            "rulebook": str(rulebook or ""), "data_dir": str(s.data_dir), "tested": _tested_key(hypotheses or None, seed),
+            "base": {"source": str(s.base.source or ""), "notes": list(s.base.notes), "synthetic": bool(s.base.synthetic)}}
+    (folder / MANIFEST).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
+    progress.step("")
+    return folder
+
+
+def load_prepared(folder: str | Path, expected: str) -> Study:
+    """The study :func:`save_prepared` wrote to ``folder``; an :class:`InputError` when its
+    fingerprint is not ``expected`` (it was made from other inputs or parameters)."""
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputError(f"{folder}: no prepared study there (study.json missing); rerun the report") from None
+    if meta.get("fingerprint") != expected:
+        raise InputError(f"{folder}: the prepared study was made from other inputs or parameters than this page's; "
+                         "rerun the report")
+    read = lambda name: pd.read_parquet(folder / f"{name}.parquet")  # noqa: E731
+    b = meta["base"]
+    base = ClientBase(**{t: read(f"base_{t}") for t in _BASE_TABLES if f"base_{t}" in meta["tables"]},
+                      source=Path(b["source"]) if b["source"] else None, notes=list(b["notes"]),
+                      synthetic=bool(b["synthetic"]))
+    s = Study(base, read("panel"), read("features"), read("membership"),
+              _categories.load_rulebook(meta["rulebook"] or None), int(meta["window"]), Path(meta["data_dir"]),
+              _growth=read("growth_panel"))
+    s._tested[meta["tested"]] = read("tested")
+    return s
 
 
 def restrict(base: ClientBase, *, portfolio: str = "", anonymize: bool = False) -> ClientBase:
