@@ -125,3 +125,30 @@ def test_step_outside_a_run_does_nothing(monkeypatch, tmp_path):
     monkeypatch.delenv(progress.ENV, raising=False)
     progress.step("anything")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_tables_sized_for_readers(tmp_path, monkeypatch):
+    """Long tables: Parquet, CSV only up to the limit; tables.xlsx copies the short ones and lists the rest."""
+    import pandas as pd
+
+    from analysis import report
+
+    big = pd.DataFrame({"client_id": [f"c{i}" for i in range(report.WORKBOOK_MAX_ROWS + 5)], "score": 0.5})
+    small = pd.DataFrame({"id": ["h1", "h2"], "p_adj": [0.01, 0.2]})
+    monkeypatch.setenv("KEYCLIENTS_CSV_MAX_ROWS", str(report.WORKBOOK_MAX_ROWS))
+    report.save_table(big, "client_level", tmp_path)
+    report.save_table(small, "hypotheses", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["client_level.parquet", "hypotheses.csv"]
+    pd.testing.assert_frame_equal(report.read_table(tmp_path, "client_level"), big)
+    monkeypatch.delenv("KEYCLIENTS_CSV_MAX_ROWS")
+    report.save_table(big, "client_level", tmp_path)  # under the default limit: CSV too, same rows
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "client_level.csv"), big)
+    book = pd.ExcelFile(report.write_workbook(tmp_path))
+    assert book.sheet_names == ["contents", "hypotheses"]
+    contents = book.parse("contents").set_index("table")
+    assert contents.loc["client_level", "rows"] == len(big) and not contents.loc["client_level", "in_this_workbook"]
+    assert contents.loc["client_level", "files"] == "client_level.csv, client_level.parquet"
+    pd.testing.assert_frame_equal(book.parse("hypotheses"), small)
+    monkeypatch.setenv("KEYCLIENTS_CSV_MAX_ROWS", "many")
+    with pytest.raises(report.InputError, match="KEYCLIENTS_CSV_MAX_ROWS"):
+        report.save_table(small, "x", tmp_path)

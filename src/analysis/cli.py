@@ -117,6 +117,8 @@ def run(
     param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE for a notebook parameter (repeatable), "
                                                               "e.g. -p n_worlds=20."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines (errors and the report's path only)."),
+    csv_max_rows: Optional[int] = typer.Option(None, "--csv-max-rows", min=0, help="Tables longer than this are written "
+                                               "as Parquet only (default: $KEYCLIENTS_CSV_MAX_ROWS, else 200000)."),
 ) -> None:
     """Run the notebooks on a client base and write the HTML report."""
     from analysis import report
@@ -159,6 +161,7 @@ def run(
         raise InputError("--anon-key is used only with --anonymize")
     common = dict(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
                   extra_parameters=extra, audience=audience, lang=lang, anonymize=anonymize, anon_key=anon_key,
+                  csv_max_rows=csv_max_rows,
                   log=None if quiet else (lambda msg: typer.echo(msg, err=True)))
     if by is not None:
         result = report.run_batch(by=by, config=str(config.resolve()) if config else "", **common)

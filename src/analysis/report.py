@@ -559,14 +559,15 @@ def _base_parameters(data_dir: Path, seed: int, extra: dict | None, lang: str, a
 def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, cell_timeout: int = 600,
                notebooks: list[Path] | None = None, extra_parameters: dict | None = None,
                audience: str = "presentation", lang: str = "en", anonymize: bool = False, anon_key: str | None = None,
-               log: Callable[[str], None] = print) -> RunResult:
+               csv_max_rows: int | None = None, log: Callable[[str], None] | None = print) -> RunResult:
     """Execute the notebooks on ``data_dir`` and publish the report into ``out_dir``.
 
     ``lang`` (``en`` or ``ru``) chooses every word shown; ``anonymize`` replaces client names and
     ids by pseudonyms keyed with ``anon_key`` (else ``KEYCLIENTS_ANON_KEY``, else a random key,
     which the report then says). ``log`` receives the progress lines (each page with the time
     elapsed and an estimate of what is left, from the previous run's timings when there was one;
-    a heartbeat with the step of a long page); ``None`` prints nothing.
+    a heartbeat with the step of a long page); ``None`` prints nothing. ``csv_max_rows``: tables
+    longer than this are written as Parquet only (default ``KEYCLIENTS_CSV_MAX_ROWS`` or 200,000).
 
     Returns
     -------
@@ -585,6 +586,8 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
     from analysis.anonymize import ENV_KEY
 
     env = {ENV_KEY: key} if key else {}
+    if csv_max_rows is not None:  # tables longer than this: Parquet only
+        env["KEYCLIENTS_CSV_MAX_ROWS"] = str(int(csv_max_rows))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -610,8 +613,8 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
 def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int = 1, jobs: int = 0,
               cell_timeout: int = 600, notebooks: list[Path] | None = None, extra_parameters: dict | None = None,
               audience: str = "presentation", lang: str = "en", anonymize: bool = False, anon_key: str | None = None,
-              config: str | Path = "", portfolios: list[str] | None = None,
-              log: Callable[[str], None] = print) -> RunResult:
+              config: str | Path = "", portfolios: list[str] | None = None, csv_max_rows: int | None = None,
+              log: Callable[[str], None] | None = print) -> RunResult:
     """One report per portfolio (``out_dir/<portfolio>/``) plus ``out_dir/index.html`` comparing
     their verdicts and mixes of kinds. Every notebook of every portfolio goes into one process
     pool, so the portfolios run in parallel; progress counts them all.
@@ -644,6 +647,8 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
     lang = base_params.get("lang", "en")
     key, anonymized = resolve_anon_key(anonymize, anon_key)
     env = {ENV_KEY: key} if key else {}
+    if csv_max_rows is not None:  # tables longer than this: Parquet only
+        env["KEYCLIENTS_CSV_MAX_ROWS"] = str(int(csv_max_rows))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -714,9 +719,9 @@ def _write_batch_index(tmp: Path, runs: dict, summaries: dict, *, lang: str, syn
         if hyp.is_file():
             h = pd.read_csv(hyp, keep_default_na=False)
             verdicts[name] = dict(zip(h["id"], h["verdict"]))
-        cats = r.tmp / "tables" / "client_categories.csv"
-        if cats.is_file():
-            m = pd.read_csv(cats, usecols=["period", "category", "status", "member"], keep_default_na=False)
+        cats = r.tmp / "tables" / "client_categories"
+        if cats.with_suffix(".csv").is_file() or cats.with_suffix(".parquet").is_file():
+            m = read_table(r.tmp / "tables", "client_categories", ["period", "category", "status", "member"])
             m = m[m["status"] == "ok"]
             if len(m):
                 last = m[m["period"] == m["period"].max()]
@@ -962,11 +967,42 @@ class _Progress:
             self.last_beat = now
 
 
+#: Tables longer than this (the client-level ones) get a Parquet file and are listed in
+#: tables.xlsx by file name instead of being copied into it.
+WORKBOOK_MAX_ROWS = 10_000
+#: Default of ``KEYCLIENTS_CSV_MAX_ROWS``: a table longer than this is written as Parquet only.
+CSV_MAX_ROWS = 200_000
+
+
+def csv_max_rows() -> int:
+    """Rows up to which a table is also written as CSV (``KEYCLIENTS_CSV_MAX_ROWS``, default 200,000)."""
+    raw = os.environ.get("KEYCLIENTS_CSV_MAX_ROWS", "")
+    try:
+        return int(raw) if raw.strip() else CSV_MAX_ROWS
+    except ValueError:
+        raise InputError(f"KEYCLIENTS_CSV_MAX_ROWS={raw!r}: write a whole number of rows") from None
+
+
 def save_table(df, name: str, tables_dir: str | Path | None) -> None:
-    """Write a table shown in a notebook to ``tables/<name>.csv`` (tidy, unrounded, UTF-8)."""
+    """Write a table shown in a notebook to ``tables/`` (tidy, unrounded): ``<name>.csv`` (UTF-8)
+    up to :func:`csv_max_rows` rows, and ``<name>.parquet`` as well for a table longer than
+    ``WORKBOOK_MAX_ROWS`` (client-level tables: compact, typed, fast to read)."""
     if tables_dir:
-        path = Path(tables_dir) / f"{name}.csv"
-        df.to_csv(path, index=False, encoding="utf-8")
+        folder = Path(tables_dir)
+        if len(df) > WORKBOOK_MAX_ROWS:
+            df.to_parquet(folder / f"{name}.parquet", index=False)
+        if len(df) <= csv_max_rows():
+            df.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8")
+
+
+def read_table(tables_dir: str | Path, name: str, columns: list[str] | None = None):
+    """A table of a run's ``tables/`` folder, from its Parquet file when it has one, else its CSV."""
+    import pandas as pd
+
+    folder = Path(tables_dir)
+    if (folder / f"{name}.parquet").is_file():
+        return pd.read_parquet(folder / f"{name}.parquet", columns=columns)
+    return pd.read_csv(folder / f"{name}.csv", usecols=columns, keep_default_na=False)
 
 
 def save_figure(fig, name: str, figures_dir: str | Path | None) -> None:
@@ -975,18 +1011,37 @@ def save_figure(fig, name: str, figures_dir: str | Path | None) -> None:
         fig.savefig(Path(figures_dir) / f"{name}.png", dpi=110, bbox_inches="tight")
 
 
-def write_workbook(tables_dir: Path, *, max_rows: int = 1_000_000) -> Path | None:
-    """Every CSV of the run as one sheet of ``tables.xlsx`` (for analysts who live in Excel)."""
-    import pandas as pd
+def write_workbook(tables_dir: Path, *, max_rows: int = WORKBOOK_MAX_ROWS) -> Path | None:
+    """The run's summary tables as sheets of ``tables.xlsx`` (for analysts who live in Excel).
 
-    csvs = sorted(Path(tables_dir).glob("*.csv"))
-    if not csvs:
+    The first sheet, ``contents``, lists every table of the run with its rows and files; tables
+    longer than ``max_rows`` (client-level ones) are listed there by file name, not copied (a
+    sheet of hundreds of thousands of rows helps no reader and took half of a large run).
+    """
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    folder = Path(tables_dir)
+    stems = sorted({p.stem for p in folder.glob("*.csv")} | {p.stem for p in folder.glob("*.parquet")})
+    if not stems:
         return None
-    path = Path(tables_dir) / "tables.xlsx"
+    sheets, contents = {}, []
+    for stem in stems:
+        files = [f"{stem}{ext}" for ext in (".csv", ".parquet") if (folder / f"{stem}{ext}").is_file()]
+        if (folder / f"{stem}.parquet").is_file():
+            rows, df = pq.ParquetFile(folder / f"{stem}.parquet").metadata.num_rows, None
+        else:
+            df = pd.read_csv(folder / f"{stem}.csv", nrows=max_rows + 1)
+            rows = len(df)
+        if df is not None and rows <= max_rows:
+            sheets[stem[:31]] = df
+        contents.append({"table": stem, "rows": rows, "files": ", ".join(files),
+                         "in_this_workbook": df is not None and rows <= max_rows})
+    path = folder / "tables.xlsx"
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        for csv in csvs:
-            df = pd.read_csv(csv, nrows=max_rows)
-            df.to_excel(xl, sheet_name=csv.stem[:31], index=False)
+        pd.DataFrame(contents).to_excel(xl, sheet_name="contents", index=False)
+        for sheet, df in sheets.items():
+            df.to_excel(xl, sheet_name=sheet, index=False)
     return path
 
 
