@@ -40,3 +40,33 @@ def test_a_prepared_study_for_other_parameters_is_refused(tmp_path):
         study.prepare("", window=3, cache=folder)
     with pytest.raises(InputError, match="no prepared study"):
         study.prepare("", window=4, cache=tmp_path / "nothing")
+
+
+def _primary_reference(membership, priority):
+    """``primary_category`` computed the direct way (sort, then per-group first/size/join)."""
+    import numpy as np
+
+    rank = {c: i for i, c in enumerate(priority)}
+    m = membership[membership["member"].fillna(False).astype(bool)].copy()
+    m["_rank"] = m["category"].map(rank).fillna(len(rank))
+    m = m.sort_values(["client_id", "period", "_rank"], kind="stable")
+    held = m.groupby(["client_id", "period"], sort=False).agg(
+        primary_category=("category", "first"), n_categories=("category", "size"), categories=("category", "+".join))
+    keys = membership.groupby(["client_id", "period"], sort=False).agg(
+        portfolio=("portfolio", "first"), decided=("status", lambda s: bool((s == "ok").any())))
+    out = keys.join(held)
+    out["n_categories"] = out["n_categories"].fillna(0).astype(int)
+    out["primary_category"] = out["primary_category"].where(out["primary_category"].notna(),
+                                                            np.where(out["decided"], "none", None))
+    out["categories"] = out["categories"].fillna("")
+    out = out.reset_index()[["client_id", "portfolio", "period", "primary_category", "n_categories", "categories"]]
+    return out.sort_values(["client_id", "period"], kind="stable").reset_index(drop=True)
+
+
+def test_primary_category_equals_the_direct_computation():
+    from analysis import categories
+
+    m = study.prepare("").membership
+    m = m[m["client_id"].isin(m["client_id"].drop_duplicates().head(300))]  # the reference is slow
+    for priority in (categories.PRIMARY_PRIORITY, ("key_revenue", "image")):  # a category outside the priority too
+        pd.testing.assert_frame_equal(categories.primary_category(m, priority=priority), _primary_reference(m, priority))
