@@ -333,15 +333,42 @@ def _plan(run: _Run, cell_timeout: int, env: dict) -> list[tuple]:
         if "figures_dir" in _known(nb):
             p["figures_dir"] = str(run.tmp / "figures")
         if "study_dir" in _known(nb):  # the study is prepared once per run (see _execute_all)
-            p["study_dir"] = str(run.tmp / STUDY_DIR)
+            p["study_dir"] = str(run.tmp / STUDY_DIR / _study_key(nb, p))
         tasks.append((str(nb), str(run.tmp / "executed" / nb.name), p, str(run.tmp), cell_timeout, env))
     return tasks
 
 
 STUDY_DIR = ".study"  # inside a run's temporary folder; removed before the report is published
-#: Parameters of a page that decide its study (analysis.study.save_prepared's keywords).
-_STUDY_PARAMS = ("data_dir", "config", "rulebook", "window", "engine", "portfolio", "anonymize", "hypotheses", "seed")
 PREPARE = "00_prepare_study"
+
+
+def _study_args(nb: Path, params: dict, *, tests: bool = False) -> dict:
+    """The arguments a page passes to ``study.prepare`` (``tests``: ``hypotheses`` and ``seed`` of
+    its confirmatory tests instead): its parameters named like them, as injected or else the
+    notebook's own defaults."""
+    import ast
+    import inspect
+
+    from analysis import study
+
+    names = {"hypotheses", "seed"} if tests else set(inspect.signature(study.prepare).parameters) - {"cache"}
+    out = {}
+    for name, spec in _known(nb).items():
+        if name in names:
+            if name in params:
+                out[name] = params[name]
+            else:
+                try:
+                    out[name] = ast.literal_eval(str(spec.get("default")))
+                except (ValueError, SyntaxError):
+                    continue
+    return out
+
+
+def _study_key(nb: Path, params: dict) -> str:
+    """One prepared study per distinct set of arguments (pages with other defaults get their own)."""
+    text = json.dumps(_study_args(nb, params), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _prepare_study(folder: str, kwargs: dict, env: dict | None = None) -> tuple[str, float, str]:
@@ -349,12 +376,13 @@ def _prepare_study(folder: str, kwargs: dict, env: dict | None = None) -> tuple[
     from analysis import progress, study
 
     os.environ.update(env or {})
-    output = Path(folder).parent / "executed" / f"{PREPARE}.ipynb"
+    output = Path(folder).parents[1] / "executed" / f"{PREPARE}-{Path(folder).name}.ipynb"
     os.environ[progress.ENV] = str(_progress_file(output, "step"))
     _write_line(_progress_file(output, "cell"), "reading, aggregating and classifying once for every page")
     start, error = time.perf_counter(), ""
     try:
-        study.save_prepared(folder, **kwargs)
+        data_dir = kwargs.pop("data_dir", "")
+        study.save_prepared(folder, data_dir, **kwargs)
     except Exception as exc:  # the pages then prepare for themselves and show the error where it belongs
         error = f"{exc.__class__.__name__}: {exc}"
     finally:
@@ -451,9 +479,12 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
     studies: dict[str, dict] = {}
     for t in tasks:
         if t[2].get("study_dir"):
-            studies.setdefault(t[2]["study_dir"], {k: t[2][k] for k in _STUDY_PARAMS if k in t[2]})
+            args = studies.setdefault(t[2]["study_dir"], _study_args(Path(t[0]), t[2]))
+            if "hypotheses" in _known(Path(t[0])) and "hypotheses" not in args:  # the tests the pages show
+                args.update(_study_args(Path(t[0]), t[2], tests=True))
     env = tasks[0][5] if tasks else {}
-    prep = {str(Path(folder).parent / "executed" / f"{PREPARE}.ipynb"): folder for folder in studies}
+    prep = {str(Path(folder).parents[1] / "executed" / f"{PREPARE}-{Path(folder).name}.ipynb"): folder
+            for folder in studies}
     names = {t[1]: (label(t[1], Path(t[0]).stem) if label else Path(t[0]).stem) for t in tasks}
     for out in prep:
         names[out] = label(out, PREPARE) if label else PREPARE

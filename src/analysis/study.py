@@ -86,11 +86,11 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
         over the trailing window), ``membership`` (the membership table of DESIGN.md),
         ``rulebook``, ``window``, ``data_dir``.
     """
+    if cache:  # first, while locals() holds the arguments alone
+        return load_prepared(cache, fingerprint(data_dir, **{k: v for k, v in locals().items()
+                                                             if k not in ("data_dir", "cache")}))
     if not isinstance(window, int) or window < 1:
         raise InputError(f"window must be a whole number of periods ≥ 1, got {window!r}")
-    if cache:
-        return load_prepared(cache, fingerprint(data_dir, config=config, rulebook=rulebook, window=window,
-                                                engine=engine, portfolio=portfolio, anonymize=anonymize))
     folder = Path(data_dir) if data_dir else SAMPLE_DIR
     book = _categories.load_rulebook(rulebook or None)
     progress.step("reading the data")
@@ -108,8 +108,6 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     return Study(base, panel, feats, membership, book, window, folder)
 
 
-_BASE_TABLES = ("clients", "transactions", "events", "kpis", "client_periods")
-_STUDY_TABLES = ("panel", "features", "membership")
 MANIFEST = "study.json"
 
 
@@ -121,24 +119,35 @@ def _file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def fingerprint(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str | Path = "", window: int = 4,
-                engine: str = "duckdb", portfolio: str = "", anonymize: bool = False) -> str:
-    """A checksum of everything :func:`prepare` reads and is given: the data folder's files, the
-    config and rulebook files, the parameters, the package version and (hashed) the
-    pseudonymisation key."""
+def _options(data_dir, options: dict) -> dict:
+    """Every argument of :func:`prepare` with its default filled in (``cache`` left out)."""
+    import inspect
+
+    bound = inspect.signature(prepare).bind_partial(data_dir, **options)
+    bound.apply_defaults()
+    out = dict(bound.arguments)
+    out.pop("cache", None)
+    return out
+
+
+def fingerprint(data_dir: str | Path = "", **options) -> str:
+    """A checksum of everything :func:`prepare` reads and is given (``options``: its keyword
+    arguments): the data folder's files, the config and rulebook files, every argument (defaults
+    filled in), the package version and (hashed) the pseudonymisation key."""
     import os
     from importlib.metadata import version
 
-    folder = Path(data_dir) if data_dir else SAMPLE_DIR
+    args = _options(data_dir, options)
+    folder = Path(args.pop("data_dir") or SAMPLE_DIR)
     h = hashlib.sha256()
-    key = os.environ.get("KEYCLIENTS_ANON_KEY", "") if anonymize else ""
-    h.update(json.dumps({"window": window, "engine": engine, "portfolio": str(portfolio), "anonymize": bool(anonymize),
-                         "key": hashlib.sha256(key.encode()).hexdigest() if key else "",
-                         "version": version("keyclients")}, sort_keys=True).encode())
-    for f in sorted(p for p in folder.iterdir() if p.is_file()):
-        h.update(f.name.encode() + b"\0" + _file_digest(f).encode())
-    for extra in (config, rulebook):
-        h.update(_file_digest(Path(extra)).encode() if extra else b"-")
+    key = os.environ.get("KEYCLIENTS_ANON_KEY", "") if args.get("anonymize") else ""
+    h.update(json.dumps({**{k: str(v) for k, v in args.items()}, "version": version("keyclients"),
+                         "key": hashlib.sha256(key.encode()).hexdigest() if key else ""}, sort_keys=True).encode())
+    for f in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        h.update(str(f.relative_to(folder)).encode() + b"\0" + _file_digest(f).encode())
+    for name in ("config", "rulebook"):
+        extra = args.get(name)
+        h.update(_file_digest(Path(extra)).encode() if isinstance(extra, (str, Path)) and extra else b"-")
     return h.hexdigest()
 
 
@@ -147,32 +156,44 @@ def _tested_key(hypotheses, seed: int) -> str:
     return f"{text}-{int(seed)}"
 
 
-def save_prepared(folder: str | Path, data_dir: str | Path = "", *, config: str | Path = "", rulebook: str | Path = "",
-                  window: int = 4, engine: str = "duckdb", portfolio: str = "", anonymize: bool = False,
-                  hypotheses: str | Path = "", seed: int = 1) -> Path:
-    """Prepare the study once for a report run and write it to ``folder`` as Parquet: the
-    canonical tables, the panel, features, memberships, the growth panel and the confirmatory
-    tests (``hypotheses``, ``seed``), with ``study.json`` holding the :func:`fingerprint`.
+def save_prepared(folder: str | Path, data_dir: str | Path = "", *, hypotheses: str | Path = "", seed: int = 1,
+                  **options) -> Path:
+    """Prepare the study once for a report run (``options``: :func:`prepare`'s keywords) and
+    write it to ``folder``: its tables (the canonical ones, panel, features, memberships, the
+    growth panel and the confirmatory tests with ``hypotheses`` and ``seed``) as Parquet, its
+    other parts (rulebook, window…) pickled for this run only, and ``study.json`` with the
+    :func:`fingerprint`.
 
     Returns the folder. Pages load it with ``prepare(..., cache=folder)``.
     """
+    import dataclasses
+    import pickle
+
     from analysis import progress
 
-    kw = dict(config=config, rulebook=rulebook, window=window, engine=engine, portfolio=portfolio, anonymize=anonymize)
-    s = prepare(data_dir, **kw)
+    s = prepare(data_dir, **options)
     progress.step("testing the hypotheses")
-    tested = s.tested(hypotheses or None, seed=seed)
+    tested_key = _tested_key(hypotheses or None, seed)
+    s.tested(hypotheses or None, seed=seed)
+    s.growth_panel  # noqa: B018 - computed once, saved below
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    tables = {f"base_{t}": getattr(s.base, t) for t in _BASE_TABLES if getattr(s.base, t) is not None}
-    tables.update({t: getattr(s, t) for t in _STUDY_TABLES})
-    tables["growth_panel"] = s.growth_panel
-    tables["tested"] = tested
+    tables, rest = {}, {}
+    for obj, prefix in ((s.base, "base."), (s, "")):
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            if isinstance(value, pd.DataFrame):
+                tables[prefix + f.name] = value
+            elif prefix + f.name != "base":
+                rest[prefix + f.name] = value
+    tables["_growth"] = s._growth
+    tables["_tested"] = s._tested[tested_key]
+    rest.pop("_tested", None)
+    rest.pop("_growth", None)
     for name, df in tables.items():
         df.to_parquet(folder / f"{name}.parquet", index=False)
-    meta = {"fingerprint": fingerprint(data_dir, **kw), "tables": sorted(tables), "window": window,
-            "rulebook": str(rulebook or ""), "data_dir": str(s.data_dir), "tested": _tested_key(hypotheses or None, seed),
-            "base": {"source": str(s.base.source or ""), "notes": list(s.base.notes), "synthetic": bool(s.base.synthetic)}}
+    (folder / "rest.pickle").write_bytes(pickle.dumps(rest))
+    meta = {"fingerprint": fingerprint(data_dir, **options), "tables": sorted(tables), "tested": tested_key}
     (folder / MANIFEST).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
     progress.step("")
     return folder
@@ -181,6 +202,8 @@ def save_prepared(folder: str | Path, data_dir: str | Path = "", *, config: str 
 def load_prepared(folder: str | Path, expected: str) -> Study:
     """The study :func:`save_prepared` wrote to ``folder``; an :class:`InputError` when its
     fingerprint is not ``expected`` (it was made from other inputs or parameters)."""
+    import pickle
+
     folder = Path(folder)
     try:
         meta = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
@@ -189,15 +212,12 @@ def load_prepared(folder: str | Path, expected: str) -> Study:
     if meta.get("fingerprint") != expected:
         raise InputError(f"{folder}: the prepared study was made from other inputs or parameters than this page's; "
                          "rerun the report")
-    read = lambda name: pd.read_parquet(folder / f"{name}.parquet")  # noqa: E731
-    b = meta["base"]
-    base = ClientBase(**{t: read(f"base_{t}") for t in _BASE_TABLES if f"base_{t}" in meta["tables"]},
-                      source=Path(b["source"]) if b["source"] else None, notes=list(b["notes"]),
-                      synthetic=bool(b["synthetic"]))
-    s = Study(base, read("panel"), read("features"), read("membership"),
-              _categories.load_rulebook(meta["rulebook"] or None), int(meta["window"]), Path(meta["data_dir"]),
-              _growth=read("growth_panel"))
-    s._tested[meta["tested"]] = read("tested")
+    parts = pickle.loads((folder / "rest.pickle").read_bytes())
+    parts.update({name: pd.read_parquet(folder / f"{name}.parquet") for name in meta["tables"]})
+    base = ClientBase(**{k[5:]: v for k, v in parts.items() if k.startswith("base.")})
+    tested = parts.pop("_tested")
+    s = Study(base=base, **{k: v for k, v in parts.items() if not k.startswith("base.")})
+    s._tested[meta["tested"]] = tested
     return s
 
 
