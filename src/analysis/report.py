@@ -598,6 +598,7 @@ def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool,
     none = html.escape(i18n.t("report.none", lang))
     h = lambda key: html.escape(i18n.t(key, lang))  # noqa: E731
     verdicts_html = f"<h2>{h('report.verdicts')}</h2>{verdicts}" if verdicts else ""
+    verdicts_html = _plan_line(tmp / "tables" / "plan.csv", lang=lang) + verdicts_html
     figures_html = f"<h2>{h('report.key_figures')}</h2>{figures}" if figures else ""
     body = (f"<h1>{h('report.title')}</h1>{verdicts_html}{figures_html}"
             f"<h2>{h('report.pages')}</h2><ul>{''.join(items)}</ul>"
@@ -607,6 +608,18 @@ def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool,
         banner = notices(lang=lang, synthetic=synthetic)
     page = PAGE.format(lang=lang, title=h("report.title"), css=CSS, body=body, banner=banner, footer=credit(lang))
     (tmp / "index.html").write_text(page, encoding="utf-8")
+
+
+def _plan_line(path: Path, *, lang: str = "en") -> str:
+    """The planner's one line for the index (escaped), or '' when the run wrote no plan."""
+    if not path.is_file():
+        return ""
+    import pandas as pd
+
+    from analysis.planner import plan_line
+
+    text = plan_line(pd.read_csv(path, keep_default_na=False, dtype={"status": str, "id": str}), lang)
+    return f'<p class="plan">{html.escape(text)}</p>' if text else ""
 
 
 def _verdict_table(path: Path, *, lang: str = "en") -> str:
