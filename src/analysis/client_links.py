@@ -240,10 +240,10 @@ _KIND = {
     "understanding": ("understanding clients", "понимающие"),
 }
 _OUTCOME = {
-    "revenue_growth": ("their own revenue growth", "рост их собственной выручки"),
-    "retention": ("staying (buying again)", "удержание (повторные покупки)"),
-    "margin_change": ("the change of their gross margin", "изменение их валовой маржи"),
-    "claims_rate": ("their own claims per 100 orders", "их рекламации на 100 заказов"),
+    "revenue_growth": ("own revenue growth", "рост собственной выручки"),
+    "retention": ("rate of buying again", "доля повторных покупок"),
+    "margin_change": ("change in gross margin", "изменение валовой маржи"),
+    "claims_rate": ("claims per 100 orders", "число рекламаций на 100 заказов"),
 }
 
 
@@ -282,8 +282,8 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     more = "higher" if est > 0 else "lower"
     if v in ("supported", "contradicted"):
         lead = "As expected" if v == "supported" else "Contrary to the hypothesis"
-        return (f"{lead}, {kind[0]} showed {more} {out[0]} {when} than other clients in the same period "
-                f"({eff}).{tail}")
+        return (f"{lead}, the {out[0]} of {kind[0]} {when} was {more} than that of other clients in the same "
+                f"period ({eff}).{tail}")
     if v == "no_effect":
         return (f"No difference worth noting: with 90 % confidence {kind[0]} differ from other clients in "
                 f"{out[0]} by less than ±{m:.2f} SD ({eff}).{tail}")
@@ -378,6 +378,14 @@ def test_client_links(
 
 
 test_client_links.__test__ = False  # not a pytest test, despite the name
+
+
+def display(results: pd.DataFrame) -> pd.DataFrame:
+    """The results as a page shows them: outcome ids marked as client-level (their labels say
+    "own …", not the portfolio outcomes' "the other clients' …")."""
+    out = results.copy()
+    out["outcome"] = "client_" + out["outcome"].astype(str)
+    return out
 
 
 def client_links(panel: pd.DataFrame, membership: pd.DataFrame, hypotheses: str | Path | None = None, *,

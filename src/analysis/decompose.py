@@ -285,7 +285,20 @@ def growth_shares(table: pd.DataFrame, *, since: str | None = None) -> pd.DataFr
                 "share_of_new_clients": int(new[k]) / tot_new if tot_new else np.nan,
                 "share_of_start": start.get(k, 0) / tot_start if tot_start else np.nan,
             })
-    return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    empty = (out["kind"] == UNDECIDED) & (out[["start_value", "gains", "losses", "new_clients"]] == 0).all(axis=1)
+    return out[~empty].reset_index(drop=True)
+
+
+def shares_display(shares: pd.DataFrame, measure: str = "revenue") -> pd.DataFrame:
+    """The shares of one measure as a page shows them: shares in per cent (``*_pct``), rounded only
+    here (the CSV keeps them unrounded, as fractions)."""
+    d = shares[shares["measure"] == measure]
+    out = pd.DataFrame({"kind": d["kind"]})
+    for col in ("share_of_start", "share_of_change", "share_of_gains", "share_of_lost", "share_of_new_clients"):
+        out[f"{col}_pct"] = (100 * d[col]).round(1)
+    out.insert(2, "change", d["change"])
+    return out.reset_index(drop=True)
 
 
 def shares_sentence(shares: pd.DataFrame, lang: str = "en", *, measure: str = "revenue") -> str:
