@@ -112,6 +112,7 @@ def test_sample_panel_numbers():
     assert planner.plan_line(table).startswith("The planner:")
 
 
+@pytest.mark.slow
 def test_cli_plan_prints_and_writes(one_company, tmp_path):
     out = tmp_path / "plan.csv"
     proc = run_cli("plan", "--data", one_company, "--out", out)

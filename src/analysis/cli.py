@@ -293,10 +293,8 @@ def plan_cmd(
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the plan as CSV here."),
 ) -> None:
     """What these data can test: per hypothesis and design, usable rows, G, T, MDE and what more data would need."""
-    from analysis import planner
-    from analysis.i18n import check_lang
-
-    check_lang(lang)
+    if lang not in ("en", "ru"):
+        raise InputError(f"--lang must be one of en, ru, got {lang!r}")
     if sample == (data is not None):
         raise InputError("give exactly one of --sample or --data DIR")
     if data is not None:
@@ -312,6 +310,8 @@ def plan_cmd(
             raise InputError(f"--{name} {path}: no such file")
     if out is not None and out.suffix.lower() != ".csv":
         raise InputError(f"--out {out}: give a .csv file name")
+    from analysis import planner  # after the checks: a usage error answers at once
+
     table = planner.plan_for(data or "", config=config or "", rulebook=rulebook or "", hypotheses=hypotheses,
                              window=window, engine=resolve_engine(engine, config, data))
     typer.echo(planner.format_plan(table, lang))
