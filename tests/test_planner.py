@@ -125,3 +125,16 @@ def test_cli_plan_prints_and_writes(one_company, tmp_path):
 def test_cli_plan_bad_input_exits_2(args, tmp_path):
     proc = run_cli("plan", *args, cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "error" in proc.stderr
+
+
+def test_history_shorter_than_the_window_says_so():
+    from _client_worlds import world
+
+    panel, membership = world(1, clients=80, periods=3)
+    membership["status"] = np.where(membership["member"].isna(), "short_history", "ok")
+    table = planner.plan(panel, membership)
+    assert (table["status"] == "not_testable").all()
+    rows = table[table["design"] != "sub_portfolios"]
+    assert rows["reason_en"].str.contains("3 periods are fewer than the kinds need").all()
+    assert rows["need_en"].str.contains("at least 7 periods").all()
+    assert table.loc[table["design"] == "sub_portfolios", "reason_en"].str.contains("no column splits").all()

@@ -180,6 +180,18 @@ def plan(
     monthly_w = FREQUENCIES["M"][2]
 
     rows = []
+    statuses = membership.groupby(membership["category"].astype(str))["status"].agg(
+        lambda x: set(x.astype(str))).to_dict() if "status" in membership.columns else {}
+
+    def kind_problem(h, extra):
+        """(reason, needs) when h's kind has no decided membership: a history shorter than the
+        window, or signals the data lack."""
+        if h.category in computable:
+            return None, []
+        if statuses.get(h.category, set()) <= {"short_history"}:
+            return (("plan.reason.short_history", {"T": T_all, "W": W}),
+                    [("plan.need.min_periods", {"periods": extra + 2, "span": _span(extra + 2, freq)})])
+        return ("plan.reason.no_category", {"category": h.category}), [("plan.need.data", {})]
 
     def add(h, design, units, G, t_use, n_rows, params, df, m, mde_v, reason, need, periods_needed=np.nan,
             units_needed=np.nan, monthly=np.nan):
@@ -209,12 +221,11 @@ def plan(
         t_use = _usable(T_all, W, h.lag, kind)
         extra = W + (h.lag if kind == "growth" else h.lag - 1)  # periods before/after the usable ones
         monthly = _usable(3 * T_all, monthly_w, h.lag, kind) if freq == "Q" else np.nan
-        missing = None
-        if h.category not in computable:
-            missing = ("plan.reason.no_category", {"category": h.category})
-        elif pp is not None and h.outcome not in port_outcomes and outcome_column(h.outcome, h.lag) not in pp.columns:
+        missing, needs_data = kind_problem(h, extra)
+        if not missing and pp is not None and h.outcome not in port_outcomes \
+                and outcome_column(h.outcome, h.lag) not in pp.columns:
             missing = ("plan.reason.no_outcome", {"outcome": h.outcome, "why": _why(h.outcome, port_notes)})
-        needs_data = [("plan.need.data", {})] if missing else []
+            needs_data = [("plan.need.data", {})]
         # 1. the portfolio panel
         mde_v = _panel_mde(G_port, t_use, k, alpha, m_port) if not missing else math.nan
         reason = missing or (("plan.reason.one_unit", {"units": _unit("portfolio", "en"), "units_ru": _unit("portfolio", "ru")})
@@ -257,9 +268,9 @@ def plan(
         t_use_all = _usable(T_all, W, h.lag, kind)
         extra = W + (h.lag if kind == "growth" else h.lag - 1)
         monthly = _usable(3 * T_all, monthly_w, h.lag, kind) if freq == "Q" else np.nan
-        missing = None
-        if h.category not in computable:
-            missing = ("plan.reason.no_category", {"category": h.category})
+        missing, need = kind_problem(h, extra)
+        if missing:
+            pass
         elif cp is None:
             missing = ("plan.reason.few_periods", {"T": T_all, "usable": 0, "W": W, "lag": h.lag, "min": 2})
         elif col not in cp.columns:
@@ -272,7 +283,8 @@ def plan(
         mde_v = _client_mde(n_rows, G, t_use, k, alpha, m_client) if not missing else math.nan
         reason = missing or (("plan.reason.few_clients", {"rows": n_rows}) if not np.isfinite(mde_v) else None)
         per_period = n_rows / t_use if t_use else 0
-        need = [("plan.need.data", {})] if missing else []
+        if missing and not need:
+            need = [("plan.need.data", {})]
         pn = un = np.nan
         if per_period > 0:
             t_need = _search(lambda t: _nan_inf(_client_mde(int(per_period * t), max(G, 2), t, k, alpha, m_client)),
