@@ -243,7 +243,7 @@ _OUTCOME = {
     "revenue_growth": ("own revenue growth", "рост собственной выручки"),
     "retention": ("rate of buying again", "доля повторных покупок"),
     "margin_change": ("change in gross margin", "изменение валовой маржи"),
-    "claims_rate": ("claims per 100 orders", "число рекламаций на 100 заказов"),
+    "claims_rate": ("claims rate (per 100 orders)", "число рекламаций на 100 заказов"),
 }
 
 
