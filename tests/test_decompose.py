@@ -114,3 +114,23 @@ def test_sentence_is_descriptive_in_both_languages():
     en, ru = decompose.shares_sentence(shares, "en"), decompose.shares_sentence(shares, "ru")
     assert "not what caused it" in en and "не его причин" in ru
     assert not any(w in en.lower() for w in ("because", "drives", "caused by", "leads to"))
+
+
+@pytest.mark.slow
+def test_sample_report_decomposition_sums_to_the_orders_to_the_cent(sample_report):
+    """growth_by_kind.csv against the sample's order lines, summed as Decimal from the CSV text."""
+    from conftest import SAMPLE
+
+    tx = pd.read_csv(SAMPLE / "transactions.csv", dtype=str, keep_default_na=False)
+    quarter = pd.PeriodIndex(pd.to_datetime(tx["date"]), freq="Q").astype(str)
+    totals: dict[str, Decimal] = {}
+    for q, amount in zip(quarter, tx["revenue"]):
+        totals[q] = totals.get(q, Decimal(0)) + Decimal(amount)
+    table = pd.read_csv(sample_report / "tables" / "growth_by_kind.csv")
+    rev = table[table["measure"] == "revenue"]
+    labels = sorted(totals)
+    for prev, cur in zip(labels, labels[1:]):
+        rows = rev[rev["period"] == cur]
+        assert int(decompose.to_minor(rows["change"]).sum()) == int((totals[cur] - totals[prev]) * 100), cur
+    page = (sample_report / "pages" / "04_case_study.html").read_text(encoding="utf-8")
+    assert "Where the growth came from" in page and "not what caused it" in page

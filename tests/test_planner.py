@@ -138,3 +138,15 @@ def test_history_shorter_than_the_window_says_so():
     assert rows["reason_en"].str.contains("3 periods are fewer than the kinds need").all()
     assert rows["need_en"].str.contains(r"at least [67] periods").all()  # level outcomes need one period less
     assert table.loc[table["design"] == "sub_portfolios", "reason_en"].str.contains("no column splits").all()
+
+
+@pytest.mark.slow
+def test_sample_report_opens_page_3_with_the_plan(sample_report):
+    page = (sample_report / "pages" / "03_growth_links.html").read_text(encoding="utf-8")
+    assert page.index("What these data can test") < page.index("Verdicts") < page.index("Client level")
+    table = pd.read_csv(sample_report / "tables" / "plan.csv", keep_default_na=False)
+    assert list(table.columns) == planner.PLAN_COLUMNS
+    index = (sample_report / "index.html").read_text(encoding="utf-8")
+    assert planner.plan_line(table) in index
+    links = pd.read_csv(sample_report / "tables" / "client_links.csv")
+    assert (links["level"] == "client").all() and links["n_clients"].gt(1000).all()
