@@ -146,8 +146,6 @@ def plan(
         ``reason_en, reason_ru`` (why not testable or weak; empty when testable),
         ``need_en, need_ru`` (what would make it testable).
     """
-    from analysis import i18n
-
     hf = hyp._as_file(hypotheses)
     periods = _period_axis(panel["period"].astype(str).unique())
     T_all = len(periods)
@@ -306,7 +304,6 @@ def plan(
     out = pd.DataFrame(rows, columns=PLAN_COLUMNS)
     out.attrs.update(freq=freq, window=W, periods=T_all, portfolios=G_port, unit_column=unit_col,
                      unit_count=G_units, alpha=alpha)
-    del i18n
     return out
 
 
