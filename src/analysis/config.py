@@ -24,7 +24,14 @@ NOTEBOOKS_DIR = _first_existing(_RESOURCES / "notebooks", PACKAGE_DIR.parents[1]
 SAMPLE_DIR = _first_existing(_RESOURCES / "sample", PACKAGE_DIR.parents[1] / "data" / "sample")
 
 #: Period frequencies: code → (pandas frequency, periods per year, default window).
-FREQUENCIES = {"Q": ("Q", 4, 4), "M": ("M", 12, 12), "Y": ("Y", 1, 3)}
+#: Months take a 6-month window: one company's export of two or three years keeps most of its
+#: periods usable (a 12-month window spends the first year on the window alone).
+FREQUENCIES = {"Q": ("Q", 4, 4), "M": ("M", 12, 6), "Y": ("Y", 1, 3)}
+
+
+def default_window(freq: str) -> int:
+    """The trailing window in periods when none is given: 4 quarters, 6 months, 3 years."""
+    return FREQUENCIES[freq][2]
 
 #: The outcome registry shared by the generator (``synth``) and the statistics (``growth``).
 #: Value: (kind, description). ``kind`` tells how lag h maps to periods: ``growth`` outcomes are

@@ -182,7 +182,8 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
                            fix="export the table with its data lines")
             frames[table] = None
             continue
-        frame = build_table(raw, table, spec, problems, freq=cfg.freq)
+        keep = (cfg.portfolio_by,) if cfg.portfolio_by and table != "kpis" else ()
+        frame = build_table(raw, table, spec, problems, freq=cfg.freq, keep=keep)
         names[table] = raw.detected.pop("names", {})
         notes.extend(raw.notes)
         d = raw.detected

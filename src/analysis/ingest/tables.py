@@ -72,12 +72,22 @@ def map_columns(raw: RawTable, table: str, spec: TableSpec, problems: Problems) 
     return mapping if ok else None
 
 
-def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, *, freq: str | None = None
-                ) -> pd.DataFrame | None:
-    """Map, type and check one table; ``None`` when it cannot be built (problems say why)."""
+def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, *, freq: str | None = None,
+                keep: tuple[str, ...] = ()) -> pd.DataFrame | None:
+    """Map, type and check one table; ``None`` when it cannot be built (problems say why).
+
+    ``keep``: other columns kept as text under the name given (matched to a header ignoring case
+    and punctuation), e.g. the column ``portfolio_by`` names.
+    """
     mapping = map_columns(raw, table, spec, problems)
     if mapping is None:
         return None
+    for name in keep:
+        if name and name not in mapping:
+            hit = next((h for h in raw.frame.columns if norm_header(h) == norm_header(name)
+                        and h not in mapping.values()), None)
+            if hit is not None:
+                mapping[name] = hit
     label, lw = raw.label, raw.line_word
     src = raw.frame
     names = {canon: (f"{source} ({canon})" if source != canon else canon) for canon, source in mapping.items()}
@@ -85,6 +95,8 @@ def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, 
     out: dict[str, pd.Series] = {}
     detected = raw.detected
     kinds = dict(SCHEMA[table])
+    for name in keep:
+        kinds.setdefault(name, "text")
     if table == "kpis":
         for h in src.columns:
             if h not in mapping.values():
