@@ -22,6 +22,11 @@ def _first_existing(*candidates: Path) -> Path:
 #: folders in a clone and holds copies in a wheel), so every command finds them from any folder.
 NOTEBOOKS_DIR = _first_existing(_RESOURCES / "notebooks", PACKAGE_DIR.parents[1] / "notebooks")
 SAMPLE_DIR = _first_existing(_RESOURCES / "sample", PACKAGE_DIR.parents[1] / "data" / "sample")
+#: The second sample: one company, 36 months, 8 account managers (``run --sample one-company``).
+SAMPLE_ONE_COMPANY_DIR = _first_existing(_RESOURCES / "sample-one-company",
+                                         PACKAGE_DIR.parents[1] / "data" / "sample-one-company")
+#: The bundled samples by name (``keyclients run --sample NAME``; ``--sample`` alone: panel).
+SAMPLES = {"panel": SAMPLE_DIR, "one-company": SAMPLE_ONE_COMPANY_DIR}
 
 #: Period frequencies: code → (pandas frequency, periods per year, default window).
 #: Months take a 6-month window: one company's export of two or three years keeps most of its

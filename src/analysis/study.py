@@ -87,7 +87,7 @@ def settings(data_dir: str | Path = "", *, config: str | Path | DataConfig = "",
 
 def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str | Path = "", window: int = 0,
             engine: str = "duckdb", portfolio: str = "", anonymize: bool = False, freq: str = "",
-            portfolio_by: str = "") -> Study:
+            portfolio_by: str = "", per_portfolio: bool = False) -> Study:
     """Read the client base (the bundled sample when ``data_dir`` is empty) and classify it.
 
     ``freq`` (``Q`` or ``M``), ``window`` (periods; 0: the default of the frequency, 4 quarters or
@@ -97,6 +97,7 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     then one portfolio. ``portfolio`` keeps that portfolio's clients only (the statistics then run
     in their one-portfolio mode); ``anonymize`` replaces client ids and names by keyed pseudonyms
     right after loading (key from ``KEYCLIENTS_ANON_KEY``), so nothing downstream sees a real one.
+    ``per_portfolio`` takes relative thresholds within each portfolio (descriptive use only).
 
     Returns
     -------
@@ -135,7 +136,8 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     feats = client_features(panel, base.clients, **kw)
     if units is not None:  # the unit of each client-period, not the client's first
         feats["portfolio"] = units.unit_of(feats).to_numpy()
-    membership = _categories.classify(panel, base.clients, rulebook=book, features=feats, **kw)
+    membership = _categories.classify(panel, base.clients, rulebook=book, features=feats,
+                                      per_portfolio=per_portfolio, **kw)
     return Study(base, panel, feats, membership, book, st.window, folder, st.freq, units, table)
 
 
@@ -247,3 +249,31 @@ def companies_table(s: Study) -> pd.DataFrame:
         return pd.DataFrame(columns=["company", "folder", "currency", "vat", "clients", "order_lines",
                                      "first_period", "last_period", "median_client_period_revenue", "scale"])
     return s.companies
+
+
+def design_tables(s: Study) -> dict[str, pd.DataFrame]:
+    """The tables page 3 shows beside the design: ``unit_moves_by_period`` and ``unit_moves`` with
+    units, ``companies`` with company folders; none for the data's own portfolios."""
+    out: dict[str, pd.DataFrame] = {}
+    if s.units is not None:
+        out["unit_moves_by_period"] = moves_by_period(s)
+        out["unit_moves"] = unit_moves(s)
+    if s.companies is not None:
+        out["companies"] = companies_table(s)
+    return out
+
+
+def show_design_tables(s: Study, lang: str = "en", tables_dir: str | Path | None = None):
+    """Save :func:`design_tables` into ``tables_dir`` and show the short ones (moves per period,
+    companies) as one HTML block; empty for the data's own portfolios."""
+    from IPython.display import HTML
+
+    from analysis import i18n
+    from analysis.report import save_table
+
+    parts = []
+    for name, table in design_tables(s).items():
+        save_table(table, name, tables_dir)
+        if name != "unit_moves":  # the full list is long: in the CSV only
+            parts.append(i18n.show(table, lang).data)
+    return HTML("".join(parts))
