@@ -127,7 +127,7 @@ def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by:
         checked = validate_companies(folders, config=config, freq=freq or None)
     else:
         st = settings(data_dir, config=config or "", freq=freq, portfolio_by=portfolio_by)
-        checked = _validate(data_dir, config=st.config)
+        checked = _validate(data_dir, config=st.config if freq or portfolio_by else config)
         by = st.portfolio_by
         if checked.ok and by:
             b = checked.base

@@ -31,7 +31,7 @@ def check(data_dir: str | Path = "", *, config: str | Path = "", portfolio: str 
     if folders:
         report = validate_companies(folders, config=config or None, freq=freq or None)
     else:
-        report = validate(folder, config=settings(folder, config=config, freq=freq).config)
+        report = validate(folder, config=settings(folder, config=config, freq=freq).config if freq else (config or None))
     if not report.ok:
         raise InputError(report.message())
     if anonymize:

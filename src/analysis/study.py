@@ -121,7 +121,8 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
                              "several company folders each company is one portfolio")
         base, table = _companies.load_companies(folders, config=config or None, freq=st.freq)
     else:
-        base = load(folder, config=st.config)
+        # the config as given when no argument overrides it (so the load notes name its file)
+        base = load(folder, config=st.config if freq or portfolio_by else (config or None))
     base = restrict(base, portfolio=portfolio, anonymize=anonymize)
     if base.transactions is None:
         raise InputError(f"{folder}: the pages need order lines (transactions); none were found")
