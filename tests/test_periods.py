@@ -332,3 +332,25 @@ def test_one_company_sample_report(tmp_path):
     page = (out / "pages" / "03_growth_links.html").read_text(encoding="utf-8")
     assert "8 units of `account_manager`" in page and "not companies" in page
     assert f"{len(moves)} moves in all" in page.replace(",", "")
+
+
+def test_few_units_ask_for_the_few_cluster_inference(monkeypatch):
+    from analysis import hypotheses as hyp
+
+    monkeypatch.setattr(hyp, "INFERENCE_NAMES", {"cr1": ("CR1", "CR1"), "wild": ("the wild bootstrap", "бутстрап")},
+                        raising=False)
+    assert study.inference_options(8) == {"inference": "wild"}
+    assert study.inference_options(pd.DataFrame({"portfolio": list("abc")})) == {"inference": "wild"}
+    assert study.inference_options(30) == {} and study.inference_options(1) == {}
+    monkeypatch.delattr(hyp, "INFERENCE_NAMES")
+    assert study.inference_options(8) == {}  # statistics without the option: the text flags it
+
+
+def test_anonymised_units_carry_no_manager_name(teams, monkeypatch):
+    monkeypatch.setenv("KEYCLIENTS_ANON_KEY", "test-key")
+    s = study.prepare(teams, anonymize=True)
+    truth = json.loads((teams / "truth.json").read_text(encoding="utf-8"))
+    assert sorted(s.panel["portfolio"].unique()) == ["U01", "U02", "U03"]
+    text = " ".join(map(str, [*s.membership["portfolio"].unique(), *s.units.moves.to_numpy().ravel(),
+                              *s.base.kpis["portfolio"]]))
+    assert not any(name in text for name in truth["units"])

@@ -133,6 +133,8 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
 
         base, panel, units = _units.apply(base, panel, by=st.portfolio_by, window=st.window, freq=st.freq,
                                           periods=_period_axis(panel["period"].unique()))
+        if anonymize:
+            base, panel, units = _units.pseudonymise(base, panel, units)
     kw = dict(window=st.window, kpis=base.kpis, events=base.events, transactions=base.transactions)
     feats = client_features(panel, base.clients, **kw)
     if units is not None:  # the unit of each client-period, not the client's first
@@ -223,8 +225,35 @@ def design_sentence(s: Study, data: pd.DataFrame | None = None, lang: str = "en"
     else:
         text = i18n.t(f"design.{d['design']}", lang, **values)
     if 1 < d["g"] < SMALL_G:
-        text += " " + i18n.t("design.small_g", lang, clusters=i18n.plural("n.clusters", d["g"], lang))
+        clusters = i18n.plural("n.clusters", d["g"], lang)
+        method = inference_options(d["g"]).get("inference")
+        if method:
+            from analysis.hypotheses import INFERENCE_NAMES
+
+            name = INFERENCE_NAMES[method][0 if lang == "en" else 1]
+            text += " " + i18n.t("design.small_g_inference", lang, clusters=clusters, method=name)
+        else:
+            text += " " + i18n.t("design.small_g", lang, clusters=clusters)
     return text
+
+
+#: The few-cluster inference of the confirmatory tests below SMALL_G clusters: the restricted
+#: wild cluster bootstrap (with Webb weights below 12 clusters, where it is made for few clusters).
+SMALL_G_INFERENCE = "wild"
+
+
+def inference_options(g: int | pd.DataFrame) -> dict:
+    """Keyword arguments for :func:`analysis.hypotheses.test_hypotheses`: with fewer than 10
+    portfolios (``g``, or a portfolio panel to count them in), the few-cluster inference
+    ``inference=SMALL_G_INFERENCE`` where the statistics offer it; else none (their default)."""
+    from analysis import hypotheses as _hyp
+
+    if isinstance(g, pd.DataFrame):
+        g = int(g["portfolio"].nunique()) if "portfolio" in g else 1
+    names = getattr(_hyp, "INFERENCE_NAMES", None)
+    if names is None or not 1 < g < SMALL_G or SMALL_G_INFERENCE not in names:
+        return {}
+    return {"inference": SMALL_G_INFERENCE}
 
 
 def unit_moves(s: Study) -> pd.DataFrame:

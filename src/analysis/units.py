@@ -221,3 +221,23 @@ def apply(base, panel: pd.DataFrame, *, by: str, window: int, freq: str, periods
                    and pd.api.types.is_numeric_dtype(kpis[c]) and not pd.api.types.is_bool_dtype(kpis[c])]
             changes["kpis"] = kpis.groupby("period", as_index=False)[num].mean()
     return dataclasses.replace(base, **changes), panel, units
+
+
+def pseudonymise(base, panel: pd.DataFrame, units: Units):
+    """Units renamed ``U01``, ``U02`` … in name order (account managers are people: with
+    ``anonymize`` their names must not reach the pages); returns ``(base, panel, units)``."""
+    mapping = {name: f"U{i + 1:02d}" for i, name in enumerate(units.names)}
+
+    def rename(col: pd.Series) -> pd.Series:
+        return col.astype(str).map(lambda v: mapping.get(v, v))
+
+    assignment = units.assignment.assign(portfolio=rename(units.assignment["portfolio"]))
+    mv = units.moves.assign(from_unit=rename(units.moves["from_unit"]), to_unit=rename(units.moves["to_unit"]))
+    changes = {"clients": base.clients.assign(portfolio=rename(base.clients["portfolio"]))}
+    if base.kpis is not None and "portfolio" in base.kpis.columns:
+        changes["kpis"] = base.kpis.assign(portfolio=rename(base.kpis["portfolio"]))
+    tx = base.transactions
+    if tx is not None and units.by in tx.columns:
+        changes["transactions"] = tx.assign(**{units.by: rename(tx[units.by])})
+    return (dataclasses.replace(base, **changes), panel.assign(portfolio=rename(panel["portfolio"])),
+            dataclasses.replace(units, assignment=assignment, moves=mv))
