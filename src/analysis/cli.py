@@ -177,76 +177,75 @@ def run(
                                                               "e.g. -p n_worlds=20."),
 ) -> None:
     """Run the notebooks on a client base and write the HTML report."""
-    import shutil
-    import tempfile
-
     from analysis import report
 
     if sample == bool(data):
         raise InputError("give exactly one of --sample or --data DIR")
     if which is not None and not sample:
         raise InputError(f"unexpected argument {which!r}; a sample name goes with --sample (--sample one-company)")
-    for folder in data:
-        if not folder.is_dir():
-            raise InputError(f"{folder}: no such folder; --data takes the folder holding clients.csv and transactions.csv")
+    data_dir = _sample_dir(which) if sample else _data_folder(data)
     freq = _check_freq(freq)
-    links = None
-    if sample:
-        data_dir = _sample_dir(which)
-    elif len(data) == 1:
-        data_dir = Path(data[0])
-    else:  # several companies: one folder of links to them, for the length of the run
-        from analysis.companies import names
+    out_dir = out or Path("reports") / (("sample" if not which or which == "panel" else f"sample-{which}") if sample
+                                        else ("companies" if len(data) > 1 else data_dir.resolve().name))
+    if not sample:  # bad data stops here with every problem listed, before any notebook runs
+        _validate_data(data_dir, config, freq, portfolio_by or "")
+    extra = {}
+    for name, path in (("config", config), ("rulebook", rulebook), ("hypotheses", hypotheses)):
+        if path is not None:
+            if not path.is_file():
+                raise InputError(f"--{name} {path}: no such file")
+            extra[name] = str(path.resolve())
+    if rulebook is not None:
+        from analysis.categories import load_rulebook
 
-        links = Path(tempfile.mkdtemp(prefix="keyclients-companies-"))
-        for name, folder in zip(names(data), data):
-            (links / name).symlink_to(Path(folder).resolve(), target_is_directory=True)
-        data_dir = links
-    try:
-        default_name = ("sample" if not which or which == "panel" else f"sample-{which}") if sample else (
-            data_dir.resolve().name if links is None else "companies")
-        out_dir = out or Path("reports") / default_name
-        if not sample:  # bad data stops here with every problem listed, before any notebook runs
-            _validate_data(data_dir, config, freq, portfolio_by or "")
-        extra = {}
-        for name, path in (("config", config), ("rulebook", rulebook), ("hypotheses", hypotheses)):
-            if path is not None:
-                if not path.is_file():
-                    raise InputError(f"--{name} {path}: no such file")
-                extra[name] = str(path.resolve())
-        if rulebook is not None:
-            from analysis.categories import load_rulebook
+        load_rulebook(rulebook)  # a broken rulebook stops here, before any notebook runs
+    if hypotheses is not None:
+        from analysis.hypotheses import load_hypotheses
 
-            load_rulebook(rulebook)  # a broken rulebook stops here, before any notebook runs
-        if hypotheses is not None:
-            from analysis.hypotheses import load_hypotheses
+        load_hypotheses(hypotheses)
+    extra["engine"] = resolve_engine(engine, config, data_dir)
+    for key, value in (("freq", freq), ("window", window), ("portfolio_by", portfolio_by)):
+        if value:
+            extra[key] = value
+    for text in param:
+        name, value = report.parse_param(text, report.list_notebooks())
+        extra[name] = value
+    from analysis.i18n import check_lang
 
-            load_hypotheses(hypotheses)
-        extra["engine"] = resolve_engine(engine, config, data_dir)
-        for key, value in (("freq", freq), ("window", window), ("portfolio_by", portfolio_by)):
-            if value:
-                extra[key] = value
-        for text in param:
-            name, value = report.parse_param(text, report.list_notebooks())
-            extra[name] = value
-        from analysis.i18n import check_lang
-
-        check_lang(lang)
-        if anon_key and not anonymize:
-            raise InputError("--anon-key is used only with --anonymize")
-        common = dict(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
-                      extra_parameters=extra, audience=audience, lang=lang, anonymize=anonymize, anon_key=anon_key,
-                      log=lambda msg: typer.echo(msg, err=True))
-        if by is not None:
-            result = report.run_batch(by=by, config=str(config.resolve()) if config else "", **common)
-        else:
-            result = report.run_report(**common)
-    finally:
-        if links is not None:
-            shutil.rmtree(links, ignore_errors=True)
+    check_lang(lang)
+    if anon_key and not anonymize:
+        raise InputError("--anon-key is used only with --anonymize")
+    common = dict(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
+                  extra_parameters=extra, audience=audience, lang=lang, anonymize=anonymize, anon_key=anon_key,
+                  log=lambda msg: typer.echo(msg, err=True))
+    if by is not None:
+        result = report.run_batch(by=by, config=str(config.resolve()) if config else "", **common)
+    else:
+        result = report.run_report(**common)
     typer.echo(f"report: {result.index}")
     if result.failed:
         fail(f"{len(result.failed)} notebook(s) failed: {', '.join(result.failed)}; see {result.index}", 1)
+
+
+def _data_folder(data: list[Path]) -> Path:
+    """The one folder the pages read: ``--data`` itself, or, with several, a temporary folder of
+    links to them (a folder of company folders; removed when the command ends)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from analysis.companies import names
+
+    for folder in data:
+        if not Path(folder).is_dir():
+            raise InputError(f"{folder}: no such folder; --data takes the folder holding clients.csv and transactions.csv")
+    if len(data) == 1:
+        return Path(data[0])
+    links = Path(tempfile.mkdtemp(prefix="keyclients-companies-"))
+    atexit.register(shutil.rmtree, links, True)
+    for name, folder in zip(names(data), data):
+        (links / name).symlink_to(Path(folder).resolve(), target_is_directory=True)
+    return links
 
 
 @app.command("init-config")
