@@ -337,11 +337,14 @@ def test_one_company_sample_report(tmp_path):
 def test_few_units_ask_for_the_few_cluster_inference(monkeypatch):
     from analysis import hypotheses as hyp
 
-    monkeypatch.setattr(hyp, "INFERENCE_NAMES", {"cr1": ("CR1", "CR1"), "wild": ("the wild bootstrap", "бутстрап")},
-                        raising=False)
-    assert study.inference_options(8) == {"inference": "wild"}
-    assert study.inference_options(pd.DataFrame({"portfolio": list("abc")})) == {"inference": "wild"}
+    names = {"cr1": ("CR1", "CR1"), "cv3": ("the jackknife", "складной нож"), "wild": ("wild", "дикий")}
+    monkeypatch.setattr(hyp, "INFERENCE_NAMES", names, raising=False)
+    monkeypatch.setattr(hyp, "DEFAULT_INFERENCE", "cr1", raising=False)
+    assert study.inference_options(8) == {"inference": "cv3"}
+    assert study.inference_options(pd.DataFrame({"portfolio": list("abc")})) == {"inference": "cv3"}
     assert study.inference_options(30) == {} and study.inference_options(1) == {}
+    monkeypatch.setattr(hyp, "DEFAULT_INFERENCE", "wild")
+    assert study.inference_options(8) == {"inference": "wild"}  # the default, when it is a few-cluster one
     monkeypatch.delattr(hyp, "INFERENCE_NAMES")
     assert study.inference_options(8) == {}  # statistics without the option: the text flags it
 

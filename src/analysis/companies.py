@@ -103,10 +103,12 @@ def validate_companies(folders: list[Path], *, config=None, freq: str | None = N
     problems = pd.concat(frames, ignore_index=True) if frames else reports[0][2].problems
     base = None
     if all(r.ok for _, _, r in reports):
-        base, _ = combine([(n, f, r.base) for n, f, r in reports], freq=freq or "Q",
+        base, _ = combine([(n, f, r.base) for n, f, r in reports], freq=freq or reports[0][2].freq or "Q",
                           configs=[_company_config(f, config, freq) for f in folders])
     parent = Path(folders[0]).parent
-    return ValidationReport(problems=problems, base=base, notes=notes, source=str(parent))
+    first_freq = _company_config(folders[0], config, freq).freq
+    return ValidationReport(problems=problems, base=base, notes=notes, source=str(parent),
+                            freq=freq or first_freq or "Q")
 
 
 def load_companies(folders: list[Path], *, config=None, freq: str = "Q"):
