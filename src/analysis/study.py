@@ -26,6 +26,7 @@ class Study:
     rulebook: _categories.Rulebook
     window: int
     data_dir: Path
+    variants: pd.DataFrame | None = None  # rule variants for outcomes on "the other clients"
 
     @property
     def kw(self) -> dict:
@@ -51,7 +52,8 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     Study
         ``base`` (canonical tables), ``panel`` (client × period), ``features`` (client × period
         over the trailing window), ``membership`` (the membership table of DESIGN.md),
-        ``rulebook``, ``window``, ``data_dir``.
+        ``rulebook``, ``window``, ``data_dir``, ``variants``
+        (:func:`analysis.categories.classify_variants`, for the outcomes on "the other clients").
     """
     if not isinstance(window, int) or window < 1:
         raise InputError(f"window must be a whole number of periods ≥ 1, got {window!r}")
@@ -64,7 +66,8 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     kw = dict(window=window, kpis=base.kpis, events=base.events, transactions=base.transactions)
     feats = client_features(panel, base.clients, **kw)
     membership = _categories.classify(panel, base.clients, rulebook=book, features=feats, **kw)
-    return Study(base, panel, feats, membership, book, window, folder)
+    variants = _categories.classify_variants(panel, base.clients, rulebook=book, features=feats, **kw)
+    return Study(base, panel, feats, membership, book, window, folder, variants)
 
 
 def restrict(base: ClientBase, *, portfolio: str = "", anonymize: bool = False) -> ClientBase:
