@@ -116,6 +116,15 @@ def design_from_study(s, *, reference_seed: int = 0) -> Design:
     return dataclasses.replace(base, event_scale=_event_scale(panel, base, reference_seed))
 
 
+def override(design: Design, *, portfolios: int = 0, periods: int = 0, clients: int = 0) -> Design:
+    """``design`` with the given sizes where they are not 0 (a page's parameters: smaller or larger
+    worlds than the data)."""
+    change = {k: int(v) for k, v in (("portfolios", portfolios), ("periods", periods), ("clients", clients)) if v}
+    if not change:
+        return design
+    return dataclasses.replace(design, **change, source=f"{design.source}; sizes set by hand: {change}")
+
+
 def _event_rates(panel: pd.DataFrame) -> dict[str, float]:
     act = panel[panel["revenue"] > 0]
     n = max(len(act), 1)
@@ -201,20 +210,7 @@ def one_world(design: Design, seed: int, effects, *, hypotheses=None, rulebook=N
         :func:`analysis.hypotheses.test_hypotheses`'s rows (sentences skipped) plus
         ``latent_corr`` and ``latent_slope`` (the rule exposure used on the kind's latent share).
     """
-    from analysis.categories import classify, classify_variants, load_rulebook
-    from analysis.features import client_features
-    from analysis.synth import generate, world_panel
-
-    w = generate(portfolios=design.portfolios, periods=design.periods, clients=design.clients, freq=design.freq,
-                 seed=int(seed), effects=effects, kind_shares=dict(design.kind_shares),
-                 event_scale=dict(design.event_scale))
-    panel = world_panel(w, freq=design.freq)
-    book = load_rulebook(rulebook or None)
-    W = design.window
-    feats = client_features(panel, w.clients, window=W, kpis=w.kpis, transactions=w.transactions)
-    members = classify(panel, w.clients, rulebook=book, window=W, features=feats, kpis=w.kpis)
-    variants = classify_variants(panel, w.clients, rulebook=book, window=W, features=feats)
-    data = growth.portfolio_panel(panel, members, window=W, kpis=w.kpis, variants=variants)
+    w, data = _world_data(design, seed, effects, rulebook)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = hyp.test_hypotheses(data, hypotheses, seed=int(seed), sentences=False, attenuation=attenuation,
@@ -287,11 +283,39 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
     return out[RUN_COLUMNS]
 
 
+def _world_data(design: Design, seed: int, effects, rulebook=None):
+    from analysis.categories import classify, classify_variants, load_rulebook
+    from analysis.features import client_features
+    from analysis.synth import generate, world_panel
+
+    w = generate(portfolios=design.portfolios, periods=design.periods, clients=design.clients, freq=design.freq,
+                 seed=int(seed), effects=effects, kind_shares=dict(design.kind_shares),
+                 event_scale=dict(design.event_scale))
+    panel = world_panel(w, freq=design.freq)
+    book = load_rulebook(rulebook or None)
+    W = design.window
+    feats = client_features(panel, w.clients, window=W, kpis=w.kpis, transactions=w.transactions)
+    members = classify(panel, w.clients, rulebook=book, window=W, features=feats, kpis=w.kpis)
+    variants = classify_variants(panel, w.clients, rulebook=book, window=W, features=feats)
+    return w, growth.portfolio_panel(panel, members, window=W, kpis=w.kpis, variants=variants)
+
+
 def measure_attenuation(design: Design, n_worlds: int = 3, seed: int = 7, *, hypotheses=None,
                         rulebook=None) -> pd.DataFrame:
-    """Attenuation per hypothesis from ``n_worlds`` null worlds of ``design`` (rules only matter,
-    so null worlds suffice): ``id, category, exposure, latent_corr, latent_slope, worlds``."""
-    runs = run_worlds(design, n_worlds, seed, kinds=("null",), hypotheses=hypotheses, rulebook=rulebook)
+    """Attenuation per hypothesis from ``n_worlds`` null worlds of ``design``: only the rules
+    matter, so no model is fit (a few seconds a world). Returns ``id, category, exposure,
+    latent_corr, latent_slope, worlds``; :func:`attenuation_map` makes it the ``attenuation`` of
+    :func:`analysis.hypotheses.test_hypotheses`."""
+    hf = hyp._as_file(hypotheses)
+    rows = []
+    for i in range(int(n_worlds)):
+        w, data = _world_data(design, int(seed) * 1000 + i, "none", rulebook)
+        for h in hf.hypotheses:
+            col = hyp.model_exposures(data, h.outcome, [])[1].get(h.category, growth.exposure_column(h.category))
+            corr, slope = latent_attenuation(data, w.latent_shares, col, h.category)
+            rows.append({"id": h.id, "category": h.category, "exposure": col, "world": i,
+                         "latent_corr": corr, "latent_slope": slope})
+    runs = pd.DataFrame(rows)
     g = runs.groupby(["id", "category", "exposure"], sort=False)
     return g.agg(latent_corr=("latent_corr", "mean"), latent_slope=("latent_slope", "mean"),
                  worlds=("world", "nunique")).reset_index()
@@ -317,22 +341,26 @@ def rate_ci(k: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
     return k / n, float(ci.low), float(ci.high)
 
 
-def rate_text(k: int, n: int, level: float = 0.95) -> str:
-    """``"3/16 (0.19, 95 % CI 0.04–0.46)"``; ``"0/16 (95 % CI 0.00–0.21)"`` — counts, never ``< 0.001``."""
+def rate_text(k: int, n: int, level: float = 0.95, lang: str = "en") -> str:
+    """``"3/16 (0.19, 95 % CI 0.04–0.46)"``, ``"0/16 (0.00, 95 % CI 0.00–0.21)"``: the count first,
+    never ``< 0.001``; Russian with ДИ and decimal commas."""
     if n <= 0:
         return "0/0"
     r, lo, hi = rate_ci(k, n, level)
-    return f"{k}/{n} ({r:.2f}, {level:.0%} CI {lo:.2f}–{hi:.2f})".replace("95%", "95 %")
+    pct = f"{round(100 * level)} %"
+    if lang == "ru":
+        return f"{k}/{n} ({r:.2f}, {pct} ДИ {lo:.2f}–{hi:.2f})".replace(".", ",")
+    return f"{k}/{n} ({r:.2f}, {pct} CI {lo:.2f}–{hi:.2f})"
 
 
-def _rate_cols(prefix: str, flags: pd.Series) -> dict:
+def _rate_cols(prefix: str, flags: pd.Series, lang: str = "en") -> dict:
     k, n = int(flags.sum()), int(flags.size)
     r, lo, hi = rate_ci(k, n)
     return {f"{prefix}": r, f"{prefix}_ci_low": lo, f"{prefix}_ci_high": hi, f"{prefix}_k": k, f"{prefix}_n": n,
-            f"{prefix}_text": rate_text(k, n)}
+            f"{prefix}_text": rate_text(k, n, lang=lang)}
 
 
-def summary(runs: pd.DataFrame) -> pd.DataFrame:
+def summary(runs: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     """Per hypothesis, with exact binomial 95 % CIs (``<rate>``, ``_ci_low``, ``_ci_high``, ``_k``,
     ``_n`` and ``_text``, e.g. ``"0/16 (0.00, 95 % CI 0.00–0.21)"``):
 
@@ -352,15 +380,15 @@ def summary(runs: pd.DataFrame) -> pd.DataFrame:
         pl = g[(g["kind"] == "planted") & (g["planted"] != 0)]
         me = g[(g["kind"] == "min_effect") & (g["planted"] != 0)]
         eff = g[(g["kind"] != "null") & (g["planted"] != 0)]
-        row.update(_rate_cols("size", null["rejected"].astype(bool)))
-        row.update(_rate_cols("size_unadjusted", null["p_unc"] < 0.05))
+        row.update(_rate_cols("size", null["rejected"].astype(bool), lang))
+        row.update(_rate_cols("size_unadjusted", null["p_unc"] < 0.05, lang))
 
         def hit(d: pd.DataFrame) -> pd.Series:
             return d["rejected"].astype(bool) & (np.sign(d["std_effect"]) == np.sign(d["planted"]))
 
-        row.update(_rate_cols("power_planted", hit(pl)))
-        row.update(_rate_cols("power_min_effect", hit(me)))
-        row.update(_rate_cols("false_no_effect", eff["verdict"] == "no_effect"))
+        row.update(_rate_cols("power_planted", hit(pl), lang))
+        row.update(_rate_cols("power_min_effect", hit(me), lang))
+        row.update(_rate_cols("false_no_effect", eff["verdict"] == "no_effect", lang))
         row["planted"] = float(pl["planted"].iloc[0]) if len(pl) else 0.0
         row["mean_std_effect_null"] = float(null["std_effect"].mean()) if len(null) else np.nan
         row["mean_std_effect_planted"] = float(pl["std_effect"].mean()) if len(pl) else np.nan
