@@ -212,3 +212,19 @@ def test_default_rules_see_the_article_kinds(freq, periods, portfolios, seed):
     for k in ("image", "demanding", "advanced"):
         assert q.loc[k, "precision"] >= 0.8 and q.loc[k, "recall"] >= 0.8, (k, q.loc[k].to_dict())
     assert q.loc["understanding", "precision"] >= 0.75 and q.loc["understanding", "recall"] >= 0.75
+
+
+def test_index_warns_next_to_the_verdicts_only_when_the_familywise_ci_is_above_ten_percent(tmp_path):
+    from analysis import report
+
+    def warning(k, n):
+        fw = method_check.familywise(pd.DataFrame({"kind": "null", "world": np.arange(n), "rejected": np.arange(n) < k}))
+        pd.DataFrame([fw]).to_csv(tmp_path / "method_check_familywise.csv", index=False)
+        return report._method_check_warning(tmp_path, "en")
+
+    text = warning(5, 16)
+    assert "5/16" in text and "0.11" in text and text.startswith('<p class="warning">')
+    assert "5/16" in report._method_check_warning(tmp_path, "ru") and "0,11" in report._method_check_warning(tmp_path, "ru")
+    assert warning(2, 16) == ""
+    (tmp_path / "method_check_familywise.csv").unlink()
+    assert report._method_check_warning(tmp_path, "en") == ""
