@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.config import CATEGORIES, EVENT_TYPES
+from analysis.config import CATEGORIES
 from analysis.synth import World, generate, world_panel  # noqa: F401  (world_panel: used by the tests)
 
 
