@@ -207,11 +207,11 @@ def test_default_rules_see_the_article_kinds(freq, periods, portfolios, seed):
     q = method_check.world_rule_quality(seed, portfolios=portfolios, periods=periods, clients=40, freq=freq)
     print(f"\n{freq}: " + q[["category", "precision", "recall"]].round(3).to_string(index=False))
     q = q.set_index("category")
-    # issue 12's bar is 0.8 / 0.8 for all four; understanding measured 0.80 / 0.79 (Q) and
-    # 0.80 / 0.79 (M) over 4 worlds, so its floor here is 0.75 (see the issue's closing note)
-    for k in ("image", "demanding", "advanced"):
+    # issue 12's bar: 0.8 / 0.8 for all four. Measured here: understanding 0.82 / 0.81 (Q) and
+    # 0.86 / 0.85 (M); on the four worlds the rules were tuned on (other seeds and sizes) it was
+    # 0.80 / 0.80 (Q) and 0.80 / 0.79 (M), so understanding sits at the bar, not safely above it.
+    for k in ("image", "demanding", "advanced", "understanding"):
         assert q.loc[k, "precision"] >= 0.8 and q.loc[k, "recall"] >= 0.8, (k, q.loc[k].to_dict())
-    assert q.loc["understanding", "precision"] >= 0.75 and q.loc["understanding", "recall"] >= 0.75
 
 
 def test_index_warns_next_to_the_verdicts_only_when_the_familywise_ci_is_above_ten_percent(tmp_path):
