@@ -228,3 +228,12 @@ def test_index_warns_next_to_the_verdicts_only_when_the_familywise_ci_is_above_t
     assert warning(2, 16) == ""
     (tmp_path / "method_check_familywise.csv").unlink()
     assert report._method_check_warning(tmp_path, "en") == ""
+
+
+def test_synthetic_key_kinds_are_planted_on_what_a_window_rule_sees(small_world):
+    # the latent key_revenue share is the pooled Pareto top 80 % of each window's revenue, decided on
+    # that window: the default rule's exposure reproduces it (whole-history kinds would look ahead)
+    w, panel, m, v = small_world
+    pp = growth.portfolio_panel(panel, m, window=4, kpis=w.kpis, variants=v, lags=[1])
+    corr, slope = method_check.latent_attenuation(pp, w.latent_shares, "share_key_revenue", "key_revenue")
+    assert corr > 0.99 and slope == pytest.approx(1.0, abs=0.02)
