@@ -1,7 +1,8 @@
 """The ``keyclients`` command line: a thin layer over the package's Python API.
 
 Exit codes: 0 done; 2 bad input or usage (one message, no traceback, nothing written);
-1 the analysis itself failed (the report of what did render is kept).
+1 the analysis itself failed (the report of what did render is kept); 130 / 143 stopped by SIGINT /
+SIGTERM (workers and kernels ended, the partial report removed, the previous one kept).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from analysis.errors import InputError, KeyclientsError
+from analysis.errors import InputError, KeyclientsError, Stopped
 
 app = typer.Typer(
     add_completion=False,
@@ -36,6 +37,9 @@ def guarded(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except Stopped as exc:
+            fail(f"stopped by {exc}; every worker and kernel ended, the partial report removed, "
+                 "the previous report (if any) kept", exc.exit_code)
         except InputError as exc:
             fail(str(exc), 2)
         except KeyclientsError as exc:
@@ -112,6 +116,9 @@ def run(
     engine: Optional[str] = typer.Option(None, "--engine", help="Aggregation engine: duckdb or spark (default: the config's engine, else duckdb)."),
     param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE for a notebook parameter (repeatable), "
                                                               "e.g. -p n_worlds=20."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines (errors and the report's path only)."),
+    csv_max_rows: Optional[int] = typer.Option(None, "--csv-max-rows", min=0, help="Tables longer than this are written "
+                                               "as Parquet only (default: $KEYCLIENTS_CSV_MAX_ROWS, else 200000)."),
 ) -> None:
     """Run the notebooks on a client base and write the HTML report."""
     from analysis import report
@@ -154,7 +161,8 @@ def run(
         raise InputError("--anon-key is used only with --anonymize")
     common = dict(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
                   extra_parameters=extra, audience=audience, lang=lang, anonymize=anonymize, anon_key=anon_key,
-                  log=lambda msg: typer.echo(msg, err=True))
+                  csv_max_rows=csv_max_rows,
+                  log=None if quiet else (lambda msg: typer.echo(msg, err=True)))
     if by is not None:
         result = report.run_batch(by=by, config=str(config.resolve()) if config else "", **common)
     else:
@@ -167,25 +175,39 @@ def run(
 @app.command("init-config")
 @guarded
 def init_config(
-    data: Path = typer.Option(..., "--data", help="Folder holding the export files (CSV, .xlsx, Parquet)."),
+    data: Path = typer.Option(..., "--data", help="Folder holding the export files (CSV, .txt, .xlsx, Parquet), "
+                                                  "or one file of order lines."),
     out: Path = typer.Option(Path("keyclients.yaml"), "--out", help="Config file to write."),
     force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the proposal and the evidence for each decision "
+                                                          "(overlap, value samples); write nothing."),
 ) -> None:
     """Propose a commented data config mapping the files' columns to canonical names."""
-    from analysis.ingest.propose import write_config
+    from analysis.ingest.propose import make_proposal, write_config
 
+    if dry_run:
+        proposal = make_proposal(data)
+        typer.echo("# evidence for each decision:")
+        for line in proposal.evidence:
+            typer.echo(f"#   {line}")
+        typer.echo(proposal.text)
+        for item in proposal.todo:
+            typer.echo(f"  TODO {item}", err=True)
+        return
     summary = write_config(data, out, force=force)
     found = ", ".join(f"{t} ← {f}" for t, f in summary["tables"].items()) or "no table recognised"
     typer.echo(f"wrote {out}: {found}")
     for item in summary["todo"]:
         typer.echo(f"  TODO {item}", err=True)
-    typer.echo(f"check it, then: keyclients validate --data {data} --config {out}", err=True)
+    typer.echo(f"check it (--dry-run shows why each column was chosen), then: "
+               f"keyclients validate --data {data} --config {out}", err=True)
 
 
 @app.command()
 @guarded
 def validate(
-    data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the client base files."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the client base files, or one file "
+                                                             "of order lines."),
     config: Optional[Path] = typer.Option(None, "--config", help="Data config (YAML) mapping files and columns."),
 ) -> None:
     """Check a client base: every problem at once, by file, column and line; exit 2 on errors."""
@@ -198,6 +220,8 @@ def validate(
         typer.echo(f"  {note}", err=True)
     if len(report.warnings):
         typer.echo(report.message().replace("; nothing was written", ""))
+    typer.echo("counts (the data-quality page shows the same):")
+    typer.echo(report.summary())
     base = report.base
     typer.echo(f"ok: {len(base.clients):,} clients" + (
         f", {len(base.transactions):,} order lines" if base.transactions is not None else "") + (

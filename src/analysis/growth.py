@@ -306,8 +306,12 @@ def portfolio_panel(
     vinfo = dict(variants.attrs.get("variants", {})) if variants is not None else {}
     if variants is not None and len(variants):
         present_v = [str(c) for c in pd.unique(variants["category"])]
-        for c in present_v:
-            vinfo.setdefault(c, {})
+        for c in present_v:  # ids tell what each is when attrs were lost (e.g. a Parquet round trip)
+            if c.endswith("_any_signal"):
+                vinfo.setdefault(c, {"category": c[: -len("_any_signal")], "outcome": "", "dropped": []})
+            elif "_without_" in c:
+                k, o = c.split("_without_", 1)
+                vinfo.setdefault(c, {"category": k, "outcome": o, "dropped": []})
         mem.update(a.membership(variants, present_v))
     var_cats = [c for c in vinfo if c in mem and vinfo[c].get("outcome")]
     sig_of = {vinfo[c]["category"]: c for c in vinfo if c in mem and not vinfo[c].get("outcome")}

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis import growth
+from analysis import growth, progress
 from analysis import hypotheses as hyp
 from analysis.config import ARTICLE_KINDS, EVENT_TYPES, OUTCOMES
 from analysis.errors import InputError
@@ -246,8 +246,9 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
     attenuation : mapping, optional
         Passed to :func:`analysis.hypotheses.test_hypotheses` (see :func:`attenuation_map`).
     inference : str, optional
-        The confirmatory SEs (``test_hypotheses(inference=...)`` where the statistics offer the
-        choice; None: the default).
+        The confirmatory SEs (``test_hypotheses(inference=...)``; None: its default).
+    log : callable, optional
+        Told after each world (default: :func:`analysis.progress.step`, the report's heartbeat).
 
     Returns
     -------
@@ -276,8 +277,8 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
             res["planted"] = [sizes[kind].get((c, o, int(lag)), 0.0)
                               for c, o, lag in zip(res["category"], res["outcome"], res["lag"])]
             rows.append(res)
-            if log is not None:
-                log(f"world {i + 1 - int(start)}/{n_worlds} ({kind}) done")
+            done = (i - int(start)) * len(kinds) + list(kinds).index(kind) + 1
+            (log or progress.step)(f"world {done}/{int(n_worlds) * len(kinds)} ({kind}) done")
     out = pd.concat(rows, ignore_index=True)
     out["rejected"] = out["p_adj"] < 0.05
     return out[RUN_COLUMNS]

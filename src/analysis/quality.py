@@ -44,6 +44,17 @@ def notes_table(report: ValidationReport) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["file", "note"])
 
 
+def counts_table(report: ValidationReport, *, portfolio: str = "") -> pd.DataFrame:
+    """From the lines read to the lines in the panel (:meth:`ValidationReport.counts`): the same
+    numbers ``keyclients validate`` prints, a row for every difference (filters, partial periods,
+    clients without orders). With ``portfolio``, the rows of the whole files (lines read, dropped
+    by filters) are left out: they are not attributed to one portfolio."""
+    out = report.counts()
+    if portfolio:
+        out = out[~out["step"].isin(["dq_lines_read", "dq_dropped_by_filter"])]
+    return out.reset_index(drop=True)
+
+
 def problems_table(report: ValidationReport) -> pd.DataFrame:
     """Warnings and errors: ``severity, file, column, check, count, lines, fix``."""
     return report.problems.reset_index(drop=True)
@@ -51,7 +62,7 @@ def problems_table(report: ValidationReport) -> pd.DataFrame:
 
 def panel(report: ValidationReport, *, engine: str = "duckdb") -> pd.DataFrame:
     """The client × period panel of the checked base."""
-    return client_period_panel(report.base, engine=engine)
+    return client_period_panel(report.base, engine=engine, freq=report.freq)
 
 
 def coverage(panel: pd.DataFrame) -> pd.DataFrame:
