@@ -303,6 +303,50 @@ def classify_cmd(
     typer.echo(f"wrote {', '.join(str(p) for p in tables)}")
 
 
+@app.command("plan")
+@guarded
+def plan_cmd(
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder with clients/transactions/events/kpis files."),
+    sample: bool = typer.Option(False, "--sample", help="Plan the bundled synthetic sample instead."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Data config (YAML) mapping files and columns."),
+    rulebook: Optional[Path] = typer.Option(None, "--rulebook", help="Category rulebook (YAML); default: built in."),
+    hypotheses: Optional[Path] = typer.Option(None, "--hypotheses", help="Hypotheses file (YAML); default: built in."),
+    window: int = typer.Option(4, "--window", min=1, help="Periods in the exposure window."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="Aggregation engine: duckdb or spark."),
+    lang: str = typer.Option("en", "--lang", help="Language of the reasons: en or ru."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the plan as CSV here."),
+) -> None:
+    """What these data can test: per hypothesis and design, usable rows, G, T, MDE and what more data would need."""
+    if lang not in ("en", "ru"):
+        raise InputError(f"--lang must be one of en, ru, got {lang!r}")
+    if sample == (data is not None):
+        raise InputError("give exactly one of --sample or --data DIR")
+    if data is not None:
+        if not data.is_dir():
+            raise InputError(f"{data}: no such folder; --data takes the folder holding clients.csv and transactions.csv")
+        from analysis.ingest import validate as _validate
+
+        checked = _validate(data, config=config)
+        if not checked.ok:
+            raise InputError(checked.message())
+    for name, path in (("config", config), ("rulebook", rulebook), ("hypotheses", hypotheses)):
+        if path is not None and not path.is_file():
+            raise InputError(f"--{name} {path}: no such file")
+    if out is not None and out.suffix.lower() != ".csv":
+        raise InputError(f"--out {out}: give a .csv file name")
+    from analysis import planner  # after the checks: a usage error answers at once
+
+    table = planner.plan_for(data or "", config=config or "", rulebook=rulebook or "", hypotheses=hypotheses,
+                             window=window, engine=resolve_engine(engine, config, data))
+    typer.echo(planner.format_plan(table, lang))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        table.to_csv(tmp, index=False)
+        tmp.replace(out)
+        typer.echo(f"wrote {out}", err=True)
+
+
 def main() -> None:  # pragma: no cover - console entry point alias
     app(prog_name="keyclients")
 

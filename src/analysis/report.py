@@ -848,6 +848,7 @@ def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool,
     h = lambda key: html.escape(i18n.t(key, lang))  # noqa: E731
     verdicts_html = (f"<h2>{h('report.verdicts')}</h2>{_method_check_warning(tmp / 'tables', lang)}{verdicts}"
                      if verdicts else "")
+    verdicts_html = _plan_line(tmp / "tables" / "plan.csv", lang=lang) + verdicts_html
     figures_html = f"<h2>{h('report.key_figures')}</h2>{figures}" if figures else ""
     body = (f"<h1>{h('report.title')}</h1>{verdicts_html}{figures_html}"
             f"<h2>{h('report.pages')}</h2><ul>{''.join(items)}</ul>"
@@ -875,6 +876,18 @@ def _method_check_warning(tables: Path, lang: str = "en") -> str:
     text = i18n.t("fwer_warning", lang, count=f"{int(row['k'])}/{int(row['n'])}",
                   low=i18n.cell("rate", float(row["ci_low"]), lang), high=i18n.cell("rate", float(row["ci_high"]), lang))
     return f'<p class="warning">{html.escape(text)}</p>'
+
+
+def _plan_line(path: Path, *, lang: str = "en") -> str:
+    """The planner's one line for the index (escaped), or '' when the run wrote no plan."""
+    if not path.is_file():
+        return ""
+    import pandas as pd
+
+    from analysis.planner import plan_line
+
+    text = plan_line(pd.read_csv(path, keep_default_na=False, dtype={"status": str, "id": str}), lang)
+    return f'<p class="plan">{html.escape(text)}</p>' if text else ""
 
 
 def _verdict_table(path: Path, *, lang: str = "en") -> str:
