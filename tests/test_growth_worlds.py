@@ -172,7 +172,7 @@ def test_effects_planted_at_the_mde_are_found_about_80_percent_of_the_time():
 # ---------------------------------------------------------------------------------------------
 # one portfolio: a long monthly series
 
-SINGLE = {"portfolios": 4, "periods": 72, "clients": 40, "freq": "M"}  # 60 periods with outcomes
+SINGLE = {"portfolios": 4, "periods": 72, "clients": 40, "freq": "M", "window": 12}  # 60 periods with outcomes
 
 
 def _single_series(seed: int, effects, hypotheses=None) -> list[dict]:

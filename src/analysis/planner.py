@@ -419,14 +419,19 @@ def format_plan(table: pd.DataFrame, lang: str = "en") -> str:
 
 
 def plan_for(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str | Path = "",
-             hypotheses: str | Path | None = None, window: int = 4, engine: str = "duckdb",
-             portfolio: str = "") -> pd.DataFrame:
-    """:func:`plan` of a client base on disk (the bundled sample when ``data_dir`` is empty)."""
+             hypotheses: str | Path | None = None, window: int = 0, engine: str = "duckdb",
+             portfolio: str = "", freq: str = "", portfolio_by: str = "") -> pd.DataFrame:
+    """:func:`plan` of a client base on disk (the bundled sample when ``data_dir`` is empty).
+
+    ``freq``, ``window`` (0: the frequency's default) and ``portfolio_by`` resolve as in
+    :func:`analysis.study.prepare`: the argument, else the data config, else the default.
+    """
     from analysis import study
 
-    s = study.prepare(data_dir, config=config, rulebook=rulebook, window=window, engine=engine, portfolio=portfolio)
-    return plan(s.panel, s.membership, hypotheses=hypotheses or None, window=window, kpis=s.base.kpis,
-                clients=s.base.clients)
+    s = study.prepare(data_dir, config=config, rulebook=rulebook, window=window, engine=engine, portfolio=portfolio,
+                      freq=freq, portfolio_by=portfolio_by)
+    return plan(s.panel, s.membership, hypotheses=hypotheses or None, window=s.window, kpis=s.base.kpis,
+                clients=s.base.clients, freq=s.freq)
 
 
 __all__ = ["DESIGNS", "PLAN_COLUMNS", "format_plan", "infer_freq", "plan", "plan_for", "plan_line"]

@@ -94,6 +94,13 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def is_synthetic(data_dir: Path) -> bool:
+    """A ``truth.json`` beside the data (or beside any company's data in a folder of companies)."""
+    from analysis.companies import is_synthetic as _is_synthetic
+
+    return _is_synthetic(data_dir)
+
+
 def list_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     """The report's notebooks in their numbered order."""
     books = sorted(p for p in Path(folder).glob("*.ipynb") if not p.name.startswith("."))
@@ -610,7 +617,7 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
     data_dir = Path(data_dir).resolve()
     out_dir = Path(out_dir).resolve()
     books = notebooks or list_notebooks()
-    synthetic = (data_dir / "truth.json").is_file()
+    synthetic = is_synthetic(data_dir)
     base_params = _base_parameters(data_dir, seed, extra_parameters, lang, anonymize)
     lang = base_params.get("lang", "en")
     key, anonymized = resolve_anon_key(anonymize, anon_key)
@@ -673,7 +680,7 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
     if not books:
         raise InputError("--by portfolio: no notebook takes a portfolio parameter")
     names = portfolios or _portfolios(load(data_dir, config=config or None))
-    synthetic = (data_dir / "truth.json").is_file()
+    synthetic = is_synthetic(data_dir)
     base_params = _base_parameters(data_dir, seed, extra_parameters, lang, anonymize)
     lang = base_params.get("lang", "en")
     key, anonymized = resolve_anon_key(anonymize, anon_key)
