@@ -22,7 +22,7 @@ import pandas as pd
 class Case:
     name: str
     folder: Path
-    tables: dict[str, str]                       # table → file name
+    tables: dict[str, str | list[str]]           # table → file name (a list: an export split over files)
     columns: dict[str, dict[str, str]]           # table → canonical → header
     exit_code: int = 0
     message: str = ""                            # in the validate error when exit_code is 2
@@ -307,6 +307,49 @@ def case_excel_float_ids(root: Path) -> Case:
                 revenue=total(tx["amount"]), lines=len(tx), clients=len(cl))
 
 
+def _split_sales(root: Path, name: str, seed: int, overlap_days: int) -> tuple[Path, pd.DataFrame, pd.DataFrame,
+                                                                            pd.DataFrame]:
+    """An ERP export of 2023–2024 saved per year (``sales_2023.csv``, ``sales_2024.csv``, the same
+    columns); ``overlap_days``: the last days of 2023 are exported again at the top of the 2024 file."""
+    cl, tx = base(seed, n_lines=720)
+    folder = root / name
+    folder.mkdir()
+    pd.DataFrame({"Код": cl["code"], "Наименование": cl["name"], "Отрасль": cl["industry"]}).to_csv(
+        folder / "Контрагенты.csv", index=False, sep=";")
+    t = pd.DataFrame({"Документ": tx["doc"], "Дата": tx["date"].dt.strftime("%d.%m.%Y"), "Код клиента": tx["code"],
+                      "Сумма": money(tx["amount"], thou="")})
+    cut = pd.Timestamp("2024-01-01")
+    first = tx["date"] < cut
+    again = first & (tx["date"] >= cut - pd.Timedelta(days=overlap_days))
+    t[first].to_csv(folder / "sales_2023.csv", index=False, sep=";")
+    t[again | ~first].to_csv(folder / "sales_2024.csv", index=False, sep=";")
+    return folder, cl, tx, tx[again]
+
+
+def case_split_export(root: Path) -> Case:
+    """Order lines exported per year into two files with the same columns, no line in both: one table."""
+    folder, cl, tx, _ = _split_sales(root, "split", 14, 0)
+    return Case("split", folder, {"clients": "Контрагенты.csv", "transactions": ["sales_2023.csv", "sales_2024.csv"]},
+                {"clients": {"client_id": "Код", "name": "Наименование", "industry": "Отрасль"},
+                 "transactions": {"order_id": "Документ", "date": "Дата", "client_id": "Код клиента",
+                                  "revenue": "Сумма"}},
+                revenue=total(tx["amount"]), lines=len(tx), clients=len(cl))
+
+
+def case_split_overlap(root: Path) -> Case:
+    """The same two yearly files, the 2024 one starting with the last fortnight of 2023 again: the
+    repeated lines stop validation naming both files; with `duplicates: keep` both copies count."""
+    folder, cl, tx, again = _split_sales(root, "split_overlap", 15, 14)
+    return Case("split_overlap", folder,
+                {"clients": "Контрагенты.csv", "transactions": ["sales_2023.csv", "sales_2024.csv"]},
+                {"clients": {"client_id": "Код", "name": "Наименование", "industry": "Отрасль"},
+                 "transactions": {"order_id": "Документ", "date": "Дата", "client_id": "Код клиента",
+                                  "revenue": "Сумма"}},
+                exit_code=2, message=f"identical order lines: {len(again)} of {len(tx) + len(again)} lines repeat",
+                extra={"keep": (total(tx["amount"]) + total(again["amount"]), len(tx) + len(again)),
+                       "files": ("sales_2023.csv", "sales_2024.csv")})
+
+
 CASES = (case_1c_code_name, case_excel_vat_report, case_english_crm, case_ids_two_ways, case_status_ru,
          case_single_file, case_doubled_export, case_partial_quarter, case_space_log, case_fixed_width,
-         case_english_money_names, case_odd_names, case_excel_float_ids)
+         case_english_money_names, case_odd_names, case_excel_float_ids, case_split_export, case_split_overlap)

@@ -52,6 +52,16 @@ def test_init_config_then_validate_and_classify(tmp_path, make):
     assert code == case.exit_code, err + out
     if code == 2:
         assert case.message in err
+        for name in case.extra.get("files", ()):  # an overlap across files names every file
+            assert name in err
+        if "keep" in case.extra:  # the user says the repeated lines are real: both copies count
+            revenue, lines = case.extra["keep"]
+            config.write_text(text.replace("duplicates: error", "duplicates: keep"), encoding="utf-8")
+            code, out, err = _cli("validate", "--config", config)
+            assert code == 0, err + out
+            assert "kept (`duplicates: keep`)" in out + err
+            tx = validate(config=config).base.transactions
+            assert len(tx) == lines and _cents(tx["revenue"]) == revenue
         return
     report = validate(config=config)
     base = report.base

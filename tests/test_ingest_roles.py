@@ -187,3 +187,37 @@ def test_a_repeated_excel_header_is_read_without_a_traceback(tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "the header 'Сумма' is repeated; column 4 is read as 'Сумма.1'" in result.stderr
     assert "revenue 2.00" in result.stdout
+
+
+def _split_files(folder):
+    folder.mkdir()
+    (folder / "a_2023.csv").write_text("client;date;amount\nC1;2023-03-01;10,50\nC2;2023-06-01;bad\n"
+                                       "C1;2023-12-30;1,00\n", encoding="utf-8")
+    (folder / "a_2024.csv").write_text("Title of the report\nclient;date;amount\nC1;2023-12-30;1,00\n"
+                                       "C2;2024-02-01;2,25\n", encoding="utf-8")
+
+
+def test_several_files_of_one_table_name_each_file_and_line(tmp_path):
+    """`path:` as a glob or a list: the files are joined; a problem names the file and its line, an
+    identical line across the files names both files; a missing file or pattern is one clear error."""
+    _split_files(tmp_path / "d")
+    for path in ("a_*.csv", ["a_2023.csv", "a_2024.csv"]):
+        report = validate(tmp_path / "d", config={"tables": {"transactions": {"path": path}}})
+        assert not report.ok
+        rows = report.errors.set_index("check")
+        bad = rows.loc[rows.index.str.startswith("not a number")].iloc[0]
+        assert bad["file"] == "a_2023.csv + a_2024.csv" and bad["lines"] == "a_2023.csv:3"
+        dup = report.problems[report.problems["check"].str.startswith("identical order lines")].iloc[0]
+        assert "1 of 5 lines repeat" in dup["check"] and dup["lines"] == "a_2024.csv:3"
+        assert "first repeated at a_2024.csv line 3 (same as a_2023.csv line 4)" in dup["check"]
+        assert "a_2023.csv: 1 line" in dup["check"] and "a_2024.csv: 1 line" in dup["check"]
+    report = validate(tmp_path / "d", config={"tables": {"transactions": {"path": ["a_2023.csv", "nope.csv"]}}})
+    assert report.errors["check"].tolist() == ["file named in the config not found"]
+    report = validate(tmp_path / "d", config={"tables": {"transactions": {"path": "b_*.csv"}}})
+    assert report.errors["check"].tolist() == ["no file matches the pattern named in the config"]
+    (tmp_path / "d" / "a_2025.csv").write_text("client;day;amount\nC1;2025-01-01;1\n", encoding="utf-8")
+    report = validate(tmp_path / "d", config={"tables": {"transactions": {"path": "a_*.csv"}}})
+    err = report.errors.iloc[0]
+    assert err["file"] == "a_2025.csv" and "same columns" in err["fix"] and "'day'" in err["fix"]
+    result = runner.invoke(app, ["validate", "--data", str(tmp_path / "d")])
+    assert "Traceback" not in result.stdout + result.stderr

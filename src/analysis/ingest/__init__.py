@@ -23,7 +23,7 @@ import pandas as pd
 from analysis.errors import InputError
 from analysis.ingest.dataconfig import DataConfig, TableSpec, parse_config, read_config
 from analysis.ingest.mapping import REQUIRED, SCHEMA
-from analysis.ingest.readers import RawTable, find_file, read_sql, read_table
+from analysis.ingest.readers import RawTable, find_file, read_many, read_sql
 from analysis.ingest.tables import build_table, cross_checks, fill_portfolio
 from analysis.ingest.validation import Problems, format_problems
 
@@ -209,24 +209,50 @@ def _read(table: str, spec: TableSpec, folder: Path, problems: Problems, *, sear
             problems.error(label, "", "cannot read", fix=str(exc))
             return None
     if spec.path is not None:
-        path = Path(spec.path)
-        path = path if path.is_absolute() else folder / path
-        if not path.is_file():
-            problems.error(str(path.name), "", "file named in the config not found",
-                           fix=f"{path} does not exist; fix `tables: {{{table}: {{path: ...}}}}` in the config")
+        paths = _paths(table, spec.path, folder, problems)
+        if paths is None:
             return None
     else:
         path = find_file(folder, table) if search else None
         if path is None:
             return None
+        paths = [path]
     try:
-        return read_table(path, spec)
+        raw = read_many(paths, spec)
     except InputError as exc:
         msg = str(exc)
+        path = next((p for p in paths if msg.startswith(f"{p}: ")), paths[0])
         prefix = f"{path}: "
         problems.error(path.name, "", "cannot read", fix=msg[len(prefix):] if msg.startswith(prefix) else msg)
         problems.unreadable[(table, "")] = {path.name}
         return None
+    if raw.origin is not None:
+        problems.origins[raw.label] = raw.origin
+    return raw
+
+
+def _paths(table: str, named: str | list[str], folder: Path, problems: Problems) -> list[Path] | None:
+    """The files a table's ``path:`` names: one file, a list, or glob patterns (``sales_2024_*.csv``,
+    matches in name order); ``None`` (with the problem) when one is missing or a pattern matches none."""
+    out: list[Path] = []
+    for one in ([named] if isinstance(named, str) else named):
+        path = Path(one)
+        path = path if path.is_absolute() else folder / path
+        if any(ch in one for ch in "*?["):
+            hits = sorted(p for p in path.parent.glob(path.name) if p.is_file() and p.name != DEFAULT_CONFIG)
+            if not hits:
+                problems.error(one, "", "no file matches the pattern named in the config",
+                               fix=f"no file in {path.parent} matches {path.name!r}; fix `tables: {{{table}: "
+                                   "{path: ...}}` in the config")
+                return None
+            out.extend(h for h in hits if h not in out)
+        elif not path.is_file():
+            problems.error(str(path.name), "", "file named in the config not found",
+                           fix=f"{path} does not exist; fix `tables: {{{table}: {{path: ...}}}}` in the config")
+            return None
+        elif path not in out:
+            out.append(path)
+    return out
 
 
 def _id_hints(raws: dict[str, RawTable], cfg: DataConfig, notes: list[str]) -> dict[str, str]:
@@ -334,7 +360,9 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
         if raw.line_word == "line":
             desc = ", ".join(f"{k}={v!r}" for k, v in d.items() if k in
                              ("encoding", "delimiter", "decimal", "date_format", "header_row") and v is not None)
-            notes.append(f"{raw.label}: {n_read:,} lines read ({desc})")
+            per = d.get("files")
+            notes.append(f"{raw.label}: {n_read:,} lines read ({desc}"
+                         + (", " + ", ".join(f"{k}: {v:,}" for k, v in per.items()) if per else "") + ")")
         else:
             notes.append(f"{raw.label}: {n_read:,} rows read")
         frames[table] = frame

@@ -16,7 +16,8 @@ Example
     engine: duckdb                 # or spark (pip install 'keyclients[spark]'); --engine wins
     tables:
       transactions:
-        path: sales.csv            # relative to the data folder (or to this file without --data)
+        path: sales.csv            # relative to the data folder (or to this file without --data); an export
+                                   # split over files: [sales_2024_q1.csv, sales_2024_q2.csv] or "sales_2024_*.csv"
         encoding: cp1251           # utf-8, utf-8-sig, cp1251, ...: detected when left out
         delimiter: ";"
         decimal: ","
@@ -98,7 +99,7 @@ class RowFilter(_Strict):
 class TableSpec(_Strict):
     """How to read one table. Everything but ``path``/``source`` is detected when left out."""
 
-    path: str | None = None
+    path: str | list[str] | None = None  # one file, several files read alike and joined, or a glob
     source: Source | None = None
     format: Literal["csv", "xlsx", "parquet"] | None = None
     sheet: str | int | None = None
@@ -129,6 +130,15 @@ class TableSpec(_Strict):
         if v == " ":
             return "whitespace"
         return "\t" if v == "\\t" else v
+
+    @field_validator("path")
+    @classmethod
+    def _some_path(cls, v):
+        if isinstance(v, list):
+            if not v:
+                raise ValueError("path lists no file; name one file, several ([a.csv, b.csv]) or a glob (sales_*.csv)")
+            return v[0] if len(v) == 1 else v
+        return v
 
     @field_validator("ignore", mode="before")
     @classmethod

@@ -189,6 +189,7 @@ def make_proposal(data: str | Path) -> Proposal:
             continue
         chosen[table] = f
         evidence.append(f"{table} ← {f.path.name}: {why}")
+    groups = _split_exports(chosen, files, evidence)
     todo: list[str] = []
     mappings = {t: dict(f.maps[t]) for t, f in chosen.items()}
     whys = {t: dict(f.why[t]) for t, f in chosen.items()}
@@ -249,12 +250,42 @@ def make_proposal(data: str | Path) -> Proposal:
             share = (float(rev[mask].sum() / rev.sum()) if rev is not None and rev.sum() else 0.0)
             evidence.append(f"transactions filter: {col!r} holds {', '.join(map(repr, values))} on "
                             f"{int(mask.sum()):,} of {len(frame):,} lines ({share:.1%} of revenue): dropped")
-    text = _render(folder, chosen, mappings, extra, filters, unreadable, files, todo)
-    return Proposal(text, {t: f.path.name for t, f in chosen.items()}, todo, evidence)
+    text = _render(folder, chosen, mappings, extra, filters, unreadable, files, todo, groups)
+    return Proposal(text, {t: ([g.path.name for g in groups[t]] if t in groups else f.path.name)
+                           for t, f in chosen.items()}, todo, evidence)
+
+
+def _split_exports(chosen: dict, files: list, evidence: list[str]) -> dict[str, list]:
+    """Files left over that hold the same table as a chosen one (an export split by period): the
+    same role by content (a positive score for that table, none better), the same columns and the same
+    reader settings. table → every file of it, in name order."""
+    groups: dict[str, list] = {}
+    used = [g for g in chosen.values()]
+    for table, f in chosen.items():
+        d0 = f.raw.detected
+        same = [f]
+        for g in files:
+            if any(g is u for u in used) or g.raw.frame.empty or not g.scores:
+                continue
+            score = g.scores.get(table, (0.0, ""))[0]
+            if score <= 0 or max(s for s, _ in g.scores.values()) > score:
+                continue
+            d = g.raw.detected
+            if (set(g.raw.frame.columns) != set(f.raw.frame.columns) or g.raw.line_word != f.raw.line_word
+                    or any(d.get(k) != d0.get(k) for k in ("encoding", "delimiter", "header_row", "sheet"))):
+                continue
+            same.append(g)
+            used.append(g)
+        if len(same) > 1:
+            same.sort(key=lambda x: x.path.name)
+            groups[table] = same
+            evidence.append(f"{table} split over {len(same)} files with the same columns and role: "
+                            + ", ".join(x.path.name for x in same) + " (read alike and joined)")
+    return groups
 
 
 def _render(folder: Path, chosen: dict, mappings: dict, extra: dict, filters: dict, unreadable: list,
-            files: list, todo: list) -> str:
+            files: list, todo: list, groups: dict | None = None) -> str:
     out = [f"# keyclients data config, proposed by `keyclients init-config` from {folder} "
            f"on {_dt.date.today().isoformat()}.",
            "# Check every line; TODO marks what could not be mapped. Reader settings below were detected:",
@@ -276,7 +307,11 @@ def _render(folder: Path, chosen: dict, mappings: dict, extra: dict, filters: di
             mapping["client_id"] = mapping["name"]
             todo.append(f"{path.name}: no client id column; the names are used as ids")
         out.append(f"  {table}:")
-        out.append(f"    path: {_q(path.name)}")
+        if groups and table in groups:
+            out.append("    path: [" + ", ".join(_q(g.path.name) for g in groups[table]) + "]"
+                       "    # one export split over files: read alike, joined")
+        else:
+            out.append(f"    path: {_q(path.name)}")
         d = raw.detected
         if raw.line_word == "line":
             out.append(f"    encoding: {_q(d['encoding'])}")
@@ -351,7 +386,7 @@ def _render(folder: Path, chosen: dict, mappings: dict, extra: dict, filters: di
     for line in unreadable:
         out.append(f"# not read: {line}")
     for f in files:
-        if not any(f is g for g in chosen.values()):
+        if not any(f is g for g in chosen.values()) and not any(f is g for gs in (groups or {}).values() for g in gs):
             out.append(f"# not used: {f.path.name}")
     return "\n".join(out) + "\n"
 

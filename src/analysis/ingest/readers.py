@@ -58,10 +58,52 @@ class RawTable:
     line_word: str = "line"
     detected: dict = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: a table joined from several files: its name in messages (``a.csv + b.csv``) and each row's
+    #: source ``file`` and ``line`` (by position; the frame's index is then 0..n-1)
+    name: str | None = None
+    origin: pd.DataFrame | None = None
 
     @property
     def label(self) -> str:
-        return self.path.name
+        return self.name or self.path.name
+
+    def where(self, index) -> str:
+        """Row ``index`` as ``line N``, or ``file line N`` in a table joined from several files."""
+        if self.origin is None:
+            return f"{self.line_word} {index}"
+        i = int(index)
+        return f"{self.origin['file'].iat[i]} {self.line_word} {int(self.origin['line'].iat[i])}"
+
+
+def read_many(paths: list[Path], spec: TableSpec) -> RawTable:
+    """Several files of one table (an export split by period), each read with ``spec``, joined in order.
+
+    Every file must have the same columns (in any order); each row remembers its file and line
+    (``RawTable.origin``). What was detected is the first file's; notes are kept per file.
+    """
+    if len(paths) == 1:
+        return read_table(paths[0], spec)
+    parts = [read_table(p, spec) for p in paths]
+    first = parts[0]
+    cols = list(first.frame.columns)
+    for part in parts[1:]:
+        if set(part.frame.columns) != set(cols):
+            extra = [c for c in part.frame.columns if c not in cols]
+            missing = [c for c in cols if c not in part.frame.columns]
+            raise InputError(f"{part.path}: the files of one table must have the same columns; unlike "
+                             f"{first.path.name}, it " + "; ".join(
+                                 ([f"has {', '.join(map(repr, extra[:6]))}"] if extra else [])
+                                 + ([f"lacks {', '.join(map(repr, missing[:6]))}"] if missing else []))
+                             + "; export them alike, or name them as separate tables")
+    origin = pd.DataFrame({"file": pd.Series([p.path.name for p in parts for _ in range(len(p.frame))], dtype="str"),
+                           "line": [int(i) for p in parts for i in p.frame.index]})
+    frame = pd.concat([p.frame.loc[:, cols] for p in parts], ignore_index=True)
+    names = [p.path.name for p in parts]
+    name = " + ".join(names) if len(names) <= 3 else f"{names[0]} + {len(names) - 1} more files"
+    notes = [n for p in parts for n in p.notes]
+    detected = dict(first.detected)
+    detected["files"] = {p.path.name: len(p.frame) for p in parts}
+    return RawTable(frame, first.path, first.line_word, detected, notes, name=name, origin=origin)
 
 
 def find_file(folder: Path, table: str) -> Path | None:

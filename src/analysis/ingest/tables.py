@@ -320,9 +320,22 @@ def _duplicates(src: pd.DataFrame, raw: RawTable, mapping: dict[str, str], spec:
     rev_dup = _revenue_of(src[dup], mapping, spec)
     share_rev = rev_dup / rev_all if rev_all else 0.0
     lines = src.index[dup.to_numpy()][:5].tolist()
+    same = hashed.index[(hashed == hashed.loc[lines[0]]).to_numpy()][0]
     what = (f"identical order lines: {n:,} of {len(src):,} {lw}s repeat an earlier one ({share_lines:.1%} of the "
-            f"{lw}s, {share_rev:.1%} of revenue); first repeated at {lw} {lines[0]} "
-            f"(same as {lw} {hashed.index[(hashed == hashed.loc[lines[0]]).to_numpy()][0]})")
+            f"{lw}s, {share_rev:.1%} of revenue); first repeated at {raw.where(lines[0])} "
+            f"(same as {raw.where(same)})")
+    if raw.origin is not None:
+        # a table joined from several files: the files holding the repeated lines (the first copy and
+        # its repeats), and the first of those lines in each
+        files = raw.origin["file"].loc[src.index[keyed.duplicated(keep=False).to_numpy()]]
+        per = []
+        for name in dict.fromkeys(files.tolist()):
+            idx = files.index[(files == name).to_numpy()]
+            first = ", ".join(str(int(raw.origin["line"].loc[i])) for i in idx[:3])
+            per.append(f"{name}: {len(idx):,} {lw}{'s' if len(idx) != 1 else ''} "
+                       f"({_revenue_of(src.loc[idx], mapping, spec) / rev_all if rev_all else 0:.1%} of revenue), "
+                       f"first at {lw}{'s' if len(idx) > 1 else ''} {first}")
+        what += "; in " + "; ".join(per)
     if policy == "keep":
         raw.notes.append(f"{label}: {what}; kept (`duplicates: keep`)")
         return src

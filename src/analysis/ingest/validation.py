@@ -30,12 +30,22 @@ class Problems:
     rows: list[dict] = field(default_factory=list)
     #: (file, column) → lines already reported as unreadable, so an emptied cell is not reported twice
     unreadable: dict = field(default_factory=dict)
+    #: label of a table joined from several files → its rows' ``file`` and ``line`` (by row position),
+    #: so every problem names the file and the line where the row was read
+    origins: dict = field(default_factory=dict)
+
+    def where(self, file: str, index) -> str:
+        """Row ``index`` of ``file`` as a line number, or as ``name:line`` in a table joined from files."""
+        origin = self.origins.get(file)
+        if origin is None:
+            return str(int(index))
+        return f"{origin['file'].iat[int(index)]}:{int(origin['line'].iat[int(index)])}"
 
     def add(self, severity: str, file: str, column: str, check: str, *, count: int = 1, lines=(),
             fix: str = "", line_word: str = "line") -> None:
         lines = list(lines)[:MAX_LINES]
         self.rows.append({"severity": severity, "file": file, "column": column or "", "check": check,
-                          "count": int(count), "lines": ", ".join(str(int(x)) for x in lines),
+                          "count": int(count), "lines": ", ".join(self.where(file, x) for x in lines),
                           "line_word": line_word, "fix": fix})
 
     def error(self, *args, **kw) -> None:
