@@ -257,7 +257,9 @@ def test_batch_by_portfolio_lists_every_portfolio_and_keeps_the_pseudonyms(ru_re
         assert "Только портфель" in _text(out / p / "pages" / "02_client_categories.html")
     assert "Выводы по портфелям" in index and "Состав по видам" in index
     assert index.count('class="verdict') == len(chosen) * len(hyp)
-    assert sum("/" in line and ": ok" in line for line in lines) == 4  # progress names portfolio/notebook
+    # progress names portfolio/notebook (and each portfolio's study, prepared once for its pages)
+    assert sum("/" in line and ": ok" in line and "00_prepare_study" not in line for line in lines) == 4
+    assert sum("/00_prepare_study" in line and ": ok" in line for line in lines) == 2
     ids, names = _real_clients()
     for path in out.rglob("*.html"):
         assert not _leaks(_text(path), ids, names), path
