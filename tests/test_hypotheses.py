@@ -40,7 +40,8 @@ def test_verdict_rules(p_adj, est, lo90, hi90, sign, expected):
 
 def test_default_hypotheses_are_the_designs():
     hf = hyp.load_hypotheses()
-    got = {(h.category, h.outcome, h.expected_sign, h.lag, h.min_effect) for h in hf.hypotheses}
+    got = {(h.category, h.outcome, h.expected_sign, h.lag, h.min_effect) for h in hf.hypotheses
+           if h.level == "portfolio"}
     assert got == {
         ("key_revenue", "revenue_growth", "+", 1, 0.2), ("key_profit", "profit_growth", "+", 1, 0.2),
         ("image", "new_clients", "+", 1, 0.2), ("demanding", "claims_rate", "-", 1, 0.2),

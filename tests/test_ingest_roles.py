@@ -171,3 +171,19 @@ def test_validate_one_file_of_order_lines(tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "4 clients derived from the order lines (id only)" in result.stderr
     assert "ok: 4 clients, 6 order lines" in result.stdout and "events" not in result.stdout.split("ok:")[1]
+
+
+def test_a_repeated_excel_header_is_read_without_a_traceback(tmp_path):
+    from openpyxl import Workbook
+
+    folder = tmp_path / "x"
+    folder.mkdir()
+    book = Workbook()
+    sheet = book.active
+    for row in (["client_id", "date", "Сумма", "Сумма"], ["C1", "2024-01-05", 1, 2], ["C1", "2024-06-05", 1, 2]):
+        sheet.append(row)
+    book.save(folder / "transactions.xlsx")
+    result = runner.invoke(app, ["validate", "--data", str(folder / "transactions.xlsx")])
+    assert result.exit_code == 0, result.stderr
+    assert "the header 'Сумма' is repeated; column 4 is read as 'Сумма.1'" in result.stderr
+    assert "revenue 2.00" in result.stdout

@@ -174,7 +174,9 @@ def test_every_page_on_a_small_world_writes_its_files_and_tables_repeat(tmp_path
     a, b = runs
     promised = {"01_data_quality": ["coverage"], "02_client_categories": ["client_categories", "article_claims",
                                                                           "category_changes", "sensitivity"],
-                "03_growth_links": ["portfolio_panel", "codebook", "hypotheses", "exploratory", "robustness"],
+                "03_growth_links": ["portfolio_panel", "codebook", "hypotheses", "exploratory", "robustness", "plan",
+                                    "client_links"],
+                "04_case_study": ["growth_by_kind", "growth_shares"],
                 "05_method_check": ["method_check", "method_check_runs"]}
     for tables in promised.values():
         for t in tables:

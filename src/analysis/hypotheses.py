@@ -62,6 +62,8 @@ VERDICTS = ("supported", "contradicted", "no_effect", "inconclusive", "not_testa
 SINGLE_TESTS = ("hac", "bootstrap", "unadjusted")
 SHORT_SERIES = 60
 POWER = 0.8
+#: Outcomes a client-level hypothesis (``level: client``) can name (see :mod:`analysis.client_links`).
+CLIENT_OUTCOMES = ("revenue_growth", "retention", "margin_change", "claims_rate")
 # The confirmatory set's few-cluster inference, chosen by simulation
 # (benchmarks/inference_choice.md: in-band family-wise rate with the best power at G = 30 and 10).
 DEFAULT_INFERENCE = "cv3"
@@ -97,8 +99,17 @@ class Hypothesis(BaseModel):
     expected_sign: Literal["+", "-"]
     lag: int = Field(default=1, ge=1, le=4)
     min_effect: float | None = Field(default=None, gt=0, lt=1)
+    #: ``portfolio`` (the portfolio panel) or ``client`` (client-level links, its own Holm family)
+    level: Literal["portfolio", "client"] = "portfolio"
     text_en: str = ""
     text_ru: str = ""
+
+    @model_validator(mode="after")
+    def _client_outcome(self) -> Hypothesis:
+        if self.level == "client" and self.outcome not in CLIENT_OUTCOMES:
+            raise ValueError(f"a client-level hypothesis takes one of the outcomes {list(CLIENT_OUTCOMES)}, "
+                             f"got {self.outcome!r}")
+        return self
 
     @field_validator("expected_sign", mode="before")
     @classmethod
@@ -514,6 +525,7 @@ def test_hypotheses(
         table as records), ``small_sample`` (panel mode: the convention used).
     """
     hf = _as_file(hypotheses)
+    hf = hf.model_copy(update={"hypotheses": [h for h in hf.hypotheses if h.level == "portfolio"]})
     alpha = hf.alpha if alpha is None else float(alpha)
     if measure not in growth.EXPOSURES:
         raise InputError(f"The value for `measure` must be one of {list(growth.EXPOSURES)}, but {measure!r} was passed.")

@@ -94,6 +94,13 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def is_synthetic(data_dir: Path) -> bool:
+    """A ``truth.json`` beside the data (or beside any company's data in a folder of companies)."""
+    from analysis.companies import is_synthetic as _is_synthetic
+
+    return _is_synthetic(data_dir)
+
+
 def list_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     """The report's notebooks in their numbered order."""
     books = sorted(p for p in Path(folder).glob("*.ipynb") if not p.name.startswith("."))
@@ -610,7 +617,7 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
     data_dir = Path(data_dir).resolve()
     out_dir = Path(out_dir).resolve()
     books = notebooks or list_notebooks()
-    synthetic = (data_dir / "truth.json").is_file()
+    synthetic = is_synthetic(data_dir)
     base_params = _base_parameters(data_dir, seed, extra_parameters, lang, anonymize)
     lang = base_params.get("lang", "en")
     key, anonymized = resolve_anon_key(anonymize, anon_key)
@@ -673,7 +680,7 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
     if not books:
         raise InputError("--by portfolio: no notebook takes a portfolio parameter")
     names = portfolios or _portfolios(load(data_dir, config=config or None))
-    synthetic = (data_dir / "truth.json").is_file()
+    synthetic = is_synthetic(data_dir)
     base_params = _base_parameters(data_dir, seed, extra_parameters, lang, anonymize)
     lang = base_params.get("lang", "en")
     key, anonymized = resolve_anon_key(anonymize, anon_key)
@@ -847,6 +854,7 @@ def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool,
     none = html.escape(i18n.t("report.none", lang))
     h = lambda key: html.escape(i18n.t(key, lang))  # noqa: E731
     verdicts_html = f"<h2>{h('report.verdicts')}</h2>{verdicts}" if verdicts else ""
+    verdicts_html = _plan_line(tmp / "tables" / "plan.csv", lang=lang) + verdicts_html
     figures_html = f"<h2>{h('report.key_figures')}</h2>{figures}" if figures else ""
     body = (f"<h1>{h('report.title')}</h1>{verdicts_html}{figures_html}"
             f"<h2>{h('report.pages')}</h2><ul>{''.join(items)}</ul>"
@@ -856,6 +864,18 @@ def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool,
         banner = notices(lang=lang, synthetic=synthetic)
     page = PAGE.format(lang=lang, title=h("report.title"), css=CSS, body=body, banner=banner, footer=credit(lang))
     (tmp / "index.html").write_text(page, encoding="utf-8")
+
+
+def _plan_line(path: Path, *, lang: str = "en") -> str:
+    """The planner's one line for the index (escaped), or '' when the run wrote no plan."""
+    if not path.is_file():
+        return ""
+    import pandas as pd
+
+    from analysis.planner import plan_line
+
+    text = plan_line(pd.read_csv(path, keep_default_na=False, dtype={"status": str, "id": str}), lang)
+    return f'<p class="plan">{html.escape(text)}</p>' if text else ""
 
 
 def _verdict_table(path: Path, *, lang: str = "en") -> str:

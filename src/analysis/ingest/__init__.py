@@ -324,8 +324,9 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
             frames[table] = None
             continue
         n_read = len(raw.frame)
+        keep = (cfg.portfolio_by,) if cfg.portfolio_by and table != "kpis" else ()
         frame = build_table(raw, table, spec, problems, freq=cfg.freq, duplicates=cfg.duplicates,
-                            hints=hints if table == "clients" else None)
+                            hints=hints if table == "clients" else None, keep=keep)
         names[table] = raw.detected.pop("names", {})
         dropped.extend(raw.detected.pop("dropped", []))
         notes.extend(raw.notes)

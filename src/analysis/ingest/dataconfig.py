@@ -10,7 +10,9 @@ Example
 
     version: 1
     data: /path/to/exports         # folder the paths are relative to (--data wins); default: this file's
-    freq: Q
+    freq: Q                        # periods of the panel: Q (quarters) or M (months); --freq wins
+    window: 4                      # periods in the trailing window (default: 4 quarters, 6 months)
+    portfolio_by: account_manager  # sub-portfolios: a client or order column (region, branch, channel, ...)
     engine: duckdb                 # or spark (pip install 'keyclients[spark]'); --engine wins
     tables:
       transactions:
@@ -140,6 +142,8 @@ class DataConfig(_Strict):
     version: int = 1
     data: str | None = None
     freq: Literal["Q", "M", "Y"] | None = None
+    window: int | None = Field(default=None, ge=1)  # trailing window in periods; default per frequency
+    portfolio_by: str | None = None  # units of the panel inside one company (see analysis.units)
     engine: Literal["duckdb", "spark"] | None = None  # aggregation engine; --engine wins
     duplicates: Literal["error", "keep"] = "error"  # identical order lines: stop, or keep as real lines
     partial_periods: Literal["drop", "keep"] = "drop"  # partial first/last period: out of the panel, or kept

@@ -124,6 +124,8 @@ def propose(headers: list[str], table: str, frame=None, *, evidence: dict | None
     normed = {}
     for h in headers:
         normed.setdefault(norm_header(h), h)
+    if frame is not None and frame.columns.duplicated().any():  # a header repeated: judge its first column
+        frame = frame.loc[:, ~frame.columns.duplicated()]
     kinds = SCHEMA[table]
     used: set[str] = set()
     out: dict[str, str] = {}

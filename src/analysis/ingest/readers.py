@@ -474,10 +474,18 @@ def _read_xlsx(path: Path, spec: TableSpec) -> RawTable:
     while width and not header[width - 1]:
         width -= 1
     header = [h or f"Unnamed: {i}" for i, h in enumerate(header[:width])]
+    notes = []
+    seen: dict[str, int] = {}
+    for i, h in enumerate(header):  # a repeated header is read as "name.1", as the CSV reader does
+        if h in seen:
+            seen[h] += 1
+            header[i] = f"{h}.{seen[h]}"
+            notes.append(f"{path.name}: the header {h!r} is repeated; column {i + 1} is read as {header[i]!r}")
+        else:
+            seen[h] = 0
     data = [(r + [None] * width)[:width] for r in rows[header_idx + 1:]]
     frame = pd.DataFrame(data, columns=header, dtype=object)
     frame.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(frame))
-    notes = []
     if header_idx:
         notes.append(f"{path.name}: skipped {header_idx} row(s) above the header on sheet {sheet!r}")
     return _clean(RawTable(frame, path, "row", {"sheet": sheet, "header_row": header_idx + 1}, notes), spec)

@@ -155,8 +155,12 @@ def _revenue_of(frame: pd.DataFrame, mapping: dict[str, str], spec: TableSpec) -
 
 
 def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, *, freq: str | None = None,
-                duplicates: str = "error", hints: dict[str, str] | None = None) -> pd.DataFrame | None:
+                duplicates: str = "error", hints: dict[str, str] | None = None,
+                keep: tuple[str, ...] = ()) -> pd.DataFrame | None:
     """Map, type and check one table; ``None`` when it cannot be built (problems say why).
+
+    ``keep``: other columns kept as text under the name given (matched to a header ignoring case
+    and punctuation), e.g. the column ``portfolio_by`` names.
 
     Rows the config's ``filter:`` drops are left out before typing; what was dropped (lines and
     revenue) goes to ``raw.detected["dropped"]``. Identical order lines are an error (a doubled
@@ -171,6 +175,12 @@ def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, 
     mapping = map_columns(raw, table, spec, problems, hints)
     if mapping is None:
         return None
+    for name in keep:
+        if name and name not in mapping:
+            hit = next((h for h in raw.frame.columns if norm_header(h) == norm_header(name)
+                        and h not in mapping.values()), None)
+            if hit is not None:
+                mapping[name] = hit
     raw.detected["mapping"] = dict(mapping)
     src = raw.frame.drop(columns=[c for c in spec.ignore if c in raw.frame.columns])
     dropped = raw.detected.setdefault("dropped", [])
@@ -188,6 +198,8 @@ def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, 
     out: dict[str, pd.Series] = {}
     detected = raw.detected
     kinds = dict(SCHEMA[table])
+    for name in keep:
+        kinds.setdefault(name, "text")
     if table == "kpis":
         for h in src.columns:
             if h not in mapping.values():
