@@ -7,42 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.config import CATEGORIES, EVENT_TYPES
-from analysis.synth import World, generate
-
-
-def world_panel(world: World, freq: str = "Q") -> pd.DataFrame:
-    """The client × period panel of a world, aggregated in pandas (the same columns as
-    :func:`analysis.panel.client_period_panel`; a test checks the two agree)."""
-    tx = world.transactions
-    port = world.clients.set_index("client_id")["portfolio"]
-    per = tx["date"].dt.to_period(freq).astype(str)
-    t = pd.DataFrame({
-        "client_id": tx["client_id"].astype(str), "period": per,
-        "revenue": tx["revenue_minor"] / 100, "cost": tx["cost_minor"] / 100,
-        "new_product_revenue": np.where(tx["is_new_product"], tx["revenue_minor"], 0) / 100,
-    })
-    agg = t.groupby(["client_id", "period"], as_index=False).agg(
-        revenue=("revenue", "sum"), cost=("cost", "sum"), orders=("revenue", "size"),
-        new_product_revenue=("new_product_revenue", "sum"))
-    ev = world.events
-    e = pd.DataFrame({"client_id": ev["client_id"].astype(str), "period": ev["date"].dt.to_period(freq).astype(str),
-                      "type": ev["type"].astype(str),
-                      "amount": np.where(ev["type"] == "prepayment", ev["amount_minor"].clip(0) / 100, 0.0)})
-    counts = pd.crosstab([e["client_id"], e["period"]], e["type"]).reindex(columns=list(EVENT_TYPES), fill_value=0)
-    counts["prepayment_amount"] = e.groupby(["client_id", "period"])["amount"].sum()
-    counts = counts.reset_index()
-    out = agg.merge(counts, on=["client_id", "period"], how="outer")
-    for c in EVENT_TYPES:
-        out[c] = out[c].fillna(0).astype("int64")
-    for c in ("revenue", "cost", "new_product_revenue", "prepayment_amount"):
-        out[c] = out[c].fillna(0.0)
-    out["orders"] = out["orders"].fillna(0).astype("int64")
-    out["gross_profit"] = out["revenue"] - out["cost"]
-    out["portfolio"] = out["client_id"].map(port).astype(str)
-    cols = ["client_id", "portfolio", "period", "revenue", "cost", "gross_profit", "orders",
-            "new_product_revenue", *EVENT_TYPES, "prepayment_amount"]
-    return out[cols].sort_values(["portfolio", "client_id", "period"]).reset_index(drop=True)
+from analysis.config import CATEGORIES
+from analysis.synth import World, generate, world_panel  # noqa: F401  (world_panel: used by the tests)
 
 
 def truth_membership(panel: pd.DataFrame, truth: dict, categories=CATEGORIES, *, window: int = 4) -> pd.DataFrame:

@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 KEYCLIENTS = Path(sys.executable).with_name("keyclients")
 #: The method-check page at test size (seconds, not a minute).
-SMALL_METHOD_CHECK = ("-p", "n_worlds=1", "-p", "portfolios=8", "-p", "periods=10", "-p", "clients=15")
+SMALL_METHOD_CHECK = ("-p", "n_worlds=1", "-p", "portfolios=8", "-p", "periods=10", "-p", "clients=15",
+                      "-p", "attenuation_worlds=1")
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:

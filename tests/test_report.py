@@ -183,7 +183,7 @@ def test_every_page_on_a_small_world_writes_its_files_and_tables_repeat(tmp_path
     hyp = pd.read_csv(a / "tables" / "hypotheses.csv")
     assert hyp["n_portfolios"].eq(8).all() and hyp["verdict"].notna().all()
     runs_table = pd.read_csv(a / "tables" / "method_check_runs.csv", keep_default_na=False)
-    assert set(runs_table["kind"]) == {"null", "planted"}
+    assert set(runs_table["kind"]) == {"null", "planted", "min_effect"}
     for page in PAGES:
         text = (a / "pages" / f"{page}.html").read_text(encoding="utf-8")
         # an exception shows as "SomeError: message" (the prose may say "Errors stop a run")

@@ -26,10 +26,13 @@ def test_prepared_study_equals_a_direct_preparation(tmp_path):
         pd.testing.assert_frame_equal(getattr(loaded.base, name), getattr(direct.base, name))
     assert loaded.base.client_periods is None and loaded.base.notes == direct.base.notes
     assert loaded.synthetic == direct.synthetic and loaded.window == direct.window
-    for name in ("panel", "features", "membership"):
+    for name in ("panel", "features", "membership", "variants"):
         _same(getattr(loaded, name), getattr(direct, name))
     # the growth panel and the confirmatory tests, against the functions called directly
-    data = growth.portfolio_panel(direct.panel, direct.membership, window=4, kpis=direct.base.kpis)
+    data = growth.portfolio_panel(direct.panel, direct.membership, window=4, kpis=direct.base.kpis,
+                                  variants=direct.variants)
+    assert loaded.growth_panel.attrs["others"] == data.attrs["others"] == {"new_product_share": "no_signal",
+                                                                           "claims_rate": "no_signal"}
     pd.testing.assert_frame_equal(loaded.growth_panel, data)
     pd.testing.assert_frame_equal(loaded.tested(None, seed=1), hyp.test_hypotheses(data, None, seed=1))
 

@@ -35,7 +35,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from analysis.config import CATEGORIES
+from analysis.config import CATEGORIES, OUTCOME_SIGNALS, OUTSIDE
 from analysis.errors import InputError
 from analysis.features import FEATURES, client_features
 
@@ -370,6 +370,93 @@ def without_features(rule: Node, drop: set[str]) -> Node | None:
     if rule.any is not None:
         return Group(any=kids)
     return Group(at_least=min(rule.at_least, len(kids)), of=kids)
+
+
+def variant_id(category: str, outcome: str) -> str:
+    """Id of ``category``'s rule without the conditions that read ``outcome``'s own signal
+    (``demanding_without_claims_rate``); its exposure columns are named after it."""
+    return f"{category}_without_{outcome}"
+
+
+def signal_id(category: str) -> str:
+    """Id of "any condition of ``category``'s rule holds" (``demanding_any_signal``): the clients
+    left out of "the others" when an outcome is measured outside ``category``."""
+    return f"{category}_any_signal"
+
+
+def outcome_variants(book: "Rulebook") -> dict[tuple[str, str], tuple[Node | None, list[str]]]:
+    """Which rules read an outcome's own signal: ``(category, outcome)`` → (the rule without those
+    conditions, or None when none is left; the features dropped), for every outcome of
+    :data:`analysis.config.OUTCOME_SIGNALS` and every category whose rule reads it."""
+    out = {}
+    for cat in book.categories:
+        used = {leaf.feature for leaf in cat.rule.leaves()}
+        for outcome, feats in OUTCOME_SIGNALS.items():
+            dropped = sorted(used & feats)
+            if dropped:
+                out[(cat.id, outcome)] = (without_features(cat.rule, set(feats)), dropped)
+    return out
+
+
+def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "Rulebook | str | Path | None" = None,
+                      window: int = 4, kpis: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
+                      transactions: pd.DataFrame | None = None, quantile_shift: float = 0.0,
+                      features: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The rule variants that keep the outcomes measured on "the other clients" free of selection.
+
+    For every outcome measured outside a kind (:data:`analysis.config.OUTSIDE`), two memberships:
+
+    - ``<k>_without_<outcome>`` (:func:`variant_id`) for every category k whose rule reads the
+      outcome's own signal (:data:`analysis.config.OUTCOME_SIGNALS`): k's rule with those
+      conditions removed (``at_least`` capped). The exposure paired with that outcome comes from it.
+    - ``<k>_any_signal`` (:func:`signal_id`) for the kind k the outcome is measured outside: true
+      when any condition of k's full rule holds. "The others" are the clients where it is false.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A membership table (``client_id, portfolio, period, category, member, status, score,
+        reason``, as :func:`classify`) with those ids as ``category``; ``attrs["variants"]``:
+        ``{variant id: {"category", "outcome", "dropped"}}``.
+    """
+    book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook)
+    if features is None:
+        features = client_features(panel, clients, window=window, kpis=kpis, events=events,
+                                   transactions=transactions)
+    features.attrs["window"] = window
+    ctx = _Context(features, per_portfolio=False, quantile_shift=quantile_shift, value_scale=1.0)
+    frames, info = [], {}
+    ids = set(book.ids)
+    for (k, outcome), (rule, dropped) in outcome_variants(book).items():
+        vid = variant_id(k, outcome)
+        info[vid] = {"category": k, "outcome": outcome, "dropped": dropped}
+        cat = book.get(k).model_copy(update={"id": k, "score": None})
+        if rule is None:
+            n = len(features)
+            why = f"not computable: every condition of the {k} rule reads {outcome}'s own signal ({', '.join(dropped)})"
+            fr = pd.DataFrame({"client_id": features["client_id"].to_numpy(), "portfolio": features["portfolio"].to_numpy(),
+                               "period": features["period"].to_numpy(), "category": vid,
+                               "member": pd.array([pd.NA] * n, dtype="boolean"), "status": "not_computable",
+                               "score": np.nan, "reason": why})
+        else:
+            fr = _classify_one(cat, ctx, rule).assign(category=vid)
+        frames.append(fr)
+    for outcome, k in OUTSIDE.items():
+        if k not in ids:
+            continue
+        cat = book.get(k).model_copy(update={"score": None})
+        sid = signal_id(k)
+        if sid in info:
+            continue
+        info[sid] = {"category": k, "outcome": "", "dropped": []}
+        frames.append(_classify_one(cat, ctx, Group(any=cat.rule.leaves())).assign(category=sid))
+    if not frames or not len(features):
+        out = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            MEMBERSHIP_COLUMNS, [object, object, object, object, "boolean", object, float, object])})
+    else:
+        out = pd.concat(frames, ignore_index=True)[MEMBERSHIP_COLUMNS]
+    out.attrs["variants"] = info
+    return out
 
 
 # ------------------------------------------------------------------------------------------------

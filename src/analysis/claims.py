@@ -35,9 +35,10 @@ CLAIMS = ("claims", "claims_per_100_orders", "claims_per_100_orders_history", "c
           "claims_per_incident_history")
 TRIALS = ("trials", "trial_rate_history")
 AGE = ("client_age", "founded_year")
-PREPAY = ("prepayments", "prepayment_amount", "prepayment_ratio", "prepayments_behind_plan", "prepayment_rate_history")
+PREPAY = ("prepayments", "prepayment_amount", "prepayment_ratio", "prepayments_behind_plan", "prepayment_rate_history",
+          "prepayment_rate_history_shrunk")
 INCIDENTS = ("incidents", "claims_per_incident", "claims_per_incident_history", "deferrals",
-             "deferrals_per_incident", "deferrals_per_incident_history")
+             "deferrals_per_incident", "deferrals_per_incident_history", "deferrals_per_incident_history_shrunk")
 
 
 @dataclass(frozen=True)

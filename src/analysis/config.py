@@ -46,8 +46,8 @@ OUTCOMES: dict[str, tuple[str, str]] = {
     "profit_growth": ("growth", "log change of the portfolio's gross profit into period t+h"),
     "new_clients": ("level", "clients buying for the first time in t+h-1 per 100 clients active in the window"),
     "new_client_size": ("level", "log mean revenue in t+h-1 of the clients new in that period"),
-    "new_product_share": ("level", "new-product share of revenue in t+h-1, clients outside `advanced`"),
-    "claims_rate": ("level", "claims per 100 orders in t+h-1, clients outside `demanding`"),
+    "new_product_share": ("level", "new-product share of revenue in t+h-1, clients with no `advanced` signal at t-1"),
+    "claims_rate": ("level", "claims per 100 orders in t+h-1, clients with no `demanding` signal at t-1"),
     "revenue_volatility": ("growth", "absolute deviation of revenue growth at lag h from the portfolio's mean growth"),
     "retention": ("level", "share of the window's active clients still buying in t+h-1"),
     "plan_attainment": ("level", "KPI: plan attainment in t+h-1 (1 = plan met)"),
@@ -58,6 +58,17 @@ OUTCOMES: dict[str, tuple[str, str]] = {
 CATEGORIES = ("key_revenue", "key_profit", "image", "demanding", "advanced", "understanding")
 #: The four kinds the article adds to the usual two; the generator plants them as latent traits.
 ARTICLE_KINDS = ("image", "demanding", "advanced", "understanding")
+
+#: Outcomes measured on "the other clients": outcome → the kind whose clients are left out.
+OUTSIDE: dict[str, str] = {"new_product_share": "advanced", "claims_rate": "demanding"}
+#: Features that read an outcome's own signal. A rule that uses one of them to pick clients would
+#: select on the outcome (lucky highs revert afterwards), so an exposure paired with that outcome
+#: comes from the rule without these conditions (DESIGN.md, "The other clients").
+OUTCOME_SIGNALS: dict[str, frozenset[str]] = {
+    "claims_rate": frozenset({"claims", "claims_per_100_orders", "claims_per_100_orders_history",
+                              "claims_per_incident", "claims_per_incident_history"}),
+    "new_product_share": frozenset({"new_product_share"}),
+}
 
 EVENT_TYPES = ("claim", "trial", "spec_requirement", "prepayment", "deferral_accepted", "incident")
 

@@ -56,6 +56,10 @@ FEATURES: dict[str, tuple[str, str]] = {
     "spec_rate_history": ("special requirements per period with a purchase, over the history to date", "events (spec_requirement)"),
     "prepayment_rate_history": ("prepayments per period with a purchase, over the client's history to date", "events (prepayment)"),
     "deferrals_per_incident_history": ("accepted deferrals per incident over the client's history to date", "events (incident, deferral_accepted)"),
+    "prepayment_rate_history_shrunk": ("prepayments per period with a purchase to date, shrunk towards the pooled rate of the period "
+                                       "as if 2 more periods at that rate had been seen (short histories count less)", "events (prepayment)"),
+    "deferrals_per_incident_history_shrunk": ("accepted deferrals per incident to date, shrunk towards the pooled share of the period "
+                                              "as if 2 more incidents at that share had been seen", "events (incident, deferral_accepted)"),
     "claims_per_incident_history": ("claims per incident over the client's history to date", "events (incident, claim)"),
     "tenure": ("periods since the client's first period in the data, this one included", "transactions"),
     "manager_continuity": ("share of the window's orders handled by the client's most frequent manager", "transactions.account_manager"),
@@ -368,9 +372,20 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
                                                   if orders is not None else nanmat)
         feats["deferrals_per_incident_history"] = _divide(cum["deferral_accepted"], cum["incident"])
         feats["claims_per_incident_history"] = _divide(cum["claim"], cum["incident"])
+        # shrunk rates: a client's evidence to date weighed against the pooled rate of the same
+        # period (2 pseudo-periods / pseudo-incidents), so one lucky event in a short history does
+        # not look like a habit; nothing after the period is read
+        seen = hist_active > 0
+        pooled_pre = _divide(np.where(seen, cum["prepayment"], 0).sum(axis=1), np.where(seen, hist_active, 0).sum(axis=1))
+        feats["prepayment_rate_history_shrunk"] = np.where(
+            seen, (cum["prepayment"] + 2 * np.nan_to_num(pooled_pre)[:, None]) / (hist_active + 2), np.nan)
+        pooled_def = _divide(cum["deferral_accepted"].sum(axis=1), cum["incident"].sum(axis=1))
+        feats["deferrals_per_incident_history_shrunk"] = np.where(
+            seen, (cum["deferral_accepted"] + 2 * np.nan_to_num(pooled_def)[:, None]) / (cum["incident"] + 2), np.nan)
     else:
         for name in ("claims_per_100_orders_history", "trial_rate_history", "spec_rate_history",
-                     "prepayment_rate_history", "deferrals_per_incident_history", "claims_per_incident_history"):
+                     "prepayment_rate_history", "deferrals_per_incident_history", "claims_per_incident_history",
+                     "prepayment_rate_history_shrunk", "deferrals_per_incident_history_shrunk"):
             feats[name] = nanmat
 
     # tenure: periods since first appearance in the data

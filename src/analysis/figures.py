@@ -177,7 +177,8 @@ def method_check(runs: pd.DataFrame, *, lang: str = "en"):
     """Estimates in null and planted worlds per hypothesis, with the planted size marked."""
     fig, ax = plt.subplots(figsize=(9, 0.5 * runs["id"].nunique() + 1.8))
     sns.stripplot(data=runs, y="id", x="std_effect", hue="kind", dodge=True, ax=ax, alpha=0.7,
-                  palette={"null": "0.55", "planted": sns.color_palette("colorblind")[2]})
+                  palette={"null": "0.55", "planted": sns.color_palette("colorblind")[2],
+                           "min_effect": sns.color_palette("colorblind")[0]})
     planted = runs[runs["planted"] != 0].drop_duplicates("id")
     order = list(dict.fromkeys(runs["id"]))
     for _, r in planted.iterrows():

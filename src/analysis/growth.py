@@ -10,10 +10,19 @@ DESIGN.md ("Statistics") defines both; this module follows it literally:
   same window (``log_window_revenue``).
 - **Outcomes** at lag h (``<outcome>_h<h>``) use periods t … t+h only: growth outcomes compare
   t+h with t+h-1, level outcomes are measured in t+h-1. No outcome reads a period inside the
-  exposure window, so regression to the mean cannot make an association by construction.
-  Outcomes about a category's own behaviour (new-product share, claims) are measured on the
-  clients outside that category ("not a member at t-1"), for the same reason. Every numeric KPI
-  column the user brings becomes a level outcome.
+  exposure window, so the window's own highs and lows are not part of the outcome. Regression to
+  the mean can still reach an outcome through a portfolio's dynamics (a strong window followed by
+  a weaker level), which the size control and the fixed effects absorb only in part: the null
+  worlds of :mod:`analysis.method_check` measure what is left rather than assume it away.
+- **The other clients.** Outcomes about a kind's own behaviour (new-product share outside
+  ``advanced``, claims outside ``demanding``) are measured on the clients with no signal of the
+  kind at t-1 (no condition of its rule holds: ``<k>_any_signal`` of
+  :func:`analysis.categories.classify_variants`), and the exposure paired with such an outcome
+  comes from the kind's rule without the conditions that read the outcome's own signal
+  (``share_<k>_without_<outcome>``). Otherwise the rule selects clients on the outcome (lucky
+  highs revert afterwards) and its missed members stay among "the others". Without ``variants``
+  the older construction is used (outside = not a member at t-1) and ``attrs["notes"]`` says so.
+  Every numeric KPI column the user brings becomes a level outcome.
 
 Everything is computed on dense (client × period) arrays: the panel is small after aggregation,
 and the simulation tests call these functions hundreds of times.
@@ -27,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import CATEGORIES, OUTCOMES
+from analysis.config import OUTSIDE as _OUTSIDE
 from analysis.errors import InputError
 
 #: Exposure measures: column prefix → (English, Russian) description.
@@ -40,7 +50,7 @@ EXPOSURES: dict[str, tuple[str, str]] = {
 }
 SIZE_CONTROL = "log_window_revenue"
 #: Registry outcomes measured on the clients outside a category (not a member at t-1).
-OUTSIDE: dict[str, str] = {"new_product_share": "advanced", "claims_rate": "demanding"}
+OUTSIDE: dict[str, str] = dict(_OUTSIDE)
 #: Outcomes computed from the client × period panel (the rest of the registry are KPI columns).
 PANEL_OUTCOMES = ("revenue_growth", "profit_growth", "new_clients", "new_client_size",
                   "new_product_share", "claims_rate", "revenue_volatility", "retention")
@@ -51,8 +61,8 @@ _OUTCOME_RU = {
     "profit_growth": "лог-изменение валовой прибыли портфеля в период t+h",
     "new_clients": "клиенты, впервые купившие в t+h-1, на 100 клиентов, покупавших в окне",
     "new_client_size": "логарифм средней выручки новых клиентов периода t+h-1",
-    "new_product_share": "доля новинок в выручке за t+h-1, клиенты вне категории «продвинутые»",
-    "claims_rate": "рекламации на 100 заказов за t+h-1, клиенты вне категории «требовательные»",
+    "new_product_share": "доля новинок в выручке за t+h-1, клиенты без признаков «продвинутых» на t-1",
+    "claims_rate": "рекламации на 100 заказов за t+h-1, клиенты без признаков «требовательных» на t-1",
     "revenue_volatility": "модуль отклонения роста выручки с лагом h от среднего роста портфеля",
     "retention": "доля клиентов окна, покупающих в t+h-1",
 }
@@ -203,6 +213,7 @@ def portfolio_panel(
     kpis: pd.DataFrame | None = None,
     lags: Sequence[int] = LAGS,
     categories: Sequence[str] | None = None,
+    variants: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The analysis panel: one row per portfolio and exposure period t, exposures and outcomes.
 
@@ -227,6 +238,12 @@ def portfolio_panel(
     categories : sequence of str, optional
         Categories to build exposures for (default: those in ``membership``, in the order of
         :data:`analysis.config.CATEGORIES`).
+    variants : pandas.DataFrame, optional
+        :func:`analysis.categories.classify_variants`: the rule variants without the conditions
+        that read an outcome's own signal (they get exposure columns of their own,
+        ``share_<k>_without_<outcome>``) and each kind's ``<k>_any_signal`` (the clients left out
+        of "the others"). Without it, "the others" are the non-members at t-1 (older, biased
+        construction; noted in ``attrs["notes"]``).
 
     Returns
     -------
@@ -237,12 +254,16 @@ def portfolio_panel(
         - ``window_revenue``, ``log_window_revenue`` (the size control), ``window_clients``
           (clients with revenue in the window).
         - ``share_<k>``, ``count_share_<k>``, ``presence_<k>`` for every category k.
+        - the same three for every rule variant ``<k>_without_<outcome>`` in ``variants``.
         - ``<outcome>_h<h>`` for every outcome of the registry that the data allow and every
           numeric KPI column, h in ``lags``; NaN where the period t+h is past the data or the
           outcome is undefined (e.g. no new client in that period for ``new_client_size``).
 
         ``DataFrame.attrs``: ``window``, ``lags``, ``categories``, ``outcomes`` (ids present),
-        ``notes`` (what could not be computed and why).
+        ``notes`` (what could not be computed and why), ``variants`` (``{outcome: {category:
+        variant id}}``: which exposure a model of that outcome uses for the category),
+        ``variant_rules`` (``{variant id: features dropped}``), ``others`` (``{outcome: group}``,
+        ``no_signal`` or ``not_member``: who "the others" were).
 
     Examples
     --------
@@ -282,9 +303,21 @@ def portfolio_panel(
         "window_clients": win_n,
     }
     mem = a.membership(membership, cats)
+    vinfo = dict(variants.attrs.get("variants", {})) if variants is not None else {}
+    if variants is not None and len(variants):
+        present_v = [str(c) for c in pd.unique(variants["category"])]
+        for c in present_v:  # ids tell what each is when attrs were lost (e.g. a Parquet round trip)
+            if c.endswith("_any_signal"):
+                vinfo.setdefault(c, {"category": c[: -len("_any_signal")], "outcome": "", "dropped": []})
+            elif "_without_" in c:
+                k, o = c.split("_without_", 1)
+                vinfo.setdefault(c, {"category": k, "outcome": o, "dropped": []})
+        mem.update(a.membership(variants, present_v))
+    var_cats = [c for c in vinfo if c in mem and vinfo[c].get("outcome")]
+    sig_of = {vinfo[c]["category"]: c for c in vinfo if c in mem and not vinfo[c].get("outcome")}
     # membership at t-1 → exposure at t
     prev = {k: (np.roll(m, 1, axis=1), np.roll(kn, 1, axis=1)) for k, (m, kn) in mem.items()}
-    for k in cats:
+    for k in cats + var_cats:
         m1, kn1 = prev[k]
         m1[:, 0] = False
         kn1[:, 0] = False
@@ -330,6 +363,7 @@ def portfolio_panel(
     have_claims = "claim" in panel.columns and "orders" in panel.columns
 
     out_cols: dict[str, np.ndarray] = {}
+    others: dict[str, str] = {}
     for h in lags:
         # growth outcomes: column t ← value at t+h; level outcomes: column t ← value at t+h-1
         for o in ("revenue_growth", "profit_growth", "revenue_volatility"):
@@ -351,7 +385,12 @@ def portfolio_panel(
             k = OUTSIDE[o]
             if not ok or k not in prev:
                 continue
-            m1, kn1 = prev[k]
+            if k in sig_of:  # the others: no condition of k's rule holds at t-1
+                m1, kn1 = prev[sig_of[k]]
+                others[o] = "no_signal"
+            else:
+                m1, kn1 = prev[k]
+                others[o] = "not_member"
             known_p = a.by_portfolio(kn1.astype(float)) > 0
             outside = ~m1
             num_s = _shift_left(np.nan_to_num(num), h - 1)
@@ -363,6 +402,13 @@ def portfolio_panel(
     for o in PANEL_OUTCOMES:
         if outcome_column(o, lags[0]) in out_cols:
             outcomes.append(o)
+    for o, grp in others.items():
+        if grp == "not_member":
+            notes.append(f"{o}: measured on the non-members of `{OUTSIDE[o]}` at t-1 (no rule variants given), "
+                         "which selects on the outcome; pass variants=classify_variants(...)")
+    var_map: dict[str, dict[str, str]] = {}
+    for c in var_cats:
+        var_map.setdefault(vinfo[c]["outcome"], {})[vinfo[c]["category"]] = c
     for o, k in OUTSIDE.items():
         if o not in outcomes:
             why = "no such column in the data" if k in prev else f"no membership of `{k}` to tell who is outside it"
@@ -402,7 +448,8 @@ def portfolio_panel(
     frame["portfolio"] = frame["portfolio"].astype(str)
     frame["period"] = frame["period"].astype(str)
     frame = frame[frame["window_revenue"] > 0].reset_index(drop=True)
-    frame.attrs.update(window=W, lags=lags, categories=cats, outcomes=outcomes, notes=notes)
+    frame.attrs.update(window=W, lags=lags, categories=cats, outcomes=outcomes, notes=notes, variants=var_map,
+                       variant_rules={c: list(vinfo[c].get("dropped", [])) for c in var_cats}, others=others)
     return frame
 
 
@@ -458,11 +505,21 @@ def codebook(data: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         One row per column: ``column``, ``role`` (id, size, exposure, control, outcome),
         ``category``, ``measure``, ``outcome``, ``lag``, ``periods`` (which periods it reads,
-        relative to t), ``description_en``, ``description_ru``.
+        relative to t), ``rule`` (exposures: ``full`` or ``without <features>`` — the rule
+        variant that decided the kind), ``group`` (outcomes: whose orders it counts — ``all
+        clients``, or for an outcome on "the other clients" ``no <k> signal at t-1`` /
+        ``not <k> at t-1``), ``used_for`` (exposures: the outcomes whose models use the column),
+        ``description_en``, ``description_ru``.
     """
     W = data.attrs.get("window", "W")
     rows = []
     cats = data.attrs.get("categories") or [c[len("share_"):] for c in data.columns if c.startswith("share_")]
+    vrules = dict(data.attrs.get("variant_rules") or {})
+    var_map = dict(data.attrs.get("variants") or {})
+    others = dict(data.attrs.get("others") or {})
+    base_of = {v: (k, o) for o, d in var_map.items() for k, v in d.items()}
+    replaced = {(k, o) for o, d in var_map.items() for k in d}
+    outs = list(data.attrs.get("outcomes") or [])
     fixed = {
         "portfolio": ("id", "the portfolio (supplier unit)", "портфель (подразделение поставщика)", ""),
         "period": ("id", "t: the first period after the exposure window", "t: первый период после окна", "t"),
@@ -473,18 +530,28 @@ def codebook(data: pd.DataFrame) -> pd.DataFrame:
     }
     for col in data.columns:
         row = {"column": col, "role": "", "category": "", "measure": "", "outcome": "", "lag": np.nan,
-               "periods": "", "description_en": "", "description_ru": ""}
+               "periods": "", "rule": "", "group": "", "used_for": "", "description_en": "", "description_ru": ""}
         if col in fixed:
             role, en, ru, per = fixed[col]
             row.update(role=role, description_en=en, description_ru=ru, periods=per)
         else:
             hit = False
             for m, (en, ru) in EXPOSURES.items():
-                for k in cats:
+                for k in [*cats, *vrules]:
                     if col == exposure_column(k, m):
-                        row.update(role="exposure", category=k, measure=m, periods=f"t-{W} … t-1",
-                                   description_en=f"{k}: {en}; membership at t-1",
-                                   description_ru=f"{k}: {ru}; принадлежность на t-1")
+                        if k in base_of:
+                            kind, o = base_of[k]
+                            drop = ", ".join(vrules.get(k, []))
+                            row.update(rule=f"without {drop}", used_for=o,
+                                       description_en=f"{kind} (rule without {drop}, for {o}): {en}; membership at t-1",
+                                       description_ru=f"{kind} (правило без {drop}, для {o}): {ru}; принадлежность на t-1")
+                            k_show = kind
+                        else:
+                            row.update(rule="full", used_for=", ".join(o for o in outs if (k, o) not in replaced),
+                                       description_en=f"{k}: {en}; membership at t-1",
+                                       description_ru=f"{k}: {ru}; принадлежность на t-1")
+                            k_show = k
+                        row.update(role="exposure", category=k_show, measure=m, periods=f"t-{W} … t-1")
                         hit = True
             if not hit and "_h" in col:
                 o, _, h = col.rpartition("_h")
@@ -496,7 +563,10 @@ def codebook(data: pd.DataFrame) -> pd.DataFrame:
                     if o in ("plan_attainment", "defect_rate"):
                         ru = f"показатель {o} в периоде t+h-1"
                     per = f"t+{h - 1} … t+{h}" if growth else f"t+{h - 1}"
-                    row.update(role="outcome", outcome=o, lag=h, periods=per.replace("t+0", "t"),
+                    grp = others.get(o)
+                    group = (f"no {OUTSIDE[o]} signal at t-1" if grp == "no_signal" else
+                             f"not {OUTSIDE[o]} at t-1" if grp == "not_member" else "all clients")
+                    row.update(role="outcome", outcome=o, lag=h, periods=per.replace("t+0", "t"), group=group,
                                description_en=_at_lag(en, h).replace("lag h", f"lag {h}"),
                                description_ru=_at_lag(ru, h).replace("лагом h", f"лагом {h}"))
         rows.append(row)

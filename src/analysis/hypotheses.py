@@ -34,7 +34,7 @@ Every sentence describes an association; none claims a cause.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -77,10 +77,11 @@ INFERENCE_NAMES = {
 }
 
 RESULT_COLUMNS = [
-    "id", "category", "outcome", "lag", "expected_sign", "measure", "mode", "test", "inference", "n", "n_portfolios",
+    "id", "category", "outcome", "lag", "expected_sign", "measure", "exposure", "mode", "test", "inference", "n",
+    "n_portfolios",
     "estimate", "std_effect", "std_effect_se", "ci_low", "ci_high", "ci90_low", "ci90_high",
-    "p_unc", "p_adj", "p_adjust_method", "df", "mde", "power", "min_effect", "verdict",
-    "sentence_en", "sentence_ru", "diagnostics",
+    "p_unc", "p_adj", "p_adjust_method", "df", "mde", "power", "min_effect", "attenuation", "verdict",
+    "verdict_reason", "sentence_en", "sentence_ru", "diagnostics",
 ]  # fmt: skip
 
 
@@ -201,13 +202,20 @@ def verdict(
     expected_sign: str | int,
     min_effect: float,
     alpha: float = 0.05,
+    attenuation: float = 1.0,
 ) -> str:
     """The verdict of one confirmatory test (DESIGN.md's rules).
 
     ``supported`` when ``p_adj < alpha`` and the sign of ``std_effect`` is the expected one;
     ``contradicted`` when significant with the opposite sign; ``no_effect`` when not significant
-    and the 90 % CI lies within ±``min_effect``; ``inconclusive`` otherwise; ``not_testable`` when
-    the p-value or the effect is missing.
+    and the 90 % CI lies within ±``min_effect`` × ``attenuation``; ``inconclusive`` otherwise;
+    ``not_testable`` when the p-value or the effect is missing.
+
+    ``attenuation`` (0 < a ≤ 1, default 1) is how much smaller an effect on the kind's latent
+    share looks through the rule's exposure (the slope measured by the method check): an effect of
+    ``min_effect`` on the kind shows as ``a × min_effect`` on the rule-defined kind, so only a CI
+    inside that narrower band rules it out. :func:`verdict_reason` tells why a test is
+    inconclusive.
 
     Examples
     --------
@@ -221,9 +229,40 @@ def verdict(
         return "not_testable"
     if p_adj < alpha:
         return "supported" if np.sign(std_effect) == sign else "contradicted"
-    if np.isfinite(ci90_low) and np.isfinite(ci90_high) and -min_effect < ci90_low and ci90_high < min_effect:
+    bound = min_effect * _attenuation(attenuation)
+    if np.isfinite(ci90_low) and np.isfinite(ci90_high) and -bound < ci90_low and ci90_high < bound:
         return "no_effect"
     return "inconclusive"
+
+
+def _attenuation(a: float | None) -> float:
+    """An attenuation usable as a factor: 1 when unknown, clipped to [0, 1]."""
+    try:
+        a = float(a)
+    except (TypeError, ValueError):
+        return 1.0
+    return float(np.clip(a, 0.0, 1.0)) if np.isfinite(a) else 1.0
+
+
+#: Why a confirmatory test is inconclusive (``verdict_reason`` in ``hypotheses.csv``; empty otherwise).
+VERDICT_REASONS = {
+    "rule_too_noisy": "rule too noisy to rule out an effect",
+    "ci_too_wide": "the confidence interval reaches beyond ±min_effect",
+}
+
+
+def verdict_reason(verdict_: str, ci90_low: float, ci90_high: float, *, min_effect: float,
+                   attenuation: float = 1.0) -> str:
+    """Why ``verdict_`` is ``inconclusive``: ``rule_too_noisy`` when the 90 % CI lies inside
+    ±min_effect but not inside ±attenuation × min_effect (the data rule out an effect on the
+    rule-defined kind, the noisy rule leaves one on the latent kind open), ``ci_too_wide``
+    otherwise; empty for every other verdict."""
+    if verdict_ != "inconclusive":
+        return ""
+    if np.isfinite(ci90_low) and np.isfinite(ci90_high) and -min_effect < ci90_low and ci90_high < min_effect \
+            and _attenuation(attenuation) < 1.0:
+        return "rule_too_noisy"
+    return "ci_too_wide"
 
 
 _CAT = {
@@ -261,6 +300,10 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     """
     v = row["verdict"]
     cat = _CAT.get(row["category"], (row["category"], row["category"]))
+    # verdicts concern the kind as the rulebook decides it, not the kind itself
+    cat = (f"{cat[0]} (as the rules define them)", cat[1])
+    rule_ru = " (в том виде, как её задают правила)"
+    noisy = row.get("verdict_reason") == "rule_too_noisy"
     out = _OUT.get(row["outcome"], (row["outcome"], row["outcome"]))
     h = int(row["lag"])
     m = float(row["min_effect"])
@@ -275,17 +318,21 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
         share_ru = "клиентов" if by_count else "выручки клиентов"
         mm = f"{m:.2f}".replace(".", ",")
         if v == "supported":
-            return (f"Как и ожидалось, большая доля {share_ru} категории «{cat[1]}» сопровождалась "
+            return (f"Как и ожидалось, большая доля {share_ru} категории «{cat[1]}»{rule_ru} сопровождалась "
                     f"{direction} значением показателя «{out[1]}» {lag} ({eff}).{tail}")
         if v == "contradicted":
-            return (f"Вопреки гипотезе, большая доля {share_ru} категории «{cat[1]}» сопровождалась "
+            return (f"Вопреки гипотезе, большая доля {share_ru} категории «{cat[1]}»{rule_ru} сопровождалась "
                     f"{direction} значением показателя «{out[1]}» {lag} ({eff}).{tail}")
         if v == "no_effect":
-            return (f"Заметной связи нет: с 90 % уверенностью связь доли клиентов «{cat[1]}» с показателем "
-                    f"«{out[1]}» {lag} по модулю меньше {mm} SD ({eff}).")
+            return (f"Заметной связи нет: с 90 % уверенностью связь доли клиентов категории «{cat[1]}»{rule_ru} "
+                    f"с показателем «{out[1]}» {lag} по модулю меньше {mm} SD ({eff}).")
+        if v == "inconclusive" and noisy:
+            return (f"Вывода нет (правило слишком неточное, чтобы исключить эффект): для категории «{cat[1]}»"
+                    f"{rule_ru} связь с показателем «{out[1]}» {lag} меньше {mm} SD, но правило видит "
+                    f"этот вид клиентов с заметной ошибкой, и эффект на самих клиентов этого вида не исключён ({eff}).")
         if v == "inconclusive":
             return (f"Вывода нет: данные не позволяют ни подтвердить, ни исключить связь не слабее {mm} SD "
-                    f"между долей клиентов «{cat[1]}» и показателем «{out[1]}» {lag} ({eff}).")
+                    f"между долей клиентов категории «{cat[1]}»{rule_ru} и показателем «{out[1]}» {lag} ({eff}).")
         return f"Проверить нельзя: в данных нет нужной доли клиентов «{cat[1]}» или показателя «{out[1]}»."
     lag = "in the next period" if h == 1 else f"{h} periods on"
     eff = (f"standardised slope {_fmt(row['std_effect'], 'en')}, 95 % CI {_fmt(row['ci_low'], 'en')} to "
@@ -302,6 +349,10 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     if v == "no_effect":
         return (f"No association worth noting: with 90 % confidence the link between the share of {cat[0]} "
                 f"and {out[0]} {lag} is smaller than ±{m:.2f} SD ({eff}).")
+    if v == "inconclusive" and noisy:
+        return (f"Inconclusive (rule too noisy to rule out an effect): the link between the share of {cat[0]} "
+                f"and {out[0]} {lag} is smaller than ±{m:.2f} SD, but the rules see this kind with so much "
+                f"error that an effect of that size on the kind itself is not ruled out ({eff}).")
     if v == "inconclusive":
         return (f"Inconclusive: the data can neither confirm nor rule out a link of at least ±{m:.2f} SD "
                 f"between the share of {cat[0]} and {out[0]} {lag} ({eff}).")
@@ -332,6 +383,34 @@ def usable_exposures(data: pd.DataFrame, *, measure: str = "share", categories: 
         if within_sd(data, col) > 1e-9:
             cols.append(col)
     return cols
+
+
+def model_exposures(data: pd.DataFrame, outcome: str, exposure_cols: Sequence[str], *,
+                    measure: str = "share") -> tuple[list[str], dict[str, str]]:
+    """The exposures of ``outcome``'s model and the column that stands for each category.
+
+    For an outcome measured on "the other clients" every category whose rule reads the outcome's
+    own signal enters through its rule variant (``data.attrs["variants"]``, see
+    :func:`analysis.growth.portfolio_panel`) instead of its full rule.
+
+    Returns
+    -------
+    (list of str, dict)
+        The exposure columns of the model, and ``{category: column}``.
+    """
+    swap = (data.attrs.get("variants") or {}).get(outcome, {})
+    cats = data.attrs.get("categories") or [c[len("share_"):] for c in data.columns if c.startswith("share_")]
+    term = {k: growth.exposure_column(swap.get(k, k), measure) for k in cats}
+    cols = []
+    for k in cats:
+        full = growth.exposure_column(k, measure)
+        if k in swap:
+            col = term[k]
+            if col in data.columns and data[col].notna().sum() >= 3 and within_sd(data, col) > 1e-9:
+                cols.append(col)
+        elif full in exposure_cols:
+            cols.append(full)
+    return cols, term
 
 
 def within_sd(data: pd.DataFrame, column: str) -> float:
@@ -480,6 +559,8 @@ def test_hypotheses(
     power: float = POWER,
     seed: int = 1,
     n_calibration: int = 200,
+    attenuation: Mapping[str, float] | None = None,
+    sentences: bool = True,
     inference: str = DEFAULT_INFERENCE,
 ) -> pd.DataFrame:
     """Test the confirmatory hypotheses and give each a verdict.
@@ -507,6 +588,14 @@ def test_hypotheses(
         ``inference``); the default was chosen by simulation (``DEFAULT_INFERENCE``). The CIs,
         the 90 % equivalence CI and the MDE use the same standard errors and df (for ``wild``
         the bootstrap-t SE, CR1 SE * q*/t(G-1), with df G-1).
+    attenuation : mapping, optional
+        Per hypothesis id (or category): the slope of the rule's exposure on the kind's latent
+        share, measured by :func:`analysis.method_check.run_worlds` on worlds of this design. A
+        test is ``no_effect`` only when its 90 % CI lies inside ±attenuation × min_effect; one
+        that rules out min_effect on the rule-defined kind but not on the latent kind is
+        ``inconclusive`` with ``verdict_reason`` ``rule_too_noisy``. Default: 1 (not measured).
+    sentences : bool
+        False skips the sentences (the method check's many worlds do not read them).
 
     Returns
     -------
@@ -518,7 +607,10 @@ def test_hypotheses(
         ``ci_low, ci_high`` (95 % CI of ``std_effect``), ``ci90_low, ci90_high`` (its 90 % CI,
         the equivalence test), ``p_unc``, ``p_adj`` (Holm over the set), ``p_adjust_method``,
         ``df``, ``mde`` (on the ``std_effect`` scale), ``power`` (the power the MDE is for),
-        ``min_effect``, ``verdict``, ``sentence_en``, ``sentence_ru``, ``diagnostics``.
+        ``min_effect``, ``attenuation`` (as used), ``verdict``, ``verdict_reason`` (why
+        inconclusive: :data:`VERDICT_REASONS`), ``sentence_en``, ``sentence_ru``, ``diagnostics``.
+        ``exposure`` names the column that entered for the category (its rule variant for an
+        outcome on "the other clients"). Verdicts concern the kind as the rulebook defines it.
 
         ``DataFrame.attrs``: ``mode``, ``alpha``, ``warnings`` (list of strings, the short-series
         warning among them), ``calibration`` (one-portfolio mode: :func:`calibrate_single`'s
@@ -544,17 +636,21 @@ def test_hypotheses(
             warn_list.append(f"few portfolios: G={G} < 30; clustered standard errors are then less reliable")
         for h in hf.hypotheses:
             col = growth.outcome_column(h.outcome, h.lag)
-            if col not in fits:
-                fits[col] = _fit_panel(data, col, exp_cols, inference, seed) if col in data.columns else pd.DataFrame()
-            fit = fits[col]
-            term = growth.exposure_column(h.category, measure)
+            cols_h, terms = model_exposures(data, h.outcome, exp_cols, measure=measure)
+            key = (col, tuple(cols_h))
+            if key not in fits:
+                fits[key] = _fit_panel(data, col, cols_h, inference, seed) if col in data.columns else pd.DataFrame()
+            fit = fits[key]
+            term = terms.get(h.category, growth.exposure_column(h.category, measure))
+            exp_cols_h = cols_h
             row = _blank(h, measure, md)
+            row["exposure"] = term
             row["inference"] = inference
             row["test"] = f"panel: portfolio and period fixed effects, clustered by portfolio, {INFERENCE_NAMES[inference][0]}"
             if fit.empty or term not in set(fit["term"]) or "estimate" not in fit.columns:
                 why = "outcome not in the data" if col not in data.columns else (
                     "exposure does not vary after removing portfolio and period means or is missing"
-                    if term not in exp_cols else "model could not be fit")
+                    if term not in exp_cols_h else "model could not be fit")
                 if not fit.empty and "diagnostics" in fit.columns and "estimate" not in fit.columns:
                     why = str(fit["diagnostics"].iloc[0])
                 row["diagnostics"] = why
@@ -588,8 +684,10 @@ def test_hypotheses(
             + (f" Below {SHORT_SERIES} periods treat every verdict as tentative." if n_obs < SHORT_SERIES else ""))
         for h in hf.hypotheses:
             col = growth.outcome_column(h.outcome, h.lag)
-            term = growth.exposure_column(h.category, measure)
+            term = model_exposures(data, h.outcome, [], measure=measure)[1].get(
+                h.category, growth.exposure_column(h.category, measure))
             row = _blank(h, measure, md)
+            row["exposure"] = term
             row["inference"] = deciding
             row["test"] = f"one portfolio: ADL (own lag 1), deciding test {deciding} chosen by calibration"
             fit = _fit_single(data, col, term, deciding, seed) if col in data.columns and term in data.columns else None
@@ -605,7 +703,9 @@ def test_hypotheses(
                                              + ([str(fit["diagnostics"])] if fit.get("diagnostics") else [])))
             rows.append(row)
     out = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-    out = _decide(out, alpha=alpha, power=power)
+    att = dict(attenuation or {})
+    out["attenuation"] = [float(att.get(i, att.get(c, 1.0))) for i, c in zip(out["id"], out["category"])]
+    out = _decide(out, alpha=alpha, power=power, sentences=sentences)
     out.attrs.update(attrs, warnings=warn_list)
     return out
 
@@ -657,7 +757,32 @@ def _blank(h: Hypothesis, measure: str, md: str) -> dict:
     }
 
 
-def _decide(out: pd.DataFrame, *, alpha: float, power: float) -> pd.DataFrame:
+def apply_attenuation(results: pd.DataFrame, attenuation: Mapping[str, float] | None) -> pd.DataFrame:
+    """:func:`test_hypotheses`'s table with the verdicts re-decided for a measured ``attenuation``
+    (per hypothesis id or category; see :func:`test_hypotheses`), without refitting: the
+    ``attenuation``, ``verdict``, ``verdict_reason`` and sentence columns change, nothing else."""
+    if not attenuation:
+        return results
+    out = results.copy()
+    alpha = float(out.attrs.get("alpha", 0.05))
+    att = dict(attenuation)
+    out["attenuation"] = [float(att.get(i, att.get(c, 1.0))) for i, c in zip(out["id"], out["category"])]
+    out["verdict"] = [
+        verdict(r.p_adj, r.std_effect, r.ci90_low, r.ci90_high, expected_sign=r.expected_sign,
+                min_effect=r.min_effect, alpha=alpha, attenuation=r.attenuation)
+        for r in out.itertuples()
+    ]
+    out["verdict_reason"] = [
+        verdict_reason(r.verdict, r.ci90_low, r.ci90_high, min_effect=r.min_effect, attenuation=r.attenuation)
+        for r in out.itertuples()
+    ]
+    if "sentence_en" in out.columns:
+        out["sentence_en"] = [sentence(r, "en") for _, r in out.iterrows()]
+        out["sentence_ru"] = [sentence(r, "ru") for _, r in out.iterrows()]
+    return out
+
+
+def _decide(out: pd.DataFrame, *, alpha: float, power: float, sentences: bool = True) -> pd.DataFrame:
     """Holm adjustment, CIs, MDE, verdicts and sentences for a frame of confirmatory rows."""
     out = out.copy()
     ok = out["p_unc"].notna()
@@ -677,11 +802,16 @@ def _decide(out: pd.DataFrame, *, alpha: float, power: float) -> pd.DataFrame:
     out["power"] = power
     out["verdict"] = [
         verdict(r.p_adj, r.std_effect, r.ci90_low, r.ci90_high, expected_sign=r.expected_sign,
-                min_effect=r.min_effect, alpha=alpha)
+                min_effect=r.min_effect, alpha=alpha, attenuation=r.attenuation)
         for r in out.itertuples()
     ]
-    out["sentence_en"] = [sentence(r, "en") for _, r in out.iterrows()]
-    out["sentence_ru"] = [sentence(r, "ru") for _, r in out.iterrows()]
+    out["verdict_reason"] = [
+        verdict_reason(r.verdict, r.ci90_low, r.ci90_high, min_effect=r.min_effect, attenuation=r.attenuation)
+        for r in out.itertuples()
+    ]
+    if sentences:
+        out["sentence_en"] = [sentence(r, "en") for _, r in out.iterrows()]
+        out["sentence_ru"] = [sentence(r, "ru") for _, r in out.iterrows()]
     return out
 
 
@@ -737,9 +867,10 @@ def explore(
             col = growth.outcome_column(o, h)
             if col not in data.columns:
                 continue
-            fit = _fit_panel(data, col, exp_cols) if md == "panel" else None
+            cols_o, terms = model_exposures(data, o, exp_cols, measure=measure)
+            fit = _fit_panel(data, col, cols_o) if md == "panel" else None
             for k in cats:
-                term = growth.exposure_column(k, measure)
+                term = terms.get(k, growth.exposure_column(k, measure))
                 row = {c: np.nan for c in EXPLORE_COLUMNS} | {
                     "category": k, "outcome": o, "lag": h, "measure": measure, "mode": md,
                     "p_adjust_method": "fdr_bh", "diagnostics": ""}
@@ -803,6 +934,8 @@ def robustness(
     mode: str = "auto",
     seed: int = 1,
     n_calibration: int = 200,
+    variants: Callable[[float], pd.DataFrame] | pd.DataFrame | None = None,
+    attenuation: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Confirmatory verdicts recomputed under other membership rules and exposure measures.
 
@@ -821,6 +954,11 @@ def robustness(
         As in :func:`analysis.growth.portfolio_panel`.
     shifts : sequence of float
         Quantile shifts (DESIGN.md: ±0.05).
+    variants : callable or DataFrame, optional
+        Like ``membership``, for :func:`analysis.categories.classify_variants` (the rule
+        variants of the outcomes on "the other clients"), shifted alike.
+    attenuation : mapping, optional
+        As in :func:`test_hypotheses`.
 
     Returns
     -------
@@ -834,14 +972,21 @@ def robustness(
     """
     provider = membership if callable(membership) else None
     base_members = provider(0.0) if provider else membership
-    kw = dict(alpha=alpha, mode=mode, seed=seed, n_calibration=n_calibration)
-    base_pp = growth.portfolio_panel(panel, base_members, window=window, kpis=kpis)
+
+    def var_at(shift: float) -> pd.DataFrame | None:
+        if callable(variants):
+            return variants(shift)
+        return variants if shift == 0.0 else None
+
+    kw = dict(alpha=alpha, mode=mode, seed=seed, n_calibration=n_calibration, attenuation=attenuation)
+    base_pp = growth.portfolio_panel(panel, base_members, window=window, kpis=kpis, variants=var_at(0.0))
     variants: list[tuple[str, float, str, pd.DataFrame]] = [("baseline", 0.0, "share", base_pp)]
     members = {0.0: base_members}
     if provider:
         for s in shifts:
             members[float(s)] = provider(float(s))
-            pp = growth.portfolio_panel(panel, members[float(s)], window=window, kpis=kpis)
+            pp = growth.portfolio_panel(panel, members[float(s)], window=window, kpis=kpis,
+                                        variants=var_at(float(s)))
             variants.append((f"quantile_shift={s:+.2f}", float(s), "share", pp))
     variants.append(("count_share", 0.0, "count_share", base_pp))
     frames = []
@@ -894,6 +1039,7 @@ def growth_tables(
     rulebook: str | Path | None = None,
     hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None = None,
     seed: int = 1,
+    attenuation: Mapping[str, float] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The five growth tables of a report, from the client × period panel.
 
@@ -918,7 +1064,7 @@ def growth_tables(
     >>> sorted(t)
     ['codebook', 'exploratory', 'hypotheses', 'portfolio_panel', 'robustness']
     """
-    from analysis.categories import classify
+    from analysis.categories import classify, classify_variants
     from analysis.features import client_features
 
     feats = client_features(panel, clients, window=window, kpis=kpis, events=events, transactions=transactions)
@@ -929,13 +1075,19 @@ def growth_tables(
         return classify(panel, clients, rulebook=rulebook, window=window, features=feats.copy(),
                         quantile_shift=shift)
 
+    def var_provider(shift: float) -> pd.DataFrame:
+        return classify_variants(panel, clients, rulebook=rulebook, window=window, features=feats.copy(),
+                                 quantile_shift=shift)
+
     base_members = provider(0.0)
-    pp = growth.portfolio_panel(panel, base_members, window=window, kpis=kpis)
+    base_variants = var_provider(0.0)
+    pp = growth.portfolio_panel(panel, base_members, window=window, kpis=kpis, variants=base_variants)
     hf = _as_file(hypotheses)
-    conf = test_hypotheses(pp, hf, seed=seed)
+    conf = test_hypotheses(pp, hf, seed=seed, attenuation=attenuation)
     grid = explore(pp, alpha=hf.alpha, seed=seed)
     rob = robustness(panel, lambda s: base_members if s == 0.0 else provider(s), hf, window=window, kpis=kpis,
-                     seed=seed)
+                     seed=seed, variants=lambda s: base_variants if s == 0.0 else var_provider(s),
+                     attenuation=attenuation)
     return {"portfolio_panel": pp, "codebook": growth.codebook(pp), "hypotheses": conf, "exploratory": grid,
             "robustness": rob}
 

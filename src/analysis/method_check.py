@@ -1,83 +1,466 @@
-"""Does the method find what is there, and only that? Type I error and power on synthetic worlds.
+"""Does the method find what is there, and only that? Size, power, false "no effect" and
+attenuation on synthetic worlds shaped like the data being analysed.
 
-Each world goes through the same path as a user's data — files written, read, aggregated,
-classified by the rulebook, tested — so the rates measured here include the attenuation of noisy
-rules, not only the statistics.
+A :class:`Design` holds what a world copies from the study (:func:`design_from_study`): portfolios,
+periods and their frequency, clients per portfolio, the share of each article kind, the event
+rates and the window. :func:`run_worlds` generates worlds of that design — *null* worlds (every
+dynamic, no effect), *planted* worlds (the default effects, or any list) and *min_effect* worlds
+(each hypothesis planted at its ``min_effect`` with the expected sign) — and sends each through the
+same rules (:func:`analysis.categories.classify` and :func:`~analysis.categories.classify_variants`)
+and the same models (:func:`analysis.hypotheses.test_hypotheses`) as the user's data. It takes the
+lean path: the client × period panel is aggregated in memory (:func:`analysis.synth.world_panel`,
+checked against the engine's panel by a test), no file and no report is written.
+
+Attenuation (DESIGN.md, "Method check"): per hypothesis, the correlation and the slope of the rule's
+exposure on the kind's latent revenue share over the same window, both after removing portfolio
+and period means. An effect planted on the latent share shows through the rule at about
+``correlation`` times its size; :func:`attenuation_map` turns the measured correlations into the
+``attenuation`` that :func:`analysis.hypotheses.test_hypotheses` needs so that "no effect" is
+declared only where the rule could have seen an effect of ``min_effect``.
 """
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
+import dataclasses
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats as sps
 
-from analysis import growth, progress, study
+from analysis import growth, progress
 from analysis import hypotheses as hyp
-from analysis.synth import generate, load_effects, write_world
+from analysis.config import ARTICLE_KINDS, EVENT_TYPES, OUTCOMES
+from analysis.errors import InputError
+
+KINDS_OF_WORLD = ("null", "planted", "min_effect")
+RUN_COLUMNS = [
+    "world", "kind", "seed", "id", "category", "outcome", "lag", "planted", "exposure", "std_effect",
+    "std_effect_se", "ci_low", "ci_high", "ci90_low", "ci90_high", "p_unc", "p_adj", "mde", "verdict",
+    "verdict_reason", "rejected", "latent_corr", "latent_slope",
+]  # fmt: skip
 
 
-def run_worlds(n_worlds: int = 6, *, seed: int = 1, portfolios: int = 30, periods: int = 12, clients: int = 40,
-               effects: str = "default", hypotheses=None, log=None) -> pd.DataFrame:
-    """Run the confirmatory tests on ``n_worlds`` null worlds and ``n_worlds`` worlds with effects.
+@dataclasses.dataclass(frozen=True)
+class Design:
+    """The shape of the worlds: what they copy from the data analysed.
 
-    World ``i`` of each kind uses seed ``seed * 1000 + i``; the null and planted worlds of one
-    ``i`` share everything but the effects. Each finished world is reported to ``log`` (default:
-    :func:`analysis.progress.step`, the report runner's heartbeat: "world 7/32 done").
+    ``kind_shares`` and ``event_scale`` are tuples of (name, value) pairs so that a design is
+    hashable and pickles as plain data (the worlds may run in a process pool).
+    """
+
+    portfolios: int = 30
+    periods: int = 12
+    clients: int = 40
+    freq: str = "Q"
+    window: int = 4
+    kind_shares: tuple[tuple[str, float], ...] = ()
+    event_scale: tuple[tuple[str, float], ...] = ()
+    source: str = "default"
+
+    def __post_init__(self) -> None:
+        if self.freq not in ("Q", "M"):
+            raise InputError(f"design: freq must be Q or M, got {self.freq!r}")
+        if self.portfolios < 2:
+            raise InputError("design: the method check needs worlds of at least 2 portfolios (the generator "
+                             "plants effects across portfolios)")
+        if self.periods < self.window + 3:
+            raise InputError(f"design: {self.periods} periods leave too few after a window of {self.window}")
+
+    def as_dict(self) -> dict:
+        """The design as plain values (for a table or a manifest)."""
+        d = dataclasses.asdict(self)
+        d["kind_shares"] = dict(self.kind_shares)
+        d["event_scale"] = dict(self.event_scale)
+        return d
+
+
+def design_from_study(s, *, reference_seed: int = 0) -> Design:
+    """The design of a :class:`analysis.study.Study`: its portfolios, periods and frequency, mean
+    active clients per portfolio and period, the member share of each article kind (among decided
+    client-periods), the window, and event rates as multipliers of the generator's own (measured on
+    one reference world of the same shape, seeded by ``reference_seed``).
+
+    A study with one portfolio, or yearly periods, has no world of its shape (the generator needs
+    two or more portfolios; quarters or months): the design then keeps the study's periods and
+    clients with 2 portfolios and quarters, and ``source`` says so.
+    """
+    from analysis.features import period_axis, period_freq
+
+    panel = s.panel
+    periods = period_axis(panel["period"].unique())
+    freq = period_freq(periods)
+    notes = []
+    if freq not in ("Q", "M"):
+        notes.append(f"frequency {freq} simulated as quarters")
+        freq = "Q"
+    P = int(panel["portfolio"].nunique())
+    if P < 2:
+        notes.append("one portfolio simulated as 2")
+        P = 2
+    active = panel[panel["revenue"] > 0]
+    per = active.groupby(["portfolio", "period"])["client_id"].nunique()
+    clients = max(5, int(round(float(per.mean())))) if len(per) else 5
+    m = s.membership
+    shares = []
+    for k in ARTICLE_KINDS:
+        part = m.loc[(m["category"] == k) & m["member"].notna(), "member"]
+        if len(part):
+            shares.append((k, float(np.clip(part.astype(bool).mean(), 0.02, 0.6))))
+    window = int(s.window)
+    T = max(len(periods), window + 3)
+    base = Design(portfolios=P, periods=T, clients=clients, freq=freq, window=window, kind_shares=tuple(shares),
+                  source="study" + (f" ({'; '.join(notes)})" if notes else ""))
+    return dataclasses.replace(base, event_scale=_event_scale(panel, base, reference_seed))
+
+
+def override(design: Design, *, portfolios: int = 0, periods: int = 0, clients: int = 0) -> Design:
+    """``design`` with the given sizes where they are not 0 (a page's parameters: smaller or larger
+    worlds than the data)."""
+    change = {k: int(v) for k, v in (("portfolios", portfolios), ("periods", periods), ("clients", clients)) if v}
+    if not change:
+        return design
+    return dataclasses.replace(design, **change, source=f"{design.source}; sizes set by hand: {change}")
+
+
+def _event_rates(panel: pd.DataFrame) -> dict[str, float]:
+    act = panel[panel["revenue"] > 0]
+    n = max(len(act), 1)
+    return {e: float(act[e].sum()) / n for e in EVENT_TYPES if e in act.columns and act[e].notna().any()}
+
+
+def _event_scale(panel: pd.DataFrame, design: Design, seed: int) -> tuple[tuple[str, float], ...]:
+    """Multipliers that bring the generator's event rates per active client-period to the data's."""
+    from analysis.synth import generate, world_panel
+
+    target = _event_rates(panel)
+    if not target:
+        return ()
+    w = generate(portfolios=min(design.portfolios, 10), periods=design.periods, clients=design.clients,
+                 freq=design.freq, seed=seed, effects="none", kind_shares=dict(design.kind_shares))
+    own = _event_rates(world_panel(w, freq=design.freq))
+    out = []
+    for e, rate in target.items():
+        if own.get(e, 0) > 0:
+            out.append((e, float(np.clip(rate / own[e], 0.05, 20.0))))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# one world, the lean path
+
+
+def _within(x: np.ndarray, e: np.ndarray, t: np.ndarray, iters: int = 50) -> np.ndarray:
+    ne, nt = np.bincount(e), np.bincount(t)
+    x = x.astype(float).copy()
+    for _ in range(iters):
+        x -= (np.bincount(e, weights=x) / np.maximum(ne, 1))[e]
+        x -= (np.bincount(t, weights=x) / np.maximum(nt, 1))[t]
+        if np.abs(np.bincount(e, weights=x)).max() < 1e-10 * (1 + np.abs(x).sum()):
+            break
+    return x
+
+
+def latent_attenuation(data: pd.DataFrame, latent: pd.DataFrame, column: str, category: str) -> tuple[float, float]:
+    """Correlation and slope of ``data[column]`` (a rule exposure) on the kind's latent share,
+    both after removing portfolio and period means (rows where both are known)."""
+    lat = latent[latent["category"] == category][["portfolio", "period", "latent_share"]]
+    if column not in data.columns or lat.empty:
+        return float("nan"), float("nan")
+    d = data[["portfolio", "period", column]].merge(lat, on=["portfolio", "period"], how="inner").dropna()
+    if len(d) < 6 or d["portfolio"].nunique() < 2:
+        return float("nan"), float("nan")
+    e = pd.factorize(d["portfolio"])[0]
+    t = pd.factorize(d["period"])[0]
+    x = _within(d["latent_share"].to_numpy(), e, t)
+    y = _within(d[column].to_numpy(), e, t)
+    sx, sy = x.std(), y.std()
+    if sx <= 0 or sy <= 0:
+        return float("nan"), float("nan")
+    cov = float((x * y).mean())
+    return cov / (sx * sy), cov / (sx * sx)
+
+
+def _min_effect_effects(hf) -> list[dict]:
+    """Every hypothesis planted at its min_effect with the expected sign (those the generator can
+    plant; several on one outcome are scaled down together to stay a valid world)."""
+    out = [{"category": h.category, "outcome": h.outcome, "lag": int(h.lag),
+            "size": float(h.min_effect) * (1 if h.expected_sign in ("+", 1) else -1)}
+           for h in hf.hypotheses if h.outcome in OUTCOMES]
+    by = {}
+    for e in out:
+        by.setdefault(e["outcome"], []).append(e)
+    for group in by.values():
+        tot = sum(e["size"] ** 2 for e in group)
+        if tot >= 0.8:
+            for e in group:
+                e["size"] *= math.sqrt(0.79 / tot)
+    return out
+
+
+def one_world(design: Design, seed: int, effects, *, hypotheses=None, rulebook=None,
+              attenuation: Mapping[str, float] | None = None, test_kwargs: Mapping | None = None) -> pd.DataFrame:
+    """One world of ``design`` through the rules and the confirmatory tests (no files, no report).
 
     Returns
     -------
     pandas.DataFrame
-        One row per world and hypothesis: ``world``, ``kind`` (``null`` or ``planted``), ``seed``,
-        ``id, category, outcome, lag``, ``planted`` (the planted size, 0 when none), ``std_effect,
-        ci_low, ci_high, p_adj, mde, verdict`` and ``rejected`` (significant after Holm).
+        :func:`analysis.hypotheses.test_hypotheses`'s rows (sentences skipped) plus
+        ``latent_corr`` and ``latent_slope`` (the rule exposure used on the kind's latent share).
     """
-    planted = {(e.category, e.outcome, e.lag): e.size for e in load_effects(effects)}
+    w, data = _world_data(design, seed, effects, rulebook)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = hyp.test_hypotheses(data, hypotheses, seed=int(seed), sentences=False, attenuation=attenuation,
+                                  **dict(test_kwargs or {}))
+    att = [latent_attenuation(data, w.latent_shares, col, c) if isinstance(col, str) else (np.nan, np.nan)
+           for col, c in zip(res["exposure"], res["category"])]
+    res["latent_corr"] = [a[0] for a in att]
+    res["latent_slope"] = [a[1] for a in att]
+    return res
+
+
+def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
+               kinds: Sequence[str] = ("null", "planted"), hypotheses=None, rulebook=None,
+               attenuation: Mapping[str, float] | None = None, inference: str | None = None,
+               start: int = 0, log: Callable[[str], None] | None = None) -> pd.DataFrame:
+    """Worlds ``start`` … ``start + n_worlds - 1`` of ``design``, each kind in ``kinds``.
+
+    Pure and picklable: everything a world needs is in the arguments (plain data), world ``i`` uses
+    seed ``seed * 1000 + i`` whatever else runs, and the worlds of one ``i`` share everything but
+    the effects. A process pool may split ``range(n_worlds)`` with ``start``.
+
+    Parameters
+    ----------
+    design : Design
+        :func:`design_from_study`, or a Design built by hand.
+    effects
+        The planted worlds' effects: ``"default"`` (the generator's), a list of ``{category,
+        outcome, lag, size}``, or a path.
+    kinds : sequence of {"null", "planted", "min_effect"}
+        Which worlds to run: ``min_effect`` plants every hypothesis at its ``min_effect``.
+    hypotheses, rulebook
+        As for the analysis (default: the package's files).
+    attenuation : mapping, optional
+        Passed to :func:`analysis.hypotheses.test_hypotheses` (see :func:`attenuation_map`).
+    inference : str, optional
+        The confirmatory SEs (``test_hypotheses(inference=...)``; None: its default).
+    log : callable, optional
+        Told after each world (default: :func:`analysis.progress.step`, the report's heartbeat).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per world, kind and hypothesis: ``world, kind, seed, id, category, outcome, lag,
+        planted`` (the size planted on that hypothesis, 0 when none), ``exposure, std_effect,
+        std_effect_se, ci_low, ci_high, ci90_low, ci90_high, p_unc, p_adj, mde, verdict,
+        verdict_reason, rejected`` (significant after Holm), ``latent_corr, latent_slope``.
+    """
+    bad = [k for k in kinds if k not in KINDS_OF_WORLD]
+    if bad:
+        raise InputError(f"The value for `kinds` must be among {list(KINDS_OF_WORLD)}, but {bad} was passed.")
+    from analysis.synth import load_effects
+
+    hf = hyp._as_file(hypotheses)
+    spec = {"null": "none", "planted": effects, "min_effect": _min_effect_effects(hf)}
+    sizes = {k: {(e.category, e.outcome, e.lag): e.size for e in load_effects(spec[k])} for k in kinds}
+    test_kwargs = {"inference": inference} if inference else {}
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for i in range(int(n_worlds)):
-            world_seed = int(seed) * 1000 + i
-            for kind, eff in (("null", "none"), ("planted", effects)):
-                folder = Path(tmp) / f"{kind}_{i}"
-                world = generate(portfolios=portfolios, periods=periods, clients=clients, seed=world_seed, effects=eff)
-                write_world(world, folder)
-                s = study.prepare(folder, window=world.truth["window"])
-                data = growth.portfolio_panel(s.panel, s.membership, window=s.window, kpis=s.base.kpis)
-                res = hyp.test_hypotheses(data, hypotheses, seed=world_seed)
-                res = res.assign(world=i, kind=kind, seed=world_seed)
-                res["planted"] = [planted.get((c, o, int(lag)), 0.0) if kind == "planted" else 0.0
-                                  for c, o, lag in zip(res["category"], res["outcome"], res["lag"])]
-                rows.append(res)
-                (log or progress.step)(f"world {2 * i + (kind == 'planted') + 1}/{2 * int(n_worlds)} done")
+    for i in range(int(start), int(start) + int(n_worlds)):
+        world_seed = int(seed) * 1000 + i
+        for kind in kinds:
+            res = one_world(design, world_seed, spec[kind], hypotheses=hf, rulebook=rulebook,
+                            attenuation=attenuation, test_kwargs=test_kwargs)
+            res = res.assign(world=i, kind=kind, seed=world_seed)
+            res["planted"] = [sizes[kind].get((c, o, int(lag)), 0.0)
+                              for c, o, lag in zip(res["category"], res["outcome"], res["lag"])]
+            rows.append(res)
+            done = (i - int(start)) * len(kinds) + list(kinds).index(kind) + 1
+            (log or progress.step)(f"world {done}/{int(n_worlds) * len(kinds)} ({kind}) done")
     out = pd.concat(rows, ignore_index=True)
     out["rejected"] = out["p_adj"] < 0.05
-    cols = ["world", "kind", "seed", "id", "category", "outcome", "lag", "planted", "std_effect", "ci_low",
-            "ci_high", "p_adj", "mde", "verdict", "rejected"]
-    return out[cols]
+    return out[RUN_COLUMNS]
 
 
-def summary(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per hypothesis: the rejection rate in null worlds (type I error), in planted worlds (power
-    where an effect was planted), the mean estimate and the mean MDE, and the verdict counts."""
-    g = runs.groupby(["id", "category", "outcome", "lag"], sort=False)
-    null = runs[runs["kind"] == "null"].groupby("id")
-    plant = runs[runs["kind"] == "planted"].groupby("id")
-    out = g.size().rename("rows").reset_index()
-    out["planted"] = out["id"].map(plant["planted"].max()).fillna(0.0)
-    out["false_positive_rate"] = out["id"].map(null["rejected"].mean())
-    out["rejection_rate_planted"] = out["id"].map(plant["rejected"].mean())
-    out["mean_estimate_null"] = out["id"].map(null["std_effect"].mean())
-    out["mean_estimate_planted"] = out["id"].map(plant["std_effect"].mean())
-    out["mean_mde"] = out["id"].map(runs.groupby("id")["mde"].mean())
-    out["attenuation"] = np.where(out["planted"] != 0, out["mean_estimate_planted"] / out["planted"].replace(0, np.nan),
-                                  np.nan)
-    return out.drop(columns="rows")
+def _world_data(design: Design, seed: int, effects, rulebook=None):
+    from analysis.categories import classify, classify_variants, load_rulebook
+    from analysis.features import client_features
+    from analysis.synth import generate, world_panel
+
+    w = generate(portfolios=design.portfolios, periods=design.periods, clients=design.clients, freq=design.freq,
+                 seed=int(seed), effects=effects, kind_shares=dict(design.kind_shares),
+                 event_scale=dict(design.event_scale))
+    panel = world_panel(w, freq=design.freq)
+    book = load_rulebook(rulebook or None)
+    W = design.window
+    feats = client_features(panel, w.clients, window=W, kpis=w.kpis, transactions=w.transactions)
+    members = classify(panel, w.clients, rulebook=book, window=W, features=feats, kpis=w.kpis)
+    variants = classify_variants(panel, w.clients, rulebook=book, window=W, features=feats)
+    return w, growth.portfolio_panel(panel, members, window=W, kpis=w.kpis, variants=variants)
+
+
+def measure_attenuation(design: Design, n_worlds: int = 3, seed: int = 7, *, hypotheses=None,
+                        rulebook=None) -> pd.DataFrame:
+    """Attenuation per hypothesis from ``n_worlds`` null worlds of ``design``: only the rules
+    matter, so no model is fit (a few seconds a world). Returns ``id, category, exposure,
+    latent_corr, latent_slope, worlds``; :func:`attenuation_map` makes it the ``attenuation`` of
+    :func:`analysis.hypotheses.test_hypotheses`."""
+    hf = hyp._as_file(hypotheses)
+    rows = []
+    for i in range(int(n_worlds)):
+        w, data = _world_data(design, int(seed) * 1000 + i, "none", rulebook)
+        for h in hf.hypotheses:
+            col = hyp.model_exposures(data, h.outcome, [])[1].get(h.category, growth.exposure_column(h.category))
+            corr, slope = latent_attenuation(data, w.latent_shares, col, h.category)
+            rows.append({"id": h.id, "category": h.category, "exposure": col, "world": i,
+                         "latent_corr": corr, "latent_slope": slope})
+    runs = pd.DataFrame(rows)
+    g = runs.groupby(["id", "category", "exposure"], sort=False)
+    return g.agg(latent_corr=("latent_corr", "mean"), latent_slope=("latent_slope", "mean"),
+                 worlds=("world", "nunique")).reset_index()
+
+
+def attenuation_map(table: pd.DataFrame) -> dict[str, float]:
+    """``{hypothesis id: attenuation}`` for :func:`analysis.hypotheses.test_hypotheses`: the mean
+    correlation of the rule's exposure with the latent share (an effect of size b on the latent
+    share shows as about corr × b on the rule's standardised exposure)."""
+    col = "latent_corr" if "latent_corr" in table.columns else "mean_latent_corr"
+    return {str(i): float(np.clip(a, 0.0, 1.0)) for i, a in zip(table["id"], table[col]) if np.isfinite(a)}
+
+
+# ---------------------------------------------------------------------------------------------
+# rates with binomial CIs
+
+
+def rate_ci(k: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
+    """Rate and exact (Clopper-Pearson) CI of ``k`` successes in ``n``; NaNs when ``n`` is 0."""
+    if n <= 0:
+        return float("nan"), float("nan"), float("nan")
+    ci = sps.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="exact")
+    return k / n, float(ci.low), float(ci.high)
+
+
+def rate_text(k: int, n: int, level: float = 0.95, lang: str = "en") -> str:
+    """``"3/16 (0.19, 95 % CI 0.04–0.46)"``, ``"0/16 (0.00, 95 % CI 0.00–0.21)"``: the count first,
+    never ``< 0.001``; Russian with ДИ and decimal commas."""
+    if n <= 0:
+        return "0/0"
+    r, lo, hi = rate_ci(k, n, level)
+    pct = f"{round(100 * level)} %"
+    if lang == "ru":
+        return f"{k}/{n} ({r:.2f}, {pct} ДИ {lo:.2f}–{hi:.2f})".replace(".", ",")
+    return f"{k}/{n} ({r:.2f}, {pct} CI {lo:.2f}–{hi:.2f})"
+
+
+def _rate_cols(prefix: str, flags: pd.Series, lang: str = "en") -> dict:
+    k, n = int(flags.sum()), int(flags.size)
+    r, lo, hi = rate_ci(k, n)
+    return {f"{prefix}": r, f"{prefix}_ci_low": lo, f"{prefix}_ci_high": hi, f"{prefix}_k": k, f"{prefix}_n": n,
+            f"{prefix}_text": rate_text(k, n, lang=lang)}
+
+
+def summary(runs: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """Per hypothesis, with exact binomial 95 % CIs (``<rate>``, ``_ci_low``, ``_ci_high``, ``_k``,
+    ``_n`` and ``_text``, e.g. ``"0/16 (0.00, 95 % CI 0.00–0.21)"``):
+
+    - ``size``: rejections (Holm) in null worlds; ``size_unadjusted``: p_unc < 0.05 there.
+    - ``power_planted``: rejections with the expected sign in planted worlds where this hypothesis
+      carries an effect; ``power_min_effect``: the same in min_effect worlds.
+    - ``false_no_effect``: ``no_effect`` verdicts where an effect was planted (planted and
+      min_effect worlds together).
+    - ``planted``, ``mean_std_effect_null``, ``mean_std_effect_planted``, ``mean_mde``,
+      ``latent_corr``, ``latent_slope`` (attenuation, mean over worlds), ``attenuation_measured``
+      (mean measured effect ÷ planted size in planted worlds).
+    """
+    out = []
+    for (hid, cat, outc, lag), g in runs.groupby(["id", "category", "outcome", "lag"], sort=False):
+        row = {"id": hid, "category": cat, "outcome": outc, "lag": lag}
+        null = g[g["kind"] == "null"]
+        pl = g[(g["kind"] == "planted") & (g["planted"] != 0)]
+        me = g[(g["kind"] == "min_effect") & (g["planted"] != 0)]
+        eff = g[(g["kind"] != "null") & (g["planted"] != 0)]
+        row.update(_rate_cols("size", null["rejected"].astype(bool), lang))
+        row.update(_rate_cols("size_unadjusted", null["p_unc"] < 0.05, lang))
+
+        def hit(d: pd.DataFrame) -> pd.Series:
+            return d["rejected"].astype(bool) & (np.sign(d["std_effect"]) == np.sign(d["planted"]))
+
+        row.update(_rate_cols("power_planted", hit(pl), lang))
+        row.update(_rate_cols("power_min_effect", hit(me), lang))
+        row.update(_rate_cols("false_no_effect", eff["verdict"] == "no_effect", lang))
+        row["planted"] = float(pl["planted"].iloc[0]) if len(pl) else 0.0
+        row["mean_std_effect_null"] = float(null["std_effect"].mean()) if len(null) else np.nan
+        row["mean_std_effect_planted"] = float(pl["std_effect"].mean()) if len(pl) else np.nan
+        row["mean_mde"] = float(g["mde"].mean())
+        row["latent_corr"] = float(g["latent_corr"].mean())
+        row["latent_slope"] = float(g["latent_slope"].mean())
+        row["attenuation_measured"] = (row["mean_std_effect_planted"] / row["planted"]) if row["planted"] else np.nan
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def familywise(runs: pd.DataFrame) -> dict:
+    """Family-wise rate in null worlds (any hypothesis rejected after Holm) with its exact 95 % CI:
+    ``rate, ci_low, ci_high, k, n, text`` and ``warn`` (True when the whole CI lies above 0.10)."""
+    null = runs[runs["kind"] == "null"]
+    flags = null.groupby("world")["rejected"].any() if len(null) else pd.Series(dtype=bool)
+    k, n = int(flags.sum()), int(flags.size)
+    r, lo, hi = rate_ci(k, n)
+    return {"rate": r, "ci_low": lo, "ci_high": hi, "k": k, "n": n, "text": rate_text(k, n),
+            "warn": bool(n and lo > 0.10)}
 
 
 def familywise_error(runs: pd.DataFrame) -> float:
     """Share of null worlds in which at least one confirmatory hypothesis was rejected."""
-    null = runs[runs["kind"] == "null"]
-    if null.empty:
-        return float("nan")
-    return float(null.groupby("world")["rejected"].any().mean())
+    return float(familywise(runs)["rate"])
+
+
+# ---------------------------------------------------------------------------------------------
+# how well the rules see the kinds
+
+
+def rule_quality(membership: pd.DataFrame, truth: Mapping, categories: Sequence[str] = ARTICLE_KINDS) -> pd.DataFrame:
+    """Precision and recall of the rules per client-period against a synthetic world's latent kinds.
+
+    Parameters
+    ----------
+    membership : pandas.DataFrame
+        :func:`analysis.categories.classify`'s table for the world.
+    truth : mapping
+        The world's ``truth`` (``truth.json``): ``clients → {kinds}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per category: ``category, decided`` (client-periods with a known membership),
+        ``latent`` (of them, clients of the kind), ``members``, ``true_positives``, ``precision``,
+        ``recall``.
+    """
+    kinds = {str(c): set(v["kinds"]) for c, v in truth["clients"].items()}
+    rows = []
+    for k in categories:
+        m = membership[(membership["category"] == k) & membership["member"].notna()]
+        pred = m["member"].astype(bool).to_numpy()
+        real = np.array([k in kinds.get(str(c), ()) for c in m["client_id"]], dtype=bool)
+        tp = int((pred & real).sum())
+        rows.append({"category": k, "decided": int(len(m)), "latent": int(real.sum()), "members": int(pred.sum()),
+                     "true_positives": tp, "precision": tp / pred.sum() if pred.sum() else np.nan,
+                     "recall": tp / real.sum() if real.sum() else np.nan})
+    return pd.DataFrame(rows)
+
+
+def world_rule_quality(seed: int, *, portfolios: int = 30, periods: int = 12, clients: int = 40, freq: str = "Q",
+                       rulebook=None) -> pd.DataFrame:
+    """:func:`rule_quality` on one null world generated with ``seed`` (the default rulebook unless given)."""
+    from analysis.categories import classify
+    from analysis.config import FREQUENCIES
+    from analysis.synth import generate, world_panel
+
+    w = generate(portfolios=portfolios, periods=periods, clients=clients, freq=freq, seed=int(seed), effects="none")
+    window = FREQUENCIES[freq][2]
+    panel = world_panel(w, freq=freq)
+    m = classify(panel, w.clients, rulebook=rulebook, window=window, kpis=w.kpis, transactions=w.transactions,
+                 categories=list(ARTICLE_KINDS))
+    return rule_quality(m, w.truth).assign(seed=int(seed), freq=freq)

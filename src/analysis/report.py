@@ -853,7 +853,8 @@ def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool,
     verdicts = _verdict_table(tmp / "tables" / "hypotheses.csv", lang=lang)
     none = html.escape(i18n.t("report.none", lang))
     h = lambda key: html.escape(i18n.t(key, lang))  # noqa: E731
-    verdicts_html = f"<h2>{h('report.verdicts')}</h2>{verdicts}" if verdicts else ""
+    verdicts_html = (f"<h2>{h('report.verdicts')}</h2>{_method_check_warning(tmp / 'tables', lang)}{verdicts}"
+                     if verdicts else "")
     verdicts_html = _plan_line(tmp / "tables" / "plan.csv", lang=lang) + verdicts_html
     figures_html = f"<h2>{h('report.key_figures')}</h2>{figures}" if figures else ""
     body = (f"<h1>{h('report.title')}</h1>{verdicts_html}{figures_html}"
@@ -864,6 +865,24 @@ def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool,
         banner = notices(lang=lang, synthetic=synthetic)
     page = PAGE.format(lang=lang, title=h("report.title"), css=CSS, body=body, banner=banner, footer=credit(lang))
     (tmp / "index.html").write_text(page, encoding="utf-8")
+
+
+def _method_check_warning(tables: Path, lang: str = "en") -> str:
+    """A warning next to the verdicts when the method check's family-wise rate is above 10 % with
+    its whole 95 % CI (``method_check_familywise.csv`` of page 5), else ''."""
+    path = tables / "method_check_familywise.csv"
+    if not path.is_file():
+        return ""
+    import pandas as pd
+
+    from analysis import i18n
+
+    row = pd.read_csv(path).iloc[0]
+    if not bool(row.get("warn", False)):
+        return ""
+    text = i18n.t("fwer_warning", lang, count=f"{int(row['k'])}/{int(row['n'])}",
+                  low=i18n.cell("rate", float(row["ci_low"]), lang), high=i18n.cell("rate", float(row["ci_high"]), lang))
+    return f'<p class="warning">{html.escape(text)}</p>'
 
 
 def _plan_line(path: Path, *, lang: str = "en") -> str:

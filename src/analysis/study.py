@@ -38,6 +38,7 @@ class Study:
     freq: str = "Q"
     units: object = None  # analysis.units.Units when the panel runs over the company's own units
     companies: pd.DataFrame | None = None  # one row per company folder (analysis.companies)
+    variants: pd.DataFrame | None = None  # rule variants for outcomes on "the other clients"
     _growth: pd.DataFrame | None = field(default=None, repr=False)
     _tested: dict = field(default_factory=dict, repr=False)
 
@@ -58,7 +59,8 @@ class Study:
         if self._growth is None:
             from analysis import growth
 
-            self._growth = growth.portfolio_panel(self.panel, self.membership, window=self.window, kpis=self.base.kpis)
+            self._growth = growth.portfolio_panel(self.panel, self.membership, window=self.window, kpis=self.base.kpis,
+                                                  variants=self.variants)
         return self._growth
 
     def tested(self, hypotheses: str | Path | None = None, *, seed: int = 1) -> pd.DataFrame:
@@ -139,7 +141,8 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
         ``base`` (canonical tables), ``panel`` (client × period), ``features`` (client × period
         over the trailing window), ``membership`` (the membership table of DESIGN.md),
         ``rulebook``, ``window``, ``data_dir``, ``freq``, ``units`` (the unit assignment and moves
-        with ``portfolio_by``, else None), ``companies`` (one row per company folder, else None).
+        with ``portfolio_by``, else None), ``companies`` (one row per company folder, else None), ``variants``
+        (:func:`analysis.categories.classify_variants`, for the outcomes on "the other clients").
     """
     if cache:  # first, while locals() holds the arguments alone
         return load_prepared(cache, fingerprint(data_dir, **{k: v for k, v in locals().items()
@@ -182,8 +185,9 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     progress.step("classifying clients")
     membership = _categories.classify(panel, base.clients, rulebook=book, features=feats,
                                       per_portfolio=per_portfolio, **kw)
+    variants = _categories.classify_variants(panel, base.clients, rulebook=book, features=feats, **kw)
     progress.step("")
-    return Study(base, panel, feats, membership, book, st.window, folder, st.freq, units, table)
+    return Study(base, panel, feats, membership, book, st.window, folder, st.freq, units, table, variants)
 
 
 MANIFEST = "study.json"

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from analysis.config import ARTICLE_KINDS, CATEGORIES, FREQUENCIES, OUTCOMES, period_range
+from analysis.config import ARTICLE_KINDS, CATEGORIES, EVENT_TYPES, FREQUENCIES, OUTCOMES, period_range
 from analysis.errors import InputError
 
 KINDS = CATEGORIES  # latent kinds recorded in truth.json: the article's four plus the usual two
@@ -212,7 +212,8 @@ class _Pool:
 
 class _Generator:
     def __init__(self, *, portfolios: int, periods: int, freq: str, clients: int, seed: int,
-                 effects: list[Effect], window: int | None = None):
+                 effects: list[Effect], window: int | None = None, kind_shares: dict | None = None,
+                 event_scale: dict | None = None):
         if freq not in ("Q", "M"):
             raise InputError(f"--freq must be Q or M, got {freq!r}")
         if portfolios < 1 or clients < 5 or periods < 3:
@@ -223,6 +224,8 @@ class _Generator:
         self.rate = 4 / self.per_year  # quarter rates → per-period rates
         self.effects = [e for e in effects if e.level == "portfolio"]
         self.client_effects = [e for e in effects if e.level == "client"]
+        self.kind_shares = dict(kind_shares or {})
+        self.event_scale = {k: float(v) for k, v in (event_scale or {}).items()}
         self.rng = np.random.default_rng(seed)
         self.periods = period_range("2023Q1" if freq == "Q" else "2023-01", periods, freq)
         self._draw_world()
@@ -236,6 +239,9 @@ class _Generator:
         t = np.arange(T) / max(T - 1, 1)
         # each portfolio's kind mix: a base share in 10–24 % and a drift of entrants over time
         self.mix_base = {k: rng.uniform(0.10, 0.24, P) for k in ARTICLE_KINDS}
+        for k, share in self.kind_shares.items():  # a design's own mix: same draws, another centre
+            if k in self.mix_base and np.isfinite(share):
+                self.mix_base[k] = np.clip(self.mix_base[k] + float(share) - 0.17, 0.02, 0.6)
         self.mix_trend = {k: rng.normal(0, 0.8, P) for k in ARTICLE_KINDS}
         # a kind's revenue factor per portfolio × period: trend + random walk (the informative drift)
         self.kind_factor = {
@@ -373,6 +379,9 @@ class _Generator:
         win[:, W:] = csum[:, W:T] - csum[:, 0:T - W]
         shares = {}
         for k, flag in kinds.items():
+            if k in ("key_revenue", "key_profit"):
+                shares[k] = self._key_share(cp, k)
+                continue
             rk = np.zeros((P, T))
             m = flag[cp["row"].to_numpy()]
             np.add.at(rk, (cp["portfolio"][m], cp["s"][m]), cp["revenue"][m])
@@ -381,6 +390,34 @@ class _Generator:
             share[:, W:] = (ck[:, W:T] - ck[:, 0:T - W]) / win[:, W:]
             shares[k] = share
         return shares
+
+    def _key_share(self, cp: pd.DataFrame, kind: str) -> np.ndarray:
+        """A key kind's revenue share over t-W … t-1 as a window-based rule sees it: the clients
+        whose window revenue (key_revenue) or gross profit (key_profit) is in the pooled Pareto top
+        80 % over all portfolios, decided on that same window — not on the whole history, which
+        would look ahead of t and be invisible to any rule (P, T; NaN before W)."""
+        P, T, W = self.P, self.T, self.W
+        n = self.pool.portfolio.size
+        row, s = cp["row"].to_numpy(), cp["s"].to_numpy()
+        rev = np.zeros((n, T))
+        np.add.at(rev, (row, s), cp["revenue"].to_numpy())
+        val = rev if kind == "key_revenue" else rev * np.clip(self.pool.margin, 0, None)[:, None]
+        c_rev = np.concatenate([np.zeros((n, 1)), np.cumsum(rev, axis=1)], axis=1)
+        c_val = np.concatenate([np.zeros((n, 1)), np.cumsum(val, axis=1)], axis=1)
+        share = np.full((P, T), np.nan)
+        port = self.pool.portfolio
+        for t in range(W, T):
+            wr = c_rev[:, t] - c_rev[:, t - W]
+            wv = c_val[:, t] - c_val[:, t - W]
+            order = np.argsort(-wv, kind="stable")
+            before = np.cumsum(wv[order]) - wv[order]
+            top = np.zeros(n, bool)
+            top[order[(before < 0.8 * wv.sum()) & (wv[order] > 0)]] = True
+            tot = np.bincount(port, weights=wr, minlength=P)
+            key = np.bincount(port, weights=np.where(top, wr, 0.0), minlength=P)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share[:, t] = np.where(tot > 0, key / tot, np.nan)
+        return share
 
     def period_outcomes(self, cp: pd.DataFrame, kinds: dict[str, np.ndarray], extra: dict) -> dict[str, np.ndarray]:
         """Per-period portfolio series of every outcome (P, T), used to size the planted effects."""
@@ -456,14 +493,16 @@ class _Generator:
         is_new = rng.uniform(size=line_cp.size) < np.clip(p_new, 0, 1)[line_cp]
         # events, per client-period
         behind = self.plan_attainment[p, s] < 0.97
+        es = self.event_scale.get  # a design's own event rates (multipliers; 1 by default)
         claim_rate = np.where(dem, 0.16, np.clip(0.03 + shifts.get("claims_rate", zero)[p, s] / 100, 0, None))
-        incidents = rng.poisson(0.06 * orders)
+        claim_rate = claim_rate * es("claim", 1.0)
+        incidents = rng.poisson(0.06 * orders * es("incident", 1.0))
         incident_claims = rng.binomial(incidents, np.where(und, 0.08, 0.45))
         claims = rng.poisson(claim_rate * orders) + incident_claims
-        deferrals = rng.binomial(incidents, np.where(und, 0.75, 0.12))
-        trials = rng.poisson(np.where(dem, 0.7, 0.05) * self.rate)
-        specs = rng.poisson(np.where(dem, 0.45, 0.04) * self.rate)
-        prepay_rate = np.where(und, 0.30 + 0.55 * behind, 0.04 + 0.04 * behind) * self.rate
+        deferrals = rng.binomial(incidents, np.clip(np.where(und, 0.75, 0.12) * es("deferral_accepted", 1.0), 0, 1))
+        trials = rng.poisson(np.where(dem, 0.7, 0.05) * self.rate * es("trial", 1.0))
+        specs = rng.poisson(np.where(dem, 0.45, 0.04) * self.rate * es("spec_requirement", 1.0))
+        prepay_rate = np.where(und, 0.30 + 0.55 * behind, 0.04 + 0.04 * behind) * self.rate * es("prepayment", 1.0)
         prepays = rng.poisson(prepay_rate)
         counts = {"claim": claims, "trial": trials, "spec_requirement": specs, "prepayment": prepays,
                   "deferral_accepted": deferrals, "incident": incidents}
@@ -539,7 +578,8 @@ class _Generator:
         cp = self.simulate(shifts) if shifts or self.client_effects else base
         kinds_final = self.latent_kinds(cp)
         extra = self.realise(cp, shifts)
-        return cp, extra, kinds_final, {"calibration": calib, "z": z_all}
+        final_shares = self.latent_shares(cp, kinds_final) if shifts else shares
+        return cp, extra, kinds_final, {"calibration": calib, "z": z_all, "shares": final_shares}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -601,7 +641,8 @@ def _image_name(org: str, rng: np.random.Generator, lang: str) -> str:
 
 def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", clients: int = 40,
              seed: int = 1, effects: str | Path | list | None = "default", flavor: str = "standard",
-             command: str | None = None, managers: int = 0, window: int | None = None) -> World:
+             command: str | None = None, managers: int = 0, window: int | None = None,
+             kind_shares: dict | None = None, event_scale: dict | None = None) -> World:
     """Generate a synthetic world (in memory); :func:`write_world` writes it as a CRM export.
 
     Parameters
@@ -626,6 +667,12 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
         ``keyclients.yaml`` says ``portfolio_by: account_manager``.
     window
         W of the planted effects' latent shares; default: 4 quarters or 6 months.
+    kind_shares
+        Mean share of clients of each article kind (default 0.17 each; portfolios vary ±0.07
+        around it) — the method check shapes worlds like the data analysed.
+    event_scale
+        Multipliers of the event rates by event type (``claim``, ``trial``, ``spec_requirement``,
+        ``prepayment``, ``deferral_accepted``, ``incident``; default 1).
 
     Returns
     -------
@@ -649,7 +696,7 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
         portfolios = managers
     eff = load_effects(effects)
     gen = _Generator(portfolios=portfolios, periods=periods, freq=freq, clients=clients, seed=seed, effects=eff,
-                     window=window)
+                     window=window, kind_shares=kind_shares, event_scale=event_scale)
     cp, extra, kinds, info = gen.run()
     pool = gen.pool
     lang = "ru" if flavor == "ru-1c" else "en"
@@ -799,6 +846,14 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
                            "period": np.array(labels, dtype=object)[cp_s], "revenue": extra["rev_minor"] / 100})
     world = World(clients_df, transactions, events, kpis, truth, cp_out)
     world.exposure_z = {k: v for k, v in info["z"].items()}  # (P, T) standardised latent shares
+    # each kind's latent revenue share over t-W … t-1 (the key kinds as a window rule sees them),
+    # long: portfolio, period (t), category, latent_share — what the rules' exposures estimate
+    world.latent_shares = pd.DataFrame({
+        "portfolio": np.tile(np.repeat(port_label, gen.T), len(info["shares"])),
+        "period": np.tile(np.asarray(labels, dtype=object), gen.P * len(info["shares"])),
+        "category": np.repeat(np.asarray(list(info["shares"]), dtype=object), gen.P * gen.T),
+        "latent_share": np.concatenate([v.ravel() for v in info["shares"].values()]),
+    })
     return world
 
 
@@ -869,6 +924,41 @@ RU_ORG = {"private": "Коммерческая организация", "multina
           "sole_trader": "ИП"}
 RU_EVENTS = {"claim": "Рекламация", "trial": "Испытание", "spec_requirement": "Спецтребование",
              "prepayment": "Предоплата", "deferral_accepted": "Отсрочка принята", "incident": "Инцидент"}
+
+
+def world_panel(world: World, freq: str = "Q") -> pd.DataFrame:
+    """The client × period panel of a world, aggregated in pandas without writing files (the same
+    columns as :func:`analysis.panel.client_period_panel`; a test checks the two agree). The
+    method check's lean path: many small worlds, no engine round trip."""
+    tx = world.transactions
+    port = world.clients.set_index("client_id")["portfolio"]
+    per = tx["date"].dt.to_period(freq).astype(str)
+    t = pd.DataFrame({
+        "client_id": tx["client_id"].astype(str), "period": per,
+        "revenue": tx["revenue_minor"] / 100, "cost": tx["cost_minor"] / 100,
+        "new_product_revenue": np.where(tx["is_new_product"], tx["revenue_minor"], 0) / 100,
+    })
+    agg = t.groupby(["client_id", "period"], as_index=False).agg(
+        revenue=("revenue", "sum"), cost=("cost", "sum"), orders=("revenue", "size"),
+        new_product_revenue=("new_product_revenue", "sum"))
+    ev = world.events
+    e = pd.DataFrame({"client_id": ev["client_id"].astype(str), "period": ev["date"].dt.to_period(freq).astype(str),
+                      "type": ev["type"].astype(str),
+                      "amount": np.where(ev["type"] == "prepayment", ev["amount_minor"].clip(0) / 100, 0.0)})
+    counts = pd.crosstab([e["client_id"], e["period"]], e["type"]).reindex(columns=list(EVENT_TYPES), fill_value=0)
+    counts["prepayment_amount"] = e.groupby(["client_id", "period"])["amount"].sum()
+    counts = counts.reset_index()
+    out = agg.merge(counts, on=["client_id", "period"], how="outer")
+    for c in EVENT_TYPES:
+        out[c] = out[c].fillna(0).astype("int64")
+    for c in ("revenue", "cost", "new_product_revenue", "prepayment_amount"):
+        out[c] = out[c].fillna(0.0)
+    out["orders"] = out["orders"].fillna(0).astype("int64")
+    out["gross_profit"] = out["revenue"] - out["cost"]
+    out["portfolio"] = out["client_id"].map(port).astype(str)
+    cols = ["client_id", "portfolio", "period", "revenue", "cost", "gross_profit", "orders",
+            "new_product_revenue", *EVENT_TYPES, "prepayment_amount"]
+    return out[cols].sort_values(["portfolio", "client_id", "period"]).reset_index(drop=True)
 
 
 def _canonical_frames(world: World) -> dict[str, pd.DataFrame]:
