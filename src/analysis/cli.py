@@ -11,15 +11,55 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+import typer.core
 
 from analysis.errors import InputError, KeyclientsError
 
+class _NoBoolHelp:
+    """``-h, --help`` shown without ``<bool>``: it takes no value."""
+
+    def get_help_option(self, ctx):
+        opt = super().get_help_option(ctx)
+        if opt is not None:
+            opt.metavar = ""
+        return opt
+
+
+class _Group(_NoBoolHelp, typer.core.TyperGroup):
+    pass
+
+
+class _Command(_NoBoolHelp, typer.core.TyperCommand):
+    pass
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     help="Sort a client base into kinds of key client and test which kinds move growth.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+#: Boolean flags show no ``<bool>`` in ``--help``: they take no value.
+FLAG = ""
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"keyclients {version('keyclients')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", metavar=FLAG, callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Sort a client base into kinds of key client and test which kinds move growth."""
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -59,7 +99,7 @@ def resolve_engine(engine: str | None, config: Path | None, data: Path | None = 
     return engine
 
 
-@app.command()
+@app.command(cls=_Command)
 @guarded
 def synth(
     out: Path = typer.Option(..., "--out", help="Folder to write the world into (created if missing)."),
@@ -91,10 +131,10 @@ def synth(
     )
 
 
-@app.command()
+@app.command(cls=_Command)
 @guarded
 def run(
-    sample: bool = typer.Option(False, "--sample", help="Use the bundled synthetic sample data."),
+    sample: bool = typer.Option(False, "--sample", metavar=FLAG, help="Use the bundled synthetic sample data."),
     data: Optional[Path] = typer.Option(None, "--data", help="Folder with clients/transactions/events/kpis files."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: reports/sample or reports/<data name>)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Data config (YAML) mapping files and columns."),
@@ -102,7 +142,7 @@ def run(
     hypotheses: Optional[Path] = typer.Option(None, "--hypotheses", help="Hypotheses file (YAML); default: built in."),
     audience: str = typer.Option("presentation", help="presentation (pages without code first) or research."),
     lang: str = typer.Option("en", "--lang", help="Report language: en or ru (every heading, label and number format)."),
-    anonymize: bool = typer.Option(False, "--anonymize", help="Replace client names and ids by keyed pseudonyms everywhere."),
+    anonymize: bool = typer.Option(False, "--anonymize", metavar=FLAG, help="Replace client names and ids by keyed pseudonyms everywhere."),
     anon_key: Optional[str] = typer.Option(None, "--anon-key", help="Key of the pseudonyms (same key, same pseudonyms; "
                                            "default: $KEYCLIENTS_ANON_KEY); without one a random key is drawn."),
     by: Optional[str] = typer.Option(None, "--by", help="portfolio: one report per portfolio plus an index comparing them."),
@@ -164,12 +204,12 @@ def run(
         fail(f"{len(result.failed)} notebook(s) failed: {', '.join(result.failed)}; see {result.index}", 1)
 
 
-@app.command("init-config")
+@app.command("init-config", cls=_Command)
 @guarded
 def init_config(
     data: Path = typer.Option(..., "--data", help="Folder holding the export files (CSV, .xlsx, Parquet)."),
     out: Path = typer.Option(Path("keyclients.yaml"), "--out", help="Config file to write."),
-    force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
+    force: bool = typer.Option(False, "--force", metavar=FLAG, help="Overwrite --out if it exists."),
 ) -> None:
     """Propose a commented data config mapping the files' columns to canonical names."""
     from analysis.ingest.propose import write_config
@@ -182,7 +222,7 @@ def init_config(
     typer.echo(f"check it, then: keyclients validate --data {data} --config {out}", err=True)
 
 
-@app.command()
+@app.command(cls=_Command)
 @guarded
 def validate(
     data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the client base files."),
@@ -204,11 +244,11 @@ def validate(
         f", {len(base.events):,} events" if base.events is not None else ""))
 
 
-@app.command("init-rulebook")
+@app.command("init-rulebook", cls=_Command)
 @guarded
 def init_rulebook(
     out: Path = typer.Option(Path("rulebook.yaml"), "--out", help="Where to write the copy (default ./rulebook.yaml)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    force: bool = typer.Option(False, "--force", metavar=FLAG, help="Overwrite an existing file."),
 ) -> None:
     """Copy the default rulebook (the rules of the six kinds) for editing."""
     from analysis.categories import copy_default_rulebook
@@ -216,7 +256,7 @@ def init_rulebook(
     typer.echo(f"wrote {copy_default_rulebook(out, force=force)}; edit it and pass --rulebook {out}")
 
 
-@app.command("classify")
+@app.command("classify", cls=_Command)
 @guarded
 def classify_cmd(
     data: Path = typer.Option(..., "--data", help="Folder with clients/transactions/events/kpis files."),
@@ -225,7 +265,7 @@ def classify_cmd(
     rulebook: Optional[Path] = typer.Option(None, "--rulebook", help="Rulebook YAML (default: the built-in one)."),
     engine: Optional[str] = typer.Option(None, "--engine", help="Aggregation engine: duckdb or spark (default: the config's engine, else duckdb)."),
     window: int = typer.Option(4, "--window", min=1, help="Periods in the trailing window."),
-    per_portfolio: bool = typer.Option(False, "--per-portfolio", help="Relative thresholds within each portfolio (descriptive only)."),
+    per_portfolio: bool = typer.Option(False, "--per-portfolio", metavar=FLAG, help="Relative thresholds within each portfolio (descriptive only)."),
     changes: Optional[Path] = typer.Option(None, "--changes", help="Also write category_changes.csv here."),
     claims: Optional[Path] = typer.Option(None, "--claims", help="Also write article_claims.csv here."),
     sensitivity: Optional[Path] = typer.Option(None, "--sensitivity", help="Also write sensitivity.csv here."),
