@@ -85,9 +85,12 @@ def number(x, lang: str = "en", digits: int = 2) -> str:
         return t(f"value.{x}", lang)
     if isinstance(x, Integral):
         return integer(x, lang)
-    text = f"{float(x):,.{digits}f}"
+    x = float(x)
+    if round(x, digits) == 0:
+        x = 0.0  # never "-0.00"
+    text = f"{x:,.{digits}f}"
     if lang == "ru":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", _THIN)
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", _THIN).replace("-", "\u2212")
     return text
 
 
@@ -102,6 +105,12 @@ def significant(x, lang: str = "en", digits: int = 3) -> str:
 def percent(x, lang: str = "en", digits: int = 0) -> str:
     """A share as a percentage: ``12 %``."""
     return f"{number(100 * float(x), lang, digits)} %"
+
+
+def signed_percent(x, lang: str = "en") -> str:
+    """A relative change as a signed percentage: ``+35 %``, ``−26 %``, ``0 %``."""
+    text = percent(x, lang)
+    return text if text.startswith(("-", "\u2212", "0 ")) else f"+{text}"
 
 
 @functools.lru_cache(maxsize=1)
@@ -141,7 +150,14 @@ def column(name: str, lang: str = "en") -> str:
     return t(key, lang) if has(key) else str(name).replace("_", " ")
 
 
-_P_COLUMNS = ("p_adj", "p_unc", "p_holm", "p_value", "false_positive_rate", "rejection_rate_planted")
+_P_COLUMNS = ("p_adj", "p_unc", "p_holm", "p_value")
+#: Shares and rates shown as percentages (``0 %``, never ``< 0.001``).
+_SHARE_COLUMNS = ("share", "revenue_share", "margin", "new_product_share", "member_share", "false_positive_rate",
+                  "rejection_rate_planted", "rejection_rate")
+#: Relative changes shown as signed percentages.
+_CHANGE_COLUMNS = ("change_vs_default",)
+#: Money shown in whole units with thousands grouped.
+_MONEY_COLUMNS = ("revenue", "gross_profit", "window_revenue", "prepayment_amount")
 
 
 def label(value, lang: str = "en") -> str:
@@ -175,6 +191,12 @@ def cell(col: str, value, lang: str = "en") -> str:
     if isinstance(value, Real):
         if col in _P_COLUMNS:
             return f"< {number(0.001, lang, 3)}" if 0 <= value < 0.001 else significant(value, lang)
+        if col in _SHARE_COLUMNS:
+            return percent(value, lang, 0 if value == 0 or abs(value) >= 0.1 else 1)
+        if col in _CHANGE_COLUMNS:
+            return signed_percent(value, lang)
+        if col in _MONEY_COLUMNS:
+            return number(value, lang, 0)
         return number(value, lang)
     return label(value, lang)
 
@@ -202,7 +224,8 @@ def show(df: pd.DataFrame, lang: str = "en", *, index: bool = False, max_rows: i
     if len(d) == 0:
         return HTML(f"<p><em>{html.escape(t('empty', lang))}</em></p>")
     cols = [str(c) for c in d.columns]
-    whole = {c for c, (_, col) in zip(cols, d.items()) if _all_whole(col)}
+    whole = {c for c, (_, col) in zip(cols, d.items())
+             if _all_whole(col) and c not in _SHARE_COLUMNS and c not in _CHANGE_COLUMNS}
     text_cols = {c for c, (_, col) in zip(cols, d.items()) if not pd.api.types.is_numeric_dtype(col)}
     head = "".join(f'<th{" class=txt" if c in text_cols else ""}>{html.escape(header(c, lang))}</th>' for c in cols)
     rows = []
