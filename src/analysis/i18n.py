@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import html
 import math
+import re
 from numbers import Integral, Real
 
 import pandas as pd
@@ -198,6 +199,12 @@ def cell(col: str, value, lang: str = "en") -> str:
         if col in _MONEY_COLUMNS:
             return number(value, lang, 0)
         return number(value, lang)
+    if col in ("reason",):
+        return reason(value, lang)
+    if col == "note":
+        return note(value, lang)
+    if col == "name" and lang == "ru":
+        return re.sub(r"^Client (?=[0-9A-F]{6,}$)", "Клиент ", str(value))
     return label(value, lang)
 
 
@@ -248,3 +255,64 @@ def facts_sentence(facts: dict, lang: str = "en", *, portfolio: str = "") -> str
     if portfolio:
         return t("facts.sentence_one", lang, portfolio=portfolio, **values)
     return t("facts.sentence", lang, portfolios=plural("n.portfolios", facts["portfolios"], lang), **values)
+
+
+_COND = re.compile(r"\b([a-z][a-z0-9_]*)(==|!=|>=|<=|=|>|<)([^;()]*?)(?: \((pooled|per-portfolio) "
+                   r"(?:q([0-9.]+(?:-q[0-9.]+)?)|Pareto top ([0-9]+)%)\))?(?=;|$|\))")
+_NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def _ru_number(text: str) -> str:
+    return text.replace(",", _THIN).replace(".", ",").replace("-", "\u2212")
+
+
+def _ru_value(text: str) -> str:
+    v = text.strip()
+    if v in ("true", "false"):
+        return t(f"value.{v == 'true'}", "ru")
+    if has(f"orgtype.{v}"):
+        return t(f"orgtype.{v}", "ru")
+    return _NUM.sub(lambda m: _ru_number(m.group(0)), text)
+
+
+def reason(text, lang: str = "en") -> str:
+    """A rule's reason as shown (``revenue=6,276,930 >= 5,765,104 (pooled Pareto top 80%)``): kept
+    as it is in English, in Russian words and numbers (feature names, organisation types, yes/no,
+    decimal commas, the kind of threshold)."""
+    text = str(text)
+    if lang == "en" or not text:
+        return text
+
+    def cond(m: re.Match) -> str:
+        feat, op, val, scope, q, p = m.groups()
+        name = t(f"feat.{feat}", "ru") if has(f"feat.{feat}") else feat.replace("_", " ")
+        out = f"{name} {op} {_ru_value(val)}" if op != "=" else f"{name}: {_ru_value(val)}"
+        if scope:
+            where = t(f"reason.{scope}", "ru")
+            out += " (" + (t("reason.quantile", "ru", q=_ru_number(q).replace("q", ""), scope=where) if q
+                           else t("reason.pareto", "ru", p=f"{p} %", scope=where)) + ")"
+        return out
+
+    text = re.sub(r"needs all (\d+) conditions", lambda m: t("reason.needs_all", "ru", n=m.group(1)), text)
+    text = re.sub(r"needs any of (\d+) conditions", lambda m: t("reason.needs_any", "ru", n=m.group(1)), text)
+    text = re.sub(r"needs at least (\d+) of (\d+)", lambda m: t("reason.needs_at_least", "ru", k=m.group(1),
+                                                                   n=m.group(2)), text)
+    text = text.replace("not met", t("reason.not_met", "ru")).replace("no condition held", t("reason.no_condition", "ru"))
+    text = re.sub(r"\bheld: ", t("reason.held", "ru") + ": ", text)
+    parts = [_COND.sub(cond, p) if p else p for p in re.split(r"(; )", text)]
+    return "".join(parts)
+
+
+def note(text, lang: str = "en") -> str:
+    """An ingest note as shown: ``1,899 lines read (encoding='utf-8', delimiter=',' …)`` in
+    Russian words in Russian; a note of another form stays as it is."""
+    text = str(text)
+    m = re.fullmatch(r"([\d,]+) lines read \((.*)\)", text)
+    if lang == "en" or not m:
+        return text
+    pairs = []
+    for key, val in re.findall(r"(\w+)=('(?:[^']*)'|[^,]+)", m.group(2)):
+        val = val.strip("'")
+        label = t(f"note.{key}", "ru") if has(f"note.{key}") else key
+        pairs.append(f"{label} «{val}»" if key in ("delimiter", "decimal") else f"{label} {val}")
+    return t("note.lines_read", "ru", n=integer(int(m.group(1).replace(",", "")), "ru"), how=", ".join(pairs))
