@@ -96,7 +96,7 @@ def category_shares(counts: pd.DataFrame, *, lang: str = "en"):
     sns.lineplot(data=counts, x="period", y="share", hue="category", palette=CATEGORY_COLORS, ax=ax,
                  hue_order=order, style="category", style_order=order, markers=CATEGORY_MARKERS,
                  dashes=CATEGORY_DASHES)
-    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
     ax.set(xlabel=i18n.t("fig.period", lang), ylabel=i18n.t("fig.share_of_clients", lang),
            title=i18n.t("fig.shares_title", lang))
     ax.tick_params(axis="x", rotation=45)
@@ -123,23 +123,24 @@ def forest(results: pd.DataFrame, *, label: str = "id", lang: str = "en"):
     df = results.dropna(subset=["std_effect"]).reset_index(drop=True)
     if df.empty:
         return None
-    fig, ax = plt.subplots(figsize=(8.5, 0.55 * max(len(df), 2) + 1.4))
+    fig, ax = plt.subplots(figsize=(10, 0.75 * max(len(df), 2) + 1.6))
     band = float(df["min_effect"].max()) if "min_effect" in df and len(df) else 0.2
-    ax.axvspan(-band, band, color="0.92", zorder=0, label=i18n.t("fig.band", lang, band=i18n.number(band, lang)))
+    ax.axvspan(-band, band, color="0.92", zorder=0)
     ax.axvline(0, color="0.4", lw=0.8)
     y = range(len(df))[::-1]
     for yi, (_, row) in zip(y, df.iterrows()):
         color = CATEGORY_COLORS.get(row["category"], "0.3")
         ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color=color, lw=2.2)
         ax.plot(row["std_effect"], yi, "o", color=color, ms=7)
-    labels = [f"{r[label]}: {i18n.category(r['category'], lang)} → {i18n.outcome(r['outcome'], lang)} "
+    labels = [f"{r[label]}: {i18n.category(r['category'], lang)} → {i18n.outcome(r['outcome'], lang)}\n"
               f"({i18n.t('fig.lag', lang, lag=r['lag'])}) — {i18n.verdict(r.get('verdict', ''), lang)}"
               for _, r in df.iterrows()]
     ax.set_yticks(list(y), labels)
     ax.set(xlabel=i18n.t("fig.forest_x", lang), title=i18n.t("fig.forest_title", lang))
-    # the band's legend sits inside the axes, in the corner farthest from the estimates
-    right = float(df["ci_high"].max()) < 0 or abs(float(df["ci_low"].min())) > abs(float(df["ci_high"].max()))
-    ax.legend(loc="lower right" if right else "lower left", fontsize=9, framealpha=0.9)
+    # the band's legend is written on the band itself, above the first row, where no estimate sits
+    ax.set_ylim(-0.6, len(df) - 0.1)
+    ax.text(0, len(df) - 0.35, i18n.t("fig.band", lang, band=i18n.number(band, lang)), ha="center", va="center",
+            fontsize=9.5, color="0.25")
     _decimal_comma(fig, lang)
     fig.tight_layout()
     return fig
@@ -261,7 +262,7 @@ def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | No
     if has_margin:
         sns.scatterplot(data=d, x="revenue", y="margin", hue="kind", hue_order=order, palette=palette, s=22,
                         style="kind", style_order=order, markers=markers, alpha=0.8, ax=ax, linewidth=0)
-        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
         ax.set(ylabel=i18n.t("fig.gross_margin", lang), title=i18n.t("fig.kinds_title", lang, period=period))
         _legend(ax, lang, i18n.t("fig.main_kind", lang), bbox_to_anchor=(1.02, 1), loc="upper left")
     else:

@@ -658,7 +658,7 @@ def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool,
     items = []
     for nb in books:
         name = html.escape(nb.stem)
-        mark = (f' <span class="failed">{html.escape(i18n.t("report.failed", lang))}: {html.escape(errors[nb.stem])}</span>'
+        mark = (f' <span class="failed">{html.escape(i18n.t("report.failed", lang))}: {html.escape(_no_paths(errors[nb.stem]))}</span>'
                 if nb.stem in errors else "")
         items.append(f'<li><a href="{folder}/{name}.html">{html.escape(page_title(nb.stem, lang))}</a> '
                      f'(<a href="{other}/{name}.html">{html.escape(other_label)}</a>){mark}</li>')
