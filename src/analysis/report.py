@@ -74,6 +74,9 @@ a.fragile { font-size: 0.8rem; color: #8a4b00; background: #fff1de; border-radiu
             white-space: nowrap; }
 p.note, p.computed { font-size: 0.9rem; } p.note { color: #555; }
 table.verdicts td.verdict { white-space: nowrap; }
+table.verdicts th.id, table.verdicts th.category, table.verdicts th.outcome, table.verdicts th.verdict,
+table.verdicts th.sentence_en, table.verdicts th.sentence_ru { text-align: left; }
+table.verdicts td.sentence_en, table.verdicts td.sentence_ru { min-width: 24rem; font-size: 0.85rem; }
 @media print {
   @page { size: A4 landscape; margin: 12mm; }
   body { background: #fff; font-size: 10pt; }
