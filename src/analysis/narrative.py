@@ -30,6 +30,12 @@ _EVENT_TYPES = {"claim": "рекламации", "trial": "пробные зак
                 "deferral_accepted": "согласия подождать"}
 
 
+def _kind(cat: str, lang: str) -> str:
+    """A kind's label inside a sentence (lower-case first letter)."""
+    text = i18n.category(cat, lang)
+    return text[:1].lower() + text[1:]
+
+
 def kind_table(membership: pd.DataFrame) -> pd.DataFrame:
     """One row per kind: ``category, status`` (``ok`` or ``not_computable``), ``decided``
     (client-periods with a full window), ``members``, ``share`` (of decided), ``short_history``
@@ -81,7 +87,7 @@ def missing_kinds_line(membership: pd.DataFrame, lang: str = "en") -> str:
     k = k[k["status"] == "not_computable"]
     if k.empty:
         return ""
-    parts = [i18n.t("nc.item", lang, kind=i18n.category(r.category, lang), missing=missing_data(r.missing, lang))
+    parts = [i18n.t("nc.item", lang, kind=_kind(r.category, lang), missing=missing_data(r.missing, lang))
              for r in k.itertuples()]
     return i18n.t("nc.line", lang, items="; ".join(parts))
 
@@ -193,7 +199,7 @@ def kinds_map_caption(features: pd.DataFrame, primary: pd.DataFrame, *, period: 
     from analysis.categories import PRIMARY_PRIORITY
 
     f, period = _map_frame(features, primary, period)
-    order = ", ".join(i18n.category(c, lang) for c in PRIMARY_PRIORITY)
+    order = ", ".join(_kind(c, lang) for c in PRIMARY_PRIORITY)
     parts = [i18n.t("map.rule", lang, order=order)]
     if f.empty:
         return parts[0]
@@ -202,7 +208,7 @@ def kinds_map_caption(features: pd.DataFrame, primary: pd.DataFrame, *, period: 
     bits = []
     for kind in [c for c in PRIMARY_PRIORITY if c in set(f["kind"])]:
         g = f[f["kind"] == kind]
-        text = i18n.t("map.kind", lang, kind=i18n.category(kind, lang), n=i18n.integer(len(g), lang),
+        text = i18n.t("map.kind", lang, kind=_kind(kind, lang), clients=i18n.plural("n.clients", len(g), lang),
                       rank=i18n.integer(round(100 * g["rank"].median()), lang))
         if has_margin and g["margin"].notna().any():
             text += i18n.t("map.margin", lang, margin=i18n.percent(g["margin"].median(), lang))
@@ -240,4 +246,4 @@ def takeaway(membership: pd.DataFrame, lang: str = "en") -> str:
     other = set(held.loc[held["category"].isin(four), "client_id"]) - key
     return i18n.t("takeaway.hidden", lang, n=i18n.integer(len(other), lang), total=i18n.integer(clients, lang),
                   share=i18n.percent(len(other) / clients, lang), nkey=i18n.integer(len(key), lang),
-                  kinds=", ".join(i18n.category(c, lang) for c in four), period=last["period"].iloc[0])
+                  kinds=", ".join(_kind(c, lang) for c in four), period=last["period"].iloc[0])
