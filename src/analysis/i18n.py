@@ -293,6 +293,17 @@ def reason(text, lang: str = "en") -> str:
                            else t("reason.pareto", "ru", p=f"{p} %", scope=where)) + ")"
         return out
 
+    def need(m: re.Match) -> str:
+        feat, op, rest = m.groups()
+        name = t(f"feat.{feat}", "ru") if has(f"feat.{feat}") else feat.replace("_", " ")
+        q = re.fullmatch(r"quantile ([0-9.]+)", rest)
+        p = re.fullmatch(r"the Pareto top ([0-9.]+) cut", rest)
+        thr = (t("reason.need_quantile", "ru", q=_ru_number(q.group(1))) if q else
+               t("reason.need_pareto", "ru", p=percent(float(p.group(1)), "ru")) if p else _ru_value(rest))
+        return t("reason.needs_one", "ru", cond=f"{name} {op} {thr}")
+
+    text = re.sub(r"needs ([a-z][a-z0-9_]*) (==|!=|>=|<=|>|<|=) (quantile [0-9.]+|the Pareto top [0-9.]+ cut|[^;()]+)",
+                  need, text)
     text = re.sub(r"needs all (\d+) conditions", lambda m: t("reason.needs_all", "ru", n=m.group(1)), text)
     text = re.sub(r"needs any of (\d+) conditions", lambda m: t("reason.needs_any", "ru", n=m.group(1)), text)
     text = re.sub(r"needs at least (\d+) of (\d+)", lambda m: t("reason.needs_at_least", "ru", k=m.group(1),

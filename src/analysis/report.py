@@ -609,7 +609,7 @@ def _parameter_value(name: str, value, *, anonymized: bool, lang: str) -> str:
     from analysis import i18n
 
     if name in _PATH_PARAMETERS and value:
-        return "<data>" if anonymized and name == "data_dir" else Path(str(value)).name
+        return i18n.t("report.data_anon", lang) if anonymized and name == "data_dir" else Path(str(value)).name
     if isinstance(value, bool):
         return i18n.t(f"value.{value}", lang)
     if isinstance(value, (int, float)):
