@@ -41,7 +41,8 @@ def _decimal_comma(fig, lang: str) -> None:
             if isinstance(fmt, matplotlib.ticker.ScalarFormatter):
                 axis.set_major_formatter(matplotlib.ticker.FuncFormatter(_ru_tick))
             elif isinstance(fmt, matplotlib.ticker.PercentFormatter):
-                axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{100 * v:.0f} %"))
+                axis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+                    lambda v, _pos: f"{100 * v:.0f} %".replace("-", "\u2212")))
 
 
 def _ru_tick(v: float, _pos=None) -> str:
