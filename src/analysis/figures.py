@@ -165,7 +165,7 @@ def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None, lang: str = "en"
     lim = max(0.3, float(g["std_effect"].abs().max()))
     ncols = min(3, len(kinds))
     nrows = -(-len(kinds) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols + 2.4, 0.34 * len(outs) * nrows + 1.6 * nrows + 0.6),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols + 2.2, 0.34 * len(outs) * nrows + 1.6 * nrows + 0.6),
                              squeeze=False, sharey=True)
     for ax, kind in zip(axes.ravel(), kinds):
         part = g[g["category"] == kind]
