@@ -241,8 +241,8 @@ def show(df: pd.DataFrame, lang: str = "en", *, index: bool = False, max_rows: i
                         f'{html.escape(cell(c, int(v) if c in whole and v == v else v, lang))}</td>'
                         for c, v in zip(cols, rec))
         rows.append(f"<tr>{cells}</tr>")
-    more = f"<p><em>{html.escape(integer(max_rows, lang))} / {html.escape(integer(len(d), lang))}</em></p>" \
-        if len(d) > max_rows else ""
+    more = (f"<p><em>{html.escape(t('show.more', lang, shown=integer(max_rows, lang), total=integer(len(d), lang)))}"
+            "</em></p>") if len(d) > max_rows else ""
     return HTML(f'<div class="table-wrap"><table class="dataframe"><thead><tr>{head}</tr></thead>'
                 f'<tbody>{"".join(rows)}</tbody></table></div>{more}')
 
