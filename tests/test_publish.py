@@ -108,7 +108,7 @@ def test_russian_report_speaks_russian(ru_report):
             assert f">{verdict}<" not in raw, (page.name, verdict)
     growth = (ru_report / "pages" / "03_growth_links.html").read_text(encoding="utf-8")
     effects = re.findall(r'<td class="std_effect">([^<]*)</td>', growth)
-    assert effects and all(re.fullmatch(r"-?\d+,\d\d", e) for e in effects), effects
+    assert effects and all(re.fullmatch(r"\u2212?\d+,\d\d", e) for e in effects), effects
     assert "Выводы" in growth and "Methods" not in growth and "Verdicts" not in growth
 
 
