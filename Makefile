@@ -17,7 +17,7 @@ help:
 	@echo "make lab        open JupyterLab on notebooks/ (dev extra)"
 	@echo "make bench      run the benchmarks in benchmarks/"
 	@echo "make lock       regenerate requirements.lock in a fresh virtual environment"
-	@echo "make sample     regenerate data/sample/ (the command recorded in data/sample/README.md)"
+	@echo "make sample     regenerate data/sample/ and data/sample-one-company/ (the commands in their README.md)"
 
 $(BIN)/python:
 	@echo "creating the virtual environment $(VENV) with $(PYTHON)"
@@ -70,6 +70,7 @@ lock:
 
 sample: $(VENV)/.stamp-base
 	$(BIN)/keyclients synth --out data/sample $$(sed -n 's/^ *keyclients synth //p' data/sample/README.md | head -1)
+	$(BIN)/keyclients synth --out data/sample-one-company $$(sed -n 's/^ *keyclients synth //p' data/sample-one-company/README.md | head -1)
 
 clean:
 	rm -rf reports .pytest_cache build dist src/*.egg-info

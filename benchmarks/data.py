@@ -149,3 +149,34 @@ def grid_input(base: str = "1M") -> Path:
     tmp.write_bytes(pickle.dumps(data))
     tmp.rename(target)
     return target
+
+
+def export_world() -> Path:
+    """A world shaped like the real export of issue 16: about 25k clients, 70k order lines, 6
+    quarters (CSV). ``keyclients synth`` (80 portfolios × 6 quarters × 250 clients, seed 1) draws
+    about three times as many lines per client as that export holds, so a seeded Bernoulli sample
+    of 36 % of the order lines and events is kept (clients without a line stay, as in an export)."""
+    import duckdb
+
+    out = CACHE / "export-25k"
+    if (out / "transactions.csv").is_file():
+        return out
+    src = CACHE / "synth-export-full"
+    if not (src / "transactions.csv").is_file():
+        tmp = src.with_name(src.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run([PY, "-m", "analysis.cli", "synth", "--out", str(tmp), "--portfolios", "80", "--periods", "6",
+                        "--clients", "250", "--seed", "1"], check=True, stdout=subprocess.DEVNULL)
+        tmp.rename(src)
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(src, tmp)
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false; SET threads = 1")  # a seeded sample is reproducible on one thread
+    for table in ("transactions", "events"):
+        f = src / f"{table}.csv"
+        con.execute(f"COPY (SELECT * FROM read_csv('{f}', all_varchar = true) USING SAMPLE 36 PERCENT "
+                    f"(bernoulli, 1)) TO '{tmp / f.name}' (HEADER, DELIMITER ',')")
+    con.close()
+    tmp.rename(out)
+    return out

@@ -276,7 +276,16 @@ def floor_notebooks(folder: Path) -> list[Path]:
     return out
 
 
+def _size(folder: Path, inputs: bool = False) -> int:
+    """Bytes in a folder; ``inputs``: only the files a run reads (tables, not truth.json or README)."""
+    files = [f for f in Path(folder).rglob("*") if f.is_file()]
+    if inputs:
+        files = [f for f in files if f.suffix in (".csv", ".xlsx", ".parquet", ".tsv", ".txt") and f.parent == Path(folder)]
+    return sum(f.stat().st_size for f in files)
+
+
 def bench_report(b: Bench, quick: bool) -> None:
+    from analysis.config import SAMPLE_DIR
     from analysis.report import list_notebooks
 
     names = [p.stem for p in list_notebooks()]
@@ -290,14 +299,13 @@ def bench_report(b: Bench, quick: bool) -> None:
         (tmp / "floor_nb").mkdir()
         books = floor_notebooks(tmp / "floor_nb")
 
-        def code(out: str, jobs: int, floor: bool) -> list[str]:
+        def code(out: str, jobs: int, floor: bool, data_dir: Path = SAMPLE_DIR, params: dict = extra) -> list[str]:
             nb = f"notebooks=[Path(p) for p in {[str(x) for x in books]!r}]," if floor else ""
             return [PY, "-c", textwrap.dedent(f"""
                 from pathlib import Path
-                from analysis.config import SAMPLE_DIR
                 from analysis.report import run_report
-                r = run_report(data_dir=SAMPLE_DIR, out_dir={str(tmp / out)!r}, jobs={jobs}, log=lambda m: None,
-                               {nb} extra_parameters={extra!r})
+                r = run_report(data_dir=Path({str(data_dir)!r}), out_dir={str(tmp / out)!r}, jobs={jobs}, log=None,
+                               {nb} extra_parameters={params!r})
                 assert not r.failed, r.failed
                 print('{{}}')
             """)]
@@ -307,10 +315,58 @@ def bench_report(b: Bench, quick: bool) -> None:
         b.row("run --sample (report, --jobs 2)", n, *res["report"])
         b.row("run --sample floor (imports only, --jobs 2)", n, *res["floor"])
         b.row("ratio report ÷ floor (goal ≤ 1.5)", "", res["report"][0] / res["floor"][0], res["report"][1] / res["floor"][1])
-        res1 = b.compare({"jobs1": code("rep1", 1, False)}, same=False, repeat=1)
-        b.row("run --sample --jobs 1", n, *res1["jobs1"])
-        b.row("ratio --jobs 2 ÷ --jobs 1 time", "", res["report"][0] / res1["jobs1"][0], None,
-              f"{os.cpu_count()} cores")
+        size, inputs = _size(tmp / "rep"), _size(SAMPLE_DIR, inputs=True)
+        b.row("ratio report folder ÷ input size (goal ≤ 10)", f"{size / 1e6:.1f} MB ÷ {inputs / 1e6:.1f} MB",
+              size / inputs, None, "sample")
+        if not quick:
+            res1 = b.compare({"jobs1": code("rep1", 1, False)}, same=False, repeat=1)
+            b.row("run --sample --jobs 1", n, *res1["jobs1"])
+            b.row("ratio --jobs 2 ÷ --jobs 1 time", "", res["report"][0] / res1["jobs1"][0], None,
+                  f"{os.cpu_count()} cores")
+
+        world = data.export_world()
+        clients, lines = (sum(1 for _ in open(world / f"{t}.csv")) - 1 for t in ("clients", "transactions"))
+        label = f"{clients:,} clients, {lines:,} lines, 6 quarters"
+        res = b.compare({"report": code("wrep", 2, False, world), "floor": code("wfloor", 2, True, world)},
+                        same=False)
+        b.row("run --data export-shaped world (report, --jobs 2)", label, *res["report"], f"n_worlds={TEST_N_WORLDS}")
+        b.row("run --data export-shaped world floor", label, *res["floor"])
+        b.row("ratio report ÷ floor, export-shaped world (goal ≤ 2.0)", "", res["report"][0] / res["floor"][0],
+              res["report"][1] / res["floor"][1])
+        size, inputs = _size(tmp / "wrep"), _size(world, inputs=True)
+        b.row("ratio report folder ÷ input size (goal ≤ 10)", f"{size / 1e6:.1f} MB ÷ {inputs / 1e6:.1f} MB",
+              size / inputs, None, "export-shaped world")
+        b.row("SIGTERM mid-run leaves nothing behind", "sample", None, None, _sigterm_check(tmp / "stop"))
+
+
+def _sigterm_check(out: Path) -> str:
+    """Start ``keyclients run --sample``, send SIGTERM once two kernels run, and say what is left."""
+    import signal
+
+    import psutil
+
+    script = Path(PY).with_name("keyclients")
+    proc = subprocess.Popen([str(script), "run", "--sample", "--out", str(out), "-p", f"n_worlds={TEST_N_WORLDS}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    kids: list = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        kids = psutil.Process(proc.pid).children(recursive=True)
+        if sum("ipykernel" in " ".join(k.cmdline()) for k in kids if k.is_running()) >= 2:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    try:
+        rc = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return "no: the run did not stop within 60 s"
+    time.sleep(2)
+    alive = [k for k in kids if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
+    left = [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}")]
+    ok = rc == 143 and not alive and not left
+    return (f"{'yes' if ok else 'no'}: exit {rc}, {len(kids)} child processes before, {len(alive)} alive after, "
+            f"{len(left)} partial folder(s) left")
 
 
 def _lines(folder: Path) -> int:

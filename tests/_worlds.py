@@ -66,9 +66,10 @@ def truth_membership(panel: pd.DataFrame, truth: dict, categories=CATEGORIES, *,
 
 
 def world_data(seed: int, *, portfolios: int = 30, periods: int = 12, clients: int = 40, effects="none",
-               freq: str = "Q"):
+               freq: str = "Q", window: int | None = None):
     """(world, client panel, truth membership) of one synthetic world."""
-    w = generate(portfolios=portfolios, periods=periods, clients=clients, seed=seed, effects=effects, freq=freq)
+    w = generate(portfolios=portfolios, periods=periods, clients=clients, seed=seed, effects=effects, freq=freq,
+                 window=window)
     panel = world_panel(w, freq=freq)
     window = w.truth["window"]
     return w, panel, truth_membership(panel, w.truth, window=window)

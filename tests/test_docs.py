@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 MODULES = ["analysis.synth", "analysis.growth", "analysis.categories", "analysis.features", "analysis.claims",
-           "analysis.ingest", "analysis.panel", "analysis.hypotheses"]
+           "analysis.ingest", "analysis.panel", "analysis.hypotheses", "analysis.decompose"]
 
 
 @pytest.mark.parametrize("name", MODULES)

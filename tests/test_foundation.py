@@ -90,4 +90,6 @@ def test_wheel_ships_notebooks_and_sample(tmp_path):
     (wheel,) = tmp_path.glob("keyclients-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "analysis/_resources/sample/transactions.csv" in names
+    for name in ("transactions.csv", "keyclients.yaml", "truth.json"):  # the second sample, with its config
+        assert f"analysis/_resources/sample-one-company/{name}" in names
     assert any(n.startswith("analysis/_resources/notebooks/") and n.endswith(".ipynb") for n in names)

@@ -29,6 +29,10 @@ pytestmark = pytest.mark.slow
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 DESIGN = {"portfolios": 30, "periods": 10, "clients": 25}  # small, so 200 worlds fit the budget
 COLS = ["id", "std_effect", "std_effect_se", "p_unc", "p_adj", "mde", "verdict"]
+# The constants below (MDE, attenuation, the bands) were measured with CR1 SEs; the confirmatory
+# default is now the CV3 jackknife (benchmarks/inference_choice.md), whose SEs are 1.2-1.4x
+# larger here. Until they are re-measured under CV3 these guards keep testing CR1, as before.
+INFERENCE = "cr1"
 
 
 def _map(func, args):
@@ -63,7 +67,7 @@ def _null_world(seed: int) -> list[dict]:
 
     w, panel, _ = world_data(seed, effects="none", **DESIGN)
     pp = growth.portfolio_panel(panel, mixed_membership(w, panel), window=4, kpis=w.kpis)
-    res = hyp.test_hypotheses(pp)
+    res = hyp.test_hypotheses(pp, inference=INFERENCE)
     return res[COLS].assign(world=seed).to_dict("records")
 
 
@@ -137,7 +141,7 @@ def _planted_world(seed: int) -> list[dict]:
     ]
     w, panel, _ = world_data(seed, effects=effects, **DESIGN)
     pp = growth.portfolio_panel(panel, mixed_membership(w, panel), window=4, kpis=w.kpis)
-    res = hyp.test_hypotheses(pp)
+    res = hyp.test_hypotheses(pp, inference=INFERENCE)
     return res[COLS].assign(world=seed).to_dict("records")
 
 
@@ -172,7 +176,7 @@ def test_effects_planted_at_the_mde_are_found_about_80_percent_of_the_time():
 # ---------------------------------------------------------------------------------------------
 # one portfolio: a long monthly series
 
-SINGLE = {"portfolios": 4, "periods": 72, "clients": 40, "freq": "M"}  # 60 periods with outcomes
+SINGLE = {"portfolios": 4, "periods": 72, "clients": 40, "freq": "M", "window": 12}  # 60 periods with outcomes
 
 
 def _single_series(seed: int, effects, hypotheses=None) -> list[dict]:

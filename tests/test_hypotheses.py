@@ -40,7 +40,8 @@ def test_verdict_rules(p_adj, est, lo90, hi90, sign, expected):
 
 def test_default_hypotheses_are_the_designs():
     hf = hyp.load_hypotheses()
-    got = {(h.category, h.outcome, h.expected_sign, h.lag, h.min_effect) for h in hf.hypotheses}
+    got = {(h.category, h.outcome, h.expected_sign, h.lag, h.min_effect) for h in hf.hypotheses
+           if h.level == "portfolio"}
     assert got == {
         ("key_revenue", "revenue_growth", "+", 1, 0.2), ("key_profit", "profit_growth", "+", 1, 0.2),
         ("image", "new_clients", "+", 1, 0.2), ("demanding", "claims_rate", "-", 1, 0.2),
@@ -114,7 +115,7 @@ HYPS = [
 
 
 def test_verdicts_on_a_constructed_panel():
-    res = hyp.test_hypotheses(_constructed_panel(), HYPS)
+    res = hyp.test_hypotheses(_constructed_panel(), HYPS, inference="cr1")
     assert list(res.columns[:5]) == ["id", "category", "outcome", "lag", "expected_sign"]
     v = res.set_index("id")["verdict"].to_dict()
     assert v == {"A": "supported", "B": "contradicted", "C": "no_effect", "D": "inconclusive", "E": "not_testable"}
@@ -133,7 +134,7 @@ def test_verdicts_on_a_constructed_panel():
     # 95 % and 90 % intervals of std_effect, nested
     assert (r.loc[tested, "ci_low"] < r.loc[tested, "ci90_low"]).all()
     assert (r.loc[tested, "ci90_high"] < r.loc[tested, "ci_high"]).all()
-    assert res.attrs["mode"] == "panel" and "fixest" in res.attrs["small_sample"]
+    assert res.attrs["mode"] == "panel" and "not nested" in res.attrs["small_sample"]
     assert (res["mode"] == "panel").all()
 
 
@@ -255,3 +256,53 @@ def test_robustness_recomputes_verdicts_and_flags_flips():
     # a stricter rule (higher quantile) admits no more members of a quantile-ruled category
     dem = sens[sens["category"] == "demanding"].groupby("quantile_shift")["members"].sum()
     assert dem.loc[0.05] <= dem.loc[0.0] <= dem.loc[-0.05]
+
+
+# ---------------------------------------------------------------------------------------------
+# few-cluster inference of the confirmatory set
+
+
+@pytest.mark.parametrize("method", ["cr1", "cr2", "cv3", "wild"])
+def test_inference_is_named_and_cis_and_mde_use_its_standard_errors(method):
+    from scipy import stats
+
+    res = hyp.test_hypotheses(_constructed_panel(), HYPS, inference=method)
+    r = res.set_index("id")
+    tested = r["p_unc"].notna()
+    assert (r.loc[tested, "inference"] == method).all() and res.attrs["inference"] == method
+    assert hyp.INFERENCE_NAMES[method][0] in r.loc["A", "test"]
+    m = int(tested.sum())
+    for i in r.index[tested]:
+        est, se, df = r.loc[i, "std_effect"], r.loc[i, "std_effect_se"], r.loc[i, "df"]
+        assert r.loc[i, "ci_high"] == pytest.approx(est + stats.t.ppf(0.975, df) * se, rel=1e-9)
+        assert r.loc[i, "ci90_low"] == pytest.approx(est - stats.t.ppf(0.95, df) * se, rel=1e-9)
+        mde = (stats.t.ppf(1 - 0.05 / (2 * m), df) + stats.norm.ppf(0.8)) * se
+        assert r.loc[i, "mde"] == pytest.approx(mde, rel=1e-9)
+    if method == "cr2":
+        assert (r.loc[tested, "df"] < 39).all()  # Bell-McCaffrey df per coefficient
+    else:
+        assert (r.loc[tested, "df"] == 39).all()
+    assert r.loc["A", "verdict"] == "supported" and r.loc["B", "verdict"] == "contradicted"
+    en, ru = hyp.inference_sentence(res, "en"), hyp.inference_sentence(res, "ru")
+    assert hyp.INFERENCE_NAMES[method][0] in en and "40 portfolios" in en
+    assert hyp.INFERENCE_NAMES[method][1] in ru and "40 портфел" in ru
+
+
+def test_default_inference_is_the_measured_one_and_bad_names_are_rejected():
+    res = hyp.test_hypotheses(_constructed_panel(), HYPS[:1])
+    assert res.loc[0, "inference"] == hyp.DEFAULT_INFERENCE
+    with pytest.raises(InputError, match="inference"):
+        hyp.test_hypotheses(_constructed_panel(), HYPS[:1], inference="hc3")
+
+
+def test_exposure_identified_by_one_portfolio_is_reported_not_silently_accepted():
+    data = _constructed_panel()
+    # the exposure varies within one portfolio only: the jackknife cannot drop that portfolio
+    data["share_key_revenue"] = np.where(data["portfolio"] == "P03", data["share_key_revenue"], 0.2)
+    res = hyp.test_hypotheses(data, HYPS[:2], inference="cv3")
+    r = res.set_index("id")
+    assert any(w.startswith("A: not tested") for w in res.attrs["warnings"])
+    assert "without cluster(s) P03" in r.loc["A", "diagnostics"]
+    assert r.loc["A", "verdict"] == "not_testable" and np.isnan(r.loc["A", "p_unc"])
+    assert "identified by one portfolio" in r.loc["A", "diagnostics"]
+    assert r.loc["B", "verdict"] == "contradicted"

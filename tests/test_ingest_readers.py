@@ -166,6 +166,15 @@ def test_config_mapping_and_value_maps(tmp_path):
     ev.replace({"claim": "Beschwerde"}).to_csv(folder / "events.csv", index=False)
     cfg = {"tables": {"transactions": {"columns": {"revenue": "Net Amount EUR", "client_id": "Kunde"}},
                       "events": {"values": {"type": {"Beschwerde": "claim", "Звонок": "ignore"}}}}}
+    # a table the config maps: optional columns it leaves out are not detected behind its back,
+    # a required one is (and the notes say which header was taken)
+    base = load(folder, config=cfg)
+    notes = "\n".join(base.notes)
+    assert "cost" not in base.transactions and "is_new_product" not in base.transactions
+    assert "the config maps no date column; 'date' is used" in notes
+    assert "not used, the config does not map them: 'order_id' (looks like order_id), 'cost' (looks like cost)" in notes
+    cfg["tables"]["transactions"]["columns"].update(
+        {c: c for c in ("order_id", "date", "cost", "is_new_product", "account_manager")})
     base = load(folder, config=cfg)
     _assert_canonical(base)
     assert any("mapped to `ignore`" in n for n in base.notes)

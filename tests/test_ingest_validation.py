@@ -115,7 +115,6 @@ BAD = {
     "mixed_currencies_without_rates": (_currencies(None), ["transactions.csv", "currency", "several currencies (EUR, RUB, USD) and no rates"]),
     "currency_without_its_rate": (_currencies("tables:\n  transactions: {currency: {base: RUB, rates: {USD: 90}}}\n"),
                                   ["transactions.csv", "currency", "no rate for EUR", "lines 5"]),
-    "missing_clients_file": (_unlink("clients.csv"), ["clients.csv", "clients table not found"]),
     "missing_transactions_file": (_unlink("transactions.csv"), ["transactions.csv", "no order lines"]),
     "config_names_missing_file": (_config("tables:\n  transactions: {path: sales_2024.csv}\n"), ["sales_2024.csv", "not found"]),
     "config_key_typo": (_config("tables:\n  transactions: {delimeter: ';'}\n"), ["keyclients.yaml", "unknown key", "delimeter", "did you mean 'delimiter'"]),

@@ -29,8 +29,15 @@ def test_sample_report_has_every_part(sample_report):
     for name in DESIGN_TABLES:
         table = pd.read_csv(sample_report / "tables" / f"{name}.csv")
         assert len(table) > 0, name
-    sheets = pd.ExcelFile(sample_report / "tables" / "tables.xlsx").sheet_names
-    assert set(DESIGN_TABLES) <= set(sheets)
+    book = pd.ExcelFile(sample_report / "tables" / "tables.xlsx")
+    contents = book.parse("contents")
+    assert set(DESIGN_TABLES) <= set(contents["table"])  # every table listed; the summary ones copied
+    copied = set(contents.loc[contents["in_this_workbook"], "table"])
+    assert copied == set(book.sheet_names) - {"contents"} and {"hypotheses", "exploratory"} <= copied
+    for name in set(DESIGN_TABLES) - copied:  # client-level tables: Parquet beside the CSV, the same rows
+        pd.testing.assert_frame_equal(pd.read_parquet(sample_report / "tables" / f"{name}.parquet").astype(str),
+                                      pd.read_csv(sample_report / "tables" / f"{name}.csv", dtype=str,
+                                                  keep_default_na=False).astype(str), check_dtype=False)
     manifest = json.loads((sample_report / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["failed"] == [] and "transactions.csv" in manifest["inputs"]
     assert manifest["versions"]["pandas"] and manifest["seed"] == 1
@@ -167,7 +174,9 @@ def test_every_page_on_a_small_world_writes_its_files_and_tables_repeat(tmp_path
     a, b = runs
     promised = {"01_data_quality": ["coverage"], "02_client_categories": ["client_categories", "article_claims",
                                                                           "category_changes", "sensitivity"],
-                "03_growth_links": ["portfolio_panel", "codebook", "hypotheses", "exploratory", "robustness"],
+                "03_growth_links": ["portfolio_panel", "codebook", "hypotheses", "exploratory", "robustness", "plan",
+                                    "client_links"],
+                "04_case_study": ["growth_by_kind", "growth_shares"],
                 "05_method_check": ["method_check", "method_check_runs"]}
     for tables in promised.values():
         for t in tables:

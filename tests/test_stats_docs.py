@@ -8,11 +8,12 @@ import pytest
 
 import analysis.stats as stats_pkg
 
-MODULES = ["correlation", "multicomp", "regression", "resampling", "power"]
+MODULES = ["correlation", "multicomp", "regression", "resampling", "power", "cluster"]
 POSITIONAL = {
     "correlation": ["x", "y"],
     "permutation_test": ["x", "y"],
     "block_bootstrap": ["data", "statistic"],
+    "cluster_inference": ["design", "y", "cluster"],
 }
 PUBLIC = [name for name in stats_pkg.__all__ if name != "StatsWarning"]
 

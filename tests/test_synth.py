@@ -207,7 +207,7 @@ def test_ru_1c_flavor_is_a_cp1251_accounting_export(tmp_path):
 
 def test_monthly_world(tmp_path):
     world = generate(portfolios=3, periods=18, freq="M", clients=15, seed=2, effects="none")
-    assert world.truth["periods"][:2] == ["2023-01", "2023-02"] and world.truth["window"] == 12
+    assert world.truth["periods"][:2] == ["2023-01", "2023-02"] and world.truth["window"] == 6  # 6 months by default
     assert world.transactions["date"].max() < pd.Timestamp("2024-07-01")
 
 

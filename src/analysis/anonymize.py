@@ -100,7 +100,7 @@ def anonymize_report(report, key: str):
     real = _real_texts(report.base, mapping)
     problems = report.problems.copy()
     for col in problems.columns:
-        if problems[col].dtype == object:
+        if problems[col].dtype == object or pd.api.types.is_string_dtype(problems[col]):
             problems[col] = problems[col].map(lambda v: scrub(v, real) if isinstance(v, str) else v)
     return dataclasses.replace(report, base=anonymize_base(report.base, key), problems=problems,
                                notes=[scrub(n, real) for n in report.notes])

@@ -738,20 +738,32 @@ def primary_category(membership: pd.DataFrame, *, priority: tuple[str, ...] = PR
         ``client_id, portfolio, period, primary_category, n_categories, categories`` (all held,
         joined by ``+`` in priority order).
     """
-    rank = {c: i for i, c in enumerate(priority)}
-    m = membership[membership["member"].fillna(False).astype(bool)].copy()
-    m["_rank"] = m["category"].map(rank).fillna(len(rank))
-    m = m.sort_values(["client_id", "period", "_rank"], kind="stable")
-    held = m.groupby(["client_id", "period"], sort=False).agg(
-        primary_category=("category", "first"), n_categories=("category", "size"),
-        categories=("category", "+".join))
-    keys = membership.groupby(["client_id", "period"], sort=False).agg(
-        portfolio=("portfolio", "first"), decided=("status", lambda s: bool((s == "ok").any())))
-    out = keys.join(held)
-    out["n_categories"] = out["n_categories"].fillna(0).astype(int)
-    out["primary_category"] = out["primary_category"].where(out["primary_category"].notna(),
-                                                            np.where(out["decided"], "none", None))
-    out["categories"] = out["categories"].fillna("")
+    # vectorised (one grouped pass over boolean columns, no Python per client-period): the per-group
+    # lambda and string join this replaces took 18 s of page 4 on the sample under load
+    cat = membership["category"].astype(str)
+    present = [str(c) for c in cat.unique()]  # once: iterating an Arrow string column is slow
+    order = [c for c in priority if c in present] + [c for c in present if c not in set(priority)]
+    held_cols = {f"_h{i}": (membership["member"].fillna(False).astype(bool) & cat.eq(c)).to_numpy()
+                 for i, c in enumerate(order)}
+    frame = pd.DataFrame({"client_id": membership["client_id"].to_numpy(), "period": membership["period"].to_numpy(),
+                          "portfolio": membership["portfolio"].to_numpy(),
+                          "_ok": membership["status"].eq("ok").to_numpy(), **held_cols})
+    g = frame.groupby(["client_id", "period"], sort=False)
+    out = g.agg(portfolio=("portfolio", "first"), decided=("_ok", "any"),
+                **{k: (k, "any") for k in held_cols})
+    n = len(out)
+    primary = np.full(n, None, dtype=object)
+    joined = np.full(n, "", dtype=object)
+    count = np.zeros(n, dtype=int)
+    for i, c in enumerate(order):
+        has = out[f"_h{i}"].to_numpy(dtype=bool)
+        primary = np.where(has & (count == 0), c, primary)
+        joined = np.where(has, np.where(joined == "", c, joined + "+" + c), joined)
+        count += has
+    decided = out["decided"].to_numpy(dtype=bool)
+    out["primary_category"] = pd.array(np.where(count > 0, primary, np.where(decided, "none", None)), dtype="str")
+    out["n_categories"] = count
+    out["categories"] = pd.array(joined, dtype="str")
     out = out.reset_index()[["client_id", "portfolio", "period", "primary_category", "n_categories", "categories"]]
     return out.sort_values(["client_id", "period"], kind="stable").reset_index(drop=True)
 

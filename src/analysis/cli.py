@@ -1,7 +1,8 @@
 """The ``keyclients`` command line: a thin layer over the package's Python API.
 
 Exit codes: 0 done; 2 bad input or usage (one message, no traceback, nothing written);
-1 the analysis itself failed (the report of what did render is kept).
+1 the analysis itself failed (the report of what did render is kept); 130 / 143 stopped by SIGINT /
+SIGTERM (workers and kernels ended, the partial report removed, the previous one kept).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Optional
 import typer
 import typer.core
 
-from analysis.errors import InputError, KeyclientsError
+from analysis.errors import InputError, KeyclientsError, Stopped
 
 class _NoBoolHelp:
     """``-h, --help`` shown without ``<bool>``: it takes no value."""
@@ -76,6 +77,9 @@ def guarded(func):
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except Stopped as exc:
+            fail(f"stopped by {exc}; every worker and kernel ended, the partial report removed, "
+                 "the previous report (if any) kept", exc.exit_code)
         except InputError as exc:
             fail(str(exc), 2)
         except KeyclientsError as exc:
@@ -108,7 +112,10 @@ def synth(
     freq: str = typer.Option("Q", help="Period frequency: Q (quarters) or M (months)."),
     clients: int = typer.Option(40, min=5, help="Mean number of clients a portfolio starts with."),
     seed: int = typer.Option(1, help="Random seed: the same seed gives byte-identical files."),
-    effects: str = typer.Option("default", help="Planted effects: default, none (a null world) or a YAML file."),
+    effects: str = typer.Option("default", help="Planted effects: default, none (a null world), one-company (default plus "
+                                "client-level effects) or a YAML file."),
+    managers: int = typer.Option(0, min=0, help="0: a world of --portfolios portfolios; N ≥ 2: one company whose clients "
+                                 "are served by N account managers (no portfolio column; keyclients.yaml sets portfolio_by)."),
     flavor: str = typer.Option("standard", help="standard (UTF-8 CSV, canonical names) or ru-1c (a 1C export)."),
 ) -> None:
     """Write a synthetic client base with known truth (truth.json) and planted effects."""
@@ -119,10 +126,10 @@ def synth(
     if freq not in ("Q", "M"):
         raise InputError(f"--freq must be Q or M, got {freq!r}")
     command = _synth.synth_command(portfolios=portfolios, periods=periods, freq=freq, clients=clients,
-                                   seed=seed, effects=effects, flavor=flavor)
+                                   seed=seed, effects=effects, flavor=flavor, managers=managers)
     start = time.perf_counter()
     world = _synth.generate(portfolios=portfolios, periods=periods, freq=freq, clients=clients, seed=seed,
-                            effects=effects, flavor=flavor, command=command)
+                            effects=effects, flavor=flavor, command=command, managers=managers)
     _synth.write_world(world, out, flavor=flavor)
     typer.echo(
         f"wrote {out}: {len(world.clients):,} clients, {len(world.transactions):,} order lines, "
@@ -131,15 +138,75 @@ def synth(
     )
 
 
+def _sample_dir(name: str | None) -> Path:
+    from analysis.config import SAMPLE_DIR, SAMPLES
+
+    name = name or "panel"
+    if name not in SAMPLES:
+        raise InputError(f"--sample {name}: no such sample; use one of {', '.join(SAMPLES)} "
+                         "(--sample alone: panel)")
+    return SAMPLES[name] if name != "panel" else SAMPLE_DIR
+
+
+def _check_freq(freq: str | None) -> str:
+    if freq is None:
+        return ""
+    freq = freq.strip().upper()
+    if freq not in ("Q", "M"):
+        raise InputError(f"--freq must be Q (quarters) or M (months), got {freq!r}")
+    return freq
+
+
+def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by: str):
+    """Every problem of the input at once (company by company for a folder of companies)."""
+    from analysis.companies import company_folders, validate_companies
+    from analysis.ingest import validate as _validate
+    from analysis.study import settings
+
+    folders = company_folders(data_dir)
+    if folders:
+        if portfolio_by:
+            raise InputError("--portfolio-by works on one company's data; with several company folders "
+                             "each company is one portfolio")
+        checked = validate_companies(folders, config=config, freq=freq or None)
+    else:
+        st = settings(data_dir, config=config or "", freq=freq, portfolio_by=portfolio_by)
+        checked = _validate(data_dir, config=st.config if freq or portfolio_by else config)
+        by = st.portfolio_by
+        if checked.ok and by:
+            b = checked.base
+            tx = b.transactions if b.transactions is not None else b.client_periods
+            if by not in b.clients.columns and (tx is None or by not in tx.columns):
+                from analysis.units import SUGGESTED
+
+                raise InputError(
+                    f"{data_dir}: portfolio_by {by!r} is a column of neither the clients table nor the order "
+                    f"lines (clients: {', '.join(map(str, b.clients.columns))}; order lines: "
+                    f"{', '.join(map(str, tx.columns)) if tx is not None else 'none'}); give one of those "
+                    f"(e.g. {', '.join(SUGGESTED)}) as it is headed in the file")
+    if not checked.ok:
+        raise InputError(checked.message())
+    return checked
+
+
 @app.command(cls=_Command)
 @guarded
 def run(
-    sample: bool = typer.Option(False, "--sample", metavar=FLAG, help="Use the bundled synthetic sample data."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Folder with clients/transactions/events/kpis files."),
+    which: Optional[str] = typer.Argument(None, help="With --sample: which bundled sample, panel (default; 30 "
+                                          "portfolios × 12 quarters) or one-company (36 months, 8 account managers).",
+                                          show_default=False),
+    sample: bool = typer.Option(False, "--sample", metavar=FLAG, help="Use a bundled synthetic sample (`--sample one-company` for the second)."),
+    data: list[Path] = typer.Option([], "--data", help="Folder with clients/transactions/events/kpis files; repeat it (or "
+                                    "give a folder of company folders) for a research panel, one company per folder."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: reports/sample or reports/<data name>)."),
     config: Optional[Path] = typer.Option(None, "--config", help="Data config (YAML) mapping files and columns."),
     rulebook: Optional[Path] = typer.Option(None, "--rulebook", help="Category rulebook (YAML); default: built in."),
     hypotheses: Optional[Path] = typer.Option(None, "--hypotheses", help="Hypotheses file (YAML); default: built in."),
+    freq: Optional[str] = typer.Option(None, "--freq", help="Periods: Q (quarters) or M (months); default: the config's freq, else Q."),
+    window: Optional[int] = typer.Option(None, "--window", min=1, help="Periods in the trailing window; default: the "
+                                         "config's window, else 4 quarters or 6 months."),
+    portfolio_by: Optional[str] = typer.Option(None, "--portfolio-by", help="Sub-portfolios inside one company: a client or "
+                                               "order column (account_manager, region, branch, channel, ...)."),
     audience: str = typer.Option("presentation", help="presentation (pages without code first) or research."),
     lang: str = typer.Option("en", "--lang", help="Report language: en or ru (every heading, label and number format)."),
     anonymize: bool = typer.Option(False, "--anonymize", metavar=FLAG, help="Replace client names and ids by keyed pseudonyms everywhere."),
@@ -152,23 +219,23 @@ def run(
     engine: Optional[str] = typer.Option(None, "--engine", help="Aggregation engine: duckdb or spark (default: the config's engine, else duckdb)."),
     param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE for a notebook parameter (repeatable), "
                                                               "e.g. -p n_worlds=20."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", metavar=FLAG, help="No progress lines (errors and the report's path only)."),
+    csv_max_rows: Optional[int] = typer.Option(None, "--csv-max-rows", min=0, help="Tables longer than this are written "
+                                               "as Parquet only (default: $KEYCLIENTS_CSV_MAX_ROWS, else 200000)."),
 ) -> None:
     """Run the notebooks on a client base and write the HTML report."""
     from analysis import report
-    from analysis.config import SAMPLE_DIR
 
-    if sample == (data is not None):
+    if sample == bool(data):
         raise InputError("give exactly one of --sample or --data DIR")
-    data_dir = SAMPLE_DIR if sample else Path(data)
-    if not data_dir.is_dir():
-        raise InputError(f"{data_dir}: no such folder; --data takes the folder holding clients.csv and transactions.csv")
-    out_dir = out or Path("reports") / ("sample" if sample else data_dir.resolve().name)
+    if which is not None and not sample:
+        raise InputError(f"unexpected argument {which!r}; a sample name goes with --sample (--sample one-company)")
+    data_dir = _sample_dir(which) if sample else _data_folder(data)
+    freq = _check_freq(freq)
+    out_dir = out or Path("reports") / (("sample" if not which or which == "panel" else f"sample-{which}") if sample
+                                        else ("companies" if len(data) > 1 else data_dir.resolve().name))
     if not sample:  # bad data stops here with every problem listed, before any notebook runs
-        from analysis.ingest import validate as _validate
-
-        checked = _validate(data_dir, config=config)
-        if not checked.ok:
-            raise InputError(checked.message())
+        _validate_data(data_dir, config, freq, portfolio_by or "")
     extra = {}
     for name, path in (("config", config), ("rulebook", rulebook), ("hypotheses", hypotheses)):
         if path is not None:
@@ -184,6 +251,9 @@ def run(
 
         load_hypotheses(hypotheses)
     extra["engine"] = resolve_engine(engine, config, data_dir)
+    for key, value in (("freq", freq), ("window", window), ("portfolio_by", portfolio_by)):
+        if value:
+            extra[key] = value
     for text in param:
         name, value = report.parse_param(text, report.list_notebooks())
         extra[name] = value
@@ -194,7 +264,8 @@ def run(
         raise InputError("--anon-key is used only with --anonymize")
     common = dict(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
                   extra_parameters=extra, audience=audience, lang=lang, anonymize=anonymize, anon_key=anon_key,
-                  log=lambda msg: typer.echo(msg, err=True))
+                  csv_max_rows=csv_max_rows,
+                  log=None if quiet else (lambda msg: typer.echo(msg, err=True)))
     if by is not None:
         result = report.run_batch(by=by, config=str(config.resolve()) if config else "", **common)
     else:
@@ -204,40 +275,84 @@ def run(
         fail(f"{len(result.failed)} notebook(s) failed: {', '.join(result.failed)}; see {result.index}", 1)
 
 
+def _data_folder(data: list[Path]) -> Path:
+    """The one folder the pages read: ``--data`` itself, or, with several, a temporary folder of
+    links to them (a folder of company folders; removed when the command ends)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from analysis.companies import names
+
+    for folder in data:
+        if not Path(folder).is_dir():
+            raise InputError(f"{folder}: no such folder; --data takes the folder holding clients.csv and transactions.csv")
+    if len(data) == 1:
+        return Path(data[0])
+    links = Path(tempfile.mkdtemp(prefix="keyclients-companies-"))
+    atexit.register(shutil.rmtree, links, True)
+    for name, folder in zip(names(data), data):
+        (links / name).symlink_to(Path(folder).resolve(), target_is_directory=True)
+    return links
+
+
 @app.command("init-config", cls=_Command)
 @guarded
 def init_config(
-    data: Path = typer.Option(..., "--data", help="Folder holding the export files (CSV, .xlsx, Parquet)."),
+    data: Path = typer.Option(..., "--data", help="Folder holding the export files (CSV, .txt, .xlsx, Parquet), "
+                                                  "or one file of order lines."),
     out: Path = typer.Option(Path("keyclients.yaml"), "--out", help="Config file to write."),
     force: bool = typer.Option(False, "--force", metavar=FLAG, help="Overwrite --out if it exists."),
+    dry_run: bool = typer.Option(False, "--dry-run", metavar=FLAG, help="Print the proposal and the evidence for each decision "
+                                                          "(overlap, value samples); write nothing."),
 ) -> None:
     """Propose a commented data config mapping the files' columns to canonical names."""
-    from analysis.ingest.propose import write_config
+    from analysis.ingest.propose import make_proposal, write_config
 
+    if dry_run:
+        proposal = make_proposal(data)
+        typer.echo("# evidence for each decision:")
+        for line in proposal.evidence:
+            typer.echo(f"#   {line}")
+        typer.echo(proposal.text)
+        for item in proposal.todo:
+            typer.echo(f"  TODO {item}", err=True)
+        return
     summary = write_config(data, out, force=force)
     found = ", ".join(f"{t} ← {f}" for t, f in summary["tables"].items()) or "no table recognised"
     typer.echo(f"wrote {out}: {found}")
     for item in summary["todo"]:
         typer.echo(f"  TODO {item}", err=True)
-    typer.echo(f"check it, then: keyclients validate --data {data} --config {out}", err=True)
+    typer.echo(f"check it (--dry-run shows why each column was chosen), then: "
+               f"keyclients validate --data {data} --config {out}", err=True)
 
 
 @app.command(cls=_Command)
 @guarded
 def validate(
-    data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the client base files."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the client base files, one file "
+                                                             "of order lines, or a folder of company folders."),
     config: Optional[Path] = typer.Option(None, "--config", help="Data config (YAML) mapping files and columns."),
+    freq: Optional[str] = typer.Option(None, "--freq", help="Periods: Q (quarters) or M (months); default: the config's freq."),
+    portfolio_by: Optional[str] = typer.Option(None, "--portfolio-by", help="Check that this client or order column exists "
+                                               "(sub-portfolios inside one company)."),
 ) -> None:
     """Check a client base: every problem at once, by file, column and line; exit 2 on errors."""
     from analysis.ingest import validate as _validate
 
-    report = _validate(data, config=config)
-    if not report.ok:
-        fail(report.message(), 2)
+    freq = _check_freq(freq)
+    if data is not None and data.is_dir():
+        report = _validate_data(data, config, freq, portfolio_by or "")
+    else:
+        report = _validate(data, config=config)
+        if not report.ok:
+            fail(report.message(), 2)
     for note in report.notes:
         typer.echo(f"  {note}", err=True)
     if len(report.warnings):
         typer.echo(report.message().replace("; nothing was written", ""))
+    typer.echo("counts (the data-quality page shows the same):")
+    typer.echo(report.summary())
     base = report.base
     typer.echo(f"ok: {len(base.clients):,} clients" + (
         f", {len(base.transactions):,} order lines" if base.transactions is not None else "") + (
@@ -264,38 +379,30 @@ def classify_cmd(
     config: Optional[Path] = typer.Option(None, "--config", help="Data config (column mapping) YAML."),
     rulebook: Optional[Path] = typer.Option(None, "--rulebook", help="Rulebook YAML (default: the built-in one)."),
     engine: Optional[str] = typer.Option(None, "--engine", help="Aggregation engine: duckdb or spark (default: the config's engine, else duckdb)."),
-    window: int = typer.Option(4, "--window", min=1, help="Periods in the trailing window."),
+    window: Optional[int] = typer.Option(None, "--window", min=1, help="Periods in the trailing window; default: the "
+                                         "config's window, else 4 quarters or 6 months."),
+    freq: Optional[str] = typer.Option(None, "--freq", help="Periods: Q (quarters) or M (months); default: the config's freq, else Q."),
+    portfolio_by: Optional[str] = typer.Option(None, "--portfolio-by", help="Sub-portfolios inside one company: a client or "
+                                               "order column (account_manager, region, branch, channel, ...)."),
     per_portfolio: bool = typer.Option(False, "--per-portfolio", metavar=FLAG, help="Relative thresholds within each portfolio (descriptive only)."),
     changes: Optional[Path] = typer.Option(None, "--changes", help="Also write category_changes.csv here."),
     claims: Optional[Path] = typer.Option(None, "--claims", help="Also write article_claims.csv here."),
     sensitivity: Optional[Path] = typer.Option(None, "--sensitivity", help="Also write sensitivity.csv here."),
 ) -> None:
     """Sort the clients into the six kinds and write the membership table with reasons."""
-    import inspect
-
     from analysis import categories as _cat
-    from analysis.ingest import load
-    from analysis.panel import client_period_panel
+    from analysis import study
 
     engine = resolve_engine(engine, config, data)
     if out.suffix.lower() != ".csv":
         raise InputError(f"--out {out}: give a .csv file name")
-    book = _cat.load_rulebook(rulebook)  # a broken rulebook stops here, before any work
-    base = load(data, config=config)
-    if base.transactions is None:
-        raise InputError(f"{data}: classify needs order lines (transactions); none were found")
-    if "engine" in inspect.signature(client_period_panel).parameters:
-        panel = client_period_panel(base, engine=engine)
-    elif engine != "duckdb":
-        raise InputError(f"--engine {engine} is not available in this installation; use --engine duckdb")
-    else:
-        panel = client_period_panel(base)
-    kw = dict(window=window, kpis=base.kpis, events=base.events, transactions=base.transactions)
-    from analysis.features import client_features
-
-    feats = client_features(panel, base.clients, **kw)
-    membership = _cat.classify(panel, base.clients, rulebook=book, per_portfolio=per_portfolio,
-                               features=feats, **kw)
+    _cat.load_rulebook(rulebook)  # a broken rulebook stops here, before any work
+    if not data.is_dir():
+        raise InputError(f"{data}: no such folder; --data takes the folder holding clients.csv and transactions.csv")
+    s = study.prepare(data, config=config or "", rulebook=rulebook or "", window=window or 0, engine=engine,
+                      freq=_check_freq(freq), portfolio_by=portfolio_by or "", per_portfolio=per_portfolio)
+    membership, panel, base, book, feats = s.membership, s.panel, s.base, s.rulebook, s.features
+    kw = s.kw
     tables = {out: membership}
     if changes is not None:
         tables[changes] = _cat.category_changes(membership)
@@ -317,6 +424,55 @@ def classify_cmd(
         elif row.status == "not_computable":
             typer.echo(f"{row.category}: not computed — {row.reason}", err=True)
     typer.echo(f"wrote {', '.join(str(p) for p in tables)}")
+
+
+@app.command("plan", cls=_Command)
+@guarded
+def plan_cmd(
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder with clients/transactions/events/kpis files."),
+    sample: bool = typer.Option(False, "--sample", metavar=FLAG, help="Plan the bundled synthetic sample instead."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Data config (YAML) mapping files and columns."),
+    rulebook: Optional[Path] = typer.Option(None, "--rulebook", help="Category rulebook (YAML); default: built in."),
+    hypotheses: Optional[Path] = typer.Option(None, "--hypotheses", help="Hypotheses file (YAML); default: built in."),
+    window: Optional[int] = typer.Option(None, "--window", min=1, help="Periods in the trailing window; default: the "
+                                         "config's window, else 4 quarters or 6 months."),
+    freq: Optional[str] = typer.Option(None, "--freq", help="Periods: Q (quarters) or M (months); default: the config's freq, else Q."),
+    portfolio_by: Optional[str] = typer.Option(None, "--portfolio-by", help="Sub-portfolios inside one company: a client or "
+                                               "order column (e.g. account_manager)."),
+    engine: Optional[str] = typer.Option(None, "--engine", help="Aggregation engine: duckdb or spark."),
+    lang: str = typer.Option("en", "--lang", help="Language of the reasons: en or ru."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write the plan as CSV here."),
+) -> None:
+    """What these data can test: per hypothesis and design, usable rows, G, T, MDE and what more data would need."""
+    if lang not in ("en", "ru"):
+        raise InputError(f"--lang must be one of en, ru, got {lang!r}")
+    if sample == (data is not None):
+        raise InputError("give exactly one of --sample or --data DIR")
+    if data is not None:
+        if not data.is_dir():
+            raise InputError(f"{data}: no such folder; --data takes the folder holding clients.csv and transactions.csv")
+        from analysis.ingest import validate as _validate
+
+        checked = _validate(data, config=config)
+        if not checked.ok:
+            raise InputError(checked.message())
+    for name, path in (("config", config), ("rulebook", rulebook), ("hypotheses", hypotheses)):
+        if path is not None and not path.is_file():
+            raise InputError(f"--{name} {path}: no such file")
+    if out is not None and out.suffix.lower() != ".csv":
+        raise InputError(f"--out {out}: give a .csv file name")
+    from analysis import planner  # after the checks: a usage error answers at once
+
+    table = planner.plan_for(data or "", config=config or "", rulebook=rulebook or "", hypotheses=hypotheses,
+                             window=window or 0, engine=resolve_engine(engine, config, data), freq=freq or "",
+                             portfolio_by=portfolio_by or "")
+    typer.echo(planner.format_plan(table, lang))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        table.to_csv(tmp, index=False)
+        tmp.replace(out)
+        typer.echo(f"wrote {out}", err=True)
 
 
 def main() -> None:  # pragma: no cover - console entry point alias

@@ -22,9 +22,21 @@ def _first_existing(*candidates: Path) -> Path:
 #: folders in a clone and holds copies in a wheel), so every command finds them from any folder.
 NOTEBOOKS_DIR = _first_existing(_RESOURCES / "notebooks", PACKAGE_DIR.parents[1] / "notebooks")
 SAMPLE_DIR = _first_existing(_RESOURCES / "sample", PACKAGE_DIR.parents[1] / "data" / "sample")
+#: The second sample: one company, 36 months, 8 account managers (``run --sample one-company``).
+SAMPLE_ONE_COMPANY_DIR = _first_existing(_RESOURCES / "sample-one-company",
+                                         PACKAGE_DIR.parents[1] / "data" / "sample-one-company")
+#: The bundled samples by name (``keyclients run --sample NAME``; ``--sample`` alone: panel).
+SAMPLES = {"panel": SAMPLE_DIR, "one-company": SAMPLE_ONE_COMPANY_DIR}
 
 #: Period frequencies: code → (pandas frequency, periods per year, default window).
-FREQUENCIES = {"Q": ("Q", 4, 4), "M": ("M", 12, 12), "Y": ("Y", 1, 3)}
+#: Months take a 6-month window: one company's export of two or three years keeps most of its
+#: periods usable (a 12-month window spends the first year on the window alone).
+FREQUENCIES = {"Q": ("Q", 4, 4), "M": ("M", 12, 6), "Y": ("Y", 1, 3)}
+
+
+def default_window(freq: str) -> int:
+    """The trailing window in periods when none is given: 4 quarters, 6 months, 3 years."""
+    return FREQUENCIES[freq][2]
 
 #: The outcome registry shared by the generator (``synth``) and the statistics (``growth``).
 #: Value: (kind, description). ``kind`` tells how lag h maps to periods: ``growth`` outcomes are

@@ -211,12 +211,14 @@ def scan(data: str | Path, *, engine: str = "duckdb", con=None) -> Scan:
     return out
 
 
-def panel_from_files(data: str | Path, *, freq: str = "Q", engine: str = "duckdb") -> pd.DataFrame:
+def panel_from_files(data: str | Path, *, freq: str = "Q", engine: str = "duckdb",
+                     partial_periods: str = "drop") -> pd.DataFrame:
     """The client × period panel of a folder of canonical files, read and aggregated in the engine.
 
     Same columns, values and order as :func:`analysis.panel.client_period_panel` on
     :func:`analysis.ingest.load` of the folder; memory stays bounded by the engine (DuckDB spills
-    to disk beyond its memory limit), not by the number of order lines. Raises
+    to disk beyond its memory limit), not by the number of order lines. A partial first or last
+    period is left out as there (``partial_periods="keep"`` keeps it). Raises
     :class:`NotScannable` when the files need the tolerant readers of :mod:`analysis.ingest`.
 
     Examples
@@ -234,6 +236,14 @@ def panel_from_files(data: str | Path, *, freq: str = "Q", engine: str = "duckdb
         expr = panel_expr(s.tables["transactions"], s.tables["clients"], s.tables.get("events"), freq=freq)
         # through Arrow: Ibis's own to_pandas adds a second conversion pass (~25 % of the time at 1M lines)
         out = s.con.to_pyarrow(expr).to_pandas()
+        if partial_periods == "drop" and len(out):  # as client_period_panel: partial first/last period out
+            from analysis.ingest.periods import partial_labels
+
+            tx = s.tables["transactions"]
+            days = s.con.to_pyarrow(tx.select(day=tx.date.cast("date")).distinct()).to_pandas()["day"]
+            part = partial_labels(pd.to_datetime(days), freq)
+            if part and pd.to_datetime(days).dt.to_period(freq).nunique() - len(part) >= 2:
+                out = out[~out["period"].isin(part)]
     finally:
         if s.con.name == "duckdb":
             s.con.disconnect()

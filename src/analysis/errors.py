@@ -5,6 +5,8 @@ turns it into exit code 2 and prints its message alone, without a traceback. The
 the file, the column, a few offending rows and what to do.
 """
 
+import signal
+
 
 class KeyclientsError(Exception):
     """Base class of the errors this package raises on purpose."""
@@ -16,3 +18,19 @@ class InputError(KeyclientsError):
 
 class AnalysisError(KeyclientsError):
     """The analysis itself failed on valid input (exit code 1)."""
+
+
+class Stopped(BaseException):
+    """A run stopped by SIGINT or SIGTERM (a ``BaseException``, like ``KeyboardInterrupt``).
+
+    ``exit_code`` is the shell's convention for a process ended by the signal: 130 for SIGINT,
+    143 for SIGTERM.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = int(signum)
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum

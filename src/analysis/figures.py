@@ -278,3 +278,40 @@ def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | No
     _decimal_comma(fig, lang)
     fig.tight_layout()
     return fig
+
+
+def growth_waterfall(shares: pd.DataFrame, *, measure: str = "revenue", lang: str = "en"):
+    """Waterfall of a measure from the period before the span to its last period, one bar per
+    main kind (its clients' net change over the span); from :func:`analysis.decompose.growth_shares`."""
+    from analysis import decompose
+
+    d = shares[shares["measure"] == measure]
+    d = d[(d["change"] != 0) | (d["kind"] != decompose.UNDECIDED)]
+    if d.empty:
+        fig, ax = plt.subplots(figsize=(6, 2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, i18n.t("empty", lang), ha="center", va="center")
+        return fig
+    start = float(d["start_value"].sum())
+    end = start + float(d["change"].sum())
+    labels = [i18n.t("fig.waterfall_start", lang, period=d["start_period"].iloc[0])]
+    labels += [i18n.label(k, lang) for k in d["kind"]]
+    labels += [i18n.t("fig.waterfall_end", lang, period=d["last_period"].iloc[0])]
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.9 * len(labels) + 2), 4.2))
+    ax.bar(0, start, color="0.55")
+    level = start
+    for i, (k, ch) in enumerate(zip(d["kind"], d["change"]), start=1):
+        ax.bar(i, ch, bottom=level, color=CATEGORY_COLORS.get(k, "0.75"), edgecolor="0.3", linewidth=0.5)
+        pct = ch / abs(start) * 100 if start else float("nan")
+        ax.text(i, level + max(ch, 0), ("+" if pct > 0 else "") + i18n.number(pct, lang, 1) + " %",
+                ha="center", va="bottom", fontsize=8)
+        level += ch
+    ax.bar(len(labels) - 1, end, color="0.35")
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
+    ax.set(ylabel=i18n.column(measure, lang),
+           title=i18n.t("fig.waterfall_title", lang, measure=i18n.column(measure, lang)))
+    low = min(start, end, *(start + d["change"].cumsum()))
+    ax.set_ylim(bottom=max(0.0, low - 0.15 * (max(start, end) - low)) if low > 0 else None)
+    _decimal_comma(fig, lang)
+    fig.tight_layout()
+    return fig

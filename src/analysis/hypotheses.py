@@ -4,7 +4,11 @@ DESIGN.md ("Statistics") sets the rules this module applies:
 
 - **Panel mode** (two or more portfolios): each outcome at lag h is regressed on every
   category's exposure jointly plus the size control, with portfolio and period fixed effects
-  and SEs clustered by portfolio, t(G-1) (:func:`analysis.stats.panel_regression`). Effects are
+  and SEs clustered by portfolio (:func:`analysis.stats.panel_regression`). The confirmatory
+  tests use the few-cluster inference ``DEFAULT_INFERENCE`` (chosen by simulation, see
+  ``benchmarks/inference_choice.md``; ``inference=`` picks another: CR1, CR2 with
+  Bell–McCaffrey df, the CV3 jackknife or the restricted wild cluster bootstrap); the
+  exploratory grid uses CR1 with t(G-1). Effects are
   read on the ``std_effect`` scale (SD of outcome per SD of exposure, both after removing
   portfolio and period means).
 - **Confirmatory verdicts**, Holm-adjusted over the hypothesis set at level alpha:
@@ -12,7 +16,8 @@ DESIGN.md ("Statistics") sets the rules this module applies:
   ``no_effect`` (not significant and the 90 % CI of ``std_effect`` inside ±min_effect: an
   equivalence test), ``inconclusive`` (neither); ``not_testable`` when the data cannot give the
   exposure or the outcome.
-- **MDE**: (t(G-1, 1 - alpha/(2m)) + z(0.8)) × SE of ``std_effect`` (:func:`analysis.stats.mde`).
+- **MDE**: (t(df, 1 - alpha/(2m)) + z(0.8)) × SE of ``std_effect`` (:func:`analysis.stats.mde`), with the
+  test's own SE and df (G-1, or the Bell–McCaffrey df for CR2; the bootstrap-t SE for the wild bootstrap).
 - **Exploratory grid**: every category × outcome × lag from the same model, Benjamini-Hochberg,
   pooled Pearson and Spearman correlations beside it.
 - **One portfolio**: an autoregressive distributed-lag model (outcome on its own lag and the
@@ -57,9 +62,22 @@ VERDICTS = ("supported", "contradicted", "no_effect", "inconclusive", "not_testa
 SINGLE_TESTS = ("hac", "bootstrap", "unadjusted")
 SHORT_SERIES = 60
 POWER = 0.8
+#: Outcomes a client-level hypothesis (``level: client``) can name (see :mod:`analysis.client_links`).
+CLIENT_OUTCOMES = ("revenue_growth", "retention", "margin_change", "claims_rate")
+# The confirmatory set's few-cluster inference, chosen by simulation
+# (benchmarks/inference_choice.md: in-band family-wise rate with the best power at G = 30 and 10).
+DEFAULT_INFERENCE = "cv3"
+INFERENCE_NAMES = {
+    "cr1": ("CR1 clustered SEs, t(G-1)", "кластерные ошибки CR1, t(G−1)"),
+    "cr2": ("CR2 clustered SEs with Bell–McCaffrey degrees of freedom",
+            "кластерные ошибки CR2 со степенями свободы Белла–Маккаффри"),
+    "cv3": ("the leave-one-portfolio-out jackknife (CV3), t(G-1)",
+            "складной нож с исключением по одному портфелю (CV3), t(G−1)"),
+    "wild": ("the restricted wild cluster bootstrap", "ограниченный дикий кластерный бутстрап"),
+}
 
 RESULT_COLUMNS = [
-    "id", "category", "outcome", "lag", "expected_sign", "measure", "mode", "test", "n", "n_portfolios",
+    "id", "category", "outcome", "lag", "expected_sign", "measure", "mode", "test", "inference", "n", "n_portfolios",
     "estimate", "std_effect", "std_effect_se", "ci_low", "ci_high", "ci90_low", "ci90_high",
     "p_unc", "p_adj", "p_adjust_method", "df", "mde", "power", "min_effect", "verdict",
     "sentence_en", "sentence_ru", "diagnostics", "n_periods", "reason_code",
@@ -81,8 +99,17 @@ class Hypothesis(BaseModel):
     expected_sign: Literal["+", "-"]
     lag: int = Field(default=1, ge=1, le=4)
     min_effect: float | None = Field(default=None, gt=0, lt=1)
+    #: ``portfolio`` (the portfolio panel) or ``client`` (client-level links, its own Holm family)
+    level: Literal["portfolio", "client"] = "portfolio"
     text_en: str = ""
     text_ru: str = ""
+
+    @model_validator(mode="after")
+    def _client_outcome(self) -> Hypothesis:
+        if self.level == "client" and self.outcome not in CLIENT_OUTCOMES:
+            raise ValueError(f"a client-level hypothesis takes one of the outcomes {list(CLIENT_OUTCOMES)}, "
+                             f"got {self.outcome!r}")
+        return self
 
     @field_validator("expected_sign", mode="before")
     @classmethod
@@ -413,8 +440,10 @@ def within_sd(data: pd.DataFrame, column: str) -> float:
     return float(np.std(x))
 
 
-def _fit_panel(data: pd.DataFrame, outcome_col: str, exposure_cols: list[str]) -> pd.DataFrame:
-    """One panel model; exposure rows with ``std_effect`` etc., or an empty frame when it cannot be fit."""
+def _fit_panel(data: pd.DataFrame, outcome_col: str, exposure_cols: list[str], inference: str | None = None,
+               seed: int | None = None) -> pd.DataFrame:
+    """One panel model; exposure rows with ``std_effect`` etc., or an empty frame when it cannot be fit.
+    ``inference`` None: the plain CR1 fit (the exploratory grid); else the named few-cluster method."""
     cols = ["portfolio", "period", outcome_col, *exposure_cols, growth.SIZE_CONTROL]
     d = pd.DataFrame({c: data[c].to_numpy() for c in cols}).dropna()  # no attrs to copy
     if outcome_col not in data.columns or d[outcome_col].nunique() < 3 or not exposure_cols:
@@ -427,7 +456,7 @@ def _fit_panel(data: pd.DataFrame, outcome_col: str, exposure_cols: list[str]) -
         try:
             res = panel_regression(d, outcome=outcome_col, exposures=keep, entity="portfolio", time="period",
                                    controls=[growth.SIZE_CONTROL], entity_effects=True, time_effects=True,
-                                   cov_type="clustered")
+                                   cov_type="clustered", inference=inference, seed=seed)
         except InputError as exc:
             return pd.DataFrame({"term": keep, "diagnostics": str(exc)})
     res = res[res["role"] == "exposure"].copy()
@@ -537,6 +566,7 @@ def test_hypotheses(
     power: float = POWER,
     seed: int = 1,
     n_calibration: int = 200,
+    inference: str = DEFAULT_INFERENCE,
 ) -> pd.DataFrame:
     """Test the confirmatory hypotheses and give each a verdict.
 
@@ -558,12 +588,18 @@ def test_hypotheses(
         Seed of the block bootstrap and the calibration (one-portfolio mode).
     n_calibration : int
         Simulated series used to choose the deciding test (one-portfolio mode).
+    inference : {"cr1", "cr2", "cv3", "wild"}
+        Panel mode: the few-cluster inference of the tests (:func:`analysis.stats.panel_regression`'s
+        ``inference``); the default was chosen by simulation (``DEFAULT_INFERENCE``). The CIs,
+        the 90 % equivalence CI and the MDE use the same standard errors and df (for ``wild``
+        the bootstrap-t SE, CR1 SE * q*/t(G-1), with df G-1).
 
     Returns
     -------
     pandas.DataFrame
         One row per hypothesis: ``id, category, outcome, lag, expected_sign, measure, mode,
-        test`` (the model and the deciding test in words), ``n`` (rows used), ``n_portfolios``,
+        test`` (the model and the deciding test in words), ``inference`` (panel: ``cr1``, ``cr2``,
+        ``cv3`` or ``wild``; one portfolio: the deciding test), ``n`` (rows used), ``n_portfolios``,
         ``estimate`` (slope per unit of exposure), ``std_effect``, ``std_effect_se``,
         ``ci_low, ci_high`` (95 % CI of ``std_effect``), ``ci90_low, ci90_high`` (its 90 % CI,
         the equivalence test), ``p_unc``, ``p_adj`` (Holm over the set), ``p_adjust_method``,
@@ -579,10 +615,13 @@ def test_hypotheses(
         table as records), ``small_sample`` (panel mode: the convention used).
     """
     hf = _as_file(hypotheses)
+    hf = hf.model_copy(update={"hypotheses": [h for h in hf.hypotheses if h.level == "portfolio"]})
     alpha = hf.alpha if alpha is None else float(alpha)
     if measure not in growth.EXPOSURES:
         raise InputError(f"The value for `measure` must be one of {list(growth.EXPOSURES)}, but {measure!r} was passed.")
     md = _mode(data, mode)
+    if inference not in INFERENCE_NAMES:
+        raise InputError(f"The value for `inference` must be one of {list(INFERENCE_NAMES)}, but {inference!r} was passed.")
     warn_list: list[str] = []
     attrs: dict = {"mode": md, "alpha": alpha, "measure": measure}
     rows = []
@@ -590,16 +629,18 @@ def test_hypotheses(
         exp_cols = usable_exposures(data, measure=measure)
         fits: dict[str, pd.DataFrame] = {}
         G = _n_portfolios(data)
-        if G < 30:
+        attrs["inference"] = inference
+        if G < 30 and inference == "cr1":
             warn_list.append(f"few portfolios: G={G} < 30; clustered standard errors are then less reliable")
         for h in hf.hypotheses:
             col = growth.outcome_column(h.outcome, h.lag)
             if col not in fits:
-                fits[col] = _fit_panel(data, col, exp_cols) if col in data.columns else pd.DataFrame()
+                fits[col] = _fit_panel(data, col, exp_cols, inference, seed) if col in data.columns else pd.DataFrame()
             fit = fits[col]
             term = growth.exposure_column(h.category, measure)
             row = _blank(h, measure, md)
-            row["test"] = "panel: portfolio and period fixed effects, SEs clustered by portfolio, t(G-1)"
+            row["inference"] = inference
+            row["test"] = f"panel: portfolio and period fixed effects, clustered by portfolio, {INFERENCE_NAMES[inference][0]}"
             if fit.empty or term not in set(fit["term"]) or "estimate" not in fit.columns:
                 why = "outcome not in the data" if col not in data.columns else (
                     "exposure does not vary after removing portfolio and period means or is missing"
@@ -616,6 +657,11 @@ def test_hypotheses(
                        std_effect=float(r["std_effect"]), std_effect_se=float(r["std_effect_se"]),
                        p_unc=float(r["p_unc"]), df=float(r["df"]), n_periods=int(used["period"].nunique()),
                        diagnostics="; ".join(s for s in (str(r["diagnostics"]), str(r["model_notes"])) if s))
+            if "identified" in r.index and not bool(r["identified"]):
+                why = ("the exposure is identified by one portfolio: dropping it leaves the effect unidentified, "
+                       "so the jackknife cannot test it")
+                row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
+                warn_list.append(f"{h.id}: not tested — {why}")
             attrs["small_sample"] = str(r["small_sample"])
             rows.append(row)
     else:
@@ -636,6 +682,7 @@ def test_hypotheses(
             col = growth.outcome_column(h.outcome, h.lag)
             term = growth.exposure_column(h.category, measure)
             row = _blank(h, measure, md)
+            row["inference"] = deciding
             row["test"] = f"one portfolio: ADL (own lag 1), deciding test {deciding} chosen by calibration"
             fit = _fit_single(data, col, term, deciding, seed) if col in data.columns and term in data.columns else None
             if fit is None:
@@ -677,6 +724,40 @@ def _why_not_testable(data: pd.DataFrame, outcome_col: str, term: str, md: str) 
     if within_sd(d, term) <= 1e-9:
         return {"reason_code": "exposure_constant", **counts}
     return {"reason_code": "model_failed", **counts}
+def inference_sentence(results: pd.DataFrame, lang: str = "en") -> str:
+    """One sentence naming the inference behind the confirmatory p-values, CIs and MDEs.
+
+    Examples
+    --------
+    >>> res = pd.DataFrame({"mode": ["panel"], "inference": ["cv3"], "n_portfolios": [30], "df": [29.0]})
+    >>> inference_sentence(res)
+    'p-values, confidence intervals and MDEs use the leave-one-portfolio-out jackknife (CV3), t(G-1) over 30 portfolios, the method that kept the false-positive rate near 5 % in simulations with 10 and 30 portfolios.'
+    """
+    tested = results[results["inference"].notna() & results["n_portfolios"].notna()]
+    if tested.empty:
+        return ("No hypothesis could be tested, so no inference was run." if lang == "en" else
+                "Ни одну гипотезу не удалось проверить, поэтому статистический вывод не выполнялся.")
+    method = str(tested["inference"].iloc[0])
+    if str(tested["mode"].iloc[0]) != "panel":
+        return (f"One portfolio: p-values use the {method} test, the one whose rejection rate on simulated "
+                f"independent series of this length was closest to the nominal level." if lang == "en" else
+                f"Один портфель: p-значения дает тест {method} — тот, чья доля отклонений на смоделированных "
+                f"независимых рядах такой длины ближе всего к номинальному уровню.")
+    g = int(tested["n_portfolios"].max())
+    name = INFERENCE_NAMES[method][0 if lang == "en" else 1]
+    extra = ""
+    if method == "cr2":
+        lo, hi = float(tested["df"].min()), float(tested["df"].max())
+        extra = f" (df {lo:.1f}–{hi:.1f})" if lang == "en" else f" (степеней свободы {lo:.1f}–{hi:.1f})".replace(".", ",")
+    elif method == "wild":
+        w = "Webb" if g < 12 else "Rademacher"
+        extra = (f" ({w} weights, 999 draws; its CIs and MDEs use the bootstrap-t standard error)" if lang == "en"
+                 else f" (веса {'Уэбба' if g < 12 else 'Радемахера'}, 999 повторов; ДИ и МОЭ — по бутстреп-t ошибке)")
+    if lang == "en":
+        return (f"p-values, confidence intervals and MDEs use {name}{extra} over {g} portfolios, the method that "
+                f"kept the false-positive rate near 5 % in simulations with 10 and 30 portfolios.")
+    return (f"p-значения, доверительные интервалы и МОЭ рассчитаны методом: {name}{extra}, по {g} портфелям — "
+            f"он удерживал долю ложных срабатываний около 5 % в симуляциях с 10 и 30 портфелями.")
 
 
 def _blank(h: Hypothesis, measure: str, md: str) -> dict:
@@ -989,5 +1070,7 @@ __all__ = [
     "DEFAULT_FILE", "Hypothesis", "HypothesisFile", "VERDICTS", "calibrate_single", "explore", "growth_tables",
     "load_hypotheses",
     "mde_table", "membership_sensitivity", "REASON_CODES", "reason_sentence", "robustness", "sentence", "test_hypotheses", "usable_exposures",
+    "inference_sentence", "load_hypotheses",
+    "mde_table", "membership_sensitivity", "robustness", "sentence", "test_hypotheses", "usable_exposures",
     "verdict", "within_sd",
 ]  # fmt: skip

@@ -192,7 +192,9 @@ def client_period_panel(base: ClientBase, *, freq: str = "Q", engine: str = "duc
         ``spec_requirement``, ``prepayment``, ``deferral_accepted``, ``incident``; 0 without
         events), ``prepayment_amount``, and ``account_manager`` (the manager with most revenue in
         the client's period; a tie goes to the name first in alphabetical order) when order lines name one. Money summed exactly and
-        returned as float; sorted by portfolio, client and period. With ``client_periods`` input
+        returned as float; sorted by portfolio, client and period. A partial first or last period
+        (the export starts or ends inside it) is left out unless the data config says
+        ``partial_periods: keep``. With ``client_periods`` input
         and no order lines, that table comes back in the same columns.
 
     Examples
@@ -229,7 +231,21 @@ def client_period_panel(base: ClientBase, *, freq: str = "Q", engine: str = "duc
             out[col] = out[col].astype("str")
     for col in ("orders", *EVENT_TYPES):  # counts are int64 whatever integer width the engine returns
         out[col] = out[col].astype("int64")
-    return out.reset_index(drop=True)
+    return drop_partial_periods(out, base, freq).reset_index(drop=True)
+
+
+def drop_partial_periods(panel: pd.DataFrame, base: ClientBase, freq: str) -> pd.DataFrame:
+    """``panel`` without the partial first/last period of the order lines' dates at ``freq``
+    (:func:`analysis.ingest.periods.partial_periods`), unless the base says ``partial_periods: keep``
+    or fewer than two periods would remain; ``validate`` reports the same periods."""
+    if getattr(base, "partial_periods", "keep") != "drop" or base.transactions is None or panel.empty:
+        return panel
+    from analysis.ingest.periods import partial_labels
+
+    part = partial_labels(base.transactions["date"], freq)
+    if not part or base.transactions["date"].dropna().dt.to_period(freq).nunique() - len(part) < 2:
+        return panel
+    return panel[~panel["period"].isin(part)]
 
 
 def _from_client_periods(base: ClientBase) -> pd.DataFrame:

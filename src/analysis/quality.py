@@ -13,17 +13,25 @@ from analysis.panel import client_period_panel
 
 
 def check(data_dir: str | Path = "", *, config: str | Path = "", portfolio: str = "",
-          anonymize: bool = False) -> ValidationReport:
+          anonymize: bool = False, freq: str = "") -> ValidationReport:
     """Read and check the client base (the sample when ``data_dir`` is empty); stop on errors.
 
     ``portfolio`` keeps one portfolio's clients; ``anonymize`` replaces client ids and names
-    (in the tables and in every note and problem text) by keyed pseudonyms.
+    (in the tables and in every note and problem text) by keyed pseudonyms; ``freq`` (Q or M;
+    empty: the data config's) sets the periods of KPI files. A folder of company folders is
+    checked company by company (:mod:`analysis.companies`).
     """
     import dataclasses
 
-    from analysis.study import only_portfolio
+    from analysis.companies import company_folders, validate_companies
+    from analysis.study import only_portfolio, settings
 
-    report = validate(Path(data_dir) if data_dir else SAMPLE_DIR, config=config or None)
+    folder = Path(data_dir) if data_dir else SAMPLE_DIR
+    folders = company_folders(folder)
+    if folders:
+        report = validate_companies(folders, config=config or None, freq=freq or None)
+    else:
+        report = validate(folder, config=settings(folder, config=config, freq=freq).config if freq else (config or None))
     if not report.ok:
         raise InputError(report.message())
     if anonymize:
@@ -44,14 +52,26 @@ def notes_table(report: ValidationReport) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["file", "note"])
 
 
+def counts_table(report: ValidationReport, *, portfolio: str = "") -> pd.DataFrame:
+    """From the lines read to the lines in the panel (:meth:`ValidationReport.counts`): the same
+    numbers ``keyclients validate`` prints, a row for every difference (filters, partial periods,
+    clients without orders). With ``portfolio``, the rows of the whole files (lines read, dropped
+    by filters) are left out: they are not attributed to one portfolio."""
+    out = report.counts()
+    if portfolio:
+        out = out[~out["step"].isin(["dq_lines_read", "dq_dropped_by_filter"])]
+    return out.reset_index(drop=True)
+
+
 def problems_table(report: ValidationReport) -> pd.DataFrame:
     """Warnings and errors: ``severity, file, column, check, count, lines, fix``."""
     return report.problems.reset_index(drop=True)
 
 
-def panel(report: ValidationReport, *, engine: str = "duckdb") -> pd.DataFrame:
-    """The client × period panel of the checked base."""
-    return client_period_panel(report.base, engine=engine)
+def panel(report: ValidationReport, *, engine: str = "duckdb", freq: str = "") -> pd.DataFrame:
+    """The client × period panel of the checked base, at ``freq`` (Q or M; empty: the frequency
+    the base was checked at)."""
+    return client_period_panel(report.base, engine=engine, freq=freq or report.freq)
 
 
 def coverage(panel: pd.DataFrame) -> pd.DataFrame:

@@ -3,7 +3,12 @@
 The run is built in a temporary folder beside the report folder and swapped into place only when
 complete: an interrupted run leaves the previous report intact and no half-written one. A
 notebook that fails still renders (with papermill's error banner), is marked in the index, and
-makes the exit code 1; the others go on.
+makes the exit code 1; the others go on. A worker or kernel that dies is reported the same way.
+
+SIGINT and SIGTERM stop a run cleanly: every worker and kernel is ended (the workers run in their
+own process groups, so a Ctrl-C at the terminal reaches the runner alone, which stops them), the
+temporary folder is removed, the previous report is kept, and :class:`Stopped` is raised (the CLI
+exits 130 or 143).
 """
 
 from __future__ import annotations
@@ -15,9 +20,12 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import version as _pkg_version
@@ -25,7 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from analysis.config import NOTEBOOKS_DIR
-from analysis.errors import InputError
+from analysis.errors import InputError, Stopped
 
 KERNEL = "python3"
 START_TIMEOUT = 120  # seconds a kernel may take to start
@@ -108,6 +116,13 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def is_synthetic(data_dir: Path) -> bool:
+    """A ``truth.json`` beside the data (or beside any company's data in a folder of companies)."""
+    from analysis.companies import is_synthetic as _is_synthetic
+
+    return _is_synthetic(data_dir)
+
+
 def list_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     """The report's notebooks in their numbered order."""
     books = sorted(p for p in Path(folder).glob("*.ipynb") if not p.name.startswith("."))
@@ -178,26 +193,57 @@ def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeou
 
     from analysis.anonymize import ENV_KEY
 
+    from analysis import progress
+
     os.environ.pop(ENV_KEY, None)
     os.environ.update(env or {})
+    # the page's own steps (analysis.progress.step in the kernel) and the cell it is at, for the heartbeat
+    os.environ[progress.ENV] = str(_progress_file(output, "step"))
+    cells_file = _progress_file(output, "cell")
+    import nbformat
+
+    n_code = 1 + sum(c.cell_type == "code" for c in nbformat.read(notebook, as_version=4).cells)  # + injected
+    started_cells = []
+
+    def on_cell_start(cell, cell_index, **_):
+        if cell.cell_type == "code" and cell.source.strip():
+            started_cells.append(cell_index)
+            _write_line(cells_file, f"cell {len(started_cells)}/{n_code}")
+
     start = time.perf_counter()
     error = ""
+    _write_line(cells_file, "starting the kernel")
     # the kernel inherits this worker's stderr: keep its chatter in a log beside the executed notebook
     log_file = open(Path(output).with_suffix(".log"), "w", encoding="utf-8")
     os.dup2(log_file.fileno(), 2)
     try:
         papermill.execute_notebook(notebook, output, parameters=parameters, kernel_name=KERNEL,
                                    progress_bar=False, cwd=cwd, start_timeout=START_TIMEOUT,
-                                   execution_timeout=cell_timeout, log_output=False)
+                                   execution_timeout=cell_timeout, log_output=False, on_cell_start=on_cell_start)
     except PapermillExecutionError as exc:
         error = f"{exc.ename}: {exc.evalue}"
     except Exception as exc:  # a kernel that dies or times out: the notebook is marked failed
         error = f"{exc.__class__.__name__}: {exc}"
     finally:
         log_file.close()
-        for key in (env or {}):
+        for key in (*(env or {}), progress.ENV):
             os.environ.pop(key, None)
     return Path(notebook).stem, time.perf_counter() - start, error
+
+
+def _progress_file(output: str | Path, kind: str) -> Path:
+    """Where a running notebook's progress lines go: ``executed/.<name>.<kind>`` (removed at the end)."""
+    output = Path(output)
+    return output.parent / f".{output.stem}.{kind}"
+
+
+def _write_line(path: Path, text: str) -> None:
+    try:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def notices(*, lang: str = "en", synthetic: bool = False, anonymized: str = "", portfolio: str = "") -> str:
@@ -349,27 +395,215 @@ def _plan(run: _Run, cell_timeout: int, env: dict) -> list[tuple]:
             p["tables_dir"] = str(run.tmp / "tables")
         if "figures_dir" in _known(nb):
             p["figures_dir"] = str(run.tmp / "figures")
+        if "study_dir" in _known(nb):  # the study is prepared once per run (see _execute_all)
+            p["study_dir"] = str(run.tmp / STUDY_DIR / _study_key(nb, p))
         tasks.append((str(nb), str(run.tmp / "executed" / nb.name), p, str(run.tmp), cell_timeout, env))
     return tasks
 
 
-def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None], label=None) -> dict:
-    """Run every task in one process pool; ``{output path: (name, seconds, error)}``."""
+STUDY_DIR = ".study"  # inside a run's temporary folder; removed before the report is published
+PREPARE = "00_prepare_study"
+
+
+def _study_args(nb: Path, params: dict, *, tests: bool = False) -> dict:
+    """The arguments a page passes to ``study.prepare`` (``tests``: ``hypotheses`` and ``seed`` of
+    its confirmatory tests instead): its parameters named like them, as injected or else the
+    notebook's own defaults."""
+    import ast
+    import inspect
+
+    from analysis import study
+
+    names = {"hypotheses", "seed"} if tests else set(inspect.signature(study.prepare).parameters) - {"cache"}
+    out = {}
+    for name, spec in _known(nb).items():
+        if name in names:
+            if name in params:
+                out[name] = params[name]
+            else:
+                try:
+                    out[name] = ast.literal_eval(str(spec.get("default")))
+                except (ValueError, SyntaxError):
+                    continue
+    return out
+
+
+def _study_key(nb: Path, params: dict) -> str:
+    """One prepared study per distinct set of arguments (pages with other defaults get their own)."""
+    text = json.dumps(_study_args(nb, params), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _prepare_study(folder: str, kwargs: dict, env: dict | None = None) -> tuple[str, float, str]:
+    """Worker: prepare the run's study once (:func:`analysis.study.save_prepared`) into ``folder``."""
+    from analysis import progress, study
+
+    os.environ.update(env or {})
+    output = Path(folder).parents[1] / "executed" / f"{PREPARE}-{Path(folder).name}.ipynb"
+    os.environ[progress.ENV] = str(_progress_file(output, "step"))
+    _write_line(_progress_file(output, "cell"), "reading, aggregating and classifying once for every page")
+    start, error = time.perf_counter(), ""
+    try:
+        data_dir = kwargs.pop("data_dir", "")
+        study.save_prepared(folder, data_dir, **kwargs)
+    except Exception as exc:  # the pages then prepare for themselves and show the error where it belongs
+        error = f"{exc.__class__.__name__}: {exc}"
+    finally:
+        for key in (*(env or {}), progress.ENV):
+            os.environ.pop(key, None)
+    return PREPARE, time.perf_counter() - start, error
+
+
+class _StopOnSignals:
+    """While a run lasts, SIGINT and SIGTERM raise :class:`Stopped` in the main thread; ``hold()``
+    defers them while the finished report is being put in place (only possible from the main
+    thread; elsewhere the process's own handlers stay). After the first stop, further signals are
+    ignored so that they cannot interrupt the clean-up."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.old: dict = {}
+        self.holding = False
+        self.pending: int | None = None
+
+    def __enter__(self) -> "_StopOnSignals":
+        if threading.current_thread() is threading.main_thread():
+            self.old = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        if self.holding:  # the report is being put in place, or a stop is already under way
+            self.pending = signum
+            return
+        self.holding = True  # a second Ctrl-C must not interrupt the clean-up of the first
+        raise Stopped(signum)
+
+    @contextmanager
+    def hold(self):
+        self.holding = True
+        try:
+            yield
+        finally:
+            self.holding = False
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self.old.items():
+            signal.signal(s, handler)
+
+
+def _worker_init() -> None:
+    """Each pool worker leads its own process group (a terminal's Ctrl-C reaches the runner only,
+    which then ends the workers and kernels itself) and has the default signal handlers."""
+    try:
+        os.setpgid(0, 0)
+    except OSError:  # pragma: no cover - not permitted on some platforms
+        pass
+    for s in _StopOnSignals.SIGNALS:
+        signal.signal(s, signal.SIG_DFL)
+
+
+def _end_children(grace: float = 5.0) -> None:
+    """End every descendant of this process (pool workers and the kernels they started, which
+    run in sessions of their own): SIGTERM, then SIGKILL for those alive after ``grace`` s."""
+    import psutil
+
+    try:
+        procs = psutil.Process().children(recursive=True)
+    except psutil.Error:  # pragma: no cover
+        return
+    for p in procs:
+        try:
+            p.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=grace)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(alive, timeout=grace)
+
+
+def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | None, label=None,
+                 previous: dict | None = None) -> dict:
+    """Run every task in one process pool; ``{output path: (name, seconds, error)}``.
+
+    Pages that take ``study_dir`` wait for the study, prepared once per run folder by a pool job
+    of its own while the other pages start; if that job fails they prepare it themselves (and
+    show the error). Pages start longest first (by the previous run's timings), in their
+    numbered order otherwise. A worker that dies marks its notebook (and those that could not
+    start after it) failed; any exception here, ``Stopped`` included, ends every worker and
+    kernel before it propagates.
+    """
+    previous = previous or {}
     jobs = min(jobs or os.cpu_count() or 1, len(tasks))
-    progress = _Progress(len(tasks), log)
+    studies: dict[str, dict] = {}
+    for t in tasks:
+        if t[2].get("study_dir"):
+            args = studies.setdefault(t[2]["study_dir"], _study_args(Path(t[0]), t[2]))
+            if "hypotheses" in _known(Path(t[0])) and "hypotheses" not in args:  # the tests the pages show
+                args.update(_study_args(Path(t[0]), t[2], tests=True))
+    env = tasks[0][5] if tasks else {}
+    prep = {str(Path(folder).parents[1] / "executed" / f"{PREPARE}-{Path(folder).name}.ipynb"): folder
+            for folder in studies}
+    names = {t[1]: (label(t[1], Path(t[0]).stem) if label else Path(t[0]).stem) for t in tasks}
+    for out in prep:
+        names[out] = label(out, PREPARE) if label else PREPARE
+    progress = _Progress(names, log, jobs=jobs, previous=previous)
+    order = sorted(tasks, key=lambda t: -previous.get(Path(t[0]).stem, 0.0))  # stable: numbered order on ties
+    ready = {folder: False for folder in studies}
     done = {}
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_execute, *t): t[1] for t in tasks}
-        for future in as_completed(futures):
-            name, seconds, error = future.result()
-            done[futures[future]] = (name, seconds, error)
-            progress.done(label(futures[future], name) if label else name, seconds, error)
+    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    try:
+        futures = {pool.submit(_prepare_study, folder, kwargs, env): (PREPARE, out)
+                   for out, (folder, kwargs) in zip(prep, studies.items())}
+        queue = list(order)
+
+        def feed() -> None:
+            while queue and len(futures) < jobs:
+                t = next((t for t in queue if not t[2].get("study_dir") or ready[t[2]["study_dir"]]), None)
+                if t is None:
+                    return
+                queue.remove(t)
+                futures[pool.submit(_execute, *t)] = t
+
+        feed()
+        while futures:
+            finished, _ = wait(list(futures), timeout=1.0, return_when=FIRST_COMPLETED)
+            for future in finished:
+                task = futures.pop(future)
+                try:
+                    name, seconds, error = future.result()
+                except Exception as exc:  # the worker process died (killed, out of memory…)
+                    name, seconds = Path(task[0]).stem, 0.0
+                    error = f"the worker process running it stopped ({exc.__class__.__name__}: {exc})"
+                if task[0] == PREPARE:
+                    folder = prep[task[1]]
+                    ready[folder] = True
+                    if error:  # the pages prepare for themselves and show the error
+                        queue = [t if t[2].get("study_dir") != folder else (*t[:2], {**t[2], "study_dir": ""}, *t[3:])
+                                 for t in queue]
+                else:
+                    done[task[1]] = (name, seconds, error)
+                progress.done(task[1], names[task[1]], seconds, error)
+                for kind in ("cell", "step"):
+                    _progress_file(task[1], kind).unlink(missing_ok=True)
+            feed()
+            progress.tick()
+    except BaseException:
+        _end_children()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return done
 
 
 def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audience: str, lang: str,
              anonymized: str, seed: int, started: float, back: str = "../index.html") -> RunResult:
     """Render the pages, workbook, index and manifest of one executed run in its folder."""
+    shutil.rmtree(run.tmp / STUDY_DIR, ignore_errors=True)
     result = RunResult(out_dir=run.tmp, index=run.tmp / "index.html")
     errors = {}
     for nb in run.books:
@@ -419,12 +653,15 @@ def _base_parameters(data_dir: Path, seed: int, extra: dict | None, lang: str, a
 def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, cell_timeout: int = 600,
                notebooks: list[Path] | None = None, extra_parameters: dict | None = None,
                audience: str = "presentation", lang: str = "en", anonymize: bool = False, anon_key: str | None = None,
-               log: Callable[[str], None] = print) -> RunResult:
+               csv_max_rows: int | None = None, log: Callable[[str], None] | None = print) -> RunResult:
     """Execute the notebooks on ``data_dir`` and publish the report into ``out_dir``.
 
     ``lang`` (``en`` or ``ru``) chooses every word shown; ``anonymize`` replaces client names and
     ids by pseudonyms keyed with ``anon_key`` (else ``KEYCLIENTS_ANON_KEY``, else a random key,
-    which the report then says).
+    which the report then says). ``log`` receives the progress lines (each page with the time
+    elapsed and an estimate of what is left, from the previous run's timings when there was one;
+    a heartbeat with the step of a long page); ``None`` prints nothing. ``csv_max_rows``: tables
+    longer than this are written as Parquet only (default ``KEYCLIENTS_CSV_MAX_ROWS`` or 200,000).
 
     Returns
     -------
@@ -436,28 +673,33 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
     data_dir = Path(data_dir).resolve()
     out_dir = Path(out_dir).resolve()
     books = notebooks or list_notebooks()
-    synthetic = (data_dir / "truth.json").is_file()
+    synthetic = is_synthetic(data_dir)
     base_params = _base_parameters(data_dir, seed, extra_parameters, lang, anonymize)
     lang = base_params.get("lang", "en")
     key, anonymized = resolve_anon_key(anonymize, anon_key)
     from analysis.anonymize import ENV_KEY
 
     env = {ENV_KEY: key} if key else {}
+    if csv_max_rows is not None:  # tables longer than this: Parquet only
+        env["KEYCLIENTS_CSV_MAX_ROWS"] = str(int(csv_max_rows))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     run = _Run(tmp=tmp, books=books, params=base_params, portfolio=str(base_params.get("portfolio", "")))
     started = time.perf_counter()
-    try:
-        tasks = _plan(run, cell_timeout, env)
-        log(f"running {len(tasks)} notebook(s) on {data_dir} with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
-        done = _execute_all(tasks, jobs, log)
-        result = _publish(run, done, data_dir=data_dir, synthetic=synthetic, audience=audience, lang=lang,
-                          anonymized=anonymized, seed=seed, started=started, back="../index.html")
-        _swap(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with _StopOnSignals() as stop:
+        try:
+            tasks = _plan(run, cell_timeout, env)
+            if log:
+                log(f"running {len(tasks)} notebook(s) on {data_dir} with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
+            done = _execute_all(tasks, jobs, log, previous=_previous_timings(out_dir))
+            result = _publish(run, done, data_dir=data_dir, synthetic=synthetic, audience=audience, lang=lang,
+                              anonymized=anonymized, seed=seed, started=started, back="../index.html")
+            with stop.hold():
+                _swap(tmp, out_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     result.out_dir, result.index = out_dir, out_dir / "index.html"
     return result
 
@@ -465,8 +707,8 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
 def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int = 1, jobs: int = 0,
               cell_timeout: int = 600, notebooks: list[Path] | None = None, extra_parameters: dict | None = None,
               audience: str = "presentation", lang: str = "en", anonymize: bool = False, anon_key: str | None = None,
-              config: str | Path = "", portfolios: list[str] | None = None,
-              log: Callable[[str], None] = print) -> RunResult:
+              config: str | Path = "", portfolios: list[str] | None = None, csv_max_rows: int | None = None,
+              log: Callable[[str], None] | None = print) -> RunResult:
     """One report per portfolio (``out_dir/<portfolio>/``) plus ``out_dir/index.html`` comparing
     their verdicts and mixes of kinds. Every notebook of every portfolio goes into one process
     pool, so the portfolios run in parallel; progress counts them all.
@@ -494,11 +736,13 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
     if not books:
         raise InputError("--by portfolio: no notebook takes a portfolio parameter")
     names = portfolios or _portfolios(load(data_dir, config=config or None))
-    synthetic = (data_dir / "truth.json").is_file()
+    synthetic = is_synthetic(data_dir)
     base_params = _base_parameters(data_dir, seed, extra_parameters, lang, anonymize)
     lang = base_params.get("lang", "en")
     key, anonymized = resolve_anon_key(anonymize, anon_key)
     env = {ENV_KEY: key} if key else {}
+    if csv_max_rows is not None:  # tables longer than this: Parquet only
+        env["KEYCLIENTS_CSV_MAX_ROWS"] = str(int(csv_max_rows))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -507,27 +751,39 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
             for name in names}
     if len({r.tmp.name for r in runs.values()}) < len(runs):
         raise InputError("--by portfolio: two portfolio names map to the same folder name")
-    try:
-        tasks = [t for r in runs.values() for t in _plan(r, cell_timeout, env)]
-        folders = {str(r.tmp): name for name, r in runs.items()}
-        log(f"running {len(tasks)} notebook(s) for {i18n.plural('batch.count', len(runs), 'en')} on {data_dir} "
-            f"with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
-        done = _execute_all(tasks, jobs, log, label=lambda out, nb: f"{folders[str(Path(out).parents[1])]}/{nb}")
-        result = RunResult(out_dir=out_dir, index=out_dir / "index.html")
-        summaries = {}
-        for name, r in runs.items():
-            sub = _publish(r, done, data_dir=data_dir, synthetic=synthetic, audience=audience, lang=lang,
-                           anonymized=anonymized, seed=seed, started=started, back="../index.html")
-            result.failed += [f"{name}/{nb}" for nb in sub.failed]
-            result.timings.update({f"{name}/{k}": v for k, v in sub.timings.items()})
-            summaries[name] = sub
-        _write_batch_index(tmp, runs, summaries, lang=lang, synthetic=synthetic, anonymized=anonymized,
-                           parameters=base_params, audience=audience)
-        _swap(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with _StopOnSignals() as stop:
+        try:
+            tasks = [t for r in runs.values() for t in _plan(r, cell_timeout, env)]
+            folders = {str(r.tmp): name for name, r in runs.items()}
+            if log:
+                log(f"running {len(tasks)} notebook(s) for {i18n.plural('batch.count', len(runs), 'en')} on {data_dir} "
+                    f"with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
+            done = _execute_all(tasks, jobs, log, label=lambda out, nb: f"{folders[str(Path(out).parents[1])]}/{nb}")
+            result = RunResult(out_dir=out_dir, index=out_dir / "index.html")
+            summaries = {}
+            for name, r in runs.items():
+                sub = _publish(r, done, data_dir=data_dir, synthetic=synthetic, audience=audience, lang=lang,
+                               anonymized=anonymized, seed=seed, started=started, back="../index.html")
+                result.failed += [f"{name}/{nb}" for nb in sub.failed]
+                result.timings.update({f"{name}/{k}": v for k, v in sub.timings.items()})
+                summaries[name] = sub
+            _write_batch_index(tmp, runs, summaries, lang=lang, synthetic=synthetic, anonymized=anonymized,
+                               parameters=base_params, audience=audience)
+            with stop.hold():
+                _swap(tmp, out_dir)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return result
+
+
+def _previous_timings(out_dir: Path) -> dict:
+    """Seconds per page in the report already at ``out_dir`` (its manifest), for the estimates."""
+    try:
+        timings = json.loads((Path(out_dir) / "manifest.json").read_text(encoding="utf-8")).get("timings", {})
+        return {k: float(v) for k, v in timings.items() if k != "total" and isinstance(v, (int, float))}
+    except (OSError, ValueError, AttributeError):
+        return {}
 
 
 def _slug(name: str) -> str:
@@ -557,9 +813,9 @@ def _write_batch_index(tmp: Path, runs: dict, summaries: dict, *, lang: str, syn
         if hyp.is_file():
             h = pd.read_csv(hyp, keep_default_na=False)
             verdicts[name] = dict(zip(h["id"], h["verdict"]))
-        cats = r.tmp / "tables" / "client_categories.csv"
-        if cats.is_file():
-            m = pd.read_csv(cats, usecols=["period", "category", "status", "member"], keep_default_na=False)
+        cats = r.tmp / "tables" / "client_categories"
+        if cats.with_suffix(".csv").is_file() or cats.with_suffix(".parquet").is_file():
+            m = read_table(r.tmp / "tables", "client_categories", ["period", "category", "status", "member"])
             m = m[m["status"] == "ok"]
             if len(m):
                 last = m[m["period"] == m["period"].max()]
@@ -674,6 +930,7 @@ def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool,
     none = html.escape(i18n.t("report.none", lang))
     h = lambda key: html.escape(i18n.t(key, lang))  # noqa: E731
     verdicts_html = f"<h2>{h('report.verdicts')}</h2>{verdicts}" if verdicts else ""
+    verdicts_html = _plan_line(tmp / "tables" / "plan.csv", lang=lang) + verdicts_html
     figures_html = f"<h2>{h('report.key_figures')}</h2>{figures}" if figures else ""
     body = (f"<h1>{h('report.title')}</h1>{verdicts_html}{figures_html}"
             f"<h2>{h('report.pages')}</h2><ul>{''.join(items)}</ul>"
@@ -697,6 +954,18 @@ def _fragile(tables: Path) -> dict:
         return {}
     flipped = rob[rob["flipped"].astype(str).str.lower() == "true"]
     return {str(k): list(g["variant"]) for k, g in flipped.groupby("id", sort=False)}
+
+
+def _plan_line(path: Path, *, lang: str = "en") -> str:
+    """The planner's one line for the index (escaped), or '' when the run wrote no plan."""
+    if not path.is_file():
+        return ""
+    import pandas as pd
+
+    from analysis.planner import plan_line
+
+    text = plan_line(pd.read_csv(path, keep_default_na=False, dtype={"status": str, "id": str}), lang)
+    return f'<p class="plan">{html.escape(text)}</p>' if text else ""
 
 
 def _verdict_table(path: Path, *, lang: str = "en", folder: str = "pages") -> str:
@@ -734,31 +1003,162 @@ def _verdict_table(path: Path, *, lang: str = "en", folder: str = "pages") -> st
     return f'<div class="table-wrap"><table class="verdicts"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>{note}'
 
 
+def _clock(seconds: float) -> str:
+    seconds = int(round(max(seconds, 0)))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
+        f"{seconds // 60}:{seconds % 60:02d}"
+
+
+_FRACTION = re.compile(r"(\d+)\s*/\s*(\d+)")
+
+
 class _Progress:
-    """A progress bar on a terminal, plain log lines otherwise."""
+    """Per-page progress with elapsed time and an estimate of what is left, plus a heartbeat
+    from long pages (the cell they are at and their own step, e.g. ``world 7/32``).
 
-    def __init__(self, total: int, log: Callable[[str], None]):
-        self.total, self.n, self.log = total, 0, log
-        self.tty = sys.stderr.isatty() and log is not None
+    On a terminal one status line is redrawn every second; otherwise a line per finished page
+    and a heartbeat every ``heartbeat`` seconds. ``log=None`` prints nothing (``--quiet``).
 
-    def done(self, name: str, seconds: float, error: str) -> None:
+    Estimates: a page's duration in the previous run of the same report (``previous``), else the
+    mean of the pages finished so far; a running page whose own step reads ``k/n`` is estimated
+    from its pace. Pages share ``jobs`` workers, so what is left is divided by their number.
+    """
+
+    def __init__(self, tasks: dict, log: Callable[[str], None] | None, *, jobs: int = 1,
+                 previous: dict | None = None, heartbeat: float = 20.0):
+        self.tasks = tasks  # output path → label
+        self.total, self.n, self.log, self.jobs = len(tasks), 0, log, max(int(jobs), 1)
+        self.previous = previous or {}
+        self.heartbeat = heartbeat
+        self.tty = log is not None and sys.stderr.isatty()
+        self.t0 = self.last_beat = time.perf_counter()
+        self.started: dict[str, float] = {}
+        self.finished: dict[str, float] = {}
+
+    def _stem(self, out: str) -> str:
+        return Path(out).stem
+
+    def _running(self) -> dict[str, tuple[float, str]]:
+        """Pages under way: output path → (seconds since start, 'cell 3/9, world 7/32')."""
+        from analysis import progress
+
+        now, out = time.perf_counter(), {}
+        for path in self.tasks:
+            if path in self.finished:
+                continue
+            cell = progress.read(_progress_file(path, "cell"))
+            if not cell:
+                continue
+            self.started.setdefault(path, now)
+            step = progress.read(_progress_file(path, "step"))
+            out[path] = (now - self.started[path], ", ".join(x for x in (cell, step) if x))
+        return out
+
+    def _expected(self, path: str) -> float | None:
+        prev = self.previous.get(self._stem(path))
+        if prev:
+            return float(prev)
+        if self.finished:
+            return sum(self.finished.values()) / len(self.finished)
+        return None
+
+    def _left(self, running: dict) -> float | None:
+        """Seconds left for the whole run (None: no basis for an estimate yet)."""
+        total = 0.0
+        for path in self.tasks:
+            if path in self.finished:
+                continue
+            expected = self._expected(path)
+            if path in running:
+                elapsed, text = running[path]
+                m = _FRACTION.findall(text.split(", ", 1)[-1]) if ", " in text else []
+                if m and int(m[-1][0]) > 0:  # the page's own k/n: its pace so far
+                    k, n = map(int, m[-1])
+                    expected = elapsed * n / k
+                if expected is None:
+                    return None
+                total += max(expected - elapsed, 0.1 * elapsed)  # overdue: a little longer, never "0:00"
+            else:
+                if expected is None:
+                    return None
+                total += expected
+        return total / min(self.jobs, max(self.total - self.n, 1))
+
+    def _times(self, running: dict) -> str:
+        elapsed = _clock(time.perf_counter() - self.t0)
+        if self.n == self.total:
+            return f"{elapsed} in all"
+        left = self._left(running)
+        return f"{elapsed} elapsed, " + (f"about {_clock(left)} left" if left is not None else "no estimate yet")
+
+    def done(self, path: str, name: str, seconds: float, error: str) -> None:
         self.n += 1
+        self.finished[path] = seconds
+        if self.log is None:
+            return
         status = f"FAILED ({error})" if error else "ok"
+        line = f"[{self.n}/{self.total}] {name}: {status} ({seconds:.1f} s) · {self._times(self._running())}"
         if self.tty:
-            bar = "#" * int(20 * self.n / self.total)
-            sys.stderr.write(f"\r[{bar:<20}] {self.n}/{self.total} {name}: {status} ({seconds:.1f} s)\033[K")
-            if self.n == self.total:
-                sys.stderr.write("\n")
+            sys.stderr.write(f"\r{line}\033[K\n")
             sys.stderr.flush()
         else:
-            self.log(f"[{self.n}/{self.total}] {name}: {status} ({seconds:.1f} s)")
+            self.log(line)
+        self.last_beat = time.perf_counter()
+
+    def tick(self) -> None:
+        """Called about once a second while pages run: redraw the status line or, now and then,
+        log a heartbeat."""
+        if self.log is None:
+            return
+        now = time.perf_counter()
+        running = self._running()
+        pages = "; ".join(f"{self.tasks[p]}: {text} ({_clock(el)})" for p, (el, text) in running.items())
+        if self.tty:
+            line = f"[{self.n}/{self.total}] {self._times(running)} · {pages}"
+            width = shutil.get_terminal_size((100, 20)).columns - 1
+            sys.stderr.write(f"\r{line[:width]}\033[K")
+            sys.stderr.flush()
+        elif now - self.last_beat >= self.heartbeat and running:
+            self.log(f"  … {pages} · {self._times(running)}")
+            self.last_beat = now
+
+
+#: Tables longer than this (the client-level ones) get a Parquet file and are listed in
+#: tables.xlsx by file name instead of being copied into it.
+WORKBOOK_MAX_ROWS = 10_000
+#: Default of ``KEYCLIENTS_CSV_MAX_ROWS``: a table longer than this is written as Parquet only.
+CSV_MAX_ROWS = 200_000
+
+
+def csv_max_rows() -> int:
+    """Rows up to which a table is also written as CSV (``KEYCLIENTS_CSV_MAX_ROWS``, default 200,000)."""
+    raw = os.environ.get("KEYCLIENTS_CSV_MAX_ROWS", "")
+    try:
+        return int(raw) if raw.strip() else CSV_MAX_ROWS
+    except ValueError:
+        raise InputError(f"KEYCLIENTS_CSV_MAX_ROWS={raw!r}: write a whole number of rows") from None
 
 
 def save_table(df, name: str, tables_dir: str | Path | None) -> None:
-    """Write a table shown in a notebook to ``tables/<name>.csv`` (tidy, unrounded, UTF-8)."""
+    """Write a table shown in a notebook to ``tables/`` (tidy, unrounded): ``<name>.csv`` (UTF-8)
+    up to :func:`csv_max_rows` rows, and ``<name>.parquet`` as well for a table longer than
+    ``WORKBOOK_MAX_ROWS`` (client-level tables: compact, typed, fast to read)."""
     if tables_dir:
-        path = Path(tables_dir) / f"{name}.csv"
-        df.to_csv(path, index=False, encoding="utf-8")
+        folder = Path(tables_dir)
+        if len(df) > WORKBOOK_MAX_ROWS:
+            df.to_parquet(folder / f"{name}.parquet", index=False)
+        if len(df) <= csv_max_rows():
+            df.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8")
+
+
+def read_table(tables_dir: str | Path, name: str, columns: list[str] | None = None):
+    """A table of a run's ``tables/`` folder, from its Parquet file when it has one, else its CSV."""
+    import pandas as pd
+
+    folder = Path(tables_dir)
+    if (folder / f"{name}.parquet").is_file():
+        return pd.read_parquet(folder / f"{name}.parquet", columns=columns)
+    return pd.read_csv(folder / f"{name}.csv", usecols=columns, keep_default_na=False)
 
 
 def save_figure(fig, name: str, figures_dir: str | Path | None) -> None:
@@ -767,18 +1167,37 @@ def save_figure(fig, name: str, figures_dir: str | Path | None) -> None:
         fig.savefig(Path(figures_dir) / f"{name}.png", dpi=110, bbox_inches="tight")
 
 
-def write_workbook(tables_dir: Path, *, max_rows: int = 1_000_000) -> Path | None:
-    """Every CSV of the run as one sheet of ``tables.xlsx`` (for analysts who live in Excel)."""
-    import pandas as pd
+def write_workbook(tables_dir: Path, *, max_rows: int = WORKBOOK_MAX_ROWS) -> Path | None:
+    """The run's summary tables as sheets of ``tables.xlsx`` (for analysts who live in Excel).
 
-    csvs = sorted(Path(tables_dir).glob("*.csv"))
-    if not csvs:
+    The first sheet, ``contents``, lists every table of the run with its rows and files; tables
+    longer than ``max_rows`` (client-level ones) are listed there by file name, not copied (a
+    sheet of hundreds of thousands of rows helps no reader and took half of a large run).
+    """
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    folder = Path(tables_dir)
+    stems = sorted({p.stem for p in folder.glob("*.csv")} | {p.stem for p in folder.glob("*.parquet")})
+    if not stems:
         return None
-    path = Path(tables_dir) / "tables.xlsx"
+    sheets, contents = {}, []
+    for stem in stems:
+        files = [f"{stem}{ext}" for ext in (".csv", ".parquet") if (folder / f"{stem}{ext}").is_file()]
+        if (folder / f"{stem}.parquet").is_file():
+            rows, df = pq.ParquetFile(folder / f"{stem}.parquet").metadata.num_rows, None
+        else:
+            df = pd.read_csv(folder / f"{stem}.csv", nrows=max_rows + 1)
+            rows = len(df)
+        if df is not None and rows <= max_rows:
+            sheets[stem[:31]] = df
+        contents.append({"table": stem, "rows": rows, "files": ", ".join(files),
+                         "in_this_workbook": df is not None and rows <= max_rows})
+    path = folder / "tables.xlsx"
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        for csv in csvs:
-            df = pd.read_csv(csv, nrows=max_rows)
-            df.to_excel(xl, sheet_name=csv.stem[:31], index=False)
+        pd.DataFrame(contents).to_excel(xl, sheet_name="contents", index=False)
+        for sheet, df in sheets.items():
+            df.to_excel(xl, sheet_name=sheet, index=False)
     return path
 
 

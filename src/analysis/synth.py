@@ -48,6 +48,22 @@ DEFAULT_EFFECTS: list[dict] = [
     {"category": "advanced", "outcome": "new_product_share", "lag": 1, "size": 0.35},
     {"category": "understanding", "outcome": "revenue_volatility", "lag": 1, "size": -0.3},
 ]
+#: Team-level effects of the one-company sample (``--effects one-company``): the default ones,
+#: larger, since 8 teams give few clusters (a small effect there is beyond any test).
+TEAM_EFFECTS: list[dict] = [
+    {"category": "image", "outcome": "new_clients", "lag": 1, "size": 0.7},
+    {"category": "demanding", "outcome": "claims_rate", "lag": 1, "size": -0.7},
+    {"category": "advanced", "outcome": "new_product_share", "lag": 1, "size": 0.6},
+    {"category": "understanding", "outcome": "revenue_volatility", "lag": 1, "size": -0.5},
+]
+#: Client-level effects of the one-company sample (``--effects one-company`` adds them to
+#: TEAM_EFFECTS): a client's own later revenue growth and retention by its latent kind.
+CLIENT_EFFECTS: list[dict] = [
+    {"category": "demanding", "outcome": "revenue_growth", "lag": 1, "size": 0.05, "level": "client"},
+    {"category": "image", "outcome": "retention", "lag": 1, "size": 0.05, "level": "client"},
+]
+#: Outcomes a client-level effect can be planted on.
+CLIENT_OUTCOMES = ("revenue_growth", "retention")
 #: Hypotheses of the default file that are deliberately null in the default world.
 DEFAULT_NULLS = [
     ("key_revenue", "revenue_growth"),
@@ -68,14 +84,33 @@ SEASON_Q = np.array([-0.12, 0.0, 0.04, 0.14])
 
 @dataclass(frozen=True)
 class Effect:
-    """One planted effect: ``size`` SDs of ``outcome`` per SD of ``category``'s latent share."""
+    """One planted effect.
+
+    ``level="portfolio"`` (default): ``size`` SDs of the portfolio's ``outcome`` per SD of
+    ``category``'s latent share over the window. ``level="client"``: a client of latent kind
+    ``category`` has, in every period of its life, ``outcome`` higher than the other clients by
+    ``size`` SDs of that outcome across client-periods — ``revenue_growth``: the client's log
+    revenue change from one period to the next; ``retention``: 1 when the client stays a client
+    (does not churn) into the next period. Kinds are fixed traits here, so a client-level effect is
+    a difference between clients (constant over a client's life; its ``lag`` is kept for the
+    record only).
+    """
 
     category: str
     outcome: str
     lag: int
     size: float
+    level: str = "portfolio"
 
     def __post_init__(self) -> None:
+        if self.level not in ("portfolio", "client"):
+            raise InputError(f"effect level must be portfolio or client, got {self.level!r}")
+        if self.level == "client":
+            if self.category not in ARTICLE_KINDS:
+                raise InputError(f"a client-level effect needs one of the latent kinds {list(ARTICLE_KINDS)}, "
+                                 f"got {self.category!r}")
+            if self.outcome not in CLIENT_OUTCOMES:
+                raise InputError(f"a client-level effect acts on {' or '.join(CLIENT_OUTCOMES)}, got {self.outcome!r}")
         if self.category not in KINDS:
             raise InputError(f"effect category {self.category!r} is unknown; use one of {list(KINDS)}")
         if self.outcome not in OUTCOMES:
@@ -87,9 +122,12 @@ class Effect:
 
 
 def load_effects(spec: str | Path | list | None) -> list[Effect]:
-    """Effects from ``"default"``, ``"none"``, a YAML file (a list, or ``{effects: [...]}``) or a list."""
+    """Effects from ``"default"``, ``"none"``, ``"one-company"`` (:data:`TEAM_EFFECTS` plus
+    :data:`CLIENT_EFFECTS`), a YAML file (a list, or ``{effects: [...]}``) or a list."""
     if spec is None or spec == "default":
         items = DEFAULT_EFFECTS
+    elif spec == "one-company":
+        items = TEAM_EFFECTS + CLIENT_EFFECTS
     elif spec == "none":
         items = []
     elif isinstance(spec, list):
@@ -109,11 +147,11 @@ def load_effects(spec: str | Path | list | None) -> list[Effect]:
     for i, item in enumerate(items):
         try:
             effects.append(Effect(str(item["category"]), str(item["outcome"]), int(item.get("lag", 1)),
-                                  float(item["size"])))
+                                  float(item["size"]), str(item.get("level", "portfolio"))))
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(f"effect #{i + 1} ({item!r}) needs category, outcome, lag and size: {exc}") from None
     for outcome in {e.outcome for e in effects}:
-        total = sum(e.size**2 for e in effects if e.outcome == outcome)
+        total = sum(e.size**2 for e in effects if e.outcome == outcome and e.level == "portfolio")
         if total >= 0.8:
             raise InputError(f"effects on {outcome!r} are too large together (sum of squared sizes {total:.2f} ≥ 0.8)")
     return effects
@@ -183,10 +221,14 @@ class _Generator:
         self.W = window or FREQUENCIES[freq][2]
         self.per_year = FREQUENCIES[freq][1]
         self.rate = 4 / self.per_year  # quarter rates → per-period rates
-        self.effects = effects
+        self.effects = [e for e in effects if e.level == "portfolio"]
+        self.client_effects = [e for e in effects if e.level == "client"]
         self.rng = np.random.default_rng(seed)
         self.periods = period_range("2023Q1" if freq == "Q" else "2023-01", periods, freq)
         self._draw_world()
+        n = self.pool.portfolio.size
+        self.client_growth = np.zeros(n)  # planted extra log growth per period of a client's life
+        self.client_hazard = np.zeros(n)  # planted cut of a client's churn hazard per period
 
     # -- exogenous randomness, drawn once ------------------------------------------------------
     def _draw_world(self) -> None:
@@ -245,6 +287,11 @@ class _Generator:
                      skip_u=rng.uniform(size=(n, T)), entry_rank=rng.uniform(size=n))
 
     # -- the dynamic simulation -----------------------------------------------------------------
+    def _hazard(self) -> np.ndarray:
+        """Each pool client's churn hazard per period before any planted effect."""
+        und, adv = self.pool.kinds["understanding"], self.pool.kinds["advanced"]
+        return 0.04 * self.rate + np.where(und, -0.03, 0.0) * self.rate + np.where(adv, 0.02, 0.0) * self.rate
+
     def simulate(self, shifts: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
         """Client × period activity and money; ``shifts[outcome]`` is a (P, T) additive shift."""
         sh = shifts or {}
@@ -252,7 +299,7 @@ class _Generator:
         pool, P, T = self.pool, self.P, self.T
         n = pool.portfolio.size
         img, dem, adv, und = (pool.kinds[k] for k in ARTICLE_KINDS)
-        hazard = 0.04 * self.rate + np.where(und, -0.03, 0.0) * self.rate + np.where(adv, 0.02, 0.0) * self.rate
+        hazard = self._hazard() - self.client_hazard
         ar_sd = np.where(und, 0.18, 0.38)
         rho = 0.6 ** self.rate
         active = pool.arrival < 0
@@ -292,8 +339,9 @@ class _Generator:
             p = pool.portfolio[i]
             tenure = s - np.clip(pool.arrival[i], -8, None)
             young_growth = np.where(adv[i], np.minimum(tenure, 8 / self.rate) * 0.12 * self.rate, 0.0)
+            age = s - np.clip(pool.arrival[i], 0, None)
             log_rev = (pool.log_scale[i] + size_shift[i] + dev[i] + level[p, s] + self.season[s]
-                       + kind_level[i, s] + young_growth)
+                       + kind_level[i, s] + young_growth + self.client_growth[i] * age)
             rows.append(pd.DataFrame({"row": i, "s": s, "log_revenue": log_rev,
                                       "new": pool.arrival[i] == s}))
         cp = pd.concat(rows, ignore_index=True)
@@ -471,8 +519,24 @@ class _Generator:
             self.plan_attainment = self.plan_attainment + shifts["plan_attainment"]
         if "defect_rate" in shifts:
             self.defect_rate = np.clip(self.defect_rate + shifts["defect_rate"], 0, 1)
+        for e in self.client_effects:
+            member = self.pool.kinds[e.category]
+            if e.outcome == "revenue_growth":
+                # SD of a client's log revenue change between consecutive periods (first pass)
+                b = base.sort_values(["row", "s"], kind="stable")
+                same = (b["row"].diff() == 0) & (b["s"].diff() == 1)
+                sig = float(b["log_revenue"].diff()[same].std())
+                c = e.size * sig
+                self.client_growth = self.client_growth + np.where(member, c, 0.0)
+            else:  # retention: a Bernoulli outcome (stays a client into the next period)
+                h = float(np.mean(self._hazard()[base["row"].to_numpy()]))
+                sig = math.sqrt(h * (1 - h))
+                c = e.size * sig
+                self.client_hazard = self.client_hazard + np.where(member, c, 0.0)
+            calib.append({"category": e.category, "outcome": e.outcome, "lag": e.lag, "size": e.size,
+                          "level": "client", "outcome_sd": sig, "shift_per_period": c})
         self.rng.bit_generator.state = state  # the second pass sees the same random numbers
-        cp = self.simulate(shifts) if shifts else base
+        cp = self.simulate(shifts) if shifts or self.client_effects else base
         kinds_final = self.latent_kinds(cp)
         extra = self.realise(cp, shifts)
         return cp, extra, kinds_final, {"calibration": calib, "z": z_all}
@@ -537,7 +601,7 @@ def _image_name(org: str, rng: np.random.Generator, lang: str) -> str:
 
 def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", clients: int = 40,
              seed: int = 1, effects: str | Path | list | None = "default", flavor: str = "standard",
-             command: str | None = None) -> World:
+             command: str | None = None, managers: int = 0, window: int | None = None) -> World:
     """Generate a synthetic world (in memory); :func:`write_world` writes it as a CRM export.
 
     Parameters
@@ -553,6 +617,15 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     flavor
         ``"standard"`` (English ids and labels) or ``"ru-1c"`` (the same world with Russian names,
         ИНН as the client id; :func:`write_world` writes it as a 1C export).
+    managers
+        0: a world of ``portfolios`` portfolios. N > 0: one company whose clients are served by N
+        account managers (``portfolios`` is then ignored): each manager's book is one unit of the
+        generator (planted portfolio-level effects act per manager), the files carry no portfolio
+        column, each order line names the client's manager, KPIs are per manager, about 12 % of
+        clients move once to another manager (a separate random stream), and
+        ``keyclients.yaml`` says ``portfolio_by: account_manager``.
+    window
+        W of the planted effects' latent shares; default: 4 quarters or 6 months.
 
     Returns
     -------
@@ -568,8 +641,15 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     """
     if flavor not in ("standard", "ru-1c"):
         raise InputError(f"--flavor must be standard or ru-1c, got {flavor!r}")
+    if managers:
+        if flavor != "standard":
+            raise InputError("--managers works with --flavor standard")
+        if managers < 2:
+            raise InputError(f"--managers must be 0 (portfolios) or at least 2, got {managers}")
+        portfolios = managers
     eff = load_effects(effects)
-    gen = _Generator(portfolios=portfolios, periods=periods, freq=freq, clients=clients, seed=seed, effects=eff)
+    gen = _Generator(portfolios=portfolios, periods=periods, freq=freq, clients=clients, seed=seed, effects=eff,
+                     window=window)
     cp, extra, kinds, info = gen.run()
     pool = gen.pool
     lang = "ru" if flavor == "ru-1c" else "en"
@@ -626,6 +706,22 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     mgr_home = (pool.portfolio[cp_row] * 4 + (cp_row * 7919) % 4)
     switch = (rng.uniform(size=len(cp)) < np.where(pool.kinds["understanding"][cp_row], 0.02, 0.2))
     mgr_idx = np.where(switch, pool.portfolio[cp_row] * 4 + rng.integers(0, 4, len(cp)), mgr_home)
+    moved: dict = {}
+    if managers:  # one manager per unit; some clients move once to another manager
+        unit_names = np.array(list(dict.fromkeys(mgr_pool.tolist()))[:gen.P], dtype=object)
+        if unit_names.size < gen.P:
+            unit_names = np.array([f"Manager {i + 1:02d}" for i in range(gen.P)], dtype=object)
+        mrng = np.random.default_rng([seed, 6])
+        n_pool = pool.portfolio.size
+        moves_at = np.where(mrng.uniform(size=n_pool) < 0.12, mrng.integers(1, gen.T, n_pool), gen.T)
+        new_unit = (pool.portfolio + mrng.integers(1, gen.P, n_pool)) % gen.P
+        unit_of_cp = np.where(cp_s >= moves_at[cp_row], new_unit[cp_row], pool.portfolio[cp_row])
+        mgr_pool = unit_names
+        mgr_idx = unit_of_cp
+        port_label = unit_names
+        for r in rows.tolist():
+            if moves_at[r] < gen.T and first.loc[r, "max"] >= moves_at[r] > first.loc[r, "min"]:
+                moved[r] = {"period": str(gen.periods[moves_at[r]]), "to": str(unit_names[new_unit[r]])}
     transactions = pd.DataFrame({
         "date": line_date,
         "client_id": cp_ids[line_cp],
@@ -636,6 +732,9 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
         "account_manager": mgr_pool[mgr_idx][line_cp],
     })
     transactions = transactions.sort_values(["date", "client_id"], kind="stable").reset_index(drop=True)
+    if managers:  # one company: no portfolio column anywhere; the manager names the unit
+        transactions = transactions.drop(columns="portfolio")
+        clients_df = clients_df.drop(columns="portfolio")
     transactions.insert(0, "order_id", np.array([f"SO-{i + 1:07d}" for i in range(len(transactions))], dtype=object))
 
     # events
@@ -677,9 +776,25 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
             id_of[r]: {"kinds": [k for k in KINDS if kinds[k][r]], "first_period": labels[lo], "last_period": labels[hi]}
             for r, lo, hi in zip(rows.tolist(), first.loc[rows, "min"].tolist(), first.loc[rows, "max"].tolist())
         },
-        "effects": [{"category": e.category, "outcome": e.outcome, "lag": e.lag, "size": e.size} for e in eff],
+        "effects": [{"category": e.category, "outcome": e.outcome, "lag": e.lag, "size": e.size,
+                     **({"level": e.level} if e.level != "portfolio" else {})} for e in eff],
         "calibration": info["calibration"],
     }
+    if managers:
+        truth["layout"] = "one-company"
+        truth["portfolio_by"] = "account_manager"
+        truth["units"] = [str(x) for x in port_label]
+        for r in rows.tolist():
+            entry = truth["clients"][id_of[r]]
+            entry["unit"] = str(port_label[pool.portfolio[r]])
+            if r in moved:
+                entry["moved"] = moved[r]
+        truth["client_baseline"] = [
+            {"category": "understanding", "outcome": "retention", "level": "client",
+             "note": "churn hazard lower by 0.03 per quarter (scaled to the period) in every world"},
+            {"category": "advanced", "outcome": "revenue_growth", "level": "client",
+             "note": "extra log growth of 0.12 per quarter over the first 8 quarters of a client's life in every world"},
+        ]
     cp_out = pd.DataFrame({"client_id": cp_ids, "portfolio": port_label[pool.portfolio[cp_row]],
                            "period": np.array(labels, dtype=object)[cp_s], "revenue": extra["rev_minor"] / 100})
     world = World(clients_df, transactions, events, kpis, truth, cp_out)
@@ -764,6 +879,10 @@ def _canonical_frames(world: World) -> dict[str, pd.DataFrame]:
             "order_id": tx["order_id"], "date": tx["date"].dt.strftime("%Y-%m-%d"), "client_id": tx["client_id"],
             "portfolio": tx["portfolio"], "revenue": _money(tx["revenue_minor"]), "cost": _money(tx["cost_minor"]),
             "is_new_product": np.where(tx["is_new_product"], "true", "false"), "account_manager": tx["account_manager"],
+        }) if "portfolio" in tx.columns else pd.DataFrame({
+            "order_id": tx["order_id"], "date": tx["date"].dt.strftime("%Y-%m-%d"), "client_id": tx["client_id"],
+            "revenue": _money(tx["revenue_minor"]), "cost": _money(tx["cost_minor"]),
+            "is_new_product": np.where(tx["is_new_product"], "true", "false"), "account_manager": tx["account_manager"],
         }),
         "events": pd.DataFrame({
             "date": world.events["date"].dt.strftime("%Y-%m-%d"), "client_id": world.events["client_id"],
@@ -792,6 +911,10 @@ def write_world(world: World, out: str | Path, *, flavor: str = "standard") -> d
         raise InputError(f"--flavor must be standard or ru-1c, got {flavor!r}")
     truth = json.dumps(world.truth, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
     written["truth"] = _atomic_write(out / "truth.json", truth.encode("utf-8"))
+    if world.truth.get("layout") == "one-company":  # how to read it: months, units by manager
+        config = ("# data config of a synthetic one-company world (written by keyclients synth)\n"
+                  f"version: 1\nfreq: {world.truth['freq']}\nportfolio_by: account_manager\n")
+        written["config"] = _atomic_write(out / "keyclients.yaml", config.encode("utf-8"))
     return written
 
 
@@ -856,7 +979,9 @@ def _write_ru_1c(world: World, out: Path) -> dict[str, Path]:
 def synth_command(**kwargs) -> str:
     """The ``keyclients synth`` command line (without ``--out``) that reproduces a world."""
     parts = ["keyclients", "synth"]
-    for key in ("portfolios", "periods", "freq", "clients", "seed", "effects", "flavor"):
-        if key in kwargs and kwargs[key] is not None:
+    for key in ("portfolios", "managers", "periods", "freq", "clients", "seed", "effects", "flavor"):
+        if key == "portfolios" and kwargs.get("managers"):
+            continue  # one company: the managers are the units
+        if key in kwargs and kwargs[key] is not None and not (key == "managers" and not kwargs[key]):
             parts += [f"--{key}", str(kwargs[key])]
     return shlex.join(parts)

@@ -46,7 +46,7 @@ show("within1 coef", coef(w1))
 show("within1 classical se", sqrt(diag(vcov(w1))))
 show("within1 df.residual", df.residual(w1))
 # plm's "sss": G/(G-1) * (N-1)/(N-K), K = slopes; for one-way effects nested in the clusters
-# this is also the fixest/reghdfe convention (the nested effects are not counted).
+# the nested effects are not counted (fixest counts a nested effect as one parameter, K + 1).
 show("within1 cluster sss se",
      sqrt(diag(vcovHC(w1, method = "arellano", type = "sss", cluster = "group"))))
 show("within1 cluster HC0 se",
@@ -56,7 +56,7 @@ show("within2 coef", coef(w2))
 show("within2 classical se", sqrt(diag(vcov(w2))))
 show("within2 df.residual", df.residual(w2))
 V0 <- vcovHC(w2, method = "arellano", type = "HC0", cluster = "group")
-# fixest/reghdfe convention by hand: K = 2 slopes + (T - 1) year effects (firm effects nested)
+# by hand: K = 2 slopes + (T - 1) year effects, the nested firm effects not counted (fixest: K + 1)
 K <- 2 + (TT - 1)
 show("within2 cluster fixest-like se", sqrt(diag(V0 * G / (G - 1) * (N - 1) / (N - K))))
 show("within2 cluster HC0 se", sqrt(diag(V0)))

@@ -10,7 +10,9 @@ Example
 
     version: 1
     data: /path/to/exports         # folder the paths are relative to (--data wins); default: this file's
-    freq: Q
+    freq: Q                        # periods of the panel: Q (quarters) or M (months); --freq wins
+    window: 4                      # periods in the trailing window (default: 4 quarters, 6 months)
+    portfolio_by: account_manager  # sub-portfolios: a client or order column (region, branch, channel, ...)
     engine: duckdb                 # or spark (pip install 'keyclients[spark]'); --engine wins
     tables:
       transactions:
@@ -25,6 +27,12 @@ Example
         returns: false             # true: negative revenue lines are returns, not errors
         vat: {included: true, rate: 0.2}
         currency: {base: RUB, rates: {USD: 92.5, EUR: 99.1}}
+        ignore: [Комментарий]      # source columns never used (not even detected)
+        filter: {Статус: {drop: [Отменён, Cancelled]}}   # rows kept/dropped by a column's values
+        zero_pad: 5                # client ids of digits only are padded to 5 digits (1 → 00001)
+        id_format: text            # or number: 00001, 1 and 1.0 are all the client 1
+    duplicates: error              # identical order lines stop validation; keep: they are real lines
+    partial_periods: drop          # partial first/last period left out of the panel; keep: kept
       events:
         path: events.csv
         values: {type: {Звонок: ignore, Рекламация: claim}}
@@ -70,6 +78,23 @@ class Source(_Strict):
     query: str | None = None
 
 
+class RowFilter(_Strict):
+    """Rows kept (``keep``) or dropped (``drop``) by the values of one column (compared as written,
+    ignoring case and surrounding spaces)."""
+
+    keep: list[str] | None = None
+    drop: list[str] | None = None
+
+    @field_validator("keep", "drop", mode="before")
+    @classmethod
+    def _as_text(cls, v):
+        if v is None:
+            return v
+        if not isinstance(v, list):
+            v = [v]
+        return [str(x) for x in v]
+
+
 class TableSpec(_Strict):
     """How to read one table. Everything but ``path``/``source`` is detected when left out."""
 
@@ -78,7 +103,7 @@ class TableSpec(_Strict):
     format: Literal["csv", "xlsx", "parquet"] | None = None
     sheet: str | int | None = None
     encoding: str | None = None
-    delimiter: str | None = None
+    delimiter: str | None = None  # , ; | \\t, "whitespace" (runs of spaces) or "fixed" (aligned columns)
     decimal: Literal[".", ","] | None = None
     thousands: str | None = None
     date_format: str | None = None
@@ -91,13 +116,24 @@ class TableSpec(_Strict):
     returns: bool = False
     vat: Vat | None = None
     currency: Currency | None = None
+    ignore: list[str] = Field(default_factory=list)
+    filter: dict[str, RowFilter] = Field(default_factory=dict)
+    zero_pad: int | None = Field(default=None, ge=1, le=40)
+    id_format: Literal["text", "number"] = "text"
 
     @field_validator("delimiter")
     @classmethod
     def _one_char(cls, v: str | None) -> str | None:
-        if v is not None and v not in (",", ";", "\t", "|", "\\t"):
-            raise ValueError("delimiter must be one of , ; | or \\t")
+        if v is not None and v not in (",", ";", "\t", "|", "\\t", " ", "whitespace", "fixed"):
+            raise ValueError("delimiter must be one of , ; | \\t whitespace fixed")
+        if v == " ":
+            return "whitespace"
         return "\t" if v == "\\t" else v
+
+    @field_validator("ignore", mode="before")
+    @classmethod
+    def _list(cls, v):
+        return [v] if isinstance(v, str) else v
 
 
 class DataConfig(_Strict):
@@ -106,7 +142,11 @@ class DataConfig(_Strict):
     version: int = 1
     data: str | None = None
     freq: Literal["Q", "M", "Y"] | None = None
+    window: int | None = Field(default=None, ge=1)  # trailing window in periods; default per frequency
+    portfolio_by: str | None = None  # units of the panel inside one company (see analysis.units)
     engine: Literal["duckdb", "spark"] | None = None  # aggregation engine; --engine wins
+    duplicates: Literal["error", "keep"] = "error"  # identical order lines: stop, or keep as real lines
+    partial_periods: Literal["drop", "keep"] = "drop"  # partial first/last period: out of the panel, or kept
     tables: dict[Literal["clients", "transactions", "events", "client_periods", "kpis"], TableSpec] = Field(
         default_factory=dict)
 
@@ -128,7 +168,7 @@ def _fields_at(loc: tuple) -> list[str]:
         model = DataConfig
     for part in path:
         ann = getattr(model.model_fields.get(part), "annotation", None)
-        found = next((c for c in (Vat, Currency, Source) if ann is c or c in getattr(ann, "__args__", ())), None)
+        found = next((c for c in (Vat, Currency, Source, RowFilter) if ann is c or c in getattr(ann, "__args__", ())), None)
         if found is None:
             return []
         model = found

@@ -13,8 +13,9 @@ import re
 import numpy as np
 import pandas as pd
 
-#: Date formats tried, in order; a time part (``0:00:00``) is dropped first.
-DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y%m%d", "%d.%m.%y", "%Y/%m/%d", "%d-%m-%Y")
+#: Date formats tried, in order; a time part (``0:00:00``) is dropped first. The one reading most
+#: values wins, a tie goes to the first: US ``mm/dd/yyyy`` only when some day is above 12.
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y%m%d", "%d.%m.%y", "%Y/%m/%d", "%d-%m-%Y", "%m/%d/%Y")
 _TIME_RE = r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)$"
 _SPACES_RE = "[ \t\u00a0\u202f\u2009']"
 _CURRENCY_RE = r"(?i)(?:руб\.?|р\.|₽|rub|usd|eur|\$|€)"

@@ -1,15 +1,22 @@
 """``keyclients init-config``: propose a commented data config for a folder of exports.
 
-Each file in the folder is read as the readers would (encoding, delimiter, header detected) and
-matched to the table whose columns its headers map to best (file names such as «Продажи» or
-"clients" break ties). The proposal writes out what was detected, the column mapping, the value
-maps for organisation and event types, and marks with ``TODO`` what it could not map.
+Every file in the folder is read as the readers would (encoding, delimiter, header detected) and
+its role is decided by what its columns hold, not by its name: one row per id with attributes →
+clients; many rows per id with a date and money → transactions; a date and event types → events;
+a period column and numeric company measures → KPIs (file names only break ties). Within a file,
+each column's role is checked against its values (:func:`analysis.ingest.mapping.propose`); the
+clients' id is the column whose values are found among the order lines' ids (overlap measured), ids
+written two ways get ``zero_pad``/``id_format``, a status column with cancel-like values gets a
+``filter:``. Each decision carries its evidence (:attr:`Proposal.evidence`), which
+``init-config --dry-run`` prints.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import json
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -17,8 +24,8 @@ import pandas as pd
 from analysis.errors import InputError
 from analysis.ingest import parse
 from analysis.ingest.dataconfig import TableSpec
-from analysis.ingest.mapping import REQUIRED, SCHEMA, norm_header, propose
-from analysis.ingest.readers import read_table, synonyms
+from analysis.ingest.mapping import REQUIRED, SCHEMA, _fits, norm_header, propose
+from analysis.ingest.readers import RawTable, read_table, synonyms
 
 _NAME_HINTS = {
     "clients": ("client", "customer", "клиент", "контрагент", "покупател", "account"),
@@ -27,7 +34,8 @@ _NAME_HINTS = {
     "client_periods": ("client_period", "period"),
     "kpis": ("kpi", "показател", "plan", "план"),
 }
-_EXTS = (".csv", ".gz", ".tsv", ".txt", ".xlsx", ".parquet")
+_EXTS = (".csv", ".gz", ".tsv", ".txt", ".dat", ".xlsx", ".parquet")
+_SAMPLE = 5000
 
 
 def _q(value: str) -> str:
@@ -39,61 +47,231 @@ def _q(value: str) -> str:
     return json.dumps(s, ensure_ascii=False)
 
 
-def _score(headers: list[str], table: str, name: str) -> float:
-    mapped = propose(headers, table)
-    req = sum(c in mapped for c in REQUIRED[table]) / len(REQUIRED[table])
-    score = len(mapped) / len(SCHEMA[table]) + 2 * req
-    if any(h in name.lower() for h in _NAME_HINTS[table]) or name.lower().startswith(table):
-        score += 1.5
-    return score if req == 1 else score - 3
+def _samples(col: pd.Series, n: int = 3) -> str:
+    vals = parse.text(col).dropna().unique()[:n]
+    return ", ".join(repr(str(v))[:30] for v in vals)
 
 
-def propose_config(data: str | Path) -> tuple[str, dict]:
-    """A commented YAML data config for the files in ``data``, and a summary dict.
+@dataclass
+class _File:
+    path: Path
+    raw: RawTable
+    maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    why: dict[str, dict[str, str]] = field(default_factory=dict)
+    scores: dict[str, tuple[float, str]] = field(default_factory=dict)
 
-    Returns
-    -------
-    (str, dict)
-        The YAML text, and ``{"tables": {table: file}, "todo": [what needs the user]}``.
-    """
-    folder = Path(data)
-    if not folder.is_dir():
-        raise InputError(f"{folder}: no such folder; --data takes the folder holding the export files")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.name.lower().endswith(_EXTS))
+
+def _role_scores(f: _File) -> None:
+    """How well the file fits each table, with the reason, from its content."""
+    frame = f.raw.frame.head(_SAMPLE)
+    n = len(frame)
+    for table in SCHEMA:
+        why: dict[str, str] = {}
+        mapping = propose(list(frame.columns), table, frame, evidence=why)
+        f.maps[table], f.why[table] = mapping, why
+    name = f.path.name.lower()
+
+    def hint(table):
+        return 0.5 if any(h in name for h in _NAME_HINTS[table]) or name.startswith(table) else 0.0
+
+    def repeats(col):
+        s = parse.text(frame[col]).dropna()
+        return s.nunique(), len(s)
+
+    # events: a date and a type column whose values are event types
+    m = f.maps["events"]
+    if all(c in m for c in REQUIRED["events"]):
+        _, _, unknown = parse.categorical(frame[m["type"]], builtin=synonyms()["values"]["type"])
+        vals = parse.text(frame[m["type"]]).dropna()
+        known = float((~vals.isin(unknown)).mean()) if len(vals) else 0.0
+        if known >= 0.3:
+            f.scores["events"] = (2.5 + 2 * known + hint("events"),
+                                  f"{known:.0%} of {m['type']!r} are event types ({_samples(frame[m['type']])})")
+    # transactions: an id that repeats, a date, money
+    m = f.maps["transactions"]
+    if "client_id" in m and "date" in m:
+        d, k = repeats(m["client_id"])
+        score = 3 + (1.5 if d < 0.9 * k else 0) + hint("transactions") - (2 if "revenue" not in m else 0) - (
+            2 if "events" in f.scores else 0)
+        f.scores["transactions"] = (score, f"{k:,} rows, {d:,} distinct ids in {m['client_id']!r}, dates in "
+                                           f"{m['date']!r}, " + (f"money in {m['revenue']!r}" if "revenue" in m
+                                                                 else "no money column recognised"))
+    # clients: one row per id, attributes, no money by date
+    m = f.maps["clients"]
+    idc = m.get("client_id") or m.get("name")
+    if idc is not None:
+        d, k = repeats(idc)
+        attrs = [c for c in m if c not in ("client_id", "name")]
+        per_id = d >= 0.98 * k
+        tx_like = "transactions" in f.scores and not per_id
+        score = (2 + (1.5 if per_id else -3) + 0.3 * len(attrs) + hint("clients")) - (3 if tx_like else 0)
+        f.scores["clients"] = (score, f"{k:,} rows, {d:,} distinct ids in {idc!r}"
+                                      + (f", attributes {', '.join(attrs)}" if attrs else ""))
+    # kpis: a period column and numeric measures, no client id
+    m = f.maps["kpis"]
+    if "period" in m:
+        _, bad, kind = parse.period(frame[m["period"]])
+        numeric = [c for c in frame.columns if c not in (m["period"], m.get("portfolio"))
+                   and _fits(frame[c], "number") and parse._filled(frame[c]).any()]
+        if not bad.any() and kind in ("Q", "M", "Y") and numeric and "client_id" not in f.maps["client_periods"]:
+            f.scores["kpis"] = (2.5 + 0.2 * len(numeric) + hint("kpis"),
+                                f"periods in {m['period']!r} ({kind}), measures {', '.join(map(repr, numeric[:5]))}")
+    m = f.maps["client_periods"]
+    if all(c in m for c in REQUIRED["client_periods"]):
+        _, bad, kind = parse.period(frame[m["period"]])
+        if not bad.any() and kind in ("Q", "M", "Y"):
+            f.scores["client_periods"] = (3 + hint("client_periods"),
+                                          f"one row per id and period ({kind}) with money in {m['revenue']!r}")
+    del n
+
+
+def _cancel_filter(frame: pd.DataFrame, mapping: dict[str, str]) -> tuple[str, list[str], pd.Series] | None:
+    """A status column with cancel-like values: its name, those values and the rows holding them."""
+    heads = {norm_header(h) for h in synonyms()["status_headers"]}
+    words = [w.lower() for w in synonyms()["cancel_values"]]
+    pattern = r"(?:^|\b)(?:" + "|".join(re.escape(w) for w in words) + r")"
+    cands = [c for c in frame.columns if c not in mapping.values()]
+    cands.sort(key=lambda c: norm_header(c) not in heads)
+    for c in cands:
+        s = parse.text(frame[c])
+        distinct = s.dropna().unique()
+        if not len(distinct) or len(distinct) > 30:
+            continue
+        hits = [v for v in distinct if re.search(pattern, str(v).lower().replace("ё", "е"))]
+        if hits and (norm_header(c) in heads or len(hits) < len(distinct)):
+            return c, sorted(hits), s.isin(hits)
+    return None
+
+
+@dataclass
+class Proposal:
+    """What init-config decided: ``text`` (the YAML), ``tables`` (table → file), ``todo`` (what
+    needs the user) and ``evidence`` (one line per decision, with overlap and value samples)."""
+
+    text: str
+    tables: dict[str, str]
+    todo: list[str]
+    evidence: list[str]
+
+
+def _files(data: Path) -> tuple[Path, list[Path]]:
+    if data.is_file():
+        return data.parent, [data]
+    if not data.is_dir():
+        raise InputError(f"{data}: no such folder or file; --data takes the folder holding the export files")
+    files = sorted(p for p in data.iterdir() if p.is_file() and p.name.lower().endswith(_EXTS))
     if not files:
-        raise InputError(f"{folder}: no .csv, .csv.gz, .tsv, .txt, .xlsx or .parquet files found")
-    raws, unreadable = {}, []
-    for path in files:
+        raise InputError(f"{data}: no .csv, .csv.gz, .tsv, .txt, .dat, .xlsx or .parquet files found")
+    return data, files
+
+
+def make_proposal(data: str | Path) -> Proposal:
+    """Propose a data config for the export files in ``data`` (a folder, or one file of order lines)."""
+    from analysis.ingest.ids import best_id_column, id_candidates, two_ways
+
+    folder, paths = _files(Path(data))
+    files, unreadable = [], []
+    for path in paths:
         try:
-            raws[path] = read_table(path, TableSpec())
+            files.append(_File(path, read_table(path, TableSpec())))
         except InputError as exc:
             unreadable.append(f"{path.name}: {str(exc).split(': ', 1)[-1]}")
-    pairs = []
-    for path, raw in raws.items():
-        for table in SCHEMA:
-            pairs.append((_score(list(raw.frame.columns), table, path.name), table, path))
-    chosen: dict[str, Path] = {}
-    for score, table, path in sorted(pairs, key=lambda x: -x[0]):
-        if score <= 0 or table in chosen or path in chosen.values():
+    for f in files:
+        if not f.raw.frame.empty:
+            _role_scores(f)
+    evidence: list[str] = []
+    pairs = sorted(((s, t, f) for f in files for t, s in f.scores.items()), key=lambda x: -x[0][0])
+    chosen: dict[str, _File] = {}
+    for (score, why), table, f in pairs:
+        if score <= 0 or table in chosen or any(f is g for g in chosen.values()):
             continue
         if table == "client_periods" and "transactions" in chosen:
             continue
-        chosen[table] = path
+        chosen[table] = f
+        evidence.append(f"{table} ← {f.path.name}: {why}")
     todo: list[str] = []
+    mappings = {t: dict(f.maps[t]) for t, f in chosen.items()}
+    whys = {t: dict(f.why[t]) for t, f in chosen.items()}
+    extra: dict[str, list[str]] = {t: [] for t in chosen}
+    # the clients' id by overlap with the order lines' ids
+    if "clients" in chosen and "transactions" in chosen and "client_id" in mappings["transactions"]:
+        cl, tx = chosen["clients"].raw.frame, chosen["transactions"].raw.frame
+        tx_ids = tx[mappings["transactions"]["client_id"]]
+        best, scored = best_id_column(cl, tx_ids, id_candidates(cl))
+        for o in scored[:4]:
+            evidence.append("clients id: " + o.evidence(chosen["transactions"].path.name))
+        if best is not None:
+            m = mappings["clients"]
+            if m.get("client_id") != best:
+                old = m.get("client_id")
+                for k in [k for k, v in m.items() if v == best]:
+                    del m[k]
+                m["client_id"] = best
+                if old and old != best and "name" not in m and parse.text(cl[old]).str.contains(
+                        r"[^\W\d_]", regex=True).mean() > 0.5:
+                    m["name"] = old  # the column first taken for the id holds names
+                names = [c for c in cl.columns if c not in m.values()
+                         and norm_header(c) in {norm_header(w) for w in synonyms()["columns"]["clients"]["name"]}]
+                if "name" not in m and names:
+                    m["name"] = names[0]
+            whys["clients"]["client_id"] = next(o for o in scored if o.column == best).evidence(
+                chosen["transactions"].path.name)
+        tw = two_ways(cl[mappings["clients"].get("client_id", best or cl.columns[0])], tx_ids,
+                      master="clients", other="transactions")
+        if tw is not None:
+            eg = ", ".join(f"{a!r} ≡ {b!r}" for a, b in tw.examples)
+            if tw.zero_pad and tw.fix_table:
+                extra[tw.fix_table].append(f"zero_pad: {tw.zero_pad}            # ids written two ways ({eg}): "
+                                           f"digits padded to {tw.zero_pad}")
+                evidence.append(f"ids written two ways ({tw.matched_by_key:,} ids match only without leading zeros, "
+                                f"e.g. {eg}): zero_pad: {tw.zero_pad} for {tw.fix_table}")
+            else:
+                for t in ("clients", "transactions"):
+                    extra[t].append(f"id_format: number      # ids written two ways ({eg})")
+                evidence.append(f"ids written two ways (e.g. {eg}): id_format: number for both tables")
+    for t, f in chosen.items():
+        for canon, why in whys[t].items():
+            if canon in mappings[t]:
+                evidence.append(f"{t}.{canon} ← {mappings[t][canon]!r}: {why}; values "
+                                f"{_samples(f.raw.frame[mappings[t][canon]])}")
+            else:
+                evidence.append(f"{t}: {why}")
+    # rows that did not happen: a status column with cancel-like values
+    filters: dict[str, tuple[str, list[str]]] = {}
+    if "transactions" in chosen:
+        frame = chosen["transactions"].raw.frame
+        hit = _cancel_filter(frame, mappings["transactions"])
+        if hit is not None:
+            col, values, mask = hit
+            filters["transactions"] = (col, values)
+            m = mappings["transactions"]
+            rev = parse.money(frame[m["revenue"]])[0] if "revenue" in m else None
+            share = (float(rev[mask].sum() / rev.sum()) if rev is not None and rev.sum() else 0.0)
+            evidence.append(f"transactions filter: {col!r} holds {', '.join(map(repr, values))} on "
+                            f"{int(mask.sum()):,} of {len(frame):,} lines ({share:.1%} of revenue): dropped")
+    text = _render(folder, chosen, mappings, extra, filters, unreadable, files, todo)
+    return Proposal(text, {t: f.path.name for t, f in chosen.items()}, todo, evidence)
+
+
+def _render(folder: Path, chosen: dict, mappings: dict, extra: dict, filters: dict, unreadable: list,
+            files: list, todo: list) -> str:
     out = [f"# keyclients data config, proposed by `keyclients init-config` from {folder} "
            f"on {_dt.date.today().isoformat()}.",
            "# Check every line; TODO marks what could not be mapped. Reader settings below were detected:",
-           "# delete one to let keyclients detect it again. Keys: see analysis.ingest.dataconfig.",
+           "# delete one to let keyclients detect it again. A table's `columns:` is its whole mapping: a",
+           "# column left out (or listed under `ignore:`) is not used. Keys: see analysis.ingest.dataconfig.",
            "version: 1",
            f"data: {_q(str(folder.resolve()))}    # the folder the paths below are relative to (--data wins)"]
     freq = None
-    order = [t for t in SCHEMA if t in chosen]
+    out.append("duplicates: error              # identical order lines stop validation; keep: they are real")
+    out.append("partial_periods: drop          # a partial first/last period is left out of the panel; keep: kept")
     out.append("tables:")
-    for table in order:
-        path = chosen[table]
-        raw = raws[path]
+    for table in [t for t in SCHEMA if t in chosen]:
+        f = chosen[table]
+        raw = f.raw
+        path = f.path
         headers = list(raw.frame.columns)
-        mapping = propose(headers, table)
+        mapping = mappings[table]
         if table == "clients" and "client_id" not in mapping and "name" in mapping:
             mapping["client_id"] = mapping["name"]
             todo.append(f"{path.name}: no client id column; the names are used as ids")
@@ -122,10 +300,15 @@ def propose_config(data: str | Path) -> tuple[str, dict]:
             _, _, kind = parse.period(sample[mapping["period"]])
             if kind in ("Q", "M", "Y"):
                 freq = freq or kind
+        for line in extra.get(table, []):
+            out.append(f"    {line}")
         out.append("    columns:")
         for canon in SCHEMA[table]:
             if canon in mapping:
-                out.append(f"      {canon}: {_q(mapping[canon])}")
+                note = ""
+                if canon == "vat_amount":
+                    note = f"    # net revenue = {mapping['revenue']} − {mapping['vat_amount']}"
+                out.append(f"      {canon}: {_q(mapping[canon])}{note}")
             elif canon in REQUIRED[table]:
                 out.append(f"      # {canon}:    # TODO required: name the column that holds it")
                 todo.append(f"{path.name}: required column {canon} not found")
@@ -133,7 +316,11 @@ def propose_config(data: str | Path) -> tuple[str, dict]:
                 out.append(f"      # {canon}:    # not found (optional)")
         unmapped = [h for h in headers if h not in mapping.values()]
         if unmapped and table != "kpis":
-            out.append("    # columns left unmapped: " + ", ".join(_q(h) for h in unmapped))
+            out.append("    # columns left unmapped (not used): " + ", ".join(_q(h) for h in unmapped))
+        if table in filters:
+            col, values = filters[table]
+            out.append(f"    filter:                 # lines that did not happen are left out (reported with revenue)")
+            out.append(f"      {_q(col)}: {{drop: [{', '.join(_q(v) for v in values)}]}}")
         for canon, key in (("org_type", "org_type"), ("type", "type")):
             if canon in mapping and canon in SCHEMA[table]:
                 vals = parse.text(raw.frame[mapping[canon]]).dropna().unique().tolist()[:40]
@@ -152,17 +339,34 @@ def propose_config(data: str | Path) -> tuple[str, dict]:
             out.append("    # currency: {base: RUB, rates: {USD: 92.5}}   # needed when several currencies appear")
         if table == "transactions":
             out.append("    returns: false          # true: negative revenue lines are returns")
-            out.append("    # vat: {included: true, rate: 0.2}   # revenue includes VAT: net it out")
-    for table in ("clients", "transactions"):
-        if table not in chosen and not (table == "transactions" and "client_periods" in chosen):
+            if "vat_amount" not in mapping:
+                out.append("    # vat: {included: true, rate: 0.2}   # revenue includes VAT: net it out")
+    for table in ("transactions",):
+        if table not in chosen and "client_periods" not in chosen:
             todo.append(f"no file looks like the {table} table")
             out.append(f"  # {table}: {{path: ...}}    # TODO required: no file looked like it")
-    out.insert(5, f"freq: {freq or 'Q'}                 # periods of the panel: Q, M or Y")
+    if "clients" not in chosen and ("transactions" in chosen or "client_periods" in chosen):
+        out.append("  # clients: no clients file; the clients are derived from the order lines (id and name)")
+    out.insert(6, f"freq: {freq or 'Q'}                        # periods of the panel: Q, M or Y")
     for line in unreadable:
         out.append(f"# not read: {line}")
-    for line in (f"{p.name}" for p in raws if p not in chosen.values()):
-        out.append(f"# not used: {line}")
-    return "\n".join(out) + "\n", {"tables": {t: p.name for t, p in chosen.items()}, "todo": todo}
+    for f in files:
+        if not any(f is g for g in chosen.values()):
+            out.append(f"# not used: {f.path.name}")
+    return "\n".join(out) + "\n"
+
+
+def propose_config(data: str | Path) -> tuple[str, dict]:
+    """A commented YAML data config for the files in ``data``, and a summary dict.
+
+    Returns
+    -------
+    (str, dict)
+        The YAML text, and ``{"tables": {table: file}, "todo": [what needs the user],
+        "evidence": [one line per decision]}``.
+    """
+    p = make_proposal(data)
+    return p.text, {"tables": p.tables, "todo": p.todo, "evidence": p.evidence}
 
 
 def write_config(data: str | Path, out: str | Path, *, force: bool = False) -> dict:

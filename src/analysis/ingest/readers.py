@@ -1,7 +1,8 @@
 """Read one source table into a frame of raw cells, detecting how the file is written.
 
 CSV (plain or gzip'd): encoding (BOM, UTF-8, else charset-normalizer among the usual Cyrillic and
-Western code pages), delimiter (``,`` ``;`` tab ``|``), the header line (title lines above it are
+Western code pages), delimiter (``,`` ``;`` tab ``|``, or — for ``.txt``/``.dat`` logs — runs of
+spaces, or columns aligned at fixed positions), the header line (title lines above it are
 skipped) and total rows («Итого», «Всего», "Total") below or between the data. Excel ``.xlsx``
 (a named or the first sheet, same header and total detection), Parquet, and any SQL source Ibis
 opens. Every detected setting can be fixed in the data config (:class:`TableSpec`).
@@ -26,7 +27,7 @@ import yaml
 from analysis.errors import InputError
 from analysis.ingest.dataconfig import TableSpec
 
-SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt", ".xlsx", ".parquet")
+SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt", ".dat", ".xlsx", ".parquet")
 DELIMITERS = (";", ",", "\t", "|")
 _SAMPLE_BYTES = 256 * 1024
 _SAMPLE_LINES = 200
@@ -138,7 +139,15 @@ def detect_encoding(sample: bytes, path: Path) -> str:
     return enc
 
 
-def _split(line: str, delimiter: str) -> list[str]:
+#: Delimiter names for text whose columns are separated by runs of spaces, or aligned at fixed positions.
+WHITESPACE, FIXED = "whitespace", "fixed"
+
+
+def _split(line: str, delimiter: str, spans: list[tuple[int, int]] | None = None) -> list[str]:
+    if delimiter == WHITESPACE:
+        return line.split() or [""]
+    if delimiter == FIXED:
+        return [line[a:b].strip() for a, b in spans or [(0, len(line))]]
     try:
         return next(csv.reader([line], delimiter=delimiter))
     except (StopIteration, csv.Error):
@@ -146,20 +155,67 @@ def _split(line: str, delimiter: str) -> list[str]:
 
 
 def detect_delimiter(lines: list[str]) -> str:
-    """The delimiter giving the most fields on the most lines (a title line above does not matter)."""
+    """The delimiter giving the most fields on the most lines (a title line above does not matter).
+
+    Runs of spaces (``"whitespace"``) win only when they split nine lines in ten into the same
+    number of fields, more than any delimiter character does; columns aligned at fixed positions
+    (``"fixed"``, a report saved as text) are tried when neither works.
+    """
     best, best_score = ",", 0.0
     rows = [ln for ln in lines if ln.strip()]
     if not rows:
         return ","
-    for d in DELIMITERS:
-        counts = pd.Series([len(_split(ln, d)) for ln in rows])
+    clean = False  # a delimiter character splits nine lines in ten alike, under a header of text
+    for d in (*DELIMITERS, WHITESPACE):
+        split = [_split(ln, d) for ln in rows]
+        counts = pd.Series([len(x) for x in split])
         mode = int(counts.mode().max())
-        if mode < 2:
+        share = float((counts == mode).mean())
+        if mode < 2 or (d == WHITESPACE and (share < 0.9 or clean)):
             continue
-        score = mode * float((counts == mode).mean())
+        score = mode * share
+        header = next(x for x in split if len(x) == mode)
+        data_first = any(_looks_like_value(c) for c in header if c.strip())
+        if d == WHITESPACE:
+            # a header of text words must split into as many fields as the data (a title line above
+            # may not); else the values have spaces inside and are not separated by runs of spaces
+            if not any(len(x) == mode and not any(_looks_like_value(c) for c in x) for x in split[:10]):
+                continue
+        elif data_first:
+            score *= 0.5  # the first line of that many fields is data: no header splits that way
+        if share >= 0.9 and d != WHITESPACE and not data_first:
+            clean = True
         if score > best_score:
             best, best_score = d, score
+    if best_score < 1.2 or (best_score < 2 and "\t" not in "".join(rows)):
+        spans = fixed_spans(rows)
+        if len(spans) >= 2 and len(spans) > best_score:
+            return FIXED
     return best
+
+
+def fixed_spans(lines: list[str]) -> list[tuple[int, int]]:
+    """Column spans of text aligned at fixed positions: the stretches between positions that are
+    blank on every line (title lines above the header and total rows below are left out)."""
+    rows = [ln.rstrip() for ln in lines if ln.strip() and not re.match(_total_re(), ln)]
+    if len(rows) < 2:
+        return []
+    width = max(len(r) for r in rows)
+    # a title line is much shorter or longer than the data: look at lines of the usual length
+    lens = pd.Series([len(r) for r in rows])
+    body = [r for r in rows if len(r) >= 0.6 * lens.median()] or rows
+    blank = [all(i >= len(r) or r[i] == " " for r in body) for i in range(width)]
+    spans, start = [], None
+    for i, b in enumerate(blank + [True]):
+        if not b and start is None:
+            start = i
+        elif b and start is not None:
+            spans.append((start, i))
+            start = None
+    if not spans:
+        return []
+    # each column runs up to the next one's start, so a wider cell lower down is not cut
+    return [(a, spans[k + 1][0] if k + 1 < len(spans) else 10_000) for k, (a, _) in enumerate(spans)]
 
 
 def _looks_like_value(cell: str) -> bool:
@@ -219,7 +275,10 @@ def _read_csv_unguarded(path: Path, spec: TableSpec) -> RawTable:
         lines = lines[:-1]  # possibly cut
     delimiter = spec.delimiter or detect_delimiter(lines)
     detected["delimiter"] = delimiter
-    rows = [_split(ln, delimiter) for ln in lines]
+    spans = fixed_spans(lines) if delimiter == FIXED else None
+    if delimiter == FIXED and len(spans) < 2:
+        raise InputError(f"{path}: no columns aligned at fixed positions found; set `delimiter:` in the config")
+    rows = [_split(ln, delimiter, spans) for ln in lines]
     header_idx = spec.header_row - 1 if spec.header_row else detect_header(rows)
     detected["header_row"] = header_idx + 1
     notes = []
@@ -227,6 +286,10 @@ def _read_csv_unguarded(path: Path, spec: TableSpec) -> RawTable:
     if titles:
         notes.append(f"{path.name}: skipped {header_idx} line(s) above the header: {titles[0][:60]!r}")
     header = [h.strip() or f"Unnamed: {i}" for i, h in enumerate(rows[header_idx])] if header_idx < len(rows) else []
+    if delimiter in (WHITESPACE, FIXED):
+        frame = _read_spaced(path, enc, delimiter, header_idx, header, spans)
+        frame.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(frame))
+        return _clean(RawTable(frame, path, "line", detected, notes), spec)
     frame = _read_csv_arrow(path, enc, delimiter, header_idx, header) if header else None
     if frame is not None:
         frame.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(frame))
@@ -251,6 +314,31 @@ def _read_csv_unguarded(path: Path, spec: TableSpec) -> RawTable:
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(frame))
     return _clean(RawTable(frame, path, "line", detected, notes), spec)
+
+
+def _read_spaced(path: Path, enc: str, delimiter: str, header_idx: int, header: list[str],
+                 spans: list[tuple[int, int]] | None) -> pd.DataFrame:
+    """Text whose fields are separated by runs of spaces or sit at fixed positions, every cell as text.
+
+    Read line by line (such logs are rarely large); a line with more fields than the header is an
+    error naming it, one with fewer leaves the last cells empty.
+    """
+    if len(set(header)) != len(header):
+        raise InputError(f"{path}: the header repeats a column name ({', '.join(header[:8])}); "
+                         "rename the columns or set `delimiter:` in the config")
+    with _open_binary(path) as fh:
+        text = fh.read().decode(enc, errors="strict")
+    lines = text.splitlines()[header_idx + 1:]
+    n = len(header)
+    cells = []
+    for k, ln in enumerate(lines):
+        parts = _split(ln, delimiter, spans) if ln.strip() else []
+        if delimiter == WHITESPACE and len(parts) > n:
+            raise InputError(f"{path}: line {header_idx + 2 + k} has {len(parts)} fields separated by spaces but "
+                             f"the header has {n}; a value with a space inside needs aligned columns or another "
+                             "delimiter (set `delimiter:` in the config)")
+        cells.append((parts + [""] * n)[:n])
+    return pd.DataFrame(cells, columns=header, dtype="str") if cells else pd.DataFrame(columns=header, dtype="str")
 
 
 def _read_csv_arrow(path: Path, enc: str, delimiter: str, header_idx: int, header: list[str]) -> pd.DataFrame | None:
@@ -386,10 +474,18 @@ def _read_xlsx(path: Path, spec: TableSpec) -> RawTable:
     while width and not header[width - 1]:
         width -= 1
     header = [h or f"Unnamed: {i}" for i, h in enumerate(header[:width])]
+    notes = []
+    seen: dict[str, int] = {}
+    for i, h in enumerate(header):  # a repeated header is read as "name.1", as the CSV reader does
+        if h in seen:
+            seen[h] += 1
+            header[i] = f"{h}.{seen[h]}"
+            notes.append(f"{path.name}: the header {h!r} is repeated; column {i + 1} is read as {header[i]!r}")
+        else:
+            seen[h] = 0
     data = [(r + [None] * width)[:width] for r in rows[header_idx + 1:]]
     frame = pd.DataFrame(data, columns=header, dtype=object)
     frame.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(frame))
-    notes = []
     if header_idx:
         notes.append(f"{path.name}: skipped {header_idx} row(s) above the header on sheet {sheet!r}")
     return _clean(RawTable(frame, path, "row", {"sheet": sheet, "header_row": header_idx + 1}, notes), spec)

@@ -31,10 +31,17 @@ def _closest_header(headers: list[str], words: list[str], cutoff: float = 0.75) 
     return best
 
 
-def map_columns(raw: RawTable, table: str, spec: TableSpec, problems: Problems) -> dict[str, str] | None:
-    """Canonical → source column for ``raw``; ``None`` when a required column is missing."""
+def map_columns(raw: RawTable, table: str, spec: TableSpec, problems: Problems,
+                hints: dict[str, str] | None = None) -> dict[str, str] | None:
+    """Canonical → source column for ``raw``; ``None`` when a required column is missing.
+
+    Without ``columns:`` in the config every canonical column is detected from the headers and
+    values. With it, the config's map is the map: an optional column it leaves out is not detected
+    behind the user's back (a note names what would have matched); only a required column it
+    leaves out is still looked for, and the note says which header was taken.
+    """
     label = raw.label
-    headers = list(raw.frame.columns)
+    headers = [h for h in raw.frame.columns if h not in set(spec.ignore)]
     mapping: dict[str, str] = {}
     ok = True
     for canon, source in spec.columns.items():
@@ -46,19 +53,42 @@ def map_columns(raw: RawTable, table: str, spec: TableSpec, problems: Problems) 
             continue
         if source not in headers:
             hint = nearest(source, headers)
-            problems.error(label, source, f"column named in the config for {canon} is not in the file",
+            what = ("is listed under `ignore:` too" if source in spec.ignore else "is not in the file")
+            problems.error(label, source, f"column named in the config for {canon} {what}",
                            fix=(f"the file has {', '.join(map(repr, headers[:12]))}"
                                 + (f"; did you mean {hint!r}?" if hint else "")))
             ok = False
             continue
         mapping[canon] = source
-    auto = propose([h for h in headers if h not in mapping.values()], table)
-    for canon, source in auto.items():
-        mapping.setdefault(canon, source)
+    for canon, source in (hints or {}).items():  # decided from the content of several tables
+        if canon not in mapping and source in headers and source not in mapping.values():
+            mapping[canon] = source
+    rest = [h for h in headers if h not in mapping.values()]
+    auto = propose(rest, table, raw.frame.loc[:, rest].head(2000))
+    if spec.columns:
+        for canon in REQUIRED[table]:
+            if canon not in mapping and canon in auto:
+                mapping[canon] = auto[canon]
+                raw.notes.append(f"{label}: the config maps no {canon} column; {auto[canon]!r} is used "
+                                 f"(add `{canon}: {auto[canon]}` under columns to make it explicit)")
+        unused = [f"{h!r} (looks like {c})" for c, h in auto.items() if c not in mapping and h not in mapping.values()]
+        if unused:
+            raw.notes.append(f"{label}: not used, the config does not map them: {', '.join(unused[:8])}")
+    else:
+        for canon, source in auto.items():
+            mapping.setdefault(canon, source)
+    name_words = {norm_header(w) for w in synonyms()["columns"]["clients"]["name"]}
+    if (table == "clients" and (hints or {}).get("client_id") == mapping.get("client_id") and "name" not in mapping
+            and norm_header(mapping.get("client_id", "")) in name_words):
+        mapping["name"] = mapping["client_id"]  # the ids found in the order lines are names
+        problems.warning(label, mapping["name"], "no client id column: the names are used as ids",
+                         fix="add an id column (e.g. ИНН) and map it to client_id, so renamed clients stay one")
     if table == "clients" and "client_id" not in mapping and "name" in mapping:
         problems.warning(label, mapping["name"], "no client id column: the names are used as ids",
                          fix="add an id column (e.g. ИНН) and map it to client_id, so renamed clients stay one")
         mapping["client_id"] = mapping["name"]
+    if table == "transactions" and "client_id" not in mapping and "client_name" in mapping:
+        mapping["client_id"] = mapping.pop("client_name")
     for canon in REQUIRED[table]:
         if canon not in mapping:
             hint = _closest_header([h for h in headers if h not in mapping.values()],
@@ -72,19 +102,104 @@ def map_columns(raw: RawTable, table: str, spec: TableSpec, problems: Problems) 
     return mapping if ok else None
 
 
-def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, *, freq: str | None = None
-                ) -> pd.DataFrame | None:
-    """Map, type and check one table; ``None`` when it cannot be built (problems say why)."""
-    mapping = map_columns(raw, table, spec, problems)
+def normalize_ids(ids: pd.Series, spec: TableSpec) -> pd.Series:
+    """Client ids as the config says: ``id_format: number`` drops leading zeros and a trailing
+    ``.0`` (``00001``, ``1`` and ``1.0`` are one client); ``zero_pad: N`` pads ids of digits to N."""
+    if spec.id_format == "text" and spec.zero_pad is None:
+        return ids
+    digits = ids.str.fullmatch(r"[0-9]+(?:\.0+)?").fillna(False).astype(bool)
+    core = ids.where(~digits, ids.str.replace(r"\.0+$", "", regex=True))
+    if spec.id_format == "number":
+        core = core.where(~digits, core.str.lstrip("0").replace("", "0"))
+    if spec.zero_pad:
+        core = core.where(~digits, core.str.zfill(spec.zero_pad))
+    return core.astype("str")
+
+
+def _row_filter(raw: RawTable, table: str, spec: TableSpec, mapping: dict[str, str], problems: Problems
+                ) -> pd.Series:
+    """Rows the config's ``filter:`` drops (True = drop)."""
+    frame = raw.frame
+    drop = pd.Series(False, index=frame.index)
+    for key, rule in spec.filter.items():
+        column = key if key in frame.columns else mapping.get(key)
+        if column is None or column not in frame.columns:
+            problems.error(raw.label, key, "column named under `filter:` is not in the file",
+                           fix=f"the file has {', '.join(map(repr, list(frame.columns)[:12]))}")
+            continue
+        vals = parse.text(frame[column]).fillna("").str.strip().str.lower()
+        if rule.drop is not None:
+            hit = vals.isin([str(v).strip().lower() for v in rule.drop])
+        else:
+            hit = pd.Series(False, index=frame.index)
+        if rule.keep is not None:
+            hit |= ~vals.isin([str(v).strip().lower() for v in rule.keep])
+        raw.detected.setdefault("filters", []).append(
+            {"column": column, "rule": ("drop " + ", ".join(rule.drop) if rule.drop is not None else "")
+             + ("; " if rule.drop is not None and rule.keep is not None else "")
+             + ("keep only " + ", ".join(rule.keep) if rule.keep is not None else ""),
+             "mask": hit & ~drop})
+        drop |= hit
+    return drop
+
+
+def _revenue_of(frame: pd.DataFrame, mapping: dict[str, str], spec: TableSpec) -> float:
+    """Net revenue of raw order lines (what the typed table would hold), unreadable cells as 0."""
+    if "revenue" not in mapping or frame.empty:
+        return 0.0
+    rev, _, _ = parse.money(frame[mapping["revenue"]], decimal=spec.decimal, thousands=spec.thousands)
+    if "vat_amount" in mapping:
+        vat, _, _ = parse.money(frame[mapping["vat_amount"]], decimal=spec.decimal, thousands=spec.thousands)
+        rev = rev - vat.fillna(0)
+    return round(float(rev.fillna(0).sum()), 2)
+
+
+def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, *, freq: str | None = None,
+                duplicates: str = "error", hints: dict[str, str] | None = None,
+                keep: tuple[str, ...] = ()) -> pd.DataFrame | None:
+    """Map, type and check one table; ``None`` when it cannot be built (problems say why).
+
+    ``keep``: other columns kept as text under the name given (matched to a header ignoring case
+    and punctuation), e.g. the column ``portfolio_by`` names.
+
+    Rows the config's ``filter:`` drops are left out before typing; what was dropped (lines and
+    revenue) goes to ``raw.detected["dropped"]``. Identical order lines are an error (a doubled
+    export) unless ``duplicates="keep"``, or when they are under 1 % of the lines (a warning).
+    """
+    label, lw = raw.label, raw.line_word
+    missing = [c for c in spec.ignore if c not in raw.frame.columns]
+    if missing:
+        problems.warning(label, ", ".join(missing), "column listed under `ignore:` is not in the file",
+                         fix="remove it from `ignore:` or correct its name")
+    _repeated_headers(raw)
+    mapping = map_columns(raw, table, spec, problems, hints)
     if mapping is None:
         return None
-    label, lw = raw.label, raw.line_word
-    src = raw.frame
+    for name in keep:
+        if name and name not in mapping:
+            hit = next((h for h in raw.frame.columns if norm_header(h) == norm_header(name)
+                        and h not in mapping.values()), None)
+            if hit is not None:
+                mapping[name] = hit
+    raw.detected["mapping"] = dict(mapping)
+    src = raw.frame.drop(columns=[c for c in spec.ignore if c in raw.frame.columns])
+    dropped = raw.detected.setdefault("dropped", [])
+    if spec.filter:
+        drop = _row_filter(raw, table, spec, mapping, problems)
+        for f in raw.detected.pop("filters", []):
+            m = f["mask"]
+            dropped.append({"file": label, "reason": "filter", "detail": f"{f['column']}: {f['rule']}",
+                            "lines": int(m.sum()), "revenue": _revenue_of(src[m], mapping, spec)})
+        src = src[~drop]
+    if table == "transactions":
+        src = _duplicates(src, raw, mapping, spec, problems, duplicates)
     names = {canon: (f"{source} ({canon})" if source != canon else canon) for canon, source in mapping.items()}
     raw.detected["names"] = names  # how later checks name a column: as the file heads it
     out: dict[str, pd.Series] = {}
     detected = raw.detected
     kinds = dict(SCHEMA[table])
+    for name in keep:
+        kinds.setdefault(name, "text")
     if table == "kpis":
         for h in src.columns:
             if h not in mapping.values():
@@ -102,6 +217,8 @@ def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, 
         name = names[canon]
         if kind == "text":
             vals = parse.text(col)
+            if canon == "client_id":
+                vals = normalize_ids(vals, spec)
             if spec.values.get(canon):  # a value map on a text column: exact labels, the rest kept
                 vals = vals.replace({str(k): str(v) for k, v in spec.values[canon].items()})
             out[canon] = vals
@@ -168,9 +285,72 @@ def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, 
     return frame
 
 
+def _repeated_headers(raw: RawTable) -> None:
+    """Lines that repeat the header (two exports pasted into one file) are dropped, saying so."""
+    frame = raw.frame
+    if frame.empty or frame.shape[1] < 2:
+        return
+    same = pd.Series(True, index=frame.index)
+    for c in frame.columns:
+        same &= parse.text(frame[c]).fillna("") == str(c).strip()
+        if not same.any():
+            return
+    lines = frame.index[same.to_numpy()].tolist()
+    raw.notes.append(f"{raw.label}: the header is repeated at {raw.line_word} {', '.join(map(str, lines[:5]))} "
+                     "(files joined?); those lines are skipped")
+    raw.detected["repeated_header"] = lines
+    raw.frame = frame[~same]
+
+
+def _duplicates(src: pd.DataFrame, raw: RawTable, mapping: dict[str, str], spec: TableSpec,
+                problems: Problems, policy: str) -> pd.DataFrame:
+    """Identical order lines: a doubled or overlapping export unless the config keeps them."""
+    if src.empty:
+        return src
+    cols = [c for c in src.columns if c not in set(spec.ignore)]
+    keyed = src[cols].astype("str")
+    dup = keyed.duplicated(keep="first")
+    n = int(dup.sum())
+    if not n:
+        return src
+    label, lw = raw.label, raw.line_word
+    hashed = pd.util.hash_pandas_object(keyed, index=False)
+    share_lines = n / len(src)
+    rev_all = _revenue_of(src, mapping, spec)
+    rev_dup = _revenue_of(src[dup], mapping, spec)
+    share_rev = rev_dup / rev_all if rev_all else 0.0
+    lines = src.index[dup.to_numpy()][:5].tolist()
+    what = (f"identical order lines: {n:,} of {len(src):,} {lw}s repeat an earlier one ({share_lines:.1%} of the "
+            f"{lw}s, {share_rev:.1%} of revenue); first repeated at {lw} {lines[0]} "
+            f"(same as {lw} {hashed.index[(hashed == hashed.loc[lines[0]]).to_numpy()][0]})")
+    if policy == "keep":
+        raw.notes.append(f"{label}: {what}; kept (`duplicates: keep`)")
+        return src
+    fix = ("the same export loaded twice or overlapping files? export each period once; "
+           "if these are real repeated lines, set `duplicates: keep` in the config")
+    severity = "error" if share_lines >= 0.01 else "warning"
+    problems.add(severity, label, "", what, count=n, lines=lines, fix=fix, line_word=lw)
+    return src
+
+
 def _money_rules(frame: pd.DataFrame, spec: TableSpec, problems: Problems, label: str, lw: str,
                  names: dict[str, str]) -> pd.DataFrame:
-    """Cost from gross profit, currencies converted with the config's rates, VAT taken out."""
+    """Cost from gross profit, currencies converted with the config's rates, VAT taken out.
+
+    With a VAT amount column, revenue is net: the amount minus its VAT (each line, to the cent).
+    """
+    if "vat_amount" in frame and "revenue" in frame:
+        vat = frame["vat_amount"]
+        over = vat.notna() & frame["revenue"].notna() & (vat.abs() > frame["revenue"].abs())
+        problems.mask("error", label, names["vat_amount"], "VAT amount larger than the amount it is part of", over,
+                      line_word=lw, values=vat,
+                      fix="map the amount with VAT to revenue, or the right VAT column to vat_amount")
+        frame["revenue"] = (frame["revenue"] - vat.fillna(0)).round(2)
+        frame = frame.drop(columns=["vat_amount"])
+        if spec.vat is not None:
+            problems.error(label, names["vat_amount"], "both a VAT amount column and `vat:` are set",
+                           fix="keep one: the VAT amount column already gives net revenue; remove `vat:`")
+            return frame
     if "gross_profit" in frame and "cost" not in frame and "revenue" in frame:
         frame["cost"] = (frame["revenue"] - frame["gross_profit"]).round(2)
     if "currency" in frame:
@@ -234,8 +414,9 @@ def exact_money(values: pd.Series, factor: pd.Series, op: str) -> pd.Series:
 
 
 def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str], problems: Problems,
-                 line_words: dict[str, str], names: dict | None = None) -> None:
-    """Checks across tables: unknown clients, founded after the first order, empty periods.
+                 line_words: dict[str, str], names: dict | None = None, specs: dict | None = None) -> None:
+    """Checks across tables: unknown clients (and ids written two ways), clients without any order
+    line, founded after the first order, empty periods.
 
     ``names`` maps table → canonical column → the column as the file heads it (for messages).
     """
@@ -256,9 +437,33 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str], proble
         # pyarrow's hash lookup: several times faster than Series.isin on a million ids
         found = pc.is_in(pa.array(ids.astype("str"), type=pa.string()), value_set=known)
         bad = ids.notna() & ~pd.Series(found.to_numpy(zero_copy_only=False), index=ids.index).fillna(False).astype(bool)
+        if bad.any():
+            from analysis.ingest.ids import two_ways
+
+            tw = two_ways(clients["client_id"], ids[bad], master="clients", other=table)
+            if tw is not None:
+                eg = ", ".join(f"{a!r} here is {b!r} in {labels['clients']}" for a, b in tw.examples)
+                idx = ids.index[bad.to_numpy()]
+                problems.add("error", labels[table], name(table, "client_id"),
+                             f"client ids written two ways: {tw.matched_by_key:,} of the {tw.unmatched:,} ids not in "
+                             f"the clients table are there with leading zeros or a .0 (e.g. {eg})",
+                             count=int(bad.sum()), lines=idx[:5], line_word=line_words[table],
+                             fix=tw.fix("clients", table))
+                continue
         problems.mask("error", labels[table], name(table, "client_id"), "client not in the clients table", bad,
                       line_word=line_words[table], values=ids,
                       fix=f"add those clients to {labels['clients']} or correct the ids")
+    tx = frames.get("transactions")
+    if tx is not None and "client_id" in tx and len(clients) and not labels["clients"].endswith("(derived)"):
+        buying = set(tx["client_id"].dropna().astype(str).unique())
+        idle = ~clients["client_id"].astype(str).isin(buying)
+        if idle.any():
+            n = int(idle.sum())
+            problems.mask("warning", labels["clients"], name("clients", "client_id"),
+                          f"clients with no order line at all: {n:,} of {len(clients):,} ({n / len(clients):.1%}); "
+                          "they count in no period", idle, line_word=line_words["clients"], values=clients["client_id"],
+                          fix="fine if they never bought in the exported span; otherwise the order lines are "
+                              "incomplete or their ids are written differently")
     kpis = frames.get("kpis")
     if kpis is not None and "portfolio" in kpis and "portfolio" in clients:
         unknown = kpis["portfolio"].notna() & ~kpis["portfolio"].isin(clients["portfolio"].dropna().unique())

@@ -4,14 +4,16 @@ published table in ``tests/test_stats_*.py`` (the R script sits in ``tests/refer
 
 - :func:`correlation` — Pearson, Spearman, Kendall with CI and p-value.
 - :func:`adjust_pvalues` — multiple-testing adjustment, method always named.
-- :func:`panel_regression` — fixed effects, clustered SEs (fixest/reghdfe small-sample
-  convention, t(G-1)), ``std_effect`` on the two-way within scale.
+- :func:`panel_regression` — fixed effects, clustered SEs (CR1: G/(G-1)(N-1)/(N-K), K counting
+  the effects not nested in the clusters, t(G-1)), ``std_effect`` on the two-way within scale;
+  ``inference="cr2" | "cv3" | "wild"`` for few clusters (:func:`cluster_inference`).
 - :func:`ts_regression`, :func:`granger` — one portfolio: ADL with Newey-West SEs, Granger F.
 - :func:`permutation_test`, :func:`block_bootstrap` — resampling.
 - :func:`required_n`, :func:`mde` — design-based power.
 """
 
 from analysis.stats._validate import StatsWarning
+from analysis.stats.cluster import INFERENCE_METHODS, cluster_inference
 from analysis.stats.correlation import correlation
 from analysis.stats.multicomp import adjust_pvalues
 from analysis.stats.power import mde, required_n
@@ -22,6 +24,7 @@ __all__ = [
     "StatsWarning",
     "adjust_pvalues",
     "block_bootstrap",
+    "cluster_inference",
     "correlation",
     "granger",
     "mde",

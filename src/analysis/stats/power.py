@@ -196,3 +196,48 @@ def mde(
             "mde": (crit + z) * se,
         }
     )
+
+
+def design_mde(
+    rows: float | Sequence[float] | np.ndarray,
+    *,
+    params: float = 0,
+    df: float | None = None,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    m: int = 1,
+) -> pd.DataFrame:
+    """MDE of a design before any data are fitted, on the standardized (``std_effect``) scale.
+
+    With ``rows`` usable rows and ``params`` parameters the rows must also pay for (fixed
+    effects, other regressors), the standard error of a standardized slope is about
+    ``1 / sqrt(rows - params)`` when the rows are independent after the fixed effects and the
+    exposure is uncorrelated with the other regressors — a lower bound: clustering and
+    correlated exposures raise it, and the fitted model's own MDE (:func:`mde` on its SE) is the
+    one to trust once the data are fitted. The MDE is then :func:`mde` of that standard error:
+    ``(q(1 - alpha/(2m)) + z(power)) / sqrt(rows - params)``, q from t(``df``) (default
+    ``rows - params``; G - 1 for SEs clustered over G units).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per value of ``rows``: ``rows``, ``params``, ``residual_rows`` (rows - params),
+        ``df``, ``std_error``, ``critical_value``, ``mde`` (NaN when residual_rows < 1 or
+        df ≤ 0: not estimable).
+
+    Examples
+    --------
+    >>> from analysis.stats.power import design_mde
+    >>> round(float(design_mde(200, params=36, df=29, m=7)["mde"].iloc[0]), 3)
+    0.292
+    """
+    _check_levels(alpha, power, m)
+    n = np.atleast_1d(np.asarray(rows, dtype=float))
+    resid = n - float(params)
+    dfs = resid if df is None else np.full_like(resid, float(df))
+    ok = (resid >= 1) & (dfs > 0)
+    se = np.where(ok, 1 / np.sqrt(np.where(ok, resid, 1.0)), np.nan)
+    q = np.where(ok, stats.t.ppf(1 - alpha / (2 * m), np.where(ok, dfs, 1.0)), np.nan)
+    z = float(stats.norm.ppf(power))
+    return pd.DataFrame({"rows": n, "params": float(params), "residual_rows": resid, "df": dfs,
+                         "std_error": se, "critical_value": q, "mde": (q + z) * se})

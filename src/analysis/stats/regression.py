@@ -16,6 +16,7 @@ from scipy import stats
 from statsmodels.tsa.stattools import grangercausalitytests
 
 from analysis.errors import InputError
+from analysis.stats.cluster import INFERENCE_METHODS, cluster_inference
 from analysis.stats._validate import (
     as_list,
     check_choice,
@@ -77,6 +78,30 @@ def _demean(frame: pd.DataFrame, group: str) -> pd.DataFrame:
     return PanelData(frame).demean("both").dataframe
 
 
+def _cluster_design(
+    frame: pd.DataFrame, outcome: str, regressors: list[str], entity_effects: bool, time_effects: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """The design ``U = [X, S]`` of :mod:`analysis.stats.cluster`: entity effects (nested in the
+    entity clusters) absorbed by demeaning within entity; period effects as explicit dummies
+    (the first dropped with entity effects; entity-demeaned like the rest); an intercept last
+    without any effects. Rows in ``frame``'s order; slope columns in ``regressors`` order."""
+    ent = frame.index.get_level_values(0).to_numpy()
+    tim = frame.index.get_level_values(1).to_numpy()
+    cols = [frame[regressors].to_numpy(dtype=float)]
+    if time_effects:
+        dummies = (tim[:, None] == np.unique(tim)[None, :]).astype(float)
+        cols.append(dummies[:, 1:] if entity_effects else dummies)
+    elif not entity_effects:
+        cols.append(np.ones((len(frame), 1)))
+    u = np.hstack(cols)
+    y = frame[outcome].to_numpy(dtype=float)
+    if entity_effects:
+        counts = np.bincount(ent)
+        u = u - (np.stack([np.bincount(ent, weights=c) for c in u.T], axis=1) / counts[:, None])[ent]
+        y = y - (np.bincount(ent, weights=y) / counts)[ent]
+    return u, y
+
+
 def panel_regression(
     data: pd.DataFrame,
     *,
@@ -89,6 +114,9 @@ def panel_regression(
     time_effects: bool = False,
     cov_type: str = "clustered",
     confidence: float = 0.95,
+    inference: str | None = None,
+    n_boot: int = 999,
+    seed: int | np.random.Generator | None = None,
 ) -> pd.DataFrame:
     """Fixed-effects panel regression of an outcome on exposures (linearmodels ``PanelOLS``).
 
@@ -102,13 +130,28 @@ def panel_regression(
       every fixed effect), t(N - K_all) inference — as R ``plm`` and Stata ``xtreg, fe``.
     - ``robust``: heteroskedasticity-robust HC1, N / (N - K_all), t(N - K_all) — as
       ``sandwich::vcovHC(type = "HC1")`` on the dummy-variable regression.
-    - ``clustered``: clustered by entity, scaled by G/(G-1) * (N-1)/(N-K) where K counts the
-      slopes plus the fixed effects not nested in the entity clusters (the convention of R's
-      ``fixest`` and Stata's ``reghdfe``): K = slopes with entity effects only; slopes + T - 1
-      with entity and time effects; slopes + T with time effects only; slopes + 1 (the
-      intercept) without effects. Inference uses t(G - 1). (linearmodels' own
-      ``debiased=True, group_debias=True`` gives the same with entity effects only but counts
-      every effect with two-way effects, as Stata's ``areg``; hence the explicit factor.)
+    - ``clustered``: clustered by entity (CR1), scaled by G/(G-1) * (N-1)/(N-K) where K counts
+      the slopes plus the fixed effects not nested in the entity clusters, the nested entity
+      effects not at all: K = slopes with entity effects only (R ``plm``'s ``type = "sss"``);
+      slopes + T - 1 with entity and time effects; slopes + T with time effects only;
+      slopes + 1 (the intercept) without effects. Inference uses t(G - 1). R's ``fixest``
+      (and pyfixest, default ``ssc``) count nested effects as one parameter more, K + 1, so
+      their SEs are larger by sqrt((N-K)/(N-K-1)) (checked in the tests against pyfixest).
+      (linearmodels' own ``debiased=True, group_debias=True`` gives the same K with entity
+      effects only but counts every effect with two-way effects, as Stata's ``areg``; hence
+      the explicit factor.)
+
+    Few-cluster inference (``inference=``, needs ``cov_type="clustered"``; see
+    :mod:`analysis.stats.cluster` for the formulas): ``"cr1"`` (the SEs above, t(G-1));
+    ``"cr2"`` (Bell–McCaffrey bias-reduced SEs, Satterthwaite df per coefficient as R's
+    clubSandwich); ``"cv3"`` (leave-one-cluster-out jackknife, (G-1)/G scaling, centred on the
+    full-sample estimate, t(G-1)); ``"wild"`` (restricted wild cluster bootstrap-t p-value,
+    Rademacher weights, Webb's six-point weights below 12 clusters, all 2^G sign vectors when
+    that is no more than ``n_boot``; ``std_error`` is the bootstrap-t SE, CR1 SE * q*/t(G-1),
+    so the interval is est ± q* * SE_CR1). The result then has the columns ``inference`` (the
+    method) and ``identified`` (False when dropping some cluster leaves the coefficient
+    unidentified: its CV3 SE and p are NaN and ``diagnostics`` names the clusters). With
+    ``inference=None`` (default) nothing changes.
 
     ``std_effect`` is the change in the outcome, in standard deviations, per one standard
     deviation of the term, both measured after removing entity and period means (the two-way
@@ -136,6 +179,12 @@ def panel_regression(
         Standard errors, see above.
     confidence : float
         Level of the confidence interval.
+    inference : {None, "cr1", "cr2", "cv3", "wild"}
+        Few-cluster inference, see above; None keeps the plain ``cov_type`` results.
+    n_boot : int
+        Wild bootstrap draws (at least 999).
+    seed : int or numpy.random.Generator, optional
+        Randomness of the wild bootstrap; the same seed gives the same p-values.
 
     Returns
     -------
@@ -180,6 +229,21 @@ def panel_regression(
     ... )
     >>> res.loc[0, "term"], int(res.loc[0, "df"]), int(res.loc[0, "n"])
     ('share', 39, 320)
+
+    The same model with the leave-one-cluster-out jackknife, or the wild cluster bootstrap:
+
+    >>> cv3 = panel_regression(
+    ...     panel, outcome="growth", exposures=["share"], entity="portfolio", time="period",
+    ...     time_effects=True, inference="cv3",
+    ... )
+    >>> str(cv3.loc[0, "inference"]), bool(cv3.loc[0, "identified"])
+    ('cv3', True)
+    >>> wild = panel_regression(
+    ...     panel, outcome="growth", exposures=["share"], entity="portfolio", time="period",
+    ...     time_effects=True, inference="wild", seed=1,
+    ... )
+    >>> bool(0 <= wild.loc[0, "p_unc"] <= 1), wild.attrs["weights"], wild.attrs["n_boot"]
+    (True, 'rademacher', 999)
     """
     exposures_l = as_list("exposures", exposures)
     controls_l = as_list("controls", controls)
@@ -187,6 +251,10 @@ def panel_regression(
         raise InputError("`exposures` must name at least one column.")
     check_choice("cov_type", cov_type, PANEL_COV_TYPES)
     _check_confidence(confidence)
+    if inference is not None:
+        check_choice("inference", inference, INFERENCE_METHODS)
+        if cov_type != "clustered":
+            raise InputError(f"`inference={inference!r}` needs cov_type='clustered', got {cov_type!r}.")
     regressors = exposures_l + controls_l
     check_columns(data, [entity, time, outcome, *regressors])
     check_numeric(data, [outcome, *regressors])
@@ -259,7 +327,7 @@ def panel_regression(
         dof = g - 1
         small_sample = (
             f"G/(G-1)*(N-1)/(N-K) with K={k_ssc} (slopes + fixed effects not nested in the "
-            f"entity clusters, as fixest/reghdfe), G={g}, N={n}; t(G-1)"
+            f"entity clusters; fixest would count K+1), G={g}, N={n}; t(G-1)"
         )
         if g < MIN_CLUSTERS:
             diagnostics.append(f"few_clusters: G={g} < {MIN_CLUSTERS}")
@@ -277,6 +345,26 @@ def panel_regression(
     tstat = est / se
     p = 2 * stats.t.sf(np.abs(tstat), dof)
     q = stats.t.ppf(0.5 + confidence / 2, dof)
+    ci_low, ci_high = est - q * se, est + q * se
+    dof_col: object = dof
+    inf_res = None
+    if inference is not None:
+        u, yv = _cluster_design(frame, outcome, regressors, entity_effects, time_effects)
+        inf_res = cluster_inference(
+            u, yv, frame.index.get_level_values(0).to_numpy(), n_terms=len(params), method=inference,
+            cr1_factor=factor, confidence=confidence, n_boot=n_boot, seed=seed,
+            cluster_labels=np.asarray(ent_labels),
+        )  # fmt: skip
+        if not np.allclose(inf_res.estimate, est, rtol=1e-6, atol=1e-9 * (1 + np.abs(est).max())):
+            raise RuntimeError("cluster_inference refit disagrees with PanelOLS")  # a bug, not input
+        se, tstat, p = inf_res.std_error, inf_res.statistic, inf_res.p_value
+        ci_low, ci_high, dof_col = inf_res.ci_low, inf_res.ci_high, inf_res.df
+        small_sample = f"{inf_res.label}; CR1 factor: {small_sample}"
+        if g < MIN_CLUSTERS and not any(d.startswith("few_clusters") for d in diagnostics):
+            diagnostics.append(f"few_clusters: G={g} < {MIN_CLUSTERS}")
+        for term, note in zip(params.index, inf_res.notes, strict=True):
+            if note:
+                warn(f"panel_regression({outcome!r}): {term}: {note}")
 
     # Collinearity among the regressors as the model sees them (after its own demeaning).
     if len(regressors) > 1:
@@ -288,9 +376,12 @@ def panel_regression(
     else:
         vif = pd.Series(1.0, index=regressors)
     term_notes = {t: "" for t in params.index}
+    if inf_res is not None:
+        term_notes = {t: n for t, n in zip(params.index, inf_res.notes, strict=True)}
     for term, v in vif.items():
         if v > MAX_VIF:
-            term_notes[term] = f"collinear: VIF={v:.1f} > {MAX_VIF:g}"
+            note = f"collinear: VIF={v:.1f} > {MAX_VIF:g}"
+            term_notes[term] = f"{term_notes[term]}; {note}" if term_notes[term] else note
     # The unit of effect: SDs after the two-way within transformation.
     within = _demean(frame[[outcome, *regressors]], "both" if g > 1 and n_t > 1 else "none")
     sd = within.std(ddof=1)
@@ -315,10 +406,10 @@ def panel_regression(
             "estimate": est,
             "std_error": se,
             "statistic": tstat,
-            "df": dof,
+            "df": dof_col,
             "p_unc": p,
-            "ci_low": est - q * se,
-            "ci_high": est + q * se,
+            "ci_low": ci_low,
+            "ci_high": ci_high,
             "n": n,
             "n_entities": g,
             "n_periods": n_t,
@@ -332,11 +423,15 @@ def panel_regression(
         },
         columns=PANEL_COLUMNS,
     )
+    if inf_res is not None:
+        out["inference"] = inference
+        out["identified"] = inf_res.identified
+        out.attrs.update(inference=inference, inference_label=inf_res.label, **inf_res.details)
     out.attrs.update(
         cov_type=cov_type,
         small_sample=small_sample,
         ssc_factor=factor,
-        df=dof,
+        df=dof if inf_res is None else inf_res.df.tolist(),
         K=k_ssc,
         n_clusters=g if cov_type == "clustered" else None,
         diagnostics=diagnostics + [f"{t}: {m}" for t, m in term_notes.items() if m],

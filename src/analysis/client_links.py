@@ -1,0 +1,397 @@
+"""Client-level links: do clients of a kind go on to grow, stay, improve margin or claim more?
+
+The portfolio panel asks whether a *portfolio* that leans on a kind does better; one company
+with few portfolios can rarely answer that. With many clients it can ask a narrower question of
+its own clients: **do clients of this kind, compared with other clients in the same period, grow
+or stay more afterwards?** That is a statement about the clients, not about what having such
+clients does to the company's growth.
+
+Unit: client × period t, for clients with revenue in the window t-W … t-1 and a decided
+membership at t-1 (the same timing as the portfolio exposures: nothing from t or later decides
+the kind). Regressors: every kind's membership at t-1 (0/1) jointly, and the log of the client's
+revenue over the window (size control). Outcomes at lag h, never read inside the window:
+
+- ``revenue_growth``: log R(t+h) - log R(t+h-1), clients buying in both periods;
+- ``retention``: 1 when the client buys in t+h-1, else 0 (a linear probability);
+- ``margin_change``: gross margin (GP / revenue) in t+h minus in t+h-1, clients buying in both;
+- ``claims_rate``: the client's claims per 100 orders in t+h-1, clients with orders then.
+
+Model: period fixed effects (every client compared with the others in the same period),
+standard errors clustered by client (CR1 as fixest/reghdfe: G/(G-1)·(N-1)/(N-K), K = slopes +
+period effects, t(G-1)). ``client_effects=True`` adds client fixed effects (the within-client
+comparison: the same client in periods with and without the kind); it is not the default
+because kinds seldom change within a client over a few periods and, with the client's own past
+deciding its kind, the within estimator of a short panel is biased (Nickell) — the null worlds in
+``tests/test_client_links.py`` keep the default's size at the nominal level.
+
+``std_effect``: the change in the outcome, in SDs, per SD of membership, both after removing
+period means (and client means with client effects).
+
+The least squares and the clustered covariance are written out with numpy: the general
+``stats.panel_regression`` (linearmodels) takes about a second per fit at client scale because
+of its two-way demeaning of an unbalanced panel, and the validation fits hundreds of worlds;
+a test checks this code against ``panel_regression`` on the same data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from analysis import hypotheses as hyp
+from analysis.config import CATEGORIES
+from analysis.errors import InputError
+from analysis.growth import _Arrays, _log, _period_axis, _ratio, _shift_left, _window_sum
+from analysis.stats import adjust_pvalues, mde
+
+CLIENT_OUTCOMES = hyp.CLIENT_OUTCOMES
+SIZE_CONTROL = "log_window_revenue"
+LAGS = (1, 2)
+
+CLIENT_COLUMNS = [
+    "id", "category", "outcome", "lag", "expected_sign", "level", "test", "n", "n_clients", "n_periods",
+    "n_members", "estimate", "std_error", "std_effect", "std_effect_se", "ci_low", "ci_high", "ci90_low",
+    "ci90_high", "p_unc", "p_adj", "p_adjust_method", "df", "mde", "power", "min_effect", "verdict",
+    "sentence_en", "sentence_ru", "diagnostics",
+]  # fmt: skip
+
+
+def member_column(category: str) -> str:
+    return f"member_{category}"
+
+
+def client_panel(
+    panel: pd.DataFrame,
+    membership: pd.DataFrame,
+    *,
+    window: int = 4,
+    lags: Sequence[int] = LAGS,
+    categories: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The client-level analysis panel: one row per client and period t.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows: clients with revenue in the window t-W … t-1 whose kinds are decided at t-1.
+        Columns ``client_id, portfolio, period, window_revenue, log_window_revenue``,
+        ``member_<k>`` (0/1, member of k at t-1) for every category, and
+        ``<outcome>_h<h>`` for ``revenue_growth``, ``retention``, ``margin_change`` (when gross
+        profit is known) and ``claims_rate`` (when claims and orders are), NaN where undefined
+        or past the data. ``attrs``: ``window``, ``lags``, ``categories``, ``outcomes``, ``notes``.
+    """
+    if not isinstance(window, (int, np.integer)) or window < 1:
+        raise InputError(f"`window` must be a whole number of periods ≥ 1, got {window!r}")
+    lags = [int(h) for h in lags]
+    present = {str(c) for c in membership["category"].unique()}
+    cats = list(categories) if categories is not None else [k for k in CATEGORIES if k in present]
+    periods = _period_axis(panel["period"].astype(str).unique())
+    a = _Arrays(panel, periods)
+    T, W = a.T, int(window)
+    notes: list[str] = []
+    rev = a.matrix("revenue")
+    active = rev > 0
+    win_rev = _window_sum(np.where(active, rev, 0.0), W)
+    mem = a.membership(membership, cats)
+    known_prev = np.zeros((a.C, T), bool)
+    cols: dict[str, np.ndarray] = {"window_revenue": win_rev, SIZE_CONTROL: _log(win_rev)}
+    for k in cats:
+        m, kn = mem[k]
+        m1 = np.zeros_like(m)
+        kn1 = np.zeros_like(kn)
+        m1[:, 1:], kn1[:, 1:] = m[:, :-1], kn[:, :-1]
+        known_prev |= kn1
+        cols[member_column(k)] = np.where(kn1, m1.astype(float), np.nan)
+    outcomes: list[str] = []
+    growth = np.full((a.C, T), np.nan)
+    growth[:, 1:] = np.where(active[:, 1:] & active[:, :-1], np.diff(_log(rev), axis=1), np.nan)
+    series: dict[str, tuple[np.ndarray, str]] = {"revenue_growth": (growth, "growth"),
+                                                 "retention": (active.astype(float), "level")}
+    gp = a.matrix("gross_profit")
+    if np.isfinite(gp).any() and "gross_profit" in panel.columns and panel["gross_profit"].notna().any():
+        margin = np.where(active, _ratio(gp, rev), np.nan)
+        mch = np.full((a.C, T), np.nan)
+        mch[:, 1:] = margin[:, 1:] - margin[:, :-1]
+        series["margin_change"] = (mch, "growth")
+    else:
+        notes.append("margin_change: no cost or gross profit in the data")
+    if "claim" in panel.columns and "orders" in panel.columns and panel["claim"].sum() > 0:
+        series["claims_rate"] = (100 * _ratio(a.matrix("claim"), a.matrix("orders")), "level")
+    else:
+        notes.append("claims_rate: no claims in the data (events with type claim)")
+    for o, (arr, kind) in series.items():
+        outcomes.append(o)
+        for h in lags:
+            cols[f"{o}_h{h}"] = _shift_left(arr, h if kind == "growth" else h - 1)
+    keep = (win_rev > 0) & known_prev
+    keep[:, :W] = False
+    ci, ti = np.nonzero(keep)
+    out = pd.DataFrame({
+        "client_id": np.asarray(a.clients.get_level_values("client_id"), dtype=object)[ci],
+        "portfolio": np.asarray(a.clients.get_level_values("portfolio"), dtype=object)[ci],
+        "period": np.asarray(periods, dtype=object)[ti],
+    })
+    for c, v in cols.items():
+        out[c] = v[ci, ti]
+    for c in ("client_id", "portfolio", "period"):
+        out[c] = out[c].astype(str)
+    out = out.sort_values(["period", "client_id"], kind="stable").reset_index(drop=True)
+    out.attrs.update(window=W, lags=lags, categories=cats, outcomes=outcomes, notes=notes)
+    return out
+
+
+def _demean(x: np.ndarray, groups: list[np.ndarray], max_iter: int = 200) -> np.ndarray:
+    """Remove group means (alternating projections over several groupings; exact for one)."""
+    x = x.astype(float).copy()
+    counts = [np.bincount(g) for g in groups]
+    for _ in range(max_iter if len(groups) > 1 else 1):
+        for g, n in zip(groups, counts):
+            sums = np.stack([np.bincount(g, weights=x[:, j], minlength=len(n)) for j in range(x.shape[1])], axis=1)
+            x -= (sums / n[:, None])[g]
+        if len(groups) == 1:
+            break
+        worst = max(np.abs(np.stack([np.bincount(g, weights=x[:, j]) for j in range(x.shape[1])], 1) / n[:, None]).max()
+                    for g, n in zip(groups, counts))
+        if worst < 1e-11 * (1 + np.abs(x).max()):
+            break
+    return x
+
+
+def client_regression(
+    data: pd.DataFrame,
+    *,
+    outcome: str,
+    exposures: Sequence[str],
+    controls: Sequence[str] = (SIZE_CONTROL,),
+    client: str = "client_id",
+    time: str = "period",
+    client_effects: bool = False,
+) -> pd.DataFrame:
+    """Least squares with period (and optionally client) fixed effects, SEs clustered by client.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per term (exposures, then controls): ``term, role, estimate, std_error,
+        statistic, df`` (G - 1), ``p_unc, n, n_clients, n_periods, std_effect, std_effect_se,
+        small_sample`` (the factor in words). Exposures constant after the fixed effects are
+        left out (``attrs["dropped"]``).
+    """
+    cols = [client, time, outcome, *exposures, *controls]
+    d = data[cols].dropna()
+    if d[outcome].nunique() < 2 or len(d) < 10:
+        raise InputError(f"{outcome}: fewer than 10 usable rows or a constant outcome")
+    g_client = pd.factorize(d[client])[0]
+    g_time = pd.factorize(d[time])[0]
+    groups = [g_time] + ([g_client] if client_effects else [])
+    names = [*exposures, *controls]
+    z = _demean(d[[outcome, *names]].to_numpy(dtype=float), groups)
+    y, X = z[:, 0], z[:, 1:]
+    sd = X.std(axis=0, ddof=1)
+    ok = sd > 1e-9 * (1 + np.abs(X).max(axis=0))
+    dropped = [n for n, o in zip(names, ok) if not o]
+    names = [n for n, o in zip(names, ok) if o]
+    X, sd = X[:, ok], sd[ok]
+    if not any(n in exposures for n in names):
+        raise InputError(f"{outcome}: no exposure varies after removing the fixed effects")
+    n, k = X.shape
+    G, n_t = int(g_client.max()) + 1, int(g_time.max()) + 1
+    xtx_inv = np.linalg.pinv(X.T @ X)
+    beta = xtx_inv @ (X.T @ y)
+    u = y - X @ beta
+    scores = np.zeros((G, k))
+    np.add.at(scores, g_client, X * u[:, None])
+    meat = scores.T @ scores
+    k_ssc = k + (n_t - 1 if client_effects else n_t)
+    factor = G / (G - 1) * (n - 1) / (n - k_ssc)
+    cov = factor * xtx_inv @ meat @ xtx_inv
+    se = np.sqrt(np.diag(cov))
+    stat = beta / se
+    df = G - 1
+    sd_y = y.std(ddof=1)
+    scale = sd / sd_y if sd_y > 0 else np.full(k, np.nan)
+    out = pd.DataFrame({
+        "term": names, "role": ["exposure" if t in exposures else "control" for t in names],
+        "estimate": beta, "std_error": se, "statistic": stat, "df": df,
+        "p_unc": 2 * sps.t.sf(np.abs(stat), df), "n": n, "n_clients": G, "n_periods": n_t,
+        "std_effect": beta * scale, "std_effect_se": se * scale,
+        "small_sample": f"CR1 G/(G-1)*(N-1)/(N-K), K={k_ssc}, G={G}, N={n}; t(G-1)",
+    })
+    out.attrs.update(dropped=dropped, K=k_ssc, factor=factor, df=df)
+    return out
+
+
+def client_hypotheses(hypotheses=None) -> list:
+    """The hypotheses of a file (or list) marked ``level: client``."""
+    hf = hyp._as_file(hypotheses)
+    return [h for h in hf.hypotheses if h.level == "client"], hf
+
+
+_KIND = {
+    "key_revenue": ("key clients by revenue", "ключевые по выручке"),
+    "key_profit": ("key clients by profit", "ключевые по прибыли"),
+    "image": ("image clients", "имиджевые"),
+    "demanding": ("demanding clients", "требовательные"),
+    "advanced": ("advanced clients", "продвинутые"),
+    "understanding": ("understanding clients", "понимающие"),
+}
+_OUTCOME = {
+    "revenue_growth": ("own revenue growth", "рост собственной выручки"),
+    "retention": ("rate of buying again", "доля повторных покупок"),
+    "margin_change": ("change in gross margin", "изменение валовой маржи"),
+    "claims_rate": ("claims rate (per 100 orders)", "число рекламаций на 100 заказов"),
+}
+
+
+def sentence(row: dict | pd.Series, lang: str = "en") -> str:
+    """A plain sentence for a client-level result: about clients of a kind, never about the
+    company's growth."""
+    v = row["verdict"]
+    kind = _KIND.get(row["category"], (row["category"], row["category"]))
+    out = _OUTCOME.get(row["outcome"], (row["outcome"], row["outcome"]))
+    h = int(row["lag"])
+    est = row.get("std_effect", np.nan)
+    m = float(row["min_effect"])
+    f = lambda x: hyp._fmt(x, lang)  # noqa: E731 - signed, two decimals, decimal comma in Russian
+    if lang == "ru":
+        when = "в следующем периоде" if h == 1 else f"через {h} периода"
+        eff = (f"стандартизованная разница {f(est)}, 95 % ДИ от {f(row['ci_low'])} до {f(row['ci_high'])}"
+               if np.isfinite(est) else "")
+        tail = " Это сравнение клиентов между собой; оно не говорит, что такие клиенты заставляют расти компанию."
+        more = "выше" if est > 0 else "ниже"
+        mm = f"{m:.2f}".replace(".", ",")
+        if v in ("supported", "contradicted"):
+            lead = "Как и ожидалось" if v == "supported" else "Вопреки гипотезе"
+            return (f"{lead}, у клиентов вида «{kind[1]}» показатель «{out[1]}» {when} был {more}, чем у других "
+                    f"клиентов того же периода ({eff}).{tail}")
+        if v == "no_effect":
+            return (f"Заметной разницы нет: с 90 % уверенностью клиенты вида «{kind[1]}» отличаются по показателю "
+                    f"«{out[1]}» меньше чем на {mm} SD ({eff}).{tail}")
+        if v == "inconclusive":
+            return (f"Вывода нет: данные не позволяют ни подтвердить, ни исключить разницу не меньше {mm} SD "
+                    f"по показателю «{out[1]}» у клиентов вида «{kind[1]}» ({eff}).")
+        return f"Проверить нельзя: {row.get('diagnostics') or 'нет данных'}."
+    when = "in the next period" if h == 1 else f"{h} periods on"
+    eff = (f"standardised difference {f(est)}, 95 % CI {f(row['ci_low'])} to {f(row['ci_high'])}"
+           if np.isfinite(est) else "")
+    tail = " This compares clients with clients; it does not say that having such clients makes the company grow."
+    more = "higher" if est > 0 else "lower"
+    if v in ("supported", "contradicted"):
+        lead = "As expected" if v == "supported" else "Contrary to the hypothesis"
+        return (f"{lead}, the {out[0]} of {kind[0]} {when} was {more} than that of other clients in the same "
+                f"period ({eff}).{tail}")
+    if v == "no_effect":
+        return (f"No difference worth noting: with 90 % confidence {kind[0]} differ from other clients in "
+                f"{out[0]} by less than ±{m:.2f} SD ({eff}).{tail}")
+    if v == "inconclusive":
+        return (f"Inconclusive: the data can neither confirm nor rule out a difference of at least ±{m:.2f} SD "
+                f"in {out[0]} between {kind[0]} and other clients ({eff}).")
+    return f"Not testable: {row.get('diagnostics') or 'no data'}."
+
+
+def test_client_links(
+    data: pd.DataFrame,
+    hypotheses=None,
+    *,
+    alpha: float | None = None,
+    power: float = hyp.POWER,
+    client_effects: bool = False,
+) -> pd.DataFrame:
+    """Test the client-level hypotheses (``level: client``) on :func:`client_panel`'s table.
+
+    Holm over the client-level set (its own family, apart from the portfolio hypotheses);
+    verdicts as for the portfolio hypotheses (``supported``, ``contradicted``, ``no_effect``,
+    ``inconclusive``, ``not_testable``); MDE = (t(G-1, 1-alpha/(2m)) + z(power)) × SE.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per client-level hypothesis: ``id, category, outcome, lag, expected_sign, level``
+        (``client``), ``test`` (the model in words), ``n`` (client-periods used), ``n_clients``
+        (clusters), ``n_periods``, ``n_members`` (rows that are members of the kind),
+        ``estimate`` (difference in outcome units), ``std_error``, ``std_effect``,
+        ``std_effect_se``, ``ci_low, ci_high`` (95 %), ``ci90_low, ci90_high``, ``p_unc, p_adj,
+        p_adjust_method`` (holm), ``df``, ``mde``, ``power``, ``min_effect``, ``verdict``,
+        ``sentence_en``, ``sentence_ru``, ``diagnostics``.
+    """
+    hs, hf = client_hypotheses(hypotheses)
+    alpha = hf.alpha if alpha is None else float(alpha)
+    cats = data.attrs.get("categories") or [c[len("member_"):] for c in data.columns if c.startswith("member_")]
+    exposures = [member_column(k) for k in cats if member_column(k) in data.columns]
+    test_words = ("client level: period fixed effects" + (" and client fixed effects" if client_effects else "")
+                  + ", every kind jointly + log window revenue, SEs clustered by client (CR1), t(G-1)")
+    fits: dict[str, pd.DataFrame | str] = {}
+    rows = []
+    for h in hs:
+        col = f"{h.outcome}_h{h.lag}"
+        row = {c: np.nan for c in CLIENT_COLUMNS} | {
+            "id": h.id, "category": h.category, "outcome": h.outcome, "lag": h.lag, "expected_sign": h.expected_sign,
+            "level": "client", "test": test_words, "p_adjust_method": "holm", "min_effect": h.min_effect,
+            "diagnostics": ""}
+        if col not in data.columns:
+            row["diagnostics"] = (f"{h.outcome} at lag {h.lag} is not in the client panel"
+                                  + (f" ({'; '.join(data.attrs.get('notes', []))})" if data.attrs.get("notes") else ""))
+            rows.append(row)
+            continue
+        if col not in fits:
+            try:
+                fits[col] = client_regression(data, outcome=col, exposures=exposures, client_effects=client_effects)
+            except InputError as exc:
+                fits[col] = str(exc)
+        fit = fits[col]
+        term = member_column(h.category)
+        if isinstance(fit, str) or term not in set(fit["term"]):
+            row["diagnostics"] = fit if isinstance(fit, str) else (
+                f"membership of {h.category} does not vary (no member, or not computable)")
+            rows.append(row)
+            continue
+        r = fit[fit["term"] == term].iloc[0]
+        used = data[[col, SIZE_CONTROL, *exposures]].dropna()
+        row.update(n=int(r["n"]), n_clients=int(r["n_clients"]), n_periods=int(r["n_periods"]),
+                   n_members=int(used[term].sum()), estimate=float(r["estimate"]), std_error=float(r["std_error"]),
+                   std_effect=float(r["std_effect"]), std_effect_se=float(r["std_effect_se"]),
+                   p_unc=float(r["p_unc"]), df=float(r["df"]))
+        rows.append(row)
+    out = pd.DataFrame(rows, columns=CLIENT_COLUMNS)
+    ok = out["p_unc"].notna()
+    m = int(ok.sum())
+    if m:
+        out.loc[ok, "p_adj"] = adjust_pvalues(out.loc[ok, "p_unc"].to_numpy(dtype=float), method="holm",
+                                              alpha=alpha)["p_adj"].to_numpy()
+    for i in out.index[ok]:
+        df, se, est = float(out.at[i, "df"]), float(out.at[i, "std_effect_se"]), float(out.at[i, "std_effect"])
+        q95, q90 = sps.t.ppf(0.975, df), sps.t.ppf(0.95, df)
+        out.loc[i, ["ci_low", "ci_high", "ci90_low", "ci90_high"]] = [est - q95 * se, est + q95 * se,
+                                                                      est - q90 * se, est + q90 * se]
+        out.at[i, "mde"] = float(mde(se, alpha=alpha, power=power, m=m, df=df)["mde"].iloc[0])
+    out["power"] = power
+    out["verdict"] = [hyp.verdict(r.p_adj, r.std_effect, r.ci90_low, r.ci90_high, expected_sign=r.expected_sign,
+                                  min_effect=r.min_effect, alpha=alpha) for r in out.itertuples()]
+    out["sentence_en"] = [sentence(r, "en") for _, r in out.iterrows()]
+    out["sentence_ru"] = [sentence(r, "ru") for _, r in out.iterrows()]
+    out.attrs.update(alpha=alpha, level="client", client_effects=client_effects)
+    return out
+
+
+test_client_links.__test__ = False  # not a pytest test, despite the name
+
+
+def display(results: pd.DataFrame) -> pd.DataFrame:
+    """The results as a page shows them: outcome ids marked as client-level (their labels say
+    "own …", not the portfolio outcomes' "the other clients' …")."""
+    out = results.copy()
+    out["outcome"] = "client_" + out["outcome"].astype(str)
+    return out
+
+
+def client_links(panel: pd.DataFrame, membership: pd.DataFrame, hypotheses: str | Path | None = None, *,
+                 window: int = 4, client_effects: bool = False) -> pd.DataFrame:
+    """:func:`client_panel` then :func:`test_client_links` (tables/client_links.csv)."""
+    hs, _ = client_hypotheses(hypotheses)
+    lags = sorted({h.lag for h in hs}) or [1]
+    data = client_panel(panel, membership, window=window, lags=lags)
+    return test_client_links(data, hypotheses, client_effects=client_effects)

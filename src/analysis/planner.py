@@ -1,0 +1,437 @@
+"""The planner: what these data can test, per hypothesis and design, and what would make the rest testable.
+
+Before any test, for every confirmatory hypothesis and every design that could test it —
+
+- ``portfolio_panel``: the portfolios of the data, portfolio and period effects, SEs clustered by
+  portfolio (df = G - 1);
+- ``sub_portfolios``: the company split by its own units (account managers, regions, branches,
+  channels) into a panel of the same model;
+- ``one_portfolio``: the company as one series (ADL with its own lag; at least 8 usable periods);
+- ``client``: client-level links (:mod:`analysis.client_links`; period effects, SEs clustered by
+  client) for the hypotheses declared with ``level: client`` —
+
+it counts the usable rows, units (G) and periods (T) and computes the design's MDE with
+:func:`analysis.stats.power.design_mde` (Holm over the hypothesis family: m = the number of
+hypotheses at that level). The design MDE assumes independent rows after the fixed effects: a
+lower bound of what the fitted model will show. Where a design cannot test a hypothesis, or its MDE
+is more than twice ``min_effect``, the planner says why and what would bring the MDE down to
+``min_effect``: how many periods (at this number of units), how many units (at this number of
+periods), and what monthly periods would give.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis import client_links
+from analysis import hypotheses as hyp
+from analysis.config import CATEGORIES, FREQUENCIES
+from analysis.growth import _period_axis, outcome_column, outcome_kind, portfolio_panel
+from analysis.stats.power import design_mde
+
+DESIGNS = ("portfolio_panel", "sub_portfolios", "one_portfolio", "client")
+UNIT_COLUMNS = ("account_manager", "region", "branch", "channel")
+MIN_SERIES = 8  # usable periods the one-portfolio test needs (hypotheses._fit_single)
+MAX_SEARCH = 100_000
+STATUSES = ("testable", "weak", "not_testable")
+
+PLAN_COLUMNS = [
+    "id", "level", "category", "outcome", "lag", "design", "units", "G", "T", "usable_rows", "params", "df", "m",
+    "mde", "min_effect", "status", "periods_needed", "units_needed", "monthly_usable_periods", "reason_en",
+    "reason_ru", "need_en", "need_ru",
+]  # fmt: skip
+
+_UNIT_WORDS = {
+    "portfolio": ("portfolios", "портфелей"), "account_manager": ("account managers", "менеджеров"),
+    "region": ("regions", "регионов"), "branch": ("branches", "филиалов"), "channel": ("channels", "каналов"),
+    "client": ("clients", "клиентов"),
+}
+
+
+def infer_freq(labels: Sequence[str]) -> str:
+    """``Q``, ``M`` or ``Y`` from period labels (``2024Q1``, ``2024-01``, ``2024``)."""
+    first = str(next(iter(labels), ""))
+    return "Q" if "Q" in first else "M" if "-" in first else "Y"
+
+
+def _usable(T: int, window: int, lag: int, kind: str) -> int:
+    """Periods t with a full window t-W … t-1 and the outcome at lag h inside the data."""
+    last = T - 1 - (lag if kind == "growth" else lag - 1)
+    return max(0, last - window + 1)
+
+
+def _search(f: Callable[[int], float], target: float, start: int) -> int | None:
+    """Smallest n ≥ start with f(n) ≤ target (f decreasing), by doubling then bisection."""
+    lo, hi = start, max(start, 2)
+    while not f(hi) <= target:
+        if hi > MAX_SEARCH:
+            return None
+        lo, hi = hi, hi * 2
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if f(mid) <= target:
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
+@functools.lru_cache(maxsize=4096)
+def _panel_mde(G: int, t_use: int, k: int, alpha: float, m: int) -> float:
+    """Design MDE of the two-way panel: G·T rows pay for G + T - 1 effects and k slopes; df G - 1."""
+    if G < 2 or t_use < 2:
+        return math.nan
+    return float(design_mde(G * t_use, params=G + t_use - 1 + k, df=G - 1, alpha=alpha, m=m)["mde"].iloc[0])
+
+
+@functools.lru_cache(maxsize=4096)
+def _series_mde(t_use: int, alpha: float, m: int) -> float:
+    """Design MDE of the ADL on one series: t_use - 1 rows after the own lag, 3 parameters."""
+    if t_use < MIN_SERIES:
+        return math.nan
+    return float(design_mde(t_use - 1, params=3, alpha=alpha, m=m)["mde"].iloc[0])
+
+
+@functools.lru_cache(maxsize=4096)
+def _client_mde(rows: int, G: int, t_use: int, k: int, alpha: float, m: int) -> float:
+    if G < 2 or rows - t_use - k < 2:
+        return math.nan
+    return float(design_mde(rows, params=t_use + k, df=G - 1, alpha=alpha, m=m)["mde"].iloc[0])
+
+
+def plan(
+    panel: pd.DataFrame,
+    membership: pd.DataFrame,
+    *,
+    hypotheses=None,
+    window: int = 4,
+    kpis: pd.DataFrame | None = None,
+    clients: pd.DataFrame | None = None,
+    freq: str | None = None,
+) -> pd.DataFrame:
+    """The plan: per hypothesis and design, usable rows, G, T, MDE, and what would make it testable.
+
+    Parameters
+    ----------
+    panel, membership
+        The client × period panel and the membership table (as a report's first pages build them).
+    hypotheses
+        Hypotheses file, list or path (default: the built-in file, portfolio and client level).
+    window
+        W, periods in the exposure window.
+    kpis
+        KPI table (its columns are outcomes too).
+    clients
+        The clients table (its ``region``, ``branch`` or ``channel`` columns are candidate units).
+    freq
+        ``Q``, ``M`` or ``Y`` (default: read from the period labels).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per hypothesis and design: ``id, level, category, outcome, lag, design``, ``units``
+        (what G counts: portfolio, account_manager, …, client, or ``company`` for one series),
+        ``G``, ``T`` (usable periods), ``usable_rows``, ``params`` (fixed effects and slopes the
+        rows pay for), ``df``, ``m`` (hypotheses in the Holm family), ``mde`` (design MDE,
+        std_effect scale; NaN when not testable), ``min_effect``, ``status`` (``testable``;
+        ``weak``: MDE > 2 × min_effect; ``not_testable``), ``periods_needed`` (periods in all,
+        at this G, for an MDE of min_effect), ``units_needed`` (G at this T for that MDE),
+        ``monthly_usable_periods`` (quarterly data: usable periods the same span gives in months),
+        ``reason_en, reason_ru`` (why not testable or weak; empty when testable),
+        ``need_en, need_ru`` (what would make it testable).
+    """
+    hf = hyp._as_file(hypotheses)
+    periods = _period_axis(panel["period"].astype(str).unique())
+    T_all = len(periods)
+    freq = freq or infer_freq(periods)
+    W = int(window)
+    k = len([c for c in CATEGORIES if c in set(membership["category"].astype(str))]) + 1  # exposures + size control
+    known = membership[membership["member"].notna()]
+    computable = set(known["category"].astype(str))
+    G_port = int(panel["portfolio"].nunique())
+    port_h = [h for h in hf.hypotheses if h.level == "portfolio"]
+    client_h = [h for h in hf.hypotheses if h.level == "client"]
+    m_port, m_client = max(1, len(port_h)), max(1, len(client_h))
+    alpha = hf.alpha
+    # outcomes the data allow
+    pp = portfolio_panel(panel, membership, window=W, kpis=kpis, lags=sorted({h.lag for h in port_h}) or [1]) \
+        if port_h and T_all > W else None
+    port_outcomes = set(pp.attrs["outcomes"]) if pp is not None else set()
+    port_notes = " ".join(pp.attrs["notes"]) if pp is not None else ""
+    cp = client_links.client_panel(panel, membership, window=W, lags=sorted({h.lag for h in client_h}) or [1]) \
+        if client_h and T_all > W else None
+    # sub-portfolio units
+    unit_col, G_units = "", 0
+    for col in UNIT_COLUMNS:
+        if col in panel.columns and panel[col].notna().any():
+            unit_col, G_units = col, int(panel[col].dropna().astype(str).nunique())
+            break
+        if clients is not None and col in clients.columns and clients[col].notna().any():
+            unit_col, G_units = col, int(clients[col].dropna().astype(str).nunique())
+            break
+    monthly_w = FREQUENCIES["M"][2]
+
+    rows = []
+    statuses = membership.groupby(membership["category"].astype(str))["status"].agg(
+        lambda x: set(x.astype(str))).to_dict() if "status" in membership.columns else {}
+
+    def kind_problem(h, extra):
+        """(reason, needs) when h's kind has no decided membership: a history shorter than the
+        window, or signals the data lack."""
+        if h.category in computable:
+            return None, []
+        if statuses.get(h.category, set()) <= {"short_history"}:
+            return (("plan.reason.short_history", {"T": T_all, "W": W}),
+                    [("plan.need.min_periods", {"periods": extra + 2, "span": _span(extra + 2, freq)})])
+        return ("plan.reason.no_category", {"category": h.category}), [("plan.need.data", {})]
+
+    def add(h, design, units, G, t_use, n_rows, params, df, m, mde_v, reason, need, periods_needed=np.nan,
+            units_needed=np.nan, monthly=np.nan):
+        status = ("not_testable" if not np.isfinite(mde_v) else "weak" if mde_v > 2 * h.min_effect else "testable")
+        if status == "not_testable" and not reason:
+            reason = ("plan.reason.too_few_rows", {"rows": n_rows, "params": params})
+        if status == "weak" and not reason:
+            reason = ("plan.reason.weak", {"mde": mde_v, "min": h.min_effect})
+        elif status == "testable" and mde_v > h.min_effect:
+            reason = ("plan.reason.above_min", {"mde": mde_v, "min": h.min_effect})
+        explain = status != "testable" or mde_v > h.min_effect
+        rows.append({
+            "id": h.id, "level": h.level, "category": h.category, "outcome": h.outcome, "lag": h.lag,
+            "design": design, "units": units, "G": G, "T": t_use, "usable_rows": n_rows, "params": params, "df": df,
+            "m": m, "mde": mde_v, "min_effect": h.min_effect, "status": status,
+            "periods_needed": periods_needed if explain else np.nan,
+            "units_needed": units_needed if explain else np.nan,
+            "monthly_usable_periods": monthly if explain else np.nan,
+            "reason_en": _text(reason, "en") if explain else "",
+            "reason_ru": _text(reason, "ru") if explain else "",
+            "need_en": _needs(need, "en") if explain else "",
+            "need_ru": _needs(need, "ru") if explain else "",
+        })
+
+    for h in port_h:
+        kind = outcome_kind(h.outcome)
+        t_use = _usable(T_all, W, h.lag, kind)
+        extra = W + (h.lag if kind == "growth" else h.lag - 1)  # periods before/after the usable ones
+        monthly = _usable(3 * T_all, monthly_w, h.lag, kind) if freq == "Q" else np.nan
+        missing, needs_data = kind_problem(h, extra)
+        if not missing and pp is not None and h.outcome not in port_outcomes \
+                and outcome_column(h.outcome, h.lag) not in pp.columns:
+            missing = ("plan.reason.no_outcome", {"outcome": h.outcome, "why": _why(h.outcome, port_notes)})
+            needs_data = [("plan.need.data", {})]
+        # 1. the portfolio panel
+        mde_v = _panel_mde(G_port, t_use, k, alpha, m_port) if not missing else math.nan
+        reason = missing or (("plan.reason.one_unit", {"units": _unit("portfolio", "en"), "units_ru": _unit("portfolio", "ru")})
+                             if G_port < 2 else ("plan.reason.few_periods", {"T": T_all, "usable": t_use, "W": W, "lag": h.lag, "min": 2})
+                             if t_use < 2 else None)
+        need, pn, un = _panel_needs(G_port, t_use, k, alpha, m_port, h.min_effect, extra, "portfolio", monthly,
+                                    freq, needs_data)
+        add(h, "portfolio_panel", "portfolio", G_port, t_use, G_port * t_use, G_port + t_use - 1 + k, G_port - 1,
+            m_port, mde_v, reason, need, pn, un, monthly)
+        # 2. sub-portfolios
+        if unit_col:
+            mde_v = _panel_mde(G_units, t_use, k, alpha, m_port) if not missing else math.nan
+            reason = missing or (("plan.reason.one_unit", {"units": _unit(unit_col, "en"), "units_ru": _unit(unit_col, "ru")})
+                                 if G_units < 2 else ("plan.reason.few_periods", {"T": T_all, "usable": t_use, "W": W, "lag": h.lag, "min": 2})
+                                 if t_use < 2 else None)
+            need, pn, un = _panel_needs(G_units, t_use, k, alpha, m_port, h.min_effect, extra, unit_col, monthly, freq,
+                                        needs_data)
+            add(h, "sub_portfolios", unit_col, G_units, t_use, G_units * t_use, G_units + t_use - 1 + k, G_units - 1,
+                m_port, mde_v, reason, need, pn, un, monthly)
+        else:
+            add(h, "sub_portfolios", "", 0, t_use, 0, np.nan, np.nan, m_port, math.nan,
+                ("plan.reason.no_units", {}), [("plan.need.units_column", {})], monthly=monthly)
+        # 3. the company as one series
+        mde_v = _series_mde(t_use, alpha, m_port) if not missing else math.nan
+        reason = missing or (("plan.reason.few_periods", {"T": T_all, "usable": t_use, "W": W, "lag": h.lag, "min": MIN_SERIES})
+                             if t_use < MIN_SERIES else None)
+        t_need = _search(lambda t: _nan_inf(_series_mde(t, alpha, m_port)), h.min_effect, max(MIN_SERIES, t_use))
+        need = needs_data + ([("plan.need.periods_series", {"periods": t_need + extra, "usable": t_need,
+                                                             "span": _span(t_need + extra, freq)})]
+                             if t_need else [])
+        if freq == "Q" and monthly >= MIN_SERIES:
+            need.append(("plan.need.monthly", {"usable": monthly,
+                                               "mde": _series_mde(int(monthly), alpha, m_port)}))
+        add(h, "one_portfolio", "company", 1, t_use, max(t_use - 1, 0), 3, max(t_use - 4, 0), m_port, mde_v, reason,
+            need, (t_need + extra) if t_need else np.nan, np.nan, monthly)
+
+    for h in client_h:
+        col = f"{h.outcome}_h{h.lag}"
+        kind = "growth" if h.outcome in ("revenue_growth", "margin_change") else "level"
+        t_use_all = _usable(T_all, W, h.lag, kind)
+        extra = W + (h.lag if kind == "growth" else h.lag - 1)
+        monthly = _usable(3 * T_all, monthly_w, h.lag, kind) if freq == "Q" else np.nan
+        missing, need = kind_problem(h, extra)
+        if missing:
+            pass
+        elif cp is None:
+            missing = ("plan.reason.few_periods", {"T": T_all, "usable": 0, "W": W, "lag": h.lag, "min": 2})
+        elif col not in cp.columns:
+            missing = ("plan.reason.no_outcome", {"outcome": h.outcome, "why": _why(h.outcome, " ".join(cp.attrs["notes"]))})
+        if cp is not None and col in cp.columns:
+            used = cp[[col, "client_id", "period"]].dropna()
+            n_rows, G, t_use = len(used), int(used["client_id"].nunique()), int(used["period"].nunique())
+        else:
+            n_rows, G, t_use = 0, 0, t_use_all
+        mde_v = _client_mde(n_rows, G, t_use, k, alpha, m_client) if not missing else math.nan
+        reason = missing or (("plan.reason.few_clients", {"rows": n_rows}) if not np.isfinite(mde_v) else None)
+        per_period = n_rows / t_use if t_use else 0
+        if missing and not need:
+            need = [("plan.need.data", {})]
+        pn = un = np.nan
+        if per_period > 0:
+            t_need = _search(lambda t: _nan_inf(_client_mde(int(per_period * t), max(G, 2), t, k, alpha, m_client)),
+                             h.min_effect, max(t_use, 1))
+            if t_need:
+                pn = t_need + extra
+                need.append(("plan.need.periods", {"periods": pn, "span": _span(pn, freq), "G": G,
+                                                   "units": _unit("client", "en"), "units_ru": _unit("client", "ru")}))
+        if t_use >= 1 and G >= 1:
+            per_client = n_rows / G if G else t_use
+            g_need = _search(lambda g: _nan_inf(_client_mde(int(per_client * g), g, t_use, k, alpha, m_client)),
+                             h.min_effect, max(G, 2))
+            if g_need:
+                un = g_need
+                need.append(("plan.need.units", {"G": g_need, "T": t_use, "units": _unit("client", "en"),
+                                                 "units_ru": _unit("client", "ru")}))
+        add(h, "client", "client", G, t_use, n_rows, t_use + k, G - 1 if G else np.nan, m_client, mde_v, reason, need,
+            pn, un, monthly)
+    out = pd.DataFrame(rows, columns=PLAN_COLUMNS)
+    out.attrs.update(freq=freq, window=W, periods=T_all, portfolios=G_port, unit_column=unit_col,
+                     unit_count=G_units, alpha=alpha)
+    return out
+
+
+def _nan_inf(x: float) -> float:
+    return x if np.isfinite(x) else math.inf
+
+
+def _panel_needs(G, t_use, k, alpha, m, target, extra, units, monthly, freq, needs_data):
+    need = list(needs_data)
+    pn = un = np.nan
+    if G >= 2:
+        t_need = _search(lambda t: _nan_inf(_panel_mde(G, t, k, alpha, m)), target, max(t_use, 2))
+        if t_need:
+            pn = t_need + extra
+            need.append(("plan.need.periods", {"periods": pn, "span": _span(pn, freq), "G": G,
+                                               "units": _unit(units, "en"), "units_ru": _unit(units, "ru")}))
+    if t_use >= 2:
+        g_need = _search(lambda g: _nan_inf(_panel_mde(g, t_use, k, alpha, m)), target, max(G, 2))
+        if g_need:
+            un = g_need
+            need.append(("plan.need.units", {"G": g_need, "T": t_use, "units": _unit(units, "en"),
+                                             "units_ru": _unit(units, "ru")}))
+    elif G < 2:
+        need.append(("plan.need.both", {"units": _unit(units, "en"), "units_ru": _unit(units, "ru"),
+                                        "min_periods": extra + 2, "span": _span(extra + 2, freq)}))
+    if freq == "Q" and np.isfinite(monthly) and monthly > t_use and G >= 2:
+        need.append(("plan.need.monthly_panel", {"usable": int(monthly), "mde": _panel_mde(G, int(monthly), k, alpha, m)}))
+    return need, pn, un
+
+
+def _unit(col: str, lang: str) -> str:
+    en, ru = _UNIT_WORDS.get(col, (col, col))
+    return en if lang == "en" else ru
+
+
+def _span(periods: int, freq: str) -> str:
+    per_year = FREQUENCIES.get(freq, ("", 4, 4))[1]
+    return f"{periods / per_year:.1f}"
+
+
+def _why(outcome: str, notes: str) -> str:
+    for part in notes.split(". ") + notes.split("; "):
+        if part.strip().startswith(outcome):
+            return part.strip().split(": ", 1)[-1]
+    return "the data lack its columns"
+
+
+def _fmt(v, lang: str) -> str:
+    from analysis import i18n
+
+    if isinstance(v, (float, np.floating)) and not float(v).is_integer():
+        return i18n.number(float(v), lang, 2)
+    if isinstance(v, (int, np.integer, float, np.floating)):
+        return i18n.integer(int(v), lang)
+    return str(v)
+
+
+def _text(item, lang: str) -> str:
+    from analysis import i18n
+
+    if not item:
+        return ""
+    key, values = item
+    vals = {k: _fmt(v, lang) for k, v in values.items() if not k.endswith("_ru")}
+    if lang == "ru":
+        vals.update({k[:-3]: v for k, v in values.items() if k.endswith("_ru")})
+    if "span" in values:
+        vals["span"] = values["span"].replace(".", ",") if lang == "ru" else values["span"]
+    return i18n.t(key, lang, **vals)
+
+
+def _needs(items, lang: str) -> str:
+    return ("; or " if lang == "en" else "; или ").join(_text(i, lang) for i in items if i)
+
+
+def plan_line(table: pd.DataFrame, lang: str = "en") -> str:
+    """One sentence for the index: how many hypotheses some design can test, and the best MDE."""
+    from analysis import i18n
+
+    if table.empty:
+        return ""
+    best = table.groupby("id")["status"].apply(lambda s: "testable" if (s == "testable").any()
+                                               else "weak" if (s == "weak").any() else "not_testable")
+    n = len(best)
+    return i18n.t("plan.line", lang, testable=int((best == "testable").sum()), weak=int((best == "weak").sum()),
+                  none=int((best == "not_testable").sum()), total=n)
+
+
+def format_plan(table: pd.DataFrame, lang: str = "en") -> str:
+    """The plan as plain text for a terminal: facts, one line per hypothesis and design, then why
+    and what would make it testable."""
+    from analysis import i18n
+
+    a = table.attrs
+    head = i18n.t("plan.facts", lang, periods=a.get("periods", ""), freq=a.get("freq", ""), window=a.get("window", ""),
+                  portfolios=a.get("portfolios", ""), units=a.get("unit_column") or "-", n_units=a.get("unit_count", 0))
+    lines = [head, ""]
+    cols = ["id", "design", "units", "G", "T", "usable_rows", "mde", "min_effect", "status"]
+    shown = table[cols].copy()
+    shown["mde"] = [i18n.number(x, lang) if np.isfinite(x) else "-" for x in shown["mde"]]
+    shown["design"] = [i18n.label(x, lang) for x in shown["design"]]
+    shown["status"] = [i18n.label(x, lang) for x in shown["status"]]
+    shown.columns = [i18n.column(c, lang) for c in cols]
+    lines.append(shown.to_string(index=False))
+    notes = table[(table[f"reason_{lang}"] != "") | (table[f"need_{lang}"] != "")]
+    if len(notes):
+        lines.append("")
+    for r in notes.itertuples():
+        lines.append(f"{r.id} {i18n.label(r.design, lang)}: {getattr(r, f'reason_{lang}')}"
+                     + (f" → {getattr(r, f'need_{lang}')}" if getattr(r, f"need_{lang}") else ""))
+    lines += ["", plan_line(table, lang)]
+    return "\n".join(lines)
+
+
+def plan_for(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str | Path = "",
+             hypotheses: str | Path | None = None, window: int = 0, engine: str = "duckdb",
+             portfolio: str = "", freq: str = "", portfolio_by: str = "") -> pd.DataFrame:
+    """:func:`plan` of a client base on disk (the bundled sample when ``data_dir`` is empty).
+
+    ``freq``, ``window`` (0: the frequency's default) and ``portfolio_by`` resolve as in
+    :func:`analysis.study.prepare`: the argument, else the data config, else the default.
+    """
+    from analysis import study
+
+    s = study.prepare(data_dir, config=config, rulebook=rulebook, window=window, engine=engine, portfolio=portfolio,
+                      freq=freq, portfolio_by=portfolio_by)
+    return plan(s.panel, s.membership, hypotheses=hypotheses or None, window=s.window, kpis=s.base.kpis,
+                clients=s.base.clients, freq=s.freq)
+
+
+__all__ = ["DESIGNS", "PLAN_COLUMNS", "format_plan", "infer_freq", "plan", "plan_for", "plan_line"]

@@ -1,0 +1,152 @@
+"""The planner: design MDEs checked against a direct computation and a simulation, true reasons
+and actionable needs on a one-company short history, the numbers on the sample panel, the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analysis import planner, study
+from analysis.stats import mde
+from analysis.stats.power import design_mde
+
+from conftest import run_cli
+
+
+def test_design_mde_is_the_mde_of_one_over_root_residual_rows():
+    got = design_mde([50, 210], params=43, df=29, m=7)
+    want = mde(1 / np.sqrt(np.array([7, 167])), m=7, df=29)["mde"].to_numpy()
+    np.testing.assert_allclose(got["mde"].to_numpy(), want, rtol=1e-12)
+    assert np.isnan(design_mde(10, params=12)["mde"].iloc[0])  # fewer rows than parameters
+
+
+def test_design_mde_gives_its_power_in_simulation():
+    # simple regression with an intercept: n rows pay for 2 parameters; a standardized slope of
+    # the design MDE is found ~80 % of the time (a little more: the true SE is sqrt(1-r^2) smaller)
+    rng = np.random.default_rng(11)
+    n, sims = 120, 4000
+    r = float(design_mde(n, params=2, m=1)["mde"].iloc[0])
+    x = rng.normal(size=(sims, n))
+    y = r * x + np.sqrt(1 - r**2) * rng.normal(size=(sims, n))
+    xc, yc = x - x.mean(1, keepdims=True), y - y.mean(1, keepdims=True)
+    rho = (xc * yc).sum(1) / np.sqrt((xc**2).sum(1) * (yc**2).sum(1))
+    t = rho * np.sqrt((n - 2) / (1 - rho**2))
+    power = float((np.abs(t) > stats.t.ppf(0.975, n - 2)).mean())
+    assert 0.78 <= power <= 0.88, power
+
+
+@pytest.fixture(scope="module")
+def one_company(tmp_path_factory):
+    """One company, 8 quarters, one portfolio, account managers: the usual analyst's export."""
+    from analysis.synth import generate, write_world
+
+    out = tmp_path_factory.mktemp("one8")
+    write_world(generate(portfolios=1, periods=8, clients=300, seed=5), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def one_plan(one_company):
+    s = study.prepare(one_company)
+    return planner.plan(s.panel, s.membership, kpis=s.base.kpis, clients=s.base.clients), s
+
+
+def _first_below(f, target, start=1):
+    n = start
+    while not f(n) <= target:
+        n += 1
+    return n
+
+
+def test_one_company_short_history_gets_true_reasons_and_needs(one_plan):
+    table, s = one_plan
+    assert set(table["design"]) == set(planner.DESIGNS)
+    port = table[table["level"] == "portfolio"]
+    panel = port[port["design"] == "portfolio_panel"]
+    assert (panel["status"] == "not_testable").all() and (panel["G"] == 1).all()
+    assert panel["reason_en"].str.contains("1 unit").all() and panel["need_en"].str.contains("portfolios").all()
+    series = port[port["design"] == "one_portfolio"].set_index("id")
+    # 8 quarters, window 4, lag 1: a growth outcome has periods t = 4, 5, 6 (t+1 ≤ 7): 3 usable
+    assert series.loc["H1", "T"] == 3 and series.loc["H1", "status"] == "not_testable"
+    assert "8 periods leave 3 usable" in series.loc["H1", "reason_en"]
+    # periods needed, by brute force: ADL on n = usable - 1 rows with 3 parameters, Holm over m
+    m = int(series.loc["H1", "m"])
+    z = stats.norm.ppf(0.8)
+    usable = _first_below(lambda u: (stats.t.ppf(1 - 0.05 / (2 * m), u - 4) + z) / np.sqrt(u - 4)
+                          if u >= 8 else np.inf, 0.2, 8)
+    assert series.loc["H1", "periods_needed"] == usable + 4 + 1
+    assert str(usable + 5) in series.loc["H1", "need_en"] and "monthly" in series.loc["H1", "need_en"]
+    # the same span in months with the monthly window: 24 - 12 - 1 usable
+    assert series.loc["H1", "monthly_usable_periods"] == 24 - 12 - 1
+    # every not-testable or weak row says why and what would help, in both languages
+    bad = table[table["status"] != "testable"]
+    assert (bad["reason_en"] != "").all() and (bad["need_en"] != "").all() and (bad["need_ru"] != "").all()
+
+
+def test_client_level_rows_counted_directly(one_plan):
+    table, s = one_plan
+    row = table[(table["id"] == "C2")].iloc[0]  # retention at lag 1
+    p = s.panel[s.panel["revenue"] > 0]
+    periods = sorted(p["period"].unique())
+    active = {t: set(p.loc[p["period"] == t, "client_id"]) for t in periods}
+    rows = sum(len(set().union(*(active[u] for u in periods[i - 4:i]))) for i in range(4, len(periods)))
+    assert row["usable_rows"] == rows and row["T"] == len(periods) - 4
+    assert row["status"] in ("testable", "weak")
+    k = 7  # six kinds and the size control
+    want = (stats.t.ppf(1 - 0.05 / (2 * row["m"]), row["G"] - 1) + stats.norm.ppf(0.8)) / np.sqrt(
+        rows - row["T"] - k)
+    assert row["mde"] == pytest.approx(want, rel=1e-9)
+
+
+def test_sample_panel_numbers():
+    s = study.prepare()
+    table = planner.plan(s.panel, s.membership, kpis=s.base.kpis, clients=s.base.clients)
+    h1 = table[(table["id"] == "H1") & (table["design"] == "portfolio_panel")].iloc[0]
+    assert (h1["G"], h1["T"], h1["usable_rows"]) == (30, 7, 210)  # 12 quarters - window 4 - lag 1
+    m = int(h1["m"])
+    want = (stats.t.ppf(1 - 0.05 / (2 * m), 29) + stats.norm.ppf(0.8)) / np.sqrt(210 - (30 + 7 - 1 + 7))
+    assert h1["mde"] == pytest.approx(want, rel=1e-9)
+    assert h1["status"] == "testable" and "above the smallest effect" in h1["reason_en"]
+    assert planner.plan_line(table).startswith("The planner:")
+
+
+@pytest.mark.slow
+def test_cli_plan_prints_and_writes(one_company, tmp_path):
+    out = tmp_path / "plan.csv"
+    proc = run_cli("plan", "--data", one_company, "--out", out)
+    assert proc.returncode == 0, proc.stderr
+    assert "not testable" in proc.stdout and "one series" in proc.stdout and "The planner:" in proc.stdout
+    assert list(pd.read_csv(out).columns) == planner.PLAN_COLUMNS
+
+
+@pytest.mark.parametrize("args", [("--data", "/no/such/folder"), ("--sample", "--out", "plan.txt"), ()])
+def test_cli_plan_bad_input_exits_2(args, tmp_path):
+    proc = run_cli("plan", *args, cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "error" in proc.stderr
+
+
+def test_history_shorter_than_the_window_says_so():
+    from _client_worlds import world
+
+    panel, membership = world(1, clients=80, periods=3)
+    membership["status"] = np.where(membership["member"].isna(), "short_history", "ok")
+    table = planner.plan(panel, membership)
+    assert (table["status"] == "not_testable").all()
+    rows = table[table["design"] != "sub_portfolios"]
+    assert rows["reason_en"].str.contains("3 periods are fewer than the kinds need").all()
+    assert rows["need_en"].str.contains(r"at least [67] periods").all()  # level outcomes need one period less
+    assert table.loc[table["design"] == "sub_portfolios", "reason_en"].str.contains("no column splits").all()
+
+
+@pytest.mark.slow
+def test_sample_report_opens_page_3_with_the_plan(sample_report):
+    page = (sample_report / "pages" / "03_growth_links.html").read_text(encoding="utf-8")
+    assert page.index("What these data can test") < page.index("Verdicts") < page.index("Client level")
+    table = pd.read_csv(sample_report / "tables" / "plan.csv", keep_default_na=False)
+    assert list(table.columns) == planner.PLAN_COLUMNS
+    index = (sample_report / "index.html").read_text(encoding="utf-8")
+    assert planner.plan_line(table) in index
+    links = pd.read_csv(sample_report / "tables" / "client_links.csv")
+    assert (links["level"] == "client").all() and links["n_clients"].gt(1000).all()

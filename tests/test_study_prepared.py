@@ -1,0 +1,72 @@
+"""The study a report run prepares once: loaded by every page, equal to a direct preparation."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis import growth, study
+from analysis import hypotheses as hyp
+from analysis.errors import InputError
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """Equal values and dtypes; Parquet keeps a categorical's labels as str where pandas made them object."""
+    fix = lambda df: df.assign(**{c: df[c].cat.rename_categories(lambda x: str(x)).astype(  # noqa: E731
+        pd.CategoricalDtype(pd.Index(list(df[c].cat.categories), dtype=object)))
+        for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)})
+    pd.testing.assert_frame_equal(fix(a), fix(b))
+
+
+def test_prepared_study_equals_a_direct_preparation(tmp_path):
+    folder = study.save_prepared(tmp_path / "study", window=4)
+    direct = study.prepare("", window=4)
+    loaded = study.prepare("", window=4, cache=folder)
+    for name in ("clients", "transactions", "events", "kpis"):
+        pd.testing.assert_frame_equal(getattr(loaded.base, name), getattr(direct.base, name))
+    assert loaded.base.client_periods is None and loaded.base.notes == direct.base.notes
+    assert loaded.synthetic == direct.synthetic and loaded.window == direct.window
+    for name in ("panel", "features", "membership"):
+        _same(getattr(loaded, name), getattr(direct, name))
+    # the growth panel and the confirmatory tests, against the functions called directly
+    data = growth.portfolio_panel(direct.panel, direct.membership, window=4, kpis=direct.base.kpis)
+    pd.testing.assert_frame_equal(loaded.growth_panel, data)
+    pd.testing.assert_frame_equal(loaded.tested(None, seed=1), hyp.test_hypotheses(data, None, seed=1))
+
+
+def test_a_prepared_study_for_other_parameters_is_refused(tmp_path):
+    folder = study.save_prepared(tmp_path / "study", window=4)
+    with pytest.raises(InputError, match="other inputs or parameters"):
+        study.prepare("", window=3, cache=folder)
+    with pytest.raises(InputError, match="no prepared study"):
+        study.prepare("", window=4, cache=tmp_path / "nothing")
+
+
+def _primary_reference(membership, priority):
+    """``primary_category`` computed the direct way (sort, then per-group first/size/join)."""
+    import numpy as np
+
+    rank = {c: i for i, c in enumerate(priority)}
+    m = membership[membership["member"].fillna(False).astype(bool)].copy()
+    m["_rank"] = m["category"].map(rank).fillna(len(rank))
+    m = m.sort_values(["client_id", "period", "_rank"], kind="stable")
+    held = m.groupby(["client_id", "period"], sort=False).agg(
+        primary_category=("category", "first"), n_categories=("category", "size"), categories=("category", "+".join))
+    keys = membership.groupby(["client_id", "period"], sort=False).agg(
+        portfolio=("portfolio", "first"), decided=("status", lambda s: bool((s == "ok").any())))
+    out = keys.join(held)
+    out["n_categories"] = out["n_categories"].fillna(0).astype(int)
+    out["primary_category"] = out["primary_category"].where(out["primary_category"].notna(),
+                                                            np.where(out["decided"], "none", None))
+    out["categories"] = out["categories"].fillna("")
+    out = out.reset_index()[["client_id", "portfolio", "period", "primary_category", "n_categories", "categories"]]
+    return out.sort_values(["client_id", "period"], kind="stable").reset_index(drop=True)
+
+
+def test_primary_category_equals_the_direct_computation():
+    from analysis import categories
+
+    m = study.prepare("").membership
+    m = m[m["client_id"].isin(m["client_id"].drop_duplicates().head(300))]  # the reference is slow
+    for priority in (categories.PRIMARY_PRIORITY, ("key_revenue", "image")):  # a category outside the priority too
+        pd.testing.assert_frame_equal(categories.primary_category(m, priority=priority), _primary_reference(m, priority))
