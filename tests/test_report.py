@@ -49,7 +49,7 @@ def test_verdicts_on_the_index_match_the_table(sample_report):
     hyp = pd.read_csv(sample_report / "tables" / "hypotheses.csv")
     assert set(hyp["verdict"]) <= {"supported", "contradicted", "no_effect", "inconclusive"}
     for verdict in hyp["verdict"]:
-        assert f'<td class="verdict txt">{i18n.verdict(verdict, "en")}</td>' in index
+        assert f'<td class="verdict txt">{i18n.verdict(verdict, "en")}' in index
     assert index.count("<img") == 3
 
 
