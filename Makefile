@@ -20,18 +20,22 @@ help:
 	@echo "make sample     regenerate data/sample/ and data/sample-one-company/ (the commands in their README.md)"
 
 $(BIN)/python:
+	@echo "creating the virtual environment $(VENV) with $(PYTHON)"
 	$(PYTHON) -m venv $(VENV)
 
 # one stamp per set of extras; reinstalled when the dependency list or the lock changes
 $(VENV)/.stamp-base: $(BIN)/python pyproject.toml $(LOCK)
+	@echo "installing keyclients and its pinned dependencies ($(LOCK)) into $(VENV); a first install takes a few minutes"
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e .
 	@touch $@
 
 $(VENV)/.stamp-test: $(BIN)/python pyproject.toml $(LOCK)
+	@echo "installing keyclients with its test tools, pinned by $(LOCK), into $(VENV); a first install takes a few minutes"
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[test]'
 	@touch $@ $(VENV)/.stamp-base
 
 $(VENV)/.stamp-dev: $(BIN)/python pyproject.toml $(LOCK)
+	@echo "installing keyclients with its test and development tools, pinned by $(LOCK), into $(VENV)"
 	$(BIN)/python -m pip install --quiet -c $(LOCK) -e '.[test,dev]'
 	@touch $@ $(VENV)/.stamp-test $(VENV)/.stamp-base
 
@@ -40,6 +44,7 @@ install-test: $(VENV)/.stamp-test
 install-dev: $(VENV)/.stamp-dev
 
 report: $(VENV)/.stamp-base
+	@echo "rendering the sample report into reports/sample/"
 	$(BIN)/keyclients run --sample --out reports/sample
 
 test: $(VENV)/.stamp-test

@@ -350,9 +350,15 @@ def _sigterm_check(out: Path) -> str:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 300
     kids: list = []
+    def kernel(k) -> bool:
+        try:
+            return "ipykernel" in " ".join(k.cmdline())
+        except psutil.Error:  # ended (or a zombie) between listing and reading
+            return False
+
     while time.monotonic() < deadline and proc.poll() is None:
         kids = psutil.Process(proc.pid).children(recursive=True)
-        if sum("ipykernel" in " ".join(k.cmdline()) for k in kids if k.is_running()) >= 2:
+        if any(kernel(k) for k in kids) and len(kids) >= 3:  # two workers, a kernel at least
             break
         time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
@@ -362,7 +368,13 @@ def _sigterm_check(out: Path) -> str:
         proc.kill()
         return "no: the run did not stop within 60 s"
     time.sleep(2)
-    alive = [k for k in kids if k.is_running() and k.status() != psutil.STATUS_ZOMBIE]
+    alive = []
+    for k in kids:
+        try:
+            if k.is_running() and k.status() != psutil.STATUS_ZOMBIE:
+                alive.append(k)
+        except psutil.Error:
+            pass
     left = [p.name for p in out.parent.iterdir() if p.name.startswith(f".{out.name}")]
     ok = rc == 143 and not alive and not left
     return (f"{'yes' if ok else 'no'}: exit {rc}, {len(kids)} child processes before, {len(alive)} alive after, "

@@ -59,3 +59,25 @@ def null_world(tmp_path_factory) -> Path:
 def copy_tree(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+@pytest.fixture(scope="session")
+def partial_report(tmp_path_factory) -> Path:
+    """A report on the sample without its cost column and without its events file, so that only
+    some kinds are computable (key_profit, demanding, understanding are not); rendered once."""
+    import csv
+
+    data = tmp_path_factory.mktemp("partial-data")
+    for name in ("clients.csv", "kpis.csv"):
+        shutil.copy(SAMPLE / name, data / name)
+    with open(SAMPLE / "transactions.csv", encoding="utf-8", newline="") as src, \
+            open(data / "transactions.csv", "w", encoding="utf-8", newline="") as dst:
+        rows = csv.DictReader(src)
+        keep = [c for c in rows.fieldnames if c != "cost"]
+        out = csv.DictWriter(dst, fieldnames=keep, extrasaction="ignore", lineterminator="\n")
+        out.writeheader()
+        out.writerows(rows)
+    out_dir = tmp_path_factory.mktemp("report-partial") / "partial"
+    proc = run_cli("run", "--data", data, "--out", out_dir, *SMALL_METHOD_CHECK, cwd=tmp_path_factory.mktemp("cwd"))
+    assert proc.returncode == 0, proc.stderr
+    return out_dir

@@ -117,3 +117,27 @@ def test_research_audience_index_in_a_real_browser(browser, sample_report, ru_re
     index = (root / "index.html").read_text(encoding="utf-8")
     assert 'href="research/03_growth_links.html"' in index
     assert _check_report(browser, root, f"{lang}-research", only_index=True) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["02_client_categories", "05_method_check"])
+def test_printed_pages_show_every_column_header(browser, sample_report, tmp_path, name):
+    """Printing (or saving as PDF) hides nothing behind a scrollbar: every column header of every
+    table on the page is in the PDF's text."""
+    import re
+    import unicodedata
+
+    from pypdf import PdfReader
+
+    context = browser.new_context(offline=True)
+    page = context.new_page()
+    page.goto((sample_report / "pages" / f"{name}.html").as_uri(), wait_until="load")
+    headers = page.evaluate("[...document.querySelectorAll('th')].map(t => t.innerText.trim()).filter(Boolean)")
+    pdf = tmp_path / f"{name}.pdf"
+    page.pdf(path=str(pdf), format="A4", print_background=True, prefer_css_page_size=True)
+    context.close()
+    # NFKC: the PDF's text has typographic ligatures ("ﬀ" for "ff")
+    text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", "".join(p.extract_text() or "" for p in PdfReader(pdf).pages)))
+    assert headers
+    missing = [h for h in headers if re.sub(r"\s+", "", unicodedata.normalize("NFKC", h)) not in text]
+    assert missing == []

@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from analysis import planner, study
+from analysis.config import default_window
 from analysis.stats import mde
 from analysis.stats.power import design_mde
 
@@ -78,8 +79,9 @@ def test_one_company_short_history_gets_true_reasons_and_needs(one_plan):
                           if u >= 8 else np.inf, 0.2, 8)
     assert series.loc["H1", "periods_needed"] == usable + 4 + 1
     assert str(usable + 5) in series.loc["H1", "need_en"] and "monthly" in series.loc["H1", "need_en"]
-    # the same span in months with the monthly window: 24 - 12 - 1 usable
-    assert series.loc["H1", "monthly_usable_periods"] == 24 - 12 - 1
+    # the same span in months with the monthly window (6 months): 24 - 6 - 1 usable
+    assert default_window("M") == 6
+    assert series.loc["H1", "monthly_usable_periods"] == 24 - default_window("M") - 1
     # every not-testable or weak row says why and what would help, in both languages
     bad = table[table["status"] != "testable"]
     assert (bad["reason_en"] != "").all() and (bad["need_en"] != "").all() and (bad["need_ru"] != "").all()

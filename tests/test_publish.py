@@ -48,7 +48,7 @@ def test_russian_plural_forms_follow_the_cldr_rules():
 def test_numbers_take_the_language_format():
     assert i18n.number(1234567.891, "ru") == "1\u202f234\u202f567,89"
     assert i18n.number(1234567.891, "en") == "1,234,567.89"
-    assert i18n.number(-0.5, "ru") == "-0,50" and i18n.percent(0.125, "ru", 1) == "12,5 %"
+    assert i18n.number(-0.5, "ru") == "\u22120,50" and i18n.number(-0.001, "en") == "0.00" and i18n.percent(0.125, "ru", 1) == "12,5 %"
     assert i18n.integer(24839, "ru") == "24\u202f839"
 
 
@@ -108,7 +108,7 @@ def test_russian_report_speaks_russian(ru_report):
             assert f">{verdict}<" not in raw, (page.name, verdict)
     growth = (ru_report / "pages" / "03_growth_links.html").read_text(encoding="utf-8")
     effects = re.findall(r'<td class="std_effect">([^<]*)</td>', growth)
-    assert effects and all(re.fullmatch(r"-?\d+,\d\d", e) for e in effects), effects
+    assert effects and all(re.fullmatch(r"\u2212?\d+,\d\d", e) for e in effects), effects
     assert "Выводы" in growth and "Methods" not in growth and "Verdicts" not in growth
 
 
@@ -257,7 +257,9 @@ def test_batch_by_portfolio_lists_every_portfolio_and_keeps_the_pseudonyms(ru_re
         assert "Только портфель" in _text(out / p / "pages" / "02_client_categories.html")
     assert "Выводы по портфелям" in index and "Состав по видам" in index
     assert index.count('class="verdict') == len(chosen) * len(hyp)
-    assert sum("/" in line and ": ok" in line for line in lines) == 4  # progress names portfolio/notebook
+    # progress names portfolio/notebook (and each portfolio's study, prepared once for its pages)
+    assert sum("/" in line and ": ok" in line and "00_prepare_study" not in line for line in lines) == 4
+    assert sum("/00_prepare_study" in line and ": ok" in line for line in lines) == 2
     ids, names = _real_clients()
     for path in out.rglob("*.html"):
         assert not _leaks(_text(path), ids, names), path

@@ -34,12 +34,9 @@ def test_sample_report_has_every_part(sample_report):
     assert set(DESIGN_TABLES) <= set(contents["table"])  # every table listed; the summary ones copied
     copied = set(contents.loc[contents["in_this_workbook"], "table"])
     assert copied == set(book.sheet_names) - {"contents"} and {"hypotheses", "exploratory"} <= copied
-    for name in set(DESIGN_TABLES) - copied:  # client-level tables: Parquet beside the CSV, the same rows
+    for name in set(DESIGN_TABLES) - copied:  # client-level tables: Parquet beside the CSV, the same table
         parquet = pd.read_parquet(sample_report / "tables" / f"{name}.parquet")
-        parquet = parquet.astype(object).where(parquet.notna(), "")  # a missing value is an empty CSV field
-        pd.testing.assert_frame_equal(parquet.astype(str),
-                                      pd.read_csv(sample_report / "tables" / f"{name}.csv", dtype=str,
-                                                  keep_default_na=False).astype(str), check_dtype=False)
+        assert parquet.to_csv(index=False) == (sample_report / "tables" / f"{name}.csv").read_text(encoding="utf-8")
     manifest = json.loads((sample_report / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["failed"] == [] and "transactions.csv" in manifest["inputs"]
     assert manifest["versions"]["pandas"] and manifest["seed"] == 1
@@ -52,7 +49,7 @@ def test_verdicts_on_the_index_match_the_table(sample_report):
     hyp = pd.read_csv(sample_report / "tables" / "hypotheses.csv")
     assert set(hyp["verdict"]) <= {"supported", "contradicted", "no_effect", "inconclusive"}
     for verdict in hyp["verdict"]:
-        assert f'<td class="verdict txt">{i18n.verdict(verdict, "en")}</td>' in index
+        assert f'<td class="verdict txt">{i18n.verdict(verdict, "en")}' in index
     assert index.count("<img") == 3
 
 

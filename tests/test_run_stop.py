@@ -18,10 +18,18 @@ from conftest import KEYCLIENTS, SMALL_METHOD_CHECK
 
 
 def _kernels(pid: int) -> list[psutil.Process]:
+    out = []
     try:
-        return [p for p in psutil.Process(pid).children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
+        kids = psutil.Process(pid).children(recursive=True)
     except psutil.Error:
-        return []
+        return out
+    for p in kids:
+        try:
+            if "ipykernel" in " ".join(p.cmdline()):
+                out.append(p)
+        except psutil.Error:  # ended between listing and reading
+            pass
+    return out
 
 
 def _alive(procs: list[psutil.Process]) -> list[psutil.Process]:
@@ -44,11 +52,13 @@ def test_signal_mid_run_ends_every_child_and_keeps_the_previous_report(tmp_path,
                              *SMALL_METHOD_CHECK], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 180
-        while len(_kernels(proc.pid)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        # the study is prepared in one worker while a page's kernel runs in the other
+        while not (_kernels(proc.pid) and len(psutil.Process(proc.pid).children(recursive=True)) >= 3) \
+                and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert proc.poll() is None, "the run ended before two kernels were running"
+        assert proc.poll() is None, "the run ended before a kernel was running"
         children = psutil.Process(proc.pid).children(recursive=True)
-        assert len(_kernels(proc.pid)) >= 2 and len(children) >= 4  # two workers, two kernels
+        assert len(_kernels(proc.pid)) >= 1 and len(children) >= 3  # two workers, a kernel at least
         assert (tmp_path / f".rep.partial-{proc.pid}").is_dir()
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)

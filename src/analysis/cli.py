@@ -12,15 +12,55 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+import typer.core
 
 from analysis.errors import InputError, KeyclientsError, Stopped
 
+class _NoBoolHelp:
+    """``-h, --help`` shown without ``<bool>``: it takes no value."""
+
+    def get_help_option(self, ctx):
+        opt = super().get_help_option(ctx)
+        if opt is not None:
+            opt.metavar = ""
+        return opt
+
+
+class _Group(_NoBoolHelp, typer.core.TyperGroup):
+    pass
+
+
+class _Command(_NoBoolHelp, typer.core.TyperCommand):
+    pass
+
+
 app = typer.Typer(
+    cls=_Group,
     add_completion=False,
     no_args_is_help=True,
     help="Sort a client base into kinds of key client and test which kinds move growth.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+#: Boolean flags show no ``<bool>`` in ``--help``: they take no value.
+FLAG = ""
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"keyclients {version('keyclients')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", metavar=FLAG, callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Sort a client base into kinds of key client and test which kinds move growth."""
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -63,7 +103,7 @@ def resolve_engine(engine: str | None, config: Path | None, data: Path | None = 
     return engine
 
 
-@app.command()
+@app.command(cls=_Command)
 @guarded
 def synth(
     out: Path = typer.Option(..., "--out", help="Folder to write the world into (created if missing)."),
@@ -149,13 +189,13 @@ def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by:
     return checked
 
 
-@app.command()
+@app.command(cls=_Command)
 @guarded
 def run(
     which: Optional[str] = typer.Argument(None, help="With --sample: which bundled sample, panel (default; 30 "
                                           "portfolios × 12 quarters) or one-company (36 months, 8 account managers).",
                                           show_default=False),
-    sample: bool = typer.Option(False, "--sample", help="Use a bundled synthetic sample (`--sample one-company` for the second)."),
+    sample: bool = typer.Option(False, "--sample", metavar=FLAG, help="Use a bundled synthetic sample (`--sample one-company` for the second)."),
     data: list[Path] = typer.Option([], "--data", help="Folder with clients/transactions/events/kpis files; repeat it (or "
                                     "give a folder of company folders) for a research panel, one company per folder."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: reports/sample or reports/<data name>)."),
@@ -169,7 +209,7 @@ def run(
                                                "order column (account_manager, region, branch, channel, ...)."),
     audience: str = typer.Option("presentation", help="presentation (pages without code first) or research."),
     lang: str = typer.Option("en", "--lang", help="Report language: en or ru (every heading, label and number format)."),
-    anonymize: bool = typer.Option(False, "--anonymize", help="Replace client names and ids by keyed pseudonyms everywhere."),
+    anonymize: bool = typer.Option(False, "--anonymize", metavar=FLAG, help="Replace client names and ids by keyed pseudonyms everywhere."),
     anon_key: Optional[str] = typer.Option(None, "--anon-key", help="Key of the pseudonyms (same key, same pseudonyms; "
                                            "default: $KEYCLIENTS_ANON_KEY); without one a random key is drawn."),
     by: Optional[str] = typer.Option(None, "--by", help="portfolio: one report per portfolio plus an index comparing them."),
@@ -179,7 +219,7 @@ def run(
     engine: Optional[str] = typer.Option(None, "--engine", help="Aggregation engine: duckdb or spark (default: the config's engine, else duckdb)."),
     param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE for a notebook parameter (repeatable), "
                                                               "e.g. -p n_worlds=20."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines (errors and the report's path only)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", metavar=FLAG, help="No progress lines (errors and the report's path only)."),
     csv_max_rows: Optional[int] = typer.Option(None, "--csv-max-rows", min=0, help="Tables longer than this are written "
                                                "as Parquet only (default: $KEYCLIENTS_CSV_MAX_ROWS, else 200000)."),
 ) -> None:
@@ -256,14 +296,14 @@ def _data_folder(data: list[Path]) -> Path:
     return links
 
 
-@app.command("init-config")
+@app.command("init-config", cls=_Command)
 @guarded
 def init_config(
     data: Path = typer.Option(..., "--data", help="Folder holding the export files (CSV, .txt, .xlsx, Parquet), "
                                                   "or one file of order lines."),
     out: Path = typer.Option(Path("keyclients.yaml"), "--out", help="Config file to write."),
-    force: bool = typer.Option(False, "--force", help="Overwrite --out if it exists."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the proposal and the evidence for each decision "
+    force: bool = typer.Option(False, "--force", metavar=FLAG, help="Overwrite --out if it exists."),
+    dry_run: bool = typer.Option(False, "--dry-run", metavar=FLAG, help="Print the proposal and the evidence for each decision "
                                                           "(overlap, value samples); write nothing."),
 ) -> None:
     """Propose a commented data config mapping the files' columns to canonical names."""
@@ -287,7 +327,7 @@ def init_config(
                f"keyclients validate --data {data} --config {out}", err=True)
 
 
-@app.command()
+@app.command(cls=_Command)
 @guarded
 def validate(
     data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the client base files, one file "
@@ -319,11 +359,11 @@ def validate(
         f", {len(base.events):,} events" if base.events is not None else ""))
 
 
-@app.command("init-rulebook")
+@app.command("init-rulebook", cls=_Command)
 @guarded
 def init_rulebook(
     out: Path = typer.Option(Path("rulebook.yaml"), "--out", help="Where to write the copy (default ./rulebook.yaml)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing file."),
+    force: bool = typer.Option(False, "--force", metavar=FLAG, help="Overwrite an existing file."),
 ) -> None:
     """Copy the default rulebook (the rules of the six kinds) for editing."""
     from analysis.categories import copy_default_rulebook
@@ -331,7 +371,7 @@ def init_rulebook(
     typer.echo(f"wrote {copy_default_rulebook(out, force=force)}; edit it and pass --rulebook {out}")
 
 
-@app.command("classify")
+@app.command("classify", cls=_Command)
 @guarded
 def classify_cmd(
     data: Path = typer.Option(..., "--data", help="Folder with clients/transactions/events/kpis files."),
@@ -344,7 +384,7 @@ def classify_cmd(
     freq: Optional[str] = typer.Option(None, "--freq", help="Periods: Q (quarters) or M (months); default: the config's freq, else Q."),
     portfolio_by: Optional[str] = typer.Option(None, "--portfolio-by", help="Sub-portfolios inside one company: a client or "
                                                "order column (account_manager, region, branch, channel, ...)."),
-    per_portfolio: bool = typer.Option(False, "--per-portfolio", help="Relative thresholds within each portfolio (descriptive only)."),
+    per_portfolio: bool = typer.Option(False, "--per-portfolio", metavar=FLAG, help="Relative thresholds within each portfolio (descriptive only)."),
     changes: Optional[Path] = typer.Option(None, "--changes", help="Also write category_changes.csv here."),
     claims: Optional[Path] = typer.Option(None, "--claims", help="Also write article_claims.csv here."),
     sensitivity: Optional[Path] = typer.Option(None, "--sensitivity", help="Also write sensitivity.csv here."),
@@ -386,11 +426,11 @@ def classify_cmd(
     typer.echo(f"wrote {', '.join(str(p) for p in tables)}")
 
 
-@app.command("plan")
+@app.command("plan", cls=_Command)
 @guarded
 def plan_cmd(
     data: Optional[Path] = typer.Option(None, "--data", help="Folder with clients/transactions/events/kpis files."),
-    sample: bool = typer.Option(False, "--sample", help="Plan the bundled synthetic sample instead."),
+    sample: bool = typer.Option(False, "--sample", metavar=FLAG, help="Plan the bundled synthetic sample instead."),
     config: Optional[Path] = typer.Option(None, "--config", help="Data config (YAML) mapping files and columns."),
     rulebook: Optional[Path] = typer.Option(None, "--rulebook", help="Category rulebook (YAML); default: built in."),
     hypotheses: Optional[Path] = typer.Option(None, "--hypotheses", help="Hypotheses file (YAML); default: built in."),

@@ -11,8 +11,24 @@ import seaborn as sns
 from analysis import i18n
 from analysis.config import CATEGORIES
 
-#: Colour-blind-safe palette (seaborn "colorblind"), one fixed colour per category.
-CATEGORY_COLORS = dict(zip(CATEGORIES, sns.color_palette("colorblind", len(CATEGORIES)).as_hex()))
+#: One fixed colour per category from the Okabe–Ito palette (distinct for the common colour-vision
+#: deficiencies), each with its own marker and line style so that the kinds stay apart in greyscale.
+CATEGORY_COLORS = dict(zip(CATEGORIES, ["#0072B2", "#56B4E9", "#D55E00", "#CC79A7", "#009E73", "#E69F00"]))
+CATEGORY_MARKERS = dict(zip(CATEGORIES, ["o", "s", "^", "D", "v", "P"]))
+CATEGORY_DASHES = dict(zip(CATEGORIES, ["", (4, 1.5), (1, 1), (3, 1, 1, 1), (6, 2), (2, 2, 6, 2)]))
+
+
+def money(v: float, lang: str = "en") -> str:
+    """A money tick: thousands grouped, millions and billions shortened (``12.5 M`` / ``12,5 млн``)."""
+    for div, key in ((1e9, "fig.bn"), (1e6, "fig.mn"), (1e3, "fig.th")):
+        if abs(v) >= div:
+            x = v / div
+            return f"{i18n.number(x, lang, 0 if abs(x) >= 10 or x == round(x) else 1)} {i18n.t(key, lang)}"
+    return i18n.number(v, lang, 0)
+
+
+def _money_axis(axis, lang: str) -> None:
+    axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _pos: money(v, lang)))
 
 
 def _decimal_comma(fig, lang: str) -> None:
@@ -25,7 +41,8 @@ def _decimal_comma(fig, lang: str) -> None:
             if isinstance(fmt, matplotlib.ticker.ScalarFormatter):
                 axis.set_major_formatter(matplotlib.ticker.FuncFormatter(_ru_tick))
             elif isinstance(fmt, matplotlib.ticker.PercentFormatter):
-                axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _pos: f"{100 * v:.0f} %"))
+                axis.set_major_formatter(matplotlib.ticker.FuncFormatter(
+                    lambda v, _pos: f"{100 * v:.0f} %".replace("-", "\u2212")))
 
 
 def _ru_tick(v: float, _pos=None) -> str:
@@ -62,6 +79,7 @@ def revenue_trend(panel: pd.DataFrame, *, lang: str = "en"):
     fig, (a, b) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True)
     sns.barplot(data=per, x="period", y="revenue", ax=a, color=sns.color_palette("colorblind")[0])
     a.set(ylabel=i18n.t("fig.revenue", lang), xlabel="", title=i18n.t("fig.trend_title", lang))
+    _money_axis(a.yaxis, lang)
     sns.lineplot(data=per, x="period", y="clients", ax=b, marker="o", color=sns.color_palette("colorblind")[1])
     b.set(ylabel=i18n.t("fig.active_clients", lang), xlabel=i18n.t("fig.period", lang))
     b.tick_params(axis="x", rotation=45)
@@ -72,10 +90,14 @@ def revenue_trend(panel: pd.DataFrame, *, lang: str = "en"):
 
 def category_shares(counts: pd.DataFrame, *, lang: str = "en"):
     """Share of decided clients in each category, per period, one colour per category."""
+    if counts.empty:
+        return None
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    sns.lineplot(data=counts, x="period", y="share", hue="category", palette=CATEGORY_COLORS, marker="o", ax=ax,
-                 hue_order=[c for c in CATEGORY_COLORS if c in set(counts["category"])])
-    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
+    order = [c for c in CATEGORY_COLORS if c in set(counts["category"])]
+    sns.lineplot(data=counts, x="period", y="share", hue="category", palette=CATEGORY_COLORS, ax=ax,
+                 hue_order=order, style="category", style_order=order, markers=CATEGORY_MARKERS,
+                 dashes=CATEGORY_DASHES)
+    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
     ax.set(xlabel=i18n.t("fig.period", lang), ylabel=i18n.t("fig.share_of_clients", lang),
            title=i18n.t("fig.shares_title", lang))
     ax.tick_params(axis="x", rotation=45)
@@ -87,6 +109,8 @@ def category_shares(counts: pd.DataFrame, *, lang: str = "en"):
 
 def overlap_heatmap(matrix: pd.DataFrame, *, lang: str = "en"):
     """Clients in both kinds (diagonal: clients in the kind) as a heatmap."""
+    if matrix.empty:
+        return None
     fig, ax = plt.subplots(figsize=(6.5, 5.2))
     shown = matrix.rename(index=lambda c: i18n.category(c, lang), columns=lambda c: i18n.category(c, lang))
     sns.heatmap(shown, annot=True, fmt="d", cmap="Blues", ax=ax, cbar=False)
@@ -98,48 +122,74 @@ def overlap_heatmap(matrix: pd.DataFrame, *, lang: str = "en"):
 def forest(results: pd.DataFrame, *, label: str = "id", lang: str = "en"):
     """Standardised effects with 95 % CIs, one row per hypothesis, and the ±min_effect band."""
     df = results.dropna(subset=["std_effect"]).reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8.5, 0.55 * max(len(df), 2) + 1.4))
+    if df.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(10, 0.75 * max(len(df), 2) + 1.6))
     band = float(df["min_effect"].max()) if "min_effect" in df and len(df) else 0.2
-    ax.axvspan(-band, band, color="0.92", zorder=0, label=i18n.t("fig.band", lang, band=i18n.number(band, lang)))
+    ax.axvspan(-band, band, color="0.92", zorder=0)
     ax.axvline(0, color="0.4", lw=0.8)
     y = range(len(df))[::-1]
     for yi, (_, row) in zip(y, df.iterrows()):
         color = CATEGORY_COLORS.get(row["category"], "0.3")
         ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color=color, lw=2.2)
         ax.plot(row["std_effect"], yi, "o", color=color, ms=7)
-    labels = [f"{r[label]}: {i18n.category(r['category'], lang)} → {i18n.outcome(r['outcome'], lang)} "
+    labels = [f"{r[label]}: {i18n.category(r['category'], lang)} → {i18n.outcome(r['outcome'], lang)}\n"
               f"({i18n.t('fig.lag', lang, lag=r['lag'])}) — {i18n.verdict(r.get('verdict', ''), lang)}"
               for _, r in df.iterrows()]
     ax.set_yticks(list(y), labels)
     ax.set(xlabel=i18n.t("fig.forest_x", lang), title=i18n.t("fig.forest_title", lang))
-    # the band's legend goes under the figure: inside the axes it would cover the long row labels
-    height = fig.get_size_inches()[1]
-    fig.legend(*ax.get_legend_handles_labels(), loc="lower center", fontsize=8, frameon=False)
+    # the band's legend is written on the band itself, above the first row, where no estimate sits
+    ax.set_ylim(-0.6, len(df) - 0.1)
+    ax.text(0, len(df) - 0.35, i18n.t("fig.band", lang, band=i18n.number(band, lang)), ha="center", va="center",
+            fontsize=9.5, color="0.25")
     _decimal_comma(fig, lang)
-    fig.tight_layout(rect=(0, 0.3 / height, 1, 1))
+    fig.tight_layout()
     return fig
 
 
 def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None, lang: str = "en"):
-    """The exploratory grid: standardised effect of each category (rows) on each outcome at each lag.
+    """The exploratory grid: standardised effect of each category on each outcome at each lag.
 
-    Cells whose Benjamini–Hochberg-adjusted p is below 0.05 are marked with a star.
+    One small heatmap per kind (outcomes × lags), sized for a page; kinds and outcomes with no
+    estimate are left out, and ``None`` comes back when nothing was estimated. Cells whose
+    Benjamini–Hochberg-adjusted p is below 0.05 are marked with a star.
     """
-    g = grid.copy()
-    g["cell"] = g["outcome"].map(lambda o: i18n.outcome(o, lang)) + " h" + g["lag"].astype(str)
-    wide = g.pivot_table(index="category", columns="cell", values="std_effect", aggfunc="first", sort=False)
-    stars = g.pivot_table(index="category", columns="cell", values="reject", aggfunc="first", sort=False)
-    rows = [c for c in CATEGORY_COLORS if c in wide.index]
-    wide, stars = wide.loc[rows], stars.reindex(index=rows, columns=wide.columns)
-    annot = wide.map(lambda v: "" if pd.isna(v) else i18n.number(v, lang)) + stars.map(lambda v: "*" if v is True else "")
-    wide = wide.rename(index=lambda c: i18n.category(c, lang))
-    fig, ax = plt.subplots(figsize=(min(18, 1.2 + 0.42 * wide.shape[1]), 0.5 * len(rows) + 2.2))
-    lim = max(0.3, float(abs(wide).max().max()) if wide.size else 0.3)
-    sns.heatmap(wide, cmap="vlag", center=0, vmin=-lim, vmax=lim, annot=annot, fmt="", ax=ax,
-                annot_kws={"size": 7}, cbar_kws={"label": i18n.t("fig.std_effect", lang)})
-    ax.set(xlabel=i18n.t("fig.grid_x", lang), ylabel="", title=i18n.t("fig.grid_title", lang))
+    g = grid.dropna(subset=["std_effect"]).copy()
+    if lag is not None:
+        g = g[g["lag"] == lag]
+    if g.empty:
+        return None
+    kinds = [c for c in CATEGORY_COLORS if c in set(g["category"])]
+    outs = list(dict.fromkeys(g["outcome"]))
+    lags = sorted(g["lag"].unique())
+    lim = max(0.3, float(g["std_effect"].abs().max()))
+    ncols = min(3, len(kinds))
+    nrows = -(-len(kinds) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols + 2.2, 0.34 * len(outs) * nrows + 1.6 * nrows + 0.6),
+                             squeeze=False, sharey=True)
+    for ax, kind in zip(axes.ravel(), kinds):
+        part = g[g["category"] == kind]
+        wide = part.pivot_table(index="outcome", columns="lag", values="std_effect", aggfunc="first").reindex(
+            index=outs, columns=lags)
+        stars = part.pivot_table(index="outcome", columns="lag", values="reject", aggfunc="first").reindex(
+            index=outs, columns=lags)
+        annot = wide.map(lambda v: "" if pd.isna(v) else i18n.number(v, lang).replace("-", "\u2212")) + stars.map(
+            lambda v: "*" if v is True else "")
+        wide = wide.rename(index=lambda o: i18n.outcome(o, lang))
+        sns.heatmap(wide, cmap="vlag", center=0, vmin=-lim, vmax=lim, annot=annot, fmt="", ax=ax, cbar=False,
+                    annot_kws={"size": 9}, linewidths=0.5, linecolor="white")
+        ax.set_title(i18n.category(kind, lang), fontsize=11)
+        ax.set(xlabel=i18n.t("fig.lag_axis", lang), ylabel="")
+        ax.tick_params(axis="y", labelsize=9, rotation=0)
+    for ax in axes.ravel()[len(kinds):]:
+        ax.set_visible(False)
+    mappable = axes.ravel()[0].collections[0]
+    fig.suptitle(i18n.t("fig.grid_title", lang), fontsize=12)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    cax = fig.add_axes((0.3, 0.025, 0.4, 0.018))
+    bar = fig.colorbar(mappable, cax=cax, orientation="horizontal")
+    bar.set_label(i18n.t("fig.std_effect", lang), fontsize=9)
     _decimal_comma(fig, lang)
-    fig.tight_layout()
     return fig
 
 
@@ -147,7 +197,9 @@ def scatter_fits(data: pd.DataFrame, results: pd.DataFrame, *, max_panels: int =
     """For each hypothesis: exposure vs outcome after removing portfolio and period means, with a fit."""
     from analysis.growth import exposure_column, outcome_column
 
-    rows = results.head(max_panels)
+    rows = results.dropna(subset=["std_effect"]).head(max_panels)
+    if rows.empty:
+        return None
     n = len(rows)
     cols = min(n, 3) or 1
     nrows = max(1, -(-n // cols))
@@ -193,23 +245,37 @@ def method_check(runs: pd.DataFrame, *, lang: str = "en"):
 
 
 def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | None = None, lang: str = "en"):
-    """Clients of one period by window revenue (log scale) and margin, coloured by primary kind."""
+    """Clients of one period by window revenue (log scale) and gross margin, coloured and shaped by
+    main kind (:func:`analysis.categories.primary_category`). Without costs in the data the
+    margin axis gives way to one row per main kind. ``None`` when no client has revenue."""
     period = period or features.loc[features["complete"].astype(bool), "period"].max()
     f = features[(features["period"] == period) & (features["revenue"] > 0)]
+    if f.empty:
+        return None
     p = primary[primary["period"] == period][["client_id", "primary_category"]]
     d = f.merge(p, on="client_id", how="left")
     # "none" (decided, in no kind) and a missing decision both show as the grey "none of the six"
     d["kind"] = d["primary_category"].replace({"none": "none of the six"}).fillna("none of the six")
-    palette = {**CATEGORY_COLORS, "none of the six": "#c8c8c8"}
+    palette = {**CATEGORY_COLORS, "none of the six": "#b0b0b0"}
+    markers = {**CATEGORY_MARKERS, "none of the six": "."}
     order = ["none of the six", *[c for c in CATEGORY_COLORS if c in set(d["kind"])]]
-    fig, ax = plt.subplots(figsize=(8.5, 5))
-    sns.scatterplot(data=d, x="revenue", y="margin", hue="kind", hue_order=order, palette=palette, s=16,
-                    alpha=0.75, ax=ax, linewidth=0)
+    has_margin = "margin" in d and d["margin"].notna().any()
+    fig, ax = plt.subplots(figsize=(8.5, 5 if has_margin else 0.5 * len(order) + 1.6))
+    if has_margin:
+        sns.scatterplot(data=d, x="revenue", y="margin", hue="kind", hue_order=order, palette=palette, s=22,
+                        style="kind", style_order=order, markers=markers, alpha=0.8, ax=ax, linewidth=0)
+        ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
+        ax.set(ylabel=i18n.t("fig.gross_margin", lang), title=i18n.t("fig.kinds_title", lang, period=period))
+        _legend(ax, lang, i18n.t("fig.main_kind", lang), bbox_to_anchor=(1.02, 1), loc="upper left")
+    else:
+        d["row"] = d["kind"].map(lambda k: i18n.label(k, lang))
+        sns.stripplot(data=d, x="revenue", y="row", hue="kind", hue_order=order, palette=palette, size=3.5,
+                      order=[i18n.label(k, lang) for k in order[::-1]], alpha=0.7, ax=ax, jitter=0.25, legend=False,
+                      log_scale=True)
+        ax.set(ylabel="", title=i18n.t("fig.kinds_title_no_margin", lang, period=period))
     ax.set_xscale("log")
-    ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-    ax.set(xlabel=i18n.t("fig.kinds_x", lang), ylabel=i18n.t("fig.gross_margin", lang),
-           title=i18n.t("fig.kinds_title", lang, period=period))
-    _legend(ax, lang, i18n.t("fig.main_kind", lang), bbox_to_anchor=(1.02, 1), loc="upper left")
+    _money_axis(ax.xaxis, lang)
+    ax.set(xlabel=i18n.t("fig.kinds_x", lang))
     _decimal_comma(fig, lang)
     fig.tight_layout()
     return fig

@@ -81,7 +81,7 @@ RESULT_COLUMNS = [
     "n_portfolios",
     "estimate", "std_effect", "std_effect_se", "ci_low", "ci_high", "ci90_low", "ci90_high",
     "p_unc", "p_adj", "p_adjust_method", "df", "mde", "power", "min_effect", "attenuation", "verdict",
-    "verdict_reason", "sentence_en", "sentence_ru", "diagnostics",
+    "verdict_reason", "sentence_en", "sentence_ru", "diagnostics", "n_periods", "reason_code",
 ]  # fmt: skip
 
 
@@ -273,6 +273,7 @@ _CAT = {
     "advanced": ("advanced clients", "продвинутые"),
     "understanding": ("understanding clients", "понимающие"),
 }
+#: What each outcome is called in a sentence (English noun phrase; Russian nominative).
 _OUT = {
     "revenue_growth": ("revenue growth", "рост выручки"),
     "profit_growth": ("gross profit growth", "рост валовой прибыли"),
@@ -285,78 +286,163 @@ _OUT = {
     "plan_attainment": ("plan attainment", "выполнение плана"),
     "defect_rate": ("the defect rate", "доля брака"),
 }
+#: What a higher and a lower value of each outcome is, as the end of "went together with …"
+#: (English) and of "сопровождалась …" (Russian, instrumental case): (en up, en down, ru up, ru down).
+_MOVE = {
+    "revenue_growth": ("faster revenue growth", "slower revenue growth",
+                       "более быстрым ростом выручки", "более медленным ростом выручки"),
+    "profit_growth": ("faster gross profit growth", "slower gross profit growth",
+                      "более быстрым ростом валовой прибыли", "более медленным ростом валовой прибыли"),
+    "new_clients": ("more new clients", "fewer new clients",
+                    "большим числом новых клиентов", "меньшим числом новых клиентов"),
+    "new_client_size": ("larger new clients", "smaller new clients",
+                        "более крупными новыми клиентами", "более мелкими новыми клиентами"),
+    "new_product_share": ("a higher share of new products among the other clients",
+                          "a lower share of new products among the other clients",
+                          "большей долей новинок у остальных клиентов", "меньшей долей новинок у остальных клиентов"),
+    "claims_rate": ("more claims per order from the other clients", "fewer claims per order from the other clients",
+                    "большим числом рекламаций на заказ у остальных клиентов",
+                    "меньшим числом рекламаций на заказ у остальных клиентов"),
+    "revenue_volatility": ("more volatile revenue", "steadier revenue",
+                           "более сильными колебаниями выручки", "более ровной выручкой"),
+    "retention": ("higher client retention", "lower client retention",
+                  "более высоким удержанием клиентов", "более низким удержанием клиентов"),
+    "plan_attainment": ("higher plan attainment", "lower plan attainment",
+                        "более высоким выполнением плана", "более низким выполнением плана"),
+    "defect_rate": ("a higher defect rate", "a lower defect rate",
+                    "более высокой долей брака", "более низкой долей брака"),
+}
+#: Why a hypothesis could not be tested (``reason_code`` of :func:`test_hypotheses`).
+REASON_CODES = ("kind_not_computable", "outcome_missing", "too_few_periods", "too_few_portfolios",
+                "exposure_constant", "model_failed")
+#: Periods with both exposure and outcome a model needs: the panel model (two-way fixed effects
+#: and a size control) and the one-portfolio ADL model.
+MIN_PERIODS = {"panel": 3, "single": 8}
 
 
 def _fmt(x: float, lang: str) -> str:
-    s = f"{x:+.2f}"
-    return s.replace(".", ",") if lang == "ru" else s
+    """A signed effect: ``+0.27`` / ``−0,11`` (never ``-0.00``)."""
+    x = 0.0 if round(float(x), 2) == 0 else float(x)
+    s = f"{x:+.2f}" if x else "0.00"
+    return s.replace(".", ",").replace("-", "\u2212") if lang == "ru" else s
+
+
+def _outcome_words(outcome: str) -> tuple[str, str, str, str, str, str]:
+    """(en noun, ru noun, en up, en down, ru up, ru down) of an outcome; a KPI column the
+    catalogue does not know reads as its own name."""
+    name = str(outcome).replace("_", " ")
+    noun = _OUT.get(outcome, (name, name))
+    move = _MOVE.get(outcome, (f"a higher {name}", f"a lower {name}", f"более высоким значением «{name}»",
+                               f"более низким значением «{name}»"))
+    return (*noun, *move)
+
+
+def _lag_words(h: int, lang: str) -> str:
+    if lang == "ru":
+        return "в следующем периоде" if h == 1 else f"через {h} {'периода' if h < 5 else 'периодов'}"
+    return "in the next period" if h == 1 else f"{h} periods later"
+
+
+def reason_sentence(row: dict | pd.Series, lang: str = "en") -> str:
+    """Why one hypothesis was not testable, from its ``reason_code`` (and ``n_periods``,
+    ``n_portfolios``, ``mode``), in English or Russian."""
+    code = str(row.get("reason_code") or "")
+    cat = _CAT.get(row["category"], (row["category"], row["category"]))
+    en_out, ru_out = _outcome_words(row["outcome"])[:2]
+    n_t = row.get("n_periods")
+    n_t = int(n_t) if n_t is not None and np.isfinite(float(n_t)) else 0
+    n_g = row.get("n_portfolios")
+    n_g = int(n_g) if n_g is not None and np.isfinite(float(n_g)) else 0
+    need = MIN_PERIODS.get(str(row.get("mode")), MIN_PERIODS["panel"])
+    if lang == "ru":
+        per = "период" if n_t % 10 == 1 and n_t % 100 != 11 else (
+            "периода" if 2 <= n_t % 10 <= 4 and not 12 <= n_t % 100 <= 14 else "периодов")
+        return "Проверить нельзя: " + {
+            "kind_not_computable": f"вид «{cat[1]}» не определяется по этим данным — в них нет признаков, "
+                                   "которые читает его правило (см. страницу 2).",
+            "outcome_missing": f"показатель «{ru_out}» нельзя посчитать по этим данным.",
+            "too_few_periods": f"{n_t} {per} с данными, а модели нужно не меньше {need}.",
+            "too_few_portfolios": f"портфелей с данными: {n_g}, а панельной модели нужно не меньше 2.",
+            "exposure_constant": f"доля клиентов «{cat[1]}» не меняется внутри портфелей во времени, "
+                                 "модели не с чем сравнивать.",
+        }.get(code, "модель не удалось оценить на этих данных.")
+    per = "period" if n_t == 1 else "periods"
+    return "Not testable: " + {
+        "kind_not_computable": f"{cat[0]} cannot be identified in these data — they lack what the kind's rule "
+                               "reads (see page 2).",
+        "outcome_missing": f"{en_out} cannot be measured from these data.",
+        "too_few_periods": f"{n_t} usable {per}, and the model needs at least {need}.",
+        "too_few_portfolios": f"{n_g} portfolio{'' if n_g == 1 else 's'} with usable data, and the panel model "
+                              "needs at least 2.",
+        "exposure_constant": f"the share of {cat[0]} does not change within portfolios over time, so the model "
+                             "has nothing to compare.",
+    }.get(code, "the model could not be fit on these data.")
 
 
 def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     """A plain sentence for one result row (``verdict``, ``category``, ``outcome``, ``lag``,
-    ``std_effect``, ``ci_low``, ``ci_high``, ``min_effect``) in English or Russian.
+    ``std_effect``, ``ci_low``, ``ci_high``, ``min_effect``; ``reason_code`` when not testable)
+    in English or Russian.
 
-    The wording describes an association only.
+    The direction is said with the outcome's own words ("more new clients", "steadier revenue"),
+    and the wording describes an association only.
+
+    Examples
+    --------
+    >>> sentence({"verdict": "supported", "category": "image", "outcome": "new_clients", "lag": 1,
+    ...           "std_effect": 0.27, "ci_low": 0.09, "ci_high": 0.46, "min_effect": 0.2})[:70]
+    'As expected, a larger revenue share of image clients (as the rules def'
     """
     v = row["verdict"]
+    if v == "not_testable" or v not in VERDICTS:
+        return reason_sentence(row, lang)
     cat = _CAT.get(row["category"], (row["category"], row["category"]))
-    # verdicts concern the kind as the rulebook decides it, not the kind itself
-    cat = (f"{cat[0]} (as the rules define them)", cat[1])
-    rule_ru = " (в том виде, как её задают правила)"
+    en_out, ru_out, en_up, en_down, ru_up, ru_down = _outcome_words(row["outcome"])
+    # verdicts concern the kind as the rulebook decides it, not the latent kind itself
+    rule_en = " (as the rules define them)"
+    rule_ru = " (по определению правил)"
     noisy = row.get("verdict_reason") == "rule_too_noisy"
-    out = _OUT.get(row["outcome"], (row["outcome"], row["outcome"]))
     h = int(row["lag"])
     m = float(row["min_effect"])
+    est = float(row["std_effect"])
+    up = est > 0
     by_count = row.get("measure") == "count_share"
+    lag = _lag_words(h, lang)
     if lang == "ru":
-        lag = "в следующем периоде" if h == 1 else f"с лагом {h} периода" if h < 5 else f"с лагом {h} периодов"
-        eff = (f"стандартизованный наклон {_fmt(row['std_effect'], 'ru')}, 95 % ДИ от "
-               f"{_fmt(row['ci_low'], 'ru')} до {_fmt(row['ci_high'], 'ru')}") if np.isfinite(row["std_effect"]) else ""
-        up = row.get("std_effect", 0) > 0
-        direction = "более высоким" if up else "более низким"
+        eff = (f"стандартизованный наклон {_fmt(est, 'ru')}, 95 % ДИ от {_fmt(row['ci_low'], 'ru')} "
+               f"до {_fmt(row['ci_high'], 'ru')}")
         tail = " Это связь в данных, а не доказательство причины."
-        share_ru = "клиентов" if by_count else "выручки клиентов"
+        share = "клиентов" if by_count else "выручки клиентов"
         mm = f"{m:.2f}".replace(".", ",")
-        if v == "supported":
-            return (f"Как и ожидалось, большая доля {share_ru} категории «{cat[1]}»{rule_ru} сопровождалась "
-                    f"{direction} значением показателя «{out[1]}» {lag} ({eff}).{tail}")
-        if v == "contradicted":
-            return (f"Вопреки гипотезе, большая доля {share_ru} категории «{cat[1]}»{rule_ru} сопровождалась "
-                    f"{direction} значением показателя «{out[1]}» {lag} ({eff}).{tail}")
+        if v in ("supported", "contradicted"):
+            lead = "Как и ожидалось" if v == "supported" else "Вопреки гипотезе"
+            return (f"{lead}, большая доля {share} категории «{cat[1]}»{rule_ru} сопровождалась "
+                    f"{ru_up if up else ru_down} {lag} ({eff}).{tail}")
         if v == "no_effect":
-            return (f"Заметной связи нет: с 90 % уверенностью связь доли клиентов категории «{cat[1]}»{rule_ru} "
-                    f"с показателем «{out[1]}» {lag} по модулю меньше {mm} SD ({eff}).")
-        if v == "inconclusive" and noisy:
+            return (f"Заметной связи нет: с 90 % уверенностью связь доли клиентов «{cat[1]}»{rule_ru} с показателем "
+                    f"«{ru_out}» {lag} по модулю меньше {mm} стд. откл. ({eff}).")
+        if noisy:
             return (f"Вывода нет (правило слишком неточное, чтобы исключить эффект): для категории «{cat[1]}»"
-                    f"{rule_ru} связь с показателем «{out[1]}» {lag} меньше {mm} SD, но правило видит "
+                    f"{rule_ru} связь с показателем «{ru_out}» {lag} меньше {mm} стд. откл., но правило видит "
                     f"этот вид клиентов с заметной ошибкой, и эффект на самих клиентов этого вида не исключён ({eff}).")
-        if v == "inconclusive":
-            return (f"Вывода нет: данные не позволяют ни подтвердить, ни исключить связь не слабее {mm} SD "
-                    f"между долей клиентов категории «{cat[1]}»{rule_ru} и показателем «{out[1]}» {lag} ({eff}).")
-        return f"Проверить нельзя: в данных нет нужной доли клиентов «{cat[1]}» или показателя «{out[1]}»."
-    lag = "in the next period" if h == 1 else f"{h} periods on"
-    eff = (f"standardised slope {_fmt(row['std_effect'], 'en')}, 95 % CI {_fmt(row['ci_low'], 'en')} to "
-           f"{_fmt(row['ci_high'], 'en')}") if np.isfinite(row["std_effect"]) else ""
-    direction = "higher" if row.get("std_effect", 0) > 0 else "lower"
+        return (f"Вывода нет: данные не позволяют ни подтвердить, ни исключить связь не слабее {mm} стд. откл. "
+                f"между долей клиентов «{cat[1]}»{rule_ru} и показателем «{ru_out}» {lag} ({eff}).")
+    eff = f"standardised slope {_fmt(est, 'en')}, 95 % CI {_fmt(row['ci_low'], 'en')} to {_fmt(row['ci_high'], 'en')}"
     tail = " This is an association in the data, not proof of cause."
-    share_en = "share of clients" if by_count else "revenue share"
-    if v == "supported":
-        return (f"As expected, a larger {share_en} of {cat[0]} went together with {direction} "
-                f"{out[0]} {lag} ({eff}).{tail}")
-    if v == "contradicted":
-        return (f"Contrary to the hypothesis, a larger {share_en} of {cat[0]} went together with "
-                f"{direction} {out[0]} {lag} ({eff}).{tail}")
+    share = "share of clients" if by_count else "revenue share"
+    if v in ("supported", "contradicted"):
+        lead = "As expected" if v == "supported" else "Contrary to the hypothesis"
+        return (f"{lead}, a larger {share} of {cat[0]}{rule_en} went together with {en_up if up else en_down} "
+                f"{lag} ({eff}).{tail}")
     if v == "no_effect":
-        return (f"No association worth noting: with 90 % confidence the link between the share of {cat[0]} "
-                f"and {out[0]} {lag} is smaller than ±{m:.2f} SD ({eff}).")
-    if v == "inconclusive" and noisy:
-        return (f"Inconclusive (rule too noisy to rule out an effect): the link between the share of {cat[0]} "
-                f"and {out[0]} {lag} is smaller than ±{m:.2f} SD, but the rules see this kind with so much "
-                f"error that an effect of that size on the kind itself is not ruled out ({eff}).")
-    if v == "inconclusive":
-        return (f"Inconclusive: the data can neither confirm nor rule out a link of at least ±{m:.2f} SD "
-                f"between the share of {cat[0]} and {out[0]} {lag} ({eff}).")
-    return f"Not testable: the data lack the share of {cat[0]} or {out[0]}."
+        return (f"No association worth noting: with 90 % confidence the link between the share of {cat[0]}"
+                f"{rule_en} and {en_out} {lag} is smaller than ±{m:.2f} SD ({eff}).")
+    if noisy:
+        return (f"Inconclusive (rule too noisy to rule out an effect): the link between the share of {cat[0]}"
+                f"{rule_en} and {en_out} {lag} is smaller than ±{m:.2f} SD, but the rules see this kind with so "
+                f"much error that an effect of that size on the kind itself is not ruled out ({eff}).")
+    return (f"Inconclusive: the data can neither confirm nor rule out a link of at least ±{m:.2f} SD "
+            f"between the share of {cat[0]}{rule_en} and {en_out} {lag} ({eff}).")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -608,9 +694,13 @@ def test_hypotheses(
         the equivalence test), ``p_unc``, ``p_adj`` (Holm over the set), ``p_adjust_method``,
         ``df``, ``mde`` (on the ``std_effect`` scale), ``power`` (the power the MDE is for),
         ``min_effect``, ``attenuation`` (as used), ``verdict``, ``verdict_reason`` (why
-        inconclusive: :data:`VERDICT_REASONS`), ``sentence_en``, ``sentence_ru``, ``diagnostics``.
-        ``exposure`` names the column that entered for the category (its rule variant for an
-        outcome on "the other clients"). Verdicts concern the kind as the rulebook defines it.
+        inconclusive: :data:`VERDICT_REASONS`), ``sentence_en``, ``sentence_ru``, ``diagnostics``,
+        ``n_periods`` (periods with both exposure and outcome), ``reason_code`` (empty when
+        tested; else why not: ``kind_not_computable``, ``outcome_missing``, ``too_few_periods``,
+        ``too_few_portfolios``, ``exposure_constant``, ``model_failed``; the sentences say it in
+        words, :func:`reason_sentence`). ``exposure`` names the column that entered for the
+        category (its rule variant for an outcome on "the other clients"). Verdicts concern the
+        kind as the rulebook defines it.
 
         ``DataFrame.attrs``: ``mode``, ``alpha``, ``warnings`` (list of strings, the short-series
         warning among them), ``calibration`` (one-portfolio mode: :func:`calibrate_single`'s
@@ -654,12 +744,14 @@ def test_hypotheses(
                 if not fit.empty and "diagnostics" in fit.columns and "estimate" not in fit.columns:
                     why = str(fit["diagnostics"].iloc[0])
                 row["diagnostics"] = why
+                row.update(_why_not_testable(data, col, term, md))
                 rows.append(row)
                 continue
             r = fit[fit["term"] == term].iloc[0]
+            used = data[["period", term, col]].dropna()
             row.update(n=int(r["n"]), n_portfolios=int(r["n_entities"]), estimate=float(r["estimate"]),
                        std_effect=float(r["std_effect"]), std_effect_se=float(r["std_effect_se"]),
-                       p_unc=float(r["p_unc"]), df=float(r["df"]),
+                       p_unc=float(r["p_unc"]), df=float(r["df"]), n_periods=int(used["period"].nunique()),
                        diagnostics="; ".join(s for s in (str(r["diagnostics"]), str(r["model_notes"])) if s))
             if "identified" in r.index and not bool(r["identified"]):
                 why = ("the exposure is identified by one portfolio: dropping it leaves the effect unidentified, "
@@ -693,10 +785,11 @@ def test_hypotheses(
             fit = _fit_single(data, col, term, deciding, seed) if col in data.columns and term in data.columns else None
             if fit is None:
                 row["diagnostics"] = "too few periods, or the exposure or outcome is missing or constant"
+                row.update(_why_not_testable(data, col, term, md))
                 rows.append(row)
                 continue
             pt = fit["p_by_test"]
-            row.update(n=int(fit["n"]), n_portfolios=1, estimate=float(fit["estimate"]),
+            row.update(n=int(fit["n"]), n_portfolios=1, n_periods=int(fit["n"]), estimate=float(fit["estimate"]),
                        std_effect=float(fit["std_effect"]), std_effect_se=float(fit["std_effect_se"]),
                        p_unc=float(fit["p_unc"]), df=float(fit["df"]),
                        diagnostics="; ".join([f"p_{t}={pt[t]:.3g}" for t in SINGLE_TESTS]
@@ -713,6 +806,24 @@ def test_hypotheses(
 test_hypotheses.__test__ = False  # not a pytest test, despite the name
 
 
+def _why_not_testable(data: pd.DataFrame, outcome_col: str, term: str, md: str) -> dict:
+    """``reason_code`` (one of :data:`REASON_CODES`) of a hypothesis the model could not test,
+    with the usable ``n_periods`` and ``n_portfolios`` it rests on (rows where both the exposure
+    and the outcome are known)."""
+    if term not in data.columns or data[term].notna().sum() == 0:
+        return {"reason_code": "kind_not_computable"}
+    if outcome_col not in data.columns or data[outcome_col].notna().sum() == 0:
+        return {"reason_code": "outcome_missing"}
+    d = data[["portfolio", "period", term, outcome_col]].dropna()
+    n_t, n_g = int(d["period"].nunique()), int(d["portfolio"].nunique())
+    counts = {"n_periods": n_t, "n_portfolios": n_g}
+    if md == "panel" and n_g < 2:
+        return {"reason_code": "too_few_portfolios", **counts}
+    if n_t < MIN_PERIODS[md] or (md == "panel" and d[outcome_col].nunique() < 3):
+        return {"reason_code": "too_few_periods", **counts}
+    if within_sd(d, term) <= 1e-9:
+        return {"reason_code": "exposure_constant", **counts}
+    return {"reason_code": "model_failed", **counts}
 def inference_sentence(results: pd.DataFrame, lang: str = "en") -> str:
     """One sentence naming the inference behind the confirmatory p-values, CIs and MDEs.
 
@@ -753,7 +864,7 @@ def _blank(h: Hypothesis, measure: str, md: str) -> dict:
     return {c: np.nan for c in RESULT_COLUMNS} | {
         "id": h.id, "category": h.category, "outcome": h.outcome, "lag": h.lag,
         "expected_sign": h.expected_sign, "measure": measure, "mode": md, "min_effect": h.min_effect,
-        "p_adjust_method": "holm", "diagnostics": "", "test": "",
+        "p_adjust_method": "holm", "diagnostics": "", "test": "", "reason_code": "",
     }
 
 
@@ -1109,6 +1220,8 @@ def mde_table(result: pd.DataFrame, attenuation: dict[str, float] | float | None
 
 __all__ = [
     "DEFAULT_FILE", "Hypothesis", "HypothesisFile", "VERDICTS", "calibrate_single", "explore", "growth_tables",
+    "load_hypotheses",
+    "mde_table", "membership_sensitivity", "REASON_CODES", "reason_sentence", "robustness", "sentence", "test_hypotheses", "usable_exposures",
     "inference_sentence", "load_hypotheses",
     "mde_table", "membership_sensitivity", "robustness", "sentence", "test_hypotheses", "usable_exposures",
     "verdict", "within_sd",

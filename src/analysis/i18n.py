@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import html
 import math
+import re
 from numbers import Integral, Real
 
 import pandas as pd
@@ -85,9 +86,12 @@ def number(x, lang: str = "en", digits: int = 2) -> str:
         return t(f"value.{x}", lang)
     if isinstance(x, Integral):
         return integer(x, lang)
-    text = f"{float(x):,.{digits}f}"
+    x = float(x)
+    if round(x, digits) == 0:
+        x = 0.0  # never "-0.00"
+    text = f"{x:,.{digits}f}"
     if lang == "ru":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", _THIN)
+        text = text.replace(",", "\0").replace(".", ",").replace("\0", _THIN).replace("-", "\u2212")
     return text
 
 
@@ -102,6 +106,12 @@ def significant(x, lang: str = "en", digits: int = 3) -> str:
 def percent(x, lang: str = "en", digits: int = 0) -> str:
     """A share as a percentage: ``12 %``."""
     return f"{number(100 * float(x), lang, digits)} %"
+
+
+def signed_percent(x, lang: str = "en") -> str:
+    """A relative change as a signed percentage: ``+35 %``, ``−26 %``, ``0 %``."""
+    text = percent(x, lang)
+    return text if text.startswith(("-", "\u2212", "0 ")) else f"+{text}"
 
 
 @functools.lru_cache(maxsize=1)
@@ -141,7 +151,14 @@ def column(name: str, lang: str = "en") -> str:
     return t(key, lang) if has(key) else str(name).replace("_", " ")
 
 
-_P_COLUMNS = ("p_adj", "p_unc", "p_holm", "p_value", "false_positive_rate", "rejection_rate_planted")
+_P_COLUMNS = ("p_adj", "p_unc", "p_holm", "p_value")
+#: Shares and rates shown as percentages (``0 %``, never ``< 0.001``).
+_SHARE_COLUMNS = ("share", "revenue_share", "margin", "new_product_share", "member_share", "false_positive_rate",
+                  "rejection_rate_planted", "rejection_rate")
+#: Relative changes shown as signed percentages.
+_CHANGE_COLUMNS = ("change_vs_default",)
+#: Money shown in whole units with thousands grouped.
+_MONEY_COLUMNS = ("revenue", "gross_profit", "window_revenue", "prepayment_amount")
 
 
 def label(value, lang: str = "en") -> str:
@@ -175,7 +192,19 @@ def cell(col: str, value, lang: str = "en") -> str:
     if isinstance(value, Real):
         if col in _P_COLUMNS:
             return f"< {number(0.001, lang, 3)}" if 0 <= value < 0.001 else significant(value, lang)
+        if col in _SHARE_COLUMNS:
+            return percent(value, lang, 0 if value == 0 or abs(value) >= 0.1 else 1)
+        if col in _CHANGE_COLUMNS:
+            return signed_percent(value, lang)
+        if col in _MONEY_COLUMNS:
+            return number(value, lang, 0)
         return number(value, lang)
+    if col in ("reason",):
+        return reason(value, lang)
+    if col == "note":
+        return note(value, lang)
+    if col == "name" and lang == "ru":
+        return re.sub(r"^Client (?=[0-9A-F]{6,}$)", "Клиент ", str(value))
     return label(value, lang)
 
 
@@ -202,7 +231,8 @@ def show(df: pd.DataFrame, lang: str = "en", *, index: bool = False, max_rows: i
     if len(d) == 0:
         return HTML(f"<p><em>{html.escape(t('empty', lang))}</em></p>")
     cols = [str(c) for c in d.columns]
-    whole = {c for c, (_, col) in zip(cols, d.items()) if _all_whole(col)}
+    whole = {c for c, (_, col) in zip(cols, d.items())
+             if _all_whole(col) and c not in _SHARE_COLUMNS and c not in _CHANGE_COLUMNS}
     text_cols = {c for c, (_, col) in zip(cols, d.items()) if not pd.api.types.is_numeric_dtype(col)}
     head = "".join(f'<th{" class=txt" if c in text_cols else ""}>{html.escape(header(c, lang))}</th>' for c in cols)
     rows = []
@@ -211,8 +241,8 @@ def show(df: pd.DataFrame, lang: str = "en", *, index: bool = False, max_rows: i
                         f'{html.escape(cell(c, int(v) if c in whole and v == v else v, lang))}</td>'
                         for c, v in zip(cols, rec))
         rows.append(f"<tr>{cells}</tr>")
-    more = f"<p><em>{html.escape(integer(max_rows, lang))} / {html.escape(integer(len(d), lang))}</em></p>" \
-        if len(d) > max_rows else ""
+    more = (f"<p><em>{html.escape(t('show.more', lang, shown=integer(max_rows, lang), total=integer(len(d), lang)))}"
+            "</em></p>") if len(d) > max_rows else ""
     return HTML(f'<div class="table-wrap"><table class="dataframe"><thead><tr>{head}</tr></thead>'
                 f'<tbody>{"".join(rows)}</tbody></table></div>{more}')
 
@@ -225,3 +255,75 @@ def facts_sentence(facts: dict, lang: str = "en", *, portfolio: str = "") -> str
     if portfolio:
         return t("facts.sentence_one", lang, portfolio=portfolio, **values)
     return t("facts.sentence", lang, portfolios=plural("n.portfolios", facts["portfolios"], lang), **values)
+
+
+_COND = re.compile(r"\b([a-z][a-z0-9_]*)(==|!=|>=|<=|=|>|<)([^;()]*?)(?: \((pooled|per-portfolio) "
+                   r"(?:q([0-9.]+(?:-q[0-9.]+)?)|Pareto top ([0-9]+)%)\))?(?=;|$|\))")
+_NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
+
+
+def _ru_number(text: str) -> str:
+    return text.replace(",", _THIN).replace(".", ",").replace("-", "\u2212")
+
+
+def _ru_value(text: str) -> str:
+    v = text.strip()
+    if v in ("true", "false"):
+        return t(f"value.{v == 'true'}", "ru")
+    if has(f"orgtype.{v}"):
+        return t(f"orgtype.{v}", "ru")
+    return _NUM.sub(lambda m: _ru_number(m.group(0)), text)
+
+
+def reason(text, lang: str = "en") -> str:
+    """A rule's reason as shown (``revenue=6,276,930 >= 5,765,104 (pooled Pareto top 80%)``): kept
+    as it is in English, in Russian words and numbers (feature names, organisation types, yes/no,
+    decimal commas, the kind of threshold)."""
+    text = str(text)
+    if lang == "en" or not text:
+        return text
+
+    def cond(m: re.Match) -> str:
+        feat, op, val, scope, q, p = m.groups()
+        name = t(f"feat.{feat}", "ru") if has(f"feat.{feat}") else feat.replace("_", " ")
+        out = f"{name} {op} {_ru_value(val)}" if op != "=" else f"{name}: {_ru_value(val)}"
+        if scope:
+            where = t(f"reason.{scope}", "ru")
+            out += " (" + (t("reason.quantile", "ru", q=_ru_number(q).replace("q", ""), scope=where) if q
+                           else t("reason.pareto", "ru", p=f"{p} %", scope=where)) + ")"
+        return out
+
+    def need(m: re.Match) -> str:
+        feat, op, rest = m.groups()
+        name = t(f"feat.{feat}", "ru") if has(f"feat.{feat}") else feat.replace("_", " ")
+        q = re.fullmatch(r"quantile ([0-9.]+)", rest)
+        p = re.fullmatch(r"the Pareto top ([0-9.]+) cut", rest)
+        thr = (t("reason.need_quantile", "ru", q=_ru_number(q.group(1))) if q else
+               t("reason.need_pareto", "ru", p=percent(float(p.group(1)), "ru")) if p else _ru_value(rest))
+        return t("reason.needs_one", "ru", cond=f"{name} {op} {thr}")
+
+    text = re.sub(r"needs ([a-z][a-z0-9_]*) (==|!=|>=|<=|>|<|=) (quantile [0-9.]+|the Pareto top [0-9.]+ cut|[^;()]+)",
+                  need, text)
+    text = re.sub(r"needs all (\d+) conditions", lambda m: t("reason.needs_all", "ru", n=m.group(1)), text)
+    text = re.sub(r"needs any of (\d+) conditions", lambda m: t("reason.needs_any", "ru", n=m.group(1)), text)
+    text = re.sub(r"needs at least (\d+) of (\d+)", lambda m: t("reason.needs_at_least", "ru", k=m.group(1),
+                                                                   n=m.group(2)), text)
+    text = text.replace("not met", t("reason.not_met", "ru")).replace("no condition held", t("reason.no_condition", "ru"))
+    text = re.sub(r"\bheld: ", t("reason.held", "ru") + ": ", text)
+    parts = [_COND.sub(cond, p) if p else p for p in re.split(r"(; )", text)]
+    return "".join(parts)
+
+
+def note(text, lang: str = "en") -> str:
+    """An ingest note as shown: ``1,899 lines read (encoding='utf-8', delimiter=',' …)`` in
+    Russian words in Russian; a note of another form stays as it is."""
+    text = str(text)
+    m = re.fullmatch(r"([\d,]+) lines read \((.*)\)", text)
+    if lang == "en" or not m:
+        return text
+    pairs = []
+    for key, val in re.findall(r"(\w+)=('(?:[^']*)'|[^,]+)", m.group(2)):
+        val = val.strip("'")
+        label = t(f"note.{key}", "ru") if has(f"note.{key}") else key
+        pairs.append(f"{label} «{val}»" if key in ("delimiter", "decimal") else f"{label} {val}")
+    return t("note.lines_read", "ru", n=integer(int(m.group(1).replace(",", "")), "ru"), how=", ".join(pairs))

@@ -76,6 +76,28 @@ td.txt, th.txt { text-align: left; }
 nav { font-size: 0.9rem; margin: 0.5rem 0; }
 .banner + .banner { margin-top: 0.4rem; }
 footer { margin-top: 3rem; font-size: 0.85rem; color: #555; border-top: 1px solid #ddd; padding-top: 0.8rem; }
+a.anchor-link { visibility: hidden; text-decoration: none; margin-left: 0.3em; color: #888; }
+h1:hover a.anchor-link, h2:hover a.anchor-link, h3:hover a.anchor-link, a.anchor-link:focus { visibility: visible; }
+a.fragile { font-size: 0.8rem; color: #8a4b00; background: #fff1de; border-radius: 3px; padding: 0 0.3em;
+            white-space: nowrap; }
+p.note, p.computed { font-size: 0.9rem; } p.note { color: #555; }
+table.verdicts td.verdict { white-space: nowrap; }
+table.verdicts th.id, table.verdicts th.category, table.verdicts th.outcome, table.verdicts th.verdict,
+table.verdicts th.sentence_en, table.verdicts th.sentence_ru { text-align: left; }
+table.verdicts td.sentence_en, table.verdicts td.sentence_ru { min-width: 24rem; font-size: 0.85rem; }
+@media print {
+  @page { size: A4 landscape; margin: 12mm; }
+  body { background: #fff; font-size: 10pt; }
+  main { max-width: none; padding: 0; }
+  nav, a.anchor-link { display: none; }
+  .table-wrap { overflow: visible; }
+  table { width: 100%; table-layout: auto; font-size: 7.5pt; page-break-inside: auto; }
+  th, td { padding: 0.15rem 0.25rem; overflow-wrap: anywhere; word-break: break-word; }
+  tr, img, figure { page-break-inside: avoid; }
+  thead { display: table-header-group; }
+  h2, h3 { page-break-after: avoid; }
+  a { color: inherit; text-decoration: none; }
+}
 """
 
 CREDIT = ("The kinds of key client come from an article by sales trainer Вера Бокарева (Vera Bokareva); "
@@ -279,6 +301,11 @@ def render_html(executed: Path, out: Path, *, with_code: bool, synthetic: bool, 
     exporter.exclude_output_prompt = True
     exporter.register_preprocessor(TagRemovePreprocessor(config=cfg), enabled=True)
     nb = nbformat.read(executed, as_version=4)
+    if not with_code:
+        moved = _quiet(nb)
+        if moved:  # warnings and tracebacks go to the run's log, not onto a page without code
+            with open(Path(executed).with_suffix(".log"), "a", encoding="utf-8") as fh:
+                fh.write("\n".join(moved) + "\n")
     body, _ = exporter.from_notebook_node(nb)
     if back:
         body = f'<nav><a href="{html.escape(back)}">← {html.escape(i18n.t("report.back", lang))}</a></nav>' + body
@@ -287,6 +314,35 @@ def render_html(executed: Path, out: Path, *, with_code: bool, synthetic: bool, 
     page = PAGE.format(lang=lang, title=html.escape(title), css=CSS, body=body, banner=banner, footer=credit(lang))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
+
+
+def _quiet(nb) -> list[str]:
+    """Remove from an executed notebook what a reader without code should not see: stderr output
+    (Python warnings, library chatter) and tracebacks (an error keeps its one-line message, local
+    paths replaced by file names). Returns the removed text, for the log."""
+    moved = []
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        kept = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "stream" and out.get("name") == "stderr":
+                moved.append(str(out.get("text", "")))
+                continue
+            if out.get("output_type") == "error":
+                moved.append("\n".join(out.get("traceback", [])))
+                out["traceback"] = [f"{out.get('ename', 'Error')}: {_no_paths(str(out.get('evalue', '')))}"]
+            kept.append(out)
+        cell["outputs"] = kept
+    return moved
+
+
+_PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\\/\s:'\"<>|]+)+[\\/]([^\\/\s:'\"<>|]+)")
+
+
+def _no_paths(text: str) -> str:
+    """Local absolute paths in a message cut to their last part (``/home/a/data/x.csv`` → ``x.csv``)."""
+    return _PATH.sub(lambda m: m.group(1), text)
 
 
 def _sha256(path: Path) -> str:
@@ -800,10 +856,30 @@ def _write_batch_index(tmp: Path, runs: dict, summaries: dict, *, lang: str, syn
     (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+_PATH_PARAMETERS = ("data_dir", "config", "rulebook", "hypotheses", "tables_dir", "figures_dir")
+
+
+def _parameter_value(name: str, value, *, anonymized: bool, lang: str) -> str:
+    """A run parameter as the index shows it: a folder or file by its name only (``<data>`` when
+    anonymised), never a local absolute path; booleans as yes/no."""
+    from analysis import i18n
+
+    if name in _PATH_PARAMETERS and value:
+        return i18n.t("report.data_anon", lang) if anonymized and name == "data_dir" else Path(str(value)).name
+    if isinstance(value, bool):
+        return i18n.t(f"value.{value}", lang)
+    if isinstance(value, (int, float)):
+        return i18n.number(value, lang)
+    return i18n.label(value, lang)
+
+
 def _parameters_table(parameters: dict, lang: str) -> str:
     from analysis import i18n
 
-    rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in parameters.items())
+    anonymized = bool(parameters.get("anonymize"))
+    rows = "".join(f"<tr><td>{html.escape(i18n.t(f'param.{k}', lang) if i18n.has(f'param.{k}') else str(k))}</td>"
+                   f"<td>{html.escape(_parameter_value(k, v, anonymized=anonymized, lang=lang))}</td></tr>"
+                   for k, v in parameters.items())
     return (f"<h2>{html.escape(i18n.t('report.parameters', lang))}</h2><table><thead><tr>"
             f"<th>{html.escape(i18n.t('report.parameter', lang))}</th><th>{html.escape(i18n.t('report.value', lang))}</th>"
             f"</tr></thead><tbody>{rows}</tbody></table>")
@@ -841,7 +917,7 @@ def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool,
     items = []
     for nb in books:
         name = html.escape(nb.stem)
-        mark = (f' <span class="failed">{html.escape(i18n.t("report.failed", lang))}: {html.escape(errors[nb.stem])}</span>'
+        mark = (f' <span class="failed">{html.escape(i18n.t("report.failed", lang))}: {html.escape(_no_paths(errors[nb.stem]))}</span>'
                 if nb.stem in errors else "")
         items.append(f'<li><a href="{folder}/{name}.html">{html.escape(page_title(nb.stem, lang))}</a> '
                      f'(<a href="{other}/{name}.html">{html.escape(other_label)}</a>){mark}</li>')
@@ -850,7 +926,7 @@ def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool,
     key_figures = sorted((tmp / "figures").glob("key_*.png")) or sorted((tmp / "figures").glob("*.png"))
     figures = "".join(f'<figure><img alt="{html.escape(p.stem)}" src="data:image/png;base64,{_b64(p)}"></figure>'
                       for p in key_figures[:3])
-    verdicts = _verdict_table(tmp / "tables" / "hypotheses.csv", lang=lang)
+    verdicts = _verdict_table(tmp / "tables" / "hypotheses.csv", lang=lang, folder=folder)
     none = html.escape(i18n.t("report.none", lang))
     h = lambda key: html.escape(i18n.t(key, lang))  # noqa: E731
     verdicts_html = (f"<h2>{h('report.verdicts')}</h2>{_method_check_warning(tmp / 'tables', lang)}{verdicts}"
@@ -885,6 +961,20 @@ def _method_check_warning(tables: Path, lang: str = "en") -> str:
     return f'<p class="warning">{html.escape(text)}</p>'
 
 
+def _fragile(tables: Path) -> dict:
+    """``{hypothesis id: [variants whose verdict differs]}`` from robustness.csv (empty when absent)."""
+    path = tables / "robustness.csv"
+    if not path.is_file():
+        return {}
+    import pandas as pd
+
+    rob = pd.read_csv(path, keep_default_na=False)
+    if "flipped" not in rob.columns:
+        return {}
+    flipped = rob[rob["flipped"].astype(str).str.lower() == "true"]
+    return {str(k): list(g["variant"]) for k, g in flipped.groupby("id", sort=False)}
+
+
 def _plan_line(path: Path, *, lang: str = "en") -> str:
     """The planner's one line for the index (escaped), or '' when the run wrote no plan."""
     if not path.is_file():
@@ -897,8 +987,13 @@ def _plan_line(path: Path, *, lang: str = "en") -> str:
     return f'<p class="plan">{html.escape(text)}</p>' if text else ""
 
 
-def _verdict_table(path: Path, *, lang: str = "en") -> str:
-    """The confirmatory verdicts as an HTML table (every cell escaped, in ``lang``), or '' when absent."""
+def _verdict_table(path: Path, *, lang: str = "en", folder: str = "pages") -> str:
+    """The confirmatory verdicts as an HTML table (every cell escaped, in ``lang``), or '' when absent.
+
+    Beside each verdict: its MDE, and a *fragile* mark linking to the robustness table when a
+    robustness variant changes it; a hypothesis that could not be tested says why (its sentence
+    is built from ``reason_code``).
+    """
     if not path.is_file():
         return ""
     import pandas as pd
@@ -906,15 +1001,25 @@ def _verdict_table(path: Path, *, lang: str = "en") -> str:
     from analysis import i18n
 
     df = pd.read_csv(path)
-    cols = [c for c in ("category", "outcome", "lag", "std_effect", "ci_low", "ci_high", "p_adj", "verdict",
+    fragile = _fragile(path.parent)
+    cols = [c for c in ("id", "category", "outcome", "lag", "std_effect", "ci_low", "ci_high", "p_adj", "mde", "verdict",
                         f"sentence_{lang}") if c in df.columns]
-    head = "".join(f"<th>{html.escape(i18n.column(c, lang) if not c.startswith('sentence_') else '')}</th>" for c in cols)
+    head = "".join(f'<th class="{html.escape(c)}">{html.escape(i18n.column(c, lang))}</th>' for c in cols)
+    link = f"{folder}/03_growth_links.html#robustness-table"
     rows = []
-    for rec in df[cols].itertuples(index=False):
-        cells = "".join(f'<td class="{html.escape(c)}{" txt" if isinstance(v, str) else ""}">{html.escape(i18n.cell(c, v, lang))}</td>'
-                        for c, v in zip(cols, rec))
-        rows.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    for rec in df[cols].to_dict("records"):
+        cells = []
+        for c in cols:
+            v = rec[c]
+            text = html.escape(i18n.cell(c, v, lang))
+            if c == "verdict" and str(rec.get("id")) in fragile:
+                variants = ", ".join(i18n.header(x, lang) for x in fragile[str(rec["id"])])
+                text += (f' <a class="fragile" href="{html.escape(link)}" title="{html.escape(variants)}">'
+                         f'{html.escape(i18n.t("report.fragile", lang))}</a>')
+            cells.append(f'<td class="{html.escape(c)}{" txt" if isinstance(v, str) else ""}">{text}</td>')
+        rows.append(f"<tr>{''.join(cells)}</tr>")
+    note = f'<p class="note">{html.escape(i18n.t("report.fragile_note", lang))}</p>' if fragile else ""
+    return f'<div class="table-wrap"><table class="verdicts"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>{note}'
 
 
 def _clock(seconds: float) -> str:

@@ -1,0 +1,235 @@
+"""What the pages say: computed findings only, kinds that are not computable named once, reasons
+for "not testable", fragility and MDE on the index, no warnings or paths on pages without code,
+lists that say what they leave out, the command line's help and version."""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+import pandas as pd
+import pytest
+
+from analysis import i18n, report
+from conftest import SAMPLE, run_cli
+
+CANNED = ("margin near zero", "exactly what the article describes", "far more \"key\" clients",
+          "sit on the right")
+
+
+def _pages(root):
+    return [root / "index.html", *sorted(root.glob("pages/*.html"))]
+
+
+def _text(path) -> str:
+    page = path.read_text(encoding="utf-8")
+    page = re.sub(r"<style>.*?</style>|<img[^>]*>", "", page, flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+
+
+@pytest.mark.slow
+def test_partial_kinds_are_named_once_and_left_out(partial_report):
+    hyp = pd.read_csv(partial_report / "tables" / "hypotheses.csv", keep_default_na=False)
+    gone = {"key_profit", "demanding", "understanding"}
+    untested = hyp[hyp["category"].isin(gone)]
+    assert len(untested) and set(untested["verdict"]) == {"not_testable"}
+    assert set(untested["reason_code"]) == {"kind_not_computable"}
+    assert set(hyp.loc[~hyp["category"].isin(gone), "reason_code"]) == {""}
+    for name in ("02_client_categories", "03_growth_links", "04_case_study"):
+        text = _text(partial_report / "pages" / f"{name}.html")
+        assert text.count("Not computable from these data") == 1, name
+        assert "key by profit (the data lack a cost or gross profit column" in text, name
+        assert "client events: claim" in text, name
+        # the sentences about those kinds are replaced by that one line
+        assert "cannot be identified" not in text, name
+    case = _text(partial_report / "pages" / "04_case_study.html")
+    assert "cannot be identified" not in case and "key clients by profit" not in case
+    # the kinds map says where the kinds that exist actually sit, computed from its data
+    assert re.search(r"key by revenue \(\d[\d,]* clients\) at \d+", case)
+    index = (partial_report / "index.html").read_text(encoding="utf-8")
+    assert "key clients by profit cannot be identified in these data" in index
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["sample_report", "partial_report"])
+def test_no_canned_claim_warning_traceback_or_path(which, request):
+    root = request.getfixturevalue(which)
+    for page in _pages(root):
+        text = _text(page)
+        for claim in CANNED:
+            assert claim not in text, (page.name, claim)
+        assert not re.search(r"\b\w*Warning\b|Traceback|site-packages", text), page.name
+        assert str(root.parent) not in text and str(SAMPLE) not in text and "/tmp/" not in text, page.name
+
+
+@pytest.mark.slow
+def test_index_marks_fragile_verdicts_and_shows_their_mde(sample_report):
+    index = (sample_report / "index.html").read_text(encoding="utf-8")
+    rob = pd.read_csv(sample_report / "tables" / "robustness.csv")
+    flipped = set(rob.loc[rob["flipped"].astype(bool), "id"])
+    hyp = pd.read_csv(sample_report / "tables" / "hypotheses.csv")
+    rows = {r.split("</td>")[0].rsplit(">", 1)[-1]: r for r in index.split("<tr>")[2:]}
+    for rec in hyp.itertuples():
+        row = rows[rec.id]
+        assert ('class="fragile"' in row) == (rec.id in flipped), rec.id
+        assert f'<td class="mde">{i18n.cell("mde", rec.mde, "en")}</td>' in row
+    if flipped:
+        assert 'href="pages/03_growth_links.html#robustness-table"' in index
+        assert 'id="robustness-table"' in (sample_report / "pages" / "03_growth_links.html").read_text(encoding="utf-8")
+    assert "<th class=\"sentence_en\">what it says</th>" in index
+
+
+@pytest.mark.slow
+def test_anonymised_index_shows_no_local_path(ru_report):
+    index = (ru_report / "index.html").read_text(encoding="utf-8")
+    assert "&lt;данные&gt;" in index and str(SAMPLE) not in index and "/tmp/" not in index
+
+
+@pytest.mark.slow
+def test_changes_list_says_what_it_leaves_out(sample_report):
+    changes = pd.read_csv(sample_report / "tables" / "category_changes.csv")
+    last = changes[changes["period"] == changes["period"].max()]
+    text = _text(sample_report / "pages" / "02_client_categories.html")
+    total = i18n.integer(len(last), "en")
+    assert f"Top 20 of {total} changes of the last period, by revenue at stake" in text
+    assert "tables/category_changes.csv" in text
+    assert set(last["change"]) == {"entered", "left"}
+    # one row per kind in the counts table: no kind is listed twice in it
+    page = (sample_report / "pages" / "02_client_categories.html").read_text(encoding="utf-8")
+    counts = page.split("How many clients each kind holds")[1].split("</table>")[0]
+    for kind in ("Key by revenue", "Image clients"):
+        assert counts.count(f">{kind}<") == 1
+
+
+def test_warnings_and_tracebacks_stay_off_pages_without_code(tmp_path):
+    """A real pandas/numpy warning and an error whose message holds a local path: the page
+    without code shows neither warning nor traceback nor path; the run's log keeps them."""
+    import papermill
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import numpy as np, pandas as pd\nnp.mean(np.array([]))\n"
+                                          "pd.Series([1.0, None]).mean()"),
+                nbformat.v4.new_code_cell(f"open('{tmp_path}/secret/missing.csv')")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src, executed = tmp_path / "n.ipynb", tmp_path / "executed" / "n.ipynb"
+    executed.parent.mkdir()
+    nbformat.write(nb, src)
+    with pytest.raises(papermill.PapermillExecutionError):
+        papermill.execute_notebook(str(src), str(executed), kernel_name="python3", progress_bar=False)
+    out = tmp_path / "pages" / "n.html"
+    report.render_html(executed, out, with_code=False, synthetic=False, title="t")
+    text = _text(out)
+    assert "RuntimeWarning" not in text and "Traceback" not in text and str(tmp_path) not in text
+    assert "FileNotFoundError" in text and "missing.csv" in text  # the one-line message stays
+    log = executed.with_suffix(".log").read_text(encoding="utf-8")
+    assert "RuntimeWarning" in log and str(tmp_path) in log
+
+
+def test_help_shows_flags_without_bool_and_version_prints():
+    for args in (("--help",), ("run", "--help"), ("classify", "--help"), ("init-config", "--help")):
+        proc = run_cli(*args, env={"COLUMNS": "120"})
+        assert proc.returncode == 0 and "<bool>" not in proc.stdout, args
+    proc = run_cli("--version")
+    from importlib.metadata import version
+
+    assert proc.returncode == 0 and proc.stdout.strip() == f"keyclients {version('keyclients')}"
+
+
+#: ASCII words a Russian page may show: ids and codes, file names, units, software and method
+#: names that are not translated in Russian texts either.
+RU_ALLOWED = re.compile(
+    r"^(H\d+|P\d+|C?[0-9A-F]{8,}|\d{4}(Q\d|-\d\d)?|[A-Za-z]|ru|en|utf|csv|xlsx|json|parquet|CSV|ABC|XYZ|R|SE|2m|"
+    r"DuckDB|Spark|statsmodels|linearmodels|scipy|plm|sandwich|lmtest|reghdfe|Stata|fixest|manifest|tables|"
+    r"article_claims|category_changes|client_categories|codebook|coverage|data_problems|exploratory|hypotheses|"
+    r"method_check|method_check_runs|portfolio_panel|robustness|sensitivity|clients|transactions|events|kpis)$")
+
+
+@pytest.mark.slow
+def test_russian_pages_have_no_english_words(ru_report):
+    found = {}
+    for page in _pages(ru_report):
+        import html as _html
+
+        text = _html.unescape(_text(page))
+        for word in re.findall(r"[A-Za-z0-9_]*[A-Za-z][A-Za-z0-9_]*", text):
+            if not RU_ALLOWED.match(word):
+                found.setdefault(page.name, set()).add(word)
+    assert found == {}
+
+
+def _membership() -> pd.DataFrame:
+    rows = []
+    for cid, rev_member in (("A", True), ("B", False), ("C", True)):
+        for period in ("2025Q3", "2025Q4"):
+            rows.append({"client_id": cid, "portfolio": "P1", "period": period, "category": "key_revenue",
+                         "member": rev_member if period == "2025Q4" else not rev_member, "status": "ok", "score": 1.0,
+                         "reason": "revenue=1 >= 0"})
+            rows.append({"client_id": cid, "portfolio": "P1", "period": period, "category": "demanding",
+                         "member": None, "status": "not_computable", "score": None,
+                         "reason": "not computable: the data lack claims_per_100_orders_history (from events (claim)); "
+                                   "trial_rate_history (from events (trial))"})
+    return pd.DataFrame(rows)
+
+
+def test_kinds_that_are_not_computable_are_named_once_with_what_is_missing():
+    from analysis import narrative
+
+    m = _membership()
+    k = narrative.kind_table(m)
+    assert k[["category", "status", "decided", "members"]].to_dict("records") == [
+        {"category": "key_revenue", "status": "ok", "decided": 6, "members": 3},
+        {"category": "demanding", "status": "not_computable", "decided": 0, "members": 0}]
+
+    assert narrative.computable(m) == ["key_revenue"]
+    en, ru = narrative.missing_kinds_line(m, "en"), narrative.missing_kinds_line(m, "ru")
+    assert en == ("Not computable from these data, and left out below: demanding clients "
+                  "(the data lack client events: claim, trial).")
+    assert "требовательные (в данных нет событий клиентов: рекламации, пробные заказы)" in ru
+    assert narrative.missing_kinds_line(m[m["category"] == "key_revenue"], "en") == ""
+
+
+def test_changes_are_sorted_by_revenue_at_stake_and_counted():
+    from analysis import narrative
+
+    changes = pd.DataFrame({"client_id": ["A", "B", "C", "D"], "portfolio": "P1",
+                            "period": ["2025Q4", "2025Q4", "2025Q4", "2025Q3"], "previous_period": "x",
+                            "category": ["image", "key_revenue", "image", "image"],
+                            "change": ["entered", "left", "left", "entered"], "score": 1.0, "reason": "r"})
+    features = pd.DataFrame({"client_id": ["A", "B", "C", "D"], "period": "2025Q4", "revenue": [5.0, 50.0, 20.0, 1.0]})
+    top, total = narrative.changes_to_act_on(changes, features, top=2)
+    assert list(top["client_id"]) == ["B", "C"] and total == 3
+    assert narrative.changes_caption(2, 3, "en") == ("Top 2 of 3 changes of the last period, by revenue at stake — "
+                                                    "the full list is in tables/category_changes.csv.")
+    counts = narrative.change_counts(changes, _membership().assign(category="image"))
+    assert counts.to_dict("records") == [{"category": "image", "entered": 1, "left": 1}]
+
+
+def test_index_verdict_table_marks_fragile_verdicts(tmp_path):
+    pd.DataFrame({"id": ["H1", "H2"], "category": ["image", "demanding"], "outcome": ["new_clients", "claims_rate"],
+                  "lag": [1, 1], "std_effect": [0.27, float("nan")], "ci_low": [0.09, float("nan")],
+                  "ci_high": [0.46, float("nan")], "p_adj": [0.04, float("nan")], "mde": [0.34, float("nan")],
+                  "verdict": ["supported", "not_testable"], "sentence_en": ["s1", "Not testable: why."],
+                  "sentence_ru": ["с1", "Проверить нельзя: почему."]}).to_csv(tmp_path / "hypotheses.csv", index=False)
+    pd.DataFrame({"id": ["H1", "H1", "H2"], "variant": ["baseline", "count_share", "count_share"],
+                  "flipped": [False, True, False]}).to_csv(tmp_path / "robustness.csv", index=False)
+    table = report._verdict_table(tmp_path / "hypotheses.csv", lang="en")
+    h1, h2 = table.split("</table>")[0].split("<tr>")[2:]
+    assert '<a class="fragile" href="pages/03_growth_links.html#robustness-table" title="count shares">fragile</a>' in h1
+    assert "fragile" not in h2 and "Not testable: why." in h2 and '<td class="mde">0.34</td>' in h1
+    ru = report._verdict_table(tmp_path / "hypotheses.csv", lang="ru", folder="research")
+    assert 'href="research/03_growth_links.html#robustness-table"' in ru and "неустойчив" in ru and "МОЭ" in ru
+
+
+def test_russian_reasons_notes_and_numbers():
+    assert i18n.reason("revenue=8,761,837 >= 5,765,104 (pooled Pareto top 80%)", "ru") == \
+        "выручка: 8\u202f761\u202f837 >= 5\u202f765\u202f104 (верхние 80 % по Парето по всем портфелям)"
+    assert i18n.reason("org_type=startup; client_age=3 <= 6; margin=-0.02 < 0.08", "ru") == \
+        "тип организации: стартап; возраст клиента: 3 <= 6; маржа: \u22120,02 < 0,08"
+    assert i18n.reason("not met (needs at least 2 of 4); held: is_reference=true", "ru") == \
+        "не выполнено (нужно не меньше 2 из 4); выполнено: референс-клиент: да"
+    assert i18n.reason("x=1", "en") == "x=1"
+    assert i18n.note("1,899 lines read (encoding='utf-8', delimiter=',', header_row=1)", "ru") == \
+        "прочитано строк: 1\u202f899 (кодировка utf-8, разделитель «,», строка заголовка 1)"
+    assert i18n.cell("false_positive_rate", 0.0, "en") == "0 %" and i18n.cell("share", 0.214, "ru") == "21 %"
+    assert i18n.cell("change_vs_default", -0.26, "ru") == "\u221226 %" and i18n.cell("change_vs_default", 0.35) == "+35 %"
+    assert i18n.cell("revenue", 17631586.36) == "17,631,586" and i18n.number(-0.004) == "0.00"
