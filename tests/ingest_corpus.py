@@ -337,9 +337,10 @@ def case_split_export(root: Path) -> Case:
 
 
 def case_split_overlap(root: Path) -> Case:
-    """The same two yearly files, the 2024 one starting with the last fortnight of 2023 again: the
+    """The same two yearly files, the 2024 one starting with the last week of 2023 again (under 1 % of
+    the lines, still an overlap between exports): the
     repeated lines stop validation naming both files; with `duplicates: keep` both copies count."""
-    folder, cl, tx, again = _split_sales(root, "split_overlap", 15, 14)
+    folder, cl, tx, again = _split_sales(root, "split_overlap", 15, 7)
     return Case("split_overlap", folder,
                 {"clients": "Контрагенты.csv", "transactions": ["sales_2023.csv", "sales_2024.csv"]},
                 {"clients": {"client_id": "Код", "name": "Наименование", "industry": "Отрасль"},

@@ -164,7 +164,8 @@ def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, 
 
     Rows the config's ``filter:`` drops are left out before typing; what was dropped (lines and
     revenue) goes to ``raw.detected["dropped"]``. Identical order lines are an error (a doubled
-    export) unless ``duplicates="keep"``, or when they are under 1 % of the lines (a warning).
+    export) unless ``duplicates="keep"``, or when they are under 1 % of the lines of one file (a
+    warning); a line repeated across the files of a joined table is always an error.
     """
     label, lw = raw.label, raw.line_word
     missing = [c for c in spec.ignore if c not in raw.frame.columns]
@@ -341,7 +342,14 @@ def _duplicates(src: pd.DataFrame, raw: RawTable, mapping: dict[str, str], spec:
         return src
     fix = ("the same export loaded twice or overlapping files? export each period once; "
            "if these are real repeated lines, set `duplicates: keep` in the config")
-    severity = "error" if share_lines >= 0.01 else "warning"
+    # Repeats within one file under 1 % of its lines may be real (a warning); a line repeated in another
+    # file of the same table is an overlap between exports, an error whatever its share.
+    across = False
+    if raw.origin is not None:
+        file_of = raw.origin["file"].loc[src.index]
+        first_file = file_of.groupby(hashed.to_numpy()).transform("first")
+        across = bool((dup.to_numpy() & (file_of.to_numpy() != first_file.to_numpy())).any())
+    severity = "error" if share_lines >= 0.01 or across else "warning"
     problems.add(severity, label, "", what, count=n, lines=lines, fix=fix, line_word=lw)
     return src
 
