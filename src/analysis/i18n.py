@@ -203,6 +203,8 @@ def cell(col: str, value, lang: str = "en") -> str:
         return reason(value, lang)
     if col == "note":
         return note(value, lang)
+    if col == "line_word" and has(f"dq.unit_{value}"):
+        return t(f"dq.unit_{value}", lang)
     if col in ("file", "check", "fix") and lang != "en":
         out = dq(value, lang)
         return out if out != str(value) else label(value, lang)
@@ -367,6 +369,8 @@ def _dq_value(v: str) -> str:
             return t(key, "ru", lines=m.group(1))
     if re.fullmatch(r"-?[\d,]+(?:\.\d+)?%?", v):
         return _ru_number(v.rstrip("%")) + (" %" if v.endswith("%") else "")
+    if "; " in v:  # several texts joined (the notes of a client panel)
+        return "; ".join(_dq_value(p) for p in v.split("; "))
     return dq(v, "ru")  # a value that is itself an ingest text (the evidence of an id column)
 
 
