@@ -175,7 +175,9 @@ def test_russian_pages_of_a_named_report_with_ingest_notes_have_no_english_words
     tables = ru_partial_report / "tables"
     names |= {f.stem for f in tables.iterdir()} | {c for f in tables.glob("*.csv") for c in pd.read_csv(f, nrows=0)}
     hyp = pd.read_csv(tables / "hypotheses.csv", dtype=str)
-    names |= set(hyp["outcome"].dropna()) | {f"{o}_h{lag}" for o, lag in zip(hyp["outcome"], hyp["lag"])}
+    links = pd.read_csv(tables / "client_links.csv", dtype=str)
+    names |= {o for o in [*hyp["outcome"], *links["outcome"]] if isinstance(o, str)}
+    names |= {f"{o}_h{lag}" for o, lag in zip([*hyp["outcome"], *links["outcome"]], [*hyp["lag"], *links["lag"]])}
     names |= {data.name, "level", "client", "company"}  # the data folder; `level: client` and the one-company unit (ids)
     names |= {"keyclients", "validate", "SD", "CV3", "CR1", "CR2", "C1", "C2", "C3", "C4"}  # the CLI; units, method codes
     dq_page = _text(ru_partial_report / "pages" / "01_data_quality.html")
