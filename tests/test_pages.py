@@ -269,7 +269,7 @@ def test_every_ingest_text_reads_in_russian_and_stays_as_it_is_in_english():
     """Each dq.* template, filled with values as ingest writes them, comes back unchanged in English
     and as its Russian entry in Russian; an unknown text stays as it is."""
     values = {"n": "1,234", "total": "24,765", "share": "0.1%", "rev": "2.5%", "lines": "5, 9", "what": "id only",
-              "side": "last", "kept": "left out of the panel", "lw": "line", "lw2": "line", "lw3": "line", "lw4": "line"}
+              "side": "last", "kept": "left out of the panel"}
     special = {"dq.eg", "dq.what_id_name", "dq.what_id_only", "dq.side_first", "dq.side_last", "dq.kept_keep",
                "dq.kept_few", "dq.left_out", "dq.line_word", "dq.line_word_many", "dq.row_word", "dq.row_word_many"}
     keys = [k for k in i18n.messages() if k.startswith("dq.") and k not in special]
@@ -277,7 +277,7 @@ def test_every_ingest_text_reads_in_russian_and_stays_as_it_is_in_english():
     for key in keys:
         names = re.findall(r"\{([a-z_0-9]+)\}", i18n.messages()[key]["en"])
         filled = {n: values.get(n, "X7") for n in names}
-        en = i18n.t(key, "en", **filled)
+        en = re.sub(r"\{([a-z_0-9]+)\}", lambda m: filled[m.group(1)], i18n.messages()[key]["en"].replace("{*}", "line"))
         assert i18n.dq(en, "en") == en and i18n.cell("fix", en, "en") == en
         ru = i18n.dq(en, "ru")
         assert ru != en and not re.search(r"\b(the|of|and|or|is|are|in|lines?|rows?|kept)\b", ru.replace("`", "")), (key, ru)

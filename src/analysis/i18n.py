@@ -346,13 +346,16 @@ _DQ_WORDS = ("dq.line_word_many", "dq.line_word", "dq.row_word_many", "dq.row_wo
 @functools.lru_cache(maxsize=1)
 def _dq_patterns() -> list[tuple[re.Pattern, str]]:
     """The ``dq.*`` templates as patterns over the English text, longest first (a more specific
-    template wins over a shorter one that also matches)."""
+    template wins over a shorter one that also matches). ``{*}`` matches a word the Russian text
+    does not carry over."""
     out = []
     for key, entry in messages().items():
         if not key.startswith("dq.") or key in _DQ_VALUES or key in _DQ_WORDS:
             continue
-        parts = re.split(r"(\{[a-z_0-9]+\})", entry["en"])
-        rx = "".join(f"(?P<{p[1:-1]}>{'[^()]+?' if p == '{col}' else '.+?'})" if re.fullmatch(r"\{[a-z_0-9]+\}", p) else re.escape(p) for p in parts)
+        parts = re.split(r"(\{[a-z_0-9*]+\})", entry["en"])
+        rx = "".join(".+?" if p == "{*}" else  # a word the Russian text does not repeat (``line``/``row``)
+                     f"(?P<{p[1:-1]}>{'[^()]+?' if p == '{col}' else '.+?'})" if re.fullmatch(r"\{[a-z_0-9]+\}", p)
+                     else re.escape(p) for p in parts)
         out.append((re.compile(rx, re.DOTALL), key))
     return sorted(out, key=lambda pk: -len(messages()[pk[1]]["en"]))
 
