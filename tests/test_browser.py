@@ -1,4 +1,5 @@
-"""A real browser over every page of the sample report, in both languages and both audiences.
+"""A real browser over every page of the sample and the partial-kinds reports, in both languages
+and both audiences.
 
 Playwright drives Debian's chromium headless and offline: every page must load with zero console
 errors, zero failed requests and zero dialogs, and every local link must lead to a file of the
@@ -101,6 +102,15 @@ def test_english_report_in_a_real_browser(browser, sample_report):
 def test_russian_report_in_a_real_browser(browser, ru_report):
     assert _check_report(browser, ru_report, "ru") == []
     assert len(list((SHOTS / "ru").glob("*.png"))) == 11
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_partial_kinds_report_in_a_real_browser(browser, request, lang):
+    """The report where only some kinds are computable (no cost column, no events file), every
+    page, in both languages (the Russian one also carries ingest notes and a warning)."""
+    root = request.getfixturevalue("partial_report" if lang == "en" else "ru_partial_report")
+    assert _check_report(browser, root, f"{lang}-partial") == []
 
 
 @pytest.mark.slow

@@ -274,7 +274,9 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
         if v == "inconclusive":
             return (f"Вывода нет: данные не позволяют ни подтвердить, ни исключить разницу не меньше {mm} SD "
                     f"по показателю «{out[1]}» у клиентов вида «{kind[1]}» ({eff}).")
-        return f"Проверить нельзя: {row.get('diagnostics') or 'нет данных'}."
+        from analysis.i18n import dq
+
+        return f"Проверить нельзя: {dq(row.get('diagnostics'), 'ru') or 'нет данных'}."
     when = "in the next period" if h == 1 else f"{h} periods on"
     eff = (f"standardised difference {f(est)}, 95 % CI {f(row['ci_low'])} to {f(row['ci_high'])}"
            if np.isfinite(est) else "")

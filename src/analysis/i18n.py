@@ -203,6 +203,11 @@ def cell(col: str, value, lang: str = "en") -> str:
         return reason(value, lang)
     if col == "note":
         return note(value, lang)
+    if col == "line_word" and has(f"dq.unit_{value}"):
+        return t(f"dq.unit_{value}", lang)
+    if col in ("file", "check", "fix") and lang != "en":
+        out = dq(value, lang)
+        return out if out != str(value) else label(value, lang)
     if col == "name" and lang == "ru":
         return re.sub(r"^Client (?=[0-9A-F]{6,}$)", "Клиент ", str(value))
     return label(value, lang)
@@ -319,11 +324,72 @@ def note(text, lang: str = "en") -> str:
     Russian words in Russian; a note of another form stays as it is."""
     text = str(text)
     m = re.fullmatch(r"([\d,]+) lines read \((.*)\)", text)
-    if lang == "en" or not m:
+    if lang == "en":
         return text
+    if not m:
+        return dq(text, lang)
     pairs = []
     for key, val in re.findall(r"(\w+)=('(?:[^']*)'|[^,]+)", m.group(2)):
         val = val.strip("'")
         label = t(f"note.{key}", "ru") if has(f"note.{key}") else key
         pairs.append(f"{label} «{val}»" if key in ("delimiter", "decimal") else f"{label} {val}")
     return t("note.lines_read", "ru", n=integer(int(m.group(1).replace(",", "")), "ru"), how=", ".join(pairs))
+
+
+#: Parts of ingest texts that are themselves catalogue texts (``id only``, ``first``, ``kept in the
+#: panel ...``): translated after the template around them matched.
+_DQ_VALUES = ("dq.what_id_name", "dq.what_id_only", "dq.side_first", "dq.side_last", "dq.kept_keep",
+              "dq.kept_few", "dq.left_out")
+_DQ_WORDS = ("dq.line_word_many", "dq.line_word", "dq.row_word_many", "dq.row_word")
+
+
+@functools.lru_cache(maxsize=1)
+def _dq_patterns() -> list[tuple[re.Pattern, str]]:
+    """The ``dq.*`` templates as patterns over the English text, longest first (a more specific
+    template wins over a shorter one that also matches). ``{*}`` matches a word the Russian text
+    does not carry over."""
+    out = []
+    for key, entry in messages().items():
+        if not key.startswith("dq.") or key in _DQ_VALUES or key in _DQ_WORDS:
+            continue
+        parts = re.split(r"(\{[a-z_0-9*]+\})", entry["en"])
+        rx = "".join(".+?" if p == "{*}" else  # a word the Russian text does not repeat (``line``/``row``)
+                     f"(?P<{p[1:-1]}>{'[^()]+?' if p == '{col}' else '.+?'})" if re.fullmatch(r"\{[a-z_0-9]+\}", p)
+                     else re.escape(p) for p in parts)
+        out.append((re.compile(rx, re.DOTALL), key))
+    return sorted(out, key=lambda pk: -len(messages()[pk[1]]["en"]))
+
+
+def _dq_value(v: str) -> str:
+    """A value inside an ingest text in Russian: a catalogue phrase, ``line 5, 7`` or a number."""
+    for key in _DQ_VALUES:
+        if v == t(key, "en"):
+            return t(key, "ru")
+    for key in _DQ_WORDS:
+        head = messages()[key]["en"].split("{lines}")[0]
+        m = re.fullmatch(re.escape(head) + "(.+)", v)
+        if m:
+            return t(key, "ru", lines=m.group(1))
+    if re.fullmatch(r"-?[\d,]+(?:\.\d+)?%?", v):
+        return _ru_number(v.rstrip("%")) + (" %" if v.endswith("%") else "")
+    if "; " in v:  # several texts joined (the notes of a client panel)
+        return "; ".join(_dq_value(p) for p in v.split("; "))
+    return dq(v, "ru")  # a value that is itself an ingest text (the evidence of an id column)
+
+
+def dq(text, lang: str = "en") -> str:
+    """An ingest note, check or fix (or a file label) as the data-quality page shows it: as it is
+    in English; in Russian from its ``dq.*`` catalogue entry, the values inside carried over (ids,
+    file and column names as they are, numbers with decimal commas). A text no template matches
+    stays as it is (a test scans the Russian pages for English words left)."""
+    text = "" if text is None else str(text)
+    if lang == "en" or not text:
+        return text
+    for rx, key in _dq_patterns():
+        m = rx.fullmatch(text)
+        if m and key != "dq.eg":
+            return t(key, "ru", **{k: _dq_value(v) for k, v in m.groupdict().items()})
+    eg = re.fullmatch(r"(.+) \(e\.g\. (.+)\)", text, re.DOTALL)  # a check with examples (ingest.validation)
+    if eg and dq(eg.group(1), lang) != eg.group(1):
+        return t("dq.eg", "ru", check=dq(eg.group(1), lang), examples=eg.group(2))
+    return text

@@ -372,6 +372,10 @@ def _text(item, lang: str) -> str:
         vals.update({k[:-3]: v for k, v in values.items() if k.endswith("_ru")})
     if "span" in values:
         vals["span"] = values["span"].replace(".", ",") if lang == "ru" else values["span"]
+    if lang == "ru" and "category" in values:  # the kind's Russian name, not its id
+        vals["category"] = f"«{i18n.category(str(values['category']), lang)}»"
+    if lang == "ru" and "why" in values:
+        vals["why"] = i18n.dq(str(values["why"]), lang)
     return i18n.t(key, lang, **vals)
 
 
