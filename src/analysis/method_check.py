@@ -452,14 +452,15 @@ def rule_quality(membership: pd.DataFrame, truth: Mapping, categories: Sequence[
 
 
 def world_rule_quality(seed: int, *, portfolios: int = 30, periods: int = 12, clients: int = 40, freq: str = "Q",
-                       rulebook=None) -> pd.DataFrame:
-    """:func:`rule_quality` on one null world generated with ``seed`` (the default rulebook unless given)."""
+                       rulebook=None, window: int = 0) -> pd.DataFrame:
+    """:func:`rule_quality` on one null world generated with ``seed`` (the default rulebook unless given),
+    classified over ``window`` periods (0: the frequency's default window)."""
     from analysis.categories import classify
     from analysis.config import FREQUENCIES
     from analysis.synth import generate, world_panel
 
     w = generate(portfolios=portfolios, periods=periods, clients=clients, freq=freq, seed=int(seed), effects="none")
-    window = FREQUENCIES[freq][2]
+    window = int(window) or FREQUENCIES[freq][2]
     panel = world_panel(w, freq=freq)
     m = classify(panel, w.clients, rulebook=rulebook, window=window, kpis=w.kpis, transactions=w.transactions,
                  categories=list(ARTICLE_KINDS))
