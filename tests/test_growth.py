@@ -131,7 +131,7 @@ def _columns_touched(pp0: pd.DataFrame, pp1: pd.DataFrame) -> set[tuple[str, str
 
 def _allowed(column: str, t: int, s: int) -> bool:
     """May a change of period s reach ``column`` of exposure period t? Exposures read t-W … t-1;
-    growth outcomes t+h-1 and t+h; level outcomes t+h-1 (DESIGN.md)."""
+    growth outcomes t+h-1 and t+h; level outcomes t+h-1 (docs/methods.md)."""
     if column.startswith(("share_", "count_share_", "presence_")) or column in (
             "window_revenue", "log_window_revenue", "window_clients"):
         return t - W <= s <= t - 1

@@ -1,4 +1,4 @@
-"""Calibration of the tests on simulated data with known truth (DESIGN.md, "Validated").
+"""Calibration of the tests on simulated data with known truth (docs/methods.md, "Validation").
 
 - Null panels with serially correlated exposure and outcome: the clustered panel test rejects
   within the 99 % binomial band around 5 % (0.037-0.063) over 2,000 replications; naive
@@ -140,7 +140,7 @@ def test_one_portfolio_rejection_rates():
         row = table.loc[n_periods].drop("static_naive")
         best = (row - 0.05).abs().idxmin()
         assert 0.02 <= row[best] <= 0.10, (n_periods, best, row[best])
-    # The deciding tests of DESIGN.md stay within 0.02-0.10 at T >= 60.
+    # The deciding tests of docs/methods.md stay within 0.02-0.10 at T >= 60.
     assert table.loc[[60, 200], ["hac", "granger"]].to_numpy().max() <= 0.10
 
 

@@ -56,7 +56,7 @@ def test_mde_formula():
     k = stats.norm.ppf(0.975) + stats.norm.ppf(0.8)
     np.testing.assert_allclose(res["mde"], [0.1 * k, 0.2 * k], rtol=1e-12)
     assert k == pytest.approx(2.801585, abs=1e-6)
-    # Holm's strictest step and t(G - 1): DESIGN.md, "MDE"
+    # Holm's strictest step and t(G - 1): docs/methods.md, "Statistics" (MDE)
     res = mde(0.1, m=5, df=24).iloc[0]
     expected = (stats.t.ppf(1 - 0.05 / 10, 24) + stats.norm.ppf(0.8)) * 0.1
     assert res["mde"] == pytest.approx(expected, rel=1e-12)

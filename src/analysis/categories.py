@@ -13,7 +13,7 @@ exactly one threshold:
   share of the group's total (the Pareto/ABC "A" cut).
 
 The reference group is pooled by default: all clients of all portfolios with a full window ending
-at the same period (with one portfolio: all its client-periods, DESIGN.md). ``per_portfolio=True``
+at the same period (with one portfolio: all its client-periods, docs/data.md). ``per_portfolio=True``
 computes it within each portfolio instead — which makes every portfolio's share the same by
 construction, so it is for describing one portfolio, never for exposures. A condition may be
 ``optional: true``: when its feature is absent from the data it is dropped (``at_least`` is capped

@@ -40,7 +40,7 @@ def default_window(freq: str) -> int:
 
 #: The outcome registry shared by the generator (``synth``) and the statistics (``growth``).
 #: Value: (kind, description). ``kind`` tells how lag h maps to periods: ``growth`` outcomes are
-#: measured between t+h-1 and t+h, ``level`` outcomes in period t+h-1 (DESIGN.md, "Statistics").
+#: measured between t+h-1 and t+h, ``level`` outcomes in period t+h-1 (docs/methods.md, "Statistics").
 OUTCOMES: dict[str, tuple[str, str]] = {
     "revenue_growth": ("growth", "log change of the portfolio's revenue into period t+h"),
     "profit_growth": ("growth", "log change of the portfolio's gross profit into period t+h"),
@@ -63,7 +63,7 @@ ARTICLE_KINDS = ("image", "demanding", "advanced", "understanding")
 OUTSIDE: dict[str, str] = {"new_product_share": "advanced", "claims_rate": "demanding"}
 #: Features that read an outcome's own signal. A rule that uses one of them to pick clients would
 #: select on the outcome (lucky highs revert afterwards), so an exposure paired with that outcome
-#: comes from the rule without these conditions (DESIGN.md, "The other clients").
+#: comes from the rule without these conditions (docs/methods.md, "The other clients").
 OUTCOME_SIGNALS: dict[str, frozenset[str]] = {
     "claims_rate": frozenset({"claims", "claims_per_100_orders", "claims_per_100_orders_history",
                               "claims_per_incident", "claims_per_incident_history"}),

@@ -6,7 +6,7 @@ arrays and windows are differences of cumulative sums, so a million clients over
 take seconds; only the account-manager continuity needs a group-by over order lines.
 
 Relative features (shares, Pareto cumulative shares, ABC classes, RFM scores) are pooled over all
-clients of all portfolios active in the same window, as DESIGN.md asks of thresholds. A feature
+clients of all portfolios active in the same window, as docs/data.md asks of thresholds. A feature
 whose source is absent from the data (no cost column, no events file, no ``kpis``) is all-missing,
 and :data:`SOURCES` says which input it needs, so :mod:`analysis.categories` can name it.
 """

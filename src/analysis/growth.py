@@ -1,6 +1,6 @@
 """Portfolio × period exposures to each kind of key client, and the outcomes after the window.
 
-DESIGN.md ("Statistics") defines both; this module follows it literally:
+docs/methods.md ("Statistics") defines both; this module follows it literally:
 
 - **Exposure** of portfolio p at period t to category k, over the window t-W … t-1, with
   membership read at t-1 (a membership at t-1 is decided over t-W … t-1, so nothing from period

@@ -1,6 +1,6 @@
 """Confirmatory hypotheses with verdicts, the exploratory grid, and robustness.
 
-DESIGN.md ("Statistics") sets the rules this module applies:
+docs/methods.md ("Statistics") sets the rules this module applies:
 
 - **Panel mode** (two or more portfolios): each outcome at lag h is regressed on every
   category's exposure jointly plus the size control, with portfolio and period fixed effects
@@ -204,7 +204,7 @@ def verdict(
     alpha: float = 0.05,
     attenuation: float = 1.0,
 ) -> str:
-    """The verdict of one confirmatory test (DESIGN.md's rules).
+    """The verdict of one confirmatory test (docs/methods.md, "Statistics").
 
     ``supported`` when ``p_adj < alpha`` and the sign of ``std_effect`` is the expected one;
     ``contradicted`` when significant with the opposite sign; ``no_effect`` when not significant
@@ -569,7 +569,7 @@ def calibrate_single(n_periods: int, *, alpha: float = 0.05, n_sims: int = 200, 
     """Measured null rejection rates of the one-portfolio tests at a series length.
 
     Simulates ``n_sims`` pairs of independent AR(1) series (coefficient ``rho`` in both, as
-    DESIGN.md's validation) of length ``n_periods`` and runs each test of the exposure's slope
+    docs/methods.md, "Validation") of length ``n_periods`` and runs each test of the exposure's slope
     in the ADL model used by :func:`test_hypotheses`.
 
     Returns
@@ -1064,7 +1064,7 @@ def robustness(
     window, kpis
         As in :func:`analysis.growth.portfolio_panel`.
     shifts : sequence of float
-        Quantile shifts (DESIGN.md: ±0.05).
+        Quantile shifts (docs/methods.md: ±0.05).
     variants : callable or DataFrame, optional
         Like ``membership``, for :func:`analysis.categories.classify_variants` (the rule
         variants of the outcomes on "the other clients"), shifted alike.

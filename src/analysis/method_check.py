@@ -11,7 +11,7 @@ and the same models (:func:`analysis.hypotheses.test_hypotheses`) as the user's 
 lean path: the client × period panel is aggregated in memory (:func:`analysis.synth.world_panel`,
 checked against the engine's panel by a test), no file and no report is written.
 
-Attenuation (DESIGN.md, "Method check"): per hypothesis, the correlation and the slope of the rule's
+Attenuation (docs/methods.md, "Method check"): per hypothesis, the correlation and the slope of the rule's
 exposure on the kind's latent revenue share over the same window, both after removing portfolio
 and period means. An effect planted on the latent share shows through the rule at about
 ``correlation`` times its size; :func:`attenuation_map` turns the measured correlations into the

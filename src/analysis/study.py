@@ -139,7 +139,7 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     -------
     Study
         ``base`` (canonical tables), ``panel`` (client × period), ``features`` (client × period
-        over the trailing window), ``membership`` (the membership table of DESIGN.md),
+        over the trailing window), ``membership`` (the membership table of docs/data.md),
         ``rulebook``, ``window``, ``data_dir``, ``freq``, ``units`` (the unit assignment and moves
         with ``portfolio_by``, else None), ``companies`` (one row per company folder, else None), ``variants``
         (:func:`analysis.categories.classify_variants`, for the outcomes on "the other clients").

@@ -7,7 +7,7 @@ file claims, ask for trials, prepay, accept deferrals. Four latent kinds from th
 a heavy-tailed revenue distribution. Effects planted on any outcome of the registry
 (:data:`analysis.config.OUTCOMES`) act on each kind's latent revenue share over the trailing window.
 
-Unit of a planted effect (``size``), as DESIGN.md defines it: the change of the outcome, in
+Unit of a planted effect (``size``), as docs/methods.md defines it: the change of the outcome, in
 standard deviations, per one standard deviation of the kind's latent share over the window
 t-W … t-1, both measured after removing portfolio and period means. The generator works in two
 passes over the same random numbers: the first, without effects, gives the latent shares (and so

@@ -1,4 +1,4 @@
-"""Read a client base into canonical tables (DESIGN.md, "Data").
+"""Read a client base into canonical tables (docs/data.md, "Data").
 
 One entry point, :func:`load`, takes a folder of files with canonical names (``clients``,
 ``transactions``, ``events``, ``client_periods``, ``kpis`` as ``.csv``, ``.csv.gz``, ``.tsv``,

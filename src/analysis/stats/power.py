@@ -140,7 +140,7 @@ def mde(
     ``mde = (q(1 - alpha / (2 m)) + z(power)) * std_error`` with q the t(df) quantile (normal
     when ``df`` is None) and z the normal quantile: with m tests under Holm, the strictest step
     alpha/m is used, so an effect of this size is found with about the stated power at any
-    step (DESIGN.md "Statistics", MDE). Give ``std_error`` on the scale you want the MDE on
+    step (docs/methods.md "Statistics", MDE). Give ``std_error`` on the scale you want the MDE on
     (e.g. ``std_effect_se`` for the standardized scale).
 
     Parameters
