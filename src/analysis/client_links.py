@@ -231,14 +231,6 @@ def client_hypotheses(hypotheses=None) -> list:
     return [h for h in hf.hypotheses if h.level == "client"], hf
 
 
-_KIND = {
-    "key_revenue": ("key clients by revenue", "ключевые по выручке"),
-    "key_profit": ("key clients by profit", "ключевые по прибыли"),
-    "image": ("image clients", "имиджевые"),
-    "demanding": ("demanding clients", "требовательные"),
-    "advanced": ("advanced clients", "продвинутые"),
-    "understanding": ("understanding clients", "понимающие"),
-}
 _OUTCOME = {
     "revenue_growth": ("own revenue growth", "рост собственной выручки"),
     "retention": ("rate of buying again", "доля повторных покупок"),
@@ -251,7 +243,7 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     """A plain sentence for a client-level result: about clients of a kind, never about the
     company's growth."""
     v = row["verdict"]
-    kind = _KIND.get(row["category"], (row["category"], row["category"]))
+    kind = hyp.KIND_WORDS.get(row["category"], (row["category"], row["category"]))
     out = _OUTCOME.get(row["outcome"], (row["outcome"], row["outcome"]))
     h = int(row["lag"])
     est = row.get("std_effect", np.nan)

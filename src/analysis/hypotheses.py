@@ -265,7 +265,8 @@ def verdict_reason(verdict_: str, ci90_low: float, ci90_high: float, *, min_effe
     return "ci_too_wide"
 
 
-_CAT = {
+#: What each kind is called in a sentence (English; Russian), shared with client-level sentences.
+KIND_WORDS = {
     "key_revenue": ("key clients by revenue", "ключевые по выручке"),
     "key_profit": ("key clients by profit", "ключевые по прибыли"),
     "image": ("image clients", "имиджевые"),
@@ -347,7 +348,7 @@ def reason_sentence(row: dict | pd.Series, lang: str = "en") -> str:
     """Why one hypothesis was not testable, from its ``reason_code`` (and ``n_periods``,
     ``n_portfolios``, ``mode``), in English or Russian."""
     code = str(row.get("reason_code") or "")
-    cat = _CAT.get(row["category"], (row["category"], row["category"]))
+    cat = KIND_WORDS.get(row["category"], (row["category"], row["category"]))
     en_out, ru_out = _outcome_words(row["outcome"])[:2]
     n_t = row.get("n_periods")
     n_t = int(n_t) if n_t is not None and np.isfinite(float(n_t)) else 0
@@ -396,7 +397,7 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     v = row["verdict"]
     if v == "not_testable" or v not in VERDICTS:
         return reason_sentence(row, lang)
-    cat = _CAT.get(row["category"], (row["category"], row["category"]))
+    cat = KIND_WORDS.get(row["category"], (row["category"], row["category"]))
     en_out, ru_out, en_up, en_down, ru_up, ru_down = _outcome_words(row["outcome"])
     # verdicts concern the kind as the rulebook decides it, not the latent kind itself
     rule_en = " (as the rules define them)"
@@ -878,6 +879,11 @@ def apply_attenuation(results: pd.DataFrame, attenuation: Mapping[str, float] | 
     alpha = float(out.attrs.get("alpha", 0.05))
     att = dict(attenuation)
     out["attenuation"] = [float(att.get(i, att.get(c, 1.0))) for i, c in zip(out["id"], out["category"])]
+    return _verdicts(out, alpha=alpha, sentences="sentence_en" in out.columns)
+
+
+def _verdicts(out: pd.DataFrame, *, alpha: float, sentences: bool) -> pd.DataFrame:
+    """``verdict``, ``verdict_reason`` and (with ``sentences``) the sentences of decided rows, in place."""
     out["verdict"] = [
         verdict(r.p_adj, r.std_effect, r.ci90_low, r.ci90_high, expected_sign=r.expected_sign,
                 min_effect=r.min_effect, alpha=alpha, attenuation=r.attenuation)
@@ -887,7 +893,7 @@ def apply_attenuation(results: pd.DataFrame, attenuation: Mapping[str, float] | 
         verdict_reason(r.verdict, r.ci90_low, r.ci90_high, min_effect=r.min_effect, attenuation=r.attenuation)
         for r in out.itertuples()
     ]
-    if "sentence_en" in out.columns:
+    if sentences:
         out["sentence_en"] = [sentence(r, "en") for _, r in out.iterrows()]
         out["sentence_ru"] = [sentence(r, "ru") for _, r in out.iterrows()]
     return out
@@ -911,19 +917,7 @@ def _decide(out: pd.DataFrame, *, alpha: float, power: float, sentences: bool = 
                                                                       est - q90 * se, est + q90 * se]
         out.at[i, "mde"] = float(mde(se, alpha=alpha, power=power, m=m, df=df)["mde"].iloc[0])
     out["power"] = power
-    out["verdict"] = [
-        verdict(r.p_adj, r.std_effect, r.ci90_low, r.ci90_high, expected_sign=r.expected_sign,
-                min_effect=r.min_effect, alpha=alpha, attenuation=r.attenuation)
-        for r in out.itertuples()
-    ]
-    out["verdict_reason"] = [
-        verdict_reason(r.verdict, r.ci90_low, r.ci90_high, min_effect=r.min_effect, attenuation=r.attenuation)
-        for r in out.itertuples()
-    ]
-    if sentences:
-        out["sentence_en"] = [sentence(r, "en") for _, r in out.iterrows()]
-        out["sentence_ru"] = [sentence(r, "ru") for _, r in out.iterrows()]
-    return out
+    return _verdicts(out, alpha=alpha, sentences=sentences)
 
 
 # ---------------------------------------------------------------------------------------------
