@@ -354,3 +354,44 @@ def case_split_overlap(root: Path) -> Case:
 CASES = (case_1c_code_name, case_excel_vat_report, case_english_crm, case_ids_two_ways, case_status_ru,
          case_single_file, case_doubled_export, case_partial_quarter, case_space_log, case_fixed_width,
          case_english_money_names, case_odd_names, case_excel_float_ids, case_split_export, case_split_overlap)
+
+
+def case_unparseable_dates(root: Path) -> Case:
+    """Canonical headers, but most of the `date` cells are not dates (``2024-13-45``, ``abc``, ``31.02``):
+    validate must say the values do not parse (file, column, examples, lines), not that the column is missing."""
+    cl, tx = base(16, n_lines=40)
+    folder = root / "bad_dates"
+    folder.mkdir()
+    pd.DataFrame({"client_id": cl["code"], "name": cl["name"]}).to_csv(folder / "clients.csv", index=False)
+    dates = tx["date"].dt.strftime("%Y-%m-%d").tolist()
+    for i in range(0, len(dates), 4):  # 3 of 4 cells unreadable
+        dates[i + 1], dates[i + 2], dates[i + 3] = "2024-13-45", "abc", "31.02"
+    pd.DataFrame({"client_id": tx["code"], "date": dates, "revenue": tx["amount"].map("{:.2f}".format)}).to_csv(
+        folder / "transactions.csv", index=False)
+    return Case("bad_dates", folder, {"clients": "clients.csv", "transactions": "transactions.csv"}, {}, exit_code=2,
+                message="transactions.csv, column date: values do not parse as dates: 30 of 40 filled cells "
+                        "(e.g. '2024-13-45', 'abc', '31.02') (30 lines); lines 3, 4, 5",
+                extra={"fix": "write every date in one format"})
+
+
+def case_unparseable_revenue_ru(root: Path) -> Case:
+    """A 1C file (cp1251, `;`, Russian headers) saved under the canonical names, whose «Сумма» column holds
+    words («нет», «см. договор») in 3 of 4 lines: the values do not parse."""
+    cl, tx = base(17, n_lines=40)
+    folder = root / "bad_amounts"
+    folder.mkdir()
+    amounts = money(tx["amount"], thou="")
+    for i in range(len(amounts)):
+        if i % 4:  # 3 of 4 lines
+            amounts[i] = "нет" if i % 2 else "см. договор"
+    _cp1251(folder / "transactions.csv", pd.DataFrame({"Дата": tx["date"].dt.strftime("%d.%m.%Y"), "Контрагент": tx["code"],
+                                                 "Сумма": amounts}))
+    _cp1251(folder / "clients.csv", pd.DataFrame({"Контрагент": cl["code"], "Наименование": cl["name"]}))
+    return Case("bad_amounts", folder, {}, {}, exit_code=2,
+                message="transactions.csv, column Сумма: values do not parse as amounts: 30 of 40 filled cells "
+                        "(e.g. 'нет', 'см. договор', 'нет') (30 lines); lines 3, 4, 5",
+                extra={"fix": "remove text from the cells"})
+
+
+#: Exports whose canonical columns hold values that do not parse: ``validate --data`` exits 2 with the message.
+UNPARSEABLE = (case_unparseable_dates, case_unparseable_revenue_ru)

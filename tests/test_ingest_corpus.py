@@ -16,10 +16,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from analysis import i18n
 from analysis.cli import app
 from analysis.ingest import validate
 from analysis.panel import client_period_panel
-from ingest_corpus import CASES
+from ingest_corpus import CASES, UNPARSEABLE
 
 runner = CliRunner()
 
@@ -88,6 +89,23 @@ def test_init_config_then_validate_and_classify(tmp_path, make):
     assert code == 0, err
     membership = pd.read_csv(tmp_path / "m.csv", dtype={"client_id": str})
     assert set(membership["client_id"]) <= set(base.clients["client_id"])
+
+
+@pytest.mark.parametrize("make", UNPARSEABLE, ids=[c.__name__[5:] for c in UNPARSEABLE])
+def test_canonical_column_whose_values_do_not_parse(tmp_path, make):
+    """A `date`/`revenue` column that is there but unreadable is named as such — file, column, example
+    cells, lines, what to do — not reported as a missing column; exit 2, no traceback, nothing written;
+    the check and the fix read in Russian through the ingest catalogue."""
+    case = make(tmp_path)
+    before = sorted(p.name for p in case.folder.iterdir())
+    code, out, err = _cli("validate", "--data", case.folder)
+    assert code == 2 and case.message in err, err
+    assert "required column missing" not in err and case.extra["fix"] in err
+    assert sorted(p.name for p in case.folder.iterdir()) == before
+    check = err.split("ERROR", 1)[1].split(": ", 1)[1].split(" (e.g.")[0]
+    fix = err.split("→ ", 1)[1].strip()
+    ru_check, ru_fix = i18n.dq(check, "ru"), i18n.dq(fix, "ru")
+    assert ru_check.startswith("значения не читаются как") and ru_fix != fix and "если эти значения" in ru_fix
 
 
 def test_dry_run_prints_the_evidence_and_writes_nothing(tmp_path):

@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from analysis.ingest import parse
 from analysis.ingest.dataconfig import TableSpec
-from analysis.ingest.mapping import REQUIRED, SCHEMA, nearest, norm_header, propose
+from analysis.ingest.mapping import REQUIRED, SCHEMA, nearest, norm_header, propose, synonyms_for
 from analysis.ingest.readers import RawTable, synonyms
 from analysis.ingest.validation import Problems, run_schema
 
@@ -90,6 +90,9 @@ def map_columns(raw: RawTable, table: str, spec: TableSpec, problems: Problems,
     if table == "transactions" and "client_id" not in mapping and "client_name" in mapping:
         mapping["client_id"] = mapping.pop("client_name")
     for canon in REQUIRED[table]:
+        if canon not in mapping and _unparsed(raw, table, canon, spec, problems, headers, mapping):
+            ok = False
+            continue
         if canon not in mapping:
             hint = _closest_header([h for h in headers if h not in mapping.values()],
                                    [canon] + synonyms()["columns"].get(table, {}).get(canon, []))
@@ -100,6 +103,53 @@ def map_columns(raw: RawTable, table: str, spec: TableSpec, problems: Problems,
                                 + (f"; is it {hint!r}?" if hint else "")))
             ok = False
     return mapping if ok else None
+
+
+_PARSE_KINDS = {  # kind → (what the values should be, the fix)
+    "date": ("dates", "write every date in one format (YYYY-MM-DD, DD.MM.YYYY, DD/MM/YYYY or YYYYMMDD) or set "
+                      "`date_format:` in the config"),
+    "money": ("amounts", "remove text from the cells (units, notes) or set `decimal:`/`thousands:` in the config"),
+    "period": ("periods", "write periods as 2024Q1, 2024-01, 2024 or as the period's first day"),
+}
+
+
+def _unparsed(raw: RawTable, table: str, canon: str, spec: TableSpec, problems: Problems, headers: list[str],
+              mapping: dict[str, str]) -> bool:
+    """A required column whose header names it (canonically or by a known synonym) but whose values
+    do not read as its kind (``2024-13-45``, ``abc``): report that, with example cells and lines,
+    instead of "column missing". True when reported."""
+    kind = SCHEMA[table].get(canon)
+    if kind not in _PARSE_KINDS:
+        return False
+    taken = set(mapping.values())
+    names = {norm_header(w) for w in synonyms_for(table, canon)}
+    source = next((h for h in headers if h not in taken and norm_header(h) == norm_header(canon)), None) or \
+        next((h for h in headers if h not in taken and norm_header(h) in names), None)
+    if source is None:
+        return False
+    col = raw.frame[source]
+    if isinstance(col, pd.DataFrame):  # a repeated header: its first column
+        col = col.iloc[:, 0]
+    filled = parse._filled(col)
+    if not filled.any():
+        return False
+    if kind == "date":
+        _, bad, _ = parse.date(col, fmt=spec.date_format)
+    elif kind == "money":
+        _, bad, _ = parse.money(col, decimal=spec.decimal, thousands=spec.thousands)
+    else:
+        _, bad, _ = parse.period(col)
+    bad = bad.fillna(False).astype(bool) & filled
+    if not bad.any():
+        return False
+    what, fix = _PARSE_KINDS[kind]
+    # the texts have dq.unparsed_* / dq.fix_unparsed_* entries in the catalogue (the page's Russian)
+    problems.mask("error", raw.label, source,
+                  f"values do not parse as {what}: {int(bad.sum()):,} of {int(filled.sum()):,} filled cells",
+                  bad, line_word=raw.line_word, values=col,
+                  fix=f"{fix}; if another column holds these values, map it as `{canon}:` under the "
+                      "table's `columns:`")
+    return True
 
 
 def normalize_ids(ids: pd.Series, spec: TableSpec) -> pd.Series:
