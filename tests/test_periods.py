@@ -357,3 +357,29 @@ def test_anonymised_units_carry_no_manager_name(teams, monkeypatch):
     text = " ".join(map(str, [*s.membership["portfolio"].unique(), *s.units.moves.to_numpy().ravel(),
                               *s.base.kpis["portfolio"]]))
     assert not any(name in text for name in truth["units"])
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_month_labels_are_thinned_on_long_axes(lang):
+    """36 months: revenue_trend and category_shares label quarter starts only (12 labels), the
+    positions match the periods, both languages; 12 months keep every label."""
+    import matplotlib.pyplot as plt
+
+    from analysis import figures
+
+    months = [str(p) for p in pd.period_range("2022-01", periods=36, freq="M")]
+    assert figures.period_ticks(months[:12]) == list(range(12))
+    assert [months[i] for i in figures.period_ticks(months)][:3] == ["2022-01", "2022-04", "2022-07"]
+    assert len(figures.period_ticks([str(p) for p in pd.period_range("2018-01", periods=72, freq="M")])) == 12
+    quarters = [str(p) for p in pd.period_range("2015Q1", periods=20, freq="Q")]
+    assert [quarters[i] for i in figures.period_ticks(quarters)] == [f"{y}Q1" for y in range(2015, 2020)]
+    rng = np.random.default_rng(0)
+    panel = pd.DataFrame({"period": np.repeat(months[::-1], 3), "client_id": np.tile(["a", "b", "c"], 36),
+                          "revenue": rng.uniform(1, 10, 108)})
+    counts = pd.DataFrame({"period": np.repeat(months, 2), "category": np.tile(["image", "advanced"], 36),
+                           "share": rng.uniform(0, 0.3, 72)})
+    for fig in (figures.revenue_trend(panel, lang=lang), figures.category_shares(counts, lang=lang)):
+        ax = fig.axes[-1] if len(fig.axes) == 2 else fig.axes[0]
+        shown = [(round(x), t.get_text()) for x, t in zip(ax.get_xticks(), ax.get_xticklabels(), strict=True)]
+        assert shown == [(i, months[i]) for i in range(0, 36, 3)], shown
+        plt.close(fig)

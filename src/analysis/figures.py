@@ -57,6 +57,37 @@ def _legend(ax, lang: str, title: str, **kw) -> None:
         ax.legend(handles, [i18n.label(x, lang) for x in labels], title=title, **kw)
 
 
+MAX_PERIOD_TICKS = 12
+
+
+def period_ticks(labels: list[str], max_ticks: int = MAX_PERIOD_TICKS) -> list[int]:
+    """Positions of the period labels to show on a crowded axis: all up to ``max_ticks``; else months
+    at quarter starts (01, 04, 07, 10; January only when even those are too many), quarters at Q1, and
+    any other labels every n-th, so 36 months show 12 readable labels in either language."""
+    n = len(labels)
+    if n <= max_ticks:
+        return list(range(n))
+    months = [int(x[5:7]) if len(x) == 7 and x[4] == "-" and x[5:7].isdigit() else None for x in labels]
+    if all(m is not None for m in months):
+        for every in (3, 6, 12):
+            keep = [i for i, m in enumerate(months) if (m - 1) % every == 0]
+            if len(keep) <= max_ticks:
+                return keep
+        return keep
+    if all(len(x) == 6 and x[4] == "Q" for x in labels):
+        keep = [i for i, x in enumerate(labels) if x.endswith("Q1")]
+        if 2 <= len(keep) <= max_ticks:
+            return keep
+    step = -(-n // max_ticks)
+    return list(range(0, n, step))
+
+
+def _thin_period_axis(ax, labels: list[str]) -> None:
+    """Show only :func:`period_ticks` of a categorical period axis (positions 0 … n-1 in ``labels`` order)."""
+    keep = period_ticks(labels)
+    ax.set_xticks(keep, [labels[i] for i in keep])
+
+
 def coverage_heatmap(coverage: pd.DataFrame, *, value: str = "active_clients", title: str | None = None,
                      lang: str = "en"):
     """Portfolio × period heatmap of ``value`` (active clients by default)."""
@@ -76,12 +107,16 @@ def revenue_trend(panel: pd.DataFrame, *, lang: str = "en"):
     """Total revenue and active clients per period (two panels sharing the period axis)."""
     per = panel[panel["revenue"] > 0].groupby("period").agg(revenue=("revenue", "sum"),
                                                             clients=("client_id", "nunique")).reset_index()
+    per["period"] = per["period"].astype(str)
+    per = per.sort_values("period", kind="stable").reset_index(drop=True)
     fig, (a, b) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True)
-    sns.barplot(data=per, x="period", y="revenue", ax=a, color=sns.color_palette("colorblind")[0])
+    sns.barplot(data=per, x="period", y="revenue", ax=a, color=sns.color_palette("colorblind")[0],
+                order=per["period"].tolist())
     a.set(ylabel=i18n.t("fig.revenue", lang), xlabel="", title=i18n.t("fig.trend_title", lang))
     _money_axis(a.yaxis, lang)
-    sns.lineplot(data=per, x="period", y="clients", ax=b, marker="o", color=sns.color_palette("colorblind")[1])
+    b.plot(range(len(per)), per["clients"], marker="o", color=sns.color_palette("colorblind")[1])
     b.set(ylabel=i18n.t("fig.active_clients", lang), xlabel=i18n.t("fig.period", lang))
+    _thin_period_axis(b, per["period"].tolist())
     b.tick_params(axis="x", rotation=45)
     _decimal_comma(fig, lang)
     fig.tight_layout()
@@ -94,9 +129,12 @@ def category_shares(counts: pd.DataFrame, *, lang: str = "en"):
         return None
     fig, ax = plt.subplots(figsize=(9, 4.5))
     order = [c for c in CATEGORY_COLORS if c in set(counts["category"])]
-    sns.lineplot(data=counts, x="period", y="share", hue="category", palette=CATEGORY_COLORS, ax=ax,
+    periods = sorted(counts["period"].astype(str).unique())
+    data = counts.assign(period_pos=counts["period"].astype(str).map({p: i for i, p in enumerate(periods)}))
+    sns.lineplot(data=data, x="period_pos", y="share", hue="category", palette=CATEGORY_COLORS, ax=ax,
                  hue_order=order, style="category", style_order=order, markers=CATEGORY_MARKERS,
                  dashes=CATEGORY_DASHES)
+    _thin_period_axis(ax, periods)
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
     ax.set(xlabel=i18n.t("fig.period", lang), ylabel=i18n.t("fig.share_of_clients", lang),
            title=i18n.t("fig.shares_title", lang))
