@@ -109,8 +109,11 @@ def test_sample_panel_numbers():
     assert (h1["G"], h1["T"], h1["usable_rows"]) == (30, 7, 210)  # 12 quarters - window 4 - lag 1
     m = int(h1["m"])
     want = (stats.t.ppf(1 - 0.05 / (2 * m), 29) + stats.norm.ppf(0.8)) / np.sqrt(210 - (30 + 7 - 1 + 7))
-    assert h1["mde"] == pytest.approx(want, rel=1e-9)
-    assert h1["status"] == "testable" and "above the smallest effect" in h1["reason_en"]
+    assert h1["mde_independent"] == pytest.approx(want, rel=1e-9)
+    # the panel's MDE is the default CV3 test's on the sample's own design, simulated
+    assert h1["mde_method"] == "cv3_design" and h1["mde"] > 0.9 * want
+    assert table.loc[table["design"] == "one_portfolio", "mde_method"].isin(["independent_rows", ""]).all()
+    assert h1["status"] in ("testable", "weak") and "smallest effect" in h1["reason_en"]
     assert planner.plan_line(table).startswith("The planner:")
 
 

@@ -324,19 +324,7 @@ def cluster_design_mde(
     e = rng.normal(size=(n, int(n_sims)))
     counts = np.bincount(codes)
     e = e - (np.stack([np.bincount(codes, weights=c) for c in e.T], axis=1) / counts[:, None])[codes]
-    uu = u.T @ u
-    mm = np.linalg.pinv(uu, hermitian=True)
-    ue = u.T @ e
-    b = (mm @ ue)[:k]  # slope errors, (k, R)
-    var = np.zeros_like(b)
-    identified = np.ones(k, dtype=bool)
-    for ix in groups:
-        ug = u[ix]
-        a = uu - ug.T @ ug
-        mg = np.linalg.pinv(a, hermitian=True)
-        identified &= np.abs(np.diag(mg @ a)[:k] - 1) < 1e-6
-        var += ((mg @ (ue - ug.T @ e[ix]))[:k] - b) ** 2
-    se = np.sqrt((g - 1) / g * var)
+    b, se, identified = _cv3_many(u, e, groups, k)
     # within SDs: the slopes' and the errors' residuals on the period dummies (two-way within scale)
     s = u[:, k:]
     if s.shape[1]:
@@ -376,3 +364,23 @@ def cluster_design_mde(
                      "mde_formula": formula, "power_at_formula": power_at(min(formula, 0.999), j),
                      "n_sims": int(n_sims)})
     return pd.DataFrame(rows)
+
+
+def _cv3_many(u: np.ndarray, y: np.ndarray, groups: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """OLS slopes and CV3 standard errors (centred on the estimate, (G-1)/G) of the first ``k``
+    columns of ``u`` for every column of ``y`` at once — :func:`analysis.stats.cluster_inference`'s
+    ``cv3`` vectorised over outcomes (checked against it in tests/test_stats_power.py); and whether
+    every leave-one-cluster-out fit identifies each slope."""
+    g = len(groups)
+    uu = u.T @ u
+    ue = u.T @ y
+    b = (np.linalg.pinv(uu, hermitian=True) @ ue)[:k]
+    var = np.zeros_like(b)
+    identified = np.ones(k, dtype=bool)
+    for ix in groups:
+        ug = u[ix]
+        a = uu - ug.T @ ug
+        mg = np.linalg.pinv(a, hermitian=True)
+        identified &= np.abs(np.diag(mg @ a)[:k] - 1) < 1e-6
+        var += ((mg @ (ue - ug.T @ y[ix]))[:k] - b) ** 2
+    return b, np.sqrt((g - 1) / g * var), identified
