@@ -25,7 +25,11 @@ from analysis.config import CATEGORIES
 
 
 def world(seed: int, *, clients: int = 400, periods: int = 8, window: int = 4, growth: float = 0.0,
-          retention: float = 0.0, margin: float = 0.0, claims: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+          retention: float = 0.0, margin: float = 0.0, claims: float = 0.0,
+          feedback: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``feedback`` > 0: the client's own past decides its kind, as the rules do — a client whose
+    revenue is high for it in period t (AR noise in its top fifth) is also a member of ``advanced``
+    at t with this probability (no planted effect: any link is the estimator's)."""
     rng = np.random.default_rng(seed)
     C, T, W = clients, periods, window
     labels = [str(p) for p in pd.period_range("2023Q1", periods=T, freq="Q")]
@@ -45,6 +49,11 @@ def world(seed: int, *, clients: int = 400, periods: int = 8, window: int = 4, g
     a[:, 0] = e[:, 0] / np.sqrt(1 - 0.25)
     for t in range(1, T):
         a[:, t] = 0.5 * a[:, t - 1] + e[:, t]
+    if feedback:
+        high = (a > np.quantile(a, 0.8)) & (rng.uniform(size=(C, T)) < feedback)
+        member[:, :, k["advanced"]] |= high
+        prev[:, 1:] = member[:, :-1]
+        prev[:, : W] = False
     # growth from t to t+1 raised by `growth` for members of advanced at t-1: a cumulative shift
     bump = np.zeros((C, T))
     bump[:, 2:] = growth * prev[:, 1:-1, k["advanced"]]

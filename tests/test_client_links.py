@@ -122,22 +122,24 @@ TESTS = {"C1": ("advanced", "revenue_growth_h1"), "C2": ("understanding", "reten
 
 
 def _fits(args) -> list[tuple[str, float, float]]:
-    """(id, estimate, std_error, p_unc) of the four default client tests in one world."""
-    seed, planted = args
+    """(id, estimate, std_error, p_unc) of the four default client tests in one world
+    (``args``: seed, planted knobs[, client_effects])."""
+    seed, planted, *within = args
     panel, membership = world(seed, **DESIGN, **planted)
     data = cl.client_panel(panel, membership, lags=[1])
     exposures = [cl.member_column(k) for k in CATEGORIES]
     out = []
     for hid, (kind, col) in TESTS.items():
-        fit = cl.client_regression(data, outcome=col, exposures=exposures).set_index("term")
+        fit = cl.client_regression(data, outcome=col, exposures=exposures,
+                                   client_effects=bool(within and within[0])).set_index("term")
         r = fit.loc[cl.member_column(kind)]
         out.append((hid, float(r["estimate"]), float(r["std_error"]), float(r["p_unc"]), float(r["df"])))
     return out
 
 
-def _run(seeds, planted=None):
+def _run(seeds, planted=None, client_effects=False):
     with ProcessPoolExecutor(max_workers=WORKERS) as pool:
-        return list(pool.map(_fits, [(s, planted or {}) for s in seeds], chunksize=10))
+        return list(pool.map(_fits, [(s, planted or {}, client_effects) for s in seeds], chunksize=10))
 
 
 def _holm_rejects(p: np.ndarray, alpha: float = 0.05) -> np.ndarray:
@@ -189,3 +191,35 @@ def test_effects_planted_at_the_mde_are_found_about_80_percent(hid, knob):
           f"(band {lo:.2f}-{hi:.2f}); mean estimate {est.mean():.4f}")
     assert lo <= power <= hi
     assert abs(est.mean() - size) < 3 * est.std(ddof=1) / np.sqrt(len(est))  # unbiased at the planted size
+
+
+@pytest.mark.slow
+def test_within_client_option_size_recovery_and_where_it_is_biased():
+    """``client_effects=True`` (off by default; numbers in docs/methods.md "Client level"):
+
+    - kinds that are a client's lasting trait plus noise: true nulls rejected at the nominal rate;
+    - an effect planted at the within design's own MDE (about 3× the default's: the kinds barely
+      move within a client) is found about as often as promised but estimated too small (the size
+      control, the client's own past revenue, carries part of the effect once client means are
+      removed: 0.37 of 0.43 measured);
+    - when the client's own recent revenue decides its kind, both designs find links that are not
+      there (advanced → revenue growth: the default 0.8 of worlds, the within design 0.18) —
+      what the rules' regression to the mean does."""
+    worlds = _run(range(6000, 6080), client_effects=True)
+    p = np.array([[r[3] for r in w] for w in worlds])
+    lo, hi = _band(p.size, 0.05)
+    assert lo <= float((p < 0.05).mean()) <= hi
+    pilot = [w[0] for w in _run(range(6100, 6106), client_effects=True)]
+    size = float(mde(np.mean([r[2] for r in pilot]), m=4, df=float(np.mean([r[4] for r in pilot])))["mde"].iloc[0])
+    default_se = float(np.mean([w[0][2] for w in _run(range(6100, 6106))]))
+    assert size > 2 * float(mde(default_se, m=4, df=299)["mde"].iloc[0])
+    planted = _run(range(6200, 6260), {"growth": size}, client_effects=True)
+    p = np.array([[r[3] for r in w] for w in planted])
+    est = np.array([w[0][1] for w in planted])
+    power = float(np.mean([_holm_rejects(row)[0] for row in p]))
+    lo, hi = _band(len(p), 0.8)
+    assert lo <= power <= hi, power
+    assert est.mean() + 2 * est.std(ddof=1) / np.sqrt(len(est)) < size  # biased low
+    for within, floor in ((False, 0.5), (True, 0.08)):
+        p = np.array([[r[3] for r in w] for w in _run(range(6300, 6340), {"feedback": 1.0}, within)])
+        assert float((p[:, 0] < 0.05).mean()) >= floor, (within, (p[:, 0] < 0.05).mean())
