@@ -199,12 +199,11 @@ def test_within_client_option_size_recovery_and_where_it_is_biased():
 
     - kinds that are a client's lasting trait plus noise: true nulls rejected at the nominal rate;
     - an effect planted at the within design's own MDE (about 3× the default's: the kinds barely
-      move within a client) is found about as often as promised but estimated too small (the size
-      control, the client's own past revenue, carries part of the effect once client means are
-      removed: 0.37 of 0.43 measured);
-    - when the client's own recent revenue decides its kind, both designs find links that are not
-      there (advanced → revenue growth: the default 0.8 of worlds, the within design 0.18) —
-      what the rules' regression to the mean does."""
+      move within a client) is found about as often as promised and estimated somewhat small
+      (0.86 and 0.95 of the planted size in two runs of 60 worlds);
+    - when the client's own recent revenue decides its kind, the default design finds links that
+      are not there (advanced → revenue growth in 0.8 of null worlds; the within design 0.05–0.18)
+      — what the rules' regression to the mean does."""
     worlds = _run(range(6000, 6080), client_effects=True)
     p = np.array([[r[3] for r in w] for w in worlds])
     lo, hi = _band(p.size, 0.05)
@@ -219,7 +218,9 @@ def test_within_client_option_size_recovery_and_where_it_is_biased():
     power = float(np.mean([_holm_rejects(row)[0] for row in p]))
     lo, hi = _band(len(p), 0.8)
     assert lo <= power <= hi, power
-    assert est.mean() + 2 * est.std(ddof=1) / np.sqrt(len(est)) < size  # biased low
-    for within, floor in ((False, 0.5), (True, 0.08)):
-        p = np.array([[r[3] for r in w] for w in _run(range(6300, 6340), {"feedback": 1.0}, within)])
-        assert float((p[:, 0] < 0.05).mean()) >= floor, (within, (p[:, 0] < 0.05).mean())
+    # recovered, somewhat small: 0.95 of the planted size here, 0.86 in another 60 worlds (docs)
+    assert 0.8 * size <= est.mean() <= 1.05 * size, (est.mean(), size)
+    # the default design where the kind follows the client's own recent revenue (the within design's
+    # rate there, 0.05 and 0.18 in two runs of 40 and 60 worlds, is too unsteady to assert)
+    p = np.array([[r[3] for r in w] for w in _run(range(6300, 6340), {"feedback": 1.0})])
+    assert float((p[:, 0] < 0.05).mean()) >= 0.5, (p[:, 0] < 0.05).mean()
