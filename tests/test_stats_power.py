@@ -135,3 +135,13 @@ def test_cluster_design_mde_meets_the_formula_with_many_clusters_and_exceeds_it_
     # together (key by revenue and by profit): VIF ≈ 7
     pair = cluster_design_mde(u, unit, n_terms=7, m=7, n_sims=1000, seed=1).iloc[1]
     assert pair["mde"] > 1.6 * bound
+
+
+def test_mde_with_one_df_per_standard_error_equals_one_call_each():
+    se, df = np.array([0.1, 0.25, 0.4]), np.array([9.0, 29.0, 4.3])
+    many = mde(se, m=7, df=df)
+    for i in range(3):
+        one = mde(se[i], m=7, df=df[i]).iloc[0]
+        assert many["mde"].iloc[i] == one["mde"] and many["df"].iloc[i] == df[i]
+    with pytest.raises(InputError):
+        mde(se, df=np.array([9.0, 0.0, 3.0]))
