@@ -157,7 +157,12 @@ class Renders:
                         self.cond.notify_all()
                 while self.queue and len(self.running) < self.parallel:
                     job = self.queue.pop(0)
-                    self.running[job] = self._start(job)
+                    try:
+                        self.running[job] = self._start(job)
+                    except OSError as exc:  # its fixture fails with this instead of waiting
+                        (self.base / job / "job.log").write_text(f"could not start: {exc}", encoding="utf-8")
+                        self.ended[job] = -1
+                        self.cond.notify_all()
                 self.cond.wait(0.5)
 
     def result(self, job: str) -> dict:
