@@ -11,7 +11,7 @@ Descriptive and exact. For every pair of consecutive periods (t-1, t) each clien
 *Which kind.* Clients hold several kinds at once, so a sum over kinds would count some clients
 twice. Each client is attributed to its **main kind**: the first kind it holds in the priority
 ``image, advanced, demanding, understanding, key_profit, key_revenue`` (the article's four
-kinds first, the rarest signals first — :data:`analysis.categories.PRIMARY_PRIORITY`), ``none``
+kinds first, the rarest signals first — the rulebook's ``priority``, :func:`analysis.categories.main_kind_priority`), ``none``
 when it holds no kind, ``undecided`` when its kinds could not be decided (the first W-1 periods of
 the data). The kind is the one held in t-1 (the start of the step); a client with no decision in
 t-1 (a new client) takes the one it holds in t.
@@ -28,9 +28,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.categories import PRIMARY_PRIORITY
+from analysis.categories import main_kind_priority
 from analysis.errors import InputError
-from analysis.growth import _period_axis
+from analysis.growth import period_axis
 
 COMPONENTS = ("won", "lost", "grown", "shrunk", "other")
 MEASURES = ("revenue", "gross_profit")
@@ -59,7 +59,7 @@ def to_minor(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.rint(x * 100).astype(np.int64)
 
 
-def main_kinds(membership: pd.DataFrame, *, priority: Sequence[str] = PRIMARY_PRIORITY) -> pd.DataFrame:
+def main_kinds(membership: pd.DataFrame, *, priority: Sequence[str] | None = None) -> pd.DataFrame:
     """One main kind per client and period: ``client_id, period, kind``.
 
     ``kind`` is the first kind held in ``priority`` order, ``none`` when none is held and
@@ -72,7 +72,7 @@ def main_kinds(membership: pd.DataFrame, *, priority: Sequence[str] = PRIMARY_PR
     m = membership[["client_id", "period", "category", "member"]].copy()
     m["client_id"] = m["client_id"].astype(str)
     m["period"] = m["period"].astype(str)
-    rank = {c: i for i, c in enumerate(priority)}
+    rank = {c: i for i, c in enumerate(main_kind_priority() if priority is None else priority)}
     flag = m["member"].astype("boolean")
     m["_rank"] = np.where(flag.fillna(False).to_numpy(dtype=bool),
                           m["category"].map(rank).fillna(len(rank)).to_numpy(dtype=float), np.inf)
@@ -86,8 +86,9 @@ def main_kinds(membership: pd.DataFrame, *, priority: Sequence[str] = PRIMARY_PR
                          "kind": kind})
 
 
-def kind_order(kinds: Sequence[str], priority: Sequence[str] = PRIMARY_PRIORITY) -> list[str]:
+def kind_order(kinds: Sequence[str], priority: Sequence[str] | None = None) -> list[str]:
     """Kinds in display order: the priority order, then ``none``, then ``undecided``."""
+    priority = main_kind_priority() if priority is None else priority
     present = set(kinds)
     return [k for k in (*priority, NONE, UNDECIDED) if k in present] + sorted(
         present - {*priority, NONE, UNDECIDED})
@@ -98,7 +99,7 @@ def growth_by_kind(
     membership: pd.DataFrame,
     *,
     measures: Sequence[str] = MEASURES,
-    priority: Sequence[str] = PRIMARY_PRIORITY,
+    priority: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Each period's change of the company's revenue and gross profit, by kind and component.
 
@@ -154,7 +155,7 @@ def growth_by_kind(
             use.append(m)
         else:
             notes.append(f"{m}: not in the data (no cost or gross profit column); left out")
-    periods = _period_axis(panel["period"].astype(str).unique())
+    periods = period_axis(panel["period"].astype(str).unique())
     if len(periods) < 2:
         raise InputError(f"growth by kind needs at least 2 periods; the data have {len(periods)}")
     ids = panel["client_id"].astype(str)
@@ -172,6 +173,7 @@ def growth_by_kind(
     active = rev > 0
     first = np.where(active.any(axis=1), active.argmax(axis=1), T)
     # main kind per client and period, as codes into `kinds`
+    priority = main_kind_priority() if priority is None else priority
     mk = main_kinds(membership, priority=priority)
     mk = mk[mk["client_id"].isin(clients)]
     kinds = kind_order([*mk["kind"].unique(), UNDECIDED], priority)

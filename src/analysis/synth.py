@@ -5,7 +5,7 @@ A *world* is a set of portfolios (supplier units), each with a client base that 
 file claims, ask for trials, prepay, accept deferrals. Four latent kinds from the article
 (image, demanding, advanced, understanding) shape those signals; the usual key clients come from
 a heavy-tailed revenue distribution. Effects planted on any outcome of the registry
-(:data:`analysis.config.OUTCOMES`) act on each kind's latent revenue share over the trailing window.
+(:mod:`analysis.registry`) act on each kind's latent revenue share over the trailing window.
 
 Unit of a planted effect (``size``), as docs/methods.md defines it: the change of the outcome, in
 standard deviations, per one standard deviation of the kind's latent share over the window
@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from analysis.config import ARTICLE_KINDS, CATEGORIES, EVENT_TYPES, FREQUENCIES, OUTCOMES, period_range
+from analysis import registry
+from analysis.config import ARTICLE_KINDS, CATEGORIES, EVENT_TYPES, FREQUENCIES, period_range
 from analysis.errors import InputError
 
 KINDS = CATEGORIES  # latent kinds recorded in truth.json: the article's four plus the usual two
@@ -62,6 +63,10 @@ CLIENT_EFFECTS: list[dict] = [
     {"category": "demanding", "outcome": "revenue_growth", "lag": 1, "size": 0.05, "level": "client"},
     {"category": "image", "outcome": "retention", "lag": 1, "size": 0.05, "level": "client"},
 ]
+#: Outcomes whose planted shift the simulation itself reads (``simulate`` and ``realise``); any other
+#: outcome is planted by the ``plant`` hook the registry names for it.
+SHIFTED = ("revenue_growth", "profit_growth", "new_clients", "new_client_size", "new_product_share",
+           "claims_rate", "retention")
 #: Outcomes a client-level effect can be planted on.
 CLIENT_OUTCOMES = ("revenue_growth", "retention")
 #: Hypotheses of the default file that are deliberately null in the default world.
@@ -113,8 +118,12 @@ class Effect:
                 raise InputError(f"a client-level effect acts on {' or '.join(CLIENT_OUTCOMES)}, got {self.outcome!r}")
         if self.category not in KINDS:
             raise InputError(f"effect category {self.category!r} is unknown; use one of {list(KINDS)}")
-        if self.outcome not in OUTCOMES:
-            raise InputError(f"effect outcome {self.outcome!r} is unknown; use one of {list(OUTCOMES)}")
+        known = registry.current().outcomes
+        if self.outcome not in known:
+            raise InputError(f"effect outcome {self.outcome!r} is unknown; use one of {list(known)}")
+        if self.level == "portfolio" and self.outcome not in SHIFTED and not known[self.outcome].plant:
+            raise InputError(f"the generator cannot plant an effect on {self.outcome!r}: it simulates "
+                             f"{', '.join(SHIFTED)} and the outcomes with a `plant` hook in the registry")
         if not (isinstance(self.lag, int) and 1 <= self.lag <= 8):
             raise InputError(f"effect lag must be an integer 1..8, got {self.lag!r}")
         if not (-0.9 < float(self.size) < 0.9):
@@ -537,7 +546,7 @@ class _Generator:
             denom = math.sqrt(1 - sum(e.size**2 for e in group))
             sig = sigma[outcome] if np.isfinite(sigma[outcome]) and sigma[outcome] > 0 else 1.0
             shift = np.zeros((self.P, self.T))
-            growth = OUTCOMES[outcome][0] == "growth"
+            growth = registry.current().family(outcome) == "growth"
             for e in group:
                 c = e.size * sig / denom
                 # exposure window ends at t-1; the outcome sits at s = t+h (growth) or t+h-1 (level)
@@ -546,18 +555,9 @@ class _Generator:
                 calib.append({"category": e.category, "outcome": outcome, "lag": e.lag, "size": e.size,
                               "outcome_sd": sig, "shift_per_sd": c})
             shifts[outcome] = shift
-        if "revenue_volatility" in shifts:
-            # volatility moves by scaling each period's deviation from the portfolio's mean growth:
-            # |dev * m| with m = 1 + v / mean|dev| moves the expected absolute deviation by v
-            g = base_out["revenue_growth"]
-            dev = np.nan_to_num(g - np.nanmean(g, axis=1, keepdims=True))
-            mean_abs = np.abs(dev[:, self.W + 1:]).mean()
-            m = np.clip(1 + shifts.pop("revenue_volatility") / mean_abs, 0, None)
-            shifts["revenue_growth"] = shifts.get("revenue_growth", 0) + dev * (m - 1)
-        if "plan_attainment" in shifts:
-            self.plan_attainment = self.plan_attainment + shifts["plan_attainment"]
-        if "defect_rate" in shifts:
-            self.defect_rate = np.clip(self.defect_rate + shifts["defect_rate"], 0, 1)
+        for o in registry.current().outcomes.values():  # outcomes the simulation does not read itself
+            if o.plant and o.id in shifts:
+                o.plant_function()(self, shifts, base_out)
         for e in self.client_effects:
             member = self.pool.kinds[e.category]
             if e.outcome == "revenue_growth":
@@ -580,6 +580,26 @@ class _Generator:
         extra = self.realise(cp, shifts)
         final_shares = self.latent_shares(cp, kinds_final) if shifts else shares
         return cp, extra, kinds_final, {"calibration": calib, "z": z_all, "shares": final_shares}
+
+
+def plant_revenue_volatility(gen: _Generator, shifts: dict[str, np.ndarray], base_out: dict) -> None:
+    """Volatility moves by scaling each period's deviation from the portfolio's mean growth:
+    |dev * m| with m = 1 + v / mean|dev| moves the expected absolute deviation by v."""
+    g = base_out["revenue_growth"]
+    dev = np.nan_to_num(g - np.nanmean(g, axis=1, keepdims=True))
+    mean_abs = np.abs(dev[:, gen.W + 1:]).mean()
+    m = np.clip(1 + shifts.pop("revenue_volatility") / mean_abs, 0, None)
+    shifts["revenue_growth"] = shifts.get("revenue_growth", 0) + dev * (m - 1)
+
+
+def plant_plan_attainment(gen: _Generator, shifts: dict[str, np.ndarray], base_out: dict) -> None:
+    """The KPI series itself moves by the shift."""
+    gen.plan_attainment = gen.plan_attainment + shifts["plan_attainment"]
+
+
+def plant_defect_rate(gen: _Generator, shifts: dict[str, np.ndarray], base_out: dict) -> None:
+    """The KPI series moves by the shift, kept a share in [0, 1]."""
+    gen.defect_rate = np.clip(gen.defect_rate + shifts["defect_rate"], 0, 1)
 
 
 # ---------------------------------------------------------------------------------------------
