@@ -13,7 +13,6 @@ The change-walk, as this test does it:
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
 

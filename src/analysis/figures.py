@@ -8,8 +8,7 @@ import matplotlib.ticker
 import pandas as pd
 import seaborn as sns
 
-from analysis import i18n
-from analysis import registry
+from analysis import i18n, registry
 
 #: The Okabe–Ito palette (distinct for the common colour-vision deficiencies), each colour with its
 #: own marker and line style so that the kinds stay apart in greyscale; kinds take them in registry

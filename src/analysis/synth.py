@@ -718,11 +718,51 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     gen = _Generator(portfolios=portfolios, periods=periods, freq=freq, clients=clients, seed=seed, effects=eff,
                      window=window, kind_shares=kind_shares, event_scale=event_scale)
     cp, extra, kinds, info = gen.run()
-    pool = gen.pool
     lang = "ru" if flavor == "ru-1c" else "en"
-    rng = np.random.default_rng([seed, 3])
+    rng = np.random.default_rng([seed, 3])  # one stream, drawn in this order: clients, lines, events
+    first, rows, ids = _client_ids(cp, seed, lang)
+    id_by_row = np.empty(gen.pool.portfolio.size, dtype=object)
+    id_by_row[rows] = ids
+    cp_ids = id_by_row[cp["row"].to_numpy()]
+    clients_df = _clients_table(gen, rows, ids, rng, seed, lang)
+    transactions, port_label, moved = _order_lines(gen, cp, extra, cp_ids, rng, seed, lang, managers, rows, first)
+    if managers:  # one company: no portfolio column anywhere; the manager names the unit
+        transactions = transactions.drop(columns="portfolio")
+        clients_df = clients_df.drop(columns="portfolio")
+    transactions.insert(0, "order_id", np.array([f"SO-{i + 1:07d}" for i in range(len(transactions))], dtype=object))
+    events = _events_table(gen, cp, extra, cp_ids, rng)
+    kpis = pd.DataFrame({
+        "portfolio": np.repeat(port_label, gen.T),
+        "period": np.tile([str(x) for x in gen.periods], gen.P),
+        "plan_attainment": gen.plan_attainment.ravel().round(4),
+        "defect_rate": gen.defect_rate.ravel().round(5),
+    })
+    command = command or (f"keyclients synth --portfolios {portfolios} --periods {periods} --freq {freq} "
+                          f"--clients {clients} --seed {seed} --effects {effects if isinstance(effects, str) else 'custom'} "
+                          f"--flavor {flavor}")
+    truth = _truth(gen, seed, command, freq, eff, info, kinds, first, rows, ids)
+    if managers:
+        _one_company_truth(truth, gen, rows, ids, port_label, moved)
+    labels = [str(x) for x in gen.periods]
+    cp_out = pd.DataFrame({"client_id": cp_ids, "portfolio": port_label[gen.pool.portfolio[cp["row"].to_numpy()]],
+                           "period": np.array(labels, dtype=object)[cp["s"].to_numpy()],
+                           "revenue": extra["rev_minor"] / 100})
+    world = World(clients_df, transactions, events, kpis, truth, cp_out)
+    world.exposure_z = {k: v for k, v in info["z"].items()}  # (P, T) standardised latent shares
+    # each kind's latent revenue share over t-W … t-1 (the key kinds as a window rule sees them),
+    # long: portfolio, period (t), category, latent_share — what the rules' exposures estimate
+    world.latent_shares = pd.DataFrame({
+        "portfolio": np.tile(np.repeat(port_label, gen.T), len(info["shares"])),
+        "period": np.tile(np.asarray(labels, dtype=object), gen.P * len(info["shares"])),
+        "category": np.repeat(np.asarray(list(info["shares"]), dtype=object), gen.P * gen.T),
+        "latent_share": np.concatenate([v.ravel() for v in info["shares"].values()]),
+    })
+    return world
 
-    # the clients who ever bought, in order of first purchase
+
+def _client_ids(cp: pd.DataFrame, seed: int, lang: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The clients who ever bought, in order of first purchase: (first and last period index per
+    pool row, their pool rows, their ids — ``C000001`` or, in Russian, an ИНН)."""
     first = cp.groupby("row", sort=True)["s"].agg(["min", "max"])
     rows = first.sort_values(["min"], kind="stable").index.to_numpy()
     n = rows.size
@@ -730,11 +770,14 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
         ids = _inn(np.random.default_rng([seed, 5]), n)  # a stream of its own: same world in both flavours
     else:
         ids = np.array([f"C{i + 1:06d}" for i in range(n)], dtype=object)
-    id_of = dict(zip(rows.tolist(), ids.tolist()))
-    id_by_row = np.empty(pool.portfolio.size, dtype=object)
-    id_by_row[rows] = ids
-    cp_ids = id_by_row[cp["row"].to_numpy()]
-    img, dem, adv, und = (pool.kinds[k][rows] for k in ARTICLE_KINDS)
+    return first, rows, ids
+
+
+def _clients_table(gen: _Generator, rows: np.ndarray, ids: np.ndarray, rng: np.random.Generator, seed: int,
+                   lang: str) -> pd.DataFrame:
+    """The clients table: names and attributes that carry the latent kinds' signals."""
+    pool, n = gen.pool, rows.size
+    img, adv = pool.kinds["image"][rows], pool.kinds["advanced"][rows]
     start_year = gen.periods[0].year
     org = rng.choice(ORG_TYPES, size=n, p=[0.76, 0.04, 0.04, 0.02, 0.04, 0.10])
     org = np.where(adv & (rng.uniform(size=n) < 0.7), "startup", org)
@@ -753,19 +796,30 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     industry = np.where(np.isin(org, ["education"]), "education", industry)
     country = np.where(rng.uniform(size=n) < 0.8, "RU", rng.choice(COUNTRIES, size=n))
     country = np.where(np.isin(org, ["government", "education"]), "RU", country)
-    clients_df = pd.DataFrame({
+    return pd.DataFrame({
         "client_id": ids, "name": names, "portfolio": port_label[pool.portfolio[rows]],
         "org_type": org, "industry": industry, "country": country, "founded_year": founded,
         "is_reference": is_ref, "brand_score": brand, "innovation_score": innov,
     })
 
-    # order lines
+
+def _period_days(gen: _Generator) -> tuple[np.ndarray, np.ndarray]:
+    """First day and length in days of every period."""
+    starts = gen.periods.start_time.to_numpy()
+    ends = (gen.periods.end_time.normalize()).to_numpy()
+    return starts, ((ends - starts) / np.timedelta64(1, "D")).astype(int) + 1
+
+
+def _order_lines(gen: _Generator, cp: pd.DataFrame, extra: dict, cp_ids: np.ndarray, rng: np.random.Generator,
+                 seed: int, lang: str, managers: int, rows: np.ndarray, first: pd.DataFrame
+                 ) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """Order lines with dates and account managers: (lines, the unit labels — portfolios, or the
+    managers of one company —, the clients who moved to another manager)."""
+    pool = gen.pool
     line_cp = extra["line_cp"]
     cp_row = cp["row"].to_numpy()
     cp_s = cp["s"].to_numpy()
-    starts = gen.periods.start_time.to_numpy()
-    ends = (gen.periods.end_time.normalize()).to_numpy()
-    days = ((ends - starts) / np.timedelta64(1, "D")).astype(int) + 1
+    starts, days = _period_days(gen)
     ls = cp_s[line_cp]
     line_date = starts[ls] + (rng.uniform(size=line_cp.size) * days[ls]).astype("timedelta64[D]")
     # account managers: understanding clients keep theirs; others change now and then
@@ -773,6 +827,7 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     mgr_home = (pool.portfolio[cp_row] * 4 + (cp_row * 7919) % 4)
     switch = (rng.uniform(size=len(cp)) < np.where(pool.kinds["understanding"][cp_row], 0.02, 0.2))
     mgr_idx = np.where(switch, pool.portfolio[cp_row] * 4 + rng.integers(0, 4, len(cp)), mgr_home)
+    port_label = np.array([f"P{i + 1:02d}" for i in range(gen.P)], dtype=object)
     moved: dict = {}
     if managers:  # one manager per unit; some clients move once to another manager
         unit_names = np.array(list(dict.fromkeys(mgr_pool.tolist()))[:gen.P], dtype=object)
@@ -782,10 +837,8 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
         n_pool = pool.portfolio.size
         moves_at = np.where(mrng.uniform(size=n_pool) < 0.12, mrng.integers(1, gen.T, n_pool), gen.T)
         new_unit = (pool.portfolio + mrng.integers(1, gen.P, n_pool)) % gen.P
-        unit_of_cp = np.where(cp_s >= moves_at[cp_row], new_unit[cp_row], pool.portfolio[cp_row])
-        mgr_pool = unit_names
-        mgr_idx = unit_of_cp
-        port_label = unit_names
+        mgr_idx = np.where(cp_s >= moves_at[cp_row], new_unit[cp_row], pool.portfolio[cp_row])
+        mgr_pool = port_label = unit_names
         for r in rows.tolist():
             if moves_at[r] < gen.T and first.loc[r, "max"] >= moves_at[r] > first.loc[r, "min"]:
                 moved[r] = {"period": str(gen.periods[moves_at[r]]), "to": str(unit_names[new_unit[r]])}
@@ -798,13 +851,14 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
         "is_new_product": extra["is_new"],
         "account_manager": mgr_pool[mgr_idx][line_cp],
     })
-    transactions = transactions.sort_values(["date", "client_id"], kind="stable").reset_index(drop=True)
-    if managers:  # one company: no portfolio column anywhere; the manager names the unit
-        transactions = transactions.drop(columns="portfolio")
-        clients_df = clients_df.drop(columns="portfolio")
-    transactions.insert(0, "order_id", np.array([f"SO-{i + 1:07d}" for i in range(len(transactions))], dtype=object))
+    return transactions.sort_values(["date", "client_id"], kind="stable").reset_index(drop=True), port_label, moved
 
-    # events
+
+def _events_table(gen: _Generator, cp: pd.DataFrame, extra: dict, cp_ids: np.ndarray,
+                  rng: np.random.Generator) -> pd.DataFrame:
+    """One row per event with a date inside its period (prepayments with an amount)."""
+    cp_s = cp["s"].to_numpy()
+    starts, days = _period_days(gen)
     ev_frames = []
     for etype, count in extra["event_counts"].items():
         k = np.repeat(np.arange(len(cp)), count)
@@ -818,21 +872,18 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
             amount = np.round(extra["rev_minor"][k] * frac).astype(np.int64)
         ev_frames.append(pd.DataFrame({"date": edate, "client_id": cp_ids[k], "type": etype, "amount_minor": amount}))
     events = pd.concat(ev_frames, ignore_index=True).sort_values(["date", "client_id", "type"], kind="stable")
-    events = events.reset_index(drop=True)
+    return events.reset_index(drop=True)
 
-    kpis = pd.DataFrame({
-        "portfolio": np.repeat(port_label, gen.T),
-        "period": np.tile([str(x) for x in gen.periods], gen.P),
-        "plan_attainment": gen.plan_attainment.ravel().round(4),
-        "defect_rate": gen.defect_rate.ravel().round(5),
-    })
 
+def _truth(gen: _Generator, seed: int, command: str, freq: str, eff: list[Effect], info: dict, kinds: dict,
+           first: pd.DataFrame, rows: np.ndarray, ids: np.ndarray) -> dict:
+    """``truth.json``: seed, command, versions, periods, every client's latent kinds and life, the
+    planted effects and their calibration."""
     labels = [str(x) for x in gen.periods]
-    truth = {
+    id_of = dict(zip(rows.tolist(), ids.tolist()))
+    return {
         "seed": seed,
-        "command": command or f"keyclients synth --portfolios {portfolios} --periods {periods} --freq {freq} "
-                              f"--clients {clients} --seed {seed} --effects {effects if isinstance(effects, str) else 'custom'} "
-                              f"--flavor {flavor}",
+        "command": command,
         "versions": _versions(),
         "freq": freq,
         "window": gen.W,
@@ -847,34 +898,27 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
                      **({"level": e.level} if e.level != "portfolio" else {})} for e in eff],
         "calibration": info["calibration"],
     }
-    if managers:
-        truth["layout"] = "one-company"
-        truth["portfolio_by"] = "account_manager"
-        truth["units"] = [str(x) for x in port_label]
-        for r in rows.tolist():
-            entry = truth["clients"][id_of[r]]
-            entry["unit"] = str(port_label[pool.portfolio[r]])
-            if r in moved:
-                entry["moved"] = moved[r]
-        truth["client_baseline"] = [
-            {"category": "understanding", "outcome": "retention", "level": "client",
-             "note": "churn hazard lower by 0.03 per quarter (scaled to the period) in every world"},
-            {"category": "advanced", "outcome": "revenue_growth", "level": "client",
-             "note": "extra log growth of 0.12 per quarter over the first 8 quarters of a client's life in every world"},
-        ]
-    cp_out = pd.DataFrame({"client_id": cp_ids, "portfolio": port_label[pool.portfolio[cp_row]],
-                           "period": np.array(labels, dtype=object)[cp_s], "revenue": extra["rev_minor"] / 100})
-    world = World(clients_df, transactions, events, kpis, truth, cp_out)
-    world.exposure_z = {k: v for k, v in info["z"].items()}  # (P, T) standardised latent shares
-    # each kind's latent revenue share over t-W … t-1 (the key kinds as a window rule sees them),
-    # long: portfolio, period (t), category, latent_share — what the rules' exposures estimate
-    world.latent_shares = pd.DataFrame({
-        "portfolio": np.tile(np.repeat(port_label, gen.T), len(info["shares"])),
-        "period": np.tile(np.asarray(labels, dtype=object), gen.P * len(info["shares"])),
-        "category": np.repeat(np.asarray(list(info["shares"]), dtype=object), gen.P * gen.T),
-        "latent_share": np.concatenate([v.ravel() for v in info["shares"].values()]),
-    })
-    return world
+
+
+def _one_company_truth(truth: dict, gen: _Generator, rows: np.ndarray, ids: np.ndarray, port_label: np.ndarray,
+                       moved: dict) -> None:
+    """What a one-company world adds to the truth: its units, each client's unit and move, and the
+    client-level differences every world has."""
+    id_of = dict(zip(rows.tolist(), ids.tolist()))
+    truth["layout"] = "one-company"
+    truth["portfolio_by"] = "account_manager"
+    truth["units"] = [str(x) for x in port_label]
+    for r in rows.tolist():
+        entry = truth["clients"][id_of[r]]
+        entry["unit"] = str(port_label[gen.pool.portfolio[r]])
+        if r in moved:
+            entry["moved"] = moved[r]
+    truth["client_baseline"] = [
+        {"category": "understanding", "outcome": "retention", "level": "client",
+         "note": "churn hazard lower by 0.03 per quarter (scaled to the period) in every world"},
+        {"category": "advanced", "outcome": "revenue_growth", "level": "client",
+         "note": "extra log growth of 0.12 per quarter over the first 8 quarters of a client's life in every world"},
+    ]
 
 
 def _inn(rng: np.random.Generator, n: int) -> np.ndarray:
