@@ -337,9 +337,15 @@ def parse_rulebook(data: dict, *, source: str = "rulebook") -> Rulebook:
                 if isinstance(c, dict) and "id" in c:
                     msg = msg.replace(f"categories[{i}]", f"categories[{i}] ({c['id']})")
         raise InputError(msg) from None
+    declare_kinds(book)
+    return book
+
+
+def declare_kinds(book: Rulebook) -> None:
+    """Declare the rulebook's kinds in the registry in use (their labels, phrases and priority show
+    on every page; a ``custom`` kind becomes a kind of its own). Loading a rulebook does it."""
     registry.declare_kinds(c.model_dump(include={"id", "label", "phrase", "priority"}, exclude_none=True)
                            for c in book.categories)
-    return book
 
 
 def load_rulebook(path: str | Path | None = None) -> Rulebook:

@@ -172,43 +172,11 @@ def growth_by_kind(
     rev = matrix("revenue")
     active = rev > 0
     first = np.where(active.any(axis=1), active.argmax(axis=1), T)
-    # main kind per client and period, as codes into `kinds`
     priority = main_kind_priority() if priority is None else priority
-    mk = main_kinds(membership, priority=priority)
-    mk = mk[mk["client_id"].isin(clients)]
-    kinds = kind_order([*mk["kind"].unique(), UNDECIDED], priority)
-    code = np.full((C, T), kinds.index(UNDECIDED), dtype=np.int64)
-    mci = clients.get_indexer(mk["client_id"])
-    msi = pd.Index(periods).get_indexer(mk["period"])
-    ok = msi >= 0
-    code[mci[ok], msi[ok]] = pd.Index(kinds).get_indexer(mk["kind"])[ok]
-    und = kinds.index(UNDECIDED)
+    kinds, code = _kind_codes(membership, clients, periods, priority)
     rows = []
     for m in use:
-        x = rev if m == "revenue" else matrix(m)
-        for t in range(1, T):
-            a, b = active[:, t - 1], active[:, t]
-            d = x[:, t] - x[:, t - 1]
-            kind_c = np.where(code[:, t - 1] != und, code[:, t - 1], code[:, t])
-            comp = {
-                "won": ~a & b,
-                "lost": a & ~b,
-                "grown": a & b & (d > 0),
-                "shrunk": a & b & (d <= 0),
-                "other": ~a & ~b,
-            }
-            company = int(d.sum())
-            for j, k in enumerate(kinds):
-                sel = kind_c == j
-                vals = {c: int(d[sel & mask].sum()) for c, mask in comp.items()}
-                change = sum(vals.values())
-                rows.append({
-                    "measure": m, "period": periods[t], "prev_period": periods[t - 1], "kind": k,
-                    "prev_value": int(x[sel, t - 1].sum()), "value": int(x[sel, t].sum()), **vals, "kept": vals["grown"] + vals["shrunk"], "change": change, "company_change": company,
-                    "clients": int((sel & (a | b)).sum()), "won_clients": int((sel & comp["won"]).sum()),
-                    "new_clients": int((sel & comp["won"] & (first == t)).sum()),
-                    "lost_clients": int((sel & comp["lost"]).sum()),
-                })
+        rows += _component_rows(m, rev if m == "revenue" else matrix(m), active, first, code, kinds, periods)
     out = pd.DataFrame(rows, columns=[c for c in DECOMPOSITION_COLUMNS if c != "share_of_change"])
     money = ["prev_value", "value", *COMPONENTS, "kept", "change", "company_change"]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -223,6 +191,54 @@ def growth_by_kind(
         out = out[~und_rows].reset_index(drop=True)  # no client was ever undecided: an empty group
     out.attrs.update(priority=list(priority), measures=use, notes=notes)
     return out
+
+
+def _kind_codes(membership: pd.DataFrame, clients: pd.Index, periods: list[str], priority: Sequence[str]
+                ) -> tuple[list[str], np.ndarray]:
+    """The kinds in display order and each client's main kind per period as codes into them
+    (clients × periods; ``undecided`` where the membership says nothing)."""
+    mk = main_kinds(membership, priority=priority)
+    mk = mk[mk["client_id"].isin(clients)]
+    kinds = kind_order([*mk["kind"].unique(), UNDECIDED], priority)
+    code = np.full((len(clients), len(periods)), kinds.index(UNDECIDED), dtype=np.int64)
+    mci = clients.get_indexer(mk["client_id"])
+    msi = pd.Index(periods).get_indexer(mk["period"])
+    ok = msi >= 0
+    code[mci[ok], msi[ok]] = pd.Index(kinds).get_indexer(mk["kind"])[ok]
+    return kinds, code
+
+
+def _component_rows(measure: str, x: np.ndarray, active: np.ndarray, first: np.ndarray, code: np.ndarray,
+                    kinds: list[str], periods: list[str]) -> list[dict]:
+    """One row per period t ≥ 1 and kind: the change of ``x`` (minor units, clients × periods) from
+    t-1 to t split into won, lost, grown, shrunk and other; a client counts in its kind at t-1
+    (at t when it was undecided then)."""
+    und = kinds.index(UNDECIDED)
+    rows = []
+    for t in range(1, x.shape[1]):
+        a, b = active[:, t - 1], active[:, t]
+        d = x[:, t] - x[:, t - 1]
+        kind_c = np.where(code[:, t - 1] != und, code[:, t - 1], code[:, t])
+        comp = {
+            "won": ~a & b,
+            "lost": a & ~b,
+            "grown": a & b & (d > 0),
+            "shrunk": a & b & (d <= 0),
+            "other": ~a & ~b,
+        }
+        company = int(d.sum())
+        for j, k in enumerate(kinds):
+            sel = kind_c == j
+            vals = {c: int(d[sel & mask].sum()) for c, mask in comp.items()}
+            rows.append({
+                "measure": measure, "period": periods[t], "prev_period": periods[t - 1], "kind": k,
+                "prev_value": int(x[sel, t - 1].sum()), "value": int(x[sel, t].sum()), **vals,
+                "kept": vals["grown"] + vals["shrunk"], "change": sum(vals.values()), "company_change": company,
+                "clients": int((sel & (a | b)).sum()), "won_clients": int((sel & comp["won"]).sum()),
+                "new_clients": int((sel & comp["won"] & (first == t)).sum()),
+                "lost_clients": int((sel & comp["lost"]).sum()),
+            })
+    return rows
 
 
 def growth_shares(table: pd.DataFrame, *, since: str | None = None) -> pd.DataFrame:

@@ -300,6 +300,7 @@ def load_prepared(folder: str | Path, expected: str) -> Study:
     tested = parts.pop("_tested")
     s = Study(base=base, **{k: v for k, v in parts.items() if not k.startswith("base.")})
     s._tested[meta["tested"]] = tested
+    _categories.declare_kinds(s.rulebook)  # this page's labels of the study's kinds (a user rulebook's)
     return s
 
 
