@@ -277,53 +277,30 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
     grid = _Grid(panel, periods, window)
     n, T = grid.n, grid.T
     nanmat = np.full((T, n), np.nan)  # every dense array is (period × client)
+
     rev = grid.dense("revenue")
     rev = np.zeros((T, n)) if rev is None else rev
     has_row = np.bincount(grid.flat, minlength=n * T).reshape(T, n) > 0
     active_win = grid.roll(has_row.astype(float)) > 0
     bought = rev > 0
-    gp, orders = _gross_profit(grid, rev), grid.dense("orders")
-    feats = _money_features(grid, rev, gp, orders, nanmat)
-    ev, has_events = _event_arrays(grid, panel, events)
-    feats.update(_event_features(grid, panel, ev, has_events, feats, orders is not None, nanmat))
-    feats.update(_plan_features(grid, periods, kpis, behind_plan, ev, has_events, nanmat))
-    feats.update(_history_features(ev, bought, orders, has_events, nanmat))
-    first = np.where(has_row.any(axis=0), has_row.argmax(axis=0), T)
-    feats["tenure"] = np.arange(T)[:, None] - first[None, :] + 1.0  # periods since first seen
-    newp = grid.dense("new_product_revenue")
-    feats["new_product_share"] = _divide(grid.roll(newp), feats["revenue"]) if newp is not None else nanmat
-    feats.update(_manager_features(grid, panel, periods, transactions, nanmat))
-    feats.update(_pooled_features(feats, active_win, gp is not None, orders is not None, nanmat))
-    ci, ti = np.nonzero(active_win.T)  # the rows: clients active in the window, client then period
-    cols = _row_columns(grid, periods, window, feats, ci, ti)
-    cols.update(_attribute_columns(clients, grid, periods, ci, ti))
-    order = ["client_id", "portfolio", "period", "period_index", "complete", *FEATURES]
-    return pd.DataFrame({k: cols[k] for k in order}, copy=False)
+    R = grid.roll(rev)
+    feats: dict[str, np.ndarray] = {"revenue": R}
 
-
-def _gross_profit(grid: _Grid, rev: np.ndarray) -> np.ndarray | None:
-    """Gross profit per client-period: the panel's column, else revenue - cost; None without costs."""
     gp = grid.dense("gross_profit")
     if gp is None and grid.dense("cost") is not None:
         gp = rev - grid.dense("cost")
-    return gp
-
-
-def _money_features(grid: _Grid, rev: np.ndarray, gp: np.ndarray | None, orders: np.ndarray | None,
-                    nanmat: np.ndarray) -> dict[str, np.ndarray]:
-    """Revenue, gross profit, margin, orders, active periods, revenue variability and recency."""
-    T, window = grid.T, grid.window
-    R = grid.roll(rev)
-    feats: dict[str, np.ndarray] = {"revenue": R}
     if gp is not None:
         G = grid.roll(gp)
         feats["gross_profit"] = G
         feats["margin"] = _divide(G, R)
     else:
         feats["gross_profit"] = feats["margin"] = nanmat
-    feats["orders"] = grid.roll(orders) if orders is not None else nanmat
-    bought = rev > 0
+
+    orders = grid.dense("orders")
+    O = grid.roll(orders) if orders is not None else nanmat
+    feats["orders"] = O
     feats["active_periods"] = grid.roll(bought.astype(float))
+
     # revenue variability over the window (population SD of per-period revenue, zeros included)
     S2 = grid.roll(rev**2)
     w_len = np.minimum(np.arange(T) + 1, window)[:, None]
@@ -331,30 +308,19 @@ def _money_features(grid: _Grid, rev: np.ndarray, gp: np.ndarray | None, orders:
     with np.errstate(invalid="ignore"):
         sd = np.sqrt(np.clip(S2 / w_len - mean**2, 0, None))
     feats["revenue_cv"] = _divide(sd, mean)
+
     # recency: periods since the last purchase as of t
     idx = np.where(bought, np.arange(T)[:, None], -1)
     last = np.maximum.accumulate(idx, axis=0)
     feats["recency"] = np.where(last >= 0, np.arange(T)[:, None] - last, np.nan)
-    return feats
 
-
-def _event_arrays(grid: _Grid, panel: pd.DataFrame, events: pd.DataFrame | None
-                  ) -> tuple[dict[str, np.ndarray | None], bool]:
-    """Per event column of the panel its dense array, and whether the data hold any event at all.
-    No event at all means no events file (the panel may fill its columns with 0): the event signals
-    are then absent, not zero."""
+    # events
     ev = {col: grid.dense(col) if col in panel.columns else None for col in EVENT_COLS}
+    # No event at all in the data means no events file (the panel may fill its columns with 0):
+    # the event signals are then absent, not zero.
     has_events = any(ev[col] is not None and ev[col].any() for col in EVENT_COLS)
     if events is not None and len(events) == 0:
         has_events = False
-    return ev, has_events
-
-
-def _event_features(grid: _Grid, panel: pd.DataFrame, ev: dict, has_events: bool, money: dict,
-                    have_orders: bool, nanmat: np.ndarray) -> dict[str, np.ndarray]:
-    """Event counts over the window, claims per order and per incident, prepayments."""
-    T, n = grid.T, grid.n
-    feats: dict[str, np.ndarray] = {}
     for col, name in EVENT_COLS.items():
         x = ev[col]
         if not has_events:
@@ -362,7 +328,7 @@ def _event_features(grid: _Grid, panel: pd.DataFrame, ev: dict, has_events: bool
         elif x is None and col in panel.columns:
             x = np.zeros((T, n))  # the column exists but holds no such event: a true zero
         feats[name] = grid.roll(x) if x is not None else nanmat
-    feats["claims_per_100_orders"] = 100 * _divide(feats["claims"], money["orders"]) if have_orders else nanmat
+    feats["claims_per_100_orders"] = 100 * _divide(feats["claims"], O) if orders is not None else nanmat
     feats["claims_per_incident"] = _divide(feats["claims"], feats["incidents"])
     feats["deferrals_per_incident"] = _divide(feats["deferrals"], feats["incidents"])
     pa = grid.dense("prepayment_amount") if "prepayment_amount" in panel.columns else None
@@ -371,78 +337,67 @@ def _event_features(grid: _Grid, panel: pd.DataFrame, ev: dict, has_events: bool
     if not has_events:
         pa = None
     feats["prepayment_amount"] = grid.roll(pa) if pa is not None else nanmat
-    feats["prepayment_ratio"] = _divide(feats["prepayment_amount"], money["revenue"])
-    return feats
+    feats["prepayment_ratio"] = _divide(feats["prepayment_amount"], R)
 
-
-def _behind_plan(grid: _Grid, periods: list[str], kpis: pd.DataFrame | None, behind_plan: float) -> np.ndarray | None:
-    """(period × client) 1.0 where the client's portfolio was behind plan in the period; None
-    without a usable ``plan_attainment`` KPI."""
-    if kpis is None or "plan_attainment" not in kpis.columns or "period" not in kpis.columns:
-        return None
-    k = kpis.copy()
-    k["period"] = k["period"].astype(str)
-    if "portfolio" in k.columns:
-        kp = k.groupby(["portfolio", "period"])["plan_attainment"].mean()
-        table = kp.unstack("period").reindex(columns=periods)
-        rows = table.reindex(pd.Index(grid.portfolio)).to_numpy(dtype=float).T
+    # behind plan: the portfolio's KPI in the period
+    behind = None
+    if kpis is not None and "plan_attainment" in kpis.columns and "period" in kpis.columns:
+        k = kpis.copy()
+        k["period"] = k["period"].astype(str)
+        if "portfolio" in k.columns:
+            kp = k.groupby(["portfolio", "period"])["plan_attainment"].mean()
+            table = kp.unstack("period").reindex(columns=periods)
+            rows = table.reindex(pd.Index(grid.portfolio)).to_numpy(dtype=float).T
+        else:
+            kp = k.groupby("period")["plan_attainment"].mean().reindex(periods).to_numpy(dtype=float)
+            rows = np.broadcast_to(kp[:, None], (T, n))
+        if np.isfinite(rows).any():
+            behind = np.where(np.isfinite(rows), (rows < behind_plan).astype(float), 0.0)
+    if behind is not None and has_events:
+        pre = ev["prepayment"] if ev["prepayment"] is not None else np.zeros((T, n))
+        feats["prepayments_behind_plan"] = grid.roll(pre * behind)
+        feats["behind_plan_periods"] = grid.roll(behind)
     else:
-        kp = k.groupby("period")["plan_attainment"].mean().reindex(periods).to_numpy(dtype=float)
-        rows = np.broadcast_to(kp[:, None], (grid.T, grid.n))
-    if not np.isfinite(rows).any():
-        return None
-    return np.where(np.isfinite(rows), (rows < behind_plan).astype(float), 0.0)
+        feats["prepayments_behind_plan"] = feats["behind_plan_periods"] = nanmat
 
-
-def _plan_features(grid: _Grid, periods: list[str], kpis: pd.DataFrame | None, behind_plan: float, ev: dict,
-                   has_events: bool, nanmat: np.ndarray) -> dict[str, np.ndarray]:
-    """Prepayments in periods when the portfolio was behind plan, and how many such periods."""
-    behind = _behind_plan(grid, periods, kpis, behind_plan)
-    if behind is None or not has_events:
-        return {"prepayments_behind_plan": nanmat, "behind_plan_periods": nanmat}
-    pre = ev["prepayment"] if ev["prepayment"] is not None else np.zeros((grid.T, grid.n))
-    return {"prepayments_behind_plan": grid.roll(pre * behind), "behind_plan_periods": grid.roll(behind)}
-
-
-def _history_features(ev: dict, bought: np.ndarray, orders: np.ndarray | None, has_events: bool,
-                      nanmat: np.ndarray) -> dict[str, np.ndarray]:
-    """Rates over the relationship's history to date (loyalty is a trait of the relationship, not
-    of one window), raw and shrunk towards the period's pooled rate."""
-    names = ("claims_per_100_orders_history", "trial_rate_history", "spec_rate_history", "prepayment_rate_history",
-             "deferrals_per_incident_history", "claims_per_incident_history", "prepayment_rate_history_shrunk",
-             "deferrals_per_incident_history_shrunk")
-    if not has_events:
-        return dict.fromkeys(names, nanmat)
+    # relationship history to date (loyalty is a trait of the relationship, not of one window)
     hist_active = np.cumsum(bought, axis=0).astype(float)
-    z = np.zeros(bought.shape)
-    cum = {col: np.cumsum(ev[col] if ev[col] is not None else z, axis=0) for col in EVENT_COLS}
-    feats = {
-        "prepayment_rate_history": _divide(cum["prepayment"], hist_active),
-        "trial_rate_history": _divide(cum["trial"], hist_active),
-        "spec_rate_history": _divide(cum["spec_requirement"], hist_active),
-        "claims_per_100_orders_history": (100 * _divide(cum["claim"], np.cumsum(orders, axis=0))
-                                          if orders is not None else nanmat),
-        "deferrals_per_incident_history": _divide(cum["deferral_accepted"], cum["incident"]),
-        "claims_per_incident_history": _divide(cum["claim"], cum["incident"]),
-    }
-    # shrunk rates: a client's evidence to date weighed against the pooled rate of the same
-    # period (2 pseudo-periods / pseudo-incidents), so one lucky event in a short history does
-    # not look like a habit; nothing after the period is read
-    seen = hist_active > 0
-    pooled_pre = _divide(np.where(seen, cum["prepayment"], 0).sum(axis=1), np.where(seen, hist_active, 0).sum(axis=1))
-    feats["prepayment_rate_history_shrunk"] = np.where(
-        seen, (cum["prepayment"] + 2 * np.nan_to_num(pooled_pre)[:, None]) / (hist_active + 2), np.nan)
-    pooled_def = _divide(cum["deferral_accepted"].sum(axis=1), cum["incident"].sum(axis=1))
-    feats["deferrals_per_incident_history_shrunk"] = np.where(
-        seen, (cum["deferral_accepted"] + 2 * np.nan_to_num(pooled_def)[:, None]) / (cum["incident"] + 2), np.nan)
-    return feats
+    if has_events:
+        z = np.zeros((T, n))
+        cum = {col: np.cumsum(ev[col] if ev[col] is not None else z, axis=0) for col in EVENT_COLS}
+        feats["prepayment_rate_history"] = _divide(cum["prepayment"], hist_active)
+        feats["trial_rate_history"] = _divide(cum["trial"], hist_active)
+        feats["spec_rate_history"] = _divide(cum["spec_requirement"], hist_active)
+        feats["claims_per_100_orders_history"] = (100 * _divide(cum["claim"], np.cumsum(orders, axis=0))
+                                                  if orders is not None else nanmat)
+        feats["deferrals_per_incident_history"] = _divide(cum["deferral_accepted"], cum["incident"])
+        feats["claims_per_incident_history"] = _divide(cum["claim"], cum["incident"])
+        # shrunk rates: a client's evidence to date weighed against the pooled rate of the same
+        # period (2 pseudo-periods / pseudo-incidents), so one lucky event in a short history does
+        # not look like a habit; nothing after the period is read
+        seen = hist_active > 0
+        pooled_pre = _divide(np.where(seen, cum["prepayment"], 0).sum(axis=1), np.where(seen, hist_active, 0).sum(axis=1))
+        feats["prepayment_rate_history_shrunk"] = np.where(
+            seen, (cum["prepayment"] + 2 * np.nan_to_num(pooled_pre)[:, None]) / (hist_active + 2), np.nan)
+        pooled_def = _divide(cum["deferral_accepted"].sum(axis=1), cum["incident"].sum(axis=1))
+        feats["deferrals_per_incident_history_shrunk"] = np.where(
+            seen, (cum["deferral_accepted"] + 2 * np.nan_to_num(pooled_def)[:, None]) / (cum["incident"] + 2), np.nan)
+    else:
+        for name in ("claims_per_100_orders_history", "trial_rate_history", "spec_rate_history",
+                     "prepayment_rate_history", "deferrals_per_incident_history", "claims_per_incident_history",
+                     "prepayment_rate_history_shrunk", "deferrals_per_incident_history_shrunk"):
+            feats[name] = nanmat
 
+    # tenure: periods since first appearance in the data
+    first = np.where(has_row.any(axis=0), has_row.argmax(axis=0), T)
+    feats["tenure"] = np.arange(T)[:, None] - first[None, :] + 1.0
 
-def _manager_features(grid: _Grid, panel: pd.DataFrame, periods: list[str], transactions: pd.DataFrame | None,
-                      nanmat: np.ndarray) -> dict[str, np.ndarray]:
-    """Contact continuity: the share of orders handled by the client's most frequent manager,
-    over the window and over the history to date."""
-    cont = hist = rec = None
+    newp = grid.dense("new_product_revenue")
+    feats["new_product_share"] = _divide(grid.roll(newp), R) if newp is not None else nanmat
+
+    # contact continuity
+    cont = hist = None
+    rec = None
     if transactions is not None and "account_manager" in transactions.columns and "date" in transactions.columns:
         freq = period_freq(periods)
         rec = pd.DataFrame({"client_id": transactions["client_id"],
@@ -455,30 +410,24 @@ def _manager_features(grid: _Grid, panel: pd.DataFrame, periods: list[str], tran
         mb = _manager_records(rec, grid)
         if len(mb):
             cont, hist = _manager_continuity(mb, grid), _manager_history(mb, grid)
-    return {"manager_continuity": cont if cont is not None else nanmat,
-            "manager_continuity_history": hist if hist is not None else nanmat}
+    feats["manager_continuity"] = cont if cont is not None else nanmat
+    feats["manager_continuity_history"] = hist if hist is not None else nanmat
 
-
-def _pooled_features(feats: dict, active_win: np.ndarray, have_profit: bool, have_orders: bool,
-                     nanmat: np.ndarray) -> dict[str, np.ndarray]:
-    """Relative features pooled over the clients active in each period's window: Pareto shares and
-    RFM scores."""
-    out: dict[str, np.ndarray] = {}
-    out["revenue_share"], out["revenue_cum_share"] = _pareto(feats["revenue"], active_win)
-    if have_profit:
-        out["profit_share"], out["profit_cum_share"] = _pareto(feats["gross_profit"], active_win)
+    # pooled relative features within each period's window (columns of the dense arrays)
+    share, cum = _pareto(R, active_win)
+    feats["revenue_share"], feats["revenue_cum_share"] = share, cum
+    if gp is not None:
+        share_p, cum_p = _pareto(feats["gross_profit"], active_win)
     else:
-        out["profit_share"] = out["profit_cum_share"] = nanmat
-    T = active_win.shape[0]
-    out["r_score"] = _quintile_score(np.where(np.isnan(feats["recency"]), T, feats["recency"]), active_win,
-                                     higher_is_better=False)
-    out["f_score"] = _quintile_score(feats["orders"], active_win) if have_orders else nanmat
-    out["m_score"] = _quintile_score(feats["revenue"], active_win)
-    return out
+        share_p = cum_p = nanmat
+    feats["profit_share"], feats["profit_cum_share"] = share_p, cum_p
+    feats["r_score"] = _quintile_score(np.where(np.isnan(feats["recency"]), T, feats["recency"]), active_win,
+                                       higher_is_better=False)
+    feats["f_score"] = _quintile_score(O, active_win) if orders is not None else nanmat
+    feats["m_score"] = _quintile_score(R, active_win)
 
-
-def _row_columns(grid: _Grid, periods: list[str], window: int, feats: dict, ci: np.ndarray, ti: np.ndarray) -> dict:
-    """The output columns of the rows (client ci at period ti): ids, every feature, ABC and XYZ classes."""
+    # the rows: clients active in the window, in client then period order
+    ci, ti = np.nonzero(active_win.T)
     cols: dict[str, object] = {
         "client_id": pd.Series(grid.clients).take(ci).reset_index(drop=True),
         "portfolio": pd.Series(grid.portfolio).take(ci).reset_index(drop=True),
@@ -486,7 +435,7 @@ def _row_columns(grid: _Grid, periods: list[str], window: int, feats: dict, ci: 
         "period_index": ti,
         "complete": ti >= window - 1,
     }
-    flat = ti * grid.n + ci
+    flat = ti * n + ci
     for name, arr in feats.items():
         cols[name] = arr.ravel().take(flat)
     cols["abc_revenue"] = _abc(cols["revenue_cum_share"], cols["revenue_share"])
@@ -494,12 +443,8 @@ def _row_columns(grid: _Grid, periods: list[str], window: int, feats: dict, ci: 
     cv = cols["revenue_cv"]
     cols["xyz_class"] = _classes(np.where(np.isnan(cv), -1, np.where(cv <= XYZ_CUTS[0], 0,
                                                                    np.where(cv <= XYZ_CUTS[1], 1, 2))), ["X", "Y", "Z"])
-    return cols
 
-
-def _attribute_columns(clients: pd.DataFrame, grid: _Grid, periods: list[str], ci: np.ndarray, ti: np.ndarray) -> dict:
-    """The clients' attributes, aligned to the clients once and taken per row, and ``client_age``."""
-    cols: dict[str, object] = {}
+    # client attributes, aligned to the clients once and taken per row
     attrs = [a for a in ATTRIBUTES if a in clients.columns]
     cl = clients.drop_duplicates("client_id").set_index("client_id")[attrs].reindex(grid.clients)
     for a in ATTRIBUTES:
@@ -519,7 +464,8 @@ def _attribute_columns(clients: pd.DataFrame, grid: _Grid, periods: list[str], c
         cols["client_age"] = year - cols["founded_year"]
     else:
         cols["client_age"] = np.full(len(ci), np.nan)
-    return cols
+    order = ["client_id", "portfolio", "period", "period_index", "complete", *FEATURES]
+    return pd.DataFrame({k: cols[k] for k in order}, copy=False)
 
 
 def available(features: pd.DataFrame) -> dict[str, bool]:
