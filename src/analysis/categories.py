@@ -50,12 +50,12 @@ SHARE_FEATURES = frozenset({"revenue_share", "profit_share", "revenue_cum_share"
 #: money-based kinds (which many members of the others share). A rulebook's own kinds:
 #: :func:`main_kind_priority`.
 PRIMARY_PRIORITY = registry.current().priority()
+MEMBERSHIP_COLUMNS = ["client_id", "portfolio", "period", "category", "member", "status", "score", "reason"]
 
 
 def main_kind_priority() -> tuple[str, ...]:
     """Kind ids in the order a client's main kind is picked, the loaded rulebooks' kinds included."""
     return registry.current().priority()
-MEMBERSHIP_COLUMNS = ["client_id", "portfolio", "period", "category", "member", "status", "score", "reason"]
 
 
 def default_rulebook_path() -> Path:
