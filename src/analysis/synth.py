@@ -727,7 +727,7 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     id_by_row = np.empty(gen.pool.portfolio.size, dtype=object)
     id_by_row[rows] = ids
     cp_ids = id_by_row[cp["row"].to_numpy()]
-    clients_df = _clients_table(gen, rows, ids, rng, seed, lang)
+    clients_df = _clients_table(gen, rows, ids, rng, seed, lang, names=names)
     transactions, port_label, moved = _order_lines(gen, cp, extra, cp_ids, rng, seed, lang, managers, rows, first)
     if managers:  # one company: no portfolio column anywhere; the manager names the unit
         transactions = transactions.drop(columns="portfolio")
@@ -777,8 +777,9 @@ def _client_ids(cp: pd.DataFrame, seed: int, lang: str) -> tuple[pd.DataFrame, n
 
 
 def _clients_table(gen: _Generator, rows: np.ndarray, ids: np.ndarray, rng: np.random.Generator, seed: int,
-                   lang: str) -> pd.DataFrame:
-    """The clients table: names and attributes that carry the latent kinds' signals."""
+                   lang: str, *, names: bool = True) -> pd.DataFrame:
+    """The clients table: names (the ids when ``names`` is False) and attributes that carry the
+    latent kinds' signals."""
     pool, n = gen.pool, rows.size
     img, adv = pool.kinds["image"][rows], pool.kinds["advanced"][rows]
     start_year = gen.periods[0].year
