@@ -35,7 +35,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from analysis.config import CATEGORIES, OUTCOME_SIGNALS, OUTSIDE
+from analysis import registry
 from analysis.errors import InputError
 from analysis.features import FEATURES, client_features
 
@@ -45,10 +45,17 @@ BOOLEAN_FEATURES = frozenset({"is_reference"})
 #: Features that are shares in [0, 1]: a scaled absolute threshold is clipped to that range.
 SHARE_FEATURES = frozenset({"revenue_share", "profit_share", "revenue_cum_share", "profit_cum_share",
                             "new_product_share", "manager_continuity", "manager_continuity_history"})
-#: Order in which :func:`primary_category` picks one category for charts: the article's kinds,
-#: rarest signal first, before the two money-based kinds (which many members of the others share).
-PRIMARY_PRIORITY = ("image", "advanced", "demanding", "understanding", "key_profit", "key_revenue")
+#: Order in which :func:`primary_category` picks one category for charts (the built-in kinds'
+#: ``priority`` in the rulebook): the article's kinds, rarest signal first, before the two
+#: money-based kinds (which many members of the others share). A rulebook's own kinds:
+#: :func:`main_kind_priority`.
+PRIMARY_PRIORITY = registry.current().priority()
 MEMBERSHIP_COLUMNS = ["client_id", "portfolio", "period", "category", "member", "status", "score", "reason"]
+
+
+def main_kind_priority() -> tuple[str, ...]:
+    """Kind ids in the order a client's main kind is picked, the loaded rulebooks' kinds included."""
+    return registry.current().priority()
 
 
 def default_rulebook_path() -> Path:
@@ -189,18 +196,21 @@ class Category(BaseModel):
     """One kind of key client: id, texts in both languages, and its rule."""
 
     model_config = ConfigDict(extra="forbid")
-    id: str
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     label: Text
     description: Text
     rule: Node
     score: str | None = None  # a feature shown as the score; default: share of conditions held
+    phrase: Text | None = None  # the words of a sentence ("image clients"); required for a new kind
+    priority: float | None = None  # lower is picked first as a client's main kind
+    custom: bool = False  # a kind of the user's own, not one of the built-in ones
 
-    @field_validator("id")
-    @classmethod
-    def _known_category(cls, v: str) -> str:
-        if v not in CATEGORIES:
-            raise ValueError(f"unknown category {v!r}; categories: {', '.join(CATEGORIES)}")
-        return v
+    @model_validator(mode="after")
+    def _custom_kind_phrase(self) -> "Category":
+        if self.custom and self.phrase is None:
+            raise ValueError(f"the kind {self.id!r} of your own needs `phrase: {{en: ..., ru: ...}}`, "
+                             "the words a sentence uses for its clients")
+        return self
 
     @field_validator("score")
     @classmethod
@@ -311,10 +321,12 @@ def parse_rulebook(data: dict, *, source: str = "rulebook") -> Rulebook:
         raise InputError(f"{source}: expected a mapping with `categories:`, got {type(data).__name__}")
     cats = data.get("categories")
     if isinstance(cats, list):
+        known = registry.current().builtin_kinds
         for i, c in enumerate(cats):
-            if isinstance(c, dict) and "id" in c and c["id"] not in CATEGORIES:
+            if isinstance(c, dict) and "id" in c and c["id"] not in known and c.get("custom") is not True:
                 raise InputError(f"{source}: categories[{i}]: unknown category {c['id']!r}; "
-                                 f"categories: {', '.join(CATEGORIES)}")
+                                 f"categories: {', '.join(known)}. A kind of your own says `custom: true` "
+                                 "and has a phrase, label, description and rule")
     try:
         book = Rulebook.model_validate(data)
     except ValidationError as exc:
@@ -325,7 +337,15 @@ def parse_rulebook(data: dict, *, source: str = "rulebook") -> Rulebook:
                 if isinstance(c, dict) and "id" in c:
                     msg = msg.replace(f"categories[{i}]", f"categories[{i}] ({c['id']})")
         raise InputError(msg) from None
+    declare_kinds(book)
     return book
+
+
+def declare_kinds(book: Rulebook) -> None:
+    """Declare the rulebook's kinds in the registry in use (their labels, phrases and priority show
+    on every page; a ``custom`` kind becomes a kind of its own). Loading a rulebook does it."""
+    registry.declare_kinds(c.model_dump(include={"id", "label", "phrase", "priority"}, exclude_none=True)
+                           for c in book.categories)
 
 
 def load_rulebook(path: str | Path | None = None) -> Rulebook:
@@ -387,11 +407,13 @@ def signal_id(category: str) -> str:
 def outcome_variants(book: "Rulebook") -> dict[tuple[str, str], tuple[Node | None, list[str]]]:
     """Which rules read an outcome's own signal: ``(category, outcome)`` → (the rule without those
     conditions, or None when none is left; the features dropped), for every outcome of
-    :data:`analysis.config.OUTCOME_SIGNALS` and every category whose rule reads it."""
+    the registry (:meth:`analysis.registry.Registry.outcome_signals`) and every category whose
+    rule reads it."""
     out = {}
+    signals = registry.current().outcome_signals()
     for cat in book.categories:
         used = {leaf.feature for leaf in cat.rule.leaves()}
-        for outcome, feats in OUTCOME_SIGNALS.items():
+        for outcome, feats in signals.items():
             dropped = sorted(used & feats)
             if dropped:
                 out[(cat.id, outcome)] = (without_features(cat.rule, set(feats)), dropped)
@@ -404,10 +426,10 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
                       features: pd.DataFrame | None = None) -> pd.DataFrame:
     """The rule variants that keep the outcomes measured on "the other clients" free of selection.
 
-    For every outcome measured outside a kind (:data:`analysis.config.OUTSIDE`), two memberships:
+    For every outcome measured outside a kind (the registry's ``outside``), two memberships:
 
     - ``<k>_without_<outcome>`` (:func:`variant_id`) for every category k whose rule reads the
-      outcome's own signal (:data:`analysis.config.OUTCOME_SIGNALS`): k's rule with those
+      outcome's own signal (the registry's ``signals``): k's rule with those
       conditions removed (``at_least`` capped). The exposure paired with that outcome comes from it.
     - ``<k>_any_signal`` (:func:`signal_id`) for the kind k the outcome is measured outside: true
       when any condition of k's full rule holds. "The others" are the clients where it is false.
@@ -441,7 +463,7 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
         else:
             fr = _classify_one(cat, ctx, rule).assign(category=vid)
         frames.append(fr)
-    for outcome, k in OUTSIDE.items():
+    for outcome, k in registry.current().outside().items():
         if k not in ids:
             continue
         cat = book.get(k).model_copy(update={"score": None})
@@ -810,7 +832,7 @@ def status_summary(membership: pd.DataFrame) -> pd.DataFrame:
 # derived tables
 
 
-def primary_category(membership: pd.DataFrame, *, priority: tuple[str, ...] = PRIMARY_PRIORITY) -> pd.DataFrame:
+def primary_category(membership: pd.DataFrame, *, priority: tuple[str, ...] | None = None) -> pd.DataFrame:
     """One category per client and period, for charts that need a single colour.
 
     The first category the client holds in ``priority`` order — by default the article's four
@@ -829,6 +851,7 @@ def primary_category(membership: pd.DataFrame, *, priority: tuple[str, ...] = PR
     # lambda and string join this replaces took 18 s of page 4 on the sample under load
     cat = membership["category"].astype(str)
     present = [str(c) for c in cat.unique()]  # once: iterating an Arrow string column is slow
+    priority = main_kind_priority() if priority is None else priority
     order = [c for c in priority if c in present] + [c for c in present if c not in set(priority)]
     held_cols = {f"_h{i}": (membership["member"].fillna(False).astype(bool) & cat.eq(c)).to_numpy()
                  for i, c in enumerate(order)}

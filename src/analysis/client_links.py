@@ -46,9 +46,9 @@ import pandas as pd
 from scipy import stats as sps
 
 from analysis import hypotheses as hyp
-from analysis.config import CATEGORIES
+from analysis import registry
 from analysis.errors import InputError
-from analysis.growth import _Arrays, _log, _period_axis, _ratio, _shift_left, _window_sum
+from analysis.growth import ClientGrid, log_positive, period_axis, ratio, shift_left, window_sum
 from analysis.stats import adjust_pvalues, mde
 
 CLIENT_OUTCOMES = hyp.CLIENT_OUTCOMES
@@ -91,17 +91,17 @@ def client_panel(
         raise InputError(f"`window` must be a whole number of periods ≥ 1, got {window!r}")
     lags = [int(h) for h in lags]
     present = {str(c) for c in membership["category"].unique()}
-    cats = list(categories) if categories is not None else [k for k in CATEGORIES if k in present]
-    periods = _period_axis(panel["period"].astype(str).unique())
-    a = _Arrays(panel, periods)
+    cats = list(categories) if categories is not None else [k for k in registry.current().kind_ids() if k in present]
+    periods = period_axis(panel["period"].astype(str).unique())
+    a = ClientGrid(panel, periods)
     T, W = a.T, int(window)
     notes: list[str] = []
     rev = a.matrix("revenue")
     active = rev > 0
-    win_rev = _window_sum(np.where(active, rev, 0.0), W)
+    win_rev = window_sum(np.where(active, rev, 0.0), W)
     mem = a.membership(membership, cats)
     known_prev = np.zeros((a.C, T), bool)
-    cols: dict[str, np.ndarray] = {"window_revenue": win_rev, SIZE_CONTROL: _log(win_rev)}
+    cols: dict[str, np.ndarray] = {"window_revenue": win_rev, SIZE_CONTROL: log_positive(win_rev)}
     for k in cats:
         m, kn = mem[k]
         m1 = np.zeros_like(m)
@@ -111,25 +111,25 @@ def client_panel(
         cols[member_column(k)] = np.where(kn1, m1.astype(float), np.nan)
     outcomes: list[str] = []
     growth = np.full((a.C, T), np.nan)
-    growth[:, 1:] = np.where(active[:, 1:] & active[:, :-1], np.diff(_log(rev), axis=1), np.nan)
+    growth[:, 1:] = np.where(active[:, 1:] & active[:, :-1], np.diff(log_positive(rev), axis=1), np.nan)
     series: dict[str, tuple[np.ndarray, str]] = {"revenue_growth": (growth, "growth"),
                                                  "retention": (active.astype(float), "level")}
     gp = a.matrix("gross_profit")
     if np.isfinite(gp).any() and "gross_profit" in panel.columns and panel["gross_profit"].notna().any():
-        margin = np.where(active, _ratio(gp, rev), np.nan)
+        margin = np.where(active, ratio(gp, rev), np.nan)
         mch = np.full((a.C, T), np.nan)
         mch[:, 1:] = margin[:, 1:] - margin[:, :-1]
         series["margin_change"] = (mch, "growth")
     else:
         notes.append("margin_change: no cost or gross profit in the data")
     if "claim" in panel.columns and "orders" in panel.columns and panel["claim"].sum() > 0:
-        series["claims_rate"] = (100 * _ratio(a.matrix("claim"), a.matrix("orders")), "level")
+        series["claims_rate"] = (100 * ratio(a.matrix("claim"), a.matrix("orders")), "level")
     else:
         notes.append("claims_rate: no claims in the data (events with type claim)")
     for o, (arr, kind) in series.items():
         outcomes.append(o)
         for h in lags:
-            cols[f"{o}_h{h}"] = _shift_left(arr, h if kind == "growth" else h - 1)
+            cols[f"{o}_h{h}"] = shift_left(arr, h if kind == "growth" else h - 1)
     keep = (win_rev > 0) & known_prev
     keep[:, :W] = False
     ci, ti = np.nonzero(keep)
@@ -234,20 +234,12 @@ def client_hypotheses(hypotheses=None) -> list:
     return [h for h in hf.hypotheses if h.level == "client"], hf
 
 
-_OUTCOME = {
-    "revenue_growth": ("own revenue growth", "рост собственной выручки"),
-    "retention": ("rate of buying again", "доля повторных покупок"),
-    "margin_change": ("change in gross margin", "изменение валовой маржи"),
-    "claims_rate": ("claims rate (per 100 orders)", "число рекламаций на 100 заказов"),
-}
-
-
 def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     """A plain sentence for a client-level result: about clients of a kind, never about the
     company's growth."""
     v = row["verdict"]
-    kind = hyp.KIND_WORDS.get(row["category"], (row["category"], row["category"]))
-    out = _OUTCOME.get(row["outcome"], (row["outcome"], row["outcome"]))
+    kind = hyp.kind_words(row["category"])
+    out = registry.current().client_phrase(str(row["outcome"]))
     h = int(row["lag"])
     est = row.get("std_effect", np.nan)
     m = float(row["min_effect"])

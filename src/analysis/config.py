@@ -1,4 +1,4 @@
-"""Paths, period labels and the outcome registry: the defaults every module shares."""
+"""Paths, period labels and the built-in kinds and outcomes: the defaults every module shares."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from analysis import registry
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 _RESOURCES = PACKAGE_DIR / "_resources"
@@ -38,37 +40,25 @@ def default_window(freq: str) -> int:
     """The trailing window in periods when none is given: 4 quarters, 6 months, 3 years."""
     return FREQUENCIES[freq][2]
 
-#: The outcome registry shared by the generator (``synth``) and the statistics (``growth``).
-#: Value: (kind, description). ``kind`` tells how lag h maps to periods: ``growth`` outcomes are
-#: measured between t+h-1 and t+h, ``level`` outcomes in period t+h-1 (docs/methods.md, "Statistics").
-OUTCOMES: dict[str, tuple[str, str]] = {
-    "revenue_growth": ("growth", "log change of the portfolio's revenue into period t+h"),
-    "profit_growth": ("growth", "log change of the portfolio's gross profit into period t+h"),
-    "new_clients": ("level", "clients buying for the first time in t+h-1 per 100 clients active in the window"),
-    "new_client_size": ("level", "log mean revenue in t+h-1 of the clients new in that period"),
-    "new_product_share": ("level", "new-product share of revenue in t+h-1, clients with no `advanced` signal at t-1"),
-    "claims_rate": ("level", "claims per 100 orders in t+h-1, clients with no `demanding` signal at t-1"),
-    "revenue_volatility": ("growth", "absolute deviation of revenue growth at lag h from the portfolio's mean growth"),
-    "retention": ("level", "share of the window's active clients still buying in t+h-1"),
-    "plan_attainment": ("level", "KPI: plan attainment in t+h-1 (1 = plan met)"),
-    "defect_rate": ("level", "KPI: share of defective deliveries in t+h-1"),
-}
+# The kinds and outcomes are declared once, in analysis.registry (outcomes: resources/registry.yaml;
+# kinds: the rulebook). The names below are the built-in registry's, for code and tests that want
+# the defaults; code that must see a user's own kinds or a swapped-in registry asks
+# ``registry.current()`` at run time.
+_BUILT_IN = registry.load()
 
+#: Outcome id → (family, description): ``growth`` outcomes are measured between t+h-1 and t+h,
+#: ``level`` outcomes in period t+h-1 (docs/methods.md, "Statistics").
+OUTCOMES: dict[str, tuple[str, str]] = {o.id: (o.family, o.description.en) for o in _BUILT_IN.outcomes.values()}
 #: The six kinds of key client, in the order reports show them.
-CATEGORIES = ("key_revenue", "key_profit", "image", "demanding", "advanced", "understanding")
+CATEGORIES = _BUILT_IN.kind_ids()
 #: The four kinds the article adds to the usual two; the generator plants them as latent traits.
-ARTICLE_KINDS = ("image", "demanding", "advanced", "understanding")
-
+ARTICLE_KINDS = _BUILT_IN.synthetic_kinds
 #: Outcomes measured on "the other clients": outcome → the kind whose clients are left out.
-OUTSIDE: dict[str, str] = {"new_product_share": "advanced", "claims_rate": "demanding"}
+OUTSIDE: dict[str, str] = _BUILT_IN.outside()
 #: Features that read an outcome's own signal. A rule that uses one of them to pick clients would
 #: select on the outcome (lucky highs revert afterwards), so an exposure paired with that outcome
 #: comes from the rule without these conditions (docs/methods.md, "The other clients").
-OUTCOME_SIGNALS: dict[str, frozenset[str]] = {
-    "claims_rate": frozenset({"claims", "claims_per_100_orders", "claims_per_100_orders_history",
-                              "claims_per_incident", "claims_per_incident_history"}),
-    "new_product_share": frozenset({"new_product_share"}),
-}
+OUTCOME_SIGNALS: dict[str, frozenset[str]] = _BUILT_IN.outcome_signals()
 
 EVENT_TYPES = ("claim", "trial", "spec_requirement", "prepayment", "deferral_accepted", "incident")
 

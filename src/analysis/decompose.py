@@ -11,7 +11,7 @@ Descriptive and exact. For every pair of consecutive periods (t-1, t) each clien
 *Which kind.* Clients hold several kinds at once, so a sum over kinds would count some clients
 twice. Each client is attributed to its **main kind**: the first kind it holds in the priority
 ``image, advanced, demanding, understanding, key_profit, key_revenue`` (the article's four
-kinds first, the rarest signals first — :data:`analysis.categories.PRIMARY_PRIORITY`), ``none``
+kinds first, the rarest signals first — the rulebook's ``priority``, :func:`analysis.categories.main_kind_priority`), ``none``
 when it holds no kind, ``undecided`` when its kinds could not be decided (the first W-1 periods of
 the data). The kind is the one held in t-1 (the start of the step); a client with no decision in
 t-1 (a new client) takes the one it holds in t.
@@ -28,9 +28,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.categories import PRIMARY_PRIORITY
+from analysis.categories import main_kind_priority
 from analysis.errors import InputError
-from analysis.growth import _period_axis
+from analysis.growth import period_axis
 
 COMPONENTS = ("won", "lost", "grown", "shrunk", "other")
 MEASURES = ("revenue", "gross_profit")
@@ -59,7 +59,7 @@ def to_minor(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.rint(x * 100).astype(np.int64)
 
 
-def main_kinds(membership: pd.DataFrame, *, priority: Sequence[str] = PRIMARY_PRIORITY) -> pd.DataFrame:
+def main_kinds(membership: pd.DataFrame, *, priority: Sequence[str] | None = None) -> pd.DataFrame:
     """One main kind per client and period: ``client_id, period, kind``.
 
     ``kind`` is the first kind held in ``priority`` order, ``none`` when none is held and
@@ -72,7 +72,7 @@ def main_kinds(membership: pd.DataFrame, *, priority: Sequence[str] = PRIMARY_PR
     m = membership[["client_id", "period", "category", "member"]].copy()
     m["client_id"] = m["client_id"].astype(str)
     m["period"] = m["period"].astype(str)
-    rank = {c: i for i, c in enumerate(priority)}
+    rank = {c: i for i, c in enumerate(main_kind_priority() if priority is None else priority)}
     flag = m["member"].astype("boolean")
     m["_rank"] = np.where(flag.fillna(False).to_numpy(dtype=bool),
                           m["category"].map(rank).fillna(len(rank)).to_numpy(dtype=float), np.inf)
@@ -86,8 +86,9 @@ def main_kinds(membership: pd.DataFrame, *, priority: Sequence[str] = PRIMARY_PR
                          "kind": kind})
 
 
-def kind_order(kinds: Sequence[str], priority: Sequence[str] = PRIMARY_PRIORITY) -> list[str]:
+def kind_order(kinds: Sequence[str], priority: Sequence[str] | None = None) -> list[str]:
     """Kinds in display order: the priority order, then ``none``, then ``undecided``."""
+    priority = main_kind_priority() if priority is None else priority
     present = set(kinds)
     return [k for k in (*priority, NONE, UNDECIDED) if k in present] + sorted(
         present - {*priority, NONE, UNDECIDED})
@@ -98,7 +99,7 @@ def growth_by_kind(
     membership: pd.DataFrame,
     *,
     measures: Sequence[str] = MEASURES,
-    priority: Sequence[str] = PRIMARY_PRIORITY,
+    priority: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Each period's change of the company's revenue and gross profit, by kind and component.
 
@@ -154,7 +155,7 @@ def growth_by_kind(
             use.append(m)
         else:
             notes.append(f"{m}: not in the data (no cost or gross profit column); left out")
-    periods = _period_axis(panel["period"].astype(str).unique())
+    periods = period_axis(panel["period"].astype(str).unique())
     if len(periods) < 2:
         raise InputError(f"growth by kind needs at least 2 periods; the data have {len(periods)}")
     ids = panel["client_id"].astype(str)
@@ -171,42 +172,11 @@ def growth_by_kind(
     rev = matrix("revenue")
     active = rev > 0
     first = np.where(active.any(axis=1), active.argmax(axis=1), T)
-    # main kind per client and period, as codes into `kinds`
-    mk = main_kinds(membership, priority=priority)
-    mk = mk[mk["client_id"].isin(clients)]
-    kinds = kind_order([*mk["kind"].unique(), UNDECIDED], priority)
-    code = np.full((C, T), kinds.index(UNDECIDED), dtype=np.int64)
-    mci = clients.get_indexer(mk["client_id"])
-    msi = pd.Index(periods).get_indexer(mk["period"])
-    ok = msi >= 0
-    code[mci[ok], msi[ok]] = pd.Index(kinds).get_indexer(mk["kind"])[ok]
-    und = kinds.index(UNDECIDED)
+    priority = main_kind_priority() if priority is None else priority
+    kinds, code = _kind_codes(membership, clients, periods, priority)
     rows = []
     for m in use:
-        x = rev if m == "revenue" else matrix(m)
-        for t in range(1, T):
-            a, b = active[:, t - 1], active[:, t]
-            d = x[:, t] - x[:, t - 1]
-            kind_c = np.where(code[:, t - 1] != und, code[:, t - 1], code[:, t])
-            comp = {
-                "won": ~a & b,
-                "lost": a & ~b,
-                "grown": a & b & (d > 0),
-                "shrunk": a & b & (d <= 0),
-                "other": ~a & ~b,
-            }
-            company = int(d.sum())
-            for j, k in enumerate(kinds):
-                sel = kind_c == j
-                vals = {c: int(d[sel & mask].sum()) for c, mask in comp.items()}
-                change = sum(vals.values())
-                rows.append({
-                    "measure": m, "period": periods[t], "prev_period": periods[t - 1], "kind": k,
-                    "prev_value": int(x[sel, t - 1].sum()), "value": int(x[sel, t].sum()), **vals, "kept": vals["grown"] + vals["shrunk"], "change": change, "company_change": company,
-                    "clients": int((sel & (a | b)).sum()), "won_clients": int((sel & comp["won"]).sum()),
-                    "new_clients": int((sel & comp["won"] & (first == t)).sum()),
-                    "lost_clients": int((sel & comp["lost"]).sum()),
-                })
+        rows += _component_rows(m, rev if m == "revenue" else matrix(m), active, first, code, kinds, periods)
     out = pd.DataFrame(rows, columns=[c for c in DECOMPOSITION_COLUMNS if c != "share_of_change"])
     money = ["prev_value", "value", *COMPONENTS, "kept", "change", "company_change"]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -221,6 +191,54 @@ def growth_by_kind(
         out = out[~und_rows].reset_index(drop=True)  # no client was ever undecided: an empty group
     out.attrs.update(priority=list(priority), measures=use, notes=notes)
     return out
+
+
+def _kind_codes(membership: pd.DataFrame, clients: pd.Index, periods: list[str], priority: Sequence[str]
+                ) -> tuple[list[str], np.ndarray]:
+    """The kinds in display order and each client's main kind per period as codes into them
+    (clients × periods; ``undecided`` where the membership says nothing)."""
+    mk = main_kinds(membership, priority=priority)
+    mk = mk[mk["client_id"].isin(clients)]
+    kinds = kind_order([*mk["kind"].unique(), UNDECIDED], priority)
+    code = np.full((len(clients), len(periods)), kinds.index(UNDECIDED), dtype=np.int64)
+    mci = clients.get_indexer(mk["client_id"])
+    msi = pd.Index(periods).get_indexer(mk["period"])
+    ok = msi >= 0
+    code[mci[ok], msi[ok]] = pd.Index(kinds).get_indexer(mk["kind"])[ok]
+    return kinds, code
+
+
+def _component_rows(measure: str, x: np.ndarray, active: np.ndarray, first: np.ndarray, code: np.ndarray,
+                    kinds: list[str], periods: list[str]) -> list[dict]:
+    """One row per period t ≥ 1 and kind: the change of ``x`` (minor units, clients × periods) from
+    t-1 to t split into won, lost, grown, shrunk and other; a client counts in its kind at t-1
+    (at t when it was undecided then)."""
+    und = kinds.index(UNDECIDED)
+    rows = []
+    for t in range(1, x.shape[1]):
+        a, b = active[:, t - 1], active[:, t]
+        d = x[:, t] - x[:, t - 1]
+        kind_c = np.where(code[:, t - 1] != und, code[:, t - 1], code[:, t])
+        comp = {
+            "won": ~a & b,
+            "lost": a & ~b,
+            "grown": a & b & (d > 0),
+            "shrunk": a & b & (d <= 0),
+            "other": ~a & ~b,
+        }
+        company = int(d.sum())
+        for j, k in enumerate(kinds):
+            sel = kind_c == j
+            vals = {c: int(d[sel & mask].sum()) for c, mask in comp.items()}
+            rows.append({
+                "measure": measure, "period": periods[t], "prev_period": periods[t - 1], "kind": k,
+                "prev_value": int(x[sel, t - 1].sum()), "value": int(x[sel, t].sum()), **vals,
+                "kept": vals["grown"] + vals["shrunk"], "change": sum(vals.values()), "company_change": company,
+                "clients": int((sel & (a | b)).sum()), "won_clients": int((sel & comp["won"]).sum()),
+                "new_clients": int((sel & comp["won"] & (first == t)).sum()),
+                "lost_clients": int((sel & comp["lost"]).sum()),
+            })
+    return rows
 
 
 def growth_shares(table: pd.DataFrame, *, since: str | None = None) -> pd.DataFrame:

@@ -8,14 +8,32 @@ import matplotlib.ticker
 import pandas as pd
 import seaborn as sns
 
-from analysis import i18n
-from analysis.config import CATEGORIES
+from analysis import i18n, registry
 
-#: One fixed colour per category from the Okabe–Ito palette (distinct for the common colour-vision
-#: deficiencies), each with its own marker and line style so that the kinds stay apart in greyscale.
-CATEGORY_COLORS = dict(zip(CATEGORIES, ["#0072B2", "#56B4E9", "#D55E00", "#CC79A7", "#009E73", "#E69F00"]))
-CATEGORY_MARKERS = dict(zip(CATEGORIES, ["o", "s", "^", "D", "v", "P"]))
-CATEGORY_DASHES = dict(zip(CATEGORIES, ["", (4, 1.5), (1, 1), (3, 1, 1, 1), (6, 2), (2, 2, 6, 2)]))
+#: The Okabe–Ito palette (distinct for the common colour-vision deficiencies), each colour with its
+#: own marker and line style so that the kinds stay apart in greyscale; kinds take them in registry
+#: order (a rulebook's own kinds after the built-in six, cycling past eight).
+_COLORS = ["#0072B2", "#56B4E9", "#D55E00", "#CC79A7", "#009E73", "#E69F00", "#F0E442", "#000000"]
+_MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
+_DASHES = ["", (4, 1.5), (1, 1), (3, 1, 1, 1), (6, 2), (2, 2, 6, 2), (1, 2), (5, 1, 1, 1, 1, 1)]
+
+
+def _by_kind(styles: list) -> dict:
+    kinds = registry.current().kind_ids()
+    return {k: styles[i % len(styles)] for i, k in enumerate(kinds)}
+
+
+def kind_colors() -> dict[str, str]:
+    """One fixed colour per kind, the same on every figure."""
+    return _by_kind(_COLORS)
+
+
+def kind_markers() -> dict[str, str]:
+    return _by_kind(_MARKERS)
+
+
+def kind_dashes() -> dict[str, object]:
+    return _by_kind(_DASHES)
 
 
 def money(v: float, lang: str = "en") -> str:
@@ -128,12 +146,12 @@ def category_shares(counts: pd.DataFrame, *, lang: str = "en"):
     if counts.empty:
         return None
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    order = [c for c in CATEGORY_COLORS if c in set(counts["category"])]
+    order = [c for c in kind_colors() if c in set(counts["category"])]
     periods = sorted(counts["period"].astype(str).unique())
     data = counts.assign(period_pos=counts["period"].astype(str).map({p: i for i, p in enumerate(periods)}))
-    sns.lineplot(data=data, x="period_pos", y="share", hue="category", palette=CATEGORY_COLORS, ax=ax,
-                 hue_order=order, style="category", style_order=order, markers=CATEGORY_MARKERS,
-                 dashes=CATEGORY_DASHES)
+    sns.lineplot(data=data, x="period_pos", y="share", hue="category", palette=kind_colors(), ax=ax,
+                 hue_order=order, style="category", style_order=order, markers=kind_markers(),
+                 dashes=kind_dashes())
     _thin_period_axis(ax, periods)
     ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
     ax.set(xlabel=i18n.t("fig.period", lang), ylabel=i18n.t("fig.share_of_clients", lang),
@@ -168,7 +186,7 @@ def forest(results: pd.DataFrame, *, label: str = "id", lang: str = "en"):
     ax.axvline(0, color="0.4", lw=0.8)
     y = range(len(df))[::-1]
     for yi, (_, row) in zip(y, df.iterrows()):
-        color = CATEGORY_COLORS.get(row["category"], "0.3")
+        color = kind_colors().get(row["category"], "0.3")
         ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color=color, lw=2.2)
         ax.plot(row["std_effect"], yi, "o", color=color, ms=7)
     labels = [f"{r[label]}: {i18n.category(r['category'], lang)} → {i18n.outcome(r['outcome'], lang)}\n"
@@ -197,7 +215,7 @@ def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None, lang: str = "en"
         g = g[g["lag"] == lag]
     if g.empty:
         return None
-    kinds = [c for c in CATEGORY_COLORS if c in set(g["category"])]
+    kinds = [c for c in kind_colors() if c in set(g["category"])]
     outs = list(dict.fromkeys(g["outcome"]))
     lags = sorted(g["lag"].unique())
     lim = max(0.3, float(g["std_effect"].abs().max()))
@@ -251,7 +269,7 @@ def scatter_fits(data: pd.DataFrame, results: pd.DataFrame, *, max_panels: int =
         for col in (x, y):
             d[col] = (d[col] - d.groupby("portfolio")[col].transform("mean")
                       - d.groupby("period")[col].transform("mean") + d[col].mean())
-        sns.regplot(data=d, x=x, y=y, ax=ax, color=CATEGORY_COLORS.get(r["category"], "0.3"),
+        sns.regplot(data=d, x=x, y=y, ax=ax, color=kind_colors().get(r["category"], "0.3"),
                     scatter_kws={"alpha": 0.45, "s": 14}, line_kws={"lw": 1.5})
         ax.set(xlabel=i18n.t("fig.within_share", lang, category=i18n.category(r["category"], lang)),
                ylabel=i18n.t("fig.within_outcome", lang, outcome=i18n.outcome(r["outcome"], lang), lag=int(r["lag"])),
@@ -294,9 +312,9 @@ def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | No
     d = f.merge(p, on="client_id", how="left")
     # "none" (decided, in no kind) and a missing decision both show as the grey "none of the six"
     d["kind"] = d["primary_category"].replace({"none": "none of the six"}).fillna("none of the six")
-    palette = {**CATEGORY_COLORS, "none of the six": "#b0b0b0"}
-    markers = {**CATEGORY_MARKERS, "none of the six": "."}
-    order = ["none of the six", *[c for c in CATEGORY_COLORS if c in set(d["kind"])]]
+    palette = {**kind_colors(), "none of the six": "#b0b0b0"}
+    markers = {**kind_markers(), "none of the six": "."}
+    order = ["none of the six", *[c for c in kind_colors() if c in set(d["kind"])]]
     has_margin = "margin" in d and d["margin"].notna().any()
     fig, ax = plt.subplots(figsize=(8.5, 5 if has_margin else 0.5 * len(order) + 1.6))
     if has_margin:
@@ -340,7 +358,7 @@ def growth_waterfall(shares: pd.DataFrame, *, measure: str = "revenue", lang: st
     ax.bar(0, start, color="0.55")
     level = start
     for i, (k, ch) in enumerate(zip(d["kind"], d["change"]), start=1):
-        ax.bar(i, ch, bottom=level, color=CATEGORY_COLORS.get(k, "0.75"), edgecolor="0.3", linewidth=0.5)
+        ax.bar(i, ch, bottom=level, color=kind_colors().get(k, "0.75"), edgecolor="0.3", linewidth=0.5)
         pct = ch / abs(start) * 100 if start else float("nan")
         ax.text(i, level + max(ch, 0), ("+" if pct > 0 else "") + i18n.number(pct, lang, 1) + " %",
                 ha="center", va="bottom", fontsize=8)

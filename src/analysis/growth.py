@@ -31,12 +31,12 @@ and the simulation tests call these functions hundreds of times.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from analysis.config import CATEGORIES, OUTCOMES
-from analysis.config import OUTSIDE as _OUTSIDE
+from analysis import registry
 from analysis.errors import InputError
 
 #: Exposure measures: column prefix → (English, Russian) description.
@@ -49,23 +49,7 @@ EXPOSURES: dict[str, tuple[str, str]] = {
                  "1, если в окне покупал хотя бы один клиент категории, иначе 0"),
 }
 SIZE_CONTROL = "log_window_revenue"
-#: Registry outcomes measured on the clients outside a category (not a member at t-1).
-OUTSIDE: dict[str, str] = dict(_OUTSIDE)
-#: Outcomes computed from the client × period panel (the rest of the registry are KPI columns).
-PANEL_OUTCOMES = ("revenue_growth", "profit_growth", "new_clients", "new_client_size",
-                  "new_product_share", "claims_rate", "revenue_volatility", "retention")
 LAGS = (1, 2, 3, 4)
-
-_OUTCOME_RU = {
-    "revenue_growth": "лог-изменение выручки портфеля в период t+h",
-    "profit_growth": "лог-изменение валовой прибыли портфеля в период t+h",
-    "new_clients": "клиенты, впервые купившие в t+h-1, на 100 клиентов, покупавших в окне",
-    "new_client_size": "логарифм средней выручки новых клиентов периода t+h-1",
-    "new_product_share": "доля новинок в выручке за t+h-1, клиенты без признаков «продвинутых» на t-1",
-    "claims_rate": "рекламации на 100 заказов за t+h-1, клиенты без признаков «требовательных» на t-1",
-    "revenue_volatility": "модуль отклонения роста выручки с лагом h от среднего роста портфеля",
-    "retention": "доля клиентов окна, покупающих в t+h-1",
-}
 
 
 def outcome_column(outcome: str, lag: int) -> str:
@@ -81,15 +65,16 @@ def exposure_column(category: str, measure: str = "share") -> str:
 
 
 def outcome_kind(outcome: str) -> str:
-    """``growth`` (measured between t+h-1 and t+h) or ``level`` (measured in t+h-1)."""
-    return OUTCOMES[outcome][0] if outcome in OUTCOMES else "level"
+    """``growth`` (measured between t+h-1 and t+h) or ``level`` (measured in t+h-1): the outcome's
+    ``family`` in the registry; a KPI column the registry does not know is a level."""
+    return registry.current().family(outcome)
 
 
 # ---------------------------------------------------------------------------------------------
 # dense arrays
 
 
-def _period_axis(labels: Iterable[str]) -> list[str]:
+def period_axis(labels: Iterable[str]) -> list[str]:
     """All periods from the first to the last label, gaps filled (``2024Q1`` … ``2025Q4``).
 
     Labels pandas cannot read as periods are taken as they sort.
@@ -104,7 +89,7 @@ def _period_axis(labels: Iterable[str]) -> list[str]:
         return uniq
 
 
-class _Arrays:
+class ClientGrid:
     """The client × period panel as dense arrays on one period axis."""
 
     def __init__(self, panel: pd.DataFrame, periods: list[str]):
@@ -174,7 +159,7 @@ class _Arrays:
         return out
 
 
-def _window_sum(x: np.ndarray, window: int) -> np.ndarray:
+def window_sum(x: np.ndarray, window: int) -> np.ndarray:
     """Column t: the sum of columns t-W … t-1 (NaN for t < W)."""
     c = np.concatenate([np.zeros((x.shape[0], 1)), np.cumsum(x, axis=1)], axis=1)
     out = np.full(x.shape, np.nan)
@@ -183,7 +168,7 @@ def _window_sum(x: np.ndarray, window: int) -> np.ndarray:
     return out
 
 
-def _shift_left(x: np.ndarray, k: int) -> np.ndarray:
+def shift_left(x: np.ndarray, k: int) -> np.ndarray:
     """Column t takes column t+k (NaN past the end); k may be 0."""
     out = np.full(x.shape, np.nan)
     if k < x.shape[1]:
@@ -191,14 +176,157 @@ def _shift_left(x: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / den, np.nan)
 
 
-def _log(x: np.ndarray) -> np.ndarray:
+def log_positive(x: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.nan)
+
+
+class PeriodArrays:
+    """What an outcome's ``compute`` reads (:mod:`analysis.registry`): the client × period panel
+    as dense (clients × periods) arrays on one period axis, the trailing window's revenue and
+    active clients, and each kind's membership at t-1 (the exposure of column t).
+
+    A ``compute(arrays, h)`` returns a (portfolios × periods) array whose column t holds the
+    outcome at lag h (growth outcomes from t+h-1 to t+h, level outcomes in t+h-1; NaN past the
+    data), or None when the data lack what it needs — after putting the reason in ``missing``.
+    """
+
+    def __init__(self, grid: ClientGrid, window: int, prev: dict[str, tuple[np.ndarray, np.ndarray]],
+                 signal_of: dict[str, str]):
+        self.grid, self.W, self.T, self.P, self.C = grid, window, grid.T, grid.P, grid.C
+        self.panel = grid.panel
+        #: kind or rule-variant id → (member at t-1, membership known at t-1), clients × periods
+        self.prev = prev
+        #: kind → its ``<k>_any_signal`` variant id (who has any signal of the kind)
+        self.signal_of = signal_of
+        #: outcome → ``no_signal`` / ``not_member``: who "the other clients" were
+        self.others: dict[str, str] = {}
+        #: outcome → why it could not be computed
+        self.missing: dict[str, str] = {}
+        self.rev = grid.matrix("revenue")
+        self.active = self.rev > 0
+        self.win_rev_c = window_sum(self.rev, window)  # client revenue over t-W … t-1
+        self.win_act_c = window_sum(self.active.astype(float), window) > 0  # active in the window
+        self.win_rev = grid.by_portfolio(np.nan_to_num(self.win_rev_c))
+        self.win_n = grid.by_portfolio(self.win_act_c.astype(float))
+
+    def has(self, column: str) -> bool:
+        """Whether the panel has ``column`` with at least one value."""
+        return column in self.panel.columns and bool(self.panel[column].notna().any())
+
+    def matrix(self, column: str) -> np.ndarray:
+        return self.grid.matrix(column)
+
+    def by_portfolio(self, x: np.ndarray) -> np.ndarray:
+        return self.grid.by_portfolio(x)
+
+    @cached_property
+    def growth(self) -> np.ndarray:
+        """Column s: log R(s) - log R(s-1) of each portfolio's revenue."""
+        g = np.full((self.P, self.T), np.nan)
+        g[:, 1:] = np.diff(log_positive(self.by_portfolio(self.rev)), axis=1)
+        return g
+
+    @cached_property
+    def new(self) -> np.ndarray:
+        """(clients × periods) True in the client's first period with revenue."""
+        first = np.where(self.active.any(axis=1), self.active.argmax(axis=1), -1)
+        new = np.zeros((self.C, self.T), bool)
+        has = first >= 0
+        new[np.flatnonzero(has), first[has]] = True
+        return new
+
+    def outside_ratio(self, outcome: str, available: bool, num: np.ndarray, den: np.ndarray, scale: float,
+                      h: int) -> np.ndarray | None:
+        """``scale`` × Σ num / Σ den in t+h-1 over the clients outside the outcome's kind at t-1:
+        with no signal of the kind (its ``<k>_any_signal`` variant) when given, else not members.
+        ``available``: whether the data have the columns of ``num`` and ``den``."""
+        k = registry.current().outcomes[outcome].outside
+        if k not in self.prev or not available:
+            self.missing[outcome] = ("no such column in the data" if k in self.prev else
+                                     f"no membership of `{k}` to tell who is outside it")
+            return None
+        if k in self.signal_of:  # the others: no condition of k's rule holds at t-1
+            m1, kn1 = self.prev[self.signal_of[k]]
+            self.others[outcome] = "no_signal"
+        else:
+            m1, kn1 = self.prev[k]
+            self.others[outcome] = "not_member"
+        T = self.T
+        known_p = self.by_portfolio(kn1.astype(float)) > 0
+        outside = ~m1
+        num_s = shift_left(np.nan_to_num(num), h - 1)
+        den_s = shift_left(np.nan_to_num(den), h - 1)
+        val = scale * ratio(self.by_portfolio(np.where(outside, num_s, 0.0)),
+                            self.by_portfolio(np.where(outside, den_s, 0.0)))
+        val[:, T - (h - 1):] = np.nan
+        return np.where(known_p, val, np.nan)
+
+
+# ---------------------------------------------------------------------------------------------
+# the outcomes of the registry (resources/registry.yaml names these as `compute`)
+
+
+def revenue_growth_at(x: PeriodArrays, h: int) -> np.ndarray:
+    """log R(t+h) - log R(t+h-1) of the portfolio's revenue."""
+    return shift_left(x.growth, h)
+
+
+def profit_growth_at(x: PeriodArrays, h: int) -> np.ndarray | None:
+    """log GP(t+h) - log GP(t+h-1) of the portfolio's gross profit."""
+    if not x.has("gross_profit"):
+        x.missing["profit_growth"] = "no cost or gross profit in the data"
+        return None
+    gp = np.full((x.P, x.T), np.nan)
+    gp[:, 1:] = np.diff(log_positive(x.by_portfolio(x.matrix("gross_profit"))), axis=1)
+    return shift_left(gp, h)
+
+
+def revenue_volatility_at(x: PeriodArrays, h: int) -> np.ndarray:
+    """|revenue growth at lag h - the portfolio's mean growth|."""
+    g = x.growth
+    with np.errstate(invalid="ignore"):
+        mean_g = np.nanmean(np.where(np.isfinite(g), g, np.nan), axis=1, keepdims=True)
+    return shift_left(np.abs(g - mean_g), h)
+
+
+def new_clients_at(x: PeriodArrays, h: int) -> np.ndarray:
+    """Clients buying for the first time in t+h-1 per 100 clients active in the window."""
+    return 100 * ratio(shift_left(x.by_portfolio(x.new.astype(float)), h - 1), x.win_n)
+
+
+def new_client_size_at(x: PeriodArrays, h: int) -> np.ndarray:
+    """Log mean revenue in t+h-1 of the clients new in that period."""
+    new_n = x.by_portfolio(x.new.astype(float))
+    new_rev = x.by_portfolio(np.where(x.new, x.rev, 0.0))
+    return shift_left(log_positive(ratio(new_rev, new_n)), h - 1)
+
+
+def retention_at(x: PeriodArrays, h: int) -> np.ndarray:
+    """Share of the window's active clients (t-W … t-1) still buying in t+h-1."""
+    T = x.T
+    kept = np.zeros((x.C, T))
+    kept[:, : T - (h - 1)] = (x.win_act_c[:, : T - (h - 1)] & x.active[:, h - 1:]).astype(float)
+    ret = ratio(x.by_portfolio(kept), x.win_n)
+    ret[:, T - (h - 1):] = np.nan
+    return ret
+
+
+def new_product_share_at(x: PeriodArrays, h: int) -> np.ndarray | None:
+    """New-product share of revenue in t+h-1 from the clients outside ``advanced``."""
+    return x.outside_ratio("new_product_share", x.has("new_product_revenue"), x.matrix("new_product_revenue"),
+                           x.rev, 1.0, h)
+
+
+def claims_rate_at(x: PeriodArrays, h: int) -> np.ndarray | None:
+    """Claims per 100 orders in t+h-1 from the clients outside ``demanding``."""
+    available = "claim" in x.panel.columns and "orders" in x.panel.columns
+    return x.outside_ratio("claims_rate", available, x.matrix("claim"), x.matrix("orders"), 100.0, h)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,7 +365,7 @@ def portfolio_panel(
         Lags h of the outcomes (default 1–4).
     categories : sequence of str, optional
         Categories to build exposures for (default: those in ``membership``, in the order of
-        :data:`analysis.config.CATEGORIES`).
+        the registry, :mod:`analysis.registry`).
     variants : pandas.DataFrame, optional
         :func:`analysis.categories.classify_variants`: the rule variants without the conditions
         that read an outcome's own signal (they get exposure columns of their own,
@@ -283,26 +411,45 @@ def portfolio_panel(
     lags = [int(h) for h in lags]
     if not lags or min(lags) < 1:
         raise InputError(f"`lags` must be whole numbers ≥ 1, got {lags!r}")
+    reg = registry.current()
     present = {str(c) for c in membership["category"].unique()}
+    kinds = reg.kind_ids()
     cats = list(categories) if categories is not None else (
-        [k for k in CATEGORIES if k in present] + sorted(present - set(CATEGORIES)))
-    periods = _period_axis(panel["period"].unique())
-    a = _Arrays(panel, periods)
-    T, W = a.T, window
+        [k for k in kinds if k in present] + sorted(present - set(kinds)))
+    periods = period_axis(panel["period"].unique())
+    grid = ClientGrid(panel, periods)
+    mem, vinfo = _memberships(grid, membership, cats, variants)
+    var_cats = [c for c in vinfo if c in mem and vinfo[c].get("outcome")]
+    sig_of = {vinfo[c]["category"]: c for c in vinfo if c in mem and not vinfo[c].get("outcome")}
+    # membership at t-1 → exposure at t
+    prev = {k: (np.roll(m, 1, axis=1), np.roll(kn, 1, axis=1)) for k, (m, kn) in mem.items()}
+    x = PeriodArrays(grid, window, prev, sig_of)
     notes: list[str] = []
-
-    rev = a.matrix("revenue")
-    active = rev > 0
-    win_rev_c = _window_sum(rev, W)  # client revenue over t-W … t-1
-    win_act_c = _window_sum(active.astype(float), W) > 0  # active in the window
-    win_rev = a.by_portfolio(np.nan_to_num(win_rev_c))
-    win_n = a.by_portfolio(win_act_c.astype(float))
     cols: dict[str, np.ndarray] = {
-        "window_revenue": win_rev,
-        SIZE_CONTROL: _log(win_rev),
-        "window_clients": win_n,
+        "window_revenue": x.win_rev,
+        SIZE_CONTROL: log_positive(x.win_rev),
+        "window_clients": x.win_n,
     }
-    mem = a.membership(membership, cats)
+    cols.update(_exposure_columns(x, cats + var_cats, notes))
+    out_cols, outcomes = _panel_outcomes(x, lags, notes)
+    var_map: dict[str, dict[str, str]] = {}
+    for c in var_cats:
+        var_map.setdefault(vinfo[c]["outcome"], {})[vinfo[c]["category"]] = c
+    if kpis is not None and len(kpis):
+        kpi_cols, kpi_names = _kpi_outcomes(kpis, grid, lags)
+        out_cols.update(kpi_cols)
+        outcomes += kpi_names
+    cols.update(out_cols)
+    frame = _frame(grid, cols, window)
+    frame.attrs.update(window=window, lags=lags, categories=cats, outcomes=outcomes, notes=notes, variants=var_map,
+                       variant_rules={c: list(vinfo[c].get("dropped", [])) for c in var_cats}, others=x.others)
+    return frame
+
+
+def _memberships(grid: ClientGrid, membership: pd.DataFrame, cats: list[str], variants: pd.DataFrame | None
+                 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, dict]]:
+    """Membership arrays of the kinds and of the rule variants, and what each variant is."""
+    mem = grid.membership(membership, cats)
     vinfo = dict(variants.attrs.get("variants", {})) if variants is not None else {}
     if variants is not None and len(variants):
         present_v = [str(c) for c in pd.unique(variants["category"])]
@@ -312,145 +459,91 @@ def portfolio_panel(
             elif "_without_" in c:
                 k, o = c.split("_without_", 1)
                 vinfo.setdefault(c, {"category": k, "outcome": o, "dropped": []})
-        mem.update(a.membership(variants, present_v))
-    var_cats = [c for c in vinfo if c in mem and vinfo[c].get("outcome")]
-    sig_of = {vinfo[c]["category"]: c for c in vinfo if c in mem and not vinfo[c].get("outcome")}
-    # membership at t-1 → exposure at t
-    prev = {k: (np.roll(m, 1, axis=1), np.roll(kn, 1, axis=1)) for k, (m, kn) in mem.items()}
-    for k in cats + var_cats:
-        m1, kn1 = prev[k]
+        mem.update(grid.membership(variants, present_v))
+    return mem, vinfo
+
+
+def _exposure_columns(x: PeriodArrays, kinds: list[str], notes: list[str]) -> dict[str, np.ndarray]:
+    """``share_<k>``, ``count_share_<k>``, ``presence_<k>`` of every kind and variant."""
+    cols: dict[str, np.ndarray] = {}
+    for k in kinds:
+        m1, kn1 = x.prev[k]
         m1[:, 0] = False
         kn1[:, 0] = False
-        known_p = a.by_portfolio(kn1.astype(float)) > 0
-        in_rev = a.by_portfolio(np.where(m1, np.nan_to_num(win_rev_c), 0.0))
-        in_n = a.by_portfolio((m1 & win_act_c).astype(float))
-        share = np.where(known_p, _ratio(in_rev, win_rev), np.nan)
-        cols[exposure_column(k, "share")] = share
-        cols[exposure_column(k, "count_share")] = np.where(known_p, _ratio(in_n, win_n), np.nan)
-        cols[exposure_column(k, "presence")] = np.where(known_p & (win_n > 0), (in_n > 0).astype(float), np.nan)
-        if not known_p[:, W:].any():
+        known_p = x.by_portfolio(kn1.astype(float)) > 0
+        in_rev = x.by_portfolio(np.where(m1, np.nan_to_num(x.win_rev_c), 0.0))
+        in_n = x.by_portfolio((m1 & x.win_act_c).astype(float))
+        cols[exposure_column(k, "share")] = np.where(known_p, ratio(in_rev, x.win_rev), np.nan)
+        cols[exposure_column(k, "count_share")] = np.where(known_p, ratio(in_n, x.win_n), np.nan)
+        cols[exposure_column(k, "presence")] = np.where(known_p & (x.win_n > 0), (in_n > 0).astype(float), np.nan)
+        if not known_p[:, x.W:].any():
             notes.append(f"{k}: no known membership (not computable or short history); exposures are empty")
+    return cols
 
-    # portfolio series
-    outcomes: list[str] = []
-    series: dict[str, np.ndarray] = {}
-    prt_rev = a.by_portfolio(rev)
-    g = np.full((a.P, T), np.nan)
-    g[:, 1:] = np.diff(_log(prt_rev), axis=1)  # column s: log R(s) - log R(s-1)
-    series["revenue_growth"] = g
-    if "gross_profit" in panel.columns and panel["gross_profit"].notna().any():
-        gp = np.full((a.P, T), np.nan)
-        gp[:, 1:] = np.diff(_log(a.by_portfolio(a.matrix("gross_profit"))), axis=1)
-        series["profit_growth"] = gp
-    else:
-        notes.append("profit_growth: no cost or gross profit in the data")
-    with np.errstate(invalid="ignore"):
-        mean_g = np.nanmean(np.where(np.isfinite(g), g, np.nan), axis=1, keepdims=True)
-    series["revenue_volatility"] = np.abs(g - mean_g)
 
-    first = np.where(active.any(axis=1), active.argmax(axis=1), -1)
-    new = np.zeros((a.C, T), bool)
-    has = first >= 0
-    new[np.flatnonzero(has), first[has]] = True
-    new_n = a.by_portfolio(new.astype(float))
-    new_rev = a.by_portfolio(np.where(new, rev, 0.0))
-    size_new = _log(_ratio(new_rev, new_n))
+def _column_order(outcome: registry.Outcome) -> int:
+    """Columns of one lag: growth outcomes, then levels over all clients, then levels over the
+    other clients (each group in registry order)."""
+    return 0 if outcome.family == "growth" else 2 if outcome.outside else 1
 
-    npr = a.matrix("new_product_revenue")
-    orders = a.matrix("orders")
-    claims = a.matrix("claim")
-    have_np = "new_product_revenue" in panel.columns and panel["new_product_revenue"].notna().any()
-    have_claims = "claim" in panel.columns and "orders" in panel.columns
 
+def _panel_outcomes(x: PeriodArrays, lags: list[int], notes: list[str]) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Every panel outcome of the registry at every lag (``<outcome>_h<h>``) and the ids computed;
+    ``notes`` gets what could not be computed and why."""
+    reg = registry.current()
+    panel_outs = [reg.outcomes[o] for o in reg.panel_outcomes()]
     out_cols: dict[str, np.ndarray] = {}
-    others: dict[str, str] = {}
     for h in lags:
-        # growth outcomes: column t ← value at t+h; level outcomes: column t ← value at t+h-1
-        for o in ("revenue_growth", "profit_growth", "revenue_volatility"):
-            if o in series:
-                out_cols[outcome_column(o, h)] = _shift_left(series[o], h)
-        out_cols[outcome_column("new_clients", h)] = 100 * _ratio(_shift_left(new_n, h - 1), win_n)
-        out_cols[outcome_column("new_client_size", h)] = _shift_left(size_new, h - 1)
-        # retention: window-active clients (t-W … t-1) buying in t+h-1
-        kept = np.zeros((a.C, T))
-        kept[:, : T - (h - 1)] = (win_act_c[:, : T - (h - 1)] & active[:, h - 1:]).astype(float)
-        ret = _ratio(a.by_portfolio(kept), win_n)
-        ret[:, T - (h - 1):] = np.nan
-        out_cols[outcome_column("retention", h)] = ret
-        # outcomes from the other clients: outside category k at t-1, measured in t+h-1
-        for o, (num, den, scale, ok) in {
-            "new_product_share": (npr, rev, 1.0, have_np),
-            "claims_rate": (claims, orders, 100.0, have_claims),
-        }.items():
-            k = OUTSIDE[o]
-            if not ok or k not in prev:
-                continue
-            if k in sig_of:  # the others: no condition of k's rule holds at t-1
-                m1, kn1 = prev[sig_of[k]]
-                others[o] = "no_signal"
-            else:
-                m1, kn1 = prev[k]
-                others[o] = "not_member"
-            known_p = a.by_portfolio(kn1.astype(float)) > 0
-            outside = ~m1
-            num_s = _shift_left(np.nan_to_num(num), h - 1)
-            den_s = _shift_left(np.nan_to_num(den), h - 1)
-            val = scale * _ratio(a.by_portfolio(np.where(outside, num_s, 0.0)),
-                                 a.by_portfolio(np.where(outside, den_s, 0.0)))
-            val[:, T - (h - 1):] = np.nan
-            out_cols[outcome_column(o, h)] = np.where(known_p, val, np.nan)
-    for o in PANEL_OUTCOMES:
-        if outcome_column(o, lags[0]) in out_cols:
-            outcomes.append(o)
-    for o, grp in others.items():
+        for o in sorted(panel_outs, key=_column_order):
+            value = o.compute_function()(x, h)
+            if value is not None:
+                out_cols[outcome_column(o.id, h)] = value
+    outcomes = [o.id for o in panel_outs if outcome_column(o.id, lags[0]) in out_cols]
+    outside = reg.outside()
+    notes.extend(f"{o}: {why}" for o, why in x.missing.items() if o not in outside and o not in outcomes)
+    for o, grp in x.others.items():
         if grp == "not_member":
-            notes.append(f"{o}: measured on the non-members of `{OUTSIDE[o]}` at t-1 (no rule variants given), "
+            notes.append(f"{o}: measured on the non-members of `{outside[o]}` at t-1 (no rule variants given), "
                          "which selects on the outcome; pass variants=classify_variants(...)")
-    var_map: dict[str, dict[str, str]] = {}
-    for c in var_cats:
-        var_map.setdefault(vinfo[c]["outcome"], {})[vinfo[c]["category"]] = c
-    for o, k in OUTSIDE.items():
+    for o in outside:
         if o not in outcomes:
-            why = "no such column in the data" if k in prev else f"no membership of `{k}` to tell who is outside it"
-            notes.append(f"{o}: not computed ({why})")
+            notes.append(f"{o}: not computed ({x.missing.get(o, 'no such column in the data')})")
+    return out_cols, outcomes
 
-    # KPI columns: value in t+h-1
-    if kpis is not None and len(kpis):
-        kcols = [c for c in kpis.columns if c not in ("portfolio", "period")
-                 and pd.api.types.is_numeric_dtype(kpis[c]) and not pd.api.types.is_bool_dtype(kpis[c])]
-        kp = kpis.copy()
-        si = pd.Index(periods).get_indexer(kp["period"].astype(str))
-        if "portfolio" in kp.columns:
-            pi = a.portfolios.get_indexer(kp["portfolio"].astype(str))
+
+def _kpi_outcomes(kpis: pd.DataFrame, grid: ClientGrid, lags: list[int]) -> tuple[dict[str, np.ndarray], list[str]]:
+    """Every numeric KPI column as a level outcome: its value in t+h-1."""
+    kcols = [c for c in kpis.columns if c not in ("portfolio", "period")
+             and pd.api.types.is_numeric_dtype(kpis[c]) and not pd.api.types.is_bool_dtype(kpis[c])]
+    si = pd.Index(grid.periods).get_indexer(kpis["period"].astype(str))
+    pi = grid.portfolios.get_indexer(kpis["portfolio"].astype(str)) if "portfolio" in kpis.columns else None
+    out: dict[str, np.ndarray] = {}
+    for c in kcols:
+        arr = np.full((grid.P, grid.T), np.nan)
+        vals = kpis[c].to_numpy(dtype=float)
+        if pi is None:
+            ok = si >= 0
+            arr[:, si[ok]] = vals[ok][None, :]
         else:
-            pi = None
-        for c in kcols:
-            arr = np.full((a.P, T), np.nan)
-            vals = kp[c].to_numpy(dtype=float)
-            if pi is None:
-                ok = si >= 0
-                arr[:, si[ok]] = vals[ok][None, :]
-            else:
-                ok = (si >= 0) & (pi >= 0)
-                arr[pi[ok], si[ok]] = vals[ok]
-            for h in lags:
-                out_cols[outcome_column(c, h)] = _shift_left(arr, h - 1)
-            outcomes.append(c)
+            ok = (si >= 0) & (pi >= 0)
+            arr[pi[ok], si[ok]] = vals[ok]
+        for h in lags:
+            out[outcome_column(c, h)] = shift_left(arr, h - 1)
+    return out, kcols
 
-    cols.update(out_cols)
-    t_idx = np.arange(W, T)
+
+def _frame(grid: ClientGrid, cols: dict[str, np.ndarray], window: int) -> pd.DataFrame:
+    """One row per portfolio and period t ≥ W with revenue in the window."""
+    t_idx = np.arange(window, grid.T)
     frame = pd.DataFrame({
-        "portfolio": np.repeat(a.portfolios.to_numpy(dtype=object), len(t_idx)),
-        "period": np.tile(np.asarray(periods, dtype=object)[t_idx], a.P),
+        "portfolio": np.repeat(grid.portfolios.to_numpy(dtype=object), len(t_idx)),
+        "period": np.tile(np.asarray(grid.periods, dtype=object)[t_idx], grid.P),
     })
-    data = {c: v[:, W:].reshape(-1) for c, v in cols.items()}
+    data = {c: v[:, window:].reshape(-1) for c, v in cols.items()}
     frame = pd.concat([frame, pd.DataFrame(data)], axis=1)
     frame["portfolio"] = frame["portfolio"].astype(str)
     frame["period"] = frame["period"].astype(str)
-    frame = frame[frame["window_revenue"] > 0].reset_index(drop=True)
-    frame.attrs.update(window=W, lags=lags, categories=cats, outcomes=outcomes, notes=notes, variants=var_map,
-                       variant_rules={c: list(vinfo[c].get("dropped", [])) for c in var_cats}, others=others)
-    return frame
+    return frame[frame["window_revenue"] > 0].reset_index(drop=True)
 
 
 def exposures(panel: pd.DataFrame, membership: pd.DataFrame, *, window: int = 4) -> pd.DataFrame:
@@ -512,6 +605,8 @@ def codebook(data: pd.DataFrame) -> pd.DataFrame:
         ``description_en``, ``description_ru``.
     """
     W = data.attrs.get("window", "W")
+    reg = registry.current()
+    outside = reg.outside()
     rows = []
     cats = data.attrs.get("categories") or [c[len("share_"):] for c in data.columns if c.startswith("share_")]
     vrules = dict(data.attrs.get("variant_rules") or {})
@@ -558,14 +653,13 @@ def codebook(data: pd.DataFrame) -> pd.DataFrame:
                 if h.isdigit():
                     h = int(h)
                     growth = outcome_kind(o) == "growth"
-                    en = OUTCOMES[o][1] if o in OUTCOMES else f"KPI {o} in t+h-1"
-                    ru = _OUTCOME_RU.get(o, f"показатель {o} в периоде t+h-1")
-                    if o in ("plan_attainment", "defect_rate"):
-                        ru = f"показатель {o} в периоде t+h-1"
+                    known = reg.outcomes.get(o)
+                    en = known.description.en if known else f"KPI {o} in t+h-1"
+                    ru = known.description.ru if known else f"показатель {o} в периоде t+h-1"
                     per = f"t+{h - 1} … t+{h}" if growth else f"t+{h - 1}"
                     grp = others.get(o)
-                    group = (f"no {OUTSIDE[o]} signal at t-1" if grp == "no_signal" else
-                             f"not {OUTSIDE[o]} at t-1" if grp == "not_member" else "all clients")
+                    group = (f"no {outside[o]} signal at t-1" if grp == "no_signal" else
+                             f"not {outside[o]} at t-1" if grp == "not_member" else "all clients")
                     row.update(role="outcome", outcome=o, lag=h, periods=per.replace("t+0", "t"), group=group,
                                description_en=_at_lag(en, h).replace("lag h", f"lag {h}"),
                                description_ru=_at_lag(ru, h).replace("лагом h", f"лагом {h}"))

@@ -45,8 +45,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from scipy import stats as sps
 
-from analysis import growth
-from analysis.config import CATEGORIES, OUTCOMES, PACKAGE_DIR
+from analysis import growth, registry
+from analysis.config import PACKAGE_DIR
 from analysis.errors import InputError
 from analysis.stats import fe
 from analysis.stats.multicomp import holm
@@ -121,8 +121,10 @@ class Hypothesis(BaseModel):
     @field_validator("category")
     @classmethod
     def _category(cls, v: str) -> str:
-        if v not in CATEGORIES:
-            raise ValueError(f"unknown category {v!r}; use one of {list(CATEGORIES)}")
+        kinds = registry.current().kind_ids()
+        if v not in kinds:
+            raise ValueError(f"unknown category {v!r}; use one of {list(kinds)} (a kind of your own: "
+                             "declare it in a rulebook, and load that rulebook first)")
         return v
 
     @property
@@ -266,54 +268,12 @@ def verdict_reason(verdict_: str, ci90_low: float, ci90_high: float, *, min_effe
     return "ci_too_wide"
 
 
-#: What each kind is called in a sentence (English; Russian), shared with client-level sentences.
-KIND_WORDS = {
-    "key_revenue": ("key clients by revenue", "ключевые по выручке"),
-    "key_profit": ("key clients by profit", "ключевые по прибыли"),
-    "image": ("image clients", "имиджевые"),
-    "demanding": ("demanding clients", "требовательные"),
-    "advanced": ("advanced clients", "продвинутые"),
-    "understanding": ("understanding clients", "понимающие"),
-}
-#: What each outcome is called in a sentence (English noun phrase; Russian nominative).
-_OUT = {
-    "revenue_growth": ("revenue growth", "рост выручки"),
-    "profit_growth": ("gross profit growth", "рост валовой прибыли"),
-    "new_clients": ("the number of new clients", "число новых клиентов"),
-    "new_client_size": ("the size of new clients", "размер новых клиентов"),
-    "new_product_share": ("the other clients' share of new products", "доля новинок у остальных клиентов"),
-    "claims_rate": ("the other clients' claims per order", "рекламации остальных клиентов на заказ"),
-    "revenue_volatility": ("revenue volatility", "колебания выручки"),
-    "retention": ("client retention", "удержание клиентов"),
-    "plan_attainment": ("plan attainment", "выполнение плана"),
-    "defect_rate": ("the defect rate", "доля брака"),
-}
-#: What a higher and a lower value of each outcome is, as the end of "went together with …"
-#: (English) and of "сопровождалась …" (Russian, instrumental case): (en up, en down, ru up, ru down).
-_MOVE = {
-    "revenue_growth": ("faster revenue growth", "slower revenue growth",
-                       "более быстрым ростом выручки", "более медленным ростом выручки"),
-    "profit_growth": ("faster gross profit growth", "slower gross profit growth",
-                      "более быстрым ростом валовой прибыли", "более медленным ростом валовой прибыли"),
-    "new_clients": ("more new clients", "fewer new clients",
-                    "большим числом новых клиентов", "меньшим числом новых клиентов"),
-    "new_client_size": ("larger new clients", "smaller new clients",
-                        "более крупными новыми клиентами", "более мелкими новыми клиентами"),
-    "new_product_share": ("a higher share of new products among the other clients",
-                          "a lower share of new products among the other clients",
-                          "большей долей новинок у остальных клиентов", "меньшей долей новинок у остальных клиентов"),
-    "claims_rate": ("more claims per order from the other clients", "fewer claims per order from the other clients",
-                    "большим числом рекламаций на заказ у остальных клиентов",
-                    "меньшим числом рекламаций на заказ у остальных клиентов"),
-    "revenue_volatility": ("more volatile revenue", "steadier revenue",
-                           "более сильными колебаниями выручки", "более ровной выручкой"),
-    "retention": ("higher client retention", "lower client retention",
-                  "более высоким удержанием клиентов", "более низким удержанием клиентов"),
-    "plan_attainment": ("higher plan attainment", "lower plan attainment",
-                        "более высоким выполнением плана", "более низким выполнением плана"),
-    "defect_rate": ("a higher defect rate", "a lower defect rate",
-                    "более высокой долей брака", "более низкой долей брака"),
-}
+def kind_words(category: str) -> tuple[str, str]:
+    """What a kind is called in a sentence (English, Russian): its rulebook ``phrase``, shared
+    with client-level sentences (:mod:`analysis.registry`)."""
+    return registry.current().kind_phrase(str(category))
+
+
 #: Why a hypothesis could not be tested (``reason_code`` of :func:`test_hypotheses`).
 REASON_CODES = ("kind_not_computable", "outcome_missing", "too_few_periods", "too_few_portfolios",
                 "exposure_constant", "model_failed")
@@ -330,13 +290,9 @@ def _fmt(x: float, lang: str) -> str:
 
 
 def _outcome_words(outcome: str) -> tuple[str, str, str, str, str, str]:
-    """(en noun, ru noun, en up, en down, ru up, ru down) of an outcome; a KPI column the
-    catalogue does not know reads as its own name."""
-    name = str(outcome).replace("_", " ")
-    noun = _OUT.get(outcome, (name, name))
-    move = _MOVE.get(outcome, (f"a higher {name}", f"a lower {name}", f"более высоким значением «{name}»",
-                               f"более низким значением «{name}»"))
-    return (*noun, *move)
+    """(en noun, ru noun, en up, en down, ru up, ru down) of an outcome, from the registry; a KPI
+    column the registry does not know reads as its own name."""
+    return registry.current().outcome_words(outcome)
 
 
 def _lag_words(h: int, lang: str) -> str:
@@ -349,7 +305,7 @@ def reason_sentence(row: dict | pd.Series, lang: str = "en") -> str:
     """Why one hypothesis was not testable, from its ``reason_code`` (and ``n_periods``,
     ``n_portfolios``, ``mode``), in English or Russian."""
     code = str(row.get("reason_code") or "")
-    cat = KIND_WORDS.get(row["category"], (row["category"], row["category"]))
+    cat = kind_words(row["category"])
     en_out, ru_out = _outcome_words(row["outcome"])[:2]
     n_t = row.get("n_periods")
     n_t = int(n_t) if n_t is not None and np.isfinite(float(n_t)) else 0
@@ -398,7 +354,7 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     v = row["verdict"]
     if v == "not_testable" or v not in VERDICTS:
         return reason_sentence(row, lang)
-    cat = KIND_WORDS.get(row["category"], (row["category"], row["category"]))
+    cat = kind_words(row["category"])
     en_out, ru_out, en_up, en_down, ru_up, ru_down = _outcome_words(row["outcome"])
     # verdicts concern the kind as the rulebook decides it, not the latent kind itself
     rule_en = " (as the rules define them)"
@@ -1011,7 +967,7 @@ def explore(
     md = _mode(data, mode)
     cats = data.attrs.get("categories") or [c[len("share_"):] for c in data.columns if c.startswith("share_")]
     outs = list(outcomes) if outcomes is not None else list(data.attrs.get("outcomes") or [
-        o for o in OUTCOMES if growth.outcome_column(o, 1) in data.columns])
+        o for o in registry.current().outcome_ids() if growth.outcome_column(o, 1) in data.columns])
     lag_l = list(lags) if lags is not None else list(data.attrs.get("lags") or growth.LAGS)
     arr = _Arrays(data)
     exp_cols = _exposures_usable(arr, measure, cats)

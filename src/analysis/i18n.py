@@ -19,6 +19,7 @@ from numbers import Integral, Real
 import pandas as pd
 import yaml
 
+from analysis import registry
 from analysis.config import PACKAGE_DIR
 from analysis.errors import InputError
 
@@ -114,28 +115,26 @@ def signed_percent(x, lang: str = "en") -> str:
     return text if text.startswith(("-", "\u2212", "0 ")) else f"+{text}"
 
 
-@functools.lru_cache(maxsize=1)
-def _category_labels() -> dict:
-    from analysis.categories import load_rulebook
-
-    try:
-        book = load_rulebook()
-        return {c.id: {"en": c.label.en, "ru": c.label.ru} for c in book.categories}
-    except Exception:  # pragma: no cover - the built-in rulebook always loads
-        return {}
+def _is_kind(text: str) -> bool:
+    return text in registry.current().kinds
 
 
 def category(cat: str, lang: str = "en") -> str:
-    """The display label of a category id (from the built-in rulebook's labels)."""
-    labels = _category_labels()
-    if cat in labels:
-        return labels[cat][lang]
+    """The display label of a category id: the label of the rulebook that declared the kind (the
+    built-in one, or a user's rulebook once loaded; :mod:`analysis.registry`)."""
+    label = registry.current().kind_label(str(cat), check_lang(lang))
+    if label is not None:
+        return label
     key = f"category.{cat}"
     return t(key, lang) if has(key) else str(cat)
 
 
 def outcome(name: str, lang: str = "en") -> str:
-    """The display label of an outcome id."""
+    """The display label of an outcome id (the registry's ``label``; a KPI column it does not
+    know shows as its id)."""
+    known = registry.current().outcomes.get(str(name))
+    if known is not None:
+        return known.label[check_lang(lang)]
     key = f"outcome.{name}"
     return t(key, lang) if has(key) else str(name)
 
@@ -165,8 +164,10 @@ def label(value, lang: str = "en") -> str:
     """A text value as shown: category, outcome and verdict ids and a few status words get their
     label; anything else (names, reasons, periods) shows as it is."""
     text = str(value)
-    if text in _category_labels():
+    if _is_kind(text):
         return category(text, lang)
+    if text in registry.current().outcomes:
+        return outcome(text, lang)
     for key in (f"outcome.{text}", f"verdict.{text}", f"value.{text}", f"category.{text}"):
         if has(key):
             return t(key, lang)
@@ -176,7 +177,7 @@ def label(value, lang: str = "en") -> str:
 def header(name, lang: str = "en") -> str:
     """A column header as shown: a category id gets its label, a known column its name."""
     text = str(name)
-    if text in _category_labels():
+    if _is_kind(text):
         return category(text, lang)
     return column(text, lang)
 

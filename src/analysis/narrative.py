@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import i18n
-from analysis.config import CATEGORIES
+from analysis import registry
 
 #: Where a rule's missing feature comes from (``features.FEATURES``' source) → (en, ru) words.
 _SOURCES = {
@@ -41,7 +41,9 @@ def kind_table(membership: pd.DataFrame) -> pd.DataFrame:
     (client-periods with a full window), ``members``, ``share`` (of decided), ``short_history``
     (client-periods before a full window), ``missing`` (what the data lack, empty when computable)."""
     rows = []
-    for cat in [c for c in CATEGORIES if c in set(membership["category"])]:
+    present = set(membership["category"])
+    kinds = registry.current().kind_ids()
+    for cat in [c for c in kinds if c in present] + sorted(present - set(kinds)):
         m = membership[membership["category"] == cat]
         ok = m["status"] == "ok"
         nc = m["status"] == "not_computable"
@@ -196,17 +198,18 @@ def kinds_map_caption(features: pd.DataFrame, primary: pd.DataFrame, *, period: 
     """Where each main kind sits on the kinds map, computed: the median revenue rank (percentile
     among the clients shown) and, where the data have costs, the median gross margin, beside all
     clients'. The rule that picks the main kind is said first."""
-    from analysis.categories import PRIMARY_PRIORITY
+    from analysis.categories import main_kind_priority
 
     f, period = _map_frame(features, primary, period)
-    order = ", ".join(_kind(c, lang) for c in PRIMARY_PRIORITY)
+    priority = main_kind_priority()
+    order = ", ".join(_kind(c, lang) for c in priority)
     parts = [i18n.t("map.rule", lang, order=order)]
     if f.empty:
         return parts[0]
     f["rank"] = f["revenue"].rank(pct=True)
     has_margin = "margin" in f and f["margin"].notna().any()
     bits = []
-    for kind in [c for c in PRIMARY_PRIORITY if c in set(f["kind"])]:
+    for kind in [c for c in priority if c in set(f["kind"])]:
         g = f[f["kind"] == kind]
         text = i18n.t("map.kind", lang, kind=_kind(kind, lang), clients=i18n.plural("n.clients", len(g), lang),
                       rank=i18n.integer(round(100 * g["rank"].median()), lang))

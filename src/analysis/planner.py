@@ -44,8 +44,9 @@ import pandas as pd
 
 from analysis import client_links
 from analysis import hypotheses as hyp
-from analysis.config import CATEGORIES, FREQUENCIES
-from analysis.growth import SIZE_CONTROL, _period_axis, outcome_column, outcome_kind, portfolio_panel
+from analysis import registry
+from analysis.config import FREQUENCIES
+from analysis.growth import SIZE_CONTROL, outcome_column, outcome_kind, period_axis, portfolio_panel
 from analysis.stats.power import cluster_design_mde, design_mde
 
 DESIGNS = ("portfolio_panel", "sub_portfolios", "one_portfolio", "client")
@@ -196,11 +197,11 @@ def plan(
         ``need_en, need_ru`` (what would make it testable).
     """
     hf = hyp._as_file(hypotheses)
-    periods = _period_axis(panel["period"].astype(str).unique())
+    periods = period_axis(panel["period"].astype(str).unique())
     T_all = len(periods)
     freq = freq or infer_freq(periods)
     W = int(window)
-    k = len([c for c in CATEGORIES if c in set(membership["category"].astype(str))]) + 1  # exposures + size control
+    k = len([c for c in registry.current().kind_ids() if c in set(membership["category"].astype(str))]) + 1  # exposures + size control
     known = membership[membership["member"].notna()]
     computable = set(known["category"].astype(str))
     G_port = int(panel["portfolio"].nunique())

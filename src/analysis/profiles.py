@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.config import CATEGORIES
+from analysis import registry
 
 
 def _decided(membership: pd.DataFrame, period: str | None) -> pd.DataFrame:
@@ -28,7 +28,8 @@ def overlap(membership: pd.DataFrame, *, period: str | None = None) -> pd.DataFr
     cur = _decided(membership, period)
     wide = cur.pivot_table(index="client_id", columns="category", values="member", aggfunc="first")
     wide = wide.fillna(False).astype(int)
-    cats = [c for c in CATEGORIES if c in wide.columns] + [c for c in wide.columns if c not in CATEGORIES]
+    kinds = registry.current().kind_ids()
+    cats = [c for c in kinds if c in wide.columns] + [c for c in wide.columns if c not in kinds]
     wide = wide[cats]
     return wide.T @ wide
 
@@ -71,7 +72,7 @@ def examples(membership: pd.DataFrame, clients: pd.DataFrame, *, period: str | N
     out = picks[["category", "client_id", "portfolio", "period", "reason"]].copy()
     if names is not None:
         out.insert(2, "name", out["client_id"].map(names))
-    order = {c: i for i, c in enumerate(CATEGORIES)}
+    order = {c: i for i, c in enumerate(registry.current().kind_ids())}
     return out.sort_values("category", key=lambda s: s.map(order)).reset_index(drop=True)
 
 

@@ -834,9 +834,9 @@ def _write_batch_index(tmp: Path, runs: dict, summaries: dict, *, lang: str, syn
                     f"<table><thead><tr><th>{html.escape(i18n.t('batch.portfolio', lang))}</th>{head}</tr></thead>"
                     f"<tbody>{rows}</tbody></table>")
     if mixes:
-        from analysis.config import CATEGORIES
+        from analysis import registry
 
-        cats = [c for c in CATEGORIES if any(c in m for m in mixes.values())]
+        cats = [c for c in registry.current().kind_ids() if any(c in m for m in mixes.values())]
         head = "".join(f"<th>{html.escape(i18n.category(c, lang))}</th>" for c in cats)
         rows = "".join(f"<tr><td>{html.escape(name)}</td>" + "".join(
             f"<td>{html.escape(i18n.percent(m[c], lang) if c in m else '')}</td>" for c in cats) + "</tr>"

@@ -148,7 +148,7 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
         return load_prepared(cache, fingerprint(data_dir, **{k: v for k, v in locals().items()
                                                              if k not in ("data_dir", "cache")}))
     from analysis import companies as _companies
-    from analysis.growth import _period_axis
+    from analysis.growth import period_axis
 
     folder = Path(data_dir) if data_dir else SAMPLE_DIR
     st = settings(folder, config=config, freq=freq, window=window, portfolio_by=portfolio_by)
@@ -174,7 +174,7 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
         from analysis import units as _units
 
         base, panel, units = _units.apply(base, panel, by=st.portfolio_by, window=st.window, freq=st.freq,
-                                          periods=_period_axis(panel["period"].unique()))
+                                          periods=period_axis(panel["period"].unique()))
         if anonymize:
             base, panel, units = _units.pseudonymise(base, panel, units)
     kw = dict(window=st.window, kpis=base.kpis, events=base.events, transactions=base.transactions)
@@ -300,6 +300,7 @@ def load_prepared(folder: str | Path, expected: str) -> Study:
     tested = parts.pop("_tested")
     s = Study(base=base, **{k: v for k, v in parts.items() if not k.startswith("base.")})
     s._tested[meta["tested"]] = tested
+    _categories.declare_kinds(s.rulebook)  # this page's labels of the study's kinds (a user rulebook's)
     return s
 
 
@@ -427,12 +428,12 @@ def unit_moves(s: Study) -> pd.DataFrame:
 
 def moves_by_period(s: Study) -> pd.DataFrame:
     """Per period: clients assigned to units, clients moved and the moved share (empty without units)."""
-    from analysis.growth import _period_axis
+    from analysis.growth import period_axis
     from analysis.units import moves_summary
 
     if s.units is None:
         return pd.DataFrame(columns=["period", "clients", "moved", "moved_share"])
-    return moves_summary(s.units, _period_axis(s.panel["period"].unique()))
+    return moves_summary(s.units, period_axis(s.panel["period"].unique()))
 
 
 def companies_table(s: Study) -> pd.DataFrame:

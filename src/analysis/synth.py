@@ -5,7 +5,7 @@ A *world* is a set of portfolios (supplier units), each with a client base that 
 file claims, ask for trials, prepay, accept deferrals. Four latent kinds from the article
 (image, demanding, advanced, understanding) shape those signals; the usual key clients come from
 a heavy-tailed revenue distribution. Effects planted on any outcome of the registry
-(:data:`analysis.config.OUTCOMES`) act on each kind's latent revenue share over the trailing window.
+(:mod:`analysis.registry`) act on each kind's latent revenue share over the trailing window.
 
 Unit of a planted effect (``size``), as docs/methods.md defines it: the change of the outcome, in
 standard deviations, per one standard deviation of the kind's latent share over the window
@@ -35,7 +35,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from analysis.config import ARTICLE_KINDS, CATEGORIES, EVENT_TYPES, FREQUENCIES, OUTCOMES, period_range
+from analysis import registry
+from analysis.config import ARTICLE_KINDS, CATEGORIES, EVENT_TYPES, FREQUENCIES, period_range
 from analysis.errors import InputError
 
 KINDS = CATEGORIES  # latent kinds recorded in truth.json: the article's four plus the usual two
@@ -62,6 +63,10 @@ CLIENT_EFFECTS: list[dict] = [
     {"category": "demanding", "outcome": "revenue_growth", "lag": 1, "size": 0.05, "level": "client"},
     {"category": "image", "outcome": "retention", "lag": 1, "size": 0.05, "level": "client"},
 ]
+#: Outcomes whose planted shift the simulation itself reads (``simulate`` and ``realise``); any other
+#: outcome is planted by the ``plant`` hook the registry names for it.
+SHIFTED = ("revenue_growth", "profit_growth", "new_clients", "new_client_size", "new_product_share",
+           "claims_rate", "retention")
 #: Outcomes a client-level effect can be planted on.
 CLIENT_OUTCOMES = ("revenue_growth", "retention")
 #: Hypotheses of the default file that are deliberately null in the default world.
@@ -113,8 +118,12 @@ class Effect:
                 raise InputError(f"a client-level effect acts on {' or '.join(CLIENT_OUTCOMES)}, got {self.outcome!r}")
         if self.category not in KINDS:
             raise InputError(f"effect category {self.category!r} is unknown; use one of {list(KINDS)}")
-        if self.outcome not in OUTCOMES:
-            raise InputError(f"effect outcome {self.outcome!r} is unknown; use one of {list(OUTCOMES)}")
+        known = registry.current().outcomes
+        if self.outcome not in known:
+            raise InputError(f"effect outcome {self.outcome!r} is unknown; use one of {list(known)}")
+        if self.level == "portfolio" and self.outcome not in SHIFTED and not known[self.outcome].plant:
+            raise InputError(f"the generator cannot plant an effect on {self.outcome!r}: it simulates "
+                             f"{', '.join(SHIFTED)} and the outcomes with a `plant` hook in the registry")
         if not (isinstance(self.lag, int) and 1 <= self.lag <= 8):
             raise InputError(f"effect lag must be an integer 1..8, got {self.lag!r}")
         if not (-0.9 < float(self.size) < 0.9):
@@ -537,7 +546,7 @@ class _Generator:
             denom = math.sqrt(1 - sum(e.size**2 for e in group))
             sig = sigma[outcome] if np.isfinite(sigma[outcome]) and sigma[outcome] > 0 else 1.0
             shift = np.zeros((self.P, self.T))
-            growth = OUTCOMES[outcome][0] == "growth"
+            growth = registry.current().family(outcome) == "growth"
             for e in group:
                 c = e.size * sig / denom
                 # exposure window ends at t-1; the outcome sits at s = t+h (growth) or t+h-1 (level)
@@ -546,18 +555,9 @@ class _Generator:
                 calib.append({"category": e.category, "outcome": outcome, "lag": e.lag, "size": e.size,
                               "outcome_sd": sig, "shift_per_sd": c})
             shifts[outcome] = shift
-        if "revenue_volatility" in shifts:
-            # volatility moves by scaling each period's deviation from the portfolio's mean growth:
-            # |dev * m| with m = 1 + v / mean|dev| moves the expected absolute deviation by v
-            g = base_out["revenue_growth"]
-            dev = np.nan_to_num(g - np.nanmean(g, axis=1, keepdims=True))
-            mean_abs = np.abs(dev[:, self.W + 1:]).mean()
-            m = np.clip(1 + shifts.pop("revenue_volatility") / mean_abs, 0, None)
-            shifts["revenue_growth"] = shifts.get("revenue_growth", 0) + dev * (m - 1)
-        if "plan_attainment" in shifts:
-            self.plan_attainment = self.plan_attainment + shifts["plan_attainment"]
-        if "defect_rate" in shifts:
-            self.defect_rate = np.clip(self.defect_rate + shifts["defect_rate"], 0, 1)
+        for o in registry.current().outcomes.values():  # outcomes the simulation does not read itself
+            if o.plant and o.id in shifts:
+                o.plant_function()(self, shifts, base_out)
         for e in self.client_effects:
             member = self.pool.kinds[e.category]
             if e.outcome == "revenue_growth":
@@ -580,6 +580,26 @@ class _Generator:
         extra = self.realise(cp, shifts)
         final_shares = self.latent_shares(cp, kinds_final) if shifts else shares
         return cp, extra, kinds_final, {"calibration": calib, "z": z_all, "shares": final_shares}
+
+
+def plant_revenue_volatility(gen: _Generator, shifts: dict[str, np.ndarray], base_out: dict) -> None:
+    """Volatility moves by scaling each period's deviation from the portfolio's mean growth:
+    |dev * m| with m = 1 + v / mean|dev| moves the expected absolute deviation by v."""
+    g = base_out["revenue_growth"]
+    dev = np.nan_to_num(g - np.nanmean(g, axis=1, keepdims=True))
+    mean_abs = np.abs(dev[:, gen.W + 1:]).mean()
+    m = np.clip(1 + shifts.pop("revenue_volatility") / mean_abs, 0, None)
+    shifts["revenue_growth"] = shifts.get("revenue_growth", 0) + dev * (m - 1)
+
+
+def plant_plan_attainment(gen: _Generator, shifts: dict[str, np.ndarray], base_out: dict) -> None:
+    """The KPI series itself moves by the shift."""
+    gen.plan_attainment = gen.plan_attainment + shifts["plan_attainment"]
+
+
+def plant_defect_rate(gen: _Generator, shifts: dict[str, np.ndarray], base_out: dict) -> None:
+    """The KPI series moves by the shift, kept a share in [0, 1]."""
+    gen.defect_rate = np.clip(gen.defect_rate + shifts["defect_rate"], 0, 1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -701,11 +721,51 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     gen = _Generator(portfolios=portfolios, periods=periods, freq=freq, clients=clients, seed=seed, effects=eff,
                      window=window, kind_shares=kind_shares, event_scale=event_scale)
     cp, extra, kinds, info = gen.run()
-    pool = gen.pool
     lang = "ru" if flavor == "ru-1c" else "en"
-    rng = np.random.default_rng([seed, 3])
+    rng = np.random.default_rng([seed, 3])  # one stream, drawn in this order: clients, lines, events
+    first, rows, ids = _client_ids(cp, seed, lang)
+    id_by_row = np.empty(gen.pool.portfolio.size, dtype=object)
+    id_by_row[rows] = ids
+    cp_ids = id_by_row[cp["row"].to_numpy()]
+    clients_df = _clients_table(gen, rows, ids, rng, seed, lang, names=names)
+    transactions, port_label, moved = _order_lines(gen, cp, extra, cp_ids, rng, seed, lang, managers, rows, first)
+    if managers:  # one company: no portfolio column anywhere; the manager names the unit
+        transactions = transactions.drop(columns="portfolio")
+        clients_df = clients_df.drop(columns="portfolio")
+    transactions.insert(0, "order_id", np.array([f"SO-{i + 1:07d}" for i in range(len(transactions))], dtype=object))
+    events = _events_table(gen, cp, extra, cp_ids, rng)
+    kpis = pd.DataFrame({
+        "portfolio": np.repeat(port_label, gen.T),
+        "period": np.tile([str(x) for x in gen.periods], gen.P),
+        "plan_attainment": gen.plan_attainment.ravel().round(4),
+        "defect_rate": gen.defect_rate.ravel().round(5),
+    })
+    command = command or (f"keyclients synth --portfolios {portfolios} --periods {periods} --freq {freq} "
+                          f"--clients {clients} --seed {seed} --effects {effects if isinstance(effects, str) else 'custom'} "
+                          f"--flavor {flavor}")
+    truth = _truth(gen, seed, command, freq, eff, info, kinds, first, rows, ids)
+    if managers:
+        _one_company_truth(truth, gen, rows, ids, port_label, moved)
+    labels = [str(x) for x in gen.periods]
+    cp_out = pd.DataFrame({"client_id": cp_ids, "portfolio": port_label[gen.pool.portfolio[cp["row"].to_numpy()]],
+                           "period": np.array(labels, dtype=object)[cp["s"].to_numpy()],
+                           "revenue": extra["rev_minor"] / 100})
+    world = World(clients_df, transactions, events, kpis, truth, cp_out)
+    world.exposure_z = {k: v for k, v in info["z"].items()}  # (P, T) standardised latent shares
+    # each kind's latent revenue share over t-W … t-1 (the key kinds as a window rule sees them),
+    # long: portfolio, period (t), category, latent_share — what the rules' exposures estimate
+    world.latent_shares = pd.DataFrame({
+        "portfolio": np.tile(np.repeat(port_label, gen.T), len(info["shares"])),
+        "period": np.tile(np.asarray(labels, dtype=object), gen.P * len(info["shares"])),
+        "category": np.repeat(np.asarray(list(info["shares"]), dtype=object), gen.P * gen.T),
+        "latent_share": np.concatenate([v.ravel() for v in info["shares"].values()]),
+    })
+    return world
 
-    # the clients who ever bought, in order of first purchase
+
+def _client_ids(cp: pd.DataFrame, seed: int, lang: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The clients who ever bought, in order of first purchase: (first and last period index per
+    pool row, their pool rows, their ids — ``C000001`` or, in Russian, an ИНН)."""
     first = cp.groupby("row", sort=True)["s"].agg(["min", "max"])
     rows = first.sort_values(["min"], kind="stable").index.to_numpy()
     n = rows.size
@@ -713,11 +773,15 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
         ids = _inn(np.random.default_rng([seed, 5]), n)  # a stream of its own: same world in both flavours
     else:
         ids = np.array([f"C{i + 1:06d}" for i in range(n)], dtype=object)
-    id_of = dict(zip(rows.tolist(), ids.tolist()))
-    id_by_row = np.empty(pool.portfolio.size, dtype=object)
-    id_by_row[rows] = ids
-    cp_ids = id_by_row[cp["row"].to_numpy()]
-    img, dem, adv, und = (pool.kinds[k][rows] for k in ARTICLE_KINDS)
+    return first, rows, ids
+
+
+def _clients_table(gen: _Generator, rows: np.ndarray, ids: np.ndarray, rng: np.random.Generator, seed: int,
+                   lang: str, *, names: bool = True) -> pd.DataFrame:
+    """The clients table: names (the ids when ``names`` is False) and attributes that carry the
+    latent kinds' signals."""
+    pool, n = gen.pool, rows.size
+    img, adv = pool.kinds["image"][rows], pool.kinds["advanced"][rows]
     start_year = gen.periods[0].year
     org = rng.choice(ORG_TYPES, size=n, p=[0.76, 0.04, 0.04, 0.02, 0.04, 0.10])
     org = np.where(adv & (rng.uniform(size=n) < 0.7), "startup", org)
@@ -738,19 +802,30 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     industry = np.where(np.isin(org, ["education"]), "education", industry)
     country = np.where(rng.uniform(size=n) < 0.8, "RU", rng.choice(COUNTRIES, size=n))
     country = np.where(np.isin(org, ["government", "education"]), "RU", country)
-    clients_df = pd.DataFrame({
+    return pd.DataFrame({
         "client_id": ids, "name": names, "portfolio": port_label[pool.portfolio[rows]],
         "org_type": org, "industry": industry, "country": country, "founded_year": founded,
         "is_reference": is_ref, "brand_score": brand, "innovation_score": innov,
     })
 
-    # order lines
+
+def _period_days(gen: _Generator) -> tuple[np.ndarray, np.ndarray]:
+    """First day and length in days of every period."""
+    starts = gen.periods.start_time.to_numpy()
+    ends = (gen.periods.end_time.normalize()).to_numpy()
+    return starts, ((ends - starts) / np.timedelta64(1, "D")).astype(int) + 1
+
+
+def _order_lines(gen: _Generator, cp: pd.DataFrame, extra: dict, cp_ids: np.ndarray, rng: np.random.Generator,
+                 seed: int, lang: str, managers: int, rows: np.ndarray, first: pd.DataFrame
+                 ) -> tuple[pd.DataFrame, np.ndarray, dict]:
+    """Order lines with dates and account managers: (lines, the unit labels — portfolios, or the
+    managers of one company —, the clients who moved to another manager)."""
+    pool = gen.pool
     line_cp = extra["line_cp"]
     cp_row = cp["row"].to_numpy()
     cp_s = cp["s"].to_numpy()
-    starts = gen.periods.start_time.to_numpy()
-    ends = (gen.periods.end_time.normalize()).to_numpy()
-    days = ((ends - starts) / np.timedelta64(1, "D")).astype(int) + 1
+    starts, days = _period_days(gen)
     ls = cp_s[line_cp]
     line_date = starts[ls] + (rng.uniform(size=line_cp.size) * days[ls]).astype("timedelta64[D]")
     # account managers: understanding clients keep theirs; others change now and then
@@ -758,6 +833,7 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     mgr_home = (pool.portfolio[cp_row] * 4 + (cp_row * 7919) % 4)
     switch = (rng.uniform(size=len(cp)) < np.where(pool.kinds["understanding"][cp_row], 0.02, 0.2))
     mgr_idx = np.where(switch, pool.portfolio[cp_row] * 4 + rng.integers(0, 4, len(cp)), mgr_home)
+    port_label = np.array([f"P{i + 1:02d}" for i in range(gen.P)], dtype=object)
     moved: dict = {}
     if managers:  # one manager per unit; some clients move once to another manager
         unit_names = np.array(list(dict.fromkeys(mgr_pool.tolist()))[:gen.P], dtype=object)
@@ -767,10 +843,8 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
         n_pool = pool.portfolio.size
         moves_at = np.where(mrng.uniform(size=n_pool) < 0.12, mrng.integers(1, gen.T, n_pool), gen.T)
         new_unit = (pool.portfolio + mrng.integers(1, gen.P, n_pool)) % gen.P
-        unit_of_cp = np.where(cp_s >= moves_at[cp_row], new_unit[cp_row], pool.portfolio[cp_row])
-        mgr_pool = unit_names
-        mgr_idx = unit_of_cp
-        port_label = unit_names
+        mgr_idx = np.where(cp_s >= moves_at[cp_row], new_unit[cp_row], pool.portfolio[cp_row])
+        mgr_pool = port_label = unit_names
         for r in rows.tolist():
             if moves_at[r] < gen.T and first.loc[r, "max"] >= moves_at[r] > first.loc[r, "min"]:
                 moved[r] = {"period": str(gen.periods[moves_at[r]]), "to": str(unit_names[new_unit[r]])}
@@ -783,13 +857,14 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
         "is_new_product": extra["is_new"],
         "account_manager": mgr_pool[mgr_idx][line_cp],
     })
-    transactions = transactions.sort_values(["date", "client_id"], kind="stable").reset_index(drop=True)
-    if managers:  # one company: no portfolio column anywhere; the manager names the unit
-        transactions = transactions.drop(columns="portfolio")
-        clients_df = clients_df.drop(columns="portfolio")
-    transactions.insert(0, "order_id", np.array([f"SO-{i + 1:07d}" for i in range(len(transactions))], dtype=object))
+    return transactions.sort_values(["date", "client_id"], kind="stable").reset_index(drop=True), port_label, moved
 
-    # events
+
+def _events_table(gen: _Generator, cp: pd.DataFrame, extra: dict, cp_ids: np.ndarray,
+                  rng: np.random.Generator) -> pd.DataFrame:
+    """One row per event with a date inside its period (prepayments with an amount)."""
+    cp_s = cp["s"].to_numpy()
+    starts, days = _period_days(gen)
     ev_frames = []
     for etype, count in extra["event_counts"].items():
         k = np.repeat(np.arange(len(cp)), count)
@@ -803,21 +878,18 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
             amount = np.round(extra["rev_minor"][k] * frac).astype(np.int64)
         ev_frames.append(pd.DataFrame({"date": edate, "client_id": cp_ids[k], "type": etype, "amount_minor": amount}))
     events = pd.concat(ev_frames, ignore_index=True).sort_values(["date", "client_id", "type"], kind="stable")
-    events = events.reset_index(drop=True)
+    return events.reset_index(drop=True)
 
-    kpis = pd.DataFrame({
-        "portfolio": np.repeat(port_label, gen.T),
-        "period": np.tile([str(x) for x in gen.periods], gen.P),
-        "plan_attainment": gen.plan_attainment.ravel().round(4),
-        "defect_rate": gen.defect_rate.ravel().round(5),
-    })
 
+def _truth(gen: _Generator, seed: int, command: str, freq: str, eff: list[Effect], info: dict, kinds: dict,
+           first: pd.DataFrame, rows: np.ndarray, ids: np.ndarray) -> dict:
+    """``truth.json``: seed, command, versions, periods, every client's latent kinds and life, the
+    planted effects and their calibration."""
     labels = [str(x) for x in gen.periods]
-    truth = {
+    id_of = dict(zip(rows.tolist(), ids.tolist()))
+    return {
         "seed": seed,
-        "command": command or f"keyclients synth --portfolios {portfolios} --periods {periods} --freq {freq} "
-                              f"--clients {clients} --seed {seed} --effects {effects if isinstance(effects, str) else 'custom'} "
-                              f"--flavor {flavor}",
+        "command": command,
         "versions": _versions(),
         "freq": freq,
         "window": gen.W,
@@ -832,34 +904,27 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
                      **({"level": e.level} if e.level != "portfolio" else {})} for e in eff],
         "calibration": info["calibration"],
     }
-    if managers:
-        truth["layout"] = "one-company"
-        truth["portfolio_by"] = "account_manager"
-        truth["units"] = [str(x) for x in port_label]
-        for r in rows.tolist():
-            entry = truth["clients"][id_of[r]]
-            entry["unit"] = str(port_label[pool.portfolio[r]])
-            if r in moved:
-                entry["moved"] = moved[r]
-        truth["client_baseline"] = [
-            {"category": "understanding", "outcome": "retention", "level": "client",
-             "note": "churn hazard lower by 0.03 per quarter (scaled to the period) in every world"},
-            {"category": "advanced", "outcome": "revenue_growth", "level": "client",
-             "note": "extra log growth of 0.12 per quarter over the first 8 quarters of a client's life in every world"},
-        ]
-    cp_out = pd.DataFrame({"client_id": cp_ids, "portfolio": port_label[pool.portfolio[cp_row]],
-                           "period": np.array(labels, dtype=object)[cp_s], "revenue": extra["rev_minor"] / 100})
-    world = World(clients_df, transactions, events, kpis, truth, cp_out)
-    world.exposure_z = {k: v for k, v in info["z"].items()}  # (P, T) standardised latent shares
-    # each kind's latent revenue share over t-W … t-1 (the key kinds as a window rule sees them),
-    # long: portfolio, period (t), category, latent_share — what the rules' exposures estimate
-    world.latent_shares = pd.DataFrame({
-        "portfolio": np.tile(np.repeat(port_label, gen.T), len(info["shares"])),
-        "period": np.tile(np.asarray(labels, dtype=object), gen.P * len(info["shares"])),
-        "category": np.repeat(np.asarray(list(info["shares"]), dtype=object), gen.P * gen.T),
-        "latent_share": np.concatenate([v.ravel() for v in info["shares"].values()]),
-    })
-    return world
+
+
+def _one_company_truth(truth: dict, gen: _Generator, rows: np.ndarray, ids: np.ndarray, port_label: np.ndarray,
+                       moved: dict) -> None:
+    """What a one-company world adds to the truth: its units, each client's unit and move, and the
+    client-level differences every world has."""
+    id_of = dict(zip(rows.tolist(), ids.tolist()))
+    truth["layout"] = "one-company"
+    truth["portfolio_by"] = "account_manager"
+    truth["units"] = [str(x) for x in port_label]
+    for r in rows.tolist():
+        entry = truth["clients"][id_of[r]]
+        entry["unit"] = str(port_label[gen.pool.portfolio[r]])
+        if r in moved:
+            entry["moved"] = moved[r]
+    truth["client_baseline"] = [
+        {"category": "understanding", "outcome": "retention", "level": "client",
+         "note": "churn hazard lower by 0.03 per quarter (scaled to the period) in every world"},
+        {"category": "advanced", "outcome": "revenue_growth", "level": "client",
+         "note": "extra log growth of 0.12 per quarter over the first 8 quarters of a client's life in every world"},
+    ]
 
 
 def _inn(rng: np.random.Generator, n: int) -> np.ndarray:
