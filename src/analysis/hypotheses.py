@@ -520,6 +520,57 @@ def within_sd(data: pd.DataFrame, column: str) -> float:
     return float(np.std(x))
 
 
+def independent_exposures(data: pd.DataFrame, outcome_col: str, exposure_cols: Sequence[str], *,
+                          keep: str) -> tuple[list[str], list[str]]:
+    """``exposure_cols`` without the columns that are linear combinations of the others (with the
+    size control) after removing portfolio and period means, on the rows the model uses.
+
+    Two kinds' exposures can coincide in real data (every client key by revenue also key by
+    profit, a kind held by the clients of one portfolio only): one collinear column would make the
+    whole model fail and leave every hypothesis on that outcome untested. The hypothesis's own
+    exposure ``keep`` is kept first, the size control next, then the others in their order (as
+    R's fixest drops the later of collinear variables).
+
+    Returns
+    -------
+    (list of str, list of str)
+        The exposures kept (in their original order) and the ones left out.
+    """
+    cols = [c for c in exposure_cols if c in data.columns]
+    if len(cols) < 2 or keep not in cols or outcome_col not in data.columns:
+        return list(exposure_cols), []
+    ctrl = [growth.SIZE_CONTROL] if growth.SIZE_CONTROL in data.columns else []
+    d = data[["portfolio", "period", outcome_col, *cols, *ctrl]].dropna()
+    if len(d) < 3:
+        return list(exposure_cols), []
+    e = pd.factorize(d["portfolio"])[0]
+    t = pd.factorize(d["period"])[0]
+    ne, nt = np.bincount(e), np.bincount(t)
+
+    def within(x: np.ndarray) -> np.ndarray:
+        x = x.astype(float)
+        for _ in range(200):
+            x = x - (np.bincount(e, weights=x) / ne)[e]
+            x = x - (np.bincount(t, weights=x) / nt)[t]
+            if np.abs(np.bincount(e, weights=x) / ne).max() < 1e-12 * (1 + np.abs(x).max()):
+                break
+        return x
+
+    order = [keep, *ctrl, *(c for c in cols if c != keep)]
+    z = {}
+    for c in order:
+        w = within(d[c].to_numpy())
+        sd = w.std()
+        z[c] = w / sd if sd > 0 else w
+    chosen: list[str] = []
+    for c in order:
+        trial = np.column_stack([z[x] for x in [*chosen, c]])
+        if np.linalg.matrix_rank(trial, tol=1e-8 * np.sqrt(len(d))) == trial.shape[1]:
+            chosen.append(c)
+    dropped = [c for c in cols if c not in chosen]
+    return [c for c in exposure_cols if c not in dropped], dropped
+
+
 def _fit_panel(data: pd.DataFrame, outcome_col: str, exposure_cols: list[str], inference: str | None = None,
                seed: int | None = None) -> pd.DataFrame:
     """One panel model; exposure rows with ``std_effect`` etc., or an empty frame when it cannot be fit.
@@ -728,11 +779,12 @@ def test_hypotheses(
         for h in hf.hypotheses:
             col = growth.outcome_column(h.outcome, h.lag)
             cols_h, terms = model_exposures(data, h.outcome, exp_cols, measure=measure)
+            term = terms.get(h.category, growth.exposure_column(h.category, measure))
+            cols_h, collinear = independent_exposures(data, col, cols_h, keep=term)
             key = (col, tuple(cols_h))
             if key not in fits:
                 fits[key] = _fit_panel(data, col, cols_h, inference, seed) if col in data.columns else pd.DataFrame()
             fit = fits[key]
-            term = terms.get(h.category, growth.exposure_column(h.category, measure))
             exp_cols_h = cols_h
             row = _blank(h, measure, md)
             row["exposure"] = term
@@ -759,6 +811,10 @@ def test_hypotheses(
                        "so the jackknife cannot test it")
                 row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
                 warn_list.append(f"{h.id}: not tested — {why}")
+            if collinear:
+                why = (f"left out of the model, collinear with the other exposures after removing portfolio and "
+                       f"period means: {', '.join(collinear)}")
+                row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
             attrs["small_sample"] = str(r["small_sample"])
             rows.append(row)
     else:
