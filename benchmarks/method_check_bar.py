@@ -1,4 +1,5 @@
-"""Issue 12's bar for the method check, measured on demand (too slow for `make test` today).
+"""Issue 12's bar for the method check, measured on demand at any world count (the slow test
+tests/test_method_check_bar.py runs the same worlds at 200 null + 100 planted per design).
 
     python benchmarks/method_check_bar.py [N_NULL] [N_PLANTED] [--inference NAME] [--workers K]
 
@@ -21,7 +22,6 @@ import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 
-import numpy as np
 import pandas as pd
 
 
@@ -29,20 +29,23 @@ def _block(args) -> list[dict]:
     warnings.simplefilter("ignore")
     from analysis import method_check
 
-    design, start, n, kinds, effects, inference = args
-    return method_check.run_worlds(design, n, 12, kinds=kinds, effects=effects, start=start,
-                                   inference=inference).to_dict("records")
+    design, start, n, kinds, effects, inference, attenuation = args
+    return method_check.run_worlds(design, n, 12, kinds=kinds, effects=effects, start=start, inference=inference,
+                                   attenuation=attenuation, log=_quiet).to_dict("records")
 
 
-def _run(design, n, workers, kinds=("null",), effects="default", inference=None) -> pd.DataFrame:
+def _quiet(_: str) -> None:
+    pass
+
+
+def _run(design, n, workers, kinds=("null",), effects="default", inference=None, attenuation=None) -> pd.DataFrame:
     step = max(1, n // (4 * workers))
-    blocks = [(design, s, min(step, n - s), kinds, effects, inference) for s in range(0, n, step)]
+    blocks = [(design, s, min(step, n - s), kinds, effects, inference, attenuation) for s in range(0, n, step)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return pd.DataFrame([r for b in pool.map(_block, blocks) for r in b])
 
 
 def main() -> int:
-    from analysis import hypotheses as hyp
     from analysis import method_check, study
 
     ap = argparse.ArgumentParser()
@@ -52,17 +55,16 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=2)
     a = ap.parse_args()
     sample = method_check.design_from_study(study.prepare())
-    signs = {h.id: h.expected_sign for h in hyp.load_hypotheses().hypotheses}
     ok = True
     for name, design in (("sample", sample), ("G10", dataclasses.replace(sample, portfolios=10))):
         t0 = time.perf_counter()
         null = _run(design, a.n_null, a.workers, inference=a.inference)
         fw = method_check.familywise(null)
         s = method_check.summary(null).set_index("id")
-        effects = [{"category": r.category, "outcome": r.outcome, "lag": int(r.lag),
-                    "size": float(np.clip(1.5 * r.mean_mde, 0, 0.85)) * (1 if signs[i] == "+" else -1)}
-                   for i, r in s.iterrows()]
-        planted = _run(design, a.n_planted, a.workers, kinds=("planted",), effects=effects, inference=a.inference)
+        effects = method_check.effects_at_mde(null, 1.5)  # as tests/test_method_check_bar.py
+        att = method_check.attenuation_map(null.groupby("id", as_index=False)["latent_corr"].mean())
+        planted = _run(design, a.n_planted, a.workers, kinds=("planted",), effects=effects, inference=a.inference,
+                       attenuation=att)
         p = method_check.summary(planted).set_index("id")
         strong = s.index[s["latent_corr"] >= 0.7]
         checks = {

@@ -306,3 +306,22 @@ def test_exposure_identified_by_one_portfolio_is_reported_not_silently_accepted(
     assert r.loc["A", "verdict"] == "not_testable" and np.isnan(r.loc["A", "p_unc"])
     assert "identified by one portfolio" in r.loc["A", "diagnostics"]
     assert r.loc["B", "verdict"] == "contradicted"
+
+
+def test_collinear_exposures_leave_the_others_out_not_every_hypothesis_untested():
+    # every key client by revenue is also key by profit (both exposures identical): the model of
+    # each outcome keeps its own hypothesis's exposure and leaves the collinear one out, saying so
+    data = _constructed_panel()
+    data["share_key_profit"] = data["share_key_revenue"]
+    res = hyp.test_hypotheses(data, HYPS[:3], inference="cr1").set_index("id")
+    assert res["p_unc"].notna().all(), res["diagnostics"].to_dict()
+    assert "collinear" in res.loc["A", "diagnostics"] and "share_key_profit" in res.loc["A", "diagnostics"]
+    assert "collinear" in res.loc["B", "diagnostics"] and "share_key_revenue" in res.loc["B", "diagnostics"]
+    assert res.loc["A", "verdict"] == "supported"
+    # the fit without the duplicate is the model with the duplicate removed by hand
+    alone = hyp.test_hypotheses(data.drop(columns=["share_key_profit", "count_share_key_profit"]), HYPS[:1],
+                                inference="cr1").set_index("id")
+    assert res.loc["A", "std_effect"] == pytest.approx(alone.loc["A", "std_effect"], rel=1e-9)
+    kept, dropped = hyp.independent_exposures(data, "new_clients_h1", ["share_image", "share_key_revenue",
+                                                                       "share_key_profit"], keep="share_key_profit")
+    assert kept == ["share_image", "share_key_profit"] and dropped == ["share_key_revenue"]

@@ -507,6 +507,52 @@ def within_sd(data: pd.DataFrame, column: str) -> float:
     return arr.within_sd(column)
 
 
+def independent_exposures(data: pd.DataFrame, outcome_col: str, exposure_cols: Sequence[str], *,
+                          keep: str) -> tuple[list[str], list[str]]:
+    """``exposure_cols`` without the columns that are linear combinations of the others (with the
+    size control) after removing portfolio and period means, on the rows the model uses.
+
+    Two kinds' exposures can coincide in real data (every client key by revenue also key by
+    profit, a kind held by the clients of one portfolio only): one collinear column would make the
+    whole model fail and leave every hypothesis on that outcome untested. The hypothesis's own
+    exposure ``keep`` is kept first, the size control next, then the others in their order (as
+    R's fixest drops the later of collinear variables).
+
+    Returns
+    -------
+    (list of str, list of str)
+        The exposures kept (in their original order) and the ones left out.
+    """
+    return _independent(_Arrays(data), outcome_col, exposure_cols, keep)
+
+
+def _independent(arr: _Arrays, outcome_col: str, exposure_cols: Sequence[str], keep: str
+                 ) -> tuple[list[str], list[str]]:
+    data = arr.data
+    cols = [c for c in exposure_cols if c in data.columns]
+    if len(cols) < 2 or keep not in cols or outcome_col not in data.columns:
+        return list(exposure_cols), []
+    ctrl = [growth.SIZE_CONTROL] if growth.SIZE_CONTROL in data.columns else []
+    mask = (arr.ent >= 0) & (arr.per >= 0)
+    for c in [outcome_col, *cols, *ctrl]:
+        mask &= np.isfinite(arr.col(c))
+    if mask.sum() < 3:
+        return list(exposure_cols), []
+    order = [keep, *ctrl, *(c for c in cols if c != keep)]
+    ent = np.unique(arr.ent[mask], return_inverse=True)[1].ravel()
+    per = np.unique(arr.per[mask], return_inverse=True)[1].ravel()
+    xw = fe.within(np.column_stack([arr.col(c)[mask] for c in order]), ent, per)
+    sd = xw.std(axis=0)
+    z = xw / np.where(sd > 0, sd, 1.0)
+    chosen: list[int] = []
+    tol = 1e-8 * np.sqrt(len(z))
+    for i in range(len(order)):
+        if sd[i] > 0 and np.linalg.matrix_rank(z[:, [*chosen, i]], tol=tol) == len(chosen) + 1:
+            chosen.append(i)
+    dropped = [c for i, c in enumerate(order) if i not in chosen and c in cols and c != keep]
+    return [c for c in exposure_cols if c not in dropped], dropped
+
+
 def _fit_panel(data: pd.DataFrame, outcome_col: str, exposure_cols: list[str], inference: str | None = None,
                seed: int | None = None, arrays: _Arrays | None = None) -> pd.DataFrame:
     """One panel model; exposure rows with ``std_effect`` etc., or an empty frame when it cannot be fit.
@@ -740,11 +786,12 @@ def test_hypotheses(
         for h in hf.hypotheses:
             col = growth.outcome_column(h.outcome, h.lag)
             cols_h, terms = _exposures_of(arr, h.outcome, exp_cols, measure)
+            term = terms.get(h.category, growth.exposure_column(h.category, measure))
+            cols_h, collinear = _independent(arr, col, cols_h, term)
             key = (col, tuple(cols_h))
             if key not in fits:
                 fits[key] = _fit_twoway(arr, col, cols_h, inference, seed) if col in data.columns else None
             fit = fits[key]
-            term = terms.get(h.category, growth.exposure_column(h.category, measure))
             exp_cols_h = cols_h
             row = _blank(h, measure, md)
             row["exposure"] = term
@@ -771,6 +818,10 @@ def test_hypotheses(
                        "so the jackknife cannot test it")
                 row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
                 warn_list.append(f"{h.id}: not tested — {why}")
+            if collinear:
+                why = (f"left out of the model, collinear with the other exposures after removing portfolio and "
+                       f"period means: {', '.join(collinear)}")
+                row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
             attrs["small_sample"] = fit.small_sample
             rows.append(row)
     else:

@@ -232,6 +232,39 @@ def _min_effect_effects(hf) -> list[dict]:
     return out
 
 
+def effects_at_mde(runs: pd.DataFrame, factor: float = 1.5, *, hypotheses=None) -> list[dict]:
+    """Effects planting every hypothesis at ``factor`` × its mean MDE measured in ``runs`` (null
+    worlds of the design: :func:`run_worlds`), with the expected sign, on the kind's latent share.
+
+    An effect of ``factor`` × MDE on the latent kind shows through a rule whose exposure correlates
+    ``r`` with it at about ``r × factor`` × MDE, so at ``factor`` 1.5 a rule with ``r ≥ 0.7`` should
+    find it at least as often as the MDE promises (80 %). Sizes stay inside what the generator can
+    plant (|size| ≤ 0.85, squares on one outcome summing below 0.8, scaled down together).
+
+    Returns
+    -------
+    list of dict
+        ``category, outcome, lag, size`` per hypothesis (for ``run_worlds(effects=...)``).
+    """
+    hf = hyp._as_file(hypotheses)
+    mde = runs.groupby("id")["mde"].mean()
+    out = []
+    for h in hf.hypotheses:
+        if h.level != "portfolio" or h.outcome not in OUTCOMES or not np.isfinite(mde.get(h.id, np.nan)):
+            continue
+        size = float(np.clip(factor * mde[h.id], 0.0, 0.85)) * (1 if h.expected_sign in ("+", 1) else -1)
+        out.append({"category": h.category, "outcome": h.outcome, "lag": int(h.lag), "size": size})
+    by: dict[str, list[dict]] = {}
+    for e in out:
+        by.setdefault(e["outcome"], []).append(e)
+    for group in by.values():
+        tot = sum(e["size"] ** 2 for e in group)
+        if tot >= 0.8:
+            for e in group:
+                e["size"] *= math.sqrt(0.79 / tot)
+    return out
+
+
 def one_world(design: Design, seed: int, effects, *, hypotheses=None, rulebook=None,
               attenuation: Mapping[str, float] | None = None, test_kwargs: Mapping | None = None) -> pd.DataFrame:
     """One world of ``design`` through the rules and the confirmatory tests (no files, no report).
