@@ -48,15 +48,15 @@ from scipy import stats as sps
 from analysis import growth, registry
 from analysis.config import PACKAGE_DIR
 from analysis.errors import InputError
-from analysis.stats import fe
-from analysis.stats.multicomp import holm
 from analysis.stats import (
     StatsWarning,
     adjust_pvalues,
-    correlation,
+    fe,
     mde,
     ts_regression,
 )
+from analysis.stats.correlation import _correlation
+from analysis.stats.multicomp import holm
 
 DEFAULT_FILE = PACKAGE_DIR / "resources" / "hypotheses.yaml"
 VERDICTS = ("supported", "contradicted", "no_effect", "inconclusive", "not_testable")
@@ -1034,21 +1034,22 @@ def explore(
             if col not in data.columns:
                 continue
             cols_o, terms = _exposures_of(arr, o, exp_cols, measure)
-            fit = _fit_panel(data, col, cols_o, arrays=arr) if md == "panel" else None
+            # one model per outcome and lag, every exposure at once (one within transform)
+            fit = _fit_twoway(arr, col, cols_o, None, None) if md == "panel" else None
             for k in cats:
                 term = terms.get(k, growth.exposure_column(k, measure))
                 row = {c: np.nan for c in EXPLORE_COLUMNS} | {
                     "category": k, "outcome": o, "lag": h, "measure": measure, "mode": md,
                     "p_adjust_method": "fdr_bh", "diagnostics": ""}
                 if md == "panel":
-                    if fit is not None and not fit.empty and "estimate" in fit.columns and term in set(fit["term"]):
-                        r = fit[fit["term"] == term].iloc[0]
-                        q = sps.t.ppf(0.975, float(r["df"]))
-                        row.update(n=int(r["n"]), n_portfolios=int(r["n_entities"]), estimate=float(r["estimate"]),
-                                   std_effect=float(r["std_effect"]), std_effect_se=float(r["std_effect_se"]),
-                                   ci_low=float(r["std_effect"] - q * r["std_effect_se"]),
-                                   ci_high=float(r["std_effect"] + q * r["std_effect_se"]),
-                                   p_unc=float(r["p_unc"]), diagnostics=str(r["diagnostics"]))
+                    if isinstance(fit, fe.TwoWayFit) and term in fit.terms[:-1]:
+                        j = fit.terms.index(term)
+                        q = sps.t.ppf(0.975, float(fit.df[j]))
+                        eff, eff_se = float(fit.std_effect[j]), float(fit.std_effect_se[j])
+                        row.update(n=int(fit.n), n_portfolios=int(fit.n_entities), estimate=float(fit.estimate[j]),
+                                   std_effect=eff, std_effect_se=eff_se, ci_low=float(eff - q * eff_se),
+                                   ci_high=float(eff + q * eff_se), p_unc=float(fit.p_unc[j]),
+                                   diagnostics=fit.diagnostics[j])
                     else:
                         row["diagnostics"] = "not estimable (exposure or outcome missing or constant)"
                 elif term in data.columns:
@@ -1061,10 +1062,12 @@ def explore(
                                    ci_high=fit1["std_effect"] + q * fit1["std_effect_se"],
                                    p_unc=float(fit1["p_unc"]), diagnostics=f"deciding test {deciding}")
                 if term in data.columns:
-                    pair = data[[term, col]].dropna()
-                    if len(pair) >= 4 and pair[term].nunique() > 1 and pair[col].nunique() > 1:
+                    xs, ys = arr.col(term), arr.col(col)
+                    both = np.isfinite(xs) & np.isfinite(ys)
+                    xs, ys = xs[both], ys[both]
+                    if len(xs) >= 4 and len(np.unique(xs)) > 1 and len(np.unique(ys)) > 1:
                         for method, pre in (("pearson", "pearson"), ("spearman", "spearman")):
-                            c = correlation(pair[term], pair[col], method=method).iloc[0]
+                            c = _correlation(xs, ys, method, "two-sided", 0.95)  # correlation()'s row
                             row.update({f"{pre}_r": float(c["estimate"]), f"{pre}_ci_low": float(c["ci_low"]),
                                         f"{pre}_ci_high": float(c["ci_high"])})
                 rows.append(row)

@@ -123,6 +123,11 @@ def correlation(
     >>> bool(res.loc[0, "ci_low"] < res.loc[0, "estimate"] < res.loc[0, "ci_high"])
     True
     """
+    return pd.DataFrame({k: [v] for k, v in _correlation(x, y, method, alternative, confidence).items()})
+
+
+def _correlation(x, y, method: str, alternative: str, confidence: float) -> dict:
+    """:func:`correlation`'s one row as a dict (callers with many pairs skip the frame)."""
     check_choice("method", method, METHODS)
     check_choice("alternative", alternative, ALTERNATIVES)
     if not 0 < confidence < 1:
@@ -163,16 +168,5 @@ def correlation(
         ci = _fisher_ci(est, se_z, confidence, alternative)
         ci_method = "fisher_z_fieller"
 
-    return pd.DataFrame(
-        {
-            "method": [method],
-            "alternative": [alternative],
-            "n": [n],
-            "estimate": [est],
-            "ci_low": [ci[0]],
-            "ci_high": [ci[1]],
-            "ci_method": [ci_method],
-            "p_unc": [min(p, 1.0)],
-            "p_method": [p_method],
-        }
-    )
+    return {"method": method, "alternative": alternative, "n": n, "estimate": est, "ci_low": ci[0],
+            "ci_high": ci[1], "ci_method": ci_method, "p_unc": min(p, 1.0), "p_method": p_method}
