@@ -484,6 +484,8 @@ class _Context:
         self.groups, labels = pd.factorize(key)
         self.groups = self.groups.astype(np.int64, copy=False)
         self.n_groups = len(labels)
+        order = np.argsort(self.groups, kind="stable")
+        self.members = np.split(order, np.cumsum(np.bincount(self.groups, minlength=self.n_groups))[:-1])
         # the reference group of each group code, as the reasons table names it
         if per_portfolio and not single:
             pairs = [str(x).split("\x1f", 1) for x in labels]
@@ -507,17 +509,14 @@ class _Context:
     def group_pareto(self, x: np.ndarray, p: float) -> np.ndarray:
         """Per group: the smallest value among the largest clients holding share p of the total."""
         v = np.where(self.ok & np.isfinite(x), np.clip(x, 0, None), 0.0)
-        g = self.groups
-        order = np.lexsort((-v, g))
-        gs, vs = g[order], v[order]
-        cs = np.cumsum(vs)
-        start = np.r_[True, gs[1:] != gs[:-1]]
-        base = np.maximum.accumulate(np.where(start, cs - vs, 0.0))
-        before = cs - vs - base
-        total = np.bincount(gs, weights=vs, minlength=self.n_groups)[gs]
-        inside = (before < p * total) & (vs > 0)
         thr = np.full(self.n_groups, np.inf)
-        np.minimum.at(thr, gs[inside], vs[inside])
+        for g, rows in enumerate(self.members):  # largest first within each group
+            vs = np.sort(v[rows])[::-1]
+            cs = np.cumsum(vs)
+            before = cs - vs
+            inside = (before < p * cs[-1]) & (vs > 0) if vs.size else np.zeros(0, bool)
+            if inside.any():
+                thr[g] = vs[inside].min()
         return thr
 
 
@@ -712,11 +711,8 @@ class _Reasons:
         return out
 
     def table(self) -> dict[str, list]:
-        from analysis import i18n
-
-        for r in self.rows:
-            r.setdefault("text_ru", i18n.reason(r["text_en"], "ru"))
-        return {c: [r.get(c) for r in self.rows] for c in REASON_COLUMNS}
+        """The lookup as columns (English texts; :func:`reasons_table` adds the Russian ones)."""
+        return {c: [r.get(c) for r in self.rows] for c in REASON_COLUMNS if c != "text_ru"}
 
 
 def reasons_table(membership: pd.DataFrame) -> pd.DataFrame:
@@ -732,10 +728,14 @@ def reasons_table(membership: pd.DataFrame) -> pd.DataFrame:
         the text quotes none), ``text_en`` and ``text_ru``: the reason, with ``{value:FEATURE}``
         where the client's own value of FEATURE goes (:func:`explain` fills them in).
     """
+    from analysis import i18n
+
     data = membership.attrs.get("reasons")
     if not data:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in REASON_COLUMNS})
-    out = pd.DataFrame(data)[REASON_COLUMNS]
+    out = pd.DataFrame(data)
+    out["text_ru"] = [i18n.reason(t, "ru") for t in out["text_en"]]
+    out = out[REASON_COLUMNS]
     out["reason_code"] = out["reason_code"].astype(np.int64)
     out["member"] = out["member"].astype("boolean")
     return out
@@ -919,6 +919,14 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
     if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.categories.is_monotonic_increasing \
             and not col.isna().any():
         return col.cat.codes.to_numpy(), col.cat.categories
+    if len(col) > 1 and not col.isna().any():  # runs of equal values in sorted order (client_features'
+        a = col.iloc[1:].reset_index(drop=True)    # client ids): one vectorised comparison, no hashing
+        b = col.iloc[:-1].reset_index(drop=True)
+        change = np.r_[True, (a != b).to_numpy(dtype=bool)]
+        starts = np.flatnonzero(change)
+        uniq = pd.Index(col.iloc[starts].to_numpy())
+        if uniq.is_monotonic_increasing and uniq.is_unique:
+            return (np.cumsum(change) - 1).astype(np.int32), uniq
     codes, uniq = pd.factorize(col, sort=True, use_na_sentinel=True)
     return codes, pd.Index(uniq)
 

@@ -118,8 +118,11 @@ class _Grid:
         self.T = len(periods)
         codes, self.clients = pd.factorize(panel["client_id"], sort=True)
         self.n = len(self.clients)
-        pos = pd.Index(periods).get_indexer(panel["period"].astype(str))
-        self.flat = pos.astype(np.int64) * self.n + codes  # arrays are (period × client)
+        self.codes = codes
+        pcodes, plabels = pd.factorize(panel["period"])  # few labels: look each up once
+        look = pd.Index(periods).get_indexer(pd.Index(plabels).astype(str))
+        self.pos = np.where(pcodes >= 0, look[np.maximum(pcodes, 0)] if len(look) else -1, -1)
+        self.flat = self.pos.astype(np.int64) * self.n + codes  # arrays are (period × client)
         self.panel = panel
         _, first = np.unique(codes, return_index=True)
         self.portfolio = panel["portfolio"].take(first).to_numpy()  # the client's first row's portfolio
@@ -186,9 +189,12 @@ def _quintile_score(x: np.ndarray, active: np.ndarray, *, higher_is_better: bool
     return out
 
 
-def _manager_records(records: pd.DataFrame, grid: _Grid) -> pd.DataFrame:
-    codes = pd.Index(grid.clients).get_indexer(records["client_id"])
-    pos = pd.Index(grid.periods).get_indexer(records["period"].astype(str))
+def _manager_records(records: pd.DataFrame, grid: _Grid, *, from_panel: bool = False) -> pd.DataFrame:
+    if from_panel:  # the panel's own rows: the grid has their client and period positions already
+        codes, pos = grid.codes, grid.pos
+    else:
+        codes = pd.Index(grid.clients).get_indexer(records["client_id"])
+        pos = pd.Index(grid.periods).get_indexer(records["period"].astype(str))
     ok = (codes >= 0) & (pos >= 0) & records["account_manager"].notna().to_numpy()
     mgr, _ = pd.factorize(records["account_manager"][ok])
     base = pd.DataFrame({"c": codes[ok], "t": pos[ok], "m": mgr, "w": records["weight"].to_numpy()[ok]})
@@ -459,7 +465,7 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
     # contact continuity
     if want("manager_continuity", "manager_continuity_history"):
         cont = hist = None
-        rec = None
+        rec, from_panel = None, False
         if transactions is not None and "account_manager" in transactions.columns and "date" in transactions.columns:
             freq = period_freq(periods)
             rec = pd.DataFrame({"client_id": transactions["client_id"],
@@ -468,8 +474,9 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         elif "account_manager" in panel.columns:
             w = panel["orders"].to_numpy(dtype=float) if "orders" in panel.columns else 1.0
             rec = panel[["client_id", "period", "account_manager"]].assign(weight=w)  # one manager per row
+            from_panel = True
         if rec is not None:
-            mb = _manager_records(rec, grid)
+            mb = _manager_records(rec, grid, from_panel=from_panel)
             del rec
             if len(mb):
                 cont = _manager_continuity(mb, grid) if want("manager_continuity") else None
