@@ -36,7 +36,8 @@ def main() -> None:
     if res.get("rc") != 0:
         sys.exit(f"classify failed:\n{proc.stderr[-3000:]}")
     out = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
-    print(f"classify {clients:,} clients × {periods} periods: {res['seconds']:.1f} s, peak {res['maxrss_mb']:,.0f} MB "
+    print(f"classify {clients:,} clients × {periods} periods: {res['seconds']:.1f} s wall, "
+          f"{res.get('cpu_seconds', float('nan')):.1f} s CPU (user + system), peak {res['maxrss_mb']:,.0f} MB "
           f"(load average {load0:.1f} at start, {os.getloadavg()[0]:.1f} at end; {out})")
 
 

@@ -159,6 +159,16 @@ def test_rule_features_are_enough_to_classify(sample):
     assert reasons_table(m).equals(reasons_table(again))
 
 
+def test_kinds_on_two_threads_give_the_same_table_and_codes(sample, monkeypatch):
+    import analysis.categories as cat_mod
+
+    base, panel, feats, m, _ = sample
+    monkeypatch.setattr(cat_mod, "PARALLEL_ROWS", 0)  # large tables take this path
+    threaded = classify(panel, base.clients, kpis=base.kpis, transactions=base.transactions, features=feats)
+    pd.testing.assert_frame_equal(m, threaded)
+    assert reasons_table(m).equals(reasons_table(threaded))
+
+
 def test_pooled_thresholds_let_portfolios_differ_per_portfolio_ones_do_not(sample):
     base, panel, feats, _, _ = sample
     rb = book({"demanding": {"feature": "trial_rate_history", "op": ">", "quantile": 0.75},

@@ -25,6 +25,7 @@ Membership at period t is decided over the window t-W+1 … t.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from importlib import resources
@@ -670,6 +671,8 @@ REASON_COLUMNS = ["reason_code", "category", "status", "member", "conditions", "
 #: The reason of a ``category_changes`` row whose client was not active in the window any more.
 INACTIVE_CODE = 0
 INACTIVE_TEXT = "no purchase or event in the window ending this period"
+#: Membership rows (client-periods × kinds) from which :func:`classify` evaluates the kinds on two threads.
+PARALLEL_ROWS = 2_000_000
 #: ``status`` values, in the (alphabetical) order of their categorical codes.
 STATUSES = ("not_computable", "ok", "short_history")
 _PLACEHOLDER = re.compile(r"\{value:([a-z][a-z0-9_]*)\}")
@@ -818,6 +821,21 @@ def _classify_arrays(cat: Category, ctx: _Context, reasons: _Reasons, rule: Node
     """One category for every row of the features: ``member`` (bool), ``known`` (bool), ``status``
     (int8 code into :data:`STATUSES`), ``score`` (float), ``reason_code`` (int32, registered in
     ``reasons`` under ``category``, default the category's id)."""
+    return _register(_evaluate(cat, ctx, rule, category), reasons)
+
+
+def _register(a: dict, reasons: _Reasons) -> dict[str, np.ndarray]:
+    """The reason codes of an evaluated category (:func:`_evaluate`), registered in ``reasons``."""
+    if "constant" in a:
+        a["reason_code"] = reasons.constant(a["name"], "not_computable", a.pop("constant"), a.pop("n"))
+    else:
+        a["reason_code"] = reasons.codes(a["name"], a.pop("keys"), a.pop("describe"))
+    return a
+
+
+def _evaluate(cat: Category, ctx: _Context, rule: Node | None = None, category: str | None = None) -> dict:
+    """One category evaluated on every row, its reasons as integer keys not yet given codes (safe to
+    run for several categories at once: it only reads ``ctx``)."""
     f = ctx.f
     n = len(f)
     name = category or cat.id
@@ -829,7 +847,7 @@ def _classify_arrays(cat: Category, ctx: _Context, reasons: _Reasons, rule: Node
         need = "; ".join(f"{m} (from {FEATURES[m][1]})" for m in missing) or "every condition's feature"
         return {"member": np.zeros(n, bool), "known": np.zeros(n, bool),
                 "status": np.full(n, STATUSES.index("not_computable"), dtype=np.int8), "score": np.full(n, np.nan),
-                "reason_code": reasons.constant(name, "not_computable", f"not computable: the data lack {need}", n)}
+                "name": name, "constant": f"not computable: the data lack {need}", "n": n}
     leaves: list[_Leaf] = []
     held = _eval_node(rule, ctx, leaves)
     ok = ctx.ok
@@ -870,7 +888,7 @@ def _classify_arrays(cat: Category, ctx: _Context, reasons: _Reasons, rule: Node
 
     return {"member": held & ok, "known": ok.copy(),
             "status": np.where(ok, STATUSES.index("ok"), STATUSES.index("short_history")).astype(np.int8),
-            "score": score, "reason_code": reasons.codes(name, keys, describe)}
+            "score": score, "name": name, "keys": keys, "describe": describe}
 
 
 def _status(codes: np.ndarray) -> pd.Categorical:
@@ -1001,11 +1019,22 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
     status = np.empty(n * k, dtype=np.int8)
     score = np.empty(n * k, dtype=float)
     code = np.empty(n * k, dtype=np.int32)
-    for i, c in enumerate(cats):  # rows: client × period, then category
-        a = _classify_arrays(c, ctx, reasons)
-        member[i::k], known[i::k], status[i::k] = a["member"], a["known"], a["status"]
-        score[i::k], code[i::k] = a["score"], a["reason_code"]
-        del a
+
+    def fill(i: int) -> dict:  # rows: client × period, then category
+        a = _evaluate(cats[i], ctx)
+        member[i::k], known[i::k], status[i::k], score[i::k] = a["member"], a["known"], a["status"], a["score"]
+        return {key: a[key] for key in ("name", "keys", "describe", "constant", "n") if key in a}
+
+    if n * k >= PARALLEL_ROWS and k > 1:  # the kinds on two threads (numpy and pandas release the GIL)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            pending = list(pool.map(fill, range(k)))
+    else:
+        pending = [fill(i) for i in range(k)]
+    for i, a in enumerate(pending):  # codes numbered in the rulebook's order whatever ran first
+        code[i::k] = _register(a, reasons)["reason_code"]
+    del pending
     ids = [c.id for c in cats]
     cat_order = sorted(ids)
     cat_codes = np.array([cat_order.index(c) for c in ids], dtype=np.int8)

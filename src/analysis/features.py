@@ -124,7 +124,8 @@ class _Grid:
         self.pos = np.where(pcodes >= 0, look[np.maximum(pcodes, 0)] if len(look) else -1, -1)
         self.flat = self.pos.astype(np.int64) * self.n + codes  # arrays are (period × client)
         self.panel = panel
-        _, first = np.unique(codes, return_index=True)
+        first = np.full(self.n, len(codes), dtype=np.int64)
+        np.minimum.at(first, codes, np.arange(len(codes)))  # each client's first row, without a sort
         self.portfolio = panel["portfolio"].take(first).to_numpy()  # the client's first row's portfolio
 
     def dense(self, col: str) -> np.ndarray | None:
