@@ -1,11 +1,16 @@
-"""Shared fixtures. The sample report is rendered once per test session and shared."""
+"""Shared fixtures. Every report the tests read is rendered once per test session, in the
+background while the other tests run, and shared by every file that reads it (see ``Renders``)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -24,27 +29,8 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
                           timeout=timeout, env={**os.environ, **(env or {})})
 
 
-@pytest.fixture(scope="session")
-def sample_report(tmp_path_factory) -> Path:
-    """The sample report, rendered once for every test that reads it."""
-    out = tmp_path_factory.mktemp("report") / "sample"
-    proc = run_cli("run", "--sample", "--out", out, *SMALL_METHOD_CHECK, cwd=tmp_path_factory.mktemp("cwd"))
-    assert proc.returncode == 0, proc.stderr
-    return out
-
-
 #: The key of the anonymised Russian sample report (a test key, nothing secret).
 ANON_KEY = "test-key-2026"
-
-
-@pytest.fixture(scope="session")
-def ru_report(tmp_path_factory) -> Path:
-    """The sample report in Russian with pseudonyms (key ``ANON_KEY``), rendered once per session."""
-    out = tmp_path_factory.mktemp("report-ru") / "sample"
-    proc = run_cli("run", "--sample", "--out", out, "--lang", "ru", "--anonymize", "--anon-key", ANON_KEY,
-                   *SMALL_METHOD_CHECK, cwd=tmp_path_factory.mktemp("cwd"))
-    assert proc.returncode == 0, proc.stderr
-    return out
 
 
 @pytest.fixture(scope="session")
@@ -87,26 +73,281 @@ def write_partial_data(data: Path, *, with_notes: bool = False) -> Path:
     return data
 
 
+# ---- reports rendered in the background --------------------------------------------------------
+
+#: Session fixture → the jobs of tests/_jobs.py it waits for.
+RENDERS = {"sample_report": ("sample_report",), "ru_report": ("ru_report",), "partial_report": ("partial_report",),
+           "ru_partial_report": ("ru_partial_report",), "one_company_report": ("one_company_report",),
+           "monthly_report": ("monthly_report",), "small_world_runs": ("small_world_a", "small_world_b"),
+           "portfolio_batch": ("portfolio_batch",)}
+JOBS_SCRIPT = Path(__file__).with_name("_jobs.py")
+#: Renders at a time (each runs its notebooks in a pool of one worker per core).
+PARALLEL = int(os.environ.get("KEYCLIENTS_TEST_RENDERS", "2"))
+WAIT = 3600  # seconds a test waits for its report
+
+
+def _renders_used(item) -> list[str]:
+    """The render fixtures a test uses, by name or as a parameter naming one (getfixturevalue)."""
+    names = list(item.fixturenames)
+    callspec = getattr(item, "callspec", None)
+    if callspec is not None:
+        names += [v for v in callspec.params.values() if isinstance(v, str)]
+    return [n for n in names if n in RENDERS]
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests that read a rendered report run last (in their files' order), so that the reports are
+    rendered in the background while every other test runs."""
+    items.sort(key=lambda item: bool(_renders_used(item)))
+
+
+class Renders:
+    """Runs the jobs of tests/_jobs.py in subprocesses, ``PARALLEL`` at a time, in the order they
+    were asked for; a job a test waits for and that has not started goes first. A thread starts the
+    next job when one ends; ``stop`` ends the process groups of jobs still running."""
+
+    def __init__(self, base: Path, parallel: int = PARALLEL):
+        self.base, self.parallel = base, max(1, parallel)
+        # the environment as the session started: a job that starts while a test has changed
+        # os.environ (monkeypatch.setenv) must not see that change
+        self.env = dict(os.environ)
+        self.queue: list[str] = []
+        self.running: dict[str, subprocess.Popen] = {}
+        self.ended: dict[str, int] = {}
+        self.cond = threading.Condition()
+        self.stopped = False
+        self.thread = threading.Thread(target=self._loop, name="renders", daemon=True)
+        self.thread.start()
+
+    def ask(self, jobs, *, first: bool = False) -> None:
+        with self.cond:
+            for job in jobs:
+                if job in self.running or job in self.ended:
+                    continue
+                if job in self.queue:
+                    if not first:
+                        continue
+                    self.queue.remove(job)
+                if first:
+                    self.queue.insert(0, job)
+                else:
+                    self.queue.append(job)
+            self.cond.notify_all()
+
+    def pids(self) -> set[int]:
+        with self.cond:
+            return {proc.pid for proc in self.running.values()}
+
+    def _start(self, job: str) -> subprocess.Popen:
+        folder = self.base / job
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(folder / "job.log", "wb") as log:
+            return subprocess.Popen([sys.executable, str(JOBS_SCRIPT), job, str(folder)], stdout=log,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=folder, env=self.env,
+                                    start_new_session=True)
+
+    def _loop(self) -> None:
+        with self.cond:
+            while not self.stopped:
+                for job, proc in list(self.running.items()):
+                    if proc.poll() is not None:
+                        self.ended[job] = proc.returncode
+                        _JOB_CPU[0] += _job_cpu(self.base / job)
+                        del self.running[job]
+                        self.cond.notify_all()
+                while self.queue and len(self.running) < self.parallel:
+                    job = self.queue.pop(0)
+                    try:
+                        self.running[job] = self._start(job)
+                    except OSError as exc:  # its fixture fails with this instead of waiting
+                        (self.base / job / "job.log").write_text(f"could not start: {exc}", encoding="utf-8")
+                        self.ended[job] = -1
+                        self.cond.notify_all()
+                self.cond.wait(0.5)
+
+    def result(self, job: str) -> dict:
+        """Wait for ``job`` and return what it wrote (fails the test when the job died)."""
+        self.ask([job], first=True)
+        with self.cond:
+            if not self.cond.wait_for(lambda: job in self.ended, timeout=WAIT):
+                pytest.fail(f"the background render {job} did not end within {WAIT} s")
+        folder = self.base / job
+        done = folder / "result.json"
+        if not done.is_file():
+            log = (folder / "job.log").read_text(encoding="utf-8", errors="replace")
+            pytest.fail(f"the background render {job} ended with exit code {self.ended[job]} and no result:\n{log[-4000:]}")
+        return json.loads(done.read_text(encoding="utf-8"))
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopped = True
+            self.queue.clear()
+            procs = list(self.running.values())
+            self.cond.notify_all()
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        deadline = time.monotonic() + 10
+        for proc in procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self.thread.join(5)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def renders(request, tmp_path_factory):
+    """Starts, at the first test, every render that the selected tests read, in their order."""
+    wanted = [job for item in request.session.items for name in _renders_used(item) for job in RENDERS[name]]
+    global _RUNNER
+    runner = _RUNNER = Renders(tmp_path_factory.mktemp("renders"))
+    _BASE[:] = [runner.base]
+    runner.ask(list(dict.fromkeys(wanted)))
+    yield runner
+    runner.stop()
+    _RUNNER = None
+
+
+_RUNNER: Renders | None = None
+
+
+def outside_renders(procs) -> list:
+    """``procs`` (psutil processes) less the background renders and everything they started: for
+    tests that check that a run of their own left no process behind."""
+    import psutil
+
+    jobs = _RUNNER.pids() if _RUNNER else set()
+    out = []
+    for proc in procs:
+        try:
+            if proc.pid in jobs or any(parent.pid in jobs for parent in proc.parents()):
+                continue
+        except psutil.NoSuchProcess:
+            continue
+        out.append(proc)
+    return out
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line per background render: its wall time and CPU seconds (with the processes it ran);
+    and the CPU seconds of the whole session, which depend far less on the machine's load than
+    its wall time does."""
+    terminalreporter.write_line(f"CPU seconds of this session (pytest and every process it waited for): {_cpu():.0f}")
+    base = _BASE[0] if _BASE else None
+    if base is None or not base.is_dir():
+        return
+    rows = []
+    for folder in sorted(base.iterdir()):
+        done = folder / "result.json"
+        if done.is_file():
+            r = json.loads(done.read_text(encoding="utf-8"))
+            rows.append(f"{folder.name}: {r.get('wall_s', '?')} s wall, {r.get('cpu_s', '?')} s CPU")
+            if _TIMES:
+                with open(_TIMES, "a", encoding="utf-8") as fh:
+                    fh.write(f"render:{folder.name},{r.get('wall_s', 0)},{r.get('cpu_s', 0)}\n")
+    if rows:
+        terminalreporter.write_sep("-", f"background renders ({PARALLEL} at a time)")
+        for row in rows:
+            terminalreporter.write_line(row)
+
+
+_BASE: list[Path] = []
+#: KEYCLIENTS_TEST_TIMES=file.csv: one row per test (wall and CPU seconds of its setup, call and
+#: teardown, without the background renders that ended meanwhile) and one per background render.
+_TIMES = os.environ.get("KEYCLIENTS_TEST_TIMES", "")
+_JOB_CPU = [0.0]  # CPU seconds of the background renders reaped so far
+
+
+def _cpu() -> float:
+    import resource
+
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
+def _job_cpu(folder: Path) -> float:
+    try:
+        return float(json.loads((folder / "result.json").read_text(encoding="utf-8")).get("cpu_s", 0.0))
+    except (OSError, ValueError):
+        return 0.0
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    if not _TIMES:
+        yield
+        return
+    wall, cpu, jobs = time.perf_counter(), _cpu(), _JOB_CPU[0]
+    yield
+    wall, cpu = time.perf_counter() - wall, _cpu() - cpu - (_JOB_CPU[0] - jobs)
+    with open(_TIMES, "a", encoding="utf-8") as fh:
+        fh.write(f"{item.nodeid},{wall:.2f},{cpu:.2f}\n")
+
+
+def _rendered(renders: Renders, job: str) -> dict:
+    result = renders.result(job)
+    assert result.get("returncode", 0) == 0, result.get("stderr")
+    return result
+
+
 @pytest.fixture(scope="session")
-def partial_report(tmp_path_factory) -> Path:
+def sample_report(renders) -> Path:
+    """The sample report (English)."""
+    return Path(_rendered(renders, "sample_report")["out"])
+
+
+@pytest.fixture(scope="session")
+def ru_report(renders) -> Path:
+    """The sample report in Russian with pseudonyms (key ``ANON_KEY``)."""
+    return Path(_rendered(renders, "ru_report")["out"])
+
+
+@pytest.fixture(scope="session")
+def partial_report(renders) -> Path:
     """A report on the sample without its cost column and without its events file, so that only
-    some kinds are computable (key_profit, demanding, understanding are not); rendered once."""
-    data = write_partial_data(tmp_path_factory.mktemp("partial-data") / "data")
-    out_dir = tmp_path_factory.mktemp("report-partial") / "partial"
-    proc = run_cli("run", "--data", data, "--out", out_dir, *SMALL_METHOD_CHECK, cwd=tmp_path_factory.mktemp("cwd"))
-    assert proc.returncode == 0, proc.stderr
-    return out_dir
+    some kinds are computable (key_profit, demanding, understanding are not)."""
+    return Path(_rendered(renders, "partial_report")["out"])
 
 
 @pytest.fixture(scope="session")
-def ru_partial_report(tmp_path_factory) -> Path:
+def ru_partial_report(renders) -> Path:
     """The partial-kinds report in Russian, NOT anonymised, on an export whose ingest notes and
-    warnings fire (a title line, a total row, a client without orders); rendered once. The report
-    folder's ``data`` sibling holds the data (its client names are the data's own words)."""
-    base = tmp_path_factory.mktemp("report-partial-ru")
-    data = write_partial_data(base / "data", with_notes=True)
-    out_dir = base / "partial"
-    proc = run_cli("run", "--data", data, "--out", out_dir, "--lang", "ru", *SMALL_METHOD_CHECK,
-                   cwd=tmp_path_factory.mktemp("cwd"))
-    assert proc.returncode == 0, proc.stderr
-    return out_dir
+    warnings fire (a title line, a total row, a client without orders). The report folder's
+    ``data`` sibling holds the data (its client names are the data's own words)."""
+    return Path(_rendered(renders, "ru_partial_report")["out"])
+
+
+@pytest.fixture(scope="session")
+def one_company_report(renders) -> Path:
+    """The one-company sample's report."""
+    return Path(_rendered(renders, "one_company_report")["out"])
+
+
+@pytest.fixture(scope="session")
+def monthly_report(renders) -> dict:
+    """``--freq M`` over two small monthly companies: ``{"out": report folder, "companies": their
+    folder names}``."""
+    result = _rendered(renders, "monthly_report")
+    return {"out": Path(result["out"]), "companies": result["companies"]}
+
+
+@pytest.fixture(scope="session")
+def small_world_runs(renders) -> list[dict]:
+    """Two runs of every page on the same small world (markup in client and portfolio names) with
+    the same parameters: ``[{"out", "data", "failed"}, ...]``."""
+    return [{**r, "out": Path(r["out"]), "data": Path(r["data"])}
+            for r in (_rendered(renders, job) for job in RENDERS["small_world_runs"])]
+
+
+@pytest.fixture(scope="session")
+def portfolio_batch(renders) -> dict:
+    """Two portfolios of the sample, one report each, Russian, anonymised with ``ANON_KEY``:
+    ``{"out", "failed", "log"}``."""
+    result = _rendered(renders, "portfolio_batch")
+    return {**result, "out": Path(result["out"])}

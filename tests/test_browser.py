@@ -105,11 +105,11 @@ def test_russian_report_in_a_real_browser(browser, ru_report):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("lang", ["en", "ru"])
-def test_partial_kinds_report_in_a_real_browser(browser, request, lang):
+@pytest.mark.parametrize("which, lang", [("partial_report", "en"), ("ru_partial_report", "ru")])
+def test_partial_kinds_report_in_a_real_browser(browser, request, which, lang):
     """The report where only some kinds are computable (no cost column, no events file), every
     page, in both languages (the Russian one also carries ingest notes and a warning)."""
-    root = request.getfixturevalue("partial_report" if lang == "en" else "ru_partial_report")
+    root = request.getfixturevalue(which)
     assert _check_report(browser, root, f"{lang}-partial") == []
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, SMALL_METHOD_CHECK, run_cli
+from conftest import ROOT, run_cli
 
 from analysis import growth, study
 from analysis.errors import InputError
@@ -297,19 +297,13 @@ def test_sample_names():
 
 
 @pytest.mark.slow
-def test_monthly_report_over_two_companies(monthly, tmp_path):
-    """--freq M and two --data folders: a monthly research panel, rendered end to end."""
-    other = tmp_path / "second"
-    from analysis.synth import generate, write_world
-
-    write_world(generate(portfolios=2, periods=14, freq="M", clients=12, seed=8, effects="none"), other)
-    out = tmp_path / "report"
-    proc = run_cli("run", "--data", monthly, "--data", other, "--freq", "M", "--out", out, *SMALL_METHOD_CHECK,
-                   timeout=900)
-    assert proc.returncode == 0, proc.stderr
+def test_monthly_report_over_two_companies(monthly_report):
+    """--freq M and two --data folders: a monthly research panel, rendered end to end (the
+    session's ``monthly_report``: a world like ``monthly`` and a second one of 2 portfolios)."""
+    out = monthly_report["out"]
     pp = pd.read_csv(out / "tables" / "portfolio_panel.csv", dtype={"period": str})
     assert pp["period"].str.match(MONTH).all()
-    assert sorted(pp["portfolio"].unique()) == sorted([monthly.name, "second"])
+    assert sorted(pp["portfolio"].unique()) == sorted(monthly_report["companies"])
     cats = pd.read_csv(out / "tables" / "client_categories.csv", dtype={"period": str})
     assert cats["period"].str.match(MONTH).all()
     assert len(pd.read_csv(out / "tables" / "companies.csv")) == 2
@@ -319,10 +313,8 @@ def test_monthly_report_over_two_companies(monthly, tmp_path):
 
 
 @pytest.mark.slow
-def test_one_company_sample_report(tmp_path):
-    out = tmp_path / "one"
-    proc = run_cli("run", "--sample", "one-company", "--out", out, *SMALL_METHOD_CHECK, timeout=900)
-    assert proc.returncode == 0, proc.stderr
+def test_one_company_sample_report(one_company_report):
+    out = one_company_report
     truth = json.loads((ONE_COMPANY / "truth.json").read_text(encoding="utf-8"))
     pp = pd.read_csv(out / "tables" / "portfolio_panel.csv", dtype={"period": str})
     assert sorted(pp["portfolio"].unique()) == sorted(truth["units"])

@@ -209,41 +209,47 @@ def test_without_a_key_a_random_one_is_drawn_and_the_report_says_so(monkeypatch)
 # ---- synthetic banner --------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_synthetic_banner_appears_exactly_when_the_data_are_synthetic(sample_report, ru_report, tmp_path):
+def test_synthetic_banner_appears_exactly_when_the_data_are_synthetic(sample_report, ru_report, partial_report,
+                                                                      ru_partial_report, tmp_path):
     for root in (sample_report, ru_report):
         for page in _pages(root):
             assert page.read_text(encoding="utf-8").count('<div class="banner">') == 1, page
+    # the sample's files without its truth.json are real data; so are the partial-kinds reports'
+    # (the sample's files, changed, without truth.json)
     data = tmp_path / "real"
     shutil.copytree(SAMPLE_DIR, data)
     (data / "truth.json").unlink()
-    book = [b for b in report.list_notebooks() if b.stem == "01_data_quality"]
-    report.run_report(data_dir=data, out_dir=tmp_path / "out", notebooks=book, log=lambda m: None)
-    pages = _pages(tmp_path / "out")
-    assert len(pages) == 3
-    for page in pages:
-        text = page.read_text(encoding="utf-8")
-        assert 'class="banner' not in text and "Synthetic data" not in text, page
-        assert "Бокарева" in text, page
+    assert report.is_synthetic(SAMPLE_DIR) and not report.is_synthetic(data)
+    for root, credit in ((partial_report, "Бокарева"), (ru_partial_report, "Бокаревой")):
+        assert not report.is_synthetic(root.parent / "data")
+        pages = _pages(root)
+        assert len(pages) == 11
+        for page in pages:
+            text = page.read_text(encoding="utf-8")
+            assert 'class="banner' not in text and "Synthetic data" not in text, page
+            assert "Синтетические данные" not in text, page
+            assert credit in text, page
 
 
 # ---- per-portfolio batches ---------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_batch_by_portfolio_lists_every_portfolio_and_keeps_the_pseudonyms(ru_report, tmp_path):
+def test_batch_by_portfolio_lists_every_portfolio_and_keeps_the_pseudonyms(ru_report, portfolio_batch):
     """Two portfolios of the sample, one report each, anonymised with the key of the Russian sample
-    report: the index lists both, each runs in the one-portfolio mode, and a client has the same
-    pseudonym in this second run as in the first."""
+    report (the session's ``portfolio_batch``: pages 02 and 03 of P01 and P02): the index lists
+    both, each runs in the one-portfolio mode, and a client has the same pseudonym in this second
+    run as in the first."""
+    from _jobs import BATCH_PAGES, BATCH_PORTFOLIOS
     from analysis.ingest import load
     from analysis.study import portfolios as all_portfolios
 
     assert len(all_portfolios(load(SAMPLE_DIR))) == pd.read_csv(SAMPLE_DIR / "clients.csv")["portfolio"].nunique()
-    book = [b for b in report.list_notebooks() if b.stem in ("02_client_categories", "03_growth_links")]
-    lines = []
-    chosen = ["P01", "P02"]
-    result = report.run_batch(data_dir=SAMPLE_DIR, out_dir=tmp_path / "batch", notebooks=book, lang="ru",
-                              anonymize=True, anon_key=ANON_KEY, portfolios=chosen, log=lines.append)
-    assert result.failed == [], lines
-    out = tmp_path / "batch"
+    assert BATCH_PAGES == ("02_client_categories", "03_growth_links")
+    lines = portfolio_batch["log"]
+    chosen = BATCH_PORTFOLIOS
+    assert chosen == ["P01", "P02"]
+    assert portfolio_batch["failed"] == [], lines
+    out = portfolio_batch["out"]
     index = (out / "index.html").read_text(encoding="utf-8")
     first = pd.read_csv(ru_report / "tables" / "client_categories.csv", dtype=str)
     for p in chosen:

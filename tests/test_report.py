@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import nbformat
 import pandas as pd
@@ -69,25 +68,21 @@ def test_report_pages_are_offline_and_code_free(sample_report):
 
 
 @pytest.mark.slow
-def test_text_from_the_data_is_escaped(tmp_path):
-    data = tmp_path / "data"
-    shutil.copytree(SAMPLE_DIR, data)
-    clients = pd.read_csv(data / "clients.csv", dtype=str, keep_default_na=False)
-    evil = "<script>alert('x')</script>"
-    clients["name"] = evil + clients["name"]
-    clients["portfolio"] = clients["portfolio"].where(clients["portfolio"] != "P01", "<b>P01</b>")
-    clients.to_csv(data / "clients.csv", index=False)
-    tx = pd.read_csv(data / "transactions.csv", dtype=str, keep_default_na=False)
-    tx["portfolio"] = tx["portfolio"].where(tx["portfolio"] != "P01", "<b>P01</b>")
-    tx.to_csv(data / "transactions.csv", index=False)
-    book = report.list_notebooks()
-    result = report.run_report(data_dir=data, out_dir=tmp_path / "out", log=lambda m: None,
-                               notebooks=[b for b in book if b.stem in ("01_data_quality", "02_client_categories")])
-    assert result.failed == []
-    for page in (tmp_path / "out").rglob("*.html"):
+def test_text_from_the_data_is_escaped(small_world_runs):
+    """Markup in client names and in a portfolio name (the session's small world) reaches every
+    page of the report escaped."""
+    from _jobs import EVIL_NAME, EVIL_PORTFOLIO
+
+    out = small_world_runs[0]["out"]
+    assert small_world_runs[0]["failed"] == []
+    clients = pd.read_csv(small_world_runs[0]["data"] / "clients.csv", dtype=str, keep_default_na=False)
+    assert clients["name"].str.startswith(EVIL_NAME).all() and (clients["portfolio"] == EVIL_PORTFOLIO).any()
+    pages = list(out.rglob("*.html"))
+    assert len(pages) == 11
+    for page in pages:
         text = page.read_text(encoding="utf-8")
         assert "<script>" not in text and "<b>P01</b>" not in text, page
-    examples = (tmp_path / "out" / "pages" / "02_client_categories.html").read_text(encoding="utf-8")
+    examples = (out / "pages" / "02_client_categories.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert" in examples
 
 
@@ -157,20 +152,18 @@ def test_bad_param_on_the_command_line_exits_2(tmp_path):
 
 
 @pytest.mark.slow
-def test_every_page_on_a_small_world_writes_its_files_and_tables_repeat(tmp_path):
+def test_every_page_on_a_small_world_writes_its_files_and_tables_repeat(small_world_runs):
     """Each notebook runs under papermill on small synthetic data and writes what it promises;
-    two runs with the same inputs and seed give identical tables."""
-    from analysis.synth import generate, write_world
+    two runs with the same inputs and seed give identical tables (the session's small world,
+    8 portfolios × 10 periods × 20 clients, rendered twice with the same parameters)."""
+    from _jobs import SMALL_PARAMS, SMALL_WORLD
 
-    data = tmp_path / "world"
-    write_world(generate(portfolios=8, periods=10, clients=20, seed=4), data)
-    small = {"n_worlds": 1, "portfolios": 6, "periods": 9, "clients": 12}
-    runs = []
-    for name in ("a", "b"):
-        result = report.run_report(data_dir=data, out_dir=tmp_path / name, extra_parameters=small, log=lambda m: None)
-        assert result.failed == []
-        runs.append(tmp_path / name)
-    a, b = runs
+    assert SMALL_WORLD["portfolios"] == 8 and SMALL_PARAMS["n_worlds"] == 1
+    for run in small_world_runs:
+        assert run["failed"] == []
+    for f in sorted(small_world_runs[0]["data"].iterdir()):  # the same inputs
+        assert (small_world_runs[1]["data"] / f.name).read_bytes() == f.read_bytes(), f.name
+    a, b = (run["out"] for run in small_world_runs)
     promised = {"01_data_quality": ["coverage"], "02_client_categories": ["client_categories", "article_claims",
                                                                           "category_changes", "sensitivity"],
                 "03_growth_links": ["portfolio_panel", "codebook", "hypotheses", "exploratory", "robustness", "plan",
