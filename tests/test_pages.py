@@ -140,7 +140,7 @@ def test_help_shows_flags_without_bool_and_version_prints():
 RU_ALLOWED = re.compile(
     r"^(H\d+|P\d+|C?[0-9A-F]{8,}|\d{4}(Q\d|-\d\d)?|[A-Za-z]|ru|en|utf|csv|xlsx|json|parquet|CSV|ABC|XYZ|R|SE|2m|"
     r"DuckDB|Spark|statsmodels|linearmodels|scipy|plm|sandwich|lmtest|reghdfe|Stata|fixest|manifest|tables|"
-    r"article_claims|category_changes|client_categories|codebook|coverage|data_problems|exploratory|hypotheses|"
+    r"article_claims|category_changes|client_categories|reasons|codebook|coverage|data_problems|exploratory|hypotheses|"
     r"method_check|method_check_runs|portfolio_panel|robustness|sensitivity|clients|transactions|events|kpis|"
     r"method_check_design|method_check_familywise|growth_by_kind|growth_shares|client_links|data_counts|plan|"
     # the command line, SE and unit codes, column and parameter ids the pages quote as ids
