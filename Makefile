@@ -8,14 +8,15 @@ BIN    := $(VENV)/bin
 LOCK   := requirements.lock
 PYTEST_ARGS ?=
 
-.PHONY: help install install-test install-dev report test test-fast lab bench lock sample clean
+.PHONY: help install install-test install-dev report test test-fast lab bench bench-bar lock sample clean
 
 help:
 	@echo "make report     render the sample report into reports/sample/"
 	@echo "make test       run every test (slow statistical ones included)"
 	@echo "make test-fast  skip the tests marked slow"
 	@echo "make lab        open JupyterLab on notebooks/ (dev extra)"
-	@echo "make bench      run the benchmarks in benchmarks/"
+	@echo "make bench      run the benchmarks in benchmarks/ (BENCH_ARGS='--only classify,report' for some)"
+	@echo "make bench-bar  issue 16's bar in one run: report ÷ floor, folder size, classify 1M × 12, SIGTERM"
 	@echo "make lock       regenerate requirements.lock in a fresh virtual environment"
 	@echo "make sample     regenerate data/sample/ and data/sample-one-company/ (the commands in their README.md)"
 
@@ -57,7 +58,12 @@ lab: $(VENV)/.stamp-dev
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 bench: $(VENV)/.stamp-test
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# issue 16's bar in one run: report ÷ floor (sample, export-shaped world), folder ÷ input, classify
+# 1M × 12 (time, peak memory), SIGTERM leaves nothing
+bench-bar: $(VENV)/.stamp-test
+	$(BIN)/python benchmarks/run.py --only classify,report --repeat 1 $(BENCH_ARGS)
 
 # The lock is what `pip freeze` sees in a fresh venv with every extra installed.
 lock:

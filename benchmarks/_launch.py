@@ -18,4 +18,5 @@ proc = subprocess.Popen(argv)
 _, status, usage = os.wait4(proc.pid, 0)
 seconds = time.perf_counter() - start
 with open(out, "w") as fh:
-    json.dump({"seconds": seconds, "maxrss_mb": usage.ru_maxrss / 1024, "rc": os.waitstatus_to_exitcode(status)}, fh)
+    json.dump({"seconds": seconds, "maxrss_mb": usage.ru_maxrss / 1024, "rc": os.waitstatus_to_exitcode(status),
+               "cpu_seconds": usage.ru_utime + usage.ru_stime}, fh)

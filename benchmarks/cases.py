@@ -186,19 +186,23 @@ def scan_duckdb(folder: str) -> dict:
 # --- categorisation -------------------------------------------------------------------------
 
 def classify_ours(folder: str) -> dict:
-    """Features over the trailing window and the six rules, on a prepared client × period panel."""
+    """Features over the trailing window (only those the rulebook reads) and the six rules, on a
+    prepared client × period panel: the membership table with reason codes, as the pages get it."""
     import pandas as pd
 
-    from analysis.categories import classify
+    from analysis.categories import classify, load_rulebook, rule_features
     from analysis.features import client_features
 
     folder = Path(folder)
     panel = pd.read_parquet(folder / "panel.parquet")
     clients = pd.read_parquet(folder / "clients.parquet")
     kpis = pd.read_parquet(folder / "kpis.parquet")
-    feats = client_features(panel, clients, kpis=kpis)
-    m = classify(panel, clients, kpis=kpis, features=feats)
-    return {"rows": int(len(m)), "members": int(m["member"].fillna(False).sum())}
+    book = load_rulebook()
+    feats = client_features(panel, clients, kpis=kpis, only=rule_features(book))
+    del panel
+    m = classify(None, clients, rulebook=book, kpis=kpis, features=feats)
+    return {"rows": int(len(m)), "members": int(m["member"].fillna(False).sum()),
+            "codes": int(m["reason_code"].nunique())}
 
 
 def classify_floor(folder: str) -> dict:

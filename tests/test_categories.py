@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from analysis.categories import (
-    MEMBERSHIP_COLUMNS, category_changes, classify, copy_default_rulebook, load_rulebook, parse_rulebook,
-    primary_category, sensitivity,
+    INACTIVE_CODE, MEMBERSHIP_COLUMNS, category_changes, classify, copy_default_rulebook, explain, load_rulebook,
+    parse_rulebook, primary_category, reason_texts, reasons_table, rule_features, sensitivity, with_reasons,
 )
 from analysis.config import ARTICLE_KINDS, CATEGORIES, SAMPLE_DIR
 from analysis.errors import InputError
@@ -111,6 +111,64 @@ def test_quantile_and_pareto_pooled_vs_per_portfolio():
     assert members({"feature": "trials", "op": ">", "value": 4}, value_scale=1.25) == ["g", "h"]
 
 
+def test_reason_codes_expand_to_the_conditions_with_values_and_thresholds():
+    # texts written by hand from hand_features(): the Pareto cut of 80 % of 220 is c's 30 (docstring
+    # of test_quantile_and_pareto...), per portfolio P2's cut is g's 4
+    rb = book({"key_revenue": {"feature": "revenue", "op": ">=", "pareto_top": 0.8},
+               "image": {"at_least": 2, "of": [{"feature": "org_type", "op": "in", "value": ["government", "education"]},
+                                               {"feature": "is_reference", "op": "==", "value": True},
+                                               {"feature": "margin", "op": "<", "value": 0.08}]}})
+    f = hand_features()
+    m = classify(None, None, rulebook=rb, features=f)
+    assert m["reason_code"].dtype == np.int32
+    text = with_reasons(m, f).set_index(["client_id", "category"])["reason"]
+    assert text["a", "key_revenue"] == "revenue=100 >= 30 (pooled Pareto top 80%)"
+    assert text["d", "key_revenue"] == "not met: no condition held (needs revenue >= the Pareto top 0.8 cut)"
+    assert text["b", "image"] == "org_type=government; margin=0 < 0.08"
+    assert text["a", "image"] == "not met (needs at least 2 of 3); held: is_reference=true"
+    assert text["h", "image"] == "not met (needs at least 2 of 3); held: margin=-0.1 < 0.08"
+    r = reasons_table(m).set_index("reason_code")
+    code = m.set_index(["client_id", "category"])["reason_code"]
+    # a, b, c share one code: the same conditions held against the same threshold
+    assert code["a", "key_revenue"] == code["b", "key_revenue"] == code["c", "key_revenue"]
+    row = r.loc[code["a", "key_revenue"]]
+    assert (row["category"], row["status"], bool(row["member"]), row["conditions"], row["period"]) == \
+        ("key_revenue", "ok", True, "1", "2024Q4")
+    assert row["text_en"] == "revenue={value:revenue} >= 30 (pooled Pareto top 80%)"
+    assert "{value:revenue}" in row["text_ru"] and "Парето" in row["text_ru"]
+    assert r.loc[code["b", "image"], "conditions"] == "1;3" and r.loc[code["b", "image"], "period"] == ""
+    # per portfolio, the threshold quoted is the portfolio's own
+    pp = classify(None, None, rulebook=rb, features=f, per_portfolio=True)
+    assert with_reasons(pp, f).set_index(["client_id", "category"])["reason"]["g", "key_revenue"] == \
+        "revenue=4 >= 4 (per-portfolio Pareto top 80%)"
+    assert reasons_table(pp).set_index("reason_code").loc[
+        pp.set_index(["client_id", "category"])["reason_code"]["g", "key_revenue"], "portfolio"] == "P2"
+
+
+def test_rule_features_are_enough_to_classify(sample):
+    base, panel, feats, m, _ = sample
+    book_ = load_rulebook()
+    lean = client_features(panel, base.clients, kpis=base.kpis, transactions=base.transactions,
+                           only=rule_features(book_))
+    assert set(lean.columns) == {"client_id", "portfolio", "period", "period_index", "complete", *rule_features(book_)}
+    assert len(rule_features(book_)) < len(feats.columns) / 2
+    for c in rule_features(book_):
+        pd.testing.assert_series_equal(lean[c], feats[c], check_names=False)
+    again = classify(panel, base.clients, features=lean)
+    pd.testing.assert_frame_equal(m, again)
+    assert reasons_table(m).equals(reasons_table(again))
+
+
+def test_kinds_on_two_threads_give_the_same_table_and_codes(sample, monkeypatch):
+    import analysis.categories as cat_mod
+
+    base, panel, feats, m, _ = sample
+    monkeypatch.setattr(cat_mod, "PARALLEL_ROWS", 0)  # large tables take this path
+    threaded = classify(panel, base.clients, kpis=base.kpis, transactions=base.transactions, features=feats)
+    pd.testing.assert_frame_equal(m, threaded)
+    assert reasons_table(m).equals(reasons_table(threaded))
+
+
 def test_pooled_thresholds_let_portfolios_differ_per_portfolio_ones_do_not(sample):
     base, panel, feats, _, _ = sample
     rb = book({"demanding": {"feature": "trial_rate_history", "op": ">", "quantile": 0.75},
@@ -149,7 +207,7 @@ def test_membership_table_shape_and_types(sample):
     assert set(m["status"]) == {"ok", "short_history"}
     short = m[m["status"] == "short_history"]
     assert short["member"].isna().all() and set(short["period"]) == {"2023Q1", "2023Q2", "2023Q3"}
-    assert short["reason"].str.contains("short history").all()
+    assert explain(short, feats).str.contains("short history").all()
     assert m.loc[m["status"] == "ok", "member"].notna().all()
 
 
@@ -181,8 +239,8 @@ def test_default_rules_recover_the_truth_in_other_worlds(seed, portfolios, perio
 
 
 def test_reasons_name_the_conditions_that_held(sample):
-    *_, m, _ = sample
-    ok = m[m["status"] == "ok"]
+    _, _, feats, m, _ = sample
+    ok = with_reasons(m[m["status"] == "ok"], feats)
     img = ok[(ok["category"] == "image") & ok["member"].astype(bool)]
     assert len(img)
     assert img["reason"].str.contains(r"org_type=(multinational|government|education)|is_reference=true|"
@@ -201,6 +259,8 @@ def test_missing_cost_makes_key_profit_not_computable_and_the_rest_go_on(sample)
     no_cost = panel.drop(columns=["cost", "gross_profit"])
     m = classify(no_cost, base.clients, kpis=base.kpis, transactions=base.transactions)
     kp = m[m["category"] == "key_profit"]
+    assert kp["reason_code"].nunique() == 1  # one code for the whole kind
+    kp = kp.assign(reason=kp["reason_code"].map(reason_texts(m)))
     assert (kp["status"] == "not_computable").all() and kp["member"].isna().all()
     assert kp["reason"].str.contains("gross_profit").all() and kp["reason"].str.contains("transactions.cost").all()
     # image reads margin only optionally: it still works
@@ -217,9 +277,10 @@ def test_missing_events_and_attributes_are_named(sample):
     assert status["demanding"] == {"not_computable"} and status["understanding"] == {"not_computable"}
     assert status["image"] == {"not_computable"} and status["advanced"] == {"not_computable"}
     assert status["key_revenue"] == {"ok", "short_history"}
-    reason = m.loc[m["category"] == "demanding", "reason"].iloc[0]
+    texts = reason_texts(m)
+    reason = texts[int(m.loc[m["category"] == "demanding", "reason_code"].iloc[0])]
     assert "claims_per_100_orders_history" in reason and "events" in reason
-    assert "org_type" in m.loc[m["category"] == "image", "reason"].iloc[0]
+    assert "org_type" in texts[int(m.loc[m["category"] == "image", "reason_code"].iloc[0])]
 
 
 def test_identical_output_for_identical_input(sample):
@@ -296,7 +357,8 @@ def test_cli_bad_rulebook_exits_2_and_classify_writes(tmp_path):
     proc = run_cli("classify", "--data", SAMPLE_DIR, "--out", out, "--changes", tmp_path / "ch.csv")
     assert proc.returncode == 0, proc.stderr
     m = pd.read_csv(out)
-    assert set(m["category"]) == set(CATEGORIES) and m["reason"].notna().all()
+    reasons = pd.read_csv(tmp_path / "m_reasons.csv")
+    assert set(m["category"]) == set(CATEGORIES) and m["reason_code"].isin(reasons["reason_code"]).all()
     assert (tmp_path / "ch.csv").is_file()
 
 
@@ -328,14 +390,15 @@ def test_category_changes_on_a_tiny_membership():
     m["member"] = m["member"].astype("boolean")
     m["portfolio"] = "P1"
     m["score"] = 1.0
-    m["reason"] = "r"
+    m["reason_code"] = 7
     ch = category_changes(m)
     got = set(zip(ch["client_id"], ch["period"], ch["category"], ch["change"], ch["previous_period"]))
     assert got == {("A", "2024Q3", "image", "entered", "2024Q2"), ("B", "2024Q3", "image", "left", "2024Q2"),
                    ("C", "2024Q3", "image", "left", "2024Q2"), ("D", "2024Q4", "image", "entered", "2024Q3")}
-    assert "no purchase or event" in ch.loc[ch["client_id"] == "C", "reason"].iloc[0]
+    assert ch.loc[ch["client_id"] == "C", "reason_code"].iloc[0] == INACTIVE_CODE
+    assert set(ch.loc[ch["client_id"] != "C", "reason_code"]) == {7}
     assert list(ch.columns) == ["client_id", "portfolio", "period", "previous_period", "category", "change",
-                                "score", "reason"]
+                                "score", "reason_code"]
 
 
 def test_category_changes_on_the_sample_agree_with_a_direct_comparison(sample):

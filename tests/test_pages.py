@@ -140,7 +140,7 @@ def test_help_shows_flags_without_bool_and_version_prints():
 RU_ALLOWED = re.compile(
     r"^(H\d+|P\d+|C?[0-9A-F]{8,}|\d{4}(Q\d|-\d\d)?|[A-Za-z]|ru|en|utf|csv|xlsx|json|parquet|CSV|ABC|XYZ|R|SE|2m|"
     r"DuckDB|Spark|statsmodels|linearmodels|scipy|plm|sandwich|lmtest|reghdfe|Stata|fixest|manifest|tables|"
-    r"article_claims|category_changes|client_categories|codebook|coverage|data_problems|exploratory|hypotheses|"
+    r"article_claims|category_changes|client_categories|reasons|codebook|coverage|data_problems|exploratory|hypotheses|"
     r"method_check|method_check_runs|portfolio_panel|robustness|sensitivity|clients|transactions|events|kpis|"
     r"method_check_design|method_check_familywise|growth_by_kind|growth_shares|client_links|data_counts|plan|"
     # the command line, SE and unit codes, column and parameter ids the pages quote as ids
@@ -196,12 +196,15 @@ def _membership() -> pd.DataFrame:
         for period in ("2025Q3", "2025Q4"):
             rows.append({"client_id": cid, "portfolio": "P1", "period": period, "category": "key_revenue",
                          "member": rev_member if period == "2025Q4" else not rev_member, "status": "ok", "score": 1.0,
-                         "reason": "revenue=1 >= 0"})
+                         "reason_code": 1})
             rows.append({"client_id": cid, "portfolio": "P1", "period": period, "category": "demanding",
-                         "member": None, "status": "not_computable", "score": None,
-                         "reason": "not computable: the data lack claims_per_100_orders_history (from events (claim)); "
-                                   "trial_rate_history (from events (trial))"})
-    return pd.DataFrame(rows)
+                         "member": None, "status": "not_computable", "score": None, "reason_code": 2})
+    out = pd.DataFrame(rows)
+    out.attrs["reasons"] = {"reason_code": [1, 2], "text_en": [
+        "revenue={value:revenue} >= 0",
+        "not computable: the data lack claims_per_100_orders_history (from events (claim)); "
+        "trial_rate_history (from events (trial))"]}
+    return out
 
 
 def test_kinds_that_are_not_computable_are_named_once_with_what_is_missing():
@@ -227,10 +230,12 @@ def test_changes_are_sorted_by_revenue_at_stake_and_counted():
     changes = pd.DataFrame({"client_id": ["A", "B", "C", "D"], "portfolio": "P1",
                             "period": ["2025Q4", "2025Q4", "2025Q4", "2025Q3"], "previous_period": "x",
                             "category": ["image", "key_revenue", "image", "image"],
-                            "change": ["entered", "left", "left", "entered"], "score": 1.0, "reason": "r"})
+                            "change": ["entered", "left", "left", "entered"], "score": 1.0, "reason_code": [1, 1, 0, 1]})
+    changes.attrs["reasons"] = {"reason_code": [0, 1], "text_en": ["gone", "revenue={value:revenue} >= 3"]}
     features = pd.DataFrame({"client_id": ["A", "B", "C", "D"], "period": "2025Q4", "revenue": [5.0, 50.0, 20.0, 1.0]})
     top, total = narrative.changes_to_act_on(changes, features, top=2)
     assert list(top["client_id"]) == ["B", "C"] and total == 3
+    assert list(top["reason"]) == ["revenue=50 >= 3", "gone"]  # the shown rows' reasons, values filled in
     assert narrative.changes_caption(2, 3, "en") == ("Top 2 of 3 changes of the last period, by revenue at stake — "
                                                     "the full list is in tables/category_changes.csv.")
     counts = narrative.change_counts(changes, _membership().assign(category="image"))

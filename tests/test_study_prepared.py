@@ -50,6 +50,7 @@ def _primary_reference(membership, priority):
     import numpy as np
 
     rank = {c: i for i, c in enumerate(priority)}
+    membership = membership.astype({c: "str" for c in ("client_id", "portfolio", "period", "category", "status")})
     m = membership[membership["member"].fillna(False).astype(bool)].copy()
     m["_rank"] = m["category"].map(rank).fillna(len(rank))
     m = m.sort_values(["client_id", "period", "_rank"], kind="stable")

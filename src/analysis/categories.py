@@ -25,6 +25,8 @@ Membership at period t is decided over the window t-W+1 … t.
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -50,7 +52,7 @@ SHARE_FEATURES = frozenset({"revenue_share", "profit_share", "revenue_cum_share"
 #: money-based kinds (which many members of the others share). A rulebook's own kinds:
 #: :func:`main_kind_priority`.
 PRIMARY_PRIORITY = registry.current().priority()
-MEMBERSHIP_COLUMNS = ["client_id", "portfolio", "period", "category", "member", "status", "score", "reason"]
+MEMBERSHIP_COLUMNS = ["client_id", "portfolio", "period", "category", "member", "status", "score", "reason_code"]
 
 
 def main_kind_priority() -> tuple[str, ...]:
@@ -444,10 +446,11 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
     book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook)
     if features is None:
         features = client_features(panel, clients, window=window, kpis=kpis, events=events,
-                                   transactions=transactions)
+                                   transactions=transactions, only=rule_features(book))
     features.attrs["window"] = window
     ctx = _Context(features, per_portfolio=False, quantile_shift=quantile_shift, value_scale=1.0)
     frames, info = [], {}
+    reasons = _Reasons()
     ids = set(book.ids)
     for (k, outcome), (rule, dropped) in outcome_variants(book).items():
         vid = variant_id(k, outcome)
@@ -458,10 +461,11 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
             why = f"not computable: every condition of the {k} rule reads {outcome}'s own signal ({', '.join(dropped)})"
             fr = pd.DataFrame({"client_id": features["client_id"].to_numpy(), "portfolio": features["portfolio"].to_numpy(),
                                "period": features["period"].to_numpy(), "category": vid,
-                               "member": pd.array([pd.NA] * n, dtype="boolean"), "status": "not_computable",
-                               "score": np.nan, "reason": why})
+                               "member": pd.array([pd.NA] * n, dtype="boolean"),
+                               "status": _status(np.full(n, STATUSES.index("not_computable"), dtype=np.int8)),
+                               "score": np.nan, "reason_code": reasons.constant(vid, "not_computable", why, n)})
         else:
-            fr = _classify_one(cat, ctx, rule).assign(category=vid)
+            fr = _classify_one(cat, ctx, rule, category=vid, reasons=reasons)
         frames.append(fr)
     for outcome, k in registry.current().outside().items():
         if k not in ids:
@@ -471,12 +475,14 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
         if sid in info:
             continue
         info[sid] = {"category": k, "outcome": "", "dropped": []}
-        frames.append(_classify_one(cat, ctx, Group(any=cat.rule.leaves())).assign(category=sid))
+        frames.append(_classify_one(cat, ctx, Group(any=cat.rule.leaves()), category=sid, reasons=reasons))
     if not frames or not len(features):
-        out = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            MEMBERSHIP_COLUMNS, [object, object, object, object, "boolean", object, float, object])})
+        out = _empty_membership()
     else:
+        for fr in frames:
+            fr.attrs.clear()
         out = pd.concat(frames, ignore_index=True)[MEMBERSHIP_COLUMNS]
+    out.attrs["reasons"] = reasons.table()
     out.attrs["variants"] = info
     return out
 
@@ -497,94 +503,135 @@ class _Context:
         elif single:
             key = pd.Series("all", index=feats.index)  # one portfolio: pooled over its periods
         else:
-            key = feats["period"].astype(str)
-        self.groups, _ = pd.factorize(key)
+            key = feats["period"]
+        self.groups, labels = pd.factorize(key)
+        self.groups = self.groups.astype(np.int64, copy=False)
+        self.n_groups = len(labels)
+        order = np.argsort(self.groups, kind="stable")
+        self.members = np.split(order, np.cumsum(np.bincount(self.groups, minlength=self.n_groups))[:-1])
+        # the reference group of each group code, as the reasons table names it
+        if per_portfolio and not single:
+            pairs = [str(x).split("\x1f", 1) for x in labels]
+            self.group_period = [p[1] for p in pairs]
+            self.group_portfolio = [p[0] for p in pairs]
+        elif single:
+            self.group_period, self.group_portfolio = [""] * self.n_groups, [""] * self.n_groups
+        else:
+            self.group_period, self.group_portfolio = [str(x) for x in labels], [""] * self.n_groups
         self.shift, self.scale = quantile_shift, value_scale
         self.per_portfolio = per_portfolio
         self.scope = "per-portfolio" if per_portfolio and not single else "pooled"
         self.available = {c: bool(c in feats.columns and feats[c].notna().any()) for c in FEATURES}
 
     def group_quantile(self, x: np.ndarray, q: float) -> np.ndarray:
+        """The ``q`` quantile of ``x`` over each group's complete rows: one value per group."""
         s = pd.Series(np.where(self.ok, x, np.nan))
         qs = s.groupby(self.groups).quantile(q)
-        return qs.reindex(self.groups).to_numpy(dtype=float)
+        return qs.reindex(np.arange(self.n_groups)).to_numpy(dtype=float)
 
     def group_pareto(self, x: np.ndarray, p: float) -> np.ndarray:
         """Per group: the smallest value among the largest clients holding share p of the total."""
         v = np.where(self.ok & np.isfinite(x), np.clip(x, 0, None), 0.0)
-        g = self.groups
-        order = np.lexsort((-v, g))
-        gs, vs = g[order], v[order]
-        cs = np.cumsum(vs)
-        start = np.r_[True, gs[1:] != gs[:-1]]
-        base = np.maximum.accumulate(np.where(start, cs - vs, 0.0))
-        before = cs - vs - base
-        total = np.bincount(gs, weights=vs)[gs]
-        inside = (before < p * total) & (vs > 0)
-        thr = np.full(g.max() + 1 if g.size else 0, np.inf)
-        np.minimum.at(thr, gs[inside], vs[inside])
-        return thr[g]
+        thr = np.full(self.n_groups, np.inf)
+        for g, rows in enumerate(self.members):  # largest first within each group
+            vs = np.sort(v[rows])[::-1]
+            cs = np.cumsum(vs)
+            before = cs - vs
+            inside = (before < p * cs[-1]) & (vs > 0) if vs.size else np.zeros(0, bool)
+            if inside.any():
+                thr[g] = vs[inside].min()
+        return thr
 
 
 def _relative(q: float, shift: float) -> float:
     return float(np.clip(q + shift, 0.0, 1.0))
 
 
-def _eval_condition(c: Condition, ctx: _Context) -> tuple[np.ndarray, np.ndarray, str]:
-    """(held, value shown, threshold text per row or constant)."""
+class _Leaf:
+    """One evaluated condition: ``held`` per row and the text of its threshold — one text for
+    an absolute threshold, one per reference group for a relative one (``text(g)``)."""
+
+    def __init__(self, cond: Condition, held: np.ndarray, fixed: str | None = None,
+                 per_group: tuple | None = None, how: str = ""):
+        self.cond, self.held = cond, np.asarray(held, dtype=bool)
+        self.fixed, self.per_group, self.how = fixed, per_group, how
+
+    @property
+    def relative(self) -> bool:
+        return self.per_group is not None
+
+    def threshold(self, g: int) -> str:
+        if self.per_group is None:
+            return self.fixed or ""
+        if len(self.per_group) == 2:  # between: [low, high]
+            lo, hi = self.per_group
+            return f"[{_fmt_num(float(lo[g]))}, {_fmt_num(float(hi[g]))}] ({self.how})"
+        return f"{_fmt_num(float(self.per_group[0][g]))} ({self.how})"
+
+    def template(self, g: int) -> str:
+        """The condition with a placeholder for the client's value: ``margin={value:margin} < 0.08``."""
+        c = self.cond
+        kind = feature_kind(c.feature)
+        if kind == "boolean":
+            shown = "true" if c.value else "false"
+            return f"{c.feature}={shown}" if c.op == "==" else f"{c.feature}!={shown}"
+        if kind == "categorical":
+            return f"{c.feature}={{value:{c.feature}}}"
+        op = "in" if c.op == "between" else c.op
+        return f"{c.feature}={{value:{c.feature}}} {op} {self.threshold(g)}"
+
+
+def _eval_condition(c: Condition, ctx: _Context) -> _Leaf:
+    """Whether each row meets one condition, and its threshold's text."""
     col = ctx.f[c.feature]
     kind = feature_kind(c.feature)
     op = c.op
     if kind == "numeric":
         x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        g = ctx.groups
         if op == "between":
-            if c.quantile is not None:
-                lo = ctx.group_quantile(x, _relative(c.quantile[0], -ctx.shift))
-                hi = ctx.group_quantile(x, _relative(c.quantile[1], ctx.shift))
-                how = f"{ctx.scope} q{_relative(c.quantile[0], -ctx.shift):g}-q{_relative(c.quantile[1], ctx.shift):g}"
-            else:
+            with np.errstate(invalid="ignore"):
+                if c.quantile is not None:
+                    qlo, qhi = _relative(c.quantile[0], -ctx.shift), _relative(c.quantile[1], ctx.shift)
+                    lo, hi = ctx.group_quantile(x, qlo), ctx.group_quantile(x, qhi)
+                    held = (x >= lo[g]) & (x <= hi[g])
+                    return _Leaf(c, held, per_group=(lo, hi), how=f"{ctx.scope} q{qlo:g}-q{qhi:g}")
                 lo, hi = c.value[0] * (1 - (ctx.scale - 1)), c.value[1] * ctx.scale
                 lo, hi = min(lo, hi), max(lo, hi)
-                how = None
-            with np.errstate(invalid="ignore"):
                 held = (x >= lo) & (x <= hi)
-            thr = _fmt_pair(lo, hi, how)
-            return held, x, thr
+            return _Leaf(c, held, fixed=f"[{_fmt_num(float(lo))}, {_fmt_num(float(hi))}]")
         if op in ("in", "not_in"):
             held = np.isin(x, np.asarray(c.value, dtype=float))
             held = held if op == "in" else ~held & np.isfinite(x)
-            return held, x, f"{{{', '.join(f'{v:g}' for v in c.value)}}}"
-        if c.quantile is not None:
-            q = _relative(float(c.quantile), ctx.shift)
-            thr = ctx.group_quantile(x, q)
-            how = f"{ctx.scope} q{q:g}"
-        elif c.pareto_top is not None:
-            p = _relative(float(c.pareto_top), ctx.shift)
-            thr = ctx.group_pareto(x, p)
-            how = f"{ctx.scope} Pareto top {p:.0%}"
-        else:
-            thr = float(c.value) * ctx.scale
-            if c.feature in SHARE_FEATURES:
-                thr = float(np.clip(thr, 0.0, 1.0))
-            how = None
+            return _Leaf(c, held, fixed=f"{{{', '.join(f'{v:g}' for v in c.value)}}}")
+        if c.quantile is not None or c.pareto_top is not None:
+            if c.quantile is not None:
+                q = _relative(float(c.quantile), ctx.shift)
+                thr, how = ctx.group_quantile(x, q), f"{ctx.scope} q{q:g}"
+            else:
+                p = _relative(float(c.pareto_top), ctx.shift)
+                thr, how = ctx.group_pareto(x, p), f"{ctx.scope} Pareto top {p:.0%}"
+            with np.errstate(invalid="ignore"):
+                held = _compare(x, op, thr[g])
+            return _Leaf(c, held, per_group=(thr,), how=how)
+        thr = float(c.value) * ctx.scale
+        if c.feature in SHARE_FEATURES:
+            thr = float(np.clip(thr, 0.0, 1.0))
         with np.errstate(invalid="ignore"):
             held = _compare(x, op, thr)
-        return held, x, _fmt_thr(thr, how)
+        return _Leaf(c, held, fixed=_fmt_num(thr))
     if kind == "boolean":
         x = col.astype("boolean")
         eq = (x == bool(c.value)).fillna(False).to_numpy(dtype=bool)
         known = x.notna().to_numpy()
-        held = eq if op == "==" else (~eq & known)
-        return held, x.to_numpy(dtype=object, na_value=None), ""
-    x = col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
+        return _Leaf(c, eq if op == "==" else (~eq & known))
     vals = c.value if isinstance(c.value, list) else [c.value]
     known = col.notna().to_numpy()
     wanted = [str(v) for v in vals]
     labels = col if isinstance(col.dtype, pd.CategoricalDtype) and all(
         isinstance(c, str) for c in col.cat.categories) else col.astype(str)
     inside = labels.isin(wanted).to_numpy(dtype=bool) & known
-    held = inside if op in ("==", "in") else (~inside & known)
-    return held, x, ""
+    return _Leaf(c, inside if op in ("==", "in") else (~inside & known))
 
 
 def _compare(x, op, thr):
@@ -603,53 +650,25 @@ def _fmt_num(v) -> str:
     return f"{v:.3g}"
 
 
-def _fmt_thr(thr, how: str | None):
-    if np.ndim(thr) == 0:
-        return _fmt_num(float(thr)) + (f" ({how})" if how else "")
-    s = pd.Series(thr)
-    uniq = s.drop_duplicates()
-    m = {v: _fmt_num(v) for v in uniq.tolist()}
-    return (s.map(m) + f" ({how})").to_numpy(dtype=object)
-
-
-def _fmt_pair(lo, hi, how):
-    if np.ndim(lo) == 0:
-        return f"[{_fmt_num(float(lo))}, {_fmt_num(float(hi))}]" + (f" ({how})" if how else "")
-    a, b = _fmt_thr(lo, None), _fmt_thr(hi, None)
-    return ("[" + pd.Series(a) + ", " + pd.Series(b) + f"] ({how})").to_numpy(dtype=object)
-
-
-def _fmt_values(v: np.ndarray) -> np.ndarray:
-    """Numbers as short text (each distinct value formatted once)."""
-    u, inv = np.unique(v, return_inverse=True)
-    return np.array([_fmt_num(x) for x in u.tolist()], dtype=object)[inv.ravel()]
-
-
-def _leaf_text(c: Condition, x, thr, idx: np.ndarray) -> np.ndarray:
-    """For the rows ``idx``: the condition with the client's value, e.g. ``margin=0.012 < 0.1``."""
-    kind = feature_kind(c.feature)
-    if kind == "boolean":
-        shown = "true" if c.value else "false"
-        return np.full(idx.size, f"{c.feature}={shown}" if c.op == "==" else f"{c.feature}!={shown}", dtype=object)
-    if kind == "categorical":
-        vals = np.array([str(v) for v in np.asarray(x, dtype=object)[idx].tolist()], dtype=object)
-        return f"{c.feature}=" + vals
-    op = "in" if c.op == "between" else c.op
-    shown = _fmt_values(np.asarray(x, dtype=float)[idx])
-    t = np.asarray(thr, dtype=object)[idx] if np.ndim(thr) else thr
-    return (f"{c.feature}=" + shown) + (f" {op} " + t if np.ndim(t) else f" {op} {t}")
-
-
-def _eval_node(node: Node, ctx: _Context, texts: list) -> np.ndarray:
-    """Held per row; appends (held, text) of every leaf to ``texts``. Optional conditions whose
-    feature is absent were removed before."""
+def _eval_node(node: Node, ctx: _Context, leaves: list) -> np.ndarray:
+    """Held per row; appends every evaluated leaf (:class:`_Leaf`) to ``leaves`` in rule order.
+    Optional conditions whose feature is absent were removed before."""
     if isinstance(node, Condition):
-        held, x, thr = _eval_condition(node, ctx)
-        held = np.asarray(held, dtype=bool)
-        texts.append((held, node, x, thr))
-        return held
-    res = np.vstack([_eval_node(c, ctx, texts) for c in node.children])
+        leaf = _eval_condition(node, ctx)
+        leaves.append(leaf)
+        return leaf.held
+    res = np.vstack([_eval_node(c, ctx, leaves) for c in node.children])
     return res.sum(axis=0) >= node.need
+
+
+def _held_from_mask(node: Node, mask: int, pos: list) -> bool:
+    """The rule's verdict when exactly the leaves in ``mask`` (bit i: the i-th leaf) hold."""
+    if isinstance(node, Condition):
+        i = pos[0]
+        pos[0] += 1
+        return bool(mask >> i & 1)
+    got = sum(_held_from_mask(c, mask, pos) for c in node.children)
+    return got >= node.need
 
 
 def _prune_optional(node: Node, available: dict[str, bool]) -> Node | None:
@@ -665,11 +684,183 @@ def _prune_optional(node: Node, available: dict[str, bool]) -> Node | None:
     return Group(at_least=min(node.at_least, len(kids)), of=kids)
 
 
-def _classify_arrays(cat: Category, ctx: _Context, rule: Node | None = None) -> dict[str, np.ndarray]:
-    """One category for every row of the features: ``member`` (bool), ``known`` (bool), ``status``,
-    ``score``, ``reason`` as numpy arrays."""
+# ------------------------------------------------------------------------------------------------
+# reasons as codes
+
+#: Columns of the reasons lookup table (``reasons.csv``): one row per reason code.
+REASON_COLUMNS = ["reason_code", "category", "status", "member", "conditions", "period", "portfolio",
+                  "text_en", "text_ru"]
+#: The reason of a ``category_changes`` row whose client was not active in the window any more.
+INACTIVE_CODE = 0
+INACTIVE_TEXT = "no purchase or event in the window ending this period"
+#: Membership rows (client-periods × kinds) from which :func:`classify` evaluates the kinds on two threads.
+PARALLEL_ROWS = 2_000_000
+#: ``status`` values, in the (alphabetical) order of their categorical codes.
+STATUSES = ("not_computable", "ok", "short_history")
+_PLACEHOLDER = re.compile(r"\{value:([a-z][a-z0-9_]*)\}")
+
+
+class _Reasons:
+    """The reason codes of one membership table and their texts (with ``{value:feature}``
+    placeholders for the client's own values; thresholds are written in)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = [{"reason_code": INACTIVE_CODE, "category": "", "status": "", "member": None,
+                                  "conditions": "", "period": "", "portfolio": "", "text_en": INACTIVE_TEXT}]
+        self.next = INACTIVE_CODE + 1
+
+    def constant(self, category: str, status: str, text: str, n: int) -> np.ndarray:
+        """One code for every row of a category (not computable)."""
+        code = self.next
+        self.rows.append({"reason_code": code, "category": category, "status": status, "member": None,
+                          "conditions": "", "period": "", "portfolio": "", "text_en": text})
+        self.next += 1
+        return np.full(n, code, dtype=np.int32)
+
+    def codes(self, category: str, keys: np.ndarray, describe) -> np.ndarray:
+        """Codes for integer ``keys`` (one per row): equal keys share a code, numbered in key order;
+        ``describe(key)`` gives the row of the lookup table."""
+        top = int(keys.max()) + 1 if keys.size else 0
+        if top <= max(4 * keys.size, 1 << 16):  # small key space: one counting pass, no sort
+            seen = np.zeros(top, dtype=bool)
+            seen[keys] = True
+            uniq = np.flatnonzero(seen)
+            rank = np.cumsum(seen, dtype=np.int64) - 1
+            inv = rank[keys]
+        else:
+            uniq, inv = np.unique(keys, return_inverse=True)
+        for i, key in enumerate(uniq.tolist()):
+            self.rows.append({"reason_code": self.next + i, "category": category, **describe(key)})
+        out = (inv + self.next).astype(np.int32)
+        self.next += len(uniq)
+        return out
+
+    def table(self) -> dict[str, list]:
+        """The lookup as columns (English texts; :func:`reasons_table` adds the Russian ones)."""
+        return {c: [r.get(c) for r in self.rows] for c in REASON_COLUMNS if c != "text_ru"}
+
+
+def reasons_table(membership: pd.DataFrame) -> pd.DataFrame:
+    """The lookup of a membership table's ``reason_code`` (``reasons.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``reason_code`` (int), ``category``, ``status``, ``member`` (the decision the code stands
+        for: true/false, empty for short history and not computable), ``conditions`` (the numbers
+        of the rule's conditions that held, in the rulebook's order, joined by ``;``), ``period``
+        and ``portfolio`` (the reference group whose relative thresholds the text quotes; empty when
+        the text quotes none), ``text_en`` and ``text_ru``: the reason, with ``{value:FEATURE}``
+        where the client's own value of FEATURE goes (:func:`explain` fills them in).
+    """
+    from analysis import i18n
+
+    data = membership.attrs.get("reasons")
+    if not data:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in REASON_COLUMNS})
+    out = pd.DataFrame(data)
+    out["text_ru"] = [i18n.reason(t, "ru") for t in out["text_en"]]
+    out = out[REASON_COLUMNS]
+    out["reason_code"] = out["reason_code"].astype(np.int64)
+    out["member"] = out["member"].astype("boolean")
+    return out
+
+
+def reason_texts(membership: pd.DataFrame) -> dict[int, str]:
+    """``reason_code`` → English text (with its placeholders) of a membership table."""
+    data = membership.attrs.get("reasons") or {}
+    return dict(zip(data.get("reason_code", []), data.get("text_en", [])))
+
+
+def explain(rows: pd.DataFrame, features: pd.DataFrame, reasons: pd.DataFrame | dict | None = None) -> pd.Series:
+    """The reason text of each row (``client_id, period, reason_code``), with the client's values.
+
+    Only where a page shows reasons: the membership table keeps codes. ``reasons`` is the lookup
+    (:func:`reasons_table`); default ``rows.attrs["reasons"]``. The text is English as in
+    ``reasons.csv``; :func:`analysis.i18n.reason` shows it in Russian.
+
+    Returns
+    -------
+    pandas.Series
+        One text per row, aligned with ``rows``.
+    """
+    if reasons is None:
+        texts = reason_texts(rows)
+    elif isinstance(reasons, pd.DataFrame):
+        texts = dict(zip(reasons["reason_code"].tolist(), reasons["text_en"].tolist()))
+    else:
+        texts = dict(zip(reasons["reason_code"], reasons["text_en"]))
+    if rows.empty:
+        return pd.Series([], index=rows.index, dtype=object)
+    codes = pd.to_numeric(rows["reason_code"], errors="coerce").fillna(INACTIVE_CODE).astype(np.int64).to_numpy()
+    uniq, inv = np.unique(codes, return_inverse=True)
+    templates = [texts.get(int(c), "") for c in uniq.tolist()]
+    needed = sorted({f for t in templates for f in _PLACEHOLDER.findall(t)})
+    values: dict[str, np.ndarray] = {}
+    if needed:
+        keys = pd.DataFrame({"client_id": rows["client_id"].astype(str).to_numpy(),
+                             "period": rows["period"].astype(str).to_numpy()})
+        f = features[["client_id", "period", *needed]].copy()
+        f["client_id"], f["period"] = f["client_id"].astype(str), f["period"].astype(str)
+        f = f.drop_duplicates(["client_id", "period"])
+        got = keys.merge(f, on=["client_id", "period"], how="left")
+        for name in needed:
+            col = got[name]
+            if feature_kind(name) == "numeric":
+                x = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            else:
+                x = col.astype(object).to_numpy()
+            back, u = pd.factorize(x, use_na_sentinel=False)  # each distinct value formatted once
+            shown = [_fmt_num(v) for v in u.tolist()] if feature_kind(name) == "numeric" else [str(v) for v in u]
+            values[name] = np.asarray(shown, dtype=object)[back]
+    out = np.empty(len(codes), dtype=object)
+    for j, t in enumerate(templates):
+        at = np.flatnonzero(inv == j)
+        pieces = _PLACEHOLDER.split(t)  # literal, feature, literal, feature, ..., literal
+        text = np.full(at.size, pieces[0], dtype=object)
+        for i in range(1, len(pieces), 2):
+            text = text + values[pieces[i]][at] + pieces[i + 1]
+        out[at] = text
+    return pd.Series(out, index=rows.index, dtype=object)
+
+
+def with_reasons(rows: pd.DataFrame, features: pd.DataFrame, reasons: pd.DataFrame | dict | None = None) -> pd.DataFrame:
+    """``rows`` with a ``reason`` column (:func:`explain`) in place of ``reason_code``."""
+    out = rows.copy()
+    text = explain(rows, features, reasons)
+    at = list(out.columns).index("reason_code")
+    out = out.drop(columns="reason_code")
+    out.insert(at, "reason", text.to_numpy())
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# classification
+
+
+def _classify_arrays(cat: Category, ctx: _Context, reasons: _Reasons, rule: Node | None = None,
+                     category: str | None = None) -> dict[str, np.ndarray]:
+    """One category for every row of the features: ``member`` (bool), ``known`` (bool), ``status``
+    (int8 code into :data:`STATUSES`), ``score`` (float), ``reason_code`` (int32, registered in
+    ``reasons`` under ``category``, default the category's id)."""
+    return _register(_evaluate(cat, ctx, rule, category), reasons)
+
+
+def _register(a: dict, reasons: _Reasons) -> dict[str, np.ndarray]:
+    """The reason codes of an evaluated category (:func:`_evaluate`), registered in ``reasons``."""
+    if "constant" in a:
+        a["reason_code"] = reasons.constant(a["name"], "not_computable", a.pop("constant"), a.pop("n"))
+    else:
+        a["reason_code"] = reasons.codes(a["name"], a.pop("keys"), a.pop("describe"))
+    return a
+
+
+def _evaluate(cat: Category, ctx: _Context, rule: Node | None = None, category: str | None = None) -> dict:
+    """One category evaluated on every row, its reasons as integer keys not yet given codes (safe to
+    run for several categories at once: it only reads ``ctx``)."""
     f = ctx.f
     n = len(f)
+    name = category or cat.id
     rule = rule if rule is not None else cat.rule
     rule = _prune_optional(rule, ctx.available)
     missing = sorted({leaf.feature for leaf in (rule.leaves() if rule is not None else cat.rule.leaves())
@@ -677,42 +868,67 @@ def _classify_arrays(cat: Category, ctx: _Context, rule: Node | None = None) -> 
     if rule is None or missing:
         need = "; ".join(f"{m} (from {FEATURES[m][1]})" for m in missing) or "every condition's feature"
         return {"member": np.zeros(n, bool), "known": np.zeros(n, bool),
-                "status": np.full(n, "not_computable", dtype=object), "score": np.full(n, np.nan),
-                "reason": np.full(n, f"not computable: the data lack {need}", dtype=object)}
-    texts: list = []
-    held = _eval_node(rule, ctx, texts)
+                "status": np.full(n, STATUSES.index("not_computable"), dtype=np.int8), "score": np.full(n, np.nan),
+                "name": name, "constant": f"not computable: the data lack {need}", "n": n}
+    leaves: list[_Leaf] = []
+    held = _eval_node(rule, ctx, leaves)
     ok = ctx.ok
     if cat.score is not None and ctx.available.get(cat.score, False):
         score = pd.to_numeric(f[cat.score], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     else:
-        score = np.vstack([t[0] for t in texts]).mean(axis=0)
-    # reasons: the conditions that held, with the client's values and the thresholds
-    parts = np.full(n, "", dtype=object)
-    for h, leaf, x, thr in texts:
-        idx = np.flatnonzero(h & ok)
-        if not idx.size:
-            continue
-        txt = _leaf_text(leaf, x, thr, idx)
-        cur = parts[idx]
-        parts[idx] = np.where(cur != "", cur + "; " + txt, txt)
+        score = np.zeros(n)
+        for leaf in leaves:
+            score += leaf.held
+        score /= len(leaves)
+    # reason keys: 0 short history; else 1 + (the leaves that held, as bits) × groups + the
+    # reference group when a held leaf quotes a relative threshold (else 0)
+    mask = np.zeros(n, dtype=np.int64)
+    rel = np.zeros(n, dtype=bool)
+    for i, leaf in enumerate(leaves):
+        mask |= leaf.held.astype(np.int64) << i
+        if leaf.relative:
+            rel |= leaf.held
+    G = max(ctx.n_groups, 1)
+    keys = np.where(ok, 1 + mask * G + np.where(rel, ctx.groups, 0), 0)
     need = _need_text(rule)
-    reason = np.full(n, f"not met: no condition held ({need})", dtype=object)
-    some = (parts != "") & ~held
-    reason[some] = f"not met ({need}); held: " + parts[some]
-    reason[held] = parts[held]
-    reason[~ok] = f"short history: fewer than {_window(f)} periods of data end here"
-    return {"member": held & ok, "known": ok.copy(), "status": np.where(ok, "ok", "short_history").astype(object),
-            "score": score, "reason": reason}
+    window = _window(f)
+
+    def describe(key: int) -> dict:
+        if key == 0:
+            return {"status": "short_history", "member": None, "conditions": "", "period": "", "portfolio": "",
+                    "text_en": f"short history: fewer than {window} periods of data end here"}
+        m, g = divmod(key - 1, G)
+        on = [i for i in range(len(leaves)) if m >> i & 1]
+        parts = "; ".join(leaves[i].template(g) for i in on)
+        member = _held_from_mask(rule, m, [0])
+        text = parts if member else (f"not met ({need}); held: {parts}" if parts else
+                                     f"not met: no condition held ({need})")
+        quotes = any(leaves[i].relative for i in on)
+        return {"status": "ok", "member": member, "conditions": ";".join(str(i + 1) for i in on),
+                "period": ctx.group_period[g] if quotes else "", "portfolio": ctx.group_portfolio[g] if quotes else "",
+                "text_en": text}
+
+    return {"member": held & ok, "known": ok.copy(),
+            "status": np.where(ok, STATUSES.index("ok"), STATUSES.index("short_history")).astype(np.int8),
+            "score": score, "name": name, "keys": keys, "describe": describe}
 
 
-def _classify_one(cat: Category, ctx: _Context, rule: Node | None = None) -> pd.DataFrame:
-    """One category as a membership table (see :func:`classify`)."""
-    a = _classify_arrays(cat, ctx, rule)
+def _status(codes: np.ndarray) -> pd.Categorical:
+    return pd.Categorical.from_codes(codes, categories=list(STATUSES), ordered=True)
+
+
+def _classify_one(cat: Category, ctx: _Context, rule: Node | None = None, *, category: str | None = None,
+                  reasons: _Reasons | None = None) -> pd.DataFrame:
+    """One category as a membership table (see :func:`classify`); its reasons in ``attrs``."""
+    reasons = reasons if reasons is not None else _Reasons()
+    a = _classify_arrays(cat, ctx, reasons, rule, category)
     f = ctx.f
-    return pd.DataFrame({"client_id": f["client_id"].to_numpy(), "portfolio": f["portfolio"].to_numpy(),
-                         "period": f["period"].to_numpy(), "category": cat.id,
-                         "member": pd.arrays.BooleanArray(a["member"], ~a["known"]),
-                         "status": a["status"], "score": a["score"], "reason": a["reason"]})
+    out = pd.DataFrame({"client_id": f["client_id"].to_numpy(), "portfolio": f["portfolio"].to_numpy(),
+                        "period": f["period"].to_numpy(), "category": category or cat.id,
+                        "member": pd.arrays.BooleanArray(a["member"], ~a["known"]),
+                        "status": _status(a["status"]), "score": a["score"], "reason_code": a["reason_code"]})
+    out.attrs["reasons"] = reasons.table()
+    return out
 
 
 def _need_text(rule: Node) -> str:
@@ -729,6 +945,30 @@ def _need_text(rule: Node) -> str:
 
 def _window(f: pd.DataFrame) -> int:
     return int(f.attrs.get("window", 4))
+
+
+def _empty_membership() -> pd.DataFrame:
+    out = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+        MEMBERSHIP_COLUMNS, [object, object, object, object, "boolean", object, float, np.int32])})
+    out.attrs["reasons"] = _Reasons().table()
+    return out
+
+
+def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes and sorted categories of a key column (cheap when it is categorical already)."""
+    if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.categories.is_monotonic_increasing \
+            and not col.isna().any():
+        return col.cat.codes.to_numpy(), col.cat.categories
+    if len(col) > 1 and not col.isna().any():  # runs of equal values in sorted order (client_features'
+        a = col.iloc[1:].reset_index(drop=True)    # client ids): one vectorised comparison, no hashing
+        b = col.iloc[:-1].reset_index(drop=True)
+        change = np.r_[True, (a != b).to_numpy(dtype=bool)]
+        starts = np.flatnonzero(change)
+        uniq = pd.Index(col.iloc[starts].to_numpy())
+        if uniq.is_monotonic_increasing and uniq.is_unique:
+            return (np.cumsum(change) - 1).astype(np.int32), uniq
+    codes, uniq = pd.factorize(col, sort=True, use_na_sentinel=True)
+    return codes, pd.Index(uniq)
 
 
 def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook | str | Path | None = None,
@@ -756,19 +996,23 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
     value_scale
         Multiplies every absolute numeric threshold (sensitivity: 0.75 and 1.25).
     features
-        Precomputed :func:`~analysis.features.client_features` output (skips recomputation).
+        Precomputed :func:`~analysis.features.client_features` output (skips recomputation); only
+        the columns the rules read are needed besides the keys and ``complete``.
     categories
         Only these category ids (default: all in the rulebook).
 
     Returns
     -------
     pandas.DataFrame
-        ``client_id, portfolio, period, category, member, status, score, reason``. ``member`` is
-        pandas ``boolean``: ``<NA>`` where ``status`` is ``short_history`` (the window starts
-        before the data) or ``not_computable`` (the data lack a feature the rule needs; the
-        reason names it and its source). ``score`` is the rule's ``score`` feature if it names
-        one (``revenue_share`` for key_revenue) or else the share of its conditions that held.
-        ``reason`` lists the conditions that held, with the client's values and thresholds.
+        ``client_id, portfolio, period, category, member, status, score, reason_code``; the keys,
+        ``category`` and ``status`` are categoricals (categories sorted), so a million clients ×
+        twelve periods × six kinds fit in memory. ``member`` is pandas ``boolean``: ``<NA>`` where
+        ``status`` is ``short_history`` (the window starts before the data) or ``not_computable``
+        (the data lack a feature the rule needs; the reason names it and its source). ``score`` is
+        the rule's ``score`` feature if it names one (``revenue_share`` for key_revenue) or else the
+        share of its conditions that held. ``reason_code`` (int32) looks the reason up in
+        ``attrs["reasons"]`` (:func:`reasons_table`, written as ``reasons.csv``): the conditions that
+        held, with the thresholds, and the client's values filled in by :func:`explain`.
         Sorted by client, period, category (the rulebook's order).
 
     Examples
@@ -782,37 +1026,63 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
     ['advanced', 'demanding']
     """
     book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook)
+    cats = [book.get(c) for c in categories] if categories is not None else book.categories
     if features is None:
         features = client_features(panel, clients, window=window, kpis=kpis, events=events,
-                                   transactions=transactions)
+                                   transactions=transactions, only=rule_features(cats))
     features.attrs["window"] = window
-    ctx = _Context(features, per_portfolio=per_portfolio, quantile_shift=quantile_shift, value_scale=value_scale)
-    cats = [book.get(c) for c in categories] if categories is not None else book.categories
     if not len(features):
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-            MEMBERSHIP_COLUMNS, [object, object, object, object, "boolean", object, float, object])})
-    frames = [_classify_arrays(c, ctx) for c in cats]
-    k, n = len(frames), len(features)
+        return _empty_membership()
+    ctx = _Context(features, per_portfolio=per_portfolio, quantile_shift=quantile_shift, value_scale=value_scale)
+    reasons = _Reasons()
+    k, n = len(cats), len(features)
+    member = np.empty(n * k, dtype=bool)
+    known = np.empty(n * k, dtype=bool)
+    status = np.empty(n * k, dtype=np.int8)
+    score = np.empty(n * k, dtype=float)
+    code = np.empty(n * k, dtype=np.int32)
 
-    def interleave(col: str, dtype) -> np.ndarray:  # rows: client × period, then category
-        arr = np.empty(n * k, dtype=dtype)
-        for i, fr in enumerate(frames):
-            arr[i::k] = fr[col]
-        return arr
+    def fill(i: int) -> dict:  # rows: client × period, then category
+        a = _evaluate(cats[i], ctx)
+        member[i::k], known[i::k], status[i::k], score[i::k] = a["member"], a["known"], a["status"], a["score"]
+        return {key: a[key] for key in ("name", "keys", "describe", "constant", "n") if key in a}
 
-    values, known = interleave("member", bool), interleave("known", bool)
+    if n * k >= PARALLEL_ROWS and k > 1:  # the kinds on two threads (numpy and pandas release the GIL)
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+            pending = list(pool.map(fill, range(k)))
+    else:
+        pending = [fill(i) for i in range(k)]
+    for i, a in enumerate(pending):  # codes numbered in the rulebook's order whatever ran first
+        code[i::k] = _register(a, reasons)["reason_code"]
+    del pending
+    ids = [c.id for c in cats]
+    cat_order = sorted(ids)
+    cat_codes = np.array([cat_order.index(c) for c in ids], dtype=np.int8)
+    cols = {}
+    for name in ("client_id", "portfolio", "period"):
+        codes, uniq = _codes(features[name])
+        cols[name] = pd.Categorical.from_codes(np.repeat(codes, k), categories=uniq, ordered=True)
     out = pd.DataFrame({
-        "client_id": features["client_id"].repeat(k).reset_index(drop=True),
-        "portfolio": features["portfolio"].repeat(k).reset_index(drop=True),
-        "period": features["period"].repeat(k).reset_index(drop=True),
-        "category": pd.Series(pd.array([c.id for c in cats], dtype="str")).take(np.tile(np.arange(k), n))
-                      .reset_index(drop=True),
-        "member": pd.arrays.BooleanArray(values, ~known),
-        "status": interleave("status", object),
-        "score": interleave("score", float),
-        "reason": interleave("reason", object),
-    })
-    return out[MEMBERSHIP_COLUMNS]
+        **cols,
+        "category": pd.Categorical.from_codes(np.tile(cat_codes, n), categories=cat_order, ordered=True),
+        "member": pd.arrays.BooleanArray(member, ~known),
+        "status": _status(status),
+        "score": score,
+        "reason_code": code,
+    }, copy=False)
+    out.attrs["reasons"] = reasons.table()
+    return out
+
+
+def rule_features(cats) -> list[str]:
+    """The features the rules of ``cats`` (categories, or a :class:`Rulebook`) read, scores included."""
+    cats = cats.categories if isinstance(cats, Rulebook) else cats
+    out = []
+    for c in cats:
+        out += [leaf.feature for leaf in c.rule.leaves()] + ([c.score] if c.score else [])
+    return list(dict.fromkeys(out))
 
 
 def status_summary(membership: pd.DataFrame) -> pd.DataFrame:
@@ -821,11 +1091,16 @@ def status_summary(membership: pd.DataFrame) -> pd.DataFrame:
     Returns ``category, status, rows, members, share, reason`` (one reason per category and
     status, the first seen for not_computable — it names what is missing).
     """
-    g = membership.groupby(["category", "status"], sort=False)
+    texts = reason_texts(membership)
+    g = membership.groupby(["category", "status"], sort=False, observed=True)
     out = g.agg(rows=("member", "size"), members=("member", lambda s: int(s.fillna(False).sum())))
     out["share"] = out["members"] / out["rows"]
-    out["reason"] = g["reason"].first().where(out.index.get_level_values("status") == "not_computable", "")
-    return out.reset_index()
+    first = g["reason_code"].first().map(lambda c: texts.get(int(c), ""))
+    out["reason"] = first.where(out.index.get_level_values("status") == "not_computable", "")
+    out = out.reset_index()
+    for c in ("category", "status"):
+        out[c] = out[c].astype(str)
+    return out
 
 
 # ------------------------------------------------------------------------------------------------
@@ -896,14 +1171,18 @@ def category_changes(membership: pd.DataFrame, *, periods: list[str] | None = No
     -------
     pandas.DataFrame
         ``client_id, portfolio, period, previous_period, category, change`` (``entered`` or
-        ``left``), ``score`` and ``reason`` (of the period's decision; for a client no longer active
-        the reason says so). Sorted by period, category, change, client.
+        ``left``), ``score`` and ``reason_code`` (of the period's decision, looked up in the
+        membership's reasons, which ``attrs["reasons"]`` carries on; for a client no longer active
+        :data:`INACTIVE_CODE`, "no purchase or event in the window ending this period"). Sorted by
+        period, category, change, client.
     """
     from analysis.features import period_axis
 
-    cols = ["client_id", "portfolio", "period", "previous_period", "category", "change", "score", "reason"]
+    cols = ["client_id", "portfolio", "period", "previous_period", "category", "change", "score", "reason_code"]
     if membership.empty:
-        return pd.DataFrame(columns=cols)
+        empty = pd.DataFrame(columns=cols)
+        empty.attrs["reasons"] = membership.attrs.get("reasons") or _Reasons().table()
+        return empty
     periods = periods or period_axis(membership["period"].astype(str).unique())
     pos = {p: i for i, p in enumerate(periods)}
     m = membership.copy()
@@ -930,11 +1209,15 @@ def category_changes(membership: pd.DataFrame, *, periods: list[str] | None = No
     out = both[both["change"] != ""].copy()
     out["period"] = [periods[int(t)] for t in out["t"]]
     out["previous_period"] = [periods[int(t) - 1] for t in out["t"]]
-    gone = out["reason"].isna()
-    out.loc[gone, "reason"] = "no purchase or event in the window ending this period"
+    out["reason_code"] = out["reason_code"].fillna(INACTIVE_CODE).astype(np.int32)
     out["_c"] = out["change"].map({"entered": 0, "left": 1})
     out = out.sort_values(["t", "category", "_c", "client_id"], kind="stable")
-    return out[cols].reset_index(drop=True)
+    out = out[cols].reset_index(drop=True)
+    for c in ("client_id", "portfolio", "category"):
+        if isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].astype(str)
+    out.attrs["reasons"] = membership.attrs.get("reasons") or _Reasons().table()
+    return out
 
 
 def sensitivity(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook | str | Path | None = None,
@@ -956,7 +1239,8 @@ def sensitivity(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Ruleboo
     """
     book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook)
     if features is None:
-        features = client_features(panel, clients, window=window, kpis=kpis, events=events, transactions=transactions)
+        features = client_features(panel, clients, window=window, kpis=kpis, events=events, transactions=transactions,
+                                   only=rule_features(book))
     runs = [("default", 0.0, dict())]
     runs += [("relative", s, dict(quantile_shift=s)) for s in relative_shifts]
     runs += [("absolute", s, dict(value_scale=1 + s)) for s in absolute_scales]

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.categories import Rulebook, _classify_one, _Context, load_rulebook, without_features
+from analysis.categories import Rulebook, _classify_one, _Context, load_rulebook, reason_texts, without_features
 from analysis.features import client_features
 
 REVENUE = ("revenue", "revenue_share", "revenue_cum_share", "abc_revenue", "m_score", "gross_profit",
@@ -162,7 +162,7 @@ def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rule
             continue
         m = _classify_one(cat, ctx, rule=reduced)
         if (m["status"] == "not_computable").all():
-            row.update(verdict="not_testable", membership=f"not testable: {m['reason'].iloc[0]}")
+            row.update(verdict="not_testable", membership=f"not testable: {reason_texts(m)[int(m['reason_code'].iloc[0])]}")
             continue
         pick = _rows(features, c.unit)
         member = m["member"].to_numpy(dtype=object)[pick]

@@ -389,7 +389,8 @@ def classify_cmd(
     claims: Optional[Path] = typer.Option(None, "--claims", help="Also write article_claims.csv here."),
     sensitivity: Optional[Path] = typer.Option(None, "--sensitivity", help="Also write sensitivity.csv here."),
 ) -> None:
-    """Sort the clients into the six kinds and write the membership table with reasons."""
+    """Sort the clients into the six kinds and write the membership table with reason codes
+    (their texts in ``<out>_reasons.csv`` beside it)."""
     from analysis import categories as _cat
     from analysis import study
 
@@ -403,7 +404,7 @@ def classify_cmd(
                       freq=_check_freq(freq), portfolio_by=portfolio_by or "", per_portfolio=per_portfolio)
     membership, panel, base, book, feats = s.membership, s.panel, s.base, s.rulebook, s.features
     kw = s.kw
-    tables = {out: membership}
+    tables = {out: membership, out.with_name(out.stem + "_reasons.csv"): _cat.reasons_table(membership)}
     if changes is not None:
         tables[changes] = _cat.category_changes(membership)
     if sensitivity is not None:

@@ -118,10 +118,14 @@ class _Grid:
         self.T = len(periods)
         codes, self.clients = pd.factorize(panel["client_id"], sort=True)
         self.n = len(self.clients)
-        pos = pd.Index(periods).get_indexer(panel["period"].astype(str))
-        self.flat = pos.astype(np.int64) * self.n + codes  # arrays are (period × client)
+        self.codes = codes
+        pcodes, plabels = pd.factorize(panel["period"])  # few labels: look each up once
+        look = pd.Index(periods).get_indexer(pd.Index(plabels).astype(str))
+        self.pos = np.where(pcodes >= 0, look[np.maximum(pcodes, 0)] if len(look) else -1, -1)
+        self.flat = self.pos.astype(np.int64) * self.n + codes  # arrays are (period × client)
         self.panel = panel
-        _, first = np.unique(codes, return_index=True)
+        first = np.full(self.n, len(codes), dtype=np.int64)
+        np.minimum.at(first, codes, np.arange(len(codes)))  # each client's first row, without a sort
         self.portfolio = panel["portfolio"].take(first).to_numpy()  # the client's first row's portfolio
 
     def dense(self, col: str) -> np.ndarray | None:
@@ -186,9 +190,12 @@ def _quintile_score(x: np.ndarray, active: np.ndarray, *, higher_is_better: bool
     return out
 
 
-def _manager_records(records: pd.DataFrame, grid: _Grid) -> pd.DataFrame:
-    codes = pd.Index(grid.clients).get_indexer(records["client_id"])
-    pos = pd.Index(grid.periods).get_indexer(records["period"].astype(str))
+def _manager_records(records: pd.DataFrame, grid: _Grid, *, from_panel: bool = False) -> pd.DataFrame:
+    if from_panel:  # the panel's own rows: the grid has their client and period positions already
+        codes, pos = grid.codes, grid.pos
+    else:
+        codes = pd.Index(grid.clients).get_indexer(records["client_id"])
+        pos = pd.Index(grid.periods).get_indexer(records["period"].astype(str))
     ok = (codes >= 0) & (pos >= 0) & records["account_manager"].notna().to_numpy()
     mgr, _ = pd.factorize(records["account_manager"][ok])
     base = pd.DataFrame({"c": codes[ok], "t": pos[ok], "m": mgr, "w": records["weight"].to_numpy()[ok]})
@@ -230,7 +237,8 @@ def _manager_continuity(base: pd.DataFrame, grid: _Grid) -> np.ndarray:
 
 def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int = 4,
                     kpis: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
-                    transactions: pd.DataFrame | None = None, behind_plan: float = 1.0) -> pd.DataFrame:
+                    transactions: pd.DataFrame | None = None, behind_plan: float = 1.0,
+                    only: list[str] | None = None) -> pd.DataFrame:
     """Features of every client at every period, over the trailing window ending there.
 
     Parameters
@@ -251,6 +259,11 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
     transactions
         Order lines with ``account_manager`` for ``manager_continuity``; without them the panel's
         ``account_manager`` column is used if present (one manager per client-period).
+    only
+        Compute only these features (e.g. those a rulebook reads,
+        :func:`analysis.categories.rule_features`): the columns returned are the keys and these.
+        At a million clients each feature is a (periods × clients) array; computing the 17 the
+        default rules read instead of all 50 is what keeps the memory bounded.
 
     Returns
     -------
@@ -273,10 +286,22 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
     """
     if window < 1:
         raise ValueError("window must be at least 1 period")
+    wanted = None if only is None else set(only)
+    if wanted is not None:
+        unknown = sorted(wanted - set(FEATURES))
+        if unknown:
+            raise ValueError(f"unknown features {unknown}; features: {', '.join(FEATURES)}")
+
+    def want(*names: str) -> bool:
+        return wanted is None or any(n in wanted for n in names)
+
     periods = period_axis(panel["period"].astype(str).unique())
     grid = _Grid(panel, periods, window)
     n, T = grid.n, grid.T
-    nanmat = np.full((T, n), np.nan)  # every dense array is (period × client)
+    nanmat = np.full((T, n), np.nan) if wanted is None else None  # every dense array is (period × client)
+
+    def nan() -> np.ndarray:
+        return nanmat if nanmat is not None else np.full((T, n), np.nan)
 
     rev = grid.dense("revenue")
     rev = np.zeros((T, n)) if rev is None else rev
@@ -286,33 +311,41 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
     R = grid.roll(rev)
     feats: dict[str, np.ndarray] = {"revenue": R}
 
-    gp = grid.dense("gross_profit")
-    if gp is None and grid.dense("cost") is not None:
-        gp = rev - grid.dense("cost")
-    if gp is not None:
-        G = grid.roll(gp)
-        feats["gross_profit"] = G
-        feats["margin"] = _divide(G, R)
-    else:
-        feats["gross_profit"] = feats["margin"] = nanmat
+    gp = None
+    if want("gross_profit", "margin", "profit_share", "profit_cum_share", "abc_profit"):
+        gp = grid.dense("gross_profit")
+        if gp is None and grid.dense("cost") is not None:
+            gp = rev - grid.dense("cost")
+        if gp is not None:
+            G = grid.roll(gp)
+            feats["gross_profit"] = G
+            if want("margin"):
+                feats["margin"] = _divide(G, R)
+        else:
+            feats["gross_profit"] = feats["margin"] = nan()
 
-    orders = grid.dense("orders")
-    O = grid.roll(orders) if orders is not None else nanmat
+    orders = grid.dense("orders") if want("orders", "claims_per_100_orders", "claims_per_100_orders_history",
+                                           "f_score") else None
+    O = grid.roll(orders) if orders is not None else nan()
     feats["orders"] = O
-    feats["active_periods"] = grid.roll(bought.astype(float))
+    if want("active_periods"):
+        feats["active_periods"] = grid.roll(bought.astype(float))
 
     # revenue variability over the window (population SD of per-period revenue, zeros included)
-    S2 = grid.roll(rev**2)
-    w_len = np.minimum(np.arange(T) + 1, window)[:, None]
-    mean = R / w_len
-    with np.errstate(invalid="ignore"):
-        sd = np.sqrt(np.clip(S2 / w_len - mean**2, 0, None))
-    feats["revenue_cv"] = _divide(sd, mean)
+    if want("revenue_cv", "xyz_class"):
+        S2 = grid.roll(rev**2)
+        w_len = np.minimum(np.arange(T) + 1, window)[:, None]
+        mean = R / w_len
+        with np.errstate(invalid="ignore"):
+            sd = np.sqrt(np.clip(S2 / w_len - mean**2, 0, None))
+        feats["revenue_cv"] = _divide(sd, mean)
+        del S2, mean, sd
 
     # recency: periods since the last purchase as of t
-    idx = np.where(bought, np.arange(T)[:, None], -1)
-    last = np.maximum.accumulate(idx, axis=0)
-    feats["recency"] = np.where(last >= 0, np.arange(T)[:, None] - last, np.nan)
+    if want("recency", "r_score"):
+        idx = np.where(bought, np.arange(T)[:, None], -1)
+        last = np.maximum.accumulate(idx, axis=0)
+        feats["recency"] = np.where(last >= 0, np.arange(T)[:, None] - last, np.nan)
 
     # events
     ev = {col: grid.dense(col) if col in panel.columns else None for col in EVENT_COLS}
@@ -321,27 +354,37 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
     has_events = any(ev[col] is not None and ev[col].any() for col in EVENT_COLS)
     if events is not None and len(events) == 0:
         has_events = False
+    window_events = {"claims": ("claims", "claims_per_100_orders", "claims_per_incident"),
+                     "trials": ("trials",), "spec_requirements": ("spec_requirements",),
+                     "incidents": ("incidents", "claims_per_incident", "deferrals_per_incident"),
+                     "deferrals": ("deferrals", "deferrals_per_incident"), "prepayments": ("prepayments",)}
     for col, name in EVENT_COLS.items():
         x = ev[col]
         if not has_events:
             x = None
         elif x is None and col in panel.columns:
             x = np.zeros((T, n))  # the column exists but holds no such event: a true zero
-        feats[name] = grid.roll(x) if x is not None else nanmat
-    feats["claims_per_100_orders"] = 100 * _divide(feats["claims"], O) if orders is not None else nanmat
-    feats["claims_per_incident"] = _divide(feats["claims"], feats["incidents"])
-    feats["deferrals_per_incident"] = _divide(feats["deferrals"], feats["incidents"])
-    pa = grid.dense("prepayment_amount") if "prepayment_amount" in panel.columns else None
-    if pa is None and "prepayment_amount" in panel.columns and has_events:
-        pa = np.zeros((T, n))
-    if not has_events:
-        pa = None
-    feats["prepayment_amount"] = grid.roll(pa) if pa is not None else nanmat
-    feats["prepayment_ratio"] = _divide(feats["prepayment_amount"], R)
+        if want(*window_events[name]):
+            feats[name] = grid.roll(x) if x is not None else nan()
+    if want("claims_per_100_orders"):
+        feats["claims_per_100_orders"] = 100 * _divide(feats["claims"], O) if orders is not None else nan()
+    if want("claims_per_incident"):
+        feats["claims_per_incident"] = _divide(feats["claims"], feats["incidents"])
+    if want("deferrals_per_incident"):
+        feats["deferrals_per_incident"] = _divide(feats["deferrals"], feats["incidents"])
+    if want("prepayment_amount", "prepayment_ratio"):
+        pa = grid.dense("prepayment_amount") if "prepayment_amount" in panel.columns else None
+        if pa is None and "prepayment_amount" in panel.columns and has_events:
+            pa = np.zeros((T, n))
+        if not has_events:
+            pa = None
+        feats["prepayment_amount"] = grid.roll(pa) if pa is not None else nan()
+        feats["prepayment_ratio"] = _divide(feats["prepayment_amount"], R)
 
     # behind plan: the portfolio's KPI in the period
     behind = None
-    if kpis is not None and "plan_attainment" in kpis.columns and "period" in kpis.columns:
+    if want("prepayments_behind_plan", "behind_plan_periods") and kpis is not None \
+            and "plan_attainment" in kpis.columns and "period" in kpis.columns:
         k = kpis.copy()
         k["period"] = k["period"].astype(str)
         if "portfolio" in k.columns:
@@ -353,78 +396,112 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
             rows = np.broadcast_to(kp[:, None], (T, n))
         if np.isfinite(rows).any():
             behind = np.where(np.isfinite(rows), (rows < behind_plan).astype(float), 0.0)
-    if behind is not None and has_events:
-        pre = ev["prepayment"] if ev["prepayment"] is not None else np.zeros((T, n))
-        feats["prepayments_behind_plan"] = grid.roll(pre * behind)
-        feats["behind_plan_periods"] = grid.roll(behind)
-    else:
-        feats["prepayments_behind_plan"] = feats["behind_plan_periods"] = nanmat
+    if want("prepayments_behind_plan", "behind_plan_periods"):
+        if behind is not None and has_events:
+            pre = ev["prepayment"] if ev["prepayment"] is not None else np.zeros((T, n))
+            feats["prepayments_behind_plan"] = grid.roll(pre * behind)
+            feats["behind_plan_periods"] = grid.roll(behind)
+        else:
+            feats["prepayments_behind_plan"] = feats["behind_plan_periods"] = nan()
 
     # relationship history to date (loyalty is a trait of the relationship, not of one window)
-    hist_active = np.cumsum(bought, axis=0).astype(float)
-    if has_events:
-        z = np.zeros((T, n))
-        cum = {col: np.cumsum(ev[col] if ev[col] is not None else z, axis=0) for col in EVENT_COLS}
-        feats["prepayment_rate_history"] = _divide(cum["prepayment"], hist_active)
-        feats["trial_rate_history"] = _divide(cum["trial"], hist_active)
-        feats["spec_rate_history"] = _divide(cum["spec_requirement"], hist_active)
-        feats["claims_per_100_orders_history"] = (100 * _divide(cum["claim"], np.cumsum(orders, axis=0))
-                                                  if orders is not None else nanmat)
-        feats["deferrals_per_incident_history"] = _divide(cum["deferral_accepted"], cum["incident"])
-        feats["claims_per_incident_history"] = _divide(cum["claim"], cum["incident"])
-        # shrunk rates: a client's evidence to date weighed against the pooled rate of the same
-        # period (2 pseudo-periods / pseudo-incidents), so one lucky event in a short history does
-        # not look like a habit; nothing after the period is read
-        seen = hist_active > 0
-        pooled_pre = _divide(np.where(seen, cum["prepayment"], 0).sum(axis=1), np.where(seen, hist_active, 0).sum(axis=1))
-        feats["prepayment_rate_history_shrunk"] = np.where(
-            seen, (cum["prepayment"] + 2 * np.nan_to_num(pooled_pre)[:, None]) / (hist_active + 2), np.nan)
-        pooled_def = _divide(cum["deferral_accepted"].sum(axis=1), cum["incident"].sum(axis=1))
-        feats["deferrals_per_incident_history_shrunk"] = np.where(
-            seen, (cum["deferral_accepted"] + 2 * np.nan_to_num(pooled_def)[:, None]) / (cum["incident"] + 2), np.nan)
-    else:
-        for name in ("claims_per_100_orders_history", "trial_rate_history", "spec_rate_history",
-                     "prepayment_rate_history", "deferrals_per_incident_history", "claims_per_incident_history",
-                     "prepayment_rate_history_shrunk", "deferrals_per_incident_history_shrunk"):
-            feats[name] = nanmat
+    history = ("claims_per_100_orders_history", "trial_rate_history", "spec_rate_history",
+               "prepayment_rate_history", "deferrals_per_incident_history", "claims_per_incident_history",
+               "prepayment_rate_history_shrunk", "deferrals_per_incident_history_shrunk")
+    if want(*history):
+        hist_active = np.cumsum(bought, axis=0).astype(float)
+        if has_events:
+            z = np.zeros((T, n))
+            uses = {"prepayment": ("prepayment_rate_history", "prepayment_rate_history_shrunk"),
+                    "trial": ("trial_rate_history",), "spec_requirement": ("spec_rate_history",),
+                    "claim": ("claims_per_100_orders_history", "claims_per_incident_history"),
+                    "deferral_accepted": ("deferrals_per_incident_history", "deferrals_per_incident_history_shrunk"),
+                    "incident": ("deferrals_per_incident_history", "claims_per_incident_history",
+                                 "deferrals_per_incident_history_shrunk")}
+            cum = {col: np.cumsum(ev[col] if ev[col] is not None else z, axis=0) for col in EVENT_COLS
+                   if want(*uses[col])}
+            if want("prepayment_rate_history"):
+                feats["prepayment_rate_history"] = _divide(cum["prepayment"], hist_active)
+            if want("trial_rate_history"):
+                feats["trial_rate_history"] = _divide(cum["trial"], hist_active)
+            if want("spec_rate_history"):
+                feats["spec_rate_history"] = _divide(cum["spec_requirement"], hist_active)
+            if want("claims_per_100_orders_history"):
+                feats["claims_per_100_orders_history"] = (100 * _divide(cum["claim"], np.cumsum(orders, axis=0))
+                                                          if orders is not None else nan())
+            if want("deferrals_per_incident_history"):
+                feats["deferrals_per_incident_history"] = _divide(cum["deferral_accepted"], cum["incident"])
+            if want("claims_per_incident_history"):
+                feats["claims_per_incident_history"] = _divide(cum["claim"], cum["incident"])
+            # shrunk rates: a client's evidence to date weighed against the pooled rate of the same
+            # period (2 pseudo-periods / pseudo-incidents), so one lucky event in a short history does
+            # not look like a habit; nothing after the period is read
+            seen = hist_active > 0
+            if want("prepayment_rate_history_shrunk"):
+                pooled_pre = _divide(np.where(seen, cum["prepayment"], 0).sum(axis=1),
+                                     np.where(seen, hist_active, 0).sum(axis=1))
+                feats["prepayment_rate_history_shrunk"] = np.where(
+                    seen, (cum["prepayment"] + 2 * np.nan_to_num(pooled_pre)[:, None]) / (hist_active + 2), np.nan)
+            if want("deferrals_per_incident_history_shrunk"):
+                pooled_def = _divide(cum["deferral_accepted"].sum(axis=1), cum["incident"].sum(axis=1))
+                feats["deferrals_per_incident_history_shrunk"] = np.where(
+                    seen, (cum["deferral_accepted"] + 2 * np.nan_to_num(pooled_def)[:, None]) / (cum["incident"] + 2),
+                    np.nan)
+            del cum
+        else:
+            for name in history:
+                feats[name] = nan()
+        del hist_active
+    del ev
 
     # tenure: periods since first appearance in the data
-    first = np.where(has_row.any(axis=0), has_row.argmax(axis=0), T)
-    feats["tenure"] = np.arange(T)[:, None] - first[None, :] + 1.0
+    if want("tenure"):
+        first = np.where(has_row.any(axis=0), has_row.argmax(axis=0), T)
+        feats["tenure"] = np.arange(T)[:, None] - first[None, :] + 1.0
 
-    newp = grid.dense("new_product_revenue")
-    feats["new_product_share"] = _divide(grid.roll(newp), R) if newp is not None else nanmat
+    if want("new_product_share"):
+        newp = grid.dense("new_product_revenue")
+        feats["new_product_share"] = _divide(grid.roll(newp), R) if newp is not None else nan()
 
     # contact continuity
-    cont = hist = None
-    rec = None
-    if transactions is not None and "account_manager" in transactions.columns and "date" in transactions.columns:
-        freq = period_freq(periods)
-        rec = pd.DataFrame({"client_id": transactions["client_id"],
-                            "period": pd.to_datetime(transactions["date"]).dt.to_period(freq).astype(str),
-                            "account_manager": transactions["account_manager"], "weight": 1.0})
-    elif "account_manager" in panel.columns:
-        w = panel["orders"].to_numpy(dtype=float) if "orders" in panel.columns else 1.0
-        rec = panel[["client_id", "period", "account_manager"]].assign(weight=w)  # one manager per row
-    if rec is not None:
-        mb = _manager_records(rec, grid)
-        if len(mb):
-            cont, hist = _manager_continuity(mb, grid), _manager_history(mb, grid)
-    feats["manager_continuity"] = cont if cont is not None else nanmat
-    feats["manager_continuity_history"] = hist if hist is not None else nanmat
+    if want("manager_continuity", "manager_continuity_history"):
+        cont = hist = None
+        rec, from_panel = None, False
+        if transactions is not None and "account_manager" in transactions.columns and "date" in transactions.columns:
+            freq = period_freq(periods)
+            rec = pd.DataFrame({"client_id": transactions["client_id"],
+                                "period": pd.to_datetime(transactions["date"]).dt.to_period(freq).astype(str),
+                                "account_manager": transactions["account_manager"], "weight": 1.0})
+        elif "account_manager" in panel.columns:
+            w = panel["orders"].to_numpy(dtype=float) if "orders" in panel.columns else 1.0
+            rec = panel[["client_id", "period", "account_manager"]].assign(weight=w)  # one manager per row
+            from_panel = True
+        if rec is not None:
+            mb = _manager_records(rec, grid, from_panel=from_panel)
+            del rec
+            if len(mb):
+                cont = _manager_continuity(mb, grid) if want("manager_continuity") else None
+                hist = _manager_history(mb, grid) if want("manager_continuity_history") else None
+        feats["manager_continuity"] = cont if cont is not None else nan()
+        feats["manager_continuity_history"] = hist if hist is not None else nan()
 
     # pooled relative features within each period's window (columns of the dense arrays)
-    share, cum = _pareto(R, active_win)
-    feats["revenue_share"], feats["revenue_cum_share"] = share, cum
-    if gp is not None:
-        share_p, cum_p = _pareto(feats["gross_profit"], active_win)
-    else:
-        share_p = cum_p = nanmat
-    feats["profit_share"], feats["profit_cum_share"] = share_p, cum_p
-    feats["r_score"] = _quintile_score(np.where(np.isnan(feats["recency"]), T, feats["recency"]), active_win,
-                                       higher_is_better=False)
-    feats["f_score"] = _quintile_score(O, active_win) if orders is not None else nanmat
-    feats["m_score"] = _quintile_score(R, active_win)
+    if want("revenue_share", "revenue_cum_share", "abc_revenue"):
+        share, cum = _pareto(R, active_win)
+        feats["revenue_share"], feats["revenue_cum_share"] = share, cum
+    if want("profit_share", "profit_cum_share", "abc_profit"):
+        if gp is not None:
+            share_p, cum_p = _pareto(feats["gross_profit"], active_win)
+        else:
+            share_p = cum_p = nan()
+        feats["profit_share"], feats["profit_cum_share"] = share_p, cum_p
+    if want("r_score"):
+        feats["r_score"] = _quintile_score(np.where(np.isnan(feats["recency"]), T, feats["recency"]), active_win,
+                                           higher_is_better=False)
+    if want("f_score"):
+        feats["f_score"] = _quintile_score(O, active_win) if orders is not None else nan()
+    if want("m_score"):
+        feats["m_score"] = _quintile_score(R, active_win)
 
     # the rows: clients active in the window, in client then period order
     ci, ti = np.nonzero(active_win.T)
@@ -436,18 +513,29 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         "complete": ti >= window - 1,
     }
     flat = ti * n + ci
-    for name, arr in feats.items():
-        cols[name] = arr.ravel().take(flat)
-    cols["abc_revenue"] = _abc(cols["revenue_cum_share"], cols["revenue_share"])
-    cols["abc_profit"] = _abc(cols["profit_cum_share"], cols["profit_share"])
-    cv = cols["revenue_cv"]
-    cols["xyz_class"] = _classes(np.where(np.isnan(cv), -1, np.where(cv <= XYZ_CUTS[0], 0,
-                                                                   np.where(cv <= XYZ_CUTS[1], 1, 2))), ["X", "Y", "Z"])
+    deps = {"abc_revenue": ("revenue_cum_share", "revenue_share"), "abc_profit": ("profit_cum_share", "profit_share"),
+            "xyz_class": ("revenue_cv",)}
+    rows_of = None if wanted is None else wanted | {d for f in wanted for d in deps.get(f, ())}
+    for name in list(feats):  # one dense array at a time, freed once its rows are taken
+        arr = feats.pop(name)
+        if rows_of is None or name in rows_of:
+            cols[name] = arr.ravel().take(flat)
+        del arr
+    if want("abc_revenue"):
+        cols["abc_revenue"] = _abc(cols["revenue_cum_share"], cols["revenue_share"])
+    if want("abc_profit"):
+        cols["abc_profit"] = _abc(cols["profit_cum_share"], cols["profit_share"])
+    if want("xyz_class"):
+        cv = cols["revenue_cv"]
+        cols["xyz_class"] = _classes(np.where(np.isnan(cv), -1, np.where(cv <= XYZ_CUTS[0], 0,
+                                                                       np.where(cv <= XYZ_CUTS[1], 1, 2))), ["X", "Y", "Z"])
 
     # client attributes, aligned to the clients once and taken per row
-    attrs = [a for a in ATTRIBUTES if a in clients.columns]
+    attrs = [a for a in ATTRIBUTES if a in clients.columns and want(a, *(("client_age",) if a == "founded_year" else ()))]
     cl = clients.drop_duplicates("client_id").set_index("client_id")[attrs].reindex(grid.clients)
     for a in ATTRIBUTES:
+        if not want(a, *(("client_age",) if a == "founded_year" else ())):
+            continue
         if a not in attrs:
             cols[a] = np.full(len(ci), np.nan) if a in _NUMERIC_ATTRS else pd.Categorical.from_codes(
                 np.full(len(ci), -1), categories=[])
@@ -459,12 +547,14 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
             cols[a] = col.astype("boolean").array.take(ci)
         else:
             cols[a] = pd.Categorical(col.astype(object)).take(ci)
-    if "founded_year" in attrs:
-        year = np.array([int(p[:4]) for p in periods], dtype=float)[ti]
-        cols["client_age"] = year - cols["founded_year"]
-    else:
-        cols["client_age"] = np.full(len(ci), np.nan)
-    order = ["client_id", "portfolio", "period", "period_index", "complete", *FEATURES]
+    if want("client_age"):
+        if "founded_year" in attrs:
+            year = np.array([int(p[:4]) for p in periods], dtype=float)[ti]
+            cols["client_age"] = year - cols["founded_year"]
+        else:
+            cols["client_age"] = np.full(len(ci), np.nan)
+    keep = [f for f in FEATURES if wanted is None or f in wanted]
+    order = ["client_id", "portfolio", "period", "period_index", "complete", *keep]
     return pd.DataFrame({k: cols[k] for k in order}, copy=False)
 
 

@@ -288,6 +288,13 @@ def reason(text, lang: str = "en") -> str:
     text = str(text)
     if lang == "en" or not text:
         return text
+    if text == t("reason.inactive", "en"):
+        return t("reason.inactive", "ru")
+    short = re.fullmatch(r"short history: fewer than (\d+) periods of data end here", text)
+    if short:
+        return t("reason.short_history", "ru", w=short.group(1))
+    if text.startswith(t("reason.not_computable", "en") + " "):
+        return t("reason.not_computable", "ru") + text[len(t("reason.not_computable", "en")):]
 
     def cond(m: re.Match) -> str:
         feat, op, val, scope, q, p = m.groups()

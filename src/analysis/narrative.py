@@ -40,6 +40,9 @@ def kind_table(membership: pd.DataFrame) -> pd.DataFrame:
     """One row per kind: ``category, status`` (``ok`` or ``not_computable``), ``decided``
     (client-periods with a full window), ``members``, ``share`` (of decided), ``short_history``
     (client-periods before a full window), ``missing`` (what the data lack, empty when computable)."""
+    from analysis.categories import reason_texts
+
+    texts = reason_texts(membership)
     rows = []
     present = set(membership["category"])
     kinds = registry.current().kind_ids()
@@ -52,7 +55,7 @@ def kind_table(membership: pd.DataFrame) -> pd.DataFrame:
         rows.append({"category": cat, "status": "not_computable" if nc.any() and not ok.any() else "ok",
                      "decided": decided, "members": members, "share": members / decided if decided else np.nan,
                      "short_history": int((m["status"] == "short_history").sum()),
-                     "missing": str(m.loc[nc, "reason"].iloc[0]) if nc.any() and not ok.any() else ""})
+                     "missing": texts.get(int(m.loc[nc, "reason_code"].iloc[0]), "") if nc.any() and not ok.any() else ""})
     return pd.DataFrame(rows, columns=["category", "status", "decided", "members", "share", "short_history", "missing"])
 
 
@@ -172,8 +175,11 @@ def changes_to_act_on(changes: pd.DataFrame, features: pd.DataFrame, *, top: int
     -------
     (pandas.DataFrame, int)
         ``client_id, portfolio, category, change, revenue, reason`` sorted by ``revenue``
-        (largest first), and the number of changes of that period.
+        (largest first), and the number of changes of that period. ``reason`` is the text of the
+        change's ``reason_code`` with the client's values (:func:`analysis.categories.explain`).
     """
+    from analysis.categories import explain
+
     if changes.empty:
         return changes, 0
     period = period or changes["period"].max()
@@ -181,8 +187,11 @@ def changes_to_act_on(changes: pd.DataFrame, features: pd.DataFrame, *, top: int
     rev = features[features["period"] == period].drop_duplicates("client_id").set_index("client_id")["revenue"]
     last["revenue"] = last["client_id"].map(rev)
     last = last.sort_values(["revenue", "client_id"], ascending=[False, True], na_position="last")
-    cols = [c for c in ("client_id", "portfolio", "category", "change", "revenue", "reason") if c in last.columns]
-    return last[cols].head(top).reset_index(drop=True), len(last)
+    shown = last.head(top).copy()
+    if "reason_code" in shown.columns:
+        shown["reason"] = explain(shown, features, changes.attrs.get("reasons")).to_numpy()
+    cols = [c for c in ("client_id", "portfolio", "category", "change", "revenue", "reason") if c in shown.columns]
+    return shown[cols].reset_index(drop=True), len(last)
 
 
 def changes_caption(shown: int, total: int, lang: str = "en") -> str:

@@ -62,14 +62,22 @@ def abc_xyz(features: pd.DataFrame, *, period: str | None = None) -> pd.DataFram
     return pd.crosstab(cur["abc_revenue"], cur["xyz_class"]).rename_axis(index="ABC", columns="XYZ")
 
 
-def examples(membership: pd.DataFrame, clients: pd.DataFrame, *, period: str | None = None, per_category: int = 3,
-             seed: int = 1) -> pd.DataFrame:
-    """A few member clients per category with the reason the rules give (a reproducible draw)."""
+def examples(membership: pd.DataFrame, clients: pd.DataFrame, features: pd.DataFrame, *, period: str | None = None,
+             per_category: int = 3, seed: int = 1) -> pd.DataFrame:
+    """A few member clients per category with the reason the rules give (a reproducible draw).
+
+    ``reason`` is the text of the row's ``reason_code`` with the client's values from ``features``
+    (:func:`analysis.categories.explain`)."""
+    from analysis.categories import explain
+
     cur = _decided(membership, period)
     members = cur[cur["member"].fillna(False).astype(bool)]
-    picks = members.sample(frac=1.0, random_state=seed).groupby("category", sort=False).head(per_category)
+    picks = members.sample(frac=1.0, random_state=seed).groupby("category", sort=False, observed=True).head(per_category)
     names = clients.set_index("client_id")["name"] if "name" in clients else None
-    out = picks[["category", "client_id", "portfolio", "period", "reason"]].copy()
+    out = picks[["category", "client_id", "portfolio", "period"]].copy()
+    for c in out.columns:
+        out[c] = out[c].astype(str)
+    out["reason"] = explain(picks, features, membership.attrs.get("reasons")).to_numpy()
     if names is not None:
         out.insert(2, "name", out["client_id"].map(names))
     order = {c: i for i, c in enumerate(registry.current().kind_ids())}

@@ -1165,7 +1165,9 @@ def save_table(df, name: str, tables_dir: str | Path | None) -> None:
     if tables_dir:
         folder = Path(tables_dir)
         if len(df) > WORKBOOK_MAX_ROWS:
-            df.to_parquet(folder / f"{name}.parquet", index=False)
+            plain = df.copy(deep=False)
+            plain.attrs = {}  # lookups carried in attrs (reasons) are tables of their own
+            plain.to_parquet(folder / f"{name}.parquet", index=False)
         if len(df) <= csv_max_rows():
             df.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8")
 
