@@ -259,8 +259,9 @@ def default_dict() -> dict:
     (lambda d: d["categories"][4]["rule"]["of"][0].update(value="young"), ["advanced", "must be a number"]),
     (lambda d: d["categories"][2]["rule"]["of"][1].update(value="yes"), ["image", "yes/no"]),
     (lambda d: d["categories"][2]["rule"]["of"][0].update(op=">"), ["image", "org_type is a label"]),
-    (lambda d: d["categories"][3]["rule"]["of"][0].update(quantile=1.5), ["demanding", "outside [0, 1]"]),
-    (lambda d: d["categories"][3]["rule"]["of"][0].update(value=3), ["demanding", "exactly one of value"]),
+    (lambda d: (d["categories"][3]["rule"]["of"][0].pop("value"), d["categories"][3]["rule"]["of"][0].update(quantile=1.5)),
+     ["demanding", "outside [0, 1]"]),
+    (lambda d: d["categories"][3]["rule"]["of"][0].update(quantile=0.8), ["demanding", "exactly one of value"]),
     (lambda d: d["categories"][3]["rule"].update(at_least=5), ["demanding", "at_least: 5"]),
     (lambda d: d["categories"].append(dict(d["categories"][0])), ["listed twice: key_revenue"]),
 ])

@@ -205,20 +205,15 @@ def sample_study():
 @pytest.mark.parametrize("freq, periods, portfolios, seed, window", [
     ("Q", 12, 30, 90_101, 0),
     ("M", 30, 14, 90_201, 12),
-    # The monthly default window became 6 months (issue 13): over 6 months demanding's recall measured
-    # 0.79 (understanding 0.794) on this seed — below issue 12's bar, which stays open for it. strict: when
-    # the rules reach the bar at the default window, this mark must go.
-    pytest.param("M", 30, 14, 90_201, 0, marks=pytest.mark.xfail(
-        strict=True, reason="demanding recall 0.79 and understanding 0.794 < 0.8 over the 6-month default window (issue 12 item 3)")),
+    ("M", 30, 14, 90_201, 0),  # the 6-month default window
 ])
 def test_default_rules_see_the_article_kinds(freq, periods, portfolios, seed, window):
     q = method_check.world_rule_quality(seed, portfolios=portfolios, periods=periods, clients=40, freq=freq,
                                         window=window)
     print(f"\n{freq}: " + q[["category", "precision", "recall"]].round(3).to_string(index=False))
     q = q.set_index("category")
-    # issue 12's bar: 0.8 / 0.8 for all four. Measured here: understanding 0.82 / 0.81 (Q) and
-    # 0.86 / 0.85 (M); on the four worlds the rules were tuned on (other seeds and sizes) it was
-    # 0.80 / 0.80 (Q) and 0.80 / 0.79 (M), so understanding sits at the bar, not safely above it.
+    # issue 12's bar: 0.8 / 0.8 for all four. On these seeds (not the ones the thresholds were chosen
+    # on) the weakest measured 0.84 / 0.85 (Q understanding), 0.87 / 0.83 (M, 6 months, demanding).
     for k in ("image", "demanding", "advanced", "understanding"):
         assert q.loc[k, "precision"] >= 0.8 and q.loc[k, "recall"] >= 0.8, (k, q.loc[k].to_dict())
 
