@@ -213,7 +213,8 @@ def test_default_rules_see_the_article_kinds(freq, periods, portfolios, seed, wi
     print(f"\n{freq}: " + q[["category", "precision", "recall"]].round(3).to_string(index=False))
     q = q.set_index("category")
     # issue 12's bar: 0.8 / 0.8 for all four. On these seeds (not the ones the thresholds were chosen
-    # on) the weakest measured 0.84 / 0.85 (Q understanding), 0.87 / 0.83 (M, 6 months, demanding).
+    # on) the weakest measured: Q demanding 0.88 / 0.85, understanding 0.87 / 0.87; M (6 months)
+    # demanding 0.87 / 0.83; on four more fresh seeds no value fell below 0.81 (M demanding recall).
     for k in ("image", "demanding", "advanced", "understanding"):
         assert q.loc[k, "precision"] >= 0.8 and q.loc[k, "recall"] >= 0.8, (k, q.loc[k].to_dict())
 
@@ -241,3 +242,30 @@ def test_synthetic_key_kinds_are_planted_on_what_a_window_rule_sees(small_world)
     pp = growth.portfolio_panel(panel, m, window=4, kpis=w.kpis, variants=v, lags=[1])
     corr, slope = method_check.latent_attenuation(pp, w.latent_shares, "share_key_revenue", "key_revenue")
     assert corr > 0.99 and slope == pytest.approx(1.0, abs=0.02)
+
+
+# ---------------------------------------------------------------------------------------------
+# item 6: the sample shows every verdict honestly (read from the session's sample report)
+
+
+def test_sample_shows_every_verdict_honestly(sample_report):
+    import json
+
+    from analysis.config import SAMPLE_DIR
+
+    truth = json.loads((SAMPLE_DIR / "truth.json").read_text(encoding="utf-8"))
+    planted = {(e["category"], e["outcome"]) for e in truth["effects"]
+               if e.get("level", "portfolio") == "portfolio" and e["size"] != 0}
+    hyps = pd.read_csv(sample_report / "tables" / "hypotheses.csv")
+    if "level" in hyps.columns:
+        hyps = hyps[hyps["level"].fillna("portfolio") == "portfolio"]
+    assert (hyps["inference"] == hyp.DEFAULT_INFERENCE).all()
+    hyps["planted"] = [(c, o) in planted for c, o in zip(hyps["category"], hyps["outcome"])]
+    table = hyps[["id", "category", "outcome", "planted", "verdict", "verdict_reason"]].to_string(index=False)
+    assert hyps["planted"].any() and (~hyps["planted"]).any(), table
+    # at least one supported, and each of them planted (a supported null would be a false positive)
+    supported = hyps[hyps["verdict"] == "supported"]
+    assert len(supported) and supported["planted"].all(), table
+    # at least one "no effect" where nothing is planted, and no planted effect called "no effect"
+    no_effect = hyps[hyps["verdict"] == "no_effect"]
+    assert len(no_effect) and not no_effect["planted"].any(), table

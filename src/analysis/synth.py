@@ -748,15 +748,15 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     days = ((ends - starts) / np.timedelta64(1, "D")).astype(int) + 1
     ls = cp_s[line_cp]
     line_date = starts[ls] + (rng.uniform(size=line_cp.size) * days[ls]).astype("timedelta64[D]")
-    # account managers: understanding clients keep theirs; others' orders go to another manager of the
-    # branch in 35 % of periods (20 % until issue 12: with so weak a sign, even the Bayes classifier
+    # account managers: understanding clients keep theirs; others' orders go to a manager drawn from the
+    # branch's four in half of the periods (20 % until issue 12: with so weak a sign, even the Bayes classifier
     # given the generator's own rates reached only 0.82-0.86 precision = recall for understanding
     # on quarterly worlds, so no rule could meet 0.8 / 0.8 with a margin). These draws feed only the
     # manager column (one-company worlds overwrite it with their units): the random stream and
     # every other column are unchanged.
     mgr_pool = _manager_names(gen.P * 4, seed, lang)
     mgr_home = (pool.portfolio[cp_row] * 4 + (cp_row * 7919) % 4)
-    switch = (rng.uniform(size=len(cp)) < np.where(pool.kinds["understanding"][cp_row], 0.02, 0.35))
+    switch = (rng.uniform(size=len(cp)) < np.where(pool.kinds["understanding"][cp_row], 0.02, 0.5))
     mgr_idx = np.where(switch, pool.portfolio[cp_row] * 4 + rng.integers(0, 4, len(cp)), mgr_home)
     moved: dict = {}
     if managers:  # one manager per unit; some clients move once to another manager
