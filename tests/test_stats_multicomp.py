@@ -64,3 +64,26 @@ def test_method_is_required_and_checked():
         adjust_pvalues(BH95, method="hs")
     with pytest.raises(InputError, match=r"\[0, 1\]"):
         adjust_pvalues([0.1, 1.2], method="holm")
+
+
+def test_numpy_holm_and_bh_equal_statsmodels_including_ties_and_nan():
+    """Holm and BH run in numpy (statsmodels' multipletests calls gc.collect() on every call);
+    statsmodels is the reference, value for value and decision for decision."""
+    from statsmodels.stats.multitest import multipletests
+
+    from analysis.stats.multicomp import fdr_bh, holm
+
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        p = rng.uniform(size=int(rng.integers(1, 15))) ** rng.uniform(0.2, 3)
+        if trial % 3 == 0:
+            p = np.round(p, 2)  # ties
+        alpha = float(rng.choice([0.01, 0.05, 0.1, 0.3]))
+        for name, ours in (("holm", holm), ("fdr_bh", fdr_bh)):
+            rej, adj, _, _ = multipletests(p, alpha=alpha, method=name)
+            got_adj, got_rej = ours(p, alpha)
+            np.testing.assert_array_equal(got_adj, np.minimum(adj, 1.0))
+            np.testing.assert_array_equal(got_rej, rej)
+    with_nan = adjust_pvalues([0.01, np.nan, 0.04, 0.03], method="holm")
+    np.testing.assert_allclose(with_nan["p_adj"], [0.03, np.nan, 0.06, 0.06])
+    assert with_nan["reject"].isna().tolist() == [False, True, False, False]

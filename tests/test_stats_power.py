@@ -78,3 +78,13 @@ def test_mde_formula():
 def test_bad_inputs_raise_input_error(call):
     with pytest.raises(InputError):
         call()
+
+
+def test_mde_with_one_df_per_standard_error_equals_one_call_each():
+    se, df = np.array([0.1, 0.25, 0.4]), np.array([9.0, 29.0, 4.3])
+    many = mde(se, m=7, df=df)
+    for i in range(3):
+        one = mde(se[i], m=7, df=df[i]).iloc[0]
+        assert many["mde"].iloc[i] == one["mde"] and many["df"].iloc[i] == df[i]
+    with pytest.raises(InputError):
+        mde(se, df=np.array([9.0, 0.0, 3.0]))

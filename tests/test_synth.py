@@ -247,3 +247,14 @@ def test_planted_effects_are_recovered_in_the_files():
     assert results["planted"][0] == pytest.approx(0.4, abs=0.15), results
     assert results["planted"][1] == pytest.approx(-0.4, abs=0.15), results
     assert abs(results["null"][0]) < 4 * se and abs(results["null"][1]) < 4 * se, results
+
+
+def test_world_without_names_differs_only_in_the_names():
+    # the method check's in-memory worlds skip the Faker name pool; every other draw is the same
+    a = generate(portfolios=3, periods=8, clients=10, seed=9, effects="none")
+    b = generate(portfolios=3, periods=8, clients=10, seed=9, effects="none", names=False)
+    pd.testing.assert_frame_equal(a.clients.drop(columns="name"), b.clients.drop(columns="name"))
+    assert (b.clients["name"] == b.clients["client_id"]).sum() > len(b.clients) // 2
+    for t in ("transactions", "events", "kpis", "latent_shares"):
+        pd.testing.assert_frame_equal(getattr(a, t), getattr(b, t), check_exact=True)
+    assert a.truth == b.truth

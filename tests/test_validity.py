@@ -244,6 +244,19 @@ def test_synthetic_key_kinds_are_planted_on_what_a_window_rule_sees(small_world)
     assert corr > 0.99 and slope == pytest.approx(1.0, abs=0.02)
 
 
+def test_attenuations_of_a_world_equal_latent_attenuation_pair_by_pair(small_world):
+    # one_world measures every hypothesis's attenuation from one table of latent shares
+    w, panel, m, v = small_world
+    pp = growth.portfolio_panel(panel, m, window=4, kpis=w.kpis, variants=v, lags=[1])
+    pairs = [(c, k) for k in ARTICLE_KINDS + ("key_revenue",) for c in pp.columns if c.startswith("share_")]
+    pairs += [(np.nan, "image"), ("share_image", "no_such_kind")]
+    fast = method_check._attenuations(pp, w.latent_shares, pairs)
+    for (col, k), got in zip(pairs, fast, strict=True):
+        ref = method_check.latent_attenuation(pp, w.latent_shares, col, k) if isinstance(col, str) \
+            else (np.nan, np.nan)
+        np.testing.assert_array_equal(got, ref)
+
+
 # ---------------------------------------------------------------------------------------------
 # item 6: the sample shows every verdict honestly (read from the session's sample report)
 

@@ -48,12 +48,13 @@ from scipy import stats as sps
 from analysis import growth
 from analysis.config import CATEGORIES, OUTCOMES, PACKAGE_DIR
 from analysis.errors import InputError
+from analysis.stats import fe
+from analysis.stats.multicomp import holm
 from analysis.stats import (
     StatsWarning,
     adjust_pvalues,
     correlation,
     mde,
-    panel_regression,
     ts_regression,
 )
 
@@ -454,22 +455,76 @@ def _n_portfolios(data: pd.DataFrame) -> int:
     return int(data["portfolio"].nunique())
 
 
+class _Arrays:
+    """The analysis panel as numpy arrays, built once per call of :func:`test_hypotheses` or
+    :func:`explore`: portfolio and period codes, float columns and within-SDs on demand (the
+    fits are numpy; a pandas selection per model cost more than the model)."""
+
+    def __init__(self, data: pd.DataFrame):
+        self.data = data
+        self.ent, self.ent_labels = fe.codes(data["portfolio"])
+        self.per, self.per_labels = fe.codes(data["period"])
+        self._cols: dict[str, np.ndarray] = {}
+        self._sd: dict[str, float] = {}
+
+    def col(self, name: str) -> np.ndarray:
+        if name not in self._cols:
+            self._cols[name] = self.data[name].to_numpy(dtype=float, na_value=np.nan)
+        return self._cols[name]
+
+    def known(self, name: str) -> int:
+        return int(np.isfinite(self.col(name)).sum()) if name in self.data.columns else 0
+
+    def within_sd(self, name: str, mask: np.ndarray | None = None) -> float:
+        """:func:`within_sd` of a column on the rows where it is known (and ``mask``)."""
+        if mask is None and name in self._sd:
+            return self._sd[name]
+        x = self.col(name) if mask is None else np.where(mask, self.col(name), np.nan)
+        sd = fe.within_sd(x, self.ent, self.per)
+        if mask is None:
+            self._sd[name] = sd
+        return sd
+
+
+def _exposures_usable(arr: _Arrays, measure: str, categories: Sequence[str] | None) -> list[str]:
+    data = arr.data
+    cats = categories or data.attrs.get("categories") or [
+        c[len("share_"):] for c in data.columns if c.startswith("share_")]
+    cols = []
+    for k in cats:
+        col = growth.exposure_column(k, measure)
+        if col not in data.columns or arr.known(col) < 3:
+            continue
+        if arr.within_sd(col) > 1e-9:
+            cols.append(col)
+    return cols
+
+
 def usable_exposures(data: pd.DataFrame, *, measure: str = "share", categories: Sequence[str] | None = None) -> list[str]:
     """Exposure columns of ``measure`` that vary after removing portfolio and period means.
 
     A column that is empty, or constant within the two-way demeaned panel (e.g. presence when
     every portfolio always has such a client), cannot enter the model and is left out.
     """
-    cats = categories or data.attrs.get("categories") or [
-        c[len("share_"):] for c in data.columns if c.startswith("share_")]
+    return _exposures_usable(_Arrays(data), measure, categories)
+
+
+def _exposures_of(arr: _Arrays, outcome: str, exposure_cols: Sequence[str], measure: str
+                  ) -> tuple[list[str], dict[str, str]]:
+    data = arr.data
+    swap = (data.attrs.get("variants") or {}).get(outcome, {})
+    cats = data.attrs.get("categories") or [c[len("share_"):] for c in data.columns if c.startswith("share_")]
+    term = {k: growth.exposure_column(swap.get(k, k), measure) for k in cats}
     cols = []
     for k in cats:
-        col = growth.exposure_column(k, measure)
-        if col not in data.columns or data[col].notna().sum() < 3:
-            continue
-        if within_sd(data, col) > 1e-9:
-            cols.append(col)
-    return cols
+        full = growth.exposure_column(k, measure)
+        if k in swap:
+            col = term[k]
+            if col in data.columns and arr.known(col) >= 3 and arr.within_sd(col) > 1e-9:
+                cols.append(col)
+        elif full in exposure_cols:
+            cols.append(full)
+    return cols, term
 
 
 def model_exposures(data: pd.DataFrame, outcome: str, exposure_cols: Sequence[str], *,
@@ -485,64 +540,64 @@ def model_exposures(data: pd.DataFrame, outcome: str, exposure_cols: Sequence[st
     (list of str, dict)
         The exposure columns of the model, and ``{category: column}``.
     """
-    swap = (data.attrs.get("variants") or {}).get(outcome, {})
-    cats = data.attrs.get("categories") or [c[len("share_"):] for c in data.columns if c.startswith("share_")]
-    term = {k: growth.exposure_column(swap.get(k, k), measure) for k in cats}
-    cols = []
-    for k in cats:
-        full = growth.exposure_column(k, measure)
-        if k in swap:
-            col = term[k]
-            if col in data.columns and data[col].notna().sum() >= 3 and within_sd(data, col) > 1e-9:
-                cols.append(col)
-        elif full in exposure_cols:
-            cols.append(full)
-    return cols, term
+    return _exposures_of(_Arrays(data), outcome, exposure_cols, measure)
 
 
 def within_sd(data: pd.DataFrame, column: str) -> float:
-    """SD of a column after removing portfolio and period means (alternating projections, exact
-    after one pass on a balanced panel); with one portfolio, after removing the series' mean."""
-    d = data[["portfolio", "period", column]].dropna()
-    if d.empty:
-        return 0.0
-    x = d[column].to_numpy(dtype=float)
-    if d["portfolio"].nunique() < 2:
-        return float(np.std(x - x.mean()))
-    e = pd.factorize(d["portfolio"])[0]
-    t = pd.factorize(d["period"])[0]
-    ne, nt = np.bincount(e), np.bincount(t)
-    for _ in range(100):
-        x = x - (np.bincount(e, weights=x) / ne)[e]
-        x = x - (np.bincount(t, weights=x) / nt)[t]
-        if np.abs(np.bincount(e, weights=x) / ne).max() < 1e-10 * (1 + np.abs(x).max()):
-            break
-    return float(np.std(x))
+    """SD of a column after removing portfolio and period means (the exact two-way within
+    transform, :func:`analysis.stats.fe.within`, on the rows where the column is known); with one
+    portfolio, after removing the series' mean."""
+    arr = _Arrays(data[["portfolio", "period", column]].dropna(subset=["portfolio", "period"]))
+    return arr.within_sd(column)
 
 
 def _fit_panel(data: pd.DataFrame, outcome_col: str, exposure_cols: list[str], inference: str | None = None,
-               seed: int | None = None) -> pd.DataFrame:
+               seed: int | None = None, arrays: _Arrays | None = None) -> pd.DataFrame:
     """One panel model; exposure rows with ``std_effect`` etc., or an empty frame when it cannot be fit.
-    ``inference`` None: the plain CR1 fit (the exploratory grid); else the named few-cluster method."""
-    cols = ["portfolio", "period", outcome_col, *exposure_cols, growth.SIZE_CONTROL]
-    d = pd.DataFrame({c: data[c].to_numpy() for c in cols}).dropna()  # no attrs to copy
-    if outcome_col not in data.columns or d[outcome_col].nunique() < 3 or not exposure_cols:
+    ``inference`` None: the plain CR1 fit (the exploratory grid); else the named few-cluster method.
+    The model is :func:`analysis.stats.fe.twoway_fit` (numpy; equal to
+    :func:`analysis.stats.panel_regression` with two-way effects, checked in tests/test_stats_fe.py)."""
+    fit = _fit_twoway(arrays or _Arrays(data), outcome_col, exposure_cols, inference, seed)
+    if fit is None:
         return pd.DataFrame()
-    keep = [c for c in exposure_cols if within_sd(d, c) > 1e-9]
-    if not keep:
-        return pd.DataFrame()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", StatsWarning)
-        try:
-            res = panel_regression(d, outcome=outcome_col, exposures=keep, entity="portfolio", time="period",
-                                   controls=[growth.SIZE_CONTROL], entity_effects=True, time_effects=True,
-                                   cov_type="clustered", inference=inference, seed=seed)
-        except InputError as exc:
-            return pd.DataFrame({"term": keep, "diagnostics": str(exc)})
+    if isinstance(fit, pd.DataFrame):
+        return fit
+    res = fit.frame()
     res = res[res["role"] == "exposure"].copy()
-    notes = sorted({str(w.message).split(": ", 1)[-1] for w in caught})
-    res["model_notes"] = "; ".join(notes)
+    res["model_notes"] = _model_notes(fit)
     return res
+
+
+def _model_notes(fit: fe.TwoWayFit) -> str:
+    return "; ".join(sorted({m.split(": ", 1)[-1] for m in fit.warnings}))
+
+
+def _fit_twoway(arr: _Arrays, outcome_col: str, exposure_cols: Sequence[str], inference: str | None,
+                seed: int | None) -> fe.TwoWayFit | pd.DataFrame | None:
+    """The model of :func:`_fit_panel`: None when it cannot be fit, a frame of ``term,
+    diagnostics`` when the model refuses the data (the message), else the fit."""
+    data = arr.data
+    if outcome_col not in data.columns or not exposure_cols:
+        return None
+    cols = [outcome_col, *exposure_cols, growth.SIZE_CONTROL]
+    mask = (arr.ent >= 0) & (arr.per >= 0)
+    for c in cols:
+        mask &= np.isfinite(arr.col(c))
+    y = arr.col(outcome_col)[mask]
+    if len(np.unique(y)) < 3:
+        return None
+    ent, per = arr.ent[mask], arr.per[mask]
+    keep = [c for c in exposure_cols if fe.within_sd(arr.col(c)[mask], ent, per) > 1e-9]
+    if not keep:
+        return None
+    terms = [*keep, growth.SIZE_CONTROL]
+    x = np.column_stack([arr.col(c)[mask] for c in terms])
+    try:
+        return fe.twoway_fit(y, x, ent, per, entity_labels=arr.ent_labels, terms=terms,
+                             roles=["exposure"] * len(keep) + ["control"], outcome=outcome_col,
+                             inference=inference, seed=seed)
+    except InputError as exc:
+        return pd.DataFrame({"term": keep, "diagnostics": str(exc)})
 
 
 @lru_cache(maxsize=64)
@@ -719,18 +774,19 @@ def test_hypotheses(
     attrs: dict = {"mode": md, "alpha": alpha, "measure": measure}
     rows = []
     if md == "panel":
-        exp_cols = usable_exposures(data, measure=measure)
-        fits: dict[str, pd.DataFrame] = {}
+        arr = _Arrays(data)
+        exp_cols = _exposures_usable(arr, measure, None)
+        fits: dict[tuple, fe.TwoWayFit | pd.DataFrame | None] = {}
         G = _n_portfolios(data)
         attrs["inference"] = inference
         if G < 30 and inference == "cr1":
             warn_list.append(f"few portfolios: G={G} < 30; clustered standard errors are then less reliable")
         for h in hf.hypotheses:
             col = growth.outcome_column(h.outcome, h.lag)
-            cols_h, terms = model_exposures(data, h.outcome, exp_cols, measure=measure)
+            cols_h, terms = _exposures_of(arr, h.outcome, exp_cols, measure)
             key = (col, tuple(cols_h))
             if key not in fits:
-                fits[key] = _fit_panel(data, col, cols_h, inference, seed) if col in data.columns else pd.DataFrame()
+                fits[key] = _fit_twoway(arr, col, cols_h, inference, seed) if col in data.columns else None
             fit = fits[key]
             term = terms.get(h.category, growth.exposure_column(h.category, measure))
             exp_cols_h = cols_h
@@ -738,28 +794,28 @@ def test_hypotheses(
             row["exposure"] = term
             row["inference"] = inference
             row["test"] = f"panel: portfolio and period fixed effects, clustered by portfolio, {INFERENCE_NAMES[inference][0]}"
-            if fit.empty or term not in set(fit["term"]) or "estimate" not in fit.columns:
+            if not isinstance(fit, fe.TwoWayFit) or term not in fit.terms[:-1]:
                 why = "outcome not in the data" if col not in data.columns else (
                     "exposure does not vary after removing portfolio and period means or is missing"
                     if term not in exp_cols_h else "model could not be fit")
-                if not fit.empty and "diagnostics" in fit.columns and "estimate" not in fit.columns:
+                if isinstance(fit, pd.DataFrame):
                     why = str(fit["diagnostics"].iloc[0])
                 row["diagnostics"] = why
                 row.update(_why_not_testable(data, col, term, md))
                 rows.append(row)
                 continue
-            r = fit[fit["term"] == term].iloc[0]
-            used = data[["period", term, col]].dropna()
-            row.update(n=int(r["n"]), n_portfolios=int(r["n_entities"]), estimate=float(r["estimate"]),
-                       std_effect=float(r["std_effect"]), std_effect_se=float(r["std_effect_se"]),
-                       p_unc=float(r["p_unc"]), df=float(r["df"]), n_periods=int(used["period"].nunique()),
-                       diagnostics="; ".join(s for s in (str(r["diagnostics"]), str(r["model_notes"])) if s))
-            if "identified" in r.index and not bool(r["identified"]):
+            j = fit.terms.index(term)
+            used = (arr.per >= 0) & np.isfinite(arr.col(term)) & np.isfinite(arr.col(col))
+            row.update(n=int(fit.n), n_portfolios=int(fit.n_entities), estimate=float(fit.estimate[j]),
+                       std_effect=float(fit.std_effect[j]), std_effect_se=float(fit.std_effect_se[j]),
+                       p_unc=float(fit.p_unc[j]), df=float(fit.df[j]), n_periods=len(np.unique(arr.per[used])),
+                       diagnostics="; ".join(s for s in (fit.diagnostics[j], _model_notes(fit)) if s))
+            if not bool(fit.identified[j]):
                 why = ("the exposure is identified by one portfolio: dropping it leaves the effect unidentified, "
                        "so the jackknife cannot test it")
                 row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
                 warn_list.append(f"{h.id}: not tested — {why}")
-            attrs["small_sample"] = str(r["small_sample"])
+            attrs["small_sample"] = fit.small_sample
             rows.append(row)
     else:
         if _n_portfolios(data) > 1:
@@ -904,18 +960,15 @@ def _decide(out: pd.DataFrame, *, alpha: float, power: float, sentences: bool = 
     out = out.copy()
     ok = out["p_unc"].notna()
     m = int(ok.sum())
-    if m:
-        out.loc[ok, "p_adj"] = adjust_pvalues(out.loc[ok, "p_unc"].to_numpy(dtype=float), method="holm",
-                                              alpha=alpha)["p_adj"].to_numpy()
-    for i in out.index[ok]:
-        df = float(out.at[i, "df"])
-        se = float(out.at[i, "std_effect_se"])
-        est = float(out.at[i, "std_effect"])
-        q95 = sps.t.ppf(0.975, df)
-        q90 = sps.t.ppf(0.95, df)
-        out.loc[i, ["ci_low", "ci_high", "ci90_low", "ci90_high"]] = [est - q95 * se, est + q95 * se,
-                                                                      est - q90 * se, est + q90 * se]
-        out.at[i, "mde"] = float(mde(se, alpha=alpha, power=power, m=m, df=df)["mde"].iloc[0])
+    if m:  # all rows at once; Holm in numpy (statsmodels' multipletests runs gc.collect() per call)
+        out.loc[ok, "p_adj"] = holm(out.loc[ok, "p_unc"].to_numpy(dtype=float), alpha)[0]
+        df = out.loc[ok, "df"].to_numpy(dtype=float)
+        se = out.loc[ok, "std_effect_se"].to_numpy(dtype=float)
+        est = out.loc[ok, "std_effect"].to_numpy(dtype=float)
+        q95, q90 = sps.t.ppf(0.975, df), sps.t.ppf(0.95, df)
+        out.loc[ok, "ci_low"], out.loc[ok, "ci_high"] = est - q95 * se, est + q95 * se
+        out.loc[ok, "ci90_low"], out.loc[ok, "ci90_high"] = est - q90 * se, est + q90 * se
+        out.loc[ok, "mde"] = mde(se, alpha=alpha, power=power, m=m, df=df)["mde"].to_numpy()
     out["power"] = power
     return _verdicts(out, alpha=alpha, sentences=sentences)
 
@@ -960,7 +1013,8 @@ def explore(
     outs = list(outcomes) if outcomes is not None else list(data.attrs.get("outcomes") or [
         o for o in OUTCOMES if growth.outcome_column(o, 1) in data.columns])
     lag_l = list(lags) if lags is not None else list(data.attrs.get("lags") or growth.LAGS)
-    exp_cols = usable_exposures(data, measure=measure, categories=cats)
+    arr = _Arrays(data)
+    exp_cols = _exposures_usable(arr, measure, cats)
     rows = []
     deciding = "hac"
     if md == "single":
@@ -972,8 +1026,8 @@ def explore(
             col = growth.outcome_column(o, h)
             if col not in data.columns:
                 continue
-            cols_o, terms = model_exposures(data, o, exp_cols, measure=measure)
-            fit = _fit_panel(data, col, cols_o) if md == "panel" else None
+            cols_o, terms = _exposures_of(arr, o, exp_cols, measure)
+            fit = _fit_panel(data, col, cols_o, arrays=arr) if md == "panel" else None
             for k in cats:
                 term = terms.get(k, growth.exposure_column(k, measure))
                 row = {c: np.nan for c in EXPLORE_COLUMNS} | {

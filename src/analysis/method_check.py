@@ -183,6 +183,38 @@ def latent_attenuation(data: pd.DataFrame, latent: pd.DataFrame, column: str, ca
     return cov / (sx * sy), cov / (sx * sx)
 
 
+def _attenuations(data: pd.DataFrame, latent: pd.DataFrame, pairs: Sequence[tuple]) -> list[tuple[float, float]]:
+    """:func:`latent_attenuation` of each (column, category) pair, with one table of the latent
+    shares per world instead of a merge per pair (the same rows, the same arithmetic)."""
+    wide = latent.pivot_table(index=["portfolio", "period"], columns="category", values="latent_share",
+                              aggfunc="first", sort=False) if len(latent) else pd.DataFrame()
+    keys = pd.MultiIndex.from_arrays([data["portfolio"], data["period"]])
+    aligned = {k: wide[k].reindex(keys).to_numpy(dtype=float) for k in wide.columns}
+    e_all = pd.factorize(data["portfolio"])[0]
+    out = []
+    for col, cat in pairs:
+        if not isinstance(col, str) or col not in data.columns or cat not in aligned:
+            out.append((float("nan"), float("nan")))
+            continue
+        y_all = data[col].to_numpy(dtype=float, na_value=np.nan)
+        ok = np.isfinite(aligned[cat]) & np.isfinite(y_all)
+        if ok.sum() < 6 or len(np.unique(e_all[ok])) < 2:
+            out.append((float("nan"), float("nan")))
+            continue
+        d = data.loc[ok, ["portfolio", "period"]]
+        e = pd.factorize(d["portfolio"])[0]
+        t = pd.factorize(d["period"])[0]
+        x = _within(aligned[cat][ok], e, t)
+        y = _within(y_all[ok], e, t)
+        sx, sy = x.std(), y.std()
+        if sx <= 0 or sy <= 0:
+            out.append((float("nan"), float("nan")))
+            continue
+        cov = float((x * y).mean())
+        out.append((cov / (sx * sy), cov / (sx * sx)))
+    return out
+
+
 def _min_effect_effects(hf) -> list[dict]:
     """Every hypothesis planted at its min_effect with the expected sign (those the generator can
     plant; several on one outcome are scaled down together to stay a valid world)."""
@@ -215,8 +247,7 @@ def one_world(design: Design, seed: int, effects, *, hypotheses=None, rulebook=N
         warnings.simplefilter("ignore")
         res = hyp.test_hypotheses(data, hypotheses, seed=int(seed), sentences=False, attenuation=attenuation,
                                   **dict(test_kwargs or {}))
-    att = [latent_attenuation(data, w.latent_shares, col, c) if isinstance(col, str) else (np.nan, np.nan)
-           for col, c in zip(res["exposure"], res["category"])]
+    att = _attenuations(data, w.latent_shares, list(zip(res["exposure"], res["category"])))
     res["latent_corr"] = [a[0] for a in att]
     res["latent_slope"] = [a[1] for a in att]
     return res
@@ -263,7 +294,10 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
         raise InputError(f"The value for `kinds` must be among {list(KINDS_OF_WORLD)}, but {bad} was passed.")
     from analysis.synth import load_effects
 
+    from analysis.categories import Rulebook, load_rulebook
+
     hf = hyp._as_file(hypotheses)
+    book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook or None)  # once, not per world
     spec = {"null": "none", "planted": effects, "min_effect": _min_effect_effects(hf)}
     sizes = {k: {(e.category, e.outcome, e.lag): e.size for e in load_effects(spec[k])} for k in kinds}
     test_kwargs = {"inference": inference} if inference else {}
@@ -271,7 +305,7 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
     for i in range(int(start), int(start) + int(n_worlds)):
         world_seed = int(seed) * 1000 + i
         for kind in kinds:
-            res = one_world(design, world_seed, spec[kind], hypotheses=hf, rulebook=rulebook,
+            res = one_world(design, world_seed, spec[kind], hypotheses=hf, rulebook=book,
                             attenuation=attenuation, test_kwargs=test_kwargs)
             res = res.assign(world=i, kind=kind, seed=world_seed)
             res["planted"] = [sizes[kind].get((c, o, int(lag)), 0.0)
@@ -285,15 +319,15 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
 
 
 def _world_data(design: Design, seed: int, effects, rulebook=None):
-    from analysis.categories import classify, classify_variants, load_rulebook
+    from analysis.categories import Rulebook, classify, classify_variants, load_rulebook
     from analysis.features import client_features
     from analysis.synth import generate, world_panel
 
     w = generate(portfolios=design.portfolios, periods=design.periods, clients=design.clients, freq=design.freq,
                  seed=int(seed), effects=effects, kind_shares=dict(design.kind_shares),
-                 event_scale=dict(design.event_scale))
+                 event_scale=dict(design.event_scale), names=False)
     panel = world_panel(w, freq=design.freq)
-    book = load_rulebook(rulebook or None)
+    book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook or None)
     W = design.window
     feats = client_features(panel, w.clients, window=W, kpis=w.kpis, transactions=w.transactions)
     members = classify(panel, w.clients, rulebook=book, window=W, features=feats, kpis=w.kpis)

@@ -219,7 +219,7 @@ def cluster_inference(
     k = int(n_terms)
     if cr1_factor is None:
         cr1_factor = g / (g - 1) * (n - 1) / (n - p)
-    scores = np.stack([u[ix].T @ e[ix] for ix in groups])  # (G, p)
+    scores = _group_sums(u * e[:, None], groups)  # (G, p)
     v_cr1 = cr1_factor * m @ (scores.T @ scores) @ m
     se_cr1 = np.sqrt(np.diag(v_cr1)[:k])
     est = beta[:k]
@@ -293,21 +293,20 @@ def _cv3(
     u: np.ndarray, y: np.ndarray, groups: list[np.ndarray], uu: np.ndarray, uy: np.ndarray,
     beta: np.ndarray, k: int, center: str, labels: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:  # fmt: skip
+    """Leave-one-cluster-out refits by downdating ``U'U`` and ``U'y`` with each cluster's own
+    cross-products (all clusters at once, stacked), never refitting from the rows."""
     g = len(groups)
     full_schur, _ = _schur(uu, uy, k)
     scale = np.sqrt(np.clip(np.diag(full_schur), 1e-300, None))
-    jack = np.full((g, k), np.nan)
-    lost: dict[int, list[str]] = {j: [] for j in range(k)}
-    for i, ix in enumerate(groups):
-        ug = u[ix]
-        schur, rhs = _schur(uu - ug.T @ ug, uy - ug.T @ y[ix], k)
-        sn = schur / np.outer(scale, scale)
-        pinv = np.linalg.pinv(sn, rcond=_ID_TOL, hermitian=True)
-        estimable = np.abs((sn @ pinv) - np.eye(k)).max(axis=0) < 1e-6
-        b = (pinv @ (rhs / scale)) / scale
-        jack[i, estimable] = b[estimable]
-        for j in np.flatnonzero(~estimable):
-            lost[j].append(str(labels[i]))
+    cross = np.stack([u[ix].T @ u[ix] for ix in groups])  # (G, p, p): U_g'U_g (n × p² memory avoided)
+    cross_y = _group_sums(u * y[:, None], groups)  # (G, p): U_g'y_g
+    schur, rhs = _schur(uu[None] - cross, uy[None] - cross_y, k)  # (G, k, k), (G, k)
+    sn = schur / np.outer(scale, scale)
+    pinv = np.linalg.pinv(sn, rcond=_ID_TOL, hermitian=True)
+    estimable = np.abs((sn @ pinv) - np.eye(k)).max(axis=1) < 1e-6  # (G, k)
+    b = (pinv @ (rhs / scale)[..., None])[..., 0] / scale
+    jack = np.where(estimable, b, np.nan)
+    lost = {j: [str(labels[i]) for i in np.flatnonzero(~estimable[:, j])] for j in range(k)}
     centre = beta[:k] if center == "estimate" else np.nanmean(jack, axis=0)
     dev = jack - centre
     var = (g - 1) / g * np.sum(dev**2, axis=0)
@@ -321,13 +320,23 @@ def _cv3(
     return np.sqrt(var), identified, notes
 
 
+def _group_sums(a: np.ndarray, groups: list[np.ndarray]) -> np.ndarray:
+    """Sums of the rows of ``a`` within each group (groups as from :func:`_groups`: row indices,
+    in cluster order), shape ``(G, *a.shape[1:])``."""
+    order = np.concatenate(groups)
+    starts = np.cumsum([0] + [len(ix) for ix in groups[:-1]])
+    return np.add.reduceat(a[order], starts, axis=0)
+
+
 def _schur(a: np.ndarray, b: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Normal equations of the first k coefficients after partialling out the rest."""
-    if a.shape[0] == k:
+    """Normal equations of the first k coefficients after partialling out the rest (one system,
+    or a stack of them along the first axis)."""
+    if a.shape[-1] == k:
         return a, b
-    axx, axs, ass = a[:k, :k], a[:k, k:], a[k:, k:]
+    axx, axs, ass = a[..., :k, :k], a[..., :k, k:], a[..., k:, k:]
     pinv = np.linalg.pinv(ass, hermitian=True)
-    return axx - axs @ pinv @ axs.T, b[:k] - axs @ pinv @ b[k:]
+    proj = axs @ pinv
+    return axx - proj @ np.swapaxes(axs, -1, -2), b[..., :k] - (proj @ b[..., k:, None])[..., 0]
 
 
 def _wild(

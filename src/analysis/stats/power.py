@@ -153,8 +153,9 @@ def mde(
         Desired power.
     m : int
         Number of tests (Holm's strictest step alpha/m).
-    df : float, optional
-        Degrees of freedom of the t critical value (G - 1 for clustered panels).
+    df : float or array-like, optional
+        Degrees of freedom of the t critical value (G - 1 for clustered panels); an array gives
+        one per standard error.
 
     Returns
     -------
@@ -179,10 +180,14 @@ def mde(
     se = np.atleast_1d(as_vector("std_error", np.atleast_1d(std_error)))
     if np.any(se[~np.isnan(se)] < 0):
         raise InputError("`std_error` must not be negative.")
-    if df is not None and not df > 0:
+    if df is not None and not np.all(np.asarray(df, dtype=float) > 0):
         raise InputError(f"`df` must be positive, got {df!r}.")
     p = 1 - alpha / (2 * m)
-    crit = float(stats.norm.ppf(p) if df is None else stats.t.ppf(p, df))
+    if df is None or np.ndim(df) == 0:
+        crit = float(stats.norm.ppf(p) if df is None else stats.t.ppf(p, df))
+    else:  # one df per standard error
+        crit = stats.t.ppf(p, np.asarray(df, dtype=float))
+        df = np.asarray(df, dtype=float)
     z = float(stats.norm.ppf(power))
     return pd.DataFrame(
         {
@@ -190,7 +195,7 @@ def mde(
             "alpha": alpha,
             "power": power,
             "m": int(m),
-            "df": np.nan if df is None else float(df),
+            "df": np.nan if df is None else (df if np.ndim(df) else float(df)),
             "critical_value": crit,
             "z_power": z,
             "mde": (crit + z) * se,
