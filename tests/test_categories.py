@@ -287,7 +287,7 @@ def test_cli_bad_rulebook_exits_2_and_classify_writes(tmp_path):
     proc = run_cli("init-rulebook", "--out", rb)
     assert proc.returncode == 0 and rb.is_file()
     assert run_cli("init-rulebook", "--out", rb).returncode == 2  # refuses to overwrite
-    bad = rb.read_text(encoding="utf-8").replace("feature: trial_rate_history", "feature: trial_rte")
+    bad = rb.read_text(encoding="utf-8").replace("feature: trials_per_year_history_shrunk", "feature: trial_rte")
     rb.write_text(bad, encoding="utf-8")
     out = tmp_path / "m.csv"
     proc = run_cli("classify", "--data", SAMPLE_DIR, "--rulebook", rb, "--out", out)

@@ -36,7 +36,7 @@ def test_rule_variants_drop_exactly_the_conditions_on_the_outcomes_signal():
     assert set(var) == {("demanding", "claims_rate"), ("advanced", "new_product_share")}
     rule, dropped = var[("demanding", "claims_rate")]
     assert dropped == ["claims_per_100_orders_history"]
-    assert {leaf.feature for leaf in rule.leaves()} == {"trial_rate_history", "spec_rate_history"}
+    assert {leaf.feature for leaf in rule.leaves()} == {"trials_per_year_history_shrunk", "specs_per_year_history_shrunk"}
     rule, dropped = var[("advanced", "new_product_share")]
     assert "new_product_share" not in {leaf.feature for leaf in rule.leaves()}
 
@@ -45,10 +45,9 @@ def test_variant_membership_is_the_reduced_rule_and_signal_is_any_condition(smal
     w, panel, m, v = small_world
     feats = categories.client_features(panel, w.clients, window=4, kpis=w.kpis)
     ok = feats["complete"].to_numpy()
-    # the demanding variant: trials AND specs above the pooled top fifth of their period (direct)
+    # the demanding variant: trials (>= 1 a year) AND special requirements (>= 0.7 a year), direct
     f = feats[ok]
-    thr = f.groupby("period")[["trial_rate_history", "spec_rate_history"]].transform(lambda s: s.quantile(0.8))
-    direct = (f["trial_rate_history"] > thr["trial_rate_history"]) & (f["spec_rate_history"] > thr["spec_rate_history"])
+    direct = (f["trials_per_year_history_shrunk"] >= 1.0) & (f["specs_per_year_history_shrunk"] >= 0.7)
     mine = v[v["category"] == "demanding_without_claims_rate"].set_index(["client_id", "period"])["member"]
     got = mine.loc[list(zip(f["client_id"], f["period"]))].astype(bool).to_numpy()
     assert (got == direct.to_numpy()).all()
