@@ -320,8 +320,9 @@ def default_dict() -> dict:
     (lambda d: d["categories"][4]["rule"]["of"][0].update(value="young"), ["advanced", "must be a number"]),
     (lambda d: d["categories"][2]["rule"]["of"][1].update(value="yes"), ["image", "yes/no"]),
     (lambda d: d["categories"][2]["rule"]["of"][0].update(op=">"), ["image", "org_type is a label"]),
-    (lambda d: d["categories"][3]["rule"]["of"][0].update(quantile=1.5), ["demanding", "outside [0, 1]"]),
-    (lambda d: d["categories"][3]["rule"]["of"][0].update(value=3), ["demanding", "exactly one of value"]),
+    (lambda d: (d["categories"][3]["rule"]["of"][0].pop("value"), d["categories"][3]["rule"]["of"][0].update(quantile=1.5)),
+     ["demanding", "outside [0, 1]"]),
+    (lambda d: d["categories"][3]["rule"]["of"][0].update(quantile=0.8), ["demanding", "exactly one of value"]),
     (lambda d: d["categories"][3]["rule"].update(at_least=5), ["demanding", "at_least: 5"]),
     (lambda d: d["categories"].append(dict(d["categories"][0])), ["listed twice: key_revenue"]),
 ])
@@ -347,7 +348,7 @@ def test_cli_bad_rulebook_exits_2_and_classify_writes(tmp_path):
     proc = run_cli("init-rulebook", "--out", rb)
     assert proc.returncode == 0 and rb.is_file()
     assert run_cli("init-rulebook", "--out", rb).returncode == 2  # refuses to overwrite
-    bad = rb.read_text(encoding="utf-8").replace("feature: trial_rate_history", "feature: trial_rte")
+    bad = rb.read_text(encoding="utf-8").replace("feature: trials_per_year_history_shrunk", "feature: trial_rte")
     rb.write_text(bad, encoding="utf-8")
     out = tmp_path / "m.csv"
     proc = run_cli("classify", "--data", SAMPLE_DIR, "--rulebook", rb, "--out", out)

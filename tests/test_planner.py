@@ -106,9 +106,9 @@ def test_sample_panel_numbers():
     s = study.prepare()
     table = planner.plan(s.panel, s.membership, kpis=s.base.kpis, clients=s.base.clients)
     h1 = table[(table["id"] == "H1") & (table["design"] == "portfolio_panel")].iloc[0]
-    assert (h1["G"], h1["T"], h1["usable_rows"]) == (30, 7, 210)  # 12 quarters - window 4 - lag 1
+    assert (h1["G"], h1["T"], h1["usable_rows"]) == (50, 11, 550)  # 16 quarters - window 4 - lag 1
     m = int(h1["m"])
-    want = (stats.t.ppf(1 - 0.05 / (2 * m), 29) + stats.norm.ppf(0.8)) / np.sqrt(210 - (30 + 7 - 1 + 7))
+    want = (stats.t.ppf(1 - 0.05 / (2 * m), 49) + stats.norm.ppf(0.8)) / np.sqrt(550 - (50 + 11 - 1 + 7))
     assert h1["mde_independent"] == pytest.approx(want, rel=1e-9)
     # the panel's MDE is the default CV3 test's on the sample's own design, simulated
     assert h1["mde_method"] == "cv3_design" and h1["mde"] > 0.9 * want

@@ -36,7 +36,7 @@ def test_rule_variants_drop_exactly_the_conditions_on_the_outcomes_signal():
     assert set(var) == {("demanding", "claims_rate"), ("advanced", "new_product_share")}
     rule, dropped = var[("demanding", "claims_rate")]
     assert dropped == ["claims_per_100_orders_history"]
-    assert {leaf.feature for leaf in rule.leaves()} == {"trial_rate_history", "spec_rate_history"}
+    assert {leaf.feature for leaf in rule.leaves()} == {"trials_per_year_history_shrunk", "specs_per_year_history_shrunk"}
     rule, dropped = var[("advanced", "new_product_share")]
     assert "new_product_share" not in {leaf.feature for leaf in rule.leaves()}
 
@@ -45,10 +45,9 @@ def test_variant_membership_is_the_reduced_rule_and_signal_is_any_condition(smal
     w, panel, m, v = small_world
     feats = categories.client_features(panel, w.clients, window=4, kpis=w.kpis)
     ok = feats["complete"].to_numpy()
-    # the demanding variant: trials AND specs above the pooled top fifth of their period (direct)
+    # the demanding variant: trials (>= 1 a year) AND special requirements (>= 0.7 a year), direct
     f = feats[ok]
-    thr = f.groupby("period")[["trial_rate_history", "spec_rate_history"]].transform(lambda s: s.quantile(0.8))
-    direct = (f["trial_rate_history"] > thr["trial_rate_history"]) & (f["spec_rate_history"] > thr["spec_rate_history"])
+    direct = (f["trials_per_year_history_shrunk"] >= 1.0) & (f["specs_per_year_history_shrunk"] >= 0.7)
     mine = v[v["category"] == "demanding_without_claims_rate"].set_index(["client_id", "period"])["member"]
     got = mine.loc[list(zip(f["client_id"], f["period"]))].astype(bool).to_numpy()
     assert (got == direct.to_numpy()).all()
@@ -205,20 +204,16 @@ def sample_study():
 @pytest.mark.parametrize("freq, periods, portfolios, seed, window", [
     ("Q", 12, 30, 90_101, 0),
     ("M", 30, 14, 90_201, 12),
-    # The monthly default window became 6 months (issue 13): over 6 months demanding's recall measured
-    # 0.79 (understanding 0.794) on this seed — below issue 12's bar, which stays open for it. strict: when
-    # the rules reach the bar at the default window, this mark must go.
-    pytest.param("M", 30, 14, 90_201, 0, marks=pytest.mark.xfail(
-        strict=True, reason="demanding recall 0.79 and understanding 0.794 < 0.8 over the 6-month default window (issue 12 item 3)")),
+    ("M", 30, 14, 90_201, 0),  # the 6-month default window
 ])
 def test_default_rules_see_the_article_kinds(freq, periods, portfolios, seed, window):
     q = method_check.world_rule_quality(seed, portfolios=portfolios, periods=periods, clients=40, freq=freq,
                                         window=window)
     print(f"\n{freq}: " + q[["category", "precision", "recall"]].round(3).to_string(index=False))
     q = q.set_index("category")
-    # issue 12's bar: 0.8 / 0.8 for all four. Measured here: understanding 0.82 / 0.81 (Q) and
-    # 0.86 / 0.85 (M); on the four worlds the rules were tuned on (other seeds and sizes) it was
-    # 0.80 / 0.80 (Q) and 0.80 / 0.79 (M), so understanding sits at the bar, not safely above it.
+    # issue 12's bar: 0.8 / 0.8 for all four. On these seeds (not the ones the thresholds were chosen
+    # on) the weakest measured: Q demanding 0.88 / 0.85, understanding 0.87 / 0.87; M (6 months)
+    # demanding 0.87 / 0.83; on four more fresh seeds no value fell below 0.81 (M demanding recall).
     for k in ("image", "demanding", "advanced", "understanding"):
         assert q.loc[k, "precision"] >= 0.8 and q.loc[k, "recall"] >= 0.8, (k, q.loc[k].to_dict())
 
@@ -259,3 +254,30 @@ def test_attenuations_of_a_world_equal_latent_attenuation_pair_by_pair(small_wor
         ref = method_check.latent_attenuation(pp, w.latent_shares, col, k) if isinstance(col, str) \
             else (np.nan, np.nan)
         np.testing.assert_array_equal(got, ref)
+
+
+# ---------------------------------------------------------------------------------------------
+# item 6: the sample shows every verdict honestly (read from the session's sample report)
+
+
+def test_sample_shows_every_verdict_honestly(sample_report):
+    import json
+
+    from analysis.config import SAMPLE_DIR
+
+    truth = json.loads((SAMPLE_DIR / "truth.json").read_text(encoding="utf-8"))
+    planted = {(e["category"], e["outcome"]) for e in truth["effects"]
+               if e.get("level", "portfolio") == "portfolio" and e["size"] != 0}
+    hyps = pd.read_csv(sample_report / "tables" / "hypotheses.csv")
+    if "level" in hyps.columns:
+        hyps = hyps[hyps["level"].fillna("portfolio") == "portfolio"]
+    assert (hyps["inference"] == hyp.DEFAULT_INFERENCE).all()
+    hyps["planted"] = [(c, o) in planted for c, o in zip(hyps["category"], hyps["outcome"])]
+    table = hyps[["id", "category", "outcome", "planted", "verdict", "verdict_reason"]].to_string(index=False)
+    assert hyps["planted"].any() and (~hyps["planted"]).any(), table
+    # at least one supported, and each of them planted (a supported null would be a false positive)
+    supported = hyps[hyps["verdict"] == "supported"]
+    assert len(supported) and supported["planted"].all(), table
+    # at least one "no effect" where nothing is planted, and no planted effect called "no effect"
+    no_effect = hyps[hyps["verdict"] == "no_effect"]
+    assert len(no_effect) and not no_effect["planted"].any(), table

@@ -33,10 +33,10 @@ REVENUE = ("revenue", "revenue_share", "revenue_cum_share", "abc_revenue", "m_sc
 MARGIN = ("margin", "gross_profit", "profit_share", "profit_cum_share", "abc_profit")
 CLAIMS = ("claims", "claims_per_100_orders", "claims_per_100_orders_history", "claims_per_incident",
           "claims_per_incident_history")
-TRIALS = ("trials", "trial_rate_history")
+TRIALS = ("trials", "trial_rate_history", "trials_per_year_history_shrunk")
 AGE = ("client_age", "founded_year")
 PREPAY = ("prepayments", "prepayment_amount", "prepayment_ratio", "prepayments_behind_plan", "prepayment_rate_history",
-          "prepayment_rate_history_shrunk")
+          "prepayment_rate_history_shrunk", "prepayments_per_year_history_shrunk")
 INCIDENTS = ("incidents", "claims_per_incident", "claims_per_incident_history", "deferrals",
              "deferrals_per_incident", "deferrals_per_incident_history", "deferrals_per_incident_history_shrunk")
 

@@ -192,8 +192,8 @@ def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by:
 @app.command(cls=_Command)
 @guarded
 def run(
-    which: Optional[str] = typer.Argument(None, help="With --sample: which bundled sample, panel (default; 30 "
-                                          "portfolios × 12 quarters) or one-company (36 months, 8 account managers).",
+    which: Optional[str] = typer.Argument(None, help="With --sample: which bundled sample, panel (default; 50 "
+                                          "portfolios × 16 quarters) or one-company (36 months, 8 account managers).",
                                           show_default=False),
     sample: bool = typer.Option(False, "--sample", metavar=FLAG, help="Use a bundled synthetic sample (`--sample one-company` for the second)."),
     data: list[Path] = typer.Option([], "--data", help="Folder with clients/transactions/events/kpis files; repeat it (or "

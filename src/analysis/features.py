@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.config import FREQUENCIES
+
 #: Every feature, with its unit/meaning and the input it needs (used in reasons and messages).
 FEATURES: dict[str, tuple[str, str]] = {
     # money and size
@@ -61,6 +63,12 @@ FEATURES: dict[str, tuple[str, str]] = {
     "deferrals_per_incident_history_shrunk": ("accepted deferrals per incident to date, shrunk towards the pooled share of the period "
                                               "as if 2 more incidents at that share had been seen", "events (incident, deferral_accepted)"),
     "claims_per_incident_history": ("claims per incident over the client's history to date", "events (incident, claim)"),
+    "prepayments_per_year_history_shrunk": ("prepayments per year of buying to date, shrunk towards the pooled rate of the period "
+                                            "as if half a year more at that rate had been seen", "events (prepayment)"),
+    "trials_per_year_history_shrunk": ("trials per year of buying to date, shrunk towards the pooled rate of the period "
+                                       "as if half a year more at that rate had been seen", "events (trial)"),
+    "specs_per_year_history_shrunk": ("special requirements per year of buying to date, shrunk towards the pooled rate of the "
+                                      "period as if half a year more at that rate had been seen", "events (spec_requirement)"),
     "tenure": ("periods since the client's first period in the data, this one included", "transactions"),
     "manager_continuity": ("share of the window's orders handled by the client's most frequent manager", "transactions.account_manager"),
     "manager_continuity_history": ("share of all the client's orders so far handled by its most frequent manager so far", "transactions.account_manager"),
@@ -407,13 +415,17 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
     # relationship history to date (loyalty is a trait of the relationship, not of one window)
     history = ("claims_per_100_orders_history", "trial_rate_history", "spec_rate_history",
                "prepayment_rate_history", "deferrals_per_incident_history", "claims_per_incident_history",
-               "prepayment_rate_history_shrunk", "deferrals_per_incident_history_shrunk")
+               "prepayment_rate_history_shrunk", "deferrals_per_incident_history_shrunk",
+               "prepayments_per_year_history_shrunk", "trials_per_year_history_shrunk",
+               "specs_per_year_history_shrunk")
     if want(*history):
         hist_active = np.cumsum(bought, axis=0).astype(float)
         if has_events:
             z = np.zeros((T, n))
-            uses = {"prepayment": ("prepayment_rate_history", "prepayment_rate_history_shrunk"),
-                    "trial": ("trial_rate_history",), "spec_requirement": ("spec_rate_history",),
+            uses = {"prepayment": ("prepayment_rate_history", "prepayment_rate_history_shrunk",
+                                   "prepayments_per_year_history_shrunk"),
+                    "trial": ("trial_rate_history", "trials_per_year_history_shrunk"),
+                    "spec_requirement": ("spec_rate_history", "specs_per_year_history_shrunk"),
                     "claim": ("claims_per_100_orders_history", "claims_per_incident_history"),
                     "deferral_accepted": ("deferrals_per_incident_history", "deferrals_per_incident_history_shrunk"),
                     "incident": ("deferrals_per_incident_history", "claims_per_incident_history",
@@ -447,6 +459,17 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
                 feats["deferrals_per_incident_history_shrunk"] = np.where(
                     seen, (cum["deferral_accepted"] + 2 * np.nan_to_num(pooled_def)[:, None]) / (cum["incident"] + 2),
                     np.nan)
+            # the same per year of buying, so that one threshold reads alike on quarters and months
+            # (and does not move with how common a kind happens to be, as a quantile does); the prior
+            # weighs half a year of periods
+            per_year = FREQUENCIES[period_freq(periods)][1]
+            prior = per_year / 2
+            for col, name in (("prepayment", "prepayments"), ("trial", "trials"), ("spec_requirement", "specs")):
+                if not want(f"{name}_per_year_history_shrunk"):
+                    continue
+                pooled = _divide(np.where(seen, cum[col], 0).sum(axis=1), np.where(seen, hist_active, 0).sum(axis=1))
+                feats[f"{name}_per_year_history_shrunk"] = np.where(
+                    seen, per_year * (cum[col] + prior * np.nan_to_num(pooled)[:, None]) / (hist_active + prior), np.nan)
             del cum
         else:
             for name in history:
