@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 LOCK   := requirements.lock
 PYTEST_ARGS ?=
 
-.PHONY: help install install-test install-dev report test test-fast lab bench bench-bar lock sample clean
+.PHONY: help install install-test install-dev report test test-fast lab bench bench-bar method-bar lock sample clean
 
 help:
 	@echo "make report     render the sample report into reports/sample/"
@@ -16,6 +16,7 @@ help:
 	@echo "make test-fast  skip the tests marked slow"
 	@echo "make lab        open JupyterLab on notebooks/ (dev extra)"
 	@echo "make bench      run the benchmarks in benchmarks/ (BENCH_ARGS='--only classify,report' for some)"
+	@echo "make method-bar issue 12's bar: 600 simulated worlds through the default method (not in make test)"
 	@echo "make bench-bar  issue 16's bar in one run: report ÷ floor, folder size, classify 1M × 12, SIGTERM"
 	@echo "make lock       regenerate requirements.lock in a fresh virtual environment"
 	@echo "make sample     regenerate data/sample/ and data/sample-one-company/ (the commands in their README.md)"
@@ -59,6 +60,10 @@ lab: $(VENV)/.stamp-dev
 
 bench: $(VENV)/.stamp-test
 	$(BIN)/python benchmarks/run.py $(BENCH_ARGS)
+
+# issue 12's bar (600 simulated worlds through the default method; not met yet, so not in `make test`)
+method-bar: $(VENV)/.stamp-test
+	KEYCLIENTS_METHOD_BAR=1 $(BIN)/python -m pytest -s tests/test_method_check_bar.py $(PYTEST_ARGS)
 
 # issue 16's bar in one run: report ÷ floor (sample, export-shaped world), folder ÷ input, classify
 # 1M × 12 (time, peak memory), SIGTERM leaves nothing
