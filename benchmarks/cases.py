@@ -29,7 +29,7 @@ def _checksum(df) -> dict:
 
 def agg_ours(folder: str) -> dict:
     """Our path: the panel's Ibis expression over the files, read by DuckDB in place."""
-    from analysis.engine import panel_from_files
+    from analysis.ingest.engine import panel_from_files
 
     return _checksum(panel_from_files(folder))
 
@@ -37,7 +37,7 @@ def agg_ours(folder: str) -> dict:
 def agg_ours_pandas_ingest(folder: str) -> dict:
     """Our tolerant path: ``analysis.ingest.load`` (pandas readers) then ``client_period_panel``."""
     from analysis.ingest import load
-    from analysis.panel import client_period_panel
+    from analysis.ingest.panel import client_period_panel
 
     return _checksum(client_period_panel(load(folder)))
 
@@ -156,7 +156,7 @@ def agg_pandas(folder: str) -> dict:
 
 def check_ours(folder: str) -> dict:
     """Our engine-side checks of the same files (one scan per table, every problem counted)."""
-    from analysis.engine import check
+    from analysis.ingest.engine import check
 
     problems = check(folder)
     return {"problems": int(len(problems))}
@@ -190,8 +190,8 @@ def classify_ours(folder: str) -> dict:
     prepared client × period panel: the membership table with reason codes, as the pages get it."""
     import pandas as pd
 
-    from analysis.categories import classify, load_rulebook, rule_features
-    from analysis.features import client_features
+    from analysis.categories.rules import classify, load_rulebook, rule_features
+    from analysis.categories.features import client_features
 
     folder = Path(folder)
     panel = pd.read_parquet(folder / "panel.parquet")
@@ -209,8 +209,8 @@ def classify_floor(folder: str) -> dict:
     """The floor: the same imports, reading the panel, and one vectorised trailing-window sum."""
     import pandas as pd
 
-    import analysis.categories  # noqa: F401
-    import analysis.features  # noqa: F401
+    import analysis.categories.rules  # noqa: F401
+    import analysis.categories.features  # noqa: F401
 
     folder = Path(folder)
     panel = pd.read_parquet(folder / "panel.parquet")
@@ -226,7 +226,7 @@ def grid_ours(path: str) -> dict:
     """The exploratory grid: 6 categories × 8 outcomes × 4 lags, panel model, BH."""
     import pickle
 
-    from analysis.hypotheses import explore
+    from analysis.growth.hypotheses import explore
 
     data = pickle.loads(Path(path).read_bytes())
     out = explore(data, mode="panel")
@@ -237,7 +237,7 @@ def single_ours(path: str) -> dict:
     """One-portfolio mode on one portfolio's series: ADL tests incl. the moving-block bootstrap (999)."""
     import pickle
 
-    from analysis.hypotheses import test_hypotheses
+    from analysis.growth.hypotheses import test_hypotheses
 
     data = pickle.loads(Path(path).read_bytes())
     one = data[data["portfolio"] == sorted(data["portfolio"].unique())[0]].copy()
@@ -250,7 +250,7 @@ def stats_floor(path: str) -> dict:
     """The floor of the statistics cases: their imports and reading the analysis panel."""
     import pickle
 
-    import analysis.hypotheses  # noqa: F401
+    import analysis.growth.hypotheses  # noqa: F401
 
     data = pickle.loads(Path(path).read_bytes())
     return {"rows": int(len(data))}

@@ -130,16 +130,16 @@ def category_panel(n_clients: int, periods: int, seed: int = 1) -> Path:
 
 
 def grid_input(base: str = "1M") -> Path:
-    """The analysis panel (``analysis.growth.portfolio_panel``) of a synth world, pickled."""
+    """The analysis panel (``analysis.growth.panel.portfolio_panel``) of a synth world, pickled."""
     import pickle
 
     target = CACHE / f"grid-{base}.pkl"
     if target.is_file():
         return target
-    from analysis.categories import classify
-    from analysis.growth import portfolio_panel
+    from analysis.categories.rules import classify
+    from analysis.growth.panel import portfolio_panel
     from analysis.ingest import load
-    from analysis.panel import client_period_panel
+    from analysis.ingest.panel import client_period_panel
 
     b = load(_synth(base))
     panel = client_period_panel(b)

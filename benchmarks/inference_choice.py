@@ -20,7 +20,7 @@ neither 0 nor 1).
 ``pipeline``: :func:`analysis.synth.generate` worlds (null: ``effects="none"``; planted: the
 default effects) written as a CRM export, read, classified by the default rules and turned into
 the analysis panel exactly as ``keyclients run`` does; then each outcome model is fitted once per
-method (:func:`analysis.hypotheses._fit_panel`) and Holm is applied over the hypothesis set.
+method (:func:`analysis.growth.hypotheses._fit_panel`) and Holm is applied over the hypothesis set.
 """
 
 from __future__ import annotations
@@ -126,8 +126,9 @@ def run_direct(n_worlds: int, seed: int, out: Path, designs: list[int]) -> None:
 
 
 def run_pipeline(n_worlds: int, seed: int, out: Path, designs: list[int]) -> None:
-    from analysis import growth, study
-    from analysis import hypotheses as hyp
+    from analysis.growth import panel as growth
+    from analysis.report import study
+    from analysis.growth import hypotheses as hyp
     from analysis.synth import generate, load_effects, write_world
 
     warnings.simplefilter("ignore")

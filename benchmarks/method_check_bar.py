@@ -5,7 +5,7 @@ tests/test_method_check_bar.py runs the same worlds at 200 null + 100 planted pe
 
 Worlds of the sample's design (read from the sample as page 5 reads a user's data) and of the same
 design with G = 10 portfolios go through the default rules, rule variants and confirmatory tests
-(`analysis.method_check.run_worlds`, the lean in-memory path). Null worlds give the family-wise
+(`analysis.report.method_check.run_worlds`, the lean in-memory path). Null worlds give the family-wise
 rate, the unadjusted rate per hypothesis and the mean std_effect; worlds planted at 1.5 × the
 measured MDE (on the latent share) give power and the false "no effect" rate. The script prints the
 measured numbers next to the bar (family-wise 0.025–0.08; unadjusted 0.02–0.09 per hypothesis;
@@ -27,7 +27,7 @@ import pandas as pd
 
 def _block(args) -> list[dict]:
     warnings.simplefilter("ignore")
-    from analysis import method_check
+    from analysis.report import method_check
 
     design, start, n, kinds, effects, inference, attenuation = args
     return method_check.run_worlds(design, n, 12, kinds=kinds, effects=effects, start=start, inference=inference,
@@ -46,7 +46,7 @@ def _run(design, n, workers, kinds=("null",), effects="default", inference=None,
 
 
 def main() -> int:
-    from analysis import method_check, study
+    from analysis.report import method_check, study
 
     ap = argparse.ArgumentParser()
     ap.add_argument("n_null", nargs="?", type=int, default=200)

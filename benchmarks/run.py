@@ -194,7 +194,7 @@ def bench_validate(b: Bench, quick: bool) -> None:
             if not big and fmt == "parquet":
                 continue
             res = b.compare(cases, same=False)
-            b.row("validate: ours in the engine (analysis.engine.check)", size, *res["check"])
+            b.row("validate: ours in the engine (analysis.ingest.engine.check)", size, *res["check"])
             b.row("validate: floor — DuckDB reads every cell once", size, *res["scan"])
             b.row("ratio engine check ÷ floor", size, res["check"][0] / res["scan"][0], res["check"][1] / res["scan"][1])
             if "pandas" in res:
@@ -204,8 +204,8 @@ def bench_validate(b: Bench, quick: bool) -> None:
 
 
 def bench_classify(b: Bench, quick: bool) -> None:
-    if not _module_available("analysis.categories", "classify"):
-        return b.skip("categorise", "module not available (analysis.categories.classify)")
+    if not _module_available("analysis.categories.rules", "classify"):
+        return b.skip("categorise", "module not available (analysis.categories.rules.classify)")
     sizes = (20_000,) if quick else (20_000, 100_000)
     per_row = {}
     for n in sizes:
@@ -251,9 +251,9 @@ def _available_mb() -> float:
 
 
 def bench_stats(b: Bench, quick: bool) -> None:
-    if not _module_available("analysis.hypotheses", "explore"):
-        b.skip("exploratory grid", "module not available (analysis.hypotheses.explore)")
-        return b.skip("one-portfolio bootstrap", "module not available (analysis.hypotheses)")
+    if not _module_available("analysis.growth.hypotheses", "explore"):
+        b.skip("exploratory grid", "module not available (analysis.growth.hypotheses.explore)")
+        return b.skip("one-portfolio bootstrap", "module not available (analysis.growth.hypotheses)")
     path = data.grid_input("0.1M" if quick else "1M")
     res = b.compare({"grid": case("grid_ours", path), "single": case("single_ours", path),
                      "floor": case("stats_floor", path)}, same=False)
@@ -269,7 +269,7 @@ def floor_notebooks(folder: Path) -> list[Path]:
     """The report's notebooks reduced to their parameters and import cells: the runner's floor."""
     import nbformat
 
-    from analysis.report import list_notebooks
+    from analysis.report.runner import list_notebooks
 
     out = []
     for nb_path in list_notebooks():
@@ -296,7 +296,7 @@ def _size(folder: Path, inputs: bool = False) -> int:
 
 def bench_report(b: Bench, quick: bool) -> None:
     from analysis.config import SAMPLE_DIR
-    from analysis.report import list_notebooks
+    from analysis.report.runner import list_notebooks
 
     names = [p.stem for p in list_notebooks()]
     extra = {}
@@ -313,7 +313,7 @@ def bench_report(b: Bench, quick: bool) -> None:
             nb = f"notebooks=[Path(p) for p in {[str(x) for x in books]!r}]," if floor else ""
             return [PY, "-c", textwrap.dedent(f"""
                 from pathlib import Path
-                from analysis.report import run_report
+                from analysis.report.runner import run_report
                 r = run_report(data_dir=Path({str(data_dir)!r}), out_dir={str(tmp / out)!r}, jobs={jobs}, log=None,
                                {nb} extra_parameters={params!r})
                 assert not r.failed, r.failed

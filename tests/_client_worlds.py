@@ -1,4 +1,4 @@
-"""A lean client-level world with known truth, for validating analysis.client_links.
+"""A lean client-level world with known truth, for validating analysis.growth.client_links.
 
 Not the product's generator (``keyclients synth``): a direct simulation of what the client-level
 test reads — a client × period panel and a membership table — with effects planted exactly on the

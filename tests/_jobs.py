@@ -4,7 +4,7 @@
 tests run (two jobs at a time by default), and the session fixture of the same name waits for it.
 A job writes ``FOLDER/result.json``: the report folder (``out``), the command's ``returncode`` and
 ``stderr`` (a render through the ``keyclients`` command line) or the run's ``failed`` notebooks and
-progress ``log`` (a render through :mod:`analysis.report`). A job that dies writes nothing and its
+progress ``log`` (a render through :mod:`analysis.report.runner`). A job that dies writes nothing and its
 fixture fails with the job's output.
 
 Each report is rendered once per test session and shared by every test file that reads it; a check
@@ -94,7 +94,7 @@ def evil_small_world(data: Path) -> Path:
 
 
 def _small_world(folder: Path) -> dict:
-    from analysis import report
+    from analysis.report import runner as report
 
     data = evil_small_world(folder / "world")
     result = report.run_report(data_dir=data, out_dir=folder / "out", extra_parameters=SMALL_PARAMS, log=None)
@@ -113,7 +113,7 @@ def small_world_b(folder: Path) -> dict:
 
 def portfolio_batch(folder: Path) -> dict:
     """Two portfolios of the sample, one report each, in Russian, anonymised with ``ANON_KEY``."""
-    from analysis import report
+    from analysis.report import runner as report
     from analysis.config import SAMPLE_DIR
 
     lines: list[str] = []

@@ -46,7 +46,7 @@ def mixed_membership(world: World, panel: pd.DataFrame, *, window: int = 4) -> p
     kinds from the default rules (exact functions of the data). The truth's key kinds are ranked
     on revenue over the whole history — later periods included — so they would hand a panel a
     look-ahead that the rules do not have."""
-    from analysis.categories import classify
+    from analysis.categories.rules import classify
     from analysis.config import ARTICLE_KINDS
 
     latent = truth_membership(panel, world.truth, ARTICLE_KINDS, window=window)

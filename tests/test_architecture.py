@@ -40,10 +40,10 @@ def test_a_broken_contract_is_reported(tmp_path):
     cfg = tmp_path / "contracts.toml"
     cfg.write_text('[tool.importlinter]\nroot_package = "analysis"\n\n[[tool.importlinter.contracts]]\n'
                    'name = "growth without the registry"\ntype = "forbidden"\n'
-                   'source_modules = ["analysis.growth"]\nforbidden_modules = ["analysis.registry"]\n',
+                   'source_modules = ["analysis.growth.panel"]\nforbidden_modules = ["analysis.registry"]\n',
                    encoding="utf-8")
     out = _lint(cfg)
-    assert out.returncode != 0 and "BROKEN" in out.stdout and "analysis.growth -> analysis.registry" in out.stdout
+    assert out.returncode != 0 and "BROKEN" in out.stdout and "analysis.growth.panel -> analysis.registry" in out.stdout
 
 
 def _long_functions() -> dict[str, int]:

@@ -9,15 +9,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.categories import (
+from analysis.categories.rules import (
     INACTIVE_CODE, MEMBERSHIP_COLUMNS, category_changes, classify, copy_default_rulebook, explain, load_rulebook,
     parse_rulebook, primary_category, reason_texts, reasons_table, rule_features, sensitivity, with_reasons,
 )
 from analysis.config import ARTICLE_KINDS, CATEGORIES, SAMPLE_DIR
 from analysis.errors import InputError
-from analysis.features import client_features
+from analysis.categories.features import client_features
 from analysis.ingest import ClientBase, load
-from analysis.panel import client_period_panel
+from analysis.ingest.panel import client_period_panel
 from analysis.synth import generate
 
 from conftest import run_cli
@@ -160,7 +160,7 @@ def test_rule_features_are_enough_to_classify(sample):
 
 
 def test_kinds_on_two_threads_give_the_same_table_and_codes(sample, monkeypatch):
-    import analysis.categories as cat_mod
+    import analysis.categories.rules as cat_mod
 
     base, panel, feats, m, _ = sample
     monkeypatch.setattr(cat_mod, "PARALLEL_ROWS", 0)  # large tables take this path

@@ -7,12 +7,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.categories import parse_rulebook
-from analysis.claims import CLAIMS_LIST, COLUMNS, article_claims, rank_biserial
+from analysis.categories.rules import parse_rulebook
+from analysis.categories.claims import CLAIMS_LIST, COLUMNS, article_claims, rank_biserial
 from analysis.config import SAMPLE_DIR
-from analysis.features import client_features
+from analysis.categories.features import client_features
 from analysis.ingest import load
-from analysis.panel import client_period_panel
+from analysis.ingest.panel import client_period_panel
 
 TEXT = {"label": {"en": "x", "ru": "х"}, "description": {"en": "x", "ru": "х"}}
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import client_links as cl
-from analysis import hypotheses as hyp
+from analysis.growth import client_links as cl
+from analysis.growth import hypotheses as hyp
 from analysis.config import CATEGORIES
 from analysis.errors import InputError
 from analysis.stats import mde, panel_regression
@@ -80,7 +80,7 @@ def test_client_hypotheses_schema():
 
 def test_portfolio_tests_ignore_client_hypotheses_and_vice_versa():
     panel, membership = world(3, clients=250)
-    from analysis.growth import portfolio_panel
+    from analysis.growth.panel import portfolio_panel
 
     items = [{"id": "P1", "category": "image", "outcome": "retention", "expected_sign": "+"},
              {"id": "C9", "level": "client", "category": "image", "outcome": "retention", "expected_sign": "+"}]

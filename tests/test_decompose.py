@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import decompose
+from analysis.growth import decompose
 from analysis.config import CATEGORIES
 from analysis.errors import InputError
 

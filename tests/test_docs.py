@@ -7,8 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["analysis.synth", "analysis.growth", "analysis.categories", "analysis.features", "analysis.claims",
-           "analysis.ingest", "analysis.panel", "analysis.hypotheses", "analysis.decompose"]
+MODULES = ["analysis.synth", "analysis.growth.panel", "analysis.categories.rules", "analysis.categories.features", "analysis.categories.claims",
+           "analysis.ingest", "analysis.ingest.panel", "analysis.growth.hypotheses", "analysis.growth.decompose"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,4 +1,4 @@
-"""The engine path: canonical files read and checked by DuckDB in place (analysis.engine).
+"""The engine path: canonical files read and checked by DuckDB in place (analysis.ingest.engine).
 
 The panel read this way must equal the panel of the tolerant pandas path (``load`` then
 ``client_period_panel``) exactly; the checks must count every planted bad cell.
@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 
 from analysis.config import SAMPLE_DIR
-from analysis.engine import NotScannable, check, connect, panel_from_files, scan
+from analysis.ingest.engine import NotScannable, check, connect, panel_from_files, scan
 from analysis.errors import InputError
 from analysis.ingest import load
-from analysis.panel import client_period_panel
+from analysis.ingest.panel import client_period_panel
 
 
 @pytest.fixture(scope="module")

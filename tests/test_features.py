@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from analysis.config import SAMPLE_DIR
-from analysis.features import FEATURES, available, client_features, period_axis
+from analysis.categories.features import FEATURES, available, client_features, period_axis
 from analysis.ingest import load
-from analysis.panel import client_period_panel
+from analysis.ingest.panel import client_period_panel
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Exposures and outcomes (analysis.growth) against a direct computation on a hand-made panel,
+"""Exposures and outcomes (analysis.growth.panel) against a direct computation on a hand-made panel,
 and the guard against mechanical links: no outcome reads a period of its exposure window."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import growth
+from analysis.growth import panel as growth
 from analysis.config import CATEGORIES
 
 W = 2
@@ -218,8 +218,8 @@ def test_default_exposures_vary_after_removing_portfolio_and_period_means():
     absorbed by the fixed effects and test nothing)."""
     from _worlds import world_data
 
-    from analysis.categories import classify
-    from analysis.hypotheses import within_sd
+    from analysis.categories.rules import classify
+    from analysis.growth.hypotheses import within_sd
 
     w, panel, latent = world_data(7, portfolios=10, periods=10, clients=30)
     rules = classify(panel, w.clients, window=4, kpis=w.kpis)
@@ -238,7 +238,7 @@ def test_world_panel_helper_matches_the_engine():
     from _worlds import world_panel
 
     from analysis.ingest import ClientBase
-    from analysis.panel import client_period_panel
+    from analysis.ingest.panel import client_period_panel
     from analysis.synth import generate
 
     w = generate(portfolios=3, periods=6, clients=10, seed=2)

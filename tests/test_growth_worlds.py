@@ -41,8 +41,8 @@ def _single_series(seed: int, effects, hypotheses=None) -> list[dict]:
     warnings.simplefilter("ignore")
     from _worlds import mixed_membership, world_data
 
-    from analysis import growth
-    from analysis import hypotheses as hyp
+    from analysis.growth import panel as growth
+    from analysis.growth import hypotheses as hyp
 
     w, panel, _ = world_data(seed, effects=effects, **SINGLE)
     membership = mixed_membership(w, panel, window=12)
@@ -56,7 +56,7 @@ def _single_series(seed: int, effects, hypotheses=None) -> list[dict]:
 
 
 def _single_planted(seed: int) -> list[dict]:
-    from analysis import hypotheses as hyp
+    from analysis.growth import hypotheses as hyp
 
     h6 = [h for h in hyp.load_hypotheses().hypotheses if h.id == "H6"]  # the planted one alone (m = 1)
     return _single_series(seed, [{"category": "advanced", "outcome": "new_product_share", "lag": 1, "size": 0.8}], h6)

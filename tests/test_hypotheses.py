@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import growth
-from analysis import hypotheses as hyp
+from analysis.growth import panel as growth
+from analysis.growth import hypotheses as hyp
 from analysis.config import CATEGORIES
 from analysis.errors import InputError
 
@@ -233,8 +233,8 @@ def test_calibration_is_seeded_and_short_series_are_flagged():
 def test_robustness_recomputes_verdicts_and_flags_flips():
     from _worlds import world_data
 
-    from analysis.categories import classify
-    from analysis.features import client_features
+    from analysis.categories.rules import classify
+    from analysis.categories.features import client_features
 
     w, panel, _ = world_data(4, portfolios=8, periods=9, clients=20)
     feats = client_features(panel, w.clients, window=4, kpis=w.kpis)

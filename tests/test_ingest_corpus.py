@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from analysis import i18n
 from analysis.cli import app
 from analysis.ingest import validate
-from analysis.panel import client_period_panel
+from analysis.ingest.panel import client_period_panel
 from ingest_corpus import CASES, UNPARSEABLE
 
 runner = CliRunner()
@@ -124,7 +124,7 @@ def test_dry_run_prints_the_evidence_and_writes_nothing(tmp_path):
 
 def test_data_quality_counts_are_validates(tmp_path):
     """The page's table (quality.counts_table) is validate's: filtered lines with their revenue."""
-    from analysis import quality
+    from analysis.report import quality
     from ingest_corpus import case_english_crm
 
     case = case_english_crm(tmp_path)

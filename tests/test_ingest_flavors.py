@@ -8,7 +8,7 @@ import pytest
 
 from analysis import synth
 from analysis.ingest import load, validate
-from analysis.panel import client_period_panel
+from analysis.ingest.panel import client_period_panel
 from ingest_helpers import checksums
 
 

@@ -264,7 +264,7 @@ def test_client_periods_input(tmp_path):
     (folder / "client_periods.csv").write_text(
         "Клиент;Квартал;Выручка;Себестоимость\nC1;2024 Q1;1 000,50;800\nC2;1 кв. 2024;20,00;\nC1;2024Q2;5,25;1\n",
         encoding="utf-8")
-    from analysis.panel import client_period_panel
+    from analysis.ingest.panel import client_period_panel
 
     base = load(folder)
     assert base.transactions is None and base.clients["client_id"].tolist() == ["C1", "C2"]

@@ -138,7 +138,7 @@ def test_partial_periods_quarterly_and_monthly():
 
 
 def test_partial_period_left_out_of_the_panel_unless_kept(tmp_path):
-    from analysis.panel import client_period_panel
+    from analysis.ingest.panel import client_period_panel
 
     folder = write_style(tmp_path / "p", "standard")
     # a line a day from the last Friday of March to the end of September: Q1 holds one week

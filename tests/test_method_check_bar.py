@@ -1,11 +1,11 @@
 """Issue 12's bar: the default method on worlds whose truth is known (slow).
 
 Worlds of the sample's design (read from data/sample as page 5 reads a user's data:
-:func:`analysis.method_check.design_from_study`) and of the same design with G = 10 portfolios go
+:func:`analysis.report.method_check.design_from_study`) and of the same design with G = 10 portfolios go
 through exactly what a report runs: the default rules, the rule variants and "others" groups of
 the outcomes measured on the other clients, the two-way fixed-effects model with the default
 small-cluster inference, Holm over the confirmatory set, and verdicts that take the rule's measured
-attenuation into account (:func:`analysis.method_check.run_worlds`, the lean in-memory path).
+attenuation into account (:func:`analysis.report.method_check.run_worlds`, the lean in-memory path).
 
 - Null worlds (every dynamic, no effect): the family-wise rate lies in 0.025–0.08, each
   hypothesis's unadjusted rejection rate in 0.02–0.09, each mean ``std_effect`` within ±0.02.
@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import method_check
+from analysis.report import method_check
 
 pytestmark = [
     pytest.mark.slow,
@@ -101,7 +101,7 @@ def _show(name: str, design, null: pd.DataFrame, planted: pd.DataFrame, effects:
 
 @pytest.fixture(scope="module")
 def bar() -> dict:
-    from analysis import study
+    from analysis.report import study
 
     sample = method_check.design_from_study(study.prepare())
     designs = {"sample": sample, "G10": dataclasses.replace(sample, portfolios=10, source="sample, G = 10")}

@@ -10,7 +10,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from analysis import i18n, report
+from analysis import i18n
+from analysis.report import runner as report
 from conftest import SAMPLE, run_cli
 
 CANNED = ("margin near zero", "exactly what the article describes", "far more \"key\" clients",
@@ -208,7 +209,7 @@ def _membership() -> pd.DataFrame:
 
 
 def test_kinds_that_are_not_computable_are_named_once_with_what_is_missing():
-    from analysis import narrative
+    from analysis.report import narrative
 
     m = _membership()
     k = narrative.kind_table(m)
@@ -225,7 +226,7 @@ def test_kinds_that_are_not_computable_are_named_once_with_what_is_missing():
 
 
 def test_changes_are_sorted_by_revenue_at_stake_and_counted():
-    from analysis import narrative
+    from analysis.report import narrative
 
     changes = pd.DataFrame({"client_id": ["A", "B", "C", "D"], "portfolio": "P1",
                             "period": ["2025Q4", "2025Q4", "2025Q4", "2025Q3"], "previous_period": "x",

@@ -13,7 +13,7 @@ import pytest
 from analysis.config import EVENT_TYPES, SAMPLE_DIR
 from analysis.errors import InputError
 from analysis.ingest import ClientBase, load
-from analysis.panel import PANEL_COLUMNS, client_period_panel, panel_sql
+from analysis.ingest.panel import PANEL_COLUMNS, client_period_panel, panel_sql
 
 # ibis 12 asks pandas for an option pandas 3 deprecates; not ours to fix
 pytestmark = pytest.mark.filterwarnings("ignore:The 'future.infer_string' option:DeprecationWarning",

@@ -14,7 +14,8 @@ import pytest
 
 from conftest import ROOT, run_cli
 
-from analysis import growth, study
+from analysis.growth import panel as growth
+from analysis.report import study
 from analysis.errors import InputError
 
 ONE_COMPANY = ROOT / "data" / "sample-one-company"
@@ -97,7 +98,7 @@ def _brute_force_units(lines: pd.DataFrame, periods: list[str], window: int) -> 
 
 def test_unit_assignment_matches_a_direct_computation():
     from analysis.ingest import ClientBase
-    from analysis.units import assign
+    from analysis.ingest.units import assign
 
     rng = np.random.default_rng(3)
     periods = [str(p) for p in pd.period_range("2024-01", periods=10, freq="M")]
@@ -126,7 +127,7 @@ def test_unit_assignment_matches_a_direct_computation():
 
 def test_a_tie_goes_to_the_name_first_in_alphabetical_order():
     from analysis.ingest import ClientBase
-    from analysis.units import assign
+    from analysis.ingest.units import assign
 
     tx = pd.DataFrame({"client_id": ["A", "A"], "revenue": [50.0, 50.0],
                        "date": pd.to_datetime(["2024-01-05", "2024-01-20"]), "account_manager": ["Zoe", "Max"]})
@@ -327,7 +328,7 @@ def test_one_company_sample_report(one_company_report):
 
 
 def test_few_units_ask_for_the_few_cluster_inference(monkeypatch):
-    from analysis import hypotheses as hyp
+    from analysis.growth import hypotheses as hyp
 
     names = {"cr1": ("CR1", "CR1"), "cv3": ("the jackknife", "складной нож"), "wild": ("wild", "дикий")}
     monkeypatch.setattr(hyp, "INFERENCE_NAMES", names, raising=False)
@@ -357,7 +358,7 @@ def test_month_labels_are_thinned_on_long_axes(lang):
     positions match the periods, both languages; 12 months keep every label."""
     import matplotlib.pyplot as plt
 
-    from analysis import figures
+    from analysis.report import figures
 
     months = [str(p) for p in pd.period_range("2022-01", periods=36, freq="M")]
     assert figures.period_ticks(months[:12]) == list(range(12))

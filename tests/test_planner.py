@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import planner, study
+from analysis.report import planner, study
 from analysis.config import default_window
 from analysis.stats import mde
 from analysis.stats.power import design_mde

@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import i18n, report
-from analysis.anonymize import ENV_KEY, anonymize_base, pseudonyms
+from analysis import i18n
+from analysis.report import runner as report
+from analysis.ingest.anonymize import ENV_KEY, anonymize_base, pseudonyms
 from analysis.config import SAMPLE_DIR
 from conftest import ANON_KEY
 
@@ -241,7 +242,7 @@ def test_batch_by_portfolio_lists_every_portfolio_and_keeps_the_pseudonyms(ru_re
     run as in the first."""
     from _jobs import BATCH_PAGES, BATCH_PORTFOLIOS
     from analysis.ingest import load
-    from analysis.study import portfolios as all_portfolios
+    from analysis.report.study import portfolios as all_portfolios
 
     assert len(all_portfolios(load(SAMPLE_DIR))) == pd.read_csv(SAMPLE_DIR / "clients.csv")["portfolio"].nunique()
     assert BATCH_PAGES == ("02_client_categories", "03_growth_links")

@@ -16,9 +16,11 @@ import numpy as np
 import pytest
 import yaml
 
-from analysis import figures, growth, i18n, registry
-from analysis.categories import classify, load_rulebook, primary_category
-from analysis.hypotheses import test_hypotheses as run_hypotheses
+from analysis import i18n, registry
+from analysis.report import figures
+from analysis.growth import panel as growth
+from analysis.categories.rules import classify, load_rulebook, primary_category
+from analysis.growth.hypotheses import test_hypotheses as run_hypotheses
 from analysis.synth import generate, world_panel
 
 LOYAL = {

@@ -9,7 +9,8 @@ import nbformat
 import pandas as pd
 import pytest
 
-from analysis import i18n, report
+from analysis import i18n
+from analysis.report import runner as report
 from analysis.config import SAMPLE_DIR
 from analysis.errors import InputError
 from conftest import run_cli

@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from analysis.config import SAMPLE_DIR
-from analysis.report import run_report
+from analysis.report.runner import run_report
 from conftest import KEYCLIENTS, SMALL_METHOD_CHECK, outside_renders
 
 
@@ -106,8 +106,8 @@ def test_a_dead_kernel_and_a_dead_worker_are_reported_not_waited_for(tmp_path):
 
 
 def test_progress_lines_carry_the_page_step_elapsed_time_and_an_estimate(tmp_path, monkeypatch):
-    from analysis import progress
-    from analysis.report import _Progress, _progress_file
+    from analysis.report import progress
+    from analysis.report.runner import _Progress, _progress_file
 
     out = tmp_path / "executed" / "05_method_check.ipynb"
     out.parent.mkdir()
@@ -131,7 +131,7 @@ def test_progress_lines_carry_the_page_step_elapsed_time_and_an_estimate(tmp_pat
 
 
 def test_step_outside_a_run_does_nothing(monkeypatch, tmp_path):
-    from analysis import progress
+    from analysis.report import progress
 
     monkeypatch.delenv(progress.ENV, raising=False)
     progress.step("anything")
@@ -142,7 +142,7 @@ def test_tables_sized_for_readers(tmp_path, monkeypatch):
     """Long tables: Parquet, CSV only up to the limit; tables.xlsx copies the short ones and lists the rest."""
     import pandas as pd
 
-    from analysis import report
+    from analysis.report import runner as report
 
     big = pd.DataFrame({"client_id": [f"c{i}" for i in range(report.WORKBOOK_MAX_ROWS + 5)], "score": 0.5})
     small = pd.DataFrame({"id": ["h1", "h2"], "p_adj": [0.01, 0.2]})

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from analysis import hypotheses as hyp
+from analysis.growth import hypotheses as hyp
 from analysis.config import CATEGORIES
 from conftest import ROOT
 

@@ -17,7 +17,7 @@ import pytest
 
 from analysis.config import SAMPLE_DIR
 from analysis.ingest import load
-from analysis.panel import client_period_panel
+from analysis.ingest.panel import client_period_panel
 
 pytestmark = pytest.mark.slow
 
@@ -43,7 +43,7 @@ def spark():
         pytest.skip(reason)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     os.environ["KEYCLIENTS_SPARK_MASTER"] = "local[2]"
-    from analysis.engine import spark_session
+    from analysis.ingest.engine import spark_session
 
     session = spark_session()
     session.sparkContext.setLogLevel("ERROR")
@@ -75,7 +75,7 @@ def test_spark_panel_equals_duckdb_quarters(spark, base):
 
 
 def test_spark_reads_the_files_itself(spark):
-    from analysis.engine import panel_from_files
+    from analysis.ingest.engine import panel_from_files
 
     expected = panel_from_files(SAMPLE_DIR, engine="duckdb")
     _assert_same_panel(panel_from_files(SAMPLE_DIR, engine="spark"), expected)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import growth, study
-from analysis import hypotheses as hyp
+from analysis.growth import panel as growth
+from analysis.report import study
+from analysis.growth import hypotheses as hyp
 from analysis.errors import InputError
 
 
@@ -68,7 +69,7 @@ def _primary_reference(membership, priority):
 
 
 def test_primary_category_equals_the_direct_computation():
-    from analysis import categories
+    from analysis.categories import rules as categories
 
     m = study.prepare("").membership
     m = m[m["client_id"].isin(m["client_id"].drop_duplicates().head(300))]  # the reference is slow

@@ -3,7 +3,7 @@ seven) on lean worlds of the one-company sample's design — 8 account managers,
 window, so 29 usable periods — and the planner's MDE checked against the power it promises.
 
 The worlds (tests/_team_worlds.py) are drawn independently of the planner: exposures first, then
-the planner's MDE for that world's design (:func:`analysis.planner.cv3_design_mde`, which reads no
+the planner's MDE for that world's design (:func:`analysis.report.planner.cv3_design_mde`, which reads no
 outcome), then outcomes with one hypothesis planted at that MDE and the six others null. The test is
 run by :func:`analysis.stats.cluster_inference` on a design built here, not by the planner's code.
 """
@@ -27,7 +27,7 @@ N_NULL = 100
 def _planted(seed: int) -> tuple[float, float, bool, bool, np.ndarray]:
     """One world with hypothesis seed % 7 planted at the planner's MDE (and, for comparison, at the
     independent-rows MDE): (planner MDE, independent MDE, found at each, p of the six nulls)."""
-    from analysis import planner
+    from analysis.report import planner
 
     i = seed % M
     j, sign = tw.HYPOTHESES[i]

@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import categories, growth, method_check
-from analysis import hypotheses as hyp
+from analysis.categories import rules as categories
+from analysis.growth import panel as growth
+from analysis.report import method_check
+from analysis.growth import hypotheses as hyp
 from analysis.config import ARTICLE_KINDS
 from analysis.synth import generate, world_panel
 
@@ -191,7 +193,7 @@ def test_design_from_the_sample_reads_the_study(sample_study):
 
 @pytest.fixture(scope="module")
 def sample_study():
-    from analysis import study
+    from analysis.report import study
 
     return study.prepare()
 
@@ -219,7 +221,7 @@ def test_default_rules_see_the_article_kinds(freq, periods, portfolios, seed, wi
 
 
 def test_index_warns_next_to_the_verdicts_only_when_the_familywise_ci_is_above_ten_percent(tmp_path):
-    from analysis import report
+    from analysis.report import runner as report
 
     def warning(k, n):
         fw = method_check.familywise(pd.DataFrame({"kind": "null", "world": np.arange(n), "rejected": np.arange(n) < k}))

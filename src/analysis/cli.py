@@ -159,9 +159,9 @@ def _check_freq(freq: str | None) -> str:
 
 def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by: str):
     """Every problem of the input at once (company by company for a folder of companies)."""
-    from analysis.companies import company_folders, validate_companies
+    from analysis.ingest.companies import company_folders, validate_companies
     from analysis.ingest import validate as _validate
-    from analysis.study import settings
+    from analysis.report.study import settings
 
     folders = company_folders(data_dir)
     if folders:
@@ -177,7 +177,7 @@ def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by:
             b = checked.base
             tx = b.transactions if b.transactions is not None else b.client_periods
             if by not in b.clients.columns and (tx is None or by not in tx.columns):
-                from analysis.units import SUGGESTED
+                from analysis.ingest.units import SUGGESTED
 
                 raise InputError(
                     f"{data_dir}: portfolio_by {by!r} is a column of neither the clients table nor the order "
@@ -224,7 +224,7 @@ def run(
                                                "as Parquet only (default: $KEYCLIENTS_CSV_MAX_ROWS, else 200000)."),
 ) -> None:
     """Run the notebooks on a client base and write the HTML report."""
-    from analysis import report
+    from analysis.report import runner as report
 
     if sample == bool(data):
         raise InputError("give exactly one of --sample or --data DIR")
@@ -243,11 +243,11 @@ def run(
                 raise InputError(f"--{name} {path}: no such file")
             extra[name] = str(path.resolve())
     if rulebook is not None:
-        from analysis.categories import load_rulebook
+        from analysis.categories.rules import load_rulebook
 
         load_rulebook(rulebook)  # a broken rulebook stops here, before any notebook runs
     if hypotheses is not None:
-        from analysis.hypotheses import load_hypotheses
+        from analysis.growth.hypotheses import load_hypotheses
 
         load_hypotheses(hypotheses)
     extra["engine"] = resolve_engine(engine, config, data_dir)
@@ -282,7 +282,7 @@ def _data_folder(data: list[Path]) -> Path:
     import shutil
     import tempfile
 
-    from analysis.companies import names
+    from analysis.ingest.companies import names
 
     for folder in data:
         if not Path(folder).is_dir():
@@ -366,7 +366,7 @@ def init_rulebook(
     force: bool = typer.Option(False, "--force", metavar=FLAG, help="Overwrite an existing file."),
 ) -> None:
     """Copy the default rulebook (the rules of the six kinds) for editing."""
-    from analysis.categories import copy_default_rulebook
+    from analysis.categories.rules import copy_default_rulebook
 
     typer.echo(f"wrote {copy_default_rulebook(out, force=force)}; edit it and pass --rulebook {out}")
 
@@ -391,8 +391,8 @@ def classify_cmd(
 ) -> None:
     """Sort the clients into the six kinds and write the membership table with reason codes
     (their texts in ``<out>_reasons.csv`` beside it)."""
-    from analysis import categories as _cat
-    from analysis import study
+    from analysis.categories import rules as _cat
+    from analysis.report import study
 
     engine = resolve_engine(engine, config, data)
     if out.suffix.lower() != ".csv":
@@ -410,7 +410,7 @@ def classify_cmd(
     if sensitivity is not None:
         tables[sensitivity] = _cat.sensitivity(panel, base.clients, rulebook=book, features=feats, **kw)
     if claims is not None:
-        from analysis.claims import article_claims
+        from analysis.categories.claims import article_claims
 
         tables[claims] = article_claims(panel, base.clients, rulebook=book, features=feats, **kw)
     for path, frame in tables.items():
@@ -462,7 +462,7 @@ def plan_cmd(
             raise InputError(f"--{name} {path}: no such file")
     if out is not None and out.suffix.lower() != ".csv":
         raise InputError(f"--out {out}: give a .csv file name")
-    from analysis import planner  # after the checks: a usage error answers at once
+    from analysis.report import planner  # after the checks: a usage error answers at once
 
     table = planner.plan_for(data or "", config=config or "", rulebook=rulebook or "", hypotheses=hypotheses,
                              window=window or 0, engine=resolve_engine(engine, config, data), freq=freq or "",

@@ -254,7 +254,7 @@ def show(df: pd.DataFrame, lang: str = "en", *, index: bool = False, max_rows: i
 
 
 def facts_sentence(facts: dict, lang: str = "en", *, portfolio: str = "") -> str:
-    """The one-line description of a client base (from :func:`analysis.profiles.facts`)."""
+    """The one-line description of a client base (from :func:`analysis.report.profiles.facts`)."""
     values = dict(clients=plural("n.clients", facts["clients"], lang), periods=plural("n.periods", facts["periods"], lang),
                   first=facts["first_period"], last=facts["last_period"],
                   lines=plural("n.order_lines", facts["order_lines"], lang))

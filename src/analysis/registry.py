@@ -2,13 +2,13 @@
 outcome of growth are, for every module that names them.
 
 - A **kind** (:class:`Kind`) is declared by a rulebook entry (``resources/rulebook.yaml`` or a
-  user's own, :func:`analysis.categories.load_rulebook`): id, label and sentence phrase in English
+  user's own, :func:`analysis.categories.rules.load_rulebook`): id, label and sentence phrase in English
   and Russian, and its ``priority`` for the main kind of a client. ``synthetic_kinds`` in
   ``resources/registry.yaml`` says which kinds the synthetic generator plants as latent traits.
 - An **outcome** (:class:`Outcome`) is declared in ``resources/registry.yaml``: family (growth or
   level), label, phrase and direction wording, the codebook description, whether it is measured on
   the clients outside a kind, the features that read its own signal, the ``compute`` function over
-  the period arrays (:class:`analysis.growth.PeriodArrays`) and the ``plant`` hook of the synthetic
+  the period arrays (:class:`analysis.growth.panel.PeriodArrays`) and the ``plant`` hook of the synthetic
   generator.
 
 Modules ask :func:`current` at run time (never copy a list at import), so a test can swap in a

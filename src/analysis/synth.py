@@ -1003,7 +1003,7 @@ RU_EVENTS = {"claim": "Рекламация", "trial": "Испытание", "sp
 
 def world_panel(world: World, freq: str = "Q") -> pd.DataFrame:
     """The client × period panel of a world, aggregated in pandas without writing files (the same
-    columns as :func:`analysis.panel.client_period_panel`; a test checks the two agree). The
+    columns as :func:`analysis.ingest.panel.client_period_panel`; a test checks the two agree). The
     method check's lean path: many small worlds, no engine round trip."""
     tx = world.transactions
     port = world.clients.set_index("client_id")["portfolio"]

@@ -153,7 +153,7 @@ class DataConfig(_Strict):
     data: str | None = None
     freq: Literal["Q", "M", "Y"] | None = None
     window: int | None = Field(default=None, ge=1)  # trailing window in periods; default per frequency
-    portfolio_by: str | None = None  # units of the panel inside one company (see analysis.units)
+    portfolio_by: str | None = None  # units of the panel inside one company (see analysis.ingest.units)
     engine: Literal["duckdb", "spark"] | None = None  # aggregation engine; --engine wins
     duplicates: Literal["error", "keep"] = "error"  # identical order lines: stop, or keep as real lines
     partial_periods: Literal["drop", "keep"] = "drop"  # partial first/last period: out of the panel, or kept

@@ -40,7 +40,7 @@ def kind_table(membership: pd.DataFrame) -> pd.DataFrame:
     """One row per kind: ``category, status`` (``ok`` or ``not_computable``), ``decided``
     (client-periods with a full window), ``members``, ``share`` (of decided), ``short_history``
     (client-periods before a full window), ``missing`` (what the data lack, empty when computable)."""
-    from analysis.categories import reason_texts
+    from analysis.categories.rules import reason_texts
 
     texts = reason_texts(membership)
     rows = []
@@ -110,7 +110,7 @@ def figure(fig, name: str, figures_dir, *, empty: str = "", lang: str = "en"):
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    from analysis.report import save_figure
+    from analysis.report.runner import save_figure
 
     if fig is None:
         return note(i18n.t(empty, lang)) if empty else None
@@ -176,9 +176,9 @@ def changes_to_act_on(changes: pd.DataFrame, features: pd.DataFrame, *, top: int
     (pandas.DataFrame, int)
         ``client_id, portfolio, category, change, revenue, reason`` sorted by ``revenue``
         (largest first), and the number of changes of that period. ``reason`` is the text of the
-        change's ``reason_code`` with the client's values (:func:`analysis.categories.explain`).
+        change's ``reason_code`` with the client's values (:func:`analysis.categories.rules.explain`).
     """
-    from analysis.categories import explain
+    from analysis.categories.rules import explain
 
     if changes.empty:
         return changes, 0
@@ -207,7 +207,7 @@ def kinds_map_caption(features: pd.DataFrame, primary: pd.DataFrame, *, period: 
     """Where each main kind sits on the kinds map, computed: the median revenue rank (percentile
     among the clients shown) and, where the data have costs, the median gross margin, beside all
     clients'. The rule that picks the main kind is said first."""
-    from analysis.categories import main_kind_priority
+    from analysis.categories.rules import main_kind_priority
 
     f, period = _map_frame(features, primary, period)
     priority = main_kind_priority()

@@ -7,7 +7,7 @@ Before any test, for every confirmatory hypothesis and every design that could t
 - ``sub_portfolios``: the company split by its own units (account managers, regions, branches,
   channels) into a panel of the same model;
 - ``one_portfolio``: the company as one series (ADL with its own lag; at least 8 usable periods);
-- ``client``: client-level links (:mod:`analysis.client_links`; period effects, SEs clustered by
+- ``client``: client-level links (:mod:`analysis.growth.client_links`; period effects, SEs clustered by
   client) for the hypotheses declared with ``level: client`` —
 
 it counts the usable rows, units (G) and periods (T) and computes the design's MDE (Holm over the
@@ -42,11 +42,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import client_links
-from analysis import hypotheses as hyp
+from analysis.growth import client_links
+from analysis.growth import hypotheses as hyp
 from analysis import registry
 from analysis.config import FREQUENCIES
-from analysis.growth import SIZE_CONTROL, outcome_column, outcome_kind, period_axis, portfolio_panel
+from analysis.growth.panel import SIZE_CONTROL, outcome_column, outcome_kind, period_axis, portfolio_panel
 from analysis.stats.power import cluster_design_mde, design_mde
 
 DESIGNS = ("portfolio_panel", "sub_portfolios", "one_portfolio", "client")
@@ -500,9 +500,9 @@ def plan_for(data_dir: str | Path = "", *, config: str | Path = "", rulebook: st
     """:func:`plan` of a client base on disk (the bundled sample when ``data_dir`` is empty).
 
     ``freq``, ``window`` (0: the frequency's default) and ``portfolio_by`` resolve as in
-    :func:`analysis.study.prepare`: the argument, else the data config, else the default.
+    :func:`analysis.report.study.prepare`: the argument, else the data config, else the default.
     """
-    from analysis import study
+    from analysis.report import study
 
     s = study.prepare(data_dir, config=config, rulebook=rulebook, window=window, engine=engine, portfolio=portfolio,
                       freq=freq, portfolio_by=portfolio_by)
@@ -510,7 +510,7 @@ def plan_for(data_dir: str | Path = "", *, config: str | Path = "", rulebook: st
 
 
 def plan_study(s, *, hypotheses=None) -> pd.DataFrame:
-    """:func:`plan` of a prepared :class:`analysis.study.Study` (its window, frequency and units)."""
+    """:func:`plan` of a prepared :class:`analysis.report.study.Study` (its window, frequency and units)."""
     return plan(s.panel, s.membership, hypotheses=hypotheses, window=s.window, kpis=s.base.kpis,
                 clients=s.base.clients, freq=s.freq, portfolio_by=s.units.by if s.units is not None else "")
 

@@ -67,8 +67,8 @@ def examples(membership: pd.DataFrame, clients: pd.DataFrame, features: pd.DataF
     """A few member clients per category with the reason the rules give (a reproducible draw).
 
     ``reason`` is the text of the row's ``reason_code`` with the client's values from ``features``
-    (:func:`analysis.categories.explain`)."""
-    from analysis.categories import explain
+    (:func:`analysis.categories.rules.explain`)."""
+    from analysis.categories.rules import explain
 
     cur = _decided(membership, period)
     members = cur[cur["member"].fillna(False).astype(bool)]

@@ -45,10 +45,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis import hypotheses as hyp
+from analysis.growth import hypotheses as hyp
 from analysis import registry
 from analysis.errors import InputError
-from analysis.growth import ClientGrid, log_positive, period_axis, ratio, shift_left, window_sum
+from analysis.growth.panel import ClientGrid, log_positive, period_axis, ratio, shift_left, window_sum
 from analysis.stats import adjust_pvalues, mde
 
 CLIENT_OUTCOMES = hyp.CLIENT_OUTCOMES

@@ -5,7 +5,7 @@ Russian headers) into pandas; that holds every cell in memory. Order lines that 
 canonical — Parquet, or plain CSV with canonical headers, ``,`` between fields, ``.`` decimals and
 ISO dates (what ``keyclients synth`` writes and what a warehouse exports) — are better read by the
 engine itself: DuckDB streams them through the aggregation in bounded memory, and Spark reads them
-on its executors. The panel is the same Ibis expression (:func:`analysis.panel.panel_expr`) either
+on its executors. The panel is the same Ibis expression (:func:`analysis.ingest.panel.panel_expr`) either
 way, so both paths give the same numbers.
 
 Engines: ``duckdb`` (embedded, the default) and ``spark`` (``pip install 'keyclients[spark]'``;
@@ -215,7 +215,7 @@ def panel_from_files(data: str | Path, *, freq: str = "Q", engine: str = "duckdb
                      partial_periods: str = "drop") -> pd.DataFrame:
     """The client × period panel of a folder of canonical files, read and aggregated in the engine.
 
-    Same columns, values and order as :func:`analysis.panel.client_period_panel` on
+    Same columns, values and order as :func:`analysis.ingest.panel.client_period_panel` on
     :func:`analysis.ingest.load` of the folder; memory stays bounded by the engine (DuckDB spills
     to disk beyond its memory limit), not by the number of order lines. A partial first or last
     period is left out as there (``partial_periods="keep"`` keeps it). Raises
@@ -227,7 +227,7 @@ def panel_from_files(data: str | Path, *, freq: str = "Q", engine: str = "duckdb
     >>> panel_from_files(SAMPLE_DIR).columns[:3].tolist()
     ['client_id', 'portfolio', 'period']
     """
-    from analysis.panel import panel_expr
+    from analysis.ingest.panel import panel_expr
 
     # the result is sorted explicitly, so DuckDB need not keep the files' row order (less memory)
     con = connect(engine, preserve_insertion_order=False) if engine == "duckdb" else None

@@ -6,8 +6,8 @@ periods and their frequency, clients per portfolio, the share of each article ki
 rates and the window. :func:`run_worlds` generates worlds of that design — *null* worlds (every
 dynamic, no effect), *planted* worlds (the default effects, or any list) and *min_effect* worlds
 (each hypothesis planted at its ``min_effect`` with the expected sign) — and sends each through the
-same rules (:func:`analysis.categories.classify` and :func:`~analysis.categories.classify_variants`)
-and the same models (:func:`analysis.hypotheses.test_hypotheses`) as the user's data. It takes the
+same rules (:func:`analysis.categories.rules.classify` and :func:`~analysis.categories.rules.classify_variants`)
+and the same models (:func:`analysis.growth.hypotheses.test_hypotheses`) as the user's data. It takes the
 lean path: the client × period panel is aggregated in memory (:func:`analysis.synth.world_panel`,
 checked against the engine's panel by a test), no file and no report is written.
 
@@ -15,7 +15,7 @@ Attenuation (docs/methods.md, "Method check"): per hypothesis, the correlation a
 exposure on the kind's latent revenue share over the same window, both after removing portfolio
 and period means. An effect planted on the latent share shows through the rule at about
 ``correlation`` times its size; :func:`attenuation_map` turns the measured correlations into the
-``attenuation`` that :func:`analysis.hypotheses.test_hypotheses` needs so that "no effect" is
+``attenuation`` that :func:`analysis.growth.hypotheses.test_hypotheses` needs so that "no effect" is
 declared only where the rule could have seen an effect of ``min_effect``.
 """
 
@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis import growth, progress
-from analysis import hypotheses as hyp
+from analysis.growth import panel as growth
+from analysis.report import progress
+from analysis.growth import hypotheses as hyp
 from analysis.config import ARTICLE_KINDS, EVENT_TYPES, OUTCOMES
 from analysis.errors import InputError
 
@@ -78,7 +79,7 @@ class Design:
 
 
 def design_from_study(s, *, reference_seed: int = 0) -> Design:
-    """The design of a :class:`analysis.study.Study`: its portfolios, periods and frequency, mean
+    """The design of a :class:`analysis.report.study.Study`: its portfolios, periods and frequency, mean
     active clients per portfolio and period, the member share of each article kind (among decided
     client-periods), the window, and event rates as multipliers of the generator's own (measured on
     one reference world of the same shape, seeded by ``reference_seed``).
@@ -87,7 +88,7 @@ def design_from_study(s, *, reference_seed: int = 0) -> Design:
     two or more portfolios; quarters or months): the design then keeps the study's periods and
     clients with 2 portfolios and quarters, and ``source`` says so.
     """
-    from analysis.features import period_axis, period_freq
+    from analysis.categories.features import period_axis, period_freq
 
     panel = s.panel
     periods = period_axis(panel["period"].unique())
@@ -272,7 +273,7 @@ def one_world(design: Design, seed: int, effects, *, hypotheses=None, rulebook=N
     Returns
     -------
     pandas.DataFrame
-        :func:`analysis.hypotheses.test_hypotheses`'s rows (sentences skipped) plus
+        :func:`analysis.growth.hypotheses.test_hypotheses`'s rows (sentences skipped) plus
         ``latent_corr`` and ``latent_slope`` (the rule exposure used on the kind's latent share).
     """
     w, data = _world_data(design, seed, effects, rulebook)
@@ -308,11 +309,11 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
     hypotheses, rulebook
         As for the analysis (default: the package's files).
     attenuation : mapping, optional
-        Passed to :func:`analysis.hypotheses.test_hypotheses` (see :func:`attenuation_map`).
+        Passed to :func:`analysis.growth.hypotheses.test_hypotheses` (see :func:`attenuation_map`).
     inference : str, optional
         The confirmatory SEs (``test_hypotheses(inference=...)``; None: its default).
     log : callable, optional
-        Told after each world (default: :func:`analysis.progress.step`, the report's heartbeat).
+        Told after each world (default: :func:`analysis.report.progress.step`, the report's heartbeat).
 
     Returns
     -------
@@ -327,7 +328,7 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
         raise InputError(f"The value for `kinds` must be among {list(KINDS_OF_WORLD)}, but {bad} was passed.")
     from analysis.synth import load_effects
 
-    from analysis.categories import Rulebook, load_rulebook
+    from analysis.categories.rules import Rulebook, load_rulebook
 
     hf = hyp._as_file(hypotheses)
     book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook or None)  # once, not per world
@@ -352,8 +353,8 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
 
 
 def _world_data(design: Design, seed: int, effects, rulebook=None):
-    from analysis.categories import Rulebook, classify, classify_variants, load_rulebook
-    from analysis.features import client_features
+    from analysis.categories.rules import Rulebook, classify, classify_variants, load_rulebook
+    from analysis.categories.features import client_features
     from analysis.synth import generate, world_panel
 
     w = generate(portfolios=design.portfolios, periods=design.periods, clients=design.clients, freq=design.freq,
@@ -373,7 +374,7 @@ def measure_attenuation(design: Design, n_worlds: int = 3, seed: int = 7, *, hyp
     """Attenuation per hypothesis from ``n_worlds`` null worlds of ``design``: only the rules
     matter, so no model is fit (a few seconds a world). Returns ``id, category, exposure,
     latent_corr, latent_slope, worlds``; :func:`attenuation_map` makes it the ``attenuation`` of
-    :func:`analysis.hypotheses.test_hypotheses`."""
+    :func:`analysis.growth.hypotheses.test_hypotheses`."""
     hf = hyp._as_file(hypotheses)
     rows = []
     for i in range(int(n_worlds)):
@@ -390,7 +391,7 @@ def measure_attenuation(design: Design, n_worlds: int = 3, seed: int = 7, *, hyp
 
 
 def attenuation_map(table: pd.DataFrame) -> dict[str, float]:
-    """``{hypothesis id: attenuation}`` for :func:`analysis.hypotheses.test_hypotheses`: the mean
+    """``{hypothesis id: attenuation}`` for :func:`analysis.growth.hypotheses.test_hypotheses`: the mean
     correlation of the rule's exposure with the latent share (an effect of size b on the latent
     share shows as about corr × b on the rule's standardised exposure)."""
     col = "latent_corr" if "latent_corr" in table.columns else "mean_latent_corr"
@@ -494,7 +495,7 @@ def rule_quality(membership: pd.DataFrame, truth: Mapping, categories: Sequence[
     Parameters
     ----------
     membership : pandas.DataFrame
-        :func:`analysis.categories.classify`'s table for the world.
+        :func:`analysis.categories.rules.classify`'s table for the world.
     truth : mapping
         The world's ``truth`` (``truth.json``): ``clients → {kinds}``.
 
@@ -522,7 +523,7 @@ def world_rule_quality(seed: int, *, portfolios: int = 30, periods: int = 12, cl
                        rulebook=None, window: int = 0) -> pd.DataFrame:
     """:func:`rule_quality` on one null world generated with ``seed`` (the default rulebook unless given),
     classified over ``window`` periods (0: the frequency's default window)."""
-    from analysis.categories import classify
+    from analysis.categories.rules import classify
     from analysis.config import FREQUENCIES
     from analysis.synth import generate, world_panel
 

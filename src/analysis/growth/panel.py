@@ -13,11 +13,11 @@ docs/methods.md ("Statistics") defines both; this module follows it literally:
   exposure window, so the window's own highs and lows are not part of the outcome. Regression to
   the mean can still reach an outcome through a portfolio's dynamics (a strong window followed by
   a weaker level), which the size control and the fixed effects absorb only in part: the null
-  worlds of :mod:`analysis.method_check` measure what is left rather than assume it away.
+  worlds of :mod:`analysis.report.method_check` measure what is left rather than assume it away.
 - **The other clients.** Outcomes about a kind's own behaviour (new-product share outside
   ``advanced``, claims outside ``demanding``) are measured on the clients with no signal of the
   kind at t-1 (no condition of its rule holds: ``<k>_any_signal`` of
-  :func:`analysis.categories.classify_variants`), and the exposure paired with such an outcome
+  :func:`analysis.categories.rules.classify_variants`), and the exposure paired with such an outcome
   comes from the kind's rule without the conditions that read the outcome's own signal
   (``share_<k>_without_<outcome>``). Otherwise the rule selects clients on the outcome (lucky
   highs revert afterwards) and its missed members stay among "the others". Without ``variants``
@@ -97,7 +97,7 @@ class ClientGrid:
         missing = [c for c in need if c not in panel.columns]
         if missing:
             raise InputError(f"the client × period panel has no column(s) {missing}; build it with "
-                             "analysis.panel.client_period_panel")
+                             "analysis.ingest.panel.client_period_panel")
         keys = panel[["client_id", "portfolio"]].astype(str)
         self.clients = pd.MultiIndex.from_frame(keys).unique().sort_values()
         self.periods = periods
@@ -134,7 +134,7 @@ class ClientGrid:
         missing = [c for c in need if c not in membership.columns]
         if missing:
             raise InputError(f"the membership table has no column(s) {missing}; it needs "
-                             "client_id, portfolio, period, category, member (as analysis.categories.classify writes)")
+                             "client_id, portfolio, period, category, member (as analysis.categories.rules.classify writes)")
         m = membership[membership["category"].isin(list(categories))]
         if "portfolio" in m.columns:
             keys = pd.MultiIndex.from_frame(m[["client_id", "portfolio"]].astype(str))
@@ -348,12 +348,12 @@ def portfolio_panel(
     Parameters
     ----------
     panel : pandas.DataFrame
-        Client × period panel (:func:`analysis.panel.client_period_panel`): ``client_id,
+        Client × period panel (:func:`analysis.ingest.panel.client_period_panel`): ``client_id,
         portfolio, period, revenue`` and, when present, ``gross_profit, orders,
         new_product_revenue, claim``.
     membership : pandas.DataFrame
         Membership table (``client_id, portfolio, period, category, member``), membership at
-        period s decided over s-W+1 … s (:func:`analysis.categories.classify`). ``member`` NA
+        period s decided over s-W+1 … s (:func:`analysis.categories.rules.classify`). ``member`` NA
         (short history, not computable) counts as "not a member"; a category with no known
         membership in a portfolio's period t-1 gets NaN exposures there.
     window : int
@@ -367,7 +367,7 @@ def portfolio_panel(
         Categories to build exposures for (default: those in ``membership``, in the order of
         the registry, :mod:`analysis.registry`).
     variants : pandas.DataFrame, optional
-        :func:`analysis.categories.classify_variants`: the rule variants without the conditions
+        :func:`analysis.categories.rules.classify_variants`: the rule variants without the conditions
         that read an outcome's own signal (they get exposure columns of their own,
         ``share_<k>_without_<outcome>``) and each kind's ``<k>_any_signal`` (the clients left out
         of "the others"). Without it, "the others" are the non-members at t-1 (older, biased
@@ -397,8 +397,8 @@ def portfolio_panel(
     --------
     >>> from analysis.config import SAMPLE_DIR
     >>> from analysis.ingest import load
-    >>> from analysis.panel import client_period_panel
-    >>> from analysis.categories import classify
+    >>> from analysis.ingest.panel import client_period_panel
+    >>> from analysis.categories.rules import classify
     >>> base = load(SAMPLE_DIR)
     >>> cp = client_period_panel(base)
     >>> membership = classify(cp, base.clients, kpis=base.kpis, events=base.events, transactions=base.transactions)

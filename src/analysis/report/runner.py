@@ -118,7 +118,7 @@ class RunResult:
 
 def is_synthetic(data_dir: Path) -> bool:
     """A ``truth.json`` beside the data (or beside any company's data in a folder of companies)."""
-    from analysis.companies import is_synthetic as _is_synthetic
+    from analysis.ingest.companies import is_synthetic as _is_synthetic
 
     return _is_synthetic(data_dir)
 
@@ -191,13 +191,13 @@ def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeou
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from analysis.anonymize import ENV_KEY
+    from analysis.ingest.anonymize import ENV_KEY
 
-    from analysis import progress
+    from analysis.report import progress
 
     os.environ.pop(ENV_KEY, None)
     os.environ.update(env or {})
-    # the page's own steps (analysis.progress.step in the kernel) and the cell it is at, for the heartbeat
+    # the page's own steps (analysis.report.progress.step in the kernel) and the cell it is at, for the heartbeat
     os.environ[progress.ENV] = str(_progress_file(output, "step"))
     cells_file = _progress_file(output, "cell")
     import nbformat
@@ -367,7 +367,7 @@ def _versions() -> dict:
 def resolve_anon_key(anonymize: bool, key: str | None = None) -> tuple[str, str]:
     """The key a run pseudonymises with and whether its pseudonyms are ``"stable"`` (a key was
     given, by argument or ``KEYCLIENTS_ANON_KEY``) or ``"random"``; ``("", "")`` when off."""
-    from analysis.anonymize import ENV_KEY, new_key
+    from analysis.ingest.anonymize import ENV_KEY, new_key
 
     if not anonymize:
         return "", ""
@@ -412,7 +412,7 @@ def _study_args(nb: Path, params: dict, *, tests: bool = False) -> dict:
     import ast
     import inspect
 
-    from analysis import study
+    from analysis.report import study
 
     names = {"hypotheses", "seed"} if tests else set(inspect.signature(study.prepare).parameters) - {"cache"}
     out = {}
@@ -435,8 +435,8 @@ def _study_key(nb: Path, params: dict) -> str:
 
 
 def _prepare_study(folder: str, kwargs: dict, env: dict | None = None) -> tuple[str, float, str]:
-    """Worker: prepare the run's study once (:func:`analysis.study.save_prepared`) into ``folder``."""
-    from analysis import progress, study
+    """Worker: prepare the run's study once (:func:`analysis.report.study.save_prepared`) into ``folder``."""
+    from analysis.report import progress, study
 
     os.environ.update(env or {})
     output = Path(folder).parents[1] / "executed" / f"{PREPARE}-{Path(folder).name}.ipynb"
@@ -677,7 +677,7 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
     base_params = _base_parameters(data_dir, seed, extra_parameters, lang, anonymize)
     lang = base_params.get("lang", "en")
     key, anonymized = resolve_anon_key(anonymize, anon_key)
-    from analysis.anonymize import ENV_KEY
+    from analysis.ingest.anonymize import ENV_KEY
 
     env = {ENV_KEY: key} if key else {}
     if csv_max_rows is not None:  # tables longer than this: Parquet only
@@ -722,9 +722,9 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
         ``out_dir``, ``index`` (the batch index), ``failed`` (``portfolio/notebook``), ``timings``.
     """
     from analysis import i18n
-    from analysis.anonymize import ENV_KEY
+    from analysis.ingest.anonymize import ENV_KEY
     from analysis.ingest import load
-    from analysis.study import portfolios as _portfolios
+    from analysis.report.study import portfolios as _portfolios
 
     if by != "portfolio":
         raise InputError(f"--by takes portfolio, got {by!r}")
@@ -981,7 +981,7 @@ def _plan_line(path: Path, *, lang: str = "en") -> str:
         return ""
     import pandas as pd
 
-    from analysis.planner import plan_line
+    from analysis.report.planner import plan_line
 
     text = plan_line(pd.read_csv(path, keep_default_na=False, dtype={"status": str, "id": str}), lang)
     return f'<p class="plan">{html.escape(text)}</p>' if text else ""
@@ -1059,7 +1059,7 @@ class _Progress:
 
     def _running(self) -> dict[str, tuple[float, str]]:
         """Pages under way: output path → (seconds since start, 'cell 3/9, world 7/32')."""
-        from analysis import progress
+        from analysis.report import progress
 
         now, out = time.perf_counter(), {}
         for path in self.tasks:

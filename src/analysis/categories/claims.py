@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.categories import Rulebook, _classify_one, _Context, load_rulebook, reason_texts, without_features
-from analysis.features import client_features
+from analysis.categories.rules import Rulebook, _classify_one, _Context, load_rulebook, reason_texts, without_features
+from analysis.categories.features import client_features
 
 REVENUE = ("revenue", "revenue_share", "revenue_cum_share", "abc_revenue", "m_score", "gross_profit",
            "profit_share", "profit_cum_share", "abc_profit")

@@ -1,7 +1,7 @@
 """Kinds of key client, decided per client and period by an editable rulebook.
 
 A rulebook (YAML, validated by pydantic) gives each category an id, EN/RU labels and
-descriptions, and a rule: a tree of conditions on the features of :mod:`analysis.features`,
+descriptions, and a rule: a tree of conditions on the features of :mod:`analysis.categories.features`,
 combined with ``all``, ``any`` or ``at_least: k`` (``of: [...]``). A condition names a
 ``feature``, an ``op`` (``<`` ``<=`` ``>`` ``>=`` ``==`` ``!=`` ``in`` ``not_in`` ``between``) and
 exactly one threshold:
@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from analysis import registry
 from analysis.errors import InputError
-from analysis.features import FEATURES, client_features
+from analysis.categories.features import FEATURES, client_features
 
 OPERATORS = ("<", "<=", ">", ">=", "==", "!=", "in", "not_in", "between")
 CATEGORICAL_FEATURES = frozenset({"org_type", "industry", "country", "abc_revenue", "abc_profit", "xyz_class"})
@@ -987,7 +987,7 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
     window
         Periods in the trailing window; membership at t is decided over t-W+1 … t.
     kpis, events, transactions
-        Passed to :func:`analysis.features.client_features` (plan attainment, account managers).
+        Passed to :func:`analysis.categories.features.client_features` (plan attainment, account managers).
     quantile_shift
         Added to every relative threshold (``quantile``, ``pareto_top``; clipped to [0, 1]) — the
         robustness check uses ±0.05. For ``between`` quantiles the interval widens by it.
@@ -996,7 +996,7 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
     value_scale
         Multiplies every absolute numeric threshold (sensitivity: 0.75 and 1.25).
     features
-        Precomputed :func:`~analysis.features.client_features` output (skips recomputation); only
+        Precomputed :func:`~analysis.categories.features.client_features` output (skips recomputation); only
         the columns the rules read are needed besides the keys and ``complete``.
     categories
         Only these category ids (default: all in the rulebook).
@@ -1019,7 +1019,7 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
     --------
     >>> from analysis.config import SAMPLE_DIR
     >>> from analysis.ingest import load
-    >>> from analysis.panel import client_period_panel
+    >>> from analysis.ingest.panel import client_period_panel
     >>> base = load(SAMPLE_DIR)
     >>> m = classify(client_period_panel(base), base.clients, kpis=base.kpis)
     >>> sorted(m["category"].unique())[:2]
@@ -1176,7 +1176,7 @@ def category_changes(membership: pd.DataFrame, *, periods: list[str] | None = No
         :data:`INACTIVE_CODE`, "no purchase or event in the window ending this period"). Sorted by
         period, category, change, client.
     """
-    from analysis.features import period_axis
+    from analysis.categories.features import period_axis
 
     cols = ["client_id", "portfolio", "period", "previous_period", "category", "change", "score", "reason_code"]
     if membership.empty:

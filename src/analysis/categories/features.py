@@ -8,7 +8,7 @@ take seconds; only the account-manager continuity needs a group-by over order li
 Relative features (shares, Pareto cumulative shares, ABC classes, RFM scores) are pooled over all
 clients of all portfolios active in the same window, as docs/data.md asks of thresholds. A feature
 whose source is absent from the data (no cost column, no events file, no ``kpis``) is all-missing,
-and :data:`SOURCES` says which input it needs, so :mod:`analysis.categories` can name it.
+and :data:`SOURCES` says which input it needs, so :mod:`analysis.categories.rules` can name it.
 """
 
 from __future__ import annotations
@@ -252,7 +252,7 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
     Parameters
     ----------
     panel
-        The client × period panel (:func:`analysis.panel.client_period_panel`).
+        The client × period panel (:func:`analysis.ingest.panel.client_period_panel`).
     clients
         The clients table (attributes: ``org_type``, ``founded_year``, ``is_reference`` …).
     window
@@ -269,7 +269,7 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         ``account_manager`` column is used if present (one manager per client-period).
     only
         Compute only these features (e.g. those a rulebook reads,
-        :func:`analysis.categories.rule_features`): the columns returned are the keys and these.
+        :func:`analysis.categories.rules.rule_features`): the columns returned are the keys and these.
         At a million clients each feature is a (periods × clients) array; computing the 17 the
         default rules read instead of all 50 is what keeps the memory bounded.
 
@@ -286,7 +286,7 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
     --------
     >>> from analysis.config import SAMPLE_DIR
     >>> from analysis.ingest import load
-    >>> from analysis.panel import client_period_panel
+    >>> from analysis.ingest.panel import client_period_panel
     >>> base = load(SAMPLE_DIR)
     >>> f = client_features(client_period_panel(base), base.clients, kpis=base.kpis)
     >>> bool((f["margin"].dropna() < 1).all())

@@ -9,7 +9,7 @@ import pandas as pd
 from analysis.config import SAMPLE_DIR
 from analysis.errors import InputError
 from analysis.ingest import ValidationReport, validate
-from analysis.panel import client_period_panel
+from analysis.ingest.panel import client_period_panel
 
 
 def check(data_dir: str | Path = "", *, config: str | Path = "", portfolio: str = "",
@@ -19,12 +19,12 @@ def check(data_dir: str | Path = "", *, config: str | Path = "", portfolio: str 
     ``portfolio`` keeps one portfolio's clients; ``anonymize`` replaces client ids and names
     (in the tables and in every note and problem text) by keyed pseudonyms; ``freq`` (Q or M;
     empty: the data config's) sets the periods of KPI files. A folder of company folders is
-    checked company by company (:mod:`analysis.companies`).
+    checked company by company (:mod:`analysis.ingest.companies`).
     """
     import dataclasses
 
-    from analysis.companies import company_folders, validate_companies
-    from analysis.study import only_portfolio, settings
+    from analysis.ingest.companies import company_folders, validate_companies
+    from analysis.report.study import only_portfolio, settings
 
     folder = Path(data_dir) if data_dir else SAMPLE_DIR
     folders = company_folders(folder)
@@ -35,7 +35,7 @@ def check(data_dir: str | Path = "", *, config: str | Path = "", portfolio: str 
     if not report.ok:
         raise InputError(report.message())
     if anonymize:
-        from analysis.anonymize import anonymize_report, key_from_env
+        from analysis.ingest.anonymize import anonymize_report, key_from_env
 
         report = anonymize_report(report, key_from_env())
     if portfolio:

@@ -45,7 +45,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from scipy import stats as sps
 
-from analysis import growth, registry
+from analysis import registry
+from analysis.growth import panel as growth
 from analysis.config import PACKAGE_DIR
 from analysis.errors import InputError
 from analysis.stats import (
@@ -63,7 +64,7 @@ VERDICTS = ("supported", "contradicted", "no_effect", "inconclusive", "not_testa
 SINGLE_TESTS = ("hac", "bootstrap", "unadjusted")
 SHORT_SERIES = 60
 POWER = 0.8
-#: Outcomes a client-level hypothesis (``level: client``) can name (see :mod:`analysis.client_links`).
+#: Outcomes a client-level hypothesis (``level: client``) can name (see :mod:`analysis.growth.client_links`).
 CLIENT_OUTCOMES = ("revenue_growth", "retention", "margin_change", "claims_rate")
 # The confirmatory set's few-cluster inference, chosen by simulation
 # (benchmarks/inference_choice.md: in-band family-wise rate with the best power at G = 30 and 10).
@@ -489,7 +490,7 @@ def model_exposures(data: pd.DataFrame, outcome: str, exposure_cols: Sequence[st
 
     For an outcome measured on "the other clients" every category whose rule reads the outcome's
     own signal enters through its rule variant (``data.attrs["variants"]``, see
-    :func:`analysis.growth.portfolio_panel`) instead of its full rule.
+    :func:`analysis.growth.panel.portfolio_panel`) instead of its full rule.
 
     Returns
     -------
@@ -712,7 +713,7 @@ def test_hypotheses(
     Parameters
     ----------
     data : pandas.DataFrame
-        The analysis panel (:func:`analysis.growth.portfolio_panel`).
+        The analysis panel (:func:`analysis.growth.panel.portfolio_panel`).
     hypotheses : HypothesisFile, list, path or None
         The hypotheses (default: the package's file).
     alpha : float, optional
@@ -734,7 +735,7 @@ def test_hypotheses(
         the bootstrap-t SE, CR1 SE * q*/t(G-1), with df G-1).
     attenuation : mapping, optional
         Per hypothesis id (or category): the slope of the rule's exposure on the kind's latent
-        share, measured by :func:`analysis.method_check.run_worlds` on worlds of this design. A
+        share, measured by :func:`analysis.report.method_check.run_worlds` on worlds of this design. A
         test is ``no_effect`` only when its 90 % CI lies inside ±attenuation × min_effect; one
         that rules out min_effect on the rule-defined kind but not on the latent kind is
         ``inconclusive`` with ``verdict_reason`` ``rule_too_noisy``. Default: 1 (not measured).
@@ -1120,11 +1121,11 @@ def robustness(
     hypotheses, alpha, mode, seed, n_calibration
         As in :func:`test_hypotheses`.
     window, kpis
-        As in :func:`analysis.growth.portfolio_panel`.
+        As in :func:`analysis.growth.panel.portfolio_panel`.
     shifts : sequence of float
         Quantile shifts (docs/methods.md: ±0.05).
     variants : callable or DataFrame, optional
-        Like ``membership``, for :func:`analysis.categories.classify_variants` (the rule
+        Like ``membership``, for :func:`analysis.categories.rules.classify_variants` (the rule
         variants of the outcomes on "the other clients"), shifted alike.
     attenuation : mapping, optional
         As in :func:`test_hypotheses`.
@@ -1212,14 +1213,14 @@ def growth_tables(
 ) -> dict[str, pd.DataFrame]:
     """The five growth tables of a report, from the client × period panel.
 
-    Categories come from :func:`analysis.categories.classify` (default rulebook unless
+    Categories come from :func:`analysis.categories.rules.classify` (default rulebook unless
     ``rulebook``); ``membership`` skips that step for the baseline. Robustness reclassifies
     with every rule quantile shifted by ±0.05.
 
     Returns
     -------
     dict of pandas.DataFrame
-        ``portfolio_panel`` (:func:`analysis.growth.portfolio_panel`), ``codebook``,
+        ``portfolio_panel`` (:func:`analysis.growth.panel.portfolio_panel`), ``codebook``,
         ``hypotheses`` (:func:`test_hypotheses`), ``exploratory`` (:func:`explore`),
         ``robustness`` (:func:`robustness`). ``hypotheses.attrs`` keeps the mode and warnings.
 
@@ -1227,14 +1228,14 @@ def growth_tables(
     --------
     >>> from analysis.config import SAMPLE_DIR
     >>> from analysis.ingest import load
-    >>> from analysis.panel import client_period_panel
+    >>> from analysis.ingest.panel import client_period_panel
     >>> base = load(SAMPLE_DIR)
     >>> t = growth_tables(client_period_panel(base), base.clients, kpis=base.kpis, events=base.events)
     >>> sorted(t)
     ['codebook', 'exploratory', 'hypotheses', 'portfolio_panel', 'robustness']
     """
-    from analysis.categories import classify, classify_variants
-    from analysis.features import client_features
+    from analysis.categories.rules import classify, classify_variants
+    from analysis.categories.features import client_features
 
     feats = client_features(panel, clients, window=window, kpis=kpis, events=events, transactions=transactions)
 

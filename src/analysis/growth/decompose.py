@@ -11,7 +11,7 @@ Descriptive and exact. For every pair of consecutive periods (t-1, t) each clien
 *Which kind.* Clients hold several kinds at once, so a sum over kinds would count some clients
 twice. Each client is attributed to its **main kind**: the first kind it holds in the priority
 ``image, advanced, demanding, understanding, key_profit, key_revenue`` (the article's four
-kinds first, the rarest signals first — the rulebook's ``priority``, :func:`analysis.categories.main_kind_priority`), ``none``
+kinds first, the rarest signals first — the rulebook's ``priority``, :func:`analysis.categories.rules.main_kind_priority`), ``none``
 when it holds no kind, ``undecided`` when its kinds could not be decided (the first W-1 periods of
 the data). The kind is the one held in t-1 (the start of the step); a client with no decision in
 t-1 (a new client) takes the one it holds in t.
@@ -28,9 +28,9 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from analysis.categories import main_kind_priority
+from analysis.categories.rules import main_kind_priority
 from analysis.errors import InputError
-from analysis.growth import period_axis
+from analysis.growth.panel import period_axis
 
 COMPONENTS = ("won", "lost", "grown", "shrunk", "other")
 MEASURES = ("revenue", "gross_profit")
@@ -68,7 +68,7 @@ def main_kinds(membership: pd.DataFrame, *, priority: Sequence[str] | None = Non
     need = {"client_id", "period", "category", "member"}
     missing = sorted(need - set(membership.columns))
     if missing:
-        raise InputError(f"the membership table has no column(s) {missing}; build it with analysis.categories.classify")
+        raise InputError(f"the membership table has no column(s) {missing}; build it with analysis.categories.rules.classify")
     m = membership[["client_id", "period", "category", "member"]].copy()
     m["client_id"] = m["client_id"].astype(str)
     m["period"] = m["period"].astype(str)
@@ -106,7 +106,7 @@ def growth_by_kind(
     Parameters
     ----------
     panel : pandas.DataFrame
-        Client × period panel (:func:`analysis.panel.client_period_panel`): ``client_id,
+        Client × period panel (:func:`analysis.ingest.panel.client_period_panel`): ``client_id,
         period, revenue`` and ``gross_profit`` when costs are known. Every portfolio together
         (the company); cut it to one portfolio first to decompose that portfolio alone.
     membership : pandas.DataFrame
@@ -134,7 +134,7 @@ def growth_by_kind(
 
     Examples
     --------
-    >>> from analysis import study
+    >>> from analysis.report import study
     >>> s = study.prepare()
     >>> t = growth_by_kind(s.panel, s.membership)
     >>> one = t[(t.measure == "revenue") & (t.period == "2024Q2")]
@@ -144,7 +144,7 @@ def growth_by_kind(
     need = [c for c in ("client_id", "period", "revenue") if c not in panel.columns]
     if need:
         raise InputError(f"the client × period panel has no column(s) {need}; build it with "
-                         "analysis.panel.client_period_panel")
+                         "analysis.ingest.panel.client_period_panel")
     bad = [m for m in measures if m not in MEASURES]
     if bad:
         raise InputError(f"The value for `measures` must be among {list(MEASURES)}, but {bad} was passed.")

@@ -251,7 +251,7 @@ def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None, lang: str = "en"
 
 def scatter_fits(data: pd.DataFrame, results: pd.DataFrame, *, max_panels: int = 8, lang: str = "en"):
     """For each hypothesis: exposure vs outcome after removing portfolio and period means, with a fit."""
-    from analysis.growth import exposure_column, outcome_column
+    from analysis.growth.panel import exposure_column, outcome_column
 
     rows = results.dropna(subset=["std_effect"]).head(max_panels)
     if rows.empty:
@@ -302,7 +302,7 @@ def method_check(runs: pd.DataFrame, *, lang: str = "en"):
 
 def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | None = None, lang: str = "en"):
     """Clients of one period by window revenue (log scale) and gross margin, coloured and shaped by
-    main kind (:func:`analysis.categories.primary_category`). Without costs in the data the
+    main kind (:func:`analysis.categories.rules.primary_category`). Without costs in the data the
     margin axis gives way to one row per main kind. ``None`` when no client has revenue."""
     period = period or features.loc[features["complete"].astype(bool), "period"].max()
     f = features[(features["period"] == period) & (features["revenue"] > 0)]
@@ -339,8 +339,8 @@ def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | No
 
 def growth_waterfall(shares: pd.DataFrame, *, measure: str = "revenue", lang: str = "en"):
     """Waterfall of a measure from the period before the span to its last period, one bar per
-    main kind (its clients' net change over the span); from :func:`analysis.decompose.growth_shares`."""
-    from analysis import decompose
+    main kind (its clients' net change over the span); from :func:`analysis.growth.decompose.growth_shares`."""
+    from analysis.growth import decompose
 
     d = shares[shares["measure"] == measure]
     d = d[(d["change"] != 0) | (d["kind"] != decompose.UNDECIDED)]

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import categories as _categories
-from analysis import progress
+from analysis.categories import rules as _categories
+from analysis.report import progress
 from analysis.config import FREQUENCIES, SAMPLE_DIR, default_window
 from analysis.errors import InputError
-from analysis.features import client_features
+from analysis.categories.features import client_features
 from analysis.ingest import ClientBase, DataConfig, load, read_config
-from analysis.panel import client_period_panel
+from analysis.ingest.panel import client_period_panel
 
 
 @dataclass
@@ -36,8 +36,8 @@ class Study:
     window: int
     data_dir: Path
     freq: str = "Q"
-    units: object = None  # analysis.units.Units when the panel runs over the company's own units
-    companies: pd.DataFrame | None = None  # one row per company folder (analysis.companies)
+    units: object = None  # analysis.ingest.units.Units when the panel runs over the company's own units
+    companies: pd.DataFrame | None = None  # one row per company folder (analysis.ingest.companies)
     variants: pd.DataFrame | None = None  # rule variants for outcomes on "the other clients"
     _growth: pd.DataFrame | None = field(default=None, repr=False)
     _tested: dict = field(default_factory=dict, repr=False)
@@ -54,21 +54,21 @@ class Study:
 
     @property
     def growth_panel(self) -> pd.DataFrame:
-        """The portfolio × period exposures and outcomes (:func:`analysis.growth.portfolio_panel`),
+        """The portfolio × period exposures and outcomes (:func:`analysis.growth.panel.portfolio_panel`),
         computed once."""
         if self._growth is None:
-            from analysis import growth
+            from analysis.growth import panel as growth
 
             self._growth = growth.portfolio_panel(self.panel, self.membership, window=self.window, kpis=self.base.kpis,
                                                   variants=self.variants)
         return self._growth
 
     def tested(self, hypotheses: str | Path | None = None, *, seed: int = 1) -> pd.DataFrame:
-        """The confirmatory tests on :attr:`growth_panel` (:func:`analysis.hypotheses.test_hypotheses`
+        """The confirmatory tests on :attr:`growth_panel` (:func:`analysis.growth.hypotheses.test_hypotheses`
         with ``hypotheses`` and ``seed``), computed once per study: pages showing them share one fit."""
         key = _tested_key(hypotheses, seed)
         if key not in self._tested:
-            from analysis import hypotheses as hyp
+            from analysis.growth import hypotheses as hyp
 
             self._tested[key] = hyp.test_hypotheses(self.growth_panel, hypotheses or None, seed=seed,
                                                     **inference_options(self.growth_panel))
@@ -92,7 +92,7 @@ def settings(data_dir: str | Path = "", *, config: str | Path | DataConfig = "",
     data config's key (``--config``, or ``keyclients.yaml`` beside the data; with a folder of
     company folders, the first company's), else the defaults (quarters; 4 quarters, 6 months).
     """
-    from analysis.companies import company_folders
+    from analysis.ingest.companies import company_folders
 
     folder = Path(data_dir) if data_dir else SAMPLE_DIR
     if isinstance(config, DataConfig):
@@ -126,8 +126,8 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
 
     ``freq`` (``Q`` or ``M``), ``window`` (periods; 0: the default of the frequency, 4 quarters or
     6 months) and ``portfolio_by`` (a client or order column whose values become the portfolios,
-    see :mod:`analysis.units`) fall back on the data config's keys of the same names.
-    ``data_dir`` may be a folder of company folders (:mod:`analysis.companies`): each company is
+    see :mod:`analysis.ingest.units`) fall back on the data config's keys of the same names.
+    ``data_dir`` may be a folder of company folders (:mod:`analysis.ingest.companies`): each company is
     then one portfolio. ``portfolio`` keeps that portfolio's clients only (the statistics then run
     in their one-portfolio mode); ``anonymize`` replaces client ids and names by keyed pseudonyms
     right after loading (key from ``KEYCLIENTS_ANON_KEY``), so nothing downstream sees a real one.
@@ -142,13 +142,13 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
         over the trailing window), ``membership`` (the membership table of docs/data.md),
         ``rulebook``, ``window``, ``data_dir``, ``freq``, ``units`` (the unit assignment and moves
         with ``portfolio_by``, else None), ``companies`` (one row per company folder, else None), ``variants``
-        (:func:`analysis.categories.classify_variants`, for the outcomes on "the other clients").
+        (:func:`analysis.categories.rules.classify_variants`, for the outcomes on "the other clients").
     """
     if cache:  # first, while locals() holds the arguments alone
         return load_prepared(cache, fingerprint(data_dir, **{k: v for k, v in locals().items()
                                                              if k not in ("data_dir", "cache")}))
-    from analysis import companies as _companies
-    from analysis.growth import period_axis
+    from analysis.ingest import companies as _companies
+    from analysis.growth.panel import period_axis
 
     folder = Path(data_dir) if data_dir else SAMPLE_DIR
     st = settings(folder, config=config, freq=freq, window=window, portfolio_by=portfolio_by)
@@ -171,7 +171,7 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     panel = client_period_panel(base, freq=st.freq, engine=engine)
     units = None
     if st.portfolio_by:
-        from analysis import units as _units
+        from analysis.ingest import units as _units
 
         base, panel, units = _units.apply(base, panel, by=st.portfolio_by, window=st.window, freq=st.freq,
                                           periods=period_axis(panel["period"].unique()))
@@ -251,7 +251,7 @@ def save_prepared(folder: str | Path, data_dir: str | Path = "", *, hypotheses: 
     import dataclasses
     import pickle
 
-    from analysis import progress
+    from analysis.report import progress
 
     s = prepare(data_dir, **options)
     progress.step("testing the hypotheses")
@@ -309,7 +309,7 @@ def restrict(base: ClientBase, *, portfolio: str = "", anonymize: bool = False) 
     if portfolio:
         base = only_portfolio(base, portfolio)
     if anonymize:
-        from analysis.anonymize import anonymize_base, key_from_env
+        from analysis.ingest.anonymize import anonymize_base, key_from_env
 
         base = anonymize_base(base, key_from_env())
     return base
@@ -372,7 +372,7 @@ def design_sentence(s: Study, data: pd.DataFrame | None = None, lang: str = "en"
     """Page 3's statement of the design and of what an estimate means under it (with the
     small-cluster caveat when fewer than 10 portfolios carry the panel)."""
     from analysis import i18n
-    from analysis.companies import REFERENCE
+    from analysis.ingest.companies import REFERENCE
 
     d = design(s, data)
     words = _PERIOD_WORDS.get(s.freq, "n.periods")
@@ -388,7 +388,7 @@ def design_sentence(s: Study, data: pd.DataFrame | None = None, lang: str = "en"
         clusters = i18n.plural("n.clusters", d["g"], lang)
         method = inference_options(d["g"]).get("inference")
         if method:
-            from analysis.hypotheses import INFERENCE_NAMES
+            from analysis.growth.hypotheses import INFERENCE_NAMES
 
             name = INFERENCE_NAMES[method][0 if lang == "en" else 1]
             text += " " + i18n.t("design.small_g_inference", lang, clusters=clusters, method=name)
@@ -404,10 +404,10 @@ SMALL_G_INFERENCE = "cv3"
 
 
 def inference_options(g: int | pd.DataFrame) -> dict:
-    """Keyword arguments for :func:`analysis.hypotheses.test_hypotheses`: with fewer than 10
+    """Keyword arguments for :func:`analysis.growth.hypotheses.test_hypotheses`: with fewer than 10
     portfolios (``g``, or a portfolio panel to count them in), a few-cluster inference — the
     statistics' default when it is one, else :data:`SMALL_G_INFERENCE`; otherwise none."""
-    from analysis import hypotheses as _hyp
+    from analysis.growth import hypotheses as _hyp
 
     if isinstance(g, pd.DataFrame):
         g = int(g["portfolio"].nunique()) if "portfolio" in g else 1
@@ -420,7 +420,7 @@ def inference_options(g: int | pd.DataFrame) -> dict:
 
 
 def unit_moves(s: Study) -> pd.DataFrame:
-    """Every move of a client between units (:func:`analysis.units.moves`); empty without units."""
+    """Every move of a client between units (:func:`analysis.ingest.units.moves`); empty without units."""
     if s.units is None:
         return pd.DataFrame(columns=["client_id", "period", "previous_period", "from_unit", "to_unit"])
     return s.units.moves
@@ -428,8 +428,8 @@ def unit_moves(s: Study) -> pd.DataFrame:
 
 def moves_by_period(s: Study) -> pd.DataFrame:
     """Per period: clients assigned to units, clients moved and the moved share (empty without units)."""
-    from analysis.growth import period_axis
-    from analysis.units import moves_summary
+    from analysis.growth.panel import period_axis
+    from analysis.ingest.units import moves_summary
 
     if s.units is None:
         return pd.DataFrame(columns=["period", "clients", "moved", "moved_share"])
@@ -437,7 +437,7 @@ def moves_by_period(s: Study) -> pd.DataFrame:
 
 
 def companies_table(s: Study) -> pd.DataFrame:
-    """One row per company folder (:func:`analysis.companies.load_companies`); empty otherwise."""
+    """One row per company folder (:func:`analysis.ingest.companies.load_companies`); empty otherwise."""
     if s.companies is None:
         return pd.DataFrame(columns=["company", "folder", "currency", "vat", "clients", "order_lines",
                                      "first_period", "last_period", "median_client_period_revenue", "scale"])
@@ -462,7 +462,7 @@ def show_design_tables(s: Study, lang: str = "en", tables_dir: str | Path | None
     from IPython.display import HTML
 
     from analysis import i18n
-    from analysis.report import save_table
+    from analysis.report.runner import save_table
 
     parts = []
     for name, table in design_tables(s).items():
