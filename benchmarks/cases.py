@@ -190,8 +190,8 @@ def classify_ours(folder: str) -> dict:
     prepared client × period panel: the membership table with reason codes, as the pages get it."""
     import pandas as pd
 
-    from analysis.categories.rules import classify, load_rulebook, rule_features
     from analysis.categories.features import client_features
+    from analysis.categories.rules import classify, load_rulebook, rule_features
 
     folder = Path(folder)
     panel = pd.read_parquet(folder / "panel.parquet")
@@ -209,8 +209,8 @@ def classify_floor(folder: str) -> dict:
     """The floor: the same imports, reading the panel, and one vectorised trailing-window sum."""
     import pandas as pd
 
-    import analysis.categories.rules  # noqa: F401
     import analysis.categories.features  # noqa: F401
+    import analysis.categories.rules  # noqa: F401
 
     folder = Path(folder)
     panel = pd.read_parquet(folder / "panel.parquet")

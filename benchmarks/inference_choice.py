@@ -126,9 +126,9 @@ def run_direct(n_worlds: int, seed: int, out: Path, designs: list[int]) -> None:
 
 
 def run_pipeline(n_worlds: int, seed: int, out: Path, designs: list[int]) -> None:
+    from analysis.growth import hypotheses as hyp
     from analysis.growth import panel as growth
     from analysis.report import study
-    from analysis.growth import hypotheses as hyp
     from analysis.synth import generate, load_effects, write_world
 
     warnings.simplefilter("ignore")

@@ -113,8 +113,8 @@ def small_world_b(folder: Path) -> dict:
 
 def portfolio_batch(folder: Path) -> dict:
     """Two portfolios of the sample, one report each, in Russian, anonymised with ``ANON_KEY``."""
-    from analysis.report import runner as report
     from analysis.config import SAMPLE_DIR
+    from analysis.report import runner as report
 
     lines: list[str] = []
     book = [b for b in report.list_notebooks() if b.stem in BATCH_PAGES]

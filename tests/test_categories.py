@@ -9,17 +9,28 @@ import pandas as pd
 import pytest
 import yaml
 
+from analysis.categories.features import client_features
 from analysis.categories.rules import (
-    INACTIVE_CODE, MEMBERSHIP_COLUMNS, category_changes, classify, copy_default_rulebook, explain, load_rulebook,
-    parse_rulebook, primary_category, reason_texts, reasons_table, rule_features, sensitivity, with_reasons,
+    INACTIVE_CODE,
+    MEMBERSHIP_COLUMNS,
+    category_changes,
+    classify,
+    copy_default_rulebook,
+    explain,
+    load_rulebook,
+    parse_rulebook,
+    primary_category,
+    reason_texts,
+    reasons_table,
+    rule_features,
+    sensitivity,
+    with_reasons,
 )
 from analysis.config import ARTICLE_KINDS, CATEGORIES, SAMPLE_DIR
 from analysis.errors import InputError
-from analysis.categories.features import client_features
 from analysis.ingest import ClientBase, load
 from analysis.ingest.panel import client_period_panel
 from analysis.synth import generate
-
 from conftest import run_cli
 
 TEXT = {"label": {"en": "x", "ru": "х"}, "description": {"en": "x", "ru": "х"}}

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.categories.rules import parse_rulebook
 from analysis.categories.claims import CLAIMS_LIST, COLUMNS, article_claims, rank_biserial
-from analysis.config import SAMPLE_DIR
 from analysis.categories.features import client_features
+from analysis.categories.rules import parse_rulebook
+from analysis.config import SAMPLE_DIR
 from analysis.ingest import load
 from analysis.ingest.panel import client_period_panel
 

@@ -12,13 +12,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.growth import client_links as cl
-from analysis.growth import hypotheses as hyp
+from _client_worlds import world
 from analysis.config import CATEGORIES
 from analysis.errors import InputError
+from analysis.growth import client_links as cl
+from analysis.growth import hypotheses as hyp
 from analysis.stats import mde, panel_regression
-
-from _client_worlds import world
 
 
 def test_client_panel_timing_by_hand():
@@ -74,7 +73,7 @@ def test_client_hypotheses_schema():
     client = [h for h in hf.hypotheses if h.level == "client"]
     assert {h.outcome for h in client} <= set(hyp.CLIENT_OUTCOMES) and len(client) >= 3
     with pytest.raises(InputError, match="client-level hypothesis"):
-        hyp._as_file([{"id": "X", "level": "client", "category": "image", "outcome": "new_clients",
+        hyp.as_hypothesis_file([{"id": "X", "level": "client", "category": "image", "outcome": "new_clients",
                        "expected_sign": "+"}])
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.growth import decompose
 from analysis.config import CATEGORIES
 from analysis.errors import InputError
+from analysis.growth import decompose
 
 
 def _random_base(seed: int, n_clients: int = 60, periods: int = 7):

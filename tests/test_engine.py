@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from analysis.config import SAMPLE_DIR
-from analysis.ingest.engine import NotScannable, check, connect, panel_from_files, scan
 from analysis.errors import InputError
 from analysis.ingest import load
+from analysis.ingest.engine import NotScannable, check, connect, panel_from_files, scan
 from analysis.ingest.panel import client_period_panel
 
 

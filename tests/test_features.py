@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.config import SAMPLE_DIR
 from analysis.categories.features import FEATURES, available, client_features, period_axis
+from analysis.config import SAMPLE_DIR
 from analysis.ingest import load
 from analysis.ingest.panel import client_period_panel
 

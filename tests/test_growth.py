@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.growth import panel as growth
 from analysis.config import CATEGORIES
+from analysis.growth import panel as growth
 
 W = 2
 PERIODS = [f"2023Q{q}" for q in range(1, 5)] + [f"2024Q{q}" for q in range(1, 5)]  # 8 quarters
@@ -217,7 +217,6 @@ def test_default_exposures_vary_after_removing_portfolio_and_period_means():
     kinds — moves within portfolios over time (a measure constant by construction would be
     absorbed by the fixed effects and test nothing)."""
     from _worlds import world_data
-
     from analysis.categories.rules import classify
     from analysis.growth.hypotheses import within_sd
 
@@ -236,7 +235,6 @@ def test_default_exposures_vary_after_removing_portfolio_and_period_means():
 def test_world_panel_helper_matches_the_engine():
     """The tests' pandas aggregation of a world equals the engine's panel (same columns, values)."""
     from _worlds import world_panel
-
     from analysis.ingest import ClientBase
     from analysis.ingest.panel import client_period_panel
     from analysis.synth import generate

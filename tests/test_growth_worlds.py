@@ -40,9 +40,8 @@ def _single_series(seed: int, effects, hypotheses=None) -> list[dict]:
     several portfolios to plant an effect: its unit removes period means across portfolios)."""
     warnings.simplefilter("ignore")
     from _worlds import mixed_membership, world_data
-
-    from analysis.growth import panel as growth
     from analysis.growth import hypotheses as hyp
+    from analysis.growth import panel as growth
 
     w, panel, _ = world_data(seed, effects=effects, **SINGLE)
     membership = mixed_membership(w, panel, window=12)

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.growth import panel as growth
-from analysis.growth import hypotheses as hyp
 from analysis.config import CATEGORIES
 from analysis.errors import InputError
+from analysis.growth import hypotheses as hyp
+from analysis.growth import panel as growth
 
 # ---------------------------------------------------------------------------------------------
 # the rules
@@ -232,9 +232,8 @@ def test_calibration_is_seeded_and_short_series_are_flagged():
 
 def test_robustness_recomputes_verdicts_and_flags_flips():
     from _worlds import world_data
-
-    from analysis.categories.rules import classify
     from analysis.categories.features import client_features
+    from analysis.categories.rules import classify
 
     w, panel, _ = world_data(4, portfolios=8, periods=9, clients=20)
     feats = client_features(panel, w.clients, window=4, kpis=w.kpis)

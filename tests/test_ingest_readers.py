@@ -9,10 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.ingest import load, validate
-from analysis.ingest import parse
-from analysis.ingest.readers import detect_delimiter, detect_encoding, read_table
+from analysis.ingest import load, parse, validate
 from analysis.ingest.dataconfig import TableSpec
+from analysis.ingest.readers import detect_delimiter, detect_encoding, read_table
 from ingest_helpers import CLIENTS, EVENTS, KPIS, STYLES, TRANSACTIONS, checksums, write_style
 
 

@@ -12,11 +12,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, run_cli
-
+from analysis.errors import InputError
 from analysis.growth import panel as growth
 from analysis.report import study
-from analysis.errors import InputError
+from conftest import ROOT, run_cli
 
 ONE_COMPANY = ROOT / "data" / "sample-one-company"
 MONTH = re.compile(r"^\d{4}-\d{2}$")

@@ -8,11 +8,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis.report import planner, study
 from analysis.config import default_window
+from analysis.report import planner, study
 from analysis.stats import mde
 from analysis.stats.power import design_mde
-
 from conftest import run_cli
 
 

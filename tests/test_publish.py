@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 
 from analysis import i18n
-from analysis.report import runner as report
-from analysis.ingest.anonymize import ENV_KEY, anonymize_base, pseudonyms
 from analysis.config import SAMPLE_DIR
+from analysis.ingest.anonymize import ENV_KEY, anonymize_base, pseudonyms
+from analysis.report import runner as report
 from conftest import ANON_KEY
 
 PAGES = ("01_data_quality", "02_client_categories", "03_growth_links", "04_case_study", "05_method_check")

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from analysis import i18n
-from analysis.report import runner as report
 from analysis.config import SAMPLE_DIR
 from analysis.errors import InputError
+from analysis.report import runner as report
 from conftest import run_cli
 
 DESIGN_TABLES = ("hypotheses", "exploratory", "robustness", "client_categories", "category_changes",

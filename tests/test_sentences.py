@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from analysis.growth import hypotheses as hyp
 from analysis.config import CATEGORIES
+from analysis.growth import hypotheses as hyp
 from conftest import ROOT
 
 GOLDEN = ROOT / "tests" / "reference" / "sentences.golden.tsv"

@@ -6,12 +6,12 @@ import pytest
 
 from analysis.errors import InputError
 from analysis.stats import block_bootstrap
-from analysis.stats.resampling import _block_indices
+from analysis.stats.resampling import block_indices
 
 
 def test_block_indices_are_consecutive_runs():
     rng = np.random.default_rng(0)
-    idx = _block_indices(10, 3, 500, rng, circular=False)
+    idx = block_indices(10, 3, 500, rng, circular=False)
     assert idx.shape == (500, 10)
     assert idx.min() >= 0 and idx.max() <= 9
     # within each block of 3 the indices step by one
@@ -19,7 +19,7 @@ def test_block_indices_are_consecutive_runs():
     assert np.all(np.diff(blocks, axis=-1) == 1)
     # every start 0..7 occurs (moving blocks never run past the end)
     assert set(blocks[:, :, 0].ravel()) == set(range(8))
-    circ = _block_indices(10, 3, 500, rng, circular=True)
+    circ = block_indices(10, 3, 500, rng, circular=True)
     assert set(circ[:, 0]) == set(range(10))  # circular blocks may start anywhere
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from analysis.errors import InputError
+from analysis.growth import hypotheses as hyp
 from analysis.growth import panel as growth
 from analysis.report import study
-from analysis.growth import hypotheses as hyp
-from analysis.errors import InputError
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from analysis.categories import rules as categories
+from analysis.config import ARTICLE_KINDS
+from analysis.growth import hypotheses as hyp
 from analysis.growth import panel as growth
 from analysis.report import method_check
-from analysis.growth import hypotheses as hyp
-from analysis.config import ARTICLE_KINDS
 from analysis.synth import generate, world_panel
 
 

@@ -16,6 +16,7 @@ import typer.core
 
 from analysis.errors import InputError, KeyclientsError, Stopped
 
+
 class _NoBoolHelp:
     """``-h, --help`` shown without ``<bool>``: it takes no value."""
 
@@ -159,8 +160,8 @@ def _check_freq(freq: str | None) -> str:
 
 def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by: str):
     """Every problem of the input at once (company by company for a folder of companies)."""
-    from analysis.ingest.companies import company_folders, validate_companies
     from analysis.ingest import validate as _validate
+    from analysis.ingest.companies import company_folders, validate_companies
     from analysis.report.study import settings
 
     folders = company_folders(data_dir)

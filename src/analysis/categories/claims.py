@@ -25,8 +25,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.categories.rules import Rulebook, _classify_one, _Context, load_rulebook, reason_texts, without_features
 from analysis.categories.features import client_features
+from analysis.categories.rules import (
+    Rulebook,
+    RuleContext,
+    classify_one,
+    load_rulebook,
+    reason_texts,
+    without_features,
+)
 
 REVENUE = ("revenue", "revenue_share", "revenue_cum_share", "abc_revenue", "m_score", "gross_profit",
            "profit_share", "profit_cum_share", "abc_profit")
@@ -138,7 +145,7 @@ def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rule
         features = client_features(panel, clients, window=window, kpis=kpis, events=events, transactions=transactions)
     features = features.reset_index(drop=True)
     features.attrs["window"] = window
-    ctx = _Context(features, per_portfolio=False, quantile_shift=0.0, value_scale=1.0)
+    ctx = RuleContext(features, per_portfolio=False, quantile_shift=0.0, value_scale=1.0)
     rows = []
     for c in claims:
         row = {"claim": c.id, "category": c.category, "feature": c.feature, "expected": c.expected,
@@ -160,7 +167,7 @@ def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rule
         if not ctx.available.get(c.feature, False):
             row.update(verdict="not_testable", membership=f"not testable: the data lack {c.feature}")
             continue
-        m = _classify_one(cat, ctx, rule=reduced)
+        m = classify_one(cat, ctx, rule=reduced)
         if (m["status"] == "not_computable").all():
             row.update(verdict="not_testable", membership=f"not testable: {reason_texts(m)[int(m['reason_code'].iloc[0])]}")
             continue

@@ -38,8 +38,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from analysis import registry
-from analysis.errors import InputError
 from analysis.categories.features import FEATURES, client_features
+from analysis.errors import InputError
 
 OPERATORS = ("<", "<=", ">", ">=", "==", "!=", "in", "not_in", "between")
 CATEGORICAL_FEATURES = frozenset({"org_type", "industry", "country", "abc_revenue", "abc_profit", "xyz_class"})
@@ -448,7 +448,7 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
         features = client_features(panel, clients, window=window, kpis=kpis, events=events,
                                    transactions=transactions, only=rule_features(book))
     features.attrs["window"] = window
-    ctx = _Context(features, per_portfolio=False, quantile_shift=quantile_shift, value_scale=1.0)
+    ctx = RuleContext(features, per_portfolio=False, quantile_shift=quantile_shift, value_scale=1.0)
     frames, info = [], {}
     reasons = _Reasons()
     ids = set(book.ids)
@@ -465,7 +465,7 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
                                "status": _status(np.full(n, STATUSES.index("not_computable"), dtype=np.int8)),
                                "score": np.nan, "reason_code": reasons.constant(vid, "not_computable", why, n)})
         else:
-            fr = _classify_one(cat, ctx, rule, category=vid, reasons=reasons)
+            fr = classify_one(cat, ctx, rule, category=vid, reasons=reasons)
         frames.append(fr)
     for outcome, k in registry.current().outside().items():
         if k not in ids:
@@ -475,7 +475,7 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
         if sid in info:
             continue
         info[sid] = {"category": k, "outcome": "", "dropped": []}
-        frames.append(_classify_one(cat, ctx, Group(any=cat.rule.leaves()), category=sid, reasons=reasons))
+        frames.append(classify_one(cat, ctx, Group(any=cat.rule.leaves()), category=sid, reasons=reasons))
     if not frames or not len(features):
         out = _empty_membership()
     else:
@@ -491,7 +491,7 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
 # evaluation
 
 
-class _Context:
+class RuleContext:
     """Features plus the reference groups for relative thresholds."""
 
     def __init__(self, feats: pd.DataFrame, *, per_portfolio: bool, quantile_shift: float, value_scale: float):
@@ -581,7 +581,7 @@ class _Leaf:
         return f"{c.feature}={{value:{c.feature}}} {op} {self.threshold(g)}"
 
 
-def _eval_condition(c: Condition, ctx: _Context) -> _Leaf:
+def _eval_condition(c: Condition, ctx: RuleContext) -> _Leaf:
     """Whether each row meets one condition, and its threshold's text."""
     col = ctx.f[c.feature]
     kind = feature_kind(c.feature)
@@ -650,7 +650,7 @@ def _fmt_num(v) -> str:
     return f"{v:.3g}"
 
 
-def _eval_node(node: Node, ctx: _Context, leaves: list) -> np.ndarray:
+def _eval_node(node: Node, ctx: RuleContext, leaves: list) -> np.ndarray:
     """Held per row; appends every evaluated leaf (:class:`_Leaf`) to ``leaves`` in rule order.
     Optional conditions whose feature is absent were removed before."""
     if isinstance(node, Condition):
@@ -838,7 +838,7 @@ def with_reasons(rows: pd.DataFrame, features: pd.DataFrame, reasons: pd.DataFra
 # classification
 
 
-def _classify_arrays(cat: Category, ctx: _Context, reasons: _Reasons, rule: Node | None = None,
+def _classify_arrays(cat: Category, ctx: RuleContext, reasons: _Reasons, rule: Node | None = None,
                      category: str | None = None) -> dict[str, np.ndarray]:
     """One category for every row of the features: ``member`` (bool), ``known`` (bool), ``status``
     (int8 code into :data:`STATUSES`), ``score`` (float), ``reason_code`` (int32, registered in
@@ -855,7 +855,7 @@ def _register(a: dict, reasons: _Reasons) -> dict[str, np.ndarray]:
     return a
 
 
-def _evaluate(cat: Category, ctx: _Context, rule: Node | None = None, category: str | None = None) -> dict:
+def _evaluate(cat: Category, ctx: RuleContext, rule: Node | None = None, category: str | None = None) -> dict:
     """One category evaluated on every row, its reasons as integer keys not yet given codes (safe to
     run for several categories at once: it only reads ``ctx``)."""
     f = ctx.f
@@ -917,8 +917,8 @@ def _status(codes: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=list(STATUSES), ordered=True)
 
 
-def _classify_one(cat: Category, ctx: _Context, rule: Node | None = None, *, category: str | None = None,
-                  reasons: _Reasons | None = None) -> pd.DataFrame:
+def classify_one(cat: Category, ctx: RuleContext, rule: Node | None = None, *, category: str | None = None,
+                 reasons: _Reasons | None = None) -> pd.DataFrame:
     """One category as a membership table (see :func:`classify`); its reasons in ``attrs``."""
     reasons = reasons if reasons is not None else _Reasons()
     a = _classify_arrays(cat, ctx, reasons, rule, category)
@@ -1033,7 +1033,7 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
     features.attrs["window"] = window
     if not len(features):
         return _empty_membership()
-    ctx = _Context(features, per_portfolio=per_portfolio, quantile_shift=quantile_shift, value_scale=value_scale)
+    ctx = RuleContext(features, per_portfolio=per_portfolio, quantile_shift=quantile_shift, value_scale=value_scale)
     reasons = _Reasons()
     k, n = len(cats), len(features)
     member = np.empty(n * k, dtype=bool)

@@ -45,10 +45,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis.growth import hypotheses as hyp
 from analysis import registry
 from analysis.errors import InputError
-from analysis.growth.panel import ClientGrid, log_positive, period_axis, ratio, shift_left, window_sum
+from analysis.growth import hypotheses as hyp
+from analysis.growth.panel import (
+    ClientGrid,
+    log_positive,
+    period_axis,
+    ratio,
+    shift_left,
+    window_sum,
+)
 from analysis.stats import adjust_pvalues, mde
 
 CLIENT_OUTCOMES = hyp.CLIENT_OUTCOMES
@@ -230,7 +237,7 @@ def client_regression(
 
 def client_hypotheses(hypotheses=None) -> list:
     """The hypotheses of a file (or list) marked ``level: client``."""
-    hf = hyp._as_file(hypotheses)
+    hf = hyp.as_hypothesis_file(hypotheses)
     return [h for h in hf.hypotheses if h.level == "client"], hf
 
 
@@ -243,7 +250,7 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     h = int(row["lag"])
     est = row.get("std_effect", np.nan)
     m = float(row["min_effect"])
-    f = lambda x: hyp._fmt(x, lang)  # noqa: E731 - signed, two decimals, decimal comma in Russian
+    f = lambda x: hyp.format_signed(x, lang)  # noqa: E731 - signed, two decimals, decimal comma in Russian
     if lang == "ru":
         when = "в следующем периоде" if h == 1 else f"через {h} периода"
         eff = (f"стандартизованная разница {f(est)}, 95 % ДИ от {f(row['ci_low'])} до {f(row['ci_high'])}"

@@ -46,9 +46,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from scipy import stats as sps
 
 from analysis import registry
-from analysis.growth import panel as growth
 from analysis.config import PACKAGE_DIR
 from analysis.errors import InputError
+from analysis.growth import panel as growth
 from analysis.stats import (
     StatsWarning,
     adjust_pvalues,
@@ -181,7 +181,9 @@ def load_hypotheses(path: str | Path | None = None) -> HypothesisFile:
         raise InputError(f"{p}: {problems}. Fix these fields (see the default file for the format).") from None
 
 
-def _as_file(hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None) -> HypothesisFile:
+def as_hypothesis_file(hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None) -> HypothesisFile:
+    """The hypotheses as a checked file: a path (None: the built-in file), a list of hypotheses or
+    dicts, or a HypothesisFile as it is."""
     if hypotheses is None or isinstance(hypotheses, (str, Path)):
         return load_hypotheses(hypotheses)
     if isinstance(hypotheses, HypothesisFile):
@@ -283,7 +285,7 @@ REASON_CODES = ("kind_not_computable", "outcome_missing", "too_few_periods", "to
 MIN_PERIODS = {"panel": 3, "single": 8}
 
 
-def _fmt(x: float, lang: str) -> str:
+def format_signed(x: float, lang: str) -> str:
     """A signed effect: ``+0.27`` / ``−0,11`` (never ``-0.00``)."""
     x = 0.0 if round(float(x), 2) == 0 else float(x)
     s = f"{x:+.2f}" if x else "0.00"
@@ -368,8 +370,8 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     by_count = row.get("measure") == "count_share"
     lag = _lag_words(h, lang)
     if lang == "ru":
-        eff = (f"стандартизованный наклон {_fmt(est, 'ru')}, 95 % ДИ от {_fmt(row['ci_low'], 'ru')} "
-               f"до {_fmt(row['ci_high'], 'ru')}")
+        eff = (f"стандартизованный наклон {format_signed(est, 'ru')}, 95 % ДИ от {format_signed(row['ci_low'], 'ru')} "
+               f"до {format_signed(row['ci_high'], 'ru')}")
         tail = " Это связь в данных, а не доказательство причины."
         share = "клиентов" if by_count else "выручки клиентов"
         mm = f"{m:.2f}".replace(".", ",")
@@ -386,7 +388,7 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
                     f"этот вид клиентов с заметной ошибкой, и эффект на самих клиентов этого вида не исключён ({eff}).")
         return (f"Вывода нет: данные не позволяют ни подтвердить, ни исключить связь не слабее {mm} стд. откл. "
                 f"между долей клиентов «{cat[1]}»{rule_ru} и показателем «{ru_out}» {lag} ({eff}).")
-    eff = f"standardised slope {_fmt(est, 'en')}, 95 % CI {_fmt(row['ci_low'], 'en')} to {_fmt(row['ci_high'], 'en')}"
+    eff = f"standardised slope {format_signed(est, 'en')}, 95 % CI {format_signed(row['ci_low'], 'en')} to {format_signed(row['ci_high'], 'en')}"
     tail = " This is an association in the data, not proof of cause."
     share = "share of clients" if by_count else "revenue share"
     if v in ("supported", "contradicted"):
@@ -765,7 +767,7 @@ def test_hypotheses(
         warning among them), ``calibration`` (one-portfolio mode: :func:`calibrate_single`'s
         table as records), ``small_sample`` (panel mode: the convention used).
     """
-    hf = _as_file(hypotheses)
+    hf = as_hypothesis_file(hypotheses)
     hf = hf.model_copy(update={"hypotheses": [h for h in hf.hypotheses if h.level == "portfolio"]})
     alpha = hf.alpha if alpha is None else float(alpha)
     if measure not in growth.EXPOSURES:
@@ -1234,8 +1236,8 @@ def growth_tables(
     >>> sorted(t)
     ['codebook', 'exploratory', 'hypotheses', 'portfolio_panel', 'robustness']
     """
-    from analysis.categories.rules import classify, classify_variants
     from analysis.categories.features import client_features
+    from analysis.categories.rules import classify, classify_variants
 
     feats = client_features(panel, clients, window=window, kpis=kpis, events=events, transactions=transactions)
 
@@ -1252,7 +1254,7 @@ def growth_tables(
     base_members = provider(0.0)
     base_variants = var_provider(0.0)
     pp = growth.portfolio_panel(panel, base_members, window=window, kpis=kpis, variants=base_variants)
-    hf = _as_file(hypotheses)
+    hf = as_hypothesis_file(hypotheses)
     conf = test_hypotheses(pp, hf, seed=seed, attenuation=attenuation)
     grid = explore(pp, alpha=hf.alpha, seed=seed)
     rob = robustness(panel, lambda s: base_members if s == 0.0 else provider(s), hf, window=window, kpis=kpis,
@@ -1279,6 +1281,7 @@ def mde_table(result: pd.DataFrame, attenuation: dict[str, float] | float | None
 
 __all__ = [
     "DEFAULT_FILE", "Hypothesis", "HypothesisFile", "VERDICTS", "calibrate_single", "explore", "growth_tables",
+    "as_hypothesis_file", "format_signed",
     "load_hypotheses",
     "mde_table", "membership_sensitivity", "REASON_CODES", "reason_sentence", "robustness", "sentence", "test_hypotheses", "usable_exposures",
     "inference_sentence", "load_hypotheses",

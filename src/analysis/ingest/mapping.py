@@ -86,7 +86,7 @@ def money_header(header: str) -> bool:
         t.startswith(_NO_MONEY_STEMS) for t in w) and "%" not in str(header)
 
 
-def _fits(values, kind: str, tolerance: float = 0.05) -> bool:
+def values_fit(values, kind: str, tolerance: float = 0.05) -> bool:
     """Filled cells of a sample read as ``kind`` (money, number, int, date, bool), all but
     ``tolerance`` of them."""
     from analysis.ingest import parse
@@ -134,7 +134,7 @@ def propose(headers: list[str], table: str, frame=None, *, evidence: dict | None
     def fits(h, canon):
         # a header that names the column is taken when most values fit (the rest are reported as
         # unreadable cells); a wrong column (names under a money header) is passed over
-        return frame is None or h not in frame.columns or _fits(frame[h], kinds[canon], tolerance=0.5)
+        return frame is None or h not in frame.columns or values_fit(frame[h], kinds[canon], tolerance=0.5)
 
     for col in kinds:  # exact canonical names win over any synonym
         if col in headers and fits(col, col):
@@ -160,7 +160,7 @@ def propose(headers: list[str], table: str, frame=None, *, evidence: dict | None
             break
     if "date" in kinds and "date" not in out and frame is not None:  # any column of dates
         for h in headers:
-            if h not in used and not _looks_numeric(frame[h]) and _fits(frame[h], "date") and parse_filled(frame[h]):
+            if h not in used and not _looks_numeric(frame[h]) and values_fit(frame[h], "date") and parse_filled(frame[h]):
                 out["date"] = h
                 used.add(h)
                 why["date"] = f"{h!r} holds dates"
@@ -191,7 +191,7 @@ def _money_roles(headers: list[str], frame, out: dict, used: set, why: dict) -> 
     and is not itself an amount with or without VAT is the VAT amount; with a net revenue column
     there is nothing to take out, so the VAT column is left unmapped.
     """
-    money = [h for h in headers if h not in used and _fits(frame[h], "money") and parse_filled(frame[h])]
+    money = [h for h in headers if h not in used and values_fit(frame[h], "money") and parse_filled(frame[h])]
     vat_amount = [h for h in money if vat_words(h) and not (money_header(h) and (net_of_vat(h) or _gross(h)))
                   and not _flag(frame[h])]
     amounts = [h for h in money if h not in vat_amount and (money_header(h) or norm_header(h) in _known("revenue"))]
@@ -219,7 +219,7 @@ def _flag(col) -> bool:
     """Values that read as yes/no and are not all zero: the ``vat_included`` flag, not an amount."""
     from analysis.ingest import parse
 
-    if not _fits(col, "bool"):
+    if not values_fit(col, "bool"):
         return False
     out, _, _ = parse.number(col.head(500))
     return bool((out.fillna(0) != 0).any()) or not pd_numeric(col)

@@ -166,7 +166,9 @@ def _run_duckdb(con, frames: dict[str, pd.DataFrame], freq: str) -> pd.DataFrame
 
 
 def _connect(engine: str):
-    from analysis.ingest.engine import connect  # one place sets up DuckDB and Spark (master, time zone)
+    from analysis.ingest.engine import (
+        connect,  # one place sets up DuckDB and Spark (master, time zone)
+    )
 
     return connect(engine)
 

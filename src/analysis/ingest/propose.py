@@ -24,7 +24,7 @@ import pandas as pd
 from analysis.errors import InputError
 from analysis.ingest import parse
 from analysis.ingest.dataconfig import TableSpec
-from analysis.ingest.mapping import REQUIRED, SCHEMA, _fits, norm_header, propose
+from analysis.ingest.mapping import REQUIRED, SCHEMA, values_fit, norm_header, propose
 from analysis.ingest.readers import RawTable, read_table, synonyms
 
 _NAME_HINTS = {
@@ -112,7 +112,7 @@ def _role_scores(f: _File) -> None:
     if "period" in m:
         _, bad, kind = parse.period(frame[m["period"]])
         numeric = [c for c in frame.columns if c not in (m["period"], m.get("portfolio"))
-                   and _fits(frame[c], "number") and parse._filled(frame[c]).any()]
+                   and values_fit(frame[c], "number") and parse._filled(frame[c]).any()]
         if not bad.any() and kind in ("Q", "M", "Y") and numeric and "client_id" not in f.maps["client_periods"]:
             f.scores["kpis"] = (2.5 + 0.2 * len(numeric) + hint("kpis"),
                                 f"periods in {m['period']!r} ({kind}), measures {', '.join(map(repr, numeric[:5]))}")

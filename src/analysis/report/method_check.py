@@ -30,11 +30,11 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from analysis.growth import panel as growth
-from analysis.report import progress
-from analysis.growth import hypotheses as hyp
 from analysis.config import ARTICLE_KINDS, EVENT_TYPES, OUTCOMES
 from analysis.errors import InputError
+from analysis.growth import hypotheses as hyp
+from analysis.growth import panel as growth
+from analysis.report import progress
 
 KINDS_OF_WORLD = ("null", "planted", "min_effect")
 RUN_COLUMNS = [
@@ -247,7 +247,7 @@ def effects_at_mde(runs: pd.DataFrame, factor: float = 1.5, *, hypotheses=None) 
     list of dict
         ``category, outcome, lag, size`` per hypothesis (for ``run_worlds(effects=...)``).
     """
-    hf = hyp._as_file(hypotheses)
+    hf = hyp.as_hypothesis_file(hypotheses)
     mde = runs.groupby("id")["mde"].mean()
     out = []
     for h in hf.hypotheses:
@@ -326,11 +326,10 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
     bad = [k for k in kinds if k not in KINDS_OF_WORLD]
     if bad:
         raise InputError(f"The value for `kinds` must be among {list(KINDS_OF_WORLD)}, but {bad} was passed.")
+    from analysis.categories.rules import Rulebook, load_rulebook
     from analysis.synth import load_effects
 
-    from analysis.categories.rules import Rulebook, load_rulebook
-
-    hf = hyp._as_file(hypotheses)
+    hf = hyp.as_hypothesis_file(hypotheses)
     book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook or None)  # once, not per world
     spec = {"null": "none", "planted": effects, "min_effect": _min_effect_effects(hf)}
     sizes = {k: {(e.category, e.outcome, e.lag): e.size for e in load_effects(spec[k])} for k in kinds}
@@ -353,8 +352,8 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
 
 
 def _world_data(design: Design, seed: int, effects, rulebook=None):
-    from analysis.categories.rules import Rulebook, classify, classify_variants, load_rulebook
     from analysis.categories.features import client_features
+    from analysis.categories.rules import Rulebook, classify, classify_variants, load_rulebook
     from analysis.synth import generate, world_panel
 
     w = generate(portfolios=design.portfolios, periods=design.periods, clients=design.clients, freq=design.freq,
@@ -375,7 +374,7 @@ def measure_attenuation(design: Design, n_worlds: int = 3, seed: int = 7, *, hyp
     matter, so no model is fit (a few seconds a world). Returns ``id, category, exposure,
     latent_corr, latent_slope, worlds``; :func:`attenuation_map` makes it the ``attenuation`` of
     :func:`analysis.growth.hypotheses.test_hypotheses`."""
-    hf = hyp._as_file(hypotheses)
+    hf = hyp.as_hypothesis_file(hypotheses)
     rows = []
     for i in range(int(n_worlds)):
         w, data = _world_data(design, int(seed) * 1000 + i, "none", rulebook)

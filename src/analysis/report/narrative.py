@@ -14,8 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from analysis import i18n
-from analysis import registry
+from analysis import i18n, registry
 
 #: Where a rule's missing feature comes from (``features.FEATURES``' source) → (en, ru) words.
 _SOURCES = {

@@ -42,11 +42,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.growth import client_links
-from analysis.growth import hypotheses as hyp
 from analysis import registry
 from analysis.config import FREQUENCIES
-from analysis.growth.panel import SIZE_CONTROL, outcome_column, outcome_kind, period_axis, portfolio_panel
+from analysis.growth import client_links
+from analysis.growth import hypotheses as hyp
+from analysis.growth.panel import (
+    SIZE_CONTROL,
+    outcome_column,
+    outcome_kind,
+    period_axis,
+    portfolio_panel,
+)
 from analysis.stats.power import cluster_design_mde, design_mde
 
 DESIGNS = ("portfolio_panel", "sub_portfolios", "one_portfolio", "client")
@@ -196,7 +202,7 @@ def plan(
         ``reason_en, reason_ru`` (why not testable or weak; empty when testable),
         ``need_en, need_ru`` (what would make it testable).
     """
-    hf = hyp._as_file(hypotheses)
+    hf = hyp.as_hypothesis_file(hypotheses)
     periods = period_axis(panel["period"].astype(str).unique())
     T_all = len(periods)
     freq = freq or infer_freq(periods)

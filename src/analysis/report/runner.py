@@ -192,7 +192,6 @@ def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeou
     from papermill.exceptions import PapermillExecutionError
 
     from analysis.ingest.anonymize import ENV_KEY
-
     from analysis.report import progress
 
     os.environ.pop(ENV_KEY, None)
@@ -722,8 +721,8 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
         ``out_dir``, ``index`` (the batch index), ``failed`` (``portfolio/notebook``), ``timings``.
     """
     from analysis import i18n
-    from analysis.ingest.anonymize import ENV_KEY
     from analysis.ingest import load
+    from analysis.ingest.anonymize import ENV_KEY
     from analysis.report.study import portfolios as _portfolios
 
     if by != "portfolio":

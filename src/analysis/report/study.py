@@ -16,12 +16,12 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.categories import rules as _categories
-from analysis.report import progress
+from analysis.categories.features import client_features
 from analysis.config import FREQUENCIES, SAMPLE_DIR, default_window
 from analysis.errors import InputError
-from analysis.categories.features import client_features
 from analysis.ingest import ClientBase, DataConfig, load, read_config
 from analysis.ingest.panel import client_period_panel
+from analysis.report import progress
 
 
 @dataclass
@@ -147,8 +147,8 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     if cache:  # first, while locals() holds the arguments alone
         return load_prepared(cache, fingerprint(data_dir, **{k: v for k, v in locals().items()
                                                              if k not in ("data_dir", "cache")}))
-    from analysis.ingest import companies as _companies
     from analysis.growth.panel import period_axis
+    from analysis.ingest import companies as _companies
 
     folder = Path(data_dir) if data_dir else SAMPLE_DIR
     st = settings(folder, config=config, freq=freq, window=window, portfolio_by=portfolio_by)

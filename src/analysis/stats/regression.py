@@ -24,7 +24,7 @@ from analysis.stats._validate import (
     check_numeric,
     warn,
 )
-from analysis.stats.resampling import _block_indices
+from analysis.stats.resampling import block_indices
 
 PANEL_COV_TYPES = ("unadjusted", "robust", "clustered")
 TS_COV_TYPES = ("hac", "unadjusted", "robust", "bootstrap")
@@ -594,7 +594,7 @@ def ts_regression(
         res = fit_model.fit()
         b = block_length if block_length is not None else int(math.ceil(n ** (1 / 3)))
         rng = np.random.default_rng(seed)
-        idx = _block_indices(n, b, n_resamples, rng, circular=False)
+        idx = block_indices(n, b, n_resamples, rng, circular=False)
         xa, ya = xv.to_numpy(), yv.to_numpy()
         xb, yb = xa[idx], ya[idx]  # (n_resamples, n, k), (n_resamples, n)
         xtx = np.einsum("rnk,rnj->rkj", xb, xb)

@@ -17,7 +17,7 @@ ALTERNATIVES = ("two-sided", "greater", "less")
 BOOTSTRAP_METHODS = ("moving", "circular")
 
 
-def _block_indices(
+def block_indices(
     n: int, block_length: int, n_resamples: int, rng: np.random.Generator, *, circular: bool
 ) -> np.ndarray:
     """Row indices of ``n_resamples`` block-bootstrap samples, shape (n_resamples, n).
@@ -215,7 +215,7 @@ def block_bootstrap(
         return pd.Series({"statistic": float(value)})
 
     observed = as_series(statistic(frame))
-    idx = _block_indices(n, b, n_resamples, rng, circular=method == "circular")
+    idx = block_indices(n, b, n_resamples, rng, circular=method == "circular")
     draws = pd.DataFrame(
         [as_series(statistic(frame.iloc[i].reset_index(drop=True))) for i in idx],
         columns=observed.index,
