@@ -182,3 +182,30 @@ def test_every_page_on_a_small_world_writes_its_files_and_tables_repeat(small_wo
         text = (a / "pages" / f"{page}.html").read_text(encoding="utf-8")
         # an exception shows as "SomeError: message" (the prose may say "Errors stop a run")
         assert "Traceback" not in text and not re.search(r"\w+Error: ", re.sub(r"<[^>]+>", "", text)), page
+
+
+def test_strip_plots_are_drawn_the_same_every_time():
+    """seaborn jitters strip plots with numpy's global generator: the figure seeds it locally (and
+    gives the caller's state back), so the same runs draw the same PNG."""
+    import io
+
+    import numpy as np
+
+    from analysis.report import figures
+
+    runs = pd.DataFrame({"id": ["H1", "H2"] * 6, "std_effect": np.linspace(-1, 1, 12),
+                         "kind": ["null"] * 6 + ["planted"] * 6, "planted": [0.0] * 6 + [0.3] * 6})
+
+    def png() -> bytes:
+        np.random.seed(None)  # whatever the global state, the drawing is the same
+        buf = io.BytesIO()
+        figures.method_check(runs).savefig(buf, format="png", metadata={"Software": None})
+        return buf.getvalue()
+
+    np.random.seed(7)
+    before = np.random.get_state()[1].copy()
+    first = png()
+    assert first == png()
+    np.random.seed(7)
+    figures.method_check(runs)
+    assert (np.random.get_state()[1] == before).all()

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import matplotlib
 import matplotlib.pyplot as plt
 import matplotlib.ticker
+import numpy as np
 import pandas as pd
 import seaborn as sns
 
@@ -269,7 +272,7 @@ def scatter_fits(data: pd.DataFrame, results: pd.DataFrame, *, max_panels: int =
         for col in (x, y):
             d[col] = (d[col] - d.groupby("portfolio")[col].transform("mean")
                       - d.groupby("period")[col].transform("mean") + d[col].mean())
-        sns.regplot(data=d, x=x, y=y, ax=ax, color=kind_colors().get(r["category"], "0.3"),
+        sns.regplot(data=d, x=x, y=y, ax=ax, color=kind_colors().get(r["category"], "0.3"), seed=0,
                     scatter_kws={"alpha": 0.45, "s": 14}, line_kws={"lw": 1.5})
         ax.set(xlabel=i18n.t("fig.within_share", lang, category=i18n.category(r["category"], lang)),
                ylabel=i18n.t("fig.within_outcome", lang, outcome=i18n.outcome(r["outcome"], lang), lag=int(r["lag"])),
@@ -281,12 +284,25 @@ def scatter_fits(data: pd.DataFrame, results: pd.DataFrame, *, max_panels: int =
     return fig
 
 
+@contextlib.contextmanager
+def _seeded_jitter(seed: int = 0):
+    """seaborn's strip plots jitter with numpy's global generator: seed it for the plot and put the
+    caller's state back, so the same inputs draw the same figure."""
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
 def method_check(runs: pd.DataFrame, *, lang: str = "en"):
     """Estimates in null and planted worlds per hypothesis, with the planted size marked."""
     fig, ax = plt.subplots(figsize=(9, 0.5 * runs["id"].nunique() + 1.8))
-    sns.stripplot(data=runs, y="id", x="std_effect", hue="kind", dodge=True, ax=ax, alpha=0.7,
-                  palette={"null": "0.55", "planted": sns.color_palette("colorblind")[2],
-                           "min_effect": sns.color_palette("colorblind")[0]})
+    with _seeded_jitter():
+        sns.stripplot(data=runs, y="id", x="std_effect", hue="kind", dodge=True, ax=ax, alpha=0.7,
+                      palette={"null": "0.55", "planted": sns.color_palette("colorblind")[2],
+                               "min_effect": sns.color_palette("colorblind")[0]})
     planted = runs[runs["planted"] != 0].drop_duplicates("id")
     order = list(dict.fromkeys(runs["id"]))
     for _, r in planted.iterrows():
@@ -325,9 +341,10 @@ def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | No
         _legend(ax, lang, i18n.t("fig.main_kind", lang), bbox_to_anchor=(1.02, 1), loc="upper left")
     else:
         d["row"] = d["kind"].map(lambda k: i18n.label(k, lang))
-        sns.stripplot(data=d, x="revenue", y="row", hue="kind", hue_order=order, palette=palette, size=3.5,
-                      order=[i18n.label(k, lang) for k in order[::-1]], alpha=0.7, ax=ax, jitter=0.25, legend=False,
-                      log_scale=True)
+        with _seeded_jitter():
+            sns.stripplot(data=d, x="revenue", y="row", hue="kind", hue_order=order, palette=palette, size=3.5,
+                          order=[i18n.label(k, lang) for k in order[::-1]], alpha=0.7, ax=ax, jitter=0.25,
+                          legend=False, log_scale=True)
         ax.set(ylabel="", title=i18n.t("fig.kinds_title_no_margin", lang, period=period))
     ax.set_xscale("log")
     _money_axis(ax.xaxis, lang)
