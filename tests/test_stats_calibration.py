@@ -21,6 +21,7 @@ import pandas as pd
 import pytest
 
 from analysis.stats import StatsWarning, correlation, granger, mde, panel_regression, ts_regression
+from analysis.stats.fe import twoway_regression
 
 pytestmark = pytest.mark.slow
 
@@ -52,7 +53,7 @@ G, T, RHO_PANEL = 50, 12, 0.8
 PANEL_INDEX = pd.DataFrame([(p, t) for p in range(G) for t in range(T)], columns=["p", "t"])
 
 
-def _null_panel(seed):
+def _null_panel_data(seed) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     data = PANEL_INDEX.copy()
     # Exposure and outcome: independent, both AR(1) within portfolio, plus portfolio and
@@ -60,24 +61,38 @@ def _null_panel(seed):
     data["x"] = (_ar1(rng, RHO_PANEL, (G, T)) + rng.normal(size=(G, 1))).ravel()
     data["y"] = (_ar1(rng, RHO_PANEL, (G, T)) + rng.normal(size=(G, 1))).ravel()
     data["y"] += np.tile(rng.normal(size=T), G)
-    out = []
+    return data
+
+
+def _null_panel(seed):
+    """The clustered test as the confirmatory tests run it (numpy two-way FE, CR1; equal to
+    panel_regression's clustered fit to 1e-10, tests/test_stats_fe.py)."""
+    data = _null_panel_data(seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatsWarning)
-        for cov_type in ("clustered", "unadjusted"):
-            res = panel_regression(
-                data, outcome="y", exposures="x", entity="p", time="t",
-                time_effects=True, cov_type=cov_type,
-            )  # fmt: skip
-            out.append(res["p_unc"].iloc[0])
-    return out
+        res = twoway_regression(data["y"].to_numpy(), data[["x"]].to_numpy(), data["p"].to_numpy(),
+                                data["t"].to_numpy(), terms=["x"])
+    return res["p_unc"].iloc[0]
+
+
+def _null_panel_naive(seed):
+    data = _null_panel_data(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatsWarning)
+        res = panel_regression(data, outcome="y", exposures="x", entity="p", time="t",
+                               time_effects=True, cov_type="unadjusted")
+    return res["p_unc"].iloc[0]
+
+
+N_NAIVE = 400  # naive SEs reject far outside the band; 400 worlds show it (linearmodels is slow)
 
 
 def test_clustered_panel_test_is_calibrated_and_naive_is_not():
-    p = np.array(_map(_null_panel, _seeds(20261126, N_NULL)))
-    clustered, naive = (p < 0.05).mean(axis=0)
+    clustered = (np.array(_map(_null_panel, _seeds(20261126, N_NULL))) < 0.05).mean()
+    naive = (np.array(_map(_null_panel_naive, _seeds(20261126, N_NAIVE))) < 0.05).mean()
     print(f"\nnull panel G={G} T={T} rho={RHO_PANEL}: clustered {clustered:.4f}, naive {naive:.4f}")
     assert BAND[0] <= clustered <= BAND[1]
-    assert not BAND[0] <= naive <= BAND[1]
+    assert naive > 0.1  # 99 % binomial band around 0.05 at 400 worlds ends near 0.08
 
 
 def _null_correlation(seed):
