@@ -145,7 +145,9 @@ RU_ALLOWED = re.compile(
     r"method_check|method_check_runs|portfolio_panel|robustness|sensitivity|clients|transactions|events|kpis|"
     r"method_check_design|method_check_familywise|growth_by_kind|growth_shares|client_links|data_counts|plan|"
     # the command line, SE and unit codes, column and parameter ids the pages quote as ids
-    r"keyclients|validate|CV3|CR1|CR2|SD|C\d|portfolio|account_manager|company|level|client|min_effect|attenuation_worlds)$")
+    r"keyclients|validate|CV3|CR1|CR2|SD|C\d|portfolio|account_manager|company|level|client|min_effect|attenuation_worlds|"
+    # the planner's method codes (plan.csv's mde_method), the project's methods file, the data's date column
+    r"cv3_design|independent_rows|docs|methods|md|date)$")
 
 
 def _english_words(root, allowed: set[str] = frozenset()) -> dict[str, set[str]]:
