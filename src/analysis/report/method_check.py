@@ -222,16 +222,22 @@ def _min_effect_effects(hf) -> list[dict]:
     out = [{"category": h.category, "outcome": h.outcome, "lag": int(h.lag),
             "size": float(h.min_effect) * (1 if h.expected_sign in ("+", 1) else -1)}
            for h in hf.hypotheses if h.outcome in OUTCOMES]
-    by = {}
-    for e in out:
+    return _within_generator_limit(out)
+
+
+
+def _within_generator_limit(effects: list[dict]) -> list[dict]:
+    """Scale the sizes planted on one outcome so that their squares sum below 0.8: the generator
+    adds the planted effects to an outcome of unit variance and needs room for its noise."""
+    by: dict[str, list[dict]] = {}
+    for e in effects:
         by.setdefault(e["outcome"], []).append(e)
     for group in by.values():
         tot = sum(e["size"] ** 2 for e in group)
         if tot >= 0.8:
             for e in group:
                 e["size"] *= math.sqrt(0.79 / tot)
-    return out
-
+    return effects
 
 def effects_at_mde(runs: pd.DataFrame, factor: float = 1.5, *, hypotheses=None) -> list[dict]:
     """Effects planting every hypothesis at ``factor`` × its mean MDE measured in ``runs`` (null
@@ -255,15 +261,7 @@ def effects_at_mde(runs: pd.DataFrame, factor: float = 1.5, *, hypotheses=None) 
             continue
         size = float(np.clip(factor * mde[h.id], 0.0, 0.85)) * (1 if h.expected_sign in ("+", 1) else -1)
         out.append({"category": h.category, "outcome": h.outcome, "lag": int(h.lag), "size": size})
-    by: dict[str, list[dict]] = {}
-    for e in out:
-        by.setdefault(e["outcome"], []).append(e)
-    for group in by.values():
-        tot = sum(e["size"] ** 2 for e in group)
-        if tot >= 0.8:
-            for e in group:
-                e["size"] *= math.sqrt(0.79 / tot)
-    return out
+    return _within_generator_limit(out)
 
 
 def one_world(design: Design, seed: int, effects, *, hypotheses=None, rulebook=None,
