@@ -16,19 +16,22 @@ revenue over the window (size control). Outcomes at lag h, never read inside the
 - ``margin_change``: gross margin (GP / revenue) in t+h minus in t+h-1, clients buying in both;
 - ``claims_rate``: the client's claims per 100 orders in t+h-1, clients with orders then.
 
-Model: period fixed effects (every client compared with the others in the same period),
-standard errors clustered by client (CR1 as fixest/reghdfe: G/(G-1)·(N-1)/(N-K), K = slopes +
-period effects, t(G-1)). ``client_effects=True`` adds client fixed effects (the within-client
-comparison: the same client in periods with and without the kind); it is not the default. Measured
-on lean worlds (``tests/test_client_links.py``, docs/methods.md "Client level"): it keeps its size
-where a kind is a lasting trait plus noise (0.042 per test), but its MDE is about 3× the default's
-because kinds seldom change within a client, an effect planted at that MDE is estimated somewhat
-small (0.86 and 0.95 of the planted size in two runs of 60 worlds), and where the client's own
-recent revenue decides its kind the default finds links that are not there (0.80 of null worlds;
-the within design 0.05 and 0.18 in two runs).
+Model (docs/methods.md "Client level"): by default one regression per period (Fama-MacBeth) of the
+outcome on every kind's membership at t-1 jointly, the log window revenue and the client's activity
+in the window (:data:`CONTROLS`); the estimate is the mean of the period slopes, its SE their SD over
+sqrt(T), t(T-1). Clients of a kind share demand shocks within a period, which a pooled regression with
+SEs clustered by client counts as independent evidence (in null worlds of the product's generator it
+rejected revenue-growth nulls in up to 0.45 of worlds; per period 0.03-0.17). A kind whose rule reads
+the outcome's own signal (:data:`CLIENT_SIGNALS`) is tested with its rule variant without those
+conditions, or is not testable: its members are picked on highs that revert (regression to the mean:
+0.77 of null worlds where the client's own recent revenue decides the kind). ``client_effects=True``
+runs the pooled regression with client and period effects (the within-client comparison), CR1 by
+client, t(G-1); it is not the default: its MDE is about 3x, it estimates planted effects somewhat small
+(0.86 and 0.95 of the planted size in two runs of 60 worlds), and it does not remove regression to
+the mean (0.05 and 0.18).
 
 ``std_effect``: the change in the outcome, in SDs, per SD of membership, both after removing
-period means (and client means with client effects).
+period means (within periods; within clients and periods with client effects).
 
 The least squares and the clustered covariance are written out with numpy: the general
 ``stats.panel_regression`` (linearmodels) takes about a second per fit at client scale because
@@ -56,7 +59,7 @@ from analysis.growth.panel import (
     shift_left,
     window_sum,
 )
-from analysis.stats import adjust_pvalues, mde
+from analysis.stats import adjust_pvalues
 
 CLIENT_OUTCOMES = hyp.CLIENT_OUTCOMES
 SIZE_CONTROL = "log_window_revenue"

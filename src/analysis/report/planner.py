@@ -167,9 +167,14 @@ def _series_mde(t_use: int, alpha: float, m: int) -> float:
 
 @functools.lru_cache(maxsize=4096)
 def _client_mde(rows: int, G: int, t_use: int, k: int, alpha: float, m: int) -> float:
-    if G < 2 or rows - t_use - k < 2:
+    """Design MDE of the default client-level test (one regression per period, the mean slope with
+    t(T-1)): each period's rows pay for an intercept and k slopes, so the mean slope's SE is about
+    1/sqrt(rows - T(k+1)) when rows are independent; t(T-1) for the size and the power, as the
+    results table's MDE (:func:`analysis.growth.client_links.t_mde`). Needs 3 periods with a slope."""
+    resid = rows - t_use * (k + 1)
+    if G < 2 or t_use < 3 or resid < 2:
         return math.nan
-    return float(design_mde(rows, params=t_use + k, df=G - 1, alpha=alpha, m=m)["mde"].iloc[0])
+    return client_links.t_mde(1 / math.sqrt(resid), t_use - 1, alpha=alpha, m=m)
 
 
 def plan(
@@ -344,6 +349,7 @@ def plan(
         add(h, "one_portfolio", "company", 1, t_use, max(t_use - 1, 0), 3, max(t_use - 4, 0), m_port, mde_v, reason,
             need, (t_need + extra) if t_need else np.nan, np.nan, monthly)
 
+    k_client = k + len(client_links.CONTROLS) - 1  # kinds + the client model's controls
     for h in client_h:
         col = f"{h.outcome}_h{h.lag}"
         kind = "growth" if h.outcome in ("revenue_growth", "margin_change") else "level"
@@ -362,14 +368,14 @@ def plan(
             n_rows, G, t_use = len(used), int(used["client_id"].nunique()), int(used["period"].nunique())
         else:
             n_rows, G, t_use = 0, 0, t_use_all
-        mde_v = _client_mde(n_rows, G, t_use, k, alpha, m_client) if not missing else math.nan
+        mde_v = _client_mde(n_rows, G, t_use, k_client, alpha, m_client) if not missing else math.nan
         reason = missing or (("plan.reason.few_clients", {"rows": n_rows}) if not np.isfinite(mde_v) else None)
         per_period = n_rows / t_use if t_use else 0
         if missing and not need:
             need = [("plan.need.data", {})]
         pn = un = np.nan
         if per_period > 0:
-            t_need = _search(lambda t: _nan_inf(_client_mde(int(per_period * t), max(G, 2), t, k, alpha, m_client)),
+            t_need = _search(lambda t: _nan_inf(_client_mde(int(per_period * t), max(G, 2), t, k_client, alpha, m_client)),
                              h.min_effect, max(t_use, 1))
             if t_need:
                 pn = t_need + extra
@@ -377,13 +383,14 @@ def plan(
                                                    "units": _unit("client", "en"), "units_ru": _unit("client", "ru")}))
         if t_use >= 1 and G >= 1:
             per_client = n_rows / G if G else t_use
-            g_need = _search(lambda g: _nan_inf(_client_mde(int(per_client * g), g, t_use, k, alpha, m_client)),
+            g_need = _search(lambda g: _nan_inf(_client_mde(int(per_client * g), g, t_use, k_client, alpha, m_client)),
                              h.min_effect, max(G, 2))
             if g_need:
                 un = g_need
                 need.append(("plan.need.units", {"G": g_need, "T": t_use, "units": _unit("client", "en"),
                                                  "units_ru": _unit("client", "ru")}))
-        add(h, "client", "client", G, t_use, n_rows, t_use + k, G - 1 if G else np.nan, m_client, mde_v, reason, need,
+        add(h, "client", "client", G, t_use, n_rows, t_use * (k_client + 1), t_use - 1 if t_use else np.nan, m_client, mde_v,
+            reason, need,
             pn, un, monthly)
     out = pd.DataFrame(rows, columns=PLAN_COLUMNS)
     out.attrs.update(freq=freq, window=W, periods=T_all, portfolios=G_port, unit_column=unit_col,
