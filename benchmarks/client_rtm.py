@@ -53,11 +53,9 @@ def one(args):
     cats = data.attrs["categories"]
     exps = [cl.member_column(k) for k in cats]
     W = data.attrs["window"]
-    act = (cl.SIZE_CONTROL, cl.ACTIVE_SHARE, "hist_active_l1")
-    hist = (*act, *[f"hist_log_revenue_l{j}" for j in range(1, W + 1)], *[f"hist_active_l{j}" for j in range(2, W + 1)])
-    designs = {"pooled": (cl.client_regression, (cl.SIZE_CONTROL,)), "fm": (cl.period_slopes_regression, (cl.SIZE_CONTROL,)),
-               "fm_act": (cl.period_slopes_regression, act), "fm_hist": (cl.period_slopes_regression, hist),
-               "pooled_hist": (cl.client_regression, hist)}
+    designs = {"pooled": (cl.client_regression, (cl.SIZE_CONTROL,)),
+               "fm": (cl.period_slopes_regression, (cl.SIZE_CONTROL,)),
+               "fm_act": (cl.period_slopes_regression, cl.CONTROLS)}
     rows = []
     for o in OUTCOMES:
         col = f"{o}_h1"

@@ -133,7 +133,8 @@ def _fits(args) -> list[tuple[str, float, float, float, float]]:
     out = []
     for hid, (kind, col) in TESTS.items():
         if design == "default":
-            fit = cl.period_slopes_regression(data, outcome=col, exposures=exposures, controls=cl.CONTROLS)
+            fit = cl.period_slopes_regression(data, outcome=col, exposures=exposures, controls=cl.CONTROLS,
+                                              change=col.rsplit("_h", 1)[0] in cl.CHANGE_OUTCOMES)
         else:
             fit = cl.client_regression(data, outcome=col, exposures=exposures, client_effects=design == "within")
         r = fit.set_index("term").loc[cl.member_column(kind)]
@@ -178,6 +179,11 @@ def test_period_slopes_by_hand():
     np.testing.assert_allclose(ours.loc[["x1", "x2"], "std_error"], se[:2], rtol=1e-10)
     np.testing.assert_allclose(ours.loc[["x1", "x2"], "p_unc"], 2 * stats.t.sf(np.abs(t[:2]), len(slopes) - 1), rtol=1e-8)
     assert (ours["df"] == len(slopes) - 1).all()
+    # change outcomes: variance + first autocovariance (Newey-West, Bartlett weight 1/2), over T
+    nw = cl.period_slopes_regression(d, outcome="y", exposures=["x1", "x2"], change=True).set_index("term")
+    c = slopes - slopes.mean(axis=0)
+    var = (c ** 2).sum(axis=0) / (len(c) - 1) + (c[1:] * c[:-1]).sum(axis=0) / (len(c) - 1)
+    np.testing.assert_allclose(nw.loc[["x1", "x2"], "std_error"], np.sqrt(var[:2] / len(c)), rtol=1e-10)
 
 
 def test_kind_read_from_the_outcome_is_not_tested_or_uses_its_variant():
@@ -210,8 +216,9 @@ def test_kind_read_from_the_outcome_is_not_tested_or_uses_its_variant():
 @pytest.mark.slow
 def test_null_worlds_reject_at_the_nominal_rate():
     """250 null worlds where a kind's clients share demand shocks: the default test (one regression
-    per period) rejects each true null at 0.02-0.09; the old pooled test with SEs clustered by client
-    counts every client as independent evidence of the kind's shock and rejects far more often."""
+    per period) rejects each true null at 0.02-0.09. The old pooled test with SEs clustered by client
+    is printed beside it (60 worlds; with shocks of this size 0.10-0.12 for the change outcomes; in
+    the product's synthetic company, whose kind factors move more, 0.13-0.45: docs/methods.md)."""
     worlds = _run(range(1000, 1250))  # 250 null worlds × 4 tests
     p = np.array([[r[3] for r in w] for w in worlds])
     per_test = (p < 0.05).mean(axis=0)
@@ -221,7 +228,6 @@ def test_null_worlds_reject_at_the_nominal_rate():
           f"family-wise (Holm, 4) {fwer:.3f}; pooled CR1 on 60 of them {np.round((pooled < 0.05).mean(axis=0), 3)}")
     assert ((per_test >= 0.02) & (per_test <= 0.09)).all(), per_test
     assert fwer <= 0.09, fwer
-    assert (pooled[:, 0] < 0.05).mean() > 0.15  # C1 (revenue growth): the shocks the pooled SE misses
 
 
 @pytest.mark.slow
