@@ -47,7 +47,6 @@ from scipy import stats as sps
 
 from analysis import registry
 from analysis.errors import InputError
-from analysis.growth import hypotheses as hyp
 from analysis.growth.panel import (
     ClientGrid,
     log_positive,
@@ -56,9 +55,11 @@ from analysis.growth.panel import (
     shift_left,
     window_sum,
 )
+from analysis.growth.spec import as_hypothesis_file
+from analysis.growth.verdicts import POWER, verdict
+from analysis.growth.wording import format_signed, kind_words
 from analysis.stats import adjust_pvalues, mde
 
-CLIENT_OUTCOMES = hyp.CLIENT_OUTCOMES
 SIZE_CONTROL = "log_window_revenue"
 LAGS = (1, 2)
 
@@ -237,7 +238,7 @@ def client_regression(
 
 def client_hypotheses(hypotheses=None) -> list:
     """The hypotheses of a file (or list) marked ``level: client``."""
-    hf = hyp.as_hypothesis_file(hypotheses)
+    hf = as_hypothesis_file(hypotheses)
     return [h for h in hf.hypotheses if h.level == "client"], hf
 
 
@@ -245,12 +246,12 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     """A plain sentence for a client-level result: about clients of a kind, never about the
     company's growth."""
     v = row["verdict"]
-    kind = hyp.kind_words(row["category"])
+    kind = kind_words(row["category"])
     out = registry.current().client_phrase(str(row["outcome"]))
     h = int(row["lag"])
     est = row.get("std_effect", np.nan)
     m = float(row["min_effect"])
-    f = lambda x: hyp.format_signed(x, lang)  # noqa: E731 - signed, two decimals, decimal comma in Russian
+    f = lambda x: format_signed(x, lang)  # noqa: E731 - signed, two decimals, decimal comma in Russian
     if lang == "ru":
         when = "в следующем периоде" if h == 1 else f"через {h} периода"
         eff = (f"стандартизованная разница {f(est)}, 95 % ДИ от {f(row['ci_low'])} до {f(row['ci_high'])}"
@@ -294,7 +295,7 @@ def test_client_links(
     hypotheses=None,
     *,
     alpha: float | None = None,
-    power: float = hyp.POWER,
+    power: float = POWER,
     client_effects: bool = False,
 ) -> pd.DataFrame:
     """Test the client-level hypotheses (``level: client``) on :func:`client_panel`'s table.
@@ -365,8 +366,8 @@ def test_client_links(
                                                                       est - q90 * se, est + q90 * se]
         out.at[i, "mde"] = float(mde(se, alpha=alpha, power=power, m=m, df=df)["mde"].iloc[0])
     out["power"] = power
-    out["verdict"] = [hyp.verdict(r.p_adj, r.std_effect, r.ci90_low, r.ci90_high, expected_sign=r.expected_sign,
-                                  min_effect=r.min_effect, alpha=alpha) for r in out.itertuples()]
+    out["verdict"] = [verdict(r.p_adj, r.std_effect, r.ci90_low, r.ci90_high, expected_sign=r.expected_sign,
+                              min_effect=r.min_effect, alpha=alpha) for r in out.itertuples()]
     out["sentence_en"] = [sentence(r, "en") for _, r in out.iterrows()]
     out["sentence_ru"] = [sentence(r, "ru") for _, r in out.iterrows()]
     out.attrs.update(alpha=alpha, level="client", client_effects=client_effects)
