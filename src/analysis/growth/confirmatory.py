@@ -128,110 +128,157 @@ def test_hypotheses(
         warning among them), ``calibration`` (one-portfolio mode: :func:`calibrate_single`'s
         table as records), ``small_sample`` (panel mode: the convention used).
     """
-    hf = as_hypothesis_file(hypotheses)
-    hf = hf.model_copy(update={"hypotheses": [h for h in hf.hypotheses if h.level == "portfolio"]})
+    hf = _portfolio_hypotheses(hypotheses)
     alpha = hf.alpha if alpha is None else float(alpha)
-    if measure not in growth.EXPOSURES:
-        raise InputError(f"The value for `measure` must be one of {list(growth.EXPOSURES)}, but {measure!r} was passed.")
+    _check_options(measure, inference)
     md = choose_mode(data, mode)
-    if inference not in INFERENCE_NAMES:
-        raise InputError(f"The value for `inference` must be one of {list(INFERENCE_NAMES)}, but {inference!r} was passed.")
     warn_list: list[str] = []
     attrs: dict = {"mode": md, "alpha": alpha, "measure": measure}
-    rows = []
     if md == "panel":
-        arr = PortfolioArrays(data)
-        exp_cols = usable_exposures(arr, measure=measure)
-        fits: dict[tuple, fe.TwoWayFit | pd.DataFrame | None] = {}
-        G = n_portfolios(data)
-        attrs["inference"] = inference
-        if G < 30 and inference == "cr1":
-            warn_list.append(f"few portfolios: G={G} < 30; clustered standard errors are then less reliable")
-        for h in hf.hypotheses:
-            col = growth.outcome_column(h.outcome, h.lag)
-            cols_h, terms = model_exposures(arr, h.outcome, exp_cols, measure=measure)
-            term = terms.get(h.category, growth.exposure_column(h.category, measure))
-            cols_h, collinear = independent_exposures(arr, col, cols_h, keep=term)
-            key = (col, tuple(cols_h))
-            if key not in fits:
-                fits[key] = fit_twoway(arr, col, cols_h, inference, seed) if col in data.columns else None
-            fit = fits[key]
-            exp_cols_h = cols_h
-            row = _blank(h, measure, md)
-            row["exposure"] = term
-            row["inference"] = inference
-            row["test"] = f"panel: portfolio and period fixed effects, clustered by portfolio, {INFERENCE_NAMES[inference][0]}"
-            if not isinstance(fit, fe.TwoWayFit) or term not in fit.terms[:-1]:
-                why = "outcome not in the data" if col not in data.columns else (
-                    "exposure does not vary after removing portfolio and period means or is missing"
-                    if term not in exp_cols_h else "model could not be fit")
-                if isinstance(fit, pd.DataFrame):
-                    why = str(fit["diagnostics"].iloc[0])
-                row["diagnostics"] = why
-                row.update(_why_not_testable(data, col, term, md))
-                rows.append(row)
-                continue
-            j = fit.terms.index(term)
-            used = (arr.per >= 0) & np.isfinite(arr.col(term)) & np.isfinite(arr.col(col))
-            row.update(n=int(fit.n), n_portfolios=int(fit.n_entities), estimate=float(fit.estimate[j]),
-                       std_effect=float(fit.std_effect[j]), std_effect_se=float(fit.std_effect_se[j]),
-                       p_unc=float(fit.p_unc[j]), df=float(fit.df[j]), n_periods=len(np.unique(arr.per[used])),
-                       diagnostics="; ".join(s for s in (fit.diagnostics[j], model_notes(fit)) if s))
-            if not bool(fit.identified[j]):
-                why = ("the exposure is identified by one portfolio: dropping it leaves the effect unidentified, "
-                       "so the jackknife cannot test it")
-                row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
-                warn_list.append(f"{h.id}: not tested — {why}")
-            if collinear:
-                why = (f"left out of the model, collinear with the other exposures after removing portfolio and "
-                       f"period means: {', '.join(collinear)}")
-                row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
-            attrs["small_sample"] = fit.small_sample
-            rows.append(row)
+        rows = _panel_rows(data, hf.hypotheses, measure=measure, inference=inference, seed=seed, attrs=attrs,
+                           warn_list=warn_list)
     else:
-        if n_portfolios(data) > 1:
-            raise InputError("one-portfolio mode needs data of a single portfolio; filter it first or use mode='panel'")
-        n_obs = int(data[usable_exposures(data, measure=measure)[:1] or ["period"]].notna().sum().iloc[0]) \
-            if usable_exposures(data, measure=measure) else len(data)
-        n_cal = max(min(n_obs - 1, 10_000), 8)
-        cal = calibrate_single(n_cal, alpha=alpha, n_sims=n_calibration, seed=seed)
-        deciding = str(cal.loc[cal["deciding"], "test"].iloc[0])
-        attrs["calibration"] = cal.to_dict("records")
-        warn_list.append(
-            f"ONE PORTFOLIO: {n_obs} periods. Tests on a single short series are poorly calibrated; "
-            f"the deciding test ({deciding}) rejected {float(cal.loc[cal['deciding'], 'rejection_rate'].iloc[0]):.1%} "
-            f"of simulated null series at this length (nominal {alpha:.0%})."
-            + (f" Below {SHORT_SERIES} periods treat every verdict as tentative." if n_obs < SHORT_SERIES else ""))
-        for h in hf.hypotheses:
-            col = growth.outcome_column(h.outcome, h.lag)
-            term = model_exposures(data, h.outcome, [], measure=measure)[1].get(
-                h.category, growth.exposure_column(h.category, measure))
-            row = _blank(h, measure, md)
-            row["exposure"] = term
-            row["inference"] = deciding
-            row["test"] = f"one portfolio: ADL (own lag 1), deciding test {deciding} chosen by calibration"
-            fit = fit_single(data, col, term, deciding, seed) if col in data.columns and term in data.columns else None
-            if fit is None:
-                row["diagnostics"] = "too few periods, or the exposure or outcome is missing or constant"
-                row.update(_why_not_testable(data, col, term, md))
-                rows.append(row)
-                continue
-            pt = fit["p_by_test"]
-            row.update(n=int(fit["n"]), n_portfolios=1, n_periods=int(fit["n"]), estimate=float(fit["estimate"]),
-                       std_effect=float(fit["std_effect"]), std_effect_se=float(fit["std_effect_se"]),
-                       p_unc=float(fit["p_unc"]), df=float(fit["df"]),
-                       diagnostics="; ".join([f"p_{t}={pt[t]:.3g}" for t in SINGLE_TESTS]
-                                             + ([str(fit["diagnostics"])] if fit.get("diagnostics") else [])))
-            rows.append(row)
+        rows = _single_rows(data, hf.hypotheses, measure=measure, alpha=alpha, seed=seed,
+                            n_calibration=n_calibration, attrs=attrs, warn_list=warn_list)
     out = pd.DataFrame(rows, columns=RESULT_COLUMNS)
-    att = dict(attenuation or {})
-    out["attenuation"] = [float(att.get(i, att.get(c, 1.0))) for i, c in zip(out["id"], out["category"])]
+    out["attenuation"] = _attenuations(out, attenuation)
     out = _decide(out, alpha=alpha, power=power, sentences=sentences)
     out.attrs.update(attrs, warnings=warn_list)
     return out
 
 
 test_hypotheses.__test__ = False  # not a pytest test, despite the name
+
+
+def _portfolio_hypotheses(hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None
+                          ) -> HypothesisFile:
+    """The checked file with its portfolio-level hypotheses only (client level: :mod:`analysis.growth.client_links`)."""
+    hf = as_hypothesis_file(hypotheses)
+    return hf.model_copy(update={"hypotheses": [h for h in hf.hypotheses if h.level == "portfolio"]})
+
+
+def _check_options(measure: str, inference: str) -> None:
+    if measure not in growth.EXPOSURES:
+        raise InputError(f"The value for `measure` must be one of {list(growth.EXPOSURES)}, but {measure!r} was passed.")
+    if inference not in INFERENCE_NAMES:
+        raise InputError(f"The value for `inference` must be one of {list(INFERENCE_NAMES)}, but {inference!r} was passed.")
+
+
+def _attenuations(out: pd.DataFrame, attenuation: Mapping[str, float] | None) -> list[float]:
+    """Each row's attenuation: by hypothesis id, else by category, else 1."""
+    att = dict(attenuation or {})
+    return [float(att.get(i, att.get(c, 1.0))) for i, c in zip(out["id"], out["category"])]
+
+
+def _panel_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure: str, inference: str, seed: int,
+                attrs: dict, warn_list: list[str]) -> list[dict]:
+    """Panel mode: one row per hypothesis from the two-way model of its outcome (one fit per
+    outcome and set of exposures, shared by the hypotheses that need it)."""
+    arr = PortfolioArrays(data)
+    exp_cols = usable_exposures(arr, measure=measure)
+    fits: dict[tuple, fe.TwoWayFit | pd.DataFrame | None] = {}
+    G = n_portfolios(data)
+    attrs["inference"] = inference
+    if G < 30 and inference == "cr1":
+        warn_list.append(f"few portfolios: G={G} < 30; clustered standard errors are then less reliable")
+    rows = []
+    for h in hypotheses:
+        col = growth.outcome_column(h.outcome, h.lag)
+        cols_h, terms = model_exposures(arr, h.outcome, exp_cols, measure=measure)
+        term = terms.get(h.category, growth.exposure_column(h.category, measure))
+        cols_h, collinear = independent_exposures(arr, col, cols_h, keep=term)
+        key = (col, tuple(cols_h))
+        if key not in fits:
+            fits[key] = fit_twoway(arr, col, cols_h, inference, seed) if col in data.columns else None
+        row = _blank(h, measure, "panel")
+        row["exposure"] = term
+        row["inference"] = inference
+        row["test"] = f"panel: portfolio and period fixed effects, clustered by portfolio, {INFERENCE_NAMES[inference][0]}"
+        rows.append(_panel_row(row, fits[key], arr, col, term, cols_h, collinear, h.id, attrs, warn_list))
+    return rows
+
+
+def _panel_row(row: dict, fit: fe.TwoWayFit | pd.DataFrame | None, arr: PortfolioArrays, col: str, term: str,
+               model_cols: Sequence[str], collinear: Sequence[str], hid: str, attrs: dict,
+               warn_list: list[str]) -> dict:
+    """``row`` filled from the fit's ``term`` (or with why it was not tested)."""
+    data = arr.data
+    if not isinstance(fit, fe.TwoWayFit) or term not in fit.terms[:-1]:
+        why = "outcome not in the data" if col not in data.columns else (
+            "exposure does not vary after removing portfolio and period means or is missing"
+            if term not in model_cols else "model could not be fit")
+        if isinstance(fit, pd.DataFrame):
+            why = str(fit["diagnostics"].iloc[0])
+        row["diagnostics"] = why
+        row.update(_why_not_testable(data, col, term, "panel"))
+        return row
+    j = fit.terms.index(term)
+    used = (arr.per >= 0) & np.isfinite(arr.col(term)) & np.isfinite(arr.col(col))
+    row.update(n=int(fit.n), n_portfolios=int(fit.n_entities), estimate=float(fit.estimate[j]),
+               std_effect=float(fit.std_effect[j]), std_effect_se=float(fit.std_effect_se[j]),
+               p_unc=float(fit.p_unc[j]), df=float(fit.df[j]), n_periods=len(np.unique(arr.per[used])),
+               diagnostics="; ".join(s for s in (fit.diagnostics[j], model_notes(fit)) if s))
+    if not bool(fit.identified[j]):
+        why = ("the exposure is identified by one portfolio: dropping it leaves the effect unidentified, "
+               "so the jackknife cannot test it")
+        row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
+        warn_list.append(f"{hid}: not tested — {why}")
+    if collinear:
+        why = (f"left out of the model, collinear with the other exposures after removing portfolio and "
+               f"period means: {', '.join(collinear)}")
+        row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
+    attrs["small_sample"] = fit.small_sample
+    return row
+
+
+def _deciding_test(data: pd.DataFrame, *, measure: str, alpha: float, seed: int, n_calibration: int,
+                   attrs: dict, warn_list: list[str]) -> str:
+    """One-portfolio mode: the test whose simulated null rejection rate at the series' length is
+    closest to alpha (:func:`analysis.growth.fits.calibrate_single`), with the short-series warning."""
+    n_obs = int(data[usable_exposures(data, measure=measure)[:1] or ["period"]].notna().sum().iloc[0]) \
+        if usable_exposures(data, measure=measure) else len(data)
+    n_cal = max(min(n_obs - 1, 10_000), 8)
+    cal = calibrate_single(n_cal, alpha=alpha, n_sims=n_calibration, seed=seed)
+    deciding = str(cal.loc[cal["deciding"], "test"].iloc[0])
+    attrs["calibration"] = cal.to_dict("records")
+    warn_list.append(
+        f"ONE PORTFOLIO: {n_obs} periods. Tests on a single short series are poorly calibrated; "
+        f"the deciding test ({deciding}) rejected {float(cal.loc[cal['deciding'], 'rejection_rate'].iloc[0]):.1%} "
+        f"of simulated null series at this length (nominal {alpha:.0%})."
+        + (f" Below {SHORT_SERIES} periods treat every verdict as tentative." if n_obs < SHORT_SERIES else ""))
+    return deciding
+
+
+def _single_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure: str, alpha: float, seed: int,
+                 n_calibration: int, attrs: dict, warn_list: list[str]) -> list[dict]:
+    """One-portfolio mode: one row per hypothesis from the ADL model and the deciding test."""
+    if n_portfolios(data) > 1:
+        raise InputError("one-portfolio mode needs data of a single portfolio; filter it first or use mode='panel'")
+    deciding = _deciding_test(data, measure=measure, alpha=alpha, seed=seed, n_calibration=n_calibration,
+                              attrs=attrs, warn_list=warn_list)
+    rows = []
+    for h in hypotheses:
+        col = growth.outcome_column(h.outcome, h.lag)
+        term = model_exposures(data, h.outcome, [], measure=measure)[1].get(
+            h.category, growth.exposure_column(h.category, measure))
+        row = _blank(h, measure, "single")
+        row["exposure"] = term
+        row["inference"] = deciding
+        row["test"] = f"one portfolio: ADL (own lag 1), deciding test {deciding} chosen by calibration"
+        fit = fit_single(data, col, term, deciding, seed) if col in data.columns and term in data.columns else None
+        if fit is None:
+            row["diagnostics"] = "too few periods, or the exposure or outcome is missing or constant"
+            row.update(_why_not_testable(data, col, term, "single"))
+            rows.append(row)
+            continue
+        pt = fit["p_by_test"]
+        row.update(n=int(fit["n"]), n_portfolios=1, n_periods=int(fit["n"]), estimate=float(fit["estimate"]),
+                   std_effect=float(fit["std_effect"]), std_effect_se=float(fit["std_effect_se"]),
+                   p_unc=float(fit["p_unc"]), df=float(fit["df"]),
+                   diagnostics="; ".join([f"p_{t}={pt[t]:.3g}" for t in SINGLE_TESTS]
+                                         + ([str(fit["diagnostics"])] if fit.get("diagnostics") else [])))
+        rows.append(row)
+    return rows
 
 
 def _why_not_testable(data: pd.DataFrame, outcome_col: str, term: str, md: str) -> dict:
@@ -270,8 +317,7 @@ def apply_attenuation(results: pd.DataFrame, attenuation: Mapping[str, float] | 
         return results
     out = results.copy()
     alpha = float(out.attrs.get("alpha", 0.05))
-    att = dict(attenuation)
-    out["attenuation"] = [float(att.get(i, att.get(c, 1.0))) for i, c in zip(out["id"], out["category"])]
+    out["attenuation"] = _attenuations(out, attenuation)
     return _verdicts(out, alpha=alpha, sentences="sentence_en" in out.columns)
 
 
