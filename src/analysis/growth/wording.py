@@ -27,6 +27,12 @@ def format_signed(x: float, lang: str) -> str:
     return s.replace(".", ",").replace("-", "\u2212") if lang == "ru" else s
 
 
+def format_decimal(x: float, lang: str) -> str:
+    """Two decimals, with a decimal comma in Russian: ``0.20`` / ``0,20``."""
+    s = f"{x:.2f}"
+    return s.replace(".", ",") if lang == "ru" else s
+
+
 def _outcome_words(outcome: str) -> tuple[str, str, str, str, str, str]:
     """(en noun, ru noun, en up, en down, ru up, ru down) of an outcome, from the registry; a KPI
     column the registry does not know reads as its own name."""
@@ -75,6 +81,41 @@ def reason_sentence(row: dict | pd.Series, lang: str = "en") -> str:
     }.get(code, "the model could not be fit on these data.")
 
 
+#: How a significant verdict opens, in English and Russian (shared with client-level sentences).
+LEADS = {"supported": ("As expected", "Как и ожидалось"),
+         "contradicted": ("Contrary to the hypothesis", "Вопреки гипотезе")}
+# The sentences of :func:`sentence`. Verdicts concern the kind as the rulebook decides it ("as the
+# rules define them"), not the latent kind itself; ``share`` is (by revenue, by count).
+_SENTENCE = {
+    "en": {
+        "eff": "standardised slope {est}, 95 % CI {lo} to {hi}",
+        "share": ("revenue share", "share of clients"),
+        "significant": "{lead}, a larger {share} of {cat} (as the rules define them) went together with {move} {lag} "
+                       "({eff}). This is an association in the data, not proof of cause.",
+        "no_effect": "No association worth noting: with 90 % confidence the link between the share of {cat} (as the "
+                     "rules define them) and {out} {lag} is smaller than ±{m} SD ({eff}).",
+        "noisy": "Inconclusive (rule too noisy to rule out an effect): the link between the share of {cat} (as the "
+                 "rules define them) and {out} {lag} is smaller than ±{m} SD, but the rules see this kind with so "
+                 "much error that an effect of that size on the kind itself is not ruled out ({eff}).",
+        "inconclusive": "Inconclusive: the data can neither confirm nor rule out a link of at least ±{m} SD between "
+                        "the share of {cat} (as the rules define them) and {out} {lag} ({eff}).",
+    },
+    "ru": {
+        "eff": "стандартизованный наклон {est}, 95 % ДИ от {lo} до {hi}",
+        "share": ("выручки клиентов", "клиентов"),
+        "significant": "{lead}, большая доля {share} категории «{cat}» (по определению правил) сопровождалась {move} "
+                       "{lag} ({eff}). Это связь в данных, а не доказательство причины.",
+        "no_effect": "Заметной связи нет: с 90 % уверенностью связь доли клиентов «{cat}» (по определению правил) с "
+                     "показателем «{out}» {lag} по модулю меньше {m} стд. откл. ({eff}).",
+        "noisy": "Вывода нет (правило слишком неточное, чтобы исключить эффект): для категории «{cat}» (по "
+                 "определению правил) связь с показателем «{out}» {lag} меньше {m} стд. откл., но правило видит "
+                 "этот вид клиентов с заметной ошибкой, и эффект на самих клиентов этого вида не исключён ({eff}).",
+        "inconclusive": "Вывода нет: данные не позволяют ни подтвердить, ни исключить связь не слабее {m} стд. откл. "
+                        "между долей клиентов «{cat}» (по определению правил) и показателем «{out}» {lag} ({eff}).",
+    },
+}
+
+
 def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     """A plain sentence for one result row (``verdict``, ``category``, ``outcome``, ``lag``,
     ``std_effect``, ``ci_low``, ``ci_high``, ``min_effect``; ``reason_code`` when not testable)
@@ -92,53 +133,23 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     v = row["verdict"]
     if v == "not_testable" or v not in VERDICTS:
         return reason_sentence(row, lang)
-    cat = kind_words(row["category"])
-    en_out, ru_out, en_up, en_down, ru_up, ru_down = _outcome_words(row["outcome"])
-    # verdicts concern the kind as the rulebook decides it, not the latent kind itself
-    rule_en = " (as the rules define them)"
-    rule_ru = " (по определению правил)"
-    noisy = row.get("verdict_reason") == "rule_too_noisy"
-    h = int(row["lag"])
-    m = float(row["min_effect"])
+    i = 1 if lang == "ru" else 0
+    words = _SENTENCE["ru" if i else "en"]
+    out = _outcome_words(row["outcome"])  # (en noun, ru noun, en up, en down, ru up, ru down)
     est = float(row["std_effect"])
-    up = est > 0
     by_count = row.get("measure") == "count_share"
-    lag = _lag_words(h, lang)
-    if lang == "ru":
-        eff = (f"стандартизованный наклон {format_signed(est, 'ru')}, 95 % ДИ от {format_signed(row['ci_low'], 'ru')} "
-               f"до {format_signed(row['ci_high'], 'ru')}")
-        tail = " Это связь в данных, а не доказательство причины."
-        share = "клиентов" if by_count else "выручки клиентов"
-        mm = f"{m:.2f}".replace(".", ",")
-        if v in ("supported", "contradicted"):
-            lead = "Как и ожидалось" if v == "supported" else "Вопреки гипотезе"
-            return (f"{lead}, большая доля {share} категории «{cat[1]}»{rule_ru} сопровождалась "
-                    f"{ru_up if up else ru_down} {lag} ({eff}).{tail}")
-        if v == "no_effect":
-            return (f"Заметной связи нет: с 90 % уверенностью связь доли клиентов «{cat[1]}»{rule_ru} с показателем "
-                    f"«{ru_out}» {lag} по модулю меньше {mm} стд. откл. ({eff}).")
-        if noisy:
-            return (f"Вывода нет (правило слишком неточное, чтобы исключить эффект): для категории «{cat[1]}»"
-                    f"{rule_ru} связь с показателем «{ru_out}» {lag} меньше {mm} стд. откл., но правило видит "
-                    f"этот вид клиентов с заметной ошибкой, и эффект на самих клиентов этого вида не исключён ({eff}).")
-        return (f"Вывода нет: данные не позволяют ни подтвердить, ни исключить связь не слабее {mm} стд. откл. "
-                f"между долей клиентов «{cat[1]}»{rule_ru} и показателем «{ru_out}» {lag} ({eff}).")
-    eff = f"standardised slope {format_signed(est, 'en')}, 95 % CI {format_signed(row['ci_low'], 'en')} to {format_signed(row['ci_high'], 'en')}"
-    tail = " This is an association in the data, not proof of cause."
-    share = "share of clients" if by_count else "revenue share"
-    if v in ("supported", "contradicted"):
-        lead = "As expected" if v == "supported" else "Contrary to the hypothesis"
-        return (f"{lead}, a larger {share} of {cat[0]}{rule_en} went together with {en_up if up else en_down} "
-                f"{lag} ({eff}).{tail}")
-    if v == "no_effect":
-        return (f"No association worth noting: with 90 % confidence the link between the share of {cat[0]}"
-                f"{rule_en} and {en_out} {lag} is smaller than ±{m:.2f} SD ({eff}).")
-    if noisy:
-        return (f"Inconclusive (rule too noisy to rule out an effect): the link between the share of {cat[0]}"
-                f"{rule_en} and {en_out} {lag} is smaller than ±{m:.2f} SD, but the rules see this kind with so "
-                f"much error that an effect of that size on the kind itself is not ruled out ({eff}).")
-    return (f"Inconclusive: the data can neither confirm nor rule out a link of at least ±{m:.2f} SD "
-            f"between the share of {cat[0]}{rule_en} and {en_out} {lag} ({eff}).")
+    if v in LEADS:
+        key = "significant"
+    elif v == "no_effect":
+        key = "no_effect"
+    else:
+        key = "noisy" if row.get("verdict_reason") == "rule_too_noisy" else "inconclusive"
+    eff = words["eff"].format(est=format_signed(est, lang), lo=format_signed(row["ci_low"], lang),
+                              hi=format_signed(row["ci_high"], lang))
+    return words[key].format(
+        lead=LEADS.get(v, ("", ""))[i], share=words["share"][by_count], cat=kind_words(row["category"])[i],
+        out=out[i], move=out[2 + 2 * i] if est > 0 else out[3 + 2 * i], lag=_lag_words(int(row["lag"]), lang),
+        m=format_decimal(float(row["min_effect"]), lang), eff=eff)
 
 
 def inference_sentence(results: pd.DataFrame, lang: str = "en") -> str:
@@ -178,4 +189,4 @@ def inference_sentence(results: pd.DataFrame, lang: str = "en") -> str:
 
 
 
-__all__ = ["format_signed", "inference_sentence", "kind_words", "reason_sentence", "sentence"]
+__all__ = ["LEADS", "format_decimal", "format_signed", "inference_sentence", "kind_words", "reason_sentence", "sentence"]
