@@ -70,6 +70,22 @@ def test_bad_hypotheses_file_names_the_problem(tmp_path, text, words):
         spec.load_hypotheses(path)
 
 
+def test_every_yaml_file_a_user_gives_is_read_alike(tmp_path):
+    """Hypotheses, rulebook and synthetic effects: a missing file and broken YAML name the file,
+    the line and what to do (one reader, analysis.errors.read_yaml)."""
+    from analysis.categories.rules import load_rulebook
+    from analysis.synth import load_effects
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("hypotheses:\n  - id: a\n    category: [image\n    outcome: x: y\n", encoding="utf-8")
+    for load, missing in ((spec.load_hypotheses, "hypotheses file not found"),
+                          (load_rulebook, "init-rulebook"), (load_effects, "effects file not found")):
+        with pytest.raises(InputError, match=r"broken\.yaml: not valid YAML at line \d+ \(\w+Error: .+\); fix the file"):
+            load(broken)
+        with pytest.raises(InputError, match=rf"absent\.yaml: .*{missing}"):
+            load(tmp_path / "absent.yaml")
+
+
 # ---------------------------------------------------------------------------------------------
 # a constructed panel whose verdicts are known
 

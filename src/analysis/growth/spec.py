@@ -12,12 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from analysis import registry
 from analysis.config import PACKAGE_DIR
-from analysis.errors import InputError
+from analysis.errors import InputError, read_yaml
 
 DEFAULT_FILE = PACKAGE_DIR / "resources" / "hypotheses.yaml"
 #: Outcomes a client-level hypothesis (``level: client``) can name (see :mod:`analysis.growth.client_links`).
@@ -99,12 +98,7 @@ def load_hypotheses(path: str | Path | None = None) -> HypothesisFile:
         Missing file, bad YAML, or a field that fails its check (the message names it).
     """
     p = Path(path) if path is not None else DEFAULT_FILE
-    if not p.is_file():
-        raise InputError(f"{p}: hypotheses file not found; give a YAML file or leave it out for the defaults")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(f"{p}: not valid YAML ({exc.__class__.__name__}); fix the file") from None
+    raw = read_yaml(p, missing="hypotheses file not found; give a YAML file or leave it out for the defaults")
     if isinstance(raw, list):
         raw = {"hypotheses": raw}
     try:
