@@ -1,8 +1,7 @@
 """Robustness: the confirmatory verdicts recomputed under other membership rules.
 
 docs/methods.md ("Statistics"): verdicts recomputed with every rule quantile shifted ±0.05 and
-with count shares; a verdict that changes is flagged. :func:`growth_tables` runs the whole growth
-side of a report (classify → panel → confirmatory → exploratory → robustness).
+with count shares; a verdict that changes is flagged.
 """
 
 from __future__ import annotations
@@ -14,8 +13,7 @@ import pandas as pd
 
 from analysis.growth import panel as growth
 from analysis.growth.confirmatory import test_hypotheses
-from analysis.growth.exploratory import explore
-from analysis.growth.spec import Hypothesis, HypothesisFile, as_hypothesis_file
+from analysis.growth.spec import Hypothesis, HypothesisFile
 
 ROBUSTNESS_COLUMNS = [
     "id", "category", "outcome", "lag", "variant", "quantile_shift", "measure", "std_effect", "ci_low",
@@ -128,69 +126,4 @@ def membership_sensitivity(memberships: dict[float, pd.DataFrame]) -> pd.DataFra
     return out.sort_values(["category", "period", "quantile_shift"]).reset_index(drop=True)
 
 
-def growth_tables(
-    panel: pd.DataFrame,
-    clients: pd.DataFrame,
-    *,
-    membership: pd.DataFrame | None = None,
-    window: int = 4,
-    kpis: pd.DataFrame | None = None,
-    events: pd.DataFrame | None = None,
-    transactions: pd.DataFrame | None = None,
-    rulebook: str | Path | None = None,
-    hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None = None,
-    seed: int = 1,
-    attenuation: Mapping[str, float] | None = None,
-) -> dict[str, pd.DataFrame]:
-    """The five growth tables of a report, from the client × period panel.
-
-    Categories come from :func:`analysis.categories.rules.classify` (default rulebook unless
-    ``rulebook``); ``membership`` skips that step for the baseline. Robustness reclassifies
-    with every rule quantile shifted by ±0.05.
-
-    Returns
-    -------
-    dict of pandas.DataFrame
-        ``portfolio_panel`` (:func:`analysis.growth.panel.portfolio_panel`), ``codebook``,
-        ``hypotheses`` (:func:`test_hypotheses`), ``exploratory`` (:func:`explore`),
-        ``robustness`` (:func:`robustness`). ``hypotheses.attrs`` keeps the mode and warnings.
-
-    Examples
-    --------
-    >>> from analysis.config import SAMPLE_DIR
-    >>> from analysis.ingest import load
-    >>> from analysis.ingest.panel import client_period_panel
-    >>> base = load(SAMPLE_DIR)
-    >>> t = growth_tables(client_period_panel(base), base.clients, kpis=base.kpis, events=base.events)
-    >>> sorted(t)
-    ['codebook', 'exploratory', 'hypotheses', 'portfolio_panel', 'robustness']
-    """
-    from analysis.categories.features import client_features
-    from analysis.categories.rules import classify, classify_variants
-
-    feats = client_features(panel, clients, window=window, kpis=kpis, events=events, transactions=transactions)
-
-    def provider(shift: float) -> pd.DataFrame:
-        if shift == 0.0 and membership is not None:
-            return membership
-        return classify(panel, clients, rulebook=rulebook, window=window, features=feats.copy(),
-                        quantile_shift=shift)
-
-    def var_provider(shift: float) -> pd.DataFrame:
-        return classify_variants(panel, clients, rulebook=rulebook, window=window, features=feats.copy(),
-                                 quantile_shift=shift)
-
-    base_members = provider(0.0)
-    base_variants = var_provider(0.0)
-    pp = growth.portfolio_panel(panel, base_members, window=window, kpis=kpis, variants=base_variants)
-    hf = as_hypothesis_file(hypotheses)
-    conf = test_hypotheses(pp, hf, seed=seed, attenuation=attenuation)
-    grid = explore(pp, alpha=hf.alpha, seed=seed)
-    rob = robustness(panel, lambda s: base_members if s == 0.0 else provider(s), hf, window=window, kpis=kpis,
-                     seed=seed, variants=lambda s: base_variants if s == 0.0 else var_provider(s),
-                     attenuation=attenuation)
-    return {"portfolio_panel": pp, "codebook": growth.codebook(pp), "hypotheses": conf, "exploratory": grid,
-            "robustness": rob}
-
-
-__all__ = ["ROBUSTNESS_COLUMNS", "growth_tables", "membership_sensitivity", "robustness"]
+__all__ = ["ROBUSTNESS_COLUMNS", "membership_sensitivity", "robustness"]
