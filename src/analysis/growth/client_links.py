@@ -48,7 +48,7 @@ from scipy import stats as sps
 from analysis import registry
 from analysis.errors import InputError
 from analysis.growth.panel import (
-    ClientGrid,
+    PortfolioClientGrid,
     log_positive,
     period_axis,
     ratio,
@@ -101,7 +101,7 @@ def client_panel(
     present = {str(c) for c in membership["category"].unique()}
     cats = list(categories) if categories is not None else [k for k in registry.current().kind_ids() if k in present]
     periods = period_axis(panel["period"].astype(str).unique())
-    a = ClientGrid(panel, periods)
+    a = PortfolioClientGrid(panel, periods)
     T, W = a.T, int(window)
     notes: list[str] = []
     rev = a.matrix("revenue")

@@ -19,8 +19,8 @@ Shared by :mod:`~analysis.growth.confirmatory`, :mod:`~analysis.growth.explorato
 
 :class:`PortfolioArrays` is the analysis panel (one row per portfolio and period, as
 :func:`analysis.growth.panel.portfolio_panel` builds it) as numpy columns with fixed-effect
-codes; it is not :class:`analysis.growth.panel.ClientGrid`, the client × period matrices the
-panel is summed from.
+codes; it is not :class:`analysis.growth.panel.PortfolioClientGrid`, the client × period matrices
+the panel is summed from.
 """
 
 from __future__ import annotations
