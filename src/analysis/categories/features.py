@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import FREQUENCIES
+from analysis.ingest.periods import period_axis, period_freq
 
 #: Every feature, with its unit/meaning and the input it needs (used in reasons and messages).
 FEATURES: dict[str, tuple[str, str]] = {
@@ -90,32 +91,6 @@ EVENT_COLS = {"claim": "claims", "trial": "trials", "spec_requirement": "spec_re
 _NUMERIC_ATTRS = ("founded_year", "brand_score", "innovation_score")
 ABC_CUTS = (0.8, 0.95)
 XYZ_CUTS = (0.1, 0.25)
-
-
-def period_freq(labels) -> str:
-    """The frequency code of period labels: ``Q`` (``2024Q1``), ``M`` (``2024-01``) or ``Y`` (``2024``)."""
-    first = str(next(iter(labels)))
-    if "Q" in first:
-        return "Q"
-    if "-" in first:
-        return "M"
-    return "Y"
-
-
-def period_axis(labels) -> list[str]:
-    """All period labels from the first to the last (gaps filled), in order."""
-    labels = sorted({str(x) for x in labels})
-    if not labels:
-        return []
-    freq = period_freq(labels)
-    try:
-        rng = pd.period_range(pd.Period(labels[0], freq=freq), pd.Period(labels[-1], freq=freq))
-        full = [str(p) for p in rng]
-        if set(labels) <= set(full):
-            return full
-    except (ValueError, TypeError):
-        pass
-    return labels
 
 
 class _ClientWindowGrid:

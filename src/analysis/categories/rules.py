@@ -1170,7 +1170,7 @@ def category_changes(membership: pd.DataFrame, *, periods: list[str] | None = No
         :data:`INACTIVE_CODE`, "no purchase or event in the window ending this period"). Sorted by
         period, category, change, client.
     """
-    from analysis.categories.features import period_axis
+    from analysis.ingest.periods import period_axis
 
     cols = ["client_id", "portfolio", "period", "previous_period", "category", "change", "score", "reason_code"]
     if membership.empty:

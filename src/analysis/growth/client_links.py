@@ -50,7 +50,6 @@ from analysis.errors import InputError
 from analysis.growth.panel import (
     PortfolioClientGrid,
     log_positive,
-    period_axis,
     ratio,
     shift_left,
     window_sum,
@@ -58,6 +57,7 @@ from analysis.growth.panel import (
 from analysis.growth.spec import as_hypothesis_file
 from analysis.growth.verdicts import POWER, verdict
 from analysis.growth.wording import LEADS, format_decimal, format_signed, kind_words
+from analysis.ingest.periods import period_axis
 from analysis.stats import adjust_pvalues, mde
 
 SIZE_CONTROL = "log_window_revenue"

@@ -30,7 +30,7 @@ and the simulation tests call these functions hundreds of times.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import cached_property
 
 import numpy as np
@@ -38,6 +38,7 @@ import pandas as pd
 
 from analysis import registry
 from analysis.errors import InputError
+from analysis.ingest.periods import period_axis
 
 #: Exposure measures: column prefix → (English, Russian) description.
 EXPOSURES: dict[str, tuple[str, str]] = {
@@ -72,21 +73,6 @@ def outcome_kind(outcome: str) -> str:
 
 # ---------------------------------------------------------------------------------------------
 # dense arrays
-
-
-def period_axis(labels: Iterable[str]) -> list[str]:
-    """All periods from the first to the last label, gaps filled (``2024Q1`` … ``2025Q4``).
-
-    Labels pandas cannot read as periods are taken as they sort.
-    """
-    uniq = sorted({str(x) for x in pd.unique(pd.Series(list(labels), dtype=object))})
-    try:
-        per = pd.PeriodIndex([pd.Period(x) for x in uniq])
-        freq = per.freq
-        full = pd.period_range(per.min(), per.max(), freq=freq)
-        return [str(p) for p in full]
-    except (ValueError, TypeError, AttributeError):
-        return uniq
 
 
 class PortfolioClientGrid:

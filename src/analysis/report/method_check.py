@@ -90,7 +90,7 @@ def design_from_study(s, *, reference_seed: int = 0) -> Design:
     two or more portfolios; quarters or months): the design then keeps the study's periods and
     clients with 2 portfolios and quarters, and ``source`` says so.
     """
-    from analysis.categories.features import period_axis, period_freq
+    from analysis.ingest.periods import period_axis, period_freq
 
     panel = s.panel
     periods = period_axis(panel["period"].unique())

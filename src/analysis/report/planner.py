@@ -50,10 +50,10 @@ from analysis.growth.panel import (
     SIZE_CONTROL,
     outcome_column,
     outcome_kind,
-    period_axis,
     portfolio_panel,
 )
 from analysis.growth.spec import as_hypothesis_file
+from analysis.ingest.periods import period_axis
 from analysis.stats.power import cluster_design_mde, design_mde
 
 DESIGNS = ("portfolio_panel", "sub_portfolios", "one_portfolio", "client")

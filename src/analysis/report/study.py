@@ -147,8 +147,8 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     if cache:  # first, while locals() holds the arguments alone
         return load_prepared(cache, fingerprint(data_dir, **{k: v for k, v in locals().items()
                                                              if k not in ("data_dir", "cache")}))
-    from analysis.growth.panel import period_axis
     from analysis.ingest import companies as _companies
+    from analysis.ingest.periods import period_axis
 
     folder = Path(data_dir) if data_dir else SAMPLE_DIR
     st = settings(folder, config=config, freq=freq, window=window, portfolio_by=portfolio_by)
@@ -428,7 +428,7 @@ def unit_moves(s: Study) -> pd.DataFrame:
 
 def moves_by_period(s: Study) -> pd.DataFrame:
     """Per period: clients assigned to units, clients moved and the moved share (empty without units)."""
-    from analysis.growth.panel import period_axis
+    from analysis.ingest.periods import period_axis
     from analysis.ingest.units import moves_summary
 
     if s.units is None:
