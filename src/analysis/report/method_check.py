@@ -351,7 +351,7 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
 
 def _world_data(design: Design, seed: int, effects, rulebook=None):
     from analysis.categories.features import client_features
-    from analysis.categories.rules import Rulebook, classify, classify_variants, load_rulebook
+    from analysis.categories.rules import Rulebook, classify, classify_variants, load_rulebook, rule_features
     from analysis.synth import generate, world_panel
 
     w = generate(portfolios=design.portfolios, periods=design.periods, clients=design.clients, freq=design.freq,
@@ -360,9 +360,14 @@ def _world_data(design: Design, seed: int, effects, rulebook=None):
     panel = world_panel(w, freq=design.freq)
     book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook or None)
     W = design.window
-    feats = client_features(panel, w.clients, window=W, kpis=w.kpis, transactions=w.transactions)
+    # only the features the rules read (17 of 50 with the default rulebook): a world shows no profile
+    feats = client_features(panel, w.clients, window=W, kpis=w.kpis, transactions=w.transactions,
+                            only=rule_features(book))
     members = classify(panel, w.clients, rulebook=book, window=W, features=feats, kpis=w.kpis)
     variants = classify_variants(panel, w.clients, rulebook=book, window=W, features=feats)
+    # a world shows no reasons, and pandas deep-copies attrs (the reasons lookup) on every operation
+    members.attrs.clear()
+    variants.attrs = {"variants": variants.attrs.get("variants", {})}
     return w, growth.portfolio_panel(panel, members, window=W, kpis=w.kpis, variants=variants)
 
 
