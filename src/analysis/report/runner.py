@@ -396,24 +396,31 @@ def _plan(run: _Run, cell_timeout: int, env: dict) -> list[tuple]:
             p["figures_dir"] = str(run.tmp / "figures")
         if "study_dir" in _known(nb):  # the study is prepared once per run (see _execute_all)
             p["study_dir"] = str(run.tmp / STUDY_DIR / _study_key(nb, p))
+        if "worlds_dir" in _known(nb):  # the method check's worlds run in the pool (see _execute_all)
+            p["worlds_dir"] = str(run.tmp / WORLDS_DIR / nb.stem)
+            (run.tmp / WORLDS_DIR).mkdir(exist_ok=True)
         tasks.append((str(nb), str(run.tmp / "executed" / nb.name), p, str(run.tmp), cell_timeout, env))
     return tasks
 
 
 STUDY_DIR = ".study"  # inside a run's temporary folder; removed before the report is published
+WORLDS_DIR = ".worlds"  # the method check's worlds, one folder per page; removed like the study
 PREPARE = "00_prepare_study"
+#: The parameters of the method-check page that decide its worlds (besides the study).
+WORLD_PARAMETERS = ("n_worlds", "portfolios", "periods", "clients", "seed", "hypotheses", "rulebook")
 
 
-def _study_args(nb: Path, params: dict, *, tests: bool = False) -> dict:
+def _study_args(nb: Path, params: dict, *, tests: bool = False, names: tuple[str, ...] = ()) -> dict:
     """The arguments a page passes to ``study.prepare`` (``tests``: ``hypotheses`` and ``seed`` of
-    its confirmatory tests instead): its parameters named like them, as injected or else the
-    notebook's own defaults."""
+    its confirmatory tests instead; ``names``: those parameters instead): its parameters named like
+    them, as injected or else the notebook's own defaults."""
     import ast
     import inspect
 
     from analysis.report import study
 
-    names = {"hypotheses", "seed"} if tests else set(inspect.signature(study.prepare).parameters) - {"cache"}
+    names = set(names) if names else {"hypotheses", "seed"} if tests else \
+        set(inspect.signature(study.prepare).parameters) - {"cache"}
     out = {}
     for name, spec in _known(nb).items():
         if name in names:
@@ -451,6 +458,111 @@ def _prepare_study(folder: str, kwargs: dict, env: dict | None = None) -> tuple[
         for key in (*(env or {}), progress.ENV):
             os.environ.pop(key, None)
     return PREPARE, time.perf_counter() - start, error
+
+
+def _plan_worlds(folder: str, study_dir: str, study_args: dict, args: dict,
+                 env: dict | None = None) -> tuple[float, str]:
+    """Worker: the method check's design from the run's study and its world count
+    (``n_worlds``, 0: :func:`analysis.report.method_check.default_worlds`), written to ``folder``
+    (:func:`~analysis.report.method_check.save_plan`). Returns (CPU seconds, error)."""
+    from analysis.report import method_check, study
+
+    os.environ.update(env or {})
+    start, error = time.process_time(), ""
+    try:
+        s = study.prepare(**study_args, cache=study_dir)
+        design = method_check.override(method_check.design_from_study(s), portfolios=int(args.get("portfolios", 0)),
+                                       periods=int(args.get("periods", 0)), clients=int(args.get("clients", 0)))
+        n = int(args.get("n_worlds", 0)) or method_check.default_worlds(design, len(s.panel))
+        method_check.save_plan(folder, design, n)
+    except Exception as exc:  # shown on the method-check page, which reads the worlds
+        error = f"{exc.__class__.__name__}: {_no_paths(str(exc))}"
+    finally:
+        for key in env or {}:
+            os.environ.pop(key, None)
+    return time.process_time() - start, error
+
+
+def _world_part(folder: str, phase: str, start: int, args: dict, env: dict | None = None) -> tuple[float, str]:
+    """Worker: world ``start`` of one phase of the method check (:func:`analysis.report.method_check.run_part`).
+    Returns (CPU seconds, error)."""
+    from analysis.report import method_check
+
+    os.environ.update(env or {})
+    t0, error = time.process_time(), ""
+    try:
+        method_check.run_part(folder, phase, start, 1, int(args.get("seed", 1)),
+                              hypotheses=args.get("hypotheses") or None, rulebook=args.get("rulebook") or None)
+    except Exception as exc:
+        error = f"{exc.__class__.__name__}: {_no_paths(str(exc))}"
+    finally:
+        for key in env or {}:
+            os.environ.pop(key, None)
+    return time.process_time() - t0, error
+
+
+@dataclass
+class _Worlds:
+    """The method check's worlds of one page, run as pool jobs while the other pages render:
+    the plan (design and count, once the study is prepared), the null worlds, then the planted
+    and min_effect worlds (which need the null worlds' attenuation); the page starts when all are
+    in ``folder``. A failure stops the rest and is written to ``folder/error.txt`` (the page says it)."""
+
+    folder: str
+    page: str  # the page's output path
+    study_dir: str
+    study_args: dict
+    args: dict
+    env: dict
+    pending: list = field(default_factory=list)  # (function, args) ready to submit
+    running: int = 0
+    left: int = 0  # jobs of the current phase not finished
+    phase: str = "wait"  # wait → plan → null → planted → done
+    n: int = 0
+    parts: int = 0  # world jobs finished
+    error: str = ""
+    cpu: float = 0.0
+    t0: float = 0.0
+
+    def start(self) -> None:
+        self.t0 = time.perf_counter()
+        self.phase, self.left = "plan", 1
+        self.pending = [(_plan_worlds, (self.folder, self.study_dir, self.study_args, self.args, self.env))]
+
+    def _phase(self, phase: str) -> None:
+        self.phase, self.left = phase, self.n
+        self.pending = [(_world_part, (self.folder, phase, i, self.args, self.env)) for i in range(self.n)]
+
+    def finished(self, cpu: float, error: str) -> None:
+        """One job of this page's worlds has ended (``error``: why it failed)."""
+        self.running -= 1
+        self.cpu += cpu
+        if self.phase == "done":
+            return
+        if error:
+            self.error, self.pending, self.phase = error, [], "done"
+            Path(self.folder).mkdir(parents=True, exist_ok=True)
+            Path(self.folder, "error.txt").write_text(error + "\n", encoding="utf-8")
+            return
+        self.left -= 1
+        if self.phase != "plan":
+            self.parts += 1
+        if self.left > 0:
+            return
+        if self.phase == "plan":
+            self.n = int(json.loads(Path(self.folder, "plan.json").read_text(encoding="utf-8"))["n_worlds"])
+            self._phase("null")
+        elif self.phase == "null":
+            self._phase("planted")
+        else:
+            self.phase = "done"
+        if self.phase == "done":
+            Path(self.folder, "timing.json").write_text(json.dumps(
+                {"seconds": round(time.perf_counter() - self.t0, 2), "cpu_seconds": round(self.cpu, 2),
+                 "n_worlds": self.n}), encoding="utf-8")
+
+    def status(self) -> str:
+        return "planning the worlds" if self.phase == "plan" else f"world {self.parts}/{2 * self.n}"
 
 
 class _StopOnSignals:
@@ -531,11 +643,16 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
 
     Pages that take ``study_dir`` wait for the study, prepared once per run folder by a pool job
     of its own while the other pages start; if that job fails they prepare it themselves (and
-    show the error). Pages start longest first (by the previous run's timings), in their
-    numbered order otherwise. A worker that dies marks its notebook (and those that could not
-    start after it) failed; any exception here, ``Stopped`` included, ends every worker and
-    kernel before it propagates.
+    show the error). A page that takes ``worlds_dir`` (the method check) waits for its worlds,
+    which run as pool jobs of their own (:class:`_Worlds`) once the study is prepared, at most
+    ``jobs - 1`` at a time while pages wait, so the other pages render meanwhile. Pages start
+    longest first (by the previous run's timings), in their numbered order otherwise. A worker
+    that dies marks its notebook failed (a world's: the method-check page says so), and the pool
+    is started afresh for the rest; any exception here, ``Stopped`` included, ends every worker
+    and kernel before it propagates.
     """
+    from concurrent.futures.process import BrokenProcessPool
+
     previous = previous or {}
     jobs = min(jobs or os.cpu_count() or 1, len(tasks))
     studies: dict[str, dict] = {}
@@ -547,32 +664,74 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
     env = tasks[0][5] if tasks else {}
     prep = {str(Path(folder).parents[1] / "executed" / f"{PREPARE}-{Path(folder).name}.ipynb"): folder
             for folder in studies}
+    worlds = {t[2]["worlds_dir"]: _Worlds(t[2]["worlds_dir"], t[1], t[2].get("study_dir", ""),
+                                          _study_args(Path(t[0]), t[2]), _study_args(Path(t[0]), t[2], names=WORLD_PARAMETERS),
+                                          env) for t in tasks if t[2].get("worlds_dir")}
     names = {t[1]: (label(t[1], Path(t[0]).stem) if label else Path(t[0]).stem) for t in tasks}
     for out in prep:
         names[out] = label(out, PREPARE) if label else PREPARE
+    for folder, w in worlds.items():
+        names[folder] = f"{names[w.page]} worlds"
     progress = _Progress(names, log, jobs=jobs, previous=previous)
     order = sorted(tasks, key=lambda t: -previous.get(Path(t[0]).stem, 0.0))  # stable: numbered order on ties
     ready = {folder: False for folder in studies}
     done = {}
     pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    futures: dict = {}
+
+    def submit(fn, *args):
+        nonlocal pool
+        try:
+            return pool.submit(fn, *args)
+        except BrokenProcessPool:  # a worker died: its jobs have failed; the rest get a fresh pool
+            pool.shutdown(wait=False, cancel_futures=True)
+            pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+            return pool.submit(fn, *args)
+
+    def startable(t) -> bool:
+        study_dir, worlds_dir = t[2].get("study_dir"), t[2].get("worlds_dir")
+        return (not study_dir or ready[study_dir]) and (not worlds_dir or worlds[worlds_dir].phase == "done")
+
     try:
-        futures = {pool.submit(_prepare_study, folder, kwargs, env): (PREPARE, out)
-                   for out, (folder, kwargs) in zip(prep, studies.items())}
+        for w in worlds.values():
+            if not w.study_dir:
+                w.start()
+        for out, (folder, kwargs) in zip(prep, studies.items()):
+            futures[submit(_prepare_study, folder, kwargs, env)] = (PREPARE, out)
         queue = list(order)
 
         def feed() -> None:
-            while queue and len(futures) < jobs:
-                t = next((t for t in queue if not t[2].get("study_dir") or ready[t[2]["study_dir"]]), None)
-                if t is None:
+            while len(futures) < jobs:
+                page = next((t for t in queue if startable(t)), None)
+                running = sum(w.running for w in worlds.values())
+                w = next((w for w in worlds.values() if w.pending), None)
+                if w is not None and (page is None or running < max(jobs - 1, 1)):
+                    fn, args = w.pending.pop(0)
+                    w.running += 1
+                    futures[submit(fn, *args)] = ("worlds", w.folder)
+                elif page is not None:
+                    queue.remove(page)
+                    futures[submit(_execute, *page)] = page
+                else:
                     return
-                queue.remove(t)
-                futures[pool.submit(_execute, *t)] = t
 
         feed()
         while futures:
             finished, _ = wait(list(futures), timeout=1.0, return_when=FIRST_COMPLETED)
             for future in finished:
                 task = futures.pop(future)
+                if task[0] == "worlds":
+                    w = worlds[task[1]]
+                    try:
+                        cpu, error = future.result()
+                    except Exception as exc:  # the worker process died
+                        cpu, error = 0.0, f"the worker process running them stopped ({exc.__class__.__name__}: {exc})"
+                    w.finished(cpu, error)
+                    if w.phase == "done":
+                        progress.done(w.folder, names[w.folder], time.perf_counter() - w.t0, w.error)
+                    else:
+                        _write_line(_progress_file(w.folder, "cell"), w.status())
+                    continue
                 try:
                     name, seconds, error = future.result()
                 except Exception as exc:  # the worker process died (killed, out of memory…)
@@ -584,6 +743,10 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
                     if error:  # the pages prepare for themselves and show the error
                         queue = [t if t[2].get("study_dir") != folder else (*t[:2], {**t[2], "study_dir": ""}, *t[3:])
                                  for t in queue]
+                    for w in worlds.values():
+                        if w.study_dir == folder and w.phase == "wait":
+                            w.study_dir = "" if error else w.study_dir
+                            w.start()
                 else:
                     done[task[1]] = (name, seconds, error)
                 progress.done(task[1], names[task[1]], seconds, error)
@@ -603,6 +766,12 @@ def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audie
              anonymized: str, seed: int, started: float, back: str = "../index.html") -> RunResult:
     """Render the pages, workbook, index and manifest of one executed run in its folder."""
     shutil.rmtree(run.tmp / STUDY_DIR, ignore_errors=True)
+    world_timings = {}
+    for timing in sorted((run.tmp / WORLDS_DIR).glob("*/timing.json")):
+        t = json.loads(timing.read_text(encoding="utf-8"))
+        world_timings[f"{timing.parent.name} worlds"] = t["seconds"]
+        world_timings[f"{timing.parent.name} worlds CPU"] = t["cpu_seconds"]
+    shutil.rmtree(run.tmp / WORLDS_DIR, ignore_errors=True)
     result = RunResult(out_dir=run.tmp, index=run.tmp / "index.html")
     errors = {}
     for nb in run.books:
@@ -630,7 +799,7 @@ def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audie
         "anonymized": anonymized or False,
         "inputs": {p.name: _sha256(p) for p in sorted(data_dir.iterdir()) if p.is_file()},
         "versions": _versions(),
-        "timings": {**result.timings, "total": round(time.perf_counter() - started, 2)},
+        "timings": {**result.timings, **world_timings, "total": round(time.perf_counter() - started, 2)},
         "failed": result.failed,
     }
     (run.tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
