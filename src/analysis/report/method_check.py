@@ -358,8 +358,9 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
 #: Phases of the page's worlds: null worlds first (their mean latent correlations give the
 #: attenuation), then the planted and min_effect worlds tested with that attenuation.
 PHASES = {"null": ("null",), "planted": ("planted", "min_effect")}
-#: Default worlds of each kind: never fewer than this (rates of fewer worlds say nothing)…
-MIN_WORLDS = 4
+#: Default worlds of each kind: never fewer than this (on large data, where a world shaped like
+#: it costs much, the rates then carry wide intervals; ``-p n_worlds=N`` asks for more)…
+MIN_WORLDS = 2
 #: … nor more (a larger count is asked for with ``-p n_worlds=N``).
 MAX_WORLDS = 12
 #: Cost model, in CPU seconds of the machine it was measured on (benchmarks/notes.md, "Method-check
