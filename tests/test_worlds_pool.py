@@ -45,13 +45,18 @@ def test_default_world_count_is_fixed_by_the_data_and_design_and_bounded():
     assert method_check.MIN_WORLDS <= method_check.default_worlds(large, 1_000) <= method_check.default_worlds(
         small, 1_000) <= method_check.MAX_WORLDS
     assert method_check.default_worlds(large, 1_000) == method_check.MIN_WORLDS  # a costly design: the floor
-    # the count keeps n · 3 kinds · world cost within half of the rest (a third of the whole)
+    # the largest count whose estimated cost stays within the share aimed at (under a third of the whole)
+    assert method_check.WORLDS_SHARE <= 1 / 3
     d = method_check.Design(portfolios=50, periods=16, clients=30)
     for rows in (24_000, 200_000):
         n = method_check.default_worlds(d, rows)
         rest = method_check.REPORT_FIXED + method_check.REPORT_PER_ROW * rows
+
+        def share(k: int) -> float:
+            return k * 3 * method_check.world_cost(d) / (k * 3 * method_check.world_cost(d) + rest)
+
         if method_check.MIN_WORLDS < n < method_check.MAX_WORLDS:
-            assert n * 3 * method_check.world_cost(d) <= 0.5 * rest < (n + 1) * 3 * method_check.world_cost(d)
+            assert share(n) <= method_check.WORLDS_SHARE < share(n + 1)
 
 
 def _notebook(folder, name: str, source: str, parameters: str = "") -> object:
