@@ -164,11 +164,16 @@ def _pareto(v: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per period (column) over the active clients: each value's share of the column's positive
     total and the Pareto cumulative share (this client and all larger ones; ties by client id)."""
     x = np.where(active & np.isfinite(v), np.clip(v, 0, None), 0.0)
-    order = np.argsort(-x, axis=1, kind="stable")
-    cs = np.cumsum(np.take_along_axis(x, order, axis=1), axis=1)
-    total = cs[:, -1:] if cs.shape[1] else np.zeros((x.shape[0], 1))
     cum = np.empty_like(x)
-    np.put_along_axis(cum, order, cs, axis=1)
+    total = np.zeros((x.shape[0], 1))
+    for t in range(x.shape[0]):  # only the positive values need an order: the zeros come last and add nothing
+        pos = np.flatnonzero(x[t] > 0)
+        vals = x[t, pos]
+        order = np.argsort(-vals, kind="stable")
+        cs = np.cumsum(vals[order])
+        total[t, 0] = cs[-1] if len(cs) else 0.0
+        cum[t] = total[t, 0]
+        cum[t, pos[order]] = cs
     with np.errstate(divide="ignore", invalid="ignore"):
         return _divide(x, np.broadcast_to(total, x.shape)), _divide(cum, np.broadcast_to(total, x.shape))
 

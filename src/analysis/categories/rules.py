@@ -954,11 +954,38 @@ def _empty_membership() -> pd.DataFrame:
     return out
 
 
+def _arrow_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """:func:`_codes` of an Arrow-backed text column without NA: Arrow's dictionary encoding, its
+    distinct values sorted (UTF-8 byte order is code point order, as Python sorts text)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(col.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    change = np.r_[True, pc.not_equal(arr[1:], arr[:-1]).to_numpy(zero_copy_only=False)]
+    starts = np.flatnonzero(change)
+    firsts = arr.take(pa.array(starts))
+    if len(firsts) < 2 or pc.all(pc.greater(firsts[1:], firsts[:-1])).as_py():  # sorted runs (client ids)
+        return (np.cumsum(change) - 1).astype(np.int32), pd.Index(pd.array(firsts, dtype=col.dtype))
+    enc = pc.dictionary_encode(arr)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    order = pc.array_sort_indices(enc.dictionary).to_numpy()
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    codes = rank[enc.indices.to_numpy(zero_copy_only=False)]
+    return codes, pd.Index(pd.array(enc.dictionary.take(pa.array(order)), dtype=col.dtype))
+
+
 def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Integer codes and sorted categories of a key column (cheap when it is categorical already)."""
     if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.categories.is_monotonic_increasing \
             and not col.isna().any():
         return col.cat.codes.to_numpy(), col.cat.categories
+    if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow" and len(col) \
+            and not col.isna().any():  # text held by Arrow: hashed and its distinct values sorted there
+        return _arrow_codes(col)
     if len(col) > 1 and not col.isna().any():  # runs of equal values in sorted order (client_features'
         a = col.iloc[1:].reset_index(drop=True)    # client ids): one vectorised comparison, no hashing
         b = col.iloc[:-1].reset_index(drop=True)
