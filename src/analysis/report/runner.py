@@ -637,6 +637,62 @@ def _end_children(grace: float = 5.0) -> None:
     psutil.wait_procs(alive, timeout=grace)
 
 
+class _Pool:
+    """A process pool that is started afresh when a worker dies (the dead worker's jobs fail with
+    ``BrokenProcessPool`` and are reported; the jobs submitted after it still run)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+
+    def submit(self, fn, *args):
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self.pool.submit(fn, *args)
+        except BrokenProcessPool:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init)
+            return self.pool.submit(fn, *args)
+
+
+def _studies(tasks: list[tuple]) -> dict[str, dict]:
+    """``{study folder: study.prepare's arguments}`` of the pages that take ``study_dir``."""
+    studies: dict[str, dict] = {}
+    for t in tasks:
+        if t[2].get("study_dir"):
+            args = studies.setdefault(t[2]["study_dir"], _study_args(Path(t[0]), t[2]))
+            if "hypotheses" in _known(Path(t[0])) and "hypotheses" not in args:  # the tests the pages show
+                args.update(_study_args(Path(t[0]), t[2], tests=True))
+    return studies
+
+
+def _worlds_done(w: _Worlds, future, progress: "_Progress", names: dict) -> None:
+    """A job of ``w`` has ended: record it; say the worlds are done or how far they are."""
+    try:
+        cpu, error = future.result()
+    except Exception as exc:  # the worker process died
+        cpu, error = 0.0, f"the worker process running them stopped ({exc.__class__.__name__}: {exc})"
+    w.finished(cpu, error)
+    if w.phase == "done":
+        progress.done(w.folder, names[w.folder], time.perf_counter() - w.t0, w.error)
+        _progress_file(w.folder, "cell").unlink(missing_ok=True)
+    else:
+        _write_line(_progress_file(w.folder, "cell"), w.status())
+
+
+def _study_done(folder: str, error: str, queue: list, worlds: dict) -> list:
+    """The study of ``folder`` is prepared (or failed: its pages and worlds then prepare for
+    themselves and show the error); the queue with those pages' ``study_dir`` cleared on failure."""
+    for w in worlds.values():
+        if w.study_dir == folder and w.phase == "wait":
+            w.study_dir = "" if error else w.study_dir
+            w.start()
+    if not error:
+        return queue
+    return [t if t[2].get("study_dir") != folder else (*t[:2], {**t[2], "study_dir": ""}, *t[3:]) for t in queue]
+
+
 def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | None, label=None,
                  previous: dict | None = None) -> dict:
     """Run every task in one process pool; ``{output path: (name, seconds, error)}``.
@@ -648,89 +704,58 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
     ``jobs - 1`` at a time while pages wait, so the other pages render meanwhile. Pages start
     longest first (by the previous run's timings), in their numbered order otherwise. A worker
     that dies marks its notebook failed (a world's: the method-check page says so), and the pool
-    is started afresh for the rest; any exception here, ``Stopped`` included, ends every worker
-    and kernel before it propagates.
+    is started afresh for the rest (:class:`_Pool`); any exception here, ``Stopped`` included,
+    ends every worker and kernel before it propagates.
     """
-    from concurrent.futures.process import BrokenProcessPool
-
     previous = previous or {}
     jobs = min(jobs or os.cpu_count() or 1, len(tasks))
-    studies: dict[str, dict] = {}
-    for t in tasks:
-        if t[2].get("study_dir"):
-            args = studies.setdefault(t[2]["study_dir"], _study_args(Path(t[0]), t[2]))
-            if "hypotheses" in _known(Path(t[0])) and "hypotheses" not in args:  # the tests the pages show
-                args.update(_study_args(Path(t[0]), t[2], tests=True))
+    studies = _studies(tasks)
     env = tasks[0][5] if tasks else {}
     prep = {str(Path(folder).parents[1] / "executed" / f"{PREPARE}-{Path(folder).name}.ipynb"): folder
             for folder in studies}
-    worlds = {t[2]["worlds_dir"]: _Worlds(t[2]["worlds_dir"], t[1], t[2].get("study_dir", ""),
-                                          _study_args(Path(t[0]), t[2]), _study_args(Path(t[0]), t[2], names=WORLD_PARAMETERS),
-                                          env) for t in tasks if t[2].get("worlds_dir")}
+    worlds = {t[2]["worlds_dir"]: _Worlds(t[2]["worlds_dir"], t[1], t[2].get("study_dir", ""), _study_args(
+        Path(t[0]), t[2]), _study_args(Path(t[0]), t[2], names=WORLD_PARAMETERS), env)
+        for t in tasks if t[2].get("worlds_dir")}
     names = {t[1]: (label(t[1], Path(t[0]).stem) if label else Path(t[0]).stem) for t in tasks}
-    for out in prep:
-        names[out] = label(out, PREPARE) if label else PREPARE
-    for folder, w in worlds.items():
-        names[folder] = f"{names[w.page]} worlds"
+    names.update({out: label(out, PREPARE) if label else PREPARE for out in prep})
+    names.update({folder: f"{names[w.page]} worlds" for folder, w in worlds.items()})
     progress = _Progress(names, log, jobs=jobs, previous=previous)
-    order = sorted(tasks, key=lambda t: -previous.get(Path(t[0]).stem, 0.0))  # stable: numbered order on ties
+    queue = sorted(tasks, key=lambda t: -previous.get(Path(t[0]).stem, 0.0))  # stable: numbered order on ties
     ready = {folder: False for folder in studies}
-    done = {}
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
-    futures: dict = {}
-
-    def submit(fn, *args):
-        nonlocal pool
-        try:
-            return pool.submit(fn, *args)
-        except BrokenProcessPool:  # a worker died: its jobs have failed; the rest get a fresh pool
-            pool.shutdown(wait=False, cancel_futures=True)
-            pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
-            return pool.submit(fn, *args)
+    done, futures = {}, {}
+    pool = _Pool(jobs)
 
     def startable(t) -> bool:
         study_dir, worlds_dir = t[2].get("study_dir"), t[2].get("worlds_dir")
         return (not study_dir or ready[study_dir]) and (not worlds_dir or worlds[worlds_dir].phase == "done")
+
+    def feed() -> None:
+        while len(futures) < jobs:
+            page = next((t for t in queue if startable(t)), None)
+            w = next((w for w in worlds.values() if w.pending), None)
+            if w is not None and (page is None or sum(x.running for x in worlds.values()) < max(jobs - 1, 1)):
+                fn, args = w.pending.pop(0)
+                w.running += 1
+                futures[pool.submit(fn, *args)] = ("worlds", w.folder)
+            elif page is not None:
+                queue.remove(page)
+                futures[pool.submit(_execute, *page)] = page
+            else:
+                return
 
     try:
         for w in worlds.values():
             if not w.study_dir:
                 w.start()
         for out, (folder, kwargs) in zip(prep, studies.items()):
-            futures[submit(_prepare_study, folder, kwargs, env)] = (PREPARE, out)
-        queue = list(order)
-
-        def feed() -> None:
-            while len(futures) < jobs:
-                page = next((t for t in queue if startable(t)), None)
-                running = sum(w.running for w in worlds.values())
-                w = next((w for w in worlds.values() if w.pending), None)
-                if w is not None and (page is None or running < max(jobs - 1, 1)):
-                    fn, args = w.pending.pop(0)
-                    w.running += 1
-                    futures[submit(fn, *args)] = ("worlds", w.folder)
-                elif page is not None:
-                    queue.remove(page)
-                    futures[submit(_execute, *page)] = page
-                else:
-                    return
-
+            futures[pool.submit(_prepare_study, folder, kwargs, env)] = (PREPARE, out)
         feed()
         while futures:
             finished, _ = wait(list(futures), timeout=1.0, return_when=FIRST_COMPLETED)
             for future in finished:
                 task = futures.pop(future)
                 if task[0] == "worlds":
-                    w = worlds[task[1]]
-                    try:
-                        cpu, error = future.result()
-                    except Exception as exc:  # the worker process died
-                        cpu, error = 0.0, f"the worker process running them stopped ({exc.__class__.__name__}: {exc})"
-                    w.finished(cpu, error)
-                    if w.phase == "done":
-                        progress.done(w.folder, names[w.folder], time.perf_counter() - w.t0, w.error)
-                    else:
-                        _write_line(_progress_file(w.folder, "cell"), w.status())
+                    _worlds_done(worlds[task[1]], future, progress, names)
                     continue
                 try:
                     name, seconds, error = future.result()
@@ -738,15 +763,8 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
                     name, seconds = Path(task[0]).stem, 0.0
                     error = f"the worker process running it stopped ({exc.__class__.__name__}: {exc})"
                 if task[0] == PREPARE:
-                    folder = prep[task[1]]
-                    ready[folder] = True
-                    if error:  # the pages prepare for themselves and show the error
-                        queue = [t if t[2].get("study_dir") != folder else (*t[:2], {**t[2], "study_dir": ""}, *t[3:])
-                                 for t in queue]
-                    for w in worlds.values():
-                        if w.study_dir == folder and w.phase == "wait":
-                            w.study_dir = "" if error else w.study_dir
-                            w.start()
+                    ready[prep[task[1]]] = True
+                    queue[:] = _study_done(prep[task[1]], error, queue, worlds)
                 else:
                     done[task[1]] = (name, seconds, error)
                 progress.done(task[1], names[task[1]], seconds, error)
@@ -756,9 +774,9 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
             progress.tick()
     except BaseException:
         _end_children()
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.pool.shutdown(wait=False, cancel_futures=True)
         raise
-    pool.shutdown()
+    pool.pool.shutdown()
     return done
 
 
