@@ -190,6 +190,9 @@ def _manager_records(records: pd.DataFrame, grid: _ClientWindowGrid, *, from_pan
     ok = (codes >= 0) & (pos >= 0) & records["account_manager"].notna().to_numpy()
     mgr, _ = pd.factorize(records["account_manager"][ok])
     base = pd.DataFrame({"c": codes[ok], "t": pos[ok], "m": mgr, "w": records["weight"].to_numpy()[ok]})
+    key = base["c"].to_numpy() * grid.T + base["t"].to_numpy()
+    if len(key) > 1 and (np.diff(key) > 0).all():  # one record per client-period, in order (the panel's own
+        return base.assign(w=base["w"].fillna(0))  # rows): the group sums are the records (NaN sums to 0)
     return base.groupby(["c", "t", "m"], as_index=False, sort=True)["w"].sum()
 
 
