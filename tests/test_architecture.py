@@ -18,8 +18,6 @@ MAX_LINES = 80
 NOT_YET_SPLIT = {
     "panel_regression", "ts_regression", "test_hypotheses",  # stats.regression, hypotheses: phase 2 of issue 17
     "twoway_fit",  # stats.fe (new this session, fastfe): phase 2
-    "plan", "build_table", "validate", "_render", "make_proposal",
-    "run",
 }
 
 
