@@ -105,7 +105,7 @@ def rank_biserial(members: np.ndarray, others: np.ndarray) -> tuple[float, float
     return 2 * auc - 1, 2 * lo - 1, 2 * hi - 1, float(res.pvalue)
 
 
-def _rows(feats: pd.DataFrame, unit: str) -> np.ndarray:
+def _rows(feats: pd.DataFrame, unit: str, window: int) -> np.ndarray:
     """Positions of one row per client: its latest full-window row, or its first full window."""
     ok = feats["complete"].to_numpy(dtype=bool)
     idx = np.flatnonzero(ok)
@@ -113,8 +113,7 @@ def _rows(feats: pd.DataFrame, unit: str) -> np.ndarray:
     if unit == "first":
         first_t = feats.groupby("client_id")["period_index"].transform("min").to_numpy()[idx]
         tenure = f["tenure"].to_numpy()
-        w = int(feats.attrs.get("window", 4))
-        keep = (first_t > 0) & (tenure == w)  # arrived after the data began, first full window
+        keep = (first_t > 0) & (tenure == window)  # arrived after the data began, first full window
         idx, f = idx[keep], f[keep]
         return idx
     last = f.groupby("client_id", sort=False)["period_index"].transform("max").to_numpy()
@@ -144,8 +143,7 @@ def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rule
     if features is None:
         features = client_features(panel, clients, window=window, kpis=kpis, events=events, transactions=transactions)
     features = features.reset_index(drop=True)
-    features.attrs["window"] = window
-    ctx = RuleContext(features, per_portfolio=False, quantile_shift=0.0, value_scale=1.0)
+    ctx = RuleContext(features, window=window, per_portfolio=False, quantile_shift=0.0, value_scale=1.0)
     rows = []
     for c in claims:
         row = {"claim": c.id, "category": c.category, "feature": c.feature, "expected": c.expected,
@@ -171,7 +169,7 @@ def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rule
         if (m["status"] == "not_computable").all():
             row.update(verdict="not_testable", membership=f"not testable: {reason_texts(m)[int(m['reason_code'].iloc[0])]}")
             continue
-        pick = _rows(features, c.unit)
+        pick = _rows(features, c.unit, window)
         member = m["member"].to_numpy(dtype=object)[pick]
         value = pd.to_numeric(features[c.feature], errors="coerce").to_numpy(dtype=float)[pick]
         good = np.isfinite(value) & np.array([x is not pd.NA and x is not None for x in member])
