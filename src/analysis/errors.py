@@ -16,10 +16,6 @@ class InputError(KeyclientsError):
     """Bad input or usage: a file, column, value or option the user must fix (exit code 2)."""
 
 
-class AnalysisError(KeyclientsError):
-    """The analysis itself failed on valid input (exit code 1)."""
-
-
 class Stopped(BaseException):
     """A run stopped by SIGINT or SIGTERM (a ``BaseException``, like ``KeyboardInterrupt``).
 
