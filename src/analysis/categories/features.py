@@ -554,8 +554,8 @@ def _tenure_products_managers(w: _Work, panel: pd.DataFrame, transactions: pd.Da
                                 "period": pd.to_datetime(transactions["date"]).dt.to_period(freq).astype(str),
                                 "account_manager": transactions["account_manager"], "weight": 1.0})
         elif "account_manager" in panel.columns:
-            w_ = panel["orders"].to_numpy(dtype=float) if "orders" in panel.columns else 1.0
-            rec = panel[["client_id", "period", "account_manager"]].assign(weight=w_)  # one manager per row
+            weight = panel["orders"].to_numpy(dtype=float) if "orders" in panel.columns else 1.0
+            rec = panel[["client_id", "period", "account_manager"]].assign(weight=weight)  # one manager per row
             from_panel = True
         if rec is not None:
             mb = _manager_records(rec, grid, from_panel=from_panel)
