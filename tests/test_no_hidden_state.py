@@ -97,7 +97,7 @@ def _same(a, b) -> None:
 
 
 def _alpha_file(alpha: float):
-    from analysis.growth.hypotheses import as_hypothesis_file
+    from analysis.growth.spec import as_hypothesis_file
 
     return as_hypothesis_file(None).model_copy(update={"alpha": alpha})
 

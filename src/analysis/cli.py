@@ -291,7 +291,7 @@ def _notebook_parameters(data_dir: Path, *, config: Path | None, rulebook: Path 
 
         load_rulebook(rulebook)
     if hypotheses is not None:
-        from analysis.growth.hypotheses import load_hypotheses
+        from analysis.growth.spec import load_hypotheses
 
         load_hypotheses(hypotheses)
     extra["engine"] = resolve_engine(engine, config, data_dir)

@@ -212,10 +212,10 @@ def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None, lang: str = "en"
     One small heatmap per kind (outcomes × lags), sized for a page; kinds and outcomes with no
     estimate are left out, and ``None`` comes back when nothing was estimated. Cells whose
     Benjamini–Hochberg-adjusted p is below the level α of the exploration (``grid.attrs["alpha"]``,
-    the hypotheses file's; :func:`analysis.growth.hypotheses.explore` sets it) are marked with a star.
+    the hypotheses file's; :func:`analysis.growth.exploratory.explore` sets it) are marked with a star.
     """
     if "alpha" not in grid.attrs:
-        raise ValueError("the grid carries no level α: make it with growth.hypotheses.explore")
+        raise ValueError("the grid carries no level α: make it with growth.exploratory.explore")
     alpha = float(grid.attrs["alpha"])
     g = grid.dropna(subset=["std_effect"]).copy()
     if lag is not None:
