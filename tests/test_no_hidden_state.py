@@ -136,7 +136,7 @@ def test_pages_state_the_files_level():
     assert "α = 10 %" in i18n.t("verdict_level", "en", alpha=i18n.level(0.1))
     assert "10 %" in i18n.t("fig.grid_title", "en", alpha=i18n.level(0.1))
     # no page states a level of its own
-    fixed = re.compile(r"α\s*=\s*(0[.,]05|5\s*%)|p\s*<\s*0[.,]05|holds it at 5 %|не более 5 %")
+    fixed = re.compile(r"α\s*=\s*(0[.,]05|5\s*%)|p\s*<\s*0[.,]05|holds it at 5 %|не более 5 %|rate at 5 %|не выше 5 %")
     texts = [(p.name, "".join(c["source"])) for p in sorted((ROOT / "notebooks").glob("*.ipynb"))
              for c in json.loads(p.read_text(encoding="utf-8"))["cells"]]
     texts.append(("messages.yaml", (SRC / "resources" / "messages.yaml").read_text(encoding="utf-8")))
