@@ -235,6 +235,10 @@ class _Generator:
         n = self.pool.portfolio.size
         self.client_growth = np.zeros(n)  # planted extra log growth per period of a client's life
         self.client_hazard = np.zeros(n)  # planted cut of a client's churn hazard per period
+        # the world as drawn, before run() plants anything: run() starts from it every time, so a
+        # second call gives the same world (run and the plant hooks rebind what they change)
+        self._rng_drawn = self.rng.bit_generator.state
+        self._drawn = dict(vars(self))
 
     # -- exogenous randomness, drawn once ------------------------------------------------------
     def _draw_world(self) -> None:
@@ -520,6 +524,8 @@ class _Generator:
 
     # -- the whole world -----------------------------------------------------------------------
     def run(self) -> tuple[pd.DataFrame, dict, dict, dict]:
+        vars(self).update(self._drawn)  # planted growth, hazard and KPI series as drawn
+        self.rng.bit_generator.state = self._rng_drawn
         state = self.rng.bit_generator.state
         base = self.simulate()
         kinds = self.latent_kinds(base)

@@ -441,8 +441,7 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
     if features is None:
         features = client_features(panel, clients, window=window, kpis=kpis, events=events,
                                    transactions=transactions, only=rule_features(book))
-    features.attrs["window"] = window
-    ctx = RuleContext(features, per_portfolio=False, quantile_shift=quantile_shift, value_scale=1.0)
+    ctx = RuleContext(features, window=window, per_portfolio=False, quantile_shift=quantile_shift, value_scale=1.0)
     frames, info = [], {}
     reasons = _Reasons()
     ids = set(book.ids)
@@ -486,10 +485,15 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
 
 
 class RuleContext:
-    """Features plus the reference groups for relative thresholds."""
+    """Features plus the reference groups for relative thresholds; ``window`` is the number of
+    periods the features were computed over (a reason for a short history names it)."""
 
-    def __init__(self, feats: pd.DataFrame, *, per_portfolio: bool, quantile_shift: float, value_scale: float):
+    def __init__(self, feats: pd.DataFrame, *, window: int, per_portfolio: bool, quantile_shift: float,
+                 value_scale: float):
+        if int(window) < 1:
+            raise ValueError(f"window must be at least 1 period, got {window!r}")
         self.f = feats
+        self.window = int(window)
         self.ok = feats["complete"].to_numpy(dtype=bool)
         single = feats["portfolio"].nunique() <= 1
         if per_portfolio and not single:
@@ -885,7 +889,7 @@ def _evaluate(cat: Category, ctx: RuleContext, rule: Node | None = None, categor
     G = max(ctx.n_groups, 1)
     keys = np.where(ok, 1 + mask * G + np.where(rel, ctx.groups, 0), 0)
     need = _need_text(rule)
-    window = _window(f)
+    window = ctx.window
 
     def describe(key: int) -> dict:
         if key == 0:
@@ -935,10 +939,6 @@ def _need_text(rule: Node) -> str:
     if rule.any is not None:
         return f"needs any of {len(rule.children)} conditions"
     return f"needs at least {rule.at_least} of {len(rule.children)}"
-
-
-def _window(f: pd.DataFrame) -> int:
-    return int(f.attrs.get("window", 4))
 
 
 def _empty_membership() -> pd.DataFrame:
@@ -1051,10 +1051,10 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
     if features is None:
         features = client_features(panel, clients, window=window, kpis=kpis, events=events,
                                    transactions=transactions, only=rule_features(cats))
-    features.attrs["window"] = window
     if not len(features):
         return _empty_membership()
-    ctx = RuleContext(features, per_portfolio=per_portfolio, quantile_shift=quantile_shift, value_scale=value_scale)
+    ctx = RuleContext(features, window=window, per_portfolio=per_portfolio, quantile_shift=quantile_shift,
+                      value_scale=value_scale)
     reasons = _Reasons()
     k, n = len(cats), len(features)
     member = np.empty(n * k, dtype=bool)

@@ -350,8 +350,10 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
             done = (i - int(start)) * len(kinds) + list(kinds).index(kind) + 1
             (log or progress.step)(f"world {done}/{int(n_worlds) * len(kinds)} ({kind}) done")
     out = pd.concat(rows, ignore_index=True)
-    out["rejected"] = out["p_adj"] < 0.05
-    return out[RUN_COLUMNS]
+    out["rejected"] = out["p_adj"] < hf.alpha
+    out = out[RUN_COLUMNS]
+    out.attrs["alpha"] = hf.alpha  # the hypotheses file's level: summary() and the pages read it
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -562,11 +564,19 @@ def _rate_cols(prefix: str, flags: pd.Series, lang: str = "en") -> dict:
             f"{prefix}_text": rate_text(k, n, lang=lang)}
 
 
+def level(runs: pd.DataFrame) -> float:
+    """The level α the worlds were tested at (the hypotheses file's, set by :func:`run_worlds`)."""
+    if "alpha" not in runs.attrs:
+        raise ValueError("these runs carry no level α: make them with run_worlds (pd.concat keeps it)")
+    return float(runs.attrs["alpha"])
+
+
 def summary(runs: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     """Per hypothesis, with exact binomial 95 % CIs (``<rate>``, ``_ci_low``, ``_ci_high``, ``_k``,
     ``_n`` and ``_text``, e.g. ``"0/16 (0.00, 95 % CI 0.00–0.21)"``):
 
-    - ``size``: rejections (Holm) in null worlds; ``size_unadjusted``: p_unc < 0.05 there.
+    - ``size``: rejections (Holm) in null worlds; ``size_unadjusted``: p_unc < α there (the
+      hypotheses file's level, :func:`level`).
     - ``power_planted``: rejections with the expected sign in planted worlds where this hypothesis
       carries an effect; ``power_min_effect``: the same in min_effect worlds.
     - ``false_no_effect``: ``no_effect`` verdicts where an effect was planted (planted and
@@ -575,6 +585,7 @@ def summary(runs: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
       ``latent_corr``, ``latent_slope`` (attenuation, mean over worlds), ``attenuation_measured``
       (mean measured effect ÷ planted size in planted worlds).
     """
+    alpha = level(runs)
     out = []
     for (hid, cat, outc, lag), g in runs.groupby(["id", "category", "outcome", "lag"], sort=False):
         row = {"id": hid, "category": cat, "outcome": outc, "lag": lag}
@@ -583,7 +594,7 @@ def summary(runs: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
         me = g[(g["kind"] == "min_effect") & (g["planted"] != 0)]
         eff = g[(g["kind"] != "null") & (g["planted"] != 0)]
         row.update(_rate_cols("size", null["rejected"].astype(bool), lang))
-        row.update(_rate_cols("size_unadjusted", null["p_unc"] < 0.05, lang))
+        row.update(_rate_cols("size_unadjusted", null["p_unc"] < alpha, lang))
 
         def hit(d: pd.DataFrame) -> pd.Series:
             return d["rejected"].astype(bool) & (np.sign(d["std_effect"]) == np.sign(d["planted"]))

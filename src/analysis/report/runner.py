@@ -344,14 +344,6 @@ def _no_paths(text: str) -> str:
     return _PATH.sub(lambda m: m.group(1), text)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _versions() -> dict:
     out = {"python": sys.version.split()[0]}
     for pkg in ("keyclients", "numpy", "pandas", "scipy", "statsmodels", "linearmodels", "duckdb",
@@ -783,6 +775,8 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
 def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audience: str, lang: str,
              anonymized: str, seed: int, started: float, back: str = "../index.html") -> RunResult:
     """Render the pages, workbook, index and manifest of one executed run in its folder."""
+    from analysis.report.study import file_digest
+
     shutil.rmtree(run.tmp / STUDY_DIR, ignore_errors=True)
     world_timings = {}
     for timing in sorted((run.tmp / WORLDS_DIR).glob("*/timing.json")):
@@ -815,7 +809,7 @@ def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audie
         "seed": seed,
         "lang": lang,
         "anonymized": anonymized or False,
-        "inputs": {p.name: _sha256(p) for p in sorted(data_dir.iterdir()) if p.is_file()},
+        "inputs": {p.name: file_digest(p) for p in sorted(data_dir.iterdir()) if p.is_file()},
         "versions": _versions(),
         "timings": {**result.timings, **world_timings, "total": round(time.perf_counter() - started, 2)},
         "failed": result.failed,
@@ -834,6 +828,37 @@ def _base_parameters(data_dir: Path, seed: int, extra: dict | None, lang: str, a
     if anonymize:
         params["anonymize"] = True
     return params
+
+
+@dataclass
+class _Prepared:
+    """What a single report and a per-portfolio batch set up alike (:func:`_prepare_run`)."""
+
+    params: dict  # the parameters every notebook of the run gets
+    lang: str
+    synthetic: bool
+    anonymized: str  # how the pseudonyms' key was chosen ("" without anonymisation)
+    env: dict  # environment of the workers: the anonymisation key, the CSV row limit
+    tmp: Path  # the partial folder the run is written into before it replaces ``out_dir``
+
+
+def _prepare_run(data_dir: Path, out_dir: Path, *, seed: int, extra_parameters: dict | None, lang: str,
+                 anonymize: bool, anon_key: str | None, csv_max_rows: int | None) -> _Prepared:
+    """The run's parameters, language, anonymisation key and workers' environment, and an empty
+    partial folder beside ``out_dir`` (its parent created)."""
+    from analysis.ingest.anonymize import ENV_KEY
+
+    synthetic = is_synthetic(data_dir)
+    base_params = _base_parameters(data_dir, seed, extra_parameters, lang, anonymize)
+    lang = base_params.get("lang", "en")
+    key, anonymized = resolve_anon_key(anonymize, anon_key)
+    env = {ENV_KEY: key} if key else {}
+    if csv_max_rows is not None:  # tables longer than this: Parquet only
+        env["KEYCLIENTS_CSV_MAX_ROWS"] = str(int(csv_max_rows))
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    return _Prepared(params=base_params, lang=lang, synthetic=synthetic, anonymized=anonymized, env=env, tmp=tmp)
 
 
 def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, cell_timeout: int = 600,
@@ -859,18 +884,10 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
     data_dir = Path(data_dir).resolve()
     out_dir = Path(out_dir).resolve()
     books = notebooks or list_notebooks()
-    synthetic = is_synthetic(data_dir)
-    base_params = _base_parameters(data_dir, seed, extra_parameters, lang, anonymize)
-    lang = base_params.get("lang", "en")
-    key, anonymized = resolve_anon_key(anonymize, anon_key)
-    from analysis.ingest.anonymize import ENV_KEY
-
-    env = {ENV_KEY: key} if key else {}
-    if csv_max_rows is not None:  # tables longer than this: Parquet only
-        env["KEYCLIENTS_CSV_MAX_ROWS"] = str(int(csv_max_rows))
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    prep = _prepare_run(data_dir, out_dir, seed=seed, extra_parameters=extra_parameters, lang=lang,
+                        anonymize=anonymize, anon_key=anon_key, csv_max_rows=csv_max_rows)
+    base_params, lang, synthetic, anonymized, env, tmp = (prep.params, prep.lang, prep.synthetic, prep.anonymized,
+                                                          prep.env, prep.tmp)
     run = _Run(tmp=tmp, books=books, params=base_params, portfolio=str(base_params.get("portfolio", "")))
     started = time.perf_counter()
     with _StopOnSignals() as stop:
@@ -909,7 +926,6 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
     """
     from analysis import i18n
     from analysis.ingest import load
-    from analysis.ingest.anonymize import ENV_KEY
     from analysis.report.study import portfolios as _portfolios
 
     if by != "portfolio":
@@ -922,16 +938,10 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
     if not books:
         raise InputError("--by portfolio: no notebook takes a portfolio parameter")
     names = portfolios or _portfolios(load(data_dir, config=config or None))
-    synthetic = is_synthetic(data_dir)
-    base_params = _base_parameters(data_dir, seed, extra_parameters, lang, anonymize)
-    lang = base_params.get("lang", "en")
-    key, anonymized = resolve_anon_key(anonymize, anon_key)
-    env = {ENV_KEY: key} if key else {}
-    if csv_max_rows is not None:  # tables longer than this: Parquet only
-        env["KEYCLIENTS_CSV_MAX_ROWS"] = str(int(csv_max_rows))
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    prep = _prepare_run(data_dir, out_dir, seed=seed, extra_parameters=extra_parameters, lang=lang,
+                        anonymize=anonymize, anon_key=anon_key, csv_max_rows=csv_max_rows)
+    base_params, lang, synthetic, anonymized, env, tmp = (prep.params, prep.lang, prep.synthetic, prep.anonymized,
+                                                          prep.env, prep.tmp)
     started = time.perf_counter()
     runs = {name: _Run(tmp=tmp / _slug(name), books=books, params={**base_params, "portfolio": name}, portfolio=name)
             for name in names}
