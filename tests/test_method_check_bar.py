@@ -51,10 +51,21 @@ N_PLANTED = 100  # per design
 BLOCK = 10  # worlds per pool job
 FACTOR = 1.5  # planted at FACTOR × MDE
 STRONG_RULE = 0.7  # power is asserted where the rule correlates at least this much with the kind
+#: Share of null worlds in which a hypothesis may be not_testable (one portfolio identifies its exposure:
+#: at the sample design a single client sometimes holds most of the pooled revenue, 4 of 200 worlds)
+MAX_UNTESTED = 0.05
 
 
 def _quiet(_: str) -> None:
     pass
+
+
+def g10_design(sample):
+    """The G = 10 design: the sample's clients, kind shares and event rates in 10 portfolios over 24
+    quarters. With the sample's 16 quarters, 1.5 × the MDE of most hypotheses exceeds what the
+    generator can plant (a standardised effect below 0.85), so power there could not be measured;
+    24 quarters give every portfolio 19 usable periods and keep G = 10 clusters."""
+    return dataclasses.replace(sample, portfolios=10, periods=24, source="sample, G = 10, 24 quarters")
 
 
 def _block(args) -> pd.DataFrame:
@@ -104,7 +115,7 @@ def bar() -> dict:
     from analysis.report import study
 
     sample = method_check.design_from_study(study.prepare())
-    designs = {"sample": sample, "G10": dataclasses.replace(sample, portfolios=10, source="sample, G = 10")}
+    designs = {"sample": sample, "G10": g10_design(sample)}
     with ProcessPoolExecutor(max_workers=WORKERS) as pool:
         null = _pool_map(pool, [j for k, d in designs.items() for j in _jobs(k, d, N_NULL, ("null",))])
         # what a report does: attenuation measured on null worlds of the design, then verdicts aware of it
@@ -133,8 +144,13 @@ def test_null_worlds_family_wise_rate_is_in_band(bar, name):
 @pytest.mark.parametrize("name", DESIGNS)
 def test_null_worlds_each_unadjusted_rate_is_in_band(bar, name):
     null = bar[name]["null"]
-    assert null["p_unc"].notna().all(), null.loc[null["p_unc"].isna(), ["world", "id"]]
-    rate = (null["p_unc"] < 0.05).groupby(null["id"]).mean()
+    # a world where the jackknife cannot test a hypothesis says so (not_testable, no p-value): it is
+    # counted and bounded, never folded into the rate as a silent non-rejection
+    untested = null["p_unc"].isna()
+    assert (null.loc[untested, "verdict"] == "not_testable").all()
+    assert untested.groupby(null["id"]).mean().max() <= MAX_UNTESTED, null.loc[untested, ["world", "id"]]
+    tested = null[~untested]
+    rate = (tested["p_unc"] < 0.05).groupby(tested["id"]).mean()
     assert rate.between(0.02, 0.09).all(), rate.round(3).to_dict()
 
 
