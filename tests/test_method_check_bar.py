@@ -17,12 +17,16 @@ One pool of worlds serves every assertion; they run in a process pool of two, wo
 ``SEED * 1000 + i`` whatever the scheduling, null and planted worlds of one ``i`` sharing all but the
 effects. Run with ``-s`` to see the measured rates with their exact binomial 95 % CIs.
 
-Not part of ``make test`` yet: the bar is not met (issue 12 stays open), so these run on demand with
-``make method-bar`` (``KEYCLIENTS_METHOD_BAR=1``). Measured on the 30-portfolio sample design before the
-sample grew to 50 portfolios (98 and 100 null worlds): family-wise 0.06 (sample) but 0.01 at G = 10 (CV3
-too conservative where a kind sits in one or two portfolios); H6 never rejects (0/98) and H5/H6 are
-biased by about ±0.025; at G = 10 the MDE is 0.64–1.74, so 1.5 × MDE exceeds what the generator can
-plant and power 0.7 cannot be reached.
+Not part of ``make test``: the bar is not met (issue 12 stays open), so these run on demand with
+``make method-bar`` (``KEYCLIENTS_METHOD_BAR=1``). Measured with this seed (benchmarks/method_check_bar.md):
+at the sample design (50 × 16 × 31) every null criterion holds (family-wise 8/200 = 0.040 under CV3,
+unadjusted 0.040–0.070, |mean std_effect| ≤ 0.016; H1/H2 not testable in 4 worlds where one client holds
+over 90 % of all revenue), but planted worlds at 1.5 × MDE miss power (H1 0.21, H2 0.01, H3 0.54, H5
+0.26, H6 0.58) and false "no effect" (H1 0.44, H2 0.64, H7 0.15): the generator plants on pass-1 latent
+shares that its second pass moves (the key kinds' shares respond to the planted growth). At G = 10 × 24
+quarters CV3 sits on the band's lower edge (family-wise 0.025, H2 unadjusted 0.020; the wild bootstrap
+with Webb weights is in every band: 0.060, 0.045–0.060), H3's mean std_effect is +0.021 ± 0.017, and
+1.5 × MDE (0.74–1.04) is capped at the generator's 0.85.
 """
 
 from __future__ import annotations
