@@ -124,6 +124,8 @@ def synth(
     portfolios: int = typer.Option(30, min=1, help="Number of portfolios (supplier units)."),
     periods: int = typer.Option(12, min=3, help="Number of periods."),
     freq: str = typer.Option("Q", help="Period frequency: Q (quarters) or M (months)."),
+    start: Optional[str] = typer.Option(None, help="First period, e.g. 2022Q1 or 2022-01 (default 2023Q1 / 2023-01); "
+                                        "the same seed draws the same world from any start."),
     clients: int = typer.Option(40, min=5, help="Mean number of clients a portfolio starts with."),
     seed: int = typer.Option(1, help="Random seed: the same seed gives byte-identical files."),
     effects: str = typer.Option("default", help="Planted effects: default, none (a null world), one-company (default plus "
@@ -140,15 +142,15 @@ def synth(
     if freq not in ("Q", "M"):
         raise InputError(f"--freq must be Q or M, got {freq!r}")
     command = _synth.synth_command(portfolios=portfolios, periods=periods, freq=freq, clients=clients,
-                                   seed=seed, effects=effects, flavor=flavor, managers=managers)
-    start = time.perf_counter()
+                                   seed=seed, effects=effects, flavor=flavor, managers=managers, start=start)
+    t0 = time.perf_counter()
     world = _synth.generate(portfolios=portfolios, periods=periods, freq=freq, clients=clients, seed=seed,
-                            effects=effects, flavor=flavor, command=command, managers=managers)
+                            effects=effects, flavor=flavor, command=command, managers=managers, start=start)
     _synth.write_world(world, out, flavor=flavor)
     typer.echo(
         f"wrote {out}: {len(world.clients):,} clients, {len(world.transactions):,} order lines, "
         f"{len(world.events):,} events, {len(world.truth['effects'])} planted effects "
-        f"({time.perf_counter() - start:.1f} s)"
+        f"({time.perf_counter() - t0:.1f} s)"
     )
 
 
