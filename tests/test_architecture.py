@@ -18,9 +18,6 @@ MAX_LINES = 80
 NOT_YET_SPLIT = {
     "panel_regression", "ts_regression",  # stats.regression: phase 2 of issue 17
     "twoway_fit",  # stats.fe (new this session, fastfe): phase 2
-    "client_features",  # features: perf16 reworks it for memory this session; split after their merge
-    "plan", "build_table", "validate", "_render", "make_proposal",
-    "run",
 }
 
 
