@@ -285,3 +285,24 @@ def test_within_client_option_size_recovery_and_where_it_is_biased():
     assert 0.8 * size <= est.mean() <= 1.05 * size, (est.mean(), size)
     p = np.array([[r[3] for r in w] for w in _run(range(6300, 6340), OLD | {"feedback": 1.0}, design="pooled")])
     assert float((p[:, 0] < 0.05).mean()) >= 0.5, (p[:, 0] < 0.05).mean()
+
+
+def test_newey_west_pairs_only_periods_that_are_adjacent_in_time():
+    """A period whose outcome is unknown for every client (a quarter missing from the export makes
+    the growth into and out of it unknown) leaves a hole: the periods either side of it share no
+    period, so their slopes are not a lag-1 pair of the Newey-West autocovariance."""
+    d = _panel_data(12, n=150, T=9)
+    d.loc[d["period"].isin(["2024-04", "2024-05"]), "y"] = np.nan  # the rows stay, the outcome is unknown
+    nw = cl.period_slopes_regression(d, outcome="y", exposures=["x1", "x2"], change=True).set_index("term")
+    slopes = {}
+    for p, g in d.dropna().groupby("period"):
+        X = np.column_stack([np.ones(len(g)), g[["x1", "x2", cl.SIZE_CONTROL]].to_numpy()])
+        slopes[p] = np.linalg.lstsq(X, g["y"].to_numpy(), rcond=None)[0][1:3]
+    months = [f"2024-{t + 1:02d}" for t in range(9)]
+    s = np.array([slopes.get(m, [np.nan, np.nan]) for m in months])  # on the time axis, holes as NaN
+    n = np.isfinite(s[:, 0]).sum()
+    c = s - np.nanmean(s, axis=0)
+    pair = np.isfinite(c[1:, 0]) & np.isfinite(c[:-1, 0])
+    var = np.nansum(c ** 2, axis=0) / (n - 1) + (c[1:][pair] * c[:-1][pair]).sum(axis=0) / (n - 1)
+    np.testing.assert_allclose(nw.loc[["x1", "x2"], "std_error"], np.sqrt(var / n), rtol=1e-10)
+    assert (nw.loc[["x1", "x2"], "n_periods"] == 7).all()

@@ -322,10 +322,14 @@ def period_slopes_regression(
     if d[outcome].nunique() < 2 or len(d) < min_rows:
         raise InputError(f"{outcome}: fewer than {min_rows} usable rows or a constant outcome")
     names = [*exposures, *controls]
-    tim = pd.factorize(d[time], sort=True)[0]
+    # the periods of the whole table, not only those with a known outcome: a period whose outcome is
+    # unknown for every client stays a hole on the time axis, so the periods either side of it are
+    # not taken for neighbours by the Newey-West autocovariance below
+    axis = pd.Index(data[time].dropna().unique()).sort_values()
+    tim = axis.get_indexer(d[time])
     z = d[[outcome, *names]].to_numpy(dtype=float)
-    counts = np.bincount(tim)
-    zc = z - (np.stack([np.bincount(tim, weights=c) for c in z.T], axis=1) / counts[:, None])[tim]
+    counts = np.maximum(np.bincount(tim, minlength=len(axis)), 1)
+    zc = z - (np.stack([np.bincount(tim, weights=c, minlength=len(axis)) for c in z.T], axis=1) / counts[:, None])[tim]
     slopes = np.full((len(counts), len(names)), np.nan)
     for t in range(len(counts)):
         rows = tim == t
