@@ -100,3 +100,29 @@ def test_a_worker_that_dies_does_not_stop_the_pages_queued_after_it(tmp_path):
     result = run_report(data_dir=SAMPLE_DIR, out_dir=tmp_path / "r", notebooks=nbs, jobs=1, log=lambda m: None)
     assert result.failed == ["01_worker_dies"]
     assert (tmp_path / "r" / "pages" / "02_fine.html").is_file()
+
+
+class _Done:
+    """A finished pool future."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+def test_worlds_count_once_in_the_progress_when_a_job_fails_while_others_run(tmp_path):
+    """Two world jobs run at once and the first fails: the worlds are done (failed) then, and the
+    second job ending later must not count them a second time ("[3/2]")."""
+    from analysis.report.runner import _Progress, _worlds_done, _Worlds
+
+    folder = str(tmp_path / "worlds")
+    w = _Worlds(folder, str(tmp_path / "05.ipynb"), "", {}, {}, {}, phase="null", n=2, left=2, running=2)
+    lines: list[str] = []
+    names = {folder: "05 worlds", str(tmp_path / "01.ipynb"): "01"}
+    progress = _Progress(names, lines.append)
+    _worlds_done(w, _Done((1.0, "ValueError: boom")), progress, names)
+    _worlds_done(w, _Done((1.0, "")), progress, names)
+    assert w.phase == "done" and w.error == "ValueError: boom" and w.running == 0
+    assert progress.n == 1 and len(lines) == 1 and lines[0].startswith("[1/2] 05 worlds: FAILED")

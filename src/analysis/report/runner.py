@@ -665,7 +665,10 @@ def _worlds_done(w: _Worlds, future, progress: "_Progress", names: dict) -> None
         cpu, error = future.result()
     except Exception as exc:  # the worker process died
         cpu, error = 0.0, f"the worker process running them stopped ({exc.__class__.__name__}: {exc})"
+    was_done = w.phase == "done"  # a job still running when another failed: the worlds were counted then
     w.finished(cpu, error)
+    if was_done:
+        return
     if w.phase == "done":
         progress.done(w.folder, names[w.folder], time.perf_counter() - w.t0, w.error)
         _progress_file(w.folder, "cell").unlink(missing_ok=True)
