@@ -135,6 +135,8 @@ def test_pages_state_the_files_level():
                              alpha=i18n.level(0.025, "ru"))
     assert "α = 10 %" in i18n.t("verdict_level", "en", alpha=i18n.level(0.1))
     assert "10 %" in i18n.t("fig.grid_title", "en", alpha=i18n.level(0.1))
+    # a level whose percentage is not exact in binary floating point keeps its own digits (not "7.00 %")
+    assert [i18n.level(a) for a in (0.07, 0.035, 0.0125)] == ["7 %", "3.5 %", "1.25 %"]
     # no page states a level of its own
     fixed = re.compile(r"α\s*=\s*(0[.,]05|5\s*%)|p\s*<\s*0[.,]05|holds it at 5 %|не более 5 %|rate at 5 %|не выше 5 %")
     texts = [(p.name, "".join(c["source"])) for p in sorted((ROOT / "notebooks").glob("*.ipynb"))

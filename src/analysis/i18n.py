@@ -111,7 +111,7 @@ def percent(x, lang: str = "en", digits: int = 0) -> str:
 
 def level(alpha: float, lang: str = "en") -> str:
     """A test's level α as a percentage with the digits it needs: ``5 %``, ``2.5 %`` (``2,5 %``)."""
-    a = 100 * float(alpha)
+    a = round(100 * float(alpha), 9)  # 100 * 0.07 is 7.000000000000001 in floating point
     return percent(alpha, lang, 0 if a == round(a) else 1 if a * 10 == round(a * 10) else 2)
 
 
