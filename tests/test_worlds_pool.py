@@ -126,3 +126,15 @@ def test_worlds_count_once_in_the_progress_when_a_job_fails_while_others_run(tmp
     _worlds_done(w, _Done((1.0, "")), progress, names)
     assert w.phase == "done" and w.error == "ValueError: boom" and w.running == 0
     assert progress.n == 1 and len(lines) == 1 and lines[0].startswith("[1/2] 05 worlds: FAILED")
+
+
+@pytest.mark.parametrize("n", [-1, -5])
+def test_a_negative_world_count_is_an_input_error_on_both_paths(tmp_path, n):
+    """``-p n_worlds=-1``: the page computing its worlds and the runner's plan both say what to
+    give (before: "No objects to concatenate" on the page, and in the pool a plan of no jobs that
+    left the page "not run")."""
+    with pytest.raises(InputError, match="n_worlds"):
+        method_check.check_worlds(DESIGN, n, 3)
+    with pytest.raises(InputError, match="n_worlds"):
+        method_check.save_plan(tmp_path, DESIGN, n)
+    assert not (tmp_path / "plan.json").exists()

@@ -404,8 +404,17 @@ def design_from_dict(d: Mapping) -> Design:
     return Design(**d)
 
 
+def _check_count(n_worlds: int) -> int:
+    """``n_worlds`` as a count of worlds of each kind, at least 1 (a page's ``n_worlds`` parameter)."""
+    if int(n_worlds) < 1:
+        raise InputError(f"n_worlds = {int(n_worlds)}: give a number of worlds of each kind of at least 1 "
+                         "(-p n_worlds=N), or 0 for the default count")
+    return int(n_worlds)
+
+
 def save_plan(folder: str | Path, design: Design, n_worlds: int) -> None:
     """Write the worlds' design and count to ``folder/plan.json`` (the report runner's pool)."""
+    n_worlds = _check_count(n_worlds)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     text = json.dumps({"design": design.as_dict(), "n_worlds": int(n_worlds)}, ensure_ascii=False, indent=1)
@@ -417,6 +426,7 @@ def check_worlds(design: Design, n_worlds: int, seed: int, *, hypotheses=None, r
     the attenuation (:func:`attenuation_map`), then as many planted and min_effect worlds tested
     with it (:func:`run_worlds`); the rows of all three kinds. The report runner computes the same
     rows in its process pool (:func:`save_plan`, :func:`run_part`, :func:`load_worlds`)."""
+    n_worlds = _check_count(n_worlds)
     null = run_worlds(design, n_worlds, seed, kinds=PHASES["null"], hypotheses=hypotheses, rulebook=rulebook)
     attenuation = attenuation_map(null.groupby("id", as_index=False)["latent_corr"].mean())
     planted = run_worlds(design, n_worlds, seed, kinds=PHASES["planted"], hypotheses=hypotheses,
