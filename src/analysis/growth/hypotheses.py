@@ -56,7 +56,7 @@ from analysis.stats import (
     mde,
     ts_regression,
 )
-from analysis.stats.correlation import _correlation
+from analysis.stats.correlation import correlation_row as _correlation
 from analysis.stats.multicomp import holm
 
 DEFAULT_FILE = PACKAGE_DIR / "resources" / "hypotheses.yaml"

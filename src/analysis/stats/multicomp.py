@@ -9,7 +9,7 @@ import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from analysis.errors import InputError
-from analysis.stats._validate import as_vector
+from analysis.stats._validate import Numbers, as_vector
 
 # statsmodels' methods under their long names (statsmodels' own default, Holm-Sidak, is never
 # used implicitly: the method is a required argument).
@@ -69,7 +69,7 @@ _NUMPY = {"holm": holm, "fdr_bh": fdr_bh}
 
 
 def adjust_pvalues(
-    p: Sequence[float] | np.ndarray | pd.Series,
+    p: Numbers,
     *,
     method: str,
     alpha: float = 0.05,
