@@ -28,7 +28,7 @@ def check_choice(name: str, value: object, allowed: Iterable[str]) -> str:
         raise InputError(
             f"The value for `{name}` must be one of {allowed}, but {value!r} was passed."
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
 def as_list(name: str, value: str | Sequence[str] | None) -> list[str]:

@@ -133,7 +133,7 @@ def mde(
     alpha: float = 0.05,
     power: float = 0.8,
     m: int = 1,
-    df: float | None = None,
+    df: float | Sequence[float] | np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Minimum detectable effect of a two-sided test with a known standard error.
 
@@ -180,14 +180,15 @@ def mde(
     se = np.atleast_1d(as_vector("std_error", np.atleast_1d(std_error)))
     if np.any(se[~np.isnan(se)] < 0):
         raise InputError("`std_error` must not be negative.")
-    if df is not None and not np.all(np.asarray(df, dtype=float) > 0):
+    dfa = None if df is None else np.asarray(df, dtype=float)
+    if dfa is not None and not np.all(dfa > 0):
         raise InputError(f"`df` must be positive, got {df!r}.")
     p = 1 - alpha / (2 * m)
-    if df is None or np.ndim(df) == 0:
-        crit = float(stats.norm.ppf(p) if df is None else stats.t.ppf(p, df))
+    crit: float | np.ndarray
+    if dfa is None or dfa.ndim == 0:
+        crit = float(stats.norm.ppf(p) if dfa is None else stats.t.ppf(p, dfa))
     else:  # one df per standard error
-        crit = stats.t.ppf(p, np.asarray(df, dtype=float))
-        df = np.asarray(df, dtype=float)
+        crit = stats.t.ppf(p, dfa)
     z = float(stats.norm.ppf(power))
     return pd.DataFrame(
         {
@@ -195,7 +196,7 @@ def mde(
             "alpha": alpha,
             "power": power,
             "m": int(m),
-            "df": np.nan if df is None else (df if np.ndim(df) else float(df)),
+            "df": np.nan if dfa is None else (dfa if dfa.ndim else float(dfa)),
             "critical_value": crit,
             "z_power": z,
             "mde": (crit + z) * se,
