@@ -58,10 +58,12 @@ class PanelFit:
         """One row per term, the columns of :func:`analysis.stats.panel_regression`."""
         out = pd.DataFrame(
             {
-                "term": self.terms, "role": self.roles, "estimate": self.estimate, "std_error": self.std_error,
-                "statistic": self.statistic, "df": self.df, "p_unc": self.p_unc, "ci_low": self.ci_low,
-                "ci_high": self.ci_high, "n": self.n, "n_entities": self.n_entities, "n_periods": self.n_periods,
-                "std_effect": self.std_effect, "std_effect_se": self.std_effect_se, "cov_type": self.cov_type,
+                "term": self.terms, "role": self.roles, "estimate": self.estimate,
+                "std_error": self.std_error, "statistic": self.statistic, "df": self.df,
+                "p_unc": self.p_unc, "ci_low": self.ci_low, "ci_high": self.ci_high, "n": self.n,
+                "n_entities": self.n_entities, "n_periods": self.n_periods,
+                "std_effect": self.std_effect, "std_effect_se": self.std_effect_se,
+                "cov_type": self.cov_type,
                 "small_sample": self.small_sample, "diagnostics": self.diagnostics,
             },
             columns=PANEL_COLUMNS,
@@ -126,10 +128,18 @@ def vifs(xw: np.ndarray) -> np.ndarray:
         return np.full(xw.shape[1], np.inf)
 
 
-def term_notes(terms: Sequence[str], inference_notes: Sequence[str] | None, vif: dict[str, float]) -> dict[str, str]:
+def term_notes(
+    terms: Sequence[str], inference_notes: Sequence[str] | None, vif: dict[str, float]
+) -> dict[str, str]:
     """Each term's note: the few-cluster inference's note (if any), then ``collinear`` when the
     term's VIF (``vif``, by term) exceeds :data:`MAX_VIF`."""
-    notes = dict(zip(terms, inference_notes if inference_notes is not None else [""] * len(terms), strict=True))
+    notes = dict(
+        zip(
+            terms,
+            inference_notes if inference_notes is not None else [""] * len(terms),
+            strict=True,
+        )
+    )
     for term, v in vif.items():
         if v > MAX_VIF:
             note = f"collinear: VIF={v:.1f} > {MAX_VIF:g}"
@@ -138,7 +148,10 @@ def term_notes(terms: Sequence[str], inference_notes: Sequence[str] | None, vif:
 
 
 def model_messages(
-    outcome: str, terms: Sequence[str], inference_notes: Sequence[str] | None, diagnostics: Sequence[str],
+    outcome: str,
+    terms: Sequence[str],
+    inference_notes: Sequence[str] | None,
+    diagnostics: Sequence[str],
     notes: dict[str, str],
 ) -> list[str]:
     """The warnings of a fit, in order: each term's few-cluster inference note, the model's
@@ -154,17 +167,35 @@ def model_messages(
     return messages
 
 
-def row_diagnostics(diagnostics: Sequence[str], notes: dict[str, str], terms: Sequence[str]) -> list[str]:
+def row_diagnostics(
+    diagnostics: Sequence[str], notes: dict[str, str], terms: Sequence[str]
+) -> list[str]:
     """The ``diagnostics`` column: the model's notes, then the term's own, ``;``-separated."""
     model_notes = "; ".join(diagnostics)
     return ["; ".join(s for s in (model_notes, notes[t]) if s) for t in terms]
 
 
 def assemble_fit(
-    *, outcome: str, terms: list[str], roles: list[str], est: np.ndarray, se: np.ndarray, dof: int,
-    confidence: float, inf: ClusterInference | None, n: int, g: int, n_t: int, scale: np.ndarray,
-    vif: dict[str, float], diagnostics: list[str], cov_type: str, small_sample: str, factor: float,
-    k_ssc: int, n_clusters: int | None,
+    *,
+    outcome: str,
+    terms: list[str],
+    roles: list[str],
+    est: np.ndarray,
+    se: np.ndarray,
+    dof: int,
+    confidence: float,
+    inf: ClusterInference | None,
+    n: int,
+    g: int,
+    n_t: int,
+    scale: np.ndarray,
+    vif: dict[str, float],
+    diagnostics: list[str],
+    cov_type: str,
+    small_sample: str,
+    factor: float,
+    k_ssc: int,
+    n_clusters: int | None,
 ) -> PanelFit:
     """The :class:`PanelFit` of a fitted panel model: t columns from t(``dof``) with ``se``, or
     the few-cluster inference ``inf`` when given; ``std_effect`` = estimate * ``scale``; the
@@ -173,7 +204,13 @@ def assemble_fit(
         tstat, p, ci_low, ci_high = t_columns(est, se, dof, confidence)
         dof_col, inference_notes = np.full(len(terms), dof), None
     else:
-        se, tstat, p, ci_low, ci_high = inf.std_error, inf.statistic, inf.p_value, inf.ci_low, inf.ci_high
+        se, tstat, p, ci_low, ci_high = (
+            inf.std_error,
+            inf.statistic,
+            inf.p_value,
+            inf.ci_low,
+            inf.ci_high,
+        )
         dof_col, inference_notes = inf.df, inf.notes
         small_sample = f"{inf.label}; CR1 factor: {small_sample}"
     notes = term_notes(terms, inference_notes, vif)
@@ -189,7 +226,8 @@ def assemble_fit(
         terms=terms, roles=roles, estimate=est, std_error=se, statistic=tstat, df=dof_col, p_unc=p,
         ci_low=ci_low, ci_high=ci_high, n=n, n_entities=g, n_periods=n_t, std_effect=est * scale,
         std_effect_se=se * scale, cov_type=cov_type, small_sample=small_sample,
-        diagnostics=row_diagnostics(diagnostics, notes, terms), inference=None if inf is None else inf.method,
+        diagnostics=row_diagnostics(diagnostics, notes, terms),
+        inference=None if inf is None else inf.method,
         identified=np.ones(len(terms), dtype=bool) if inf is None else inf.identified,
         warnings=model_messages(outcome, terms, inference_notes, diagnostics, notes), attrs=attrs,
     )  # fmt: skip

@@ -12,7 +12,6 @@ import pandas as pd
 
 from analysis.errors import InputError
 
-
 #: A numeric vector as callers pass it: a list, an array or a Series.
 Numbers: TypeAlias = Sequence[float] | np.ndarray | pd.Series
 
@@ -39,7 +38,9 @@ def as_list(name: str, value: str | Sequence[str] | None) -> list[str]:
         return [value]
     out = list(value)
     if not all(isinstance(v, str) for v in out):
-        raise InputError(f"`{name}` must be a column name or a list of column names, got {value!r}.")
+        raise InputError(
+            f"`{name}` must be a column name or a list of column names, got {value!r}."
+        )
     return out
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import TypedDict
 
 import numpy as np
@@ -137,7 +136,8 @@ def correlation(
     >>> bool(res.loc[0, "ci_low"] < res.loc[0, "estimate"] < res.loc[0, "ci_high"])
     True
     """
-    return pd.DataFrame({k: [v] for k, v in correlation_row(x, y, method, alternative, confidence).items()})
+    row = correlation_row(x, y, method, alternative, confidence)
+    return pd.DataFrame({k: [v] for k, v in row.items()})
 
 
 def correlation_row(

@@ -33,10 +33,16 @@ from typing import NamedTuple, Required, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.errors import InputError
-from analysis.stats._panel import PanelFit, assemble_fit, check_model_size, cr1_correction, few_clusters, vifs
+from analysis.stats._panel import (
+    PanelFit,
+    assemble_fit,
+    check_model_size,
+    cr1_correction,
+    few_clusters,
+    vifs,
+)
 from analysis.stats._validate import check_choice, check_confidence, warn
 from analysis.stats.cluster import INFERENCE_METHODS, cluster_inference
 
@@ -60,11 +66,16 @@ def entity_demean(a: np.ndarray, ent: np.ndarray, counts: np.ndarray | None = No
         return a - (np.bincount(ent, weights=a, minlength=len(counts)) / counts)[ent]
     if a.shape[1] == 0:
         return a.copy()
-    means = np.stack([np.bincount(ent, weights=c, minlength=len(counts)) for c in a.T], axis=1) / counts[:, None]
+    means = (
+        np.stack([np.bincount(ent, weights=c, minlength=len(counts)) for c in a.T], axis=1)
+        / counts[:, None]
+    )
     return a - means[ent]
 
 
-def period_dummies(per: np.ndarray, n_periods: int | None = None, *, drop_first: bool = True) -> np.ndarray:
+def period_dummies(
+    per: np.ndarray, n_periods: int | None = None, *, drop_first: bool = True
+) -> np.ndarray:
     """Dummies of the period codes (rows × periods), the first dropped by default."""
     t = int(per.max()) + 1 if n_periods is None else int(n_periods)
     d = (per[:, None] == np.arange(t)[None, :]).astype(float)
@@ -110,7 +121,9 @@ def cluster_design(
     (entity effects nested in the clusters absorbed; period effects as dummies, the first
     dropped). Codes must be ``0..L-1`` without gaps."""
     counts = np.bincount(ent)
-    return entity_demean(np.hstack([x, period_dummies(per, n_periods)]), ent, counts), entity_demean(y, ent, counts)
+    return entity_demean(
+        np.hstack([x, period_dummies(per, n_periods)]), ent, counts
+    ), entity_demean(y, ent, counts)
 
 
 def _check_identified(x: np.ndarray, xw: np.ndarray, terms: Sequence[str]) -> None:
@@ -122,15 +135,15 @@ def _check_identified(x: np.ndarray, xw: np.ndarray, terms: Sequence[str]) -> No
     absorbed = [t for t, a, b in zip(terms, left, norms, strict=True) if not a > ABSORBED_TOL * b]
     if absorbed:
         raise InputError(
-            f"A regressor does not vary once the fixed effects are removed, so its effect cannot be "
-            f"estimated: {absorbed} (less than {ABSORBED_TOL:g} of the column's norm is left). Drop it or the "
-            "effects that absorb it."
+            f"A regressor does not vary once the fixed effects are removed, so its effect cannot "
+            f"be estimated: {absorbed} (less than {ABSORBED_TOL:g} of the column's norm is left). "
+            "Drop it or the effects that absorb it."
         )
     r = np.linalg.qr(xw, mode="r")
     if np.any(np.abs(np.diag(r)) <= ABSORBED_TOL * norms):
         raise InputError(
-            f"The regressors {list(terms)} are perfectly collinear (after removing fixed effects). Drop one "
-            "of the columns that are linear combinations of the others."
+            f"The regressors {list(terms)} are perfectly collinear (after removing fixed effects). "
+            "Drop one of the columns that are linear combinations of the others."
         )
 
 
@@ -209,7 +222,8 @@ def twoway_regression(
     >>> share = rng.uniform(size=320)
     >>> growth = 0.5 * share + rng.normal(size=320)
     >>> res = twoway_regression(growth, share[:, None], ent, per, terms=["share"], inference="cv3")
-    >>> res.loc[0, "term"], int(res.loc[0, "df"]), int(res.loc[0, "n"]), bool(res.loc[0, "identified"])
+    >>> row = res.iloc[0]
+    >>> row["term"], int(row["df"]), int(row["n"]), bool(row["identified"])
     ('share', 39, 320, True)
     """
     fit = twoway_fit(y, x, entity, period, **options)
@@ -231,7 +245,10 @@ class _Rows(NamedTuple):
 
 
 def _complete_rows(
-    yv: np.ndarray, xv: np.ndarray, entity: Sequence | np.ndarray, period: Sequence | np.ndarray,
+    yv: np.ndarray,
+    xv: np.ndarray,
+    entity: Sequence | np.ndarray,
+    period: Sequence | np.ndarray,
     entity_labels: np.ndarray | None,
 ) -> _Rows:
     """Drop the rows with a missing value or label (the ``dropped_missing`` diagnostic) and code the
@@ -247,13 +264,15 @@ def _complete_rows(
         yv, xv = yv[complete], xv[complete]
         ent_u, ent = np.unique(ent_all[complete], return_inverse=True)
         per_u, per = np.unique(per_all[complete], return_inverse=True)
-        rows = _Rows(yv, xv, ent.ravel(), per.ravel(), ent_labels_all[ent_u], len(per_u), diagnostics)
+        rows = _Rows(
+            yv, xv, ent.ravel(), per.ravel(), ent_labels_all[ent_u], len(per_u), diagnostics
+        )
     else:
         rows = _Rows(yv, xv, ent_all, per_all, ent_labels_all, len(per_labels_all), diagnostics)
     if len(np.unique(rows.ent * max(rows.n_periods, 1) + rows.per)) < len(rows.y):
         raise InputError(
-            "The entity and period must identify the rows, but some (entity, period) pairs occur twice. "
-            "Aggregate to one row per entity and period."
+            "The entity and period must identify the rows, but some (entity, period) pairs occur "
+            "twice. Aggregate to one row per entity and period."
         )
     return rows
 
@@ -284,7 +303,9 @@ def twoway_fit(
     yv = np.asarray(y, dtype=float)
     xv = np.asarray(x, dtype=float).reshape(len(yv), -1)
     if xv.shape[1] != len(terms) or not terms:
-        raise InputError(f"`x` has {xv.shape[1]} columns for {len(terms)} terms; give one name per column.")
+        raise InputError(
+            f"`x` has {xv.shape[1]} columns for {len(terms)} terms; give one name per column."
+        )
     rows = _complete_rows(yv, xv, entity, period, entity_labels)
     n, g, k, n_t = len(rows.y), len(rows.ent_labels), len(terms), rows.n_periods
     check_model_size(n, k + g + n_t - 1, n_clusters=g)
@@ -298,8 +319,8 @@ def twoway_fit(
     diagnostics = rows.diagnostics + ([few_clusters(g)] if few_clusters(g) else [])
     u, ye = cluster_design(rows.x, rows.y, rows.ent, rows.per, n_t)
     inf = cluster_inference(
-        u, ye, rows.ent, n_terms=k, method=inference or "cr1", cr1_factor=factor, confidence=confidence,
-        n_boot=n_boot, seed=seed, cluster_labels=rows.ent_labels,
+        u, ye, rows.ent, n_terms=k, method=inference or "cr1", cr1_factor=factor,
+        confidence=confidence, n_boot=n_boot, seed=seed, cluster_labels=rows.ent_labels,
     )  # fmt: skip
     sd_y = float(np.std(yw, ddof=1))
     return assemble_fit(
@@ -312,5 +333,14 @@ def twoway_fit(
     )  # fmt: skip
 
 
-__all__ = ["TwoWayFit", "TwoWayOptions", "cluster_design", "codes", "entity_demean", "twoway_fit",
-           "twoway_regression", "within", "within_sd"]
+__all__ = [
+    "TwoWayFit",
+    "TwoWayOptions",
+    "cluster_design",
+    "codes",
+    "entity_demean",
+    "twoway_fit",
+    "twoway_regression",
+    "within",
+    "within_sd",
+]

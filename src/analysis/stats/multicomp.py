@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
@@ -131,7 +129,7 @@ def adjust_pvalues(
     p_adj = np.full(arr.shape, np.nan)
     reject = pd.array([pd.NA] * arr.size, dtype="boolean")
     if ok.any():
-        if name in _NUMPY:  # numpy: statsmodels' gc.collect() per call dominated many small families
+        if name in _NUMPY:  # numpy: statsmodels' gc.collect() per call dominated small families
             adj, rej = _NUMPY[name](arr[ok], alpha)
         else:
             rej, adj, _, _ = multipletests(arr[ok], alpha=alpha, method=name)

@@ -64,7 +64,11 @@ def _demean(frame: pd.DataFrame, group: str) -> pd.DataFrame:
 
 
 def _cluster_design(
-    frame: pd.DataFrame, outcome: str, regressors: list[str], entity_effects: bool, time_effects: bool
+    frame: pd.DataFrame,
+    outcome: str,
+    regressors: list[str],
+    entity_effects: bool,
+    time_effects: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The design ``U = [X, S]`` of :mod:`analysis.stats.cluster`: entity effects (nested in the
     entity clusters) absorbed by demeaning within entity; period effects as explicit dummies
@@ -97,10 +101,13 @@ class _Effects(NamedTuple):
 
 
 def _panel_options(
-    exposures: str | Sequence[str], controls: str | Sequence[str], cov_type: str, confidence: float,
+    exposures: str | Sequence[str],
+    controls: str | Sequence[str],
+    cov_type: str,
+    confidence: float,
     inference: str | None,
 ) -> tuple[list[str], list[str]]:
-    """The exposures and controls as lists, after checking the options of :func:`panel_regression`."""
+    """The exposures and controls as lists, the options of :func:`panel_regression` checked."""
     exposures_l = as_list("exposures", exposures)
     controls_l = as_list("controls", controls)
     if not exposures_l:
@@ -110,7 +117,9 @@ def _panel_options(
     if inference is not None:
         check_choice("inference", inference, INFERENCE_METHODS)
         if cov_type != "clustered":
-            raise InputError(f"`inference={inference!r}` needs cov_type='clustered', got {cov_type!r}.")
+            raise InputError(
+                f"`inference={inference!r}` needs cov_type='clustered', got {cov_type!r}."
+            )
     return exposures_l, controls_l
 
 
@@ -143,13 +152,16 @@ def _complete_rows(
 def _fit_panel_ols(
     frame: pd.DataFrame, outcome: str, regressors: list[str], effects: _Effects, *, cov_type: str
 ) -> PanelEffectsResults:
-    """linearmodels' ``PanelOLS`` fit; for ``clustered`` the raw cluster-robust covariance (no scaling
-    at all: :func:`_covariance` applies the factor). Absorbed or collinear regressors are input errors."""
+    """linearmodels' ``PanelOLS`` fit; for ``clustered`` the raw cluster-robust covariance (no
+    scaling at all: :func:`_covariance` applies the factor). Absorbed or collinear regressors are
+    input errors."""
     x = frame[regressors]
     if effects.pooled:
         x = x.assign(const=1.0)
     try:
-        model = PanelOLS(frame[outcome], x, entity_effects=effects.entity, time_effects=effects.time)
+        model = PanelOLS(
+            frame[outcome], x, entity_effects=effects.entity, time_effects=effects.time
+        )
         if cov_type == "clustered":
             return model.fit(
                 cov_type="clustered", cluster_entity=True, debiased=False,
@@ -171,7 +183,14 @@ def _fit_panel_ols(
 
 
 def _covariance(
-    res: PanelEffectsResults, cov_type: str, effects: _Effects, *, k: int, g: int, n: int, n_t: int,
+    res: PanelEffectsResults,
+    cov_type: str,
+    effects: _Effects,
+    *,
+    k: int,
+    g: int,
+    n: int,
+    n_t: int,
     n_params: int,
 ) -> tuple[np.ndarray, float, int, int, str]:
     """Standard errors, the factor applied to the covariance, the t distribution's df, K and the
@@ -210,13 +229,23 @@ def _std_scale(
     within = _demean(frame[[outcome, *regressors]], "both" if g > 1 and n_t > 1 else "none")
     sd = within.std(ddof=1)
     return pd.Series(
-        [sd[t] / sd[outcome] if t in regressors and sd[outcome] > 0 else np.nan for t in terms], index=terms
+        [sd[t] / sd[outcome] if t in regressors and sd[outcome] > 0 else np.nan for t in terms],
+        index=terms,
     ).to_numpy()
 
 
 def _few_cluster_inference(
-    frame: pd.DataFrame, outcome: str, regressors: list[str], ent_labels: pd.Index, est: np.ndarray,
-    effects: _Effects, *, method: str, cr1_factor: float, confidence: float, n_boot: int,
+    frame: pd.DataFrame,
+    outcome: str,
+    regressors: list[str],
+    ent_labels: pd.Index,
+    est: np.ndarray,
+    effects: _Effects,
+    *,
+    method: str,
+    cr1_factor: float,
+    confidence: float,
+    n_boot: int,
     seed: int | np.random.Generator | None,
 ) -> ClusterInference:
     """:func:`analysis.stats.cluster_inference` on the model's design, checked against the
@@ -398,15 +427,17 @@ def panel_regression(
     inf = None
     if inference is not None:
         inf = _few_cluster_inference(
-            frame, outcome, regressors, ent_labels, est, effects, method=inference, cr1_factor=factor,
-            confidence=confidence, n_boot=n_boot, seed=seed,
+            frame, outcome, regressors, ent_labels, est, effects, method=inference,
+            cr1_factor=factor, confidence=confidence, n_boot=n_boot, seed=seed,
         )  # fmt: skip
     roles = [
-        "exposure" if t in exposures_l else ("control" if t in controls_l else "intercept") for t in terms
+        "exposure" if t in exposures_l else ("control" if t in controls_l else "intercept")
+        for t in terms
     ]
     fit = assemble_fit(
         outcome=outcome, terms=terms, roles=roles, est=est, se=se, dof=dof, confidence=confidence,
-        inf=inf, n=n, g=g, n_t=n_t, scale=_std_scale(frame, outcome, regressors, terms, g=g, n_t=n_t),
+        inf=inf, n=n, g=g, n_t=n_t,
+        scale=_std_scale(frame, outcome, regressors, terms, g=g, n_t=n_t),
         vif=_panel_vifs(frame, regressors, effects), diagnostics=diagnostics, cov_type=cov_type,
         small_sample=small_sample, factor=factor, k_ssc=k_ssc,
         n_clusters=g if cov_type == "clustered" else None,
@@ -463,12 +494,18 @@ def _adl_design(
 
 
 def _block_bootstrap_se(
-    xv: pd.DataFrame, yv: pd.Series, block_length: int, n_resamples: int, seed: int | np.random.Generator | None
+    xv: pd.DataFrame,
+    yv: pd.Series,
+    block_length: int,
+    n_resamples: int,
+    seed: int | np.random.Generator | None,
 ) -> np.ndarray:
     """Standard errors of the OLS coefficients from a moving-block bootstrap of the rows
     (resamples whose design loses rank are left out)."""
     k = xv.shape[1]
-    idx = block_indices(len(xv), block_length, n_resamples, np.random.default_rng(seed), circular=False)
+    idx = block_indices(
+        len(xv), block_length, n_resamples, np.random.default_rng(seed), circular=False
+    )
     xa, ya = xv.to_numpy(), yv.to_numpy()
     xb, yb = xa[idx], ya[idx]  # (n_resamples, n, k), (n_resamples, n)
     xtx = np.einsum("rnk,rnj->rkj", xb, xb)
@@ -479,8 +516,14 @@ def _block_bootstrap_se(
 
 
 def _ts_fit(
-    yv: pd.Series, xv: pd.DataFrame, cov_type: str, *, hac_lags: int | None, block_length: int | None,
-    n_resamples: int, seed: int | np.random.Generator | None,
+    yv: pd.Series,
+    xv: pd.DataFrame,
+    cov_type: str,
+    *,
+    hac_lags: int | None,
+    block_length: int | None,
+    n_resamples: int,
+    seed: int | np.random.Generator | None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
     """OLS estimates, their standard errors by ``cov_type`` (see :func:`ts_regression`) and the
     extra column (``hac_lags`` or ``block_length``)."""
@@ -500,7 +543,11 @@ def _ts_fit(
         return np.asarray(res.params), np.asarray(res.bse), {}
     res = fit_model.fit()
     b = block_length if block_length is not None else int(math.ceil(n ** (1 / 3)))
-    return np.asarray(res.params), _block_bootstrap_se(xv, yv, b, n_resamples, seed), {"block_length": b}
+    return (
+        np.asarray(res.params),
+        _block_bootstrap_se(xv, yv, b, n_resamples, seed),
+        {"block_length": b},
+    )
 
 
 def ts_regression(
@@ -603,8 +650,15 @@ def ts_regression(
         )
     yv, xv, roles = _adl_design(d, outcome, exposures_l, lag_l, own_lags)
     n, k = xv.shape
-    est, se, extra = _ts_fit(yv, xv, cov_type, hac_lags=hac_lags, block_length=block_length,
-                             n_resamples=n_resamples, seed=seed)
+    est, se, extra = _ts_fit(
+        yv,
+        xv,
+        cov_type,
+        hac_lags=hac_lags,
+        block_length=block_length,
+        n_resamples=n_resamples,
+        seed=seed,
+    )
     dof = n - k
     tstat, p, ci_low, ci_high = t_columns(est, se, dof, confidence)
     note = f"short_series: {n} periods < {SHORT_SERIES}" if n < SHORT_SERIES else ""
@@ -689,9 +743,7 @@ def granger(
     if d.isna().any().any():
         raise InputError(f"The series {[effect, cause]} have missing values; fill or trim them.")
     if len(d) - maxlag < 2 * maxlag + 3:
-        raise InputError(
-            f"Too few periods ({len(d)}) for a Granger test with maxlag={maxlag}."
-        )
+        raise InputError(f"Too few periods ({len(d)}) for a Granger test with maxlag={maxlag}.")
     res = grangercausalitytests(d.to_numpy(), maxlag=int(maxlag))
     rows = []
     for lag in range(1, int(maxlag) + 1):
