@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -9,6 +11,8 @@ from analysis.errors import InputError
 from analysis.growth import hypotheses as hyp
 from analysis.growth import panel as growth
 from analysis.report import study
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
@@ -75,3 +79,18 @@ def test_primary_category_equals_the_direct_computation():
     m = m[m["client_id"].isin(m["client_id"].drop_duplicates().head(300))]  # the reference is slow
     for priority in (categories.PRIMARY_PRIORITY, ("key_revenue", "image")):  # a category outside the priority too
         pd.testing.assert_frame_equal(categories.primary_category(m, priority=priority), _primary_reference(m, priority))
+
+
+@pytest.mark.parametrize("params", [{}, {"freq": "M", "window": 3, "portfolio_by": "account_manager"}])
+def test_every_page_reads_one_prepared_study(params):
+    # pages that differ in their defaults (page 5 once had window 4 and no freq / portfolio_by) would
+    # each get a study of their own: the data prepared twice, and page 5 checking another design
+    # (4 months instead of the 6-month monthly default; quarters when the run said --freq M)
+    from analysis.report.runner import _known, _study_args, _study_key
+
+    pages = [nb for nb in sorted((ROOT / "notebooks").glob("0*.ipynb")) if "study_dir" in _known(nb)]
+    assert len(pages) >= 4
+    keys = {nb.name: _study_key(nb, {k: v for k, v in params.items() if k in _known(nb)}) for nb in pages}
+    assert len(set(keys.values())) == 1, keys
+    for name in ("freq", "window", "portfolio_by"):
+        assert all(name in _study_args(nb, params) for nb in pages), name
