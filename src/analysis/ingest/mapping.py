@@ -89,10 +89,10 @@ def money_header(header: str) -> bool:
 def values_fit(values, kind: str, tolerance: float = 0.05) -> bool:
     """Filled cells of a sample read as ``kind`` (money, number, int, date, bool), all but
     ``tolerance`` of them."""
+    import pandas as pd
+
     from analysis.ingest import parse
     from analysis.ingest.readers import synonyms as _syn
-
-    import pandas as pd
 
     if values is None:
         return True

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import pandas as pd
 
 #: Date formats tried, in order; a time part (``0:00:00``) is dropped first. The one reading most

@@ -549,7 +549,7 @@ def read_sql(source, label: str) -> RawTable:
 
     try:
         con = ibis.connect(source.url)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - each backend raises its own kinds for a bad URL
         raise InputError(f"{label}: cannot open {source.url!r} ({exc.__class__.__name__}: {exc}); "
                          "fix `source.url` in the config") from None
     try:
@@ -566,14 +566,14 @@ def read_sql(source, label: str) -> RawTable:
             frame = con.con.execute(sql).df()
     except InputError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any backend error becomes one line naming the source
         what = f"table {source.table!r}" if source.table and not source.query else "query"
         raise InputError(f"{label}: cannot read the {what} ({exc.__class__.__name__}: "
                          f"{str(exc).splitlines()[0][:200]}); fix `source` in the config") from None
     finally:
         try:
             con.disconnect()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a failed disconnect must not hide the read's own result
             pass
     frame.columns = [str(c) for c in frame.columns]
     frame.index = pd.RangeIndex(1, len(frame) + 1)

@@ -9,7 +9,6 @@ source line numbers as index, so a failure names the line a user can open the fi
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
 from typing import TYPE_CHECKING
 
 import pandas as pd
