@@ -20,12 +20,13 @@ import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import SupportsInt
 
 import pandas as pd
 import yaml
 
 from analysis.errors import InputError
-from analysis.ingest.dataconfig import TableSpec
+from analysis.ingest.dataconfig import Source, TableSpec
 
 SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt", ".dat", ".xlsx", ".parquet")
 DELIMITERS = (";", ",", "\t", "|")
@@ -67,7 +68,7 @@ class RawTable:
     def label(self) -> str:
         return self.name or self.path.name
 
-    def where(self, index) -> str:
+    def where(self, index: SupportsInt) -> str:
         """Row ``index`` as ``line N``, or ``file line N`` in a table joined from several files."""
         if self.origin is None:
             return f"{self.line_word} {index}"
@@ -543,7 +544,7 @@ def _read_parquet(path: Path) -> RawTable:
     return RawTable(frame, path, "record")
 
 
-def read_sql(source, label: str) -> RawTable:
+def read_sql(source: Source, label: str) -> RawTable:
     """Read a table or query from any backend Ibis connects to (``duckdb:///file.duckdb``, ``sqlite:///…``)."""
     import ibis
 
