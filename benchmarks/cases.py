@@ -226,7 +226,7 @@ def grid_ours(path: str) -> dict:
     """The exploratory grid: 6 categories × 8 outcomes × 4 lags, panel model, BH."""
     import pickle
 
-    from analysis.growth.hypotheses import explore
+    from analysis.growth.exploratory import explore
 
     data = pickle.loads(Path(path).read_bytes())
     out = explore(data, mode="panel")
@@ -237,7 +237,7 @@ def single_ours(path: str) -> dict:
     """One-portfolio mode on one portfolio's series: ADL tests incl. the moving-block bootstrap (999)."""
     import pickle
 
-    from analysis.growth.hypotheses import test_hypotheses
+    from analysis.growth.confirmatory import test_hypotheses
 
     data = pickle.loads(Path(path).read_bytes())
     one = data[data["portfolio"] == sorted(data["portfolio"].unique())[0]].copy()
@@ -250,7 +250,8 @@ def stats_floor(path: str) -> dict:
     """The floor of the statistics cases: their imports and reading the analysis panel."""
     import pickle
 
-    import analysis.growth.hypotheses  # noqa: F401
+    import analysis.growth.confirmatory  # noqa: F401
+    import analysis.growth.exploratory  # noqa: F401
 
     data = pickle.loads(Path(path).read_bytes())
     return {"rows": int(len(data))}

@@ -20,7 +20,7 @@ neither 0 nor 1).
 ``pipeline``: :func:`analysis.synth.generate` worlds (null: ``effects="none"``; planted: the
 default effects) written as a CRM export, read, classified by the default rules and turned into
 the analysis panel exactly as ``keyclients run`` does; then each outcome model is fitted once per
-method (:func:`analysis.growth.hypotheses._fit_panel`) and Holm is applied over the hypothesis set.
+method (:func:`analysis.growth.fits.fit_panel`) and Holm is applied over the hypothesis set.
 """
 
 from __future__ import annotations
@@ -126,14 +126,14 @@ def run_direct(n_worlds: int, seed: int, out: Path, designs: list[int]) -> None:
 
 
 def run_pipeline(n_worlds: int, seed: int, out: Path, designs: list[int]) -> None:
-    from analysis.growth import hypotheses as hyp
+    from analysis.growth import fits, spec
     from analysis.growth import panel as growth
     from analysis.report import study
     from analysis.synth import generate, load_effects, write_world
 
     warnings.simplefilter("ignore")
     planted_map = {(e.category, e.outcome, e.lag): e.size for e in load_effects("default")}
-    hf = hyp.load_hypotheses()
+    hf = spec.load_hypotheses()
     first = not out.exists()
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(n_worlds):
@@ -146,7 +146,7 @@ def run_pipeline(n_worlds: int, seed: int, out: Path, designs: list[int]) -> Non
                     write_world(world, folder)
                     s = study.prepare(folder, window=world.truth["window"])
                     data = growth.portfolio_panel(s.panel, s.membership, window=s.window, kpis=s.base.kpis)
-                    exp_cols = hyp.usable_exposures(data)
+                    exp_cols = fits.usable_exposures(data)
                     rows = []
                     for m in METHODS:
                         fits: dict[str, pd.DataFrame] = {}
@@ -154,7 +154,7 @@ def run_pipeline(n_worlds: int, seed: int, out: Path, designs: list[int]) -> Non
                         for h in hf.hypotheses:
                             col = growth.outcome_column(h.outcome, h.lag)
                             if col not in fits:
-                                fits[col] = hyp._fit_panel(data, col, exp_cols, m, wseed) if col in data.columns else pd.DataFrame()
+                                fits[col] = fits.fit_panel(data, col, exp_cols, m, wseed) if col in data.columns else pd.DataFrame()
                             f = fits[col]
                             term = growth.exposure_column(h.category, "share")
                             r = f[f["term"] == term] if "estimate" in f.columns else f.iloc[:0]

@@ -251,9 +251,9 @@ def _available_mb() -> float:
 
 
 def bench_stats(b: Bench, quick: bool) -> None:
-    if not _module_available("analysis.growth.hypotheses", "explore"):
-        b.skip("exploratory grid", "module not available (analysis.growth.hypotheses.explore)")
-        return b.skip("one-portfolio bootstrap", "module not available (analysis.growth.hypotheses)")
+    if not _module_available("analysis.growth.exploratory", "explore"):
+        b.skip("exploratory grid", "module not available (analysis.growth.exploratory.explore)")
+        return b.skip("one-portfolio bootstrap", "module not available (analysis.growth.confirmatory)")
     path = data.grid_input("0.1M" if quick else "1M")
     res = b.compare({"grid": case("grid_ours", path), "single": case("single_ours", path),
                      "floor": case("stats_floor", path)}, same=False)

@@ -16,7 +16,7 @@ from _client_worlds import world
 from analysis.config import CATEGORIES
 from analysis.errors import InputError
 from analysis.growth import client_links as cl
-from analysis.growth import hypotheses as hyp
+from analysis.growth import confirmatory, spec, verdicts
 from analysis.stats import mde, panel_regression
 
 
@@ -69,11 +69,11 @@ def test_estimator_matches_linearmodels(client_effects):
 
 
 def test_client_hypotheses_schema():
-    hf = hyp.load_hypotheses()
+    hf = spec.load_hypotheses()
     client = [h for h in hf.hypotheses if h.level == "client"]
-    assert {h.outcome for h in client} <= set(hyp.CLIENT_OUTCOMES) and len(client) >= 3
+    assert {h.outcome for h in client} <= set(spec.CLIENT_OUTCOMES) and len(client) >= 3
     with pytest.raises(InputError, match="client-level hypothesis"):
-        hyp.as_hypothesis_file([{"id": "X", "level": "client", "category": "image", "outcome": "new_clients",
+        spec.as_hypothesis_file([{"id": "X", "level": "client", "category": "image", "outcome": "new_clients",
                        "expected_sign": "+"}])
 
 
@@ -84,9 +84,9 @@ def test_portfolio_tests_ignore_client_hypotheses_and_vice_versa():
     items = [{"id": "P1", "category": "image", "outcome": "retention", "expected_sign": "+"},
              {"id": "C9", "level": "client", "category": "image", "outcome": "retention", "expected_sign": "+"}]
     pp = portfolio_panel(panel, membership, window=4)
-    assert list(hyp.test_hypotheses(pp, items, mode="single", n_calibration=20)["id"]) == ["P1"]
+    assert list(confirmatory.test_hypotheses(pp, items, mode="single", n_calibration=20)["id"]) == ["P1"]
     res = cl.test_client_links(cl.client_panel(panel, membership, lags=[1]), items)
-    assert list(res["id"]) == ["C9"] and res["verdict"].iloc[0] in hyp.VERDICTS
+    assert list(res["id"]) == ["C9"] and res["verdict"].iloc[0] in verdicts.VERDICTS
 
 
 def test_results_and_sentences():

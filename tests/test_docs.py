@@ -8,7 +8,8 @@ import importlib
 import pytest
 
 MODULES = ["analysis.synth", "analysis.growth.panel", "analysis.categories.rules", "analysis.categories.features", "analysis.categories.claims",
-           "analysis.ingest", "analysis.ingest.panel", "analysis.growth.hypotheses", "analysis.growth.decompose"]
+           "analysis.ingest", "analysis.ingest.panel", "analysis.growth.verdicts", "analysis.growth.wording",
+           "analysis.growth.decompose"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.categories.features import FEATURES, available, client_features, period_axis
+from analysis.categories.features import FEATURES, available, client_features
 from analysis.config import SAMPLE_DIR
 from analysis.ingest import load
 from analysis.ingest.panel import client_period_panel
+from analysis.ingest.periods import period_axis
 
 
 @pytest.fixture(scope="module")

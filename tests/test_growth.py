@@ -218,7 +218,7 @@ def test_default_exposures_vary_after_removing_portfolio_and_period_means():
     absorbed by the fixed effects and test nothing)."""
     from _worlds import world_data
     from analysis.categories.rules import classify
-    from analysis.growth.hypotheses import within_sd
+    from analysis.growth.fits import within_sd
 
     w, panel, latent = world_data(7, portfolios=10, periods=10, clients=30)
     rules = classify(panel, w.clients, window=4, kpis=w.kpis)

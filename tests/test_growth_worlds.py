@@ -40,7 +40,7 @@ def _single_series(seed: int, effects, hypotheses=None) -> list[dict]:
     several portfolios to plant an effect: its unit removes period means across portfolios)."""
     warnings.simplefilter("ignore")
     from _worlds import mixed_membership, world_data
-    from analysis.growth import hypotheses as hyp
+    from analysis.growth import confirmatory
     from analysis.growth import panel as growth
 
     w, panel, _ = world_data(seed, effects=effects, **SINGLE)
@@ -48,16 +48,16 @@ def _single_series(seed: int, effects, hypotheses=None) -> list[dict]:
     out = []
     for p, part in panel.groupby("portfolio"):
         pp = growth.portfolio_panel(part, membership[membership["portfolio"] == p], window=12, kpis=w.kpis)
-        res = hyp.test_hypotheses(pp, hypotheses, n_calibration=200, seed=1)
+        res = confirmatory.test_hypotheses(pp, hypotheses, n_calibration=200, seed=1)
         cal = pd.DataFrame(res.attrs["calibration"]).set_index("test")["rejection_rate"].round(3).to_dict()
         out += res[COLS + ["n", "test"]].assign(world=seed, portfolio=p, calibration=str(cal)).to_dict("records")
     return out
 
 
 def _single_planted(seed: int) -> list[dict]:
-    from analysis.growth import hypotheses as hyp
+    from analysis.growth import spec
 
-    h6 = [h for h in hyp.load_hypotheses().hypotheses if h.id == "H6"]  # the planted one alone (m = 1)
+    h6 = [h for h in spec.load_hypotheses().hypotheses if h.id == "H6"]  # the planted one alone (m = 1)
     return _single_series(seed, [{"category": "advanced", "outcome": "new_product_share", "lag": 1, "size": 0.8}], h6)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from analysis.config import CATEGORIES
 from analysis.errors import InputError
-from analysis.growth import hypotheses as hyp
+from analysis.growth import confirmatory, exploratory, fits, robustness, spec, verdicts, wording
 from analysis.growth import panel as growth
 
 # ---------------------------------------------------------------------------------------------
@@ -35,11 +35,11 @@ from analysis.growth import panel as growth
     ],
 )
 def test_verdict_rules(p_adj, est, lo90, hi90, sign, expected):
-    assert hyp.verdict(p_adj, est, lo90, hi90, expected_sign=sign, min_effect=0.2, alpha=0.05) == expected
+    assert verdicts.verdict(p_adj, est, lo90, hi90, expected_sign=sign, min_effect=0.2, alpha=0.05) == expected
 
 
 def test_default_hypotheses_are_the_designs():
-    hf = hyp.load_hypotheses()
+    hf = spec.load_hypotheses()
     got = {(h.category, h.outcome, h.expected_sign, h.lag, h.min_effect) for h in hf.hypotheses
            if h.level == "portfolio"}
     assert got == {
@@ -67,7 +67,23 @@ def test_bad_hypotheses_file_names_the_problem(tmp_path, text, words):
     path = tmp_path / "h.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(InputError, match=words):
-        hyp.load_hypotheses(path)
+        spec.load_hypotheses(path)
+
+
+def test_every_yaml_file_a_user_gives_is_read_alike(tmp_path):
+    """Hypotheses, rulebook and synthetic effects: a missing file and broken YAML name the file,
+    the line and what to do (one reader, analysis.errors.read_yaml)."""
+    from analysis.categories.rules import load_rulebook
+    from analysis.synth import load_effects
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("hypotheses:\n  - id: a\n    category: [image\n    outcome: x: y\n", encoding="utf-8")
+    for load, missing in ((spec.load_hypotheses, "hypotheses file not found"),
+                          (load_rulebook, "init-rulebook"), (load_effects, "effects file not found")):
+        with pytest.raises(InputError, match=r"broken\.yaml: not valid YAML at line \d+ \(\w+Error: .+\); fix the file"):
+            load(broken)
+        with pytest.raises(InputError, match=rf"absent\.yaml: .*{missing}"):
+            load(tmp_path / "absent.yaml")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,7 +131,7 @@ HYPS = [
 
 
 def test_verdicts_on_a_constructed_panel():
-    res = hyp.test_hypotheses(_constructed_panel(), HYPS, inference="cr1")
+    res = confirmatory.test_hypotheses(_constructed_panel(), HYPS, inference="cr1")
     assert list(res.columns[:5]) == ["id", "category", "outcome", "lag", "expected_sign"]
     v = res.set_index("id")["verdict"].to_dict()
     assert v == {"A": "supported", "B": "contradicted", "C": "no_effect", "D": "inconclusive", "E": "not_testable"}
@@ -139,7 +155,7 @@ def test_verdicts_on_a_constructed_panel():
 
 
 def test_count_share_measure_is_used_when_asked():
-    res = hyp.test_hypotheses(_constructed_panel(), HYPS[:1], measure="count_share")
+    res = confirmatory.test_hypotheses(_constructed_panel(), HYPS[:1], measure="count_share")
     assert res.loc[0, "measure"] == "count_share" and res.loc[0, "verdict"] == "supported"
 
 
@@ -150,7 +166,7 @@ CAUSAL = re.compile(
 
 
 def test_sentences_describe_associations_only_in_both_languages():
-    res = hyp.test_hypotheses(_constructed_panel(), HYPS)
+    res = confirmatory.test_hypotheses(_constructed_panel(), HYPS)
     assert set(res["verdict"]) == {"supported", "contradicted", "no_effect", "inconclusive", "not_testable"}
     for en, ru in zip(res["sentence_en"], res["sentence_ru"]):
         # "not proof of cause" is the one allowed mention, as a disclaimer
@@ -164,7 +180,7 @@ def test_sentences_describe_associations_only_in_both_languages():
 
 def test_explore_grid_with_benjamini_hochberg():
     data = _constructed_panel()
-    ex = hyp.explore(data)
+    ex = exploratory.explore(data)
     assert len(ex) == len(CATEGORIES) * 4  # four outcomes, one lag
     assert set(ex["p_adjust_method"]) == {"fdr_bh"}
     ok = ex["p_unc"].notna()
@@ -177,7 +193,7 @@ def test_explore_grid_with_benjamini_hochberg():
     assert top.loc[("key_revenue", "revenue_growth"), "spearman_r"] > 0.3
     assert {"pearson_r", "pearson_ci_low", "spearman_ci_high"} <= set(ex.columns)
     # the same model as the confirmatory test: identical estimates
-    conf = hyp.test_hypotheses(data, HYPS[:1]).iloc[0]
+    conf = confirmatory.test_hypotheses(data, HYPS[:1]).iloc[0]
     assert top.loc[("key_revenue", "revenue_growth"), "std_effect"] == pytest.approx(conf["std_effect"], rel=1e-12)
 
 
@@ -202,25 +218,25 @@ def _single_series(seed: int, beta: float, T: int = 80) -> pd.DataFrame:
 
 def test_one_portfolio_mode_is_stated_warned_and_finds_a_strong_link():
     h = [{"id": "S", "category": "advanced", "outcome": "new_product_share", "expected_sign": "+"}]
-    res = hyp.test_hypotheses(_single_series(1, 0.8), h, n_calibration=60, seed=3)
+    res = confirmatory.test_hypotheses(_single_series(1, 0.8), h, n_calibration=60, seed=3)
     assert res.attrs["mode"] == "single" and res.loc[0, "mode"] == "single"
     assert any("ONE PORTFOLIO" in w for w in res.attrs["warnings"])
     assert res.loc[0, "verdict"] == "supported"
     cal = pd.DataFrame(res.attrs["calibration"])
     assert set(cal["test"]) == {"hac", "bootstrap", "unadjusted"} and cal["deciding"].sum() == 1
     assert cal.loc[cal["deciding"], "test"].iloc[0] in res.loc[0, "test"]
-    null = hyp.test_hypotheses(_single_series(2, 0.0), h, n_calibration=60, seed=3)
+    null = confirmatory.test_hypotheses(_single_series(2, 0.0), h, n_calibration=60, seed=3)
     assert null.loc[0, "verdict"] in ("no_effect", "inconclusive")
     with pytest.raises(InputError, match="single portfolio"):
-        hyp.test_hypotheses(_constructed_panel(), HYPS, mode="single")
+        confirmatory.test_hypotheses(_constructed_panel(), HYPS, mode="single")
 
 
 def test_calibration_is_seeded_and_short_series_are_flagged():
-    a = hyp.calibrate_single(30, n_sims=40, seed=9)
-    b = hyp.calibrate_single(30, n_sims=40, seed=9)
+    a = fits.calibrate_single(30, n_sims=40, seed=9)
+    b = fits.calibrate_single(30, n_sims=40, seed=9)
     pd.testing.assert_frame_equal(a, b)
     assert a["rejection_rate"].between(0, 1).all()
-    res = hyp.test_hypotheses(_single_series(1, 0.8, T=30), [HYPS[0] | {"category": "advanced",
+    res = confirmatory.test_hypotheses(_single_series(1, 0.8, T=30), [HYPS[0] | {"category": "advanced",
                                                                         "outcome": "new_product_share"}],
                               n_calibration=40)
     assert any("tentative" in w for w in res.attrs["warnings"])
@@ -243,8 +259,8 @@ def test_robustness_recomputes_verdicts_and_flags_flips():
         calls.append(shift)
         return classify(panel, w.clients, kpis=w.kpis, features=feats.copy(), quantile_shift=shift)
 
-    chosen = hyp.load_hypotheses().hypotheses[2:5]  # image, demanding ×2: quantile-ruled kinds
-    rob = hyp.robustness(panel, provider, chosen, window=4, kpis=w.kpis)
+    chosen = spec.load_hypotheses().hypotheses[2:5]  # image, demanding ×2: quantile-ruled kinds
+    rob = robustness.robustness(panel, provider, chosen, window=4, kpis=w.kpis)
     assert calls == [0.0, -0.05, 0.05]
     assert list(rob["variant"].unique()) == ["baseline", "quantile_shift=-0.05", "quantile_shift=+0.05", "count_share"]
     assert len(rob) == 4 * 3
@@ -265,11 +281,11 @@ def test_robustness_recomputes_verdicts_and_flags_flips():
 def test_inference_is_named_and_cis_and_mde_use_its_standard_errors(method):
     from scipy import stats
 
-    res = hyp.test_hypotheses(_constructed_panel(), HYPS, inference=method)
+    res = confirmatory.test_hypotheses(_constructed_panel(), HYPS, inference=method)
     r = res.set_index("id")
     tested = r["p_unc"].notna()
     assert (r.loc[tested, "inference"] == method).all() and res.attrs["inference"] == method
-    assert hyp.INFERENCE_NAMES[method][0] in r.loc["A", "test"]
+    assert fits.INFERENCE_NAMES[method][0] in r.loc["A", "test"]
     m = int(tested.sum())
     for i in r.index[tested]:
         est, se, df = r.loc[i, "std_effect"], r.loc[i, "std_effect_se"], r.loc[i, "df"]
@@ -282,23 +298,23 @@ def test_inference_is_named_and_cis_and_mde_use_its_standard_errors(method):
     else:
         assert (r.loc[tested, "df"] == 39).all()
     assert r.loc["A", "verdict"] == "supported" and r.loc["B", "verdict"] == "contradicted"
-    en, ru = hyp.inference_sentence(res, "en"), hyp.inference_sentence(res, "ru")
-    assert hyp.INFERENCE_NAMES[method][0] in en and "40 portfolios" in en
-    assert hyp.INFERENCE_NAMES[method][1] in ru and "40 портфел" in ru
+    en, ru = wording.inference_sentence(res, "en"), wording.inference_sentence(res, "ru")
+    assert fits.INFERENCE_NAMES[method][0] in en and "40 portfolios" in en
+    assert fits.INFERENCE_NAMES[method][1] in ru and "40 портфел" in ru
 
 
 def test_default_inference_is_the_measured_one_and_bad_names_are_rejected():
-    res = hyp.test_hypotheses(_constructed_panel(), HYPS[:1])
-    assert res.loc[0, "inference"] == hyp.DEFAULT_INFERENCE
+    res = confirmatory.test_hypotheses(_constructed_panel(), HYPS[:1])
+    assert res.loc[0, "inference"] == fits.DEFAULT_INFERENCE
     with pytest.raises(InputError, match="inference"):
-        hyp.test_hypotheses(_constructed_panel(), HYPS[:1], inference="hc3")
+        confirmatory.test_hypotheses(_constructed_panel(), HYPS[:1], inference="hc3")
 
 
 def test_exposure_identified_by_one_portfolio_is_reported_not_silently_accepted():
     data = _constructed_panel()
     # the exposure varies within one portfolio only: the jackknife cannot drop that portfolio
     data["share_key_revenue"] = np.where(data["portfolio"] == "P03", data["share_key_revenue"], 0.2)
-    res = hyp.test_hypotheses(data, HYPS[:2], inference="cv3")
+    res = confirmatory.test_hypotheses(data, HYPS[:2], inference="cv3")
     r = res.set_index("id")
     assert any(w.startswith("A: not tested") for w in res.attrs["warnings"])
     assert "without cluster(s) P03" in r.loc["A", "diagnostics"]
@@ -312,15 +328,15 @@ def test_collinear_exposures_leave_the_others_out_not_every_hypothesis_untested(
     # each outcome keeps its own hypothesis's exposure and leaves the collinear one out, saying so
     data = _constructed_panel()
     data["share_key_profit"] = data["share_key_revenue"]
-    res = hyp.test_hypotheses(data, HYPS[:3], inference="cr1").set_index("id")
+    res = confirmatory.test_hypotheses(data, HYPS[:3], inference="cr1").set_index("id")
     assert res["p_unc"].notna().all(), res["diagnostics"].to_dict()
     assert "collinear" in res.loc["A", "diagnostics"] and "share_key_profit" in res.loc["A", "diagnostics"]
     assert "collinear" in res.loc["B", "diagnostics"] and "share_key_revenue" in res.loc["B", "diagnostics"]
     assert res.loc["A", "verdict"] == "supported"
     # the fit without the duplicate is the model with the duplicate removed by hand
-    alone = hyp.test_hypotheses(data.drop(columns=["share_key_profit", "count_share_key_profit"]), HYPS[:1],
+    alone = confirmatory.test_hypotheses(data.drop(columns=["share_key_profit", "count_share_key_profit"]), HYPS[:1],
                                 inference="cr1").set_index("id")
     assert res.loc["A", "std_effect"] == pytest.approx(alone.loc["A", "std_effect"], rel=1e-9)
-    kept, dropped = hyp.independent_exposures(data, "new_clients_h1", ["share_image", "share_key_revenue",
+    kept, dropped = fits.independent_exposures(data, "new_clients_h1", ["share_image", "share_key_revenue",
                                                                        "share_key_profit"], keep="share_key_profit")
     assert kept == ["share_image", "share_key_profit"] and dropped == ["share_key_revenue"]

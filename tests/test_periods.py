@@ -327,17 +327,17 @@ def test_one_company_sample_report(one_company_report):
 
 
 def test_few_units_ask_for_the_few_cluster_inference(monkeypatch):
-    from analysis.growth import hypotheses as hyp
+    from analysis.growth import fits
 
     names = {"cr1": ("CR1", "CR1"), "cv3": ("the jackknife", "складной нож"), "wild": ("wild", "дикий")}
-    monkeypatch.setattr(hyp, "INFERENCE_NAMES", names, raising=False)
-    monkeypatch.setattr(hyp, "DEFAULT_INFERENCE", "cr1", raising=False)
+    monkeypatch.setattr(fits, "INFERENCE_NAMES", names, raising=False)
+    monkeypatch.setattr(fits, "DEFAULT_INFERENCE", "cr1", raising=False)
     assert study.inference_options(8) == {"inference": "cv3"}
     assert study.inference_options(pd.DataFrame({"portfolio": list("abc")})) == {"inference": "cv3"}
     assert study.inference_options(30) == {} and study.inference_options(1) == {}
-    monkeypatch.setattr(hyp, "DEFAULT_INFERENCE", "wild")
+    monkeypatch.setattr(fits, "DEFAULT_INFERENCE", "wild")
     assert study.inference_options(8) == {"inference": "wild"}  # the default, when it is a few-cluster one
-    monkeypatch.delattr(hyp, "INFERENCE_NAMES")
+    monkeypatch.delattr(fits, "INFERENCE_NAMES")
     assert study.inference_options(8) == {}  # statistics without the option: the text flags it
 
 

@@ -19,7 +19,7 @@ import yaml
 from analysis import i18n, registry
 from analysis.categories.rules import classify, load_rulebook, primary_category
 from analysis.growth import panel as growth
-from analysis.growth.hypotheses import test_hypotheses as run_hypotheses
+from analysis.growth.confirmatory import test_hypotheses as run_hypotheses
 from analysis.report import figures
 from analysis.synth import generate, world_panel
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import InputError
-from analysis.growth import hypotheses as hyp
+from analysis.growth import confirmatory
 from analysis.growth import panel as growth
 from analysis.report import study
 
@@ -39,7 +39,7 @@ def test_prepared_study_equals_a_direct_preparation(tmp_path):
     assert loaded.growth_panel.attrs["others"] == data.attrs["others"] == {"new_product_share": "no_signal",
                                                                            "claims_rate": "no_signal"}
     pd.testing.assert_frame_equal(loaded.growth_panel, data)
-    pd.testing.assert_frame_equal(loaded.tested(None, seed=1), hyp.test_hypotheses(data, None, seed=1))
+    pd.testing.assert_frame_equal(loaded.tested(None, seed=1), confirmatory.test_hypotheses(data, None, seed=1))
 
 
 def test_a_prepared_study_for_other_parameters_is_refused(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 
 from analysis.categories import rules as categories
 from analysis.config import ARTICLE_KINDS
-from analysis.growth import hypotheses as hyp
+from analysis.growth import confirmatory, fits, verdicts, wording
 from analysis.growth import panel as growth
 from analysis.report import method_check
 from analysis.synth import generate, world_panel
@@ -94,11 +94,11 @@ def test_others_exclude_every_client_with_a_signal_and_codebook_says_so(small_wo
 def test_models_of_outcomes_on_the_others_use_the_variant(small_world):
     w, panel, m, v = small_world
     pp = growth.portfolio_panel(panel, m, window=4, kpis=w.kpis, variants=v)
-    res = hyp.test_hypotheses(pp).set_index("id")
+    res = confirmatory.test_hypotheses(pp).set_index("id")
     assert res.loc["H4", "exposure"] == "share_demanding_without_claims_rate"
     assert res.loc["H6", "exposure"] == "share_advanced_without_new_product_share"
     assert res.loc["H5", "exposure"] == "share_demanding"
-    cols, term = hyp.model_exposures(pp, "claims_rate", hyp.usable_exposures(pp))
+    cols, term = fits.model_exposures(pp, "claims_rate", fits.usable_exposures(pp))
     assert "share_demanding" not in cols and term["demanding"] in cols
 
 
@@ -114,20 +114,20 @@ def test_models_of_outcomes_on_the_others_use_the_variant(small_world):
     (-0.10, 0.12, np.nan, "no_effect", ""),  # not measured: taken as 1
 ])
 def test_attenuation_narrows_the_equivalence_band(lo, hi, att, verdict, reason):
-    v = hyp.verdict(0.9, (lo + hi) / 2, lo, hi, expected_sign="+", min_effect=0.2, attenuation=att)
+    v = verdicts.verdict(0.9, (lo + hi) / 2, lo, hi, expected_sign="+", min_effect=0.2, attenuation=att)
     assert v == verdict
-    assert hyp.verdict_reason(v, lo, hi, min_effect=0.2, attenuation=att) == reason
+    assert verdicts.verdict_reason(v, lo, hi, min_effect=0.2, attenuation=att) == reason
 
 
 def test_sentences_name_the_rule_defined_kind_and_the_noisy_rule():
     row = {"verdict": "inconclusive", "verdict_reason": "rule_too_noisy", "category": "understanding",
            "outcome": "revenue_volatility", "lag": 1, "min_effect": 0.2, "std_effect": 0.01, "ci_low": -0.12,
            "ci_high": 0.14}
-    en = hyp.sentence(row, "en")
+    en = wording.sentence(row, "en")
     assert "as the rules define them" in en and "rule too noisy to rule out an effect" in en
-    assert "правил" in hyp.sentence(row, "ru")
+    assert "правил" in wording.sentence(row, "ru")
     row["verdict"], row["verdict_reason"] = "no_effect", ""
-    assert "as the rules define them" in hyp.sentence(row, "en")
+    assert "as the rules define them" in wording.sentence(row, "en")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -273,7 +273,7 @@ def test_sample_shows_every_verdict_honestly(sample_report):
     hyps = pd.read_csv(sample_report / "tables" / "hypotheses.csv")
     if "level" in hyps.columns:
         hyps = hyps[hyps["level"].fillna("portfolio") == "portfolio"]
-    assert (hyps["inference"] == hyp.DEFAULT_INFERENCE).all()
+    assert (hyps["inference"] == fits.DEFAULT_INFERENCE).all()
     hyps["planted"] = [(c, o) in planted for c, o in zip(hyps["category"], hyps["outcome"])]
     table = hyps[["id", "category", "outcome", "planted", "verdict", "verdict_reason"]].to_string(index=False)
     assert hyps["planted"].any() and (~hyps["planted"]).any(), table

@@ -248,7 +248,7 @@ def run(
 
         load_rulebook(rulebook)  # a broken rulebook stops here, before any notebook runs
     if hypotheses is not None:
-        from analysis.growth.hypotheses import load_hypotheses
+        from analysis.growth.spec import load_hypotheses
 
         load_hypotheses(hypotheses)
     extra["engine"] = resolve_engine(engine, config, data_dir)

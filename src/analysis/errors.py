@@ -6,6 +6,9 @@ the file, the column, a few offending rows and what to do.
 """
 
 import signal
+from pathlib import Path
+
+import yaml
 
 
 class KeyclientsError(Exception):
@@ -18,6 +21,22 @@ class InputError(KeyclientsError):
 
 class AnalysisError(KeyclientsError):
     """The analysis itself failed on valid input (exit code 1)."""
+
+
+def read_yaml(path: str | Path, *, missing: str) -> object:
+    """The user's YAML file at ``path``, parsed; an :class:`InputError` naming the file when it is
+    not there (``missing`` says what to do) or is not valid YAML (the parser's problem said)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: {missing}")
+    try:
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", "") or ""
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        detail = f"{exc.__class__.__name__}{': ' + problem if problem else ''}"
+        raise InputError(f"{p}: not valid YAML{where} ({detail}); fix the file") from None
 
 
 class Stopped(BaseException):

@@ -34,11 +34,10 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from analysis import registry
 from analysis.config import ARTICLE_KINDS, CATEGORIES, EVENT_TYPES, FREQUENCIES, period_range
-from analysis.errors import InputError
+from analysis.errors import InputError, read_yaml
 
 KINDS = CATEGORIES  # latent kinds recorded in truth.json: the article's four plus the usual two
 
@@ -144,15 +143,11 @@ def load_effects(spec: str | Path | list | None) -> list[Effect]:
         items = spec
     else:
         path = Path(spec)
-        if not path.is_file():
-            raise InputError(f"{path}: effects file not found; give default, none or a YAML file")
-        try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise InputError(f"{path}: not valid YAML ({exc.__class__.__name__}); fix the file") from None
-        items = raw.get("effects", []) if isinstance(raw, dict) else raw
-        if not isinstance(items, list):
+        raw = read_yaml(path, missing="effects file not found; give default, none or a YAML file")
+        loaded = raw.get("effects", []) if isinstance(raw, dict) else raw
+        if not isinstance(loaded, list):
             raise InputError(f"{path}: expected a list of effects (category, outcome, lag, size)")
+        items = loaded
     effects = []
     for i, item in enumerate(items):
         try:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import FREQUENCIES
+from analysis.ingest.periods import period_axis, period_freq
 
 #: Every feature, with its unit/meaning and the input it needs (used in reasons and messages).
 FEATURES: dict[str, tuple[str, str]] = {
@@ -92,34 +93,11 @@ ABC_CUTS = (0.8, 0.95)
 XYZ_CUTS = (0.1, 0.25)
 
 
-def period_freq(labels) -> str:
-    """The frequency code of period labels: ``Q`` (``2024Q1``), ``M`` (``2024-01``) or ``Y`` (``2024``)."""
-    first = str(next(iter(labels)))
-    if "Q" in first:
-        return "Q"
-    if "-" in first:
-        return "M"
-    return "Y"
-
-
-def period_axis(labels) -> list[str]:
-    """All period labels from the first to the last (gaps filled), in order."""
-    labels = sorted({str(x) for x in labels})
-    if not labels:
-        return []
-    freq = period_freq(labels)
-    try:
-        rng = pd.period_range(pd.Period(labels[0], freq=freq), pd.Period(labels[-1], freq=freq))
-        full = [str(p) for p in rng]
-        if set(labels) <= set(full):
-            return full
-    except (ValueError, TypeError):
-        pass
-    return labels
-
-
-class _Grid:
-    """Dense (client × period) arrays of panel columns, and their trailing-window sums."""
+class _ClientWindowGrid:
+    """Dense (period × client) arrays of panel columns, and their trailing-window sums: one column
+    per *client* wherever it sits (its features follow it across portfolios; its portfolio is its
+    first row's), period-major so that per-period ranks run along contiguous rows. Not
+    :class:`analysis.growth.panel.PortfolioClientGrid`, whose rows are clients within a portfolio."""
 
     def __init__(self, panel: pd.DataFrame, periods: list[str], window: int):
         self.periods, self.window = periods, window
@@ -198,7 +176,7 @@ def _quintile_score(x: np.ndarray, active: np.ndarray, *, higher_is_better: bool
     return out
 
 
-def _manager_records(records: pd.DataFrame, grid: _Grid, *, from_panel: bool = False) -> pd.DataFrame:
+def _manager_records(records: pd.DataFrame, grid: _ClientWindowGrid, *, from_panel: bool = False) -> pd.DataFrame:
     if from_panel:  # the panel's own rows: the grid has their client and period positions already
         codes, pos = grid.codes, grid.pos
     else:
@@ -210,7 +188,7 @@ def _manager_records(records: pd.DataFrame, grid: _Grid, *, from_panel: bool = F
     return base.groupby(["c", "t", "m"], as_index=False, sort=True)["w"].sum()
 
 
-def _manager_history(base: pd.DataFrame, grid: _Grid) -> np.ndarray:
+def _manager_history(base: pd.DataFrame, grid: _ClientWindowGrid) -> np.ndarray:
     """Share of all orders to date handled by the most frequent manager to date.
 
     Cumulative counts only grow, so the leader's count at a period is the running maximum of
@@ -227,7 +205,7 @@ def _manager_history(base: pd.DataFrame, grid: _Grid) -> np.ndarray:
     return _divide(top, tot)
 
 
-def _manager_continuity(base: pd.DataFrame, grid: _Grid) -> np.ndarray:
+def _manager_continuity(base: pd.DataFrame, grid: _ClientWindowGrid) -> np.ndarray:
     """Share of each window's orders handled by that window's most frequent manager."""
     parts = []
     for lag in range(grid.window):  # each record counts in the windows ending t … t+W-1
@@ -304,7 +282,7 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         return wanted is None or any(n in wanted for n in names)
 
     periods = period_axis(panel["period"].astype(str).unique())
-    grid = _Grid(panel, periods, window)
+    grid = _ClientWindowGrid(panel, periods, window)
     n, T = grid.n, grid.T
     nanmat = np.full((T, n), np.nan) if wanted is None else None  # every dense array is (period × client)
 

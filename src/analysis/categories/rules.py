@@ -34,12 +34,11 @@ from typing import Any, Literal, Union
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from analysis import registry
 from analysis.categories.features import FEATURES, client_features
-from analysis.errors import InputError
+from analysis.errors import InputError, read_yaml
 
 OPERATORS = ("<", "<=", ">", ">=", "==", "!=", "in", "not_in", "between")
 CATEGORICAL_FEATURES = frozenset({"org_type", "industry", "country", "abc_revenue", "abc_profit", "xyz_class"})
@@ -360,12 +359,7 @@ def load_rulebook(path: str | Path | None = None) -> Rulebook:
         operator, or has a threshold of the wrong type; the message lists what exists.
     """
     p = Path(path) if path is not None else default_rulebook_path()
-    if not p.is_file():
-        raise InputError(f"{p}: rulebook not found; `keyclients init-rulebook --out {p.name}` writes the default one")
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise InputError(f"{p}: not valid YAML ({exc.__class__.__name__}: {getattr(exc, 'problem', '')}); fix the file") from None
+    data = read_yaml(p, missing=f"rulebook not found; `keyclients init-rulebook --out {p.name}` writes the default one")
     return parse_rulebook(data, source=str(p))
 
 
@@ -1176,7 +1170,7 @@ def category_changes(membership: pd.DataFrame, *, periods: list[str] | None = No
         :data:`INACTIVE_CODE`, "no purchase or event in the window ending this period"). Sorted by
         period, category, change, client.
     """
-    from analysis.categories.features import period_axis
+    from analysis.ingest.periods import period_axis
 
     cols = ["client_id", "portfolio", "period", "previous_period", "category", "change", "score", "reason_code"]
     if membership.empty:

@@ -47,18 +47,19 @@ from scipy import stats as sps
 
 from analysis import registry
 from analysis.errors import InputError
-from analysis.growth import hypotheses as hyp
 from analysis.growth.panel import (
-    ClientGrid,
+    PortfolioClientGrid,
     log_positive,
-    period_axis,
     ratio,
     shift_left,
     window_sum,
 )
+from analysis.growth.spec import as_hypothesis_file
+from analysis.growth.verdicts import POWER, verdict
+from analysis.growth.wording import LEADS, format_decimal, format_signed, kind_words
+from analysis.ingest.periods import period_axis
 from analysis.stats import adjust_pvalues, mde
 
-CLIENT_OUTCOMES = hyp.CLIENT_OUTCOMES
 SIZE_CONTROL = "log_window_revenue"
 LAGS = (1, 2)
 
@@ -100,7 +101,7 @@ def client_panel(
     present = {str(c) for c in membership["category"].unique()}
     cats = list(categories) if categories is not None else [k for k in registry.current().kind_ids() if k in present]
     periods = period_axis(panel["period"].astype(str).unique())
-    a = ClientGrid(panel, periods)
+    a = PortfolioClientGrid(panel, periods)
     T, W = a.T, int(window)
     notes: list[str] = []
     rev = a.matrix("revenue")
@@ -237,56 +238,64 @@ def client_regression(
 
 def client_hypotheses(hypotheses=None) -> list:
     """The hypotheses of a file (or list) marked ``level: client``."""
-    hf = hyp.as_hypothesis_file(hypotheses)
+    hf = as_hypothesis_file(hypotheses)
     return [h for h in hf.hypotheses if h.level == "client"], hf
+
+
+# The sentences of :func:`sentence`: about clients of a kind compared with other clients, never
+# about the company's growth.
+_SENTENCE = {
+    "en": {
+        "next": "in the next period", "later": "{h} periods on", "more": ("higher", "lower"), "no_data": "no data",
+        "eff": "standardised difference {est}, 95 % CI {lo} to {hi}",
+        "significant": "{lead}, the {out} of {kind} {when} was {more} than that of other clients in the same period "
+                       "({eff}). This compares clients with clients; it does not say that having such clients "
+                       "makes the company grow.",
+        "no_effect": "No difference worth noting: with 90 % confidence {kind} differ from other clients in {out} by "
+                     "less than ±{m} SD ({eff}). This compares clients with clients; it does not say that having "
+                     "such clients makes the company grow.",
+        "inconclusive": "Inconclusive: the data can neither confirm nor rule out a difference of at least ±{m} SD in "
+                        "{out} between {kind} and other clients ({eff}).",
+        "not_testable": "Not testable: {diag}.",
+    },
+    "ru": {
+        "next": "в следующем периоде", "later": "через {h} периода", "more": ("выше", "ниже"), "no_data": "нет данных",
+        "eff": "стандартизованная разница {est}, 95 % ДИ от {lo} до {hi}",
+        "significant": "{lead}, у клиентов вида «{kind}» показатель «{out}» {when} был {more}, чем у других клиентов "
+                       "того же периода ({eff}). Это сравнение клиентов между собой; оно не говорит, что такие "
+                       "клиенты заставляют расти компанию.",
+        "no_effect": "Заметной разницы нет: с 90 % уверенностью клиенты вида «{kind}» отличаются по показателю "
+                     "«{out}» меньше чем на {m} SD ({eff}). Это сравнение клиентов между собой; оно не говорит, что "
+                     "такие клиенты заставляют расти компанию.",
+        "inconclusive": "Вывода нет: данные не позволяют ни подтвердить, ни исключить разницу не меньше {m} SD по "
+                        "показателю «{out}» у клиентов вида «{kind}» ({eff}).",
+        "not_testable": "Проверить нельзя: {diag}.",
+    },
+}
 
 
 def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     """A plain sentence for a client-level result: about clients of a kind, never about the
     company's growth."""
     v = row["verdict"]
-    kind = hyp.kind_words(row["category"])
-    out = registry.current().client_phrase(str(row["outcome"]))
-    h = int(row["lag"])
-    est = row.get("std_effect", np.nan)
-    m = float(row["min_effect"])
-    f = lambda x: hyp.format_signed(x, lang)  # noqa: E731 - signed, two decimals, decimal comma in Russian
-    if lang == "ru":
-        when = "в следующем периоде" if h == 1 else f"через {h} периода"
-        eff = (f"стандартизованная разница {f(est)}, 95 % ДИ от {f(row['ci_low'])} до {f(row['ci_high'])}"
-               if np.isfinite(est) else "")
-        tail = " Это сравнение клиентов между собой; оно не говорит, что такие клиенты заставляют расти компанию."
-        more = "выше" if est > 0 else "ниже"
-        mm = f"{m:.2f}".replace(".", ",")
-        if v in ("supported", "contradicted"):
-            lead = "Как и ожидалось" if v == "supported" else "Вопреки гипотезе"
-            return (f"{lead}, у клиентов вида «{kind[1]}» показатель «{out[1]}» {when} был {more}, чем у других "
-                    f"клиентов того же периода ({eff}).{tail}")
-        if v == "no_effect":
-            return (f"Заметной разницы нет: с 90 % уверенностью клиенты вида «{kind[1]}» отличаются по показателю "
-                    f"«{out[1]}» меньше чем на {mm} SD ({eff}).{tail}")
-        if v == "inconclusive":
-            return (f"Вывода нет: данные не позволяют ни подтвердить, ни исключить разницу не меньше {mm} SD "
-                    f"по показателю «{out[1]}» у клиентов вида «{kind[1]}» ({eff}).")
-        from analysis.i18n import dq
+    i = 1 if lang == "ru" else 0
+    words = _SENTENCE["ru" if i else "en"]
+    if v not in ("supported", "contradicted", "no_effect", "inconclusive"):
+        diag = row.get("diagnostics")
+        if i:
+            from analysis.i18n import dq
 
-        return f"Проверить нельзя: {dq(row.get('diagnostics'), 'ru') or 'нет данных'}."
-    when = "in the next period" if h == 1 else f"{h} periods on"
-    eff = (f"standardised difference {f(est)}, 95 % CI {f(row['ci_low'])} to {f(row['ci_high'])}"
-           if np.isfinite(est) else "")
-    tail = " This compares clients with clients; it does not say that having such clients makes the company grow."
-    more = "higher" if est > 0 else "lower"
-    if v in ("supported", "contradicted"):
-        lead = "As expected" if v == "supported" else "Contrary to the hypothesis"
-        return (f"{lead}, the {out[0]} of {kind[0]} {when} was {more} than that of other clients in the same "
-                f"period ({eff}).{tail}")
-    if v == "no_effect":
-        return (f"No difference worth noting: with 90 % confidence {kind[0]} differ from other clients in "
-                f"{out[0]} by less than ±{m:.2f} SD ({eff}).{tail}")
-    if v == "inconclusive":
-        return (f"Inconclusive: the data can neither confirm nor rule out a difference of at least ±{m:.2f} SD "
-                f"in {out[0]} between {kind[0]} and other clients ({eff}).")
-    return f"Not testable: {row.get('diagnostics') or 'no data'}."
+            diag = dq(diag, "ru")
+        return words["not_testable"].format(diag=diag or words["no_data"])
+    est = row.get("std_effect", np.nan)
+    f = lambda x: format_signed(x, lang)  # noqa: E731 - signed, two decimals, decimal comma in Russian
+    h = int(row["lag"])
+    return words["significant" if v in LEADS else v].format(
+        lead=LEADS.get(v, ("", ""))[i], kind=kind_words(row["category"])[i],
+        out=registry.current().client_phrase(str(row["outcome"]))[i],
+        when=words["next"] if h == 1 else words["later"].format(h=h), more=words["more"][0 if est > 0 else 1],
+        m=format_decimal(float(row["min_effect"]), lang),
+        eff=words["eff"].format(est=f(est), lo=f(row["ci_low"]), hi=f(row["ci_high"])) if np.isfinite(est) else "")
 
 
 def test_client_links(
@@ -294,7 +303,7 @@ def test_client_links(
     hypotheses=None,
     *,
     alpha: float | None = None,
-    power: float = hyp.POWER,
+    power: float = POWER,
     client_effects: bool = False,
 ) -> pd.DataFrame:
     """Test the client-level hypotheses (``level: client``) on :func:`client_panel`'s table.
@@ -365,8 +374,8 @@ def test_client_links(
                                                                       est - q90 * se, est + q90 * se]
         out.at[i, "mde"] = float(mde(se, alpha=alpha, power=power, m=m, df=df)["mde"].iloc[0])
     out["power"] = power
-    out["verdict"] = [hyp.verdict(r.p_adj, r.std_effect, r.ci90_low, r.ci90_high, expected_sign=r.expected_sign,
-                                  min_effect=r.min_effect, alpha=alpha) for r in out.itertuples()]
+    out["verdict"] = [verdict(r.p_adj, r.std_effect, r.ci90_low, r.ci90_high, expected_sign=r.expected_sign,
+                              min_effect=r.min_effect, alpha=alpha) for r in out.itertuples()]
     out["sentence_en"] = [sentence(r, "en") for _, r in out.iterrows()]
     out["sentence_ru"] = [sentence(r, "ru") for _, r in out.iterrows()]
     out.attrs.update(alpha=alpha, level="client", client_effects=client_effects)

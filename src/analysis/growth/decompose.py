@@ -30,7 +30,7 @@ import pandas as pd
 
 from analysis.categories.rules import main_kind_priority
 from analysis.errors import InputError
-from analysis.growth.panel import period_axis
+from analysis.ingest.periods import period_axis
 
 COMPONENTS = ("won", "lost", "grown", "shrunk", "other")
 MEASURES = ("revenue", "gross_profit")

@@ -30,7 +30,7 @@ and the simulation tests call these functions hundreds of times.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import cached_property
 
 import numpy as np
@@ -38,6 +38,7 @@ import pandas as pd
 
 from analysis import registry
 from analysis.errors import InputError
+from analysis.ingest.periods import period_axis
 
 #: Exposure measures: column prefix → (English, Russian) description.
 EXPOSURES: dict[str, tuple[str, str]] = {
@@ -74,23 +75,13 @@ def outcome_kind(outcome: str) -> str:
 # dense arrays
 
 
-def period_axis(labels: Iterable[str]) -> list[str]:
-    """All periods from the first to the last label, gaps filled (``2024Q1`` … ``2025Q4``).
-
-    Labels pandas cannot read as periods are taken as they sort.
-    """
-    uniq = sorted({str(x) for x in pd.unique(pd.Series(list(labels), dtype=object))})
-    try:
-        per = pd.PeriodIndex([pd.Period(x) for x in uniq])
-        freq = per.freq
-        full = pd.period_range(per.min(), per.max(), freq=freq)
-        return [str(p) for p in full]
-    except (ValueError, TypeError, AttributeError):
-        return uniq
-
-
-class ClientGrid:
-    """The client × period panel as dense arrays on one period axis."""
+class PortfolioClientGrid:
+    """The client × period panel as dense (clients × periods) arrays on one period axis, one row
+    per client *within a portfolio* (``client_id``, ``portfolio``): a client that moved counts in
+    each portfolio for the periods it sat there, so a portfolio's sums hold only what its own
+    clients bought. Not :class:`analysis.categories.features` ``_ClientWindowGrid`` (one row per
+    client wherever it sits, period-major, for a client's own features over its window) nor
+    :class:`analysis.growth.fits.PortfolioArrays` (the portfolio × period analysis panel)."""
 
     def __init__(self, panel: pd.DataFrame, periods: list[str]):
         need = ["client_id", "portfolio", "period", "revenue"]
@@ -196,7 +187,7 @@ class PeriodArrays:
     data), or None when the data lack what it needs — after putting the reason in ``missing``.
     """
 
-    def __init__(self, grid: ClientGrid, window: int, prev: dict[str, tuple[np.ndarray, np.ndarray]],
+    def __init__(self, grid: PortfolioClientGrid, window: int, prev: dict[str, tuple[np.ndarray, np.ndarray]],
                  signal_of: dict[str, str]):
         self.grid, self.W, self.T, self.P, self.C = grid, window, grid.T, grid.P, grid.C
         self.panel = grid.panel
@@ -417,7 +408,7 @@ def portfolio_panel(
     cats = list(categories) if categories is not None else (
         [k for k in kinds if k in present] + sorted(present - set(kinds)))
     periods = period_axis(panel["period"].unique())
-    grid = ClientGrid(panel, periods)
+    grid = PortfolioClientGrid(panel, periods)
     mem, vinfo = _memberships(grid, membership, cats, variants)
     var_cats = [c for c in vinfo if c in mem and vinfo[c].get("outcome")]
     sig_of = {vinfo[c]["category"]: c for c in vinfo if c in mem and not vinfo[c].get("outcome")}
@@ -446,7 +437,7 @@ def portfolio_panel(
     return frame
 
 
-def _memberships(grid: ClientGrid, membership: pd.DataFrame, cats: list[str], variants: pd.DataFrame | None
+def _memberships(grid: PortfolioClientGrid, membership: pd.DataFrame, cats: list[str], variants: pd.DataFrame | None
                  ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, dict]]:
     """Membership arrays of the kinds and of the rule variants, and what each variant is."""
     mem = grid.membership(membership, cats)
@@ -511,7 +502,7 @@ def _panel_outcomes(x: PeriodArrays, lags: list[int], notes: list[str]) -> tuple
     return out_cols, outcomes
 
 
-def _kpi_outcomes(kpis: pd.DataFrame, grid: ClientGrid, lags: list[int]) -> tuple[dict[str, np.ndarray], list[str]]:
+def _kpi_outcomes(kpis: pd.DataFrame, grid: PortfolioClientGrid, lags: list[int]) -> tuple[dict[str, np.ndarray], list[str]]:
     """Every numeric KPI column as a level outcome: its value in t+h-1."""
     kcols = [c for c in kpis.columns if c not in ("portfolio", "period")
              and pd.api.types.is_numeric_dtype(kpis[c]) and not pd.api.types.is_bool_dtype(kpis[c])]
@@ -532,7 +523,7 @@ def _kpi_outcomes(kpis: pd.DataFrame, grid: ClientGrid, lags: list[int]) -> tupl
     return out, kcols
 
 
-def _frame(grid: ClientGrid, cols: dict[str, np.ndarray], window: int) -> pd.DataFrame:
+def _frame(grid: PortfolioClientGrid, cols: dict[str, np.ndarray], window: int) -> pd.DataFrame:
     """One row per portfolio and period t ≥ W with revenue in the window."""
     t_idx = np.arange(window, grid.T)
     frame = pd.DataFrame({

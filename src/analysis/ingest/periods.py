@@ -6,9 +6,13 @@ start after (end before) a fifth of it has passed and the gap is longer than twi
 between order days, so a quiet first week of January in daily data does not count. Partial periods
 are reported by ``validate`` and left out of the panel unless the config says
 ``partial_periods: keep``.
+
+Also the one period axis every later layer puts its arrays on (:func:`period_axis`, gaps filled).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -64,3 +68,29 @@ def partial_periods(dates: pd.Series, freq: str = "Q", revenue: pd.Series | None
 def partial_labels(dates: pd.Series, freq: str = "Q") -> list[str]:
     """The labels of :func:`partial_periods`."""
     return partial_periods(dates, freq)["period"].tolist()
+
+
+def period_freq(labels: Iterable[object]) -> str:
+    """The frequency code of period labels: ``Q`` (``2024Q1``), ``M`` (``2024-01``) or ``Y`` (``2024``)."""
+    first = str(next(iter(labels)))
+    if "Q" in first:
+        return "Q"
+    if "-" in first:
+        return "M"
+    return "Y"
+
+
+def period_axis(labels: Iterable[object]) -> list[str]:
+    """All period labels from the first to the last (gaps filled), in order."""
+    labels = sorted({str(x) for x in labels})
+    if not labels:
+        return []
+    freq = period_freq(labels)
+    try:
+        rng = pd.period_range(pd.Period(labels[0], freq=freq), pd.Period(labels[-1], freq=freq))
+        full = [str(p) for p in rng]
+        if set(labels) <= set(full):
+            return full
+    except (ValueError, TypeError):
+        pass
+    return labels

@@ -7,7 +7,7 @@ rates and the window. :func:`run_worlds` generates worlds of that design — *nu
 dynamic, no effect), *planted* worlds (the default effects, or any list) and *min_effect* worlds
 (each hypothesis planted at its ``min_effect`` with the expected sign) — and sends each through the
 same rules (:func:`analysis.categories.rules.classify` and :func:`~analysis.categories.rules.classify_variants`)
-and the same models (:func:`analysis.growth.hypotheses.test_hypotheses`) as the user's data. It takes the
+and the same models (:func:`analysis.growth.confirmatory.test_hypotheses`) as the user's data. It takes the
 lean path: the client × period panel is aggregated in memory (:func:`analysis.synth.world_panel`,
 checked against the engine's panel by a test), no file and no report is written.
 
@@ -15,7 +15,7 @@ Attenuation (docs/methods.md, "Method check"): per hypothesis, the correlation a
 exposure on the kind's latent revenue share over the same window, both after removing portfolio
 and period means. An effect planted on the latent share shows through the rule at about
 ``correlation`` times its size; :func:`attenuation_map` turns the measured correlations into the
-``attenuation`` that :func:`analysis.growth.hypotheses.test_hypotheses` needs so that "no effect" is
+``attenuation`` that :func:`analysis.growth.confirmatory.test_hypotheses` needs so that "no effect" is
 declared only where the rule could have seen an effect of ``min_effect``.
 """
 
@@ -32,8 +32,10 @@ from scipy import stats as sps
 
 from analysis.config import ARTICLE_KINDS, EVENT_TYPES, OUTCOMES
 from analysis.errors import InputError
-from analysis.growth import hypotheses as hyp
 from analysis.growth import panel as growth
+from analysis.growth.confirmatory import test_hypotheses
+from analysis.growth.fits import model_exposures
+from analysis.growth.spec import as_hypothesis_file
 from analysis.report import progress
 
 KINDS_OF_WORLD = ("null", "planted", "min_effect")
@@ -88,7 +90,7 @@ def design_from_study(s, *, reference_seed: int = 0) -> Design:
     two or more portfolios; quarters or months): the design then keeps the study's periods and
     clients with 2 portfolios and quarters, and ``source`` says so.
     """
-    from analysis.categories.features import period_axis, period_freq
+    from analysis.ingest.periods import period_axis, period_freq
 
     panel = s.panel
     periods = period_axis(panel["period"].unique())
@@ -253,7 +255,7 @@ def effects_at_mde(runs: pd.DataFrame, factor: float = 1.5, *, hypotheses=None) 
     list of dict
         ``category, outcome, lag, size`` per hypothesis (for ``run_worlds(effects=...)``).
     """
-    hf = hyp.as_hypothesis_file(hypotheses)
+    hf = as_hypothesis_file(hypotheses)
     mde = runs.groupby("id")["mde"].mean()
     out = []
     for h in hf.hypotheses:
@@ -271,13 +273,13 @@ def one_world(design: Design, seed: int, effects, *, hypotheses=None, rulebook=N
     Returns
     -------
     pandas.DataFrame
-        :func:`analysis.growth.hypotheses.test_hypotheses`'s rows (sentences skipped) plus
+        :func:`analysis.growth.confirmatory.test_hypotheses`'s rows (sentences skipped) plus
         ``latent_corr`` and ``latent_slope`` (the rule exposure used on the kind's latent share).
     """
     w, data = _world_data(design, seed, effects, rulebook)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = hyp.test_hypotheses(data, hypotheses, seed=int(seed), sentences=False, attenuation=attenuation,
+        res = test_hypotheses(data, hypotheses, seed=int(seed), sentences=False, attenuation=attenuation,
                                   **dict(test_kwargs or {}))
     att = _attenuations(data, w.latent_shares, list(zip(res["exposure"], res["category"])))
     res["latent_corr"] = [a[0] for a in att]
@@ -307,7 +309,7 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
     hypotheses, rulebook
         As for the analysis (default: the package's files).
     attenuation : mapping, optional
-        Passed to :func:`analysis.growth.hypotheses.test_hypotheses` (see :func:`attenuation_map`).
+        Passed to :func:`analysis.growth.confirmatory.test_hypotheses` (see :func:`attenuation_map`).
     inference : str, optional
         The confirmatory SEs (``test_hypotheses(inference=...)``; None: its default).
     log : callable, optional
@@ -327,7 +329,7 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
     from analysis.categories.rules import Rulebook, load_rulebook
     from analysis.synth import load_effects
 
-    hf = hyp.as_hypothesis_file(hypotheses)
+    hf = as_hypothesis_file(hypotheses)
     book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook or None)  # once, not per world
     spec = {"null": "none", "planted": effects, "min_effect": _min_effect_effects(hf)}
     sizes = {k: {(e.category, e.outcome, e.lag): e.size for e in load_effects(spec[k])} for k in kinds}
@@ -371,13 +373,13 @@ def measure_attenuation(design: Design, n_worlds: int = 3, seed: int = 7, *, hyp
     """Attenuation per hypothesis from ``n_worlds`` null worlds of ``design``: only the rules
     matter, so no model is fit (a few seconds a world). Returns ``id, category, exposure,
     latent_corr, latent_slope, worlds``; :func:`attenuation_map` makes it the ``attenuation`` of
-    :func:`analysis.growth.hypotheses.test_hypotheses`."""
-    hf = hyp.as_hypothesis_file(hypotheses)
+    :func:`analysis.growth.confirmatory.test_hypotheses`."""
+    hf = as_hypothesis_file(hypotheses)
     rows = []
     for i in range(int(n_worlds)):
         w, data = _world_data(design, int(seed) * 1000 + i, "none", rulebook)
         for h in hf.hypotheses:
-            col = hyp.model_exposures(data, h.outcome, [])[1].get(h.category, growth.exposure_column(h.category))
+            col = model_exposures(data, h.outcome, [])[1].get(h.category, growth.exposure_column(h.category))
             corr, slope = latent_attenuation(data, w.latent_shares, col, h.category)
             rows.append({"id": h.id, "category": h.category, "exposure": col, "world": i,
                          "latent_corr": corr, "latent_slope": slope})
@@ -388,7 +390,7 @@ def measure_attenuation(design: Design, n_worlds: int = 3, seed: int = 7, *, hyp
 
 
 def attenuation_map(table: pd.DataFrame) -> dict[str, float]:
-    """``{hypothesis id: attenuation}`` for :func:`analysis.growth.hypotheses.test_hypotheses`: the mean
+    """``{hypothesis id: attenuation}`` for :func:`analysis.growth.confirmatory.test_hypotheses`: the mean
     correlation of the rule's exposure with the latent share (an effect of size b on the latent
     share shows as about corr × b on the rule's standardised exposure)."""
     col = "latent_corr" if "latent_corr" in table.columns else "mean_latent_corr"

@@ -45,19 +45,20 @@ import pandas as pd
 from analysis import registry
 from analysis.config import FREQUENCIES
 from analysis.growth import client_links
-from analysis.growth import hypotheses as hyp
+from analysis.growth.fits import model_exposures, usable_exposures
 from analysis.growth.panel import (
     SIZE_CONTROL,
     outcome_column,
     outcome_kind,
-    period_axis,
     portfolio_panel,
 )
+from analysis.growth.spec import as_hypothesis_file
+from analysis.ingest.periods import period_axis
 from analysis.stats.power import cluster_design_mde, design_mde
 
 DESIGNS = ("portfolio_panel", "sub_portfolios", "one_portfolio", "client")
 UNIT_COLUMNS = ("account_manager", "region", "branch", "channel")
-MIN_SERIES = 8  # usable periods the one-portfolio test needs (hypotheses._fit_single)
+MIN_SERIES = 8  # usable periods the one-portfolio test needs (analysis.growth.fits.fit_single)
 MAX_SEARCH = 100_000
 STATUSES = ("testable", "weak", "not_testable")
 
@@ -202,7 +203,7 @@ def plan(
         ``reason_en, reason_ru`` (why not testable or weak; empty when testable),
         ``need_en, need_ru`` (what would make it testable).
     """
-    hf = hyp.as_hypothesis_file(hypotheses)
+    hf = as_hypothesis_file(hypotheses)
     periods = period_axis(panel["period"].astype(str).unique())
     T_all = len(periods)
     freq = freq or infer_freq(periods)
@@ -379,8 +380,8 @@ def _nan_inf(x: float) -> float:
 def _cv3_of(pp: pd.DataFrame, h, alpha: float, m: int) -> float:
     """:func:`cv3_design_mde` of hypothesis ``h`` on the portfolio panel, with the model's own exposures."""
     col = outcome_column(h.outcome, h.lag)
-    usable = hyp.usable_exposures(pp)
-    cols, term = hyp.model_exposures(pp, h.outcome, usable)
+    usable = usable_exposures(pp)
+    cols, term = model_exposures(pp, h.outcome, usable)
     return cv3_design_mde(pp, col, cols, term.get(h.category, ""), alpha=alpha, m=m)
 
 

@@ -64,13 +64,13 @@ class Study:
         return self._growth
 
     def tested(self, hypotheses: str | Path | None = None, *, seed: int = 1) -> pd.DataFrame:
-        """The confirmatory tests on :attr:`growth_panel` (:func:`analysis.growth.hypotheses.test_hypotheses`
+        """The confirmatory tests on :attr:`growth_panel` (:func:`analysis.growth.confirmatory.test_hypotheses`
         with ``hypotheses`` and ``seed``), computed once per study: pages showing them share one fit."""
         key = _tested_key(hypotheses, seed)
         if key not in self._tested:
-            from analysis.growth import hypotheses as hyp
+            from analysis.growth.confirmatory import test_hypotheses
 
-            self._tested[key] = hyp.test_hypotheses(self.growth_panel, hypotheses or None, seed=seed,
+            self._tested[key] = test_hypotheses(self.growth_panel, hypotheses or None, seed=seed,
                                                     **inference_options(self.growth_panel))
         return self._tested[key].copy()
 
@@ -147,8 +147,8 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     if cache:  # first, while locals() holds the arguments alone
         return load_prepared(cache, fingerprint(data_dir, **{k: v for k, v in locals().items()
                                                              if k not in ("data_dir", "cache")}))
-    from analysis.growth.panel import period_axis
     from analysis.ingest import companies as _companies
+    from analysis.ingest.periods import period_axis
 
     folder = Path(data_dir) if data_dir else SAMPLE_DIR
     st = settings(folder, config=config, freq=freq, window=window, portfolio_by=portfolio_by)
@@ -388,7 +388,7 @@ def design_sentence(s: Study, data: pd.DataFrame | None = None, lang: str = "en"
         clusters = i18n.plural("n.clusters", d["g"], lang)
         method = inference_options(d["g"]).get("inference")
         if method:
-            from analysis.growth.hypotheses import INFERENCE_NAMES
+            from analysis.growth.fits import INFERENCE_NAMES
 
             name = INFERENCE_NAMES[method][0 if lang == "en" else 1]
             text += " " + i18n.t("design.small_g_inference", lang, clusters=clusters, method=name)
@@ -404,17 +404,17 @@ SMALL_G_INFERENCE = "cv3"
 
 
 def inference_options(g: int | pd.DataFrame) -> dict:
-    """Keyword arguments for :func:`analysis.growth.hypotheses.test_hypotheses`: with fewer than 10
+    """Keyword arguments for :func:`analysis.growth.confirmatory.test_hypotheses`: with fewer than 10
     portfolios (``g``, or a portfolio panel to count them in), a few-cluster inference — the
     statistics' default when it is one, else :data:`SMALL_G_INFERENCE`; otherwise none."""
-    from analysis.growth import hypotheses as _hyp
+    from analysis.growth import fits
 
     if isinstance(g, pd.DataFrame):
         g = int(g["portfolio"].nunique()) if "portfolio" in g else 1
-    names = getattr(_hyp, "INFERENCE_NAMES", None)
+    names = getattr(fits, "INFERENCE_NAMES", None)
     if names is None or not 1 < g < SMALL_G:
         return {}
-    default = getattr(_hyp, "DEFAULT_INFERENCE", "cr1")
+    default = getattr(fits, "DEFAULT_INFERENCE", "cr1")
     method = default if default != "cr1" else SMALL_G_INFERENCE
     return {"inference": method} if method in names else {}
 
@@ -428,7 +428,7 @@ def unit_moves(s: Study) -> pd.DataFrame:
 
 def moves_by_period(s: Study) -> pd.DataFrame:
     """Per period: clients assigned to units, clients moved and the moved share (empty without units)."""
-    from analysis.growth.panel import period_axis
+    from analysis.ingest.periods import period_axis
     from analysis.ingest.units import moves_summary
 
     if s.units is None:

@@ -1,0 +1,192 @@
+"""The sentences of the confirmatory results, in English and Russian.
+
+Every sentence describes an association; none claims a cause. Kinds and outcomes are named by
+their registry phrases (:mod:`analysis.registry`), shared with the client-level sentences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis import registry
+from analysis.growth.fits import INFERENCE_NAMES, MIN_PERIODS
+from analysis.growth.verdicts import VERDICTS
+
+
+def kind_words(category: str) -> tuple[str, str]:
+    """What a kind is called in a sentence (English, Russian): its rulebook ``phrase``, shared
+    with client-level sentences (:mod:`analysis.registry`)."""
+    return registry.current().kind_phrase(str(category))
+
+
+def format_signed(x: float, lang: str) -> str:
+    """A signed effect: ``+0.27`` / ``−0,11`` (never ``-0.00``)."""
+    x = 0.0 if round(float(x), 2) == 0 else float(x)
+    s = f"{x:+.2f}" if x else "0.00"
+    return s.replace(".", ",").replace("-", "\u2212") if lang == "ru" else s
+
+
+def format_decimal(x: float, lang: str) -> str:
+    """Two decimals, with a decimal comma in Russian: ``0.20`` / ``0,20``."""
+    s = f"{x:.2f}"
+    return s.replace(".", ",") if lang == "ru" else s
+
+
+def _outcome_words(outcome: str) -> tuple[str, str, str, str, str, str]:
+    """(en noun, ru noun, en up, en down, ru up, ru down) of an outcome, from the registry; a KPI
+    column the registry does not know reads as its own name."""
+    return registry.current().outcome_words(outcome)
+
+
+def _lag_words(h: int, lang: str) -> str:
+    if lang == "ru":
+        return "в следующем периоде" if h == 1 else f"через {h} {'периода' if h < 5 else 'периодов'}"
+    return "in the next period" if h == 1 else f"{h} periods later"
+
+
+def reason_sentence(row: dict | pd.Series, lang: str = "en") -> str:
+    """Why one hypothesis was not testable, from its ``reason_code`` (and ``n_periods``,
+    ``n_portfolios``, ``mode``), in English or Russian."""
+    code = str(row.get("reason_code") or "")
+    cat = kind_words(row["category"])
+    en_out, ru_out = _outcome_words(row["outcome"])[:2]
+    n_t = row.get("n_periods")
+    n_t = int(n_t) if n_t is not None and np.isfinite(float(n_t)) else 0
+    n_g = row.get("n_portfolios")
+    n_g = int(n_g) if n_g is not None and np.isfinite(float(n_g)) else 0
+    need = MIN_PERIODS.get(str(row.get("mode")), MIN_PERIODS["panel"])
+    if lang == "ru":
+        per = "период" if n_t % 10 == 1 and n_t % 100 != 11 else (
+            "периода" if 2 <= n_t % 10 <= 4 and not 12 <= n_t % 100 <= 14 else "периодов")
+        return "Проверить нельзя: " + {
+            "kind_not_computable": f"вид «{cat[1]}» не определяется по этим данным — в них нет признаков, "
+                                   "которые читает его правило (см. страницу 2).",
+            "outcome_missing": f"показатель «{ru_out}» нельзя посчитать по этим данным.",
+            "too_few_periods": f"{n_t} {per} с данными, а модели нужно не меньше {need}.",
+            "too_few_portfolios": f"портфелей с данными: {n_g}, а панельной модели нужно не меньше 2.",
+            "exposure_constant": f"доля клиентов «{cat[1]}» не меняется внутри портфелей во времени, "
+                                 "модели не с чем сравнивать.",
+        }.get(code, "модель не удалось оценить на этих данных.")
+    per = "period" if n_t == 1 else "periods"
+    return "Not testable: " + {
+        "kind_not_computable": f"{cat[0]} cannot be identified in these data — they lack what the kind's rule "
+                               "reads (see page 2).",
+        "outcome_missing": f"{en_out} cannot be measured from these data.",
+        "too_few_periods": f"{n_t} usable {per}, and the model needs at least {need}.",
+        "too_few_portfolios": f"{n_g} portfolio{'' if n_g == 1 else 's'} with usable data, and the panel model "
+                              "needs at least 2.",
+        "exposure_constant": f"the share of {cat[0]} does not change within portfolios over time, so the model "
+                             "has nothing to compare.",
+    }.get(code, "the model could not be fit on these data.")
+
+
+#: How a significant verdict opens, in English and Russian (shared with client-level sentences).
+LEADS = {"supported": ("As expected", "Как и ожидалось"),
+         "contradicted": ("Contrary to the hypothesis", "Вопреки гипотезе")}
+# The sentences of :func:`sentence`. Verdicts concern the kind as the rulebook decides it ("as the
+# rules define them"), not the latent kind itself; ``share`` is (by revenue, by count).
+_SENTENCE = {
+    "en": {
+        "eff": "standardised slope {est}, 95 % CI {lo} to {hi}",
+        "share": ("revenue share", "share of clients"),
+        "significant": "{lead}, a larger {share} of {cat} (as the rules define them) went together with {move} {lag} "
+                       "({eff}). This is an association in the data, not proof of cause.",
+        "no_effect": "No association worth noting: with 90 % confidence the link between the share of {cat} (as the "
+                     "rules define them) and {out} {lag} is smaller than ±{m} SD ({eff}).",
+        "noisy": "Inconclusive (rule too noisy to rule out an effect): the link between the share of {cat} (as the "
+                 "rules define them) and {out} {lag} is smaller than ±{m} SD, but the rules see this kind with so "
+                 "much error that an effect of that size on the kind itself is not ruled out ({eff}).",
+        "inconclusive": "Inconclusive: the data can neither confirm nor rule out a link of at least ±{m} SD between "
+                        "the share of {cat} (as the rules define them) and {out} {lag} ({eff}).",
+    },
+    "ru": {
+        "eff": "стандартизованный наклон {est}, 95 % ДИ от {lo} до {hi}",
+        "share": ("выручки клиентов", "клиентов"),
+        "significant": "{lead}, большая доля {share} категории «{cat}» (по определению правил) сопровождалась {move} "
+                       "{lag} ({eff}). Это связь в данных, а не доказательство причины.",
+        "no_effect": "Заметной связи нет: с 90 % уверенностью связь доли клиентов «{cat}» (по определению правил) с "
+                     "показателем «{out}» {lag} по модулю меньше {m} стд. откл. ({eff}).",
+        "noisy": "Вывода нет (правило слишком неточное, чтобы исключить эффект): для категории «{cat}» (по "
+                 "определению правил) связь с показателем «{out}» {lag} меньше {m} стд. откл., но правило видит "
+                 "этот вид клиентов с заметной ошибкой, и эффект на самих клиентов этого вида не исключён ({eff}).",
+        "inconclusive": "Вывода нет: данные не позволяют ни подтвердить, ни исключить связь не слабее {m} стд. откл. "
+                        "между долей клиентов «{cat}» (по определению правил) и показателем «{out}» {lag} ({eff}).",
+    },
+}
+
+
+def sentence(row: dict | pd.Series, lang: str = "en") -> str:
+    """A plain sentence for one result row (``verdict``, ``category``, ``outcome``, ``lag``,
+    ``std_effect``, ``ci_low``, ``ci_high``, ``min_effect``; ``reason_code`` when not testable)
+    in English or Russian.
+
+    The direction is said with the outcome's own words ("more new clients", "steadier revenue"),
+    and the wording describes an association only.
+
+    Examples
+    --------
+    >>> sentence({"verdict": "supported", "category": "image", "outcome": "new_clients", "lag": 1,
+    ...           "std_effect": 0.27, "ci_low": 0.09, "ci_high": 0.46, "min_effect": 0.2})[:70]
+    'As expected, a larger revenue share of image clients (as the rules def'
+    """
+    v = row["verdict"]
+    if v == "not_testable" or v not in VERDICTS:
+        return reason_sentence(row, lang)
+    i = 1 if lang == "ru" else 0
+    words = _SENTENCE["ru" if i else "en"]
+    out = _outcome_words(row["outcome"])  # (en noun, ru noun, en up, en down, ru up, ru down)
+    est = float(row["std_effect"])
+    by_count = row.get("measure") == "count_share"
+    if v in LEADS:
+        key = "significant"
+    elif v == "no_effect":
+        key = "no_effect"
+    else:
+        key = "noisy" if row.get("verdict_reason") == "rule_too_noisy" else "inconclusive"
+    eff = words["eff"].format(est=format_signed(est, lang), lo=format_signed(row["ci_low"], lang),
+                              hi=format_signed(row["ci_high"], lang))
+    return words[key].format(
+        lead=LEADS.get(v, ("", ""))[i], share=words["share"][by_count], cat=kind_words(row["category"])[i],
+        out=out[i], move=out[2 + 2 * i] if est > 0 else out[3 + 2 * i], lag=_lag_words(int(row["lag"]), lang),
+        m=format_decimal(float(row["min_effect"]), lang), eff=eff)
+
+
+def inference_sentence(results: pd.DataFrame, lang: str = "en") -> str:
+    """One sentence naming the inference behind the confirmatory p-values, CIs and MDEs.
+
+    Examples
+    --------
+    >>> res = pd.DataFrame({"mode": ["panel"], "inference": ["cv3"], "n_portfolios": [30], "df": [29.0]})
+    >>> inference_sentence(res)
+    'p-values, confidence intervals and MDEs use the leave-one-portfolio-out jackknife (CV3), t(G-1) over 30 portfolios, the method that kept the false-positive rate near 5 % in simulations with 10 and 30 portfolios.'
+    """
+    tested = results[results["inference"].notna() & results["n_portfolios"].notna()]
+    if tested.empty:
+        return ("No hypothesis could be tested, so no inference was run." if lang == "en" else
+                "Ни одну гипотезу не удалось проверить, поэтому статистический вывод не выполнялся.")
+    method = str(tested["inference"].iloc[0])
+    if str(tested["mode"].iloc[0]) != "panel":
+        return (f"One portfolio: p-values use the {method} test, the one whose rejection rate on simulated "
+                f"independent series of this length was closest to the nominal level." if lang == "en" else
+                f"Один портфель: p-значения дает тест {method} — тот, чья доля отклонений на смоделированных "
+                f"независимых рядах такой длины ближе всего к номинальному уровню.")
+    g = int(tested["n_portfolios"].max())
+    name = INFERENCE_NAMES[method][0 if lang == "en" else 1]
+    extra = ""
+    if method == "cr2":
+        lo, hi = float(tested["df"].min()), float(tested["df"].max())
+        extra = f" (df {lo:.1f}–{hi:.1f})" if lang == "en" else f" (степеней свободы {lo:.1f}–{hi:.1f})".replace(".", ",")
+    elif method == "wild":
+        w = "Webb" if g < 12 else "Rademacher"
+        extra = (f" ({w} weights, 999 draws; its CIs and MDEs use the bootstrap-t standard error)" if lang == "en"
+                 else f" (веса {'Уэбба' if g < 12 else 'Радемахера'}, 999 повторов; ДИ и МОЭ — по бутстреп-t ошибке)")
+    if lang == "en":
+        return (f"p-values, confidence intervals and MDEs use {name}{extra} over {g} portfolios, the method that "
+                f"kept the false-positive rate near 5 % in simulations with 10 and 30 portfolios.")
+    return (f"p-значения, доверительные интервалы и МОЭ рассчитаны методом: {name}{extra}, по {g} портфелям — "
+            f"он удерживал долю ложных срабатываний около 5 % в симуляциях с 10 и 30 портфелями.")
+
+
+
+__all__ = ["LEADS", "format_decimal", "format_signed", "inference_sentence", "kind_words", "reason_sentence", "sentence"]
