@@ -1,7 +1,7 @@
 """Issue 12's bar for the method check, measured on demand at any world count (the slow test
 tests/test_method_check_bar.py runs the same worlds at 200 null + 100 planted per design).
 
-    python benchmarks/method_check_bar.py [N_NULL] [N_PLANTED] [--inference NAME] [--workers K]
+    python benchmarks/method_check_bar.py [N_NULL] [N_PLANTED] [--inference NAME] [--workers K] [--seed S]
 
 Worlds of the sample's design (read from the sample as page 5 reads a user's data) and of the same
 design with G = 10 portfolios go through the default rules, rule variants and confirmatory tests
@@ -29,8 +29,8 @@ def _block(args) -> list[dict]:
     warnings.simplefilter("ignore")
     from analysis.report import method_check
 
-    design, start, n, kinds, effects, inference, attenuation = args
-    return method_check.run_worlds(design, n, 12, kinds=kinds, effects=effects, start=start, inference=inference,
+    design, start, n, kinds, effects, inference, attenuation, seed = args
+    return method_check.run_worlds(design, n, seed, kinds=kinds, effects=effects, start=start, inference=inference,
                                    attenuation=attenuation, log=_quiet).to_dict("records")
 
 
@@ -38,9 +38,10 @@ def _quiet(_: str) -> None:
     pass
 
 
-def _run(design, n, workers, kinds=("null",), effects="default", inference=None, attenuation=None) -> pd.DataFrame:
+def _run(design, n, workers, kinds=("null",), effects="default", inference=None, attenuation=None,
+         seed=12) -> pd.DataFrame:
     step = max(1, n // (4 * workers))
-    blocks = [(design, s, min(step, n - s), kinds, effects, inference, attenuation) for s in range(0, n, step)]
+    blocks = [(design, s, min(step, n - s), kinds, effects, inference, attenuation, seed) for s in range(0, n, step)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
         return pd.DataFrame([r for b in pool.map(_block, blocks) for r in b])
 
@@ -53,18 +54,20 @@ def main() -> int:
     ap.add_argument("n_planted", nargs="?", type=int, default=100)
     ap.add_argument("--inference", default=None)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=12, help="world i is seeded SEED * 1000 + i (the test uses 12)")
     a = ap.parse_args()
     sample = method_check.design_from_study(study.prepare())
     ok = True
-    for name, design in (("sample", sample), ("G10", dataclasses.replace(sample, portfolios=10))):
+    g10 = dataclasses.replace(sample, portfolios=10, periods=24, source="sample, G = 10, 24 quarters")
+    for name, design in (("sample", sample), ("G10", g10)):
         t0 = time.perf_counter()
-        null = _run(design, a.n_null, a.workers, inference=a.inference)
+        null = _run(design, a.n_null, a.workers, inference=a.inference, seed=a.seed)
         fw = method_check.familywise(null)
         s = method_check.summary(null).set_index("id")
         effects = method_check.effects_at_mde(null, 1.5)  # as tests/test_method_check_bar.py
         att = method_check.attenuation_map(null.groupby("id", as_index=False)["latent_corr"].mean())
         planted = _run(design, a.n_planted, a.workers, kinds=("planted",), effects=effects, inference=a.inference,
-                       attenuation=att)
+                       attenuation=att, seed=a.seed)
         p = method_check.summary(planted).set_index("id")
         strong = s.index[s["latent_corr"] >= 0.7]
         checks = {

@@ -17,12 +17,16 @@ One pool of worlds serves every assertion; they run in a process pool of two, wo
 ``SEED * 1000 + i`` whatever the scheduling, null and planted worlds of one ``i`` sharing all but the
 effects. Run with ``-s`` to see the measured rates with their exact binomial 95 % CIs.
 
-Not part of ``make test`` yet: the bar is not met (issue 12 stays open), so these run on demand with
-``make method-bar`` (``KEYCLIENTS_METHOD_BAR=1``). Measured on the 30-portfolio sample design before the
-sample grew to 50 portfolios (98 and 100 null worlds): family-wise 0.06 (sample) but 0.01 at G = 10 (CV3
-too conservative where a kind sits in one or two portfolios); H6 never rejects (0/98) and H5/H6 are
-biased by about ±0.025; at G = 10 the MDE is 0.64–1.74, so 1.5 × MDE exceeds what the generator can
-plant and power 0.7 cannot be reached.
+Not part of ``make test``: the bar is not met (issue 12 stays open), so these run on demand with
+``make method-bar`` (``KEYCLIENTS_METHOD_BAR=1``). Measured with this seed (benchmarks/method_check_bar.md):
+at the sample design (50 × 16 × 31) every null criterion holds (family-wise 8/200 = 0.040 under CV3,
+unadjusted 0.040–0.070, |mean std_effect| ≤ 0.016; H1/H2 not testable in 4 worlds where one client holds
+over 90 % of all revenue), but planted worlds at 1.5 × MDE miss power (H1 0.21, H2 0.01, H3 0.54, H5
+0.26, H6 0.58) and false "no effect" (H1 0.44, H2 0.64, H7 0.15): the generator plants on pass-1 latent
+shares that its second pass moves (the key kinds' shares respond to the planted growth). At G = 10 × 24
+quarters CV3 sits on the band's lower edge (family-wise 0.025, H2 unadjusted 0.020; the wild bootstrap
+with Webb weights is in every band: 0.060, 0.045–0.060), H3's mean std_effect is +0.021 ± 0.017, and
+1.5 × MDE (0.74–1.04) is capped at the generator's 0.85 (power 0.00–0.22 over 60 planted worlds).
 """
 
 from __future__ import annotations
@@ -51,10 +55,21 @@ N_PLANTED = 100  # per design
 BLOCK = 10  # worlds per pool job
 FACTOR = 1.5  # planted at FACTOR × MDE
 STRONG_RULE = 0.7  # power is asserted where the rule correlates at least this much with the kind
+#: Share of null worlds in which a hypothesis may be not_testable (one portfolio identifies its exposure:
+#: at the sample design a single client sometimes holds most of the pooled revenue, 4 of 200 worlds)
+MAX_UNTESTED = 0.05
 
 
 def _quiet(_: str) -> None:
     pass
+
+
+def g10_design(sample):
+    """The G = 10 design: the sample's clients, kind shares and event rates in 10 portfolios over 24
+    quarters. With the sample's 16 quarters, 1.5 × the MDE of most hypotheses exceeds what the
+    generator can plant (a standardised effect below 0.85), so power there could not be measured;
+    24 quarters give every portfolio 19 usable periods and keep G = 10 clusters."""
+    return dataclasses.replace(sample, portfolios=10, periods=24, source="sample, G = 10, 24 quarters")
 
 
 def _block(args) -> pd.DataFrame:
@@ -104,7 +119,7 @@ def bar() -> dict:
     from analysis.report import study
 
     sample = method_check.design_from_study(study.prepare())
-    designs = {"sample": sample, "G10": dataclasses.replace(sample, portfolios=10, source="sample, G = 10")}
+    designs = {"sample": sample, "G10": g10_design(sample)}
     with ProcessPoolExecutor(max_workers=WORKERS) as pool:
         null = _pool_map(pool, [j for k, d in designs.items() for j in _jobs(k, d, N_NULL, ("null",))])
         # what a report does: attenuation measured on null worlds of the design, then verdicts aware of it
@@ -133,8 +148,13 @@ def test_null_worlds_family_wise_rate_is_in_band(bar, name):
 @pytest.mark.parametrize("name", DESIGNS)
 def test_null_worlds_each_unadjusted_rate_is_in_band(bar, name):
     null = bar[name]["null"]
-    assert null["p_unc"].notna().all(), null.loc[null["p_unc"].isna(), ["world", "id"]]
-    rate = (null["p_unc"] < 0.05).groupby(null["id"]).mean()
+    # a world where the jackknife cannot test a hypothesis says so (not_testable, no p-value): it is
+    # counted and bounded, never folded into the rate as a silent non-rejection
+    untested = null["p_unc"].isna()
+    assert (null.loc[untested, "verdict"] == "not_testable").all()
+    assert untested.groupby(null["id"]).mean().max() <= MAX_UNTESTED, null.loc[untested, ["world", "id"]]
+    tested = null[~untested]
+    rate = (tested["p_unc"] < 0.05).groupby(tested["id"]).mean()
     assert rate.between(0.02, 0.09).all(), rate.round(3).to_dict()
 
 

@@ -258,3 +258,32 @@ def test_world_without_names_differs_only_in_the_names():
     for t in ("transactions", "events", "kpis", "latent_shares"):
         pd.testing.assert_frame_equal(getattr(a, t), getattr(b, t), check_exact=True)
     assert a.truth == b.truth
+
+
+def test_start_moves_only_the_dates(tmp_path):
+    # the bundled sample starts in 2022 so that its last quarter lies in the past (page 1 flags future dates)
+    a = generate(portfolios=3, periods=8, clients=10, seed=9, effects="none")
+    b = generate(portfolios=3, periods=8, clients=10, seed=9, effects="none", start="2021Q3")
+    assert b.truth["periods"][0] == "2021Q3" and b.truth["periods"][-1] == "2023Q2"
+    assert b.transactions["date"].min() >= pd.Timestamp("2021-07-01")
+    assert b.transactions["date"].max() < pd.Timestamp("2023-07-01")
+    for t in ("transactions", "events"):  # the same draws; within a period the days (and so the order) may move
+        x, y = (getattr(w, t).drop(columns=[c for c in ("date", "order_id", "event_id") if c in getattr(w, t)])
+                for w in (a, b))
+        cols = list(x.columns)
+        pd.testing.assert_frame_equal(x.sort_values(cols, ignore_index=True), y.sort_values(cols, ignore_index=True))
+    assert a.transactions["date"].dt.year.min() == 2023
+    monthly = generate(portfolios=3, periods=6, freq="M", clients=10, seed=9, effects="none", start="2020-11")
+    assert monthly.truth["periods"][:3] == ["2020-11", "2020-12", "2021-01"]
+
+
+def test_bad_start_is_a_clear_input_error(tmp_path):
+    from typer.testing import CliRunner
+
+    from analysis.cli import app
+
+    with pytest.raises(InputError, match="write it like 2022-01"):
+        generate(portfolios=3, periods=6, freq="M", clients=10, seed=9, start="2022Q1x")
+    out = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "w"), "--start", "2022Q5"])
+    assert out.exit_code == 2 and "--start '2022Q5'" in out.output and "Traceback" not in out.output
+    assert not (tmp_path / "w").exists()

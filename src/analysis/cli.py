@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 import typer.core
@@ -46,6 +46,19 @@ app = typer.Typer(
 
 #: Boolean flags show no ``<bool>`` in ``--help``: they take no value.
 FLAG = ""
+
+# Options several commands take, declared once (one name, one help text).
+ConfigOption = Annotated[Optional[Path], typer.Option("--config", help="Data config (YAML) mapping files and columns.")]
+RulebookOption = Annotated[Optional[Path], typer.Option("--rulebook", help="Category rulebook (YAML); default: built in.")]
+HypothesesOption = Annotated[Optional[Path], typer.Option("--hypotheses", help="Hypotheses file (YAML); default: built in.")]
+FreqOption = Annotated[Optional[str], typer.Option("--freq", help="Periods: Q (quarters) or M (months); default: the "
+                                                   "config's freq, else Q.")]
+WindowOption = Annotated[Optional[int], typer.Option("--window", min=1, help="Periods in the trailing window; default: the "
+                                                     "config's window, else 4 quarters or 6 months.")]
+PortfolioByOption = Annotated[Optional[str], typer.Option("--portfolio-by", help="Sub-portfolios inside one company: a client "
+                                                          "or order column (account_manager, region, branch, channel, ...).")]
+EngineOption = Annotated[Optional[str], typer.Option("--engine", help="Aggregation engine: duckdb or spark (default: the "
+                                                     "config's engine, else duckdb).")]
 
 
 def _version(value: bool) -> None:
@@ -111,6 +124,8 @@ def synth(
     portfolios: int = typer.Option(30, min=1, help="Number of portfolios (supplier units)."),
     periods: int = typer.Option(12, min=3, help="Number of periods."),
     freq: str = typer.Option("Q", help="Period frequency: Q (quarters) or M (months)."),
+    start: Optional[str] = typer.Option(None, help="First period, e.g. 2022Q1 or 2022-01 (default 2023Q1 / 2023-01); "
+                                        "the same seed draws the same world from any start."),
     clients: int = typer.Option(40, min=5, help="Mean number of clients a portfolio starts with."),
     seed: int = typer.Option(1, help="Random seed: the same seed gives byte-identical files."),
     effects: str = typer.Option("default", help="Planted effects: default, none (a null world), one-company (default plus "
@@ -127,15 +142,15 @@ def synth(
     if freq not in ("Q", "M"):
         raise InputError(f"--freq must be Q or M, got {freq!r}")
     command = _synth.synth_command(portfolios=portfolios, periods=periods, freq=freq, clients=clients,
-                                   seed=seed, effects=effects, flavor=flavor, managers=managers)
-    start = time.perf_counter()
+                                   seed=seed, effects=effects, flavor=flavor, managers=managers, start=start)
+    t0 = time.perf_counter()
     world = _synth.generate(portfolios=portfolios, periods=periods, freq=freq, clients=clients, seed=seed,
-                            effects=effects, flavor=flavor, command=command, managers=managers)
+                            effects=effects, flavor=flavor, command=command, managers=managers, start=start)
     _synth.write_world(world, out, flavor=flavor)
     typer.echo(
         f"wrote {out}: {len(world.clients):,} clients, {len(world.transactions):,} order lines, "
         f"{len(world.events):,} events, {len(world.truth['effects'])} planted effects "
-        f"({time.perf_counter() - start:.1f} s)"
+        f"({time.perf_counter() - t0:.1f} s)"
     )
 
 
@@ -200,14 +215,12 @@ def run(
     data: list[Path] = typer.Option([], "--data", help="Folder with clients/transactions/events/kpis files; repeat it (or "
                                     "give a folder of company folders) for a research panel, one company per folder."),
     out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: reports/sample or reports/<data name>)."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Data config (YAML) mapping files and columns."),
-    rulebook: Optional[Path] = typer.Option(None, "--rulebook", help="Category rulebook (YAML); default: built in."),
-    hypotheses: Optional[Path] = typer.Option(None, "--hypotheses", help="Hypotheses file (YAML); default: built in."),
-    freq: Optional[str] = typer.Option(None, "--freq", help="Periods: Q (quarters) or M (months); default: the config's freq, else Q."),
-    window: Optional[int] = typer.Option(None, "--window", min=1, help="Periods in the trailing window; default: the "
-                                         "config's window, else 4 quarters or 6 months."),
-    portfolio_by: Optional[str] = typer.Option(None, "--portfolio-by", help="Sub-portfolios inside one company: a client or "
-                                               "order column (account_manager, region, branch, channel, ...)."),
+    config: ConfigOption = None,
+    rulebook: RulebookOption = None,
+    hypotheses: HypothesesOption = None,
+    freq: FreqOption = None,
+    window: WindowOption = None,
+    portfolio_by: PortfolioByOption = None,
     audience: str = typer.Option("presentation", help="presentation (pages without code first) or research."),
     lang: str = typer.Option("en", "--lang", help="Report language: en or ru (every heading, label and number format)."),
     anonymize: bool = typer.Option(False, "--anonymize", metavar=FLAG, help="Replace client names and ids by keyed pseudonyms everywhere."),
@@ -217,7 +230,7 @@ def run(
     seed: int = typer.Option(1, help="Seed for every random step of the analysis."),
     jobs: int = typer.Option(0, help="Notebooks run in parallel (0: one per core)."),
     timeout: int = typer.Option(600, help="Seconds a notebook cell may run."),
-    engine: Optional[str] = typer.Option(None, "--engine", help="Aggregation engine: duckdb or spark (default: the config's engine, else duckdb)."),
+    engine: EngineOption = None,
     param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE for a notebook parameter (repeatable), "
                                                               "e.g. -p n_worlds=20."),
     quiet: bool = typer.Option(False, "--quiet", "-q", metavar=FLAG, help="No progress lines (errors and the report's path only)."),
@@ -237,27 +250,8 @@ def run(
                                         else ("companies" if len(data) > 1 else data_dir.resolve().name))
     if not sample:  # bad data stops here with every problem listed, before any notebook runs
         _validate_data(data_dir, config, freq, portfolio_by or "")
-    extra = {}
-    for name, path in (("config", config), ("rulebook", rulebook), ("hypotheses", hypotheses)):
-        if path is not None:
-            if not path.is_file():
-                raise InputError(f"--{name} {path}: no such file")
-            extra[name] = str(path.resolve())
-    if rulebook is not None:
-        from analysis.categories.rules import load_rulebook
-
-        load_rulebook(rulebook)  # a broken rulebook stops here, before any notebook runs
-    if hypotheses is not None:
-        from analysis.growth.spec import load_hypotheses
-
-        load_hypotheses(hypotheses)
-    extra["engine"] = resolve_engine(engine, config, data_dir)
-    for key, value in (("freq", freq), ("window", window), ("portfolio_by", portfolio_by)):
-        if value:
-            extra[key] = value
-    for text in param:
-        name, value = report.parse_param(text, report.list_notebooks())
-        extra[name] = value
+    extra = _notebook_parameters(data_dir, config=config, rulebook=rulebook, hypotheses=hypotheses, engine=engine,
+                                 settings={"freq": freq, "window": window, "portfolio_by": portfolio_by}, param=param)
     from analysis.i18n import check_lang
 
     check_lang(lang)
@@ -274,6 +268,42 @@ def run(
     typer.echo(f"report: {result.index}")
     if result.failed:
         fail(f"{len(result.failed)} notebook(s) failed: {', '.join(result.failed)}; see {result.index}", 1)
+
+
+def _input_files(**paths: Path | None) -> dict[str, str]:
+    """The ``--config``, ``--rulebook``, ``--hypotheses`` files given, resolved; a missing one stops here."""
+    found = {}
+    for name, path in paths.items():
+        if path is not None:
+            if not path.is_file():
+                raise InputError(f"--{name} {path}: no such file")
+            found[name] = str(path.resolve())
+    return found
+
+
+def _notebook_parameters(data_dir: Path, *, config: Path | None, rulebook: Path | None, hypotheses: Path | None,
+                         engine: str | None, settings: dict, param: list[str]) -> dict:
+    """The notebooks' parameters from ``run``'s options; a broken rulebook or hypotheses file, or a
+    parameter the notebooks do not take, stops here, before any notebook runs."""
+    from analysis.report import runner as report
+
+    extra: dict = _input_files(config=config, rulebook=rulebook, hypotheses=hypotheses)
+    if rulebook is not None:
+        from analysis.categories.rules import load_rulebook
+
+        load_rulebook(rulebook)
+    if hypotheses is not None:
+        from analysis.growth.spec import load_hypotheses
+
+        load_hypotheses(hypotheses)
+    extra["engine"] = resolve_engine(engine, config, data_dir)
+    for key, value in settings.items():
+        if value:
+            extra[key] = value
+    for text in param:
+        name, value = report.parse_param(text, report.list_notebooks())
+        extra[name] = value
+    return extra
 
 
 def _data_folder(data: list[Path]) -> Path:
@@ -333,7 +363,7 @@ def init_config(
 def validate(
     data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the client base files, one file "
                                                              "of order lines, or a folder of company folders."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Data config (YAML) mapping files and columns."),
+    config: ConfigOption = None,
     freq: Optional[str] = typer.Option(None, "--freq", help="Periods: Q (quarters) or M (months); default: the config's freq."),
     portfolio_by: Optional[str] = typer.Option(None, "--portfolio-by", help="Check that this client or order column exists "
                                                "(sub-portfolios inside one company)."),
@@ -377,14 +407,12 @@ def init_rulebook(
 def classify_cmd(
     data: Path = typer.Option(..., "--data", help="Folder with clients/transactions/events/kpis files."),
     out: Path = typer.Option(..., "--out", help="The membership table to write (.csv)."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Data config (column mapping) YAML."),
-    rulebook: Optional[Path] = typer.Option(None, "--rulebook", help="Rulebook YAML (default: the built-in one)."),
-    engine: Optional[str] = typer.Option(None, "--engine", help="Aggregation engine: duckdb or spark (default: the config's engine, else duckdb)."),
-    window: Optional[int] = typer.Option(None, "--window", min=1, help="Periods in the trailing window; default: the "
-                                         "config's window, else 4 quarters or 6 months."),
-    freq: Optional[str] = typer.Option(None, "--freq", help="Periods: Q (quarters) or M (months); default: the config's freq, else Q."),
-    portfolio_by: Optional[str] = typer.Option(None, "--portfolio-by", help="Sub-portfolios inside one company: a client or "
-                                               "order column (account_manager, region, branch, channel, ...)."),
+    config: ConfigOption = None,
+    rulebook: RulebookOption = None,
+    engine: EngineOption = None,
+    window: WindowOption = None,
+    freq: FreqOption = None,
+    portfolio_by: PortfolioByOption = None,
     per_portfolio: bool = typer.Option(False, "--per-portfolio", metavar=FLAG, help="Relative thresholds within each portfolio (descriptive only)."),
     changes: Optional[Path] = typer.Option(None, "--changes", help="Also write category_changes.csv here."),
     claims: Optional[Path] = typer.Option(None, "--claims", help="Also write article_claims.csv here."),
@@ -433,15 +461,13 @@ def classify_cmd(
 def plan_cmd(
     data: Optional[Path] = typer.Option(None, "--data", help="Folder with clients/transactions/events/kpis files."),
     sample: bool = typer.Option(False, "--sample", metavar=FLAG, help="Plan the bundled synthetic sample instead."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Data config (YAML) mapping files and columns."),
-    rulebook: Optional[Path] = typer.Option(None, "--rulebook", help="Category rulebook (YAML); default: built in."),
-    hypotheses: Optional[Path] = typer.Option(None, "--hypotheses", help="Hypotheses file (YAML); default: built in."),
-    window: Optional[int] = typer.Option(None, "--window", min=1, help="Periods in the trailing window; default: the "
-                                         "config's window, else 4 quarters or 6 months."),
-    freq: Optional[str] = typer.Option(None, "--freq", help="Periods: Q (quarters) or M (months); default: the config's freq, else Q."),
-    portfolio_by: Optional[str] = typer.Option(None, "--portfolio-by", help="Sub-portfolios inside one company: a client or "
-                                               "order column (e.g. account_manager)."),
-    engine: Optional[str] = typer.Option(None, "--engine", help="Aggregation engine: duckdb or spark."),
+    config: ConfigOption = None,
+    rulebook: RulebookOption = None,
+    hypotheses: HypothesesOption = None,
+    window: WindowOption = None,
+    freq: FreqOption = None,
+    portfolio_by: PortfolioByOption = None,
+    engine: EngineOption = None,
     lang: str = typer.Option("en", "--lang", help="Language of the reasons: en or ru."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the plan as CSV here."),
 ) -> None:
@@ -458,9 +484,7 @@ def plan_cmd(
         checked = _validate(data, config=config)
         if not checked.ok:
             raise InputError(checked.message())
-    for name, path in (("config", config), ("rulebook", rulebook), ("hypotheses", hypotheses)):
-        if path is not None and not path.is_file():
-            raise InputError(f"--{name} {path}: no such file")
+    _input_files(config=config, rulebook=rulebook, hypotheses=hypotheses)
     if out is not None and out.suffix.lower() != ".csv":
         raise InputError(f"--out {out}: give a .csv file name")
     from analysis.report import planner  # after the checks: a usage error answers at once

@@ -19,10 +19,6 @@ class InputError(KeyclientsError):
     """Bad input or usage: a file, column, value or option the user must fix (exit code 2)."""
 
 
-class AnalysisError(KeyclientsError):
-    """The analysis itself failed on valid input (exit code 1)."""
-
-
 def read_yaml(path: str | Path, *, missing: str) -> object:
     """The user's YAML file at ``path``, parsed; an :class:`InputError` naming the file when it is
     not there (``missing`` says what to do) or is not valid YAML (the parser's problem said)."""

@@ -113,6 +113,12 @@ def percent(x: SupportsFloat, lang: str = "en", digits: int = 0) -> str:
     return f"{number(100 * float(x), lang, digits)} %"
 
 
+def level(alpha: float, lang: str = "en") -> str:
+    """A test's level α as a percentage with the digits it needs: ``5 %``, ``2.5 %`` (``2,5 %``)."""
+    a = 100 * float(alpha)
+    return percent(alpha, lang, 0 if a == round(a) else 1 if a * 10 == round(a * 10) else 2)
+
+
 def signed_percent(x: SupportsFloat, lang: str = "en") -> str:
     """A relative change as a signed percentage: ``+35 %``, ``−26 %``, ``0 %``."""
     text = percent(x, lang)

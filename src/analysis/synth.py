@@ -219,10 +219,22 @@ class _Pool:
     entry_rank: np.ndarray  # uniform; entrants are chosen by rank within (portfolio, period)
 
 
+def _first_period(start: str | None, freq: str) -> str:
+    """The world's first period: ``start`` checked against ``freq`` (default 2023Q1 / 2023-01)."""
+    if start is None:
+        return "2023Q1" if freq == "Q" else "2023-01"
+    example = "2022Q1" if freq == "Q" else "2022-01"
+    try:
+        period = pd.Period(str(start).strip(), freq=freq)
+    except (ValueError, TypeError):
+        raise InputError(f"--start {start!r} is not a period of frequency {freq}; write it like {example}") from None
+    return str(period)
+
+
 class _Generator:
     def __init__(self, *, portfolios: int, periods: int, freq: str, clients: int, seed: int,
                  effects: list[Effect], window: int | None = None, kind_shares: dict | None = None,
-                 event_scale: dict | None = None):
+                 event_scale: dict | None = None, start: str | None = None):
         if freq not in ("Q", "M"):
             raise InputError(f"--freq must be Q or M, got {freq!r}")
         if portfolios < 1 or clients < 5 or periods < 3:
@@ -236,11 +248,15 @@ class _Generator:
         self.kind_shares = dict(kind_shares or {})
         self.event_scale = {k: float(v) for k, v in (event_scale or {}).items()}
         self.rng = np.random.default_rng(seed)
-        self.periods = period_range("2023Q1" if freq == "Q" else "2023-01", periods, freq)
+        self.periods = period_range(_first_period(start, freq), periods, freq)
         self._draw_world()
         n = self.pool.portfolio.size
         self.client_growth = np.zeros(n)  # planted extra log growth per period of a client's life
         self.client_hazard = np.zeros(n)  # planted cut of a client's churn hazard per period
+        # the world as drawn, before run() plants anything: run() starts from it every time, so a
+        # second call gives the same world (run and the plant hooks rebind what they change)
+        self._rng_drawn = self.rng.bit_generator.state
+        self._drawn = dict(vars(self))
 
     # -- exogenous randomness, drawn once ------------------------------------------------------
     def _draw_world(self) -> None:
@@ -527,6 +543,8 @@ class _Generator:
 
     # -- the whole world -----------------------------------------------------------------------
     def run(self) -> tuple[pd.DataFrame, dict, dict, dict]:
+        vars(self).update(self._drawn)  # planted growth, hazard and KPI series as drawn
+        self.rng.bit_generator.state = self._rng_drawn
         state = self.rng.bit_generator.state
         base = self.simulate()
         kinds = self.latent_kinds(base)
@@ -664,7 +682,8 @@ def _image_name(org: str, rng: np.random.Generator, lang: str) -> str:
 def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", clients: int = 40,
              seed: int = 1, effects: str | Path | list | None = "default", flavor: str = "standard",
              command: str | None = None, managers: int = 0, window: int | None = None,
-             kind_shares: dict | None = None, event_scale: dict | None = None, names: bool = True) -> World:
+             kind_shares: dict | None = None, event_scale: dict | None = None, names: bool = True,
+             start: str | None = None) -> World:
     """Generate a synthetic world (in memory); :func:`write_world` writes it as a CRM export.
 
     Parameters
@@ -698,6 +717,9 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
     names
         False: the client ids stand for the company names (worlds that are never shown, as the
         method check's; every other value is the same as with names).
+    start
+        The first period (``"2022Q1"``, ``"2022-01"``; default 2023Q1 or 2023-01). Only the
+        dates move: the same seed draws the same world from any start.
 
     Returns
     -------
@@ -721,7 +743,7 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
         portfolios = managers
     eff = load_effects(effects)
     gen = _Generator(portfolios=portfolios, periods=periods, freq=freq, clients=clients, seed=seed, effects=eff,
-                     window=window, kind_shares=kind_shares, event_scale=event_scale)
+                     window=window, kind_shares=kind_shares, event_scale=event_scale, start=start)
     cp, extra, kinds, info = gen.run()
     lang = "ru" if flavor == "ru-1c" else "en"
     rng = np.random.default_rng([seed, 3])  # one stream, drawn in this order: clients, lines, events
@@ -1148,7 +1170,7 @@ def _write_ru_1c(world: World, out: Path) -> dict[str, Path]:
 def synth_command(**kwargs: object) -> str:
     """The ``keyclients synth`` command line (without ``--out``) that reproduces a world."""
     parts = ["keyclients", "synth"]
-    for key in ("portfolios", "managers", "periods", "freq", "clients", "seed", "effects", "flavor"):
+    for key in ("portfolios", "managers", "periods", "freq", "start", "clients", "seed", "effects", "flavor"):
         if key == "portfolios" and kwargs.get("managers"):
             continue  # one company: the managers are the units
         if key in kwargs and kwargs[key] is not None and not (key == "managers" and not kwargs[key]):

@@ -20,9 +20,12 @@ Hanley–McNeil standard error of the AUC. scipy gives U and p; the CI is three 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import yaml
 from scipy import stats
 
 from analysis.categories.features import client_features
@@ -34,18 +37,6 @@ from analysis.categories.rules import (
     reason_texts,
     without_features,
 )
-
-REVENUE = ("revenue", "revenue_share", "revenue_cum_share", "abc_revenue", "m_score", "gross_profit",
-           "profit_share", "profit_cum_share", "abc_profit")
-MARGIN = ("margin", "gross_profit", "profit_share", "profit_cum_share", "abc_profit")
-CLAIMS = ("claims", "claims_per_100_orders", "claims_per_100_orders_history", "claims_per_incident",
-          "claims_per_incident_history")
-TRIALS = ("trials", "trial_rate_history", "trials_per_year_history_shrunk")
-AGE = ("client_age", "founded_year")
-PREPAY = ("prepayments", "prepayment_amount", "prepayment_ratio", "prepayments_behind_plan", "prepayment_rate_history",
-          "prepayment_rate_history_shrunk", "prepayments_per_year_history_shrunk")
-INCIDENTS = ("incidents", "claims_per_incident", "claims_per_incident_history", "deferrals",
-             "deferrals_per_incident", "deferrals_per_incident_history", "deferrals_per_incident_history_shrunk")
 
 
 @dataclass(frozen=True)
@@ -60,33 +51,16 @@ class Claim:
     unit: str = "latest"  # "latest" full window, or "first" full window of entrants
 
 
-CLAIMS_LIST: tuple[Claim, ...] = (
-    Claim("image_low_revenue", "image", "revenue", "lower", REVENUE,
-          "Image clients buy less than other clients.", "Имиджевые клиенты покупают меньше остальных."),
-    Claim("image_low_margin", "image", "margin", "lower", MARGIN,
-          "Image clients are served at a thinner margin.", "С имиджевыми клиентами маржа ниже."),
-    Claim("demanding_more_claims", "demanding", "claims_per_100_orders", "higher", CLAIMS,
-          "Demanding clients file more claims per order.", "Требовательные клиенты чаще пишут претензии."),
-    Claim("demanding_more_trials", "demanding", "trials", "higher", TRIALS,
-          "Demanding clients ask for more trials of new materials.",
-          "Требовательные клиенты чаще просят испытаний новых материалов."),
-    Claim("advanced_young", "advanced", "client_age", "lower", AGE,
-          "Advanced clients are younger firms.", "Продвинутые клиенты — более молодые компании."),
-    Claim("advanced_small_at_first", "advanced", "revenue", "lower", REVENUE,
-          "Advanced clients bring little revenue in their first year.",
-          "Продвинутые клиенты в первый год приносят мало выручки.", unit="first"),
-    Claim("understanding_prepay", "understanding", "prepayments", "higher", PREPAY,
-          "Understanding clients prepay more often.", "Понимающие клиенты чаще вносят предоплату."),
-    Claim("understanding_prepay_behind_plan", "understanding", "prepayments_behind_plan", "higher", PREPAY,
-          "Understanding clients prepay when the supplier is behind plan.",
-          "Понимающие клиенты вносят предоплату, когда поставщик не выполняет план."),
-    Claim("understanding_fewer_claims_per_incident", "understanding", "claims_per_incident", "lower", INCIDENTS,
-          "Incidents with understanding clients turn into claims less often.",
-          "У понимающих клиентов сбои реже превращаются в претензии."),
-    Claim("understanding_accept_deferrals", "understanding", "deferrals_per_incident", "higher", INCIDENTS,
-          "Understanding clients agree to wait after an incident.",
-          "Понимающие клиенты соглашаются подождать после сбоя."),
-)
+def load_claims(path: str | Path | None = None) -> tuple[Claim, ...]:
+    """The claims declared in ``resources/claims.yaml`` (or ``path``), each with its excluded group
+    of features spelt out."""
+    path = Path(path) if path else Path(str(resources.files("analysis") / "resources" / "claims.yaml"))
+    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    groups = {name: tuple(features) for name, features in spec["groups"].items()}
+    return tuple(Claim(**{**c, "excluded": groups[c["excluded"]]}) for c in spec["claims"])
+
+
+CLAIMS_LIST: tuple[Claim, ...] = load_claims()
 
 COLUMNS = ["claim", "category", "feature", "expected", "statement_en", "statement_ru", "membership",
            "n_members", "n_others", "median_members", "median_others", "effect_size", "effect_type",
@@ -105,7 +79,7 @@ def rank_biserial(members: np.ndarray, others: np.ndarray) -> tuple[float, float
     return 2 * auc - 1, 2 * lo - 1, 2 * hi - 1, float(res.pvalue)
 
 
-def _rows(feats: pd.DataFrame, unit: str) -> np.ndarray:
+def _rows(feats: pd.DataFrame, unit: str, window: int) -> np.ndarray:
     """Positions of one row per client: its latest full-window row, or its first full window."""
     ok = feats["complete"].to_numpy(dtype=bool)
     idx = np.flatnonzero(ok)
@@ -113,8 +87,7 @@ def _rows(feats: pd.DataFrame, unit: str) -> np.ndarray:
     if unit == "first":
         first_t = feats.groupby("client_id")["period_index"].transform("min").to_numpy()[idx]
         tenure = f["tenure"].to_numpy()
-        w = int(feats.attrs.get("window", 4))
-        keep = (first_t > 0) & (tenure == w)  # arrived after the data began, first full window
+        keep = (first_t > 0) & (tenure == window)  # arrived after the data began, first full window
         idx, f = idx[keep], f[keep]
         return idx
     last = f.groupby("client_id", sort=False)["period_index"].transform("max").to_numpy()
@@ -144,8 +117,7 @@ def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rule
     if features is None:
         features = client_features(panel, clients, window=window, kpis=kpis, events=events, transactions=transactions)
     features = features.reset_index(drop=True)
-    features.attrs["window"] = window
-    ctx = RuleContext(features, per_portfolio=False, quantile_shift=0.0, value_scale=1.0)
+    ctx = RuleContext(features, window=window, per_portfolio=False, quantile_shift=0.0, value_scale=1.0)
     rows = []
     for c in claims:
         row = {"claim": c.id, "category": c.category, "feature": c.feature, "expected": c.expected,
@@ -171,7 +143,7 @@ def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rule
         if (m["status"] == "not_computable").all():
             row.update(verdict="not_testable", membership=f"not testable: {reason_texts(m)[int(m['reason_code'].iloc[0])]}")
             continue
-        pick = _rows(features, c.unit)
+        pick = _rows(features, c.unit, window)
         member = m["member"].to_numpy(dtype=object)[pick]
         value = pd.to_numeric(features[c.feature], errors="coerce").to_numpy(dtype=float)[pick]
         good = np.isfinite(value) & np.array([x is not pd.NA and x is not None for x in member])

@@ -142,11 +142,16 @@ def _pareto(v: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per period (column) over the active clients: each value's share of the column's positive
     total and the Pareto cumulative share (this client and all larger ones; ties by client id)."""
     x = np.where(active & np.isfinite(v), np.clip(v, 0, None), 0.0)
-    order = np.argsort(-x, axis=1, kind="stable")
-    cs = np.cumsum(np.take_along_axis(x, order, axis=1), axis=1)
-    total = cs[:, -1:] if cs.shape[1] else np.zeros((x.shape[0], 1))
     cum = np.empty_like(x)
-    np.put_along_axis(cum, order, cs, axis=1)
+    total = np.zeros((x.shape[0], 1))
+    for t in range(x.shape[0]):  # only the positive values need an order: the zeros come last and add nothing
+        pos = np.flatnonzero(x[t] > 0)
+        vals = x[t, pos]
+        order = np.argsort(-vals, kind="stable")
+        cs = np.cumsum(vals[order])
+        total[t, 0] = cs[-1] if len(cs) else 0.0
+        cum[t] = total[t, 0]
+        cum[t, pos[order]] = cs
     with np.errstate(divide="ignore", invalid="ignore"):
         return _divide(x, np.broadcast_to(total, x.shape)), _divide(cum, np.broadcast_to(total, x.shape))
 
@@ -185,6 +190,9 @@ def _manager_records(records: pd.DataFrame, grid: _ClientWindowGrid, *, from_pan
     ok = (codes >= 0) & (pos >= 0) & records["account_manager"].notna().to_numpy()
     mgr, _ = pd.factorize(records["account_manager"][ok])
     base = pd.DataFrame({"c": codes[ok], "t": pos[ok], "m": mgr, "w": records["weight"].to_numpy()[ok]})
+    key = base["c"].to_numpy() * grid.T + base["t"].to_numpy()
+    if len(key) > 1 and (np.diff(key) > 0).all():  # one record per client-period, in order (the panel's own
+        return base.assign(w=base["w"].fillna(0))  # rows): the group sums are the records (NaN sums to 0)
     return base.groupby(["c", "t", "m"], as_index=False, sort=True)["w"].sum()
 
 
@@ -262,11 +270,15 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
 
     Examples
     --------
+    Two features of the bundled sample's clients (the keys come with them):
+
     >>> from analysis.config import SAMPLE_DIR
     >>> from analysis.ingest import load
     >>> from analysis.ingest.panel import client_period_panel
     >>> base = load(SAMPLE_DIR)
-    >>> f = client_features(client_period_panel(base), base.clients, kpis=base.kpis)
+    >>> f = client_features(client_period_panel(base), base.clients, only=["margin", "tenure"])
+    >>> list(f.columns)
+    ['client_id', 'portfolio', 'period', 'period_index', 'complete', 'margin', 'tenure']
     >>> bool((f["margin"].dropna() < 1).all())
     True
     """
@@ -277,26 +289,55 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         unknown = sorted(wanted - set(FEATURES))
         if unknown:
             raise ValueError(f"unknown features {unknown}; features: {', '.join(FEATURES)}")
+    w = _Work(panel, window, wanted)
+    _money_and_activity(w)
+    _window_events(w, panel, events)
+    _behind_plan(w, kpis, behind_plan)
+    _history(w)
+    _tenure_products_managers(w, panel, transactions)
+    _pooled(w)
+    cols = _rows(w)
+    _attributes(w, cols, clients)
+    keep = [f for f in FEATURES if wanted is None or f in wanted]
+    order = ["client_id", "portfolio", "period", "period_index", "complete", *keep]
+    return pd.DataFrame({k: cols[k] for k in order}, copy=False)
 
-    def want(*names: str) -> bool:
-        return wanted is None or any(n in wanted for n in names)
 
-    periods = period_axis(panel["period"].astype(str).unique())
-    grid = _ClientWindowGrid(panel, periods, window)
-    n, T = grid.n, grid.T
-    nanmat = np.full((T, n), np.nan) if wanted is None else None  # every dense array is (period × client)
+class _Work:
+    """What the steps of :func:`client_features` share: the grid, the wanted features, the
+    revenue arrays every step reads and the dense (period × client) features computed so far."""
 
-    def nan() -> np.ndarray:
-        return nanmat if nanmat is not None else np.full((T, n), np.nan)
+    def __init__(self, panel: pd.DataFrame, window: int, wanted: set[str] | None):
+        self.wanted, self.window = wanted, window
+        self.periods = periods = period_axis(panel["period"].astype(str).unique())
+        self.grid = grid = _ClientWindowGrid(panel, periods, window)
+        n, T = grid.n, grid.T
+        self.nanmat = np.full((T, n), np.nan) if wanted is None else None  # every dense array is (period × client)
+        rev = grid.dense("revenue")
+        self.rev = rev = np.zeros((T, n)) if rev is None else rev
+        self.has_row = has_row = np.bincount(grid.flat, minlength=n * T).reshape(T, n) > 0
+        self.active_win = grid.roll(has_row.astype(float)) > 0
+        self.bought = rev > 0
+        self.R = R = grid.roll(rev)
+        self.feats: dict[str, np.ndarray] = {"revenue": R}
+        self.gp: np.ndarray | None = None
+        self.orders: np.ndarray | None = None
+        self.O: np.ndarray | None = None
+        self.ev: dict[str, np.ndarray | None] = {}
+        self.has_events = False
+        self.ci = self.ti = np.empty(0, dtype=np.intp)  # the rows' client and period positions (set by _rows)
 
-    rev = grid.dense("revenue")
-    rev = np.zeros((T, n)) if rev is None else rev
-    has_row = np.bincount(grid.flat, minlength=n * T).reshape(T, n) > 0
-    active_win = grid.roll(has_row.astype(float)) > 0
-    bought = rev > 0
-    R = grid.roll(rev)
-    feats: dict[str, np.ndarray] = {"revenue": R}
+    def want(self, *names: str) -> bool:
+        return self.wanted is None or any(n in self.wanted for n in names)
 
+    def nan(self) -> np.ndarray:
+        return self.nanmat if self.nanmat is not None else np.full((self.grid.T, self.grid.n), np.nan)
+
+
+def _money_and_activity(w: _Work) -> None:
+    """Gross profit and margin, orders, active periods, revenue variability and recency."""
+    grid, feats, want, nan = w.grid, w.feats, w.want, w.nan
+    rev, R, bought, window, T = w.rev, w.R, w.bought, w.window, grid.T
     gp = None
     if want("gross_profit", "margin", "profit_share", "profit_cum_share", "abc_profit"):
         gp = grid.dense("gross_profit")
@@ -309,11 +350,13 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
                 feats["margin"] = _divide(G, R)
         else:
             feats["gross_profit"] = feats["margin"] = nan()
+    w.gp = gp
 
     orders = grid.dense("orders") if want("orders", "claims_per_100_orders", "claims_per_100_orders_history",
                                            "f_score") else None
     O = grid.roll(orders) if orders is not None else nan()
     feats["orders"] = O
+    w.orders, w.O = orders, O
     if want("active_periods"):
         feats["active_periods"] = grid.roll(bought.astype(float))
 
@@ -333,13 +376,18 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         last = np.maximum.accumulate(idx, axis=0)
         feats["recency"] = np.where(last >= 0, np.arange(T)[:, None] - last, np.nan)
 
-    # events
+
+def _window_events(w: _Work, panel: pd.DataFrame, events: pd.DataFrame | None) -> None:
+    """Event counts over the window and their ratios (claims per order and per incident, prepayments)."""
+    grid, feats, want, nan = w.grid, w.feats, w.want, w.nan
+    R, O, orders, T, n = w.R, w.O, w.orders, grid.T, grid.n
     ev = {col: grid.dense(col) if col in panel.columns else None for col in EVENT_COLS}
     # No event at all in the data means no events file (the panel may fill its columns with 0):
     # the event signals are then absent, not zero.
     has_events = any(ev[col] is not None and ev[col].any() for col in EVENT_COLS)
     if events is not None and len(events) == 0:
         has_events = False
+    w.ev, w.has_events = ev, has_events
     window_events = {"claims": ("claims", "claims_per_100_orders", "claims_per_incident"),
                      "trials": ("trials",), "spec_requirements": ("spec_requirements",),
                      "incidents": ("incidents", "claims_per_incident", "deferrals_per_incident"),
@@ -367,7 +415,11 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         feats["prepayment_amount"] = grid.roll(pa) if pa is not None else nan()
         feats["prepayment_ratio"] = _divide(feats["prepayment_amount"], R)
 
-    # behind plan: the portfolio's KPI in the period
+
+def _behind_plan(w: _Work, kpis: pd.DataFrame | None, behind_plan: float) -> None:
+    """Prepayments in periods when the portfolio was behind plan (its KPI in the period)."""
+    grid, feats, want, nan = w.grid, w.feats, w.want, w.nan
+    periods, ev, has_events, T, n = w.periods, w.ev, w.has_events, grid.T, grid.n
     behind = None
     if want("prepayments_behind_plan", "behind_plan_periods") and kpis is not None \
             and "plan_attainment" in kpis.columns and "period" in kpis.columns:
@@ -390,24 +442,33 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         else:
             feats["prepayments_behind_plan"] = feats["behind_plan_periods"] = nan()
 
-    # relationship history to date (loyalty is a trait of the relationship, not of one window)
-    history = ("claims_per_100_orders_history", "trial_rate_history", "spec_rate_history",
-               "prepayment_rate_history", "deferrals_per_incident_history", "claims_per_incident_history",
-               "prepayment_rate_history_shrunk", "deferrals_per_incident_history_shrunk",
-               "prepayments_per_year_history_shrunk", "trials_per_year_history_shrunk",
-               "specs_per_year_history_shrunk")
+
+_HISTORY = ("claims_per_100_orders_history", "trial_rate_history", "spec_rate_history",
+            "prepayment_rate_history", "deferrals_per_incident_history", "claims_per_incident_history",
+            "prepayment_rate_history_shrunk", "deferrals_per_incident_history_shrunk",
+            "prepayments_per_year_history_shrunk", "trials_per_year_history_shrunk",
+            "specs_per_year_history_shrunk")
+#: The event columns each history feature reads.
+_HISTORY_USES = {"prepayment": ("prepayment_rate_history", "prepayment_rate_history_shrunk",
+                                "prepayments_per_year_history_shrunk"),
+                 "trial": ("trial_rate_history", "trials_per_year_history_shrunk"),
+                 "spec_requirement": ("spec_rate_history", "specs_per_year_history_shrunk"),
+                 "claim": ("claims_per_100_orders_history", "claims_per_incident_history"),
+                 "deferral_accepted": ("deferrals_per_incident_history", "deferrals_per_incident_history_shrunk"),
+                 "incident": ("deferrals_per_incident_history", "claims_per_incident_history",
+                              "deferrals_per_incident_history_shrunk")}
+
+
+def _history(w: _Work) -> None:
+    """Relationship history to date (loyalty is a trait of the relationship, not of one window)."""
+    grid, feats, want, nan = w.grid, w.feats, w.want, w.nan
+    ev, orders, periods, T, n = w.ev, w.orders, w.periods, grid.T, grid.n
+    history = _HISTORY
     if want(*history):
-        hist_active = np.cumsum(bought, axis=0).astype(float)
-        if has_events:
+        hist_active = np.cumsum(w.bought, axis=0).astype(float)
+        if w.has_events:
             z = np.zeros((T, n))
-            uses = {"prepayment": ("prepayment_rate_history", "prepayment_rate_history_shrunk",
-                                   "prepayments_per_year_history_shrunk"),
-                    "trial": ("trial_rate_history", "trials_per_year_history_shrunk"),
-                    "spec_requirement": ("spec_rate_history", "specs_per_year_history_shrunk"),
-                    "claim": ("claims_per_100_orders_history", "claims_per_incident_history"),
-                    "deferral_accepted": ("deferrals_per_incident_history", "deferrals_per_incident_history_shrunk"),
-                    "incident": ("deferrals_per_incident_history", "claims_per_incident_history",
-                                 "deferrals_per_incident_history_shrunk")}
+            uses = _HISTORY_USES
             cum = {col: np.cumsum(ev[col] if ev[col] is not None else z, axis=0) for col in EVENT_COLS
                    if want(*uses[col])}
             if want("prepayment_rate_history"):
@@ -453,8 +514,13 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
             for name in history:
                 feats[name] = nan()
         del hist_active
-    del ev
+    w.ev = {}
 
+
+def _tenure_products_managers(w: _Work, panel: pd.DataFrame, transactions: pd.DataFrame | None) -> None:
+    """Tenure, the new-product share of revenue and the account manager's continuity."""
+    grid, feats, want, nan = w.grid, w.feats, w.want, w.nan
+    periods, has_row, R, T = w.periods, w.has_row, w.R, grid.T
     # tenure: periods since first appearance in the data
     if want("tenure"):
         first = np.where(has_row.any(axis=0), has_row.argmax(axis=0), T)
@@ -474,8 +540,8 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
                                 "period": pd.to_datetime(transactions["date"]).dt.to_period(freq).astype(str),
                                 "account_manager": transactions["account_manager"], "weight": 1.0})
         elif "account_manager" in panel.columns:
-            w = panel["orders"].to_numpy(dtype=float) if "orders" in panel.columns else 1.0
-            rec = panel[["client_id", "period", "account_manager"]].assign(weight=w)  # one manager per row
+            weight = panel["orders"].to_numpy(dtype=float) if "orders" in panel.columns else 1.0
+            rec = panel[["client_id", "period", "account_manager"]].assign(weight=weight)  # one manager per row
             from_panel = True
         if rec is not None:
             mb = _manager_records(rec, grid, from_panel=from_panel)
@@ -486,12 +552,16 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         feats["manager_continuity"] = cont if cont is not None else nan()
         feats["manager_continuity_history"] = hist if hist is not None else nan()
 
-    # pooled relative features within each period's window (columns of the dense arrays)
+
+def _pooled(w: _Work) -> None:
+    """Pooled relative features within each period's window (columns of the dense arrays)."""
+    feats, want, nan = w.feats, w.want, w.nan
+    R, O, active_win, T = w.R, w.O, w.active_win, w.grid.T
     if want("revenue_share", "revenue_cum_share", "abc_revenue"):
         share, cum = _pareto(R, active_win)
         feats["revenue_share"], feats["revenue_cum_share"] = share, cum
     if want("profit_share", "profit_cum_share", "abc_profit"):
-        if gp is not None:
+        if w.gp is not None:
             share_p, cum_p = _pareto(feats["gross_profit"], active_win)
         else:
             share_p = cum_p = nan()
@@ -500,12 +570,17 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         feats["r_score"] = _quintile_score(np.where(np.isnan(feats["recency"]), T, feats["recency"]), active_win,
                                            higher_is_better=False)
     if want("f_score"):
-        feats["f_score"] = _quintile_score(O, active_win) if orders is not None else nan()
+        feats["f_score"] = _quintile_score(O, active_win) if w.orders is not None else nan()
     if want("m_score"):
         feats["m_score"] = _quintile_score(R, active_win)
 
-    # the rows: clients active in the window, in client then period order
-    ci, ti = np.nonzero(active_win.T)
+
+def _rows(w: _Work) -> dict[str, object]:
+    """The rows: clients active in the window, in client then period order, with their features
+    taken from the dense arrays (each array freed once its rows are taken) and the classes."""
+    grid, feats, want, wanted = w.grid, w.feats, w.want, w.wanted
+    periods, window, n = w.periods, w.window, grid.n
+    ci, ti = np.nonzero(w.active_win.T)
     cols: dict[str, object] = {
         "client_id": pd.Series(grid.clients).take(ci).reset_index(drop=True),
         "portfolio": pd.Series(grid.portfolio).take(ci).reset_index(drop=True),
@@ -530,8 +605,13 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         cv = cols["revenue_cv"]
         cols["xyz_class"] = _classes(np.where(np.isnan(cv), -1, np.where(cv <= XYZ_CUTS[0], 0,
                                                                        np.where(cv <= XYZ_CUTS[1], 1, 2))), ["X", "Y", "Z"])
+    w.ci, w.ti = ci, ti
+    return cols
 
-    # client attributes, aligned to the clients once and taken per row
+
+def _attributes(w: _Work, cols: dict[str, object], clients: pd.DataFrame) -> None:
+    """Client attributes, aligned to the clients once and taken per row; the client's age."""
+    grid, want, periods, ci, ti = w.grid, w.want, w.periods, w.ci, w.ti
     attrs = [a for a in ATTRIBUTES if a in clients.columns and want(a, *(("client_age",) if a == "founded_year" else ()))]
     cl = clients.drop_duplicates("client_id").set_index("client_id")[attrs].reindex(grid.clients)
     for a in ATTRIBUTES:
@@ -554,9 +634,6 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
             cols["client_age"] = year - cols["founded_year"]
         else:
             cols["client_age"] = np.full(len(ci), np.nan)
-    keep = [f for f in FEATURES if wanted is None or f in wanted]
-    order = ["client_id", "portfolio", "period", "period_index", "complete", *keep]
-    return pd.DataFrame({k: cols[k] for k in order}, copy=False)
 
 
 def available(features: pd.DataFrame) -> dict[str, bool]:

@@ -441,8 +441,7 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
     if features is None:
         features = client_features(panel, clients, window=window, kpis=kpis, events=events,
                                    transactions=transactions, only=rule_features(book))
-    features.attrs["window"] = window
-    ctx = RuleContext(features, per_portfolio=False, quantile_shift=quantile_shift, value_scale=1.0)
+    ctx = RuleContext(features, window=window, per_portfolio=False, quantile_shift=quantile_shift, value_scale=1.0)
     frames, info = [], {}
     reasons = _Reasons()
     ids = set(book.ids)
@@ -486,10 +485,15 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
 
 
 class RuleContext:
-    """Features plus the reference groups for relative thresholds."""
+    """Features plus the reference groups for relative thresholds; ``window`` is the number of
+    periods the features were computed over (a reason for a short history names it)."""
 
-    def __init__(self, feats: pd.DataFrame, *, per_portfolio: bool, quantile_shift: float, value_scale: float):
+    def __init__(self, feats: pd.DataFrame, *, window: int, per_portfolio: bool, quantile_shift: float,
+                 value_scale: float):
+        if int(window) < 1:
+            raise ValueError(f"window must be at least 1 period, got {window!r}")
         self.f = feats
+        self.window = int(window)
         self.ok = feats["complete"].to_numpy(dtype=bool)
         single = feats["portfolio"].nunique() <= 1
         if per_portfolio and not single:
@@ -885,7 +889,7 @@ def _evaluate(cat: Category, ctx: RuleContext, rule: Node | None = None, categor
     G = max(ctx.n_groups, 1)
     keys = np.where(ok, 1 + mask * G + np.where(rel, ctx.groups, 0), 0)
     need = _need_text(rule)
-    window = _window(f)
+    window = ctx.window
 
     def describe(key: int) -> dict:
         if key == 0:
@@ -937,10 +941,6 @@ def _need_text(rule: Node) -> str:
     return f"needs at least {rule.at_least} of {len(rule.children)}"
 
 
-def _window(f: pd.DataFrame) -> int:
-    return int(f.attrs.get("window", 4))
-
-
 def _empty_membership() -> pd.DataFrame:
     out = pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
         MEMBERSHIP_COLUMNS, [object, object, object, object, "boolean", object, float, np.int32])})
@@ -948,11 +948,38 @@ def _empty_membership() -> pd.DataFrame:
     return out
 
 
+def _arrow_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """:func:`_codes` of an Arrow-backed text column without NA: Arrow's dictionary encoding, its
+    distinct values sorted (UTF-8 byte order is code point order, as Python sorts text)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(col.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    change = np.r_[True, pc.not_equal(arr[1:], arr[:-1]).to_numpy(zero_copy_only=False)]
+    starts = np.flatnonzero(change)
+    firsts = arr.take(pa.array(starts))
+    if len(firsts) < 2 or pc.all(pc.greater(firsts[1:], firsts[:-1])).as_py():  # sorted runs (client ids)
+        return (np.cumsum(change) - 1).astype(np.int32), pd.Index(pd.array(firsts, dtype=col.dtype))
+    enc = pc.dictionary_encode(arr)
+    if isinstance(enc, pa.ChunkedArray):
+        enc = enc.combine_chunks()
+    order = pc.array_sort_indices(enc.dictionary).to_numpy()
+    rank = np.empty(len(order), dtype=np.int32)
+    rank[order] = np.arange(len(order), dtype=np.int32)
+    codes = rank[enc.indices.to_numpy(zero_copy_only=False)]
+    return codes, pd.Index(pd.array(enc.dictionary.take(pa.array(order)), dtype=col.dtype))
+
+
 def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Integer codes and sorted categories of a key column (cheap when it is categorical already)."""
     if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.categories.is_monotonic_increasing \
             and not col.isna().any():
         return col.cat.codes.to_numpy(), col.cat.categories
+    if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow" and len(col) \
+            and not col.isna().any():  # text held by Arrow: hashed and its distinct values sorted there
+        return _arrow_codes(col)
     if len(col) > 1 and not col.isna().any():  # runs of equal values in sorted order (client_features'
         a = col.iloc[1:].reset_index(drop=True)    # client ids): one vectorised comparison, no hashing
         b = col.iloc[:-1].reset_index(drop=True)
@@ -1024,10 +1051,10 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
     if features is None:
         features = client_features(panel, clients, window=window, kpis=kpis, events=events,
                                    transactions=transactions, only=rule_features(cats))
-    features.attrs["window"] = window
     if not len(features):
         return _empty_membership()
-    ctx = RuleContext(features, per_portfolio=per_portfolio, quantile_shift=quantile_shift, value_scale=value_scale)
+    ctx = RuleContext(features, window=window, per_portfolio=per_portfolio, quantile_shift=quantile_shift,
+                      value_scale=value_scale)
     reasons = _Reasons()
     k, n = len(cats), len(features)
     member = np.empty(n * k, dtype=bool)

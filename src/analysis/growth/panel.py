@@ -128,17 +128,16 @@ class PortfolioClientGrid:
                              "client_id, portfolio, period, category, member (as analysis.categories.rules.classify writes)")
         m = membership[membership["category"].isin(list(categories))]
         if "portfolio" in m.columns:
-            keys = pd.MultiIndex.from_frame(m[["client_id", "portfolio"]].astype(str))
-            ci = self.clients.get_indexer(keys)
+            ci = _positions(self.clients, m["client_id"], m["portfolio"])
         else:
-            by_id = pd.Index(self.clients.get_level_values("client_id"))
-            ci = by_id.get_indexer(m["client_id"].astype(str))
-        si = pd.Index(self.periods).get_indexer(m["period"].astype(str))
+            ci = _positions(pd.Index(self.clients.get_level_values("client_id")), m["client_id"])
+        si = _positions(pd.Index(self.periods), m["period"])
         ok = (ci >= 0) & (si >= 0)
         flag = m["member"].astype("boolean")
         known = flag.notna().to_numpy()
         isin = flag.fillna(False).to_numpy(dtype=bool)
-        cat = m["category"].astype(str).to_numpy()
+        cat_codes, cat_names = pd.factorize(m["category"])
+        cat = np.asarray(cat_names.astype(str), dtype=object)[cat_codes] if len(m) else np.array([], dtype=object)
         out = {}
         for k in categories:
             sel = ok & (cat == k)
@@ -148,6 +147,40 @@ class PortfolioClientGrid:
             kn[ci[sel], si[sel]] = known[sel]
             out[k] = (mem, kn)
         return out
+
+
+def _positions(index: pd.Index, *columns: pd.Series) -> np.ndarray:
+    """Position in ``index`` of each row's key (the columns read as text; -1 where absent).
+
+    The keys are looked up once per distinct key, not once per row: a membership table repeats
+    each client × period once per kind, and its key columns are categoricals.
+    """
+    codes, uniques = [], []
+    for col in columns:
+        c, u = pd.factorize(col)
+        codes.append(c.astype(np.int64))
+        uniques.append(pd.Index(u).astype(str))
+    if not len(codes[0]):
+        return np.zeros(0, dtype=np.intp)
+    key = codes[0]
+    for c, u in zip(codes[1:], uniques[1:]):
+        key = key * (len(u) + 1) + (c + 1)  # -1 (missing) becomes a code of its own
+    distinct, inverse = np.unique(key, return_inverse=True)
+    if len(columns) == 1:
+        firsts = [distinct]
+    else:
+        firsts, rest = [], distinct
+        for u in reversed(uniques[1:]):
+            firsts.insert(0, rest % (len(u) + 1) - 1)
+            rest = rest // (len(u) + 1)
+        firsts.insert(0, rest)
+    parts = [np.asarray(u, dtype=object)[np.where(f >= 0, f, 0)] for f, u in zip(firsts, uniques)]
+    missing = np.zeros(len(distinct), dtype=bool)
+    for f in firsts:
+        missing |= f < 0
+    keys = pd.MultiIndex.from_arrays(parts) if len(parts) > 1 else pd.Index(parts[0])
+    pos = np.where(missing, -1, index.get_indexer(keys))
+    return pos[inverse]
 
 
 def window_sum(x: np.ndarray, window: int) -> np.ndarray:

@@ -317,20 +317,45 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
         ``partial`` (partial first/last periods) and ``base`` (the canonical tables, when there is
         no error).
     """
-    from analysis.ingest.periods import partial_periods
-
     folder = Path(data) if data is not None else None
     cfg, folder, single = _config(config, folder)
     problems = Problems()
     notes: list[str] = []
     if config is None and (folder / DEFAULT_CONFIG).is_file() and not single:
         notes.append(f"config: {folder / DEFAULT_CONFIG} (found beside the data)")
-    frames: dict[str, pd.DataFrame | None] = {}
-    labels: dict[str, str] = {}
-    line_words: dict[str, str] = {}
-    names: dict[str, dict[str, str]] = {}
+    got = _read_tables(cfg, folder, single, problems, notes)
+    derived = _clients_or_derived(got, cfg, folder, problems, notes)
+    if got.frames.get("clients") is not None:
+        cross_checks({k: v for k, v in got.frames.items() if v is not None}, got.labels, problems, got.line_words,
+                     got.names, specs=cfg.tables)
+    freq = cfg.freq or "Q"
+    partial = _partial_periods(got, cfg, freq, problems)
+    report_problems = problems.frame()
+    base = None
+    if not problems.has_errors:
+        base = _client_base(got.frames, cfg, folder, single, notes, report_problems, derived)
+    return ValidationReport(problems=report_problems, base=base, notes=notes, source=str(folder if not single else data),
+                            dropped=pd.DataFrame(got.dropped, columns=DROPPED_COLUMNS), partial=partial, freq=freq)
+
+
+@dataclass
+class _Tables:
+    """The tables :func:`validate` has read: canonical frames (None: absent or unusable), how each
+    source is named in messages (``labels``, ``line_words``), the source column names of the
+    canonical ones, and the rows the config's filters dropped."""
+
+    frames: dict[str, pd.DataFrame | None] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    line_words: dict[str, str] = field(default_factory=dict)
+    names: dict[str, dict[str, str]] = field(default_factory=dict)
+    dropped: list[dict] = field(default_factory=list)
+
+
+def _read_tables(cfg: DataConfig, folder: Path, single: bool, problems: Problems, notes: list[str]) -> _Tables:
+    """Read every table the config or the folder holds and build its canonical frame."""
+    got = _Tables()
+    frames, labels, line_words, names, dropped = got.frames, got.labels, got.line_words, got.names, got.dropped
     raws: dict[str, RawTable] = {}
-    dropped: list[dict] = []
     for table in ALL_TABLES:
         spec = cfg.tables.get(table, TableSpec())
         raw = _read(table, spec, folder, problems, search=not single)
@@ -366,6 +391,13 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
         else:
             notes.append(f"{raw.label}: {n_read:,} rows read")
         frames[table] = frame
+    return got
+
+
+def _clients_or_derived(got: _Tables, cfg: DataConfig, folder: Path, problems: Problems, notes: list[str]) -> bool:
+    """Check that order lines (or client periods) are there; without a clients table derive the
+    clients from them. Returns whether the clients were derived."""
+    frames, labels, line_words = got.frames, got.labels, got.line_words
     present = set(labels) | {t for (t, c) in problems.unreadable if c == "" and t in ALL_TABLES}
     present |= {t for t in ALL_TABLES if cfg.tables.get(t) is not None and cfg.tables[t].path}
     derived = False
@@ -388,12 +420,15 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
         elif not problems.has_errors:
             problems.error("clients.csv", "", "clients table not found",
                            fix=f"put clients.csv (or .xlsx/.parquet) in {folder} or name the file in the config")
-    if frames.get("clients") is not None:
-        cross_checks({k: v for k, v in frames.items() if v is not None}, labels, problems, line_words, names,
-                     specs=cfg.tables)
-    freq = cfg.freq or "Q"
+    return derived
+
+
+def _partial_periods(got: _Tables, cfg: DataConfig, freq: str, problems: Problems) -> pd.DataFrame | None:
+    """The partial first/last periods of the order lines, each a warning saying whether it is kept."""
+    from analysis.ingest.periods import partial_periods
+
     partial = None
-    tx = frames.get("transactions")
+    tx = got.frames.get("transactions")
     if tx is not None and "date" in tx and not problems.has_errors:
         partial = partial_periods(tx["date"], freq, tx["revenue"] if "revenue" in tx else None)
         total = float(tx["revenue"].sum()) if "revenue" in tx else 0.0
@@ -406,31 +441,33 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
                     + ("kept in the panel" + (" (`partial_periods: keep`)" if cfg.partial_periods == "keep"
                                               else " (too few periods otherwise)") if kept
                        else "left out of the panel"))
-            problems.warning(labels["transactions"], names.get("transactions", {}).get("date", "date"), what,
+            problems.warning(got.labels["transactions"], got.names.get("transactions", {}).get("date", "date"), what,
                              count=r.lines,
                              fix=("export whole periods" if kept else
                                   "export whole periods, or set `partial_periods: keep` in the config to keep it"))
-    report_problems = problems.frame()
-    base = None
-    if not problems.has_errors:
-        clients = frames["clients"]
-        clients, note = fill_portfolio(clients, frames.get("transactions"))
-        if note:
-            notes.append(note)
-        clean = {t: (None if frames.get(t) is None else frames[t].reset_index(drop=True))
-                 for t in ALL_TABLES}
-        clean["clients"] = clients.reset_index(drop=True)
-        for t in ("transactions", "client_periods"):
-            if clean[t] is not None and "client_name" in clean[t]:
-                clean[t] = clean[t].drop(columns=["client_name"])  # names live in the clients table only
-        warn = [f"warning: {r.file}, {r.column}: {r.check}" for r in report_problems.itertuples()
-                if r.severity == "warning"]
-        base = ClientBase(clients=clean["clients"], transactions=clean["transactions"], events=clean["events"],
-                          kpis=clean["kpis"], client_periods=clean["client_periods"], source=folder,
-                          notes=notes + warn, synthetic=(folder / "truth.json").is_file() and not single,
-                          partial_periods=cfg.partial_periods, derived_clients=derived)
-    return ValidationReport(problems=report_problems, base=base, notes=notes, source=str(folder if not single else data),
-                            dropped=pd.DataFrame(dropped, columns=DROPPED_COLUMNS), partial=partial, freq=freq)
+    return partial
+
+
+def _client_base(frames: dict[str, pd.DataFrame | None], cfg: DataConfig, folder: Path, single: bool,
+                 notes: list[str], report_problems: pd.DataFrame, derived: bool) -> ClientBase:
+    """The canonical tables of a base without errors (portfolio filled in, fresh indexes, the
+    warnings among its notes)."""
+    clients = frames["clients"]
+    clients, note = fill_portfolio(clients, frames.get("transactions"))
+    if note:
+        notes.append(note)
+    clean = {t: (None if frames.get(t) is None else frames[t].reset_index(drop=True))
+             for t in ALL_TABLES}
+    clean["clients"] = clients.reset_index(drop=True)
+    for t in ("transactions", "client_periods"):
+        if clean[t] is not None and "client_name" in clean[t]:
+            clean[t] = clean[t].drop(columns=["client_name"])  # names live in the clients table only
+    warn = [f"warning: {r.file}, {r.column}: {r.check}" for r in report_problems.itertuples()
+            if r.severity == "warning"]
+    return ClientBase(clients=clean["clients"], transactions=clean["transactions"], events=clean["events"],
+                      kpis=clean["kpis"], client_periods=clean["client_periods"], source=folder,
+                      notes=notes + warn, synthetic=(folder / "truth.json").is_file() and not single,
+                      partial_periods=cfg.partial_periods, derived_clients=derived)
 
 
 def load(data: str | Path | None = None, *, config=None) -> ClientBase:

@@ -15,7 +15,6 @@ an active ``SparkSession`` is used as it is, otherwise one is started on
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +23,8 @@ import pandas as pd
 
 from analysis.config import EVENT_TYPES
 from analysis.errors import InputError
+from analysis.ingest.backends import ENGINES, connect, spark_session  # noqa: F401 (public here too)
 
-ENGINES = ("duckdb", "spark")
 MONEY = "DECIMAL(18, 2)"
 #: Canonical columns the engine reads, with their engine types (others in the file are ignored).
 SCAN_COLUMNS: dict[str, dict[str, str]] = {
@@ -43,52 +42,6 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 class NotScannable(InputError):
     """The files are not canonical enough for the engine to read them itself (use :func:`analysis.ingest.load`)."""
-
-
-def connect(engine: str = "duckdb", **config):
-    """An Ibis backend for ``engine``.
-
-    ``duckdb``: an in-memory database; ``config`` goes to DuckDB (``threads``, ``memory_limit``,
-    ``temp_directory``...). ``spark``: the active ``SparkSession`` if there is one (a cluster job
-    builds its own), otherwise a new one on ``KEYCLIENTS_SPARK_MASTER`` (default ``local[2]``) with
-    the session time zone set to UTC, so period labels do not depend on the machine's zone.
-    """
-    import ibis
-
-    if engine == "duckdb":
-        limit = os.environ.get("KEYCLIENTS_DUCKDB_MEMORY_LIMIT")
-        if limit and "memory_limit" not in config:  # e.g. "2GB": DuckDB spills to disk beyond it
-            config["memory_limit"] = limit
-        return ibis.duckdb.connect(**config)
-    if engine == "spark":
-        return ibis.pyspark.connect(spark_session(**config))
-    raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-
-
-def spark_session(**config):
-    """The active SparkSession, or a new one (``KEYCLIENTS_SPARK_MASTER``, default ``local[2]``)."""
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        raise InputError("--engine spark needs pyspark: pip install 'keyclients[spark]' (and Java 17)") from None
-    active = SparkSession.getActiveSession()
-    if active is not None:
-        return active
-    master = os.environ.get("KEYCLIENTS_SPARK_MASTER", "local[2]")
-    if master.startswith("local"):
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    builder = (SparkSession.builder.master(master).appName("keyclients")
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
-    if master.startswith("local"):  # a small local job: few shuffle partitions, no web UI
-        builder = builder.config("spark.sql.shuffle.partitions", "4").config("spark.ui.enabled", "false")
-    for key, value in config.items():
-        builder = builder.config(key, value)
-    try:
-        return builder.getOrCreate()
-    except Exception as exc:  # no Java, or the JVM did not start
-        raise InputError(f"--engine spark: Spark did not start ({str(exc).splitlines()[0][:200]}); "
-                         "it needs Java 17 (JAVA_HOME) and pyspark") from None
 
 
 @dataclass

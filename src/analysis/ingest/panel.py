@@ -17,6 +17,7 @@ import pandas as pd
 
 from analysis.config import EVENT_TYPES, FREQUENCIES
 from analysis.errors import InputError
+from analysis.ingest.backends import connect
 
 if TYPE_CHECKING:  # importing analysis.ingest costs pandera and pydantic (~1 s) on the engine-only path
     from analysis.ingest import ClientBase
@@ -165,14 +166,6 @@ def _run_duckdb(con, frames: dict[str, pd.DataFrame], freq: str) -> pd.DataFrame
             raw.unregister(f"kc_{name}")
 
 
-def _connect(engine: str):
-    from analysis.ingest.engine import (
-        connect,  # one place sets up DuckDB and Spark (master, time zone)
-    )
-
-    return connect(engine)
-
-
 def client_period_panel(base: ClientBase, *, freq: str = "Q", engine: str = "duckdb") -> pd.DataFrame:
     """One row per client and period with any order line or event.
 
@@ -218,7 +211,7 @@ def client_period_panel(base: ClientBase, *, freq: str = "Q", engine: str = "duc
               "clients": base.clients[[c for c in ENGINE_SCHEMAS["clients"] if c in base.clients.columns]]}
     if base.events is not None:
         frames["events"] = base.events[[c for c in ENGINE_SCHEMAS["events"] if c in base.events.columns]]
-    con = _connect(engine)
+    con = connect(engine)
     try:
         if engine == "duckdb":
             out = _run_duckdb(con, frames, freq)

@@ -167,8 +167,6 @@ def _files(data: Path) -> tuple[Path, list[Path]]:
 
 def make_proposal(data: str | Path) -> Proposal:
     """Propose a data config for the export files in ``data`` (a folder, or one file of order lines)."""
-    from analysis.ingest.ids import best_id_column, id_candidates, two_ways
-
     folder, paths = _files(Path(data))
     files, unreadable = [], []
     for path in paths:
@@ -194,42 +192,8 @@ def make_proposal(data: str | Path) -> Proposal:
     mappings = {t: dict(f.maps[t]) for t, f in chosen.items()}
     whys = {t: dict(f.why[t]) for t, f in chosen.items()}
     extra: dict[str, list[str]] = {t: [] for t in chosen}
-    # the clients' id by overlap with the order lines' ids
     if "clients" in chosen and "transactions" in chosen and "client_id" in mappings["transactions"]:
-        cl, tx = chosen["clients"].raw.frame, chosen["transactions"].raw.frame
-        tx_ids = tx[mappings["transactions"]["client_id"]]
-        best, scored = best_id_column(cl, tx_ids, id_candidates(cl))
-        for o in scored[:4]:
-            evidence.append("clients id: " + o.evidence(chosen["transactions"].path.name))
-        if best is not None:
-            m = mappings["clients"]
-            if m.get("client_id") != best:
-                old = m.get("client_id")
-                for k in [k for k, v in m.items() if v == best]:
-                    del m[k]
-                m["client_id"] = best
-                if old and old != best and "name" not in m and parse.text(cl[old]).str.contains(
-                        r"[^\W\d_]", regex=True).mean() > 0.5:
-                    m["name"] = old  # the column first taken for the id holds names
-                names = [c for c in cl.columns if c not in m.values()
-                         and norm_header(c) in {norm_header(w) for w in synonyms()["columns"]["clients"]["name"]}]
-                if "name" not in m and names:
-                    m["name"] = names[0]
-            whys["clients"]["client_id"] = next(o for o in scored if o.column == best).evidence(
-                chosen["transactions"].path.name)
-        tw = two_ways(cl[mappings["clients"].get("client_id", best or cl.columns[0])], tx_ids,
-                      master="clients", other="transactions")
-        if tw is not None:
-            eg = ", ".join(f"{a!r} ≡ {b!r}" for a, b in tw.examples)
-            if tw.zero_pad and tw.fix_table:
-                extra[tw.fix_table].append(f"zero_pad: {tw.zero_pad}            # ids written two ways ({eg}): "
-                                           f"digits padded to {tw.zero_pad}")
-                evidence.append(f"ids written two ways ({tw.matched_by_key:,} ids match only without leading zeros, "
-                                f"e.g. {eg}): zero_pad: {tw.zero_pad} for {tw.fix_table}")
-            else:
-                for t in ("clients", "transactions"):
-                    extra[t].append(f"id_format: number      # ids written two ways ({eg})")
-                evidence.append(f"ids written two ways (e.g. {eg}): id_format: number for both tables")
+        _clients_id_by_overlap(chosen, mappings, whys, extra, evidence)
     for t, f in chosen.items():
         for canon, why in whys[t].items():
             if canon in mappings[t]:
@@ -237,7 +201,55 @@ def make_proposal(data: str | Path) -> Proposal:
                                 f"{_samples(f.raw.frame[mappings[t][canon]])}")
             else:
                 evidence.append(f"{t}: {why}")
-    # rows that did not happen: a status column with cancel-like values
+    filters = _cancel_filters(chosen, mappings, evidence)
+    text = _render(folder, chosen, mappings, extra, filters, unreadable, files, todo, groups)
+    return Proposal(text, {t: ([g.path.name for g in groups[t]] if t in groups else f.path.name)
+                           for t, f in chosen.items()}, todo, evidence)
+
+
+def _clients_id_by_overlap(chosen: dict, mappings: dict, whys: dict, extra: dict, evidence: list[str]) -> None:
+    """The clients' id column by overlap with the order lines' ids (and the name column when the
+    one first taken for the id holds names); ids written two ways get ``zero_pad`` or ``id_format``."""
+    from analysis.ingest.ids import best_id_column, id_candidates, two_ways
+
+    cl, tx = chosen["clients"].raw.frame, chosen["transactions"].raw.frame
+    tx_ids = tx[mappings["transactions"]["client_id"]]
+    best, scored = best_id_column(cl, tx_ids, id_candidates(cl))
+    for o in scored[:4]:
+        evidence.append("clients id: " + o.evidence(chosen["transactions"].path.name))
+    if best is not None:
+        m = mappings["clients"]
+        if m.get("client_id") != best:
+            old = m.get("client_id")
+            for k in [k for k, v in m.items() if v == best]:
+                del m[k]
+            m["client_id"] = best
+            if old and old != best and "name" not in m and parse.text(cl[old]).str.contains(
+                    r"[^\W\d_]", regex=True).mean() > 0.5:
+                m["name"] = old  # the column first taken for the id holds names
+            names = [c for c in cl.columns if c not in m.values()
+                     and norm_header(c) in {norm_header(w) for w in synonyms()["columns"]["clients"]["name"]}]
+            if "name" not in m and names:
+                m["name"] = names[0]
+        whys["clients"]["client_id"] = next(o for o in scored if o.column == best).evidence(
+            chosen["transactions"].path.name)
+    tw = two_ways(cl[mappings["clients"].get("client_id", best or cl.columns[0])], tx_ids,
+                  master="clients", other="transactions")
+    if tw is not None:
+        eg = ", ".join(f"{a!r} ≡ {b!r}" for a, b in tw.examples)
+        if tw.zero_pad and tw.fix_table:
+            extra[tw.fix_table].append(f"zero_pad: {tw.zero_pad}            # ids written two ways ({eg}): "
+                                       f"digits padded to {tw.zero_pad}")
+            evidence.append(f"ids written two ways ({tw.matched_by_key:,} ids match only without leading zeros, "
+                            f"e.g. {eg}): zero_pad: {tw.zero_pad} for {tw.fix_table}")
+        else:
+            for t in ("clients", "transactions"):
+                extra[t].append(f"id_format: number      # ids written two ways ({eg})")
+            evidence.append(f"ids written two ways (e.g. {eg}): id_format: number for both tables")
+
+
+def _cancel_filters(chosen: dict, mappings: dict, evidence: list[str]) -> dict[str, tuple[str, list[str]]]:
+    """Rows that did not happen: a status column of the order lines with cancel-like values."""
     filters: dict[str, tuple[str, list[str]]] = {}
     if "transactions" in chosen:
         frame = chosen["transactions"].raw.frame
@@ -250,9 +262,7 @@ def make_proposal(data: str | Path) -> Proposal:
             share = (float(rev[mask].sum() / rev.sum()) if rev is not None and rev.sum() else 0.0)
             evidence.append(f"transactions filter: {col!r} holds {', '.join(map(repr, values))} on "
                             f"{int(mask.sum()):,} of {len(frame):,} lines ({share:.1%} of revenue): dropped")
-    text = _render(folder, chosen, mappings, extra, filters, unreadable, files, todo, groups)
-    return Proposal(text, {t: ([g.path.name for g in groups[t]] if t in groups else f.path.name)
-                           for t, f in chosen.items()}, todo, evidence)
+    return filters
 
 
 def _split_exports(chosen: dict, files: list, evidence: list[str]) -> dict[str, list]:
@@ -298,84 +308,8 @@ def _render(folder: Path, chosen: dict, mappings: dict, extra: dict, filters: di
     out.append("partial_periods: drop          # a partial first/last period is left out of the panel; keep: kept")
     out.append("tables:")
     for table in [t for t in SCHEMA if t in chosen]:
-        f = chosen[table]
-        raw = f.raw
-        path = f.path
-        headers = list(raw.frame.columns)
-        mapping = mappings[table]
-        if table == "clients" and "client_id" not in mapping and "name" in mapping:
-            mapping["client_id"] = mapping["name"]
-            todo.append(f"{path.name}: no client id column; the names are used as ids")
-        out.append(f"  {table}:")
-        if groups and table in groups:
-            out.append("    path: [" + ", ".join(_q(g.path.name) for g in groups[table]) + "]"
-                       "    # one export split over files: read alike, joined")
-        else:
-            out.append(f"    path: {_q(path.name)}")
-        d = raw.detected
-        if raw.line_word == "line":
-            out.append(f"    encoding: {_q(d['encoding'])}")
-            out.append(f"    delimiter: {json.dumps(d['delimiter'])}")
-        if d.get("sheet") is not None:
-            out.append(f"    sheet: {_q(d['sheet'])}")
-        out.append(f"    header_row: {d.get('header_row', 1)}" + ("          # title line(s) above are skipped"
-                                                                   if d.get("header_row", 1) > 1 else ""))
-        if d.get("total_rows"):
-            out.append(f"    # total rows found and skipped at line(s) {d['total_rows'][:5]}")
-        sample = raw.frame.head(2000)
-        money_cols = [c for c in mapping if SCHEMA[table].get(c) in ("money", "number")]
-        if money_cols:
-            dec = parse.detect_decimal(pd.concat([sample[mapping[c]].astype("str") for c in money_cols]))
-            out.append(f"    decimal: {json.dumps(dec)}")
-        if "date" in mapping:
-            fmt = parse.detect_date_format(sample[mapping["date"]].astype("str").str.replace(parse._TIME_RE, "", regex=True))
-            if fmt:
-                out.append(f"    date_format: {json.dumps(fmt)}")
-        if "period" in mapping:
-            _, _, kind = parse.period(sample[mapping["period"]])
-            if kind in ("Q", "M", "Y"):
-                freq = freq or kind
-        for line in extra.get(table, []):
-            out.append(f"    {line}")
-        out.append("    columns:")
-        for canon in SCHEMA[table]:
-            if canon in mapping:
-                note = ""
-                if canon == "vat_amount":
-                    note = f"    # net revenue = {mapping['revenue']} − {mapping['vat_amount']}"
-                out.append(f"      {canon}: {_q(mapping[canon])}{note}")
-            elif canon in REQUIRED[table]:
-                out.append(f"      # {canon}:    # TODO required: name the column that holds it")
-                todo.append(f"{path.name}: required column {canon} not found")
-            else:
-                out.append(f"      # {canon}:    # not found (optional)")
-        unmapped = [h for h in headers if h not in mapping.values()]
-        if unmapped and table != "kpis":
-            out.append("    # columns left unmapped (not used): " + ", ".join(_q(h) for h in unmapped))
-        if table in filters:
-            col, values = filters[table]
-            out.append("    filter:                 # lines that did not happen are left out (reported with revenue)")
-            out.append(f"      {_q(col)}: {{drop: [{', '.join(_q(v) for v in values)}]}}")
-        for canon, key in (("org_type", "org_type"), ("type", "type")):
-            if canon in mapping and canon in SCHEMA[table]:
-                vals = parse.text(raw.frame[mapping[canon]]).dropna().unique().tolist()[:40]
-                _, _, unknown = parse.categorical(pd.Series(vals, dtype="str"), builtin=synonyms()["values"][key])
-                syn = {norm_header(w): c for c, ws in synonyms()["values"][key].items() for w in [c, *ws]}
-                out.append("    values:")
-                out.append(f"      {canon}:")
-                for v in vals:
-                    if v in unknown:
-                        choices = ", ".join(synonyms()["values"][key]) + (", ignore" if key == "type" else "")
-                        out.append(f"        # {_q(v)}:    # TODO not recognised: one of {choices}")
-                        todo.append(f"{path.name}: {canon} value {v!r} not recognised")
-                    else:
-                        out.append(f"        {_q(v)}: {syn[norm_header(v)]}")
-        if table == "transactions" and "currency" in mapping:
-            out.append("    # currency: {base: RUB, rates: {USD: 92.5}}   # needed when several currencies appear")
-        if table == "transactions":
-            out.append("    returns: false          # true: negative revenue lines are returns")
-            if "vat_amount" not in mapping:
-                out.append("    # vat: {included: true, rate: 0.2}   # revenue includes VAT: net it out")
+        kind = _render_table(out, table, chosen[table], mappings[table], extra, filters, todo, groups)
+        freq = freq or kind
     for table in ("transactions",):
         if table not in chosen and "client_periods" not in chosen:
             todo.append(f"no file looks like the {table} table")
@@ -389,6 +323,102 @@ def _render(folder: Path, chosen: dict, mappings: dict, extra: dict, filters: di
         if not any(f is g for g in chosen.values()) and not any(f is g for gs in (groups or {}).values() for g in gs):
             out.append(f"# not used: {f.path.name}")
     return "\n".join(out) + "\n"
+
+
+def _render_table(out: list[str], table: str, f: _File, mapping: dict, extra: dict, filters: dict, todo: list,
+                  groups: dict | None) -> str | None:
+    """Append one table's section to ``out``: its files and reader settings, its columns, filter
+    and value maps. Returns the period length its ``period`` column shows (Q, M, Y) or None."""
+    raw = f.raw
+    path = f.path
+    headers = list(raw.frame.columns)
+    if table == "clients" and "client_id" not in mapping and "name" in mapping:
+        mapping["client_id"] = mapping["name"]
+        todo.append(f"{path.name}: no client id column; the names are used as ids")
+    out.append(f"  {table}:")
+    if groups and table in groups:
+        out.append("    path: [" + ", ".join(_q(g.path.name) for g in groups[table]) + "]"
+                   "    # one export split over files: read alike, joined")
+    else:
+        out.append(f"    path: {_q(path.name)}")
+    freq = _render_reader(out, table, raw, mapping)
+    for line in extra.get(table, []):
+        out.append(f"    {line}")
+    out.append("    columns:")
+    for canon in SCHEMA[table]:
+        if canon in mapping:
+            note = ""
+            if canon == "vat_amount":
+                note = f"    # net revenue = {mapping['revenue']} − {mapping['vat_amount']}"
+            out.append(f"      {canon}: {_q(mapping[canon])}{note}")
+        elif canon in REQUIRED[table]:
+            out.append(f"      # {canon}:    # TODO required: name the column that holds it")
+            todo.append(f"{path.name}: required column {canon} not found")
+        else:
+            out.append(f"      # {canon}:    # not found (optional)")
+    unmapped = [h for h in headers if h not in mapping.values()]
+    if unmapped and table != "kpis":
+        out.append("    # columns left unmapped (not used): " + ", ".join(_q(h) for h in unmapped))
+    if table in filters:
+        col, values = filters[table]
+        out.append("    filter:                 # lines that did not happen are left out (reported with revenue)")
+        out.append(f"      {_q(col)}: {{drop: [{', '.join(_q(v) for v in values)}]}}")
+    for canon, key in (("org_type", "org_type"), ("type", "type")):
+        if canon in mapping and canon in SCHEMA[table]:
+            _render_values(out, canon, key, raw, mapping, path, todo)
+    if table == "transactions" and "currency" in mapping:
+        out.append("    # currency: {base: RUB, rates: {USD: 92.5}}   # needed when several currencies appear")
+    if table == "transactions":
+        out.append("    returns: false          # true: negative revenue lines are returns")
+        if "vat_amount" not in mapping:
+            out.append("    # vat: {included: true, rate: 0.2}   # revenue includes VAT: net it out")
+    return freq
+
+
+def _render_reader(out: list[str], table: str, raw, mapping: dict) -> str | None:
+    """The reader settings detected in a table's file (encoding, delimiter, sheet, header row,
+    decimal mark, date format); returns the period length of its ``period`` column, if any."""
+    d = raw.detected
+    if raw.line_word == "line":
+        out.append(f"    encoding: {_q(d['encoding'])}")
+        out.append(f"    delimiter: {json.dumps(d['delimiter'])}")
+    if d.get("sheet") is not None:
+        out.append(f"    sheet: {_q(d['sheet'])}")
+    out.append(f"    header_row: {d.get('header_row', 1)}" + ("          # title line(s) above are skipped"
+                                                               if d.get("header_row", 1) > 1 else ""))
+    if d.get("total_rows"):
+        out.append(f"    # total rows found and skipped at line(s) {d['total_rows'][:5]}")
+    sample = raw.frame.head(2000)
+    money_cols = [c for c in mapping if SCHEMA[table].get(c) in ("money", "number")]
+    if money_cols:
+        dec = parse.detect_decimal(pd.concat([sample[mapping[c]].astype("str") for c in money_cols]))
+        out.append(f"    decimal: {json.dumps(dec)}")
+    if "date" in mapping:
+        fmt = parse.detect_date_format(sample[mapping["date"]].astype("str").str.replace(parse._TIME_RE, "", regex=True))
+        if fmt:
+            out.append(f"    date_format: {json.dumps(fmt)}")
+    if "period" in mapping:
+        _, _, kind = parse.period(sample[mapping["period"]])
+        if kind in ("Q", "M", "Y"):
+            return kind
+    return None
+
+
+def _render_values(out: list[str], canon: str, key: str, raw, mapping: dict, path: Path, todo: list) -> None:
+    """The value map of an organisation-type or event-type column: each value found, mapped to
+    its canonical label, or a TODO where it is not recognised."""
+    vals = parse.text(raw.frame[mapping[canon]]).dropna().unique().tolist()[:40]
+    _, _, unknown = parse.categorical(pd.Series(vals, dtype="str"), builtin=synonyms()["values"][key])
+    syn = {norm_header(w): c for c, ws in synonyms()["values"][key].items() for w in [c, *ws]}
+    out.append("    values:")
+    out.append(f"      {canon}:")
+    for v in vals:
+        if v in unknown:
+            choices = ", ".join(synonyms()["values"][key]) + (", ignore" if key == "type" else "")
+            out.append(f"        # {_q(v)}:    # TODO not recognised: one of {choices}")
+            todo.append(f"{path.name}: {canon} value {v!r} not recognised")
+        else:
+            out.append(f"        {_q(v)}: {syn[norm_header(v)]}")
 
 
 def propose_config(data: str | Path) -> tuple[str, dict]:

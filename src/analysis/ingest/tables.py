@@ -233,21 +233,10 @@ def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, 
             if hit is not None:
                 mapping[name] = hit
     raw.detected["mapping"] = dict(mapping)
-    src = raw.frame.drop(columns=[c for c in spec.ignore if c in raw.frame.columns])
-    dropped = raw.detected.setdefault("dropped", [])
-    if spec.filter:
-        drop = _row_filter(raw, table, spec, mapping, problems)
-        for f in raw.detected.pop("filters", []):
-            m = f["mask"]
-            dropped.append({"file": label, "reason": "filter", "detail": f"{f['column']}: {f['rule']}",
-                            "lines": int(m.sum()), "revenue": _revenue_of(src[m], mapping, spec)})
-        src = src[~drop]
-    if table == "transactions":
-        src = _duplicates(src, raw, mapping, spec, problems, duplicates)
+    src = _source_rows(raw, table, spec, problems, mapping, duplicates)
     names = {canon: (f"{source} ({canon})" if source != canon else canon) for canon, source in mapping.items()}
     raw.detected["names"] = names  # how later checks name a column: as the file heads it
     out: dict[str, pd.Series] = {}
-    detected = raw.detected
     kinds = dict(SCHEMA[table])
     for name in keep:
         kinds.setdefault(name, "text")
@@ -257,70 +246,14 @@ def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, 
                 mapping[h] = h
                 names[h] = h
                 kinds.setdefault(h, "number")
-    builtin_values = synonyms()["values"]
     for canon, source in mapping.items():
-        kind = kinds[canon]
         col = src[source]
         if isinstance(col, pd.DataFrame):  # a header repeated in the file
             problems.error(label, source, "the header appears more than once",
                            fix="rename the duplicate columns or map one explicitly in the config")
             return None
-        name = names[canon]
-        if kind == "text":
-            vals = parse.text(col)
-            if canon == "client_id":
-                vals = normalize_ids(vals, spec)
-            if spec.values.get(canon):  # a value map on a text column: exact labels, the rest kept
-                vals = vals.replace({str(k): str(v) for k, v in spec.values[canon].items()})
-            out[canon] = vals
-        elif kind in ("money", "number"):
-            fn = parse.money if kind == "money" else parse.number
-            vals, bad, dec = fn(col, decimal=spec.decimal, thousands=spec.thousands)
-            if table == "kpis" and canon not in SCHEMA["kpis"] and bad.sum() > 0.5 * parse._filled(col).sum():
-                out[canon] = parse.text(col)  # a text column in the KPI file: keep it as text
-                continue
-            detected.setdefault("decimal", dec)
-            problems.mask("error", label, name, "not a number", bad, line_word=lw, values=col,
-                          fix="remove text from the cells (units, notes) or set `decimal:`/`thousands:` in the config")
-            out[canon] = vals
-        elif kind == "int":
-            vals, bad = parse.integer(col, decimal=spec.decimal)
-            problems.mask("error", label, name, "not a whole number", bad, line_word=lw, values=col,
-                          fix="write whole numbers (e.g. a year as 2015)")
-            out[canon] = vals
-        elif kind == "date":
-            vals, bad, fmt = parse.date(col, fmt=spec.date_format)
-            detected["date_format"] = fmt
-            problems.mask("error", label, name, f"not a date in the column's format {fmt or '(none found)'}", bad,
-                          line_word=lw, values=col,
-                          fix="write every date in one format (YYYY-MM-DD, DD.MM.YYYY, DD/MM/YYYY or YYYYMMDD) "
-                              "or set `date_format:` in the config")
-            out[canon] = vals
-        elif kind == "bool":
-            vals, bad = parse.boolean(col, true_values=spec.true_values, false_values=spec.false_values,
-                                      builtin=synonyms()["booleans"])
-            problems.mask("error", label, name, "not a yes/no value", bad, line_word=lw, values=col,
-                          fix="use Да/Нет, yes/no, true/false or 1/0, or list the words under "
-                              "`true_values:`/`false_values:` in the config")
-            out[canon] = vals
-        elif kind in ("org_type", "event_type"):
-            key = "org_type" if kind == "org_type" else "type"
-            vals, bad, unknown = parse.categorical(col, config_map=spec.values.get(canon),
-                                                   builtin=builtin_values[key])
-            if kind == "org_type" and unknown:
-                problems.mask("warning", label, name, "organisation type not recognised (kept as written)", bad,
-                              line_word=lw, values=col,
-                              fix="map them under `values: {org_type: {...: private|multinational|government|"
-                                  "education|startup|sole_trader}}` in the config")
-            out[canon] = vals
-        elif kind == "period":
-            vals, bad, pkind = parse.period(col, freq=freq)
-            detected["period_freq"] = pkind
-            problems.mask("error", label, name, "not a period", bad, line_word=lw, values=col,
-                          fix="write periods as 2024Q1, 2024-01, 2024 or as the period's first day")
-            if pkind == "mixed":
-                problems.error(label, name, "periods of different lengths mixed (quarters, months, years)",
-                               fix="use one period length in the file")
+        vals = _typed(col, canon, kinds[canon], names[canon], raw, table, spec, problems, freq=freq)
+        if vals is not None:
             out[canon] = vals
     frame = pd.DataFrame(out, index=src.index)
     frame = frame[[c for c in kinds if c in frame.columns]]
@@ -334,6 +267,90 @@ def build_table(raw: RawTable, table: str, spec: TableSpec, problems: Problems, 
     returns = spec.returns
     run_schema(problems, frame, table, label, names, returns=returns, line_word=lw)
     return frame
+
+
+def _source_rows(raw: RawTable, table: str, spec: TableSpec, problems: Problems, mapping: dict[str, str],
+                 duplicates: str) -> pd.DataFrame:
+    """The file's rows the table is built from: ``ignore:`` columns removed, the config's filters
+    applied (what they drop, with its revenue, goes to ``raw.detected["dropped"]``), doubled order
+    lines handled by the ``duplicates`` policy."""
+    label = raw.label
+    src = raw.frame.drop(columns=[c for c in spec.ignore if c in raw.frame.columns])
+    dropped = raw.detected.setdefault("dropped", [])
+    if spec.filter:
+        drop = _row_filter(raw, table, spec, mapping, problems)
+        for f in raw.detected.pop("filters", []):
+            m = f["mask"]
+            dropped.append({"file": label, "reason": "filter", "detail": f"{f['column']}: {f['rule']}",
+                            "lines": int(m.sum()), "revenue": _revenue_of(src[m], mapping, spec)})
+        src = src[~drop]
+    if table == "transactions":
+        src = _duplicates(src, raw, mapping, spec, problems, duplicates)
+    return src
+
+
+def _typed(col: pd.Series, canon: str, kind: str, name: str, raw: RawTable, table: str, spec: TableSpec,
+           problems: Problems, *, freq: str | None) -> pd.Series | None:
+    """One source column parsed as its kind (text, money/number, int, date, bool, a category,
+    period); the cells that do not parse go to ``problems`` under the column's ``name``. What was
+    detected (decimal mark, date format, period length) goes to ``raw.detected``."""
+    label, lw, detected = raw.label, raw.line_word, raw.detected
+    if kind == "text":
+        vals = parse.text(col)
+        if canon == "client_id":
+            vals = normalize_ids(vals, spec)
+        if spec.values.get(canon):  # a value map on a text column: exact labels, the rest kept
+            vals = vals.replace({str(k): str(v) for k, v in spec.values[canon].items()})
+        return vals
+    if kind in ("money", "number"):
+        fn = parse.money if kind == "money" else parse.number
+        vals, bad, dec = fn(col, decimal=spec.decimal, thousands=spec.thousands)
+        if table == "kpis" and canon not in SCHEMA["kpis"] and bad.sum() > 0.5 * parse._filled(col).sum():
+            return parse.text(col)  # a text column in the KPI file: keep it as text
+        detected.setdefault("decimal", dec)
+        problems.mask("error", label, name, "not a number", bad, line_word=lw, values=col,
+                      fix="remove text from the cells (units, notes) or set `decimal:`/`thousands:` in the config")
+        return vals
+    if kind == "int":
+        vals, bad = parse.integer(col, decimal=spec.decimal)
+        problems.mask("error", label, name, "not a whole number", bad, line_word=lw, values=col,
+                      fix="write whole numbers (e.g. a year as 2015)")
+        return vals
+    if kind == "date":
+        vals, bad, fmt = parse.date(col, fmt=spec.date_format)
+        detected["date_format"] = fmt
+        problems.mask("error", label, name, f"not a date in the column's format {fmt or '(none found)'}", bad,
+                      line_word=lw, values=col,
+                      fix="write every date in one format (YYYY-MM-DD, DD.MM.YYYY, DD/MM/YYYY or YYYYMMDD) "
+                          "or set `date_format:` in the config")
+        return vals
+    if kind == "bool":
+        vals, bad = parse.boolean(col, true_values=spec.true_values, false_values=spec.false_values,
+                                  builtin=synonyms()["booleans"])
+        problems.mask("error", label, name, "not a yes/no value", bad, line_word=lw, values=col,
+                      fix="use Да/Нет, yes/no, true/false or 1/0, or list the words under "
+                          "`true_values:`/`false_values:` in the config")
+        return vals
+    if kind in ("org_type", "event_type"):
+        key = "org_type" if kind == "org_type" else "type"
+        vals, bad, unknown = parse.categorical(col, config_map=spec.values.get(canon),
+                                               builtin=synonyms()["values"][key])
+        if kind == "org_type" and unknown:
+            problems.mask("warning", label, name, "organisation type not recognised (kept as written)", bad,
+                          line_word=lw, values=col,
+                          fix="map them under `values: {org_type: {...: private|multinational|government|"
+                              "education|startup|sole_trader}}` in the config")
+        return vals
+    if kind == "period":
+        vals, bad, pkind = parse.period(col, freq=freq)
+        detected["period_freq"] = pkind
+        problems.mask("error", label, name, "not a period", bad, line_word=lw, values=col,
+                      fix="write periods as 2024Q1, 2024-01, 2024 or as the period's first day")
+        if pkind == "mixed":
+            problems.error(label, name, "periods of different lengths mixed (quarters, months, years)",
+                           fix="use one period length in the file")
+        return vals
+    return None
 
 
 def _repeated_headers(raw: RawTable) -> None:

@@ -211,8 +211,12 @@ def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None, lang: str = "en"
 
     One small heatmap per kind (outcomes × lags), sized for a page; kinds and outcomes with no
     estimate are left out, and ``None`` comes back when nothing was estimated. Cells whose
-    Benjamini–Hochberg-adjusted p is below 0.05 are marked with a star.
+    Benjamini–Hochberg-adjusted p is below the level α of the exploration (``grid.attrs["alpha"]``,
+    the hypotheses file's; :func:`analysis.growth.exploratory.explore` sets it) are marked with a star.
     """
+    if "alpha" not in grid.attrs:
+        raise ValueError("the grid carries no level α: make it with growth.exploratory.explore")
+    alpha = float(grid.attrs["alpha"])
     g = grid.dropna(subset=["std_effect"]).copy()
     if lag is not None:
         g = g[g["lag"] == lag]
@@ -243,7 +247,7 @@ def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None, lang: str = "en"
     for ax in axes.ravel()[len(kinds):]:
         ax.set_visible(False)
     mappable = axes.ravel()[0].collections[0]
-    fig.suptitle(i18n.t("fig.grid_title", lang), fontsize=12)
+    fig.suptitle(i18n.t("fig.grid_title", lang, alpha=i18n.level(alpha, lang)), fontsize=12)
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     cax = fig.add_axes((0.3, 0.025, 0.4, 0.018))
     bar = fig.colorbar(mappable, cax=cax, orientation="horizontal")

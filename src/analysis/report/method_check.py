@@ -22,9 +22,12 @@ declared only where the rule could have seen an effect of ``min_effect``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -347,13 +350,147 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
             done = (i - int(start)) * len(kinds) + list(kinds).index(kind) + 1
             (log or progress.step)(f"world {done}/{int(n_worlds) * len(kinds)} ({kind}) done")
     out = pd.concat(rows, ignore_index=True)
-    out["rejected"] = out["p_adj"] < 0.05
-    return out[RUN_COLUMNS]
+    out["rejected"] = out["p_adj"] < hf.alpha
+    out = out[RUN_COLUMNS]
+    out.attrs["alpha"] = hf.alpha  # the hypotheses file's level: summary() and the pages read it
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# how many worlds by default, and worlds run by the report runner's pool
+
+#: Phases of the page's worlds: null worlds first (their mean latent correlations give the
+#: attenuation), then the planted and min_effect worlds tested with that attenuation.
+PHASES = {"null": ("null",), "planted": ("planted", "min_effect")}
+#: Default worlds of each kind: never fewer than this (on large data, where a world shaped like
+#: it costs much, the rates then carry wide intervals; ``-p n_worlds=N`` asks for more)…
+MIN_WORLDS = 2
+#: … nor more (a larger count is asked for with ``-p n_worlds=N``).
+MAX_WORLDS = 12
+#: Cost model, in CPU seconds of the machine it was measured on (benchmarks/notes.md, "Method-check
+#: worlds": two report runs, the sample and the export-shaped world): one world of one kind costs
+#: ``WORLD_FIXED + WORLD_PER_ROW`` × its client-periods (portfolios × periods × clients), the rest of
+#: the report ``REPORT_FIXED + REPORT_PER_ROW`` × the data's client × period rows. Only their ratio
+#: matters, so the machine's speed cancels out.
+WORLD_FIXED, WORLD_PER_ROW = 0.5, 2.5e-5
+REPORT_FIXED, REPORT_PER_ROW = 67.0, 4.0e-4
+#: The worlds' share of the whole report's CPU time aimed at by default: under the third the
+#: issue allows, leaving room for the cost model's error.
+WORLDS_SHARE = 0.3
+
+
+def world_cost(design: Design) -> float:
+    """Estimated CPU seconds of one world of one kind of ``design`` (the cost model above)."""
+    return WORLD_FIXED + WORLD_PER_ROW * design.portfolios * design.periods * design.clients
+
+
+def default_worlds(design: Design, rows: int, kinds: int = 3) -> int:
+    """Worlds of each kind that keep the method check within :data:`WORLDS_SHARE` of the
+    report's time on data of ``rows`` client × period rows, worlds shaped by ``design``
+    (``kinds`` kinds of world each): ``n · kinds · world_cost ≤ share / (1 - share) · rest``,
+    between :data:`MIN_WORLDS` and :data:`MAX_WORLDS`. Deterministic: the same data and
+    design always give the same count (the tables must not depend on the machine's speed)."""
+    rest = REPORT_FIXED + REPORT_PER_ROW * max(int(rows), 0)
+    budget = WORLDS_SHARE / (1 - WORLDS_SHARE) * rest
+    n = int(budget // (max(int(kinds), 1) * world_cost(design)))
+    return int(min(max(n, MIN_WORLDS), MAX_WORLDS))
+
+
+def design_from_dict(d: Mapping) -> Design:
+    """The :class:`Design` of :meth:`Design.as_dict` (e.g. read back from JSON)."""
+    d = dict(d)
+    for key in ("kind_shares", "event_scale"):
+        d[key] = tuple((str(k), float(v)) for k, v in dict(d.get(key) or {}).items())
+    return Design(**d)
+
+
+def save_plan(folder: str | Path, design: Design, n_worlds: int) -> None:
+    """Write the worlds' design and count to ``folder/plan.json`` (the report runner's pool)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    text = json.dumps({"design": design.as_dict(), "n_worlds": int(n_worlds)}, ensure_ascii=False, indent=1)
+    (folder / "plan.json").write_text(text, encoding="utf-8")
+
+
+def check_worlds(design: Design, n_worlds: int, seed: int, *, hypotheses=None, rulebook=None) -> pd.DataFrame:
+    """The method-check page's worlds: ``n_worlds`` null worlds, their mean latent correlations as
+    the attenuation (:func:`attenuation_map`), then as many planted and min_effect worlds tested
+    with it (:func:`run_worlds`); the rows of all three kinds. The report runner computes the same
+    rows in its process pool (:func:`save_plan`, :func:`run_part`, :func:`load_worlds`)."""
+    null = run_worlds(design, n_worlds, seed, kinds=PHASES["null"], hypotheses=hypotheses, rulebook=rulebook)
+    attenuation = attenuation_map(null.groupby("id", as_index=False)["latent_corr"].mean())
+    planted = run_worlds(design, n_worlds, seed, kinds=PHASES["planted"], hypotheses=hypotheses,
+                         rulebook=rulebook, attenuation=attenuation)
+    return pd.concat([null, planted], ignore_index=True)
+
+
+def run_part(folder: str | Path, phase: str, start: int, count: int, seed: int, *, hypotheses=None,
+             rulebook=None) -> float:
+    """Worlds ``start`` … ``start + count - 1`` of ``phase`` (:data:`PHASES`) of the plan in
+    ``folder`` (:func:`save_plan`), written to ``folder/<phase>-<start>.parquet``; the planted
+    phase takes its attenuation from every null part (all present by then). Returns its CPU seconds.
+    The same rows as :func:`run_worlds` over the whole range: world ``i`` depends on ``i`` alone."""
+    import time
+
+    t0 = time.process_time()
+    folder = Path(folder)
+    plan = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+    design = design_from_dict(plan["design"])
+    attenuation = None
+    if phase != "null":
+        attenuation = attenuation_map(_null_runs(folder, int(plan["n_worlds"]))
+                                      .groupby("id", as_index=False)["latent_corr"].mean())
+    runs = run_worlds(design, count, seed, kinds=PHASES[phase], hypotheses=hypotheses, rulebook=rulebook,
+                      attenuation=attenuation, start=start, log=lambda _: None)
+    tmp = folder / f".{phase}-{start}.parquet"
+    runs.to_parquet(tmp, index=False)
+    os.replace(tmp, folder / f"{phase}-{start}.parquet")
+    return time.process_time() - t0
+
+
+def _parts(folder: Path, phase: str, n_worlds: int) -> pd.DataFrame:
+    starts = sorted(int(p.stem.split("-", 1)[1]) for p in folder.glob(f"{phase}-*.parquet"))
+    frames = [pd.read_parquet(folder / f"{phase}-{i}.parquet") for i in starts]
+    got = sum(f["world"].nunique() for f in frames)
+    if got != n_worlds:
+        raise InputError(f"{folder.name}: {got} of the {n_worlds} {phase} worlds were computed; rerun the report")
+    return pd.concat(frames, ignore_index=True)
+
+
+def _null_runs(folder: Path, n_worlds: int) -> pd.DataFrame:
+    return _parts(folder, "null", n_worlds)
+
+
+def load_worlds(folder: str | Path) -> tuple[Design, pd.DataFrame]:
+    """The design and every world's rows that the report runner's pool computed into ``folder``
+    (:func:`save_plan`, :func:`run_part`): the same table as :func:`run_worlds` of the null worlds
+    followed by the planted and min_effect worlds. Raises :class:`InputError` with the reason when
+    the worlds did not finish (a worker that failed or died writes ``error.txt``)."""
+    folder = Path(folder)
+    if (folder / "error.txt").is_file():
+        raise InputError("the method check's worlds did not finish: "
+                         + (folder / "error.txt").read_text(encoding="utf-8").strip())
+    try:
+        plan = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputError(f"{folder.name}: the method check's worlds were not planned (plan.json missing); "
+                         "rerun the report") from None
+    n = int(plan["n_worlds"])
+    runs = pd.concat([_parts(folder, phase, n) for phase in PHASES], ignore_index=True)
+    for col in ("world", "seed", "lag"):
+        runs[col] = runs[col].astype("int64")
+    return design_from_dict(plan["design"]), runs
 
 
 def _world_data(design: Design, seed: int, effects, rulebook=None):
     from analysis.categories.features import client_features
-    from analysis.categories.rules import Rulebook, classify, classify_variants, load_rulebook
+    from analysis.categories.rules import (
+        Rulebook,
+        classify,
+        classify_variants,
+        load_rulebook,
+        rule_features,
+    )
     from analysis.synth import generate, world_panel
 
     w = generate(portfolios=design.portfolios, periods=design.periods, clients=design.clients, freq=design.freq,
@@ -362,9 +499,14 @@ def _world_data(design: Design, seed: int, effects, rulebook=None):
     panel = world_panel(w, freq=design.freq)
     book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook or None)
     W = design.window
-    feats = client_features(panel, w.clients, window=W, kpis=w.kpis, transactions=w.transactions)
+    # only the features the rules read (17 of 50 with the default rulebook): a world shows no profile
+    feats = client_features(panel, w.clients, window=W, kpis=w.kpis, transactions=w.transactions,
+                            only=rule_features(book))
     members = classify(panel, w.clients, rulebook=book, window=W, features=feats, kpis=w.kpis)
     variants = classify_variants(panel, w.clients, rulebook=book, window=W, features=feats)
+    # a world shows no reasons, and pandas deep-copies attrs (the reasons lookup) on every operation
+    members.attrs.clear()
+    variants.attrs = {"variants": variants.attrs.get("variants", {})}
     return w, growth.portfolio_panel(panel, members, window=W, kpis=w.kpis, variants=variants)
 
 
@@ -428,11 +570,19 @@ def _rate_cols(prefix: str, flags: pd.Series, lang: str = "en") -> dict:
             f"{prefix}_text": rate_text(k, n, lang=lang)}
 
 
+def level(runs: pd.DataFrame) -> float:
+    """The level α the worlds were tested at (the hypotheses file's, set by :func:`run_worlds`)."""
+    if "alpha" not in runs.attrs:
+        raise ValueError("these runs carry no level α: make them with run_worlds (pd.concat keeps it)")
+    return float(runs.attrs["alpha"])
+
+
 def summary(runs: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     """Per hypothesis, with exact binomial 95 % CIs (``<rate>``, ``_ci_low``, ``_ci_high``, ``_k``,
     ``_n`` and ``_text``, e.g. ``"0/16 (0.00, 95 % CI 0.00–0.21)"``):
 
-    - ``size``: rejections (Holm) in null worlds; ``size_unadjusted``: p_unc < 0.05 there.
+    - ``size``: rejections (Holm) in null worlds; ``size_unadjusted``: p_unc < α there (the
+      hypotheses file's level, :func:`level`).
     - ``power_planted``: rejections with the expected sign in planted worlds where this hypothesis
       carries an effect; ``power_min_effect``: the same in min_effect worlds.
     - ``false_no_effect``: ``no_effect`` verdicts where an effect was planted (planted and
@@ -441,6 +591,7 @@ def summary(runs: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
       ``latent_corr``, ``latent_slope`` (attenuation, mean over worlds), ``attenuation_measured``
       (mean measured effect ÷ planted size in planted worlds).
     """
+    alpha = level(runs)
     out = []
     for (hid, cat, outc, lag), g in runs.groupby(["id", "category", "outcome", "lag"], sort=False):
         row = {"id": hid, "category": cat, "outcome": outc, "lag": lag}
@@ -449,7 +600,7 @@ def summary(runs: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
         me = g[(g["kind"] == "min_effect") & (g["planted"] != 0)]
         eff = g[(g["kind"] != "null") & (g["planted"] != 0)]
         row.update(_rate_cols("size", null["rejected"].astype(bool), lang))
-        row.update(_rate_cols("size_unadjusted", null["p_unc"] < 0.05, lang))
+        row.update(_rate_cols("size_unadjusted", null["p_unc"] < alpha, lang))
 
         def hit(d: pd.DataFrame) -> pd.Series:
             return d["rejected"].astype(bool) & (np.sign(d["std_effect"]) == np.sign(d["planted"]))

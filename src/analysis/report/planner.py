@@ -203,53 +203,73 @@ def plan(
         ``reason_en, reason_ru`` (why not testable or weak; empty when testable),
         ``need_en, need_ru`` (what would make it testable).
     """
-    hf = as_hypothesis_file(hypotheses)
-    periods = period_axis(panel["period"].astype(str).unique())
-    T_all = len(periods)
-    freq = freq or infer_freq(periods)
-    W = int(window)
-    k = len([c for c in registry.current().kind_ids() if c in set(membership["category"].astype(str))]) + 1  # exposures + size control
-    known = membership[membership["member"].notna()]
-    computable = set(known["category"].astype(str))
-    G_port = int(panel["portfolio"].nunique())
-    port_h = [h for h in hf.hypotheses if h.level == "portfolio"]
-    client_h = [h for h in hf.hypotheses if h.level == "client"]
-    m_port, m_client = max(1, len(port_h)), max(1, len(client_h))
-    alpha = hf.alpha
-    # outcomes the data allow
-    pp = portfolio_panel(panel, membership, window=W, kpis=kpis, lags=sorted({h.lag for h in port_h}) or [1]) \
-        if port_h and T_all > W else None
-    port_outcomes = set(pp.attrs["outcomes"]) if pp is not None else set()
-    port_notes = " ".join(pp.attrs["notes"]) if pp is not None else ""
-    cp = client_links.client_panel(panel, membership, window=W, lags=sorted({h.lag for h in client_h}) or [1]) \
-        if client_h and T_all > W else None
-    # sub-portfolio units
-    unit_col, G_units = "", 0
-    for col in UNIT_COLUMNS:
-        if col in panel.columns and panel[col].notna().any():
-            unit_col, G_units = col, int(panel[col].dropna().astype(str).nunique())
-            break
-        if clients is not None and col in clients.columns and clients[col].notna().any():
-            unit_col, G_units = col, int(clients[col].dropna().astype(str).nunique())
-            break
-    monthly_w = FREQUENCIES["M"][2]
+    p = _Planner(panel, membership, hypotheses=hypotheses, window=window, kpis=kpis, clients=clients, freq=freq)
+    for h in p.port_h:
+        p.portfolio_rows(h, portfolio_by)
+    for h in p.client_h:
+        p.client_rows(h)
+    out = pd.DataFrame(p.rows, columns=PLAN_COLUMNS)
+    out.attrs.update(freq=p.freq, window=p.W, periods=p.T_all, portfolios=p.G_port, unit_column=p.unit_col,
+                     unit_count=p.G_units, alpha=p.alpha)
+    return out
 
-    rows = []
-    statuses = membership.groupby(membership["category"].astype(str))["status"].agg(
-        lambda x: set(x.astype(str))).to_dict() if "status" in membership.columns else {}
 
-    def kind_problem(h, extra):
+class _Planner:
+    """What :func:`plan` reads once (the hypotheses, the periods, the portfolio and client panels,
+    the unit column) and the plan's rows, one per hypothesis and design."""
+
+    def __init__(self, panel: pd.DataFrame, membership: pd.DataFrame, *, hypotheses, window: int,
+                 kpis: pd.DataFrame | None, clients: pd.DataFrame | None, freq: str | None):
+        hf = as_hypothesis_file(hypotheses)
+        periods = period_axis(panel["period"].astype(str).unique())
+        self.T_all = T_all = len(periods)
+        self.freq = freq or infer_freq(periods)
+        self.W = W = int(window)
+        self.k = len([c for c in registry.current().kind_ids() if c in set(membership["category"].astype(str))]) + 1  # exposures + size control
+        known = membership[membership["member"].notna()]
+        self.computable = set(known["category"].astype(str))
+        self.G_port = int(panel["portfolio"].nunique())
+        self.port_h = port_h = [h for h in hf.hypotheses if h.level == "portfolio"]
+        self.client_h = client_h = [h for h in hf.hypotheses if h.level == "client"]
+        self.m_port, self.m_client = max(1, len(port_h)), max(1, len(client_h))
+        self.alpha = hf.alpha
+        # outcomes the data allow
+        self.pp = pp = portfolio_panel(panel, membership, window=W, kpis=kpis, lags=sorted({h.lag for h in port_h}) or [1]) \
+            if port_h and T_all > W else None
+        self.port_outcomes = set(pp.attrs["outcomes"]) if pp is not None else set()
+        self.port_notes = " ".join(pp.attrs["notes"]) if pp is not None else ""
+        self.cp = client_links.client_panel(panel, membership, window=W, lags=sorted({h.lag for h in client_h}) or [1]) \
+            if client_h and T_all > W else None
+        # sub-portfolio units
+        unit_col, G_units = "", 0
+        for col in UNIT_COLUMNS:
+            if col in panel.columns and panel[col].notna().any():
+                unit_col, G_units = col, int(panel[col].dropna().astype(str).nunique())
+                break
+            if clients is not None and col in clients.columns and clients[col].notna().any():
+                unit_col, G_units = col, int(clients[col].dropna().astype(str).nunique())
+                break
+        self.unit_col, self.G_units = unit_col, G_units
+        self.monthly_w = FREQUENCIES["M"][2]
+        self.rows: list[dict] = []
+        self.statuses = membership.groupby(membership["category"].astype(str))["status"].agg(
+            lambda x: set(x.astype(str))).to_dict() if "status" in membership.columns else {}
+
+    def kind_problem(self, h, extra):
         """(reason, needs) when h's kind has no decided membership: a history shorter than the
         window, or signals the data lack."""
-        if h.category in computable:
+        T_all, W, freq = self.T_all, self.W, self.freq
+        if h.category in self.computable:
             return None, []
-        if statuses.get(h.category, set()) <= {"short_history"}:
+        if self.statuses.get(h.category, set()) <= {"short_history"}:
             return (("plan.reason.short_history", {"T": T_all, "W": W}),
                     [("plan.need.min_periods", {"periods": extra + 2, "span": _span(extra + 2, freq)})])
         return ("plan.reason.no_category", {"category": h.category}), [("plan.need.data", {})]
 
-    def add(h, design, units, G, t_use, n_rows, params, df, m, mde_v, reason, need, periods_needed=np.nan,
+    def add(self, h, design, units, G, t_use, n_rows, params, df, m, mde_v, reason, need, periods_needed=np.nan,
             units_needed=np.nan, monthly=np.nan, method="independent_rows", independent=None):
+        """One row of the plan: its status (testable, weak, not testable) and, where it is not
+        testable or its MDE exceeds the smallest effect of interest, why and what would help."""
         status = ("not_testable" if not np.isfinite(mde_v) else "weak" if mde_v > 2 * h.min_effect else "testable")
         if status == "not_testable" and not reason:
             reason = ("plan.reason.too_few_rows", {"rows": n_rows, "params": params})
@@ -258,7 +278,7 @@ def plan(
         elif status == "testable" and mde_v > h.min_effect:
             reason = ("plan.reason.above_min", {"mde": mde_v, "min": h.min_effect})
         explain = status != "testable" or mde_v > h.min_effect
-        rows.append({
+        self.rows.append({
             "id": h.id, "level": h.level, "category": h.category, "outcome": h.outcome, "lag": h.lag,
             "design": design, "units": units, "G": G, "T": t_use, "usable_rows": n_rows, "params": params, "df": df,
             "m": m, "mde": mde_v, "mde_method": method if np.isfinite(mde_v) else "",
@@ -273,15 +293,19 @@ def plan(
             "need_ru": _needs(need, "ru") if explain else "",
         })
 
-    for h in port_h:
+    def portfolio_rows(self, h, portfolio_by: str) -> None:
+        """A portfolio-level hypothesis in three designs: the portfolio panel, sub-portfolios, the
+        company as one series."""
+        T_all, W, freq, k, alpha, m_port = self.T_all, self.W, self.freq, self.k, self.alpha, self.m_port
+        pp, G_port, unit_col, G_units, add = self.pp, self.G_port, self.unit_col, self.G_units, self.add
         kind = outcome_kind(h.outcome)
         t_use = _usable(T_all, W, h.lag, kind)
         extra = W + (h.lag if kind == "growth" else h.lag - 1)  # periods before/after the usable ones
-        monthly = _usable(3 * T_all, monthly_w, h.lag, kind) if freq == "Q" else np.nan
-        missing, needs_data = kind_problem(h, extra)
-        if not missing and pp is not None and h.outcome not in port_outcomes \
+        monthly = _usable(3 * T_all, self.monthly_w, h.lag, kind) if freq == "Q" else np.nan
+        missing, needs_data = self.kind_problem(h, extra)
+        if not missing and pp is not None and h.outcome not in self.port_outcomes \
                 and outcome_column(h.outcome, h.lag) not in pp.columns:
-            missing = ("plan.reason.no_outcome", {"outcome": h.outcome, "why": _why(h.outcome, port_notes)})
+            missing = ("plan.reason.no_outcome", {"outcome": h.outcome, "why": _why(h.outcome, self.port_notes)})
             needs_data = [("plan.need.data", {})]
         # 1. the portfolio panel: the default test's MDE on the data's own design where it can be built
         bound = _panel_mde(G_port, t_use, k, alpha, m_port) if not missing else math.nan
@@ -312,7 +336,11 @@ def plan(
         else:
             add(h, "sub_portfolios", "", 0, t_use, 0, np.nan, np.nan, m_port, math.nan,
                 ("plan.reason.no_units", {}), [("plan.need.units_column", {})], monthly=monthly)
-        # 3. the company as one series
+        self.series_row(h, t_use, extra, monthly, missing, needs_data)
+
+    def series_row(self, h, t_use, extra, monthly, missing, needs_data) -> None:
+        """The company as one series (ADL with its own lag; at least MIN_SERIES usable periods)."""
+        T_all, W, freq, alpha, m_port = self.T_all, self.W, self.freq, self.alpha, self.m_port
         mde_v = _series_mde(t_use, alpha, m_port) if not missing else math.nan
         reason = missing or (("plan.reason.few_periods", {"T": T_all, "usable": t_use, "W": W, "lag": h.lag, "min": MIN_SERIES})
                              if t_use < MIN_SERIES else None)
@@ -323,16 +351,18 @@ def plan(
         if freq == "Q" and monthly >= MIN_SERIES:
             need.append(("plan.need.monthly", {"usable": monthly,
                                                "mde": _series_mde(int(monthly), alpha, m_port)}))
-        add(h, "one_portfolio", "company", 1, t_use, max(t_use - 1, 0), 3, max(t_use - 4, 0), m_port, mde_v, reason,
-            need, (t_need + extra) if t_need else np.nan, np.nan, monthly)
+        self.add(h, "one_portfolio", "company", 1, t_use, max(t_use - 1, 0), 3, max(t_use - 4, 0), m_port, mde_v, reason,
+                 need, (t_need + extra) if t_need else np.nan, np.nan, monthly)
 
-    for h in client_h:
+    def client_rows(self, h) -> None:
+        """A client-level hypothesis (client-level links: period effects, SEs clustered by client)."""
+        T_all, W, freq, k, alpha, m_client, cp = self.T_all, self.W, self.freq, self.k, self.alpha, self.m_client, self.cp
         col = f"{h.outcome}_h{h.lag}"
         kind = "growth" if h.outcome in ("revenue_growth", "margin_change") else "level"
         t_use_all = _usable(T_all, W, h.lag, kind)
         extra = W + (h.lag if kind == "growth" else h.lag - 1)
-        monthly = _usable(3 * T_all, monthly_w, h.lag, kind) if freq == "Q" else np.nan
-        missing, need = kind_problem(h, extra)
+        monthly = _usable(3 * T_all, self.monthly_w, h.lag, kind) if freq == "Q" else np.nan
+        missing, need = self.kind_problem(h, extra)
         if missing:
             pass
         elif cp is None:
@@ -365,12 +395,8 @@ def plan(
                 un = g_need
                 need.append(("plan.need.units", {"G": g_need, "T": t_use, "units": _unit("client", "en"),
                                                  "units_ru": _unit("client", "ru")}))
-        add(h, "client", "client", G, t_use, n_rows, t_use + k, G - 1 if G else np.nan, m_client, mde_v, reason, need,
-            pn, un, monthly)
-    out = pd.DataFrame(rows, columns=PLAN_COLUMNS)
-    out.attrs.update(freq=freq, window=W, periods=T_all, portfolios=G_port, unit_column=unit_col,
-                     unit_count=G_units, alpha=alpha)
-    return out
+        self.add(h, "client", "client", G, t_use, n_rows, t_use + k, G - 1 if G else np.nan, m_client, mde_v, reason,
+                 need, pn, un, monthly)
 
 
 def _nan_inf(x: float) -> float:

@@ -344,14 +344,6 @@ def _no_paths(text: str) -> str:
     return _PATH.sub(lambda m: m.group(1), text)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _versions() -> dict:
     out = {"python": sys.version.split()[0]}
     for pkg in ("keyclients", "numpy", "pandas", "scipy", "statsmodels", "linearmodels", "duckdb",
@@ -396,24 +388,31 @@ def _plan(run: _Run, cell_timeout: int, env: dict) -> list[tuple]:
             p["figures_dir"] = str(run.tmp / "figures")
         if "study_dir" in _known(nb):  # the study is prepared once per run (see _execute_all)
             p["study_dir"] = str(run.tmp / STUDY_DIR / _study_key(nb, p))
+        if "worlds_dir" in _known(nb):  # the method check's worlds run in the pool (see _execute_all)
+            p["worlds_dir"] = str(run.tmp / WORLDS_DIR / nb.stem)
+            (run.tmp / WORLDS_DIR).mkdir(exist_ok=True)
         tasks.append((str(nb), str(run.tmp / "executed" / nb.name), p, str(run.tmp), cell_timeout, env))
     return tasks
 
 
 STUDY_DIR = ".study"  # inside a run's temporary folder; removed before the report is published
+WORLDS_DIR = ".worlds"  # the method check's worlds, one folder per page; removed like the study
 PREPARE = "00_prepare_study"
+#: The parameters of the method-check page that decide its worlds (besides the study).
+WORLD_PARAMETERS = ("n_worlds", "portfolios", "periods", "clients", "seed", "hypotheses", "rulebook")
 
 
-def _study_args(nb: Path, params: dict, *, tests: bool = False) -> dict:
+def _study_args(nb: Path, params: dict, *, tests: bool = False, names: tuple[str, ...] = ()) -> dict:
     """The arguments a page passes to ``study.prepare`` (``tests``: ``hypotheses`` and ``seed`` of
-    its confirmatory tests instead): its parameters named like them, as injected or else the
-    notebook's own defaults."""
+    its confirmatory tests instead; ``names``: those parameters instead): its parameters named like
+    them, as injected or else the notebook's own defaults."""
     import ast
     import inspect
 
     from analysis.report import study
 
-    names = {"hypotheses", "seed"} if tests else set(inspect.signature(study.prepare).parameters) - {"cache"}
+    names = set(names) if names else {"hypotheses", "seed"} if tests else \
+        set(inspect.signature(study.prepare).parameters) - {"cache"}
     out = {}
     for name, spec in _known(nb).items():
         if name in names:
@@ -451,6 +450,111 @@ def _prepare_study(folder: str, kwargs: dict, env: dict | None = None) -> tuple[
         for key in (*(env or {}), progress.ENV):
             os.environ.pop(key, None)
     return PREPARE, time.perf_counter() - start, error
+
+
+def _plan_worlds(folder: str, study_dir: str, study_args: dict, args: dict,
+                 env: dict | None = None) -> tuple[float, str]:
+    """Worker: the method check's design from the run's study and its world count
+    (``n_worlds``, 0: :func:`analysis.report.method_check.default_worlds`), written to ``folder``
+    (:func:`~analysis.report.method_check.save_plan`). Returns (CPU seconds, error)."""
+    from analysis.report import method_check, study
+
+    os.environ.update(env or {})
+    start, error = time.process_time(), ""
+    try:
+        s = study.prepare(**study_args, cache=study_dir)
+        design = method_check.override(method_check.design_from_study(s), portfolios=int(args.get("portfolios", 0)),
+                                       periods=int(args.get("periods", 0)), clients=int(args.get("clients", 0)))
+        n = int(args.get("n_worlds", 0)) or method_check.default_worlds(design, len(s.panel))
+        method_check.save_plan(folder, design, n)
+    except Exception as exc:  # shown on the method-check page, which reads the worlds
+        error = f"{exc.__class__.__name__}: {_no_paths(str(exc))}"
+    finally:
+        for key in env or {}:
+            os.environ.pop(key, None)
+    return time.process_time() - start, error
+
+
+def _world_part(folder: str, phase: str, start: int, args: dict, env: dict | None = None) -> tuple[float, str]:
+    """Worker: world ``start`` of one phase of the method check (:func:`analysis.report.method_check.run_part`).
+    Returns (CPU seconds, error)."""
+    from analysis.report import method_check
+
+    os.environ.update(env or {})
+    t0, error = time.process_time(), ""
+    try:
+        method_check.run_part(folder, phase, start, 1, int(args.get("seed", 1)),
+                              hypotheses=args.get("hypotheses") or None, rulebook=args.get("rulebook") or None)
+    except Exception as exc:
+        error = f"{exc.__class__.__name__}: {_no_paths(str(exc))}"
+    finally:
+        for key in env or {}:
+            os.environ.pop(key, None)
+    return time.process_time() - t0, error
+
+
+@dataclass
+class _Worlds:
+    """The method check's worlds of one page, run as pool jobs while the other pages render:
+    the plan (design and count, once the study is prepared), the null worlds, then the planted
+    and min_effect worlds (which need the null worlds' attenuation); the page starts when all are
+    in ``folder``. A failure stops the rest and is written to ``folder/error.txt`` (the page says it)."""
+
+    folder: str
+    page: str  # the page's output path
+    study_dir: str
+    study_args: dict
+    args: dict
+    env: dict
+    pending: list = field(default_factory=list)  # (function, args) ready to submit
+    running: int = 0
+    left: int = 0  # jobs of the current phase not finished
+    phase: str = "wait"  # wait → plan → null → planted → done
+    n: int = 0
+    parts: int = 0  # world jobs finished
+    error: str = ""
+    cpu: float = 0.0
+    t0: float = 0.0
+
+    def start(self) -> None:
+        self.t0 = time.perf_counter()
+        self.phase, self.left = "plan", 1
+        self.pending = [(_plan_worlds, (self.folder, self.study_dir, self.study_args, self.args, self.env))]
+
+    def _phase(self, phase: str) -> None:
+        self.phase, self.left = phase, self.n
+        self.pending = [(_world_part, (self.folder, phase, i, self.args, self.env)) for i in range(self.n)]
+
+    def finished(self, cpu: float, error: str) -> None:
+        """One job of this page's worlds has ended (``error``: why it failed)."""
+        self.running -= 1
+        self.cpu += cpu
+        if self.phase == "done":
+            return
+        if error:
+            self.error, self.pending, self.phase = error, [], "done"
+            Path(self.folder).mkdir(parents=True, exist_ok=True)
+            Path(self.folder, "error.txt").write_text(error + "\n", encoding="utf-8")
+            return
+        self.left -= 1
+        if self.phase != "plan":
+            self.parts += 1
+        if self.left > 0:
+            return
+        if self.phase == "plan":
+            self.n = int(json.loads(Path(self.folder, "plan.json").read_text(encoding="utf-8"))["n_worlds"])
+            self._phase("null")
+        elif self.phase == "null":
+            self._phase("planted")
+        else:
+            self.phase = "done"
+        if self.phase == "done":
+            Path(self.folder, "timing.json").write_text(json.dumps(
+                {"seconds": round(time.perf_counter() - self.t0, 2), "cpu_seconds": round(self.cpu, 2),
+                 "n_worlds": self.n}), encoding="utf-8")
+
+    def status(self) -> str:
+        return "planning the worlds" if self.phase == "plan" else f"world {self.parts}/{2 * self.n}"
 
 
 class _StopOnSignals:
@@ -525,65 +629,134 @@ def _end_children(grace: float = 5.0) -> None:
     psutil.wait_procs(alive, timeout=grace)
 
 
-def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | None, label=None,
-                 previous: dict | None = None) -> dict:
-    """Run every task in one process pool; ``{output path: (name, seconds, error)}``.
+class _Pool:
+    """A process pool that is started afresh when a worker dies (the dead worker's jobs fail with
+    ``BrokenProcessPool`` and are reported; the jobs submitted after it still run)."""
 
-    Pages that take ``study_dir`` wait for the study, prepared once per run folder by a pool job
-    of its own while the other pages start; if that job fails they prepare it themselves (and
-    show the error). Pages start longest first (by the previous run's timings), in their
-    numbered order otherwise. A worker that dies marks its notebook (and those that could not
-    start after it) failed; any exception here, ``Stopped`` included, ends every worker and
-    kernel before it propagates.
-    """
-    previous = previous or {}
-    jobs = min(jobs or os.cpu_count() or 1, len(tasks))
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self.pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+
+    def submit(self, fn, *args):
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return self.pool.submit(fn, *args)
+        except BrokenProcessPool:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = ProcessPoolExecutor(max_workers=self.jobs, initializer=_worker_init)
+            return self.pool.submit(fn, *args)
+
+
+def _studies(tasks: list[tuple]) -> dict[str, dict]:
+    """``{study folder: study.prepare's arguments}`` of the pages that take ``study_dir``."""
     studies: dict[str, dict] = {}
     for t in tasks:
         if t[2].get("study_dir"):
             args = studies.setdefault(t[2]["study_dir"], _study_args(Path(t[0]), t[2]))
             if "hypotheses" in _known(Path(t[0])) and "hypotheses" not in args:  # the tests the pages show
                 args.update(_study_args(Path(t[0]), t[2], tests=True))
+    return studies
+
+
+def _worlds_done(w: _Worlds, future, progress: "_Progress", names: dict) -> None:
+    """A job of ``w`` has ended: record it; say the worlds are done or how far they are."""
+    try:
+        cpu, error = future.result()
+    except Exception as exc:  # the worker process died
+        cpu, error = 0.0, f"the worker process running them stopped ({exc.__class__.__name__}: {exc})"
+    w.finished(cpu, error)
+    if w.phase == "done":
+        progress.done(w.folder, names[w.folder], time.perf_counter() - w.t0, w.error)
+        _progress_file(w.folder, "cell").unlink(missing_ok=True)
+    else:
+        _write_line(_progress_file(w.folder, "cell"), w.status())
+
+
+def _study_done(folder: str, error: str, queue: list, worlds: dict) -> list:
+    """The study of ``folder`` is prepared (or failed: its pages and worlds then prepare for
+    themselves and show the error); the queue with those pages' ``study_dir`` cleared on failure."""
+    for w in worlds.values():
+        if w.study_dir == folder and w.phase == "wait":
+            w.study_dir = "" if error else w.study_dir
+            w.start()
+    if not error:
+        return queue
+    return [t if t[2].get("study_dir") != folder else (*t[:2], {**t[2], "study_dir": ""}, *t[3:]) for t in queue]
+
+
+def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | None, label=None,
+                 previous: dict | None = None) -> dict:
+    """Run every task in one process pool; ``{output path: (name, seconds, error)}``.
+
+    Pages that take ``study_dir`` wait for the study, prepared once per run folder by a pool job
+    of its own while the other pages start; if that job fails they prepare it themselves (and
+    show the error). A page that takes ``worlds_dir`` (the method check) waits for its worlds,
+    which run as pool jobs of their own (:class:`_Worlds`) once the study is prepared, at most
+    ``jobs - 1`` at a time while pages wait, so the other pages render meanwhile. Pages start
+    longest first (by the previous run's timings), in their numbered order otherwise. A worker
+    that dies marks its notebook failed (a world's: the method-check page says so), and the pool
+    is started afresh for the rest (:class:`_Pool`); any exception here, ``Stopped`` included,
+    ends every worker and kernel before it propagates.
+    """
+    previous = previous or {}
+    jobs = min(jobs or os.cpu_count() or 1, len(tasks))
+    studies = _studies(tasks)
     env = tasks[0][5] if tasks else {}
     prep = {str(Path(folder).parents[1] / "executed" / f"{PREPARE}-{Path(folder).name}.ipynb"): folder
             for folder in studies}
+    worlds = {t[2]["worlds_dir"]: _Worlds(t[2]["worlds_dir"], t[1], t[2].get("study_dir", ""), _study_args(
+        Path(t[0]), t[2]), _study_args(Path(t[0]), t[2], names=WORLD_PARAMETERS), env)
+        for t in tasks if t[2].get("worlds_dir")}
     names = {t[1]: (label(t[1], Path(t[0]).stem) if label else Path(t[0]).stem) for t in tasks}
-    for out in prep:
-        names[out] = label(out, PREPARE) if label else PREPARE
+    names.update({out: label(out, PREPARE) if label else PREPARE for out in prep})
+    names.update({folder: f"{names[w.page]} worlds" for folder, w in worlds.items()})
     progress = _Progress(names, log, jobs=jobs, previous=previous)
-    order = sorted(tasks, key=lambda t: -previous.get(Path(t[0]).stem, 0.0))  # stable: numbered order on ties
+    queue = sorted(tasks, key=lambda t: -previous.get(Path(t[0]).stem, 0.0))  # stable: numbered order on ties
     ready = {folder: False for folder in studies}
-    done = {}
-    pool = ProcessPoolExecutor(max_workers=jobs, initializer=_worker_init)
+    done, futures = {}, {}
+    pool = _Pool(jobs)
+
+    def startable(t) -> bool:
+        study_dir, worlds_dir = t[2].get("study_dir"), t[2].get("worlds_dir")
+        return (not study_dir or ready[study_dir]) and (not worlds_dir or worlds[worlds_dir].phase == "done")
+
+    def feed() -> None:
+        while len(futures) < jobs:
+            page = next((t for t in queue if startable(t)), None)
+            w = next((w for w in worlds.values() if w.pending), None)
+            if w is not None and (page is None or sum(x.running for x in worlds.values()) < max(jobs - 1, 1)):
+                fn, args = w.pending.pop(0)
+                w.running += 1
+                futures[pool.submit(fn, *args)] = ("worlds", w.folder)
+            elif page is not None:
+                queue.remove(page)
+                futures[pool.submit(_execute, *page)] = page
+            else:
+                return
+
     try:
-        futures = {pool.submit(_prepare_study, folder, kwargs, env): (PREPARE, out)
-                   for out, (folder, kwargs) in zip(prep, studies.items())}
-        queue = list(order)
-
-        def feed() -> None:
-            while queue and len(futures) < jobs:
-                t = next((t for t in queue if not t[2].get("study_dir") or ready[t[2]["study_dir"]]), None)
-                if t is None:
-                    return
-                queue.remove(t)
-                futures[pool.submit(_execute, *t)] = t
-
+        for w in worlds.values():
+            if not w.study_dir:
+                w.start()
+        for out, (folder, kwargs) in zip(prep, studies.items()):
+            futures[pool.submit(_prepare_study, folder, kwargs, env)] = (PREPARE, out)
         feed()
         while futures:
             finished, _ = wait(list(futures), timeout=1.0, return_when=FIRST_COMPLETED)
             for future in finished:
                 task = futures.pop(future)
+                if task[0] == "worlds":
+                    _worlds_done(worlds[task[1]], future, progress, names)
+                    continue
                 try:
                     name, seconds, error = future.result()
                 except Exception as exc:  # the worker process died (killed, out of memory…)
                     name, seconds = Path(task[0]).stem, 0.0
                     error = f"the worker process running it stopped ({exc.__class__.__name__}: {exc})"
                 if task[0] == PREPARE:
-                    folder = prep[task[1]]
-                    ready[folder] = True
-                    if error:  # the pages prepare for themselves and show the error
-                        queue = [t if t[2].get("study_dir") != folder else (*t[:2], {**t[2], "study_dir": ""}, *t[3:])
-                                 for t in queue]
+                    ready[prep[task[1]]] = True
+                    queue[:] = _study_done(prep[task[1]], error, queue, worlds)
                 else:
                     done[task[1]] = (name, seconds, error)
                 progress.done(task[1], names[task[1]], seconds, error)
@@ -593,16 +766,24 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
             progress.tick()
     except BaseException:
         _end_children()
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.pool.shutdown(wait=False, cancel_futures=True)
         raise
-    pool.shutdown()
+    pool.pool.shutdown()
     return done
 
 
 def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audience: str, lang: str,
              anonymized: str, seed: int, started: float, back: str = "../index.html") -> RunResult:
     """Render the pages, workbook, index and manifest of one executed run in its folder."""
+    from analysis.report.study import file_digest
+
     shutil.rmtree(run.tmp / STUDY_DIR, ignore_errors=True)
+    world_timings = {}
+    for timing in sorted((run.tmp / WORLDS_DIR).glob("*/timing.json")):
+        t = json.loads(timing.read_text(encoding="utf-8"))
+        world_timings[f"{timing.parent.name} worlds"] = t["seconds"]
+        world_timings[f"{timing.parent.name} worlds CPU"] = t["cpu_seconds"]
+    shutil.rmtree(run.tmp / WORLDS_DIR, ignore_errors=True)
     result = RunResult(out_dir=run.tmp, index=run.tmp / "index.html")
     errors = {}
     for nb in run.books:
@@ -628,9 +809,9 @@ def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audie
         "seed": seed,
         "lang": lang,
         "anonymized": anonymized or False,
-        "inputs": {p.name: _sha256(p) for p in sorted(data_dir.iterdir()) if p.is_file()},
+        "inputs": {p.name: file_digest(p) for p in sorted(data_dir.iterdir()) if p.is_file()},
         "versions": _versions(),
-        "timings": {**result.timings, "total": round(time.perf_counter() - started, 2)},
+        "timings": {**result.timings, **world_timings, "total": round(time.perf_counter() - started, 2)},
         "failed": result.failed,
     }
     (run.tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
@@ -647,6 +828,37 @@ def _base_parameters(data_dir: Path, seed: int, extra: dict | None, lang: str, a
     if anonymize:
         params["anonymize"] = True
     return params
+
+
+@dataclass
+class _Prepared:
+    """What a single report and a per-portfolio batch set up alike (:func:`_prepare_run`)."""
+
+    params: dict  # the parameters every notebook of the run gets
+    lang: str
+    synthetic: bool
+    anonymized: str  # how the pseudonyms' key was chosen ("" without anonymisation)
+    env: dict  # environment of the workers: the anonymisation key, the CSV row limit
+    tmp: Path  # the partial folder the run is written into before it replaces ``out_dir``
+
+
+def _prepare_run(data_dir: Path, out_dir: Path, *, seed: int, extra_parameters: dict | None, lang: str,
+                 anonymize: bool, anon_key: str | None, csv_max_rows: int | None) -> _Prepared:
+    """The run's parameters, language, anonymisation key and workers' environment, and an empty
+    partial folder beside ``out_dir`` (its parent created)."""
+    from analysis.ingest.anonymize import ENV_KEY
+
+    synthetic = is_synthetic(data_dir)
+    base_params = _base_parameters(data_dir, seed, extra_parameters, lang, anonymize)
+    lang = base_params.get("lang", "en")
+    key, anonymized = resolve_anon_key(anonymize, anon_key)
+    env = {ENV_KEY: key} if key else {}
+    if csv_max_rows is not None:  # tables longer than this: Parquet only
+        env["KEYCLIENTS_CSV_MAX_ROWS"] = str(int(csv_max_rows))
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    return _Prepared(params=base_params, lang=lang, synthetic=synthetic, anonymized=anonymized, env=env, tmp=tmp)
 
 
 def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, cell_timeout: int = 600,
@@ -672,18 +884,10 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
     data_dir = Path(data_dir).resolve()
     out_dir = Path(out_dir).resolve()
     books = notebooks or list_notebooks()
-    synthetic = is_synthetic(data_dir)
-    base_params = _base_parameters(data_dir, seed, extra_parameters, lang, anonymize)
-    lang = base_params.get("lang", "en")
-    key, anonymized = resolve_anon_key(anonymize, anon_key)
-    from analysis.ingest.anonymize import ENV_KEY
-
-    env = {ENV_KEY: key} if key else {}
-    if csv_max_rows is not None:  # tables longer than this: Parquet only
-        env["KEYCLIENTS_CSV_MAX_ROWS"] = str(int(csv_max_rows))
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    prep = _prepare_run(data_dir, out_dir, seed=seed, extra_parameters=extra_parameters, lang=lang,
+                        anonymize=anonymize, anon_key=anon_key, csv_max_rows=csv_max_rows)
+    base_params, lang, synthetic, anonymized, env, tmp = (prep.params, prep.lang, prep.synthetic, prep.anonymized,
+                                                          prep.env, prep.tmp)
     run = _Run(tmp=tmp, books=books, params=base_params, portfolio=str(base_params.get("portfolio", "")))
     started = time.perf_counter()
     with _StopOnSignals() as stop:
@@ -722,7 +926,6 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
     """
     from analysis import i18n
     from analysis.ingest import load
-    from analysis.ingest.anonymize import ENV_KEY
     from analysis.report.study import portfolios as _portfolios
 
     if by != "portfolio":
@@ -735,16 +938,10 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
     if not books:
         raise InputError("--by portfolio: no notebook takes a portfolio parameter")
     names = portfolios or _portfolios(load(data_dir, config=config or None))
-    synthetic = is_synthetic(data_dir)
-    base_params = _base_parameters(data_dir, seed, extra_parameters, lang, anonymize)
-    lang = base_params.get("lang", "en")
-    key, anonymized = resolve_anon_key(anonymize, anon_key)
-    env = {ENV_KEY: key} if key else {}
-    if csv_max_rows is not None:  # tables longer than this: Parquet only
-        env["KEYCLIENTS_CSV_MAX_ROWS"] = str(int(csv_max_rows))
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    prep = _prepare_run(data_dir, out_dir, seed=seed, extra_parameters=extra_parameters, lang=lang,
+                        anonymize=anonymize, anon_key=anon_key, csv_max_rows=csv_max_rows)
+    base_params, lang, synthetic, anonymized, env, tmp = (prep.params, prep.lang, prep.synthetic, prep.anonymized,
+                                                          prep.env, prep.tmp)
     started = time.perf_counter()
     runs = {name: _Run(tmp=tmp / _slug(name), books=books, params={**base_params, "portfolio": name}, portfolio=name)
             for name in names}

@@ -193,7 +193,8 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
 MANIFEST = "study.json"
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """The sha256 (hex) of a file's bytes, read in 1 MiB chunks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -226,15 +227,15 @@ def fingerprint(data_dir: str | Path = "", **options) -> str:
     h.update(json.dumps({**{k: str(v) for k, v in args.items()}, "version": version("keyclients"),
                          "key": hashlib.sha256(key.encode()).hexdigest() if key else ""}, sort_keys=True).encode())
     for f in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        h.update(str(f.relative_to(folder)).encode() + b"\0" + _file_digest(f).encode())
+        h.update(str(f.relative_to(folder)).encode() + b"\0" + file_digest(f).encode())
     for name in ("config", "rulebook"):
         extra = args.get(name)
-        h.update(_file_digest(Path(extra)).encode() if isinstance(extra, (str, Path)) and extra else b"-")
+        h.update(file_digest(Path(extra)).encode() if isinstance(extra, (str, Path)) and extra else b"-")
     return h.hexdigest()
 
 
 def _tested_key(hypotheses, seed: int) -> str:
-    text = _file_digest(Path(hypotheses)) if hypotheses else "built-in"
+    text = file_digest(Path(hypotheses)) if hypotheses else "built-in"
     return f"{text}-{int(seed)}"
 
 

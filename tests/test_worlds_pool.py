@@ -1,0 +1,102 @@
+"""The method check's worlds in the report runner's pool: the same rows as the page computing them
+itself, a default count fixed by the data and the design, and a failure reported on the page and
+the index, never a hang."""
+
+from __future__ import annotations
+
+import nbformat
+import pandas as pd
+import pytest
+
+from analysis.errors import InputError
+from analysis.report import method_check
+from analysis.report.runner import run_report
+
+DESIGN = method_check.Design(portfolios=6, periods=9, clients=12)
+
+
+def test_worlds_split_into_pool_parts_give_the_pages_own_rows(tmp_path):
+    direct = method_check.check_worlds(DESIGN, 2, 3)
+    method_check.save_plan(tmp_path, DESIGN, 2)
+    for phase in ("null", "planted"):  # the pool finishes parts in any order within a phase
+        for start in (1, 0):
+            method_check.run_part(tmp_path, phase, start, 1, 3)
+    design, pooled = method_check.load_worlds(tmp_path)
+    assert design == DESIGN
+    pd.testing.assert_frame_equal(direct, pooled, check_exact=True)
+    assert set(pooled["kind"]) == {"null", "planted", "min_effect"} and pooled["world"].nunique() == 2
+
+
+def test_missing_or_failed_worlds_are_an_error_that_says_why(tmp_path):
+    with pytest.raises(InputError, match="not planned"):
+        method_check.load_worlds(tmp_path)
+    method_check.save_plan(tmp_path, DESIGN, 2)
+    with pytest.raises(InputError, match="0 of the 2 null worlds"):
+        method_check.load_worlds(tmp_path)
+    (tmp_path / "error.txt").write_text("the worker process running them stopped\n", encoding="utf-8")
+    with pytest.raises(InputError, match="did not finish: the worker process running them stopped"):
+        method_check.load_worlds(tmp_path)
+
+
+def test_default_world_count_is_fixed_by_the_data_and_design_and_bounded():
+    small, large = method_check.Design(portfolios=10, periods=8, clients=20), method_check.Design(
+        portfolios=100, periods=16, clients=250)
+    assert method_check.default_worlds(small, 24_000) == method_check.default_worlds(small, 24_000)
+    assert method_check.MIN_WORLDS <= method_check.default_worlds(large, 1_000) <= method_check.default_worlds(
+        small, 1_000) <= method_check.MAX_WORLDS
+    assert method_check.default_worlds(large, 1_000) == method_check.MIN_WORLDS  # a costly design: the floor
+    # the largest count whose estimated cost stays within the share aimed at (under a third of the whole)
+    assert method_check.WORLDS_SHARE <= 1 / 3
+    d = method_check.Design(portfolios=50, periods=16, clients=30)
+    for rows in (24_000, 200_000):
+        n = method_check.default_worlds(d, rows)
+        rest = method_check.REPORT_FIXED + method_check.REPORT_PER_ROW * rows
+
+        def share(k: int) -> float:
+            return k * 3 * method_check.world_cost(d) / (k * 3 * method_check.world_cost(d) + rest)
+
+        if method_check.MIN_WORLDS < n < method_check.MAX_WORLDS:
+            assert share(n) <= method_check.WORLDS_SHARE < share(n + 1)
+
+
+def _notebook(folder, name: str, source: str, parameters: str = "") -> object:
+    nb = nbformat.v4.new_notebook()
+    cells = [nbformat.v4.new_code_cell(source)]
+    if parameters:
+        cells.insert(0, nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}))
+    nb.cells = cells
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_worlds_that_fail_in_the_pool_are_reported_on_the_page_and_index(tmp_path):
+    """A plan that cannot be made (here: a folder without data) fails the method-check page
+    with the reason; the page that needs no worlds is unaffected; the run ends."""
+    books = tmp_path / "books"
+    books.mkdir()
+    params = ('data_dir: str = ""\nworlds_dir: str = ""\nn_worlds: int = 1\nportfolios: int = 0\n'
+              'periods: int = 0\nclients: int = 0\nseed: int = 1')
+    nbs = [_notebook(books, "01_fine", "x = 1"),
+           _notebook(books, "05_checks", "from analysis.report import method_check\n"
+                                         "design, runs = method_check.load_worlds(worlds_dir)", params)]
+    (tmp_path / "empty").mkdir()
+    result = run_report(data_dir=tmp_path / "empty", out_dir=tmp_path / "r", notebooks=nbs, jobs=2,
+                        log=lambda m: None)
+    assert result.failed == ["05_checks"]
+    index = (tmp_path / "r" / "index.html").read_text(encoding="utf-8")
+    assert index.count('class="failed"') == 1 and "worlds did not finish" in index
+    assert not (tmp_path / "r" / ".worlds").exists()
+
+
+def test_a_worker_that_dies_does_not_stop_the_pages_queued_after_it(tmp_path):
+    books = tmp_path / "books"
+    books.mkdir()
+    nbs = [_notebook(books, "01_worker_dies", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"),
+           _notebook(books, "02_fine", "x = 1")]
+    from analysis.config import SAMPLE_DIR
+
+    result = run_report(data_dir=SAMPLE_DIR, out_dir=tmp_path / "r", notebooks=nbs, jobs=1, log=lambda m: None)
+    assert result.failed == ["01_worker_dies"]
+    assert (tmp_path / "r" / "pages" / "02_fine.html").is_file()
