@@ -26,10 +26,14 @@ from analysis.config import CATEGORIES
 
 def world(seed: int, *, clients: int = 400, periods: int = 8, window: int = 4, growth: float = 0.0,
           retention: float = 0.0, margin: float = 0.0, claims: float = 0.0,
-          feedback: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
+          feedback: float = 0.0, common: float = 0.0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``feedback`` > 0: the client's own past decides its kind, as the rules do — a client whose
     revenue is high for it in period t (AR noise in its top fifth) is also a member of ``advanced``
-    at t with this probability (no planted effect: any link is the estimator's)."""
+    at t with this probability (no planted effect: any link is the estimator's).
+
+    ``common`` > 0: the clients of a kind (its lasting trait) share demand shocks — each kind's log
+    revenue moves by a random walk with steps of this SD, as the product's generator does (a kind's
+    factor per portfolio and period); drawn only when it is above 0, so other worlds stay as they were."""
     rng = np.random.default_rng(seed)
     C, T, W = clients, periods, window
     labels = [str(p) for p in pd.period_range("2023Q1", periods=T, freq="Q")]
@@ -61,6 +65,9 @@ def world(seed: int, *, clients: int = 400, periods: int = 8, window: int = 4, g
     mbump = np.zeros((C, T))
     mbump[:, 2:] = margin * prev[:, 1:-1, k["understanding"]]
     marg = rng.normal(0.25, 0.05, size=(C, 1)) + rng.normal(scale=0.03, size=(C, T)) + np.cumsum(mbump, axis=1)
+    if common:
+        walk = np.cumsum(rng.normal(scale=common, size=(len(CATEGORIES), T)), axis=1)  # (K, T)
+        log_rev = log_rev + trait.astype(float) @ walk
     revenue = np.round(np.exp(log_rev), 2)
     orders = 1 + rng.poisson(4, size=(C, T))
     rate = 0.05 + claims * prev[:, :, k["demanding"]]

@@ -115,30 +115,36 @@ def test_missing_outcome_is_not_testable():
 # validation on simulated worlds (slow): size within the binomial band, power at the MDE
 
 WORKERS = max(1, min(2, os.cpu_count() or 1))
-DESIGN = {"clients": 300, "periods": 8}
+# one company, 12 quarters (7 usable periods at lag 1), 300 clients; the kinds share demand shocks
+# (SD 0.05 per quarter, as the product's generator has a factor per kind and period)
+DESIGN = {"clients": 300, "periods": 12, "common": 0.05}
 TESTS = {"C1": ("advanced", "revenue_growth_h1"), "C2": ("understanding", "retention_h1"),
          "C3": ("understanding", "margin_change_h1"), "C4": ("demanding", "claims_rate_h1")}
 
 
-def _fits(args) -> list[tuple[str, float, float]]:
-    """(id, estimate, std_error, p_unc) of the four default client tests in one world
-    (``args``: seed, planted knobs[, client_effects])."""
-    seed, planted, *within = args
-    panel, membership = world(seed, **DESIGN, **planted)
+def _fits(args) -> list[tuple[str, float, float, float, float]]:
+    """(id, estimate, std_error, p_unc, df) of the four default client tests in one world (``args``:
+    seed, planted knobs, design: ``default`` (one regression per period, the package's default),
+    ``pooled`` (period effects, SEs clustered by client: the old default) or ``within``)."""
+    seed, planted, design = args
+    panel, membership = world(seed, **(DESIGN | planted))
     data = cl.client_panel(panel, membership, lags=[1])
     exposures = [cl.member_column(k) for k in CATEGORIES]
     out = []
     for hid, (kind, col) in TESTS.items():
-        fit = cl.client_regression(data, outcome=col, exposures=exposures,
-                                   client_effects=bool(within and within[0])).set_index("term")
-        r = fit.loc[cl.member_column(kind)]
+        if design == "default":
+            fit = cl.period_slopes_regression(data, outcome=col, exposures=exposures, controls=cl.CONTROLS,
+                                              change=col.rsplit("_h", 1)[0] in cl.CHANGE_OUTCOMES)
+        else:
+            fit = cl.client_regression(data, outcome=col, exposures=exposures, client_effects=design == "within")
+        r = fit.set_index("term").loc[cl.member_column(kind)]
         out.append((hid, float(r["estimate"]), float(r["std_error"]), float(r["p_unc"]), float(r["df"])))
     return out
 
 
-def _run(seeds, planted=None, client_effects=False):
+def _run(seeds, planted=None, design="default"):
     with ProcessPoolExecutor(max_workers=WORKERS) as pool:
-        return list(pool.map(_fits, [(s, planted or {}, client_effects) for s in seeds], chunksize=10))
+        return list(pool.map(_fits, [(s, planted or {}, design) for s in seeds], chunksize=10))
 
 
 def _holm_rejects(p: np.ndarray, alpha: float = 0.05) -> np.ndarray:
@@ -157,61 +163,119 @@ def _band(n: int, p: float, level: float = 0.99) -> tuple[float, float]:
     return stats.binom.ppf((1 - level) / 2, n, p) / n, stats.binom.ppf(1 - (1 - level) / 2, n, p) / n
 
 
+def test_period_slopes_by_hand():
+    """The default estimator against a direct computation: per period, least squares with an
+    intercept (numpy lstsq on the raw columns), then the mean slope and SD/sqrt(T) with t(T-1)."""
+    d = _panel_data(11, n=150, T=6)
+    ours = cl.period_slopes_regression(d, outcome="y", exposures=["x1", "x2"]).set_index("term")
+    slopes = []
+    for _, g in d.groupby("period"):
+        X = np.column_stack([np.ones(len(g)), g[["x1", "x2", cl.SIZE_CONTROL]].to_numpy()])
+        slopes.append(np.linalg.lstsq(X, g["y"].to_numpy(), rcond=None)[0][1:])
+    slopes = np.array(slopes)
+    se = slopes.std(axis=0, ddof=1) / np.sqrt(len(slopes))
+    t = slopes.mean(axis=0) / se
+    np.testing.assert_allclose(ours.loc[["x1", "x2"], "estimate"], slopes.mean(axis=0)[:2], rtol=1e-10)
+    np.testing.assert_allclose(ours.loc[["x1", "x2"], "std_error"], se[:2], rtol=1e-10)
+    np.testing.assert_allclose(ours.loc[["x1", "x2"], "p_unc"], 2 * stats.t.sf(np.abs(t[:2]), len(slopes) - 1), rtol=1e-8)
+    assert (ours["df"] == len(slopes) - 1).all()
+    # change outcomes: variance + first autocovariance (Newey-West, Bartlett weight 1/2), over T
+    nw = cl.period_slopes_regression(d, outcome="y", exposures=["x1", "x2"], change=True).set_index("term")
+    c = slopes - slopes.mean(axis=0)
+    var = (c ** 2).sum(axis=0) / (len(c) - 1) + (c[1:] * c[:-1]).sum(axis=0) / (len(c) - 1)
+    np.testing.assert_allclose(nw.loc[["x1", "x2"], "std_error"], np.sqrt(var[:2] / len(c)), rtol=1e-10)
+
+
+def test_kind_read_from_the_outcome_is_not_tested_or_uses_its_variant():
+    """A kind whose rule reads the client's own revenue (key by revenue) is not tested against its own
+    revenue growth (regression to the mean is built in); a kind with a variant rule without the
+    outcome's signal is tested with the variant's membership."""
+    panel, membership = world(5, clients=200)
+    hyps = [{"id": "K1", "level": "client", "category": "key_revenue", "outcome": "revenue_growth",
+             "expected_sign": "+", "lag": 1},
+            {"id": "K2", "level": "client", "category": "demanding", "outcome": "claims_rate",
+             "expected_sign": "+", "lag": 1},
+            {"id": "K3", "level": "client", "category": "key_revenue", "outcome": "retention",
+             "expected_sign": "+", "lag": 1}]
+    data = cl.client_panel(panel, membership, lags=[1])
+    feats = {"key_revenue": ["revenue"], "demanding": ["claims_per_100_orders_history", "trials_per_year_history_shrunk"]}
+    res = cl.test_client_links(data, hyps, rule_features=feats).set_index("id")
+    assert res.loc["K1", "verdict"] == "not_testable"
+    assert "regression to the mean" in res.loc["K1", "diagnostics"] and "revenue" in res.loc["K1", "diagnostics"]
+    assert res.loc["K2", "verdict"] == "not_testable"  # no variant in the data
+    assert res.loc["K3", "verdict"] != "not_testable" and res.loc["K3", "exposure"] == "member_key_revenue"
+    variant = membership[membership["category"] == "demanding"].copy()
+    variant["category"] = "demanding_without_claims_rate"
+    data = cl.client_panel(panel, membership, lags=[1], variants=variant)
+    res = cl.test_client_links(data, hyps, rule_features=feats).set_index("id")
+    assert res.loc["K2", "exposure"] == "member_demanding_without_claims_rate"
+    assert res.loc["K2", "verdict"] != "not_testable"
+    assert "регрессия к среднему" in res.loc["K1", "sentence_ru"]
+
+
 @pytest.mark.slow
 def test_null_worlds_reject_at_the_nominal_rate():
-    worlds = _run(range(1000, 1120))  # 120 null worlds × 4 tests
+    """250 null worlds where a kind's clients share demand shocks: the default test (one regression
+    per period) rejects each true null at 0.02-0.09. The old pooled test with SEs clustered by client
+    is printed beside it (60 worlds; with shocks of this size 0.10-0.12 for the change outcomes; in
+    the product's synthetic company, whose kind factors move more, 0.13-0.45: docs/methods.md)."""
+    worlds = _run(range(1000, 1250))  # 250 null worlds × 4 tests
     p = np.array([[r[3] for r in w] for w in worlds])
-    per_test = float((p < 0.05).mean())
-    lo, hi = _band(p.size, 0.05)
+    per_test = (p < 0.05).mean(axis=0)
     fwer = float(np.mean([_holm_rejects(row).any() for row in p]))
-    print(f"\nclient level, null: per-test rejection {per_test:.3f} (band {lo:.3f}-{hi:.3f}, {p.size} tests), "
-          f"family-wise (Holm, 4 tests) {fwer:.3f} in {len(p)} worlds")
-    assert lo <= per_test <= hi
-    assert fwer <= _band(len(p), 0.05)[1]
+    pooled = np.array([[r[3] for r in w] for w in _run(range(1000, 1060), design="pooled")])
+    print(f"\nclient level, null ({len(p)} worlds): per-test rejection {np.round(per_test, 3)} (C1-C4), "
+          f"family-wise (Holm, 4) {fwer:.3f}; pooled CR1 on 60 of them {np.round((pooled < 0.05).mean(axis=0), 3)}")
+    assert ((per_test >= 0.02) & (per_test <= 0.09)).all(), per_test
+    assert fwer <= 0.09, fwer
 
 
 @pytest.mark.slow
-# additive outcomes, so the planted effect leaves the noise (and the SE) as it was; a planted
-# retention effect shrinks the variance of a 0/1 outcome and is found more often than 80 %
-# (0.91 in 80 worlds when this was written)
+# additive outcomes, so the planted effect leaves the noise (and the SE) as it was
 @pytest.mark.parametrize(("hid", "knob"), [("C1", "growth"), ("C3", "margin")])
 def test_effects_planted_at_the_mde_are_found_about_80_percent(hid, knob):
-    pilot = [dict((r[0], r) for r in w)[hid] for w in _run(range(2000, 2010))]
-    se = float(np.mean([r[2] for r in pilot]))
-    df = float(np.mean([r[4] for r in pilot]))
-    size = float(mde(se, m=4, df=df)["mde"].iloc[0])  # raw units: the MDE of the Holm family of 4
-    worlds = _run(range(3000, 3080), {knob: size})
-    p = np.array([[r[3] for r in w] for w in worlds])
+    """An effect planted at the MDE the results table shows ((t(T-1, 1-α/2m) + t(T-1, 0.8)) × SE) is
+    found (Holm over four) about 80 % of the time, and estimated without bias."""
     col = list(TESTS).index(hid)
+    pilot = [w[col] for w in _run(range(2000, 2010))]
+    se = float(np.sqrt(np.mean([r[2] ** 2 for r in pilot])))
+    df = float(np.median([r[4] for r in pilot]))
+    size = cl.t_mde(se, df, m=4)  # raw units: the MDE of the Holm family of 4
+    worlds = _run(range(3000, 3100), {knob: size})
+    p = np.array([[r[3] for r in w] for w in worlds])
     est = np.array([w[col][1] for w in worlds])
     power = float(np.mean([_holm_rejects(row)[col] for row in p]))
     lo, hi = _band(len(p), 0.8)
-    print(f"\nclient level, {hid} planted at MDE {size:.4f} ({knob}): found {power:.2f} of {len(p)} worlds "
-          f"(band {lo:.2f}-{hi:.2f}); mean estimate {est.mean():.4f}")
+    print(f"\nclient level, {hid} planted at MDE {size:.4f} ({knob}, df {df:.0f}): found {power:.2f} of {len(p)} "
+          f"worlds (band {lo:.2f}-{hi:.2f}); mean estimate {est.mean():.4f}")
     assert lo <= power <= hi
     assert abs(est.mean() - size) < 3 * est.std(ddof=1) / np.sqrt(len(est))  # unbiased at the planted size
 
 
+OLD = {"periods": 8, "common": 0.0}  # the design the within-client option was measured on
+
+
 @pytest.mark.slow
 def test_within_client_option_size_recovery_and_where_it_is_biased():
-    """``client_effects=True`` (off by default; numbers in docs/methods.md "Client level"):
+    """``client_effects=True`` (off by default; numbers in docs/methods.md "Client level"), on worlds
+    of 8 quarters without shared shocks:
 
     - kinds that are a client's lasting trait plus noise: true nulls rejected at the nominal rate;
-    - an effect planted at the within design's own MDE (about 3× the default's: the kinds barely
-      move within a client) is found about as often as promised and estimated somewhat small
+    - an effect planted at the within design's own MDE (about 3× the pooled design's: the kinds
+      barely move within a client) is found about as often as promised and estimated somewhat small
       (0.86 and 0.95 of the planted size in two runs of 60 worlds);
-    - when the client's own recent revenue decides its kind, the default design finds links that
-      are not there (advanced → revenue growth in 0.8 of null worlds; the within design 0.05–0.18)
-      — what the rules' regression to the mean does."""
-    worlds = _run(range(6000, 6080), client_effects=True)
+    - when the client's own recent revenue decides its kind, the pooled design finds links that
+      are not there (advanced → revenue growth in 0.8 of null worlds) — what the rules' regression
+      to the mean does, and why such a kind is not tested against that outcome."""
+    worlds = _run(range(6000, 6080), OLD, design="within")
     p = np.array([[r[3] for r in w] for w in worlds])
     lo, hi = _band(p.size, 0.05)
     assert lo <= float((p < 0.05).mean()) <= hi
-    pilot = [w[0] for w in _run(range(6100, 6106), client_effects=True)]
+    pilot = [w[0] for w in _run(range(6100, 6106), OLD, design="within")]
     size = float(mde(np.mean([r[2] for r in pilot]), m=4, df=float(np.mean([r[4] for r in pilot])))["mde"].iloc[0])
-    default_se = float(np.mean([w[0][2] for w in _run(range(6100, 6106))]))
-    assert size > 2 * float(mde(default_se, m=4, df=299)["mde"].iloc[0])
-    planted = _run(range(6200, 6260), {"growth": size}, client_effects=True)
+    pooled_se = float(np.mean([w[0][2] for w in _run(range(6100, 6106), OLD, design="pooled")]))
+    assert size > 2 * float(mde(pooled_se, m=4, df=299)["mde"].iloc[0])
+    planted = _run(range(6200, 6260), OLD | {"growth": size}, design="within")
     p = np.array([[r[3] for r in w] for w in planted])
     est = np.array([w[0][1] for w in planted])
     power = float(np.mean([_holm_rejects(row)[0] for row in p]))
@@ -219,7 +283,5 @@ def test_within_client_option_size_recovery_and_where_it_is_biased():
     assert lo <= power <= hi, power
     # recovered, somewhat small: 0.95 of the planted size here, 0.86 in another 60 worlds (docs)
     assert 0.8 * size <= est.mean() <= 1.05 * size, (est.mean(), size)
-    # the default design where the kind follows the client's own recent revenue (the within design's
-    # rate there, 0.05 and 0.18 in two runs of 40 and 60 worlds, is too unsteady to assert)
-    p = np.array([[r[3] for r in w] for w in _run(range(6300, 6340), {"feedback": 1.0})])
+    p = np.array([[r[3] for r in w] for w in _run(range(6300, 6340), OLD | {"feedback": 1.0}, design="pooled")])
     assert float((p[:, 0] < 0.05).mean()) >= 0.5, (p[:, 0] < 0.05).mean()

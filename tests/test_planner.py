@@ -95,10 +95,10 @@ def test_client_level_rows_counted_directly(one_plan):
     rows = sum(len(set().union(*(active[u] for u in periods[i - 4:i]))) for i in range(4, len(periods)))
     assert row["usable_rows"] == rows and row["T"] == len(periods) - 4
     assert row["status"] in ("testable", "weak")
-    k = 7  # six kinds and the size control
-    want = (stats.t.ppf(1 - 0.05 / (2 * row["m"]), row["G"] - 1) + stats.norm.ppf(0.8)) / np.sqrt(
-        rows - row["T"] - k)
-    assert row["mde"] == pytest.approx(want, rel=1e-9)
+    k = 9  # six kinds, the size control and two activity controls, plus an intercept per period
+    df = row["T"] - 1  # the default client test: one regression per period, t(T-1)
+    want = (stats.t.ppf(1 - 0.05 / (2 * row["m"]), df) + stats.t.ppf(0.8, df)) / np.sqrt(rows - row["T"] * (k + 1))
+    assert row["mde"] == pytest.approx(want, rel=1e-9) and row["df"] == df
 
 
 def test_sample_panel_numbers():

@@ -115,16 +115,22 @@ def _panel_mde(G: int, t_use: int, k: int, alpha: float, m: int) -> float:
 
 def cv3_design_mde(data: pd.DataFrame, outcome_col: str, exposure_cols: Sequence[str], term: str, *,
                    alpha: float = 0.05, power: float = 0.8, m: int = 1, n_sims: int = CV3_SIMS,
-                   seed: int = 0) -> float:
+                   seed: int = 0, units: int = 0) -> float:
     """MDE (std_effect scale) of the default panel test of ``term`` on the data's own design: the rows
     where ``outcome_col`` is known, ``exposure_cols`` and the size control, portfolio effects absorbed
     within the portfolio clusters and period dummies (:func:`analysis.stats.power.cluster_design_mde`;
-    the outcome's values are not read). NaN when the design cannot be built or CV3 cannot test it."""
+    the outcome's values are not read). NaN when the design cannot be built or CV3 cannot test it.
+
+    ``units`` > 0: the same design with that many units, each a copy of one of the data's units in
+    turn (unit i of the new design is the data's unit i mod G) — "more units like these", the design
+    the planner's ``units_needed`` is searched on."""
     cols = [*exposure_cols, SIZE_CONTROL]
     need = ["portfolio", "period", outcome_col, *cols]
     if term not in exposure_cols or any(c not in data.columns for c in need):
         return math.nan
     d = data[need].dropna()
+    if units:
+        d = _copies(d, int(units))
     if d["portfolio"].nunique() < 2 or d["period"].nunique() < 2 or len(d) <= len(cols) + 2:
         return math.nan
     ent = pd.factorize(d["portfolio"])[0]
@@ -141,6 +147,17 @@ def cv3_design_mde(data: pd.DataFrame, outcome_col: str, exposure_cols: Sequence
     return float(out["mde"].iloc[keep.index(j)])
 
 
+def _copies(d: pd.DataFrame, units: int) -> pd.DataFrame:
+    """``units`` units, unit i a copy of the data's unit i mod G (labels ``copy<i>``)."""
+    names = list(dict.fromkeys(d["portfolio"].astype(str)))
+    parts = []
+    for i in range(units):
+        part = d[d["portfolio"].astype(str) == names[i % len(names)]].copy()
+        part["portfolio"] = f"copy{i}"
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)
+
+
 @functools.lru_cache(maxsize=4096)
 def _series_mde(t_use: int, alpha: float, m: int) -> float:
     """Design MDE of the ADL on one series: t_use - 1 rows after the own lag, 3 parameters."""
@@ -151,9 +168,14 @@ def _series_mde(t_use: int, alpha: float, m: int) -> float:
 
 @functools.lru_cache(maxsize=4096)
 def _client_mde(rows: int, G: int, t_use: int, k: int, alpha: float, m: int) -> float:
-    if G < 2 or rows - t_use - k < 2:
+    """Design MDE of the default client-level test (one regression per period, the mean slope with
+    t(T-1)): each period's rows pay for an intercept and k slopes, so the mean slope's SE is about
+    1/sqrt(rows - T(k+1)) when rows are independent; t(T-1) for the size and the power, as the
+    results table's MDE (:func:`analysis.growth.client_links.t_mde`). Needs 3 periods with a slope."""
+    resid = rows - t_use * (k + 1)
+    if G < 2 or t_use < 3 or resid < 2:
         return math.nan
-    return float(design_mde(rows, params=t_use + k, df=G - 1, alpha=alpha, m=m)["mde"].iloc[0])
+    return client_links.t_mde(1 / math.sqrt(resid), t_use - 1, alpha=alpha, m=m)
 
 
 def plan(
@@ -317,8 +339,10 @@ class _Planner:
         reason = missing or (("plan.reason.one_unit", {"units": _unit("portfolio", "en"), "units_ru": _unit("portfolio", "ru")})
                              if G_port < 2 else ("plan.reason.few_periods", {"T": T_all, "usable": t_use, "W": W, "lag": h.lag, "min": 2})
                              if t_use < 2 else None)
+        sim_units = _known(lambda g, h=h: _cv3_of(pp, h, alpha, m_port, units=g), G_port, mde_v) \
+            if method == "cv3_design" else None
         need, pn, un = _panel_needs(G_port, t_use, k, alpha, m_port, h.min_effect, extra, "portfolio", monthly,
-                                    freq, needs_data, deff)
+                                    freq, needs_data, deff, sim_units)
         add(h, "portfolio_panel", "portfolio", G_port, t_use, G_port * t_use, G_port + t_use - 1 + k, G_port - 1,
             m_port, mde_v, reason, need, pn, un, monthly, method, bound)
         # 2. sub-portfolios (the same panel when it is cut by this column)
@@ -330,7 +354,7 @@ class _Planner:
                                  if G_units < 2 else ("plan.reason.few_periods", {"T": T_all, "usable": t_use, "W": W, "lag": h.lag, "min": 2})
                                  if t_use < 2 else None)
             need, pn, un = _panel_needs(G_units, t_use, k, alpha, m_port, h.min_effect, extra, unit_col, monthly, freq,
-                                        needs_data, deff_u)
+                                        needs_data, deff_u, sim_units if same else None)
             add(h, "sub_portfolios", unit_col, G_units, t_use, G_units * t_use, G_units + t_use - 1 + k, G_units - 1,
                 m_port, mde_u, reason, need, pn, un, monthly, method_u, bound_u)
         else:
@@ -355,8 +379,9 @@ class _Planner:
                  need, (t_need + extra) if t_need else np.nan, np.nan, monthly)
 
     def client_rows(self, h) -> None:
-        """A client-level hypothesis (client-level links: period effects, SEs clustered by client)."""
+        """A client-level hypothesis (client-level links: one regression per period, t(T-1))."""
         T_all, W, freq, k, alpha, m_client, cp = self.T_all, self.W, self.freq, self.k, self.alpha, self.m_client, self.cp
+        k_client = k + len(client_links.CONTROLS) - 1  # kinds + the client model's controls
         col = f"{h.outcome}_h{h.lag}"
         kind = "growth" if h.outcome in ("revenue_growth", "margin_change") else "level"
         t_use_all = _usable(T_all, W, h.lag, kind)
@@ -374,14 +399,14 @@ class _Planner:
             n_rows, G, t_use = len(used), int(used["client_id"].nunique()), int(used["period"].nunique())
         else:
             n_rows, G, t_use = 0, 0, t_use_all
-        mde_v = _client_mde(n_rows, G, t_use, k, alpha, m_client) if not missing else math.nan
+        mde_v = _client_mde(n_rows, G, t_use, k_client, alpha, m_client) if not missing else math.nan
         reason = missing or (("plan.reason.few_clients", {"rows": n_rows}) if not np.isfinite(mde_v) else None)
         per_period = n_rows / t_use if t_use else 0
         if missing and not need:
             need = [("plan.need.data", {})]
         pn = un = np.nan
         if per_period > 0:
-            t_need = _search(lambda t: _nan_inf(_client_mde(int(per_period * t), max(G, 2), t, k, alpha, m_client)),
+            t_need = _search(lambda t: _nan_inf(_client_mde(int(per_period * t), max(G, 2), t, k_client, alpha, m_client)),
                              h.min_effect, max(t_use, 1))
             if t_need:
                 pn = t_need + extra
@@ -389,43 +414,96 @@ class _Planner:
                                                    "units": _unit("client", "en"), "units_ru": _unit("client", "ru")}))
         if t_use >= 1 and G >= 1:
             per_client = n_rows / G if G else t_use
-            g_need = _search(lambda g: _nan_inf(_client_mde(int(per_client * g), g, t_use, k, alpha, m_client)),
+            g_need = _search(lambda g: _nan_inf(_client_mde(int(per_client * g), g, t_use, k_client, alpha, m_client)),
                              h.min_effect, max(G, 2))
             if g_need:
                 un = g_need
                 need.append(("plan.need.units", {"G": g_need, "T": t_use, "units": _unit("client", "en"),
                                                  "units_ru": _unit("client", "ru")}))
-        self.add(h, "client", "client", G, t_use, n_rows, t_use + k, G - 1 if G else np.nan, m_client, mde_v, reason,
-                 need, pn, un, monthly)
+        self.add(h, "client", "client", G, t_use, n_rows, t_use * (k_client + 1), t_use - 1 if t_use else np.nan, m_client,
+                 mde_v, reason, need, pn, un, monthly)
 
 
 def _nan_inf(x: float) -> float:
     return x if np.isfinite(x) else math.inf
 
 
-def _cv3_of(pp: pd.DataFrame, h, alpha: float, m: int) -> float:
-    """:func:`cv3_design_mde` of hypothesis ``h`` on the portfolio panel, with the model's own exposures."""
+def _cv3_of(pp: pd.DataFrame, h, alpha: float, m: int, units: int = 0) -> float:
+    """:func:`cv3_design_mde` of hypothesis ``h`` on the portfolio panel, with the model's own exposures
+    (``units`` > 0: on that many copies of the panel's units)."""
     col = outcome_column(h.outcome, h.lag)
     usable = usable_exposures(pp)
     cols, term = model_exposures(pp, h.outcome, usable)
-    return cv3_design_mde(pp, col, cols, term.get(h.category, ""), alpha=alpha, m=m)
+    return cv3_design_mde(pp, col, cols, term.get(h.category, ""), alpha=alpha, m=m, units=units,
+                          n_sims=UNIT_SEARCH_SIMS if units else CV3_SIMS)
 
 
-def _panel_needs(G, t_use, k, alpha, m, target, extra, units, monthly, freq, needs_data, deff=1.0):
-    """What would bring the MDE to ``target``; ``deff`` scales the formula MDE (the design effect
-    measured on the data by the simulated CV3 MDE, 1 for the formula itself)."""
+def _known(sim: Callable[[int], float], G: int, value: float) -> Callable[[int], float]:
+    """``sim`` remembering its values, with the data's own G known already."""
+    seen = {G: value}
+
+    def f(g: int) -> float:
+        if g not in seen:
+            seen[g] = sim(g)
+        return seen[g]
+    return f
+
+
+#: Simulated designs the search for ``units_needed`` may try, the most units it reports, and the
+#: error draws of each (fewer than the MDE's own: Monte Carlo SE of the power ≈ 0.028, ≈ 3 % of the MDE).
+UNIT_SIMS, MAX_UNITS, UNIT_SEARCH_SIMS = 5, 2000, 200
+
+
+def _units_by_simulation(sim: Callable[[int], float], G: int, t_use: int, k: int, alpha: float, m: int,
+                         target: float) -> int | None:
+    """Units (at this T) for a simulated CV3 MDE of ``target``: the formula's answer at the design
+    effect measured by simulating the design with that many copies of the data's units, repeated
+    until the simulated MDE there reaches the target (at most :data:`UNIT_SIMS` simulations).
+
+    Scaling the formula by the design effect measured at the data's own G (what the plan did before)
+    keeps CV3's small-G penalty at any G and asks for far too many units (one company, 8 managers:
+    about 80 where 30-odd do); the design effect measured at the proposed G drops that penalty and
+    keeps what does not shrink with more units (kinds that move together, exposures held by few units)."""
+    def formula(g: int) -> float:
+        return _nan_inf(_panel_mde(g, t_use, k, alpha, m))
+
+    g, deff = G, None
+    tried: dict[int, float] = {}
+    for _ in range(UNIT_SIMS):
+        mde_g = tried[g] = sim(g)
+        if not np.isfinite(mde_g):
+            return None
+        deff = mde_g / formula(g)
+        nxt = _search(lambda x: formula(x) * deff, target, 2)
+        if nxt is None or nxt > MAX_UNITS:
+            return None
+        if nxt in tried:
+            break
+        g = max(nxt, 2)
+    ok = [x for x, v in tried.items() if v <= target]
+    return min(ok) if ok else None
+
+
+def _panel_needs(G, t_use, k, alpha, m, target, extra, units, monthly, freq, needs_data, deff=1.0, sim_units=None):
+    """What would bring the MDE to ``target``. Periods at this G: the MDE scales as 1/sqrt(residual
+    rows) at the design effect ``deff`` measured on the data (simulated CV3 MDE / formula MDE, 1 for
+    the formula itself); G stays, so do CV3's penalty and the t quantile. Units at this T: with
+    ``sim_units`` (the simulated CV3 MDE of a design with g copies of the data's units) by
+    :func:`_units_by_simulation`, else the formula scaled by ``deff``."""
     need = list(needs_data)
     pn = un = np.nan
-    if deff != 1.0:
-        target = target / deff
+    scaled = target / deff if deff != 1.0 else target
     if G >= 2:
-        t_need = _search(lambda t: _nan_inf(_panel_mde(G, t, k, alpha, m)), target, max(t_use, 2))
+        t_need = _search(lambda t: _nan_inf(_panel_mde(G, t, k, alpha, m)), scaled, max(t_use, 2))
         if t_need:
             pn = t_need + extra
             need.append(("plan.need.periods", {"periods": pn, "span": _span(pn, freq), "G": G,
                                                "units": _unit(units, "en"), "units_ru": _unit(units, "ru")}))
     if t_use >= 2:
-        g_need = _search(lambda g: _nan_inf(_panel_mde(g, t_use, k, alpha, m)), target, max(G, 2))
+        if sim_units is not None and G >= 2:
+            g_need = _units_by_simulation(sim_units, G, t_use, k, alpha, m, target)
+        else:
+            g_need = _search(lambda g: _nan_inf(_panel_mde(g, t_use, k, alpha, m)), scaled, max(G, 2))
         if g_need:
             un = g_need
             need.append(("plan.need.units", {"G": g_need, "T": t_use, "units": _unit(units, "en"),
