@@ -48,7 +48,9 @@ _BUILT_IN = registry.load()
 
 #: Outcome id → (family, description): ``growth`` outcomes are measured between t+h-1 and t+h,
 #: ``level`` outcomes in period t+h-1 (docs/methods.md, "Statistics").
-OUTCOMES: dict[str, tuple[str, str]] = {o.id: (o.family, o.description.en) for o in _BUILT_IN.outcomes.values()}
+OUTCOMES: dict[str, tuple[str, str]] = {
+    o.id: (o.family, o.description.en) for o in _BUILT_IN.outcomes.values()
+}
 #: The six kinds of key client, in the order reports show them.
 CATEGORIES = _BUILT_IN.kind_ids()
 #: The four kinds the article adds to the usual two; the generator plants them as latent traits.

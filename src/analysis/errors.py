@@ -31,8 +31,8 @@ def read_yaml(path: str | Path, *, missing: str) -> object:
         problem = getattr(exc, "problem", "") or ""
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{p}: not valid YAML{where} ({exc.__class__.__name__}{': ' + problem if problem else ''}); "
-                         "fix the file") from None
+        detail = f"{exc.__class__.__name__}{': ' + problem if problem else ''}"
+        raise InputError(f"{p}: not valid YAML{where} ({detail}); fix the file") from None
 
 
 class Stopped(BaseException):

@@ -15,6 +15,7 @@ import html
 import math
 import re
 from numbers import Integral, Real
+from typing import TYPE_CHECKING, SupportsFloat, SupportsInt
 
 import pandas as pd
 import yaml
@@ -22,6 +23,9 @@ import yaml
 from analysis import registry
 from analysis.config import PACKAGE_DIR
 from analysis.errors import InputError
+
+if TYPE_CHECKING:  # IPython is imported when a page shows a table, not with the package
+    from IPython.display import HTML
 
 LANGS = ("en", "ru")
 CATALOGUE = PACKAGE_DIR / "resources" / "messages.yaml"
@@ -46,7 +50,7 @@ def has(key: str) -> bool:
     return key in messages()
 
 
-def t(key: str, lang: str = "en", **values) -> str:
+def t(key: str, lang: str = "en", **values: object) -> str:
     """The catalogue text ``key`` in ``lang`` with ``{placeholders}`` filled."""
     entry = messages()[key][check_lang(lang)]
     if isinstance(entry, list):
@@ -66,19 +70,19 @@ def plural_index(n: int, lang: str) -> int:
     return 0 if n == 1 else 1
 
 
-def plural(key: str, n: int, lang: str = "en", **values) -> str:
+def plural(key: str, n: int, lang: str = "en", **values: object) -> str:
     """``n`` with the right word form, e.g. ``plural("n.clients", 21, "ru")`` → ``21 клиент``."""
     forms = messages()[key][check_lang(lang)]
     return forms[plural_index(n, lang)].format(n=integer(n, lang), **values)
 
 
-def integer(n, lang: str = "en") -> str:
+def integer(n: SupportsInt, lang: str = "en") -> str:
     """A whole number with thousands grouping: ``12,345`` / ``12 345``."""
     text = f"{int(n):,}"
     return text.replace(",", _THIN) if lang == "ru" else text
 
 
-def number(x, lang: str = "en", digits: int = 2) -> str:
+def number(x: SupportsFloat | None, lang: str = "en", digits: int = 2) -> str:
     """A number for display: ``digits`` decimals (integers without), thousands grouped, decimal
     comma in Russian; NaN shows as an empty string."""
     if x is None or (isinstance(x, Real) and not isinstance(x, Integral) and math.isnan(x)):
@@ -96,7 +100,7 @@ def number(x, lang: str = "en", digits: int = 2) -> str:
     return text
 
 
-def significant(x, lang: str = "en", digits: int = 3) -> str:
+def significant(x: SupportsFloat | None, lang: str = "en", digits: int = 3) -> str:
     """A number to ``digits`` significant figures (p-values, small effects)."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
@@ -104,7 +108,7 @@ def significant(x, lang: str = "en", digits: int = 3) -> str:
     return text.replace(".", ",") if lang == "ru" else text
 
 
-def percent(x, lang: str = "en", digits: int = 0) -> str:
+def percent(x: SupportsFloat, lang: str = "en", digits: int = 0) -> str:
     """A share as a percentage: ``12 %``."""
     return f"{number(100 * float(x), lang, digits)} %"
 
@@ -115,7 +119,7 @@ def level(alpha: float, lang: str = "en") -> str:
     return percent(alpha, lang, 0 if a == round(a) else 1 if a * 10 == round(a * 10) else 2)
 
 
-def signed_percent(x, lang: str = "en") -> str:
+def signed_percent(x: SupportsFloat, lang: str = "en") -> str:
     """A relative change as a signed percentage: ``+35 %``, ``−26 %``, ``0 %``."""
     text = percent(x, lang)
     return text if text.startswith(("-", "\u2212", "0 ")) else f"+{text}"
@@ -166,7 +170,7 @@ _CHANGE_COLUMNS = ("change_vs_default",)
 _MONEY_COLUMNS = ("revenue", "gross_profit", "window_revenue", "prepayment_amount")
 
 
-def label(value, lang: str = "en") -> str:
+def label(value: object, lang: str = "en") -> str:
     """A text value as shown: category, outcome and verdict ids and a few status words get their
     label; anything else (names, reasons, periods) shows as it is."""
     text = str(value)
@@ -180,7 +184,7 @@ def label(value, lang: str = "en") -> str:
     return text
 
 
-def header(name, lang: str = "en") -> str:
+def header(name: object, lang: str = "en") -> str:
     """A column header as shown: a category id gets its label, a known column its name."""
     text = str(name)
     if _is_kind(text):
@@ -188,7 +192,7 @@ def header(name, lang: str = "en") -> str:
     return column(text, lang)
 
 
-def cell(col: str, value, lang: str = "en") -> str:
+def cell(col: str, value: object, lang: str = "en") -> str:
     """One value as a table shows it (labels translated, numbers formatted), not yet escaped."""
     if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
         return ""
@@ -198,9 +202,9 @@ def cell(col: str, value, lang: str = "en") -> str:
         return integer(value, lang)
     if isinstance(value, Real):
         if col in _P_COLUMNS:
-            return f"< {number(0.001, lang, 3)}" if 0 <= value < 0.001 else significant(value, lang)
+            return f"< {number(0.001, lang, 3)}" if 0 <= float(value) < 0.001 else significant(value, lang)
         if col in _SHARE_COLUMNS:
-            return percent(value, lang, 0 if value == 0 or abs(value) >= 0.1 else 1)
+            return percent(value, lang, 0 if value == 0 or abs(float(value)) >= 0.1 else 1)
         if col in _CHANGE_COLUMNS:
             return signed_percent(value, lang)
         if col in _MONEY_COLUMNS:
@@ -229,7 +233,7 @@ def _all_whole(col: pd.Series) -> bool:
     return len(values) > 0 and bool(((values % 1) == 0).all()) and bool((values.abs() < 2**53).all())
 
 
-def show(df: pd.DataFrame, lang: str = "en", *, index: bool = False, max_rows: int = 60) -> "IPython.display.HTML":  # noqa: F821
+def show(df: pd.DataFrame, lang: str = "en", *, index: bool = False, max_rows: int = 60) -> HTML:
     """A table for a page: headers, ids and numbers in ``lang``, every text HTML-escaped.
 
     ``index=True`` shows the index as the first column (category ids in it show as labels).
@@ -287,7 +291,7 @@ def _ru_value(text: str) -> str:
     return _NUM.sub(lambda m: _ru_number(m.group(0)), text)
 
 
-def reason(text, lang: str = "en") -> str:
+def reason(text: object, lang: str = "en") -> str:
     """A rule's reason as shown (``revenue=6,276,930 >= 5,765,104 (pooled Pareto top 80%)``): kept
     as it is in English, in Russian words and numbers (feature names, organisation types, yes/no,
     decimal commas, the kind of threshold)."""
@@ -333,7 +337,7 @@ def reason(text, lang: str = "en") -> str:
     return "".join(parts)
 
 
-def note(text, lang: str = "en") -> str:
+def note(text: object, lang: str = "en") -> str:
     """An ingest note as shown: ``1,899 lines read (encoding='utf-8', delimiter=',' …)`` in
     Russian words in Russian; a note of another form stays as it is."""
     text = str(text)
@@ -391,7 +395,7 @@ def _dq_value(v: str) -> str:
     return dq(v, "ru")  # a value that is itself an ingest text (the evidence of an id column)
 
 
-def dq(text, lang: str = "en") -> str:
+def dq(text: object, lang: str = "en") -> str:
     """An ingest note, check or fix (or a file label) as the data-quality page shows it: as it is
     in English; in Russian from its ``dq.*`` catalogue entry, the values inside carried over (ids,
     file and column names as they are, numbers with decimal commas). A text no template matches

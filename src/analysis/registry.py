@@ -2,14 +2,14 @@
 outcome of growth are, for every module that names them.
 
 - A **kind** (:class:`Kind`) is declared by a rulebook entry (``resources/rulebook.yaml`` or a
-  user's own, :func:`analysis.categories.rules.load_rulebook`): id, label and sentence phrase in English
-  and Russian, and its ``priority`` for the main kind of a client. ``synthetic_kinds`` in
+  user's own, :func:`analysis.categories.rules.load_rulebook`): id, label and sentence phrase in
+  English and Russian, and its ``priority`` for the main kind of a client. ``synthetic_kinds`` in
   ``resources/registry.yaml`` says which kinds the synthetic generator plants as latent traits.
 - An **outcome** (:class:`Outcome`) is declared in ``resources/registry.yaml``: family (growth or
   level), label, phrase and direction wording, the codebook description, whether it is measured on
   the clients outside a kind, the features that read its own signal, the ``compute`` function over
-  the period arrays (:class:`analysis.growth.panel.PeriodArrays`) and the ``plant`` hook of the synthetic
-  generator.
+  the period arrays (:class:`analysis.growth.panel.PeriodArrays`) and the ``plant`` hook of the
+  synthetic generator.
 
 Modules ask :func:`current` at run time (never copy a list at import), so a test can swap in a
 registry of its own with :func:`use`. The registry imports nothing of the package: every layer may
@@ -160,8 +160,8 @@ class Registry:
         if o is not None:
             return o.phrase.en, o.phrase.ru, o.up.en, o.down.en, o.up.ru, o.down.ru
         name = str(outcome).replace("_", " ")
-        return (name, name, f"a higher {name}", f"a lower {name}", f"более высоким значением «{name}»",
-                f"более низким значением «{name}»")
+        return (name, name, f"a higher {name}", f"a lower {name}",
+                f"более высоким значением «{name}»", f"более низким значением «{name}»")
 
     def client_phrase(self, outcome: str) -> tuple[str, str]:
         c = self.client_outcomes.get(outcome)
@@ -174,8 +174,11 @@ class Registry:
 
 def _words(entry: Mapping[str, Any], key: str, where: str) -> Words:
     v = entry.get(key)
-    if not isinstance(v, Mapping) or not isinstance(v.get("en"), str) or not isinstance(v.get("ru"), str):
-        raise RegistryError(f"{where}: `{key}` needs an English and a Russian text ({{en: ..., ru: ...}})")
+    if (not isinstance(v, Mapping) or not isinstance(v.get("en"), str)
+            or not isinstance(v.get("ru"), str)):
+        raise RegistryError(
+            f"{where}: `{key}` needs an English and a Russian text ({{en: ..., ru: ...}})"
+        )
     return Words(v["en"], v["ru"])
 
 
@@ -190,11 +193,15 @@ def _kind(entry: Mapping[str, Any], *, synthetic: bool, base: Kind | None = None
     elif base is not None:
         phrase = base.phrase
     else:
-        raise RegistryError(f"{where}: a kind of your own needs `phrase: {{en: ..., ru: ...}}`, the words "
-                            "a sentence uses for its clients (e.g. en: image clients, ru: имиджевые)")
+        raise RegistryError(
+            f"{where}: a kind of your own needs `phrase: {{en: ..., ru: ...}}`, the words "
+            "a sentence uses for its clients (e.g. en: image clients, ru: имиджевые)"
+        )
     prio = entry.get("priority", base.priority if base is not None else float("inf"))
     if not isinstance(prio, (int, float)) or isinstance(prio, bool):
-        raise RegistryError(f"{where}: `priority` must be a number (lower is picked first as the main kind)")
+        raise RegistryError(
+            f"{where}: `priority` must be a number (lower is picked first as the main kind)"
+        )
     return Kind(kid, label, phrase, float(prio), synthetic)
 
 
@@ -213,7 +220,9 @@ def _outcome(entry: Mapping[str, Any], kinds: Iterable[str]) -> Outcome:
         raise RegistryError(f"{where}: a panel outcome needs `compute: module:function`")
     outside = entry.get("outside")
     if outside is not None and outside not in set(kinds):
-        raise RegistryError(f"{where}: `outside` names {outside!r}, which is not a kind ({', '.join(kinds)})")
+        raise RegistryError(
+            f"{where}: `outside` names {outside!r}, which is not a kind ({', '.join(kinds)})"
+        )
     return Outcome(
         id=oid, family=family, source=source,
         label=_words(entry, "label", where), phrase=_words(entry, "phrase", where),
@@ -241,10 +250,12 @@ def build(spec: Mapping[str, Any], rulebook: Mapping[str, Any]) -> Registry:
         if o.id in outcomes:
             raise RegistryError(f"outcome {o.id} is declared twice")
         outcomes[o.id] = o
-    clients = {str(e["id"]): ClientOutcome(str(e["id"]), _words(e, "phrase", f"client outcome {e['id']}"))
-               for e in spec.get("client_outcomes") or []}
-    return Registry(kinds=kinds, outcomes=outcomes, client_outcomes=clients, synthetic_kinds=synthetic,
-                    builtin_kinds=tuple(kinds))
+    clients = {
+        str(e["id"]): ClientOutcome(str(e["id"]), _words(e, "phrase", f"client outcome {e['id']}"))
+        for e in spec.get("client_outcomes") or []
+    }
+    return Registry(kinds=kinds, outcomes=outcomes, client_outcomes=clients,
+                    synthetic_kinds=synthetic, builtin_kinds=tuple(kinds))
 
 
 def _read(path: Path) -> dict:
@@ -253,7 +264,8 @@ def _read(path: Path) -> dict:
 
 
 def load(path: str | Path = REGISTRY_FILE, rulebook: str | Path = RULEBOOK_FILE) -> Registry:
-    """The registry declared by ``path`` and the kinds of ``rulebook`` (default: the built-in ones)."""
+    """The registry declared by ``path`` and the kinds of ``rulebook`` (default: the built-in
+    ones)."""
     return build(_read(Path(path)), _read(Path(rulebook)))
 
 
@@ -270,7 +282,8 @@ _ACTIVE: list[Registry] = []
 
 
 def current() -> Registry:
-    """The registry in use: the built-in one, unless a caller swapped in another with :func:`use`."""
+    """The registry in use: the built-in one, unless a caller swapped in another with
+    :func:`use`."""
     if not _ACTIVE:
         _ACTIVE.append(load())
     return _ACTIVE[-1]
@@ -288,5 +301,6 @@ def use(registry: Registry) -> Iterator[Registry]:
 
 
 def declare_kinds(entries: Iterable[Mapping[str, Any]]) -> None:
-    """Declare a loaded rulebook's kinds in the registry in use (see :meth:`Registry.declare_kinds`)."""
+    """Declare a loaded rulebook's kinds in the registry in use (see
+    :meth:`Registry.declare_kinds`)."""
     current().declare_kinds(entries)

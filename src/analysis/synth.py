@@ -30,6 +30,7 @@ import shlex
 from dataclasses import dataclass, field
 from importlib.metadata import version as _pkg_version
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -143,9 +144,10 @@ def load_effects(spec: str | Path | list | None) -> list[Effect]:
     else:
         path = Path(spec)
         raw = read_yaml(path, missing="effects file not found; give default, none or a YAML file")
-        items = raw.get("effects", []) if isinstance(raw, dict) else raw
-        if not isinstance(items, list):
+        loaded = raw.get("effects", []) if isinstance(raw, dict) else raw
+        if not isinstance(loaded, list):
             raise InputError(f"{path}: expected a list of effects (category, outcome, lag, size)")
+        items = loaded
     effects = []
     for i, item in enumerate(items):
         try:
@@ -170,6 +172,10 @@ class World:
     kpis: pd.DataFrame
     truth: dict
     client_periods: pd.DataFrame = field(repr=False)  # latent client × period panel (not written)
+    #: each kind's standardised latent share, (portfolios, periods)
+    exposure_z: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    #: long: portfolio, period, category, latent_share — what the rules' exposures estimate
+    latent_shares: pd.DataFrame | None = field(default=None, repr=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -335,7 +341,8 @@ class _Generator:
         g = self.port_trend[:, None] + self.port_growth_sd * self.port_shock + sh.get("revenue_growth", zero)
         g[:, 0] = 0.0
         level = np.cumsum(g, axis=1)
-        kind_level = sum(np.where(pool.kinds[k][:, None], self.kind_factor[k][pool.portfolio], 0.0) for k in ARTICLE_KINDS)
+        kind_level = cast(np.ndarray, sum(np.where(pool.kinds[k][:, None], self.kind_factor[k][pool.portfolio], 0.0)
+                                          for k in ARTICLE_KINDS))  # a sum of arrays (never the empty sum's 0)
         rows = []
         counts = np.bincount(pool.portfolio[alive], minlength=P).astype(float)
         for s in range(T):
@@ -568,8 +575,9 @@ class _Generator:
                               "outcome_sd": sig, "shift_per_sd": c})
             shifts[outcome] = shift
         for o in registry.current().outcomes.values():  # outcomes the simulation does not read itself
-            if o.plant and o.id in shifts:
-                o.plant_function()(self, shifts, base_out)
+            plant = o.plant_function()
+            if plant is not None and o.id in shifts:
+                plant(self, shifts, base_out)
         for e in self.client_effects:
             member = self.pool.kinds[e.category]
             if e.outcome == "revenue_growth":
@@ -809,9 +817,9 @@ def _clients_table(gen: _Generator, rows: np.ndarray, ids: np.ndarray, rng: np.r
     innov = np.clip(np.where(adv, rng.normal(71, 12, n), rng.normal(36, 15, n)), 0, 100).round(0).astype(int)
     # names=False (the method check's in-memory worlds, never shown): the ids stand for the names and
     # the Faker surname pool is skipped; it has its own random streams, so every other draw is the same
-    names = _names(n, seed, lang) if names else np.array(ids, dtype=object)
+    name = _names(n, seed, lang) if names else np.array(ids, dtype=object)
     for j in np.flatnonzero(np.isin(org, ["multinational", "government", "education"]) & (img | (rng.uniform(size=n) < 0.5))):
-        names[j] = _image_name(str(org[j]), rng, lang)
+        name[j] = _image_name(str(org[j]), rng, lang)
     port_label = np.array([f"P{i + 1:02d}" for i in range(gen.P)], dtype=object)
     industry = rng.choice([i for i in INDUSTRIES if i not in ("public_sector", "education")], size=n)
     industry = np.where(np.isin(org, ["government"]), "public_sector", industry)
@@ -819,7 +827,7 @@ def _clients_table(gen: _Generator, rows: np.ndarray, ids: np.ndarray, rng: np.r
     country = np.where(rng.uniform(size=n) < 0.8, "RU", rng.choice(COUNTRIES, size=n))
     country = np.where(np.isin(org, ["government", "education"]), "RU", country)
     return pd.DataFrame({
-        "client_id": ids, "name": names, "portfolio": port_label[pool.portfolio[rows]],
+        "client_id": ids, "name": name, "portfolio": port_label[pool.portfolio[rows]],
         "org_type": org, "industry": industry, "country": country, "founded_year": founded,
         "is_reference": is_ref, "brand_score": brand, "innovation_score": innov,
     })
@@ -1159,7 +1167,7 @@ def _write_ru_1c(world: World, out: Path) -> dict[str, Path]:
     return written
 
 
-def synth_command(**kwargs) -> str:
+def synth_command(**kwargs: object) -> str:
     """The ``keyclients synth`` command line (without ``--out``) that reproduces a world."""
     parts = ["keyclients", "synth"]
     for key in ("portfolios", "managers", "periods", "freq", "start", "clients", "seed", "effects", "flavor"):

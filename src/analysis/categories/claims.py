@@ -38,6 +38,7 @@ from analysis.categories.rules import (
     without_features,
 )
 
+
 @dataclass(frozen=True)
 class Claim:
     id: str

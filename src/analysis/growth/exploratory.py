@@ -25,7 +25,7 @@ from analysis.growth.fits import (
     usable_exposures,
 )
 from analysis.stats import adjust_pvalues, fe
-from analysis.stats.correlation import _correlation
+from analysis.stats.correlation import correlation_row as _correlation
 
 EXPLORE_COLUMNS = [
     "category", "outcome", "lag", "measure", "mode", "n", "n_portfolios", "estimate", "std_effect",

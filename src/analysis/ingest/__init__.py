@@ -22,7 +22,7 @@ import pandas as pd
 
 from analysis.errors import InputError
 from analysis.ingest.dataconfig import DataConfig, TableSpec, parse_config, read_config
-from analysis.ingest.mapping import REQUIRED, SCHEMA
+from analysis.ingest.mapping import REQUIRED
 from analysis.ingest.readers import RawTable, find_file, read_many, read_sql
 from analysis.ingest.tables import build_table, cross_checks, fill_portfolio
 from analysis.ingest.validation import Problems, format_problems

@@ -17,10 +17,15 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from analysis.errors import InputError
+
+if TYPE_CHECKING:  # the package imports this module: the types only for the checker
+    from analysis.ingest import ClientBase, ValidationReport
 
 ENV_KEY = "KEYCLIENTS_ANON_KEY"
 #: Hex digits of the HMAC kept: 48 bits, so a million clients collide with probability ~0.2 %;
@@ -43,7 +48,7 @@ def key_from_env() -> str:
     return key
 
 
-def pseudonyms(ids, key: str, *, digits: int = DIGITS) -> dict[str, str]:
+def pseudonyms(ids: Iterable[object], key: str, *, digits: int = DIGITS) -> dict[str, str]:
     """Real client id → pseudonym (``C`` + upper-case hex of the keyed hash), one per distinct id.
 
     Returns
@@ -66,7 +71,7 @@ def name_of(pseudonym: str) -> str:
     return f"Client {pseudonym[1:]}"
 
 
-def anonymize_base(base, key: str):
+def anonymize_base(base: ClientBase, key: str) -> ClientBase:
     """A copy of a :class:`~analysis.ingest.ClientBase` whose client ids and names are pseudonyms.
 
     Every table's ``client_id`` is mapped (ids found only in order lines or events too); the
@@ -91,7 +96,7 @@ def anonymize_base(base, key: str):
     return dataclasses.replace(base, **changes)
 
 
-def anonymize_report(report, key: str):
+def anonymize_report(report: ValidationReport, key: str) -> ValidationReport:
     """A :class:`~analysis.ingest.ValidationReport` with its base and texts anonymised."""
     if report.base is None:
         return report

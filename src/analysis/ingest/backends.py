@@ -8,13 +8,18 @@ One place sets them up (DuckDB's memory limit, Spark's master and time zone), fo
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 from analysis.errors import InputError
+
+if TYPE_CHECKING:  # ibis and pyspark are imported when a backend is opened (pyspark is an extra)
+    from ibis.backends import BaseBackend
+    from pyspark.sql import SparkSession
 
 ENGINES = ("duckdb", "spark")
 
 
-def connect(engine: str = "duckdb", **config):
+def connect(engine: str = "duckdb", **config: Any) -> BaseBackend:
     """An Ibis backend for ``engine``.
 
     ``duckdb``: an in-memory database; ``config`` goes to DuckDB (``threads``, ``memory_limit``,
@@ -34,7 +39,7 @@ def connect(engine: str = "duckdb", **config):
     raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
 
 
-def spark_session(**config):
+def spark_session(**config: Any) -> SparkSession:
     """The active SparkSession, or a new one (``KEYCLIENTS_SPARK_MASTER``, default ``local[2]``)."""
     try:
         from pyspark.sql import SparkSession

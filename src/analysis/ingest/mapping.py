@@ -12,9 +12,14 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from analysis.config import EVENT_TYPES
 from analysis.ingest.readers import synonyms
+
+if TYPE_CHECKING:  # pandas is imported where a sample is read
+    import pandas as pd
 
 #: Canonical columns of each table and how their values are read.
 SCHEMA: dict[str, dict[str, str]] = {
@@ -86,13 +91,13 @@ def money_header(header: str) -> bool:
         t.startswith(_NO_MONEY_STEMS) for t in w) and "%" not in str(header)
 
 
-def values_fit(values, kind: str, tolerance: float = 0.05) -> bool:
+def values_fit(values: pd.Series | None, kind: str, tolerance: float = 0.05) -> bool:
     """Filled cells of a sample read as ``kind`` (money, number, int, date, bool), all but
     ``tolerance`` of them."""
+    import pandas as pd
+
     from analysis.ingest import parse
     from analysis.ingest.readers import synonyms as _syn
-
-    import pandas as pd
 
     if values is None:
         return True
@@ -113,7 +118,7 @@ def values_fit(values, kind: str, tolerance: float = 0.05) -> bool:
     return True
 
 
-def propose(headers: list[str], table: str, frame=None, *, evidence: dict | None = None) -> dict[str, str]:
+def propose(headers: list[str], table: str, frame: pd.DataFrame | None = None, *, evidence: dict | None = None) -> dict[str, str]:
     """Canonical column → source header, from the built-in synonyms (exact canonical names first).
 
     With ``frame`` (the raw cells), a candidate whose values do not fit the column (text under a
@@ -168,7 +173,7 @@ def propose(headers: list[str], table: str, frame=None, *, evidence: dict | None
     return out
 
 
-def parse_filled(col) -> bool:
+def parse_filled(col: pd.Series) -> bool:
     from analysis.ingest import parse
 
     return bool(parse._filled(col.head(500)).any())
@@ -225,7 +230,7 @@ def _flag(col) -> bool:
     return bool((out.fillna(0) != 0).any()) or not pd_numeric(col)
 
 
-def pd_numeric(col) -> bool:
+def pd_numeric(col: pd.Series) -> bool:
     from analysis.ingest import parse
 
     out, bad, _ = parse.number(col.head(500))
@@ -240,7 +245,7 @@ def _known(column: str) -> list[str]:
     return [norm_header(w) for w in synonyms_for("transactions", column)]
 
 
-def nearest(word: str, choices) -> str | None:
+def nearest(word: str, choices: Iterable[str]) -> str | None:
     hit = difflib.get_close_matches(norm_header(word), [norm_header(c) for c in choices], n=1, cutoff=0.6)
     if not hit:
         return None

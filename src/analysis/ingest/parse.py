@@ -9,8 +9,9 @@ parse in a second or two.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from typing import Any
 
-import numpy as np
 import pandas as pd
 
 #: Date formats tried, in order; a time part (``0:00:00``) is dropped first. The one reading most
@@ -88,13 +89,13 @@ def number(col: pd.Series, *, decimal: str | None = None, thousands: str | None 
     return out, bad, dec
 
 
-def money(col: pd.Series, **kw) -> tuple[pd.Series, pd.Series, str]:
+def money(col: pd.Series, **kw: Any) -> tuple[pd.Series, pd.Series, str]:
     """Like :func:`number`, rounded to cents (money is then summed exactly as DECIMAL(18,2))."""
     out, bad, dec = number(col, **kw)
     return out.round(2), bad, dec
 
 
-def integer(col: pd.Series, **kw) -> tuple[pd.Series, pd.Series]:
+def integer(col: pd.Series, **kw: Any) -> tuple[pd.Series, pd.Series]:
     out, bad, _ = number(col, **kw)
     frac = out.notna() & (out != out.round())
     return out.round().astype("Int64").where(~frac), bad | frac
@@ -160,7 +161,7 @@ def _norm(value: str) -> str:
     return re.sub(r"[\s_\-.,;:«»\"'()/]+", " ", v).strip()
 
 
-def boolean(col: pd.Series, *, true_values=(), false_values=(), builtin: dict | None = None) -> tuple[pd.Series, pd.Series]:
+def boolean(col: pd.Series, *, true_values: Iterable[object] = (), false_values: Iterable[object] = (), builtin: dict | None = None) -> tuple[pd.Series, pd.Series]:
     """«Да/Нет», yes/no, true/false, 1/0 (and configured extras) as pandas ``boolean``."""
     if pd.api.types.is_bool_dtype(col):
         return col.astype("boolean"), pd.Series(False, index=col.index)

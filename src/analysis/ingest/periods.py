@@ -12,6 +12,8 @@ Also the one period axis every later layer puts its arrays on (:func:`period_axi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pandas as pd
 
 #: Share of a period the data may miss at its start or end before the period counts as partial.
@@ -68,7 +70,7 @@ def partial_labels(dates: pd.Series, freq: str = "Q") -> list[str]:
     return partial_periods(dates, freq)["period"].tolist()
 
 
-def period_freq(labels) -> str:
+def period_freq(labels: Iterable[object]) -> str:
     """The frequency code of period labels: ``Q`` (``2024Q1``), ``M`` (``2024-01``) or ``Y`` (``2024``)."""
     first = str(next(iter(labels)))
     if "Q" in first:
@@ -78,7 +80,7 @@ def period_freq(labels) -> str:
     return "Y"
 
 
-def period_axis(labels) -> list[str]:
+def period_axis(labels: Iterable[object]) -> list[str]:
     """All period labels from the first to the last (gaps filled), in order."""
     labels = sorted({str(x) for x in labels})
     if not labels:

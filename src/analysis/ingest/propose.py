@@ -24,7 +24,7 @@ import pandas as pd
 from analysis.errors import InputError
 from analysis.ingest import parse
 from analysis.ingest.dataconfig import TableSpec
-from analysis.ingest.mapping import REQUIRED, SCHEMA, values_fit, norm_header, propose
+from analysis.ingest.mapping import REQUIRED, SCHEMA, norm_header, propose, values_fit
 from analysis.ingest.readers import RawTable, read_table, synonyms
 
 _NAME_HINTS = {
@@ -361,7 +361,7 @@ def _render_table(out: list[str], table: str, f: _File, mapping: dict, extra: di
         out.append("    # columns left unmapped (not used): " + ", ".join(_q(h) for h in unmapped))
     if table in filters:
         col, values = filters[table]
-        out.append(f"    filter:                 # lines that did not happen are left out (reported with revenue)")
+        out.append("    filter:                 # lines that did not happen are left out (reported with revenue)")
         out.append(f"      {_q(col)}: {{drop: [{', '.join(_q(v) for v in values)}]}}")
     for canon, key in (("org_type", "org_type"), ("type", "type")):
         if canon in mapping and canon in SCHEMA[table]:

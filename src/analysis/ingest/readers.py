@@ -20,12 +20,13 @@ import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import SupportsInt
 
 import pandas as pd
 import yaml
 
 from analysis.errors import InputError
-from analysis.ingest.dataconfig import TableSpec
+from analysis.ingest.dataconfig import Source, TableSpec
 
 SUFFIXES = (".csv", ".csv.gz", ".tsv", ".txt", ".dat", ".xlsx", ".parquet")
 DELIMITERS = (";", ",", "\t", "|")
@@ -67,7 +68,7 @@ class RawTable:
     def label(self) -> str:
         return self.name or self.path.name
 
-    def where(self, index) -> str:
+    def where(self, index: SupportsInt) -> str:
         """Row ``index`` as ``line N``, or ``file line N`` in a table joined from several files."""
         if self.origin is None:
             return f"{self.line_word} {index}"
@@ -543,13 +544,13 @@ def _read_parquet(path: Path) -> RawTable:
     return RawTable(frame, path, "record")
 
 
-def read_sql(source, label: str) -> RawTable:
+def read_sql(source: Source, label: str) -> RawTable:
     """Read a table or query from any backend Ibis connects to (``duckdb:///file.duckdb``, ``sqlite:///…``)."""
     import ibis
 
     try:
         con = ibis.connect(source.url)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - each backend raises its own kinds for a bad URL
         raise InputError(f"{label}: cannot open {source.url!r} ({exc.__class__.__name__}: {exc}); "
                          "fix `source.url` in the config") from None
     try:
@@ -566,14 +567,14 @@ def read_sql(source, label: str) -> RawTable:
             frame = con.con.execute(sql).df()
     except InputError:
         raise
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:  # noqa: BLE001 - any backend error becomes one line naming the source
         what = f"table {source.table!r}" if source.table and not source.query else "query"
         raise InputError(f"{label}: cannot read the {what} ({exc.__class__.__name__}: "
                          f"{str(exc).splitlines()[0][:200]}); fix `source` in the config") from None
     finally:
         try:
             con.disconnect()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - a failed disconnect must not hide the read's own result
             pass
     frame.columns = [str(c) for c in frame.columns]
     frame.index = pd.RangeIndex(1, len(frame) + 1)

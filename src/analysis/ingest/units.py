@@ -17,11 +17,15 @@ as new to its new unit, as it would for the team that gains or loses it.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
+
+if TYPE_CHECKING:  # the package imports this module: the types only for the checker
+    from analysis.ingest import ClientBase
 
 #: The unit of client-periods whose window names none (e.g. order lines without a manager).
 UNASSIGNED = "unassigned"
@@ -63,7 +67,7 @@ def _columns_hint(base) -> str:
             f"{', '.join(map(str, tx)) or 'none'}")
 
 
-def assign(base, *, by: str, window: int, freq: str, periods: list[str]) -> Units:
+def assign(base: ClientBase, *, by: str, window: int, freq: str, periods: list[str]) -> Units:
     """Assign every client-period to a unit of column ``by`` (see the module docstring).
 
     Parameters
@@ -98,7 +102,8 @@ def assign(base, *, by: str, window: int, freq: str, periods: list[str]) -> Unit
         if tx is not None:
             seen = pd.DataFrame({"client_id": tx["client_id"].astype(str),
                                  "period": _period_labels(tx["date"], freq)}).drop_duplicates()
-        else:
+        else:  # a loaded base has order lines or client periods (ingest.load checks it)
+            assert base.client_periods is not None
             seen = base.client_periods[["client_id", "period"]].astype(str).drop_duplicates()
         assignment = seen.merge(fixed, on="client_id", how="inner")
         assignment = _order(assignment, periods)
@@ -198,7 +203,8 @@ def _sorted_periods(labels: list[str]) -> list[str]:
         return sorted(labels)
 
 
-def apply(base, panel: pd.DataFrame, *, by: str, window: int, freq: str, periods: list[str]):
+def apply(base: ClientBase, panel: pd.DataFrame, *, by: str, window: int, freq: str,
+          periods: list[str]) -> tuple[ClientBase, pd.DataFrame, Units]:
     """The panel over units: ``(base, panel, units)`` with ``portfolio`` replaced by the unit.
 
     ``base.clients`` gets the client's first unit as ``portfolio``; KPIs keep the rows of units
@@ -223,7 +229,9 @@ def apply(base, panel: pd.DataFrame, *, by: str, window: int, freq: str, periods
     return dataclasses.replace(base, **changes), panel, units
 
 
-def pseudonymise(base, panel: pd.DataFrame, units: Units):
+def pseudonymise(
+    base: ClientBase, panel: pd.DataFrame, units: Units
+) -> tuple[ClientBase, pd.DataFrame, Units]:
     """Units renamed ``U01``, ``U02`` … in name order (account managers are people: with
     ``anonymize`` their names must not reach the pages); returns ``(base, panel, units)``."""
     mapping = {name: f"U{i + 1:02d}" for i, name in enumerate(units.names)}

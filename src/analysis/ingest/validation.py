@@ -8,9 +8,9 @@ source line numbers as index, so a failure names the line a user can open the fi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, SupportsInt
 
 import pandas as pd
 
@@ -34,24 +34,24 @@ class Problems:
     #: so every problem names the file and the line where the row was read
     origins: dict = field(default_factory=dict)
 
-    def where(self, file: str, index) -> str:
+    def where(self, file: str, index: SupportsInt) -> str:
         """Row ``index`` of ``file`` as a line number, or as ``name:line`` in a table joined from files."""
         origin = self.origins.get(file)
         if origin is None:
             return str(int(index))
         return f"{origin['file'].iat[int(index)]}:{int(origin['line'].iat[int(index)])}"
 
-    def add(self, severity: str, file: str, column: str, check: str, *, count: int = 1, lines=(),
+    def add(self, severity: str, file: str, column: str, check: str, *, count: int = 1, lines: Iterable[SupportsInt] = (),
             fix: str = "", line_word: str = "line") -> None:
         lines = list(lines)[:MAX_LINES]
         self.rows.append({"severity": severity, "file": file, "column": column or "", "check": check,
                           "count": int(count), "lines": ", ".join(self.where(file, x) for x in lines),
                           "line_word": line_word, "fix": fix})
 
-    def error(self, *args, **kw) -> None:
+    def error(self, *args: Any, **kw: Any) -> None:
         self.add("error", *args, **kw)
 
-    def warning(self, *args, **kw) -> None:
+    def warning(self, *args: Any, **kw: Any) -> None:
         self.add("warning", *args, **kw)
 
     def mask(self, severity: str, file: str, column: str, check: str, bad: pd.Series, fix: str,
@@ -101,7 +101,7 @@ def _check(fn, name: str) -> "pa.Check":
     return pa.Check(fn, name=name, ignore_na=True)
 
 
-def table_schema(table: str, columns, *, returns: bool = False, today=None, this_year: int | None = None
+def table_schema(table: str, columns: Iterable[str], *, returns: bool = False, today: pd.Timestamp | None = None, this_year: int | None = None
                  ) -> "pa.DataFrameSchema":
     """Row checks of one canonical table (only on the columns it has)."""
     import pandera.pandas as pa

@@ -10,6 +10,7 @@ import matplotlib.ticker
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.figure import Figure
 
 from analysis import i18n, registry
 
@@ -110,7 +111,7 @@ def _thin_period_axis(ax, labels: list[str]) -> None:
 
 
 def coverage_heatmap(coverage: pd.DataFrame, *, value: str = "active_clients", title: str | None = None,
-                     lang: str = "en"):
+                     lang: str = "en") -> Figure:
     """Portfolio × period heatmap of ``value`` (active clients by default)."""
     wide = coverage.pivot(index="portfolio", columns="period", values=value)
     height = max(3.0, 0.22 * len(wide) + 1.5)
@@ -124,7 +125,7 @@ def coverage_heatmap(coverage: pd.DataFrame, *, value: str = "active_clients", t
     return fig
 
 
-def revenue_trend(panel: pd.DataFrame, *, lang: str = "en"):
+def revenue_trend(panel: pd.DataFrame, *, lang: str = "en") -> Figure:
     """Total revenue and active clients per period (two panels sharing the period axis)."""
     per = panel[panel["revenue"] > 0].groupby("period").agg(revenue=("revenue", "sum"),
                                                             clients=("client_id", "nunique")).reset_index()
@@ -144,7 +145,7 @@ def revenue_trend(panel: pd.DataFrame, *, lang: str = "en"):
     return fig
 
 
-def category_shares(counts: pd.DataFrame, *, lang: str = "en"):
+def category_shares(counts: pd.DataFrame, *, lang: str = "en") -> Figure | None:
     """Share of decided clients in each category, per period, one colour per category."""
     if counts.empty:
         return None
@@ -166,7 +167,7 @@ def category_shares(counts: pd.DataFrame, *, lang: str = "en"):
     return fig
 
 
-def overlap_heatmap(matrix: pd.DataFrame, *, lang: str = "en"):
+def overlap_heatmap(matrix: pd.DataFrame, *, lang: str = "en") -> Figure | None:
     """Clients in both kinds (diagonal: clients in the kind) as a heatmap."""
     if matrix.empty:
         return None
@@ -178,7 +179,7 @@ def overlap_heatmap(matrix: pd.DataFrame, *, lang: str = "en"):
     return fig
 
 
-def forest(results: pd.DataFrame, *, label: str = "id", lang: str = "en"):
+def forest(results: pd.DataFrame, *, label: str = "id", lang: str = "en") -> Figure | None:
     """Standardised effects with 95 % CIs, one row per hypothesis, and the ±min_effect band."""
     df = results.dropna(subset=["std_effect"]).reset_index(drop=True)
     if df.empty:
@@ -206,7 +207,7 @@ def forest(results: pd.DataFrame, *, label: str = "id", lang: str = "en"):
     return fig
 
 
-def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None, lang: str = "en"):
+def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None, lang: str = "en") -> Figure | None:
     """The exploratory grid: standardised effect of each category on each outcome at each lag.
 
     One small heatmap per kind (outcomes × lags), sized for a page; kinds and outcomes with no
@@ -256,7 +257,7 @@ def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None, lang: str = "en"
     return fig
 
 
-def scatter_fits(data: pd.DataFrame, results: pd.DataFrame, *, max_panels: int = 8, lang: str = "en"):
+def scatter_fits(data: pd.DataFrame, results: pd.DataFrame, *, max_panels: int = 8, lang: str = "en") -> Figure | None:
     """For each hypothesis: exposure vs outcome after removing portfolio and period means, with a fit."""
     from analysis.growth.panel import exposure_column, outcome_column
 
@@ -300,7 +301,7 @@ def _seeded_jitter(seed: int = 0):
         np.random.set_state(state)
 
 
-def method_check(runs: pd.DataFrame, *, lang: str = "en"):
+def method_check(runs: pd.DataFrame, *, lang: str = "en") -> Figure:
     """Estimates in null and planted worlds per hypothesis, with the planted size marked."""
     fig, ax = plt.subplots(figsize=(9, 0.5 * runs["id"].nunique() + 1.8))
     with _seeded_jitter():
@@ -320,7 +321,7 @@ def method_check(runs: pd.DataFrame, *, lang: str = "en"):
     return fig
 
 
-def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | None = None, lang: str = "en"):
+def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | None = None, lang: str = "en") -> Figure | None:
     """Clients of one period by window revenue (log scale) and gross margin, coloured and shaped by
     main kind (:func:`analysis.categories.rules.primary_category`). Without costs in the data the
     margin axis gives way to one row per main kind. ``None`` when no client has revenue."""
@@ -358,7 +359,7 @@ def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | No
     return fig
 
 
-def growth_waterfall(shares: pd.DataFrame, *, measure: str = "revenue", lang: str = "en"):
+def growth_waterfall(shares: pd.DataFrame, *, measure: str = "revenue", lang: str = "en") -> Figure:
     """Waterfall of a measure from the period before the span to its last period, one bar per
     main kind (its clients' net change over the span); from :func:`analysis.growth.decompose.growth_shares`."""
     from analysis.growth import decompose

@@ -494,7 +494,13 @@ def load_worlds(folder: str | Path) -> tuple[Design, pd.DataFrame]:
 
 def _world_data(design: Design, seed: int, effects, rulebook=None):
     from analysis.categories.features import client_features
-    from analysis.categories.rules import Rulebook, classify, classify_variants, load_rulebook, rule_features
+    from analysis.categories.rules import (
+        Rulebook,
+        classify,
+        classify_variants,
+        load_rulebook,
+        rule_features,
+    )
     from analysis.synth import generate, world_panel
 
     w = generate(portfolios=design.portfolios, periods=design.periods, clients=design.clients, freq=design.freq,

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from analysis import i18n, registry
+
+if TYPE_CHECKING:  # IPython and matplotlib are imported when a page shows something
+    from IPython.display import HTML
+    from matplotlib.figure import Figure
 
 #: Where a rule's missing feature comes from (``features.FEATURES``' source) → (en, ru) words.
 _SOURCES = {
@@ -96,14 +102,15 @@ def missing_kinds_line(membership: pd.DataFrame, lang: str = "en") -> str:
     return i18n.t("nc.line", lang, items="; ".join(parts))
 
 
-def note(text: str):
+def note(text: str) -> HTML | None:
     """A computed line for a page (escaped), or nothing when ``text`` is empty."""
     from IPython.display import HTML
 
     return HTML(f'<p class="computed">{html.escape(text)}</p>') if text else None
 
 
-def figure(fig, name: str, figures_dir, *, empty: str = "", lang: str = "en"):
+def figure(fig: Figure | None, name: str, figures_dir: str | Path | None, *, empty: str = "",
+           lang: str = "en") -> HTML | None:
     """Save and show a figure; when there is none (nothing to draw), show the one line ``empty``
     (a catalogue key) instead of empty axes."""
     import matplotlib.pyplot as plt
@@ -158,7 +165,7 @@ def change_counts(changes: pd.DataFrame, membership: pd.DataFrame, *, period: st
     return out
 
 
-def anchored(anchor: str, shown):
+def anchored(anchor: str, shown: HTML) -> HTML:
     """A displayed table wrapped in an element with the id ``anchor`` (the index links to it)."""
     from IPython.display import HTML
 

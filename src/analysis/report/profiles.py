@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from analysis import registry
+
+if TYPE_CHECKING:
+    from analysis.report.study import Study
 
 
 def _decided(membership: pd.DataFrame, period: str | None) -> pd.DataFrame:
@@ -84,7 +89,7 @@ def examples(membership: pd.DataFrame, clients: pd.DataFrame, features: pd.DataF
     return out.sort_values("category", key=lambda s: s.map(order)).reset_index(drop=True)
 
 
-def facts(study) -> dict:
+def facts(study: Study) -> dict:
     """Headline numbers of a client base: clients, portfolios, periods, first and last period."""
     panel = study.panel
     active = panel[panel["revenue"] > 0]

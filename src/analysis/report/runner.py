@@ -1127,7 +1127,7 @@ def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool,
                       for p in key_figures[:3])
     verdicts = _verdict_table(tmp / "tables" / "hypotheses.csv", lang=lang, folder=folder)
     none = html.escape(i18n.t("report.none", lang))
-    h = lambda key: html.escape(i18n.t(key, lang))  # noqa: E731
+    h = lambda key: html.escape(i18n.t(key, lang))  # noqa: E731 - shorthand for the page's labels
     verdicts_html = (f"<h2>{h('report.verdicts')}</h2>{_method_check_warning(tmp / 'tables', lang)}{verdicts}"
                      if verdicts else "")
     verdicts_html = _plan_line(tmp / "tables" / "plan.csv", lang=lang) + verdicts_html
@@ -1434,7 +1434,7 @@ def bullets(texts) -> "IPython.display.HTML":  # noqa: F821 - IPython is importe
     return HTML("<ul>" + "".join(f"<li>{html.escape(str(t))}</li>" for t in texts) + "</ul>")
 
 
-def paragraph(text: str) -> "IPython.display.HTML":  # noqa: F821
+def paragraph(text: str) -> "IPython.display.HTML":  # noqa: F821 - IPython is imported lazily
     """One paragraph of computed text for a notebook page, HTML-escaped."""
     from IPython.display import HTML
 

@@ -13,7 +13,7 @@ published table in ``tests/test_stats_*.py`` (the R script sits in ``tests/refer
 """
 
 from analysis.stats._validate import StatsWarning
-from analysis.stats.cluster import INFERENCE_METHODS, cluster_inference
+from analysis.stats.cluster import cluster_inference
 from analysis.stats.correlation import correlation
 from analysis.stats.multicomp import adjust_pvalues
 from analysis.stats.power import mde, required_n

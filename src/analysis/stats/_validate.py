@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
+
+#: A numeric vector as callers pass it: a list, an array or a Series.
+Numbers: TypeAlias = Sequence[float] | np.ndarray | pd.Series
 
 
 class StatsWarning(UserWarning):
@@ -23,7 +27,7 @@ def check_choice(name: str, value: object, allowed: Iterable[str]) -> str:
         raise InputError(
             f"The value for `{name}` must be one of {allowed}, but {value!r} was passed."
         )
-    return value  # type: ignore[return-value]
+    return value
 
 
 def as_list(name: str, value: str | Sequence[str] | None) -> list[str]:
@@ -34,7 +38,9 @@ def as_list(name: str, value: str | Sequence[str] | None) -> list[str]:
         return [value]
     out = list(value)
     if not all(isinstance(v, str) for v in out):
-        raise InputError(f"`{name}` must be a column name or a list of column names, got {value!r}.")
+        raise InputError(
+            f"`{name}` must be a column name or a list of column names, got {value!r}."
+        )
     return out
 
 
@@ -65,6 +71,12 @@ def check_numeric(data: pd.DataFrame, columns: Sequence[str], *, what: str = "da
             )
 
 
+def check_confidence(confidence: float) -> None:
+    """Raise :class:`InputError` unless ``0 < confidence < 1``."""
+    if not 0 < confidence < 1:
+        raise InputError(f"`confidence` must be between 0 and 1, got {confidence!r}.")
+
+
 def as_vector(name: str, values: object) -> np.ndarray:
     """A 1-D float array from a list, array or Series; :class:`InputError` otherwise."""
     try:
@@ -74,6 +86,20 @@ def as_vector(name: str, values: object) -> np.ndarray:
     if arr.ndim != 1:
         raise InputError(f"`{name}` must be one-dimensional, got shape {arr.shape}.")
     return arr
+
+
+def complete_pairs(x: object, y: object, *, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """``x`` and ``y`` as float vectors without the pairs where either is missing (R's
+    ``complete.obs``); :class:`InputError` when their lengths differ or fewer than 3 complete
+    pairs are left (``what`` names the test in that message, e.g. "A correlation")."""
+    xa, ya = as_vector("x", x), as_vector("y", y)
+    if xa.shape != ya.shape:
+        raise InputError(f"`x` and `y` must have the same length, got {xa.size} and {ya.size}.")
+    keep = ~(np.isnan(xa) | np.isnan(ya))
+    xa, ya = xa[keep], ya[keep]
+    if xa.size < 3:
+        raise InputError(f"{what} needs at least 3 complete pairs; got {int(xa.size)}.")
+    return xa, ya
 
 
 def warn(message: str) -> None:

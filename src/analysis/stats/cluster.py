@@ -107,7 +107,9 @@ def _inv_sqrt_psd(a: np.ndarray) -> np.ndarray:
     return (vec * inv) @ vec.T
 
 
-def bootstrap_weights(n_clusters: int, n_draws: int, weights: str, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
+def bootstrap_weights(
+    n_clusters: int, n_draws: int, weights: str, rng: np.random.Generator
+) -> tuple[np.ndarray, bool]:
     """Cluster weights, shape (G, B), and whether they enumerate all 2^G Rademacher vectors."""
     if weights == "rademacher" and 2**n_clusters <= n_draws:
         grid = (np.arange(2**n_clusters)[None, :] >> np.arange(n_clusters)[:, None]) & 1
@@ -115,6 +117,21 @@ def bootstrap_weights(n_clusters: int, n_draws: int, weights: str, rng: np.rando
     if weights == "rademacher":
         return rng.choice(np.array([-1.0, 1.0]), size=(n_clusters, n_draws)), False
     return rng.choice(_WEBB, size=(n_clusters, n_draws)), False
+
+
+def _check_options(method: str, weights: str, center: str, n_boot: int) -> None:
+    if method not in INFERENCE_METHODS:
+        raise InputError(
+            f"`inference` must be one of {list(INFERENCE_METHODS)}, but {method!r} was passed."
+        )
+    if weights not in ("auto", "rademacher", "webb"):
+        raise InputError(
+            f"`weights` must be 'auto', 'rademacher' or 'webb', but {weights!r} was passed."
+        )
+    if center not in ("estimate", "mean"):
+        raise InputError(f"`center` must be 'estimate' or 'mean', but {center!r} was passed.")
+    if method == "wild" and n_boot < MIN_DRAWS:
+        raise InputError(f"`n_boot` must be at least {MIN_DRAWS}, got {n_boot}.")
 
 
 def cluster_inference(
@@ -196,14 +213,7 @@ def cluster_inference(
     >>> wild.details["weights"], wild.details["enumerated"], wild.details["n_boot"]
     ('rademacher', True, 4096)
     """
-    if method not in INFERENCE_METHODS:
-        raise InputError(f"`inference` must be one of {list(INFERENCE_METHODS)}, but {method!r} was passed.")
-    if weights not in ("auto", "rademacher", "webb"):
-        raise InputError(f"`weights` must be 'auto', 'rademacher' or 'webb', but {weights!r} was passed.")
-    if center not in ("estimate", "mean"):
-        raise InputError(f"`center` must be 'estimate' or 'mean', but {center!r} was passed.")
-    if method == "wild" and n_boot < MIN_DRAWS:
-        raise InputError(f"`n_boot` must be at least {MIN_DRAWS}, got {n_boot}.")
+    _check_options(method, weights, center, n_boot)
     u = np.asarray(design, dtype=float)
     yv = np.asarray(y, dtype=float)
     n, p = u.shape
@@ -242,7 +252,9 @@ def cluster_inference(
         tstat = est / se_cr1
         pvals, qstar = _wild(u, yv, groups, m, k, cr1_factor, vmat, tstat, confidence)
         se = se_cr1 * qstar / level_q
-        details.update(weights=wname, n_boot=int(vmat.shape[1]), enumerated=bool(enumerated), q_star=qstar)
+        details.update(
+            weights=wname, n_boot=int(vmat.shape[1]), enumerated=bool(enumerated), q_star=qstar
+        )
         ci_half = qstar * se_cr1
         return ClusterInference(
             method=method, estimate=est, std_error=se, statistic=tstat, df=dfv, p_value=pvals,
@@ -266,7 +278,9 @@ def _label(method: str, g: int, details: dict) -> str:
     return f"{INFERENCE_LABELS[method]}, G={g}"
 
 
-def _cr2(u: np.ndarray, e: np.ndarray, groups: list[np.ndarray], m: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _cr2(
+    u: np.ndarray, e: np.ndarray, groups: list[np.ndarray], m: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     p = u.shape[1]
     meat = np.zeros((p, p))
     a_rows = []  # per cluster: A_g U_g M[:, :k], shape (n_g, k)
@@ -298,7 +312,8 @@ def _cv3(
     g = len(groups)
     full_schur, _ = _schur(uu, uy, k)
     scale = np.sqrt(np.clip(np.diag(full_schur), 1e-300, None))
-    cross = np.stack([u[ix].T @ u[ix] for ix in groups])  # (G, p, p): U_g'U_g (n × p² memory avoided)
+    # (G, p, p): U_g'U_g (n × p² memory avoided)
+    cross = np.stack([u[ix].T @ u[ix] for ix in groups])
     cross_y = _group_sums(u * y[:, None], groups)  # (G, p): U_g'y_g
     schur, rhs = _schur(uu[None] - cross, uy[None] - cross_y, k)  # (G, k, k), (G, k)
     sn = schur / np.outer(scale, scale)
@@ -313,7 +328,8 @@ def _cv3(
     identified = np.array([not lost[j] for j in range(k)])
     var[~identified] = np.nan
     notes = [
-        f"loo_unidentified: without cluster(s) {', '.join(lost[j])} the coefficient is not identified"
+        f"loo_unidentified: without cluster(s) {', '.join(lost[j])} "
+        "the coefficient is not identified"
         if lost[j] else ""
         for j in range(k)
     ]  # fmt: skip

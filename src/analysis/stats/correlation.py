@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from typing import TypedDict
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.errors import InputError
-from analysis.stats._validate import as_vector, check_choice
+from analysis.stats._validate import Numbers, check_choice, check_confidence, complete_pairs
 
 METHODS = ("pearson", "spearman", "kendall")
 ALTERNATIVES = ("two-sided", "greater", "less")
@@ -20,6 +19,20 @@ ALTERNATIVES = ("two-sided", "greater", "less")
 SPEARMAN_EXACT_MAX_N = 9
 # R's cor.test uses the exact null distribution of Kendall's tau below n = 50 without ties.
 KENDALL_EXACT_MAX_N = 49
+
+
+class CorrelationRow(TypedDict):
+    """One row of :func:`correlation` (the columns its docstring lists)."""
+
+    method: str
+    alternative: str
+    n: int
+    estimate: float
+    ci_low: float
+    ci_high: float
+    ci_method: str
+    p_unc: float
+    p_method: str
 
 
 def _fisher_ci(
@@ -60,8 +73,8 @@ def _spearman_exact_p(x: np.ndarray, y: np.ndarray, alternative: str) -> float:
 
 
 def correlation(
-    x: Sequence[float] | np.ndarray | pd.Series,
-    y: Sequence[float] | np.ndarray | pd.Series,
+    x: Numbers,
+    y: Numbers,
     *,
     method: str = "pearson",
     alternative: str = "two-sided",
@@ -123,23 +136,20 @@ def correlation(
     >>> bool(res.loc[0, "ci_low"] < res.loc[0, "estimate"] < res.loc[0, "ci_high"])
     True
     """
-    return pd.DataFrame({k: [v] for k, v in _correlation(x, y, method, alternative, confidence).items()})
+    row = correlation_row(x, y, method, alternative, confidence)
+    return pd.DataFrame({k: [v] for k, v in row.items()})
 
 
-def _correlation(x, y, method: str, alternative: str, confidence: float) -> dict:
-    """:func:`correlation`'s one row as a dict (callers with many pairs skip the frame)."""
+def correlation_row(
+    x: Numbers, y: Numbers, method: str, alternative: str, confidence: float
+) -> CorrelationRow:
+    """:func:`correlation`'s one row as a dict, the same keys and values (callers with many pairs
+    skip building a frame per pair)."""
     check_choice("method", method, METHODS)
     check_choice("alternative", alternative, ALTERNATIVES)
-    if not 0 < confidence < 1:
-        raise InputError(f"`confidence` must be between 0 and 1, got {confidence!r}.")
-    xa, ya = as_vector("x", x), as_vector("y", y)
-    if xa.shape != ya.shape:
-        raise InputError(f"`x` and `y` must have the same length, got {xa.size} and {ya.size}.")
-    keep = ~(np.isnan(xa) | np.isnan(ya))
-    xa, ya = xa[keep], ya[keep]
+    check_confidence(confidence)
+    xa, ya = complete_pairs(x, y, what="A correlation")
     n = int(xa.size)
-    if n < 3:
-        raise InputError(f"A correlation needs at least 3 complete pairs; got {n}.")
     ties = np.unique(xa).size < n or np.unique(ya).size < n
 
     if method == "pearson":

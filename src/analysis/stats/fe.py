@@ -29,26 +29,26 @@ The tests (tests/test_stats_fe.py) hold it to :func:`~analysis.stats.panel_regre
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple, Required, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.errors import InputError
-from analysis.stats._validate import check_choice, warn
+from analysis.stats._panel import (
+    PanelFit,
+    assemble_fit,
+    check_model_size,
+    cr1_correction,
+    few_clusters,
+    vifs,
+)
+from analysis.stats._validate import check_choice, check_confidence, warn
 from analysis.stats.cluster import INFERENCE_METHODS, cluster_inference
 
 #: linearmodels' rule: a regressor with less than this fraction of its norm left after the fixed
 #: effects (and the regressors before it) are removed is absorbed.
 ABSORBED_TOL = 1e-5
-MIN_CLUSTERS = 30
-MAX_VIF = 10.0
-PANEL_COLUMNS = [
-    "term", "role", "estimate", "std_error", "statistic", "df", "p_unc", "ci_low", "ci_high",
-    "n", "n_entities", "n_periods", "std_effect", "std_effect_se", "cov_type", "small_sample",
-    "diagnostics",
-]  # fmt: skip
 
 
 def codes(values: Sequence | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -66,11 +66,16 @@ def entity_demean(a: np.ndarray, ent: np.ndarray, counts: np.ndarray | None = No
         return a - (np.bincount(ent, weights=a, minlength=len(counts)) / counts)[ent]
     if a.shape[1] == 0:
         return a.copy()
-    means = np.stack([np.bincount(ent, weights=c, minlength=len(counts)) for c in a.T], axis=1) / counts[:, None]
+    means = (
+        np.stack([np.bincount(ent, weights=c, minlength=len(counts)) for c in a.T], axis=1)
+        / counts[:, None]
+    )
     return a - means[ent]
 
 
-def period_dummies(per: np.ndarray, n_periods: int | None = None, *, drop_first: bool = True) -> np.ndarray:
+def period_dummies(
+    per: np.ndarray, n_periods: int | None = None, *, drop_first: bool = True
+) -> np.ndarray:
     """Dummies of the period codes (rows × periods), the first dropped by default."""
     t = int(per.max()) + 1 if n_periods is None else int(n_periods)
     d = (per[:, None] == np.arange(t)[None, :]).astype(float)
@@ -115,22 +120,10 @@ def cluster_design(
     :func:`analysis.stats.cluster.cluster_inference` for two-way effects clustered by entity
     (entity effects nested in the clusters absorbed; period effects as dummies, the first
     dropped). Codes must be ``0..L-1`` without gaps."""
-    u = np.hstack([x, period_dummies(per, n_periods)])
     counts = np.bincount(ent)
-    u = u - (np.stack([np.bincount(ent, weights=c) for c in u.T], axis=1) / counts[:, None])[ent]
-    return u, y - (np.bincount(ent, weights=y) / counts)[ent]
-
-
-def _vifs(xw: np.ndarray) -> np.ndarray:
-    """Variance inflation factors of within-transformed regressors: the diagonal of the inverse
-    correlation matrix (inf when it is singular)."""
-    if xw.shape[1] < 2:
-        return np.ones(xw.shape[1])
-    corr = np.corrcoef(xw, rowvar=False)
-    try:
-        return np.diag(np.linalg.inv(corr))
-    except np.linalg.LinAlgError:
-        return np.full(xw.shape[1], np.inf)
+    return entity_demean(
+        np.hstack([x, period_dummies(per, n_periods)]), ent, counts
+    ), entity_demean(y, ent, counts)
 
 
 def _check_identified(x: np.ndarray, xw: np.ndarray, terms: Sequence[str]) -> None:
@@ -142,63 +135,33 @@ def _check_identified(x: np.ndarray, xw: np.ndarray, terms: Sequence[str]) -> No
     absorbed = [t for t, a, b in zip(terms, left, norms, strict=True) if not a > ABSORBED_TOL * b]
     if absorbed:
         raise InputError(
-            f"A regressor does not vary once the fixed effects are removed, so its effect cannot be "
-            f"estimated: {absorbed} (less than {ABSORBED_TOL:g} of the column's norm is left). Drop it or the "
-            "effects that absorb it."
+            f"A regressor does not vary once the fixed effects are removed, so its effect cannot "
+            f"be estimated: {absorbed} (less than {ABSORBED_TOL:g} of the column's norm is left). "
+            "Drop it or the effects that absorb it."
         )
     r = np.linalg.qr(xw, mode="r")
     if np.any(np.abs(np.diag(r)) <= ABSORBED_TOL * norms):
         raise InputError(
-            f"The regressors {list(terms)} are perfectly collinear (after removing fixed effects). Drop one "
-            "of the columns that are linear combinations of the others."
+            f"The regressors {list(terms)} are perfectly collinear (after removing fixed effects). "
+            "Drop one of the columns that are linear combinations of the others."
         )
 
 
-@dataclass
-class TwoWayFit:
-    """The result of :func:`twoway_fit`: arrays over the terms and the model's notes.
+#: The result of :func:`twoway_fit` (the name its callers know): arrays over the terms, the
+#: model's notes, ``frame()`` the table of :func:`twoway_regression`.
+TwoWayFit = PanelFit
 
-    ``frame()`` is the table of :func:`twoway_regression`; ``warnings`` the messages it issues.
-    """
 
-    terms: list[str]
-    roles: list[str]
-    estimate: np.ndarray
-    std_error: np.ndarray
-    statistic: np.ndarray
-    df: np.ndarray
-    p_unc: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    n: int
-    n_entities: int
-    n_periods: int
-    std_effect: np.ndarray
-    std_effect_se: np.ndarray
-    small_sample: str
-    diagnostics: list[str]
+class TwoWayOptions(TypedDict, total=False):
+    """The options :func:`twoway_regression` passes on to :func:`twoway_fit` (defaults there)."""
+
+    terms: Required[Sequence[str]]
+    roles: Sequence[str] | None
+    outcome: str
     inference: str | None
-    identified: np.ndarray
-    warnings: list[str]
-    attrs: dict = field(default_factory=dict)
-
-    def frame(self) -> pd.DataFrame:
-        """One row per term, the columns of :func:`analysis.stats.panel_regression`."""
-        out = pd.DataFrame(
-            {
-                "term": self.terms, "role": self.roles, "estimate": self.estimate, "std_error": self.std_error,
-                "statistic": self.statistic, "df": self.df, "p_unc": self.p_unc, "ci_low": self.ci_low,
-                "ci_high": self.ci_high, "n": self.n, "n_entities": self.n_entities, "n_periods": self.n_periods,
-                "std_effect": self.std_effect, "std_effect_se": self.std_effect_se, "cov_type": "clustered",
-                "small_sample": self.small_sample, "diagnostics": self.diagnostics,
-            },
-            columns=PANEL_COLUMNS,
-        )  # fmt: skip
-        if self.inference is not None:
-            out["inference"] = self.inference
-            out["identified"] = self.identified
-        out.attrs.update(self.attrs)
-        return out
+    confidence: float
+    n_boot: int
+    seed: int | np.random.Generator | None
 
 
 def twoway_regression(
@@ -206,14 +169,7 @@ def twoway_regression(
     x: np.ndarray,
     entity: Sequence | np.ndarray,
     period: Sequence | np.ndarray,
-    *,
-    terms: Sequence[str],
-    roles: Sequence[str] | None = None,
-    outcome: str = "y",
-    inference: str | None = None,
-    confidence: float = 0.95,
-    n_boot: int = 999,
-    seed: int | np.random.Generator | None = None,
+    **options: Unpack[TwoWayOptions],
 ) -> pd.DataFrame:
     """Two-way fixed-effects regression clustered by entity, in numpy (see the module docstring).
 
@@ -266,14 +222,59 @@ def twoway_regression(
     >>> share = rng.uniform(size=320)
     >>> growth = 0.5 * share + rng.normal(size=320)
     >>> res = twoway_regression(growth, share[:, None], ent, per, terms=["share"], inference="cv3")
-    >>> res.loc[0, "term"], int(res.loc[0, "df"]), int(res.loc[0, "n"]), bool(res.loc[0, "identified"])
+    >>> row = res.iloc[0]
+    >>> row["term"], int(row["df"]), int(row["n"]), bool(row["identified"])
     ('share', 39, 320, True)
     """
-    fit = twoway_fit(y, x, entity, period, terms=terms, roles=roles, outcome=outcome, inference=inference,
-                     confidence=confidence, n_boot=n_boot, seed=seed)
+    fit = twoway_fit(y, x, entity, period, **options)
     for message in fit.warnings:
         warn(message)
     return fit.frame()
+
+
+class _Rows(NamedTuple):
+    """The complete rows of a two-way fit, with entity and period codes ``0..L-1`` without gaps."""
+
+    y: np.ndarray
+    x: np.ndarray
+    ent: np.ndarray
+    per: np.ndarray
+    ent_labels: np.ndarray
+    n_periods: int
+    diagnostics: list[str]
+
+
+def _complete_rows(
+    yv: np.ndarray,
+    xv: np.ndarray,
+    entity: Sequence | np.ndarray,
+    period: Sequence | np.ndarray,
+    entity_labels: np.ndarray | None,
+) -> _Rows:
+    """Drop the rows with a missing value or label (the ``dropped_missing`` diagnostic) and code the
+    rest; repeated (entity, period) pairs are an input error."""
+    ent_all, ent_labels_all = codes(entity)
+    if entity_labels is not None:
+        ent_labels_all = np.asarray(entity_labels)[ent_labels_all]
+    per_all, per_labels_all = codes(period)
+    diagnostics: list[str] = []
+    complete = np.isfinite(yv) & np.isfinite(xv).all(axis=1) & (ent_all >= 0) & (per_all >= 0)
+    if not complete.all():
+        diagnostics.append(f"dropped_missing: {int((~complete).sum())} rows")
+        yv, xv = yv[complete], xv[complete]
+        ent_u, ent = np.unique(ent_all[complete], return_inverse=True)
+        per_u, per = np.unique(per_all[complete], return_inverse=True)
+        rows = _Rows(
+            yv, xv, ent.ravel(), per.ravel(), ent_labels_all[ent_u], len(per_u), diagnostics
+        )
+    else:
+        rows = _Rows(yv, xv, ent_all, per_all, ent_labels_all, len(per_labels_all), diagnostics)
+    if len(np.unique(rows.ent * max(rows.n_periods, 1) + rows.per)) < len(rows.y):
+        raise InputError(
+            "The entity and period must identify the rows, but some (entity, period) pairs occur "
+            "twice. Aggregate to one row per entity and period."
+        )
+    return rows
 
 
 def twoway_fit(
@@ -297,107 +298,49 @@ def twoway_fit(
     gives), which saves factorizing the labels on every fit."""
     if inference is not None:
         check_choice("inference", inference, INFERENCE_METHODS)
-    if not 0 < confidence < 1:
-        raise InputError(f"`confidence` must be between 0 and 1, got {confidence!r}.")
+    check_confidence(confidence)
     terms = list(terms)
-    roles = ["exposure"] * len(terms) if roles is None else list(roles)
     yv = np.asarray(y, dtype=float)
     xv = np.asarray(x, dtype=float).reshape(len(yv), -1)
     if xv.shape[1] != len(terms) or not terms:
-        raise InputError(f"`x` has {xv.shape[1]} columns for {len(terms)} terms; give one name per column.")
-    ent_all, ent_labels_all = codes(entity)
-    if entity_labels is not None:
-        ent_labels_all = np.asarray(entity_labels)[ent_labels_all]
-    per_all, per_labels_all = codes(period)
-    diagnostics: list[str] = []
-    complete = np.isfinite(yv) & np.isfinite(xv).all(axis=1) & (ent_all >= 0) & (per_all >= 0)
-    if not complete.all():
-        diagnostics.append(f"dropped_missing: {int((~complete).sum())} rows")
-        yv, xv = yv[complete], xv[complete]
-        ent_u, ent = np.unique(ent_all[complete], return_inverse=True)
-        per_u, per = np.unique(per_all[complete], return_inverse=True)
-        ent, per = ent.ravel(), per.ravel()
-        ent_labels, n_t = ent_labels_all[ent_u], len(per_u)
-    else:
-        ent, per, ent_labels, n_t = ent_all, per_all, ent_labels_all, len(per_labels_all)
-    n, g, k = len(yv), len(ent_labels), len(terms)
-    if len(np.unique(ent * max(n_t, 1) + per)) < n:
         raise InputError(
-            "The entity and period must identify the rows, but some (entity, period) pairs occur twice. "
-            "Aggregate to one row per entity and period."
+            f"`x` has {xv.shape[1]} columns for {len(terms)} terms; give one name per column."
         )
-    n_params = k + g + n_t - 1
-    if n < n_params + 2:
-        raise InputError(
-            f"Too few rows for the model: {n} complete rows for {n_params} parameters "
-            f"(slopes and fixed effects). Use fewer regressors or effects, or more data."
-        )
-    if g < 2:
-        raise InputError(f"Clustered standard errors need at least 2 entities; got {g}.")
-
+    rows = _complete_rows(yv, xv, entity, period, entity_labels)
+    n, g, k, n_t = len(rows.y), len(rows.ent_labels), len(terms), rows.n_periods
+    check_model_size(n, k + g + n_t - 1, n_clusters=g)
     # the two-way within transform of [y, X], all columns at once
-    w = within(np.column_stack([yv, xv]), ent, per)
+    w = within(np.column_stack([rows.y, rows.x]), rows.ent, rows.per)
     yw, xw = w[:, 0], w[:, 1:]
-    _check_identified(xv, xw, terms)
+    _check_identified(rows.x, xw, terms)
 
     k_ssc = k + n_t - 1
-    factor = g / (g - 1) * (n - 1) / (n - k_ssc)
-    small_sample = (
-        f"G/(G-1)*(N-1)/(N-K) with K={k_ssc} (slopes + fixed effects not nested in the "
-        f"entity clusters; fixest would count K+1), G={g}, N={n}; t(G-1)"
-    )
-    if g < MIN_CLUSTERS:
-        diagnostics.append(f"few_clusters: G={g} < {MIN_CLUSTERS}")
-    u, ye = cluster_design(xv, yv, ent, per, n_t)
-    inf_res = cluster_inference(
-        u, ye, ent, n_terms=k, method=inference or "cr1", cr1_factor=factor, confidence=confidence,
-        n_boot=n_boot, seed=seed, cluster_labels=ent_labels,
+    factor, small_sample = cr1_correction(k_ssc, g, n)
+    diagnostics = rows.diagnostics + ([few_clusters(g)] if few_clusters(g) else [])
+    u, ye = cluster_design(rows.x, rows.y, rows.ent, rows.per, n_t)
+    inf = cluster_inference(
+        u, ye, rows.ent, n_terms=k, method=inference or "cr1", cr1_factor=factor,
+        confidence=confidence, n_boot=n_boot, seed=seed, cluster_labels=rows.ent_labels,
     )  # fmt: skip
-    est, se = inf_res.estimate, inf_res.std_error
-    messages: list[str] = []
-    if inference is None:
-        dof = g - 1
-        tstat = est / se
-        p = 2 * stats.t.sf(np.abs(tstat), dof)
-        q = stats.t.ppf(0.5 + confidence / 2, dof)
-        ci_low, ci_high, dof_col = est - q * se, est + q * se, dof
-    else:
-        tstat, p = inf_res.statistic, inf_res.p_value
-        ci_low, ci_high, dof_col = inf_res.ci_low, inf_res.ci_high, inf_res.df
-        small_sample = f"{inf_res.label}; CR1 factor: {small_sample}"
-        for term, note in zip(terms, inf_res.notes, strict=True):
-            if note:
-                messages.append(f"panel_regression({outcome!r}): {term}: {note}")
-
-    term_notes = dict(zip(terms, inf_res.notes if inference is not None else [""] * k, strict=True))
-    for term, v in zip(terms, _vifs(xw) if k > 1 else np.ones(k), strict=True):
-        if v > MAX_VIF:
-            note = f"collinear: VIF={v:.1f} > {MAX_VIF:g}"
-            term_notes[term] = f"{term_notes[term]}; {note}" if term_notes[term] else note
     sd_y = float(np.std(yw, ddof=1))
-    scale = np.std(xw, axis=0, ddof=1) / sd_y if sd_y > 0 else np.full(k, np.nan)
-
-    messages += [f"panel_regression({outcome!r}): {note}" for note in diagnostics]
-    collinear = [f"{t} ({m})" for t, m in term_notes.items() if m]
-    if collinear:
-        messages.append(f"panel_regression({outcome!r}): collinear regressors: {', '.join(collinear)}")
-    model_notes = "; ".join(diagnostics)
-    attrs = dict(
-        cov_type="clustered", small_sample=small_sample, ssc_factor=factor,
-        df=(g - 1) if inference is None else inf_res.df.tolist(), K=k_ssc, n_clusters=g,
-        diagnostics=diagnostics + [f"{t}: {m}" for t, m in term_notes.items() if m],
-    )  # fmt: skip
-    if inference is not None:
-        attrs = dict(inference=inference, inference_label=inf_res.label, **inf_res.details) | attrs
-    return TwoWayFit(
-        terms=terms, roles=roles, estimate=est, std_error=se, statistic=tstat,
-        df=np.full(k, dof_col) if inference is None else dof_col, p_unc=p, ci_low=ci_low, ci_high=ci_high,
-        n=n, n_entities=g, n_periods=n_t, std_effect=est * scale, std_effect_se=se * scale,
-        small_sample=small_sample,
-        diagnostics=["; ".join(s for s in (model_notes, term_notes[t]) if s) for t in terms],
-        inference=inference, identified=inf_res.identified, warnings=messages, attrs=attrs,
+    return assemble_fit(
+        outcome=outcome, terms=terms, roles=["exposure"] * k if roles is None else list(roles),
+        est=inf.estimate, se=inf.std_error, dof=g - 1, confidence=confidence,
+        inf=inf if inference is not None else None, n=n, g=g, n_t=n_t,
+        scale=np.std(xw, axis=0, ddof=1) / sd_y if sd_y > 0 else np.full(k, np.nan),
+        vif=dict(zip(terms, vifs(xw), strict=True)), diagnostics=diagnostics, cov_type="clustered",
+        small_sample=small_sample, factor=factor, k_ssc=k_ssc, n_clusters=g,
     )  # fmt: skip
 
 
-__all__ = ["TwoWayFit", "cluster_design", "codes", "entity_demean", "twoway_fit", "twoway_regression", "within",
-           "within_sd"]
+__all__ = [
+    "TwoWayFit",
+    "TwoWayOptions",
+    "cluster_design",
+    "codes",
+    "entity_demean",
+    "twoway_fit",
+    "twoway_regression",
+    "within",
+    "within_sd",
+]

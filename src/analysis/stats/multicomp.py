@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 from statsmodels.stats.multitest import multipletests
 
 from analysis.errors import InputError
-from analysis.stats._validate import as_vector
+from analysis.stats._validate import Numbers, as_vector
 
 # statsmodels' methods under their long names (statsmodels' own default, Holm-Sidak, is never
 # used implicitly: the method is a required argument).
@@ -69,7 +67,7 @@ _NUMPY = {"holm": holm, "fdr_bh": fdr_bh}
 
 
 def adjust_pvalues(
-    p: Sequence[float] | np.ndarray | pd.Series,
+    p: Numbers,
     *,
     method: str,
     alpha: float = 0.05,
@@ -131,7 +129,7 @@ def adjust_pvalues(
     p_adj = np.full(arr.shape, np.nan)
     reject = pd.array([pd.NA] * arr.size, dtype="boolean")
     if ok.any():
-        if name in _NUMPY:  # numpy: statsmodels' gc.collect() per call dominated many small families
+        if name in _NUMPY:  # numpy: statsmodels' gc.collect() per call dominated small families
             adj, rej = _NUMPY[name](arr[ok], alpha)
         else:
             rej, adj, _, _ = multipletests(arr[ok], alpha=alpha, method=name)

@@ -12,6 +12,7 @@ from statsmodels.stats.power import TTestIndPower, TTestPower
 
 from analysis.errors import InputError
 from analysis.stats._validate import as_vector, check_choice
+from analysis.stats.fe import entity_demean
 
 TESTS = ("correlation", "one_sample_t", "two_sample_t")
 ALTERNATIVES = ("two-sided", "one-sided")
@@ -107,7 +108,8 @@ def required_n(
         if test == "correlation":
             r = abs(float(e))
             n_exact = optimize.brentq(
-                lambda n, r=r: _correlation_power(r, n, a, two_sided) - power, 4.0 + 1e-9, 1e9, xtol=1e-12, rtol=1e-14
+                lambda n, r=r: _correlation_power(r, n, a, two_sided) - power,
+                4.0 + 1e-9, 1e9, xtol=1e-12, rtol=1e-14,
             )
         else:
             kwargs = {
@@ -133,7 +135,7 @@ def mde(
     alpha: float = 0.05,
     power: float = 0.8,
     m: int = 1,
-    df: float | None = None,
+    df: float | Sequence[float] | np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Minimum detectable effect of a two-sided test with a known standard error.
 
@@ -180,14 +182,15 @@ def mde(
     se = np.atleast_1d(as_vector("std_error", np.atleast_1d(std_error)))
     if np.any(se[~np.isnan(se)] < 0):
         raise InputError("`std_error` must not be negative.")
-    if df is not None and not np.all(np.asarray(df, dtype=float) > 0):
+    dfa = None if df is None else np.asarray(df, dtype=float)
+    if dfa is not None and not np.all(dfa > 0):
         raise InputError(f"`df` must be positive, got {df!r}.")
     p = 1 - alpha / (2 * m)
-    if df is None or np.ndim(df) == 0:
-        crit = float(stats.norm.ppf(p) if df is None else stats.t.ppf(p, df))
+    crit: float | np.ndarray
+    if dfa is None or dfa.ndim == 0:
+        crit = float(stats.norm.ppf(p) if dfa is None else stats.t.ppf(p, dfa))
     else:  # one df per standard error
-        crit = stats.t.ppf(p, np.asarray(df, dtype=float))
-        df = np.asarray(df, dtype=float)
+        crit = stats.t.ppf(p, dfa)
     z = float(stats.norm.ppf(power))
     return pd.DataFrame(
         {
@@ -195,7 +198,7 @@ def mde(
             "alpha": alpha,
             "power": power,
             "m": int(m),
-            "df": np.nan if df is None else (df if np.ndim(df) else float(df)),
+            "df": np.nan if dfa is None else (dfa if dfa.ndim else float(dfa)),
             "critical_value": crit,
             "z_power": z,
             "mde": (crit + z) * se,
@@ -259,7 +262,7 @@ def cluster_design_mde(
     n_sims: int = 1000,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """MDE of the CV3 cluster-jackknife test on a given panel design, by simulation; std_effect scale.
+    """MDE of the CV3 cluster-jackknife test on a panel design, by simulation; std_effect scale.
 
     The design is the one :func:`analysis.stats.cluster_inference` takes (``U = [X, S]``: the
     ``n_terms`` slopes first, then the period dummies, entity effects already removed by demeaning
@@ -269,7 +272,8 @@ def cluster_design_mde(
     on the planted slope, so one set of ``n_sims`` error draws gives the power of every effect size:
     a standardized effect ``d`` (SD of the outcome per SD of the exposure, both after the fixed
     effects; the effect explains ``d²`` of the outcome's within variance) is rejected in a draw when
-    ``|b + err| / se_CV3 > t(G-1, 1 - alpha/(2m))`` with ``b = d / sqrt(1 - d²) · sd(e_w) / sd(x_w)``.
+    ``|b + err| / se_CV3 > t(G-1, 1 - alpha/(2m))`` with
+    ``b = d / sqrt(1 - d²) · sd(e_w) / sd(x_w)``.
     The MDE is the smallest ``d`` with simulated power ``power`` (bisection on the same draws).
 
     This is what the formula MDE (:func:`design_mde`: independent rows, known variance) leaves out
@@ -327,8 +331,7 @@ def cluster_design_mde(
         raise InputError(f"The CV3 test needs at least 2 clusters; got {g}.")
     rng = np.random.default_rng(seed)
     e = rng.normal(size=(n, int(n_sims)))
-    counts = np.bincount(codes)
-    e = e - (np.stack([np.bincount(codes, weights=c) for c in e.T], axis=1) / counts[:, None])[codes]
+    e = entity_demean(e, codes)
     b, se, identified = _cv3_many(u, e, groups, k)
     # within SDs: the slopes' and the errors' residuals on the period dummies (two-way within scale)
     s = u[:, k:]
@@ -351,10 +354,11 @@ def cluster_design_mde(
     for j in range(k):
         rms = float(np.sqrt(np.mean((se[j] * sd_x[j] / sd_e) ** 2)))
         formula = (q + zp) * rms
+        row = {"term": j, "n": n, "n_clusters": g, "df": g - 1, "critical_value": q}
         if not identified[j] or not np.isfinite(rms) or sd_x[j] <= 0:
-            rows.append({"term": j, "n": n, "n_clusters": g, "df": g - 1, "critical_value": q, "std_error": np.nan,
-                         "mde": np.nan, "power_at_mde": np.nan, "mde_formula": np.nan, "power_at_formula": np.nan,
-                         "n_sims": int(n_sims)})
+            nan = np.nan
+            rows.append(row | {"std_error": nan, "mde": nan, "power_at_mde": nan,
+                               "mde_formula": nan, "power_at_formula": nan, "n_sims": int(n_sims)})
             continue
         lo, hi = 0.0, 0.999
         if power_at(hi, j) < power:
@@ -364,14 +368,17 @@ def cluster_design_mde(
                 mid = (lo + hi) / 2
                 lo, hi = (mid, hi) if power_at(mid, j) < power else (lo, mid)
             d = hi
-        rows.append({"term": j, "n": n, "n_clusters": g, "df": g - 1, "critical_value": q, "std_error": rms,
-                     "mde": d, "power_at_mde": power_at(d, j) if np.isfinite(d) else np.nan,
-                     "mde_formula": formula, "power_at_formula": power_at(min(formula, 0.999), j),
-                     "n_sims": int(n_sims)})
+        rows.append(row | {"std_error": rms, "mde": d,
+                           "power_at_mde": power_at(d, j) if np.isfinite(d) else np.nan,
+                           "mde_formula": formula,
+                           "power_at_formula": power_at(min(formula, 0.999), j),
+                           "n_sims": int(n_sims)})
     return pd.DataFrame(rows)
 
 
-def _cv3_many(u: np.ndarray, y: np.ndarray, groups: list[np.ndarray], k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _cv3_many(
+    u: np.ndarray, y: np.ndarray, groups: list[np.ndarray], k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """OLS slopes and CV3 standard errors (centred on the estimate, (G-1)/G) of the first ``k``
     columns of ``u`` for every column of ``y`` at once — :func:`analysis.stats.cluster_inference`'s
     ``cv3`` vectorised over outcomes (checked against it in tests/test_stats_power.py); and whether

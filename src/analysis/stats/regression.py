@@ -5,56 +5,41 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from linearmodels import PanelOLS
 from linearmodels.panel.data import PanelData
+from linearmodels.panel.results import PanelEffectsResults
 from linearmodels.panel.utility import AbsorbingEffectError
-from scipy import stats
 from statsmodels.tsa.stattools import grangercausalitytests
 
 from analysis.errors import InputError
-from analysis.stats.cluster import INFERENCE_METHODS, cluster_inference
+from analysis.stats._panel import (
+    assemble_fit,
+    check_model_size,
+    cr1_correction,
+    few_clusters,
+    t_columns,
+    vifs,
+)
 from analysis.stats._validate import (
     as_list,
     check_choice,
     check_columns,
+    check_confidence,
     check_numeric,
     warn,
 )
+from analysis.stats.cluster import INFERENCE_METHODS, ClusterInference, cluster_inference
+from analysis.stats.fe import entity_demean, period_dummies
 from analysis.stats.resampling import block_indices
 
 PANEL_COV_TYPES = ("unadjusted", "robust", "clustered")
 TS_COV_TYPES = ("hac", "unadjusted", "robust", "bootstrap")
-MIN_CLUSTERS = 30
-MAX_VIF = 10.0
 SHORT_SERIES = 60
-
-PANEL_COLUMNS = [
-    "term", "role", "estimate", "std_error", "statistic", "df", "p_unc", "ci_low", "ci_high",
-    "n", "n_entities", "n_periods", "std_effect", "std_effect_se", "cov_type", "small_sample",
-    "diagnostics",
-]  # fmt: skip
-
-
-def _check_confidence(confidence: float) -> None:
-    if not 0 < confidence < 1:
-        raise InputError(f"`confidence` must be between 0 and 1, got {confidence!r}.")
-
-
-def _vifs(x: pd.DataFrame) -> pd.Series:
-    """Variance inflation factors of already-demeaned regressors: diag of the inverse
-    correlation matrix (statsmodels' VIF regresses on a constant, which demeaned data lack)."""
-    if x.shape[1] < 2:
-        return pd.Series(1.0, index=x.columns)
-    corr = np.corrcoef(x.to_numpy(), rowvar=False)
-    try:
-        inv = np.linalg.inv(corr)
-    except np.linalg.LinAlgError:
-        return pd.Series(np.inf, index=x.columns)
-    return pd.Series(np.diag(inv), index=x.columns)
 
 
 def _demean(frame: pd.DataFrame, group: str) -> pd.DataFrame:
@@ -79,7 +64,11 @@ def _demean(frame: pd.DataFrame, group: str) -> pd.DataFrame:
 
 
 def _cluster_design(
-    frame: pd.DataFrame, outcome: str, regressors: list[str], entity_effects: bool, time_effects: bool
+    frame: pd.DataFrame,
+    outcome: str,
+    regressors: list[str],
+    entity_effects: bool,
+    time_effects: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The design ``U = [X, S]`` of :mod:`analysis.stats.cluster`: entity effects (nested in the
     entity clusters) absorbed by demeaning within entity; period effects as explicit dummies
@@ -89,17 +78,187 @@ def _cluster_design(
     tim = frame.index.get_level_values(1).to_numpy()
     cols = [frame[regressors].to_numpy(dtype=float)]
     if time_effects:
-        dummies = (tim[:, None] == np.unique(tim)[None, :]).astype(float)
-        cols.append(dummies[:, 1:] if entity_effects else dummies)
+        cols.append(period_dummies(tim, drop_first=entity_effects))
     elif not entity_effects:
         cols.append(np.ones((len(frame), 1)))
     u = np.hstack(cols)
     y = frame[outcome].to_numpy(dtype=float)
     if entity_effects:
         counts = np.bincount(ent)
-        u = u - (np.stack([np.bincount(ent, weights=c) for c in u.T], axis=1) / counts[:, None])[ent]
-        y = y - (np.bincount(ent, weights=y) / counts)[ent]
+        u, y = entity_demean(u, ent, counts), entity_demean(y, ent, counts)
     return u, y
+
+
+class _Effects(NamedTuple):
+    """The model's fixed effects; neither means pooled OLS with an intercept."""
+
+    entity: bool
+    time: bool
+
+    @property
+    def pooled(self) -> bool:
+        return not self.entity and not self.time
+
+
+def _panel_options(
+    exposures: str | Sequence[str],
+    controls: str | Sequence[str],
+    cov_type: str,
+    confidence: float,
+    inference: str | None,
+) -> tuple[list[str], list[str]]:
+    """The exposures and controls as lists, the options of :func:`panel_regression` checked."""
+    exposures_l = as_list("exposures", exposures)
+    controls_l = as_list("controls", controls)
+    if not exposures_l:
+        raise InputError("`exposures` must name at least one column.")
+    check_choice("cov_type", cov_type, PANEL_COV_TYPES)
+    check_confidence(confidence)
+    if inference is not None:
+        check_choice("inference", inference, INFERENCE_METHODS)
+        if cov_type != "clustered":
+            raise InputError(
+                f"`inference={inference!r}` needs cov_type='clustered', got {cov_type!r}."
+            )
+    return exposures_l, controls_l
+
+
+def _complete_rows(
+    data: pd.DataFrame, entity: str, time: str, outcome: str, regressors: list[str]
+) -> tuple[pd.DataFrame, pd.Index, int, list[str]]:
+    """The rows with every used column present, as floats indexed by (entity code, period code)
+    in sorted-label order; the entity labels, the number of periods and the ``dropped_missing``
+    diagnostic. Repeated (entity, period) pairs are an error."""
+    diagnostics: list[str] = []
+    df = data[[entity, time, outcome, *regressors]]
+    complete = df.notna().all(axis=1)
+    if not complete.all():
+        diagnostics.append(f"dropped_missing: {int((~complete).sum())} rows")
+        df = df[complete]
+    df = df.astype({c: float for c in [outcome, *regressors]})
+    ent_codes, ent_labels = pd.factorize(df[entity], sort=True)
+    time_codes, time_labels = pd.factorize(df[time], sort=True)
+    if pd.Series(list(zip(ent_codes, time_codes, strict=True))).duplicated().any():
+        raise InputError(
+            f"Columns {entity!r} and {time!r} must identify the rows, but some "
+            f"({entity}, {time}) pairs occur twice. Aggregate to one row per entity and period."
+        )
+    frame = df[[outcome, *regressors]].set_axis(
+        pd.MultiIndex.from_arrays([ent_codes, time_codes], names=["entity", "time"])
+    )
+    return frame, ent_labels, len(time_labels), diagnostics
+
+
+def _fit_panel_ols(
+    frame: pd.DataFrame, outcome: str, regressors: list[str], effects: _Effects, *, cov_type: str
+) -> PanelEffectsResults:
+    """linearmodels' ``PanelOLS`` fit; for ``clustered`` the raw cluster-robust covariance (no
+    scaling at all: :func:`_covariance` applies the factor). Absorbed or collinear regressors are
+    input errors."""
+    x = frame[regressors]
+    if effects.pooled:
+        x = x.assign(const=1.0)
+    try:
+        model = PanelOLS(
+            frame[outcome], x, entity_effects=effects.entity, time_effects=effects.time
+        )
+        if cov_type == "clustered":
+            return model.fit(
+                cov_type="clustered", cluster_entity=True, debiased=False,
+                group_debias=False, auto_df=False, count_effects=False,
+            )  # fmt: skip
+        return model.fit(cov_type=cov_type, debiased=True)
+    except AbsorbingEffectError as exc:
+        raise InputError(
+            f"A regressor does not vary once the fixed effects are removed, so its effect "
+            f"cannot be estimated: {exc}. Drop it or the effects that absorb it."
+        ) from exc
+    except ValueError as exc:
+        if "rank" in str(exc):
+            raise InputError(
+                f"The regressors {regressors} are perfectly collinear (after removing fixed "
+                "effects). Drop one of the columns that are linear combinations of the others."
+            ) from exc
+        raise
+
+
+def _covariance(
+    res: PanelEffectsResults,
+    cov_type: str,
+    effects: _Effects,
+    *,
+    k: int,
+    g: int,
+    n: int,
+    n_t: int,
+    n_params: int,
+) -> tuple[np.ndarray, float, int, int, str]:
+    """Standard errors, the factor applied to the covariance, the t distribution's df, K and the
+    ``small_sample`` text (see :func:`panel_regression`)."""
+    if cov_type == "clustered":
+        k_ssc = k + (n_t - 1 if effects.entity and effects.time else 0)
+        k_ssc += n_t if effects.time and not effects.entity else 0
+        k_ssc += 1 if effects.pooled else 0
+        factor, small_sample = cr1_correction(k_ssc, g, n)
+        cov = res.cov * factor
+        return np.sqrt(np.diag(cov.to_numpy())), factor, g - 1, k_ssc, small_sample
+    dof = int(res.df_resid)
+    small_sample = (
+        f"{'HC1, ' if cov_type == 'robust' else ''}residual df N-K={dof} with K={n_params} "
+        f"(slopes + all fixed effects)"
+    )
+    return np.sqrt(np.diag(res.cov.to_numpy())), 1.0, dof, n_params, small_sample
+
+
+def _panel_vifs(frame: pd.DataFrame, regressors: list[str], effects: _Effects) -> dict[str, float]:
+    """VIF of each regressor as the model sees it (after its own demeaning)."""
+    if len(regressors) < 2:
+        return {t: 1.0 for t in regressors}
+    group = (
+        "both" if effects.entity and effects.time
+        else "entity" if effects.entity else "time" if effects.time else "none"
+    )  # fmt: skip
+    return dict(zip(regressors, vifs(_demean(frame[regressors], group).to_numpy()), strict=True))
+
+
+def _std_scale(
+    frame: pd.DataFrame, outcome: str, regressors: list[str], terms: list[str], *, g: int, n_t: int
+) -> np.ndarray:
+    """sd(x~) / sd(y~) per term after the two-way within transformation (NaN for the intercept):
+    the factor from an estimate to ``std_effect``."""
+    within = _demean(frame[[outcome, *regressors]], "both" if g > 1 and n_t > 1 else "none")
+    sd = within.std(ddof=1)
+    return pd.Series(
+        [sd[t] / sd[outcome] if t in regressors and sd[outcome] > 0 else np.nan for t in terms],
+        index=terms,
+    ).to_numpy()
+
+
+def _few_cluster_inference(
+    frame: pd.DataFrame,
+    outcome: str,
+    regressors: list[str],
+    ent_labels: pd.Index,
+    est: np.ndarray,
+    effects: _Effects,
+    *,
+    method: str,
+    cr1_factor: float,
+    confidence: float,
+    n_boot: int,
+    seed: int | np.random.Generator | None,
+) -> ClusterInference:
+    """:func:`analysis.stats.cluster_inference` on the model's design, checked against the
+    ``PanelOLS`` estimates ``est``."""
+    u, yv = _cluster_design(frame, outcome, regressors, effects.entity, effects.time)
+    inf_res = cluster_inference(
+        u, yv, frame.index.get_level_values(0).to_numpy(), n_terms=len(est), method=method,
+        cr1_factor=cr1_factor, confidence=confidence, n_boot=n_boot, seed=seed,
+        cluster_labels=np.asarray(ent_labels),
+    )  # fmt: skip
+    if not np.allclose(inf_res.estimate, est, rtol=1e-6, atol=1e-9 * (1 + np.abs(est).max())):
+        raise RuntimeError("cluster_inference refit disagrees with PanelOLS")  # a bug, not input
+    return inf_res
 
 
 def panel_regression(
@@ -245,198 +404,47 @@ def panel_regression(
     >>> bool(0 <= wild.loc[0, "p_unc"] <= 1), wild.attrs["weights"], wild.attrs["n_boot"]
     (True, 'rademacher', 999)
     """
-    exposures_l = as_list("exposures", exposures)
-    controls_l = as_list("controls", controls)
-    if not exposures_l:
-        raise InputError("`exposures` must name at least one column.")
-    check_choice("cov_type", cov_type, PANEL_COV_TYPES)
-    _check_confidence(confidence)
-    if inference is not None:
-        check_choice("inference", inference, INFERENCE_METHODS)
-        if cov_type != "clustered":
-            raise InputError(f"`inference={inference!r}` needs cov_type='clustered', got {cov_type!r}.")
+    exposures_l, controls_l = _panel_options(exposures, controls, cov_type, confidence, inference)
     regressors = exposures_l + controls_l
     check_columns(data, [entity, time, outcome, *regressors])
     check_numeric(data, [outcome, *regressors])
-
-    diagnostics: list[str] = []
-    df = data[[entity, time, outcome, *regressors]]
-    complete = df.notna().all(axis=1)
-    if not complete.all():
-        diagnostics.append(f"dropped_missing: {int((~complete).sum())} rows")
-        df = df[complete]
-    df = df.astype({c: float for c in [outcome, *regressors]})
-    ent_codes, ent_labels = pd.factorize(df[entity], sort=True)
-    time_codes, time_labels = pd.factorize(df[time], sort=True)
-    if pd.Series(list(zip(ent_codes, time_codes, strict=True))).duplicated().any():
-        raise InputError(
-            f"Columns {entity!r} and {time!r} must identify the rows, but some "
-            f"({entity}, {time}) pairs occur twice. Aggregate to one row per entity and period."
-        )
-    frame = df[[outcome, *regressors]].set_axis(
-        pd.MultiIndex.from_arrays([ent_codes, time_codes], names=["entity", "time"])
-    )
-    n, g, n_t, k = len(frame), len(ent_labels), len(time_labels), len(regressors)
-    pooled = not entity_effects and not time_effects
+    frame, ent_labels, n_t, diagnostics = _complete_rows(data, entity, time, outcome, regressors)
+    n, g, k = len(frame), len(ent_labels), len(regressors)
+    effects = _Effects(entity=entity_effects, time=time_effects)
     n_params = k + (g if entity_effects else 0) + (n_t if time_effects else 0)
-    n_params += 1 if pooled else 0
+    n_params += 1 if effects.pooled else 0
     n_params -= 1 if entity_effects and time_effects else 0
-    if n < n_params + 2:
-        raise InputError(
-            f"Too few rows for the model: {n} complete rows for {n_params} parameters "
-            f"(slopes and fixed effects). Use fewer regressors or effects, or more data."
-        )
-    if cov_type == "clustered" and g < 2:
-        raise InputError(f"Clustered standard errors need at least 2 entities; got {g}.")
+    check_model_size(n, n_params, n_clusters=g if cov_type == "clustered" else None)
 
-    y = frame[outcome]
-    x = frame[regressors]
-    if pooled:
-        x = x.assign(const=1.0)
-    try:
-        model = PanelOLS(y, x, entity_effects=entity_effects, time_effects=time_effects)
-        if cov_type == "clustered":
-            # Raw cluster-robust covariance (no scaling at all); the factor is applied below.
-            res = model.fit(
-                cov_type="clustered", cluster_entity=True, debiased=False,
-                group_debias=False, auto_df=False, count_effects=False,
-            )  # fmt: skip
-        else:
-            res = model.fit(cov_type=cov_type, debiased=True)
-    except AbsorbingEffectError as exc:
-        raise InputError(
-            f"A regressor does not vary once the fixed effects are removed, so its effect "
-            f"cannot be estimated: {exc}. Drop it or the effects that absorb it."
-        ) from exc
-    except ValueError as exc:
-        if "rank" in str(exc):
-            raise InputError(
-                f"The regressors {regressors} are perfectly collinear (after removing fixed "
-                "effects). Drop one of the columns that are linear combinations of the others."
-            ) from exc
-        raise
-
-    params = res.params
-    cov = res.cov
-    if cov_type == "clustered":
-        k_ssc = k + (n_t - 1 if entity_effects and time_effects else 0)
-        k_ssc += n_t if time_effects and not entity_effects else 0
-        k_ssc += 1 if pooled else 0
-        factor = g / (g - 1) * (n - 1) / (n - k_ssc)
-        cov = cov * factor
-        dof = g - 1
-        small_sample = (
-            f"G/(G-1)*(N-1)/(N-K) with K={k_ssc} (slopes + fixed effects not nested in the "
-            f"entity clusters; fixest would count K+1), G={g}, N={n}; t(G-1)"
-        )
-        if g < MIN_CLUSTERS:
-            diagnostics.append(f"few_clusters: G={g} < {MIN_CLUSTERS}")
-    else:
-        k_ssc = n_params
-        factor = 1.0
-        dof = int(res.df_resid)
-        small_sample = (
-            f"{'HC1, ' if cov_type == 'robust' else ''}residual df N-K={dof} with K={n_params} "
-            f"(slopes + all fixed effects)"
-        )
-
-    se = np.sqrt(np.diag(cov.to_numpy()))
-    est = params.to_numpy()
-    tstat = est / se
-    p = 2 * stats.t.sf(np.abs(tstat), dof)
-    q = stats.t.ppf(0.5 + confidence / 2, dof)
-    ci_low, ci_high = est - q * se, est + q * se
-    dof_col: object = dof
-    inf_res = None
+    res = _fit_panel_ols(frame, outcome, regressors, effects, cov_type=cov_type)
+    terms = list(res.params.index)
+    est = res.params.to_numpy()
+    se, factor, dof, k_ssc, small_sample = _covariance(
+        res, cov_type, effects, k=k, g=g, n=n, n_t=n_t, n_params=n_params
+    )
+    if cov_type == "clustered" and few_clusters(g):
+        diagnostics.append(few_clusters(g))
+    inf = None
     if inference is not None:
-        u, yv = _cluster_design(frame, outcome, regressors, entity_effects, time_effects)
-        inf_res = cluster_inference(
-            u, yv, frame.index.get_level_values(0).to_numpy(), n_terms=len(params), method=inference,
+        inf = _few_cluster_inference(
+            frame, outcome, regressors, ent_labels, est, effects, method=inference,
             cr1_factor=factor, confidence=confidence, n_boot=n_boot, seed=seed,
-            cluster_labels=np.asarray(ent_labels),
         )  # fmt: skip
-        if not np.allclose(inf_res.estimate, est, rtol=1e-6, atol=1e-9 * (1 + np.abs(est).max())):
-            raise RuntimeError("cluster_inference refit disagrees with PanelOLS")  # a bug, not input
-        se, tstat, p = inf_res.std_error, inf_res.statistic, inf_res.p_value
-        ci_low, ci_high, dof_col = inf_res.ci_low, inf_res.ci_high, inf_res.df
-        small_sample = f"{inf_res.label}; CR1 factor: {small_sample}"
-        if g < MIN_CLUSTERS and not any(d.startswith("few_clusters") for d in diagnostics):
-            diagnostics.append(f"few_clusters: G={g} < {MIN_CLUSTERS}")
-        for term, note in zip(params.index, inf_res.notes, strict=True):
-            if note:
-                warn(f"panel_regression({outcome!r}): {term}: {note}")
-
-    # Collinearity among the regressors as the model sees them (after its own demeaning).
-    if len(regressors) > 1:
-        group = (
-            "both" if entity_effects and time_effects
-            else "entity" if entity_effects else "time" if time_effects else "none"
-        )  # fmt: skip
-        vif = _vifs(_demean(frame[regressors], group))
-    else:
-        vif = pd.Series(1.0, index=regressors)
-    term_notes = {t: "" for t in params.index}
-    if inf_res is not None:
-        term_notes = {t: n for t, n in zip(params.index, inf_res.notes, strict=True)}
-    for term, v in vif.items():
-        if v > MAX_VIF:
-            note = f"collinear: VIF={v:.1f} > {MAX_VIF:g}"
-            term_notes[term] = f"{term_notes[term]}; {note}" if term_notes[term] else note
-    # The unit of effect: SDs after the two-way within transformation.
-    within = _demean(frame[[outcome, *regressors]], "both" if g > 1 and n_t > 1 else "none")
-    sd = within.std(ddof=1)
-    scale = pd.Series(
-        [sd[t] / sd[outcome] if t in regressors and sd[outcome] > 0 else np.nan for t in params.index],
-        index=params.index,
-    )
-
-    for note in diagnostics:
-        warn(f"panel_regression({outcome!r}): {note}")
-    collinear = [f"{t} ({m})" for t, m in term_notes.items() if m]
-    if collinear:
-        warn(f"panel_regression({outcome!r}): collinear regressors: {', '.join(collinear)}")
-    model_notes = "; ".join(diagnostics)
-    out = pd.DataFrame(
-        {
-            "term": list(params.index),
-            "role": [
-                "exposure" if t in exposures_l else ("control" if t in controls_l else "intercept")
-                for t in params.index
-            ],
-            "estimate": est,
-            "std_error": se,
-            "statistic": tstat,
-            "df": dof_col,
-            "p_unc": p,
-            "ci_low": ci_low,
-            "ci_high": ci_high,
-            "n": n,
-            "n_entities": g,
-            "n_periods": n_t,
-            "std_effect": est * scale.to_numpy(),
-            "std_effect_se": se * scale.to_numpy(),
-            "cov_type": cov_type,
-            "small_sample": small_sample,
-            "diagnostics": [
-                "; ".join(s for s in (model_notes, term_notes[t]) if s) for t in params.index
-            ],
-        },
-        columns=PANEL_COLUMNS,
-    )
-    if inf_res is not None:
-        out["inference"] = inference
-        out["identified"] = inf_res.identified
-        out.attrs.update(inference=inference, inference_label=inf_res.label, **inf_res.details)
-    out.attrs.update(
-        cov_type=cov_type,
-        small_sample=small_sample,
-        ssc_factor=factor,
-        df=dof if inf_res is None else inf_res.df.tolist(),
-        K=k_ssc,
+    roles = [
+        "exposure" if t in exposures_l else ("control" if t in controls_l else "intercept")
+        for t in terms
+    ]
+    fit = assemble_fit(
+        outcome=outcome, terms=terms, roles=roles, est=est, se=se, dof=dof, confidence=confidence,
+        inf=inf, n=n, g=g, n_t=n_t,
+        scale=_std_scale(frame, outcome, regressors, terms, g=g, n_t=n_t),
+        vif=_panel_vifs(frame, regressors, effects), diagnostics=diagnostics, cov_type=cov_type,
+        small_sample=small_sample, factor=factor, k_ssc=k_ssc,
         n_clusters=g if cov_type == "clustered" else None,
-        diagnostics=diagnostics + [f"{t}: {m}" for t, m in term_notes.items() if m],
-    )
-    return out
+    )  # fmt: skip
+    for message in fit.warnings:
+        warn(message)
+    return fit.frame()
 
 
 def _lag_list(name: str, lags: int | Sequence[int]) -> list[int]:
@@ -457,6 +465,89 @@ def _ordered(data: pd.DataFrame, time: str | None) -> pd.DataFrame:
     if data[time].duplicated().any():
         raise InputError(f"Column {time!r} has repeated periods; one row per period is needed.")
     return data.sort_values(time, kind="stable").reset_index(drop=True)
+
+
+def _adl_design(
+    d: pd.DataFrame, outcome: str, exposures: list[str], lags: list[int], own_lags: int
+) -> tuple[pd.Series, pd.DataFrame, dict[str, tuple[str, float]]]:
+    """The outcome and the design ``[const, own lags, exposure lags]`` on the periods where every
+    lag exists, and each lagged term's role and lag. Too few periods left is an input error."""
+    cols: dict[str, pd.Series] = {}
+    roles: dict[str, tuple[str, float]] = {}
+    for j in range(1, own_lags + 1):
+        cols[f"{outcome}.L{j}"] = d[outcome].shift(j)
+        roles[f"{outcome}.L{j}"] = ("own_lag", j)
+    for xcol in exposures:
+        for lag in lags:
+            cols[f"{xcol}.L{lag}"] = d[xcol].shift(lag)
+            roles[f"{xcol}.L{lag}"] = ("exposure", lag)
+    design = sm.add_constant(pd.DataFrame(cols).astype(float), has_constant="add")
+    start = max([own_lags, *lags])
+    yv = d[outcome].astype(float).iloc[start:]
+    xv = design.iloc[start:]
+    n, k = xv.shape
+    if n < k + 3:
+        raise InputError(
+            f"Too few periods: {len(d)} periods leave {n} after lagging for {k} parameters."
+        )
+    return yv, xv, roles
+
+
+def _block_bootstrap_se(
+    xv: pd.DataFrame,
+    yv: pd.Series,
+    block_length: int,
+    n_resamples: int,
+    seed: int | np.random.Generator | None,
+) -> np.ndarray:
+    """Standard errors of the OLS coefficients from a moving-block bootstrap of the rows
+    (resamples whose design loses rank are left out)."""
+    k = xv.shape[1]
+    idx = block_indices(
+        len(xv), block_length, n_resamples, np.random.default_rng(seed), circular=False
+    )
+    xa, ya = xv.to_numpy(), yv.to_numpy()
+    xb, yb = xa[idx], ya[idx]  # (n_resamples, n, k), (n_resamples, n)
+    xtx = np.einsum("rnk,rnj->rkj", xb, xb)
+    xty = np.einsum("rnk,rn->rk", xb, yb)
+    ok = np.linalg.matrix_rank(xtx) == k
+    betas = np.linalg.solve(xtx[ok], xty[ok][..., None])[..., 0]
+    return betas.std(axis=0, ddof=1)
+
+
+def _ts_fit(
+    yv: pd.Series,
+    xv: pd.DataFrame,
+    cov_type: str,
+    *,
+    hac_lags: int | None,
+    block_length: int | None,
+    n_resamples: int,
+    seed: int | np.random.Generator | None,
+) -> tuple[np.ndarray, np.ndarray, dict[str, float]]:
+    """OLS estimates, their standard errors by ``cov_type`` (see :func:`ts_regression`) and the
+    extra column (``hac_lags`` or ``block_length``)."""
+    n = len(yv)
+    fit_model = sm.OLS(yv, xv)
+    if cov_type == "hac":
+        h = hac_lags if hac_lags is not None else int(math.floor(4 * (n / 100) ** (2 / 9)))
+        res = fit_model.fit(
+            cov_type="HAC", cov_kwds={"maxlags": h, "kernel": "bartlett", "use_correction": True}
+        )
+        return np.asarray(res.params), np.asarray(res.bse), {"hac_lags": h}
+    if cov_type == "unadjusted":
+        res = fit_model.fit()
+        return np.asarray(res.params), np.asarray(res.bse), {}
+    if cov_type == "robust":
+        res = fit_model.fit(cov_type="HC1")
+        return np.asarray(res.params), np.asarray(res.bse), {}
+    res = fit_model.fit()
+    b = block_length if block_length is not None else int(math.ceil(n ** (1 / 3)))
+    return (
+        np.asarray(res.params),
+        _block_bootstrap_se(xv, yv, b, n_resamples, seed),
+        {"block_length": b},
+    )
 
 
 def ts_regression(
@@ -545,7 +636,7 @@ def ts_regression(
     if not exposures_l:
         raise InputError("`exposures` must name at least one column.")
     check_choice("cov_type", cov_type, TS_COV_TYPES)
-    _check_confidence(confidence)
+    check_confidence(confidence)
     check_columns(data, [outcome, *exposures_l])
     check_numeric(data, [outcome, *exposures_l])
     lag_l = _lag_list("lags", lags)
@@ -557,57 +648,19 @@ def ts_regression(
             f"The series {[outcome, *exposures_l]} have missing values; a lag model needs "
             "consecutive periods. Fill or trim the series first."
         )
-    cols: dict[str, pd.Series] = {}
-    roles: dict[str, tuple[str, float]] = {}
-    for j in range(1, own_lags + 1):
-        cols[f"{outcome}.L{j}"] = d[outcome].shift(j)
-        roles[f"{outcome}.L{j}"] = ("own_lag", j)
-    for xcol in exposures_l:
-        for lag in lag_l:
-            cols[f"{xcol}.L{lag}"] = d[xcol].shift(lag)
-            roles[f"{xcol}.L{lag}"] = ("exposure", lag)
-    design = sm.add_constant(pd.DataFrame(cols).astype(float), has_constant="add")
-    start = max([own_lags, *lag_l])
-    yv = d[outcome].astype(float).iloc[start:]
-    xv = design.iloc[start:]
+    yv, xv, roles = _adl_design(d, outcome, exposures_l, lag_l, own_lags)
     n, k = xv.shape
-    if n < k + 3:
-        raise InputError(
-            f"Too few periods: {len(d)} periods leave {n} after lagging for {k} parameters."
-        )
-    fit_model = sm.OLS(yv, xv)
-    extra: dict[str, float] = {}
-    if cov_type == "hac":
-        h = hac_lags if hac_lags is not None else int(math.floor(4 * (n / 100) ** (2 / 9)))
-        res = fit_model.fit(
-            cov_type="HAC", cov_kwds={"maxlags": h, "kernel": "bartlett", "use_correction": True}
-        )
-        extra["hac_lags"] = h
-        se = np.asarray(res.bse)
-    elif cov_type == "unadjusted":
-        res = fit_model.fit()
-        se = np.asarray(res.bse)
-    elif cov_type == "robust":
-        res = fit_model.fit(cov_type="HC1")
-        se = np.asarray(res.bse)
-    else:
-        res = fit_model.fit()
-        b = block_length if block_length is not None else int(math.ceil(n ** (1 / 3)))
-        rng = np.random.default_rng(seed)
-        idx = block_indices(n, b, n_resamples, rng, circular=False)
-        xa, ya = xv.to_numpy(), yv.to_numpy()
-        xb, yb = xa[idx], ya[idx]  # (n_resamples, n, k), (n_resamples, n)
-        xtx = np.einsum("rnk,rnj->rkj", xb, xb)
-        xty = np.einsum("rnk,rn->rk", xb, yb)
-        ok = np.linalg.matrix_rank(xtx) == k
-        betas = np.linalg.solve(xtx[ok], xty[ok][..., None])[..., 0]
-        se = betas.std(axis=0, ddof=1)
-        extra["block_length"] = b
-    est = np.asarray(res.params)
+    est, se, extra = _ts_fit(
+        yv,
+        xv,
+        cov_type,
+        hac_lags=hac_lags,
+        block_length=block_length,
+        n_resamples=n_resamples,
+        seed=seed,
+    )
     dof = n - k
-    tstat = est / se
-    p = 2 * stats.t.sf(np.abs(tstat), dof)
-    q = stats.t.ppf(0.5 + confidence / 2, dof)
+    tstat, p, ci_low, ci_high = t_columns(est, se, dof, confidence)
     note = f"short_series: {n} periods < {SHORT_SERIES}" if n < SHORT_SERIES else ""
     if note:
         warn(f"ts_regression({outcome!r}): {note}; tests on short series are poorly calibrated")
@@ -622,8 +675,8 @@ def ts_regression(
             "statistic": tstat,
             "df": dof,
             "p_unc": p,
-            "ci_low": est - q * se,
-            "ci_high": est + q * se,
+            "ci_low": ci_low,
+            "ci_high": ci_high,
             "n": n,
             "cov_type": cov_type,
             **extra,
@@ -690,9 +743,7 @@ def granger(
     if d.isna().any().any():
         raise InputError(f"The series {[effect, cause]} have missing values; fill or trim them.")
     if len(d) - maxlag < 2 * maxlag + 3:
-        raise InputError(
-            f"Too few periods ({len(d)}) for a Granger test with maxlag={maxlag}."
-        )
+        raise InputError(f"Too few periods ({len(d)}) for a Granger test with maxlag={maxlag}.")
     res = grangercausalitytests(d.to_numpy(), maxlag=int(maxlag))
     rows = []
     for lag in range(1, int(maxlag) + 1):

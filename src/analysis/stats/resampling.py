@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from analysis.errors import InputError
-from analysis.stats._validate import as_vector, check_choice
+from analysis.stats._validate import Numbers, check_choice, check_confidence, complete_pairs
+from analysis.stats.correlation import ALTERNATIVES, METHODS
 
-PERMUTATION_METHODS = ("pearson", "spearman", "kendall")
-ALTERNATIVES = ("two-sided", "greater", "less")
+PERMUTATION_METHODS = METHODS  # the correlations that can serve as the test statistic
 BOOTSTRAP_METHODS = ("moving", "circular")
 
 
@@ -34,8 +34,8 @@ def block_indices(
 
 
 def permutation_test(
-    x: Sequence[float] | np.ndarray | pd.Series,
-    y: Sequence[float] | np.ndarray | pd.Series,
+    x: Numbers,
+    y: Numbers,
     *,
     method: str = "pearson",
     alternative: str = "two-sided",
@@ -86,14 +86,8 @@ def permutation_test(
     """
     check_choice("method", method, PERMUTATION_METHODS)
     check_choice("alternative", alternative, ALTERNATIVES)
-    xa, ya = as_vector("x", x), as_vector("y", y)
-    if xa.shape != ya.shape:
-        raise InputError(f"`x` and `y` must have the same length, got {xa.size} and {ya.size}.")
-    keep = ~(np.isnan(xa) | np.isnan(ya))
-    xa, ya = xa[keep], ya[keep]
+    xa, ya = complete_pairs(x, y, what="A permutation test")
     n = int(xa.size)
-    if n < 3:
-        raise InputError(f"A permutation test needs at least 3 complete pairs; got {n}.")
     if method == "spearman":
         xa, ya = stats.rankdata(xa), stats.rankdata(ya)
     batch = None
@@ -198,8 +192,7 @@ def block_bootstrap(
     check_choice("method", method, BOOTSTRAP_METHODS)
     if not isinstance(data, pd.DataFrame):
         raise InputError(f"`data` must be a pandas DataFrame, got {type(data).__name__}.")
-    if not 0 < confidence < 1:
-        raise InputError(f"`confidence` must be between 0 and 1, got {confidence!r}.")
+    check_confidence(confidence)
     n = len(data)
     if n < 4:
         raise InputError(f"A block bootstrap needs at least 4 rows; got {n}.")
