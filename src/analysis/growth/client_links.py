@@ -329,7 +329,8 @@ def period_slopes_regression(
     tim = axis.get_indexer(d[time])
     z = d[[outcome, *names]].to_numpy(dtype=float)
     counts = np.maximum(np.bincount(tim, minlength=len(axis)), 1)
-    zc = z - (np.stack([np.bincount(tim, weights=c, minlength=len(axis)) for c in z.T], axis=1) / counts[:, None])[tim]
+    sums = np.stack([np.bincount(tim, weights=c, minlength=len(axis)) for c in z.T], axis=1)
+    zc = z - (sums / counts[:, None])[tim]
     slopes = np.full((len(counts), len(names)), np.nan)
     for t in range(len(counts)):
         rows = tim == t
