@@ -154,3 +154,27 @@ def test_sample_report_opens_page_3_with_the_plan(sample_report):
     assert planner.plan_line(table) in index
     links = pd.read_csv(sample_report / "tables" / "client_links.csv")
     assert (links["level"] == "client").all() and links["n_clients"].gt(1000).all()
+
+
+def test_client_rows_agree_with_the_test_on_kinds_picked_on_the_outcome_itself():
+    """A client-level hypothesis whose kind's rule reads the outcome's own signal, with no rule
+    variant without it (key clients by revenue, against their own revenue growth), is not tested
+    by client_links: the plan must not call it testable. One with such a variant (demanding clients
+    without their claims, against their own claims) is tested with it, and planned."""
+    from analysis.growth import client_links
+
+    s = study.prepare()
+    hyps = [{"id": "K1", "level": "client", "category": "key_revenue", "outcome": "revenue_growth",
+             "expected_sign": "+", "lag": 1},
+            {"id": "K2", "level": "client", "category": "demanding", "outcome": "claims_rate",
+             "expected_sign": "+", "lag": 1}]
+    tested = client_links.client_links(s.panel, s.membership, hyps, window=s.window, rulebook=s.rulebook,
+                                       variants=s.variants).set_index("id")
+    plan = planner.plan_study(s, hypotheses=hyps).set_index("id")
+    assert tested.loc["K1", "verdict"] == "not_testable" and tested.loc["K2", "verdict"] != "not_testable"
+    assert plan.loc["K1", "status"] == "not_testable" and np.isnan(plan.loc["K1", "mde"])
+    assert "regression to the mean" in plan.loc["K1", "reason_en"] and "регрессия" in plan.loc["K1", "reason_ru"]
+    # more periods or clients would not remove the regression to the mean: no such need is offered
+    assert np.isnan(plan.loc["K1", "periods_needed"]) and np.isnan(plan.loc["K1", "units_needed"])
+    assert "without its conditions on revenue" in plan.loc["K1", "need_en"]
+    assert plan.loc["K2", "status"] in ("testable", "weak")

@@ -188,6 +188,8 @@ def plan(
     clients: pd.DataFrame | None = None,
     freq: str | None = None,
     portfolio_by: str = "",
+    rulebook: object = None,
+    variants: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The plan: per hypothesis and design, usable rows, G, T, MDE, and what would make it testable.
 
@@ -208,6 +210,10 @@ def plan(
     portfolio_by
         The column the panel's portfolios were cut by (``study.Study.units.by``), if any: its
         ``sub_portfolios`` rows are then the panel itself and get the simulated CV3 MDE too.
+    rulebook, variants
+        As for :func:`analysis.growth.client_links.client_links` (default: the built-in rulebook,
+        no variants): a client-level hypothesis whose kind's rule reads the outcome's own signal,
+        with no rule variant without it, is not tested there, so it is planned as not testable.
 
     Returns
     -------
@@ -225,7 +231,8 @@ def plan(
         ``reason_en, reason_ru`` (why not testable or weak; empty when testable),
         ``need_en, need_ru`` (what would make it testable).
     """
-    p = _Planner(panel, membership, hypotheses=hypotheses, window=window, kpis=kpis, clients=clients, freq=freq)
+    p = _Planner(panel, membership, hypotheses=hypotheses, window=window, kpis=kpis, clients=clients, freq=freq,
+                 rulebook=rulebook, variants=variants)
     for h in p.port_h:
         p.portfolio_rows(h, portfolio_by)
     for h in p.client_h:
@@ -241,7 +248,10 @@ class _Planner:
     the unit column) and the plan's rows, one per hypothesis and design."""
 
     def __init__(self, panel: pd.DataFrame, membership: pd.DataFrame, *, hypotheses, window: int,
-                 kpis: pd.DataFrame | None, clients: pd.DataFrame | None, freq: str | None):
+                 kpis: pd.DataFrame | None, clients: pd.DataFrame | None, freq: str | None,
+                 rulebook=None, variants: pd.DataFrame | None = None):
+        from analysis.categories.rules import Rulebook, load_rulebook
+
         hf = as_hypothesis_file(hypotheses)
         periods = period_axis(panel["period"].astype(str).unique())
         self.T_all = T_all = len(periods)
@@ -260,8 +270,13 @@ class _Planner:
             if port_h and T_all > W else None
         self.port_outcomes = set(pp.attrs["outcomes"]) if pp is not None else set()
         self.port_notes = " ".join(pp.attrs["notes"]) if pp is not None else ""
-        self.cp = client_links.client_panel(panel, membership, window=W, lags=sorted({h.lag for h in client_h}) or [1]) \
-            if client_h and T_all > W else None
+        self.cp = client_links.client_panel(panel, membership, window=W, lags=sorted({h.lag for h in client_h}) or [1],
+                                            variants=variants) if client_h and T_all > W else None
+        # the features each kind's rule reads (client_links tests a kind picked on the outcome's own
+        # signal with its rule variant without it, or not at all)
+        book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook or None) if client_h else None
+        self.rule_features = {c.id: sorted({leaf.feature for leaf in c.rule.leaves()})
+                              for c in book.categories} if book is not None else {}
         # sub-portfolio units
         unit_col, G_units = "", 0
         for col in UNIT_COLUMNS:
@@ -394,6 +409,10 @@ class _Planner:
             missing = ("plan.reason.few_periods", {"T": T_all, "usable": 0, "W": W, "lag": h.lag, "min": 2})
         elif col not in cp.columns:
             missing = ("plan.reason.no_outcome", {"outcome": h.outcome, "why": _why(h.outcome, " ".join(cp.attrs["notes"]))})
+        own = client_links.reads_own_signal(self.rule_features.get(h.category, ()), h.outcome)
+        if not missing and own and client_links.member_column(f"{h.category}_without_{h.outcome}") not in cp.columns:
+            missing = ("dq.client_rtm", {"category": h.category, "features": ", ".join(own), "outcome": h.outcome})
+            need = [("plan.need.rule_variant", {"category": h.category, "features": ", ".join(own)})]
         if cp is not None and col in cp.columns:
             used = cp[[col, "client_id", "period"]].dropna()
             n_rows, G, t_use = len(used), int(used["client_id"].nunique()), int(used["period"].nunique())
@@ -405,14 +424,15 @@ class _Planner:
         if missing and not need:
             need = [("plan.need.data", {})]
         pn = un = np.nan
-        if per_period > 0:
+        rtm = bool(missing) and missing[0] == "dq.client_rtm"  # more periods or clients would not help
+        if per_period > 0 and not rtm:
             t_need = _search(lambda t: _nan_inf(_client_mde(int(per_period * t), max(G, 2), t, k_client, alpha, m_client)),
                              h.min_effect, max(t_use, 1))
             if t_need:
                 pn = t_need + extra
                 need.append(("plan.need.periods", {"periods": pn, "span": _span(pn, freq), "G": G,
                                                    "units": _unit("client", "en"), "units_ru": _unit("client", "ru")}))
-        if t_use >= 1 and G >= 1:
+        if t_use >= 1 and G >= 1 and not rtm:
             per_client = n_rows / G if G else t_use
             g_need = _search(lambda g: _nan_inf(_client_mde(int(per_client * g), g, t_use, k_client, alpha, m_client)),
                              h.min_effect, max(G, 2))
@@ -623,7 +643,8 @@ def plan_for(data_dir: str | Path = "", *, config: str | Path = "", rulebook: st
 def plan_study(s, *, hypotheses=None) -> pd.DataFrame:
     """:func:`plan` of a prepared :class:`analysis.report.study.Study` (its window, frequency and units)."""
     return plan(s.panel, s.membership, hypotheses=hypotheses, window=s.window, kpis=s.base.kpis,
-                clients=s.base.clients, freq=s.freq, portfolio_by=s.units.by if s.units is not None else "")
+                clients=s.base.clients, freq=s.freq, portfolio_by=s.units.by if s.units is not None else "",
+                rulebook=s.rulebook, variants=s.variants)
 
 
 __all__ = ["DESIGNS", "PLAN_COLUMNS", "cv3_design_mde", "format_plan", "infer_freq", "plan", "plan_for", "plan_line", "plan_study"]
