@@ -61,7 +61,7 @@ from analysis.growth.spec import CLIENT_OUTCOMES, as_hypothesis_file
 from analysis.growth.verdicts import POWER, verdict
 from analysis.growth.wording import LEADS, format_decimal, format_signed, kind_words
 from analysis.ingest.periods import period_axis
-from analysis.stats import adjust_pvalues
+from analysis.stats import adjust_pvalues, fe
 
 SIZE_CONTROL = "log_window_revenue"
 ACTIVE_SHARE = "window_active_share"
@@ -199,23 +199,6 @@ def client_panel(
     return out
 
 
-def _demean(x: np.ndarray, groups: list[np.ndarray], max_iter: int = 200) -> np.ndarray:
-    """Remove group means (alternating projections over several groupings; exact for one)."""
-    x = x.astype(float).copy()
-    counts = [np.bincount(g) for g in groups]
-    for _ in range(max_iter if len(groups) > 1 else 1):
-        for g, n in zip(groups, counts):
-            sums = np.stack([np.bincount(g, weights=x[:, j], minlength=len(n)) for j in range(x.shape[1])], axis=1)
-            x -= (sums / n[:, None])[g]
-        if len(groups) == 1:
-            break
-        worst = max(np.abs(np.stack([np.bincount(g, weights=x[:, j]) for j in range(x.shape[1])], 1) / n[:, None]).max()
-                    for g, n in zip(groups, counts))
-        if worst < 1e-11 * (1 + np.abs(x).max()):
-            break
-    return x
-
-
 def client_regression(
     data: pd.DataFrame,
     *,
@@ -242,9 +225,9 @@ def client_regression(
         raise InputError(f"{outcome}: fewer than 10 usable rows or a constant outcome")
     g_client = pd.factorize(d[client])[0]
     g_time = pd.factorize(d[time])[0]
-    groups = [g_time] + ([g_client] if client_effects else [])
     names = [*exposures, *controls]
-    z = _demean(d[[outcome, *names]].to_numpy(dtype=float), groups)
+    raw = d[[outcome, *names]].to_numpy(dtype=float)
+    z = fe.within(raw, g_client, g_time) if client_effects else fe.entity_demean(raw, g_time)
     y, X = z[:, 0], z[:, 1:]
     sd = X.std(axis=0, ddof=1)
     ok = sd > 1e-9 * (1 + np.abs(X).max(axis=0))
