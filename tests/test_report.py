@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 
-import nbformat
 import pandas as pd
 import pytest
 
@@ -13,6 +12,7 @@ from analysis import i18n
 from analysis.config import SAMPLE_DIR
 from analysis.errors import InputError
 from analysis.report import runner as report
+from _notebooks import tiny_notebook
 from conftest import run_cli
 
 DESIGN_TABLES = ("hypotheses", "exploratory", "robustness", "client_categories", "category_changes",
@@ -87,19 +87,13 @@ def test_text_from_the_data_is_escaped(small_world_runs):
     assert "&lt;script&gt;alert" in examples
 
 
-def _notebook(path, source):
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell('data_dir: str = ""  # data\nn: int = 1  # a number', metadata={"tags": ["parameters"]}),
-                nbformat.v4.new_code_cell(source)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
-    return path
+PARAMS = 'data_dir: str = ""  # data\nn: int = 1  # a number'
 
 
 @pytest.mark.slow
 def test_failing_notebook_is_rendered_marked_and_others_go_on(tmp_path):
-    good = _notebook(tmp_path / "01_good.ipynb", "print('fine <b>&')")
-    bad = _notebook(tmp_path / "02_bad.ipynb", "raise ValueError('broken on purpose')")
+    good = tiny_notebook(tmp_path, "01_good", "print('fine <b>&')", PARAMS)
+    bad = tiny_notebook(tmp_path, "02_bad", "raise ValueError('broken on purpose')", PARAMS)
     result = report.run_report(data_dir=SAMPLE_DIR, out_dir=tmp_path / "out", notebooks=[good, bad], jobs=2,
                                log=lambda m: None)
     assert result.failed == ["02_bad"]
@@ -111,7 +105,7 @@ def test_failing_notebook_is_rendered_marked_and_others_go_on(tmp_path):
 
 @pytest.mark.slow
 def test_interrupted_run_keeps_the_previous_report(tmp_path, monkeypatch):
-    good = _notebook(tmp_path / "01_good.ipynb", "print('first run')")
+    good = tiny_notebook(tmp_path, "01_good", "print('first run')", PARAMS)
     out = tmp_path / "out"
     report.run_report(data_dir=SAMPLE_DIR, out_dir=out, notebooks=[good], jobs=1, log=lambda m: None)
     before = (out / "pages" / "01_good.html").read_bytes()
@@ -127,7 +121,7 @@ def test_interrupted_run_keeps_the_previous_report(tmp_path, monkeypatch):
 
 
 def test_parameter_names_and_values_are_checked(tmp_path):
-    nb = _notebook(tmp_path / "01.ipynb", "pass")
+    nb = tiny_notebook(tmp_path, "01", "pass", PARAMS)
     with pytest.raises(InputError, match="identifier"):
         report.check_parameters(nb, {"x; import os": 1})
     with pytest.raises(InputError, match="unknown parameter"):
@@ -138,7 +132,7 @@ def test_parameter_names_and_values_are_checked(tmp_path):
 
 
 def test_cli_params_are_typed_by_the_notebook_not_guessed(tmp_path):
-    nb = _notebook(tmp_path / "01.ipynb", "pass")
+    nb = tiny_notebook(tmp_path, "01", "pass", PARAMS)
     assert report.parse_param("n=0123", [nb]) == ("n", 123)
     assert report.parse_param("data_dir=0123", [nb]) == ("data_dir", "0123")
     for bad in ("n=abc", "n=1.5", "=3", "nope=1", "a b=1"):

@@ -8,12 +8,12 @@ import subprocess
 import time
 from pathlib import Path
 
-import nbformat
 import psutil
 import pytest
 
 from analysis.config import SAMPLE_DIR
 from analysis.report.runner import run_report
+from _notebooks import tiny_notebook
 from conftest import KEYCLIENTS, SMALL_METHOD_CHECK, outside_renders
 
 
@@ -76,27 +76,18 @@ def test_signal_mid_run_ends_every_child_and_keeps_the_previous_report(tmp_path,
     assert [p.name for p in out.iterdir()] == ["index.html"]
 
 
-def _notebook(folder: Path, name: str, source: str) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(source)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = folder / f"{name}.ipynb"
-    nbformat.write(nb, path)
-    return path
-
-
 def test_a_dead_kernel_and_a_dead_worker_are_reported_not_waited_for(tmp_path):
     books = tmp_path / "books"
     books.mkdir()
-    nbs = [_notebook(books, "01_kernel_dies", "import os\nos._exit(3)"),
-           _notebook(books, "02_fine", "x = 1")]
+    nbs = [tiny_notebook(books, "01_kernel_dies", "import os\nos._exit(3)"),
+           tiny_notebook(books, "02_fine", "x = 1")]
     result = run_report(data_dir=SAMPLE_DIR, out_dir=tmp_path / "a", notebooks=nbs, jobs=1, log=lambda m: None)
     assert result.failed == ["01_kernel_dies"]
     index = (tmp_path / "a" / "index.html").read_text(encoding="utf-8")
     assert index.count('class="failed"') == 1 and "Kernel" in index  # nbclient: DeadKernelError: Kernel died
 
     # the kernel's parent is the pool worker: ending it breaks the pool, which must not hang the run
-    nbs = [_notebook(books, "03_worker_dies", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")]
+    nbs = [tiny_notebook(books, "03_worker_dies", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")]
     result = run_report(data_dir=SAMPLE_DIR, out_dir=tmp_path / "b", notebooks=nbs, jobs=1, log=lambda m: None)
     assert result.failed == ["03_worker_dies"]
     index = (tmp_path / "b" / "index.html").read_text(encoding="utf-8")

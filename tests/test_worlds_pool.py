@@ -4,13 +4,13 @@ the index, never a hang."""
 
 from __future__ import annotations
 
-import nbformat
 import pandas as pd
 import pytest
 
 from analysis.errors import InputError
 from analysis.report import method_check
 from analysis.report.runner import run_report
+from _notebooks import tiny_notebook
 
 DESIGN = method_check.Design(portfolios=6, periods=9, clients=12)
 
@@ -59,18 +59,6 @@ def test_default_world_count_is_fixed_by_the_data_and_design_and_bounded():
             assert share(n) <= method_check.WORLDS_SHARE < share(n + 1)
 
 
-def _notebook(folder, name: str, source: str, parameters: str = "") -> object:
-    nb = nbformat.v4.new_notebook()
-    cells = [nbformat.v4.new_code_cell(source)]
-    if parameters:
-        cells.insert(0, nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}))
-    nb.cells = cells
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    path = folder / f"{name}.ipynb"
-    nbformat.write(nb, path)
-    return path
-
-
 def test_worlds_that_fail_in_the_pool_are_reported_on_the_page_and_index(tmp_path):
     """A plan that cannot be made (here: a folder without data) fails the method-check page
     with the reason; the page that needs no worlds is unaffected; the run ends."""
@@ -78,8 +66,8 @@ def test_worlds_that_fail_in_the_pool_are_reported_on_the_page_and_index(tmp_pat
     books.mkdir()
     params = ('data_dir: str = ""\nworlds_dir: str = ""\nn_worlds: int = 1\nportfolios: int = 0\n'
               'periods: int = 0\nclients: int = 0\nseed: int = 1')
-    nbs = [_notebook(books, "01_fine", "x = 1"),
-           _notebook(books, "05_checks", "from analysis.report import method_check\n"
+    nbs = [tiny_notebook(books, "01_fine", "x = 1"),
+           tiny_notebook(books, "05_checks", "from analysis.report import method_check\n"
                                          "design, runs = method_check.load_worlds(worlds_dir)", params)]
     (tmp_path / "empty").mkdir()
     result = run_report(data_dir=tmp_path / "empty", out_dir=tmp_path / "r", notebooks=nbs, jobs=2,
@@ -93,8 +81,8 @@ def test_worlds_that_fail_in_the_pool_are_reported_on_the_page_and_index(tmp_pat
 def test_a_worker_that_dies_does_not_stop_the_pages_queued_after_it(tmp_path):
     books = tmp_path / "books"
     books.mkdir()
-    nbs = [_notebook(books, "01_worker_dies", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"),
-           _notebook(books, "02_fine", "x = 1")]
+    nbs = [tiny_notebook(books, "01_worker_dies", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"),
+           tiny_notebook(books, "02_fine", "x = 1")]
     from analysis.config import SAMPLE_DIR
 
     result = run_report(data_dir=SAMPLE_DIR, out_dir=tmp_path / "r", notebooks=nbs, jobs=1, log=lambda m: None)
