@@ -27,6 +27,20 @@ def test_worlds_split_into_pool_parts_give_the_pages_own_rows(tmp_path):
     assert set(pooled["kind"]) == {"null", "planted", "min_effect"} and pooled["world"].nunique() == 2
 
 
+def test_worlds_with_their_own_warnings_still_carry_the_level(tmp_path):
+    # one company's 4 managers × 8 quarters: each world's tests carry their own warnings (a kind held by
+    # one unit), so the worlds' attrs differed, pd.concat of the pool's parts dropped them all, and page 5
+    # failed with "these runs carry no level α"; the runs keep the level and nothing else
+    design = method_check.Design(portfolios=4, periods=8, clients=75)
+    method_check.save_plan(tmp_path, design, 2)
+    for phase in ("null", "planted"):
+        for start in (0, 1):
+            method_check.run_part(tmp_path, phase, start, 1, 1)
+    _, runs = method_check.load_worlds(tmp_path)
+    assert runs.attrs == {"alpha": 0.05} and method_check.level(runs) == 0.05
+    assert not method_check.summary(runs).empty
+
+
 def test_missing_or_failed_worlds_are_an_error_that_says_why(tmp_path):
     with pytest.raises(InputError, match="not planned"):
         method_check.load_worlds(tmp_path)

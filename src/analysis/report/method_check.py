@@ -352,7 +352,9 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
     out = pd.concat(rows, ignore_index=True)
     out["rejected"] = out["p_adj"] < hf.alpha
     out = out[RUN_COLUMNS]
-    out.attrs["alpha"] = hf.alpha  # the hypotheses file's level: summary() and the pages read it
+    # the hypotheses file's level and nothing else: a world's own test notes (warnings, its G) differ
+    # between worlds, and pd.concat keeps attrs only where every part has the same (the pool's parts)
+    out.attrs = {"alpha": hf.alpha}
     return out
 
 
