@@ -518,11 +518,13 @@ def _panel_outcomes(x: PeriodArrays, lags: list[int], notes: list[str]) -> tuple
     panel_outs = [reg.outcomes[o] for o in reg.panel_outcomes()]
     out_cols: dict[str, np.ndarray] = {}
     for h in lags:
-        for o in sorted(panel_outs, key=_column_order):
-            value = o.compute_function()(x, h)
+        for po in sorted(panel_outs, key=_column_order):
+            compute = po.compute_function()
+            assert compute is not None, "registry.load gives every panel outcome its compute"
+            value = compute(x, h)
             if value is not None:
-                out_cols[outcome_column(o.id, h)] = value
-    outcomes = [o.id for o in panel_outs if outcome_column(o.id, lags[0]) in out_cols]
+                out_cols[outcome_column(po.id, h)] = value
+    outcomes = [po.id for po in panel_outs if outcome_column(po.id, lags[0]) in out_cols]
     outside = reg.outside()
     notes.extend(f"{o}: {why}" for o, why in x.missing.items() if o not in outside and o not in outcomes)
     for o, grp in x.others.items():

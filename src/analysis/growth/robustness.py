@@ -77,21 +77,24 @@ def robustness(
             return variants(shift)
         return variants if shift == 0.0 else None
 
-    kw = dict(alpha=alpha, mode=mode, seed=seed, n_calibration=n_calibration, attenuation=attenuation)
-    base_pp = growth.portfolio_panel(panel, base_members, window=window, kpis=kpis, variants=var_at(0.0))
-    variants: list[tuple[str, float, str, pd.DataFrame]] = [("baseline", 0.0, "share", base_pp)]
+    base_pp = growth.portfolio_panel(
+        panel, base_members, window=window, kpis=kpis, variants=var_at(0.0)
+    )
+    # (the runs have their own name: the closure ``var_at`` reads the parameter ``variants``)
+    runs: list[tuple[str, float, str, pd.DataFrame]] = [("baseline", 0.0, "share", base_pp)]
     members = {0.0: base_members}
     if provider:
         for s in shifts:
             members[float(s)] = provider(float(s))
             pp = growth.portfolio_panel(panel, members[float(s)], window=window, kpis=kpis,
                                         variants=var_at(float(s)))
-            variants.append((f"quantile_shift={s:+.2f}", float(s), "share", pp))
-    variants.append(("count_share", 0.0, "count_share", base_pp))
+            runs.append((f"quantile_shift={s:+.2f}", float(s), "share", pp))
+    runs.append(("count_share", 0.0, "count_share", base_pp))
     frames = []
     base_verdicts = None
-    for name, s, measure, pp in variants:
-        res = test_hypotheses(pp, hypotheses, measure=measure, **kw)
+    for name, s, measure, pp in runs:
+        res = test_hypotheses(pp, hypotheses, alpha=alpha, measure=measure, mode=mode, seed=seed,
+                              n_calibration=n_calibration, attenuation=attenuation)
         if base_verdicts is None:
             base_verdicts = res.set_index("id")["verdict"]
         part = res[["id", "category", "outcome", "lag", "measure", "std_effect", "ci_low", "ci_high", "p_adj",
