@@ -7,13 +7,12 @@ with count shares; a verdict that changes is flagged.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 import pandas as pd
 
 from analysis.growth import panel as growth
 from analysis.growth.confirmatory import test_hypotheses
-from analysis.growth.spec import Hypothesis, HypothesisFile
+from analysis.growth.spec import HypothesesArg
 
 ROBUSTNESS_COLUMNS = [
     "id", "category", "outcome", "lag", "variant", "quantile_shift", "measure", "std_effect", "ci_low",
@@ -24,7 +23,7 @@ ROBUSTNESS_COLUMNS = [
 def robustness(
     panel: pd.DataFrame,
     membership: Callable[[float], pd.DataFrame] | pd.DataFrame,
-    hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None = None,
+    hypotheses: HypothesesArg = None,
     *,
     window: int = 4,
     kpis: pd.DataFrame | None = None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -108,7 +108,12 @@ def load_hypotheses(path: str | Path | None = None) -> HypothesisFile:
         raise InputError(f"{p}: {problems}. Fix these fields (see the default file for the format).") from None
 
 
-def as_hypothesis_file(hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None) -> HypothesisFile:
+#: What the functions that test hypotheses accept: a checked file, a list of hypotheses or dicts,
+#: a path (None: the built-in file)
+HypothesesArg: TypeAlias = HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None
+
+
+def as_hypothesis_file(hypotheses: HypothesesArg) -> HypothesisFile:
     """The hypotheses as a checked file: a path (None: the built-in file), a list of hypotheses or
     dicts, or a HypothesisFile as it is."""
     if hypotheses is None or isinstance(hypotheses, (str, Path)):
@@ -123,4 +128,5 @@ def as_hypothesis_file(hypotheses: HypothesisFile | Sequence[Hypothesis | dict] 
 
 
 
-__all__ = ["CLIENT_OUTCOMES", "DEFAULT_FILE", "Hypothesis", "HypothesisFile", "as_hypothesis_file", "load_hypotheses"]
+__all__ = ["CLIENT_OUTCOMES", "DEFAULT_FILE", "Hypothesis", "HypothesesArg", "HypothesisFile",
+           "as_hypothesis_file", "load_hypotheses"]

@@ -89,8 +89,8 @@ def period_ticks(labels: list[str], max_ticks: int = MAX_PERIOD_TICKS) -> list[i
     n = len(labels)
     if n <= max_ticks:
         return list(range(n))
-    months = [int(x[5:7]) if len(x) == 7 and x[4] == "-" and x[5:7].isdigit() else None for x in labels]
-    if all(m is not None for m in months):
+    months = [int(x[5:7]) for x in labels if len(x) == 7 and x[4] == "-" and x[5:7].isdigit()]
+    if len(months) == n:  # every label a month
         for every in (3, 6, 12):
             keep = [i for i, m in enumerate(months) if (m - 1) % every == 0]
             if len(keep) <= max_ticks:

@@ -71,6 +71,8 @@ def problems_table(report: ValidationReport) -> pd.DataFrame:
 def panel(report: ValidationReport, *, engine: str = "duckdb", freq: str = "") -> pd.DataFrame:
     """The client × period panel of the checked base, at ``freq`` (Q or M; empty: the frequency
     the base was checked at)."""
+    if report.base is None:  # a report with errors has no tables (check() stops on them)
+        raise InputError(report.message())
     return client_period_panel(report.base, engine=engine, freq=freq or report.freq)
 
 
