@@ -28,6 +28,7 @@ import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -38,8 +39,17 @@ from analysis.errors import InputError
 from analysis.growth import panel as growth
 from analysis.growth.confirmatory import test_hypotheses
 from analysis.growth.fits import model_exposures
-from analysis.growth.spec import as_hypothesis_file
+from analysis.growth.spec import HypothesesArg, as_hypothesis_file
 from analysis.report import progress
+
+if TYPE_CHECKING:
+    from analysis.categories.rules import Rulebook
+    from analysis.report.study import Study
+
+#: What the generator takes as effects (:func:`analysis.synth.load_effects`)
+EffectsArg: TypeAlias = "str | Path | list | None"
+#: A rulebook, its file, or None for the built-in one
+RulebookArg: TypeAlias = "Rulebook | str | Path | None"
 
 KINDS_OF_WORLD = ("null", "planted", "min_effect")
 RUN_COLUMNS = [
@@ -83,7 +93,7 @@ class Design:
         return d
 
 
-def design_from_study(s, *, reference_seed: int = 0) -> Design:
+def design_from_study(s: Study, *, reference_seed: int = 0) -> Design:
     """The design of a :class:`analysis.report.study.Study`: its portfolios, periods and frequency, mean
     active clients per portfolio and period, the member share of each article kind (among decided
     client-periods), the window, and event rates as multipliers of the generator's own (measured on
@@ -125,10 +135,14 @@ def design_from_study(s, *, reference_seed: int = 0) -> Design:
 def override(design: Design, *, portfolios: int = 0, periods: int = 0, clients: int = 0) -> Design:
     """``design`` with the given sizes where they are not 0 (a page's parameters: smaller or larger
     worlds than the data)."""
-    change = {k: int(v) for k, v in (("portfolios", portfolios), ("periods", periods), ("clients", clients)) if v}
+    given = (("portfolios", portfolios), ("periods", periods), ("clients", clients))
+    change = {k: int(v) for k, v in given if v}
     if not change:
         return design
-    return dataclasses.replace(design, **change, source=f"{design.source}; sizes set by hand: {change}")
+    return dataclasses.replace(design, portfolios=change.get("portfolios", design.portfolios),
+                               periods=change.get("periods", design.periods),
+                               clients=change.get("clients", design.clients),
+                               source=f"{design.source}; sizes set by hand: {change}")
 
 
 def _event_rates(panel: pd.DataFrame) -> dict[str, float]:
@@ -244,7 +258,8 @@ def _within_generator_limit(effects: list[dict]) -> list[dict]:
                 e["size"] *= math.sqrt(0.79 / tot)
     return effects
 
-def effects_at_mde(runs: pd.DataFrame, factor: float = 1.5, *, hypotheses=None) -> list[dict]:
+def effects_at_mde(runs: pd.DataFrame, factor: float = 1.5, *,
+                   hypotheses: HypothesesArg = None) -> list[dict]:
     """Effects planting every hypothesis at ``factor`` × its mean MDE measured in ``runs`` (null
     worlds of the design: :func:`run_worlds`), with the expected sign, on the kind's latent share.
 
@@ -269,7 +284,8 @@ def effects_at_mde(runs: pd.DataFrame, factor: float = 1.5, *, hypotheses=None) 
     return _within_generator_limit(out)
 
 
-def one_world(design: Design, seed: int, effects, *, hypotheses=None, rulebook=None,
+def one_world(design: Design, seed: int, effects: EffectsArg, *,
+              hypotheses: HypothesesArg = None, rulebook: RulebookArg = None,
               attenuation: Mapping[str, float] | None = None, test_kwargs: Mapping | None = None) -> pd.DataFrame:
     """One world of ``design`` through the rules and the confirmatory tests (no files, no report).
 
@@ -290,8 +306,9 @@ def one_world(design: Design, seed: int, effects, *, hypotheses=None, rulebook=N
     return res
 
 
-def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
-               kinds: Sequence[str] = ("null", "planted"), hypotheses=None, rulebook=None,
+def run_worlds(design: Design, n_worlds: int, seed: int, *, effects: EffectsArg = "default",
+               kinds: Sequence[str] = ("null", "planted"), hypotheses: HypothesesArg = None,
+               rulebook: RulebookArg = None,
                attenuation: Mapping[str, float] | None = None, inference: str | None = None,
                start: int = 0, log: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Worlds ``start`` … ``start + n_worlds - 1`` of ``design``, each kind in ``kinds``.
@@ -423,7 +440,8 @@ def save_plan(folder: str | Path, design: Design, n_worlds: int) -> None:
     (folder / "plan.json").write_text(text, encoding="utf-8")
 
 
-def check_worlds(design: Design, n_worlds: int, seed: int, *, hypotheses=None, rulebook=None) -> pd.DataFrame:
+def check_worlds(design: Design, n_worlds: int, seed: int, *, hypotheses: HypothesesArg = None,
+                 rulebook: RulebookArg = None) -> pd.DataFrame:
     """The method-check page's worlds: ``n_worlds`` null worlds, their mean latent correlations as
     the attenuation (:func:`attenuation_map`), then as many planted and min_effect worlds tested
     with it (:func:`run_worlds`); the rows of all three kinds. The report runner computes the same
@@ -436,8 +454,8 @@ def check_worlds(design: Design, n_worlds: int, seed: int, *, hypotheses=None, r
     return pd.concat([null, planted], ignore_index=True)
 
 
-def run_part(folder: str | Path, phase: str, start: int, count: int, seed: int, *, hypotheses=None,
-             rulebook=None) -> float:
+def run_part(folder: str | Path, phase: str, start: int, count: int, seed: int, *,
+             hypotheses: HypothesesArg = None, rulebook: RulebookArg = None) -> float:
     """Worlds ``start`` … ``start + count - 1`` of ``phase`` (:data:`PHASES`) of the plan in
     ``folder`` (:func:`save_plan`), written to ``folder/<phase>-<start>.parquet``; the planted
     phase takes its attenuation from every null part (all present by then). Returns its CPU seconds.
@@ -522,8 +540,9 @@ def _world_data(design: Design, seed: int, effects, rulebook=None):
     return w, growth.portfolio_panel(panel, members, window=W, kpis=w.kpis, variants=variants)
 
 
-def measure_attenuation(design: Design, n_worlds: int = 3, seed: int = 7, *, hypotheses=None,
-                        rulebook=None) -> pd.DataFrame:
+def measure_attenuation(design: Design, n_worlds: int = 3, seed: int = 7, *,
+                        hypotheses: HypothesesArg = None,
+                        rulebook: RulebookArg = None) -> pd.DataFrame:
     """Attenuation per hypothesis from ``n_worlds`` null worlds of ``design``: only the rules
     matter, so no model is fit (a few seconds a world). Returns ``id, category, exposure,
     latent_corr, latent_slope, worlds``; :func:`attenuation_map` makes it the ``attenuation`` of
@@ -682,7 +701,7 @@ def rule_quality(membership: pd.DataFrame, truth: Mapping, categories: Sequence[
 
 
 def world_rule_quality(seed: int, *, portfolios: int = 30, periods: int = 12, clients: int = 40, freq: str = "Q",
-                       rulebook=None, window: int = 0) -> pd.DataFrame:
+                       rulebook: RulebookArg = None, window: int = 0) -> pd.DataFrame:
     """:func:`rule_quality` on one null world generated with ``seed`` (the default rulebook unless given),
     classified over ``window`` periods (0: the frequency's default window)."""
     from analysis.categories.rules import classify

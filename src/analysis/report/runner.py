@@ -24,16 +24,22 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import version as _pkg_version
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from analysis.config import NOTEBOOKS_DIR
 from analysis.errors import InputError, Stopped
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from IPython.display import HTML
+    from matplotlib.figure import Figure
 
 KERNEL = "python3"
 START_TIMEOUT = 120  # seconds a kernel may take to start
@@ -131,7 +137,8 @@ def list_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     return books
 
 
-_TYPES = {"int": int, "str": str, "float": (int, float), "bool": bool}
+_TYPES: dict[str, type | tuple[type, ...]] = {"int": int, "str": str, "float": (int, float),
+                                             "bool": bool}
 
 
 def check_parameters(notebook: Path, parameters: dict) -> dict:
@@ -411,11 +418,11 @@ def _study_args(nb: Path, params: dict, *, tests: bool = False, names: tuple[str
 
     from analysis.report import study
 
-    names = set(names) if names else {"hypotheses", "seed"} if tests else \
+    wanted = set(names) if names else {"hypotheses", "seed"} if tests else \
         set(inspect.signature(study.prepare).parameters) - {"cache"}
     out = {}
     for name, spec in _known(nb).items():
-        if name in names:
+        if name in wanted:
             if name in params:
                 out[name] = params[name]
             else:
@@ -717,7 +724,8 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
     progress = _Progress(names, log, jobs=jobs, previous=previous)
     queue = sorted(tasks, key=lambda t: -previous.get(Path(t[0]).stem, 0.0))  # stable: numbered order on ties
     ready = {folder: False for folder in studies}
-    done, futures = {}, {}
+    done: dict = {}
+    futures: dict[Future[tuple], tuple] = {}  # a page: (name, seconds, error); worlds: (cpu, error)
     pool = _Pool(jobs)
 
     def startable(t) -> bool:
@@ -1357,7 +1365,7 @@ def csv_max_rows() -> int:
         raise InputError(f"KEYCLIENTS_CSV_MAX_ROWS={raw!r}: write a whole number of rows") from None
 
 
-def save_table(df, name: str, tables_dir: str | Path | None) -> None:
+def save_table(df: pd.DataFrame, name: str, tables_dir: str | Path | None) -> None:
     """Write a table shown in a notebook to ``tables/`` (tidy, unrounded): ``<name>.csv`` (UTF-8)
     up to :func:`csv_max_rows` rows, and ``<name>.parquet`` as well for a table longer than
     ``WORKBOOK_MAX_ROWS`` (client-level tables: compact, typed, fast to read)."""
@@ -1371,7 +1379,8 @@ def save_table(df, name: str, tables_dir: str | Path | None) -> None:
             df.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8")
 
 
-def read_table(tables_dir: str | Path, name: str, columns: list[str] | None = None):
+def read_table(tables_dir: str | Path, name: str,
+               columns: list[str] | None = None) -> pd.DataFrame:
     """A table of a run's ``tables/`` folder, from its Parquet file when it has one, else its CSV."""
     import pandas as pd
 
@@ -1381,7 +1390,7 @@ def read_table(tables_dir: str | Path, name: str, columns: list[str] | None = No
     return pd.read_csv(folder / f"{name}.csv", usecols=columns, keep_default_na=False)
 
 
-def save_figure(fig, name: str, figures_dir: str | Path | None) -> None:
+def save_figure(fig: Figure, name: str, figures_dir: str | Path | None) -> None:
     """Write a figure shown in a notebook to ``figures/<name>.png`` (``key_*`` go on the index)."""
     if figures_dir:
         fig.savefig(Path(figures_dir) / f"{name}.png", dpi=110, bbox_inches="tight")
@@ -1427,14 +1436,14 @@ def _b64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def bullets(texts) -> "IPython.display.HTML":  # noqa: F821 - IPython is imported lazily
+def bullets(texts: Iterable[object]) -> HTML:
     """A bulleted list for a notebook page, every text HTML-escaped (text may come from the data)."""
     from IPython.display import HTML
 
     return HTML("<ul>" + "".join(f"<li>{html.escape(str(t))}</li>" for t in texts) + "</ul>")
 
 
-def paragraph(text: str) -> "IPython.display.HTML":  # noqa: F821 - IPython is imported lazily
+def paragraph(text: str) -> HTML:
     """One paragraph of computed text for a notebook page, HTML-escaped."""
     from IPython.display import HTML
 

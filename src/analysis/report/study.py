@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import pandas as pd
 
@@ -22,6 +23,34 @@ from analysis.errors import InputError
 from analysis.ingest import ClientBase, DataConfig, load, read_config
 from analysis.ingest.panel import client_period_panel
 from analysis.report import progress
+
+if TYPE_CHECKING:
+    from IPython.display import HTML
+
+    from analysis.ingest.units import Units
+
+
+class CategoryInputs(TypedDict):
+    """The keyword arguments the categories functions share (:attr:`Study.kw`)."""
+
+    window: int
+    kpis: pd.DataFrame | None
+    events: pd.DataFrame | None
+    transactions: pd.DataFrame | None
+
+
+class PrepareOptions(TypedDict, total=False):
+    """:func:`prepare`'s keywords but ``cache`` (:func:`fingerprint`, :func:`save_prepared`)."""
+
+    config: str | Path
+    rulebook: str | Path
+    window: int
+    engine: str
+    portfolio: str
+    anonymize: bool
+    freq: str
+    portfolio_by: str
+    per_portfolio: bool
 
 
 @dataclass
@@ -36,17 +65,18 @@ class Study:
     window: int
     data_dir: Path
     freq: str = "Q"
-    units: object = None  # analysis.ingest.units.Units when the panel runs over the company's own units
+    units: Units | None = None  # when the panel runs over the company's own units
     companies: pd.DataFrame | None = None  # one row per company folder (analysis.ingest.companies)
     variants: pd.DataFrame | None = None  # rule variants for outcomes on "the other clients"
     _growth: pd.DataFrame | None = field(default=None, repr=False)
     _tested: dict = field(default_factory=dict, repr=False)
 
     @property
-    def kw(self) -> dict:
+    def kw(self) -> CategoryInputs:
         """Keyword arguments the categories functions share (window and the raw tables)."""
         b = self.base
-        return dict(window=self.window, kpis=b.kpis, events=b.events, transactions=b.transactions)
+        return CategoryInputs(window=self.window, kpis=b.kpis, events=b.events,
+                              transactions=b.transactions)
 
     @property
     def synthetic(self) -> bool:
@@ -177,7 +207,8 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
                                           periods=period_axis(panel["period"].unique()))
         if anonymize:
             base, panel, units = _units.pseudonymise(base, panel, units)
-    kw = dict(window=st.window, kpis=base.kpis, events=base.events, transactions=base.transactions)
+    kw = CategoryInputs(window=st.window, kpis=base.kpis, events=base.events,
+                        transactions=base.transactions)
     progress.step("computing client features")
     feats = client_features(panel, base.clients, **kw)
     if units is not None:  # the unit of each client-period, not the client's first
@@ -202,7 +233,7 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def _options(data_dir, options: dict) -> dict:
+def _options(data_dir: str | Path, options: PrepareOptions) -> dict[str, object]:
     """Every argument of :func:`prepare` with its default filled in (``cache`` left out)."""
     import inspect
 
@@ -213,7 +244,7 @@ def _options(data_dir, options: dict) -> dict:
     return out
 
 
-def fingerprint(data_dir: str | Path = "", **options) -> str:
+def fingerprint(data_dir: str | Path = "", **options: Unpack[PrepareOptions]) -> str:
     """A checksum of everything :func:`prepare` reads and is given (``options``: its keyword
     arguments): the data folder's files, the config and rulebook files, every argument (defaults
     filled in), the package version and (hashed) the pseudonymisation key."""
@@ -221,7 +252,8 @@ def fingerprint(data_dir: str | Path = "", **options) -> str:
     from importlib.metadata import version
 
     args = _options(data_dir, options)
-    folder = Path(args.pop("data_dir") or SAMPLE_DIR)
+    given = args.pop("data_dir")
+    folder = Path(given) if isinstance(given, (str, Path)) and given else SAMPLE_DIR
     h = hashlib.sha256()
     key = os.environ.get("KEYCLIENTS_ANON_KEY", "") if args.get("anonymize") else ""
     h.update(json.dumps({**{k: str(v) for k, v in args.items()}, "version": version("keyclients"),
@@ -239,8 +271,8 @@ def _tested_key(hypotheses, seed: int) -> str:
     return f"{text}-{int(seed)}"
 
 
-def save_prepared(folder: str | Path, data_dir: str | Path = "", *, hypotheses: str | Path = "", seed: int = 1,
-                  **options) -> Path:
+def save_prepared(folder: str | Path, data_dir: str | Path = "", *, hypotheses: str | Path = "",
+                  seed: int = 1, **options: Unpack[PrepareOptions]) -> Path:
     """Prepare the study once for a report run (``options``: :func:`prepare`'s keywords) and
     write it to ``folder``: its tables (the canonical ones, panel, features, memberships, the
     growth panel and the confirmatory tests with ``hypotheses`` and ``seed``) as Parquet, its
@@ -457,7 +489,7 @@ def design_tables(s: Study) -> dict[str, pd.DataFrame]:
     return out
 
 
-def show_design_tables(s: Study, lang: str = "en", tables_dir: str | Path | None = None):
+def show_design_tables(s: Study, lang: str = "en", tables_dir: str | Path | None = None) -> HTML:
     """Save :func:`design_tables` into ``tables_dir`` and show the short ones (moves per period,
     companies) as one HTML block; empty for the data's own portfolios."""
     from IPython.display import HTML
