@@ -15,7 +15,8 @@ from analysis.growth.confirmatory import test_hypotheses
 from analysis.growth.spec import HypothesesArg
 
 ROBUSTNESS_COLUMNS = [
-    "id", "category", "outcome", "lag", "variant", "quantile_shift", "measure", "std_effect", "ci_low",
+    "id", "category", "outcome", "lag", "variant", "quantile_shift", "measure", "std_effect",
+    "ci_low",
     "ci_high", "p_adj", "verdict", "baseline_verdict", "flipped",
 ]  # fmt: skip
 
@@ -96,7 +97,8 @@ def robustness(
                               n_calibration=n_calibration, attenuation=attenuation)
         if base_verdicts is None:
             base_verdicts = res.set_index("id")["verdict"]
-        part = res[["id", "category", "outcome", "lag", "measure", "std_effect", "ci_low", "ci_high", "p_adj",
+        part = res[["id", "category", "outcome", "lag", "measure", "std_effect", "ci_low",
+                    "ci_high", "p_adj",
                     "verdict"]].copy()
         part["variant"] = name
         part["quantile_shift"] = s
@@ -119,8 +121,10 @@ def membership_sensitivity(memberships: dict[float, pd.DataFrame]) -> pd.DataFra
     """
     frames = []
     for s, m in memberships.items():
-        d = m.assign(_known=m["member"].notna(), _in=m["member"].astype("boolean").fillna(False).astype(bool))
-        g = d.groupby(["category", "period"], as_index=False).agg(members=("_in", "sum"), decided=("_known", "sum"))
+        d = m.assign(_known=m["member"].notna(),
+                     _in=m["member"].astype("boolean").fillna(False).astype(bool))
+        g = d.groupby(["category", "period"], as_index=False).agg(members=("_in", "sum"),
+                                                                  decided=("_known", "sum"))
         g.insert(0, "quantile_shift", float(s))
         frames.append(g)
     out = pd.concat(frames, ignore_index=True)

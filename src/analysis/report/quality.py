@@ -31,7 +31,8 @@ def check(data_dir: str | Path = "", *, config: str | Path = "", portfolio: str 
     if folders:
         report = validate_companies(folders, config=config or None, freq=freq or None)
     else:
-        report = validate(folder, config=settings(folder, config=config, freq=freq).config if freq else (config or None))
+        given = settings(folder, config=config, freq=freq).config if freq else (config or None)
+        report = validate(folder, config=given)
     if not report.ok:
         raise InputError(report.message())
     if anonymize:
@@ -80,17 +81,21 @@ def coverage(panel: pd.DataFrame) -> pd.DataFrame:
     """Per portfolio and period: ``active_clients`` (with revenue), ``new_clients`` (first
     period in the data), ``revenue`` and ``orders``; every combination present (zeros filled)."""
     first = panel[panel["revenue"] > 0].groupby("client_id")["period"].min()
-    active = panel[panel["revenue"] > 0].assign(new=lambda d: d["client_id"].map(first) == d["period"])
+    active = panel[panel["revenue"] > 0].assign(
+        new=lambda d: d["client_id"].map(first) == d["period"])
     out = active.groupby(["portfolio", "period"]).agg(active_clients=("client_id", "nunique"),
                                                       new_clients=("new", "sum"),
-                                                      revenue=("revenue", "sum"), orders=("orders", "sum"))
-    full = pd.MultiIndex.from_product([sorted(panel["portfolio"].unique()), sorted(panel["period"].unique())],
+                                                      revenue=("revenue", "sum"),
+                                                      orders=("orders", "sum"))
+    full = pd.MultiIndex.from_product([sorted(panel["portfolio"].unique()),
+                                       sorted(panel["period"].unique())],
                                       names=["portfolio", "period"])
     return out.reindex(full, fill_value=0).reset_index()
 
 
 def coverage_summary(coverage: pd.DataFrame) -> pd.DataFrame:
-    """Per portfolio: periods with data, first and last period, median active clients, revenue share."""
+    """Per portfolio: periods with data, first and last period, median active clients, revenue
+    share."""
     with_data = coverage[coverage["active_clients"] > 0]
     g = with_data.groupby("portfolio")
     out = pd.DataFrame({
