@@ -41,8 +41,9 @@ a test checks this code against ``panel_regression`` on the same data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -57,11 +58,20 @@ from analysis.growth.panel import (
     shift_left,
     window_sum,
 )
-from analysis.growth.spec import CLIENT_OUTCOMES, as_hypothesis_file
+from analysis.growth.spec import (
+    CLIENT_OUTCOMES,
+    HypothesesArg,
+    Hypothesis,
+    HypothesisFile,
+    as_hypothesis_file,
+)
 from analysis.growth.verdicts import POWER, verdict
 from analysis.growth.wording import LEADS, format_decimal, format_signed, kind_words
 from analysis.ingest.periods import period_axis
 from analysis.stats import adjust_pvalues, fe
+
+if TYPE_CHECKING:
+    from analysis.categories.rules import Rulebook
 
 SIZE_CONTROL = "log_window_revenue"
 ACTIVE_SHARE = "window_active_share"
@@ -90,7 +100,7 @@ CLIENT_COLUMNS = [
 ]  # fmt: skip
 
 
-def shift_right(x: np.ndarray, j: int, fill=np.nan) -> np.ndarray:
+def shift_right(x: np.ndarray, j: int, fill: float = np.nan) -> np.ndarray:
     """``x`` moved ``j`` periods later along axis 1 (column t holds t - j); ``fill`` before the start."""
     out = np.full(x.shape, fill, dtype=float if fill is np.nan else x.dtype)
     if j < x.shape[1]:
@@ -190,8 +200,8 @@ def client_panel(
         "portfolio": np.asarray(a.clients.get_level_values("portfolio"), dtype=object)[ci],
         "period": np.asarray(periods, dtype=object)[ti],
     })
-    for c, v in cols.items():
-        out[c] = v[ci, ti]
+    for c, values in cols.items():
+        out[c] = values[ci, ti]
     for c in ("client_id", "portfolio", "period"):
         out[c] = out[c].astype(str)
     out = out.sort_values(["period", "client_id"], kind="stable").reset_index(drop=True)
@@ -355,7 +365,7 @@ def period_slopes_regression(
     return out
 
 
-def client_hypotheses(hypotheses=None) -> list:
+def client_hypotheses(hypotheses: HypothesesArg = None) -> tuple[list[Hypothesis], HypothesisFile]:
     """The hypotheses of a file (or list) marked ``level: client``."""
     hf = as_hypothesis_file(hypotheses)
     return [h for h in hf.hypotheses if h.level == "client"], hf
@@ -363,9 +373,11 @@ def client_hypotheses(hypotheses=None) -> list:
 
 # The sentences of :func:`sentence`: about clients of a kind compared with other clients, never
 # about the company's growth.
-_SENTENCE = {
+#: "higher" / "lower" per language (the direction of a significant difference)
+_MORE = {"en": ("higher", "lower"), "ru": ("выше", "ниже")}
+_SENTENCE: dict[str, dict[str, str]] = {
     "en": {
-        "next": "in the next period", "later": "{h} periods on", "more": ("higher", "lower"), "no_data": "no data",
+        "next": "in the next period", "later": "{h} periods on", "no_data": "no data",
         "eff": "standardised difference {est}, 95 % CI {lo} to {hi}",
         "significant": "{lead}, the {out} of {kind} {when} was {more} than that of other clients in the same period "
                        "({eff}). This compares clients with clients; it does not say that having such clients "
@@ -378,7 +390,7 @@ _SENTENCE = {
         "not_testable": "Not testable: {diag}.",
     },
     "ru": {
-        "next": "в следующем периоде", "later": "через {h} периода", "more": ("выше", "ниже"), "no_data": "нет данных",
+        "next": "в следующем периоде", "later": "через {h} периода", "no_data": "нет данных",
         "eff": "стандартизованная разница {est}, 95 % ДИ от {lo} до {hi}",
         "significant": "{lead}, у клиентов вида «{kind}» показатель «{out}» {when} был {more}, чем у других клиентов "
                        "того же периода ({eff}). Это сравнение клиентов между собой; оно не говорит, что такие "
@@ -398,7 +410,8 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     company's growth."""
     v = row["verdict"]
     i = 1 if lang == "ru" else 0
-    words = _SENTENCE["ru" if i else "en"]
+    lang_key = "ru" if i else "en"
+    words = _SENTENCE[lang_key]
     if v not in ("supported", "contradicted", "no_effect", "inconclusive"):
         diag = row.get("diagnostics")
         if i:
@@ -412,7 +425,7 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     return words["significant" if v in LEADS else v].format(
         lead=LEADS.get(v, ("", ""))[i], kind=kind_words(row["category"])[i],
         out=registry.current().client_phrase(str(row["outcome"]))[i],
-        when=words["next"] if h == 1 else words["later"].format(h=h), more=words["more"][0 if est > 0 else 1],
+        when=words["next"] if h == 1 else words["later"].format(h=h), more=_MORE[lang_key][0 if est > 0 else 1],
         m=format_decimal(float(row["min_effect"]), lang),
         eff=words["eff"].format(est=f(est), lo=f(row["ci_low"]), hi=f(row["ci_high"])) if np.isfinite(est) else "")
 
@@ -436,12 +449,12 @@ def _rtm_reason(category: str, outcome: str, features: Sequence[str]) -> str:
 
 def test_client_links(
     data: pd.DataFrame,
-    hypotheses=None,
+    hypotheses: HypothesesArg = None,
     *,
     alpha: float | None = None,
     power: float = POWER,
     client_effects: bool = False,
-    rule_features: dict[str, Sequence[str]] | None = None,
+    rule_features: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """Test the client-level hypotheses (``level: client``) on :func:`client_panel`'s table.
 
@@ -555,7 +568,7 @@ def t_mde(std_error: float, df: float, *, alpha: float = 0.05, power: float = 0.
     return float((sps.t.ppf(1 - alpha / (2 * m), df) + sps.t.ppf(power, df)) * std_error)
 
 
-test_client_links.__test__ = False  # not a pytest test, despite the name
+test_client_links.__test__ = False  # type: ignore[attr-defined]  # pytest reads it; not a test
 
 
 def display(results: pd.DataFrame) -> pd.DataFrame:
@@ -566,8 +579,8 @@ def display(results: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def client_links(panel: pd.DataFrame, membership: pd.DataFrame, hypotheses: str | Path | None = None, *,
-                 window: int = 4, client_effects: bool = False, rulebook=None,
+def client_links(panel: pd.DataFrame, membership: pd.DataFrame, hypotheses: HypothesesArg = None, *,
+                 window: int = 4, client_effects: bool = False, rulebook: Rulebook | str | Path | None = None,
                  variants: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`client_panel` then :func:`test_client_links` (tables/client_links.csv).
 
