@@ -147,7 +147,7 @@ def test_hypotheses(
     return out
 
 
-test_hypotheses.__test__ = False  # not a pytest test, despite the name
+test_hypotheses.__test__ = False  # type: ignore[attr-defined]  # pytest reads it; not a test
 
 
 def _portfolio_hypotheses(hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None

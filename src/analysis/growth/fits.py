@@ -321,9 +321,10 @@ def fit_single(data: pd.DataFrame, outcome_col: str, exposure_col: str, deciding
         return None
     rows = {t: _ts_slope(d, outcome_col, exposure_col, t, seed, n_resamples=999 if t == deciding else 199)
             for t in SINGLE_TESTS}
-    if rows[deciding] is None:
+    best = rows[deciding]
+    if best is None:
         return None
-    r = dict(rows[deciding])
+    r = dict(best)
     scale = float(d[exposure_col].std() / d[outcome_col].std())
     r["std_effect"] = r["estimate"] * scale
     r["std_effect_se"] = r["std_error"] * scale

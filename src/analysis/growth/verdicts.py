@@ -61,6 +61,8 @@ def verdict(
 
 def _attenuation(a: float | None) -> float:
     """An attenuation usable as a factor: 1 when unknown, clipped to [0, 1]."""
+    if a is None:
+        return 1.0
     try:
         a = float(a)
     except (TypeError, ValueError):

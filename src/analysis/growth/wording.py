@@ -85,11 +85,11 @@ def reason_sentence(row: dict | pd.Series, lang: str = "en") -> str:
 LEADS = {"supported": ("As expected", "Как и ожидалось"),
          "contradicted": ("Contrary to the hypothesis", "Вопреки гипотезе")}
 # The sentences of :func:`sentence`. Verdicts concern the kind as the rulebook decides it ("as the
-# rules define them"), not the latent kind itself; ``share`` is (by revenue, by count).
-_SENTENCE = {
+# rules define them"), not the latent kind itself; ``_SHARE`` is (by revenue, by count).
+_SHARE = {"en": ("revenue share", "share of clients"), "ru": ("выручки клиентов", "клиентов")}
+_SENTENCE: dict[str, dict[str, str]] = {
     "en": {
         "eff": "standardised slope {est}, 95 % CI {lo} to {hi}",
-        "share": ("revenue share", "share of clients"),
         "significant": "{lead}, a larger {share} of {cat} (as the rules define them) went together with {move} {lag} "
                        "({eff}). This is an association in the data, not proof of cause.",
         "no_effect": "No association worth noting: with 90 % confidence the link between the share of {cat} (as the "
@@ -102,7 +102,6 @@ _SENTENCE = {
     },
     "ru": {
         "eff": "стандартизованный наклон {est}, 95 % ДИ от {lo} до {hi}",
-        "share": ("выручки клиентов", "клиентов"),
         "significant": "{lead}, большая доля {share} категории «{cat}» (по определению правил) сопровождалась {move} "
                        "{lag} ({eff}). Это связь в данных, а не доказательство причины.",
         "no_effect": "Заметной связи нет: с 90 % уверенностью связь доли клиентов «{cat}» (по определению правил) с "
@@ -147,7 +146,7 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     eff = words["eff"].format(est=format_signed(est, lang), lo=format_signed(row["ci_low"], lang),
                               hi=format_signed(row["ci_high"], lang))
     return words[key].format(
-        lead=LEADS.get(v, ("", ""))[i], share=words["share"][by_count], cat=kind_words(row["category"])[i],
+        lead=LEADS.get(v, ("", ""))[i], share=_SHARE["ru" if i else "en"][by_count], cat=kind_words(row["category"])[i],
         out=out[i], move=out[2 + 2 * i] if est > 0 else out[3 + 2 * i], lag=_lag_words(int(row["lag"]), lang),
         m=format_decimal(float(row["min_effect"]), lang), eff=eff)
 
