@@ -84,18 +84,20 @@ class Study:
 
     @property
     def growth_panel(self) -> pd.DataFrame:
-        """The portfolio × period exposures and outcomes (:func:`analysis.growth.panel.portfolio_panel`),
-        computed once."""
+        """The portfolio × period exposures and outcomes
+        (:func:`analysis.growth.panel.portfolio_panel`), computed once."""
         if self._growth is None:
             from analysis.growth import panel as growth
 
-            self._growth = growth.portfolio_panel(self.panel, self.membership, window=self.window, kpis=self.base.kpis,
+            self._growth = growth.portfolio_panel(self.panel, self.membership, window=self.window,
+                                                  kpis=self.base.kpis,
                                                   variants=self.variants)
         return self._growth
 
     def tested(self, hypotheses: str | Path | None = None, *, seed: int = 1) -> pd.DataFrame:
-        """The confirmatory tests on :attr:`growth_panel` (:func:`analysis.growth.confirmatory.test_hypotheses`
-        with ``hypotheses`` and ``seed``), computed once per study: pages showing them share one fit."""
+        """The confirmatory tests on :attr:`growth_panel`
+        (:func:`analysis.growth.confirmatory.test_hypotheses` with ``hypotheses`` and ``seed``),
+        computed once per study: pages showing them share one fit."""
         key = _tested_key(hypotheses, seed)
         if key not in self._tested:
             from analysis.growth.confirmatory import test_hypotheses
@@ -149,7 +151,8 @@ def settings(data_dir: str | Path = "", *, config: str | Path | DataConfig = "",
                                                                "portfolio_by": by or None}))
 
 
-def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str | Path = "", window: int = 0,
+def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str | Path = "",
+            window: int = 0,
             engine: str = "duckdb", portfolio: str = "", anonymize: bool = False, freq: str = "",
             portfolio_by: str = "", per_portfolio: bool = False, cache: str | Path = "") -> Study:
     """Read the client base (the bundled sample when ``data_dir`` is empty) and classify it.
@@ -157,13 +160,13 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     ``freq`` (``Q`` or ``M``), ``window`` (periods; 0: the default of the frequency, 4 quarters or
     6 months) and ``portfolio_by`` (a client or order column whose values become the portfolios,
     see :mod:`analysis.ingest.units`) fall back on the data config's keys of the same names.
-    ``data_dir`` may be a folder of company folders (:mod:`analysis.ingest.companies`): each company is
-    then one portfolio. ``portfolio`` keeps that portfolio's clients only (the statistics then run
-    in their one-portfolio mode); ``anonymize`` replaces client ids and names by keyed pseudonyms
-    right after loading (key from ``KEYCLIENTS_ANON_KEY``), so nothing downstream sees a real one.
-    ``per_portfolio`` takes relative thresholds within each portfolio (descriptive use only).
-    ``cache`` is a folder written by :func:`save_prepared` (the report runner's): the study is
-    loaded from it, after checking that it was made from the same inputs and parameters.
+    ``data_dir`` may be a folder of company folders (:mod:`analysis.ingest.companies`): each company
+    is then one portfolio. ``portfolio`` keeps that portfolio's clients only (the statistics then
+    run in their one-portfolio mode); ``anonymize`` replaces client ids and names by keyed
+    pseudonyms right after loading (key from ``KEYCLIENTS_ANON_KEY``), so nothing downstream sees a
+    real one. ``per_portfolio`` takes relative thresholds within each portfolio (descriptive use
+    only). ``cache`` is a folder written by :func:`save_prepared` (the report runner's): the study
+    is loaded from it, after checking that it was made from the same inputs and parameters.
 
     Returns
     -------
@@ -171,8 +174,9 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
         ``base`` (canonical tables), ``panel`` (client × period), ``features`` (client × period
         over the trailing window), ``membership`` (the membership table of docs/data.md),
         ``rulebook``, ``window``, ``data_dir``, ``freq``, ``units`` (the unit assignment and moves
-        with ``portfolio_by``, else None), ``companies`` (one row per company folder, else None), ``variants``
-        (:func:`analysis.categories.rules.classify_variants`, for the outcomes on "the other clients").
+        with ``portfolio_by``, else None), ``companies`` (one row per company folder, else None),
+        ``variants`` (:func:`analysis.categories.rules.classify_variants`, for the outcomes on "the
+        other clients").
     """
     if cache:  # first, while locals() holds the arguments alone
         return load_prepared(cache, fingerprint(data_dir, **{k: v for k, v in locals().items()
@@ -188,8 +192,8 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     progress.step("reading the data")
     if folders:
         if st.portfolio_by:
-            raise InputError(f"{folder}: portfolio_by ({st.portfolio_by}) works on one company's data; with "
-                             "several company folders each company is one portfolio")
+            raise InputError(f"{folder}: portfolio_by ({st.portfolio_by}) works on one company's "
+                             f"data; with several company folders each company is one portfolio")
         base, table = _companies.load_companies(folders, config=config or None, freq=st.freq)
     else:
         # the config as given when no argument overrides it (so the load notes name its file)
@@ -203,7 +207,8 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     if st.portfolio_by:
         from analysis.ingest import units as _units
 
-        base, panel, units = _units.apply(base, panel, by=st.portfolio_by, window=st.window, freq=st.freq,
+        base, panel, units = _units.apply(base, panel, by=st.portfolio_by, window=st.window,
+                                          freq=st.freq,
                                           periods=period_axis(panel["period"].unique()))
         if anonymize:
             base, panel, units = _units.pseudonymise(base, panel, units)
@@ -216,9 +221,11 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     progress.step("classifying clients")
     membership = _categories.classify(panel, base.clients, rulebook=book, features=feats,
                                       per_portfolio=per_portfolio, **kw)
-    variants = _categories.classify_variants(panel, base.clients, rulebook=book, features=feats, **kw)
+    variants = _categories.classify_variants(panel, base.clients, rulebook=book, features=feats,
+                                             **kw)
     progress.step("")
-    return Study(base, panel, feats, membership, book, st.window, folder, st.freq, units, table, variants)
+    return Study(base, panel, feats, membership, book, st.window, folder, st.freq, units, table,
+                 variants)
 
 
 MANIFEST = "study.json"
@@ -257,12 +264,14 @@ def fingerprint(data_dir: str | Path = "", **options: Unpack[PrepareOptions]) ->
     h = hashlib.sha256()
     key = os.environ.get("KEYCLIENTS_ANON_KEY", "") if args.get("anonymize") else ""
     h.update(json.dumps({**{k: str(v) for k, v in args.items()}, "version": version("keyclients"),
-                         "key": hashlib.sha256(key.encode()).hexdigest() if key else ""}, sort_keys=True).encode())
+                         "key": hashlib.sha256(key.encode()).hexdigest() if key else ""},
+                        sort_keys=True).encode())
     for f in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
         h.update(str(f.relative_to(folder)).encode() + b"\0" + file_digest(f).encode())
     for name in ("config", "rulebook"):
         extra = args.get(name)
-        h.update(file_digest(Path(extra)).encode() if isinstance(extra, (str, Path)) and extra else b"-")
+        h.update(
+            file_digest(Path(extra)).encode() if isinstance(extra, (str, Path)) and extra else b"-")
     return h.hexdigest()
 
 
@@ -308,7 +317,8 @@ def save_prepared(folder: str | Path, data_dir: str | Path = "", *, hypotheses: 
     for name, df in tables.items():
         df.to_parquet(folder / f"{name}.parquet", index=False)
     (folder / "rest.pickle").write_bytes(pickle.dumps(rest))
-    meta = {"fingerprint": fingerprint(data_dir, **options), "tables": sorted(tables), "tested": tested_key}
+    meta = {"fingerprint": fingerprint(data_dir, **options), "tables": sorted(tables),
+            "tested": tested_key}
     (folder / MANIFEST).write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
     progress.step("")
     return folder
@@ -323,17 +333,19 @@ def load_prepared(folder: str | Path, expected: str) -> Study:
     try:
         meta = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise InputError(f"{folder}: no prepared study there (study.json missing); rerun the report") from None
+        raise InputError(
+            f"{folder}: no prepared study there (study.json missing); rerun the report") from None
     if meta.get("fingerprint") != expected:
-        raise InputError(f"{folder}: the prepared study was made from other inputs or parameters than this page's; "
-                         "rerun the report")
+        raise InputError(f"{folder}: the prepared study was made from other inputs or parameters "
+                         f"than this page's; rerun the report")
     parts = pickle.loads((folder / "rest.pickle").read_bytes())
     parts.update({name: pd.read_parquet(folder / f"{name}.parquet") for name in meta["tables"]})
     base = ClientBase(**{k[5:]: v for k, v in parts.items() if k.startswith("base.")})
     tested = parts.pop("_tested")
     s = Study(base=base, **{k: v for k, v in parts.items() if not k.startswith("base.")})
     s._tested[meta["tested"]] = tested
-    _categories.declare_kinds(s.rulebook)  # this page's labels of the study's kinds (a user rulebook's)
+    # this page's labels of the study's kinds (a user rulebook's)
+    _categories.declare_kinds(s.rulebook)
     return s
 
 
@@ -375,7 +387,8 @@ def only_portfolio(base: ClientBase, portfolio: str) -> ClientBase:
         if df is not None:
             changes[table] = df[df["client_id"].astype(str).isin(ids)].reset_index(drop=True)
     if base.kpis is not None and "portfolio" in base.kpis:
-        changes["kpis"] = base.kpis[base.kpis["portfolio"].astype(str) == str(portfolio)].reset_index(drop=True)
+        changes["kpis"] = base.kpis[
+            base.kpis["portfolio"].astype(str) == str(portfolio)].reset_index(drop=True)
     return dataclasses.replace(base, **changes)
 
 
@@ -409,7 +422,8 @@ def design_sentence(s: Study, data: pd.DataFrame | None = None, lang: str = "en"
 
     d = design(s, data)
     words = _PERIOD_WORDS.get(s.freq, "n.periods")
-    values = dict(g=d["g"], t=i18n.plural(words, d["t"], lang), w=i18n.plural(words, s.window, lang))
+    values = dict(g=d["g"], t=i18n.plural(words, d["t"], lang),
+                  w=i18n.plural(words, s.window, lang))
     if d["design"] == "units":
         text = i18n.t("design.units", lang, by=d["by"], moves=i18n.integer(d["moves"], lang),
                       moved=i18n.plural("n.moved_clients", d["moved"], lang), **values)
@@ -437,8 +451,8 @@ SMALL_G_INFERENCE = "cv3"
 
 
 def inference_options(g: int | pd.DataFrame) -> dict:
-    """Keyword arguments for :func:`analysis.growth.confirmatory.test_hypotheses`: with fewer than 10
-    portfolios (``g``, or a portfolio panel to count them in), a few-cluster inference — the
+    """Keyword arguments for :func:`analysis.growth.confirmatory.test_hypotheses`: with fewer than
+    10 portfolios (``g``, or a portfolio panel to count them in), a few-cluster inference — the
     statistics' default when it is one, else :data:`SMALL_G_INFERENCE`; otherwise none."""
     from analysis.growth import fits
 
@@ -453,14 +467,17 @@ def inference_options(g: int | pd.DataFrame) -> dict:
 
 
 def unit_moves(s: Study) -> pd.DataFrame:
-    """Every move of a client between units (:func:`analysis.ingest.units.moves`); empty without units."""
+    """Every move of a client between units (:func:`analysis.ingest.units.moves`); empty without
+    units."""
     if s.units is None:
-        return pd.DataFrame(columns=["client_id", "period", "previous_period", "from_unit", "to_unit"])
+        return pd.DataFrame(columns=["client_id", "period", "previous_period", "from_unit",
+                                     "to_unit"])
     return s.units.moves
 
 
 def moves_by_period(s: Study) -> pd.DataFrame:
-    """Per period: clients assigned to units, clients moved and the moved share (empty without units)."""
+    """Per period: clients assigned to units, clients moved and the moved share (empty without
+    units)."""
     from analysis.ingest.periods import period_axis
     from analysis.ingest.units import moves_summary
 
@@ -470,10 +487,12 @@ def moves_by_period(s: Study) -> pd.DataFrame:
 
 
 def companies_table(s: Study) -> pd.DataFrame:
-    """One row per company folder (:func:`analysis.ingest.companies.load_companies`); empty otherwise."""
+    """One row per company folder (:func:`analysis.ingest.companies.load_companies`); empty
+    otherwise."""
     if s.companies is None:
-        return pd.DataFrame(columns=["company", "folder", "currency", "vat", "clients", "order_lines",
-                                     "first_period", "last_period", "median_client_period_revenue", "scale"])
+        return pd.DataFrame(columns=["company", "folder", "currency", "vat", "clients",
+                                     "order_lines", "first_period", "last_period",
+                                     "median_client_period_revenue", "scale"])
     return s.companies
 
 
