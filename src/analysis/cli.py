@@ -7,32 +7,36 @@ SIGTERM (workers and kernels ended, the partial report removed, the previous one
 
 from __future__ import annotations
 
-import sys
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional, ParamSpec, TypedDict, TypeVar
 
 import typer
 import typer.core
 
 from analysis.errors import InputError, KeyclientsError, Stopped
 
+if TYPE_CHECKING:  # typer vendors click: its commands take the vendored click's context
+    from typer._click.core import Context
+    from typer.core import TyperOption
 
-class _NoBoolHelp:
+
+def _no_bool(opt: TyperOption | None) -> TyperOption | None:
     """``-h, --help`` shown without ``<bool>``: it takes no value."""
-
-    def get_help_option(self, ctx):
-        opt = super().get_help_option(ctx)
-        if opt is not None:
-            opt.metavar = ""
-        return opt
+    if opt is not None:
+        opt.metavar = ""
+    return opt
 
 
-class _Group(_NoBoolHelp, typer.core.TyperGroup):
-    pass
+class _Group(typer.core.TyperGroup):
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        return _no_bool(super().get_help_option(ctx))
 
 
-class _Command(_NoBoolHelp, typer.core.TyperCommand):
-    pass
+class _Command(typer.core.TyperCommand):
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        return _no_bool(super().get_help_option(ctx))
 
 
 app = typer.Typer(
@@ -77,18 +81,21 @@ def _main(
     """Sort a client base into kinds of key client and test which kinds move growth."""
 
 
-def fail(message: str, code: int = 2) -> None:
+def fail(message: str, code: int = 2) -> NoReturn:
     """Print one clear message to stderr and exit with ``code`` (2: bad input, 1: analysis failed)."""
     typer.echo(f"keyclients: error: {message}", err=True)
     raise typer.Exit(code)
 
 
-def guarded(func):
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def guarded(func: Callable[_P, _R]) -> Callable[_P, _R]:
     """Turn the package's own errors into one message and the right exit code."""
-    import functools
 
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return func(*args, **kwargs)
         except Stopped as exc:
@@ -189,8 +196,8 @@ def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by:
         st = settings(data_dir, config=config or "", freq=freq, portfolio_by=portfolio_by)
         checked = _validate(data_dir, config=st.config if freq or portfolio_by else config)
         by = st.portfolio_by
-        if checked.ok and by:
-            b = checked.base
+        b = checked.base
+        if checked.ok and by and b is not None:  # a base comes with every report without errors
             tx = b.transactions if b.transactions is not None else b.client_periods
             if by not in b.clients.columns and (tx is None or by not in tx.columns):
                 from analysis.ingest.units import SUGGESTED
@@ -203,6 +210,23 @@ def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by:
     if not checked.ok:
         raise InputError(checked.message())
     return checked
+
+
+class _RunOptions(TypedDict):
+    """What ``run`` passes to both :func:`analysis.report.runner.run_report` and ``run_batch``."""
+
+    data_dir: Path
+    out_dir: Path
+    seed: int
+    jobs: int
+    cell_timeout: int
+    extra_parameters: dict[str, object]
+    audience: str
+    lang: str
+    anonymize: bool
+    anon_key: str | None
+    csv_max_rows: int | None
+    log: Callable[[str], None] | None
 
 
 @app.command(cls=_Command)
@@ -257,10 +281,10 @@ def run(
     check_lang(lang)
     if anon_key and not anonymize:
         raise InputError("--anon-key is used only with --anonymize")
-    common = dict(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
-                  extra_parameters=extra, audience=audience, lang=lang, anonymize=anonymize, anon_key=anon_key,
-                  csv_max_rows=csv_max_rows,
-                  log=None if quiet else (lambda msg: typer.echo(msg, err=True)))
+    common = _RunOptions(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
+                         extra_parameters=extra, audience=audience, lang=lang, anonymize=anonymize,
+                         anon_key=anon_key, csv_max_rows=csv_max_rows,
+                         log=None if quiet else (lambda msg: typer.echo(msg, err=True)))
     if by is not None:
         result = report.run_batch(by=by, config=str(config.resolve()) if config else "", **common)
     else:
@@ -506,4 +530,4 @@ def main() -> None:  # pragma: no cover - console entry point alias
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

@@ -118,9 +118,9 @@ def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rule
         features = client_features(panel, clients, window=window, kpis=kpis, events=events, transactions=transactions)
     features = features.reset_index(drop=True)
     ctx = RuleContext(features, window=window, per_portfolio=False, quantile_shift=0.0, value_scale=1.0)
-    rows = []
+    rows: list[dict[str, object]] = []
     for c in claims:
-        row = {"claim": c.id, "category": c.category, "feature": c.feature, "expected": c.expected,
+        row: dict[str, object] = {"claim": c.id, "category": c.category, "feature": c.feature, "expected": c.expected,
                "statement_en": c.en, "statement_ru": c.ru, "effect_type": "rank_biserial"}
         rows.append(row)
         if c.category not in book.ids:
@@ -134,7 +134,7 @@ def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rule
             row.update(verdict="not_testable",
                        membership=f"not testable: the rule reads only {', '.join(sorted(used & drop))}, the tested features")
             continue
-        row["membership"] = (f"rule without {', '.join(sorted(used & drop))} (they are what is tested)"
+        row["membership"] = membership = (f"rule without {', '.join(sorted(used & drop))} (they are what is tested)"
                              if used & drop else "full rule (it does not read the tested feature)")
         if not ctx.available.get(c.feature, False):
             row.update(verdict="not_testable", membership=f"not testable: the data lack {c.feature}")
@@ -154,7 +154,7 @@ def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rule
                    median_members=float(np.median(a)) if a.size else np.nan,
                    median_others=float(np.median(b)) if b.size else np.nan)
         if a.size < min_n or b.size < min_n:
-            row.update(verdict="not_testable", membership=row["membership"] + f"; fewer than {min_n} clients in a group")
+            row.update(verdict="not_testable", membership=membership + f"; fewer than {min_n} clients in a group")
             continue
         r, lo, hi, p = rank_biserial(a, b)
         row.update(effect_size=r, ci_low=lo, ci_high=hi, p_value=p)

@@ -307,6 +307,9 @@ class _Work:
     """What the steps of :func:`client_features` share: the grid, the wanted features, the
     revenue arrays every step reads and the dense (period × client) features computed so far."""
 
+    #: orders over the window (all-NaN without an orders column): set by :func:`_money_and_activity`
+    O: np.ndarray
+
     def __init__(self, panel: pd.DataFrame, window: int, wanted: set[str] | None):
         self.wanted, self.window = wanted, window
         self.periods = periods = period_axis(panel["period"].astype(str).unique())
@@ -322,7 +325,6 @@ class _Work:
         self.feats: dict[str, np.ndarray] = {"revenue": R}
         self.gp: np.ndarray | None = None
         self.orders: np.ndarray | None = None
-        self.O: np.ndarray | None = None
         self.ev: dict[str, np.ndarray | None] = {}
         self.has_events = False
         self.ci = self.ti = np.empty(0, dtype=np.intp)  # the rows' client and period positions (set by _rows)
@@ -341,8 +343,9 @@ def _money_and_activity(w: _Work) -> None:
     gp = None
     if want("gross_profit", "margin", "profit_share", "profit_cum_share", "abc_profit"):
         gp = grid.dense("gross_profit")
-        if gp is None and grid.dense("cost") is not None:
-            gp = rev - grid.dense("cost")
+        cost = grid.dense("cost") if gp is None else None
+        if cost is not None:
+            gp = rev - cost
         if gp is not None:
             G = grid.roll(gp)
             feats["gross_profit"] = G
@@ -384,7 +387,7 @@ def _window_events(w: _Work, panel: pd.DataFrame, events: pd.DataFrame | None) -
     ev = {col: grid.dense(col) if col in panel.columns else None for col in EVENT_COLS}
     # No event at all in the data means no events file (the panel may fill its columns with 0):
     # the event signals are then absent, not zero.
-    has_events = any(ev[col] is not None and ev[col].any() for col in EVENT_COLS)
+    has_events = any(x is not None and x.any() for x in ev.values())
     if events is not None and len(events) == 0:
         has_events = False
     w.ev, w.has_events = ev, has_events
@@ -469,7 +472,7 @@ def _history(w: _Work) -> None:
         if w.has_events:
             z = np.zeros((T, n))
             uses = _HISTORY_USES
-            cum = {col: np.cumsum(ev[col] if ev[col] is not None else z, axis=0) for col in EVENT_COLS
+            cum = {col: np.cumsum(x if (x := ev[col]) is not None else z, axis=0) for col in EVENT_COLS
                    if want(*uses[col])}
             if want("prepayment_rate_history"):
                 feats["prepayment_rate_history"] = _divide(cum["prepayment"], hist_active)
@@ -592,17 +595,18 @@ def _rows(w: _Work) -> dict[str, object]:
     deps = {"abc_revenue": ("revenue_cum_share", "revenue_share"), "abc_profit": ("profit_cum_share", "profit_share"),
             "xyz_class": ("revenue_cv",)}
     rows_of = None if wanted is None else wanted | {d for f in wanted for d in deps.get(f, ())}
+    taken: dict[str, np.ndarray] = {}
     for name in list(feats):  # one dense array at a time, freed once its rows are taken
         arr = feats.pop(name)
         if rows_of is None or name in rows_of:
-            cols[name] = arr.ravel().take(flat)
+            cols[name] = taken[name] = arr.ravel().take(flat)
         del arr
     if want("abc_revenue"):
-        cols["abc_revenue"] = _abc(cols["revenue_cum_share"], cols["revenue_share"])
+        cols["abc_revenue"] = _abc(taken["revenue_cum_share"], taken["revenue_share"])
     if want("abc_profit"):
-        cols["abc_profit"] = _abc(cols["profit_cum_share"], cols["profit_share"])
+        cols["abc_profit"] = _abc(taken["profit_cum_share"], taken["profit_share"])
     if want("xyz_class"):
-        cv = cols["revenue_cv"]
+        cv = taken["revenue_cv"]
         cols["xyz_class"] = _classes(np.where(np.isnan(cv), -1, np.where(cv <= XYZ_CUTS[0], 0,
                                                                        np.where(cv <= XYZ_CUTS[1], 1, 2))), ["X", "Y", "Z"])
     w.ci, w.ti = ci, ti

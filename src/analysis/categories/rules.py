@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Union
@@ -173,17 +174,23 @@ class Group(BaseModel):
             raise ValueError("at_least: k needs of: [...] (and of needs at_least)")
         if not self.children:
             raise ValueError("a group needs at least one condition")
-        if self.at_least is not None and not 1 <= self.at_least <= len(self.of):
+        if self.at_least is not None and self.of is not None and not 1 <= self.at_least <= len(self.of):
             raise ValueError(f"at_least: {self.at_least} must lie between 1 and the {len(self.of)} conditions listed")
         return self
 
     @property
     def children(self) -> list["Node"]:
-        return self.all if self.all is not None else self.any if self.any is not None else self.of
+        for kids in (self.all, self.any, self.of):
+            if kids is not None:
+                return kids
+        return []  # not reached: the validator asks for exactly one of all, any, of
 
     @property
     def need(self) -> int:
-        return len(self.children) if self.all is not None else 1 if self.any is not None else self.at_least
+        """How many children must hold: all of them, one (any) or ``at_least``."""
+        if self.any is not None:
+            return 1
+        return self.at_least if self.at_least is not None else len(self.children)
 
     def leaves(self) -> list[Condition]:
         return [leaf for c in self.children for leaf in c.leaves()]
@@ -316,7 +323,7 @@ def _format_error(exc: ValidationError, source: str) -> str:
     return f"{source}: the rulebook is not valid:\n" + "\n".join(dict.fromkeys(lines))
 
 
-def parse_rulebook(data: dict, *, source: str = "rulebook") -> Rulebook:
+def parse_rulebook(data: object, *, source: str = "rulebook") -> Rulebook:
     """A :class:`Rulebook` from a mapping; :class:`InputError` naming each broken rule."""
     if not isinstance(data, dict):
         raise InputError(f"{source}: expected a mapping with `categories:`, got {type(data).__name__}")
@@ -385,7 +392,7 @@ def without_features(rule: Node, drop: set[str]) -> Node | None:
         return Group(all=kids)
     if rule.any is not None:
         return Group(any=kids)
-    return Group(at_least=min(rule.at_least, len(kids)), of=kids)
+    return Group(at_least=min(rule.need, len(kids)), of=kids)
 
 
 def variant_id(category: str, outcome: str) -> str:
@@ -468,7 +475,7 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
         if sid in info:
             continue
         info[sid] = {"category": k, "outcome": "", "dropped": []}
-        frames.append(classify_one(cat, ctx, Group(any=cat.rule.leaves()), category=sid, reasons=reasons))
+        frames.append(classify_one(cat, ctx, Group(any=[*cat.rule.leaves()]), category=sid, reasons=reasons))
     if not frames or not len(features):
         out = _empty_membership()
     else:
@@ -589,7 +596,7 @@ def _eval_condition(c: Condition, ctx: RuleContext) -> _Leaf:
         g = ctx.groups
         if op == "between":
             with np.errstate(invalid="ignore"):
-                if c.quantile is not None:
+                if isinstance(c.quantile, list):
                     qlo, qhi = _relative(c.quantile[0], -ctx.shift), _relative(c.quantile[1], ctx.shift)
                     lo, hi = ctx.group_quantile(x, qlo), ctx.group_quantile(x, qhi)
                     held = (x >= lo[g]) & (x <= hi[g])
@@ -602,22 +609,24 @@ def _eval_condition(c: Condition, ctx: RuleContext) -> _Leaf:
             held = np.isin(x, np.asarray(c.value, dtype=float))
             held = held if op == "in" else ~held & np.isfinite(x)
             return _Leaf(c, held, fixed=f"{{{', '.join(f'{v:g}' for v in c.value)}}}")
-        if c.quantile is not None or c.pareto_top is not None:
-            if c.quantile is not None:
-                q = _relative(float(c.quantile), ctx.shift)
-                thr, how = ctx.group_quantile(x, q), f"{ctx.scope} q{q:g}"
-            else:
-                p = _relative(float(c.pareto_top), ctx.shift)
-                thr, how = ctx.group_pareto(x, p), f"{ctx.scope} Pareto top {p:.0%}"
+        relative: tuple[np.ndarray, str] | None = None
+        if isinstance(c.quantile, float):  # one number (a pair only with between, checked on load)
+            q = _relative(c.quantile, ctx.shift)
+            relative = ctx.group_quantile(x, q), f"{ctx.scope} q{q:g}"
+        elif c.pareto_top is not None:
+            p = _relative(c.pareto_top, ctx.shift)
+            relative = ctx.group_pareto(x, p), f"{ctx.scope} Pareto top {p:.0%}"
+        if relative is not None:
+            thr, how = relative
             with np.errstate(invalid="ignore"):
                 held = _compare(x, op, thr[g])
             return _Leaf(c, held, per_group=(thr,), how=how)
-        thr = float(c.value) * ctx.scale
+        cut = float(c.value) * ctx.scale
         if c.feature in SHARE_FEATURES:
-            thr = float(np.clip(thr, 0.0, 1.0))
+            cut = float(np.clip(cut, 0.0, 1.0))
         with np.errstate(invalid="ignore"):
-            held = _compare(x, op, thr)
-        return _Leaf(c, held, fixed=_fmt_num(thr))
+            held = _compare(x, op, cut)
+        return _Leaf(c, held, fixed=_fmt_num(cut))
     if kind == "boolean":
         x = col.astype("boolean")
         eq = (x == bool(c.value)).fillna(False).to_numpy(dtype=bool)
@@ -679,7 +688,7 @@ def _prune_optional(node: Node, available: dict[str, bool]) -> Node | None:
         return Group(all=kids)
     if node.any is not None:
         return Group(any=kids)
-    return Group(at_least=min(node.at_least, len(kids)), of=kids)
+    return Group(at_least=min(node.need, len(kids)), of=kids)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -1097,7 +1106,7 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
     return out
 
 
-def rule_features(cats) -> list[str]:
+def rule_features(cats: Rulebook | Iterable[Category]) -> list[str]:
     """The features the rules of ``cats`` (categories, or a :class:`Rulebook`) read, scores included."""
     cats = cats.categories if isinstance(cats, Rulebook) else cats
     out = []
@@ -1167,7 +1176,7 @@ def primary_category(membership: pd.DataFrame, *, priority: tuple[str, ...] | No
         joined = np.where(has, np.where(joined == "", c, joined + "+" + c), joined)
         count += has
     decided = out["decided"].to_numpy(dtype=bool)
-    out["primary_category"] = pd.array(np.where(count > 0, primary, np.where(decided, "none", None)), dtype="str")
+    out["primary_category"] = pd.array(np.where(count > 0, primary, np.where(decided, "none", np.full(n, None, dtype=object))), dtype="str")
     out["n_categories"] = count
     out["categories"] = pd.array(joined, dtype="str")
     out = out.reset_index()[["client_id", "portfolio", "period", "primary_category", "n_categories", "categories"]]
@@ -1243,8 +1252,9 @@ def category_changes(membership: pd.DataFrame, *, periods: list[str] | None = No
 
 def sensitivity(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook | str | Path | None = None,
                 window: int = 4, kpis: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
-                transactions: pd.DataFrame | None = None, relative_shifts=(-0.05, 0.05),
-                absolute_scales=(-0.25, 0.25), features: pd.DataFrame | None = None) -> pd.DataFrame:
+                transactions: pd.DataFrame | None = None,
+                relative_shifts: Sequence[float] = (-0.05, 0.05),
+                absolute_scales: Sequence[float] = (-0.25, 0.25), features: pd.DataFrame | None = None) -> pd.DataFrame:
     """Membership counts when thresholds move (``sensitivity.csv``).
 
     Every relative threshold (quantiles and the Pareto cut) shifted by each of ``relative_shifts``,
@@ -1262,12 +1272,14 @@ def sensitivity(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Ruleboo
     if features is None:
         features = client_features(panel, clients, window=window, kpis=kpis, events=events, transactions=transactions,
                                    only=rule_features(book))
-    runs = [("default", 0.0, dict())]
-    runs += [("relative", s, dict(quantile_shift=s)) for s in relative_shifts]
-    runs += [("absolute", s, dict(value_scale=1 + s)) for s in absolute_scales]
+    # (threshold, shift, quantile_shift, value_scale); classify's defaults are 0.0 and 1.0
+    runs = [("default", 0.0, 0.0, 1.0)]
+    runs += [("relative", s, s, 1.0) for s in relative_shifts]
+    runs += [("absolute", s, 0.0, 1 + s) for s in absolute_scales]
     rows = []
-    for kind, s, kw in runs:
-        m = classify(panel, clients, rulebook=book, window=window, features=features, **kw)
+    for kind, s, qshift, vscale in runs:
+        m = classify(panel, clients, rulebook=book, window=window, features=features,
+                     quantile_shift=qshift, value_scale=vscale)
         ok = m[m["status"] == "ok"]
         g = ok.groupby("category", sort=False)["member"].agg(members=lambda x: int(x.astype(bool).sum()), decided="size")
         for c in book.ids:

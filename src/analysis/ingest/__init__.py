@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Union
 
 import pandas as pd
 
 from analysis.errors import InputError
-from analysis.ingest.dataconfig import DataConfig, TableSpec, parse_config, read_config
+from analysis.ingest.dataconfig import DataConfig, TableName, TableSpec, parse_config, read_config
 from analysis.ingest.mapping import REQUIRED
 from analysis.ingest.readers import RawTable, find_file, read_many, read_sql
 from analysis.ingest.tables import build_table, cross_checks, fill_portfolio
@@ -30,7 +31,9 @@ from analysis.ingest.validation import Problems, format_problems
 TABLES = ("clients", "transactions", "events", "kpis")
 DROPPED_COLUMNS = ["file", "reason", "detail", "lines", "revenue"]
 COUNT_COLUMNS = ["step", "detail", "clients", "lines", "revenue"]
-ALL_TABLES = ("clients", "transactions", "events", "client_periods", "kpis")
+ALL_TABLES: tuple[TableName, ...] = ("clients", "transactions", "events", "client_periods", "kpis")
+#: A data config as the entry points take it: a YAML path, a mapping or a checked :class:`DataConfig`
+ConfigLike = Union[str, Path, dict[str, object], DataConfig, None]
 
 __all__ = ["ClientBase", "DataConfig", "ValidationReport", "load", "read_config", "validate", "TABLES", "REQUIRED"]
 
@@ -168,7 +171,7 @@ class ValidationReport:
 DEFAULT_CONFIG = "keyclients.yaml"
 
 
-def _config(config, data: Path | None) -> tuple[DataConfig, Path, bool]:
+def _config(config: ConfigLike, data: Path | None) -> tuple[DataConfig, Path, bool]:
     here = None
     if config is None and data is not None and data.is_dir() and (data / DEFAULT_CONFIG).is_file():
         config = data / DEFAULT_CONFIG
@@ -298,7 +301,7 @@ def _derive_clients(tx: pd.DataFrame) -> pd.DataFrame:
     return clients.reset_index(drop=True)
 
 
-def validate(data: str | Path | None = None, *, config=None) -> ValidationReport:
+def validate(data: str | Path | None = None, *, config: ConfigLike = None) -> ValidationReport:
     """Read and check a client base, collecting every problem instead of stopping at the first.
 
     Parameters
@@ -410,12 +413,12 @@ def _clients_or_derived(got: _Tables, cfg: DataConfig, folder: Path, problems: P
         if src is None:
             src = frames.get("client_periods")
         if src is not None:
-            frames["clients"] = _derive_clients(src)
+            frames["clients"] = clients = _derive_clients(src)
             labels["clients"] = "clients (derived)"
             line_words["clients"] = "row"
             derived = True
-            what = "id and name" if "name" in frames["clients"] else "id only"
-            notes.append(f"no clients table: {len(frames['clients']):,} clients derived from the order lines "
+            what = "id and name" if "name" in clients else "id only"
+            notes.append(f"no clients table: {len(clients):,} clients derived from the order lines "
                          f"({what}); client attributes (organisation type, founding year, reference) are absent")
         elif not problems.has_errors:
             problems.error("clients.csv", "", "clients table not found",
@@ -456,12 +459,13 @@ def _client_base(frames: dict[str, pd.DataFrame | None], cfg: DataConfig, folder
     clients, note = fill_portfolio(clients, frames.get("transactions"))
     if note:
         notes.append(note)
-    clean = {t: (None if frames.get(t) is None else frames[t].reset_index(drop=True))
-             for t in ALL_TABLES}
+    clean: dict[str, pd.DataFrame | None] = {
+        t: (None if (f := frames.get(t)) is None else f.reset_index(drop=True)) for t in ALL_TABLES}
     clean["clients"] = clients.reset_index(drop=True)
     for t in ("transactions", "client_periods"):
-        if clean[t] is not None and "client_name" in clean[t]:
-            clean[t] = clean[t].drop(columns=["client_name"])  # names live in the clients table only
+        f = clean[t]
+        if f is not None and "client_name" in f:
+            clean[t] = f.drop(columns=["client_name"])  # names live in the clients table only
     warn = [f"warning: {r.file}, {r.column}: {r.check}" for r in report_problems.itertuples()
             if r.severity == "warning"]
     return ClientBase(clients=clean["clients"], transactions=clean["transactions"], events=clean["events"],
@@ -470,7 +474,7 @@ def _client_base(frames: dict[str, pd.DataFrame | None], cfg: DataConfig, folder
                       partial_periods=cfg.partial_periods, derived_clients=derived)
 
 
-def load(data: str | Path | None = None, *, config=None) -> ClientBase:
+def load(data: str | Path | None = None, *, config: ConfigLike = None) -> ClientBase:
     """Read a client base into canonical tables, or stop with every problem found.
 
     Parameters
@@ -503,6 +507,6 @@ def load(data: str | Path | None = None, *, config=None) -> ClientBase:
     dtype('float64')
     """
     report = validate(data, config=config)
-    if not report.ok:
+    if not report.ok or report.base is None:  # a base comes with every report without errors
         raise InputError(report.message())
     return report.base

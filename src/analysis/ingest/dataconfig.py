@@ -42,6 +42,7 @@ Example
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -51,6 +52,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from analysis.errors import InputError
 
 TABLES = ("clients", "transactions", "events", "client_periods", "kpis")
+#: The name of a table (a key of ``tables:``), one of :data:`TABLES`.
+TableName = Literal["clients", "transactions", "events", "client_periods", "kpis"]
 
 
 class _Strict(BaseModel):
@@ -157,11 +160,10 @@ class DataConfig(_Strict):
     engine: Literal["duckdb", "spark"] | None = None  # aggregation engine; --engine wins
     duplicates: Literal["error", "keep"] = "error"  # identical order lines: stop, or keep as real lines
     partial_periods: Literal["drop", "keep"] = "drop"  # partial first/last period: out of the panel, or kept
-    tables: dict[Literal["clients", "transactions", "events", "client_periods", "kpis"], TableSpec] = Field(
-        default_factory=dict)
+    tables: dict[TableName, TableSpec] = Field(default_factory=dict)
 
 
-def _nearest(word: str, choices) -> str:
+def _nearest(word: str | int, choices: Iterable[str]) -> str:
     hit = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.5)
     return f"; did you mean {hit[0]!r}?" if hit else ""
 
@@ -185,7 +187,7 @@ def _fields_at(loc: tuple) -> list[str]:
     return list(model.model_fields)
 
 
-def parse_config(raw: dict, *, origin: str = "config") -> DataConfig:
+def parse_config(raw: object, *, origin: str = "config") -> DataConfig:
     """Check a config mapping; raise :class:`InputError` naming the bad key and the fix."""
     if raw is None:
         raw = {}

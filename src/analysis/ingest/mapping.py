@@ -126,9 +126,9 @@ def propose(headers: list[str], table: str, frame: pd.DataFrame | None = None, *
     found by the words of their header, and ``evidence`` (when given) collects, per canonical
     column, why the header was chosen.
     """
-    normed = {}
-    for h in headers:
-        normed.setdefault(norm_header(h), h)
+    normed: dict[str, str] = {}
+    for header in headers:
+        normed.setdefault(norm_header(header), header)
     if frame is not None and frame.columns.duplicated().any():  # a header repeated: judge its first column
         frame = frame.loc[:, ~frame.columns.duplicated()]
     kinds = SCHEMA[table]

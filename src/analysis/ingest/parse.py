@@ -259,5 +259,5 @@ def period(col: pd.Series, *, freq: str | None = None) -> tuple[pd.Series, pd.Se
             kinds.add(f)
     out = raw.map(mapping).astype("str")
     bad = raw.notna() & out.isna()
-    kind = kinds.pop() if len(kinds) == 1 else (None if not kinds else "mixed")
-    return out, bad, kind
+    found = kinds.pop() if len(kinds) == 1 else (None if not kinds else "mixed")
+    return out, bad, found

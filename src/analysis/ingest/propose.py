@@ -149,7 +149,7 @@ class Proposal:
     needs the user) and ``evidence`` (one line per decision, with overlap and value samples)."""
 
     text: str
-    tables: dict[str, str]
+    tables: dict[str, str | list[str]]  # one file, or the files of a table split over several
     todo: list[str]
     evidence: list[str]
 

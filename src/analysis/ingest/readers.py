@@ -299,7 +299,7 @@ def _read_csv_unguarded(path: Path, spec: TableSpec) -> RawTable:
         sample = fh.read(_SAMPLE_BYTES)
     if not sample.strip():
         raise InputError(f"{path}: the file is empty; export the table with a header row and data")
-    detected = {}
+    detected: dict[str, object] = {}
     enc = spec.encoding or detect_encoding(sample, path)
     detected["encoding"] = enc
     try:
@@ -319,7 +319,7 @@ def _read_csv_unguarded(path: Path, spec: TableSpec) -> RawTable:
     delimiter = spec.delimiter or detect_delimiter(lines)
     detected["delimiter"] = delimiter
     spans = fixed_spans(lines) if delimiter == FIXED else None
-    if delimiter == FIXED and len(spans) < 2:
+    if spans is not None and len(spans) < 2:
         raise InputError(f"{path}: no columns aligned at fixed positions found; set `delimiter:` in the config")
     rows = [_split(ln, delimiter, spans) for ln in lines]
     header_idx = spec.header_row - 1 if spec.header_row else detect_header(rows)
