@@ -34,14 +34,16 @@ if TYPE_CHECKING:  # the package imports this module's users; at run time each f
 REFERENCE = 10_000.0
 CONFIG_NAME = "keyclients.yaml"
 _MONEY = {"transactions": ("revenue", "cost", "gross_profit"), "events": ("amount",),
-          "client_periods": ("revenue", "cost", "gross_profit", "new_product_revenue", "prepayment_amount")}
+          "client_periods": ("revenue", "cost", "gross_profit", "new_product_revenue",
+                             "prepayment_amount")}
 _ID_TABLES = ("clients", "transactions", "events", "client_periods")
 
 
 def _has_data(folder: Path) -> bool:
     from analysis.ingest.readers import find_file
 
-    return (find_file(folder, "clients") is not None or find_file(folder, "transactions") is not None
+    return (find_file(folder, "clients") is not None
+            or find_file(folder, "transactions") is not None
             or (folder / CONFIG_NAME).is_file())
 
 
@@ -55,7 +57,8 @@ def company_folders(path: str | Path) -> list[Path] | None:
     path = Path(path)
     if not path.is_dir() or _has_data(path):
         return None
-    subs = sorted((p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".") and _has_data(p)),
+    subs = sorted((p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")
+                   and _has_data(p)),
                   key=lambda p: p.name)
     return subs or None
 
@@ -183,7 +186,8 @@ def combine(loaded: list[tuple[str, Path, ClientBase]], *, freq: str,
                     df[col] = (pd.to_numeric(df[col], errors="coerce") * scale).round(2)
             if table == "kpis":
                 num = [c for c in df.columns if c not in ("portfolio", "period")
-                       and pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+                       and pd.api.types.is_numeric_dtype(df[c])
+                       and not pd.api.types.is_bool_dtype(df[c])]
                 if "portfolio" in df.columns and df["portfolio"].nunique() > 1:
                     df = df.groupby("period", as_index=False)[num].mean()
                 df = df.drop(columns=["portfolio"], errors="ignore")
@@ -201,11 +205,14 @@ def combine(loaded: list[tuple[str, Path, ClientBase]], *, freq: str,
             raise InputError(f"company {name} ({folder}): no order lines nor client periods")
         rows.append({
             "company": name, "folder": str(folder),
-            "currency": (tx_spec.currency.base if tx_spec is not None and tx_spec.currency is not None else ""),
-            "vat": (f"included, {tx_spec.vat.rate:.0%} removed" if tx_spec is not None and tx_spec.vat is not None
+            "currency": (tx_spec.currency.base if tx_spec is not None
+                         and tx_spec.currency is not None else ""),
+            "vat": (f"included, {tx_spec.vat.rate:.0%} removed" if tx_spec is not None
+                    and tx_spec.vat is not None
                     else ""),
             "clients": int(len(base.clients)), "order_lines": int(len(tx)) if tx is not None else 0,
-            "first_period": min(periods) if len(periods) else "", "last_period": max(periods) if len(periods) else "",
+            "first_period": min(periods) if len(periods) else "", "last_period": max(periods)
+            if len(periods) else "",
             "median_client_period_revenue": med, "scale": scale,
         })
     tables: dict[str, pd.DataFrame | None] = {}
@@ -221,7 +228,9 @@ def combine(loaded: list[tuple[str, Path, ClientBase]], *, freq: str,
     first = loaded[0][2]
     notes = [f"{name}/{n}" for name, _, b in loaded for n in b.notes]
     base = dataclasses.replace(
-        first, clients=tables["clients"], transactions=tables["transactions"], events=tables["events"],
-        kpis=tables["kpis"], client_periods=tables["client_periods"], source=Path(loaded[0][1]).parent,
+        first, clients=tables["clients"], transactions=tables["transactions"],
+        events=tables["events"],
+        kpis=tables["kpis"], client_periods=tables["client_periods"],
+        source=Path(loaded[0][1]).parent,
         notes=notes, synthetic=any(b.synthetic for _, _, b in loaded))
     return base, pd.DataFrame(rows)

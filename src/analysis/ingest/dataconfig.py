@@ -107,7 +107,8 @@ class TableSpec(_Strict):
     format: Literal["csv", "xlsx", "parquet"] | None = None
     sheet: str | int | None = None
     encoding: str | None = None
-    delimiter: str | None = None  # , ; | \\t, "whitespace" (runs of spaces) or "fixed" (aligned columns)
+    # , ; | \\t, "whitespace" (runs of spaces) or "fixed" (aligned columns)
+    delimiter: str | None = None
     decimal: Literal[".", ","] | None = None
     thousands: str | None = None
     date_format: str | None = None
@@ -139,7 +140,8 @@ class TableSpec(_Strict):
     def _some_path(cls, v):
         if isinstance(v, list):
             if not v:
-                raise ValueError("path lists no file; name one file, several ([a.csv, b.csv]) or a glob (sales_*.csv)")
+                raise ValueError("path lists no file; name one file, several ([a.csv, b.csv]) or a "
+                                 "glob (sales_*.csv)")
             return v[0] if len(v) == 1 else v
         return v
 
@@ -155,11 +157,15 @@ class DataConfig(_Strict):
     version: int = 1
     data: str | None = None
     freq: Literal["Q", "M", "Y"] | None = None
-    window: int | None = Field(default=None, ge=1)  # trailing window in periods; default per frequency
-    portfolio_by: str | None = None  # units of the panel inside one company (see analysis.ingest.units)
+    # trailing window in periods; default per frequency
+    window: int | None = Field(default=None, ge=1)
+    # units of the panel inside one company (see analysis.ingest.units)
+    portfolio_by: str | None = None
     engine: Literal["duckdb", "spark"] | None = None  # aggregation engine; --engine wins
-    duplicates: Literal["error", "keep"] = "error"  # identical order lines: stop, or keep as real lines
-    partial_periods: Literal["drop", "keep"] = "drop"  # partial first/last period: out of the panel, or kept
+    # identical order lines: stop, or keep as real lines
+    duplicates: Literal["error", "keep"] = "error"
+    # partial first/last period: out of the panel, or kept
+    partial_periods: Literal["drop", "keep"] = "drop"
     tables: dict[TableName, TableSpec] = Field(default_factory=dict)
 
 
@@ -180,7 +186,8 @@ def _fields_at(loc: tuple) -> list[str]:
         model = DataConfig
     for part in path:
         ann = getattr(model.model_fields.get(part), "annotation", None)
-        found = next((c for c in (Vat, Currency, Source, RowFilter) if ann is c or c in getattr(ann, "__args__", ())), None)
+        found = next((c for c in (Vat, Currency, Source, RowFilter) if ann is c
+                      or c in getattr(ann, "__args__", ())), None)
         if found is None:
             return []
         model = found
@@ -192,7 +199,8 @@ def parse_config(raw: object, *, origin: str = "config") -> DataConfig:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise InputError(f"{origin}: a data config is a YAML mapping (version, freq, tables); got {type(raw).__name__}")
+        raise InputError(f"{origin}: a data config is a YAML mapping (version, freq, tables); got "
+                         f"{type(raw).__name__}")
     try:
         return DataConfig.model_validate(raw)
     except ValidationError as exc:
@@ -203,20 +211,23 @@ def parse_config(raw: object, *, origin: str = "config") -> DataConfig:
             if err["type"] == "extra_forbidden":
                 lines.append(f"unknown key {where!r}{_nearest(loc[-1], _fields_at(loc))}")
             elif err["type"] == "literal_error" and len(loc) >= 2 and loc[0] == "tables":
-                lines.append(f"unknown table {str(loc[1])!r} under tables; use one of {', '.join(TABLES)}"
-                             f"{_nearest(loc[1], TABLES)}")
+                lines.append(f"unknown table {str(loc[1])!r} under tables; use one of "
+                             f"{', '.join(TABLES)}{_nearest(loc[1], TABLES)}")
             else:
                 lines.append(f"{where}: {err['msg']}")
-        raise InputError(f"{origin}: " + "; ".join(dict.fromkeys(lines)) + "; fix the config file") from None
+        raise InputError(f"{origin}: " + "; ".join(dict.fromkeys(lines))
+                         + "; fix the config file") from None
 
 
 def read_config(path: str | Path) -> DataConfig:
     """Read and check a YAML data config."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: config file not found; write one with `keyclients init-config --data DIR`")
+        raise InputError(f"{path}: config file not found; write one with `keyclients init-config "
+                         "--data DIR`")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable YAML file ({str(exc).splitlines()[0]}); fix its syntax") from None
+        raise InputError(f"{path}: not a readable YAML file ({str(exc).splitlines()[0]}); fix its "
+                         "syntax") from None
     return parse_config(raw, origin=str(path))

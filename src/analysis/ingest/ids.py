@@ -97,14 +97,18 @@ class TwoWays:
 
     def fix(self, master: str, other: str) -> str:
         if self.zero_pad and self.fix_table:
-            return (f"add `zero_pad: {self.zero_pad}` under `tables: {{{self.fix_table}: ...}}` in the config "
-                    f"(ids of digits are padded to {self.zero_pad} digits), or set `id_format: number` for both "
-                    f"{master} and {other}; `keyclients init-config` writes it")
-        return (f"set `id_format: number` for both {master} and {other} in the config (leading zeros and a "
-                "trailing .0 are dropped from ids of digits), or export the ids as text the same way")
+            return (f"add `zero_pad: {self.zero_pad}` under `tables: {{{self.fix_table}: ...}}` in "
+                    f"the config (ids of digits are padded to {self.zero_pad} digits), or set "
+                    f"`id_format: number` for both {master} and {other}; `keyclients init-config` "
+                    "writes it")
+        return (f"set `id_format: number` for both {master} and {other} in the config (leading "
+                "zeros and a "
+                "trailing .0 are dropped from ids of digits), or export the ids as text the same "
+                "way")
 
 
-def two_ways(master_ids: pd.Series, other_ids: pd.Series, *, master: str, other: str) -> TwoWays | None:
+def two_ways(master_ids: pd.Series, other_ids: pd.Series, *, master: str,
+             other: str) -> TwoWays | None:
     """Ids of ``other`` not found among ``master_ids`` as written but found once leading zeros and
     ``.0`` are ignored (most of them): ``None`` when that is not the case."""
     m = parse.text(master_ids).dropna()
@@ -120,7 +124,8 @@ def two_ways(master_ids: pd.Series, other_ids: pd.Series, *, master: str, other:
     hit = keys.isin(set(key_to_master))
     if hit.sum() < 0.5 * len(missing):
         return None
-    examples = [(mi, key_to_master[k]) for mi, k in zip(missing[hit.to_numpy()][:3], keys[hit.to_numpy()][:3])]
+    examples = [(mi, key_to_master[k]) for mi,
+                k in zip(missing[hit.to_numpy()][:3], keys[hit.to_numpy()][:3])]
     fix_table, pad = None, None
     m_digits = m[m.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)]
     o_digits = o[o.str.fullmatch(r"[0-9]+(?:\.0+)?").fillna(False).astype(bool)]

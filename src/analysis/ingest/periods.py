@@ -18,14 +18,16 @@ import pandas as pd
 
 #: Share of a period the data may miss at its start or end before the period counts as partial.
 MISSING_SHARE = 0.2
-PARTIAL_COLUMNS = ["period", "side", "first_day", "last_day", "days_covered", "days_in_period", "lines", "revenue"]
+PARTIAL_COLUMNS = ["period", "side", "first_day", "last_day", "days_covered", "days_in_period",
+                   "lines", "revenue"]
 
 
 def _label(p: pd.Period, freq: str) -> str:
     return str(p) if freq != "M" else p.strftime("%Y-%m")
 
 
-def partial_periods(dates: pd.Series, freq: str = "Q", revenue: pd.Series | None = None) -> pd.DataFrame:
+def partial_periods(dates: pd.Series, freq: str = "Q",
+                    revenue: pd.Series | None = None) -> pd.DataFrame:
     """The partial first and/or last period of ``dates`` at frequency ``freq`` (``Q``, ``M`` or ``Y``).
 
     Returns
