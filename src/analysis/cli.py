@@ -64,20 +64,20 @@ HypothesesOption = Annotated[Optional[Path],
 FreqOption = Annotated[Optional[str],
                        typer.Option("--freq",
                                     help="Periods: Q (quarters) or M (months); default: the "
-                                                   "config's freq, else Q.")]
+                                    "config's freq, else Q.")]
 WindowOption = Annotated[Optional[int],
                          typer.Option("--window", min=1,
                                       help="Periods in the trailing window; default: the "
-                                                     "config's window, else 4 quarters or 6 months.")]
+                                      "config's window, else 4 quarters or 6 months.")]
 PortfolioByOption = Annotated[Optional[str],
                               typer.Option("--portfolio-by",
                                            help="Sub-portfolios inside one company: a client "
-                                                          "or order column (account_manager, "
-                                           "region, branch, channel, ...).")]
+                                           "or order column (account_manager, region, branch, "
+                                           "channel, ...).")]
 EngineOption = Annotated[Optional[str],
                          typer.Option("--engine",
                                       help="Aggregation engine: duckdb or spark (default: the "
-                                                     "config's engine, else duckdb).")]
+                                      "config's engine, else duckdb).")]
 
 
 def _version(value: bool) -> None:
@@ -97,7 +97,8 @@ def _main(
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print one clear message to stderr and exit with ``code`` (2: bad input, 1: analysis failed)."""
+    """Print one clear message to stderr and exit with ``code`` (2: bad input, 1: analysis
+    failed)."""
     typer.echo(f"keyclients: error: {message}", err=True)
     raise typer.Exit(code)
 
@@ -160,8 +161,8 @@ def synth(
                                  help="0: a world of --portfolios portfolios; N ≥ 2: one company "
                                  "whose clients are served by N account managers (no portfolio "
                                  "column; keyclients.yaml sets portfolio_by)."),
-    flavor: str = typer.Option("standard",
-                               help="standard (UTF-8 CSV, canonical names) or ru-1c (a 1C export)."),
+    flavor: str = typer.Option("standard", help="standard (UTF-8 CSV, canonical names) or ru-1c "
+                               "(a 1C export)."),
 ) -> None:
     """Write a synthetic client base with known truth (truth.json) and planted effects."""
     import time
@@ -258,54 +259,44 @@ class _RunOptions(TypedDict):
 @app.command(cls=_Command)
 @guarded
 def run(
-    which: Optional[str] = typer.Argument(None,
-                                          help="With --sample: which bundled sample, panel "
-                                          "(default; 50 portfolios × 16 quarters) or one-company "
-                                          "(36 months, 8 account managers).",
-                                          show_default=False),
-    sample: bool = typer.Option(False, "--sample", metavar=FLAG,
-                                help="Use a bundled synthetic sample (`--sample one-company` for "
-                                "the second)."),
-    data: list[Path] = typer.Option([], "--data",
-                                    help="Folder with clients/transactions/events/kpis files; "
-                                    "repeat it (or give a folder of company folders) for a "
-                                    "research panel, one company per folder."),
-    out: Optional[Path] = typer.Option(None, "--out",
-                                       help="Report folder (default: reports/sample or "
-                                       "reports/<data name>)."),
+    which: Optional[str] = typer.Argument(None, show_default=False, help="With --sample: which "
+                                          "bundled sample, panel (default; 50 portfolios × 16 "
+                                          "quarters) or one-company (36 months, 8 account "
+                                          "managers)."),
+    sample: bool = typer.Option(False, "--sample", metavar=FLAG, help="Use a bundled synthetic "
+                                "sample (`--sample one-company` for the second)."),
+    data: list[Path] = typer.Option([], "--data", help="Folder with clients/transactions/events/"
+                                    "kpis files; repeat it (or give a folder of company folders) "
+                                    "for a research panel, one company per folder."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: reports/sample "
+                                       "or reports/<data name>)."),
     config: ConfigOption = None,
     rulebook: RulebookOption = None,
     hypotheses: HypothesesOption = None,
     freq: FreqOption = None,
     window: WindowOption = None,
     portfolio_by: PortfolioByOption = None,
-    audience: str = typer.Option("presentation",
-                                 help="presentation (pages without code first) or research."),
-    lang: str = typer.Option("en", "--lang",
-                             help="Report language: en or ru (every heading, label and number "
-                             "format)."),
-    anonymize: bool = typer.Option(False, "--anonymize", metavar=FLAG,
-                                   help="Replace client names and ids by keyed pseudonyms "
-                                   "everywhere."),
-    anon_key: Optional[str] = typer.Option(None, "--anon-key",
-                                           help="Key of the pseudonyms (same key, same pseudonyms; "
-                                           "default: $KEYCLIENTS_ANON_KEY); without one a random "
-                                           "key is drawn."),
-    by: Optional[str] = typer.Option(None, "--by",
-                                     help="portfolio: one report per portfolio plus an index "
-                                     "comparing them."),
+    audience: str = typer.Option("presentation", help="presentation (pages without code first) or "
+                                 "research."),
+    lang: str = typer.Option("en", "--lang", help="Report language: en or ru (every heading, label "
+                             "and number format)."),
+    anonymize: bool = typer.Option(False, "--anonymize", metavar=FLAG, help="Replace client names "
+                                   "and ids by keyed pseudonyms everywhere."),
+    anon_key: Optional[str] = typer.Option(None, "--anon-key", help="Key of the pseudonyms (same "
+                                           "key, same pseudonyms; default: $KEYCLIENTS_ANON_KEY); "
+                                           "without one a random key is drawn."),
+    by: Optional[str] = typer.Option(None, "--by", help="portfolio: one report per portfolio plus "
+                                     "an index comparing them."),
     seed: int = typer.Option(1, help="Seed for every random step of the analysis."),
     jobs: int = typer.Option(0, help="Notebooks run in parallel (0: one per core)."),
     timeout: int = typer.Option(600, help="Seconds a notebook cell may run."),
     engine: EngineOption = None,
-    param: list[str] = typer.Option([], "--param", "-p",
-                                    help="NAME=VALUE for a notebook parameter (repeatable), "
-                                                              "e.g. -p n_worlds=20."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", metavar=FLAG,
-                               help="No progress lines (errors and the report's path only)."),
-    csv_max_rows: Optional[int] = typer.Option(None, "--csv-max-rows", min=0,
-                                               help="Tables longer than this are written "
-                                               "as Parquet only (default: "
+    param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE for a notebook "
+                                    "parameter (repeatable), e.g. -p n_worlds=20."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", metavar=FLAG, help="No progress lines "
+                               "(errors and the report's path only)."),
+    csv_max_rows: Optional[int] = typer.Option(None, "--csv-max-rows", min=0, help="Tables longer "
+                                               "than this are written as Parquet only (default: "
                                                "$KEYCLIENTS_CSV_MAX_ROWS, else 200000)."),
 ) -> None:
     """Run the notebooks on a client base and write the HTML report."""
@@ -349,7 +340,8 @@ def run(
 
 
 def _input_files(**paths: Path | None) -> dict[str, str]:
-    """The ``--config``, ``--rulebook``, ``--hypotheses`` files given, resolved; a missing one stops here."""
+    """The ``--config``, ``--rulebook``, ``--hypotheses`` files given, resolved; a missing one stops
+    here."""
     found = {}
     for name, path in paths.items():
         if path is not None:
@@ -412,13 +404,13 @@ def _data_folder(data: list[Path]) -> Path:
 def init_config(
     data: Path = typer.Option(..., "--data",
                               help="Folder holding the export files (CSV, .txt, .xlsx, Parquet), "
-                                                  "or one file of order lines."),
+                              "or one file of order lines."),
     out: Path = typer.Option(Path("keyclients.yaml"), "--out", help="Config file to write."),
     force: bool = typer.Option(False, "--force", metavar=FLAG,
                                help="Overwrite --out if it exists."),
     dry_run: bool = typer.Option(False, "--dry-run", metavar=FLAG,
                                  help="Print the proposal and the evidence for each decision "
-                                                          "(overlap, value samples); write nothing."),
+                                 "(overlap, value samples); write nothing."),
 ) -> None:
     """Propose a commented data config mapping the files' columns to canonical names."""
     from analysis.ingest.propose import make_proposal, write_config
@@ -488,7 +480,8 @@ def init_rulebook(
     """Copy the default rulebook (the rules of the six kinds) for editing."""
     from analysis.categories.rules import copy_default_rulebook
 
-    typer.echo(f"wrote {copy_default_rulebook(out, force=force)}; edit it and pass --rulebook {out}")
+    written = copy_default_rulebook(out, force=force)
+    typer.echo(f"wrote {written}; edit it and pass --rulebook {out}")
 
 
 @app.command("classify", cls=_Command)
@@ -557,7 +550,8 @@ def classify_cmd(
     typer.echo(f"wrote {', '.join(str(p) for p in tables)}")
 
 
-@app.command("plan", cls=_Command)
+@app.command("plan", cls=_Command, help="What these data can test: per hypothesis and design, "
+             "usable rows, G, T, MDE and what more data would need.")
 @guarded
 def plan_cmd(
     data: Optional[Path] = typer.Option(None, "--data",
@@ -574,7 +568,7 @@ def plan_cmd(
     lang: str = typer.Option("en", "--lang", help="Language of the reasons: en or ru."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the plan as CSV here."),
 ) -> None:
-    """What these data can test: per hypothesis and design, usable rows, G, T, MDE and what more data would need."""
+    """The ``plan`` command (its help is the decorator's: one line on the terminal)."""
     if lang not in ("en", "ru"):
         raise InputError(f"--lang must be one of en, ru, got {lang!r}")
     if sample == (data is not None):

@@ -204,7 +204,9 @@ def cell(col: str, value: object, lang: str = "en") -> str:
         return integer(value, lang)
     if isinstance(value, Real):
         if col in _P_COLUMNS:
-            return f"< {number(0.001, lang, 3)}" if 0 <= float(value) < 0.001 else significant(value, lang)
+            if 0 <= float(value) < 0.001:
+                return f"< {number(0.001, lang, 3)}"
+            return significant(value, lang)
         if col in _SHARE_COLUMNS:
             return percent(value, lang, 0 if value == 0 or abs(float(value)) >= 0.1 else 1)
         if col in _CHANGE_COLUMNS:
@@ -232,7 +234,8 @@ def _all_whole(col: pd.Series) -> bool:
     if not pd.api.types.is_float_dtype(col):
         return False
     values = col.dropna()
-    return len(values) > 0 and bool(((values % 1) == 0).all()) and bool((values.abs() < 2**53).all())
+    return (len(values) > 0 and bool(((values % 1) == 0).all())
+            and bool((values.abs() < 2**53).all()))
 
 
 def show(df: pd.DataFrame, lang: str = "en", *, index: bool = False, max_rows: int = 60) -> HTML:
@@ -253,15 +256,18 @@ def show(df: pd.DataFrame, lang: str = "en", *, index: bool = False, max_rows: i
              if _all_whole(col) and c not in _SHARE_COLUMNS and c not in _CHANGE_COLUMNS}
     text_cols = {c for c, (_, col) in zip(cols, d.items())
                  if not pd.api.types.is_numeric_dtype(col)}
-    head = "".join(f'<th{" class=txt" if c in text_cols else ""}>{html.escape(header(c, lang))}</th>' for c in cols)
+    head = "".join(f'<th{" class=txt" if c in text_cols else ""}>'
+                   f'{html.escape(header(c, lang))}</th>' for c in cols)
     rows = []
     for rec in d.head(max_rows).itertuples(index=False):
         cells = "".join(f'<td class="{html.escape(c)}{" txt" if isinstance(v, str) else ""}">'
                         f'{html.escape(cell(c, int(v) if c in whole and v == v else v, lang))}</td>'
                         for c, v in zip(cols, rec))
         rows.append(f"<tr>{cells}</tr>")
-    more = (f"<p><em>{html.escape(t('show.more', lang, shown=integer(max_rows, lang), total=integer(len(d), lang)))}"
-            "</em></p>") if len(d) > max_rows else ""
+    more = ""
+    if len(d) > max_rows:
+        shown = t("show.more", lang, shown=integer(max_rows, lang), total=integer(len(d), lang))
+        more = f"<p><em>{html.escape(shown)}</em></p>"
     return HTML(f'<div class="table-wrap"><table class="dataframe"><thead><tr>{head}</tr></thead>'
                 f'<tbody>{"".join(rows)}</tbody></table></div>{more}')
 
@@ -340,10 +346,9 @@ def reason(text: object, lang: str = "en") -> str:
     text = re.sub(r"needs any of (\d+) conditions",
                   lambda m: t("reason.needs_any", "ru", n=m.group(1)), text)
     text = re.sub(r"needs at least (\d+) of (\d+)",
-                  lambda m: t("reason.needs_at_least", "ru", k=m.group(1),
-                                                                   n=m.group(2)), text)
-    text = text.replace("not met", t("reason.not_met", "ru")).replace("no condition held",
-                                                                      t("reason.no_condition", "ru"))
+                  lambda m: t("reason.needs_at_least", "ru", k=m.group(1), n=m.group(2)), text)
+    text = text.replace("not met", t("reason.not_met", "ru"))
+    text = text.replace("no condition held", t("reason.no_condition", "ru"))
     text = re.sub(r"\bheld: ", t("reason.held", "ru") + ": ", text)
     parts = [_COND.sub(cond, p) if p else p for p in re.split(r"(; )", text)]
     return "".join(parts)

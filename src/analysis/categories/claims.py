@@ -1,4 +1,5 @@
-"""The article's descriptive claims about each kind, tested at client level (``article_claims.csv``).
+"""The article's descriptive claims about each kind, tested at client level
+(``article_claims.csv``).
 
 The article says image clients buy little at a thin margin, demanding ones file more claims and
 ask for more trials, advanced ones are young and small at first, and understanding ones prepay
@@ -54,7 +55,8 @@ class Claim:
 def load_claims(path: str | Path | None = None) -> tuple[Claim, ...]:
     """The claims declared in ``resources/claims.yaml`` (or ``path``), each with its excluded group
     of features spelt out."""
-    path = Path(path) if path else Path(str(resources.files("analysis") / "resources" / "claims.yaml"))
+    default = resources.files("analysis") / "resources" / "claims.yaml"
+    path = Path(path) if path else Path(str(default))
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     groups = {name: tuple(features) for name, features in spec["groups"].items()}
     return tuple(Claim(**{**c, "excluded": groups[c["excluded"]]}) for c in spec["claims"])

@@ -134,7 +134,8 @@ class _ClientWindowGrid:
     """Dense (period × client) arrays of panel columns, and their trailing-window sums: one column
     per *client* wherever it sits (its features follow it across portfolios; its portfolio is its
     first row's), period-major so that per-period ranks run along contiguous rows. Not
-    :class:`analysis.growth.panel.PortfolioClientGrid`, whose rows are clients within a portfolio."""
+    :class:`analysis.growth.panel.PortfolioClientGrid`, whose rows are clients within a
+    portfolio."""
 
     def __init__(self, panel: pd.DataFrame, periods: list[str], window: int):
         self.periods, self.window = periods, window
@@ -154,7 +155,8 @@ class _ClientWindowGrid:
         self.portfolio = panel["portfolio"].take(first).to_numpy()
 
     def dense(self, col: str) -> np.ndarray | None:
-        """The column as an (n × T) float array, 0 where the client has no row; None if absent/all-NaN."""
+        """The column as an (n × T) float array, 0 where the client has no row; None if
+        absent/all-NaN."""
         if col not in self.panel.columns:
             return None
         v = pd.to_numeric(self.panel[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -235,9 +237,9 @@ def _manager_records(records: pd.DataFrame, grid: _ClientWindowGrid, *,
     base = pd.DataFrame({"c": codes[ok], "t": pos[ok], "m": mgr,
                          "w": records["weight"].to_numpy()[ok]})
     key = base["c"].to_numpy() * grid.T + base["t"].to_numpy()
-    # one record per client-period, in order (the panel's own
+    # one record per client-period, in order (the panel's own rows): the group sums are the
+    # records (NaN sums to 0)
     if len(key) > 1 and (np.diff(key) > 0).all():
-        # rows): the group sums are the records (NaN sums to 0)
         return base.assign(w=base["w"].fillna(0))
     return base.groupby(["c", "t", "m"], as_index=False, sort=True)["w"].sum()
 
@@ -301,9 +303,9 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         ``account_manager`` column is used if present (one manager per client-period).
     only
         Compute only these features (e.g. those a rulebook reads,
-        :func:`analysis.categories.rules.rule_features`): the columns returned are the keys and these.
-        At a million clients each feature is a (periods × clients) array; computing the 17 the
-        default rules read instead of all 50 is what keeps the memory bounded.
+        :func:`analysis.categories.rules.rule_features`): the columns returned are the keys and
+        these. At a million clients each feature is a (periods × clients) array; computing the 17
+        the default rules read instead of all 50 is what keeps the memory bounded.
 
     Returns
     -------
@@ -431,7 +433,8 @@ def _money_and_activity(w: _Work) -> None:
 
 
 def _window_events(w: _Work, panel: pd.DataFrame, events: pd.DataFrame | None) -> None:
-    """Event counts over the window and their ratios (claims per order and per incident, prepayments)."""
+    """Event counts over the window and their ratios (claims per order and per incident,
+    prepayments)."""
     grid, feats, want, nan = w.grid, w.feats, w.want, w.nan
     R, O, orders, T, n = w.R, w.O, w.orders, grid.T, grid.n
     ev = {col: grid.dense(col) if col in panel.columns else None for col in EVENT_COLS}
@@ -485,7 +488,8 @@ def _behind_plan(w: _Work, kpis: pd.DataFrame | None, behind_plan: float) -> Non
             table = kp.unstack("period").reindex(columns=periods)
             rows = table.reindex(pd.Index(grid.portfolio)).to_numpy(dtype=float).T
         else:
-            kp = k.groupby("period")["plan_attainment"].mean().reindex(periods).to_numpy(dtype=float)
+            kp = (k.groupby("period")["plan_attainment"].mean().reindex(periods)
+                  .to_numpy(dtype=float))
             rows = np.broadcast_to(kp[:, None], (T, n))
         if np.isfinite(rows).any():
             behind = np.where(np.isfinite(rows), (rows < behind_plan).astype(float), 0.0)
@@ -536,8 +540,9 @@ def _history(w: _Work) -> None:
             if want("spec_rate_history"):
                 feats["spec_rate_history"] = _divide(cum["spec_requirement"], hist_active)
             if want("claims_per_100_orders_history"):
-                feats["claims_per_100_orders_history"] = (100 * _divide(cum["claim"], np.cumsum(orders, axis=0))
-                                                          if orders is not None else nan())
+                feats["claims_per_100_orders_history"] = (
+                    100 * _divide(cum["claim"], np.cumsum(orders, axis=0)) if orders is not None
+                    else nan())
             if want("deferrals_per_incident_history"):
                 feats["deferrals_per_incident_history"] = _divide(cum["deferral_accepted"],
                                                                   cum["incident"])
@@ -545,8 +550,7 @@ def _history(w: _Work) -> None:
                 feats["claims_per_incident_history"] = _divide(cum["claim"], cum["incident"])
             # shrunk rates: a client's evidence to date weighed against the pooled rate of the same
             # period (2 pseudo-periods / pseudo-incidents), so one lucky event in a short history
-            # does
-            # not look like a habit; nothing after the period is read
+            # does not look like a habit; nothing after the period is read
             seen = hist_active > 0
             if want("prepayment_rate_history_shrunk"):
                 pooled_pre = _divide(np.where(seen, cum["prepayment"], 0).sum(axis=1),
@@ -565,8 +569,7 @@ def _history(w: _Work) -> None:
                     np.nan)
             # the same per year of buying, so that one threshold reads alike on quarters and months
             # (and does not move with how common a kind happens to be, as a quantile does); the
-            # prior
-            # weighs half a year of periods
+            # prior weighs half a year of periods
             per_year = FREQUENCIES[period_freq(periods)][1]
             prior = per_year / 2
             for col, name in (("prepayment", "prepayments"), ("trial", "trials"),
@@ -606,10 +609,11 @@ def _tenure_products_managers(w: _Work, panel: pd.DataFrame,
     if want("manager_continuity", "manager_continuity_history"):
         cont = hist = None
         rec, from_panel = None, False
-        if transactions is not None and "account_manager" in transactions.columns and "date" in transactions.columns:
+        if (transactions is not None and "account_manager" in transactions.columns
+                and "date" in transactions.columns):
             freq = period_freq(periods)
-            rec = pd.DataFrame({"client_id": transactions["client_id"],
-                                "period": pd.to_datetime(transactions["date"]).dt.to_period(freq).astype(str),
+            period = pd.to_datetime(transactions["date"]).dt.to_period(freq).astype(str)
+            rec = pd.DataFrame({"client_id": transactions["client_id"], "period": period,
                                 "account_manager": transactions["account_manager"], "weight": 1.0})
         elif "account_manager" in panel.columns:
             weight = panel["orders"].to_numpy(dtype=float) if "orders" in panel.columns else 1.0
@@ -679,8 +683,8 @@ def _rows(w: _Work) -> dict[str, object]:
         cols["abc_profit"] = _abc(taken["profit_cum_share"], taken["profit_share"])
     if want("xyz_class"):
         cv = taken["revenue_cv"]
-        cols["xyz_class"] = _classes(np.where(np.isnan(cv), -1, np.where(cv <= XYZ_CUTS[0], 0,
-                                                                       np.where(cv <= XYZ_CUTS[1], 1, 2))), ["X", "Y", "Z"])
+        xyz = np.where(cv <= XYZ_CUTS[0], 0, np.where(cv <= XYZ_CUTS[1], 1, 2))
+        cols["xyz_class"] = _classes(np.where(np.isnan(cv), -1, xyz), ["X", "Y", "Z"])
     w.ci, w.ti = ci, ti
     return cols
 

@@ -1,10 +1,10 @@
 """Kinds of key client, decided per client and period by an editable rulebook.
 
 A rulebook (YAML, validated by pydantic) gives each category an id, EN/RU labels and
-descriptions, and a rule: a tree of conditions on the features of :mod:`analysis.categories.features`,
-combined with ``all``, ``any`` or ``at_least: k`` (``of: [...]``). A condition names a
-``feature``, an ``op`` (``<`` ``<=`` ``>`` ``>=`` ``==`` ``!=`` ``in`` ``not_in`` ``between``) and
-exactly one threshold:
+descriptions, and a rule: a tree of conditions on the features of
+:mod:`analysis.categories.features`, combined with ``all``, ``any`` or ``at_least: k``
+(``of: [...]``). A condition names a ``feature``, an ``op`` (``<`` ``<=`` ``>`` ``>=`` ``==`` ``!=``
+``in`` ``not_in`` ``between``) and exactly one threshold:
 
 * ``value`` — absolute (a number, a string, ``true``/``false``, a list for ``in``/``not_in``,
   ``[low, high]`` for ``between``);
@@ -13,12 +13,12 @@ exactly one threshold:
   share of the group's total (the Pareto/ABC "A" cut).
 
 The reference group is pooled by default: all clients of all portfolios with a full window ending
-at the same period (with one portfolio: all its client-periods, docs/data.md). ``per_portfolio=True``
-computes it within each portfolio instead — which makes every portfolio's share the same by
-construction, so it is for describing one portfolio, never for exposures. A condition may be
-``optional: true``: when its feature is absent from the data it is dropped (``at_least`` is capped
-at what remains) instead of making the category not computable. Nothing in a rulebook is
-evaluated as code.
+at the same period (with one portfolio: all its client-periods, docs/data.md).
+``per_portfolio=True`` computes it within each portfolio instead — which makes every portfolio's
+share the same by construction, so it is for describing one portfolio, never for exposures. A
+condition may be ``optional: true``: when its feature is absent from the data it is dropped
+(``at_least`` is capped at what remains) instead of making the category not computable. Nothing in a
+rulebook is evaluated as code.
 
 Membership at period t is decided over the window t-W+1 … t.
 """
@@ -60,7 +60,8 @@ MEMBERSHIP_COLUMNS = ["client_id", "portfolio", "period", "category", "member", 
 
 
 def main_kind_priority() -> tuple[str, ...]:
-    """Kind ids in the order a client's main kind is picked, the loaded rulebooks' kinds included."""
+    """Kind ids in the order a client's main kind is picked, the loaded rulebooks' kinds
+    included."""
     return registry.current().priority()
 
 
@@ -185,7 +186,8 @@ class Group(BaseModel):
             raise ValueError("at_least: k needs of: [...] (and of needs at_least)")
         if not self.children:
             raise ValueError("a group needs at least one condition")
-        if self.at_least is not None and self.of is not None and not 1 <= self.at_least <= len(self.of):
+        if (self.at_least is not None and self.of is not None
+                and not 1 <= self.at_least <= len(self.of)):
             raise ValueError(f"at_least: {self.at_least} must lie between 1 and the {len(self.of)} "
                              "conditions listed")
         return self
@@ -348,8 +350,8 @@ def parse_rulebook(data: object, *, source: str = "rulebook") -> Rulebook:
     if isinstance(cats, list):
         known = registry.current().builtin_kinds
         for i, c in enumerate(cats):
-            if isinstance(c,
-                          dict) and "id" in c and c["id"] not in known and c.get("custom") is not True:
+            if (isinstance(c, dict) and "id" in c and c["id"] not in known
+                    and c.get("custom") is not True):
                 raise InputError(f"{source}: categories[{i}]: unknown category {c['id']!r}; "
                                  f"categories: {', '.join(known)}. A kind of your own says "
                                  "`custom: true` "
@@ -483,7 +485,8 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *,
         cat = book.get(k).model_copy(update={"id": k, "score": None})
         if rule is None:
             n = len(features)
-            why = f"not computable: every condition of the {k} rule reads {outcome}'s own signal ({', '.join(dropped)})"
+            why = (f"not computable: every condition of the {k} rule reads {outcome}'s own signal "
+                   f"({', '.join(dropped)})")
             fr = pd.DataFrame({"client_id": features["client_id"].to_numpy(),
                                "portfolio": features["portfolio"].to_numpy(),
                                "period": features["period"].to_numpy(), "category": vid,
@@ -605,7 +608,8 @@ class _Leaf:
         return f"{_fmt_num(float(self.per_group[0][g]))} ({self.how})"
 
     def template(self, g: int) -> str:
-        """The condition with a placeholder for the client's value: ``margin={value:margin} < 0.08``."""
+        """The condition with a placeholder for the client's value:
+        ``margin={value:margin} < 0.08``."""
         c = self.cond
         kind = feature_kind(c.feature)
         if kind == "boolean":
@@ -857,8 +861,8 @@ def explain(rows: pd.DataFrame, features: pd.DataFrame,
             else:
                 x = col.astype(object).to_numpy()
             back, u = pd.factorize(x, use_na_sentinel=False)  # each distinct value formatted once
-            shown = [_fmt_num(v)
-                     for v in u.tolist()] if feature_kind(name) == "numeric" else [str(v) for v in u]
+            shown = ([_fmt_num(v) for v in u.tolist()] if feature_kind(name) == "numeric"
+                     else [str(v) for v in u])
             values[name] = np.asarray(shown, dtype=object)[back]
     out = np.empty(len(codes), dtype=object)
     for j, t in enumerate(templates):
@@ -1035,16 +1039,17 @@ def _arrow_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
 
 
 def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes and sorted categories of a key column (cheap when it is categorical already)."""
+    """Integer codes and sorted categories of a key column (cheap when it is categorical
+    already)."""
     if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.categories.is_monotonic_increasing \
             and not col.isna().any():
         return col.cat.codes.to_numpy(), col.cat.categories
     if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow" and len(col) \
-            and not col.isna().any():  # text held by Arrow: hashed and its distinct values sorted there
+            and not col.isna().any():  # text held by Arrow: hashed, distinct values sorted there
         return _arrow_codes(col)
-    # runs of equal values in sorted order (client_features'
+    # runs of equal values in sorted order (client_features' client ids): one vectorised
+    # comparison, no hashing
     if len(col) > 1 and not col.isna().any():
-        # client ids): one vectorised comparison, no hashing
         a = col.iloc[1:].reset_index(drop=True)
         b = col.iloc[:-1].reset_index(drop=True)
         change = np.r_[True, (a != b).to_numpy(dtype=bool)]
@@ -1074,7 +1079,8 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *,
     window
         Periods in the trailing window; membership at t is decided over t-W+1 … t.
     kpis, events, transactions
-        Passed to :func:`analysis.categories.features.client_features` (plan attainment, account managers).
+        Passed to :func:`analysis.categories.features.client_features` (plan attainment, account
+        managers).
     quantile_shift
         Added to every relative threshold (``quantile``, ``pareto_top``; clipped to [0, 1]) — the
         robustness check uses ±0.05. For ``between`` quantiles the interval widens by it.
@@ -1083,8 +1089,9 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *,
     value_scale
         Multiplies every absolute numeric threshold (sensitivity: 0.75 and 1.25).
     features
-        Precomputed :func:`~analysis.categories.features.client_features` output (skips recomputation); only
-        the columns the rules read are needed besides the keys and ``complete``.
+        Precomputed :func:`~analysis.categories.features.client_features` output (skips
+        recomputation); only the columns the rules read are needed besides the keys and
+        ``complete``.
     categories
         Only these category ids (default: all in the rulebook).
 
@@ -1098,8 +1105,8 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *,
         (the data lack a feature the rule needs; the reason names it and its source). ``score`` is
         the rule's ``score`` feature if it names one (``revenue_share`` for key_revenue) or else the
         share of its conditions that held. ``reason_code`` (int32) looks the reason up in
-        ``attrs["reasons"]`` (:func:`reasons_table`, written as ``reasons.csv``): the conditions that
-        held, with the thresholds, and the client's values filled in by :func:`explain`.
+        ``attrs["reasons"]`` (:func:`reasons_table`, written as ``reasons.csv``): the conditions
+        that held, with the thresholds, and the client's values filled in by :func:`explain`.
         Sorted by client, period, category (the rulebook's order).
 
     Examples
@@ -1132,7 +1139,8 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *,
 
     def fill(i: int) -> dict:  # rows: client × period, then category
         a = _evaluate(cats[i], ctx)
-        member[i::k], known[i::k], status[i::k], score[i::k] = a["member"], a["known"], a["status"], a["score"]
+        member[i::k], known[i::k] = a["member"], a["known"]
+        status[i::k], score[i::k] = a["status"], a["score"]
         return {key: a[key] for key in ("name", "keys", "describe", "constant", "n") if key in a}
 
     # the kinds on two threads (numpy and pandas release the GIL)
@@ -1167,7 +1175,8 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *,
 
 
 def rule_features(cats: Rulebook | Iterable[Category]) -> list[str]:
-    """The features the rules of ``cats`` (categories, or a :class:`Rulebook`) read, scores included."""
+    """The features the rules of ``cats`` (categories, or a :class:`Rulebook`) read, scores
+    included."""
     cats = cats.categories if isinstance(cats, Rulebook) else cats
     out = []
     for c in cats:

@@ -99,12 +99,12 @@ class ValidationReport:
         return self.problems[self.problems["severity"] == "warning"]
 
     def counts(self) -> pd.DataFrame:
-        """From the lines read to the lines in the panel, one step a row: ``step`` (an id: ``dq_clients``,
-        ``dq_clients_derived``, ``dq_lines_read``, ``dq_dropped_by_filter``, ``dq_lines_used``,
-        ``dq_clients_without_orders``, ``dq_partial_period``, ``dq_lines_in_panel``, ``dq_events``), ``detail``
-        (the filter or the period), ``clients``, ``lines``, ``revenue`` (negative for what a step
-        takes away). ``validate`` prints it and the data-quality page shows it, so their counts
-        agree and every difference has its row."""
+        """From the lines read to the lines in the panel, one step a row: ``step`` (an id:
+        ``dq_clients``, ``dq_clients_derived``, ``dq_lines_read``, ``dq_dropped_by_filter``,
+        ``dq_lines_used``, ``dq_clients_without_orders``, ``dq_partial_period``,
+        ``dq_lines_in_panel``, ``dq_events``), ``detail`` (the filter or the period), ``clients``,
+        ``lines``, ``revenue`` (negative for what a step takes away). ``validate`` prints it and the
+        data-quality page shows it, so their counts agree and every difference has its row."""
         rows = []
         base = self.base
         if base is None:
@@ -152,7 +152,8 @@ class ValidationReport:
         return out
 
     def summary(self) -> str:
-        """The counts as the lines ``validate`` prints (the data-quality page shows the same table)."""
+        """The counts as the lines ``validate`` prints (the data-quality page shows the same
+        table)."""
         from analysis.i18n import t
 
         lines = []
@@ -249,8 +250,9 @@ def _read(table: str, spec: TableSpec, folder: Path, problems: Problems, *,
 
 def _paths(table: str, named: str | list[str], folder: Path,
            problems: Problems) -> list[Path] | None:
-    """The files a table's ``path:`` names: one file, a list, or glob patterns (``sales_2024_*.csv``,
-    matches in name order); ``None`` (with the problem) when one is missing or a pattern matches none."""
+    """The files a table's ``path:`` names: one file, a list, or glob patterns
+    (``sales_2024_*.csv``, matches in name order); ``None`` (with the problem) when one is missing
+    or a pattern matches none."""
     out: list[Path] = []
     for one in ([named] if isinstance(named, str) else named):
         path = Path(one)
@@ -307,7 +309,8 @@ def _id_hints(raws: dict[str, RawTable], cfg: DataConfig, notes: list[str]) -> d
 
 def _derive_clients(tx: pd.DataFrame) -> pd.DataFrame:
     """One row per client of the order lines: ``client_id`` and, when the lines name them, ``name``
-    (the name written on most of the client's lines; a tie goes to the first in alphabetical order)."""
+    (the name written on most of the client's lines; a tie goes to the first in alphabetical
+    order)."""
     ids = tx["client_id"].dropna()
     clients = pd.DataFrame({"client_id": pd.Series(ids.unique(),
                                                    dtype="str")}).sort_values("client_id")
@@ -381,7 +384,8 @@ def _read_tables(cfg: DataConfig, folder: Path, single: bool, problems: Problems
                  notes: list[str]) -> _Tables:
     """Read every table the config or the folder holds and build its canonical frame."""
     got = _Tables()
-    frames, labels, line_words, names, dropped = got.frames, got.labels, got.line_words, got.names, got.dropped
+    frames, labels, line_words, names = got.frames, got.labels, got.line_words, got.names
+    dropped = got.dropped
     raws: dict[str, RawTable] = {}
     for table in ALL_TABLES:
         spec = cfg.tables.get(table, TableSpec())
@@ -459,7 +463,8 @@ def _clients_or_derived(got: _Tables, cfg: DataConfig, folder: Path, problems: P
 
 def _partial_periods(got: _Tables, cfg: DataConfig, freq: str,
                      problems: Problems) -> pd.DataFrame | None:
-    """The partial first/last periods of the order lines, each a warning saying whether it is kept."""
+    """The partial first/last periods of the order lines, each a warning saying whether it is
+    kept."""
     from analysis.ingest.periods import partial_periods
 
     partial = None
@@ -475,7 +480,7 @@ def _partial_periods(got: _Tables, cfg: DataConfig, freq: str,
                     f"{(r.revenue / total if total else 0):.1%} of revenue; "
                     + ("kept in the panel"
                        + (" (`partial_periods: keep`)" if cfg.partial_periods == "keep"
-                                              else " (too few periods otherwise)") if kept
+                          else " (too few periods otherwise)") if kept
                        else "left out of the panel"))
             problems.warning(got.labels["transactions"],
                              got.names.get("transactions", {}).get("date", "date"), what,

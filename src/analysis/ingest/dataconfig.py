@@ -9,15 +9,18 @@ Example
 .. code-block:: yaml
 
     version: 1
-    data: /path/to/exports         # folder the paths are relative to (--data wins); default: this file's
+    data: /path/to/exports         # folder the paths are relative to (--data wins); default:
+                                   # this file's
     freq: Q                        # periods of the panel: Q (quarters) or M (months); --freq wins
     window: 4                      # periods in the trailing window (default: 4 quarters, 6 months)
-    portfolio_by: account_manager  # sub-portfolios: a client or order column (region, branch, channel, ...)
+    portfolio_by: account_manager  # sub-portfolios: a client or order column (region, branch,
+                                   # channel, ...)
     engine: duckdb                 # or spark (pip install 'keyclients[spark]'); --engine wins
     tables:
       transactions:
-        path: sales.csv            # relative to the data folder (or to this file without --data); an export
-                                   # split over files: [sales_2024_q1.csv, sales_2024_q2.csv] or "sales_2024_*.csv"
+        path: sales.csv            # relative to the data folder (or to this file without
+                                   # --data); an export split over files:
+                                   # [sales_2024_q1.csv, sales_2024_q2.csv] or "sales_2024_*.csv"
         encoding: cp1251           # utf-8, utf-8-sig, cp1251, ...: detected when left out
         delimiter: ";"
         decimal: ","
@@ -32,7 +35,8 @@ Example
         filter: {Статус: {drop: [Отменён, Cancelled]}}   # rows kept/dropped by a column's values
         zero_pad: 5                # client ids of digits only are padded to 5 digits (1 → 00001)
         id_format: text            # or number: 00001, 1 and 1.0 are all the client 1
-    duplicates: error              # identical order lines stop validation; keep: they are real lines
+    duplicates: error              # identical order lines stop validation; keep: they are real
+                                   # lines
     partial_periods: drop          # partial first/last period left out of the panel; keep: kept
       events:
         path: events.csv
@@ -68,14 +72,16 @@ class Vat(_Strict):
 
 
 class Currency(_Strict):
-    """Convert every money column to ``base`` with ``rates`` (units of base per unit of currency)."""
+    """Convert every money column to ``base`` with ``rates`` (units of base per unit of
+    currency)."""
 
     base: str
     rates: dict[str, float] = Field(default_factory=dict)
 
 
 class Source(_Strict):
-    """A SQL source that Ibis opens: ``url`` (e.g. ``duckdb:///sales.duckdb``), and a table or a query."""
+    """A SQL source that Ibis opens: ``url`` (e.g. ``duckdb:///sales.duckdb``), and a table or a
+    query."""
 
     url: str
     table: str | None = None

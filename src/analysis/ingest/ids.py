@@ -17,7 +17,8 @@ from analysis.ingest import parse
 
 
 def id_key(ids: pd.Series) -> pd.Series:
-    """Ids as compared across files: digits without leading zeros or a trailing ``.0``, text as written."""
+    """Ids as compared across files: digits without leading zeros or a trailing ``.0``, text as
+    written."""
     s = parse.text(ids)
     digits = s.str.fullmatch(r"[0-9]+(?:\.0+)?").fillna(False).astype(bool)
     core = s.str.replace(r"\.0+$", "", regex=True).str.lstrip("0").replace("", "0")
@@ -72,7 +73,8 @@ def id_candidates(frame: pd.DataFrame) -> list[str]:
 
 def best_id_column(clients: pd.DataFrame, tx_ids: pd.Series, candidates: list[str] | None = None
                    ) -> tuple[str | None, list[Overlap]]:
-    """The clients column whose values match the order lines' ids best, with every candidate's overlap.
+    """The clients column whose values match the order lines' ids best, with every candidate's
+    overlap.
 
     ``None`` when no candidate has half of its values among the order lines (even ignoring
     leading zeros).

@@ -53,7 +53,8 @@ TABLES = tuple(SCHEMA)
 
 
 def norm_header(name: str) -> str:
-    """Header as compared with synonyms: lower case, ``ё``→``е``, punctuation and spaces → one space."""
+    """Header as compared with synonyms: lower case, ``ё``→``е``, punctuation and spaces → one
+    space."""
     v = str(name).strip().lower().replace("ё", "е")
     return re.sub(r"[\s_\-.,;:«»\"'()/№#]+", " ", v).strip()
 
@@ -87,7 +88,8 @@ def vat_words(header: str) -> bool:
 
 
 def net_of_vat(header: str) -> bool:
-    """The header says the amount is without VAT («Сумма без НДС», ``net_sales``, "Amount excl. VAT")."""
+    """The header says the amount is without VAT («Сумма без НДС», ``net_sales``, "Amount excl.
+    VAT")."""
     w = _words(header)
     return bool(w & _NET_WORDS)
 
@@ -178,7 +180,8 @@ def propose(headers: list[str], table: str, frame: pd.DataFrame | None = None, *
             break
     if "date" in kinds and "date" not in out and frame is not None:  # any column of dates
         for h in headers:
-            if h not in used and not _looks_numeric(frame[h]) and values_fit(frame[h], "date") and parse_filled(frame[h]):
+            if (h not in used and not _looks_numeric(frame[h]) and values_fit(frame[h], "date")
+                    and parse_filled(frame[h])):
                 out["date"] = h
                 used.add(h)
                 why["date"] = f"{h!r} holds dates"
@@ -197,8 +200,9 @@ def _looks_numeric(col) -> bool:
 
     out, bad, _ = parse.number(col.head(200))
     filled = parse._filled(col.head(200))
-    return bool(filled.any()) and not bad[filled].any() and not col.head(200).astype("str").str.contains(
-        r"[./-].*[./-]", regex=True).any()
+    if not filled.any() or bad[filled].any():
+        return False
+    return not col.head(200).astype("str").str.contains(r"[./-].*[./-]", regex=True).any()
 
 
 def _money_roles(headers: list[str], frame, out: dict, used: set, why: dict) -> None:
@@ -228,7 +232,8 @@ def _money_roles(headers: list[str], frame, out: dict, used: set, why: dict) -> 
     if "vat_amount" not in out and vat_amount and "revenue" in out:
         rev = out["revenue"]
         if net_of_vat(rev):
-            why["vat_amount"] = f"{vat_amount[0]!r} left unmapped: revenue {rev!r} is already without VAT"
+            why["vat_amount"] = (f"{vat_amount[0]!r} left unmapped: revenue {rev!r} is already "
+                                 "without VAT")
             used.add(vat_amount[0])
         else:
             out["vat_amount"] = vat_amount[0]

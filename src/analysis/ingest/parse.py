@@ -24,7 +24,8 @@ _CURRENCY_RE = r"(?i)(?:руб\.?|р\.|₽|rub|usd|eur|\$|€)"
 
 
 def text(col: pd.Series) -> pd.Series:
-    """Cells as canonical text (``str`` dtype, missing for empty); integral floats lose their ``.0``."""
+    """Cells as canonical text (``str`` dtype, missing for empty); integral floats lose their
+    ``.0``."""
     if pd.api.types.is_float_dtype(col):
         out = col.map(lambda v: None if v != v
                       else (str(int(v)) if float(v).is_integer() else str(v)))
@@ -43,13 +44,14 @@ def _filled(col: pd.Series) -> pd.Series:
 
 
 def detect_decimal(values: pd.Series) -> str:
-    """``","`` when some value ends in a comma and 1–2 or 4+ digits, or has a comma after its last dot."""
+    """``","`` when some value ends in a comma and 1–2 or 4+ digits, or has a comma after its last
+    dot."""
     s = values.dropna().astype("str")
     s = s[s != ""]
     if s.empty:
         return "."
-    s = pd.Series(s.unique()[:5000]).str.replace(_SPACES_RE, "",
-                                                 regex=True).str.replace(r"[^0-9]+$", "", regex=True)
+    s = pd.Series(s.unique()[:5000]).str.replace(_SPACES_RE, "", regex=True)
+    s = s.str.replace(r"[^0-9]+$", "", regex=True)
     comma_dec = s.str.contains(r",[0-9]{1,2}$|,[0-9]{4,}$",
                                regex=True) | s.str.contains(r"\.[0-9]{3},[0-9]+$", regex=True)
     dot_dec = s.str.contains(r"\.[0-9]{1,2}$|\.[0-9]{4,}$",
@@ -89,7 +91,8 @@ def number(col: pd.Series, *, decimal: str | None = None,
         s = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     else:
         s = s.str.replace(",", "", regex=False)
-    ok = s.str.fullmatch(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?").fillna(False).astype(bool)
+    ok = (s.str.fullmatch(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?").fillna(False)
+          .astype(bool))
     out = pd.to_numeric(s.where(ok), errors="coerce").astype("float64")
     bad = filled & out.isna()
     return out, bad, dec
@@ -137,7 +140,8 @@ def _date_cell(v):
 
 
 def date(col: pd.Series, *, fmt: str | None = None) -> tuple[pd.Series, pd.Series, str | None]:
-    """Dates (ISO, ``dd.mm.yyyy``, ``dd/mm/yyyy``, ``yyyymmdd``…; a time part is dropped) as datetime64.
+    """Dates (ISO, ``dd.mm.yyyy``, ``dd/mm/yyyy``, ``yyyymmdd``…; a time part is dropped) as
+    datetime64.
 
     The format is detected once per column (the one that reads most values); cells in another
     format are reported, never guessed one by one.
@@ -145,7 +149,8 @@ def date(col: pd.Series, *, fmt: str | None = None) -> tuple[pd.Series, pd.Serie
     if pd.api.types.is_datetime64_any_dtype(col):
         out = col.dt.tz_localize(None) if getattr(col.dt, "tz", None) is not None else col
         return out.dt.normalize().astype("datetime64[ns]"), pd.Series(False, index=col.index), None
-    if pd.api.types.is_integer_dtype(col) or pd.api.types.is_float_dtype(col) or col.dtype == object:
+    if (pd.api.types.is_integer_dtype(col) or pd.api.types.is_float_dtype(col)
+            or col.dtype == object):
         col = col.map(_date_cell)
     raw = col.astype("str").str.strip()
     raw = raw.mask(raw.isin(["", "nan", "None", "NaT"]))
@@ -236,7 +241,8 @@ _PERIOD_RES = (
 
 
 def period(col: pd.Series, *, freq: str | None = None) -> tuple[pd.Series, pd.Series, str | None]:
-    """Period labels (``2024Q1``, ``2024-01``, ``2024``) from labels in common spellings or from dates.
+    """Period labels (``2024Q1``, ``2024-01``, ``2024``) from labels in common spellings or from
+    dates.
 
     A column of dates (e.g. each period's first day, as 1C writes them) becomes labels at ``freq``,
     or at the frequency the dates imply (all Januaries: years; only Jan/Apr/Jul/Oct: quarters; else

@@ -28,7 +28,8 @@ def _label(p: pd.Period, freq: str) -> str:
 
 def partial_periods(dates: pd.Series, freq: str = "Q",
                     revenue: pd.Series | None = None) -> pd.DataFrame:
-    """The partial first and/or last period of ``dates`` at frequency ``freq`` (``Q``, ``M`` or ``Y``).
+    """The partial first and/or last period of ``dates`` at frequency ``freq`` (``Q``, ``M`` or
+    ``Y``).
 
     Returns
     -------
@@ -73,7 +74,8 @@ def partial_labels(dates: pd.Series, freq: str = "Q") -> list[str]:
 
 
 def period_freq(labels: Iterable[object]) -> str:
-    """The frequency code of period labels: ``Q`` (``2024Q1``), ``M`` (``2024-01``) or ``Y`` (``2024``)."""
+    """The frequency code of period labels: ``Q`` (``2024Q1``), ``M`` (``2024-01``) or ``Y``
+    (``2024``)."""
     first = str(next(iter(labels)))
     if "Q" in first:
         return "Q"

@@ -101,7 +101,7 @@ def _role_scores(f: _File) -> None:
                                     f"{k:,} rows, {d:,} distinct ids in {m['client_id']!r}, dates "
                                            f"in {m['date']!r}, "
                                     + (f"money in {m['revenue']!r}" if "revenue" in m
-                                                                 else "no money column recognised"))
+                                       else "no money column recognised"))
     # clients: one row per id, attributes, no money by date
     m = f.maps["clients"]
     idc = m.get("client_id") or m.get("name")
@@ -120,8 +120,8 @@ def _role_scores(f: _File) -> None:
         _, bad, kind = parse.period(frame[m["period"]])
         numeric = [c for c in frame.columns if c not in (m["period"], m.get("portfolio"))
                    and values_fit(frame[c], "number") and parse._filled(frame[c]).any()]
-        if not bad.any() and kind in ("Q", "M",
-                                      "Y") and numeric and "client_id" not in f.maps["client_periods"]:
+        if (not bad.any() and kind in ("Q", "M", "Y") and numeric
+                and "client_id" not in f.maps["client_periods"]):
             f.scores["kpis"] = (2.5 + 0.2 * len(numeric) + hint("kpis"),
                                 f"periods in {m['period']!r} ({kind}), measures "
                                 f"{', '.join(map(repr, numeric[:5]))}")
@@ -179,7 +179,8 @@ def _files(data: Path) -> tuple[Path, list[Path]]:
 
 
 def make_proposal(data: str | Path) -> Proposal:
-    """Propose a data config for the export files in ``data`` (a folder, or one file of order lines)."""
+    """Propose a data config for the export files in ``data`` (a folder, or one file of order
+    lines)."""
     folder, paths = _files(Path(data))
     files, unreadable = [], []
     for path in paths:
@@ -223,7 +224,8 @@ def make_proposal(data: str | Path) -> Proposal:
 def _clients_id_by_overlap(chosen: dict, mappings: dict, whys: dict, extra: dict,
                            evidence: list[str]) -> None:
     """The clients' id column by overlap with the order lines' ids (and the name column when the
-    one first taken for the id holds names); ids written two ways get ``zero_pad`` or ``id_format``."""
+    one first taken for the id holds names); ids written two ways get ``zero_pad`` or
+    ``id_format``."""
     from analysis.ingest.ids import best_id_column, id_candidates, two_ways
 
     cl, tx = chosen["clients"].raw.frame, chosen["transactions"].raw.frame
@@ -256,7 +258,8 @@ def _clients_id_by_overlap(chosen: dict, mappings: dict, whys: dict, extra: dict
             extra[tw.fix_table].append(f"zero_pad: {tw.zero_pad}            # ids written two ways "
                                        f"({eg}): digits padded to {tw.zero_pad}")
             evidence.append(f"ids written two ways ({tw.matched_by_key:,} ids match only without "
-                            f"leading zeros, e.g. {eg}): zero_pad: {tw.zero_pad} for {tw.fix_table}")
+                            f"leading zeros, e.g. {eg}): zero_pad: {tw.zero_pad} for "
+                            f"{tw.fix_table}")
         else:
             for t in ("clients", "transactions"):
                 extra[t].append(f"id_format: number      # ids written two ways ({eg})")
@@ -284,8 +287,8 @@ def _cancel_filters(chosen: dict, mappings: dict,
 
 def _split_exports(chosen: dict, files: list, evidence: list[str]) -> dict[str, list]:
     """Files left over that hold the same table as a chosen one (an export split by period): the
-    same role by content (a positive score for that table, none better), the same columns and the same
-    reader settings. table → every file of it, in name order."""
+    same role by content (a positive score for that table, none better), the same columns and the
+    same reader settings. table → every file of it, in name order."""
     groups: dict[str, list] = {}
     used = [g for g in chosen.values()]
     for table, f in chosen.items():
@@ -404,7 +407,8 @@ def _render_table(out: list[str], table: str, f: _File, mapping: dict, extra: di
     if table == "transactions":
         out.append("    returns: false          # true: negative revenue lines are returns")
         if "vat_amount" not in mapping:
-            out.append("    # vat: {included: true, rate: 0.2}   # revenue includes VAT: net it out")
+            out.append("    # vat: {included: true, rate: 0.2}   "
+                       "# revenue includes VAT: net it out")
     return freq
 
 
@@ -430,7 +434,8 @@ def _render_reader(out: list[str], table: str, raw, mapping: dict) -> str | None
                                               for c in money_cols]))
         out.append(f"    decimal: {json.dumps(dec)}")
     if "date" in mapping:
-        fmt = parse.detect_date_format(sample[mapping["date"]].astype("str").str.replace(parse._TIME_RE, "", regex=True))
+        dates = sample[mapping["date"]].astype("str").str.replace(parse._TIME_RE, "", regex=True)
+        fmt = parse.detect_date_format(dates)
         if fmt:
             out.append(f"    date_format: {json.dumps(fmt)}")
     if "period" in mapping:

@@ -77,7 +77,8 @@ class RawTable:
 
 
 def read_many(paths: list[Path], spec: TableSpec) -> RawTable:
-    """Several files of one table (an export split by period), each read with ``spec``, joined in order.
+    """Several files of one table (an export split by period), each read with ``spec``, joined in
+    order.
 
     Every file must have the same columns (in any order); each row remembers its file and line
     (``RawTable.origin``). What was detected is the first file's; notes are kept per file.
@@ -110,7 +111,8 @@ def read_many(paths: list[Path], spec: TableSpec) -> RawTable:
 
 
 def find_file(folder: Path, table: str) -> Path | None:
-    """The first of ``<table>.csv``, ``.csv.gz``, ``.tsv``, ``.txt``, ``.xlsx``, ``.parquet`` in ``folder``."""
+    """The first of ``<table>.csv``, ``.csv.gz``, ``.tsv``, ``.txt``, ``.xlsx``, ``.parquet`` in
+    ``folder``."""
     for suffix in SUFFIXES:
         path = folder / f"{table}{suffix}"
         if path.is_file():
@@ -182,7 +184,8 @@ def detect_encoding(sample: bytes, path: Path) -> str:
         text = sample.decode("cp1251", errors="replace")
         letters = [ch for ch in text if ch.isalpha()]
         cyr = sum("\u0400" <= ch <= "\u04ff" for ch in letters)
-        if letters and cyr / len(letters) > 0.3 and "\ufffd" not in text and enc in ("mac_cyrillic", "koi8_r", "cp866"):
+        if (letters and cyr / len(letters) > 0.3 and "\ufffd" not in text
+                and enc in ("mac_cyrillic", "koi8_r", "cp866")):
             lower = sum("а" <= ch <= "я" for ch in text)
             upper = sum("А" <= ch <= "Я" for ch in text)
             if lower >= upper:
@@ -323,7 +326,8 @@ def _read_csv_unguarded(path: Path, spec: TableSpec) -> RawTable:
     except UnicodeDecodeError as exc:
         guess = detect_encoding(sample, path)
         raise InputError(f"{path}: byte {exc.start:,} is not {enc} text (the file looks like "
-                         f"{guess}); fix `encoding:` in the config or remove it to detect") from None
+                         f"{guess}); fix `encoding:` in the config or remove it to "
+                         "detect") from None
     if "\ufffd" in text[:-2] and enc.startswith("utf"):
         raise InputError(f"{path}: not valid {enc} text; set `encoding:` (e.g. cp1251) in the "
                          "config")
@@ -366,7 +370,8 @@ def _read_csv_unguarded(path: Path, spec: TableSpec) -> RawTable:
                          "the config "
                          "or re-export the file in one encoding") from None
     except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: no header row found; export the table with a header row") from None
+        raise InputError(f"{path}: no header row found; export the table with a header "
+                         "row") from None
     except pd.errors.ParserError as exc:
         msg = str(exc).strip().splitlines()[-1]
         m = re.search(r"line (\d+), saw (\d+)", msg)
@@ -375,7 +380,8 @@ def _read_csv_unguarded(path: Path, spec: TableSpec) -> RawTable:
             raise InputError(f"{path}: line {line} has {m.group(2)} fields but the header has "
                              f"fewer; quote values that contain the delimiter {delimiter!r} or fix "
                              "`delimiter:` in the config") from None
-        raise InputError(f"{path}: not a readable CSV ({msg}); check `delimiter:` and quoting") from None
+        raise InputError(f"{path}: not a readable CSV ({msg}); check `delimiter:` and "
+                         "quoting") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(frame))
     return _clean(RawTable(frame, path, "line", detected, notes), spec)
@@ -383,7 +389,8 @@ def _read_csv_unguarded(path: Path, spec: TableSpec) -> RawTable:
 
 def _read_spaced(path: Path, enc: str, delimiter: str, header_idx: int, header: list[str],
                  spans: list[tuple[int, int]] | None) -> pd.DataFrame:
-    """Text whose fields are separated by runs of spaces or sit at fixed positions, every cell as text.
+    """Text whose fields are separated by runs of spaces or sit at fixed positions, every cell as
+    text.
 
     Read line by line (such logs are rarely large); a line with more fields than the header is an
     error naming it, one with fewer leaves the last cells empty.
@@ -564,7 +571,8 @@ def _read_xlsx(path: Path, spec: TableSpec) -> RawTable:
     frame = pd.DataFrame(data, columns=header, dtype=object)
     frame.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(frame))
     if header_idx:
-        notes.append(f"{path.name}: skipped {header_idx} row(s) above the header on sheet {sheet!r}")
+        notes.append(f"{path.name}: skipped {header_idx} row(s) above the header on sheet "
+                     f"{sheet!r}")
     return _clean(RawTable(frame, path, "row", {"sheet": sheet, "header_row": header_idx + 1},
                            notes), spec)
 
@@ -581,7 +589,8 @@ def _read_parquet(path: Path) -> RawTable:
 
 
 def read_sql(source: Source, label: str) -> RawTable:
-    """Read a table or query from any backend Ibis connects to (``duckdb:///file.duckdb``, ``sqlite:///…``)."""
+    """Read a table or query from any backend Ibis connects to (``duckdb:///file.duckdb``,
+    ``sqlite:///…``)."""
     import ibis
 
     try:
@@ -596,8 +605,8 @@ def read_sql(source: Source, label: str) -> RawTable:
             expr = con.sql(source.query) if source.query else con.table(source.table)
             frame = expr.to_pandas()
         except AttributeError as exc:
-            # ibis 12 calls DuckDB's removed fetch_arrow_table() on some paths (DuckDB 2.0): go
-            # direct
+            # ibis 12 calls DuckDB's removed fetch_arrow_table() on some paths (DuckDB 2.0):
+            # go direct
             if "fetch_arrow_table" not in str(exc) or not hasattr(con, "con"):
                 raise
             sql = source.query or f'SELECT * FROM "{source.table}"'

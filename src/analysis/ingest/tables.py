@@ -7,6 +7,7 @@ raising, so one run reports every failure.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
@@ -21,7 +22,8 @@ from analysis.ingest.validation import Problems, run_schema
 
 
 def _closest_header(headers: list[str], words: list[str], cutoff: float = 0.75) -> str | None:
-    """The header most like one of ``words`` (a misspelling such as ``clinet_id``), if any is close."""
+    """The header most like one of ``words`` (a misspelling such as ``clinet_id``), if any is
+    close."""
     best, score = None, cutoff
     for h in headers:
         for w in words:
@@ -170,7 +172,8 @@ def _unparsed(raw: RawTable, table: str, canon: str, spec: TableSpec, problems: 
 
 def normalize_ids(ids: pd.Series, spec: TableSpec) -> pd.Series:
     """Client ids as the config says: ``id_format: number`` drops leading zeros and a trailing
-    ``.0`` (``00001``, ``1`` and ``1.0`` are one client); ``zero_pad: N`` pads ids of digits to N."""
+    ``.0`` (``00001``, ``1`` and ``1.0`` are one client); ``zero_pad: N`` pads ids of digits to
+    N."""
     if spec.id_format == "text" and spec.zero_pad is None:
         return ids
     digits = ids.str.fullmatch(r"[0-9]+(?:\.0+)?").fillna(False).astype(bool)
@@ -332,7 +335,8 @@ def _typed(col: pd.Series, canon: str, kind: str, name: str, raw: RawTable, tabl
     if kind in ("money", "number"):
         fn = parse.money if kind == "money" else parse.number
         vals, bad, dec = fn(col, decimal=spec.decimal, thousands=spec.thousands)
-        if table == "kpis" and canon not in SCHEMA["kpis"] and bad.sum() > 0.5 * parse._filled(col).sum():
+        if (table == "kpis" and canon not in SCHEMA["kpis"]
+                and bad.sum() > 0.5 * parse._filled(col).sum()):
             return parse.text(col)  # a text column in the KPI file: keep it as text
         detected.setdefault("decimal", dec)
         problems.mask("error", label, name, "not a number", bad, line_word=lw, values=col,
@@ -427,15 +431,15 @@ def _duplicates(src: pd.DataFrame, raw: RawTable, mapping: dict[str, str], spec:
             f"{raw.where(lines[0])} (same as {raw.where(same)})")
     if raw.origin is not None:
         # a table joined from several files: the files holding the repeated lines (the first copy
-        # and
-        # its repeats), and the first of those lines in each
+        # and its repeats), and the first of those lines in each
         files = raw.origin["file"].loc[src.index[keyed.duplicated(keep=False).to_numpy()]]
         per = []
         for name in dict.fromkeys(files.tolist()):
             idx = files.index[(files == name).to_numpy()]
             first = ", ".join(str(int(raw.origin["line"].loc[i])) for i in idx[:3])
+            share = _revenue_of(src.loc[idx], mapping, spec) / rev_all if rev_all else 0
             per.append(f"{name}: {len(idx):,} {lw}{'s' if len(idx) != 1 else ''} "
-                       f"({_revenue_of(src.loc[idx], mapping, spec) / rev_all if rev_all else 0:.1%} of revenue), "
+                       f"({share:.1%} of revenue), "
                        f"first at {lw}{'s' if len(idx) > 1 else ''} {first}")
         what += "; in " + "; ".join(per)
     if policy == "keep":
@@ -444,8 +448,7 @@ def _duplicates(src: pd.DataFrame, raw: RawTable, mapping: dict[str, str], spec:
     fix = ("the same export loaded twice or overlapping files? export each period once; "
            "if these are real repeated lines, set `duplicates: keep` in the config")
     # Repeats within one file under 1 % of its lines may be real (a warning); a line repeated in
-    # another
-    # file of the same table is an overlap between exports, an error whatever its share.
+    # another file of the same table is an overlap between exports, an error whatever its share.
     across = False
     if raw.origin is not None:
         file_of = raw.origin["file"].loc[src.index]
@@ -514,7 +517,8 @@ def _money_rules(frame: pd.DataFrame, spec: TableSpec, problems: Problems, label
                            "`vat.included` names a column; map it as vat_included instead",
                            fix="use `columns: {vat_included: <column>}` and `vat: {rate: 0.2}`")
         elif inc:
-            mask = frame["vat_included"].fillna(True).astype(bool) if "vat_included" in frame else True
+            mask = (frame["vat_included"].fillna(True).astype(bool) if "vat_included" in frame
+                    else True)
             net = exact_money(frame["revenue"], pd.Series(1 + spec.vat.rate, index=frame.index),
                               "div")
             frame["revenue"] = net.where(mask, frame["revenue"]) if mask is not True else net
@@ -581,8 +585,8 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str], proble
 
             tw = two_ways(clients["client_id"], ids[bad], master="clients", other=table)
             if tw is not None:
-                eg = ", ".join(f"{a!r} here is {b!r} in {labels['clients']}" for a,
-                               b in tw.examples)
+                eg = ", ".join(f"{a!r} here is {b!r} in {labels['clients']}"
+                               for a, b in tw.examples)
                 idx = ids.index[bad.to_numpy()]
                 problems.add("error", labels[table], name(table, "client_id"),
                              f"client ids written two ways: {tw.matched_by_key:,} of the "
@@ -596,7 +600,8 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str], proble
                       line_word=line_words[table], values=ids,
                       fix=f"add those clients to {labels['clients']} or correct the ids")
     tx = frames.get("transactions")
-    if tx is not None and "client_id" in tx and len(clients) and not labels["clients"].endswith("(derived)"):
+    if (tx is not None and "client_id" in tx and len(clients)
+            and not labels["clients"].endswith("(derived)")):
         buying = set(tx["client_id"].dropna().astype(str).unique())
         idle = ~clients["client_id"].astype(str).isin(buying)
         if idle.any():
@@ -610,7 +615,8 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str], proble
                               "lines are incomplete or their ids are written differently")
     kpis = frames.get("kpis")
     if kpis is not None and "portfolio" in kpis and "portfolio" in clients:
-        unknown = kpis["portfolio"].notna() & ~kpis["portfolio"].isin(clients["portfolio"].dropna().unique())
+        portfolios = clients["portfolio"].dropna().unique()
+        unknown = kpis["portfolio"].notna() & ~kpis["portfolio"].isin(portfolios)
         problems.mask("warning", labels["kpis"], name("kpis", "portfolio"),
                       "portfolio not among the clients' portfolios "
                       "(its KPIs will not join)", unknown, line_word=line_words["kpis"],
@@ -619,33 +625,40 @@ def cross_checks(frames: dict[str, pd.DataFrame], labels: dict[str, str], proble
                       "{portfolio: {...}}`")
     tx = frames.get("transactions")
     if tx is not None and "date" in tx and len(tx):
-        if "founded_year" in clients:
-            first = tx.groupby("client_id", sort=False)["date"].min().dt.year
-            fy = clients.set_index("client_id")["founded_year"]
-            fy = fy[~fy.index.duplicated()]
-            joined = fy.reindex(first.index)
-            late = (joined > first).fillna(False)
-            if late.any():
-                lines = clients.index[clients["client_id"].isin(late[late].index).to_numpy()]
-                problems.add("warning", labels["clients"], name("clients", "founded_year"),
-                             "founded after the client's first order",
-                             count=int(late.sum()), lines=sorted(lines)[:5],
-                             line_word=line_words["clients"],
-                             fix="check those founding years")
-        dates = tx["date"].dropna()
-        if len(dates):
-            months = pd.unique((dates.dt.year * 12 + dates.dt.month - 1).to_numpy())
-            span = set(range(int(months.min()), int(months.max()) + 1))
-            empty = [pd.Period(year=m // 12, month=m % 12 + 1, freq="M")
-                     for m in sorted(span - set(months.tolist()))]
-            if len(empty):
-                problems.add("warning", labels["transactions"], name("transactions", "date"),
-                             "months without any order line: "
-                             + ", ".join(str(p) for p in empty[:6])
-                             + (" …" if len(empty) > 6 else ""),
-                             count=len(empty),
-                             fix="check the export covers the whole period (a missing file or "
-                             "filter?)")
+        _date_checks(tx, clients, labels, problems, line_words, name)
+
+
+def _date_checks(tx: pd.DataFrame, clients: pd.DataFrame, labels: dict[str, str],
+                 problems: Problems, line_words: dict[str, str],
+                 name: Callable[[str, str], str]) -> None:
+    """Clients founded after their first order; months without any order line."""
+    if "founded_year" in clients:
+        first = tx.groupby("client_id", sort=False)["date"].min().dt.year
+        fy = clients.set_index("client_id")["founded_year"]
+        fy = fy[~fy.index.duplicated()]
+        joined = fy.reindex(first.index)
+        late = (joined > first).fillna(False)
+        if late.any():
+            lines = clients.index[clients["client_id"].isin(late[late].index).to_numpy()]
+            problems.add("warning", labels["clients"], name("clients", "founded_year"),
+                         "founded after the client's first order",
+                         count=int(late.sum()), lines=sorted(lines)[:5],
+                         line_word=line_words["clients"],
+                         fix="check those founding years")
+    dates = tx["date"].dropna()
+    if len(dates):
+        months = pd.unique((dates.dt.year * 12 + dates.dt.month - 1).to_numpy())
+        span = set(range(int(months.min()), int(months.max()) + 1))
+        empty = [pd.Period(year=m // 12, month=m % 12 + 1, freq="M")
+                 for m in sorted(span - set(months.tolist()))]
+        if len(empty):
+            problems.add("warning", labels["transactions"], name("transactions", "date"),
+                         "months without any order line: "
+                         + ", ".join(str(p) for p in empty[:6])
+                         + (" …" if len(empty) > 6 else ""),
+                         count=len(empty),
+                         fix="check the export covers the whole period (a missing file or "
+                         "filter?)")
 
 
 def fill_portfolio(clients: pd.DataFrame,

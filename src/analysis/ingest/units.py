@@ -179,7 +179,8 @@ def moves(assignment: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
 
 
 def moves_summary(units: Units, periods: list[str]) -> pd.DataFrame:
-    """Per period: ``period, clients`` (assigned), ``moved`` (clients whose unit changed), ``moved_share``."""
+    """Per period: ``period, clients`` (assigned), ``moved`` (clients whose unit changed),
+    ``moved_share``."""
     n = units.assignment.groupby("period").size()
     m = units.moves.groupby("period").size()
     out = pd.DataFrame({"period": [p for p in periods if p in n.index]})
@@ -190,7 +191,8 @@ def moves_summary(units: Units, periods: list[str]) -> pd.DataFrame:
 
 
 def _lookup(assignment: pd.DataFrame, frame: pd.DataFrame) -> pd.Series:
-    """Unit per ``(client_id, period)`` of ``frame``: exact, else the last before, else the first after."""
+    """Unit per ``(client_id, period)`` of ``frame``: exact, else the last before, else the first
+    after."""
     periods = sorted(set(assignment["period"]) | set(frame["period"].astype(str)))
     order = {p: i for i, p in enumerate(_sorted_periods(periods))}
     left = pd.DataFrame({"client_id": frame["client_id"].astype(str).to_numpy(),

@@ -37,7 +37,8 @@ class Problems:
     origins: dict = field(default_factory=dict)
 
     def where(self, file: str, index: SupportsInt) -> str:
-        """Row ``index`` of ``file`` as a line number, or as ``name:line`` in a table joined from files."""
+        """Row ``index`` of ``file`` as a line number, or as ``name:line`` in a table joined from
+        files."""
         origin = self.origins.get(file)
         if origin is None:
             return str(int(index))
@@ -166,7 +167,8 @@ FIXES = {
     "date in the future": "fine for plans or synthetic data; otherwise check the date format (day "
     "and month swapped?)",
     "unknown event type": ("map these values under `values: {type: {...: "
-                           "claim|trial|spec_requirement|prepayment|deferral_accepted|incident|ignore}}` for events in the config"),
+                           "claim|trial|spec_requirement|prepayment|deferral_accepted|incident"
+                           "|ignore}}` for events in the config"),
 }
 
 
