@@ -438,8 +438,7 @@ def init_config(
 def validate(
     data: Optional[Path] = typer.Option(None, "--data",
                                         help="Folder holding the client base files, one file "
-                                                             "of order lines, or a folder of "
-                                        "company folders."),
+                                        "of order lines, or a folder of company folders."),
     config: ConfigOption = None,
     freq: Optional[str] = typer.Option(None, "--freq",
                                        help="Periods: Q (quarters) or M (months); default: the "

@@ -632,8 +632,8 @@ def _eval_condition(c: Condition, ctx: RuleContext) -> _Leaf:
         if op == "between":
             with np.errstate(invalid="ignore"):
                 if isinstance(c.quantile, list):
-                    qlo, qhi = _relative(c.quantile[0],
-                                         -ctx.shift), _relative(c.quantile[1], ctx.shift)
+                    qlo = _relative(c.quantile[0], -ctx.shift)
+                    qhi = _relative(c.quantile[1], ctx.shift)
                     lo, hi = ctx.group_quantile(x, qlo), ctx.group_quantile(x, qhi)
                     held = (x >= lo[g]) & (x <= hi[g])
                     return _Leaf(c, held, per_group=(lo, hi), how=f"{ctx.scope} q{qlo:g}-q{qhi:g}")

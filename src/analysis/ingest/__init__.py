@@ -440,7 +440,7 @@ def _clients_or_derived(got: _Tables, cfg: DataConfig, folder: Path, problems: P
                        "no order lines (transactions) nor client_periods table found",
                        fix=f"put transactions.csv (or .xlsx/.parquet) in {folder} or name the file "
                            f"in the config (`keyclients init-config --data {folder}` finds it by "
-                       "its content)")
+                           "its content)")
     elif "clients" not in present:
         src = frames.get("transactions")
         if src is None:

@@ -99,7 +99,7 @@ def _role_scores(f: _File) -> None:
             2 if "events" in f.scores else 0)
         f.scores["transactions"] = (score,
                                     f"{k:,} rows, {d:,} distinct ids in {m['client_id']!r}, dates "
-                                           f"in {m['date']!r}, "
+                                    f"in {m['date']!r}, "
                                     + (f"money in {m['revenue']!r}" if "revenue" in m
                                        else "no money column recognised"))
     # clients: one row per id, attributes, no money by date
@@ -422,8 +422,7 @@ def _render_reader(out: list[str], table: str, raw, mapping: dict) -> str | None
     if d.get("sheet") is not None:
         out.append(f"    sheet: {_q(d['sheet'])}")
     out.append(f"    header_row: {d.get('header_row', 1)}"
-               + ("          # title line(s) above are skipped"
-                                                               if d.get("header_row", 1) > 1
+               + ("          # title line(s) above are skipped" if d.get("header_row", 1) > 1
                   else ""))
     if d.get("total_rows"):
         out.append(f"    # total rows found and skipped at line(s) {d['total_rows'][:5]}")

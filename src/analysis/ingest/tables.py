@@ -119,7 +119,7 @@ def map_columns(raw: RawTable, table: str, spec: TableSpec, problems: Problems,
 _PARSE_KINDS = {  # kind → (what the values should be, the fix)
     "date": ("dates",
              "write every date in one format (YYYY-MM-DD, DD.MM.YYYY, DD/MM/YYYY or YYYYMMDD) or "
-                      "set `date_format:` in the config"),
+             "set `date_format:` in the config"),
     "money": ("amounts",
               "remove text from the cells (units, notes) or set `decimal:`/`thousands:` in the "
               "config"),
@@ -374,7 +374,7 @@ def _typed(col: pd.Series, canon: str, kind: str, name: str, raw: RawTable, tabl
                           line_word=lw, values=col,
                           fix="map them under `values: {org_type: {...: "
                               "private|multinational|government|education|startup|sole_trader}}` "
-                          "in the config")
+                              "in the config")
         return vals
     if kind == "period":
         vals, bad, pkind = parse.period(col, freq=freq)
@@ -492,8 +492,7 @@ def _money_rules(frame: pd.DataFrame, spec: TableSpec, problems: Problems, label
                                f"several currencies ({', '.join(found[:6])}) and no rates",
                                count=len(frame),
                                fix=("add `currency: {base: RUB, rates: {USD: 92.5, ...}}` for "
-                                                      "transactions in the config (units of base "
-                                    "per unit)"))
+                                    "transactions in the config (units of base per unit)"))
             else:
                 base = spec.currency.base.upper()
                 rates = {k.upper(): v for k, v in spec.currency.rates.items()}
