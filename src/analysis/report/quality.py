@@ -39,7 +39,7 @@ def check(data_dir: str | Path = "", *, config: str | Path = "", portfolio: str 
         from analysis.ingest.anonymize import anonymize_report, key_from_env
 
         report = anonymize_report(report, key_from_env())
-    if portfolio:
+    if portfolio and report.base is not None:  # (no errors: the base is there)
         report = dataclasses.replace(report, base=only_portfolio(report.base, portfolio))
     return report
 
