@@ -309,14 +309,30 @@ def _blank(h: Hypothesis, measure: str, md: str) -> dict:
     }
 
 
-def apply_attenuation(results: pd.DataFrame, attenuation: Mapping[str, float] | None) -> pd.DataFrame:
+def apply_attenuation(results: pd.DataFrame, attenuation: Mapping[str, float] | None, *,
+                      alpha: float | None = None) -> pd.DataFrame:
     """:func:`test_hypotheses`'s table with the verdicts re-decided for a measured ``attenuation``
     (per hypothesis id or category; see :func:`test_hypotheses`), without refitting: the
-    ``attenuation``, ``verdict``, ``verdict_reason`` and sentence columns change, nothing else."""
+    ``attenuation``, ``verdict``, ``verdict_reason`` and sentence columns change, nothing else.
+
+    ``alpha``: the level the verdicts are decided at; default the one :func:`test_hypotheses`
+    recorded (``results.attrs["alpha"]``). A table that lost it (read back from a file) needs
+    ``alpha`` given: guessing 0.05 would re-decide a file of another level silently.
+
+    Raises
+    ------
+    analysis.errors.InputError
+        ``alpha`` neither given nor recorded in ``results.attrs``.
+    """
     if not attenuation:
         return results
     out = results.copy()
-    alpha = float(out.attrs.get("alpha", 0.05))
+    if alpha is None:
+        if "alpha" not in out.attrs:
+            raise InputError("apply_attenuation: the results carry no level alpha (attrs['alpha'] is missing, "
+                             "e.g. a table read back from hypotheses.csv); pass alpha= (the hypotheses file's).")
+        alpha = out.attrs["alpha"]
+    alpha = float(alpha)
     out["attenuation"] = _attenuations(out, attenuation)
     return _verdicts(out, alpha=alpha, sentences="sentence_en" in out.columns)
 
