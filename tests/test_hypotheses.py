@@ -304,8 +304,16 @@ def test_inference_is_named_and_cis_and_mde_use_its_standard_errors(method):
 
 
 def test_default_inference_is_the_measured_one_and_bad_names_are_rejected():
-    res = confirmatory.test_hypotheses(_constructed_panel(), HYPS[:1])
-    assert res.loc[0, "inference"] == fits.DEFAULT_INFERENCE
+    # the default depends on the design: the wild bootstrap (Webb weights) below 12 portfolios, CV3 from 12
+    assert fits.DEFAULT_INFERENCE == "auto" and fits.WILD_BELOW == 12
+    for g, method in ((40, "cv3"), (12, "cv3"), (11, "wild"), (8, "wild")):
+        res = confirmatory.test_hypotheses(_constructed_panel(G=g), HYPS[:1])
+        assert res.loc[0, "inference"] == method and res.attrs["inference"] == method, g
+        same = confirmatory.test_hypotheses(_constructed_panel(G=g), HYPS[:1], inference=method)
+        assert res.loc[0, "p_unc"] == same.loc[0, "p_unc"] and res.loc[0, "mde"] == same.loc[0, "mde"]
+        assert "the default takes the wild bootstrap below 12" in wording.inference_sentence(res, "en")
+    assert "Webb weights" in wording.inference_sentence(res, "en")  # G = 8
+    assert "default" not in wording.inference_sentence(same.assign(inference="cr2"), "en")
     with pytest.raises(InputError, match="inference"):
         confirmatory.test_hypotheses(_constructed_panel(), HYPS[:1], inference="hc3")
 

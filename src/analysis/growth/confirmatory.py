@@ -37,6 +37,7 @@ from analysis.growth.fits import (
     model_exposures,
     model_notes,
     n_portfolios,
+    resolve_inference,
     usable_exposures,
     within_sd,
 )
@@ -91,11 +92,14 @@ def test_hypotheses(
         Seed of the block bootstrap and the calibration (one-portfolio mode).
     n_calibration : int
         Simulated series used to choose the deciding test (one-portfolio mode).
-    inference : {"cr1", "cr2", "cv3", "wild"}
+    inference : {"auto", "cr1", "cr2", "cv3", "wild"}
         Panel mode: the few-cluster inference of the tests (:func:`analysis.stats.panel_regression`'s
-        ``inference``); the default was chosen by simulation (``DEFAULT_INFERENCE``). The CIs,
-        the 90 % equivalence CI and the MDE use the same standard errors and df (for ``wild``
-        the bootstrap-t SE, CR1 SE * q*/t(G-1), with df G-1).
+        ``inference``); the default ``auto`` (``DEFAULT_INFERENCE``, chosen by simulation) is the
+        wild bootstrap below 12 portfolios and CV3 otherwise (:func:`analysis.growth.fits.resolve_inference`).
+        The CIs, the 90 % equivalence CI and the MDE use the same standard errors and df (for
+        ``wild`` the bootstrap-t SE, CR1 SE * q*/t(G-1) with q* the 95 % quantile of the bootstrap
+        |t*|, with df G-1: the MDE is then (t(G-1, 1-alpha/(2m)) + z(power)) × that SE, the
+        normal-theory formula on the bootstrap-t scale).
     attenuation : mapping, optional
         Per hypothesis id (or category): the slope of the rule's exposure on the kind's latent
         share, measured by :func:`analysis.report.method_check.run_worlds` on worlds of this design. A
@@ -109,8 +113,8 @@ def test_hypotheses(
     -------
     pandas.DataFrame
         One row per hypothesis: ``id, category, outcome, lag, expected_sign, measure, mode,
-        test`` (the model and the deciding test in words), ``inference`` (panel: ``cr1``, ``cr2``,
-        ``cv3`` or ``wild``; one portfolio: the deciding test), ``n`` (rows used), ``n_portfolios``,
+        test`` (the model and the deciding test in words), ``inference`` (panel: the method used, ``cr1``, ``cr2``,
+        ``cv3`` or ``wild`` — ``auto`` resolved; one portfolio: the deciding test), ``n`` (rows used), ``n_portfolios``,
         ``estimate`` (slope per unit of exposure), ``std_effect``, ``std_effect_se``,
         ``ci_low, ci_high`` (95 % CI of ``std_effect``), ``ci90_low, ci90_high`` (its 90 % CI,
         the equivalence test), ``p_unc``, ``p_adj`` (Holm over the set), ``p_adjust_method``,
@@ -178,6 +182,7 @@ def _panel_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure
     exp_cols = usable_exposures(arr, measure=measure)
     fits: dict[tuple, fe.TwoWayFit | pd.DataFrame | None] = {}
     G = n_portfolios(data)
+    inference = resolve_inference(inference, G)
     attrs["inference"] = inference
     if G < 30 and inference == "cr1":
         warn_list.append(f"few portfolios: G={G} < 30; clustered standard errors are then less reliable")
