@@ -290,14 +290,8 @@ def test_inference_is_named_and_cis_and_mde_use_its_standard_errors(method):
     for i in r.index[tested]:
         est, se, df = r.loc[i, "std_effect"], r.loc[i, "std_effect_se"], r.loc[i, "df"]
         assert r.loc[i, "ci_high"] == pytest.approx(est + stats.t.ppf(0.975, df) * se, rel=1e-9)
-        mde = (stats.t.ppf(1 - 0.05 / (2 * m), df) + stats.norm.ppf(0.8)) * se
-        if method == "wild":  # the bootstrap's own |t*| quantiles (90 % CI, MDE), not t(G-1)'s
-            se1, q = _wild_cr1_and_quantiles(res, i)
-            assert r.loc[i, "ci_high"] == pytest.approx(est + q(0.95) * se1, rel=1e-9)
-            assert r.loc[i, "ci90_low"] == pytest.approx(est - q(0.90) * se1, rel=1e-9)
-            assert r.loc[i, "mde"] == pytest.approx((q(1 - 0.05 / m) + q(0.6)) * se1, rel=1e-9)
-            continue
         assert r.loc[i, "ci90_low"] == pytest.approx(est - stats.t.ppf(0.95, df) * se, rel=1e-9)
+        mde = (stats.t.ppf(1 - 0.05 / (2 * m), df) + stats.norm.ppf(0.8)) * se
         assert r.loc[i, "mde"] == pytest.approx(mde, rel=1e-9)
     if method == "cr2":
         assert (r.loc[tested, "df"] < 39).all()  # Bell-McCaffrey df per coefficient
@@ -309,47 +303,9 @@ def test_inference_is_named_and_cis_and_mde_use_its_standard_errors(method):
     assert fits.INFERENCE_NAMES[method][1] in ru and "40 портфел" in ru
 
 
-def _wild_cr1_and_quantiles(res: pd.DataFrame, hid: str):
-    """The CR1 SE (std_effect scale) and the |t*| quantile function of hypothesis ``hid``'s wild
-    bootstrap, refitted through :func:`analysis.stats.panel_regression` (linearmodels' fit and CR1, the
-    same seed) — the reference for the rows' bootstrap CIs and MDE."""
-    from analysis.stats import panel_regression
-
-    data = _constructed_panel()
-    h = next(x for x in HYPS if x["id"] == hid)
-    col = growth.outcome_column(h["outcome"], 1)
-    cols = fits.usable_exposures(data)
-    cols, _ = fits.independent_exposures(data, col, cols, keep=growth.exposure_column(h["category"]))
-    d = data.dropna(subset=[col, *cols, growth.SIZE_CONTROL])
-    ref = panel_regression(d, outcome=col, exposures=cols, controls=[growth.SIZE_CONTROL], entity="portfolio",
-                           time="period", time_effects=True, inference="wild", seed=1)
-    row = ref.set_index("term").loc[growth.exposure_column(h["category"])]
-    j = list(ref["term"]).index(growth.exposure_column(h["category"]))
-    assert row["p_unc"] == pytest.approx(res.set_index("id").loc[hid, "p_unc"], abs=1e-12)
-    se1 = ref.attrs["se_cr1"][j] * row["std_effect"] / row["estimate"]
-    # the bootstrap draws on panel_regression's own design (period dummies, entity-demeaned)
-    from analysis.stats import cluster_inference
-    from analysis.stats.regression import _cluster_design, _complete_rows
-
-    frame = _complete_rows(d, "portfolio", "period", col, [*cols, growth.SIZE_CONTROL])[0]
-    u, y = _cluster_design(frame, col, [*cols, growth.SIZE_CONTROL], True, True)
-    inf = cluster_inference(u, y, frame.index.get_level_values(0).to_numpy(), n_terms=len(cols) + 1,
-                            method="wild", cr1_factor=ref.attrs["ssc_factor"], seed=1)
-    assert inf.p_value[j] == pytest.approx(row["p_unc"], abs=1e-12)
-    return se1, lambda level: float(inf.wild_quantile(level)[j])
-
-
 def test_default_inference_is_the_measured_one_and_bad_names_are_rejected():
-    # the default depends on the design: the wild bootstrap (Webb weights) below 12 portfolios, CV3 from 12
-    assert fits.DEFAULT_INFERENCE == "auto" and fits.WILD_BELOW == 12
-    for g, method in ((40, "cv3"), (12, "cv3"), (11, "wild"), (8, "wild")):
-        res = confirmatory.test_hypotheses(_constructed_panel(G=g), HYPS[:1])
-        assert res.loc[0, "inference"] == method and res.attrs["inference"] == method, g
-        same = confirmatory.test_hypotheses(_constructed_panel(G=g), HYPS[:1], inference=method)
-        assert res.loc[0, "p_unc"] == same.loc[0, "p_unc"] and res.loc[0, "mde"] == same.loc[0, "mde"]
-        assert "the default takes the wild bootstrap below 12" in wording.inference_sentence(res, "en")
-    assert "Webb weights" in wording.inference_sentence(res, "en")  # G = 8
-    assert "default" not in wording.inference_sentence(same.assign(inference="cr2"), "en")
+    res = confirmatory.test_hypotheses(_constructed_panel(), HYPS[:1])
+    assert res.loc[0, "inference"] == fits.DEFAULT_INFERENCE
     with pytest.raises(InputError, match="inference"):
         confirmatory.test_hypotheses(_constructed_panel(), HYPS[:1], inference="hc3")
 

@@ -6,9 +6,7 @@ test); Holm over the hypothesis set at level alpha; the verdict rules are
 :mod:`analysis.growth.verdicts`, the sentences :mod:`analysis.growth.wording`.
 
 - **MDE**: (t(df, 1 - alpha/(2m)) + z(0.8)) × SE of ``std_effect`` (:func:`analysis.stats.mde`), with the
-  test's own SE and df (G-1, or the Bell–McCaffrey df for CR2); for the wild bootstrap the same
-  formula with the bootstrap's own |t*| quantiles in place of t and z, × the CR1 SE
-  (:func:`analysis.stats.cluster.wild_mde`).
+  test's own SE and df (G-1, or the Bell–McCaffrey df for CR2; the bootstrap-t SE for the wild bootstrap).
 - Short one-portfolio series carry a loud warning.
 
 Every sentence describes an association; none claims a cause.
@@ -39,7 +37,6 @@ from analysis.growth.fits import (
     model_exposures,
     model_notes,
     n_portfolios,
-    resolve_inference,
     usable_exposures,
     within_sd,
 )
@@ -47,7 +44,6 @@ from analysis.growth.spec import Hypothesis, HypothesisFile, as_hypothesis_file
 from analysis.growth.verdicts import POWER, verdict, verdict_reason
 from analysis.growth.wording import sentence
 from analysis.stats import fe, mde
-from analysis.stats.cluster import wild_mde
 from analysis.stats.multicomp import holm
 
 SHORT_SERIES = 60
@@ -95,15 +91,14 @@ def test_hypotheses(
         Seed of the block bootstrap and the calibration (one-portfolio mode).
     n_calibration : int
         Simulated series used to choose the deciding test (one-portfolio mode).
-    inference : {"auto", "cr1", "cr2", "cv3", "wild"}
+    inference : {"cr1", "cr2", "cv3", "wild"}
         Panel mode: the few-cluster inference of the tests (:func:`analysis.stats.panel_regression`'s
-        ``inference``); the default ``auto`` (``DEFAULT_INFERENCE``, chosen by simulation) is the
-        wild bootstrap below 12 portfolios and CV3 otherwise (:func:`analysis.growth.fits.resolve_inference`).
-        The CIs, the 90 % equivalence CI and the MDE use the same standard errors and df; for
-        ``wild`` the CR1 SE with the bootstrap's own |t*| quantiles Q: CIs est ± Q(0.95) × SE_CR1
-        and est ± Q(0.90) × SE_CR1, MDE (Q(1 - alpha/m) + Q(2·power - 1)) × SE_CR1
-        (:func:`analysis.stats.cluster.wild_mde`); ``std_effect_se`` is the bootstrap-t SE,
-        SE_CR1 × Q(0.95)/t(G-1, 0.975).
+        ``inference``); the default was chosen by simulation (``DEFAULT_INFERENCE``). The CIs,
+        the 90 % equivalence CI and the MDE use the same standard errors and df (for ``wild``
+        the bootstrap-t SE, CR1 SE * q*/t(G-1) with q* the 95 % quantile of the bootstrap |t*|, with
+        df G-1; its MDE is the same (t + z) formula on that SE, which **overstates** the bootstrap's
+        power: measured about 0.45 at it on lean worlds of 8 units × 29 periods, where CV3's MDE gives
+        0.84; benchmarks/method_check_bar.md, "Default inference").
     attenuation : mapping, optional
         Per hypothesis id (or category): the slope of the rule's exposure on the kind's latent
         share, measured by :func:`analysis.report.method_check.run_worlds` on worlds of this design. A
@@ -117,8 +112,8 @@ def test_hypotheses(
     -------
     pandas.DataFrame
         One row per hypothesis: ``id, category, outcome, lag, expected_sign, measure, mode,
-        test`` (the model and the deciding test in words), ``inference`` (panel: the method used, ``cr1``, ``cr2``,
-        ``cv3`` or ``wild`` — ``auto`` resolved; one portfolio: the deciding test), ``n`` (rows used), ``n_portfolios``,
+        test`` (the model and the deciding test in words), ``inference`` (panel: ``cr1``, ``cr2``,
+        ``cv3`` or ``wild``; one portfolio: the deciding test), ``n`` (rows used), ``n_portfolios``,
         ``estimate`` (slope per unit of exposure), ``std_effect``, ``std_effect_se``,
         ``ci_low, ci_high`` (95 % CI of ``std_effect``), ``ci90_low, ci90_high`` (its 90 % CI,
         the equivalence test), ``p_unc``, ``p_adj`` (Holm over the set), ``p_adjust_method``,
@@ -142,16 +137,15 @@ def test_hypotheses(
     md = choose_mode(data, mode)
     warn_list: list[str] = []
     attrs: dict = {"mode": md, "alpha": alpha, "measure": measure}
-    wild: dict[str, tuple[np.ndarray, float]] = {}  # id: the wild bootstrap's |t*| and CR1 SE (std scale)
     if md == "panel":
         rows = _panel_rows(data, hf.hypotheses, measure=measure, inference=inference, seed=seed, attrs=attrs,
-                           warn_list=warn_list, wild=wild)
+                           warn_list=warn_list)
     else:
         rows = _single_rows(data, hf.hypotheses, measure=measure, alpha=alpha, seed=seed,
                             n_calibration=n_calibration, attrs=attrs, warn_list=warn_list)
     out = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     out["attenuation"] = _attenuations(out, attenuation)
-    out = _decide(out, alpha=alpha, power=power, sentences=sentences, wild=wild)
+    out = _decide(out, alpha=alpha, power=power, sentences=sentences)
     out.attrs.update(attrs, warnings=warn_list)
     return out
 
@@ -180,14 +174,13 @@ def _attenuations(out: pd.DataFrame, attenuation: Mapping[str, float] | None) ->
 
 
 def _panel_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure: str, inference: str, seed: int,
-                attrs: dict, warn_list: list[str], wild: dict) -> list[dict]:
+                attrs: dict, warn_list: list[str]) -> list[dict]:
     """Panel mode: one row per hypothesis from the two-way model of its outcome (one fit per
     outcome and set of exposures, shared by the hypotheses that need it)."""
     arr = PortfolioArrays(data)
     exp_cols = usable_exposures(arr, measure=measure)
     fits: dict[tuple, fe.TwoWayFit | pd.DataFrame | None] = {}
     G = n_portfolios(data)
-    inference = resolve_inference(inference, G)
     attrs["inference"] = inference
     if G < 30 and inference == "cr1":
         warn_list.append(f"few portfolios: G={G} < 30; clustered standard errors are then less reliable")
@@ -205,11 +198,6 @@ def _panel_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure
         row["inference"] = inference
         row["test"] = f"panel: portfolio and period fixed effects, clustered by portfolio, {INFERENCE_NAMES[inference][0]}"
         rows.append(_panel_row(row, fits[key], arr, col, term, cols_h, collinear, h.id, attrs, warn_list))
-        fit = fits[key]
-        if isinstance(fit, fe.TwoWayFit) and fit.abs_t_star and term in fit.terms[:-1] \
-                and fit.std_effect_se_cr1 is not None:
-            j = fit.terms.index(term)
-            wild[h.id] = (fit.abs_t_star[j], float(fit.std_effect_se_cr1[j]))
     return rows
 
 
@@ -369,14 +357,8 @@ def _verdicts(out: pd.DataFrame, *, alpha: float, sentences: bool) -> pd.DataFra
     return out
 
 
-def _decide(out: pd.DataFrame, *, alpha: float, power: float, sentences: bool = True,
-            wild: Mapping[str, tuple[np.ndarray, float]] | None = None) -> pd.DataFrame:
-    """Holm adjustment, CIs, MDE, verdicts and sentences for a frame of confirmatory rows.
-
-    Rows tested by the wild bootstrap (``wild``: id → its sorted bootstrap |t*| and CR1 SE on the
-    std_effect scale) take their CIs from the bootstrap's own quantiles (est ± Q(level) × SE_CR1, the
-    bootstrap-t intervals, 95 % and the 90 % of the equivalence test) and the MDE of
-    :func:`analysis.stats.cluster.wild_mde`; the others t(df) with their SE."""
+def _decide(out: pd.DataFrame, *, alpha: float, power: float, sentences: bool = True) -> pd.DataFrame:
+    """Holm adjustment, CIs, MDE, verdicts and sentences for a frame of confirmatory rows."""
     out = out.copy()
     ok = out["p_unc"].notna()
     m = int(ok.sum())
@@ -389,15 +371,6 @@ def _decide(out: pd.DataFrame, *, alpha: float, power: float, sentences: bool = 
         out.loc[ok, "ci_low"], out.loc[ok, "ci_high"] = est - q95 * se, est + q95 * se
         out.loc[ok, "ci90_low"], out.loc[ok, "ci90_high"] = est - q90 * se, est + q90 * se
         out.loc[ok, "mde"] = mde(se, alpha=alpha, power=power, m=m, df=df)["mde"].to_numpy()
-        for i in out.index[ok]:
-            if out.at[i, "id"] not in (wild or {}):
-                continue
-            t_star, se1 = (wild or {})[out.at[i, "id"]]
-            est_i = float(out.at[i, "std_effect"])
-            q95, q90 = np.quantile(t_star, 0.95), np.quantile(t_star, 0.90)
-            out.at[i, "ci_low"], out.at[i, "ci_high"] = est_i - q95 * se1, est_i + q95 * se1
-            out.at[i, "ci90_low"], out.at[i, "ci90_high"] = est_i - q90 * se1, est_i + q90 * se1
-            out.at[i, "mde"] = wild_mde(t_star, se1, alpha=alpha, power=power, m=m)
     out["power"] = power
     return _verdicts(out, alpha=alpha, sentences=sentences)
 

