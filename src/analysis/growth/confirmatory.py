@@ -70,6 +70,7 @@ def test_hypotheses(
     attenuation: Mapping[str, float] | None = None,
     sentences: bool = True,
     inference: str = DEFAULT_INFERENCE,
+    mde_by_design: bool = False,
 ) -> pd.DataFrame:
     """Test the confirmatory hypotheses and give each a verdict.
 
@@ -107,6 +108,12 @@ def test_hypotheses(
         ``inconclusive`` with ``verdict_reason`` ``rule_too_noisy``. Default: 1 (not measured).
     sentences : bool
         False skips the sentences (the method check's many worlds do not read them).
+    mde_by_design : bool
+        CV3 rows: the MDE column × :func:`analysis.growth.fits.cv3_mde_ratio` of the row's model (the
+        simulated MDE of the CV3 test on the model's own design over the (t + z) × SE formula), so that
+        the test finds an effect of that size with ``power`` (the formula alone gave 0.84 at 8 units);
+        ``attrs["mde_ratio"]`` keeps the ratios. Off by default (a simulation per model; the method
+        check's worlds do not read the MDE's calibration); the report's pages turn it on.
 
     Returns
     -------
@@ -137,15 +144,20 @@ def test_hypotheses(
     md = choose_mode(data, mode)
     warn_list: list[str] = []
     attrs: dict = {"mode": md, "alpha": alpha, "measure": measure}
+    models: dict[str, tuple[str, tuple[str, ...], str]] = {}  # id: the model's outcome, exposures, term
     if md == "panel":
         rows = _panel_rows(data, hf.hypotheses, measure=measure, inference=inference, seed=seed, attrs=attrs,
-                           warn_list=warn_list)
+                           warn_list=warn_list, models=models)
     else:
         rows = _single_rows(data, hf.hypotheses, measure=measure, alpha=alpha, seed=seed,
                             n_calibration=n_calibration, attrs=attrs, warn_list=warn_list)
     out = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     out["attenuation"] = _attenuations(out, attenuation)
-    out = _decide(out, alpha=alpha, power=power, sentences=sentences)
+    scale = _mde_ratios(data, out, models, alpha=alpha, power=power, seed=seed) \
+        if mde_by_design and md == "panel" and inference == "cv3" else {}
+    if scale:
+        attrs["mde_ratio"] = scale
+    out = _decide(out, alpha=alpha, power=power, sentences=sentences, mde_scale=scale)
     out.attrs.update(attrs, warnings=warn_list)
     return out
 
@@ -173,8 +185,27 @@ def _attenuations(out: pd.DataFrame, attenuation: Mapping[str, float] | None) ->
     return [float(att.get(i, att.get(c, 1.0))) for i, c in zip(out["id"], out["category"])]
 
 
+def _mde_ratios(data: pd.DataFrame, out: pd.DataFrame, models: Mapping[str, tuple[str, tuple[str, ...], str]], *,
+                alpha: float, power: float, seed: int) -> dict[str, float]:
+    """``{id: ratio}`` of :func:`analysis.growth.fits.cv3_mde_ratio` for the tested rows (one simulation
+    per model, m = the tested rows)."""
+    from analysis.growth.fits import cv3_mde_ratio
+
+    tested = set(out.loc[out["p_unc"].notna(), "id"])
+    arr, cache, res = PortfolioArrays(data), {}, {}
+    for hid, (col, cols, term) in models.items():
+        if hid not in tested:
+            continue
+        if (col, cols) not in cache:
+            cache[(col, cols)] = cv3_mde_ratio(arr, col, list(cols), alpha=alpha, power=power, m=len(tested),
+                                               seed=seed)
+        if term in cache[(col, cols)]:
+            res[hid] = cache[(col, cols)][term]
+    return res
+
+
 def _panel_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure: str, inference: str, seed: int,
-                attrs: dict, warn_list: list[str]) -> list[dict]:
+                attrs: dict, warn_list: list[str], models: dict) -> list[dict]:
     """Panel mode: one row per hypothesis from the two-way model of its outcome (one fit per
     outcome and set of exposures, shared by the hypotheses that need it)."""
     arr = PortfolioArrays(data)
@@ -198,6 +229,7 @@ def _panel_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure
         row["inference"] = inference
         row["test"] = f"panel: portfolio and period fixed effects, clustered by portfolio, {INFERENCE_NAMES[inference][0]}"
         rows.append(_panel_row(row, fits[key], arr, col, term, cols_h, collinear, h.id, attrs, warn_list))
+        models[h.id] = (col, tuple(cols_h), term)
     return rows
 
 
@@ -357,8 +389,10 @@ def _verdicts(out: pd.DataFrame, *, alpha: float, sentences: bool) -> pd.DataFra
     return out
 
 
-def _decide(out: pd.DataFrame, *, alpha: float, power: float, sentences: bool = True) -> pd.DataFrame:
-    """Holm adjustment, CIs, MDE, verdicts and sentences for a frame of confirmatory rows."""
+def _decide(out: pd.DataFrame, *, alpha: float, power: float, sentences: bool = True,
+            mde_scale: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Holm adjustment, CIs, MDE (× ``mde_scale`` by id where given), verdicts and sentences for a
+    frame of confirmatory rows."""
     out = out.copy()
     ok = out["p_unc"].notna()
     m = int(ok.sum())
@@ -371,6 +405,8 @@ def _decide(out: pd.DataFrame, *, alpha: float, power: float, sentences: bool = 
         out.loc[ok, "ci_low"], out.loc[ok, "ci_high"] = est - q95 * se, est + q95 * se
         out.loc[ok, "ci90_low"], out.loc[ok, "ci90_high"] = est - q90 * se, est + q90 * se
         out.loc[ok, "mde"] = mde(se, alpha=alpha, power=power, m=m, df=df)["mde"].to_numpy()
+        if mde_scale:
+            out.loc[ok, "mde"] *= out.loc[ok, "id"].map(dict(mde_scale)).fillna(1.0).to_numpy(dtype=float)
     out["power"] = power
     return _verdicts(out, alpha=alpha, sentences=sentences)
 
