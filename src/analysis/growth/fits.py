@@ -255,8 +255,9 @@ def fit_twoway(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[s
 def cv3_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[str], *, alpha: float,
                   power: float, m: int, n_sims: int = 500, seed: int = 0) -> dict[str, float]:
     """Per exposure of :func:`fit_twoway`'s model of ``outcome_col``: the CV3 test's simulated MDE on
-    the model's own design over the (t(G-1, 1-alpha/(2m)) + z(power)) × root-mean-square CV3 SE formula
-    (:func:`analysis.stats.power.cluster_design_mde`: errors drawn independent, the outcome not read).
+    the model's own design over the mean of the fitted formula (t(G-1, 1-alpha/(2m)) + z(power)) × CV3 SE
+    over the same draws (:func:`analysis.stats.power.cluster_design_mde`'s ``mde / mde_fitted``: errors
+    drawn independent, the outcome not read).
     CV3's SE is noisy with few portfolios, so the formula's MDE is found with more than ``power``
     (0.84 at 8 units × 29 periods); the fitted MDE × this ratio is the one the test finds with
     ``power``. Empty when the design cannot be built."""
@@ -282,7 +283,7 @@ def cv3_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequenc
                                  seed=seed)
     except InputError:
         return {}
-    ratio = out["mde"] / out["mde_formula"]
+    ratio = out["mde"] / out["mde_fitted"]
     return {c: float(r) for c, r in zip(keep, ratio) if np.isfinite(r) and r > 0}
 
 
