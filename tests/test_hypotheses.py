@@ -395,3 +395,20 @@ def test_cv3_mde_scaled_by_the_design_ratio_is_found_with_the_stated_power():
     np.testing.assert_allclose(b["mde"], a["mde"] * b["id"].map(b.attrs["mde_ratio"]), rtol=1e-12)
     c = confirmatory.test_hypotheses(data, HYPS[:2], mde_by_design=True, inference="cr2")
     assert "mde_ratio" not in c.attrs
+
+
+def test_the_hypotheses_own_words_reach_the_table_and_page_3():
+    """``text_en`` / ``text_ru`` of the hypotheses file: kept as ``hypothesis_en`` / ``hypothesis_ru`` and
+    said before each verdict sentence; a file without them still loads (they are optional)."""
+    from analysis.report import narrative
+
+    hyps = [dict(HYPS[0], text_en="Big clients, faster growth.", text_ru="Крупные клиенты — быстрее рост."),
+            HYPS[1]]
+    res = confirmatory.test_hypotheses(_constructed_panel(), hyps, inference="cr1")
+    assert list(res["hypothesis_en"]) == ["Big clients, faster growth.", ""]
+    membership = pd.DataFrame({"category": ["key_revenue", "key_profit"], "status": "ok", "member": True,
+                               "reason_code": 0})
+    en = narrative.verdict_sentences(res, membership, "en")
+    assert en[0] == f"A — Big clients, faster growth. {res.loc[0, 'sentence_en']}"
+    assert en[1] == res.loc[1, "sentence_en"]
+    assert narrative.verdict_sentences(res, membership, "ru")[0].startswith("A — Крупные клиенты — быстрее рост. ")

@@ -86,7 +86,7 @@ CLIENT_COLUMNS = [
     "id", "category", "outcome", "lag", "expected_sign", "level", "test", "exposure", "n", "n_clients", "n_periods",
     "n_members", "estimate", "std_error", "std_effect", "std_effect_se", "ci_low", "ci_high", "ci90_low",
     "ci90_high", "p_unc", "p_adj", "p_adjust_method", "df", "mde", "power", "min_effect", "verdict",
-    "sentence_en", "sentence_ru", "diagnostics",
+    "sentence_en", "sentence_ru", "diagnostics", "hypothesis_en", "hypothesis_ru",
 ]  # fmt: skip
 
 
@@ -509,7 +509,7 @@ def test_client_links(
         row = {c: np.nan for c in CLIENT_COLUMNS} | {
             "id": h.id, "category": h.category, "outcome": h.outcome, "lag": h.lag, "expected_sign": h.expected_sign,
             "level": "client", "test": test_words, "exposure": term, "p_adjust_method": "holm",
-            "min_effect": h.min_effect, "diagnostics": ""}
+            "min_effect": h.min_effect, "diagnostics": "", "hypothesis_en": h.text_en, "hypothesis_ru": h.text_ru}
         if col not in data.columns:
             row["diagnostics"] = (f"{h.outcome} at lag {h.lag} is not in the client panel"
                                   + (f" ({'; '.join(data.attrs.get('notes', []))})" if data.attrs.get("notes") else ""))

@@ -54,6 +54,7 @@ RESULT_COLUMNS = [
     "estimate", "std_effect", "std_effect_se", "ci_low", "ci_high", "ci90_low", "ci90_high",
     "p_unc", "p_adj", "p_adjust_method", "df", "mde", "power", "min_effect", "attenuation", "verdict",
     "verdict_reason", "sentence_en", "sentence_ru", "diagnostics", "n_periods", "reason_code",
+    "hypothesis_en", "hypothesis_ru",
 ]  # fmt: skip
 
 
@@ -130,7 +131,8 @@ def test_hypotheses(
         ``n_periods`` (periods with both exposure and outcome), ``reason_code`` (empty when
         tested; else why not: ``kind_not_computable``, ``outcome_missing``, ``too_few_periods``,
         ``too_few_portfolios``, ``exposure_constant``, ``model_failed``; the sentences say it in
-        words, :func:`reason_sentence`). ``exposure`` names the column that entered for the
+        words, :func:`reason_sentence`), ``hypothesis_en, hypothesis_ru`` (the hypothesis as the file
+        states it, its ``text_en`` / ``text_ru``; empty when the file gives none). ``exposure`` names the column that entered for the
         category (its rule variant for an outcome on "the other clients"). Verdicts concern the
         kind as the rulebook defines it.
 
@@ -341,6 +343,7 @@ def _blank(h: Hypothesis, measure: str, md: str) -> dict:
         "id": h.id, "category": h.category, "outcome": h.outcome, "lag": h.lag,
         "expected_sign": h.expected_sign, "measure": measure, "mode": md, "min_effect": h.min_effect,
         "p_adjust_method": "holm", "diagnostics": "", "test": "", "reason_code": "",
+        "hypothesis_en": h.text_en, "hypothesis_ru": h.text_ru,
     }
 
 
