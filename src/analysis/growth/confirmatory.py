@@ -132,9 +132,9 @@ def test_hypotheses(
         tested; else why not: ``kind_not_computable``, ``outcome_missing``, ``too_few_periods``,
         ``too_few_portfolios``, ``exposure_constant``, ``model_failed``; the sentences say it in
         words, :func:`reason_sentence`), ``hypothesis_en, hypothesis_ru`` (the hypothesis as the file
-        states it, its ``text_en`` / ``text_ru``; empty when the file gives none). ``exposure`` names the column that entered for the
-        category (its rule variant for an outcome on "the other clients"). Verdicts concern the
-        kind as the rulebook defines it.
+        states it, its ``text_en`` / ``text_ru``; empty when the file gives none). ``exposure``
+        names the column that entered for the category (its rule variant for an outcome on "the
+        other clients"). Verdicts concern the kind as the rulebook defines it.
 
         ``DataFrame.attrs``: ``mode``, ``alpha``, ``warnings`` (list of strings, the short-series
         warning among them), ``calibration`` (one-portfolio mode: :func:`calibrate_single`'s
