@@ -112,7 +112,7 @@ def test_hypotheses(
     mde_by_design : bool
         CV3 rows: the MDE column × :func:`analysis.growth.fits.cv3_mde_ratio` of the row's model (the
         simulated MDE of the CV3 test on the model's own design over the (t + z) × SE formula), so that
-        the test finds an effect of that size with ``power`` (the formula alone gave 0.84 at 8 units);
+        the test finds an effect of that size with ``power`` (the formula alone gave 0.83 at 8 units);
         ``attrs["mde_ratio"]`` keeps the ratios. Off by default (a simulation per model; the method
         check's worlds do not read the MDE's calibration); the report's pages turn it on.
 

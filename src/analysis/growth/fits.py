@@ -259,7 +259,7 @@ def cv3_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequenc
     over the same draws (:func:`analysis.stats.power.cluster_design_mde`'s ``mde / mde_fitted``: errors
     drawn independent, the outcome not read).
     CV3's SE is noisy with few portfolios, so the formula's MDE is found with more than ``power``
-    (0.84 at 8 units × 29 periods); the fitted MDE × this ratio is the one the test finds with
+    (0.83 at 8 units × 29 periods); the fitted MDE × this ratio is the one the test finds with
     ``power``. Empty when the design cannot be built."""
     from analysis.stats.power import cluster_design_mde
 
