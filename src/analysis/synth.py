@@ -483,9 +483,7 @@ class _Generator:
         rows = []
         counts = np.bincount(pool.portfolio[alive], minlength=P).astype(float)
         for s in range(T):
-            if plan and s >= W:
-                # the kinds' realised shares over s-W … s-1 decide the planted shifts from period s
-                # on
+            if plan and s >= W:  # realised shares over s-W … s-1 decide the shifts from s on
                 assert rev is not None
                 plan.plant(s, self._window_shares(s, rev, shifts.get("profit_growth")), shifts)
             sh = shifts.get
@@ -500,16 +498,8 @@ class _Generator:
                 h = np.clip(hazard - sh("retention", zero)[pool.portfolio, s], 0, 1)
                 alive &= ~(pool.churn_u[:, s] < h)
                 dev = rho * dev + pool.ar_noise[:, s] * ar_sd
-                cand = pool.arrival == s
                 lam = np.clip(self.entry_rate[:, s] + sh("new_clients", zero)[:, s] / 100, 0, None)
-                want = np.maximum(poisson.ppf(self.entry_u[:, s], lam * counts), 0).astype(np.int64)
-                want = np.minimum(want, np.bincount(pool.portfolio[cand], minlength=P))
-                # the first `want[p]` candidates of portfolio p by their pre-drawn rank enter
-                idx = np.flatnonzero(cand)
-                order = idx[np.lexsort((pool.entry_rank[idx], pool.portfolio[idx]))]
-                start = np.searchsorted(pool.portfolio[order], np.arange(P))
-                pos = np.arange(order.size) - start[pool.portfolio[order]]
-                enter = order[pos < want[pool.portfolio[order]]]
+                enter = self._entrants(s, lam * counts)
                 alive[enter] = True
                 size_shift[enter] = sh("new_client_size", zero)[pool.portfolio[enter], s]
                 dev[enter] = pool.ar_noise[enter, s] * ar_sd
@@ -544,6 +534,21 @@ class _Generator:
         cp["portfolio"] = pool.portfolio[cp["row"].to_numpy()]
         cp["revenue"] = np.exp(cp["log_revenue"])
         return cp, shifts
+
+    def _entrants(self, s: int, mean: np.ndarray) -> np.ndarray:
+        """Pool rows entering in period ``s``: per portfolio a Poisson count of mean ``mean`` (by
+        inversion of the pre-drawn uniform), taken from the period's candidates by pre-drawn
+        rank."""
+        pool, P = self.pool, self.P
+        cand = pool.arrival == s
+        want = np.maximum(poisson.ppf(self.entry_u[:, s], mean), 0).astype(np.int64)
+        want = np.minimum(want, np.bincount(pool.portfolio[cand], minlength=P))
+        # the first `want[p]` candidates of portfolio p by their pre-drawn rank enter
+        idx = np.flatnonzero(cand)
+        order = idx[np.lexsort((pool.entry_rank[idx], pool.portfolio[idx]))]
+        start = np.searchsorted(pool.portfolio[order], np.arange(P))
+        pos = np.arange(order.size) - start[pool.portfolio[order]]
+        return order[pos < want[pool.portfolio[order]]]
 
     # -- latent exposures and outcome scales ----------------------------------------------------
     def latent_kinds(self, cp: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -762,12 +767,44 @@ class _Generator:
         """
         vars(self).update(self._drawn)  # planted growth, hazard and KPI series as drawn
         self.rng.bit_generator.state = self._rng_drawn
-        state = self.rng.bit_generator.state
+        state = dict(self.rng.bit_generator.state)
         base, _ = self.simulate()
         kinds = self.latent_kinds(base)
         shares = self.latent_shares(base)
-        base_extra = self.realise(base, {})
-        base_out = self.period_outcomes(base, kinds, base_extra)
+        base_out = self.period_outcomes(base, kinds, self.realise(base, {}))
+        planted, calib = self._calibrate(base_out)
+        client_calib = self._plant_client_effects(base)
+        cp: pd.DataFrame = base
+        shifts: dict[str, np.ndarray] = {}
+        if planted:
+            cp, shifts, shares = self._planted_passes(planted, shares, base_out, state, calib)
+            hooks = registry.current().outcomes
+            for o in sorted(
+                shifts
+            ):  # outcomes planted after the simulation, by the registry's hook
+                fn = hooks[o].plant_function() if o in hooks and o not in IN_SIMULATION else None
+                if fn is not None:
+                    fn(self, shifts, base_out)
+        elif self.client_effects:
+            self.rng.bit_generator.state = state
+            cp, _ = self.simulate()
+            shares = self.latent_shares(cp)
+        kinds_final = self.latent_kinds(cp)
+        extra = self.realise(cp, shifts)
+        z_all = {}
+        for k, share in shares.items():
+            z = np.zeros((self.P, self.T))
+            valid = np.isfinite(share).all(axis=0)
+            z[:, valid] = _within_std(share[:, valid])
+            z_all[k] = z
+        info = {"calibration": calib + client_calib, "z": z_all, "shares": shares, "shifts": shifts}
+        return cp, extra, kinds_final, info
+
+    def _calibrate(self, base_out: dict) -> tuple[list[tuple[str, str, int, float]], list[dict]]:
+        """Per portfolio-level effect ``(category, outcome, offset, c)``: the shift per SD of the
+        share, ``c = size * sigma / sqrt(1 - sum(size_j**2))`` with ``sigma`` the outcome's
+        within-SD in the world without effects, planted ``offset`` periods after the window's end;
+        and the calibration rows of truth.json."""
         sigma = {o: _within_sd(v[:, self.W + 1 :]) for o, v in base_out.items()}
         calib: list[dict] = []
         planted: list[tuple[str, str, int, float]] = []
@@ -790,65 +827,43 @@ class _Generator:
                         "shift_per_sd": c,
                     }
                 )
-        client_calib = self._plant_client_effects(base)
-        cp: pd.DataFrame = base
-        shifts: dict[str, np.ndarray] = {}
-        if planted:
-            dev = base_out["revenue_growth"]
-            dev = np.nan_to_num(dev - np.nanmean(dev, axis=1, keepdims=True))
-            mean_abs = float(np.abs(dev[:, self.W + 1 :]).mean())
-            vol = any(o == "revenue_volatility" for _, o, _, _ in planted)
-            used = shares
-            best: tuple | None = None
-            centre: dict[str, tuple] = {}
-            for n_pass in range(1, MAX_PASSES + 1):
-                centre = {
-                    k: _next_centre(centre.get(k), _standardiser(used[k]))
-                    for k in sorted({c for c, _, _, _ in planted})
-                }
-                plan = _Plan(planted, centre, dev if vol else None, mean_abs)
-                self.rng.bit_generator.state = state  # every pass sees the same random numbers
-                cp, shifts = self.simulate(plan)
-                used = self.latent_shares(cp, shifts)
-                scale = {
-                    k: _within_sd(used[k][:, self.W :]) / plan.centre[k][3] for k in plan.centre
-                }
-                miss = max(abs(v - 1) for v in scale.values())
-                if best is None or miss < best[0]:
-                    best = (miss, n_pass, cp, shifts, used, scale)
-                if miss <= SCALE_TOL:
-                    break
-            assert best is not None
-            _, n_best, cp, shifts, shares, scale = best  # the pass whose scale held best
-            for row in calib:  # how exactly the planted size holds on the realised shares
-                row["exposure_scale"] = float(scale[row["category"]])
-                row["passes"] = n_pass
-                row["pass_used"] = n_best
-            hooks = registry.current().outcomes
-            for o in sorted(
-                shifts
-            ):  # outcomes planted after the simulation, through the registry's hook
-                fn = hooks[o].plant_function() if o in hooks and o not in IN_SIMULATION else None
-                if fn is not None:
-                    fn(self, shifts, base_out)
-        elif self.client_effects:
-            self.rng.bit_generator.state = state
-            cp, _ = self.simulate()
-            shares = self.latent_shares(cp)
-        kinds_final = self.latent_kinds(cp)
-        extra = self.realise(cp, shifts)
-        z_all = {}
-        for k, share in shares.items():
-            z = np.zeros((self.P, self.T))
-            valid = np.isfinite(share).all(axis=0)
-            z[:, valid] = _within_std(share[:, valid])
-            z_all[k] = z
-        return (
-            cp,
-            extra,
-            kinds_final,
-            {"calibration": calib + client_calib, "z": z_all, "shares": shares, "shifts": shifts},
-        )
+        return planted, calib
+
+    def _planted_passes(
+        self, planted: list, shares: dict, base_out: dict, state: dict, calib: list[dict]
+    ) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The planted passes (see :meth:`run`): the activity, shifts and realised shares of the
+        pass whose realised within-SD agreed best with the one it used; each calibration row records
+        that ratio (``exposure_scale``), the passes run and the pass kept."""
+        dev = base_out["revenue_growth"]
+        dev = np.nan_to_num(dev - np.nanmean(dev, axis=1, keepdims=True))
+        mean_abs = float(np.abs(dev[:, self.W + 1 :]).mean())
+        vol = any(o == "revenue_volatility" for _, o, _, _ in planted)
+        used = shares
+        best: tuple | None = None
+        centre: dict[str, tuple] = {}
+        for n_pass in range(1, MAX_PASSES + 1):
+            centre = {
+                k: _next_centre(centre.get(k), _standardiser(used[k]))
+                for k in sorted({c for c, _, _, _ in planted})
+            }
+            plan = _Plan(planted, centre, dev if vol else None, mean_abs)
+            self.rng.bit_generator.state = state  # every pass sees the same random numbers
+            cp, shifts = self.simulate(plan)
+            used = self.latent_shares(cp, shifts)
+            scale = {k: _within_sd(used[k][:, self.W :]) / plan.centre[k][3] for k in plan.centre}
+            miss = max(abs(v - 1) for v in scale.values())
+            if best is None or miss < best[0]:
+                best = (miss, n_pass, cp, shifts, used, scale)
+            if miss <= SCALE_TOL:
+                break
+        assert best is not None
+        _, n_best, cp, shifts, used, scale = best
+        for row in calib:  # how exactly the planted size holds on the realised shares
+            row["exposure_scale"] = float(scale[row["category"]])
+            row["passes"] = n_pass
+            row["pass_used"] = n_best
+        return cp, shifts, used
 
     def _plant_client_effects(self, base: pd.DataFrame) -> list[dict]:
         """Client-level effects: a kind's extra log growth or cut of churn hazard per period, sized
@@ -1174,9 +1189,7 @@ def generate(
     )
     cp, extra, kinds, info = gen.run()
     lang = "ru" if flavor == "ru-1c" else "en"
-    rng = np.random.default_rng(
-        [seed, 3]
-    )  # one stream, drawn in this order: clients, lines, events
+    rng = np.random.default_rng([seed, 3])  # one stream, in this order: clients, lines, events
     first, rows, ids = _client_ids(cp, seed, lang)
     id_by_row = np.empty(gen.pool.portfolio.size, dtype=object)
     id_by_row[rows] = ids
@@ -1192,14 +1205,7 @@ def generate(
         0, "order_id", np.array([f"SO-{i + 1:07d}" for i in range(len(transactions))], dtype=object)
     )
     events = _events_table(gen, cp, extra, cp_ids, rng)
-    kpis = pd.DataFrame(
-        {
-            "portfolio": np.repeat(port_label, gen.T),
-            "period": np.tile([str(x) for x in gen.periods], gen.P),
-            "plan_attainment": gen.plan_attainment.ravel().round(4),
-            "defect_rate": gen.defect_rate.ravel().round(5),
-        }
-    )
+    kpis = _kpis_table(gen, port_label)
     command = command or (
         f"keyclients synth --portfolios {portfolios} --periods {periods} --freq {freq} "
         f"--clients {clients} --seed {seed} "
@@ -1209,28 +1215,59 @@ def generate(
     truth = _truth(gen, seed, command, freq, eff, info, kinds, first, rows, ids)
     if managers:
         _one_company_truth(truth, gen, rows, ids, port_label, moved)
-    labels = [str(x) for x in gen.periods]
-    cp_out = pd.DataFrame(
+    world = World(
+        clients_df,
+        transactions,
+        events,
+        kpis,
+        truth,
+        _client_periods(gen, cp, extra, cp_ids, port_label),
+    )
+    _attach_shares(world, gen, info, port_label)
+    return world
+
+
+def _kpis_table(gen: _Generator, port_label: np.ndarray) -> pd.DataFrame:
+    """The KPIs table: plan attainment and defect rate per unit and period."""
+    return pd.DataFrame(
+        {
+            "portfolio": np.repeat(port_label, gen.T),
+            "period": np.tile([str(x) for x in gen.periods], gen.P),
+            "plan_attainment": gen.plan_attainment.ravel().round(4),
+            "defect_rate": gen.defect_rate.ravel().round(5),
+        }
+    )
+
+
+def _client_periods(
+    gen: _Generator, cp: pd.DataFrame, extra: dict, cp_ids: np.ndarray, port_label: np.ndarray
+) -> pd.DataFrame:
+    """The latent client × period panel (not written): client_id, portfolio, period, revenue."""
+    labels = np.array([str(x) for x in gen.periods], dtype=object)
+    return pd.DataFrame(
         {
             "client_id": cp_ids,
             "portfolio": port_label[gen.pool.portfolio[cp["row"].to_numpy()]],
-            "period": np.array(labels, dtype=object)[cp["s"].to_numpy()],
+            "period": labels[cp["s"].to_numpy()],
             "revenue": extra["rev_minor"] / 100,
         }
     )
-    world = World(clients_df, transactions, events, kpis, truth, cp_out)
-    world.exposure_z = {k: v for k, v in info["z"].items()}  # (P, T) standardised latent shares
-    # each kind's latent revenue share over t-W … t-1 (the key kinds as a window rule sees them),
-    # long: portfolio, period (t), category, latent_share — what the rules' exposures estimate
+
+
+def _attach_shares(world: World, gen: _Generator, info: dict, port_label: np.ndarray) -> None:
+    """The world's exposures: each kind's standardised realised share (P, T) and, long, its
+    realised revenue share over t-W … t-1 (the key kinds as a window rule sees them) — portfolio,
+    period (t), category, latent_share: what the rules' exposures estimate."""
+    labels = np.asarray([str(x) for x in gen.periods], dtype=object)
+    world.exposure_z = {k: v for k, v in info["z"].items()}
     world.latent_shares = pd.DataFrame(
         {
             "portfolio": np.tile(np.repeat(port_label, gen.T), len(info["shares"])),
-            "period": np.tile(np.asarray(labels, dtype=object), gen.P * len(info["shares"])),
+            "period": np.tile(labels, gen.P * len(info["shares"])),
             "category": np.repeat(np.asarray(list(info["shares"]), dtype=object), gen.P * gen.T),
             "latent_share": np.concatenate([v.ravel() for v in info["shares"].values()]),
         }
     )
-    return world
 
 
 def _client_ids(
