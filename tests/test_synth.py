@@ -256,7 +256,10 @@ def test_planted_effects_are_recovered_in_the_files():
     se = 1 / np.sqrt(P * (T - W))  # ≈ 0.028
     assert results["planted"][0] == pytest.approx(0.4, abs=0.15), results
     assert results["planted"][1] == pytest.approx(-0.4, abs=0.15), results
-    assert results["planted"][2] == pytest.approx(0.4, abs=0.1), results
+    # a key kind's share carries some regression to the mean of its own (lucky clients lift it,
+    # then revert: -0.07 in the null world here, which the model's size control absorbs); the two
+    # worlds share every random number but the effects, so their difference is the planted part
+    assert results["planted"][2] - results["null"][2] == pytest.approx(0.4, abs=0.1), results
     assert all(abs(r) < 4 * se for r in results["null"]), results
 
 
