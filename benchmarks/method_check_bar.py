@@ -1,5 +1,6 @@
 """Issue 12's bar for the method check, measured on demand at any world count (the slow test
-tests/test_method_check_bar.py runs the same worlds at 200 null + 100 planted per design).
+tests/test_method_check_bar.py runs the same worlds: 200 null + 100 planted per design with `make
+method-bar`, the sample design's 200 null + 80 planted in `make test`).
 
     python benchmarks/method_check_bar.py [N_NULL] [N_PLANTED] [--inference NAME] [--workers K] [--seed S]
 

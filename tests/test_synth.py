@@ -157,7 +157,10 @@ def test_each_kinds_share_varies_within_portfolios(world):
         tab = tx.groupby(["portfolio", "period"]).apply(lambda d: d.loc[d["k"], "revenue_minor"].sum() / d["revenue_minor"].sum())
         wide = tab.unstack()
         within = wide.sub(wide.mean(axis=1), axis=0).sub(wide.mean(axis=0), axis=1) + wide.stack().mean()
-        assert within.stack().std() > 0.02, kind
+        # relative to the kind's mean share (image clients are small: their share is a few per cent, and
+        # its SD in share points moves with the size tail; within-SD ÷ mean share measured 0.33–0.62 on
+        # seeds 7–9 with both the old and the finite-mean tail)
+        assert within.stack().std() > 0.25 * wide.stack().mean(), kind
 
 
 def test_null_world_plants_nothing(null_world):
@@ -213,11 +216,14 @@ def test_monthly_world(tmp_path):
 
 @pytest.mark.slow
 def test_planted_effects_are_recovered_in_the_files():
-    """Independent check: outcomes recomputed from the written tables, regressed on the latent
-    exposure after two-way demeaning, give the planted standardised slope; a null world gives ~0."""
+    """Independent check: outcomes recomputed from the written tables, regressed on the realised
+    exposure after two-way demeaning, give the planted standardised slope; a null world gives ~0.
+    Key by revenue → revenue growth is the hard case: the planted growth moves which clients are in
+    the pooled top, so an effect planted on shares computed beforehand measured 0.16 of its size."""
     P, T, W = 80, 20, 4
     effects = [{"category": "image", "outcome": "new_clients", "lag": 1, "size": 0.4},
-               {"category": "demanding", "outcome": "claims_rate", "lag": 1, "size": -0.4}]
+               {"category": "demanding", "outcome": "claims_rate", "lag": 1, "size": -0.4},
+               {"category": "key_revenue", "outcome": "revenue_growth", "lag": 1, "size": 0.4}]
     results = {}
     for name, eff in (("planted", effects), ("null", "none")):
         w = generate(portfolios=P, periods=T, clients=50, seed=21, effects=eff)
@@ -234,19 +240,56 @@ def test_planted_effects_are_recovered_in_the_files():
         claims = ev[(ev["type"] == "claim") & ~ev["client_id"].isin(dem)].groupby(["portfolio", "period"]).size()
         orders = tx[~tx["client_id"].isin(dem)].groupby(["portfolio", "period"]).size()
         claims_rate = (100 * claims.reindex(orders.index, fill_value=0) / orders).unstack().reindex(index=ports, columns=labels)
+        revenue = tx.groupby(["portfolio", "period"])["revenue_minor"].sum().unstack().reindex(index=ports, columns=labels)
+        growth = np.log(revenue).diff(axis=1)
 
-        def slope(kind, y):
-            x = w.exposure_z[kind][:, W:]
-            y = y.to_numpy()[:, W:]
+        def slope(kind, y, lag_cols=0):
+            x = w.exposure_z[kind][:, W:T - lag_cols]
+            y = y.to_numpy()[:, W + lag_cols:]
             x = x - x.mean(1, keepdims=True) - x.mean(0, keepdims=True) + x.mean()
             y = y - y.mean(1, keepdims=True) - y.mean(0, keepdims=True) + y.mean()
             return float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum()))
 
-        results[name] = (slope("image", new_rate), slope("demanding", claims_rate))
+        # growth into t+1 against the share over t-W … t-1: one column later
+        results[name] = (slope("image", new_rate), slope("demanding", claims_rate),
+                         slope("key_revenue", growth, 1))
     se = 1 / np.sqrt(P * (T - W))  # ≈ 0.028
     assert results["planted"][0] == pytest.approx(0.4, abs=0.15), results
     assert results["planted"][1] == pytest.approx(-0.4, abs=0.15), results
-    assert abs(results["null"][0]) < 4 * se and abs(results["null"][1]) < 4 * se, results
+    # a key kind's share carries some regression to the mean of its own (lucky clients lift it,
+    # then revert: -0.07 in the null world here, which the model's size control absorbs); the two
+    # worlds share every random number but the effects, so their difference is the planted part
+    assert results["planted"][2] - results["null"][2] == pytest.approx(0.4, abs=0.1), results
+    assert all(abs(r) < 4 * se for r in results["null"]), results
+
+
+def test_effects_are_planted_on_the_realised_window_shares():
+    """The planted shift in period t+h is c × the kind's share over t-W … t-1 *of the world as
+    realised* (the shares a window-based rule sees), up to portfolio and period constants that the
+    fixed effects remove — for a key kind whose share the planted growth itself moves too."""
+    from analysis.synth import _Generator
+
+    eff = load_effects([{"category": "key_revenue", "outcome": "revenue_growth", "lag": 1, "size": 0.5},
+                        {"category": "image", "outcome": "new_clients", "lag": 1, "size": 0.4}])
+    gen = _Generator(portfolios=12, periods=12, freq="Q", clients=25, seed=4, effects=eff)
+    _, _, _, info = gen.run()
+    W = gen.W
+    for kind, outcome, off in (("key_revenue", "revenue_growth", 1), ("image", "new_clients", 0)):
+        x = info["shares"][kind][:, W:gen.T - off]
+        y = info["shifts"][outcome][:, W + off:]
+        x = x - x.mean(1, keepdims=True) - x.mean(0, keepdims=True) + x.mean()
+        y = y - y.mean(1, keepdims=True) - y.mean(0, keepdims=True) + y.mean()
+        assert float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum())) == pytest.approx(1, abs=1e-9)
+    for row in info["calibration"]:  # the realised shares' within-SD is the one the shifts were scaled by
+        assert row["exposure_scale"] == pytest.approx(1, abs=0.1), row
+
+
+def test_the_size_tail_has_a_finite_mean():
+    """No client dominates a pooled base: with the old tail (Pareto index 0.91) one client sometimes
+    held over 90 % of the revenue of 50 portfolios."""
+    w = generate(portfolios=50, periods=4, clients=30, seed=12006, effects="none", names=False)
+    per = w.client_periods.groupby("client_id")["revenue"].sum()
+    assert per.max() / per.sum() < 0.2
 
 
 def test_world_without_names_differs_only_in_the_names():

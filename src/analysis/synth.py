@@ -5,18 +5,33 @@ A *world* is a set of portfolios (supplier units), each with a client base that 
 file claims, ask for trials, prepay, accept deferrals. Four latent kinds from the article
 (image, demanding, advanced, understanding) shape those signals; the usual key clients come from
 a heavy-tailed revenue distribution. Effects planted on any outcome of the registry
-(:mod:`analysis.registry`) act on each kind's latent revenue share over the trailing window.
+(:mod:`analysis.registry`) act on each kind's realised revenue share over the trailing window.
 
 Unit of a planted effect (``size``), as docs/methods.md defines it: the change of the outcome, in
-standard deviations, per one standard deviation of the kind's latent share over the window
-t-W … t-1, both measured after removing portfolio and period means. The generator works in two
-passes over the same random numbers: the first, without effects, gives the latent shares (and so
-the standardised exposure ``z``) and each outcome's within-SD ``sigma``; the second shifts the
-outcome's expected value in the target period by ``c * z`` with
-``c = size * sigma / sqrt(1 - sum(size_j**2))`` (so that the standardised slope, noise and
-effect together, equals ``size``). Effects on entry and churn change the population a little, so
-the realised shares differ slightly from the first pass: the measured effect is close to, not
-exactly, the planted one; the rules then see the kinds only through noisy signals (attenuation).
+standard deviations, per one standard deviation of the kind's revenue share over the window t-W …
+t-1, both measured after removing portfolio and period means. The share is the *realised* one, as a
+window-based rule sees it: for the article kinds the revenue share of their clients, for the key
+kinds the share of the clients in the pooled Pareto top 80 % of that window's revenue (gross
+profit).
+
+Planted effects move the shares they are planted on (planted revenue growth changes which clients
+are in the pooled top; planted entry and churn change who is there), so an effect cannot be planted
+on shares computed beforehand. The generator plants causally instead: a first pass without effects
+gives each outcome's within-SD ``sigma`` and the shares of a world without effects; a planted pass
+then computes, at the start of each period t, every kind's realised share over t-W … t-1 (the
+periods already simulated), standardises it to ``z`` with the portfolio means, period means and
+within-SD of the previous pass's realised shares, and shifts the outcome in period t+h (growth) or
+t+h-1 (level) by ``c * z`` with ``c = size * sigma / sqrt(1 - sum(size_j**2))`` (so that the
+standardised slope, noise and effect together, equals ``size``). Portfolio and period means that
+are slightly off only add constants the fixed effects remove; the SD sets the scale, so passes
+repeat until the realised shares' within-SD agrees with the one used within 2 % (``exposure_scale``
+in the calibration of truth.json). The rules still see the article kinds only through noisy signals
+(attenuation).
+
+Null worlds keep the dynamics real data have (seasonality, AR(1) client revenue, churn, quiet
+periods, prepayments when behind plan) with the same revenue noise for every kind, and a size
+distribution with a log-normal body and a Pareto tail of index 1.5 (a finite mean: no single client
+dominates a pooled base).
 
 Everything is drawn from one :class:`numpy.random.Generator` seeded by ``seed`` (and Faker seeded
 from it), so a seed and the locked package versions give byte-identical files.
@@ -34,6 +49,7 @@ from typing import cast
 
 import numpy as np
 import pandas as pd
+from scipy.stats import poisson
 
 from analysis import registry
 from analysis.config import ARTICLE_KINDS, CATEGORIES, EVENT_TYPES, FREQUENCIES, period_range
@@ -60,13 +76,26 @@ TEAM_EFFECTS: list[dict] = [
 #: Client-level effects of the one-company sample (``--effects one-company`` adds them to
 #: TEAM_EFFECTS): a client's own later revenue growth and retention by its latent kind.
 CLIENT_EFFECTS: list[dict] = [
-    {"category": "demanding", "outcome": "revenue_growth", "lag": 1, "size": 0.05, "level": "client"},
+    {
+        "category": "demanding",
+        "outcome": "revenue_growth",
+        "lag": 1,
+        "size": 0.05,
+        "level": "client",
+    },
     {"category": "image", "outcome": "retention", "lag": 1, "size": 0.05, "level": "client"},
 ]
-#: Outcomes whose planted shift the simulation itself reads (``simulate`` and ``realise``); any other
-#: outcome is planted by the ``plant`` hook the registry names for it.
-SHIFTED = ("revenue_growth", "profit_growth", "new_clients", "new_client_size", "new_product_share",
-           "claims_rate", "retention")
+#: Outcomes whose planted shift the simulation itself reads (``simulate`` and ``realise``); any
+#: other outcome is planted by the ``plant`` hook the registry names for it.
+SHIFTED = (
+    "revenue_growth",
+    "profit_growth",
+    "new_clients",
+    "new_client_size",
+    "new_product_share",
+    "claims_rate",
+    "retention",
+)
 #: Outcomes a client-level effect can be planted on.
 CLIENT_OUTCOMES = ("revenue_growth", "retention")
 #: Hypotheses of the default file that are deliberately null in the default world.
@@ -80,11 +109,40 @@ DEFAULT_NULLS = [
 # parameters of the world (per quarter; monthly worlds rescale rates)
 ORG_TYPES = ("private", "multinational", "government", "education", "startup", "sole_trader")
 INDUSTRIES = (
-    "manufacturing", "construction", "retail", "logistics", "energy", "healthcare",
-    "food", "it", "telecom", "public_sector", "education", "automotive",
+    "manufacturing",
+    "construction",
+    "retail",
+    "logistics",
+    "energy",
+    "healthcare",
+    "food",
+    "it",
+    "telecom",
+    "public_sector",
+    "education",
+    "automotive",
 )
 COUNTRIES = ("RU", "KZ", "BY", "DE", "US", "CN", "TR", "AE")
 SEASON_Q = np.array([-0.12, 0.0, 0.04, 0.14])
+#: Size tail: 12 % of clients add Exp(1 / TAIL_INDEX) to their log scale — a Pareto tail of this
+#: index (finite mean; an index below 1, as before issue 12, let one client hold most of a pooled
+#: base)
+TAIL_INDEX = 1.5
+#: SD of a client's AR(1) log-revenue innovations and its share of quiet periods (no orders) — the
+#: same for every kind: a kind with steadier own revenue makes its portfolios steadier in null
+#: worlds
+AR_SD, QUIET_SHARE = 0.38, 0.10
+#: Planted passes: at most MAX_PASSES, until the realised shares' within-SD is within SCALE_TOL of
+#: the SD their standardisation used (measured: two or three passes)
+MAX_PASSES, SCALE_TOL = 5, 0.03
+#: Outcomes the simulation itself realises period by period (their shifts feed back into the shares)
+IN_SIMULATION = (
+    "revenue_growth",
+    "new_clients",
+    "new_client_size",
+    "retention",
+    "revenue_volatility",
+)
 
 
 @dataclass(frozen=True)
@@ -112,22 +170,39 @@ class Effect:
             raise InputError(f"effect level must be portfolio or client, got {self.level!r}")
         if self.level == "client":
             if self.category not in ARTICLE_KINDS:
-                raise InputError(f"a client-level effect needs one of the latent kinds {list(ARTICLE_KINDS)}, "
-                                 f"got {self.category!r}")
+                raise InputError(
+                    f"a client-level effect needs one of the latent kinds {list(ARTICLE_KINDS)}, "
+                    f"got {self.category!r}"
+                )
             if self.outcome not in CLIENT_OUTCOMES:
-                raise InputError(f"a client-level effect acts on {' or '.join(CLIENT_OUTCOMES)}, got {self.outcome!r}")
+                raise InputError(
+                    f"a client-level effect acts on {' or '.join(CLIENT_OUTCOMES)}, "
+                    f"got {self.outcome!r}"
+                )
         if self.category not in KINDS:
-            raise InputError(f"effect category {self.category!r} is unknown; use one of {list(KINDS)}")
+            raise InputError(
+                f"effect category {self.category!r} is unknown; use one of {list(KINDS)}"
+            )
         known = registry.current().outcomes
         if self.outcome not in known:
-            raise InputError(f"effect outcome {self.outcome!r} is unknown; use one of {list(known)}")
-        if self.level == "portfolio" and self.outcome not in SHIFTED and not known[self.outcome].plant:
-            raise InputError(f"the generator cannot plant an effect on {self.outcome!r}: it simulates "
-                             f"{', '.join(SHIFTED)} and the outcomes with a `plant` hook in the registry")
+            raise InputError(
+                f"effect outcome {self.outcome!r} is unknown; use one of {list(known)}"
+            )
+        if (
+            self.level == "portfolio"
+            and self.outcome not in SHIFTED
+            and not known[self.outcome].plant
+        ):
+            raise InputError(
+                f"the generator cannot plant an effect on {self.outcome!r}: it simulates "
+                f"{', '.join(SHIFTED)} and the outcomes with a `plant` hook in the registry"
+            )
         if not (isinstance(self.lag, int) and 1 <= self.lag <= 8):
             raise InputError(f"effect lag must be an integer 1..8, got {self.lag!r}")
         if not (-0.9 < float(self.size) < 0.9):
-            raise InputError(f"effect size must lie in (-0.9, 0.9) standard deviations, got {self.size!r}")
+            raise InputError(
+                f"effect size must lie in (-0.9, 0.9) standard deviations, got {self.size!r}"
+            )
 
 
 def load_effects(spec: str | Path | list | None) -> list[Effect]:
@@ -151,14 +226,26 @@ def load_effects(spec: str | Path | list | None) -> list[Effect]:
     effects = []
     for i, item in enumerate(items):
         try:
-            effects.append(Effect(str(item["category"]), str(item["outcome"]), int(item.get("lag", 1)),
-                                  float(item["size"]), str(item.get("level", "portfolio"))))
+            effects.append(
+                Effect(
+                    str(item["category"]),
+                    str(item["outcome"]),
+                    int(item.get("lag", 1)),
+                    float(item["size"]),
+                    str(item.get("level", "portfolio")),
+                )
+            )
         except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(f"effect #{i + 1} ({item!r}) needs category, outcome, lag and size: {exc}") from None
+            raise InputError(
+                f"effect #{i + 1} ({item!r}) needs category, outcome, lag and size: {exc}"
+            ) from None
     for outcome in {e.outcome for e in effects}:
         total = sum(e.size**2 for e in effects if e.outcome == outcome and e.level == "portfolio")
         if total >= 0.8:
-            raise InputError(f"effects on {outcome!r} are too large together (sum of squared sizes {total:.2f} ≥ 0.8)")
+            raise InputError(
+                f"effects on {outcome!r} are too large together "
+                f"(sum of squared sizes {total:.2f} ≥ 0.8)"
+            )
     return effects
 
 
@@ -227,18 +314,33 @@ def _first_period(start: str | None, freq: str) -> str:
     try:
         period = pd.Period(str(start).strip(), freq=freq)
     except (ValueError, TypeError):
-        raise InputError(f"--start {start!r} is not a period of frequency {freq}; write it like {example}") from None
+        raise InputError(
+            f"--start {start!r} is not a period of frequency {freq}; write it like {example}"
+        ) from None
     return str(period)
 
 
 class _Generator:
-    def __init__(self, *, portfolios: int, periods: int, freq: str, clients: int, seed: int,
-                 effects: list[Effect], window: int | None = None, kind_shares: dict | None = None,
-                 event_scale: dict | None = None, start: str | None = None):
+    def __init__(
+        self,
+        *,
+        portfolios: int,
+        periods: int,
+        freq: str,
+        clients: int,
+        seed: int,
+        effects: list[Effect],
+        window: int | None = None,
+        kind_shares: dict | None = None,
+        event_scale: dict | None = None,
+        start: str | None = None,
+    ):
         if freq not in ("Q", "M"):
             raise InputError(f"--freq must be Q or M, got {freq!r}")
         if portfolios < 1 or clients < 5 or periods < 3:
-            raise InputError("a world needs ≥ 1 portfolio, ≥ 5 clients per portfolio and ≥ 3 periods")
+            raise InputError(
+                "a world needs ≥ 1 portfolio, ≥ 5 clients per portfolio and ≥ 3 periods"
+            )
         self.P, self.T, self.freq, self.K, self.seed = portfolios, periods, freq, clients, seed
         self.W = window or FREQUENCIES[freq][2]
         self.per_year = FREQUENCIES[freq][1]
@@ -268,9 +370,11 @@ class _Generator:
             if k in self.mix_base and np.isfinite(share):
                 self.mix_base[k] = np.clip(self.mix_base[k] + float(share) - 0.17, 0.02, 0.6)
         self.mix_trend = {k: rng.normal(0, 0.8, P) for k in ARTICLE_KINDS}
-        # a kind's revenue factor per portfolio × period: trend + random walk (the informative drift)
+        # a kind's revenue factor per portfolio × period: trend + random walk (the informative
+        # drift)
         self.kind_factor = {
-            k: rng.normal(0, 0.35, (P, 1)) * t + np.cumsum(rng.normal(0, 0.09 * math.sqrt(self.rate), (P, T)), axis=1)
+            k: rng.normal(0, 0.35, (P, 1)) * t
+            + np.cumsum(rng.normal(0, 0.09 * math.sqrt(self.rate), (P, T)), axis=1)
             for k in ARTICLE_KINDS
         }
         # portfolio demand: drift + random walk (revenue growth shocks)
@@ -291,6 +395,10 @@ class _Generator:
             dr[:, s] = 0.02 + 0.6 * (dr[:, s - 1] - 0.02) + dr_e[:, s]
         self.plan_attainment, self.defect_rate = pa, dr
         self.entry_rate = 0.05 * self.rate * np.exp(rng.normal(0, 0.2, (P, T)))
+        # entrants per portfolio and period: Poisson by inversion of pre-drawn uniforms, so that a
+        # planted change of the entry rate moves the count monotonically and leaves every other draw
+        # in place
+        self.entry_u = rng.uniform(size=(P, T))
         self.pool = self._draw_pool()
 
     def _draw_pool(self) -> _Pool:
@@ -303,91 +411,156 @@ class _Generator:
         t_arr = np.clip(arrival, 0, None) / max(T - 1, 1)
         kinds = {}
         for k in ARTICLE_KINDS:
-            logit = np.log(self.mix_base[k] / (1 - self.mix_base[k]))[port] + self.mix_trend[k][port] * (t_arr - 0.5)
+            logit = np.log(self.mix_base[k] / (1 - self.mix_base[k]))[port] + self.mix_trend[k][
+                port
+            ] * (t_arr - 0.5)
             kinds[k] = rng.uniform(size=n) < 1 / (1 + np.exp(-logit))
         img, dem, adv, und = (kinds[k] for k in ARTICLE_KINDS)
         # heavy-tailed size: a log-normal body and a Pareto tail of large accounts
-        log_scale = rng.normal(13.0, 1.0, n) + np.where(rng.uniform(size=n) < 0.12, rng.exponential(1.1, n), 0.0)
+        log_scale = rng.normal(13.0, 1.0, n) + np.where(
+            rng.uniform(size=n) < 0.12, rng.exponential(1 / TAIL_INDEX, n), 0.0
+        )
         log_scale += np.where(img, -1.1, 0.0) + np.where(adv, -1.0, 0.0) + np.where(dem, 0.25, 0.0)
         log_scale += math.log(self.rate)  # monthly worlds: a third of a quarter's revenue
         margin = rng.normal(0.26, 0.07, n)
         margin = np.where(img, rng.normal(0.015, 0.03, n), margin)
         margin = np.where(dem & ~img, margin - 0.04, margin)
-        return _Pool(port, arrival, kinds, log_scale, margin,
-                     ar_noise=rng.normal(0, 1, (n, T)), churn_u=rng.uniform(size=(n, T)),
-                     skip_u=rng.uniform(size=(n, T)), entry_rank=rng.uniform(size=n))
+        return _Pool(
+            port,
+            arrival,
+            kinds,
+            log_scale,
+            margin,
+            ar_noise=rng.normal(0, 1, (n, T)),
+            churn_u=rng.uniform(size=(n, T)),
+            skip_u=rng.uniform(size=(n, T)),
+            entry_rank=rng.uniform(size=n),
+        )
 
     # -- the dynamic simulation -----------------------------------------------------------------
     def _hazard(self) -> np.ndarray:
         """Each pool client's churn hazard per period before any planted effect."""
         und, adv = self.pool.kinds["understanding"], self.pool.kinds["advanced"]
-        return 0.04 * self.rate + np.where(und, -0.03, 0.0) * self.rate + np.where(adv, 0.02, 0.0) * self.rate
+        return (
+            0.04 * self.rate
+            + np.where(und, -0.03, 0.0) * self.rate
+            + np.where(adv, 0.02, 0.0) * self.rate
+        )
 
-    def simulate(self, shifts: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
-        """Client × period activity and money; ``shifts[outcome]`` is a (P, T) additive shift."""
-        sh = shifts or {}
-        zero = np.zeros((self.P, self.T))
-        pool, P, T = self.pool, self.P, self.T
+    def simulate(self, plan: _Plan | None = None) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+        """Client × period activity and money, and the planted shifts (P, T) by outcome.
+
+        Without a ``plan`` nothing is planted. With one, the shifts are built period by period from
+        the kinds' realised window shares: at the start of period ``t`` the revenue of t-W … t-1 is
+        known, so each kind's share over that window is computed (:meth:`_window_shares`, the same
+        arithmetic as :meth:`latent_shares` afterwards), standardised with the plan's constants,
+        and ``c * z`` is added to its outcome in period ``t + offset`` — before that period is
+        simulated.
+        """
+        pool, P, T, W = self.pool, self.P, self.T, self.W
         n = pool.portfolio.size
-        img, dem, adv, und = (pool.kinds[k] for k in ARTICLE_KINDS)
+        shifts = {o: np.zeros((P, T)) for o in (plan.outcomes() if plan else ())}
+        zero = np.zeros((P, T))
         hazard = self._hazard() - self.client_hazard
-        ar_sd = np.where(und, 0.18, 0.38)
-        rho = 0.6 ** self.rate
+        # the same for every kind: a kind's own steadiness would carry H7 into null worlds
+        ar_sd = AR_SD
+        rho = 0.6**self.rate
         active = pool.arrival < 0
         alive = active.copy()  # entered and not churned
         size_shift = np.zeros(n)
         dev = pool.ar_noise[:, 0] * ar_sd / math.sqrt(1 - rho**2)
-        # portfolio growth path with the planted shifts of revenue growth (and volatility, see run)
-        g = self.port_trend[:, None] + self.port_growth_sd * self.port_shock + sh.get("revenue_growth", zero)
-        g[:, 0] = 0.0
-        level = np.cumsum(g, axis=1)
-        kind_level = cast(np.ndarray, sum(np.where(pool.kinds[k][:, None], self.kind_factor[k][pool.portfolio], 0.0)
-                                          for k in ARTICLE_KINDS))  # a sum of arrays (never the empty sum's 0)
+        # portfolio growth before any planted shift (the planted part is added period by period)
+        g0 = self.port_trend[:, None] + self.port_growth_sd * self.port_shock
+        level = np.zeros(P)
+        kind_level = cast(
+            np.ndarray,
+            sum(
+                np.where(pool.kinds[k][:, None], self.kind_factor[k][pool.portfolio], 0.0)
+                for k in ARTICLE_KINDS
+            ),
+        )  # a sum of arrays (never the empty sum's 0)
+        rev = np.zeros((n, T)) if plan else None  # per client and period, for the window shares
         rows = []
         counts = np.bincount(pool.portfolio[alive], minlength=P).astype(float)
         for s in range(T):
+            if plan and s >= W:  # realised shares over s-W … s-1 decide the shifts from s on
+                assert rev is not None
+                plan.plant(s, self._window_shares(s, rev, shifts.get("profit_growth")), shifts)
+            sh = shifts.get
             if s > 0:
+                g = g0[:, s] + sh("revenue_growth", zero)[:, s]
+                if plan and plan.vol_dev is not None:
+                    g = g + _volatility_growth(
+                        plan.vol_dev[:, s], sh("revenue_volatility", zero)[:, s], plan.vol_mean_abs
+                    )
+                level = level + g
                 # churn of those alive, then entry chosen by rank among this period's candidates
-                h = np.clip(hazard - sh.get("retention", zero)[pool.portfolio, s], 0, 1)
+                h = np.clip(hazard - sh("retention", zero)[pool.portfolio, s], 0, 1)
                 alive &= ~(pool.churn_u[:, s] < h)
                 dev = rho * dev + pool.ar_noise[:, s] * ar_sd
-                cand = pool.arrival == s
-                lam = np.clip(self.entry_rate[:, s] + sh.get("new_clients", zero)[:, s] / 100, 0, None)
-                want = self.rng.poisson(lam * counts)
-                want = np.minimum(want, np.bincount(pool.portfolio[cand], minlength=P))
-                # the first `want[p]` candidates of portfolio p by their pre-drawn rank enter
-                idx = np.flatnonzero(cand)
-                order = idx[np.lexsort((pool.entry_rank[idx], pool.portfolio[idx]))]
-                start = np.searchsorted(pool.portfolio[order], np.arange(P))
-                pos = np.arange(order.size) - start[pool.portfolio[order]]
-                enter = order[pos < want[pool.portfolio[order]]]
+                lam = np.clip(self.entry_rate[:, s] + sh("new_clients", zero)[:, s] / 100, 0, None)
+                enter = self._entrants(s, lam * counts)
                 alive[enter] = True
-                size_shift[enter] = sh.get("new_client_size", zero)[pool.portfolio[enter], s]
-                dev[enter] = pool.ar_noise[enter, s] * ar_sd[enter]
+                size_shift[enter] = sh("new_client_size", zero)[pool.portfolio[enter], s]
+                dev[enter] = pool.ar_noise[enter, s] * ar_sd
             counts = np.bincount(pool.portfolio[alive], minlength=P).astype(float)
-            quiet = pool.skip_u[:, s] < np.where(und, 0.03, 0.10)
+            quiet = pool.skip_u[:, s] < QUIET_SHARE
             buying = alive & ~quiet
             i = np.flatnonzero(buying)
             p = pool.portfolio[i]
             tenure = s - np.clip(pool.arrival[i], -8, None)
-            young_growth = np.where(adv[i], np.minimum(tenure, 8 / self.rate) * 0.12 * self.rate, 0.0)
+            young_growth = np.where(
+                pool.kinds["advanced"][i], np.minimum(tenure, 8 / self.rate) * 0.12 * self.rate, 0.0
+            )
             age = s - np.clip(pool.arrival[i], 0, None)
-            log_rev = (pool.log_scale[i] + size_shift[i] + dev[i] + level[p, s] + self.season[s]
-                       + kind_level[i, s] + young_growth + self.client_growth[i] * age)
-            rows.append(pd.DataFrame({"row": i, "s": s, "log_revenue": log_rev,
-                                      "new": pool.arrival[i] == s}))
+            log_rev = (
+                pool.log_scale[i]
+                + size_shift[i]
+                + dev[i]
+                + level[p]
+                + self.season[s]
+                + kind_level[i, s]
+                + young_growth
+                + self.client_growth[i] * age
+            )
+            if rev is not None:
+                rev[i, s] = np.exp(log_rev)
+            rows.append(
+                pd.DataFrame(
+                    {"row": i, "s": s, "log_revenue": log_rev, "new": pool.arrival[i] == s}
+                )
+            )
         cp = pd.concat(rows, ignore_index=True)
         cp["portfolio"] = pool.portfolio[cp["row"].to_numpy()]
         cp["revenue"] = np.exp(cp["log_revenue"])
-        return cp
+        return cp, shifts
+
+    def _entrants(self, s: int, mean: np.ndarray) -> np.ndarray:
+        """Pool rows entering in period ``s``: per portfolio a Poisson count of mean ``mean`` (by
+        inversion of the pre-drawn uniform), taken from the period's candidates by pre-drawn
+        rank."""
+        pool, P = self.pool, self.P
+        cand = pool.arrival == s
+        want = np.maximum(poisson.ppf(self.entry_u[:, s], mean), 0).astype(np.int64)
+        want = np.minimum(want, np.bincount(pool.portfolio[cand], minlength=P))
+        # the first `want[p]` candidates of portfolio p by their pre-drawn rank enter
+        idx = np.flatnonzero(cand)
+        order = idx[np.lexsort((pool.entry_rank[idx], pool.portfolio[idx]))]
+        start = np.searchsorted(pool.portfolio[order], np.arange(P))
+        pos = np.arange(order.size) - start[pool.portfolio[order]]
+        return order[pos < want[pool.portfolio[order]]]
 
     # -- latent exposures and outcome scales ----------------------------------------------------
     def latent_kinds(self, cp: pd.DataFrame) -> dict[str, np.ndarray]:
-        """Per pool client: the four article kinds plus key_revenue / key_profit from pass-1 revenue."""
+        """Per pool client: the four article kinds plus key_revenue / key_profit from the whole
+        history's revenue (what truth.json records; the exposures use :meth:`latent_shares`)."""
         pool = self.pool
         kinds = {k: pool.kinds[k] for k in ARTICLE_KINDS}
         tot = np.bincount(cp["row"], weights=cp["revenue"], minlength=pool.portfolio.size)
-        for key, value in (("key_revenue", tot), ("key_profit", tot * np.clip(pool.margin, 0, None))):
+        for key, value in (
+            ("key_revenue", tot),
+            ("key_profit", tot * np.clip(pool.margin, 0, None)),
+        ):
             order = np.argsort(-value, kind="stable")
             cum = np.cumsum(value[order]) / value.sum()
             top = np.zeros(value.size, bool)
@@ -395,57 +568,64 @@ class _Generator:
             kinds[key] = top & (value > 0)
         return kinds
 
-    def latent_shares(self, cp: pd.DataFrame, kinds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Each kind's revenue share over the window t-W … t-1, as (P, T) arrays (NaN before W)."""
-        P, T, W = self.P, self.T, self.W
-        rev = np.zeros((P, T))
-        np.add.at(rev, (cp["portfolio"], cp["s"]), cp["revenue"])
-        win = np.full((P, T), np.nan)
-        csum = np.concatenate([np.zeros((P, 1)), np.cumsum(rev, axis=1)], axis=1)
-        win[:, W:] = csum[:, W:T] - csum[:, 0:T - W]
-        shares = {}
-        for k, flag in kinds.items():
-            if k in ("key_revenue", "key_profit"):
-                shares[k] = self._key_share(cp, k)
-                continue
-            rk = np.zeros((P, T))
-            m = flag[cp["row"].to_numpy()]
-            np.add.at(rk, (cp["portfolio"][m], cp["s"][m]), cp["revenue"][m])
-            ck = np.concatenate([np.zeros((P, 1)), np.cumsum(rk, axis=1)], axis=1)
-            share = np.full((P, T), np.nan)
-            share[:, W:] = (ck[:, W:T] - ck[:, 0:T - W]) / win[:, W:]
-            shares[k] = share
-        return shares
+    def _window_shares(
+        self, t: int, rev: np.ndarray, profit_shift: np.ndarray | None
+    ) -> dict[str, np.ndarray]:
+        """Each kind's revenue share over t-W … t-1 per portfolio, shape (P,), NaN where a
+        portfolio sold nothing. ``rev``: revenue per pool client and period (only periods before
+        ``t`` are read).
 
-    def _key_share(self, cp: pd.DataFrame, kind: str) -> np.ndarray:
-        """A key kind's revenue share over t-W … t-1 as a window-based rule sees it: the clients
-        whose window revenue (key_revenue) or gross profit (key_profit) is in the pooled Pareto top
-        80 % over all portfolios, decided on that same window — not on the whole history, which
-        would look ahead of t and be invisible to any rule (P, T; NaN before W)."""
+        The article kinds are traits (a client's share counts when it is of the kind). The key kinds
+        are decided as a window-based rule decides them — the clients whose window revenue
+        (key_revenue) or gross profit (key_profit: revenue × the client's margin, moved by any
+        planted profit growth of its portfolio up to that period) lies in the pooled Pareto top 80 %
+        over all portfolios — not on the whole history, which would look ahead of t and be invisible
+        to any rule.
+        """
+        P, W, port = self.P, self.W, self.pool.portfolio
+        wr = rev[:, t - W : t].sum(axis=1)
+        tot = np.bincount(port, weights=wr, minlength=P)
+        out = {}
+        for k in KINDS:
+            if k in self.pool.kinds:
+                flag = self.pool.kinds[k]
+            else:
+                if k == "key_revenue":
+                    wv = wr
+                else:
+                    m = self.pool.margin[:, None] * np.ones((1, W))
+                    if profit_shift is not None:  # realise multiplies every margin by this
+                        m = m * np.exp(np.cumsum(profit_shift, axis=1)[port, t - W : t])
+                    wv = (rev[:, t - W : t] * np.clip(m, 0, 0.9)).sum(axis=1)
+                order = np.argsort(-wv, kind="stable")
+                before = np.cumsum(wv[order]) - wv[order]
+                flag = np.zeros(wv.size, bool)
+                flag[order[(before < 0.8 * wv.sum()) & (wv[order] > 0)]] = True
+            key = np.bincount(port, weights=np.where(flag, wr, 0.0), minlength=P)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[k] = np.where(tot > 0, key / tot, np.nan)
+        return out
+
+    def latent_shares(
+        self, cp: pd.DataFrame, shifts: dict[str, np.ndarray] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Each kind's realised revenue share over the window t-W … t-1, as (P, T) arrays (NaN
+        before W): :meth:`_window_shares` of every period — what the planted shifts were built
+        from."""
         P, T, W = self.P, self.T, self.W
         n = self.pool.portfolio.size
-        row, s = cp["row"].to_numpy(), cp["s"].to_numpy()
         rev = np.zeros((n, T))
-        np.add.at(rev, (row, s), cp["revenue"].to_numpy())
-        val = rev if kind == "key_revenue" else rev * np.clip(self.pool.margin, 0, None)[:, None]
-        c_rev = np.concatenate([np.zeros((n, 1)), np.cumsum(rev, axis=1)], axis=1)
-        c_val = np.concatenate([np.zeros((n, 1)), np.cumsum(val, axis=1)], axis=1)
-        share = np.full((P, T), np.nan)
-        port = self.pool.portfolio
+        rev[cp["row"].to_numpy(), cp["s"].to_numpy()] = cp["revenue"].to_numpy()
+        shares = {k: np.full((P, T), np.nan) for k in KINDS}
+        profit_shift = (shifts or {}).get("profit_growth")
         for t in range(W, T):
-            wr = c_rev[:, t] - c_rev[:, t - W]
-            wv = c_val[:, t] - c_val[:, t - W]
-            order = np.argsort(-wv, kind="stable")
-            before = np.cumsum(wv[order]) - wv[order]
-            top = np.zeros(n, bool)
-            top[order[(before < 0.8 * wv.sum()) & (wv[order] > 0)]] = True
-            tot = np.bincount(port, weights=wr, minlength=P)
-            key = np.bincount(port, weights=np.where(top, wr, 0.0), minlength=P)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                share[:, t] = np.where(tot > 0, key / tot, np.nan)
-        return share
+            for k, v in self._window_shares(t, rev, profit_shift).items():
+                shares[k][:, t] = v
+        return shares
 
-    def period_outcomes(self, cp: pd.DataFrame, kinds: dict[str, np.ndarray], extra: dict) -> dict[str, np.ndarray]:
+    def period_outcomes(
+        self, cp: pd.DataFrame, kinds: dict[str, np.ndarray], extra: dict
+    ) -> dict[str, np.ndarray]:
         """Per-period portfolio series of every outcome (P, T), used to size the planted effects."""
         P, T = self.P, self.T
         p, s = cp["portfolio"].to_numpy(), cp["s"].to_numpy()
@@ -473,10 +653,13 @@ class _Generator:
                 "profit_growth": gp,
                 "new_clients": 100 * n_new / n_active,
                 "new_client_size": np.log(total(cp["revenue"], new) / n_new),
-                "new_product_share": total(extra["new_product_revenue"], not_adv) / total(cp["revenue"], not_adv),
-                "claims_rate": 100 * total(extra["claims"], not_dem) / total(extra["orders"], not_dem),
+                "new_product_share": total(extra["new_product_revenue"], not_adv)
+                / total(cp["revenue"], not_adv),
+                "claims_rate": 100
+                * total(extra["claims"], not_dem)
+                / total(extra["orders"], not_dem),
                 "revenue_volatility": np.abs(g - np.nanmean(g, axis=1, keepdims=True)),
-                                "plan_attainment": self.plan_attainment,
+                "plan_attainment": self.plan_attainment,
                 "defect_rate": self.defect_rate,
             }
             # retention: share of last period's buyers still buying (the per-period building block)
@@ -499,9 +682,14 @@ class _Generator:
         img, dem, adv, und = (pool.kinds[k][row] for k in ARTICLE_KINDS)
         n_cp = len(cp)
         # orders: more for larger clients
-        lam = np.clip(0.6 + 0.35 * (pool.log_scale[row] - 12.5 - math.log(self.rate)), 0.2, 6) * self.rate
+        lam = (
+            np.clip(0.6 + 0.35 * (pool.log_scale[row] - 12.5 - math.log(self.rate)), 0.2, 6)
+            * self.rate
+        )
         orders = 1 + rng.poisson(lam)
-        rev_minor = np.maximum(np.round(cp["revenue"].to_numpy() * 100).astype(np.int64), 100 * orders)
+        rev_minor = np.maximum(
+            np.round(cp["revenue"].to_numpy() * 100).astype(np.int64), 100 * orders
+        )
         # split each client-period's revenue over its orders (gamma weights), exactly in kopecks
         line_cp = np.repeat(np.arange(n_cp), orders)
         w = rng.gamma(2.0, 1.0, line_cp.size)
@@ -511,7 +699,9 @@ class _Generator:
         line_rev[first] += rev_minor - np.bincount(line_cp, weights=line_rev).astype(np.int64)
         # margins: client margin plus line noise; profit growth shift scales every line's profit
         prof_mult = np.exp(np.cumsum(shifts.get("profit_growth", zero), axis=1))[p, s]
-        line_margin = (pool.margin[row][line_cp] + rng.normal(0, 0.04, line_cp.size)) * prof_mult[line_cp]
+        line_margin = (pool.margin[row][line_cp] + rng.normal(0, 0.04, line_cp.size)) * prof_mult[
+            line_cp
+        ]
         line_margin = np.clip(line_margin, -0.15, 0.9)
         line_cost = np.round(line_rev * (1 - line_margin)).astype(np.int64)
         # new products: advanced clients buy them much more; the planted shift acts on the others
@@ -520,22 +710,42 @@ class _Generator:
         # events, per client-period
         behind = self.plan_attainment[p, s] < 0.97
         es = self.event_scale.get  # a design's own event rates (multipliers; 1 by default)
-        claim_rate = np.where(dem, 0.16, np.clip(0.03 + shifts.get("claims_rate", zero)[p, s] / 100, 0, None))
+        claim_rate = np.where(
+            dem, 0.16, np.clip(0.03 + shifts.get("claims_rate", zero)[p, s] / 100, 0, None)
+        )
         claim_rate = claim_rate * es("claim", 1.0)
         incidents = rng.poisson(0.06 * orders * es("incident", 1.0))
         incident_claims = rng.binomial(incidents, np.where(und, 0.08, 0.45))
         claims = rng.poisson(claim_rate * orders) + incident_claims
-        deferrals = rng.binomial(incidents, np.clip(np.where(und, 0.75, 0.12) * es("deferral_accepted", 1.0), 0, 1))
+        deferrals = rng.binomial(
+            incidents, np.clip(np.where(und, 0.75, 0.12) * es("deferral_accepted", 1.0), 0, 1)
+        )
         trials = rng.poisson(np.where(dem, 0.7, 0.05) * self.rate * es("trial", 1.0))
         specs = rng.poisson(np.where(dem, 0.45, 0.04) * self.rate * es("spec_requirement", 1.0))
-        prepay_rate = np.where(und, 0.30 + 0.55 * behind, 0.04 + 0.04 * behind) * self.rate * es("prepayment", 1.0)
+        prepay_rate = (
+            np.where(und, 0.30 + 0.55 * behind, 0.04 + 0.04 * behind)
+            * self.rate
+            * es("prepayment", 1.0)
+        )
         prepays = rng.poisson(prepay_rate)
-        counts = {"claim": claims, "trial": trials, "spec_requirement": specs, "prepayment": prepays,
-                  "deferral_accepted": deferrals, "incident": incidents}
+        counts = {
+            "claim": claims,
+            "trial": trials,
+            "spec_requirement": specs,
+            "prepayment": prepays,
+            "deferral_accepted": deferrals,
+            "incident": incidents,
+        }
         line_new_rev = np.where(is_new, line_rev, 0)
         return {
-            "line_cp": line_cp, "line_rev": line_rev, "line_cost": line_cost, "is_new": is_new,
-            "orders": orders, "claims": claims, "event_counts": counts, "rev_minor": rev_minor,
+            "line_cp": line_cp,
+            "line_rev": line_rev,
+            "line_cost": line_cost,
+            "is_new": is_new,
+            "orders": orders,
+            "claims": claims,
+            "event_counts": counts,
+            "rev_minor": rev_minor,
             "profit": np.bincount(line_cp, weights=line_rev - line_cost, minlength=n_cp) / 100,
             "new_product_revenue": np.bincount(line_cp, weights=line_new_rev, minlength=n_cp) / 100,
             "rng": rng,
@@ -543,41 +753,122 @@ class _Generator:
 
     # -- the whole world -----------------------------------------------------------------------
     def run(self) -> tuple[pd.DataFrame, dict, dict, dict]:
+        """The world: (client × period activity, its order lines and events, the latent kinds, and
+        ``calibration``, ``z`` (each kind's standardised realised share), ``shares`` and the planted
+        ``shifts`` (P, T) by outcome).
+
+        Pass 0 simulates without effects: it gives each outcome's within-SD ``sigma`` (the scale of
+        a planted effect) and the kinds' realised shares. Each planted pass then builds its shifts
+        from its own realised shares as they happen (:meth:`simulate`), standardised with the
+        previous pass's portfolio means, period means and within-SD; passes repeat until that SD
+        agrees with the pass's own within :data:`SCALE_TOL` (at most :data:`MAX_PASSES`), so the
+        effect is planted at its size on the very shares a window-based rule sees. Every pass
+        starts from the same random numbers.
+        """
         vars(self).update(self._drawn)  # planted growth, hazard and KPI series as drawn
         self.rng.bit_generator.state = self._rng_drawn
-        state = self.rng.bit_generator.state
-        base = self.simulate()
+        state = dict(self.rng.bit_generator.state)
+        base, _ = self.simulate()
         kinds = self.latent_kinds(base)
-        shares = self.latent_shares(base, kinds)
-        base_extra = self.realise(base, {})
-        base_out = self.period_outcomes(base, kinds, base_extra)
-        sigma = {o: _within_sd(v[:, self.W + 1:]) for o, v in base_out.items()}
+        shares = self.latent_shares(base)
+        base_out = self.period_outcomes(base, kinds, self.realise(base, {}))
+        planted, calib = self._calibrate(base_out)
+        client_calib = self._plant_client_effects(base)
+        cp: pd.DataFrame = base
         shifts: dict[str, np.ndarray] = {}
+        if planted:
+            cp, shifts, shares = self._planted_passes(planted, shares, base_out, state, calib)
+            hooks = registry.current().outcomes
+            for o in sorted(
+                shifts
+            ):  # outcomes planted after the simulation, by the registry's hook
+                fn = hooks[o].plant_function() if o in hooks and o not in IN_SIMULATION else None
+                if fn is not None:
+                    fn(self, shifts, base_out)
+        elif self.client_effects:
+            self.rng.bit_generator.state = state
+            cp, _ = self.simulate()
+            shares = self.latent_shares(cp)
+        kinds_final = self.latent_kinds(cp)
+        extra = self.realise(cp, shifts)
         z_all = {}
         for k, share in shares.items():
             z = np.zeros((self.P, self.T))
             valid = np.isfinite(share).all(axis=0)
             z[:, valid] = _within_std(share[:, valid])
             z_all[k] = z
-        calib = []
+        info = {"calibration": calib + client_calib, "z": z_all, "shares": shares, "shifts": shifts}
+        return cp, extra, kinds_final, info
+
+    def _calibrate(self, base_out: dict) -> tuple[list[tuple[str, str, int, float]], list[dict]]:
+        """Per portfolio-level effect ``(category, outcome, offset, c)``: the shift per SD of the
+        share, ``c = size * sigma / sqrt(1 - sum(size_j**2))`` with ``sigma`` the outcome's
+        within-SD in the world without effects, planted ``offset`` periods after the window's end;
+        and the calibration rows of truth.json."""
+        sigma = {o: _within_sd(v[:, self.W + 1 :]) for o, v in base_out.items()}
+        calib: list[dict] = []
+        planted: list[tuple[str, str, int, float]] = []
         for outcome in sorted({e.outcome for e in self.effects}):
             group = [e for e in self.effects if e.outcome == outcome]
             denom = math.sqrt(1 - sum(e.size**2 for e in group))
             sig = sigma[outcome] if np.isfinite(sigma[outcome]) and sigma[outcome] > 0 else 1.0
-            shift = np.zeros((self.P, self.T))
             growth = registry.current().family(outcome) == "growth"
             for e in group:
                 c = e.size * sig / denom
                 # exposure window ends at t-1; the outcome sits at s = t+h (growth) or t+h-1 (level)
-                offset = e.lag if growth else e.lag - 1
-                shift[:, offset:] += c * z_all[e.category][:, : self.T - offset]
-                calib.append({"category": e.category, "outcome": outcome, "lag": e.lag, "size": e.size,
-                              "outcome_sd": sig, "shift_per_sd": c})
-            shifts[outcome] = shift
-        for o in registry.current().outcomes.values():  # outcomes the simulation does not read itself
-            plant = o.plant_function()
-            if plant is not None and o.id in shifts:
-                plant(self, shifts, base_out)
+                planted.append((e.category, outcome, e.lag if growth else e.lag - 1, c))
+                calib.append(
+                    {
+                        "category": e.category,
+                        "outcome": outcome,
+                        "lag": e.lag,
+                        "size": e.size,
+                        "outcome_sd": sig,
+                        "shift_per_sd": c,
+                    }
+                )
+        return planted, calib
+
+    def _planted_passes(
+        self, planted: list, shares: dict, base_out: dict, state: dict, calib: list[dict]
+    ) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The planted passes (see :meth:`run`): the activity, shifts and realised shares of the
+        pass whose realised within-SD agreed best with the one it used; each calibration row records
+        that ratio (``exposure_scale``), the passes run and the pass kept."""
+        dev = base_out["revenue_growth"]
+        dev = np.nan_to_num(dev - np.nanmean(dev, axis=1, keepdims=True))
+        mean_abs = float(np.abs(dev[:, self.W + 1 :]).mean())
+        vol = any(o == "revenue_volatility" for _, o, _, _ in planted)
+        used = shares
+        best: tuple | None = None
+        centre: dict[str, tuple] = {}
+        for n_pass in range(1, MAX_PASSES + 1):
+            centre = {
+                k: _next_centre(centre.get(k), _standardiser(used[k]))
+                for k in sorted({c for c, _, _, _ in planted})
+            }
+            plan = _Plan(planted, centre, dev if vol else None, mean_abs)
+            self.rng.bit_generator.state = state  # every pass sees the same random numbers
+            cp, shifts = self.simulate(plan)
+            used = self.latent_shares(cp, shifts)
+            scale = {k: _within_sd(used[k][:, self.W :]) / plan.centre[k][3] for k in plan.centre}
+            miss = max(abs(v - 1) for v in scale.values())
+            if best is None or miss < best[0]:
+                best = (miss, n_pass, cp, shifts, used, scale)
+            if miss <= SCALE_TOL:
+                break
+        assert best is not None
+        _, n_best, cp, shifts, used, scale = best
+        for row in calib:  # how exactly the planted size holds on the realised shares
+            row["exposure_scale"] = float(scale[row["category"]])
+            row["passes"] = n_pass
+            row["pass_used"] = n_best
+        return cp, shifts, used
+
+    def _plant_client_effects(self, base: pd.DataFrame) -> list[dict]:
+        """Client-level effects: a kind's extra log growth or cut of churn hazard per period, sized
+        on the first pass (kinds are traits, so no exposure moves with them)."""
+        calib = []
         for e in self.client_effects:
             member = self.pool.kinds[e.category]
             if e.outcome == "revenue_growth":
@@ -592,24 +883,101 @@ class _Generator:
                 sig = math.sqrt(h * (1 - h))
                 c = e.size * sig
                 self.client_hazard = self.client_hazard + np.where(member, c, 0.0)
-            calib.append({"category": e.category, "outcome": e.outcome, "lag": e.lag, "size": e.size,
-                          "level": "client", "outcome_sd": sig, "shift_per_period": c})
-        self.rng.bit_generator.state = state  # the second pass sees the same random numbers
-        cp = self.simulate(shifts) if shifts or self.client_effects else base
-        kinds_final = self.latent_kinds(cp)
-        extra = self.realise(cp, shifts)
-        final_shares = self.latent_shares(cp, kinds_final) if shifts else shares
-        return cp, extra, kinds_final, {"calibration": calib, "z": z_all, "shares": final_shares}
+            calib.append(
+                {
+                    "category": e.category,
+                    "outcome": e.outcome,
+                    "lag": e.lag,
+                    "size": e.size,
+                    "level": "client",
+                    "outcome_sd": sig,
+                    "shift_per_period": c,
+                }
+            )
+        return calib
 
 
-def plant_revenue_volatility(gen: _Generator, shifts: dict[str, np.ndarray], base_out: dict) -> None:
+@dataclass
+class _Plan:
+    """What a planted pass needs: per effect ``(category, outcome, offset, c)`` (the shift per SD
+    of the share, planted ``offset`` periods after the window's end); per planted kind the
+    standardiser of the previous pass's realised shares (:func:`_standardiser`); for revenue
+    volatility, the first pass's deviations of growth from each portfolio's mean and their mean
+    absolute value."""
+
+    effects: list[tuple[str, str, int, float]]
+    centre: dict[str, tuple[np.ndarray, np.ndarray, float, float]]
+    vol_dev: np.ndarray | None
+    vol_mean_abs: float
+
+    def outcomes(self) -> list[str]:
+        return sorted({o for _, o, _, _ in self.effects})
+
+    def plant(self, t: int, share: dict[str, np.ndarray], shifts: dict[str, np.ndarray]) -> None:
+        """Add ``c * z`` to each effect's outcome at ``t + offset``, z the kind's share over
+        t-W … t-1 standardised with the plan's constants (0 where it is unknown)."""
+        T = next(iter(shifts.values())).shape[1]
+        for cat, outcome, offset, c in self.effects:
+            row, col, grand, sd = self.centre[cat]
+            if t + offset >= T or not np.isfinite(col[t]):
+                continue
+            z = np.nan_to_num((share[cat] - row - col[t] + grand) / sd)
+            shifts[outcome][:, t + offset] += c * z
+
+
+def _standardiser(share: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """Portfolio means, period means (NaN where a period is not known for every portfolio), the
+    grand mean and the within-SD of a (P, T) share: ``(x - row - col + grand) / sd`` is its
+    two-way within transformation scaled to SD 1 (:func:`_within_std`; one portfolio: its mean
+    over time)."""
+    valid = np.isfinite(share).all(axis=0)
+    col = np.full(share.shape[1], np.nan)
+    if not valid.any():
+        return np.zeros(share.shape[0]), col, 0.0, 1.0
+    x = share[:, valid]
+    row = x.mean(axis=1)
+    if x.shape[0] == 1:
+        col[valid], grand = 0.0, 0.0
+    else:
+        col[valid], grand = x.mean(axis=0), float(x.mean())
+    sd = float(_demean(x).std())
+    return row, col, grand, sd if sd > 0 else 1.0
+
+
+def _next_centre(used: tuple | None, realised: tuple) -> tuple:
+    """The standardiser of the next pass: halfway between the constants the last pass used and those
+    it realised (the SD geometrically). Damped because a larger SD plants less, which realises a
+    smaller SD: passes that simply took the realised constants would oscillate."""
+    if used is None:
+        return realised
+    row = (used[0] + realised[0]) / 2
+    col = np.where(
+        np.isfinite(used[1]) & np.isfinite(realised[1]), (used[1] + realised[1]) / 2, realised[1]
+    )
+    return row, col, (used[2] + realised[2]) / 2, math.sqrt(used[3] * realised[3])
+
+
+def _volatility_growth(dev: np.ndarray, shift: np.ndarray, mean_abs: float) -> np.ndarray:
+    """Extra revenue growth that moves the expected absolute deviation from the portfolio's mean
+    growth by ``shift``: the deviation ``dev`` is scaled by ``m = 1 + shift / mean|dev|``
+    (m ≥ 0)."""
+    return dev * (np.clip(1 + shift / mean_abs, 0, None) - 1)
+
+
+def plant_revenue_volatility(
+    gen: _Generator, shifts: dict[str, np.ndarray], base_out: dict
+) -> None:
     """Volatility moves by scaling each period's deviation from the portfolio's mean growth:
-    |dev * m| with m = 1 + v / mean|dev| moves the expected absolute deviation by v."""
+    |dev * m| with m = 1 + v / mean|dev| moves the expected absolute deviation by v. (The generator
+    itself applies it period by period inside the simulation, :func:`_volatility_growth`, since
+    revenue growth moves the shares the effects are planted on; this hook is the same formula on
+    whole series, for callers that plant on fixed shifts.)"""
     g = base_out["revenue_growth"]
     dev = np.nan_to_num(g - np.nanmean(g, axis=1, keepdims=True))
-    mean_abs = np.abs(dev[:, gen.W + 1:]).mean()
-    m = np.clip(1 + shifts.pop("revenue_volatility") / mean_abs, 0, None)
-    shifts["revenue_growth"] = shifts.get("revenue_growth", 0) + dev * (m - 1)
+    mean_abs = np.abs(dev[:, gen.W + 1 :]).mean()
+    shifts["revenue_growth"] = shifts.get("revenue_growth", 0) + _volatility_growth(
+        dev, shifts.pop("revenue_volatility"), mean_abs
+    )
 
 
 def plant_plan_attainment(gen: _Generator, shifts: dict[str, np.ndarray], base_out: dict) -> None:
@@ -627,7 +995,8 @@ def plant_defect_rate(gen: _Generator, shifts: dict[str, np.ndarray], base_out: 
 
 
 def _names(n: int, seed: int, lang: str) -> np.ndarray:
-    """``n`` company names built from pools of Faker surnames (vectorised: Faker per name is slow)."""
+    """``n`` company names built from pools of Faker surnames (vectorised: Faker per name is
+    slow)."""
     from faker import Faker
 
     fake = Faker("ru_RU" if lang == "ru" else "en_US")
@@ -637,53 +1006,117 @@ def _names(n: int, seed: int, lang: str) -> np.ndarray:
     a, b, c = (last[rng.integers(0, last.size, n)] for _ in range(3))
     form = rng.choice(3, size=n, p=[0.5, 0.3, 0.2])
     if lang == "ru":
-        prefix = rng.choice(["ООО", "АО", "ПАО", "ЗАО", "НПО", "ТД"], size=n, p=[0.6, 0.15, 0.05, 0.08, 0.06, 0.06])
+        prefix = rng.choice(
+            ["ООО", "АО", "ПАО", "ЗАО", "НПО", "ТД"], size=n, p=[0.6, 0.15, 0.05, 0.08, 0.06, 0.06]
+        )
         inner = np.where(form == 0, a, np.where(form == 1, a + " и " + b, a + ", " + b + " и " + c))
         return (prefix.astype(object) + " «" + inner + "»").astype(object)
     suffix = rng.choice(["Inc", "LLC", "Ltd", "Group", "PLC", "and Sons"], size=n).astype(object)
-    return np.where(form == 0, a + " " + suffix, np.where(form == 1, a + "-" + b, a + ", " + b + " and " + c))
+    return np.where(
+        form == 0, a + " " + suffix, np.where(form == 1, a + "-" + b, a + ", " + b + " and " + c)
+    )
 
 
-_PLACES_RU = [("Томской области", "Томский", "Томск"), ("Пермского края", "Пермский", "Пермь"),
-              ("Самарской области", "Самарский", "Самара"), ("Казани", "Казанский", "Казань"),
-              ("Тюменской области", "Тюменский", "Тюмень"), ("Омской области", "Омский", "Омск"),
-              ("Курской области", "Курский", "Курск"), ("Тверской области", "Тверской", "Тверь"),
-              ("Москвы", "Московский", "Москва"), ("Новосибирской области", "Новосибирский", "Новосибирск")]
-_PLACES_EN = ["Springfield", "Riverside", "Franklin", "Madison", "Georgetown", "Clinton", "Salem",
-              "Fairview", "Bristol", "Dover"]
-_MULTINATIONALS = ["Siemens", "Schneider Electric", "Bosch", "Danone", "Nestle", "Unilever", "Philips",
-                   "ABB", "Henkel", "Procter & Gamble"]
+_PLACES_RU = [
+    ("Томской области", "Томский", "Томск"),
+    ("Пермского края", "Пермский", "Пермь"),
+    ("Самарской области", "Самарский", "Самара"),
+    ("Казани", "Казанский", "Казань"),
+    ("Тюменской области", "Тюменский", "Тюмень"),
+    ("Омской области", "Омский", "Омск"),
+    ("Курской области", "Курский", "Курск"),
+    ("Тверской области", "Тверской", "Тверь"),
+    ("Москвы", "Московский", "Москва"),
+    ("Новосибирской области", "Новосибирский", "Новосибирск"),
+]
+_PLACES_EN = [
+    "Springfield",
+    "Riverside",
+    "Franklin",
+    "Madison",
+    "Georgetown",
+    "Clinton",
+    "Salem",
+    "Fairview",
+    "Bristol",
+    "Dover",
+]
+_MULTINATIONALS = [
+    "Siemens",
+    "Schneider Electric",
+    "Bosch",
+    "Danone",
+    "Nestle",
+    "Unilever",
+    "Philips",
+    "ABB",
+    "Henkel",
+    "Procter & Gamble",
+]
 
 
 def _image_name(org: str, rng: np.random.Generator, lang: str) -> str:
     """A famous-sounding name for a multinational, a government body or a university."""
     if org == "multinational":
-        suffix = [" Rus", " CIS", " Eurasia", " Trading", " Services"] if lang == "ru" else [
-            " Inc.", " Holdings", " Americas", " Supply", " Services"]
-        return _MULTINATIONALS[int(rng.integers(len(_MULTINATIONALS)))] + suffix[int(rng.integers(len(suffix)))]
+        suffix = (
+            [" Rus", " CIS", " Eurasia", " Trading", " Services"]
+            if lang == "ru"
+            else [" Inc.", " Holdings", " Americas", " Supply", " Services"]
+        )
+        return (
+            _MULTINATIONALS[int(rng.integers(len(_MULTINATIONALS)))]
+            + suffix[int(rng.integers(len(suffix)))]
+        )
     if lang == "ru":
         region, adj, city = _PLACES_RU[int(rng.integers(len(_PLACES_RU)))]
         options = {
-            "government": [f"Министерство промышленности {region}", f"Департамент транспорта {region}",
-                           f"ГКУ «Дирекция капитального строительства {region}»", f"Администрация г. {city}"],
-            "education": [f"{adj} государственный университет", f"{adj} политехнический институт",
-                          f"{adj} медицинский университет"],
+            "government": [
+                f"Министерство промышленности {region}",
+                f"Департамент транспорта {region}",
+                f"ГКУ «Дирекция капитального строительства {region}»",
+                f"Администрация г. {city}",
+            ],
+            "education": [
+                f"{adj} государственный университет",
+                f"{adj} политехнический институт",
+                f"{adj} медицинский университет",
+            ],
         }[org]
     else:
         place = _PLACES_EN[int(rng.integers(len(_PLACES_EN)))]
         options = {
-            "government": [f"{place} Department of Transportation", f"{place} Public Works Authority",
-                           f"{place} City Council", f"{place} Health Authority"],
-            "education": [f"University of {place}", f"{place} State University", f"{place} Institute of Technology"],
+            "government": [
+                f"{place} Department of Transportation",
+                f"{place} Public Works Authority",
+                f"{place} City Council",
+                f"{place} Health Authority",
+            ],
+            "education": [
+                f"University of {place}",
+                f"{place} State University",
+                f"{place} Institute of Technology",
+            ],
         }[org]
     return options[int(rng.integers(len(options)))]
 
 
-def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", clients: int = 40,
-             seed: int = 1, effects: str | Path | list | None = "default", flavor: str = "standard",
-             command: str | None = None, managers: int = 0, window: int | None = None,
-             kind_shares: dict | None = None, event_scale: dict | None = None, names: bool = True,
-             start: str | None = None) -> World:
+def generate(
+    *,
+    portfolios: int = 30,
+    periods: int = 12,
+    freq: str = "Q",
+    clients: int = 40,
+    seed: int = 1,
+    effects: str | Path | list | None = "default",
+    flavor: str = "standard",
+    command: str | None = None,
+    managers: int = 0,
+    window: int | None = None,
+    kind_shares: dict | None = None,
+    event_scale: dict | None = None,
+    names: bool = True,
+    start: str | None = None,
+) -> World:
     """Generate a synthetic world (in memory); :func:`write_world` writes it as a CRM export.
 
     Parameters
@@ -742,66 +1175,128 @@ def generate(*, portfolios: int = 30, periods: int = 12, freq: str = "Q", client
             raise InputError(f"--managers must be 0 (portfolios) or at least 2, got {managers}")
         portfolios = managers
     eff = load_effects(effects)
-    gen = _Generator(portfolios=portfolios, periods=periods, freq=freq, clients=clients, seed=seed, effects=eff,
-                     window=window, kind_shares=kind_shares, event_scale=event_scale, start=start)
+    gen = _Generator(
+        portfolios=portfolios,
+        periods=periods,
+        freq=freq,
+        clients=clients,
+        seed=seed,
+        effects=eff,
+        window=window,
+        kind_shares=kind_shares,
+        event_scale=event_scale,
+        start=start,
+    )
     cp, extra, kinds, info = gen.run()
     lang = "ru" if flavor == "ru-1c" else "en"
-    rng = np.random.default_rng([seed, 3])  # one stream, drawn in this order: clients, lines, events
+    rng = np.random.default_rng([seed, 3])  # one stream, in this order: clients, lines, events
     first, rows, ids = _client_ids(cp, seed, lang)
     id_by_row = np.empty(gen.pool.portfolio.size, dtype=object)
     id_by_row[rows] = ids
     cp_ids = id_by_row[cp["row"].to_numpy()]
     clients_df = _clients_table(gen, rows, ids, rng, seed, lang, names=names)
-    transactions, port_label, moved = _order_lines(gen, cp, extra, cp_ids, rng, seed, lang, managers, rows, first)
+    transactions, port_label, moved = _order_lines(
+        gen, cp, extra, cp_ids, rng, seed, lang, managers, rows, first
+    )
     if managers:  # one company: no portfolio column anywhere; the manager names the unit
         transactions = transactions.drop(columns="portfolio")
         clients_df = clients_df.drop(columns="portfolio")
-    transactions.insert(0, "order_id", np.array([f"SO-{i + 1:07d}" for i in range(len(transactions))], dtype=object))
+    transactions.insert(
+        0, "order_id", np.array([f"SO-{i + 1:07d}" for i in range(len(transactions))], dtype=object)
+    )
     events = _events_table(gen, cp, extra, cp_ids, rng)
-    kpis = pd.DataFrame({
-        "portfolio": np.repeat(port_label, gen.T),
-        "period": np.tile([str(x) for x in gen.periods], gen.P),
-        "plan_attainment": gen.plan_attainment.ravel().round(4),
-        "defect_rate": gen.defect_rate.ravel().round(5),
-    })
-    command = command or (f"keyclients synth --portfolios {portfolios} --periods {periods} --freq {freq} "
-                          f"--clients {clients} --seed {seed} --effects {effects if isinstance(effects, str) else 'custom'} "
-                          f"--flavor {flavor}")
+    kpis = _kpis_table(gen, port_label)
+    command = command or (
+        f"keyclients synth --portfolios {portfolios} --periods {periods} --freq {freq} "
+        f"--clients {clients} --seed {seed} "
+        f"--effects {effects if isinstance(effects, str) else 'custom'} "
+        f"--flavor {flavor}"
+    )
     truth = _truth(gen, seed, command, freq, eff, info, kinds, first, rows, ids)
     if managers:
         _one_company_truth(truth, gen, rows, ids, port_label, moved)
-    labels = [str(x) for x in gen.periods]
-    cp_out = pd.DataFrame({"client_id": cp_ids, "portfolio": port_label[gen.pool.portfolio[cp["row"].to_numpy()]],
-                           "period": np.array(labels, dtype=object)[cp["s"].to_numpy()],
-                           "revenue": extra["rev_minor"] / 100})
-    world = World(clients_df, transactions, events, kpis, truth, cp_out)
-    world.exposure_z = {k: v for k, v in info["z"].items()}  # (P, T) standardised latent shares
-    # each kind's latent revenue share over t-W … t-1 (the key kinds as a window rule sees them),
-    # long: portfolio, period (t), category, latent_share — what the rules' exposures estimate
-    world.latent_shares = pd.DataFrame({
-        "portfolio": np.tile(np.repeat(port_label, gen.T), len(info["shares"])),
-        "period": np.tile(np.asarray(labels, dtype=object), gen.P * len(info["shares"])),
-        "category": np.repeat(np.asarray(list(info["shares"]), dtype=object), gen.P * gen.T),
-        "latent_share": np.concatenate([v.ravel() for v in info["shares"].values()]),
-    })
+    world = World(
+        clients_df,
+        transactions,
+        events,
+        kpis,
+        truth,
+        _client_periods(gen, cp, extra, cp_ids, port_label),
+    )
+    _attach_shares(world, gen, info, port_label)
     return world
 
 
-def _client_ids(cp: pd.DataFrame, seed: int, lang: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def _kpis_table(gen: _Generator, port_label: np.ndarray) -> pd.DataFrame:
+    """The KPIs table: plan attainment and defect rate per unit and period."""
+    return pd.DataFrame(
+        {
+            "portfolio": np.repeat(port_label, gen.T),
+            "period": np.tile([str(x) for x in gen.periods], gen.P),
+            "plan_attainment": gen.plan_attainment.ravel().round(4),
+            "defect_rate": gen.defect_rate.ravel().round(5),
+        }
+    )
+
+
+def _client_periods(
+    gen: _Generator, cp: pd.DataFrame, extra: dict, cp_ids: np.ndarray, port_label: np.ndarray
+) -> pd.DataFrame:
+    """The latent client × period panel (not written): client_id, portfolio, period, revenue."""
+    labels = np.array([str(x) for x in gen.periods], dtype=object)
+    return pd.DataFrame(
+        {
+            "client_id": cp_ids,
+            "portfolio": port_label[gen.pool.portfolio[cp["row"].to_numpy()]],
+            "period": labels[cp["s"].to_numpy()],
+            "revenue": extra["rev_minor"] / 100,
+        }
+    )
+
+
+def _attach_shares(world: World, gen: _Generator, info: dict, port_label: np.ndarray) -> None:
+    """The world's exposures: each kind's standardised realised share (P, T) and, long, its
+    realised revenue share over t-W … t-1 (the key kinds as a window rule sees them) — portfolio,
+    period (t), category, latent_share: what the rules' exposures estimate."""
+    labels = np.asarray([str(x) for x in gen.periods], dtype=object)
+    world.exposure_z = {k: v for k, v in info["z"].items()}
+    world.latent_shares = pd.DataFrame(
+        {
+            "portfolio": np.tile(np.repeat(port_label, gen.T), len(info["shares"])),
+            "period": np.tile(labels, gen.P * len(info["shares"])),
+            "category": np.repeat(np.asarray(list(info["shares"]), dtype=object), gen.P * gen.T),
+            "latent_share": np.concatenate([v.ravel() for v in info["shares"].values()]),
+        }
+    )
+
+
+def _client_ids(
+    cp: pd.DataFrame, seed: int, lang: str
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     """The clients who ever bought, in order of first purchase: (first and last period index per
     pool row, their pool rows, their ids — ``C000001`` or, in Russian, an ИНН)."""
     first = cp.groupby("row", sort=True)["s"].agg(["min", "max"])
     rows = first.sort_values(["min"], kind="stable").index.to_numpy()
     n = rows.size
     if lang == "ru":
-        ids = _inn(np.random.default_rng([seed, 5]), n)  # a stream of its own: same world in both flavours
+        ids = _inn(
+            np.random.default_rng([seed, 5]), n
+        )  # a stream of its own: same world in both flavours
     else:
         ids = np.array([f"C{i + 1:06d}" for i in range(n)], dtype=object)
     return first, rows, ids
 
 
-def _clients_table(gen: _Generator, rows: np.ndarray, ids: np.ndarray, rng: np.random.Generator, seed: int,
-                   lang: str, *, names: bool = True) -> pd.DataFrame:
+def _clients_table(
+    gen: _Generator,
+    rows: np.ndarray,
+    ids: np.ndarray,
+    rng: np.random.Generator,
+    seed: int,
+    lang: str,
+    *,
+    names: bool = True,
+) -> pd.DataFrame:
     """The clients table: names (the ids when ``names`` is False) and attributes that carry the
     latent kinds' signals."""
     pool, n = gen.pool, rows.size
@@ -809,28 +1304,57 @@ def _clients_table(gen: _Generator, rows: np.ndarray, ids: np.ndarray, rng: np.r
     start_year = gen.periods[0].year
     org = rng.choice(ORG_TYPES, size=n, p=[0.76, 0.04, 0.04, 0.02, 0.04, 0.10])
     org = np.where(adv & (rng.uniform(size=n) < 0.7), "startup", org)
-    org = np.where(img, rng.choice(["multinational", "government", "education"], size=n, p=[0.45, 0.35, 0.2]), org)
+    org = np.where(
+        img,
+        rng.choice(["multinational", "government", "education"], size=n, p=[0.45, 0.35, 0.2]),
+        org,
+    )
     founded = start_year - np.where(adv, rng.integers(0, 5, n), rng.integers(4, 60, n))
-    founded = np.where(np.isin(org, ["government", "education"]), start_year - rng.integers(20, 120, n), founded)
+    founded = np.where(
+        np.isin(org, ["government", "education"]), start_year - rng.integers(20, 120, n), founded
+    )
     is_ref = np.where(img, rng.uniform(size=n) < 0.85, rng.uniform(size=n) < 0.05)
-    brand = np.clip(np.where(img, rng.normal(74, 10, n), rng.normal(34, 14, n)), 0, 100).round(0).astype(int)
-    innov = np.clip(np.where(adv, rng.normal(71, 12, n), rng.normal(36, 15, n)), 0, 100).round(0).astype(int)
-    # names=False (the method check's in-memory worlds, never shown): the ids stand for the names and
-    # the Faker surname pool is skipped; it has its own random streams, so every other draw is the same
+    brand = (
+        np.clip(np.where(img, rng.normal(74, 10, n), rng.normal(34, 14, n)), 0, 100)
+        .round(0)
+        .astype(int)
+    )
+    innov = (
+        np.clip(np.where(adv, rng.normal(71, 12, n), rng.normal(36, 15, n)), 0, 100)
+        .round(0)
+        .astype(int)
+    )
+    # names=False (the method check's in-memory worlds, never shown): the ids stand for the names
+    # and the Faker surname pool is skipped; it has its own random streams, so every other draw is
+    # the same
     name = _names(n, seed, lang) if names else np.array(ids, dtype=object)
-    for j in np.flatnonzero(np.isin(org, ["multinational", "government", "education"]) & (img | (rng.uniform(size=n) < 0.5))):
+    for j in np.flatnonzero(
+        np.isin(org, ["multinational", "government", "education"])
+        & (img | (rng.uniform(size=n) < 0.5))
+    ):
         name[j] = _image_name(str(org[j]), rng, lang)
     port_label = np.array([f"P{i + 1:02d}" for i in range(gen.P)], dtype=object)
-    industry = rng.choice([i for i in INDUSTRIES if i not in ("public_sector", "education")], size=n)
+    industry = rng.choice(
+        [i for i in INDUSTRIES if i not in ("public_sector", "education")], size=n
+    )
     industry = np.where(np.isin(org, ["government"]), "public_sector", industry)
     industry = np.where(np.isin(org, ["education"]), "education", industry)
     country = np.where(rng.uniform(size=n) < 0.8, "RU", rng.choice(COUNTRIES, size=n))
     country = np.where(np.isin(org, ["government", "education"]), "RU", country)
-    return pd.DataFrame({
-        "client_id": ids, "name": name, "portfolio": port_label[pool.portfolio[rows]],
-        "org_type": org, "industry": industry, "country": country, "founded_year": founded,
-        "is_reference": is_ref, "brand_score": brand, "innovation_score": innov,
-    })
+    return pd.DataFrame(
+        {
+            "client_id": ids,
+            "name": name,
+            "portfolio": port_label[pool.portfolio[rows]],
+            "org_type": org,
+            "industry": industry,
+            "country": country,
+            "founded_year": founded,
+            "is_reference": is_ref,
+            "brand_score": brand,
+            "innovation_score": innov,
+        }
+    )
 
 
 def _period_days(gen: _Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -840,9 +1364,18 @@ def _period_days(gen: _Generator) -> tuple[np.ndarray, np.ndarray]:
     return starts, ((ends - starts) / np.timedelta64(1, "D")).astype(int) + 1
 
 
-def _order_lines(gen: _Generator, cp: pd.DataFrame, extra: dict, cp_ids: np.ndarray, rng: np.random.Generator,
-                 seed: int, lang: str, managers: int, rows: np.ndarray, first: pd.DataFrame
-                 ) -> tuple[pd.DataFrame, np.ndarray, dict]:
+def _order_lines(
+    gen: _Generator,
+    cp: pd.DataFrame,
+    extra: dict,
+    cp_ids: np.ndarray,
+    rng: np.random.Generator,
+    seed: int,
+    lang: str,
+    managers: int,
+    rows: np.ndarray,
+    first: pd.DataFrame,
+) -> tuple[pd.DataFrame, np.ndarray, dict]:
     """Order lines with dates and account managers: (lines, the unit labels — portfolios, or the
     managers of one company —, the clients who moved to another manager)."""
     pool = gen.pool
@@ -852,45 +1385,57 @@ def _order_lines(gen: _Generator, cp: pd.DataFrame, extra: dict, cp_ids: np.ndar
     starts, days = _period_days(gen)
     ls = cp_s[line_cp]
     line_date = starts[ls] + (rng.uniform(size=line_cp.size) * days[ls]).astype("timedelta64[D]")
-    # account managers: understanding clients keep theirs; others' orders go to a manager drawn from the
-    # branch's four in half of the periods (20 % until issue 12: with so weak a sign, even the Bayes classifier
-    # given the generator's own rates reached only 0.82-0.86 precision = recall for understanding
-    # on quarterly worlds, so no rule could meet 0.8 / 0.8 with a margin). These draws feed only the
-    # manager column (one-company worlds overwrite it with their units): the random stream and
-    # every other column are unchanged.
+    # account managers: understanding clients keep theirs; others' orders go to a manager drawn from
+    # the branch's four in half of the periods (20 % until issue 12: with so weak a sign, even the
+    # Bayes classifier given the generator's own rates reached only 0.82-0.86 precision = recall for
+    # understanding on quarterly worlds, so no rule could meet 0.8 / 0.8 with a margin). These draws
+    # feed only the manager column (one-company worlds overwrite it with their units): the random
+    # stream and every other column are unchanged.
     mgr_pool = _manager_names(gen.P * 4, seed, lang)
-    mgr_home = (pool.portfolio[cp_row] * 4 + (cp_row * 7919) % 4)
-    switch = (rng.uniform(size=len(cp)) < np.where(pool.kinds["understanding"][cp_row], 0.02, 0.5))
+    mgr_home = pool.portfolio[cp_row] * 4 + (cp_row * 7919) % 4
+    switch = rng.uniform(size=len(cp)) < np.where(pool.kinds["understanding"][cp_row], 0.02, 0.5)
     mgr_idx = np.where(switch, pool.portfolio[cp_row] * 4 + rng.integers(0, 4, len(cp)), mgr_home)
     port_label = np.array([f"P{i + 1:02d}" for i in range(gen.P)], dtype=object)
     moved: dict = {}
     if managers:  # one manager per unit; some clients move once to another manager
-        unit_names = np.array(list(dict.fromkeys(mgr_pool.tolist()))[:gen.P], dtype=object)
+        unit_names = np.array(list(dict.fromkeys(mgr_pool.tolist()))[: gen.P], dtype=object)
         if unit_names.size < gen.P:
             unit_names = np.array([f"Manager {i + 1:02d}" for i in range(gen.P)], dtype=object)
         mrng = np.random.default_rng([seed, 6])
         n_pool = pool.portfolio.size
-        moves_at = np.where(mrng.uniform(size=n_pool) < 0.12, mrng.integers(1, gen.T, n_pool), gen.T)
+        moves_at = np.where(
+            mrng.uniform(size=n_pool) < 0.12, mrng.integers(1, gen.T, n_pool), gen.T
+        )
         new_unit = (pool.portfolio + mrng.integers(1, gen.P, n_pool)) % gen.P
         mgr_idx = np.where(cp_s >= moves_at[cp_row], new_unit[cp_row], pool.portfolio[cp_row])
         mgr_pool = port_label = unit_names
         for r in rows.tolist():
             if moves_at[r] < gen.T and first.loc[r, "max"] >= moves_at[r] > first.loc[r, "min"]:
-                moved[r] = {"period": str(gen.periods[moves_at[r]]), "to": str(unit_names[new_unit[r]])}
-    transactions = pd.DataFrame({
-        "date": line_date,
-        "client_id": cp_ids[line_cp],
-        "portfolio": port_label[pool.portfolio[cp_row]][line_cp],
-        "revenue_minor": extra["line_rev"],
-        "cost_minor": extra["line_cost"],
-        "is_new_product": extra["is_new"],
-        "account_manager": mgr_pool[mgr_idx][line_cp],
-    })
-    return transactions.sort_values(["date", "client_id"], kind="stable").reset_index(drop=True), port_label, moved
+                moved[r] = {
+                    "period": str(gen.periods[moves_at[r]]),
+                    "to": str(unit_names[new_unit[r]]),
+                }
+    transactions = pd.DataFrame(
+        {
+            "date": line_date,
+            "client_id": cp_ids[line_cp],
+            "portfolio": port_label[pool.portfolio[cp_row]][line_cp],
+            "revenue_minor": extra["line_rev"],
+            "cost_minor": extra["line_cost"],
+            "is_new_product": extra["is_new"],
+            "account_manager": mgr_pool[mgr_idx][line_cp],
+        }
+    )
+    return (
+        transactions.sort_values(["date", "client_id"], kind="stable").reset_index(drop=True),
+        port_label,
+        moved,
+    )
 
 
-def _events_table(gen: _Generator, cp: pd.DataFrame, extra: dict, cp_ids: np.ndarray,
-                  rng: np.random.Generator) -> pd.DataFrame:
+def _events_table(
+    gen: _Generator, cp: pd.DataFrame, extra: dict, cp_ids: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
     """One row per event with a date inside its period (prepayments with an amount)."""
     cp_s = cp["s"].to_numpy()
     starts, days = _period_days(gen)
@@ -905,13 +1450,29 @@ def _events_table(gen: _Generator, cp: pd.DataFrame, extra: dict, cp_ids: np.nda
         if etype == "prepayment":
             frac = rng.uniform(0.15, 0.6, k.size)
             amount = np.round(extra["rev_minor"][k] * frac).astype(np.int64)
-        ev_frames.append(pd.DataFrame({"date": edate, "client_id": cp_ids[k], "type": etype, "amount_minor": amount}))
-    events = pd.concat(ev_frames, ignore_index=True).sort_values(["date", "client_id", "type"], kind="stable")
+        ev_frames.append(
+            pd.DataFrame(
+                {"date": edate, "client_id": cp_ids[k], "type": etype, "amount_minor": amount}
+            )
+        )
+    events = pd.concat(ev_frames, ignore_index=True).sort_values(
+        ["date", "client_id", "type"], kind="stable"
+    )
     return events.reset_index(drop=True)
 
 
-def _truth(gen: _Generator, seed: int, command: str, freq: str, eff: list[Effect], info: dict, kinds: dict,
-           first: pd.DataFrame, rows: np.ndarray, ids: np.ndarray) -> dict:
+def _truth(
+    gen: _Generator,
+    seed: int,
+    command: str,
+    freq: str,
+    eff: list[Effect],
+    info: dict,
+    kinds: dict,
+    first: pd.DataFrame,
+    rows: np.ndarray,
+    ids: np.ndarray,
+) -> dict:
     """``truth.json``: seed, command, versions, periods, every client's latent kinds and life, the
     planted effects and their calibration."""
     labels = [str(x) for x in gen.periods]
@@ -924,19 +1485,39 @@ def _truth(gen: _Generator, seed: int, command: str, freq: str, eff: list[Effect
         "window": gen.W,
         "periods": labels,
         "unit": "SD of the outcome per SD of the kind's latent revenue share over t-W..t-1, "
-                "both after removing portfolio and period means",
+        "both after removing portfolio and period means",
         "clients": {
-            id_of[r]: {"kinds": [k for k in KINDS if kinds[k][r]], "first_period": labels[lo], "last_period": labels[hi]}
-            for r, lo, hi in zip(rows.tolist(), first.loc[rows, "min"].tolist(), first.loc[rows, "max"].tolist())
+            id_of[r]: {
+                "kinds": [k for k in KINDS if kinds[k][r]],
+                "first_period": labels[lo],
+                "last_period": labels[hi],
+            }
+            for r, lo, hi in zip(
+                rows.tolist(), first.loc[rows, "min"].tolist(), first.loc[rows, "max"].tolist()
+            )
         },
-        "effects": [{"category": e.category, "outcome": e.outcome, "lag": e.lag, "size": e.size,
-                     **({"level": e.level} if e.level != "portfolio" else {})} for e in eff],
+        "effects": [
+            {
+                "category": e.category,
+                "outcome": e.outcome,
+                "lag": e.lag,
+                "size": e.size,
+                **({"level": e.level} if e.level != "portfolio" else {}),
+            }
+            for e in eff
+        ],
         "calibration": info["calibration"],
     }
 
 
-def _one_company_truth(truth: dict, gen: _Generator, rows: np.ndarray, ids: np.ndarray, port_label: np.ndarray,
-                       moved: dict) -> None:
+def _one_company_truth(
+    truth: dict,
+    gen: _Generator,
+    rows: np.ndarray,
+    ids: np.ndarray,
+    port_label: np.ndarray,
+    moved: dict,
+) -> None:
     """What a one-company world adds to the truth: its units, each client's unit and move, and the
     client-level differences every world has."""
     id_of = dict(zip(rows.tolist(), ids.tolist()))
@@ -949,10 +1530,19 @@ def _one_company_truth(truth: dict, gen: _Generator, rows: np.ndarray, ids: np.n
         if r in moved:
             entry["moved"] = moved[r]
     truth["client_baseline"] = [
-        {"category": "understanding", "outcome": "retention", "level": "client",
-         "note": "churn hazard lower by 0.03 per quarter (scaled to the period) in every world"},
-        {"category": "advanced", "outcome": "revenue_growth", "level": "client",
-         "note": "extra log growth of 0.12 per quarter over the first 8 quarters of a client's life in every world"},
+        {
+            "category": "understanding",
+            "outcome": "retention",
+            "level": "client",
+            "note": "churn hazard lower by 0.03 per quarter (scaled to the period) in every world",
+        },
+        {
+            "category": "advanced",
+            "outcome": "revenue_growth",
+            "level": "client",
+            "note": "extra log growth of 0.12 per quarter over the first 8 quarters of a client's "
+            "life in every world",
+        },
     ]
 
 
@@ -992,8 +1582,10 @@ def _money(minor: np.ndarray) -> np.ndarray:
     minor = np.asarray(minor, dtype=np.int64)
     sign = np.where(minor < 0, "-", "")
     a = np.abs(minor)
-    return np.char.add(np.char.add(np.char.add(sign, (a // 100).astype(str)), "."),
-                       np.char.zfill((a % 100).astype(str), 2)).astype(object)
+    return np.char.add(
+        np.char.add(np.char.add(sign, (a // 100).astype(str)), "."),
+        np.char.zfill((a % 100).astype(str), 2),
+    ).astype(object)
 
 
 def _money_ru(minor: np.ndarray) -> np.ndarray:
@@ -1007,22 +1599,52 @@ def _money_ru(minor: np.ndarray) -> np.ndarray:
 
 
 RU_HEADERS = {
-    "clients": {"client_id": "ИНН", "name": "Наименование", "portfolio": "Подразделение",
-                "org_type": "Тип организации", "industry": "Отрасль", "country": "Страна",
-                "founded_year": "Год основания", "is_reference": "Референс", "brand_score": "Известность бренда",
-                "innovation_score": "Инновационность"},
-    "transactions": {"order_id": "Номер документа", "date": "Дата", "client_id": "ИНН", "portfolio": "Подразделение",
-                     "revenue": "Выручка", "cost": "Себестоимость", "is_new_product": "Новинка",
-                     "account_manager": "Менеджер"},
+    "clients": {
+        "client_id": "ИНН",
+        "name": "Наименование",
+        "portfolio": "Подразделение",
+        "org_type": "Тип организации",
+        "industry": "Отрасль",
+        "country": "Страна",
+        "founded_year": "Год основания",
+        "is_reference": "Референс",
+        "brand_score": "Известность бренда",
+        "innovation_score": "Инновационность",
+    },
+    "transactions": {
+        "order_id": "Номер документа",
+        "date": "Дата",
+        "client_id": "ИНН",
+        "portfolio": "Подразделение",
+        "revenue": "Выручка",
+        "cost": "Себестоимость",
+        "is_new_product": "Новинка",
+        "account_manager": "Менеджер",
+    },
     "events": {"date": "Дата", "client_id": "ИНН", "type": "Вид события", "amount": "Сумма"},
-    "kpis": {"portfolio": "Подразделение", "period": "Период", "plan_attainment": "Выполнение плана",
-             "defect_rate": "Доля брака"},
+    "kpis": {
+        "portfolio": "Подразделение",
+        "period": "Период",
+        "plan_attainment": "Выполнение плана",
+        "defect_rate": "Доля брака",
+    },
 }
-RU_ORG = {"private": "Коммерческая организация", "multinational": "Международная компания",
-          "government": "Госучреждение", "education": "Образовательное учреждение", "startup": "Стартап",
-          "sole_trader": "ИП"}
-RU_EVENTS = {"claim": "Рекламация", "trial": "Испытание", "spec_requirement": "Спецтребование",
-             "prepayment": "Предоплата", "deferral_accepted": "Отсрочка принята", "incident": "Инцидент"}
+RU_ORG = {
+    "private": "Коммерческая организация",
+    "multinational": "Международная компания",
+    "government": "Госучреждение",
+    "education": "Образовательное учреждение",
+    "startup": "Стартап",
+    "sole_trader": "ИП",
+}
+RU_EVENTS = {
+    "claim": "Рекламация",
+    "trial": "Испытание",
+    "spec_requirement": "Спецтребование",
+    "prepayment": "Предоплата",
+    "deferral_accepted": "Отсрочка принята",
+    "incident": "Инцидент",
+}
 
 
 def world_panel(world: World, freq: str = "Q") -> pd.DataFrame:
@@ -1032,21 +1654,38 @@ def world_panel(world: World, freq: str = "Q") -> pd.DataFrame:
     tx = world.transactions
     port = world.clients.set_index("client_id")["portfolio"]
     per = tx["date"].dt.to_period(freq).astype(str)
-    t = pd.DataFrame({
-        "client_id": tx["client_id"].astype(str), "period": per,
-        "revenue": tx["revenue_minor"] / 100, "cost": tx["cost_minor"] / 100,
-        "new_product_revenue": np.where(tx["is_new_product"], tx["revenue_minor"], 0) / 100,
-    })
+    t = pd.DataFrame(
+        {
+            "client_id": tx["client_id"].astype(str),
+            "period": per,
+            "revenue": tx["revenue_minor"] / 100,
+            "cost": tx["cost_minor"] / 100,
+            "new_product_revenue": np.where(tx["is_new_product"], tx["revenue_minor"], 0) / 100,
+        }
+    )
     agg = t.groupby(["client_id", "period"], as_index=False).agg(
-        revenue=("revenue", "sum"), cost=("cost", "sum"), orders=("revenue", "size"),
-        new_product_revenue=("new_product_revenue", "sum"))
+        revenue=("revenue", "sum"),
+        cost=("cost", "sum"),
+        orders=("revenue", "size"),
+        new_product_revenue=("new_product_revenue", "sum"),
+    )
     ev = world.events
-    e = pd.DataFrame({"client_id": ev["client_id"].astype(str), "period": ev["date"].dt.to_period(freq).astype(str),
-                      "type": ev["type"].astype(str),
-                      "amount": np.where(ev["type"] == "prepayment", ev["amount_minor"].clip(0) / 100, 0.0)})
-    # counts per client, period and type (groupby + unstack: crosstab's pure-python aggregation cost more)
-    counts = e.groupby(["client_id", "period", "type"]).size().unstack("type", fill_value=0) \
+    e = pd.DataFrame(
+        {
+            "client_id": ev["client_id"].astype(str),
+            "period": ev["date"].dt.to_period(freq).astype(str),
+            "type": ev["type"].astype(str),
+            "amount": np.where(ev["type"] == "prepayment", ev["amount_minor"].clip(0) / 100, 0.0),
+        }
+    )
+    # counts per client, period and type (groupby + unstack: crosstab's pure-python aggregation cost
+    # more)
+    counts = (
+        e.groupby(["client_id", "period", "type"])
+        .size()
+        .unstack("type", fill_value=0)
         .reindex(columns=list(EVENT_TYPES), fill_value=0)
+    )
     counts["prepayment_amount"] = e.groupby(["client_id", "period"])["amount"].sum()
     counts = counts.reset_index()
     out = agg.merge(counts, on=["client_id", "period"], how="outer")
@@ -1057,36 +1696,71 @@ def world_panel(world: World, freq: str = "Q") -> pd.DataFrame:
     out["orders"] = out["orders"].fillna(0).astype("int64")
     out["gross_profit"] = out["revenue"] - out["cost"]
     out["portfolio"] = out["client_id"].map(port).astype(str)
-    cols = ["client_id", "portfolio", "period", "revenue", "cost", "gross_profit", "orders",
-            "new_product_revenue", *EVENT_TYPES, "prepayment_amount"]
+    cols = [
+        "client_id",
+        "portfolio",
+        "period",
+        "revenue",
+        "cost",
+        "gross_profit",
+        "orders",
+        "new_product_revenue",
+        *EVENT_TYPES,
+        "prepayment_amount",
+    ]
     return out[cols].sort_values(["portfolio", "client_id", "period"]).reset_index(drop=True)
 
 
 def _canonical_frames(world: World) -> dict[str, pd.DataFrame]:
     tx = world.transactions
     tables = {
-        "clients": world.clients.assign(is_reference=np.where(world.clients["is_reference"], "true", "false")),
-        "transactions": pd.DataFrame({
-            "order_id": tx["order_id"], "date": tx["date"].dt.strftime("%Y-%m-%d"), "client_id": tx["client_id"],
-            "portfolio": tx["portfolio"], "revenue": _money(tx["revenue_minor"]), "cost": _money(tx["cost_minor"]),
-            "is_new_product": np.where(tx["is_new_product"], "true", "false"), "account_manager": tx["account_manager"],
-        }) if "portfolio" in tx.columns else pd.DataFrame({
-            "order_id": tx["order_id"], "date": tx["date"].dt.strftime("%Y-%m-%d"), "client_id": tx["client_id"],
-            "revenue": _money(tx["revenue_minor"]), "cost": _money(tx["cost_minor"]),
-            "is_new_product": np.where(tx["is_new_product"], "true", "false"), "account_manager": tx["account_manager"],
-        }),
-        "events": pd.DataFrame({
-            "date": world.events["date"].dt.strftime("%Y-%m-%d"), "client_id": world.events["client_id"],
-            "type": world.events["type"],
-            "amount": np.where(world.events["amount_minor"] >= 0, _money(world.events["amount_minor"].clip(0)), ""),
-        }),
+        "clients": world.clients.assign(
+            is_reference=np.where(world.clients["is_reference"], "true", "false")
+        ),
+        "transactions": pd.DataFrame(
+            {
+                "order_id": tx["order_id"],
+                "date": tx["date"].dt.strftime("%Y-%m-%d"),
+                "client_id": tx["client_id"],
+                "portfolio": tx["portfolio"],
+                "revenue": _money(tx["revenue_minor"]),
+                "cost": _money(tx["cost_minor"]),
+                "is_new_product": np.where(tx["is_new_product"], "true", "false"),
+                "account_manager": tx["account_manager"],
+            }
+        )
+        if "portfolio" in tx.columns
+        else pd.DataFrame(
+            {
+                "order_id": tx["order_id"],
+                "date": tx["date"].dt.strftime("%Y-%m-%d"),
+                "client_id": tx["client_id"],
+                "revenue": _money(tx["revenue_minor"]),
+                "cost": _money(tx["cost_minor"]),
+                "is_new_product": np.where(tx["is_new_product"], "true", "false"),
+                "account_manager": tx["account_manager"],
+            }
+        ),
+        "events": pd.DataFrame(
+            {
+                "date": world.events["date"].dt.strftime("%Y-%m-%d"),
+                "client_id": world.events["client_id"],
+                "type": world.events["type"],
+                "amount": np.where(
+                    world.events["amount_minor"] >= 0,
+                    _money(world.events["amount_minor"].clip(0)),
+                    "",
+                ),
+            }
+        ),
         "kpis": world.kpis,
     }
     return tables
 
 
 def write_world(world: World, out: str | Path, *, flavor: str = "standard") -> dict[str, Path]:
-    """Write the world as a CRM export (``standard``) or a 1C export (``ru-1c``) plus ``truth.json``.
+    """Write the world as a CRM export (``standard``) or a 1C export (``ru-1c``) plus
+    ``truth.json``.
 
     Files are written to a temporary name and renamed, so an interrupted run leaves no half file.
     """
@@ -1095,7 +1769,9 @@ def write_world(world: World, out: str | Path, *, flavor: str = "standard") -> d
     written = {}
     if flavor == "standard":
         for name, df in _canonical_frames(world).items():
-            written[name] = _atomic_write(out / f"{name}.csv", df.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+            written[name] = _atomic_write(
+                out / f"{name}.csv", df.to_csv(index=False, lineterminator="\n").encode("utf-8")
+            )
     elif flavor == "ru-1c":
         written.update(_write_ru_1c(world, out))
     else:
@@ -1103,8 +1779,10 @@ def write_world(world: World, out: str | Path, *, flavor: str = "standard") -> d
     truth = json.dumps(world.truth, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
     written["truth"] = _atomic_write(out / "truth.json", truth.encode("utf-8"))
     if world.truth.get("layout") == "one-company":  # how to read it: months, units by manager
-        config = ("# data config of a synthetic one-company world (written by keyclients synth)\n"
-                  f"version: 1\nfreq: {world.truth['freq']}\nportfolio_by: account_manager\n")
+        config = (
+            "# data config of a synthetic one-company world (written by keyclients synth)\n"
+            f"version: 1\nfreq: {world.truth['freq']}\nportfolio_by: account_manager\n"
+        )
         written["config"] = _atomic_write(out / "keyclients.yaml", config.encode("utf-8"))
     return written
 
@@ -1125,28 +1803,54 @@ def _write_ru_1c(world: World, out: Path) -> dict[str, Path]:
     tx = world.transactions
     ev = world.events
     tables = {
-        "clients": pd.DataFrame({
-            "client_id": c["client_id"], "name": c["name"], "portfolio": c["portfolio"].str.replace("P", "Филиал ", regex=False),
-            "org_type": c["org_type"].map(RU_ORG), "industry": c["industry"], "country": c["country"],
-            "founded_year": c["founded_year"], "is_reference": c["is_reference"].map(yes_no),
-            "brand_score": c["brand_score"], "innovation_score": c["innovation_score"],
-        }),
-        "transactions": pd.DataFrame({
-            "order_id": tx["order_id"].str.replace("SO-", "РН-", regex=False), "date": tx["date"].dt.strftime("%d.%m.%Y"),
-            "client_id": tx["client_id"], "portfolio": tx["portfolio"].str.replace("P", "Филиал ", regex=False),
-            "revenue": _money_ru(tx["revenue_minor"]), "cost": _money_ru(tx["cost_minor"]),
-            "is_new_product": tx["is_new_product"].map(yes_no), "account_manager": tx["account_manager"],
-        }),
-        "events": pd.DataFrame({
-            "date": ev["date"].dt.strftime("%d.%m.%Y"), "client_id": ev["client_id"], "type": ev["type"].map(RU_EVENTS),
-            "amount": np.where(ev["amount_minor"] >= 0, _money_ru(ev["amount_minor"].clip(0)), ""),
-        }),
-        "kpis": pd.DataFrame({
-            "portfolio": world.kpis["portfolio"].str.replace("P", "Филиал ", regex=False),
-            "period": [pd.Period(x).start_time.strftime("%d.%m.%Y") for x in world.kpis["period"]],
-            "plan_attainment": [f"{v:.4f}".replace(".", ",") for v in world.kpis["plan_attainment"]],
-            "defect_rate": [f"{v:.5f}".replace(".", ",") for v in world.kpis["defect_rate"]],
-        }),
+        "clients": pd.DataFrame(
+            {
+                "client_id": c["client_id"],
+                "name": c["name"],
+                "portfolio": c["portfolio"].str.replace("P", "Филиал ", regex=False),
+                "org_type": c["org_type"].map(RU_ORG),
+                "industry": c["industry"],
+                "country": c["country"],
+                "founded_year": c["founded_year"],
+                "is_reference": c["is_reference"].map(yes_no),
+                "brand_score": c["brand_score"],
+                "innovation_score": c["innovation_score"],
+            }
+        ),
+        "transactions": pd.DataFrame(
+            {
+                "order_id": tx["order_id"].str.replace("SO-", "РН-", regex=False),
+                "date": tx["date"].dt.strftime("%d.%m.%Y"),
+                "client_id": tx["client_id"],
+                "portfolio": tx["portfolio"].str.replace("P", "Филиал ", regex=False),
+                "revenue": _money_ru(tx["revenue_minor"]),
+                "cost": _money_ru(tx["cost_minor"]),
+                "is_new_product": tx["is_new_product"].map(yes_no),
+                "account_manager": tx["account_manager"],
+            }
+        ),
+        "events": pd.DataFrame(
+            {
+                "date": ev["date"].dt.strftime("%d.%m.%Y"),
+                "client_id": ev["client_id"],
+                "type": ev["type"].map(RU_EVENTS),
+                "amount": np.where(
+                    ev["amount_minor"] >= 0, _money_ru(ev["amount_minor"].clip(0)), ""
+                ),
+            }
+        ),
+        "kpis": pd.DataFrame(
+            {
+                "portfolio": world.kpis["portfolio"].str.replace("P", "Филиал ", regex=False),
+                "period": [
+                    pd.Period(x).start_time.strftime("%d.%m.%Y") for x in world.kpis["period"]
+                ],
+                "plan_attainment": [
+                    f"{v:.4f}".replace(".", ",") for v in world.kpis["plan_attainment"]
+                ],
+                "defect_rate": [f"{v:.5f}".replace(".", ",") for v in world.kpis["defect_rate"]],
+            }
+        ),
     }
     titles = {
         "clients": "Справочник «Контрагенты»",
@@ -1170,9 +1874,23 @@ def _write_ru_1c(world: World, out: Path) -> dict[str, Path]:
 def synth_command(**kwargs: object) -> str:
     """The ``keyclients synth`` command line (without ``--out``) that reproduces a world."""
     parts = ["keyclients", "synth"]
-    for key in ("portfolios", "managers", "periods", "freq", "start", "clients", "seed", "effects", "flavor"):
+    for key in (
+        "portfolios",
+        "managers",
+        "periods",
+        "freq",
+        "start",
+        "clients",
+        "seed",
+        "effects",
+        "flavor",
+    ):
         if key == "portfolios" and kwargs.get("managers"):
             continue  # one company: the managers are the units
-        if key in kwargs and kwargs[key] is not None and not (key == "managers" and not kwargs[key]):
+        if (
+            key in kwargs
+            and kwargs[key] is not None
+            and not (key == "managers" and not kwargs[key])
+        ):
             parts += [f"--{key}", str(kwargs[key])]
     return shlex.join(parts)
