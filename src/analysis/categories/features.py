@@ -251,8 +251,10 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         data hold no event at all (no events file, or an empty one) every event feature is
         missing rather than zero.
     transactions
-        Order lines with ``account_manager`` for ``manager_continuity``; without them the panel's
-        ``account_manager`` column is used if present (one manager per client-period).
+        Order lines with ``account_manager`` for ``manager_continuity``, or the same lines counted
+        per client, period and manager (``client_id, period, account_manager, orders``:
+        :func:`analysis.ingest.panel.manager_orders_expr`, what an engine run brings back); without
+        them the panel's ``account_manager`` column is used if present (one manager per client-period).
     only
         Compute only these features (e.g. those a rulebook reads,
         :func:`analysis.categories.rules.rule_features`): the columns returned are the keys and these.
@@ -539,6 +541,11 @@ def _tenure_products_managers(w: _Work, panel: pd.DataFrame, transactions: pd.Da
             rec = pd.DataFrame({"client_id": transactions["client_id"],
                                 "period": pd.to_datetime(transactions["date"]).dt.to_period(freq).astype(str),
                                 "account_manager": transactions["account_manager"], "weight": 1.0})
+        elif transactions is not None and {"period", "account_manager", "orders"} <= set(transactions.columns):
+            # the order lines already counted per client, period and manager (the engine's,
+            # analysis.ingest.panel.manager_orders_expr): the same records, summed
+            rec = transactions[["client_id", "period", "account_manager"]].assign(
+                weight=transactions["orders"].to_numpy(dtype=float))
         elif "account_manager" in panel.columns:
             weight = panel["orders"].to_numpy(dtype=float) if "orders" in panel.columns else 1.0
             rec = panel[["client_id", "period", "account_manager"]].assign(weight=weight)  # one manager per row
