@@ -76,8 +76,8 @@ class Scan:
     """Canonical tables registered in an engine, read from the files where they lie.
 
     ``tables``: name → Ibis table of the canonical columns, typed; ``paths``: name → file;
-    ``raw``: name → the file's cells as text (CSV on DuckDB; the typed file otherwise; None on
-    Spark's CSV), for the checks; ``whole``: name → every column of the file.
+    ``raw``: name → the file's cells as text (CSV; the typed file for Parquet), for the checks;
+    ``whole``: name → every column of the file.
     """
 
     con: BaseBackend
@@ -210,12 +210,9 @@ def _read_one(
         ddl = ", ".join(
             f"`{h}` {_SPARK_TYPES.get(want.get(h, 'VARCHAR'), 'STRING')}" for h in header
         )
-        return (
-            con.read_csv(str(path), header=True, schema=ddl, mode="PERMISSIVE"),
-            None,
-            header,
-            path,
-        )
+        t = con.read_csv(str(path), header=True, schema=ddl, mode="PERMISSIVE")
+        text = ", ".join(f"`{h}` STRING" for h in header)  # the cells as text, for the checks
+        return t, con.read_csv(str(path), header=True, schema=text), header, path
     t = con.read_csv(
         str(path),
         types={h: want[h] for h in header if h in want},

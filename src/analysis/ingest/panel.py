@@ -18,7 +18,7 @@ import pandas as pd
 
 from analysis.config import EVENT_TYPES, FREQUENCIES
 from analysis.errors import InputError
-from analysis.ingest.backends import connect
+from analysis.ingest.backends import connect, release, spark_active
 
 if (
     TYPE_CHECKING
@@ -314,6 +314,7 @@ def client_period_panel(
         frames["events"] = base.events[
             [c for c in ENGINE_SCHEMAS["events"] if c in base.events.columns]
         ]
+    owned = engine == "spark" and not spark_active()  # a session started here is stopped here
     con = connect(engine)
     try:
         if engine == "duckdb":
@@ -325,7 +326,7 @@ def client_period_panel(
             )
             out = con.to_pandas(expr)
     finally:
-        con.disconnect()
+        release(con, stop_spark=owned)
     for col in ("client_id", "portfolio", "period", "account_manager"):
         if col in out:
             out[col] = out[col].astype("str")

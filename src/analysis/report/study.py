@@ -260,12 +260,19 @@ def _read_in_pandas(folder: Path, folders: list, st: Settings, config: str | Pat
     if base.transactions is None:
         raise InputError(f"{folder}: the pages need order lines (transactions); none were found")
     progress.step("building the client × period panel")
-    managers = None
-    if engine == "spark":  # before the panel: client_period_panel stops the Spark session
-        from analysis.ingest.panel import manager_orders_of
+    if engine != "spark":
+        return base, client_period_panel(base, freq=st.freq, engine=engine), table, None
+    from analysis.ingest.backends import spark_active, spark_session
+    from analysis.ingest.panel import manager_orders_of
 
+    owned = not spark_active()
+    session = spark_session()  # one session for both queries, stopped here when started here
+    try:
         managers = manager_orders_of(base, freq=st.freq, engine=engine)
-    return base, client_period_panel(base, freq=st.freq, engine=engine), table, managers
+        return base, client_period_panel(base, freq=st.freq, engine=engine), table, managers
+    finally:
+        if owned:
+            session.stop()
 
 
 MANIFEST = "study.json"
