@@ -7,32 +7,36 @@ SIGTERM (workers and kernels ended, the partial report removed, the previous one
 
 from __future__ import annotations
 
-import sys
+import functools
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional, ParamSpec, TypedDict, TypeVar
 
 import typer
 import typer.core
 
 from analysis.errors import InputError, KeyclientsError, Stopped
 
+if TYPE_CHECKING:  # typer vendors click: its commands take the vendored click's context
+    from typer._click.core import Context
+    from typer.core import TyperOption
 
-class _NoBoolHelp:
+
+def _no_bool(opt: TyperOption | None) -> TyperOption | None:
     """``-h, --help`` shown without ``<bool>``: it takes no value."""
-
-    def get_help_option(self, ctx):
-        opt = super().get_help_option(ctx)
-        if opt is not None:
-            opt.metavar = ""
-        return opt
+    if opt is not None:
+        opt.metavar = ""
+    return opt
 
 
-class _Group(_NoBoolHelp, typer.core.TyperGroup):
-    pass
+class _Group(typer.core.TyperGroup):
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        return _no_bool(super().get_help_option(ctx))
 
 
-class _Command(_NoBoolHelp, typer.core.TyperCommand):
-    pass
+class _Command(typer.core.TyperCommand):
+    def get_help_option(self, ctx: Context) -> TyperOption | None:
+        return _no_bool(super().get_help_option(ctx))
 
 
 app = typer.Typer(
@@ -48,17 +52,32 @@ app = typer.Typer(
 FLAG = ""
 
 # Options several commands take, declared once (one name, one help text).
-ConfigOption = Annotated[Optional[Path], typer.Option("--config", help="Data config (YAML) mapping files and columns.")]
-RulebookOption = Annotated[Optional[Path], typer.Option("--rulebook", help="Category rulebook (YAML); default: built in.")]
-HypothesesOption = Annotated[Optional[Path], typer.Option("--hypotheses", help="Hypotheses file (YAML); default: built in.")]
-FreqOption = Annotated[Optional[str], typer.Option("--freq", help="Periods: Q (quarters) or M (months); default: the "
-                                                   "config's freq, else Q.")]
-WindowOption = Annotated[Optional[int], typer.Option("--window", min=1, help="Periods in the trailing window; default: the "
-                                                     "config's window, else 4 quarters or 6 months.")]
-PortfolioByOption = Annotated[Optional[str], typer.Option("--portfolio-by", help="Sub-portfolios inside one company: a client "
-                                                          "or order column (account_manager, region, branch, channel, ...).")]
-EngineOption = Annotated[Optional[str], typer.Option("--engine", help="Aggregation engine: duckdb or spark (default: the "
-                                                     "config's engine, else duckdb).")]
+ConfigOption = Annotated[Optional[Path],
+                         typer.Option("--config",
+                                      help="Data config (YAML) mapping files and columns.")]
+RulebookOption = Annotated[Optional[Path],
+                           typer.Option("--rulebook",
+                                        help="Category rulebook (YAML); default: built in.")]
+HypothesesOption = Annotated[Optional[Path],
+                             typer.Option("--hypotheses",
+                                          help="Hypotheses file (YAML); default: built in.")]
+FreqOption = Annotated[Optional[str],
+                       typer.Option("--freq",
+                                    help="Periods: Q (quarters) or M (months); default: the "
+                                    "config's freq, else Q.")]
+WindowOption = Annotated[Optional[int],
+                         typer.Option("--window", min=1,
+                                      help="Periods in the trailing window; default: the "
+                                      "config's window, else 4 quarters or 6 months.")]
+PortfolioByOption = Annotated[Optional[str],
+                              typer.Option("--portfolio-by",
+                                           help="Sub-portfolios inside one company: a client "
+                                           "or order column (account_manager, region, branch, "
+                                           "channel, ...).")]
+EngineOption = Annotated[Optional[str],
+                         typer.Option("--engine",
+                                      help="Aggregation engine: duckdb or spark (default: the "
+                                      "config's engine, else duckdb).")]
 
 
 def _version(value: bool) -> None:
@@ -77,18 +96,22 @@ def _main(
     """Sort a client base into kinds of key client and test which kinds move growth."""
 
 
-def fail(message: str, code: int = 2) -> None:
-    """Print one clear message to stderr and exit with ``code`` (2: bad input, 1: analysis failed)."""
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print one clear message to stderr and exit with ``code`` (2: bad input, 1: analysis
+    failed)."""
     typer.echo(f"keyclients: error: {message}", err=True)
     raise typer.Exit(code)
 
 
-def guarded(func):
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def guarded(func: Callable[_P, _R]) -> Callable[_P, _R]:
     """Turn the package's own errors into one message and the right exit code."""
-    import functools
 
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
         try:
             return func(*args, **kwargs)
         except Stopped as exc:
@@ -120,19 +143,26 @@ def resolve_engine(engine: str | None, config: Path | None, data: Path | None = 
 @app.command(cls=_Command)
 @guarded
 def synth(
-    out: Path = typer.Option(..., "--out", help="Folder to write the world into (created if missing)."),
+    out: Path = typer.Option(..., "--out",
+                             help="Folder to write the world into (created if missing)."),
     portfolios: int = typer.Option(30, min=1, help="Number of portfolios (supplier units)."),
     periods: int = typer.Option(12, min=3, help="Number of periods."),
     freq: str = typer.Option("Q", help="Period frequency: Q (quarters) or M (months)."),
-    start: Optional[str] = typer.Option(None, help="First period, e.g. 2022Q1 or 2022-01 (default 2023Q1 / 2023-01); "
-                                        "the same seed draws the same world from any start."),
+    start: Optional[str] = typer.Option(None,
+                                        help="First period, e.g. 2022Q1 or 2022-01 (default 2023Q1 "
+                                        "/ 2023-01); the same seed draws the same world from any "
+                                        "start."),
     clients: int = typer.Option(40, min=5, help="Mean number of clients a portfolio starts with."),
     seed: int = typer.Option(1, help="Random seed: the same seed gives byte-identical files."),
-    effects: str = typer.Option("default", help="Planted effects: default, none (a null world), one-company (default plus "
-                                "client-level effects) or a YAML file."),
-    managers: int = typer.Option(0, min=0, help="0: a world of --portfolios portfolios; N ≥ 2: one company whose clients "
-                                 "are served by N account managers (no portfolio column; keyclients.yaml sets portfolio_by)."),
-    flavor: str = typer.Option("standard", help="standard (UTF-8 CSV, canonical names) or ru-1c (a 1C export)."),
+    effects: str = typer.Option("default",
+                                help="Planted effects: default, none (a null world), one-company "
+                                "(default plus client-level effects) or a YAML file."),
+    managers: int = typer.Option(0, min=0,
+                                 help="0: a world of --portfolios portfolios; N ≥ 2: one company "
+                                 "whose clients are served by N account managers (no portfolio "
+                                 "column; keyclients.yaml sets portfolio_by)."),
+    flavor: str = typer.Option("standard", help="standard (UTF-8 CSV, canonical names) or ru-1c "
+                               "(a 1C export)."),
 ) -> None:
     """Write a synthetic client base with known truth (truth.json) and planted effects."""
     import time
@@ -141,11 +171,15 @@ def synth(
 
     if freq not in ("Q", "M"):
         raise InputError(f"--freq must be Q or M, got {freq!r}")
-    command = _synth.synth_command(portfolios=portfolios, periods=periods, freq=freq, clients=clients,
-                                   seed=seed, effects=effects, flavor=flavor, managers=managers, start=start)
+    command = _synth.synth_command(portfolios=portfolios, periods=periods, freq=freq,
+                                   clients=clients,
+                                   seed=seed, effects=effects, flavor=flavor, managers=managers,
+                                   start=start)
     t0 = time.perf_counter()
-    world = _synth.generate(portfolios=portfolios, periods=periods, freq=freq, clients=clients, seed=seed,
-                            effects=effects, flavor=flavor, command=command, managers=managers, start=start)
+    world = _synth.generate(portfolios=portfolios, periods=periods, freq=freq, clients=clients,
+                            seed=seed,
+                            effects=effects, flavor=flavor, command=command, managers=managers,
+                            start=start)
     _synth.write_world(world, out, flavor=flavor)
     typer.echo(
         f"wrote {out}: {len(world.clients):,} clients, {len(world.transactions):,} order lines, "
@@ -173,7 +207,8 @@ def _check_freq(freq: str | None) -> str:
     return freq
 
 
-def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by: str, engine: str = "duckdb"):
+def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by: str,
+                   engine: str = "duckdb"):
     """Every problem of the input at once (company by company for a folder of companies); with
     ``--engine spark`` canonical files are checked by Spark where they lie (the order lines do
     not come into this process)."""
@@ -188,60 +223,88 @@ def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by:
             return None
     if folders:
         if portfolio_by:
-            raise InputError("--portfolio-by works on one company's data; with several company folders "
-                             "each company is one portfolio")
+            raise InputError("--portfolio-by works on one company's data; with several company "
+                             "folders each company is one portfolio")
         checked = validate_companies(folders, config=config, freq=freq or None)
     else:
         st = settings(data_dir, config=config or "", freq=freq, portfolio_by=portfolio_by)
         checked = _validate(data_dir, config=st.config if freq or portfolio_by else config)
         by = st.portfolio_by
-        if checked.ok and by:
-            b = checked.base
+        b = checked.base
+        if checked.ok and by and b is not None:  # a base comes with every report without errors
             tx = b.transactions if b.transactions is not None else b.client_periods
             if by not in b.clients.columns and (tx is None or by not in tx.columns):
                 from analysis.ingest.units import SUGGESTED
 
                 raise InputError(
-                    f"{data_dir}: portfolio_by {by!r} is a column of neither the clients table nor the order "
-                    f"lines (clients: {', '.join(map(str, b.clients.columns))}; order lines: "
-                    f"{', '.join(map(str, tx.columns)) if tx is not None else 'none'}); give one of those "
-                    f"(e.g. {', '.join(SUGGESTED)}) as it is headed in the file")
+                    f"{data_dir}: portfolio_by {by!r} is a column of neither the clients table nor "
+                    f"the order lines (clients: {', '.join(map(str, b.clients.columns))}; order "
+                    f"lines: {', '.join(map(str, tx.columns)) if tx is not None else 'none'}); "
+                    f"give one of those (e.g. {', '.join(SUGGESTED)}) as it is headed in the file")
     if not checked.ok:
         raise InputError(checked.message())
     return checked
 
 
+class _RunOptions(TypedDict):
+    """What ``run`` passes to both :func:`analysis.report.runner.run_report` and ``run_batch``."""
+
+    data_dir: Path
+    out_dir: Path
+    seed: int
+    jobs: int
+    cell_timeout: int
+    extra_parameters: dict[str, object]
+    audience: str
+    lang: str
+    anonymize: bool
+    anon_key: str | None
+    csv_max_rows: int | None
+    log: Callable[[str], None] | None
+
+
 @app.command(cls=_Command)
 @guarded
 def run(
-    which: Optional[str] = typer.Argument(None, help="With --sample: which bundled sample, panel (default; 50 "
-                                          "portfolios × 16 quarters) or one-company (36 months, 8 account managers).",
-                                          show_default=False),
-    sample: bool = typer.Option(False, "--sample", metavar=FLAG, help="Use a bundled synthetic sample (`--sample one-company` for the second)."),
-    data: list[Path] = typer.Option([], "--data", help="Folder with clients/transactions/events/kpis files; repeat it (or "
-                                    "give a folder of company folders) for a research panel, one company per folder."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: reports/sample or reports/<data name>)."),
+    which: Optional[str] = typer.Argument(None, show_default=False, help="With --sample: which "
+                                          "bundled sample, panel (default; 50 portfolios × 16 "
+                                          "quarters) or one-company (36 months, 8 account "
+                                          "managers)."),
+    sample: bool = typer.Option(False, "--sample", metavar=FLAG, help="Use a bundled synthetic "
+                                "sample (`--sample one-company` for the second)."),
+    data: list[Path] = typer.Option([], "--data", help="Folder with clients/transactions/events/"
+                                    "kpis files; repeat it (or give a folder of company folders) "
+                                    "for a research panel, one company per folder."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Report folder (default: reports/sample "
+                                       "or reports/<data name>)."),
     config: ConfigOption = None,
     rulebook: RulebookOption = None,
     hypotheses: HypothesesOption = None,
     freq: FreqOption = None,
     window: WindowOption = None,
     portfolio_by: PortfolioByOption = None,
-    audience: str = typer.Option("presentation", help="presentation (pages without code first) or research."),
-    lang: str = typer.Option("en", "--lang", help="Report language: en or ru (every heading, label and number format)."),
-    anonymize: bool = typer.Option(False, "--anonymize", metavar=FLAG, help="Replace client names and ids by keyed pseudonyms everywhere."),
-    anon_key: Optional[str] = typer.Option(None, "--anon-key", help="Key of the pseudonyms (same key, same pseudonyms; "
-                                           "default: $KEYCLIENTS_ANON_KEY); without one a random key is drawn."),
-    by: Optional[str] = typer.Option(None, "--by", help="portfolio: one report per portfolio plus an index comparing them."),
+    audience: str = typer.Option("presentation", help="presentation (pages without code first) or "
+                                 "research."),
+    lang: str = typer.Option("en", "--lang", help="Report language: en or ru (every heading, label "
+                             "and number format)."),
+    anonymize: bool = typer.Option(False, "--anonymize", metavar=FLAG, help="Replace client names "
+                                   "and ids by keyed pseudonyms everywhere."),
+    anon_key: Optional[str] = typer.Option(None, "--anon-key", help="Key of the pseudonyms (same "
+                                           "key, same pseudonyms; default: $KEYCLIENTS_ANON_KEY); "
+                                           "without one a random key is drawn."),
+    by: Optional[str] = typer.Option(None, "--by", help="portfolio: one report per portfolio plus "
+                                     "an index comparing them."),
     seed: int = typer.Option(1, help="Seed for every random step of the analysis."),
     jobs: int = typer.Option(0, help="Notebooks run in parallel (0: one per core)."),
     timeout: int = typer.Option(600, help="Seconds a notebook cell may run."),
     engine: EngineOption = None,
-    param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE for a notebook parameter (repeatable), "
-                                                              "e.g. -p n_worlds=20."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", metavar=FLAG, help="No progress lines (errors and the report's path only)."),
-    csv_max_rows: Optional[int] = typer.Option(None, "--csv-max-rows", min=0, help="Tables longer than this are written "
-                                               "as Parquet only (default: $KEYCLIENTS_CSV_MAX_ROWS, else 200000)."),
+    param: list[str] = typer.Option([], "--param", "-p", help="NAME=VALUE for a notebook "
+                                    "parameter (repeatable), e.g. -p n_worlds=20."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", metavar=FLAG, help="No progress lines "
+                               "(errors and the report's path only)."),
+    csv_max_rows: Optional[int] = typer.Option(None, "--csv-max-rows", min=0, help="Tables longer "
+                                               "than this are written as Parquet only (default: "
+                                               "$KEYCLIENTS_CSV_MAX_ROWS, else 200000)."),
 ) -> None:
     """Run the notebooks on a client base and write the HTML report."""
     from analysis.report import runner as report
@@ -249,35 +312,44 @@ def run(
     if sample == bool(data):
         raise InputError("give exactly one of --sample or --data DIR")
     if which is not None and not sample:
-        raise InputError(f"unexpected argument {which!r}; a sample name goes with --sample (--sample one-company)")
+        raise InputError(f"unexpected argument {which!r}; a sample name goes with --sample "
+                         "(--sample one-company)")
     data_dir = _sample_dir(which) if sample else _data_folder(data)
     freq = _check_freq(freq)
-    out_dir = out or Path("reports") / (("sample" if not which or which == "panel" else f"sample-{which}") if sample
-                                        else ("companies" if len(data) > 1 else data_dir.resolve().name))
+    out_dir = out or Path("reports") / (("sample" if not which or which == "panel"
+                                         else f"sample-{which}") if sample
+                                        else ("companies" if len(data) > 1
+                                              else data_dir.resolve().name))
     if not sample:  # bad data stops here with every problem listed, before any notebook runs
-        _validate_data(data_dir, config, freq, portfolio_by or "", engine=resolve_engine(engine, config, data_dir))
-    extra = _notebook_parameters(data_dir, config=config, rulebook=rulebook, hypotheses=hypotheses, engine=engine,
-                                 settings={"freq": freq, "window": window, "portfolio_by": portfolio_by}, param=param)
+        _validate_data(data_dir, config, freq, portfolio_by or "",
+                       engine=resolve_engine(engine, config, data_dir))
+    extra = _notebook_parameters(data_dir, config=config, rulebook=rulebook, hypotheses=hypotheses,
+                                 engine=engine,
+                                 settings={"freq": freq, "window": window,
+                                           "portfolio_by": portfolio_by}, param=param)
     from analysis.i18n import check_lang
 
     check_lang(lang)
     if anon_key and not anonymize:
         raise InputError("--anon-key is used only with --anonymize")
-    common = dict(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs, cell_timeout=timeout,
-                  extra_parameters=extra, audience=audience, lang=lang, anonymize=anonymize, anon_key=anon_key,
-                  csv_max_rows=csv_max_rows,
-                  log=None if quiet else (lambda msg: typer.echo(msg, err=True)))
+    common = _RunOptions(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs,
+                         cell_timeout=timeout,
+                         extra_parameters=extra, audience=audience, lang=lang, anonymize=anonymize,
+                         anon_key=anon_key, csv_max_rows=csv_max_rows,
+                         log=None if quiet else (lambda msg: typer.echo(msg, err=True)))
     if by is not None:
         result = report.run_batch(by=by, config=str(config.resolve()) if config else "", **common)
     else:
         result = report.run_report(**common)
     typer.echo(f"report: {result.index}")
     if result.failed:
-        fail(f"{len(result.failed)} notebook(s) failed: {', '.join(result.failed)}; see {result.index}", 1)
+        fail(f"{len(result.failed)} notebook(s) failed: {', '.join(result.failed)}; see "
+             f"{result.index}", 1)
 
 
 def _input_files(**paths: Path | None) -> dict[str, str]:
-    """The ``--config``, ``--rulebook``, ``--hypotheses`` files given, resolved; a missing one stops here."""
+    """The ``--config``, ``--rulebook``, ``--hypotheses`` files given, resolved; a missing one stops
+    here."""
     found = {}
     for name, path in paths.items():
         if path is not None:
@@ -287,7 +359,8 @@ def _input_files(**paths: Path | None) -> dict[str, str]:
     return found
 
 
-def _notebook_parameters(data_dir: Path, *, config: Path | None, rulebook: Path | None, hypotheses: Path | None,
+def _notebook_parameters(data_dir: Path, *, config: Path | None, rulebook: Path | None,
+                         hypotheses: Path | None,
                          engine: str | None, settings: dict, param: list[str]) -> dict:
     """The notebooks' parameters from ``run``'s options; a broken rulebook or hypotheses file, or a
     parameter the notebooks do not take, stops here, before any notebook runs."""
@@ -323,7 +396,8 @@ def _data_folder(data: list[Path]) -> Path:
 
     for folder in data:
         if not Path(folder).is_dir():
-            raise InputError(f"{folder}: no such folder; --data takes the folder holding clients.csv and transactions.csv")
+            raise InputError(f"{folder}: no such folder; --data takes the folder holding "
+                             "clients.csv and transactions.csv")
     if len(data) == 1:
         return Path(data[0])
     links = Path(tempfile.mkdtemp(prefix="keyclients-companies-"))
@@ -336,12 +410,15 @@ def _data_folder(data: list[Path]) -> Path:
 @app.command("init-config", cls=_Command)
 @guarded
 def init_config(
-    data: Path = typer.Option(..., "--data", help="Folder holding the export files (CSV, .txt, .xlsx, Parquet), "
-                                                  "or one file of order lines."),
+    data: Path = typer.Option(..., "--data",
+                              help="Folder holding the export files (CSV, .txt, .xlsx, Parquet), "
+                              "or one file of order lines."),
     out: Path = typer.Option(Path("keyclients.yaml"), "--out", help="Config file to write."),
-    force: bool = typer.Option(False, "--force", metavar=FLAG, help="Overwrite --out if it exists."),
-    dry_run: bool = typer.Option(False, "--dry-run", metavar=FLAG, help="Print the proposal and the evidence for each decision "
-                                                          "(overlap, value samples); write nothing."),
+    force: bool = typer.Option(False, "--force", metavar=FLAG,
+                               help="Overwrite --out if it exists."),
+    dry_run: bool = typer.Option(False, "--dry-run", metavar=FLAG,
+                                 help="Print the proposal and the evidence for each decision "
+                                 "(overlap, value samples); write nothing."),
 ) -> None:
     """Propose a commented data config mapping the files' columns to canonical names."""
     from analysis.ingest.propose import make_proposal, write_config
@@ -367,11 +444,15 @@ def init_config(
 @app.command(cls=_Command)
 @guarded
 def validate(
-    data: Optional[Path] = typer.Option(None, "--data", help="Folder holding the client base files, one file "
-                                                             "of order lines, or a folder of company folders."),
+    data: Optional[Path] = typer.Option(None, "--data",
+                                        help="Folder holding the client base files, one file "
+                                        "of order lines, or a folder of company folders."),
     config: ConfigOption = None,
-    freq: Optional[str] = typer.Option(None, "--freq", help="Periods: Q (quarters) or M (months); default: the config's freq."),
-    portfolio_by: Optional[str] = typer.Option(None, "--portfolio-by", help="Check that this client or order column exists "
+    freq: Optional[str] = typer.Option(None, "--freq",
+                                       help="Periods: Q (quarters) or M (months); default: the "
+                                       "config's freq."),
+    portfolio_by: Optional[str] = typer.Option(None, "--portfolio-by",
+                                               help="Check that this client or order column exists "
                                                "(sub-portfolios inside one company)."),
 ) -> None:
     """Check a client base: every problem at once, by file, column and line; exit 2 on errors."""
@@ -399,19 +480,22 @@ def validate(
 @app.command("init-rulebook", cls=_Command)
 @guarded
 def init_rulebook(
-    out: Path = typer.Option(Path("rulebook.yaml"), "--out", help="Where to write the copy (default ./rulebook.yaml)."),
+    out: Path = typer.Option(Path("rulebook.yaml"), "--out",
+                             help="Where to write the copy (default ./rulebook.yaml)."),
     force: bool = typer.Option(False, "--force", metavar=FLAG, help="Overwrite an existing file."),
 ) -> None:
     """Copy the default rulebook (the rules of the six kinds) for editing."""
     from analysis.categories.rules import copy_default_rulebook
 
-    typer.echo(f"wrote {copy_default_rulebook(out, force=force)}; edit it and pass --rulebook {out}")
+    written = copy_default_rulebook(out, force=force)
+    typer.echo(f"wrote {written}; edit it and pass --rulebook {out}")
 
 
 @app.command("classify", cls=_Command)
 @guarded
 def classify_cmd(
-    data: Path = typer.Option(..., "--data", help="Folder with clients/transactions/events/kpis files."),
+    data: Path = typer.Option(..., "--data",
+                              help="Folder with clients/transactions/events/kpis files."),
     out: Path = typer.Option(..., "--out", help="The membership table to write (.csv)."),
     config: ConfigOption = None,
     rulebook: RulebookOption = None,
@@ -419,10 +503,15 @@ def classify_cmd(
     window: WindowOption = None,
     freq: FreqOption = None,
     portfolio_by: PortfolioByOption = None,
-    per_portfolio: bool = typer.Option(False, "--per-portfolio", metavar=FLAG, help="Relative thresholds within each portfolio (descriptive only)."),
-    changes: Optional[Path] = typer.Option(None, "--changes", help="Also write category_changes.csv here."),
-    claims: Optional[Path] = typer.Option(None, "--claims", help="Also write article_claims.csv here."),
-    sensitivity: Optional[Path] = typer.Option(None, "--sensitivity", help="Also write sensitivity.csv here."),
+    per_portfolio: bool = typer.Option(False, "--per-portfolio", metavar=FLAG,
+                                       help="Relative thresholds within each portfolio "
+                                       "(descriptive only)."),
+    changes: Optional[Path] = typer.Option(None, "--changes",
+                                           help="Also write category_changes.csv here."),
+    claims: Optional[Path] = typer.Option(None, "--claims",
+                                          help="Also write article_claims.csv here."),
+    sensitivity: Optional[Path] = typer.Option(None, "--sensitivity",
+                                               help="Also write sensitivity.csv here."),
 ) -> None:
     """Sort the clients into the six kinds and write the membership table with reason codes
     (their texts in ``<out>_reasons.csv`` beside it)."""
@@ -434,16 +523,21 @@ def classify_cmd(
         raise InputError(f"--out {out}: give a .csv file name")
     _cat.load_rulebook(rulebook)  # a broken rulebook stops here, before any work
     if not data.is_dir():
-        raise InputError(f"{data}: no such folder; --data takes the folder holding clients.csv and transactions.csv")
-    s = study.prepare(data, config=config or "", rulebook=rulebook or "", window=window or 0, engine=engine,
-                      freq=_check_freq(freq), portfolio_by=portfolio_by or "", per_portfolio=per_portfolio)
+        raise InputError(f"{data}: no such folder; --data takes the folder holding clients.csv and "
+                         "transactions.csv")
+    s = study.prepare(data, config=config or "", rulebook=rulebook or "", window=window or 0,
+                      engine=engine,
+                      freq=_check_freq(freq), portfolio_by=portfolio_by or "",
+                      per_portfolio=per_portfolio)
     membership, panel, base, book, feats = s.membership, s.panel, s.base, s.rulebook, s.features
     kw = s.kw
-    tables = {out: membership, out.with_name(out.stem + "_reasons.csv"): _cat.reasons_table(membership)}
+    tables = {out: membership,
+              out.with_name(out.stem + "_reasons.csv"): _cat.reasons_table(membership)}
     if changes is not None:
         tables[changes] = _cat.category_changes(membership)
     if sensitivity is not None:
-        tables[sensitivity] = _cat.sensitivity(panel, base.clients, rulebook=book, features=feats, **kw)
+        tables[sensitivity] = _cat.sensitivity(panel, base.clients, rulebook=book, features=feats,
+                                               **kw)
     if claims is not None:
         from analysis.categories.claims import article_claims
 
@@ -456,17 +550,21 @@ def classify_cmd(
     summary = _cat.status_summary(membership)
     for row in summary.itertuples():
         if row.status == "ok":
-            typer.echo(f"{row.category}: {row.members:,} of {row.rows:,} client-periods ({row.share:.1%})")
+            typer.echo(f"{row.category}: {row.members:,} of {row.rows:,} client-periods "
+                       f"({row.share:.1%})")
         elif row.status == "not_computable":
             typer.echo(f"{row.category}: not computed — {row.reason}", err=True)
     typer.echo(f"wrote {', '.join(str(p) for p in tables)}")
 
 
-@app.command("plan", cls=_Command)
+@app.command("plan", cls=_Command, help="What these data can test: per hypothesis and design, "
+             "usable rows, G, T, MDE and what more data would need.")
 @guarded
 def plan_cmd(
-    data: Optional[Path] = typer.Option(None, "--data", help="Folder with clients/transactions/events/kpis files."),
-    sample: bool = typer.Option(False, "--sample", metavar=FLAG, help="Plan the bundled synthetic sample instead."),
+    data: Optional[Path] = typer.Option(None, "--data",
+                                        help="Folder with clients/transactions/events/kpis files."),
+    sample: bool = typer.Option(False, "--sample", metavar=FLAG,
+                                help="Plan the bundled synthetic sample instead."),
     config: ConfigOption = None,
     rulebook: RulebookOption = None,
     hypotheses: HypothesesOption = None,
@@ -477,14 +575,15 @@ def plan_cmd(
     lang: str = typer.Option("en", "--lang", help="Language of the reasons: en or ru."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the plan as CSV here."),
 ) -> None:
-    """What these data can test: per hypothesis and design, usable rows, G, T, MDE and what more data would need."""
+    """The ``plan`` command (its help is the decorator's: one line on the terminal)."""
     if lang not in ("en", "ru"):
         raise InputError(f"--lang must be one of en, ru, got {lang!r}")
     if sample == (data is not None):
         raise InputError("give exactly one of --sample or --data DIR")
     if data is not None:
         if not data.is_dir():
-            raise InputError(f"{data}: no such folder; --data takes the folder holding clients.csv and transactions.csv")
+            raise InputError(f"{data}: no such folder; --data takes the folder holding clients.csv "
+                             "and transactions.csv")
         from analysis.ingest import validate as _validate
 
         checked = _validate(data, config=config)
@@ -495,8 +594,10 @@ def plan_cmd(
         raise InputError(f"--out {out}: give a .csv file name")
     from analysis.report import planner  # after the checks: a usage error answers at once
 
-    table = planner.plan_for(data or "", config=config or "", rulebook=rulebook or "", hypotheses=hypotheses,
-                             window=window or 0, engine=resolve_engine(engine, config, data), freq=freq or "",
+    table = planner.plan_for(data or "", config=config or "", rulebook=rulebook or "",
+                             hypotheses=hypotheses,
+                             window=window or 0, engine=resolve_engine(engine, config, data),
+                             freq=freq or "",
                              portfolio_by=portfolio_by or "")
     typer.echo(planner.format_plan(table, lang))
     if out is not None:
@@ -512,4 +613,4 @@ def main() -> None:  # pragma: no cover - console entry point alias
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    main()

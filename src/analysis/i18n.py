@@ -162,7 +162,8 @@ def column(name: str, lang: str = "en") -> str:
 
 _P_COLUMNS = ("p_adj", "p_unc", "p_holm", "p_value")
 #: Shares and rates shown as percentages (``0 %``, never ``< 0.001``).
-_SHARE_COLUMNS = ("share", "revenue_share", "margin", "new_product_share", "member_share", "false_positive_rate",
+_SHARE_COLUMNS = ("share", "revenue_share", "margin", "new_product_share", "member_share",
+                  "false_positive_rate",
                   "rejection_rate_planted", "rejection_rate")
 #: Relative changes shown as signed percentages.
 _CHANGE_COLUMNS = ("change_vs_default",)
@@ -194,7 +195,8 @@ def header(name: object, lang: str = "en") -> str:
 
 def cell(col: str, value: object, lang: str = "en") -> str:
     """One value as a table shows it (labels translated, numbers formatted), not yet escaped."""
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float)
+                                                              and math.isnan(value)):
         return ""
     if isinstance(value, bool) or type(value).__name__ == "bool_":
         return t(f"value.{bool(value)}", lang)
@@ -202,7 +204,9 @@ def cell(col: str, value: object, lang: str = "en") -> str:
         return integer(value, lang)
     if isinstance(value, Real):
         if col in _P_COLUMNS:
-            return f"< {number(0.001, lang, 3)}" if 0 <= float(value) < 0.001 else significant(value, lang)
+            if 0 <= float(value) < 0.001:
+                return f"< {number(0.001, lang, 3)}"
+            return significant(value, lang)
         if col in _SHARE_COLUMNS:
             return percent(value, lang, 0 if value == 0 or abs(float(value)) >= 0.1 else 1)
         if col in _CHANGE_COLUMNS:
@@ -230,7 +234,8 @@ def _all_whole(col: pd.Series) -> bool:
     if not pd.api.types.is_float_dtype(col):
         return False
     values = col.dropna()
-    return len(values) > 0 and bool(((values % 1) == 0).all()) and bool((values.abs() < 2**53).all())
+    return (len(values) > 0 and bool(((values % 1) == 0).all())
+            and bool((values.abs() < 2**53).all()))
 
 
 def show(df: pd.DataFrame, lang: str = "en", *, index: bool = False, max_rows: int = 60) -> HTML:
@@ -249,28 +254,34 @@ def show(df: pd.DataFrame, lang: str = "en", *, index: bool = False, max_rows: i
     cols = [str(c) for c in d.columns]
     whole = {c for c, (_, col) in zip(cols, d.items())
              if _all_whole(col) and c not in _SHARE_COLUMNS and c not in _CHANGE_COLUMNS}
-    text_cols = {c for c, (_, col) in zip(cols, d.items()) if not pd.api.types.is_numeric_dtype(col)}
-    head = "".join(f'<th{" class=txt" if c in text_cols else ""}>{html.escape(header(c, lang))}</th>' for c in cols)
+    text_cols = {c for c, (_, col) in zip(cols, d.items())
+                 if not pd.api.types.is_numeric_dtype(col)}
+    head = "".join(f'<th{" class=txt" if c in text_cols else ""}>'
+                   f'{html.escape(header(c, lang))}</th>' for c in cols)
     rows = []
     for rec in d.head(max_rows).itertuples(index=False):
         cells = "".join(f'<td class="{html.escape(c)}{" txt" if isinstance(v, str) else ""}">'
                         f'{html.escape(cell(c, int(v) if c in whole and v == v else v, lang))}</td>'
                         for c, v in zip(cols, rec))
         rows.append(f"<tr>{cells}</tr>")
-    more = (f"<p><em>{html.escape(t('show.more', lang, shown=integer(max_rows, lang), total=integer(len(d), lang)))}"
-            "</em></p>") if len(d) > max_rows else ""
+    more = ""
+    if len(d) > max_rows:
+        shown = t("show.more", lang, shown=integer(max_rows, lang), total=integer(len(d), lang))
+        more = f"<p><em>{html.escape(shown)}</em></p>"
     return HTML(f'<div class="table-wrap"><table class="dataframe"><thead><tr>{head}</tr></thead>'
                 f'<tbody>{"".join(rows)}</tbody></table></div>{more}')
 
 
 def facts_sentence(facts: dict, lang: str = "en", *, portfolio: str = "") -> str:
     """The one-line description of a client base (from :func:`analysis.report.profiles.facts`)."""
-    values = dict(clients=plural("n.clients", facts["clients"], lang), periods=plural("n.periods", facts["periods"], lang),
+    values = dict(clients=plural("n.clients", facts["clients"], lang),
+                  periods=plural("n.periods", facts["periods"], lang),
                   first=facts["first_period"], last=facts["last_period"],
                   lines=plural("n.order_lines", facts["order_lines"], lang))
     if portfolio:
         return t("facts.sentence_one", lang, portfolio=portfolio, **values)
-    return t("facts.sentence", lang, portfolios=plural("n.portfolios", facts["portfolios"], lang), **values)
+    return t("facts.sentence", lang, portfolios=plural("n.portfolios", facts["portfolios"], lang),
+             **values)
 
 
 _COND = re.compile(r"\b([a-z][a-z0-9_]*)(==|!=|>=|<=|=|>|<)([^;()]*?)(?: \((pooled|per-portfolio) "
@@ -312,7 +323,8 @@ def reason(text: object, lang: str = "en") -> str:
         out = f"{name} {op} {_ru_value(val)}" if op != "=" else f"{name}: {_ru_value(val)}"
         if scope:
             where = t(f"reason.{scope}", "ru")
-            out += " (" + (t("reason.quantile", "ru", q=_ru_number(q).replace("q", ""), scope=where) if q
+            out += " (" + (t("reason.quantile", "ru", q=_ru_number(q).replace("q", ""),
+                             scope=where) if q
                            else t("reason.pareto", "ru", p=f"{p} %", scope=where)) + ")"
         return out
 
@@ -322,16 +334,21 @@ def reason(text: object, lang: str = "en") -> str:
         q = re.fullmatch(r"quantile ([0-9.]+)", rest)
         p = re.fullmatch(r"the Pareto top ([0-9.]+) cut", rest)
         thr = (t("reason.need_quantile", "ru", q=_ru_number(q.group(1))) if q else
-               t("reason.need_pareto", "ru", p=percent(float(p.group(1)), "ru")) if p else _ru_value(rest))
+               t("reason.need_pareto", "ru", p=percent(float(p.group(1)), "ru")) if p
+               else _ru_value(rest))
         return t("reason.needs_one", "ru", cond=f"{name} {op} {thr}")
 
-    text = re.sub(r"needs ([a-z][a-z0-9_]*) (==|!=|>=|<=|>|<|=) (quantile [0-9.]+|the Pareto top [0-9.]+ cut|[^;()]+)",
+    text = re.sub(r"needs ([a-z][a-z0-9_]*) (==|!=|>=|<=|>|<|=) (quantile [0-9.]+|the Pareto top "
+                  r"[0-9.]+ cut|[^;()]+)",
                   need, text)
-    text = re.sub(r"needs all (\d+) conditions", lambda m: t("reason.needs_all", "ru", n=m.group(1)), text)
-    text = re.sub(r"needs any of (\d+) conditions", lambda m: t("reason.needs_any", "ru", n=m.group(1)), text)
-    text = re.sub(r"needs at least (\d+) of (\d+)", lambda m: t("reason.needs_at_least", "ru", k=m.group(1),
-                                                                   n=m.group(2)), text)
-    text = text.replace("not met", t("reason.not_met", "ru")).replace("no condition held", t("reason.no_condition", "ru"))
+    text = re.sub(r"needs all (\d+) conditions",
+                  lambda m: t("reason.needs_all", "ru", n=m.group(1)), text)
+    text = re.sub(r"needs any of (\d+) conditions",
+                  lambda m: t("reason.needs_any", "ru", n=m.group(1)), text)
+    text = re.sub(r"needs at least (\d+) of (\d+)",
+                  lambda m: t("reason.needs_at_least", "ru", k=m.group(1), n=m.group(2)), text)
+    text = text.replace("not met", t("reason.not_met", "ru"))
+    text = text.replace("no condition held", t("reason.no_condition", "ru"))
     text = re.sub(r"\bheld: ", t("reason.held", "ru") + ": ", text)
     parts = [_COND.sub(cond, p) if p else p for p in re.split(r"(; )", text)]
     return "".join(parts)
@@ -351,7 +368,8 @@ def note(text: object, lang: str = "en") -> str:
         val = val.strip("'")
         label = t(f"note.{key}", "ru") if has(f"note.{key}") else key
         pairs.append(f"{label} «{val}»" if key in ("delimiter", "decimal") else f"{label} {val}")
-    return t("note.lines_read", "ru", n=integer(int(m.group(1).replace(",", "")), "ru"), how=", ".join(pairs))
+    return t("note.lines_read", "ru", n=integer(int(m.group(1).replace(",", "")), "ru"),
+             how=", ".join(pairs))
 
 
 #: Parts of ingest texts that are themselves catalogue texts (``id only``, ``first``, ``kept in the
@@ -371,8 +389,10 @@ def _dq_patterns() -> list[tuple[re.Pattern, str]]:
         if not key.startswith("dq.") or key in _DQ_VALUES or key in _DQ_WORDS:
             continue
         parts = re.split(r"(\{[a-z_0-9*]+\})", entry["en"])
-        rx = "".join(".+?" if p == "{*}" else  # a word the Russian text does not repeat (``line``/``row``)
-                     f"(?P<{p[1:-1]}>{'[^()]+?' if p == '{col}' else '.+?'})" if re.fullmatch(r"\{[a-z_0-9]+\}", p)
+        # a word the Russian text does not repeat (``line``/``row``)
+        rx = "".join(".+?" if p == "{*}" else
+                     f"(?P<{p[1:-1]}>{'[^()]+?' if p == '{col}' else '.+?'})"
+                     if re.fullmatch(r"\{[a-z_0-9]+\}", p)
                      else re.escape(p) for p in parts)
         out.append((re.compile(rx, re.DOTALL), key))
     return sorted(out, key=lambda pk: -len(messages()[pk[1]]["en"]))
@@ -407,7 +427,8 @@ def dq(text: object, lang: str = "en") -> str:
         m = rx.fullmatch(text)
         if m and key != "dq.eg":
             return t(key, "ru", **{k: _dq_value(v) for k, v in m.groupdict().items()})
-    eg = re.fullmatch(r"(.+) \(e\.g\. (.+)\)", text, re.DOTALL)  # a check with examples (ingest.validation)
+    # a check with examples (ingest.validation)
+    eg = re.fullmatch(r"(.+) \(e\.g\. (.+)\)", text, re.DOTALL)
     if eg and dq(eg.group(1), lang) != eg.group(1):
         return t("dq.eg", "ru", check=dq(eg.group(1), lang), examples=eg.group(2))
     return text

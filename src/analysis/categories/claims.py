@@ -1,4 +1,5 @@
-"""The article's descriptive claims about each kind, tested at client level (``article_claims.csv``).
+"""The article's descriptive claims about each kind, tested at client level
+(``article_claims.csv``).
 
 The article says image clients buy little at a thin margin, demanding ones file more claims and
 ask for more trials, advanced ones are young and small at first, and understanding ones prepay
@@ -54,7 +55,8 @@ class Claim:
 def load_claims(path: str | Path | None = None) -> tuple[Claim, ...]:
     """The claims declared in ``resources/claims.yaml`` (or ``path``), each with its excluded group
     of features spelt out."""
-    path = Path(path) if path else Path(str(resources.files("analysis") / "resources" / "claims.yaml"))
+    default = resources.files("analysis") / "resources" / "claims.yaml"
+    path = Path(path) if path else Path(str(default))
     spec = yaml.safe_load(path.read_text(encoding="utf-8"))
     groups = {name: tuple(features) for name, features in spec["groups"].items()}
     return tuple(Claim(**{**c, "excluded": groups[c["excluded"]]}) for c in spec["claims"])
@@ -73,7 +75,8 @@ def rank_biserial(members: np.ndarray, others: np.ndarray) -> tuple[float, float
     res = stats.mannwhitneyu(members, others, alternative="two-sided", method="asymptotic")
     auc = res.statistic / (n1 * n2)  # P(member > other) + ties/2
     q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
-    se = np.sqrt(max(auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n2 - 1) * (q2 - auc**2), 0) / (n1 * n2))
+    se = np.sqrt(max(auc * (1 - auc) + (n1 - 1) * (q1 - auc**2) + (n2 - 1) * (q2 - auc**2),
+                     0) / (n1 * n2))
     z = stats.norm.ppf(0.975)
     lo, hi = max(auc - z * se, 0.0), min(auc + z * se, 1.0)
     return 2 * auc - 1, 2 * lo - 1, 2 * hi - 1, float(res.pvalue)
@@ -94,10 +97,13 @@ def _rows(feats: pd.DataFrame, unit: str, window: int) -> np.ndarray:
     return idx[f["period_index"].to_numpy() == last]
 
 
-def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook | str | None = None,
-                   window: int = 4, kpis: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
+def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *,
+                   rulebook: Rulebook | str | None = None,
+                   window: int = 4, kpis: pd.DataFrame | None = None,
+                   events: pd.DataFrame | None = None,
                    transactions: pd.DataFrame | None = None, features: pd.DataFrame | None = None,
-                   claims: tuple[Claim, ...] = CLAIMS_LIST, alpha: float = 0.05, min_n: int = 5) -> pd.DataFrame:
+                   claims: tuple[Claim, ...] = CLAIMS_LIST, alpha: float = 0.05,
+                   min_n: int = 5) -> pd.DataFrame:
     """Test the article's descriptive claims, never with a membership that reads the tested feature.
 
     Returns
@@ -115,16 +121,20 @@ def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rule
     """
     book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook)
     if features is None:
-        features = client_features(panel, clients, window=window, kpis=kpis, events=events, transactions=transactions)
+        features = client_features(panel, clients, window=window, kpis=kpis, events=events,
+                                   transactions=transactions)
     features = features.reset_index(drop=True)
-    ctx = RuleContext(features, window=window, per_portfolio=False, quantile_shift=0.0, value_scale=1.0)
-    rows = []
+    ctx = RuleContext(features, window=window, per_portfolio=False, quantile_shift=0.0,
+                      value_scale=1.0)
+    rows: list[dict[str, object]] = []
     for c in claims:
-        row = {"claim": c.id, "category": c.category, "feature": c.feature, "expected": c.expected,
+        row: dict[str, object] = {"claim": c.id, "category": c.category, "feature": c.feature,
+                                  "expected": c.expected,
                "statement_en": c.en, "statement_ru": c.ru, "effect_type": "rank_biserial"}
         rows.append(row)
         if c.category not in book.ids:
-            row.update(verdict="not_testable", membership=f"the rulebook has no category {c.category}")
+            row.update(verdict="not_testable",
+                       membership=f"the rulebook has no category {c.category}")
             continue
         cat = book.get(c.category)
         used = {leaf.feature for leaf in cat.rule.leaves()}
@@ -132,16 +142,20 @@ def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rule
         reduced = without_features(cat.rule, drop)
         if reduced is None:
             row.update(verdict="not_testable",
-                       membership=f"not testable: the rule reads only {', '.join(sorted(used & drop))}, the tested features")
+                       membership="not testable: the rule reads only "
+                       f"{', '.join(sorted(used & drop))}, the tested features")
             continue
-        row["membership"] = (f"rule without {', '.join(sorted(used & drop))} (they are what is tested)"
+        row["membership"] = membership = (f"rule without {', '.join(sorted(used & drop))} (they "
+                                          "are what is tested)"
                              if used & drop else "full rule (it does not read the tested feature)")
         if not ctx.available.get(c.feature, False):
-            row.update(verdict="not_testable", membership=f"not testable: the data lack {c.feature}")
+            row.update(verdict="not_testable",
+                       membership=f"not testable: the data lack {c.feature}")
             continue
         m = classify_one(cat, ctx, rule=reduced)
         if (m["status"] == "not_computable").all():
-            row.update(verdict="not_testable", membership=f"not testable: {reason_texts(m)[int(m['reason_code'].iloc[0])]}")
+            row.update(verdict="not_testable",
+                       membership=f"not testable: {reason_texts(m)[int(m['reason_code'].iloc[0])]}")
             continue
         pick = _rows(features, c.unit, window)
         member = m["member"].to_numpy(dtype=object)[pick]
@@ -154,7 +168,8 @@ def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rule
                    median_members=float(np.median(a)) if a.size else np.nan,
                    median_others=float(np.median(b)) if b.size else np.nan)
         if a.size < min_n or b.size < min_n:
-            row.update(verdict="not_testable", membership=row["membership"] + f"; fewer than {min_n} clients in a group")
+            row.update(verdict="not_testable", membership=membership
+                       + f"; fewer than {min_n} clients in a group")
             continue
         r, lo, hi, p = rank_biserial(a, b)
         row.update(effect_size=r, ci_low=lo, ci_high=hi, p_value=p)
@@ -168,7 +183,8 @@ def article_claims(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rule
     sig = tested & (out["p_holm"] < alpha)
     right = np.sign(out["effect_size"].fillna(0)) == sign
     out["verdict"] = np.where(~tested, out["verdict"].fillna("not_testable"),
-                              np.where(sig & right, "agrees", np.where(sig, "contradicts", "inconclusive")))
+                              np.where(sig & right, "agrees",
+                                       np.where(sig, "contradicts", "inconclusive")))
     out["agrees"] = pd.array([True if v == "agrees" else False if v == "contradicts" else pd.NA
                               for v in out["verdict"]], dtype="boolean")
     for col in ("n_members", "n_others"):

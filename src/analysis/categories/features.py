@@ -26,68 +26,105 @@ FEATURES: dict[str, tuple[str, str]] = {
     "gross_profit": ("gross profit (revenue - cost) over the window", "transactions.cost"),
     "margin": ("gross profit / revenue over the window (0.25 = 25 %)", "transactions.cost"),
     "revenue_share": ("share of all clients' window revenue (pooled)", "transactions.revenue"),
-    "profit_share": ("share of all clients' positive window gross profit (pooled)", "transactions.cost"),
-    "revenue_cum_share": ("Pareto: cumulative revenue share of the clients this large or larger", "transactions.revenue"),
-    "profit_cum_share": ("Pareto: cumulative profit share of the clients this profitable or more", "transactions.cost"),
-    "abc_revenue": ("ABC class by revenue: A up to 80 %, B up to 95 % of cumulative revenue, C the rest", "transactions.revenue"),
+    "profit_share": ("share of all clients' positive window gross profit (pooled)",
+                     "transactions.cost"),
+    "revenue_cum_share": ("Pareto: cumulative revenue share of the clients this large or larger",
+                          "transactions.revenue"),
+    "profit_cum_share": ("Pareto: cumulative profit share of the clients this profitable or more",
+                         "transactions.cost"),
+    "abc_revenue": ("ABC class by revenue: A up to 80 %, B up to 95 % of cumulative revenue, C the "
+                    "rest", "transactions.revenue"),
     "abc_profit": ("ABC class by gross profit (same cuts)", "transactions.cost"),
-    "revenue_cv": ("coefficient of variation of per-period revenue in the window", "transactions.revenue"),
-    "xyz_class": ("XYZ class of revenue variability: X cv <= 0.1, Y <= 0.25, Z above", "transactions.revenue"),
-    "recency": ("periods since the last purchase (0: bought in this period)", "transactions.revenue"),
+    "revenue_cv": ("coefficient of variation of per-period revenue in the window",
+                   "transactions.revenue"),
+    "xyz_class": ("XYZ class of revenue variability: X cv <= 0.1, Y <= 0.25, Z above",
+                  "transactions.revenue"),
+    "recency": ("periods since the last purchase (0: bought in this period)",
+                "transactions.revenue"),
     "r_score": ("RFM recency score 1-5 (5: most recent), pooled quintiles", "transactions.revenue"),
-    "f_score": ("RFM frequency score 1-5 (5: most orders), pooled quintiles", "transactions.revenue"),
-    "m_score": ("RFM monetary score 1-5 (5: most revenue), pooled quintiles", "transactions.revenue"),
+    "f_score": ("RFM frequency score 1-5 (5: most orders), pooled quintiles",
+                "transactions.revenue"),
+    "m_score": ("RFM monetary score 1-5 (5: most revenue), pooled quintiles",
+                "transactions.revenue"),
     "orders": ("orders (order lines) in the window", "transactions"),
     "active_periods": ("periods of the window with a purchase", "transactions.revenue"),
     # the demanding kind
     "claims": ("formal claims in the window", "events (claim)"),
     "claims_per_100_orders": ("claims per 100 orders in the window", "events (claim)"),
     "trials": ("trials of new materials in the window", "events (trial)"),
-    "spec_requirements": ("special acceptance requirements in the window", "events (spec_requirement)"),
+    "spec_requirements": ("special acceptance requirements in the window",
+                          "events (spec_requirement)"),
     # the understanding kind
     "incidents": ("incidents on the supplier's side in the window", "events (incident)"),
-    "claims_per_incident": ("claims per incident in the window (empty without incidents)", "events (incident, claim)"),
-    "deferrals": ("deferrals accepted (the client agreed to wait) in the window", "events (deferral_accepted)"),
-    "deferrals_per_incident": ("accepted deferrals per incident (empty without incidents)", "events (incident, deferral_accepted)"),
+    "claims_per_incident": ("claims per incident in the window (empty without incidents)",
+                            "events (incident, claim)"),
+    "deferrals": ("deferrals accepted (the client agreed to wait) in the window",
+                  "events (deferral_accepted)"),
+    "deferrals_per_incident": ("accepted deferrals per incident (empty without incidents)",
+                               "events (incident, deferral_accepted)"),
     "prepayments": ("prepayments in the window", "events (prepayment)"),
     "prepayment_amount": ("money prepaid in the window", "events (prepayment amount)"),
     "prepayment_ratio": ("money prepaid / revenue over the window", "events (prepayment amount)"),
-    "prepayments_behind_plan": ("prepayments made in periods when the portfolio was behind plan", "kpis.plan_attainment"),
-    "behind_plan_periods": ("periods of the window when the portfolio was behind plan", "kpis.plan_attainment"),
-    "claims_per_100_orders_history": ("claims per 100 orders over the client's history to date", "events (claim)"),
-    "trial_rate_history": ("trials per period with a purchase, over the client's history to date", "events (trial)"),
-    "spec_rate_history": ("special requirements per period with a purchase, over the history to date", "events (spec_requirement)"),
-    "prepayment_rate_history": ("prepayments per period with a purchase, over the client's history to date", "events (prepayment)"),
-    "deferrals_per_incident_history": ("accepted deferrals per incident over the client's history to date", "events (incident, deferral_accepted)"),
-    "prepayment_rate_history_shrunk": ("prepayments per period with a purchase to date, shrunk towards the pooled rate of the period "
-                                       "as if 2 more periods at that rate had been seen (short histories count less)", "events (prepayment)"),
-    "deferrals_per_incident_history_shrunk": ("accepted deferrals per incident to date, shrunk towards the pooled share of the period "
-                                              "as if 2 more incidents at that share had been seen", "events (incident, deferral_accepted)"),
-    "claims_per_incident_history": ("claims per incident over the client's history to date", "events (incident, claim)"),
-    "prepayments_per_year_history_shrunk": ("prepayments per year of buying to date, shrunk towards the pooled rate of the period "
-                                            "as if half a year more at that rate had been seen", "events (prepayment)"),
-    "trials_per_year_history_shrunk": ("trials per year of buying to date, shrunk towards the pooled rate of the period "
-                                       "as if half a year more at that rate had been seen", "events (trial)"),
-    "specs_per_year_history_shrunk": ("special requirements per year of buying to date, shrunk towards the pooled rate of the "
-                                      "period as if half a year more at that rate had been seen", "events (spec_requirement)"),
-    "tenure": ("periods since the client's first period in the data, this one included", "transactions"),
-    "manager_continuity": ("share of the window's orders handled by the client's most frequent manager", "transactions.account_manager"),
-    "manager_continuity_history": ("share of all the client's orders so far handled by its most frequent manager so far", "transactions.account_manager"),
+    "prepayments_behind_plan": ("prepayments made in periods when the portfolio was behind plan",
+                                "kpis.plan_attainment"),
+    "behind_plan_periods": ("periods of the window when the portfolio was behind plan",
+                            "kpis.plan_attainment"),
+    "claims_per_100_orders_history": ("claims per 100 orders over the client's history to date",
+                                      "events (claim)"),
+    "trial_rate_history": ("trials per period with a purchase, over the client's history to date",
+                           "events (trial)"),
+    "spec_rate_history": ("special requirements per period with a purchase, over the history to "
+                          "date", "events (spec_requirement)"),
+    "prepayment_rate_history": ("prepayments per period with a purchase, over the client's history "
+                                "to date", "events (prepayment)"),
+    "deferrals_per_incident_history": ("accepted deferrals per incident over the client's history "
+                                       "to date", "events (incident, deferral_accepted)"),
+    "prepayment_rate_history_shrunk": ("prepayments per period with a purchase to date, shrunk "
+                                       "towards the pooled rate of the period as if 2 more periods "
+                                       "at that rate had been seen (short histories count less)",
+                                       "events (prepayment)"),
+    "deferrals_per_incident_history_shrunk": ("accepted deferrals per incident to date, shrunk "
+                                              "towards the pooled share of the period as if 2 more "
+                                              "incidents at that share had been seen",
+                                              "events (incident, deferral_accepted)"),
+    "claims_per_incident_history": ("claims per incident over the client's history to date",
+                                    "events (incident, claim)"),
+    "prepayments_per_year_history_shrunk": ("prepayments per year of buying to date, shrunk "
+                                            "towards the pooled rate of the period as if half a "
+                                            "year more at that rate had been seen",
+                                            "events (prepayment)"),
+    "trials_per_year_history_shrunk": ("trials per year of buying to date, shrunk towards the "
+                                       "pooled rate of the period as if half a year more at that "
+                                       "rate had been seen", "events (trial)"),
+    "specs_per_year_history_shrunk": ("special requirements per year of buying to date, shrunk "
+                                      "towards the pooled rate of the period as if half a year "
+                                      "more at that rate had been seen",
+                                      "events (spec_requirement)"),
+    "tenure": ("periods since the client's first period in the data, this one included",
+               "transactions"),
+    "manager_continuity": ("share of the window's orders handled by the client's most frequent "
+                           "manager", "transactions.account_manager"),
+    "manager_continuity_history": ("share of all the client's orders so far handled by its most "
+                                   "frequent manager so far", "transactions.account_manager"),
     # the advanced kind
     "client_age": ("years since the client was founded, at the period", "clients.founded_year"),
-    "new_product_share": ("share of window revenue from new products", "transactions.is_new_product"),
+    "new_product_share": ("share of window revenue from new products",
+                          "transactions.is_new_product"),
     # attributes
     "org_type": ("organisation type", "clients.org_type"),
     "industry": ("industry", "clients.industry"),
     "country": ("country", "clients.country"),
     "founded_year": ("year founded", "clients.founded_year"),
-    "is_reference": ("the supplier shows the client's name or logo in its marketing", "clients.is_reference"),
+    "is_reference": ("the supplier shows the client's name or logo in its marketing",
+                     "clients.is_reference"),
     "brand_score": ("how well known the client's brand is (0-100)", "clients.brand_score"),
     "innovation_score": ("how innovation-driven the client is (0-100)", "clients.innovation_score"),
 }
-ATTRIBUTES = ("org_type", "industry", "country", "founded_year", "is_reference", "brand_score", "innovation_score")
+ATTRIBUTES = ("org_type", "industry", "country", "founded_year", "is_reference", "brand_score",
+              "innovation_score")
 EVENT_COLS = {"claim": "claims", "trial": "trials", "spec_requirement": "spec_requirements",
-              "incident": "incidents", "deferral_accepted": "deferrals", "prepayment": "prepayments"}
+              "incident": "incidents", "deferral_accepted": "deferrals",
+              "prepayment": "prepayments"}
 _NUMERIC_ATTRS = ("founded_year", "brand_score", "innovation_score")
 ABC_CUTS = (0.8, 0.95)
 XYZ_CUTS = (0.1, 0.25)
@@ -97,7 +134,8 @@ class _ClientWindowGrid:
     """Dense (period × client) arrays of panel columns, and their trailing-window sums: one column
     per *client* wherever it sits (its features follow it across portfolios; its portfolio is its
     first row's), period-major so that per-period ranks run along contiguous rows. Not
-    :class:`analysis.growth.panel.PortfolioClientGrid`, whose rows are clients within a portfolio."""
+    :class:`analysis.growth.panel.PortfolioClientGrid`, whose rows are clients within a
+    portfolio."""
 
     def __init__(self, panel: pd.DataFrame, periods: list[str], window: int):
         self.periods, self.window = periods, window
@@ -111,11 +149,14 @@ class _ClientWindowGrid:
         self.flat = self.pos.astype(np.int64) * self.n + codes  # arrays are (period × client)
         self.panel = panel
         first = np.full(self.n, len(codes), dtype=np.int64)
-        np.minimum.at(first, codes, np.arange(len(codes)))  # each client's first row, without a sort
-        self.portfolio = panel["portfolio"].take(first).to_numpy()  # the client's first row's portfolio
+        # each client's first row, without a sort
+        np.minimum.at(first, codes, np.arange(len(codes)))
+        # the client's first row's portfolio
+        self.portfolio = panel["portfolio"].take(first).to_numpy()
 
     def dense(self, col: str) -> np.ndarray | None:
-        """The column as an (n × T) float array, 0 where the client has no row; None if absent/all-NaN."""
+        """The column as an (n × T) float array, 0 where the client has no row; None if
+        absent/all-NaN."""
         if col not in self.panel.columns:
             return None
         v = pd.to_numeric(self.panel[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -144,7 +185,8 @@ def _pareto(v: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     x = np.where(active & np.isfinite(v), np.clip(v, 0, None), 0.0)
     cum = np.empty_like(x)
     total = np.zeros((x.shape[0], 1))
-    for t in range(x.shape[0]):  # only the positive values need an order: the zeros come last and add nothing
+    # only the positive values need an order: the zeros come last and add nothing
+    for t in range(x.shape[0]):
         pos = np.flatnonzero(x[t] > 0)
         vals = x[t, pos]
         order = _descending(vals)
@@ -153,7 +195,8 @@ def _pareto(v: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         cum[t] = total[t, 0]
         cum[t, pos[order]] = cs
     with np.errstate(divide="ignore", invalid="ignore"):
-        return _divide(x, np.broadcast_to(total, x.shape)), _divide(cum, np.broadcast_to(total, x.shape))
+        return _divide(x, np.broadcast_to(total, x.shape)), _divide(cum,
+                                                                    np.broadcast_to(total, x.shape))
 
 
 def _descending(vals: np.ndarray) -> np.ndarray:
@@ -183,7 +226,8 @@ def _abc(cum: np.ndarray, share: np.ndarray) -> pd.Categorical:
     return _classes(np.where(np.isfinite(cum), codes, -1), ["A", "B", "C"])
 
 
-def _quintile_score(x: np.ndarray, active: np.ndarray, *, higher_is_better: bool = True) -> np.ndarray:
+def _quintile_score(x: np.ndarray, active: np.ndarray, *,
+                    higher_is_better: bool = True) -> np.ndarray:
     """Scores 1-5: the quintile bin of the value among each period's active clients (5: best).
 
     Bins are closed on the right at the 20/40/60/80th percentiles, so tied values share a score
@@ -198,7 +242,8 @@ def _quintile_score(x: np.ndarray, active: np.ndarray, *, higher_is_better: bool
     return out
 
 
-def _manager_records(records: pd.DataFrame, grid: _ClientWindowGrid, *, from_panel: bool = False) -> pd.DataFrame:
+def _manager_records(records: pd.DataFrame, grid: _ClientWindowGrid, *,
+                     from_panel: bool = False) -> pd.DataFrame:
     if from_panel:  # the panel's own rows: the grid has their client and period positions already
         codes, pos = grid.codes, grid.pos
     else:
@@ -206,10 +251,13 @@ def _manager_records(records: pd.DataFrame, grid: _ClientWindowGrid, *, from_pan
         pos = pd.Index(grid.periods).get_indexer(records["period"].astype(str))
     ok = (codes >= 0) & (pos >= 0) & records["account_manager"].notna().to_numpy()
     mgr, _ = pd.factorize(records["account_manager"][ok])
-    base = pd.DataFrame({"c": codes[ok], "t": pos[ok], "m": mgr, "w": records["weight"].to_numpy()[ok]})
+    base = pd.DataFrame({"c": codes[ok], "t": pos[ok], "m": mgr,
+                         "w": records["weight"].to_numpy()[ok]})
     key = base["c"].to_numpy() * grid.T + base["t"].to_numpy()
-    if len(key) > 1 and (np.diff(key) > 0).all():  # one record per client-period, in order (the panel's own
-        return base.assign(w=base["w"].fillna(0))  # rows): the group sums are the records (NaN sums to 0)
+    # one record per client-period, in order (the panel's own rows): the group sums are the
+    # records (NaN sums to 0)
+    if len(key) > 1 and (np.diff(key) > 0).all():
+        return base.assign(w=base["w"].fillna(0))
     return base.groupby(["c", "t", "m"], as_index=False, sort=True)["w"].sum()
 
 
@@ -222,7 +270,7 @@ def _manager_history(base: pd.DataFrame, grid: _ClientWindowGrid) -> np.ndarray:
     c, m, w = base["c"].to_numpy(), base["m"].to_numpy(), base["w"].to_numpy(dtype=float)
     lead = None
     if len(c) > 1 and (np.diff(c) >= 0).all() and (w == np.floor(w)).all():
-        lead = _sorted_leads(c, m, w)  # whole counts of records in client order: segment sums in numpy
+        lead = _sorted_leads(c, m, w)  # whole counts in client order: segment sums in numpy
     if lead is None:
         cum = base.groupby(["c", "m"], sort=False)["w"].cumsum()
         lead = pd.Series(cum.to_numpy()).groupby(c).cummax().to_numpy()
@@ -297,12 +345,13 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         Order lines with ``account_manager`` for ``manager_continuity``, or the same lines counted
         per client, period and manager (``client_id, period, account_manager, orders``:
         :func:`analysis.ingest.panel.manager_orders_expr`, what an engine run brings back); without
-        them the panel's ``account_manager`` column is used if present (one manager per client-period).
+        them the panel's ``account_manager`` column is used if present (one manager per
+        client-period).
     only
         Compute only these features (e.g. those a rulebook reads,
-        :func:`analysis.categories.rules.rule_features`): the columns returned are the keys and these.
-        At a million clients each feature is a (periods × clients) array; computing the 17 the
-        default rules read instead of all 50 is what keeps the memory bounded.
+        :func:`analysis.categories.rules.rule_features`): the columns returned are the keys and
+        these. At a million clients each feature is a (periods × clients) array; computing the 17
+        the default rules read instead of all 50 is what keeps the memory bounded.
 
     Returns
     -------
@@ -352,12 +401,16 @@ class _Work:
     """What the steps of :func:`client_features` share: the grid, the wanted features, the
     revenue arrays every step reads and the dense (period × client) features computed so far."""
 
+    #: orders over the window (all-NaN without an orders column): set by :func:`_money_and_activity`
+    O: np.ndarray
+
     def __init__(self, panel: pd.DataFrame, window: int, wanted: set[str] | None):
         self.wanted, self.window = wanted, window
         self.periods = periods = period_axis(panel["period"].astype(str).unique())
         self.grid = grid = _ClientWindowGrid(panel, periods, window)
         n, T = grid.n, grid.T
-        self.nanmat = np.full((T, n), np.nan) if wanted is None else None  # every dense array is (period × client)
+        # every dense array is (period × client)
+        self.nanmat = np.full((T, n), np.nan) if wanted is None else None
         rev = grid.dense("revenue")
         self.rev = rev = np.zeros((T, n)) if rev is None else rev
         self.has_row = has_row = np.bincount(grid.flat, minlength=n * T).reshape(T, n) > 0
@@ -367,16 +420,17 @@ class _Work:
         self.feats: dict[str, np.ndarray] = {"revenue": R}
         self.gp: np.ndarray | None = None
         self.orders: np.ndarray | None = None
-        self.O: np.ndarray | None = None
         self.ev: dict[str, np.ndarray | None] = {}
         self.has_events = False
-        self.ci = self.ti = np.empty(0, dtype=np.intp)  # the rows' client and period positions (set by _rows)
+        # the rows' client and period positions (set by _rows)
+        self.ci = self.ti = np.empty(0, dtype=np.intp)
 
     def want(self, *names: str) -> bool:
         return self.wanted is None or any(n in self.wanted for n in names)
 
     def nan(self) -> np.ndarray:
-        return self.nanmat if self.nanmat is not None else np.full((self.grid.T, self.grid.n), np.nan)
+        return self.nanmat if self.nanmat is not None else np.full((self.grid.T, self.grid.n),
+                                                                   np.nan)
 
 
 def _money_and_activity(w: _Work) -> None:
@@ -386,8 +440,9 @@ def _money_and_activity(w: _Work) -> None:
     gp = None
     if want("gross_profit", "margin", "profit_share", "profit_cum_share", "abc_profit"):
         gp = grid.dense("gross_profit")
-        if gp is None and grid.dense("cost") is not None:
-            gp = rev - grid.dense("cost")
+        cost = grid.dense("cost") if gp is None else None
+        if cost is not None:
+            gp = rev - cost
         if gp is not None:
             G = grid.roll(gp)
             feats["gross_profit"] = G
@@ -397,7 +452,8 @@ def _money_and_activity(w: _Work) -> None:
             feats["gross_profit"] = feats["margin"] = nan()
     w.gp = gp
 
-    orders = grid.dense("orders") if want("orders", "claims_per_100_orders", "claims_per_100_orders_history",
+    orders = grid.dense("orders") if want("orders", "claims_per_100_orders",
+                                          "claims_per_100_orders_history",
                                            "f_score") else None
     O = grid.roll(orders) if orders is not None else nan()
     feats["orders"] = O
@@ -423,20 +479,22 @@ def _money_and_activity(w: _Work) -> None:
 
 
 def _window_events(w: _Work, panel: pd.DataFrame, events: pd.DataFrame | None) -> None:
-    """Event counts over the window and their ratios (claims per order and per incident, prepayments)."""
+    """Event counts over the window and their ratios (claims per order and per incident,
+    prepayments)."""
     grid, feats, want, nan = w.grid, w.feats, w.want, w.nan
     R, O, orders, T, n = w.R, w.O, w.orders, grid.T, grid.n
     ev = {col: grid.dense(col) if col in panel.columns else None for col in EVENT_COLS}
     # No event at all in the data means no events file (the panel may fill its columns with 0):
     # the event signals are then absent, not zero.
-    has_events = any(ev[col] is not None and ev[col].any() for col in EVENT_COLS)
+    has_events = any(x is not None and x.any() for x in ev.values())
     if events is not None and len(events) == 0:
         has_events = False
     w.ev, w.has_events = ev, has_events
     window_events = {"claims": ("claims", "claims_per_100_orders", "claims_per_incident"),
                      "trials": ("trials",), "spec_requirements": ("spec_requirements",),
                      "incidents": ("incidents", "claims_per_incident", "deferrals_per_incident"),
-                     "deferrals": ("deferrals", "deferrals_per_incident"), "prepayments": ("prepayments",)}
+                     "deferrals": ("deferrals", "deferrals_per_incident"),
+                     "prepayments": ("prepayments",)}
     for col, name in EVENT_COLS.items():
         x = ev[col]
         if not has_events:
@@ -446,7 +504,8 @@ def _window_events(w: _Work, panel: pd.DataFrame, events: pd.DataFrame | None) -
         if want(*window_events[name]):
             feats[name] = grid.roll(x) if x is not None else nan()
     if want("claims_per_100_orders"):
-        feats["claims_per_100_orders"] = 100 * _divide(feats["claims"], O) if orders is not None else nan()
+        feats["claims_per_100_orders"] = 100 * _divide(feats["claims"],
+                                                       O) if orders is not None else nan()
     if want("claims_per_incident"):
         feats["claims_per_incident"] = _divide(feats["claims"], feats["incidents"])
     if want("deferrals_per_incident"):
@@ -475,7 +534,8 @@ def _behind_plan(w: _Work, kpis: pd.DataFrame | None, behind_plan: float) -> Non
             table = kp.unstack("period").reindex(columns=periods)
             rows = table.reindex(pd.Index(grid.portfolio)).to_numpy(dtype=float).T
         else:
-            kp = k.groupby("period")["plan_attainment"].mean().reindex(periods).to_numpy(dtype=float)
+            kp = (k.groupby("period")["plan_attainment"].mean().reindex(periods)
+                  .to_numpy(dtype=float))
             rows = np.broadcast_to(kp[:, None], (T, n))
         if np.isfinite(rows).any():
             behind = np.where(np.isfinite(rows), (rows < behind_plan).astype(float), 0.0)
@@ -489,7 +549,8 @@ def _behind_plan(w: _Work, kpis: pd.DataFrame | None, behind_plan: float) -> Non
 
 
 _HISTORY = ("claims_per_100_orders_history", "trial_rate_history", "spec_rate_history",
-            "prepayment_rate_history", "deferrals_per_incident_history", "claims_per_incident_history",
+            "prepayment_rate_history", "deferrals_per_incident_history",
+            "claims_per_incident_history",
             "prepayment_rate_history_shrunk", "deferrals_per_incident_history_shrunk",
             "prepayments_per_year_history_shrunk", "trials_per_year_history_shrunk",
             "specs_per_year_history_shrunk")
@@ -499,7 +560,8 @@ _HISTORY_USES = {"prepayment": ("prepayment_rate_history", "prepayment_rate_hist
                  "trial": ("trial_rate_history", "trials_per_year_history_shrunk"),
                  "spec_requirement": ("spec_rate_history", "specs_per_year_history_shrunk"),
                  "claim": ("claims_per_100_orders_history", "claims_per_incident_history"),
-                 "deferral_accepted": ("deferrals_per_incident_history", "deferrals_per_incident_history_shrunk"),
+                 "deferral_accepted": ("deferrals_per_incident_history",
+                                       "deferrals_per_incident_history_shrunk"),
                  "incident": ("deferrals_per_incident_history", "claims_per_incident_history",
                               "deferrals_per_incident_history_shrunk")}
 
@@ -514,7 +576,8 @@ def _history(w: _Work) -> None:
         if w.has_events:
             z = np.zeros((T, n))
             uses = _HISTORY_USES
-            cum = {col: np.cumsum(ev[col] if ev[col] is not None else z, axis=0) for col in EVENT_COLS
+            cum = {col: np.cumsum(x if (x := ev[col]) is not None else z, axis=0)
+                   for col in EVENT_COLS
                    if want(*uses[col])}
             if want("prepayment_rate_history"):
                 feats["prepayment_rate_history"] = _divide(cum["prepayment"], hist_active)
@@ -523,37 +586,49 @@ def _history(w: _Work) -> None:
             if want("spec_rate_history"):
                 feats["spec_rate_history"] = _divide(cum["spec_requirement"], hist_active)
             if want("claims_per_100_orders_history"):
-                feats["claims_per_100_orders_history"] = (100 * _divide(cum["claim"], np.cumsum(orders, axis=0))
-                                                          if orders is not None else nan())
+                feats["claims_per_100_orders_history"] = (
+                    100 * _divide(cum["claim"], np.cumsum(orders, axis=0)) if orders is not None
+                    else nan())
             if want("deferrals_per_incident_history"):
-                feats["deferrals_per_incident_history"] = _divide(cum["deferral_accepted"], cum["incident"])
+                feats["deferrals_per_incident_history"] = _divide(cum["deferral_accepted"],
+                                                                  cum["incident"])
             if want("claims_per_incident_history"):
                 feats["claims_per_incident_history"] = _divide(cum["claim"], cum["incident"])
             # shrunk rates: a client's evidence to date weighed against the pooled rate of the same
-            # period (2 pseudo-periods / pseudo-incidents), so one lucky event in a short history does
-            # not look like a habit; nothing after the period is read
+            # period (2 pseudo-periods / pseudo-incidents), so one lucky event in a short history
+            # does not look like a habit; nothing after the period is read
             seen = hist_active > 0
             if want("prepayment_rate_history_shrunk"):
                 pooled_pre = _divide(np.where(seen, cum["prepayment"], 0).sum(axis=1),
                                      np.where(seen, hist_active, 0).sum(axis=1))
                 feats["prepayment_rate_history_shrunk"] = np.where(
-                    seen, (cum["prepayment"] + 2 * np.nan_to_num(pooled_pre)[:, None]) / (hist_active + 2), np.nan)
+                    seen,
+                    (cum["prepayment"]
+                     + 2 * np.nan_to_num(pooled_pre)[:, None]) / (hist_active + 2), np.nan)
             if want("deferrals_per_incident_history_shrunk"):
-                pooled_def = _divide(cum["deferral_accepted"].sum(axis=1), cum["incident"].sum(axis=1))
+                pooled_def = _divide(cum["deferral_accepted"].sum(axis=1),
+                                     cum["incident"].sum(axis=1))
                 feats["deferrals_per_incident_history_shrunk"] = np.where(
-                    seen, (cum["deferral_accepted"] + 2 * np.nan_to_num(pooled_def)[:, None]) / (cum["incident"] + 2),
+                    seen,
+                    (cum["deferral_accepted"]
+                     + 2 * np.nan_to_num(pooled_def)[:, None]) / (cum["incident"] + 2),
                     np.nan)
             # the same per year of buying, so that one threshold reads alike on quarters and months
-            # (and does not move with how common a kind happens to be, as a quantile does); the prior
-            # weighs half a year of periods
+            # (and does not move with how common a kind happens to be, as a quantile does); the
+            # prior weighs half a year of periods
             per_year = FREQUENCIES[period_freq(periods)][1]
             prior = per_year / 2
-            for col, name in (("prepayment", "prepayments"), ("trial", "trials"), ("spec_requirement", "specs")):
+            for col, name in (("prepayment", "prepayments"), ("trial", "trials"),
+                              ("spec_requirement", "specs")):
                 if not want(f"{name}_per_year_history_shrunk"):
                     continue
-                pooled = _divide(np.where(seen, cum[col], 0).sum(axis=1), np.where(seen, hist_active, 0).sum(axis=1))
+                pooled = _divide(np.where(seen, cum[col], 0).sum(axis=1),
+                                 np.where(seen, hist_active, 0).sum(axis=1))
                 feats[f"{name}_per_year_history_shrunk"] = np.where(
-                    seen, per_year * (cum[col] + prior * np.nan_to_num(pooled)[:, None]) / (hist_active + prior), np.nan)
+                    seen,
+                    per_year * (cum[col]
+                                + prior * np.nan_to_num(pooled)[:, None]) / (hist_active + prior),
+                    np.nan)
             del cum
         else:
             for name in history:
@@ -562,7 +637,8 @@ def _history(w: _Work) -> None:
     w.ev = {}
 
 
-def _tenure_products_managers(w: _Work, panel: pd.DataFrame, transactions: pd.DataFrame | None) -> None:
+def _tenure_products_managers(w: _Work, panel: pd.DataFrame,
+                              transactions: pd.DataFrame | None) -> None:
     """Tenure, the new-product share of revenue and the account manager's continuity."""
     grid, feats, want, nan = w.grid, w.feats, w.want, w.nan
     periods, has_row, R, T = w.periods, w.has_row, w.R, grid.T
@@ -579,19 +655,22 @@ def _tenure_products_managers(w: _Work, panel: pd.DataFrame, transactions: pd.Da
     if want("manager_continuity", "manager_continuity_history"):
         cont = hist = None
         rec, from_panel = None, False
-        if transactions is not None and "account_manager" in transactions.columns and "date" in transactions.columns:
+        if (transactions is not None and "account_manager" in transactions.columns
+                and "date" in transactions.columns):
             freq = period_freq(periods)
-            rec = pd.DataFrame({"client_id": transactions["client_id"],
-                                "period": pd.to_datetime(transactions["date"]).dt.to_period(freq).astype(str),
+            period = pd.to_datetime(transactions["date"]).dt.to_period(freq).astype(str)
+            rec = pd.DataFrame({"client_id": transactions["client_id"], "period": period,
                                 "account_manager": transactions["account_manager"], "weight": 1.0})
-        elif transactions is not None and {"period", "account_manager", "orders"} <= set(transactions.columns):
+        elif transactions is not None and {"period", "account_manager", "orders"} <= set(
+                transactions.columns):
             # the order lines already counted per client, period and manager (the engine's,
             # analysis.ingest.panel.manager_orders_expr): the same records, summed
             rec = transactions[["client_id", "period", "account_manager"]].assign(
                 weight=transactions["orders"].to_numpy(dtype=float))
         elif "account_manager" in panel.columns:
             weight = panel["orders"].to_numpy(dtype=float) if "orders" in panel.columns else 1.0
-            rec = panel[["client_id", "period", "account_manager"]].assign(weight=weight)  # one manager per row
+            # one manager per row
+            rec = panel[["client_id", "period", "account_manager"]].assign(weight=weight)
             from_panel = True
         if rec is not None:
             mb = _manager_records(rec, grid, from_panel=from_panel)
@@ -617,7 +696,8 @@ def _pooled(w: _Work) -> None:
             share_p = cum_p = nan()
         feats["profit_share"], feats["profit_cum_share"] = share_p, cum_p
     if want("r_score"):
-        feats["r_score"] = _quintile_score(np.where(np.isnan(feats["recency"]), T, feats["recency"]), active_win,
+        feats["r_score"] = _quintile_score(np.where(np.isnan(feats["recency"]), T,
+                                                    feats["recency"]), active_win,
                                            higher_is_better=False)
     if want("f_score"):
         feats["f_score"] = _quintile_score(O, active_win) if w.orders is not None else nan()
@@ -639,22 +719,24 @@ def _rows(w: _Work) -> dict[str, object]:
         "complete": ti >= window - 1,
     }
     flat = ti * n + ci
-    deps = {"abc_revenue": ("revenue_cum_share", "revenue_share"), "abc_profit": ("profit_cum_share", "profit_share"),
+    deps = {"abc_revenue": ("revenue_cum_share", "revenue_share"),
+            "abc_profit": ("profit_cum_share", "profit_share"),
             "xyz_class": ("revenue_cv",)}
     rows_of = None if wanted is None else wanted | {d for f in wanted for d in deps.get(f, ())}
+    taken: dict[str, np.ndarray] = {}
     for name in list(feats):  # one dense array at a time, freed once its rows are taken
         arr = feats.pop(name)
         if rows_of is None or name in rows_of:
-            cols[name] = arr.ravel().take(flat)
+            cols[name] = taken[name] = arr.ravel().take(flat)
         del arr
     if want("abc_revenue"):
-        cols["abc_revenue"] = _abc(cols["revenue_cum_share"], cols["revenue_share"])
+        cols["abc_revenue"] = _abc(taken["revenue_cum_share"], taken["revenue_share"])
     if want("abc_profit"):
-        cols["abc_profit"] = _abc(cols["profit_cum_share"], cols["profit_share"])
+        cols["abc_profit"] = _abc(taken["profit_cum_share"], taken["profit_share"])
     if want("xyz_class"):
-        cv = cols["revenue_cv"]
-        cols["xyz_class"] = _classes(np.where(np.isnan(cv), -1, np.where(cv <= XYZ_CUTS[0], 0,
-                                                                       np.where(cv <= XYZ_CUTS[1], 1, 2))), ["X", "Y", "Z"])
+        cv = taken["revenue_cv"]
+        xyz = np.where(cv <= XYZ_CUTS[0], 0, np.where(cv <= XYZ_CUTS[1], 1, 2))
+        cols["xyz_class"] = _classes(np.where(np.isnan(cv), -1, xyz), ["X", "Y", "Z"])
     w.ci, w.ti = ci, ti
     return cols
 
@@ -662,13 +744,15 @@ def _rows(w: _Work) -> dict[str, object]:
 def _attributes(w: _Work, cols: dict[str, object], clients: pd.DataFrame) -> None:
     """Client attributes, aligned to the clients once and taken per row; the client's age."""
     grid, want, periods, ci, ti = w.grid, w.want, w.periods, w.ci, w.ti
-    attrs = [a for a in ATTRIBUTES if a in clients.columns and want(a, *(("client_age",) if a == "founded_year" else ()))]
+    attrs = [a for a in ATTRIBUTES if a in clients.columns
+             and want(a, *(("client_age",) if a == "founded_year" else ()))]
     cl = clients.drop_duplicates("client_id").set_index("client_id")[attrs].reindex(grid.clients)
     for a in ATTRIBUTES:
         if not want(a, *(("client_age",) if a == "founded_year" else ())):
             continue
         if a not in attrs:
-            cols[a] = np.full(len(ci), np.nan) if a in _NUMERIC_ATTRS else pd.Categorical.from_codes(
+            cols[a] = np.full(len(ci),
+                              np.nan) if a in _NUMERIC_ATTRS else pd.Categorical.from_codes(
                 np.full(len(ci), -1), categories=[])
             continue
         col = cl[a]

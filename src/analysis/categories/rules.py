@@ -1,10 +1,10 @@
 """Kinds of key client, decided per client and period by an editable rulebook.
 
 A rulebook (YAML, validated by pydantic) gives each category an id, EN/RU labels and
-descriptions, and a rule: a tree of conditions on the features of :mod:`analysis.categories.features`,
-combined with ``all``, ``any`` or ``at_least: k`` (``of: [...]``). A condition names a
-``feature``, an ``op`` (``<`` ``<=`` ``>`` ``>=`` ``==`` ``!=`` ``in`` ``not_in`` ``between``) and
-exactly one threshold:
+descriptions, and a rule: a tree of conditions on the features of
+:mod:`analysis.categories.features`, combined with ``all``, ``any`` or ``at_least: k``
+(``of: [...]``). A condition names a ``feature``, an ``op`` (``<`` ``<=`` ``>`` ``>=`` ``==`` ``!=``
+``in`` ``not_in`` ``between``) and exactly one threshold:
 
 * ``value`` — absolute (a number, a string, ``true``/``false``, a list for ``in``/``not_in``,
   ``[low, high]`` for ``between``);
@@ -13,12 +13,12 @@ exactly one threshold:
   share of the group's total (the Pareto/ABC "A" cut).
 
 The reference group is pooled by default: all clients of all portfolios with a full window ending
-at the same period (with one portfolio: all its client-periods, docs/data.md). ``per_portfolio=True``
-computes it within each portfolio instead — which makes every portfolio's share the same by
-construction, so it is for describing one portfolio, never for exposures. A condition may be
-``optional: true``: when its feature is absent from the data it is dropped (``at_least`` is capped
-at what remains) instead of making the category not computable. Nothing in a rulebook is
-evaluated as code.
+at the same period (with one portfolio: all its client-periods, docs/data.md).
+``per_portfolio=True`` computes it within each portfolio instead — which makes every portfolio's
+share the same by construction, so it is for describing one portfolio, never for exposures. A
+condition may be ``optional: true``: when its feature is absent from the data it is dropped
+(``at_least`` is capped at what remains) instead of making the category not computable. Nothing in a
+rulebook is evaluated as code.
 
 Membership at period t is decided over the window t-W+1 … t.
 """
@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Iterable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, Union
@@ -41,21 +42,26 @@ from analysis.categories.features import FEATURES, client_features
 from analysis.errors import InputError, read_yaml
 
 OPERATORS = ("<", "<=", ">", ">=", "==", "!=", "in", "not_in", "between")
-CATEGORICAL_FEATURES = frozenset({"org_type", "industry", "country", "abc_revenue", "abc_profit", "xyz_class"})
+CATEGORICAL_FEATURES = frozenset({"org_type", "industry", "country", "abc_revenue", "abc_profit",
+                                  "xyz_class"})
 BOOLEAN_FEATURES = frozenset({"is_reference"})
 #: Features that are shares in [0, 1]: a scaled absolute threshold is clipped to that range.
-SHARE_FEATURES = frozenset({"revenue_share", "profit_share", "revenue_cum_share", "profit_cum_share",
-                            "new_product_share", "manager_continuity", "manager_continuity_history"})
+SHARE_FEATURES = frozenset({"revenue_share", "profit_share", "revenue_cum_share",
+                            "profit_cum_share",
+                            "new_product_share", "manager_continuity",
+                            "manager_continuity_history"})
 #: Order in which :func:`primary_category` picks one category for charts (the built-in kinds'
 #: ``priority`` in the rulebook): the article's kinds, rarest signal first, before the two
 #: money-based kinds (which many members of the others share). A rulebook's own kinds:
 #: :func:`main_kind_priority`.
 PRIMARY_PRIORITY = registry.current().priority()
-MEMBERSHIP_COLUMNS = ["client_id", "portfolio", "period", "category", "member", "status", "score", "reason_code"]
+MEMBERSHIP_COLUMNS = ["client_id", "portfolio", "period", "category", "member", "status", "score",
+                      "reason_code"]
 
 
 def main_kind_priority() -> tuple[str, ...]:
-    """Kind ids in the order a client's main kind is picked, the loaded rulebooks' kinds included."""
+    """Kind ids in the order a client's main kind is picked, the loaded rulebooks' kinds
+    included."""
     return registry.current().priority()
 
 
@@ -105,11 +111,13 @@ class Condition(BaseModel):
     def _check(self) -> "Condition":
         given = [k for k in ("value", "quantile", "pareto_top") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"{self.feature}: give exactly one of value, quantile, pareto_top (got {given or 'none'})")
+            raise ValueError(f"{self.feature}: give exactly one of value, quantile, pareto_top "
+                             f"(got {given or 'none'})")
         kind = feature_kind(self.feature)
         op = self.op
         if kind != "numeric" and given[0] != "value":
-            raise ValueError(f"{self.feature} is {kind}: relative thresholds (quantile, pareto_top) need a numeric feature")
+            raise ValueError(f"{self.feature} is {kind}: relative thresholds (quantile, "
+                             "pareto_top) need a numeric feature")
         if kind == "boolean":
             if op not in ("==", "!=") or not isinstance(self.value, bool):
                 raise ValueError(f"{self.feature} is yes/no: use == or != with true or false")
@@ -119,22 +127,26 @@ class Condition(BaseModel):
             if given[0] != "value" or not isinstance(self.value, list) or not self.value:
                 raise ValueError(f"{self.feature} {op}: value must be a non-empty list")
             if kind == "numeric" and not all(_is_number(x) for x in self.value):
-                raise ValueError(f"{self.feature} {op}: {self.feature} is numeric, the list must hold numbers")
+                raise ValueError(f"{self.feature} {op}: {self.feature} is numeric, the list must "
+                                 "hold numbers")
         elif op == "between":
             pair = self.value if given[0] == "value" else self.quantile
             if given[0] == "pareto_top":
-                raise ValueError(f"{self.feature} between: use value: [low, high] or quantile: [low, high]")
+                raise ValueError(f"{self.feature} between: use value: [low, high] or quantile: "
+                                 "[low, high]")
             if not (isinstance(pair, list) and len(pair) == 2 and all(_is_number(x) for x in pair)):
                 raise ValueError(f"{self.feature} between: needs [low, high], two numbers")
             if pair[0] > pair[1]:
-                raise ValueError(f"{self.feature} between: low {pair[0]} is above high {pair[1]}; give [low, high]")
+                raise ValueError(f"{self.feature} between: low {pair[0]} is above high {pair[1]}; "
+                                 "give [low, high]")
         else:
             if given[0] == "quantile" and not _is_number(self.quantile):
                 raise ValueError(f"{self.feature} {op}: quantile must be one number in [0, 1]")
             if kind == "numeric" and given[0] == "value" and not _is_number(self.value):
                 raise ValueError(f"{self.feature} {op}: value must be a number, got {self.value!r}")
             if kind == "categorical" and not isinstance(self.value, str):
-                raise ValueError(f"{self.feature} {op}: value must be a label (text), got {self.value!r}")
+                raise ValueError(f"{self.feature} {op}: value must be a label (text), got "
+                                 f"{self.value!r}")
         for q in np.atleast_1d(self.quantile if self.quantile is not None else []):
             if not 0 <= q <= 1:
                 raise ValueError(f"{self.feature}: quantile {q} is outside [0, 1]")
@@ -168,22 +180,31 @@ class Group(BaseModel):
     def _one_combinator(self) -> "Group":
         kinds = [k for k in ("all", "any", "of") if getattr(self, k) is not None]
         if len(kinds) != 1:
-            raise ValueError("a group has exactly one of all: [...], any: [...] or at_least: k with of: [...]")
+            raise ValueError("a group has exactly one of all: [...], any: [...] or at_least: k "
+                             "with of: [...]")
         if (self.of is None) != (self.at_least is None):
             raise ValueError("at_least: k needs of: [...] (and of needs at_least)")
         if not self.children:
             raise ValueError("a group needs at least one condition")
-        if self.at_least is not None and not 1 <= self.at_least <= len(self.of):
-            raise ValueError(f"at_least: {self.at_least} must lie between 1 and the {len(self.of)} conditions listed")
+        if (self.at_least is not None and self.of is not None
+                and not 1 <= self.at_least <= len(self.of)):
+            raise ValueError(f"at_least: {self.at_least} must lie between 1 and the {len(self.of)} "
+                             "conditions listed")
         return self
 
     @property
     def children(self) -> list["Node"]:
-        return self.all if self.all is not None else self.any if self.any is not None else self.of
+        for kids in (self.all, self.any, self.of):
+            if kids is not None:
+                return kids
+        return []  # not reached: the validator asks for exactly one of all, any, of
 
     @property
     def need(self) -> int:
-        return len(self.children) if self.all is not None else 1 if self.any is not None else self.at_least
+        """How many children must hold: all of them, one (any) or ``at_least``."""
+        if self.any is not None:
+            return 1
+        return self.at_least if self.at_least is not None else len(self.children)
 
     def leaves(self) -> list[Condition]:
         return [leaf for c in self.children for leaf in c.leaves()]
@@ -209,7 +230,8 @@ class Category(BaseModel):
     @model_validator(mode="after")
     def _custom_kind_phrase(self) -> "Category":
         if self.custom and self.phrase is None:
-            raise ValueError(f"the kind {self.id!r} of your own needs `phrase: {{en: ..., ru: ...}}`, "
+            raise ValueError(f"the kind {self.id!r} of your own needs `phrase: {{en: ..., ru: "
+                             f"...}}`, "
                              "the words a sentence uses for its clients")
         return self
 
@@ -267,12 +289,14 @@ def _parse_node(v, path: str):
             return Condition.model_validate(v)
         except ValidationError as exc:
             msgs = "; ".join(dict.fromkeys(
-                (".".join(str(x) for x in e["loc"]) + ": " if e["loc"] else "") + e["msg"].removeprefix("Value error, ")
+                (".".join(str(x) for x in e["loc"]) + ": " if e["loc"] else "")
+                + e["msg"].removeprefix("Value error, ")
                 for e in exc.errors()))
             raise ValueError(f"{path} ({v.get('feature', '?')}): {msgs}") from None
     keys = set(v)
     if not keys & {"all", "any", "at_least", "of"}:
-        raise ValueError(f"{path}: unknown rule keys {sorted(keys)}; a condition has feature, op and "
+        raise ValueError(f"{path}: unknown rule keys {sorted(keys)}; a condition has feature, op "
+                         "and "
                          "value/quantile/pareto_top; a group has all, any or at_least + of")
     out = dict(v)
     for k in ("all", "any", "of"):
@@ -283,7 +307,8 @@ def _parse_node(v, path: str):
     try:
         return Group.model_validate(out)
     except ValidationError as exc:
-        msgs = "; ".join(dict.fromkeys(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
+        msgs = "; ".join(dict.fromkeys(e["msg"].removeprefix("Value error, ")
+                                       for e in exc.errors()))
         raise ValueError(f"{path}: {msgs}") from None
 
 
@@ -316,17 +341,20 @@ def _format_error(exc: ValidationError, source: str) -> str:
     return f"{source}: the rulebook is not valid:\n" + "\n".join(dict.fromkeys(lines))
 
 
-def parse_rulebook(data: dict, *, source: str = "rulebook") -> Rulebook:
+def parse_rulebook(data: object, *, source: str = "rulebook") -> Rulebook:
     """A :class:`Rulebook` from a mapping; :class:`InputError` naming each broken rule."""
     if not isinstance(data, dict):
-        raise InputError(f"{source}: expected a mapping with `categories:`, got {type(data).__name__}")
+        raise InputError(f"{source}: expected a mapping with `categories:`, got "
+                         f"{type(data).__name__}")
     cats = data.get("categories")
     if isinstance(cats, list):
         known = registry.current().builtin_kinds
         for i, c in enumerate(cats):
-            if isinstance(c, dict) and "id" in c and c["id"] not in known and c.get("custom") is not True:
+            if (isinstance(c, dict) and "id" in c and c["id"] not in known
+                    and c.get("custom") is not True):
                 raise InputError(f"{source}: categories[{i}]: unknown category {c['id']!r}; "
-                                 f"categories: {', '.join(known)}. A kind of your own says `custom: true` "
+                                 f"categories: {', '.join(known)}. A kind of your own says "
+                                 "`custom: true` "
                                  "and has a phrase, label, description and rule")
     try:
         book = Rulebook.model_validate(data)
@@ -345,7 +373,8 @@ def parse_rulebook(data: dict, *, source: str = "rulebook") -> Rulebook:
 def declare_kinds(book: Rulebook) -> None:
     """Declare the rulebook's kinds in the registry in use (their labels, phrases and priority show
     on every page; a ``custom`` kind becomes a kind of its own). Loading a rulebook does it."""
-    registry.declare_kinds(c.model_dump(include={"id", "label", "phrase", "priority"}, exclude_none=True)
+    registry.declare_kinds(c.model_dump(include={"id", "label", "phrase", "priority"},
+                                        exclude_none=True)
                            for c in book.categories)
 
 
@@ -359,7 +388,9 @@ def load_rulebook(path: str | Path | None = None) -> Rulebook:
         operator, or has a threshold of the wrong type; the message lists what exists.
     """
     p = Path(path) if path is not None else default_rulebook_path()
-    data = read_yaml(p, missing=f"rulebook not found; `keyclients init-rulebook --out {p.name}` writes the default one")
+    data = read_yaml(p,
+                     missing=f"rulebook not found; `keyclients init-rulebook --out {p.name}` "
+                     "writes the default one")
     return parse_rulebook(data, source=str(p))
 
 
@@ -385,7 +416,7 @@ def without_features(rule: Node, drop: set[str]) -> Node | None:
         return Group(all=kids)
     if rule.any is not None:
         return Group(any=kids)
-    return Group(at_least=min(rule.at_least, len(kids)), of=kids)
+    return Group(at_least=min(rule.need, len(kids)), of=kids)
 
 
 def variant_id(category: str, outcome: str) -> str:
@@ -416,8 +447,10 @@ def outcome_variants(book: "Rulebook") -> dict[tuple[str, str], tuple[Node | Non
     return out
 
 
-def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "Rulebook | str | Path | None" = None,
-                      window: int = 4, kpis: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
+def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *,
+                      rulebook: "Rulebook | str | Path | None" = None,
+                      window: int = 4, kpis: pd.DataFrame | None = None,
+                      events: pd.DataFrame | None = None,
                       transactions: pd.DataFrame | None = None, quantile_shift: float = 0.0,
                       features: pd.DataFrame | None = None) -> pd.DataFrame:
     """The rule variants that keep the outcomes measured on "the other clients" free of selection.
@@ -441,7 +474,8 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
     if features is None:
         features = client_features(panel, clients, window=window, kpis=kpis, events=events,
                                    transactions=transactions, only=rule_features(book))
-    ctx = RuleContext(features, window=window, per_portfolio=False, quantile_shift=quantile_shift, value_scale=1.0)
+    ctx = RuleContext(features, window=window, per_portfolio=False, quantile_shift=quantile_shift,
+                      value_scale=1.0)
     frames, info = [], {}
     reasons = _Reasons()
     ids = set(book.ids)
@@ -451,12 +485,16 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
         cat = book.get(k).model_copy(update={"id": k, "score": None})
         if rule is None:
             n = len(features)
-            why = f"not computable: every condition of the {k} rule reads {outcome}'s own signal ({', '.join(dropped)})"
-            fr = pd.DataFrame({"client_id": features["client_id"].to_numpy(), "portfolio": features["portfolio"].to_numpy(),
+            why = (f"not computable: every condition of the {k} rule reads {outcome}'s own signal "
+                   f"({', '.join(dropped)})")
+            fr = pd.DataFrame({"client_id": features["client_id"].to_numpy(),
+                               "portfolio": features["portfolio"].to_numpy(),
                                "period": features["period"].to_numpy(), "category": vid,
                                "member": pd.array([pd.NA] * n, dtype="boolean"),
-                               "status": _status(np.full(n, STATUSES.index("not_computable"), dtype=np.int8)),
-                               "score": np.nan, "reason_code": reasons.constant(vid, "not_computable", why, n)})
+                               "status": _status(np.full(n, STATUSES.index("not_computable"),
+                                                         dtype=np.int8)),
+                               "score": np.nan,
+                               "reason_code": reasons.constant(vid, "not_computable", why, n)})
         else:
             fr = classify_one(cat, ctx, rule, category=vid, reasons=reasons)
         frames.append(fr)
@@ -468,7 +506,8 @@ def classify_variants(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: "
         if sid in info:
             continue
         info[sid] = {"category": k, "outcome": "", "dropped": []}
-        frames.append(classify_one(cat, ctx, Group(any=cat.rule.leaves()), category=sid, reasons=reasons))
+        frames.append(classify_one(cat, ctx, Group(any=[*cat.rule.leaves()]), category=sid,
+                                   reasons=reasons))
     if not frames or not len(features):
         out = _empty_membership()
     else:
@@ -488,7 +527,8 @@ class RuleContext:
     """Features plus the reference groups for relative thresholds; ``window`` is the number of
     periods the features were computed over (a reason for a short history names it)."""
 
-    def __init__(self, feats: pd.DataFrame, *, window: int, per_portfolio: bool, quantile_shift: float,
+    def __init__(self, feats: pd.DataFrame, *, window: int, per_portfolio: bool,
+                 quantile_shift: float,
                  value_scale: float):
         if int(window) < 1:
             raise ValueError(f"window must be at least 1 period, got {window!r}")
@@ -506,7 +546,8 @@ class RuleContext:
         self.groups = self.groups.astype(np.int64, copy=False)
         self.n_groups = len(labels)
         order = np.argsort(self.groups, kind="stable")
-        self.members = np.split(order, np.cumsum(np.bincount(self.groups, minlength=self.n_groups))[:-1])
+        self.members = np.split(order,
+                                np.cumsum(np.bincount(self.groups, minlength=self.n_groups))[:-1])
         # the reference group of each group code, as the reasons table names it
         if per_portfolio and not single:
             pairs = [str(x).split("\x1f", 1) for x in labels]
@@ -567,7 +608,8 @@ class _Leaf:
         return f"{_fmt_num(float(self.per_group[0][g]))} ({self.how})"
 
     def template(self, g: int) -> str:
-        """The condition with a placeholder for the client's value: ``margin={value:margin} < 0.08``."""
+        """The condition with a placeholder for the client's value:
+        ``margin={value:margin} < 0.08``."""
         c = self.cond
         kind = feature_kind(c.feature)
         if kind == "boolean":
@@ -589,8 +631,9 @@ def _eval_condition(c: Condition, ctx: RuleContext) -> _Leaf:
         g = ctx.groups
         if op == "between":
             with np.errstate(invalid="ignore"):
-                if c.quantile is not None:
-                    qlo, qhi = _relative(c.quantile[0], -ctx.shift), _relative(c.quantile[1], ctx.shift)
+                if isinstance(c.quantile, list):
+                    qlo = _relative(c.quantile[0], -ctx.shift)
+                    qhi = _relative(c.quantile[1], ctx.shift)
                     lo, hi = ctx.group_quantile(x, qlo), ctx.group_quantile(x, qhi)
                     held = (x >= lo[g]) & (x <= hi[g])
                     return _Leaf(c, held, per_group=(lo, hi), how=f"{ctx.scope} q{qlo:g}-q{qhi:g}")
@@ -602,22 +645,24 @@ def _eval_condition(c: Condition, ctx: RuleContext) -> _Leaf:
             held = np.isin(x, np.asarray(c.value, dtype=float))
             held = held if op == "in" else ~held & np.isfinite(x)
             return _Leaf(c, held, fixed=f"{{{', '.join(f'{v:g}' for v in c.value)}}}")
-        if c.quantile is not None or c.pareto_top is not None:
-            if c.quantile is not None:
-                q = _relative(float(c.quantile), ctx.shift)
-                thr, how = ctx.group_quantile(x, q), f"{ctx.scope} q{q:g}"
-            else:
-                p = _relative(float(c.pareto_top), ctx.shift)
-                thr, how = ctx.group_pareto(x, p), f"{ctx.scope} Pareto top {p:.0%}"
+        relative: tuple[np.ndarray, str] | None = None
+        if isinstance(c.quantile, float):  # one number (a pair only with between, checked on load)
+            q = _relative(c.quantile, ctx.shift)
+            relative = ctx.group_quantile(x, q), f"{ctx.scope} q{q:g}"
+        elif c.pareto_top is not None:
+            p = _relative(c.pareto_top, ctx.shift)
+            relative = ctx.group_pareto(x, p), f"{ctx.scope} Pareto top {p:.0%}"
+        if relative is not None:
+            thr, how = relative
             with np.errstate(invalid="ignore"):
                 held = _compare(x, op, thr[g])
             return _Leaf(c, held, per_group=(thr,), how=how)
-        thr = float(c.value) * ctx.scale
+        cut = float(c.value) * ctx.scale
         if c.feature in SHARE_FEATURES:
-            thr = float(np.clip(thr, 0.0, 1.0))
+            cut = float(np.clip(cut, 0.0, 1.0))
         with np.errstate(invalid="ignore"):
-            held = _compare(x, op, thr)
-        return _Leaf(c, held, fixed=_fmt_num(thr))
+            held = _compare(x, op, cut)
+        return _Leaf(c, held, fixed=_fmt_num(cut))
     if kind == "boolean":
         x = col.astype("boolean")
         eq = (x == bool(c.value)).fillna(False).to_numpy(dtype=bool)
@@ -679,19 +724,21 @@ def _prune_optional(node: Node, available: dict[str, bool]) -> Node | None:
         return Group(all=kids)
     if node.any is not None:
         return Group(any=kids)
-    return Group(at_least=min(node.at_least, len(kids)), of=kids)
+    return Group(at_least=min(node.need, len(kids)), of=kids)
 
 
 # ------------------------------------------------------------------------------------------------
 # reasons as codes
 
 #: Columns of the reasons lookup table (``reasons.csv``): one row per reason code.
-REASON_COLUMNS = ["reason_code", "category", "status", "member", "conditions", "period", "portfolio",
+REASON_COLUMNS = ["reason_code", "category", "status", "member", "conditions", "period",
+                  "portfolio",
                   "text_en", "text_ru"]
 #: The reason of a ``category_changes`` row whose client was not active in the window any more.
 INACTIVE_CODE = 0
 INACTIVE_TEXT = "no purchase or event in the window ending this period"
-#: Membership rows (client-periods × kinds) from which :func:`classify` evaluates the kinds on two threads.
+#: Membership rows (client-periods × kinds) from which :func:`classify` evaluates the kinds on two
+#: threads.
 PARALLEL_ROWS = 2_000_000
 #: ``status`` values, in the (alphabetical) order of their categorical codes.
 STATUSES = ("not_computable", "ok", "short_history")
@@ -703,14 +750,17 @@ class _Reasons:
     placeholders for the client's own values; thresholds are written in)."""
 
     def __init__(self) -> None:
-        self.rows: list[dict] = [{"reason_code": INACTIVE_CODE, "category": "", "status": "", "member": None,
-                                  "conditions": "", "period": "", "portfolio": "", "text_en": INACTIVE_TEXT}]
+        self.rows: list[dict] = [{"reason_code": INACTIVE_CODE, "category": "", "status": "",
+                                  "member": None,
+                                  "conditions": "", "period": "", "portfolio": "",
+                                  "text_en": INACTIVE_TEXT}]
         self.next = INACTIVE_CODE + 1
 
     def constant(self, category: str, status: str, text: str, n: int) -> np.ndarray:
         """One code for every row of a category (not computable)."""
         code = self.next
-        self.rows.append({"reason_code": code, "category": category, "status": status, "member": None,
+        self.rows.append({"reason_code": code, "category": category, "status": status,
+                          "member": None,
                           "conditions": "", "period": "", "portfolio": "", "text_en": text})
         self.next += 1
         return np.full(n, code, dtype=np.int32)
@@ -770,7 +820,8 @@ def reason_texts(membership: pd.DataFrame) -> dict[int, str]:
     return dict(zip(data.get("reason_code", []), data.get("text_en", [])))
 
 
-def explain(rows: pd.DataFrame, features: pd.DataFrame, reasons: pd.DataFrame | dict | None = None) -> pd.Series:
+def explain(rows: pd.DataFrame, features: pd.DataFrame,
+            reasons: pd.DataFrame | dict | None = None) -> pd.Series:
     """The reason text of each row (``client_id, period, reason_code``), with the client's values.
 
     Only where a page shows reasons: the membership table keeps codes. ``reasons`` is the lookup
@@ -790,7 +841,8 @@ def explain(rows: pd.DataFrame, features: pd.DataFrame, reasons: pd.DataFrame | 
         texts = dict(zip(reasons["reason_code"], reasons["text_en"]))
     if rows.empty:
         return pd.Series([], index=rows.index, dtype=object)
-    codes = pd.to_numeric(rows["reason_code"], errors="coerce").fillna(INACTIVE_CODE).astype(np.int64).to_numpy()
+    codes = pd.to_numeric(rows["reason_code"],
+                          errors="coerce").fillna(INACTIVE_CODE).astype(np.int64).to_numpy()
     uniq, inv = np.unique(codes, return_inverse=True)
     templates = [texts.get(int(c), "") for c in uniq.tolist()]
     needed = sorted({f for t in templates for f in _PLACEHOLDER.findall(t)})
@@ -809,7 +861,8 @@ def explain(rows: pd.DataFrame, features: pd.DataFrame, reasons: pd.DataFrame | 
             else:
                 x = col.astype(object).to_numpy()
             back, u = pd.factorize(x, use_na_sentinel=False)  # each distinct value formatted once
-            shown = [_fmt_num(v) for v in u.tolist()] if feature_kind(name) == "numeric" else [str(v) for v in u]
+            shown = ([_fmt_num(v) for v in u.tolist()] if feature_kind(name) == "numeric"
+                     else [str(v) for v in u])
             values[name] = np.asarray(shown, dtype=object)[back]
     out = np.empty(len(codes), dtype=object)
     for j, t in enumerate(templates):
@@ -822,7 +875,8 @@ def explain(rows: pd.DataFrame, features: pd.DataFrame, reasons: pd.DataFrame | 
     return pd.Series(out, index=rows.index, dtype=object)
 
 
-def with_reasons(rows: pd.DataFrame, features: pd.DataFrame, reasons: pd.DataFrame | dict | None = None) -> pd.DataFrame:
+def with_reasons(rows: pd.DataFrame, features: pd.DataFrame,
+                 reasons: pd.DataFrame | dict | None = None) -> pd.DataFrame:
     """``rows`` with a ``reason`` column (:func:`explain`) in place of ``reason_code``."""
     out = rows.copy()
     text = explain(rows, features, reasons)
@@ -847,13 +901,15 @@ def _classify_arrays(cat: Category, ctx: RuleContext, reasons: _Reasons, rule: N
 def _register(a: dict, reasons: _Reasons) -> dict[str, np.ndarray]:
     """The reason codes of an evaluated category (:func:`_evaluate`), registered in ``reasons``."""
     if "constant" in a:
-        a["reason_code"] = reasons.constant(a["name"], "not_computable", a.pop("constant"), a.pop("n"))
+        a["reason_code"] = reasons.constant(a["name"], "not_computable", a.pop("constant"),
+                                            a.pop("n"))
     else:
         a["reason_code"] = reasons.codes(a["name"], a.pop("keys"), a.pop("describe"))
     return a
 
 
-def _evaluate(cat: Category, ctx: RuleContext, rule: Node | None = None, category: str | None = None) -> dict:
+def _evaluate(cat: Category, ctx: RuleContext, rule: Node | None = None,
+              category: str | None = None) -> dict:
     """One category evaluated on every row, its reasons as integer keys not yet given codes (safe to
     run for several categories at once: it only reads ``ctx``)."""
     f = ctx.f
@@ -861,12 +917,15 @@ def _evaluate(cat: Category, ctx: RuleContext, rule: Node | None = None, categor
     name = category or cat.id
     rule = rule if rule is not None else cat.rule
     rule = _prune_optional(rule, ctx.available)
-    missing = sorted({leaf.feature for leaf in (rule.leaves() if rule is not None else cat.rule.leaves())
+    missing = sorted({leaf.feature
+                      for leaf in (rule.leaves() if rule is not None else cat.rule.leaves())
                       if not ctx.available.get(leaf.feature, False)})
     if rule is None or missing:
-        need = "; ".join(f"{m} (from {FEATURES[m][1]})" for m in missing) or "every condition's feature"
+        need = "; ".join(f"{m} (from {FEATURES[m][1]})"
+                         for m in missing) or "every condition's feature"
         return {"member": np.zeros(n, bool), "known": np.zeros(n, bool),
-                "status": np.full(n, STATUSES.index("not_computable"), dtype=np.int8), "score": np.full(n, np.nan),
+                "status": np.full(n, STATUSES.index("not_computable"), dtype=np.int8),
+                "score": np.full(n, np.nan),
                 "name": name, "constant": f"not computable: the data lack {need}", "n": n}
     leaves: list[_Leaf] = []
     held = _eval_node(rule, ctx, leaves)
@@ -893,7 +952,8 @@ def _evaluate(cat: Category, ctx: RuleContext, rule: Node | None = None, categor
 
     def describe(key: int) -> dict:
         if key == 0:
-            return {"status": "short_history", "member": None, "conditions": "", "period": "", "portfolio": "",
+            return {"status": "short_history", "member": None, "conditions": "", "period": "",
+                    "portfolio": "",
                     "text_en": f"short history: fewer than {window} periods of data end here"}
         m, g = divmod(key - 1, G)
         on = [i for i in range(len(leaves)) if m >> i & 1]
@@ -903,11 +963,13 @@ def _evaluate(cat: Category, ctx: RuleContext, rule: Node | None = None, categor
                                      f"not met: no condition held ({need})")
         quotes = any(leaves[i].relative for i in on)
         return {"status": "ok", "member": member, "conditions": ";".join(str(i + 1) for i in on),
-                "period": ctx.group_period[g] if quotes else "", "portfolio": ctx.group_portfolio[g] if quotes else "",
+                "period": ctx.group_period[g] if quotes else "",
+                "portfolio": ctx.group_portfolio[g] if quotes else "",
                 "text_en": text}
 
     return {"member": held & ok, "known": ok.copy(),
-            "status": np.where(ok, STATUSES.index("ok"), STATUSES.index("short_history")).astype(np.int8),
+            "status": np.where(ok, STATUSES.index("ok"),
+                               STATUSES.index("short_history")).astype(np.int8),
             "score": score, "name": name, "keys": keys, "describe": describe}
 
 
@@ -915,16 +977,19 @@ def _status(codes: np.ndarray) -> pd.Categorical:
     return pd.Categorical.from_codes(codes, categories=list(STATUSES), ordered=True)
 
 
-def classify_one(cat: Category, ctx: RuleContext, rule: Node | None = None, *, category: str | None = None,
+def classify_one(cat: Category, ctx: RuleContext, rule: Node | None = None, *,
+                 category: str | None = None,
                  reasons: _Reasons | None = None) -> pd.DataFrame:
     """One category as a membership table (see :func:`classify`); its reasons in ``attrs``."""
     reasons = reasons if reasons is not None else _Reasons()
     a = _classify_arrays(cat, ctx, reasons, rule, category)
     f = ctx.f
-    out = pd.DataFrame({"client_id": f["client_id"].to_numpy(), "portfolio": f["portfolio"].to_numpy(),
+    out = pd.DataFrame({"client_id": f["client_id"].to_numpy(),
+                        "portfolio": f["portfolio"].to_numpy(),
                         "period": f["period"].to_numpy(), "category": category or cat.id,
                         "member": pd.arrays.BooleanArray(a["member"], ~a["known"]),
-                        "status": _status(a["status"]), "score": a["score"], "reason_code": a["reason_code"]})
+                        "status": _status(a["status"]), "score": a["score"],
+                        "reason_code": a["reason_code"]})
     out.attrs["reasons"] = reasons.table()
     return out
 
@@ -960,7 +1025,8 @@ def _arrow_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
     change = np.r_[True, pc.not_equal(arr[1:], arr[:-1]).to_numpy(zero_copy_only=False)]
     starts = np.flatnonzero(change)
     firsts = arr.take(pa.array(starts))
-    if len(firsts) < 2 or pc.all(pc.greater(firsts[1:], firsts[:-1])).as_py():  # sorted runs (client ids)
+    # sorted runs (client ids)
+    if len(firsts) < 2 or pc.all(pc.greater(firsts[1:], firsts[:-1])).as_py():
         return (np.cumsum(change) - 1).astype(np.int32), pd.Index(pd.array(firsts, dtype=col.dtype))
     enc = pc.dictionary_encode(arr)
     if isinstance(enc, pa.ChunkedArray):
@@ -973,15 +1039,18 @@ def _arrow_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
 
 
 def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes and sorted categories of a key column (cheap when it is categorical already)."""
+    """Integer codes and sorted categories of a key column (cheap when it is categorical
+    already)."""
     if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.categories.is_monotonic_increasing \
             and not col.isna().any():
         return col.cat.codes.to_numpy(), col.cat.categories
     if isinstance(col.dtype, pd.StringDtype) and col.dtype.storage == "pyarrow" and len(col) \
-            and not col.isna().any():  # text held by Arrow: hashed and its distinct values sorted there
+            and not col.isna().any():  # text held by Arrow: hashed, distinct values sorted there
         return _arrow_codes(col)
-    if len(col) > 1 and not col.isna().any():  # runs of equal values in sorted order (client_features'
-        a = col.iloc[1:].reset_index(drop=True)    # client ids): one vectorised comparison, no hashing
+    # runs of equal values in sorted order (client_features' client ids): one vectorised
+    # comparison, no hashing
+    if len(col) > 1 and not col.isna().any():
+        a = col.iloc[1:].reset_index(drop=True)
         b = col.iloc[:-1].reset_index(drop=True)
         change = np.r_[True, (a != b).to_numpy(dtype=bool)]
         starts = np.flatnonzero(change)
@@ -992,9 +1061,11 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.Index(uniq)
 
 
-def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook | str | Path | None = None,
+def classify(panel: pd.DataFrame, clients: pd.DataFrame, *,
+             rulebook: Rulebook | str | Path | None = None,
              window: int = 4, kpis: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
-             transactions: pd.DataFrame | None = None, quantile_shift: float = 0.0, per_portfolio: bool = False,
+             transactions: pd.DataFrame | None = None, quantile_shift: float = 0.0,
+             per_portfolio: bool = False,
              value_scale: float = 1.0, features: pd.DataFrame | None = None,
              categories: list[str] | None = None) -> pd.DataFrame:
     """The membership table: every client active in the window × period × category.
@@ -1008,7 +1079,8 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
     window
         Periods in the trailing window; membership at t is decided over t-W+1 … t.
     kpis, events, transactions
-        Passed to :func:`analysis.categories.features.client_features` (plan attainment, account managers).
+        Passed to :func:`analysis.categories.features.client_features` (plan attainment, account
+        managers).
     quantile_shift
         Added to every relative threshold (``quantile``, ``pareto_top``; clipped to [0, 1]) — the
         robustness check uses ±0.05. For ``between`` quantiles the interval widens by it.
@@ -1017,8 +1089,9 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
     value_scale
         Multiplies every absolute numeric threshold (sensitivity: 0.75 and 1.25).
     features
-        Precomputed :func:`~analysis.categories.features.client_features` output (skips recomputation); only
-        the columns the rules read are needed besides the keys and ``complete``.
+        Precomputed :func:`~analysis.categories.features.client_features` output (skips
+        recomputation); only the columns the rules read are needed besides the keys and
+        ``complete``.
     categories
         Only these category ids (default: all in the rulebook).
 
@@ -1032,8 +1105,8 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
         (the data lack a feature the rule needs; the reason names it and its source). ``score`` is
         the rule's ``score`` feature if it names one (``revenue_share`` for key_revenue) or else the
         share of its conditions that held. ``reason_code`` (int32) looks the reason up in
-        ``attrs["reasons"]`` (:func:`reasons_table`, written as ``reasons.csv``): the conditions that
-        held, with the thresholds, and the client's values filled in by :func:`explain`.
+        ``attrs["reasons"]`` (:func:`reasons_table`, written as ``reasons.csv``): the conditions
+        that held, with the thresholds, and the client's values filled in by :func:`explain`.
         Sorted by client, period, category (the rulebook's order).
 
     Examples
@@ -1053,7 +1126,8 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
                                    transactions=transactions, only=rule_features(cats))
     if not len(features):
         return _empty_membership()
-    ctx = RuleContext(features, window=window, per_portfolio=per_portfolio, quantile_shift=quantile_shift,
+    ctx = RuleContext(features, window=window, per_portfolio=per_portfolio,
+                      quantile_shift=quantile_shift,
                       value_scale=value_scale)
     reasons = _Reasons()
     k, n = len(cats), len(features)
@@ -1065,10 +1139,12 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
 
     def fill(i: int) -> dict:  # rows: client × period, then category
         a = _evaluate(cats[i], ctx)
-        member[i::k], known[i::k], status[i::k], score[i::k] = a["member"], a["known"], a["status"], a["score"]
+        member[i::k], known[i::k] = a["member"], a["known"]
+        status[i::k], score[i::k] = a["status"], a["score"]
         return {key: a[key] for key in ("name", "keys", "describe", "constant", "n") if key in a}
 
-    if n * k >= PARALLEL_ROWS and k > 1:  # the kinds on two threads (numpy and pandas release the GIL)
+    # the kinds on two threads (numpy and pandas release the GIL)
+    if n * k >= PARALLEL_ROWS and k > 1:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
@@ -1087,7 +1163,8 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
         cols[name] = pd.Categorical.from_codes(np.repeat(codes, k), categories=uniq, ordered=True)
     out = pd.DataFrame({
         **cols,
-        "category": pd.Categorical.from_codes(np.tile(cat_codes, n), categories=cat_order, ordered=True),
+        "category": pd.Categorical.from_codes(np.tile(cat_codes, n), categories=cat_order,
+                                              ordered=True),
         "member": pd.arrays.BooleanArray(member, ~known),
         "status": _status(status),
         "score": score,
@@ -1097,8 +1174,9 @@ def classify(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook |
     return out
 
 
-def rule_features(cats) -> list[str]:
-    """The features the rules of ``cats`` (categories, or a :class:`Rulebook`) read, scores included."""
+def rule_features(cats: Rulebook | Iterable[Category]) -> list[str]:
+    """The features the rules of ``cats`` (categories, or a :class:`Rulebook`) read, scores
+    included."""
     cats = cats.categories if isinstance(cats, Rulebook) else cats
     out = []
     for c in cats:
@@ -1128,7 +1206,8 @@ def status_summary(membership: pd.DataFrame) -> pd.DataFrame:
 # derived tables
 
 
-def primary_category(membership: pd.DataFrame, *, priority: tuple[str, ...] | None = None) -> pd.DataFrame:
+def primary_category(membership: pd.DataFrame, *,
+                     priority: tuple[str, ...] | None = None) -> pd.DataFrame:
     """One category per client and period, for charts that need a single colour.
 
     The first category the client holds in ``priority`` order — by default the article's four
@@ -1151,7 +1230,8 @@ def primary_category(membership: pd.DataFrame, *, priority: tuple[str, ...] | No
     order = [c for c in priority if c in present] + [c for c in present if c not in set(priority)]
     held_cols = {f"_h{i}": (membership["member"].fillna(False).astype(bool) & cat.eq(c)).to_numpy()
                  for i, c in enumerate(order)}
-    frame = pd.DataFrame({"client_id": membership["client_id"].to_numpy(), "period": membership["period"].to_numpy(),
+    frame = pd.DataFrame({"client_id": membership["client_id"].to_numpy(),
+                          "period": membership["period"].to_numpy(),
                           "portfolio": membership["portfolio"].to_numpy(),
                           "_ok": membership["status"].eq("ok").to_numpy(), **held_cols})
     g = frame.groupby(["client_id", "period"], sort=False)
@@ -1167,10 +1247,14 @@ def primary_category(membership: pd.DataFrame, *, priority: tuple[str, ...] | No
         joined = np.where(has, np.where(joined == "", c, joined + "+" + c), joined)
         count += has
     decided = out["decided"].to_numpy(dtype=bool)
-    out["primary_category"] = pd.array(np.where(count > 0, primary, np.where(decided, "none", None)), dtype="str")
+    out["primary_category"] = pd.array(np.where(count > 0, primary,
+                                                np.where(decided, "none",
+                                                         np.full(n, None, dtype=object))),
+                                       dtype="str")
     out["n_categories"] = count
     out["categories"] = pd.array(joined, dtype="str")
-    out = out.reset_index()[["client_id", "portfolio", "period", "primary_category", "n_categories", "categories"]]
+    out = out.reset_index()[["client_id", "portfolio", "period", "primary_category", "n_categories",
+                             "categories"]]
     return out.sort_values(["client_id", "period"], kind="stable").reset_index(drop=True)
 
 
@@ -1199,7 +1283,8 @@ def category_changes(membership: pd.DataFrame, *, periods: list[str] | None = No
     """
     from analysis.ingest.periods import period_axis
 
-    cols = ["client_id", "portfolio", "period", "previous_period", "category", "change", "score", "reason_code"]
+    cols = ["client_id", "portfolio", "period", "previous_period", "category", "change", "score",
+            "reason_code"]
     if membership.empty:
         empty = pd.DataFrame(columns=cols)
         empty.attrs["reasons"] = membership.attrs.get("reasons") or _Reasons().table()
@@ -1241,10 +1326,14 @@ def category_changes(membership: pd.DataFrame, *, periods: list[str] | None = No
     return out
 
 
-def sensitivity(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Rulebook | str | Path | None = None,
-                window: int = 4, kpis: pd.DataFrame | None = None, events: pd.DataFrame | None = None,
-                transactions: pd.DataFrame | None = None, relative_shifts=(-0.05, 0.05),
-                absolute_scales=(-0.25, 0.25), features: pd.DataFrame | None = None) -> pd.DataFrame:
+def sensitivity(panel: pd.DataFrame, clients: pd.DataFrame, *,
+                rulebook: Rulebook | str | Path | None = None,
+                window: int = 4, kpis: pd.DataFrame | None = None,
+                events: pd.DataFrame | None = None,
+                transactions: pd.DataFrame | None = None,
+                relative_shifts: Sequence[float] = (-0.05, 0.05),
+                absolute_scales: Sequence[float] = (-0.25, 0.25),
+                features: pd.DataFrame | None = None) -> pd.DataFrame:
     """Membership counts when thresholds move (``sensitivity.csv``).
 
     Every relative threshold (quantiles and the Pareto cut) shifted by each of ``relative_shifts``,
@@ -1260,19 +1349,26 @@ def sensitivity(panel: pd.DataFrame, clients: pd.DataFrame, *, rulebook: Ruleboo
     """
     book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook)
     if features is None:
-        features = client_features(panel, clients, window=window, kpis=kpis, events=events, transactions=transactions,
+        features = client_features(panel, clients, window=window, kpis=kpis, events=events,
+                                   transactions=transactions,
                                    only=rule_features(book))
-    runs = [("default", 0.0, dict())]
-    runs += [("relative", s, dict(quantile_shift=s)) for s in relative_shifts]
-    runs += [("absolute", s, dict(value_scale=1 + s)) for s in absolute_scales]
+    # (threshold, shift, quantile_shift, value_scale); classify's defaults are 0.0 and 1.0
+    runs = [("default", 0.0, 0.0, 1.0)]
+    runs += [("relative", s, s, 1.0) for s in relative_shifts]
+    runs += [("absolute", s, 0.0, 1 + s) for s in absolute_scales]
     rows = []
-    for kind, s, kw in runs:
-        m = classify(panel, clients, rulebook=book, window=window, features=features, **kw)
+    for kind, s, qshift, vscale in runs:
+        m = classify(panel, clients, rulebook=book, window=window, features=features,
+                     quantile_shift=qshift, value_scale=vscale)
         ok = m[m["status"] == "ok"]
-        g = ok.groupby("category", sort=False)["member"].agg(members=lambda x: int(x.astype(bool).sum()), decided="size")
+        g = ok.groupby("category",
+                       sort=False)["member"].agg(members=lambda x: int(x.astype(bool).sum()),
+                                                 decided="size")
         for c in book.ids:
-            mem, dec = (int(g.loc[c, "members"]), int(g.loc[c, "decided"])) if c in g.index else (0, 0)
-            rows.append({"category": c, "threshold": kind, "shift": s, "members": mem, "decided": dec,
+            mem, dec = (int(g.loc[c, "members"]),
+                        int(g.loc[c, "decided"])) if c in g.index else (0, 0)
+            rows.append({"category": c, "threshold": kind, "shift": s, "members": mem,
+                         "decided": dec,
                          "share": mem / dec if dec else np.nan})
     out = pd.DataFrame(rows)
     base = out[out["threshold"] == "default"].set_index("category")["members"]

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Union
 
 import pandas as pd
 
 from analysis.errors import InputError
-from analysis.ingest.dataconfig import DataConfig, TableSpec, parse_config, read_config
+from analysis.ingest.dataconfig import DataConfig, TableName, TableSpec, parse_config, read_config
 from analysis.ingest.mapping import REQUIRED
 from analysis.ingest.readers import RawTable, find_file, read_many, read_sql
 from analysis.ingest.tables import build_table, cross_checks, fill_portfolio
@@ -30,9 +31,13 @@ from analysis.ingest.validation import Problems, format_problems
 TABLES = ("clients", "transactions", "events", "kpis")
 DROPPED_COLUMNS = ["file", "reason", "detail", "lines", "revenue"]
 COUNT_COLUMNS = ["step", "detail", "clients", "lines", "revenue"]
-ALL_TABLES = ("clients", "transactions", "events", "client_periods", "kpis")
+ALL_TABLES: tuple[TableName, ...] = ("clients", "transactions", "events", "client_periods", "kpis")
+#: A data config as the entry points take it: a YAML path, a mapping or a checked
+#: :class:`DataConfig`
+ConfigLike = Union[str, Path, dict[str, object], DataConfig, None]
 
-__all__ = ["ClientBase", "DataConfig", "ValidationReport", "load", "read_config", "validate", "TABLES", "REQUIRED"]
+__all__ = ["ClientBase", "DataConfig", "ValidationReport", "load", "read_config", "validate",
+           "TABLES", "REQUIRED"]
 
 
 @dataclass
@@ -52,8 +57,10 @@ class ClientBase:
     notes: list[str] = field(default_factory=list)
     synthetic: bool = False
     client_periods: pd.DataFrame | None = None
-    #: ``drop``: the panel leaves out a partial first/last period (see :mod:`analysis.ingest.periods`);
-    #: :func:`load` sets it from the config (``partial_periods``, default ``drop``); a base built by hand keeps them
+    #: ``drop``: the panel leaves out a partial first/last period (see
+    #: :mod:`analysis.ingest.periods`);
+    #: :func:`load` sets it from the config (``partial_periods``, default ``drop``); a base built by
+    #: hand keeps them
     partial_periods: str = "keep"
     #: the clients table was derived from the order lines (no clients file)
     derived_clients: bool = False
@@ -74,7 +81,8 @@ class ValidationReport:
     source: str
     #: rows left out before the analysis: ``file, reason, detail, lines, revenue`` (filters)
     dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DROPPED_COLUMNS))
-    #: partial first/last periods at the config's frequency (:func:`analysis.ingest.periods.partial_periods`)
+    #: partial first/last periods at the config's frequency
+    #: (:func:`analysis.ingest.periods.partial_periods`)
     partial: pd.DataFrame | None = None
     freq: str = "Q"
 
@@ -91,19 +99,20 @@ class ValidationReport:
         return self.problems[self.problems["severity"] == "warning"]
 
     def counts(self) -> pd.DataFrame:
-        """From the lines read to the lines in the panel, one step a row: ``step`` (an id: ``dq_clients``,
-        ``dq_clients_derived``, ``dq_lines_read``, ``dq_dropped_by_filter``, ``dq_lines_used``,
-        ``dq_clients_without_orders``, ``dq_partial_period``, ``dq_lines_in_panel``, ``dq_events``), ``detail``
-        (the filter or the period), ``clients``, ``lines``, ``revenue`` (negative for what a step
-        takes away). ``validate`` prints it and the data-quality page shows it, so their counts
-        agree and every difference has its row."""
+        """From the lines read to the lines in the panel, one step a row: ``step`` (an id:
+        ``dq_clients``, ``dq_clients_derived``, ``dq_lines_read``, ``dq_dropped_by_filter``,
+        ``dq_lines_used``, ``dq_clients_without_orders``, ``dq_partial_period``,
+        ``dq_lines_in_panel``, ``dq_events``), ``detail`` (the filter or the period), ``clients``,
+        ``lines``, ``revenue`` (negative for what a step takes away). ``validate`` prints it and the
+        data-quality page shows it, so their counts agree and every difference has its row."""
         rows = []
         base = self.base
         if base is None:
             return pd.DataFrame(columns=COUNT_COLUMNS)
 
         def row(step, detail="", clients=None, lines=None, revenue=None):
-            rows.append({"step": step, "detail": detail, "clients": clients, "lines": lines, "revenue": revenue})
+            rows.append({"step": step, "detail": detail, "clients": clients, "lines": lines,
+                         "revenue": revenue})
 
         tx = base.transactions
         n_cl = len(base.clients)
@@ -115,7 +124,8 @@ class ValidationReport:
                 row("dq_lines_read", lines=len(tx) + int(dropped["lines"].sum()),
                     revenue=round(rev + float(dropped["revenue"].sum()), 2))
                 for r in dropped.itertuples(index=False):
-                    row("dq_dropped_by_filter", r.detail, lines=-int(r.lines), revenue=-float(r.revenue))
+                    row("dq_dropped_by_filter", r.detail, lines=-int(r.lines),
+                        revenue=-float(r.revenue))
             row("dq_lines_used", clients=int(tx["client_id"].nunique()), lines=len(tx), revenue=rev)
             if not base.derived_clients:
                 idle = int((~base.clients["client_id"].isin(tx["client_id"].unique())).sum())
@@ -128,19 +138,22 @@ class ValidationReport:
                     lambda p: p.strftime("%Y-%m") if self.freq == "M" else str(p))
                 inside = labels.isin(part["period"].tolist()).to_numpy()
                 for r in part.itertuples(index=False):
-                    row("dq_partial_period", f"{r.period} ({r.side})", lines=-int(r.lines), revenue=-float(r.revenue))
+                    row("dq_partial_period", f"{r.period} ({r.side})", lines=-int(r.lines),
+                        revenue=-float(r.revenue))
                 kept = tx[~inside]
                 row("dq_lines_in_panel", clients=int(kept["client_id"].nunique()), lines=len(kept),
                     revenue=round(float(kept["revenue"].sum()), 2))
         if base.events is not None:
-            row("dq_events", clients=int(base.events["client_id"].nunique()), lines=len(base.events))
+            row("dq_events", clients=int(base.events["client_id"].nunique()),
+                lines=len(base.events))
         out = pd.DataFrame(rows, columns=COUNT_COLUMNS)
         for c in ("clients", "lines"):
             out[c] = out[c].astype("Int64")
         return out
 
     def summary(self) -> str:
-        """The counts as the lines ``validate`` prints (the data-quality page shows the same table)."""
+        """The counts as the lines ``validate`` prints (the data-quality page shows the same
+        table)."""
         from analysis.i18n import t
 
         lines = []
@@ -168,7 +181,7 @@ class ValidationReport:
 DEFAULT_CONFIG = "keyclients.yaml"
 
 
-def _config(config, data: Path | None) -> tuple[DataConfig, Path, bool]:
+def _config(config: ConfigLike, data: Path | None) -> tuple[DataConfig, Path, bool]:
     here = None
     if config is None and data is not None and data.is_dir() and (data / DEFAULT_CONFIG).is_file():
         config = data / DEFAULT_CONFIG
@@ -184,7 +197,8 @@ def _config(config, data: Path | None) -> tuple[DataConfig, Path, bool]:
     if data is not None and data.is_file():
         # one file: the order lines (the clients are derived from them)
         spec = cfg.tables.get("transactions", TableSpec()).model_copy(update={"path": data.name})
-        cfg = cfg.model_copy(update={"tables": {**{t: v for t, v in cfg.tables.items() if t != "clients"},
+        cfg = cfg.model_copy(update={"tables": {**{t: v for t, v in cfg.tables.items()
+                                                   if t != "clients"},
                                                 "transactions": spec}})
         return cfg, data.parent, True
     base = data
@@ -195,12 +209,14 @@ def _config(config, data: Path | None) -> tuple[DataConfig, Path, bool]:
     if base is None:
         raise InputError("give the data folder (--data DIR) or a config file naming the files")
     if not base.is_dir():
-        raise InputError(f"{base}: no such folder or file; --data takes the folder holding the client base files "
+        raise InputError(f"{base}: no such folder or file; --data takes the folder holding the "
+                         "client base files "
                          "or one file of order lines")
     return cfg, base, False
 
 
-def _read(table: str, spec: TableSpec, folder: Path, problems: Problems, *, search: bool = True) -> RawTable | None:
+def _read(table: str, spec: TableSpec, folder: Path, problems: Problems, *,
+          search: bool = True) -> RawTable | None:
     if spec.source is not None:
         label = f"{table} ({spec.source.url})"
         try:
@@ -223,7 +239,8 @@ def _read(table: str, spec: TableSpec, folder: Path, problems: Problems, *, sear
         msg = str(exc)
         path = next((p for p in paths if msg.startswith(f"{p}: ")), paths[0])
         prefix = f"{path}: "
-        problems.error(path.name, "", "cannot read", fix=msg[len(prefix):] if msg.startswith(prefix) else msg)
+        problems.error(path.name, "", "cannot read", fix=msg[len(prefix):]
+                       if msg.startswith(prefix) else msg)
         problems.unreadable[(table, "")] = {path.name}
         return None
     if raw.origin is not None:
@@ -231,24 +248,29 @@ def _read(table: str, spec: TableSpec, folder: Path, problems: Problems, *, sear
     return raw
 
 
-def _paths(table: str, named: str | list[str], folder: Path, problems: Problems) -> list[Path] | None:
-    """The files a table's ``path:`` names: one file, a list, or glob patterns (``sales_2024_*.csv``,
-    matches in name order); ``None`` (with the problem) when one is missing or a pattern matches none."""
+def _paths(table: str, named: str | list[str], folder: Path,
+           problems: Problems) -> list[Path] | None:
+    """The files a table's ``path:`` names: one file, a list, or glob patterns
+    (``sales_2024_*.csv``, matches in name order); ``None`` (with the problem) when one is missing
+    or a pattern matches none."""
     out: list[Path] = []
     for one in ([named] if isinstance(named, str) else named):
         path = Path(one)
         path = path if path.is_absolute() else folder / path
         if any(ch in one for ch in "*?["):
-            hits = sorted(p for p in path.parent.glob(path.name) if p.is_file() and p.name != DEFAULT_CONFIG)
+            hits = sorted(p for p in path.parent.glob(path.name) if p.is_file()
+                          and p.name != DEFAULT_CONFIG)
             if not hits:
                 problems.error(one, "", "no file matches the pattern named in the config",
-                               fix=f"no file in {path.parent} matches {path.name!r}; fix `tables: {{{table}: "
+                               fix=f"no file in {path.parent} matches {path.name!r}; fix `tables: "
+                               f"{{{table}: "
                                    "{path: ...}}` in the config")
                 return None
             out.extend(h for h in hits if h not in out)
         elif not path.is_file():
             problems.error(str(path.name), "", "file named in the config not found",
-                           fix=f"{path} does not exist; fix `tables: {{{table}: {{path: ...}}}}` in the config")
+                           fix=f"{path} does not exist; fix `tables: {{{table}: {{path: ...}}}}` "
+                           "in the config")
             return None
         elif path not in out:
             out.append(path)
@@ -287,18 +309,22 @@ def _id_hints(raws: dict[str, RawTable], cfg: DataConfig, notes: list[str]) -> d
 
 def _derive_clients(tx: pd.DataFrame) -> pd.DataFrame:
     """One row per client of the order lines: ``client_id`` and, when the lines name them, ``name``
-    (the name written on most of the client's lines; a tie goes to the first in alphabetical order)."""
+    (the name written on most of the client's lines; a tie goes to the first in alphabetical
+    order)."""
     ids = tx["client_id"].dropna()
-    clients = pd.DataFrame({"client_id": pd.Series(ids.unique(), dtype="str")}).sort_values("client_id")
+    clients = pd.DataFrame({"client_id": pd.Series(ids.unique(),
+                                                   dtype="str")}).sort_values("client_id")
     if "client_name" in tx and tx["client_name"].notna().any():
-        counts = (tx.dropna(subset=["client_id", "client_name"]).groupby(["client_id", "client_name"]).size()
-                  .reset_index(name="n").sort_values(["client_id", "n", "client_name"], ascending=[True, False, True])
+        counts = (tx.dropna(subset=["client_id",
+                                    "client_name"]).groupby(["client_id", "client_name"]).size()
+                  .reset_index(name="n").sort_values(["client_id", "n", "client_name"],
+                                                     ascending=[True, False, True])
                   .drop_duplicates("client_id").set_index("client_id")["client_name"])
         clients["name"] = clients["client_id"].map(counts).astype("str")
     return clients.reset_index(drop=True)
 
 
-def validate(data: str | Path | None = None, *, config=None) -> ValidationReport:
+def validate(data: str | Path | None = None, *, config: ConfigLike = None) -> ValidationReport:
     """Read and check a client base, collecting every problem instead of stopping at the first.
 
     Parameters
@@ -326,7 +352,8 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
     got = _read_tables(cfg, folder, single, problems, notes)
     derived = _clients_or_derived(got, cfg, folder, problems, notes)
     if got.frames.get("clients") is not None:
-        cross_checks({k: v for k, v in got.frames.items() if v is not None}, got.labels, problems, got.line_words,
+        cross_checks({k: v for k, v in got.frames.items() if v is not None}, got.labels, problems,
+                     got.line_words,
                      got.names, specs=cfg.tables)
     freq = cfg.freq or "Q"
     partial = _partial_periods(got, cfg, freq, problems)
@@ -334,8 +361,10 @@ def validate(data: str | Path | None = None, *, config=None) -> ValidationReport
     base = None
     if not problems.has_errors:
         base = _client_base(got.frames, cfg, folder, single, notes, report_problems, derived)
-    return ValidationReport(problems=report_problems, base=base, notes=notes, source=str(folder if not single else data),
-                            dropped=pd.DataFrame(got.dropped, columns=DROPPED_COLUMNS), partial=partial, freq=freq)
+    return ValidationReport(problems=report_problems, base=base, notes=notes,
+                            source=str(folder if not single else data),
+                            dropped=pd.DataFrame(got.dropped, columns=DROPPED_COLUMNS),
+                            partial=partial, freq=freq)
 
 
 @dataclass
@@ -351,10 +380,12 @@ class _Tables:
     dropped: list[dict] = field(default_factory=list)
 
 
-def _read_tables(cfg: DataConfig, folder: Path, single: bool, problems: Problems, notes: list[str]) -> _Tables:
+def _read_tables(cfg: DataConfig, folder: Path, single: bool, problems: Problems,
+                 notes: list[str]) -> _Tables:
     """Read every table the config or the folder holds and build its canonical frame."""
     got = _Tables()
-    frames, labels, line_words, names, dropped = got.frames, got.labels, got.line_words, got.names, got.dropped
+    frames, labels, line_words, names = got.frames, got.labels, got.line_words, got.names
+    dropped = got.dropped
     raws: dict[str, RawTable] = {}
     for table in ALL_TABLES:
         spec = cfg.tables.get(table, TableSpec())
@@ -384,17 +415,20 @@ def _read_tables(cfg: DataConfig, folder: Path, single: bool, problems: Problems
         d = raw.detected
         if raw.line_word == "line":
             desc = ", ".join(f"{k}={v!r}" for k, v in d.items() if k in
-                             ("encoding", "delimiter", "decimal", "date_format", "header_row") and v is not None)
+                             ("encoding", "delimiter", "decimal", "date_format", "header_row")
+                             and v is not None)
             per = d.get("files")
             notes.append(f"{raw.label}: {n_read:,} lines read ({desc}"
-                         + (", " + ", ".join(f"{k}: {v:,}" for k, v in per.items()) if per else "") + ")")
+                         + (", " + ", ".join(f"{k}: {v:,}" for k, v in per.items()) if per else "")
+                         + ")")
         else:
             notes.append(f"{raw.label}: {n_read:,} rows read")
         frames[table] = frame
     return got
 
 
-def _clients_or_derived(got: _Tables, cfg: DataConfig, folder: Path, problems: Problems, notes: list[str]) -> bool:
+def _clients_or_derived(got: _Tables, cfg: DataConfig, folder: Path, problems: Problems,
+                        notes: list[str]) -> bool:
     """Check that order lines (or client periods) are there; without a clients table derive the
     clients from them. Returns whether the clients were derived."""
     frames, labels, line_words = got.frames, got.labels, got.line_words
@@ -402,29 +436,35 @@ def _clients_or_derived(got: _Tables, cfg: DataConfig, folder: Path, problems: P
     present |= {t for t in ALL_TABLES if cfg.tables.get(t) is not None and cfg.tables[t].path}
     derived = False
     if not present & {"transactions", "client_periods"}:
-        problems.error("transactions.csv", "", "no order lines (transactions) nor client_periods table found",
-                       fix=f"put transactions.csv (or .xlsx/.parquet) in {folder} or name the file in the config "
-                           f"(`keyclients init-config --data {folder}` finds it by its content)")
+        problems.error("transactions.csv", "",
+                       "no order lines (transactions) nor client_periods table found",
+                       fix=f"put transactions.csv (or .xlsx/.parquet) in {folder} or name the file "
+                           f"in the config (`keyclients init-config --data {folder}` finds it by "
+                           "its content)")
     elif "clients" not in present:
         src = frames.get("transactions")
         if src is None:
             src = frames.get("client_periods")
         if src is not None:
-            frames["clients"] = _derive_clients(src)
+            frames["clients"] = clients = _derive_clients(src)
             labels["clients"] = "clients (derived)"
             line_words["clients"] = "row"
             derived = True
-            what = "id and name" if "name" in frames["clients"] else "id only"
-            notes.append(f"no clients table: {len(frames['clients']):,} clients derived from the order lines "
-                         f"({what}); client attributes (organisation type, founding year, reference) are absent")
+            what = "id and name" if "name" in clients else "id only"
+            notes.append(f"no clients table: {len(clients):,} clients derived from the order lines "
+                         f"({what}); client attributes (organisation type, founding year, "
+                         "reference) are absent")
         elif not problems.has_errors:
             problems.error("clients.csv", "", "clients table not found",
-                           fix=f"put clients.csv (or .xlsx/.parquet) in {folder} or name the file in the config")
+                           fix=f"put clients.csv (or .xlsx/.parquet) in {folder} or name the file "
+                           "in the config")
     return derived
 
 
-def _partial_periods(got: _Tables, cfg: DataConfig, freq: str, problems: Problems) -> pd.DataFrame | None:
-    """The partial first/last periods of the order lines, each a warning saying whether it is kept."""
+def _partial_periods(got: _Tables, cfg: DataConfig, freq: str,
+                     problems: Problems) -> pd.DataFrame | None:
+    """The partial first/last periods of the order lines, each a warning saying whether it is
+    kept."""
     from analysis.ingest.periods import partial_periods
 
     partial = None
@@ -438,17 +478,21 @@ def _partial_periods(got: _Tables, cfg: DataConfig, freq: str, problems: Problem
             what = (f"partial {r.side} period {r.period}: the data cover {r.days_covered} of its "
                     f"{r.days_in_period} days ({r.first_day} – {r.last_day}); {r.lines:,} lines, "
                     f"{(r.revenue / total if total else 0):.1%} of revenue; "
-                    + ("kept in the panel" + (" (`partial_periods: keep`)" if cfg.partial_periods == "keep"
-                                              else " (too few periods otherwise)") if kept
+                    + ("kept in the panel"
+                       + (" (`partial_periods: keep`)" if cfg.partial_periods == "keep"
+                          else " (too few periods otherwise)") if kept
                        else "left out of the panel"))
-            problems.warning(got.labels["transactions"], got.names.get("transactions", {}).get("date", "date"), what,
+            problems.warning(got.labels["transactions"],
+                             got.names.get("transactions", {}).get("date", "date"), what,
                              count=r.lines,
                              fix=("export whole periods" if kept else
-                                  "export whole periods, or set `partial_periods: keep` in the config to keep it"))
+                                  "export whole periods, or set `partial_periods: keep` in the "
+                                  "config to keep it"))
     return partial
 
 
-def _client_base(frames: dict[str, pd.DataFrame | None], cfg: DataConfig, folder: Path, single: bool,
+def _client_base(frames: dict[str, pd.DataFrame | None], cfg: DataConfig, folder: Path,
+                 single: bool,
                  notes: list[str], report_problems: pd.DataFrame, derived: bool) -> ClientBase:
     """The canonical tables of a base without errors (portfolio filled in, fresh indexes, the
     warnings among its notes)."""
@@ -456,21 +500,24 @@ def _client_base(frames: dict[str, pd.DataFrame | None], cfg: DataConfig, folder
     clients, note = fill_portfolio(clients, frames.get("transactions"))
     if note:
         notes.append(note)
-    clean = {t: (None if frames.get(t) is None else frames[t].reset_index(drop=True))
-             for t in ALL_TABLES}
+    clean: dict[str, pd.DataFrame | None] = {
+        t: (None if (f := frames.get(t)) is None else f.reset_index(drop=True)) for t in ALL_TABLES}
     clean["clients"] = clients.reset_index(drop=True)
     for t in ("transactions", "client_periods"):
-        if clean[t] is not None and "client_name" in clean[t]:
-            clean[t] = clean[t].drop(columns=["client_name"])  # names live in the clients table only
+        f = clean[t]
+        if f is not None and "client_name" in f:
+            clean[t] = f.drop(columns=["client_name"])  # names live in the clients table only
     warn = [f"warning: {r.file}, {r.column}: {r.check}" for r in report_problems.itertuples()
             if r.severity == "warning"]
-    return ClientBase(clients=clean["clients"], transactions=clean["transactions"], events=clean["events"],
+    return ClientBase(clients=clean["clients"], transactions=clean["transactions"],
+                      events=clean["events"],
                       kpis=clean["kpis"], client_periods=clean["client_periods"], source=folder,
-                      notes=notes + warn, synthetic=(folder / "truth.json").is_file() and not single,
+                      notes=notes + warn, synthetic=(folder / "truth.json").is_file()
+                      and not single,
                       partial_periods=cfg.partial_periods, derived_clients=derived)
 
 
-def load(data: str | Path | None = None, *, config=None) -> ClientBase:
+def load(data: str | Path | None = None, *, config: ConfigLike = None) -> ClientBase:
     """Read a client base into canonical tables, or stop with every problem found.
 
     Parameters
@@ -503,6 +550,6 @@ def load(data: str | Path | None = None, *, config=None) -> ClientBase:
     dtype('float64')
     """
     report = validate(data, config=config)
-    if not report.ok:
+    if not report.ok or report.base is None:  # a base comes with every report without errors
         raise InputError(report.message())
     return report.base

@@ -58,7 +58,8 @@ def pseudonyms(ids: Iterable[object], key: str, *, digits: int = DIGITS) -> dict
     """
     k = key.encode("utf-8")
     distinct = pd.unique(pd.Series(ids, dtype="object").dropna().astype(str))
-    full = {i: hmac.new(k, b"client\0" + i.encode("utf-8"), hashlib.sha256).hexdigest().upper() for i in distinct}
+    full = {i: hmac.new(k, b"client\0" + i.encode("utf-8"), hashlib.sha256).hexdigest().upper()
+            for i in distinct}
     while True:
         out = {i: "C" + h[:digits] for i, h in full.items()}
         if len(set(out.values())) == len(out) or digits >= 64:
@@ -79,7 +80,8 @@ def anonymize_base(base: ClientBase, key: str) -> ClientBase:
     real id or name they quote.
     """
     ids = pd.concat([getattr(base, t)["client_id"].astype("string") for t in ID_TABLES
-                     if getattr(base, t, None) is not None and "client_id" in getattr(base, t)], ignore_index=True)
+                     if getattr(base, t, None) is not None and "client_id" in getattr(base, t)],
+                    ignore_index=True)
     mapping = pseudonyms(ids, key)
     changes = {}
     for table in ID_TABLES:
@@ -100,8 +102,10 @@ def anonymize_report(report: ValidationReport, key: str) -> ValidationReport:
     """A :class:`~analysis.ingest.ValidationReport` with its base and texts anonymised."""
     if report.base is None:
         return report
-    mapping = pseudonyms(pd.concat([getattr(report.base, t)["client_id"].astype("string") for t in ID_TABLES
-                                    if getattr(report.base, t, None) is not None], ignore_index=True), key)
+    mapping = pseudonyms(pd.concat([getattr(report.base, t)["client_id"].astype("string")
+                                    for t in ID_TABLES
+                                    if getattr(report.base, t, None) is not None],
+                                   ignore_index=True), key)
     real = _real_texts(report.base, mapping)
     problems = report.problems.copy()
     for col in problems.columns:
@@ -122,7 +126,8 @@ def _real_texts(base, mapping: dict) -> dict[str, str]:
     real = dict(mapping)
     clients = base.clients
     if "name" in clients:
-        for cid, name in zip(clients["client_id"].astype("string"), clients["name"].astype("string")):
+        for cid, name in zip(clients["client_id"].astype("string"),
+                             clients["name"].astype("string")):
             if isinstance(name, str) and len(name) >= 3 and isinstance(cid, str) and cid in mapping:
                 real[name] = name_of(mapping[cid])
     return dict(sorted(real.items(), key=lambda kv: -len(kv[0])))

@@ -20,24 +20,30 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import InputError
 
+if TYPE_CHECKING:  # the package imports this module's users; at run time each function imports it
+    from analysis.ingest import ClientBase, DataConfig, ValidationReport
+
 #: The median client-period revenue of every company after rescaling.
 REFERENCE = 10_000.0
 CONFIG_NAME = "keyclients.yaml"
 _MONEY = {"transactions": ("revenue", "cost", "gross_profit"), "events": ("amount",),
-          "client_periods": ("revenue", "cost", "gross_profit", "new_product_revenue", "prepayment_amount")}
+          "client_periods": ("revenue", "cost", "gross_profit", "new_product_revenue",
+                             "prepayment_amount")}
 _ID_TABLES = ("clients", "transactions", "events", "client_periods")
 
 
 def _has_data(folder: Path) -> bool:
     from analysis.ingest.readers import find_file
 
-    return (find_file(folder, "clients") is not None or find_file(folder, "transactions") is not None
+    return (find_file(folder, "clients") is not None
+            or find_file(folder, "transactions") is not None
             or (folder / CONFIG_NAME).is_file())
 
 
@@ -51,7 +57,8 @@ def company_folders(path: str | Path) -> list[Path] | None:
     path = Path(path)
     if not path.is_dir() or _has_data(path):
         return None
-    subs = sorted((p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".") and _has_data(p)),
+    subs = sorted((p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")
+                   and _has_data(p)),
                   key=lambda p: p.name)
     return subs or None
 
@@ -75,7 +82,7 @@ def names(folders: list[Path]) -> list[str]:
     return out
 
 
-def _company_config(folder: Path, config, freq: str | None):
+def _company_config(folder: Path, config: str | Path | None, freq: str | None) -> DataConfig:
     from analysis.ingest import DataConfig, read_config
 
     own = folder / CONFIG_NAME
@@ -83,7 +90,8 @@ def _company_config(folder: Path, config, freq: str | None):
     return cfg.model_copy(update={"freq": freq or cfg.freq})
 
 
-def validate_companies(folders: list[Path], *, config=None, freq: str | None = None):
+def validate_companies(folders: list[Path], *, config: str | Path | None = None,
+                       freq: str | None = None) -> ValidationReport:
     """Validate every company folder; one :class:`~analysis.ingest.ValidationReport` for all.
 
     Problems and notes name the company (``acme/transactions.csv``); ``base`` is the combined
@@ -91,7 +99,9 @@ def validate_companies(folders: list[Path], *, config=None, freq: str | None = N
     """
     from analysis.ingest import ValidationReport, validate
 
-    reports, frames, notes = [], [], []
+    reports: list[tuple[str, Path, ValidationReport]] = []
+    frames: list[pd.DataFrame] = []
+    notes: list[str] = []
     for name, folder in zip(names(folders), folders):
         rep = validate(folder, config=_company_config(folder, config, freq))
         reports.append((name, folder, rep))
@@ -103,7 +113,8 @@ def validate_companies(folders: list[Path], *, config=None, freq: str | None = N
     problems = pd.concat(frames, ignore_index=True) if frames else reports[0][2].problems
     base = None
     if all(r.ok for _, _, r in reports):
-        base, _ = combine([(n, f, r.base) for n, f, r in reports], freq=freq or reports[0][2].freq or "Q",
+        bases = [(n, f, r.base) for n, f, r in reports if r.base is not None]  # all: no errors
+        base, _ = combine(bases, freq=freq or reports[0][2].freq or "Q",
                           configs=[_company_config(f, config, freq) for f in folders])
     parent = Path(folders[0]).parent
     first_freq = _company_config(folders[0], config, freq).freq
@@ -111,7 +122,8 @@ def validate_companies(folders: list[Path], *, config=None, freq: str | None = N
                             freq=freq or first_freq or "Q")
 
 
-def load_companies(folders: list[Path], *, config=None, freq: str = "Q"):
+def load_companies(folders: list[Path], *, config: str | Path | None = None,
+                   freq: str = "Q") -> tuple[ClientBase, pd.DataFrame]:
     """Read several company folders into one client base, each company one portfolio.
 
     Returns
@@ -129,8 +141,8 @@ def load_companies(folders: list[Path], *, config=None, freq: str = "Q"):
     """
     from analysis.ingest import load
 
-    loaded = []
-    configs = []
+    loaded: list[tuple[str, Path, ClientBase]] = []
+    configs: list[DataConfig] = []
     for name, folder in zip(names(folders), folders):
         cfg = _company_config(folder, config, freq)
         try:
@@ -141,7 +153,7 @@ def load_companies(folders: list[Path], *, config=None, freq: str = "Q"):
     return combine(loaded, freq=freq, configs=configs)
 
 
-def _median_revenue(base, freq: str) -> float:
+def _median_revenue(base: ClientBase, freq: str) -> float:
     if base.transactions is not None:
         tx = base.transactions
         per = pd.to_datetime(tx["date"]).dt.to_period(freq).astype(str)
@@ -154,10 +166,9 @@ def _median_revenue(base, freq: str) -> float:
     return float(rev.median()) if len(rev) else float("nan")
 
 
-def combine(loaded: list[tuple[str, Path, object]], *, freq: str, configs: list | None = None):
+def combine(loaded: list[tuple[str, Path, ClientBase]], *, freq: str,
+            configs: list[DataConfig] | None = None) -> tuple[ClientBase, pd.DataFrame]:
     """The companies' bases as one (see :func:`load_companies`)."""
-    from analysis.ingest import ClientBase
-
     parts: dict[str, list[pd.DataFrame]] = {t: [] for t in (*_ID_TABLES, "kpis")}
     rows = []
     for i, (name, folder, base) in enumerate(loaded):
@@ -175,7 +186,8 @@ def combine(loaded: list[tuple[str, Path, object]], *, freq: str, configs: list 
                     df[col] = (pd.to_numeric(df[col], errors="coerce") * scale).round(2)
             if table == "kpis":
                 num = [c for c in df.columns if c not in ("portfolio", "period")
-                       and pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])]
+                       and pd.api.types.is_numeric_dtype(df[c])
+                       and not pd.api.types.is_bool_dtype(df[c])]
                 if "portfolio" in df.columns and df["portfolio"].nunique() > 1:
                     df = df.groupby("period", as_index=False)[num].mean()
                 df = df.drop(columns=["portfolio"], errors="ignore")
@@ -184,19 +196,26 @@ def combine(loaded: list[tuple[str, Path, object]], *, freq: str, configs: list 
             parts[table].append(df)
         cfg = configs[i] if configs else None
         tx_spec = cfg.tables.get("transactions") if cfg is not None else None
-        tx = base.transactions
-        periods = (pd.to_datetime(tx["date"]).dt.to_period(freq).astype(str) if tx is not None
-                   else base.client_periods["period"].astype(str))
+        tx, cp = base.transactions, base.client_periods
+        if tx is not None:
+            periods = pd.to_datetime(tx["date"]).dt.to_period(freq).astype(str)
+        elif cp is not None:
+            periods = cp["period"].astype(str)
+        else:  # not reached: a base without errors has order lines or client periods
+            raise InputError(f"company {name} ({folder}): no order lines nor client periods")
         rows.append({
             "company": name, "folder": str(folder),
-            "currency": (tx_spec.currency.base if tx_spec is not None and tx_spec.currency is not None else ""),
-            "vat": (f"included, {tx_spec.vat.rate:.0%} removed" if tx_spec is not None and tx_spec.vat is not None
+            "currency": (tx_spec.currency.base if tx_spec is not None
+                         and tx_spec.currency is not None else ""),
+            "vat": (f"included, {tx_spec.vat.rate:.0%} removed" if tx_spec is not None
+                    and tx_spec.vat is not None
                     else ""),
             "clients": int(len(base.clients)), "order_lines": int(len(tx)) if tx is not None else 0,
-            "first_period": min(periods) if len(periods) else "", "last_period": max(periods) if len(periods) else "",
+            "first_period": min(periods) if len(periods) else "", "last_period": max(periods)
+            if len(periods) else "",
             "median_client_period_revenue": med, "scale": scale,
         })
-    tables = {}
+    tables: dict[str, pd.DataFrame | None] = {}
     for table, frames in parts.items():
         if not frames:
             tables[table] = None
@@ -209,8 +228,9 @@ def combine(loaded: list[tuple[str, Path, object]], *, freq: str, configs: list 
     first = loaded[0][2]
     notes = [f"{name}/{n}" for name, _, b in loaded for n in b.notes]
     base = dataclasses.replace(
-        first, clients=tables["clients"], transactions=tables["transactions"], events=tables["events"],
-        kpis=tables["kpis"], client_periods=tables["client_periods"], source=Path(loaded[0][1]).parent,
+        first, clients=tables["clients"], transactions=tables["transactions"],
+        events=tables["events"],
+        kpis=tables["kpis"], client_periods=tables["client_periods"],
+        source=Path(loaded[0][1]).parent,
         notes=notes, synthetic=any(b.synthetic for _, _, b in loaded))
-    assert isinstance(base, ClientBase)
     return base, pd.DataFrame(rows)

@@ -9,15 +9,18 @@ Example
 .. code-block:: yaml
 
     version: 1
-    data: /path/to/exports         # folder the paths are relative to (--data wins); default: this file's
+    data: /path/to/exports         # folder the paths are relative to (--data wins); default:
+                                   # this file's
     freq: Q                        # periods of the panel: Q (quarters) or M (months); --freq wins
     window: 4                      # periods in the trailing window (default: 4 quarters, 6 months)
-    portfolio_by: account_manager  # sub-portfolios: a client or order column (region, branch, channel, ...)
+    portfolio_by: account_manager  # sub-portfolios: a client or order column (region, branch,
+                                   # channel, ...)
     engine: duckdb                 # or spark (pip install 'keyclients[spark]'); --engine wins
     tables:
       transactions:
-        path: sales.csv            # relative to the data folder (or to this file without --data); an export
-                                   # split over files: [sales_2024_q1.csv, sales_2024_q2.csv] or "sales_2024_*.csv"
+        path: sales.csv            # relative to the data folder (or to this file without
+                                   # --data); an export split over files:
+                                   # [sales_2024_q1.csv, sales_2024_q2.csv] or "sales_2024_*.csv"
         encoding: cp1251           # utf-8, utf-8-sig, cp1251, ...: detected when left out
         delimiter: ";"
         decimal: ","
@@ -32,7 +35,8 @@ Example
         filter: {Статус: {drop: [Отменён, Cancelled]}}   # rows kept/dropped by a column's values
         zero_pad: 5                # client ids of digits only are padded to 5 digits (1 → 00001)
         id_format: text            # or number: 00001, 1 and 1.0 are all the client 1
-    duplicates: error              # identical order lines stop validation; keep: they are real lines
+    duplicates: error              # identical order lines stop validation; keep: they are real
+                                   # lines
     partial_periods: drop          # partial first/last period left out of the panel; keep: kept
       events:
         path: events.csv
@@ -42,6 +46,7 @@ Example
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -51,6 +56,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from analysis.errors import InputError
 
 TABLES = ("clients", "transactions", "events", "client_periods", "kpis")
+#: The name of a table (a key of ``tables:``), one of :data:`TABLES`.
+TableName = Literal["clients", "transactions", "events", "client_periods", "kpis"]
 
 
 class _Strict(BaseModel):
@@ -65,14 +72,16 @@ class Vat(_Strict):
 
 
 class Currency(_Strict):
-    """Convert every money column to ``base`` with ``rates`` (units of base per unit of currency)."""
+    """Convert every money column to ``base`` with ``rates`` (units of base per unit of
+    currency)."""
 
     base: str
     rates: dict[str, float] = Field(default_factory=dict)
 
 
 class Source(_Strict):
-    """A SQL source that Ibis opens: ``url`` (e.g. ``duckdb:///sales.duckdb``), and a table or a query."""
+    """A SQL source that Ibis opens: ``url`` (e.g. ``duckdb:///sales.duckdb``), and a table or a
+    query."""
 
     url: str
     table: str | None = None
@@ -104,7 +113,8 @@ class TableSpec(_Strict):
     format: Literal["csv", "xlsx", "parquet"] | None = None
     sheet: str | int | None = None
     encoding: str | None = None
-    delimiter: str | None = None  # , ; | \\t, "whitespace" (runs of spaces) or "fixed" (aligned columns)
+    # , ; | \\t, "whitespace" (runs of spaces) or "fixed" (aligned columns)
+    delimiter: str | None = None
     decimal: Literal[".", ","] | None = None
     thousands: str | None = None
     date_format: str | None = None
@@ -136,7 +146,8 @@ class TableSpec(_Strict):
     def _some_path(cls, v):
         if isinstance(v, list):
             if not v:
-                raise ValueError("path lists no file; name one file, several ([a.csv, b.csv]) or a glob (sales_*.csv)")
+                raise ValueError("path lists no file; name one file, several ([a.csv, b.csv]) or a "
+                                 "glob (sales_*.csv)")
             return v[0] if len(v) == 1 else v
         return v
 
@@ -152,16 +163,19 @@ class DataConfig(_Strict):
     version: int = 1
     data: str | None = None
     freq: Literal["Q", "M", "Y"] | None = None
-    window: int | None = Field(default=None, ge=1)  # trailing window in periods; default per frequency
-    portfolio_by: str | None = None  # units of the panel inside one company (see analysis.ingest.units)
+    # trailing window in periods; default per frequency
+    window: int | None = Field(default=None, ge=1)
+    # units of the panel inside one company (see analysis.ingest.units)
+    portfolio_by: str | None = None
     engine: Literal["duckdb", "spark"] | None = None  # aggregation engine; --engine wins
-    duplicates: Literal["error", "keep"] = "error"  # identical order lines: stop, or keep as real lines
-    partial_periods: Literal["drop", "keep"] = "drop"  # partial first/last period: out of the panel, or kept
-    tables: dict[Literal["clients", "transactions", "events", "client_periods", "kpis"], TableSpec] = Field(
-        default_factory=dict)
+    # identical order lines: stop, or keep as real lines
+    duplicates: Literal["error", "keep"] = "error"
+    # partial first/last period: out of the panel, or kept
+    partial_periods: Literal["drop", "keep"] = "drop"
+    tables: dict[TableName, TableSpec] = Field(default_factory=dict)
 
 
-def _nearest(word: str, choices) -> str:
+def _nearest(word: str | int, choices: Iterable[str]) -> str:
     hit = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.5)
     return f"; did you mean {hit[0]!r}?" if hit else ""
 
@@ -178,19 +192,21 @@ def _fields_at(loc: tuple) -> list[str]:
         model = DataConfig
     for part in path:
         ann = getattr(model.model_fields.get(part), "annotation", None)
-        found = next((c for c in (Vat, Currency, Source, RowFilter) if ann is c or c in getattr(ann, "__args__", ())), None)
+        found = next((c for c in (Vat, Currency, Source, RowFilter) if ann is c
+                      or c in getattr(ann, "__args__", ())), None)
         if found is None:
             return []
         model = found
     return list(model.model_fields)
 
 
-def parse_config(raw: dict, *, origin: str = "config") -> DataConfig:
+def parse_config(raw: object, *, origin: str = "config") -> DataConfig:
     """Check a config mapping; raise :class:`InputError` naming the bad key and the fix."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise InputError(f"{origin}: a data config is a YAML mapping (version, freq, tables); got {type(raw).__name__}")
+        raise InputError(f"{origin}: a data config is a YAML mapping (version, freq, tables); got "
+                         f"{type(raw).__name__}")
     try:
         return DataConfig.model_validate(raw)
     except ValidationError as exc:
@@ -201,20 +217,23 @@ def parse_config(raw: dict, *, origin: str = "config") -> DataConfig:
             if err["type"] == "extra_forbidden":
                 lines.append(f"unknown key {where!r}{_nearest(loc[-1], _fields_at(loc))}")
             elif err["type"] == "literal_error" and len(loc) >= 2 and loc[0] == "tables":
-                lines.append(f"unknown table {str(loc[1])!r} under tables; use one of {', '.join(TABLES)}"
-                             f"{_nearest(loc[1], TABLES)}")
+                lines.append(f"unknown table {str(loc[1])!r} under tables; use one of "
+                             f"{', '.join(TABLES)}{_nearest(loc[1], TABLES)}")
             else:
                 lines.append(f"{where}: {err['msg']}")
-        raise InputError(f"{origin}: " + "; ".join(dict.fromkeys(lines)) + "; fix the config file") from None
+        raise InputError(f"{origin}: " + "; ".join(dict.fromkeys(lines))
+                         + "; fix the config file") from None
 
 
 def read_config(path: str | Path) -> DataConfig:
     """Read and check a YAML data config."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: config file not found; write one with `keyclients init-config --data DIR`")
+        raise InputError(f"{path}: config file not found; write one with `keyclients init-config "
+                         "--data DIR`")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable YAML file ({str(exc).splitlines()[0]}); fix its syntax") from None
+        raise InputError(f"{path}: not a readable YAML file ({str(exc).splitlines()[0]}); fix its "
+                         "syntax") from None
     return parse_config(raw, origin=str(path))

@@ -17,7 +17,8 @@ from analysis.ingest import parse
 
 
 def id_key(ids: pd.Series) -> pd.Series:
-    """Ids as compared across files: digits without leading zeros or a trailing ``.0``, text as written."""
+    """Ids as compared across files: digits without leading zeros or a trailing ``.0``, text as
+    written."""
     s = parse.text(ids)
     digits = s.str.fullmatch(r"[0-9]+(?:\.0+)?").fillna(False).astype(bool)
     core = s.str.replace(r"\.0+$", "", regex=True).str.lstrip("0").replace("", "0")
@@ -72,7 +73,8 @@ def id_candidates(frame: pd.DataFrame) -> list[str]:
 
 def best_id_column(clients: pd.DataFrame, tx_ids: pd.Series, candidates: list[str] | None = None
                    ) -> tuple[str | None, list[Overlap]]:
-    """The clients column whose values match the order lines' ids best, with every candidate's overlap.
+    """The clients column whose values match the order lines' ids best, with every candidate's
+    overlap.
 
     ``None`` when no candidate has half of its values among the order lines (even ignoring
     leading zeros).
@@ -97,14 +99,18 @@ class TwoWays:
 
     def fix(self, master: str, other: str) -> str:
         if self.zero_pad and self.fix_table:
-            return (f"add `zero_pad: {self.zero_pad}` under `tables: {{{self.fix_table}: ...}}` in the config "
-                    f"(ids of digits are padded to {self.zero_pad} digits), or set `id_format: number` for both "
-                    f"{master} and {other}; `keyclients init-config` writes it")
-        return (f"set `id_format: number` for both {master} and {other} in the config (leading zeros and a "
-                "trailing .0 are dropped from ids of digits), or export the ids as text the same way")
+            return (f"add `zero_pad: {self.zero_pad}` under `tables: {{{self.fix_table}: ...}}` in "
+                    f"the config (ids of digits are padded to {self.zero_pad} digits), or set "
+                    f"`id_format: number` for both {master} and {other}; `keyclients init-config` "
+                    "writes it")
+        return (f"set `id_format: number` for both {master} and {other} in the config (leading "
+                "zeros and a "
+                "trailing .0 are dropped from ids of digits), or export the ids as text the same "
+                "way")
 
 
-def two_ways(master_ids: pd.Series, other_ids: pd.Series, *, master: str, other: str) -> TwoWays | None:
+def two_ways(master_ids: pd.Series, other_ids: pd.Series, *, master: str,
+             other: str) -> TwoWays | None:
     """Ids of ``other`` not found among ``master_ids`` as written but found once leading zeros and
     ``.0`` are ignored (most of them): ``None`` when that is not the case."""
     m = parse.text(master_ids).dropna()
@@ -120,7 +126,8 @@ def two_ways(master_ids: pd.Series, other_ids: pd.Series, *, master: str, other:
     hit = keys.isin(set(key_to_master))
     if hit.sum() < 0.5 * len(missing):
         return None
-    examples = [(mi, key_to_master[k]) for mi, k in zip(missing[hit.to_numpy()][:3], keys[hit.to_numpy()][:3])]
+    examples = [(mi, key_to_master[k]) for mi,
+                k in zip(missing[hit.to_numpy()][:3], keys[hit.to_numpy()][:3])]
     fix_table, pad = None, None
     m_digits = m[m.str.fullmatch(r"[0-9]+").fillna(False).astype(bool)]
     o_digits = o[o.str.fullmatch(r"[0-9]+(?:\.0+)?").fillna(False).astype(bool)]

@@ -24,17 +24,23 @@ if TYPE_CHECKING:  # pandas is imported where a sample is read
 #: Canonical columns of each table and how their values are read.
 SCHEMA: dict[str, dict[str, str]] = {
     "clients": {"client_id": "text", "name": "text", "portfolio": "text", "org_type": "org_type",
-                "industry": "text", "country": "text", "founded_year": "int", "is_reference": "bool",
+                "industry": "text", "country": "text", "founded_year": "int",
+                "is_reference": "bool",
                 "brand_score": "number", "innovation_score": "number"},
     "transactions": {"order_id": "text", "client_id": "text", "client_name": "text", "date": "date",
                      "revenue": "money", "vat_amount": "money",
-                     "portfolio": "text", "cost": "money", "gross_profit": "money", "is_new_product": "bool",
+                     "portfolio": "text", "cost": "money", "gross_profit": "money",
+                     "is_new_product": "bool",
                      "account_manager": "text", "currency": "text", "vat_included": "bool"},
     "events": {"client_id": "text", "date": "date", "type": "event_type", "amount": "money"},
-    "client_periods": {"client_id": "text", "period": "period", "revenue": "money", "portfolio": "text",
-                       "cost": "money", "gross_profit": "money", "orders": "int", "new_product_revenue": "money",
-                       **{t: "int" for t in EVENT_TYPES}, "prepayment_amount": "money", "account_manager": "text"},
-    "kpis": {"period": "period", "portfolio": "text", "plan_attainment": "number", "defect_rate": "number"},
+    "client_periods": {"client_id": "text", "period": "period", "revenue": "money",
+                       "portfolio": "text",
+                       "cost": "money", "gross_profit": "money", "orders": "int",
+                       "new_product_revenue": "money",
+                       **{t: "int" for t in EVENT_TYPES}, "prepayment_amount": "money",
+                       "account_manager": "text"},
+    "kpis": {"period": "period", "portfolio": "text", "plan_attainment": "number",
+             "defect_rate": "number"},
 }
 REQUIRED: dict[str, tuple[str, ...]] = {
     "clients": ("client_id",),
@@ -47,7 +53,8 @@ TABLES = tuple(SCHEMA)
 
 
 def norm_header(name: str) -> str:
-    """Header as compared with synonyms: lower case, ``ё``→``е``, punctuation and spaces → one space."""
+    """Header as compared with synonyms: lower case, ``ё``→``е``, punctuation and spaces → one
+    space."""
     v = str(name).strip().lower().replace("ё", "е")
     return re.sub(r"[\s_\-.,;:«»\"'()/№#]+", " ", v).strip()
 
@@ -60,10 +67,13 @@ def synonyms_for(table: str, column: str) -> list[str]:
 _VAT_WORDS = {"ндс", "vat", "tax", "налог"}
 _NET_WORDS = {"без", "excl", "excluding", "net", "нетто", "w o"}
 _GROSS_WORDS = {"с", "incl", "including", "gross", "with", "брутто", "вкл"}
-_MONEY_WORDS = {"сумма", "выручка", "стоимость", "revenue", "sales", "amount", "value", "turnover", "total",
+_MONEY_WORDS = {"сумма", "выручка", "стоимость", "revenue", "sales", "amount", "value", "turnover",
+                "total",
                 "оборот", "продажи", "sum"}
-_NO_MONEY_STEMS = ("цен", "price", "qty", "quantit", "количеств", "кол", "себестоим", "cost", "margin", "маржа",
-                   "маржи", "прибыл", "profit", "discount", "скидк", "rate", "ставк", "процент", "percent", "pct",
+_NO_MONEY_STEMS = ("цен", "price", "qty", "quantit", "количеств", "кол", "себестоим", "cost",
+                   "margin", "маржа",
+                   "маржи", "прибыл", "profit", "discount", "скидк", "rate", "ставк", "процент",
+                   "percent", "pct",
                    "вес", "weight", "units", "шт")
 
 
@@ -78,7 +88,8 @@ def vat_words(header: str) -> bool:
 
 
 def net_of_vat(header: str) -> bool:
-    """The header says the amount is without VAT («Сумма без НДС», ``net_sales``, "Amount excl. VAT")."""
+    """The header says the amount is without VAT («Сумма без НДС», ``net_sales``, "Amount excl.
+    VAT")."""
     w = _words(header)
     return bool(w & _NET_WORDS)
 
@@ -87,7 +98,8 @@ def money_header(header: str) -> bool:
     """A header that names an amount of money rather than a price, a quantity or a rate."""
     w = _words(header)
     n = norm_header(header)
-    return bool(w & _MONEY_WORDS or any(n.startswith(x) for x in ("сумм", "выручк", "стоимост"))) and not any(
+    return bool(w & _MONEY_WORDS
+                or any(n.startswith(x) for x in ("сумм", "выручк", "стоимост"))) and not any(
         t.startswith(_NO_MONEY_STEMS) for t in w) and "%" not in str(header)
 
 
@@ -118,7 +130,8 @@ def values_fit(values: pd.Series | None, kind: str, tolerance: float = 0.05) -> 
     return True
 
 
-def propose(headers: list[str], table: str, frame: pd.DataFrame | None = None, *, evidence: dict | None = None) -> dict[str, str]:
+def propose(headers: list[str], table: str, frame: pd.DataFrame | None = None, *,
+            evidence: dict | None = None) -> dict[str, str]:
     """Canonical column → source header, from the built-in synonyms (exact canonical names first).
 
     With ``frame`` (the raw cells), a candidate whose values do not fit the column (text under a
@@ -126,10 +139,11 @@ def propose(headers: list[str], table: str, frame: pd.DataFrame | None = None, *
     found by the words of their header, and ``evidence`` (when given) collects, per canonical
     column, why the header was chosen.
     """
-    normed = {}
-    for h in headers:
-        normed.setdefault(norm_header(h), h)
-    if frame is not None and frame.columns.duplicated().any():  # a header repeated: judge its first column
+    normed: dict[str, str] = {}
+    for header in headers:
+        normed.setdefault(norm_header(header), header)
+    # a header repeated: judge its first column
+    if frame is not None and frame.columns.duplicated().any():
         frame = frame.loc[:, ~frame.columns.duplicated()]
     kinds = SCHEMA[table]
     used: set[str] = set()
@@ -139,7 +153,8 @@ def propose(headers: list[str], table: str, frame: pd.DataFrame | None = None, *
     def fits(h, canon):
         # a header that names the column is taken when most values fit (the rest are reported as
         # unreadable cells); a wrong column (names under a money header) is passed over
-        return frame is None or h not in frame.columns or values_fit(frame[h], kinds[canon], tolerance=0.5)
+        return frame is None or h not in frame.columns or values_fit(frame[h], kinds[canon],
+                                                                     tolerance=0.5)
 
     for col in kinds:  # exact canonical names win over any synonym
         if col in headers and fits(col, col):
@@ -165,7 +180,8 @@ def propose(headers: list[str], table: str, frame: pd.DataFrame | None = None, *
             break
     if "date" in kinds and "date" not in out and frame is not None:  # any column of dates
         for h in headers:
-            if h not in used and not _looks_numeric(frame[h]) and values_fit(frame[h], "date") and parse_filled(frame[h]):
+            if (h not in used and not _looks_numeric(frame[h]) and values_fit(frame[h], "date")
+                    and parse_filled(frame[h])):
                 out["date"] = h
                 used.add(h)
                 why["date"] = f"{h!r} holds dates"
@@ -184,8 +200,9 @@ def _looks_numeric(col) -> bool:
 
     out, bad, _ = parse.number(col.head(200))
     filled = parse._filled(col.head(200))
-    return bool(filled.any()) and not bad[filled].any() and not col.head(200).astype("str").str.contains(
-        r"[./-].*[./-]", regex=True).any()
+    if not filled.any() or bad[filled].any():
+        return False
+    return not col.head(200).astype("str").str.contains(r"[./-].*[./-]", regex=True).any()
 
 
 def _money_roles(headers: list[str], frame, out: dict, used: set, why: dict) -> None:
@@ -196,10 +213,13 @@ def _money_roles(headers: list[str], frame, out: dict, used: set, why: dict) -> 
     and is not itself an amount with or without VAT is the VAT amount; with a net revenue column
     there is nothing to take out, so the VAT column is left unmapped.
     """
-    money = [h for h in headers if h not in used and values_fit(frame[h], "money") and parse_filled(frame[h])]
-    vat_amount = [h for h in money if vat_words(h) and not (money_header(h) and (net_of_vat(h) or _gross(h)))
+    money = [h for h in headers if h not in used and values_fit(frame[h], "money")
+             and parse_filled(frame[h])]
+    vat_amount = [h for h in money if vat_words(h)
+                  and not (money_header(h) and (net_of_vat(h) or _gross(h)))
                   and not _flag(frame[h])]
-    amounts = [h for h in money if h not in vat_amount and (money_header(h) or norm_header(h) in _known("revenue"))]
+    amounts = [h for h in money if h not in vat_amount
+               and (money_header(h) or norm_header(h) in _known("revenue"))]
     if "revenue" not in out and amounts:
         net = [h for h in amounts if net_of_vat(h)]
         known = sorted((h for h in amounts if norm_header(h) in _known("revenue")),
@@ -207,11 +227,13 @@ def _money_roles(headers: list[str], frame, out: dict, used: set, why: dict) -> 
         pick = (net or known or amounts)[0]
         out["revenue"] = pick
         used.add(pick)
-        why["revenue"] = (f"{pick!r}: an amount without VAT" if pick in net else f"{pick!r} holds money")
+        why["revenue"] = (f"{pick!r}: an amount without VAT" if pick in net
+                          else f"{pick!r} holds money")
     if "vat_amount" not in out and vat_amount and "revenue" in out:
         rev = out["revenue"]
         if net_of_vat(rev):
-            why["vat_amount"] = f"{vat_amount[0]!r} left unmapped: revenue {rev!r} is already without VAT"
+            why["vat_amount"] = (f"{vat_amount[0]!r} left unmapped: revenue {rev!r} is already "
+                                 "without VAT")
             used.add(vat_amount[0])
         else:
             out["vat_amount"] = vat_amount[0]
@@ -246,7 +268,8 @@ def _known(column: str) -> list[str]:
 
 
 def nearest(word: str, choices: Iterable[str]) -> str | None:
-    hit = difflib.get_close_matches(norm_header(word), [norm_header(c) for c in choices], n=1, cutoff=0.6)
+    hit = difflib.get_close_matches(norm_header(word), [norm_header(c) for c in choices], n=1,
+                                    cutoff=0.6)
     if not hit:
         return None
     for c in choices:

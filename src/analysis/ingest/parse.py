@@ -16,16 +16,19 @@ import pandas as pd
 
 #: Date formats tried, in order; a time part (``0:00:00``) is dropped first. The one reading most
 #: values wins, a tie goes to the first: US ``mm/dd/yyyy`` only when some day is above 12.
-DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y%m%d", "%d.%m.%y", "%Y/%m/%d", "%d-%m-%Y", "%m/%d/%Y")
+DATE_FORMATS = ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%Y%m%d", "%d.%m.%y", "%Y/%m/%d", "%d-%m-%Y",
+                "%m/%d/%Y")
 _TIME_RE = r"(?:[ T][0-9]{1,2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)$"
 _SPACES_RE = "[ \t\u00a0\u202f\u2009']"
 _CURRENCY_RE = r"(?i)(?:руб\.?|р\.|₽|rub|usd|eur|\$|€)"
 
 
 def text(col: pd.Series) -> pd.Series:
-    """Cells as canonical text (``str`` dtype, missing for empty); integral floats lose their ``.0``."""
+    """Cells as canonical text (``str`` dtype, missing for empty); integral floats lose their
+    ``.0``."""
     if pd.api.types.is_float_dtype(col):
-        out = col.map(lambda v: None if v != v else (str(int(v)) if float(v).is_integer() else str(v)))
+        out = col.map(lambda v: None if v != v
+                      else (str(int(v)) if float(v).is_integer() else str(v)))
         return out.astype("str")
     if col.dtype == object:
         col = col.map(lambda v: None if v is None or (isinstance(v, float) and v != v)
@@ -41,18 +44,23 @@ def _filled(col: pd.Series) -> pd.Series:
 
 
 def detect_decimal(values: pd.Series) -> str:
-    """``","`` when some value ends in a comma and 1–2 or 4+ digits, or has a comma after its last dot."""
+    """``","`` when some value ends in a comma and 1–2 or 4+ digits, or has a comma after its last
+    dot."""
     s = values.dropna().astype("str")
     s = s[s != ""]
     if s.empty:
         return "."
-    s = pd.Series(s.unique()[:5000]).str.replace(_SPACES_RE, "", regex=True).str.replace(r"[^0-9]+$", "", regex=True)
-    comma_dec = s.str.contains(r",[0-9]{1,2}$|,[0-9]{4,}$", regex=True) | s.str.contains(r"\.[0-9]{3},[0-9]+$", regex=True)
-    dot_dec = s.str.contains(r"\.[0-9]{1,2}$|\.[0-9]{4,}$", regex=True) | s.str.contains(r",[0-9]{3}\.[0-9]+$", regex=True)
+    s = pd.Series(s.unique()[:5000]).str.replace(_SPACES_RE, "", regex=True)
+    s = s.str.replace(r"[^0-9]+$", "", regex=True)
+    comma_dec = s.str.contains(r",[0-9]{1,2}$|,[0-9]{4,}$",
+                               regex=True) | s.str.contains(r"\.[0-9]{3},[0-9]+$", regex=True)
+    dot_dec = s.str.contains(r"\.[0-9]{1,2}$|\.[0-9]{4,}$",
+                             regex=True) | s.str.contains(r",[0-9]{3}\.[0-9]+$", regex=True)
     return "," if comma_dec.sum() > dot_dec.sum() else "."
 
 
-def number(col: pd.Series, *, decimal: str | None = None, thousands: str | None = None) -> tuple[pd.Series, pd.Series, str]:
+def number(col: pd.Series, *, decimal: str | None = None,
+           thousands: str | None = None) -> tuple[pd.Series, pd.Series, str]:
     """Numbers written with spaces/no-break spaces/commas as thousands and a dot or comma decimal.
 
     Returns the float Series, the mask of unreadable filled cells, and the decimal mark used.
@@ -83,7 +91,8 @@ def number(col: pd.Series, *, decimal: str | None = None, thousands: str | None 
         s = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     else:
         s = s.str.replace(",", "", regex=False)
-    ok = s.str.fullmatch(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?").fillna(False).astype(bool)
+    ok = (s.str.fullmatch(r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?").fillna(False)
+          .astype(bool))
     out = pd.to_numeric(s.where(ok), errors="coerce").astype("float64")
     bad = filled & out.isna()
     return out, bad, dec
@@ -131,7 +140,8 @@ def _date_cell(v):
 
 
 def date(col: pd.Series, *, fmt: str | None = None) -> tuple[pd.Series, pd.Series, str | None]:
-    """Dates (ISO, ``dd.mm.yyyy``, ``dd/mm/yyyy``, ``yyyymmdd``…; a time part is dropped) as datetime64.
+    """Dates (ISO, ``dd.mm.yyyy``, ``dd/mm/yyyy``, ``yyyymmdd``…; a time part is dropped) as
+    datetime64.
 
     The format is detected once per column (the one that reads most values); cells in another
     format are reported, never guessed one by one.
@@ -139,7 +149,8 @@ def date(col: pd.Series, *, fmt: str | None = None) -> tuple[pd.Series, pd.Serie
     if pd.api.types.is_datetime64_any_dtype(col):
         out = col.dt.tz_localize(None) if getattr(col.dt, "tz", None) is not None else col
         return out.dt.normalize().astype("datetime64[ns]"), pd.Series(False, index=col.index), None
-    if pd.api.types.is_integer_dtype(col) or pd.api.types.is_float_dtype(col) or col.dtype == object:
+    if (pd.api.types.is_integer_dtype(col) or pd.api.types.is_float_dtype(col)
+            or col.dtype == object):
         col = col.map(_date_cell)
     raw = col.astype("str").str.strip()
     raw = raw.mask(raw.isin(["", "nan", "None", "NaT"]))
@@ -161,7 +172,9 @@ def _norm(value: str) -> str:
     return re.sub(r"[\s_\-.,;:«»\"'()/]+", " ", v).strip()
 
 
-def boolean(col: pd.Series, *, true_values: Iterable[object] = (), false_values: Iterable[object] = (), builtin: dict | None = None) -> tuple[pd.Series, pd.Series]:
+def boolean(col: pd.Series, *, true_values: Iterable[object] = (),
+            false_values: Iterable[object] = (),
+            builtin: dict | None = None) -> tuple[pd.Series, pd.Series]:
     """«Да/Нет», yes/no, true/false, 1/0 (and configured extras) as pandas ``boolean``."""
     if pd.api.types.is_bool_dtype(col):
         return col.astype("boolean"), pd.Series(False, index=col.index)
@@ -180,7 +193,8 @@ def boolean(col: pd.Series, *, true_values: Iterable[object] = (), false_values:
     return out, bad
 
 
-def categorical(col: pd.Series, *, config_map: dict | None = None, builtin: dict | None = None) -> tuple[pd.Series, pd.Series, list]:
+def categorical(col: pd.Series, *, config_map: dict | None = None,
+                builtin: dict | None = None) -> tuple[pd.Series, pd.Series, list]:
     """Values mapped to canonical codes: the config's map first, then the built-in synonyms.
 
     Returns the mapped Series (``"ignore"`` marks rows to drop), a mask of values neither knows
@@ -218,7 +232,8 @@ def _month(year: str, month: str) -> str | None:
 _PERIOD_RES = (
     (re.compile(r"^(\d{4})\s*[-/ ]?\s*[QqКк]([1-4])$"), lambda m: f"{m[1]}Q{m[2]}", "Q"),
     (re.compile(r"^[QqКк]([1-4])\s*[-/ ]?\s*(\d{4})$"), lambda m: f"{m[2]}Q{m[1]}", "Q"),
-    (re.compile(r"^([1-4])\s*(?:кв|квартал|q)\.?\s*(\d{4})(?:\s*г\.?)?$", re.I), lambda m: f"{m[2]}Q{m[1]}", "Q"),
+    (re.compile(r"^([1-4])\s*(?:кв|квартал|q)\.?\s*(\d{4})(?:\s*г\.?)?$", re.I),
+     lambda m: f"{m[2]}Q{m[1]}", "Q"),
     (re.compile(r"^(\d{4})[-/.](\d{1,2})$"), lambda m: _month(m[1], m[2]), "M"),
     (re.compile(r"^(\d{1,2})[-/.](\d{4})$"), lambda m: _month(m[2], m[1]), "M"),
     (re.compile(r"^(\d{4})(?:\.0)?$"), lambda m: m[1], "Y"),
@@ -226,7 +241,8 @@ _PERIOD_RES = (
 
 
 def period(col: pd.Series, *, freq: str | None = None) -> tuple[pd.Series, pd.Series, str | None]:
-    """Period labels (``2024Q1``, ``2024-01``, ``2024``) from labels in common spellings or from dates.
+    """Period labels (``2024Q1``, ``2024-01``, ``2024``) from labels in common spellings or from
+    dates.
 
     A column of dates (e.g. each period's first day, as 1C writes them) becomes labels at ``freq``,
     or at the frequency the dates imply (all Januaries: years; only Jan/Apr/Jul/Oct: quarters; else
@@ -259,5 +275,5 @@ def period(col: pd.Series, *, freq: str | None = None) -> tuple[pd.Series, pd.Se
             kinds.add(f)
     out = raw.map(mapping).astype("str")
     bad = raw.notna() & out.isna()
-    kind = kinds.pop() if len(kinds) == 1 else (None if not kinds else "mixed")
-    return out, bad, kind
+    found = kinds.pop() if len(kinds) == 1 else (None if not kinds else "mixed")
+    return out, bad, found

@@ -18,15 +18,18 @@ import pandas as pd
 
 #: Share of a period the data may miss at its start or end before the period counts as partial.
 MISSING_SHARE = 0.2
-PARTIAL_COLUMNS = ["period", "side", "first_day", "last_day", "days_covered", "days_in_period", "lines", "revenue"]
+PARTIAL_COLUMNS = ["period", "side", "first_day", "last_day", "days_covered", "days_in_period",
+                   "lines", "revenue"]
 
 
 def _label(p: pd.Period, freq: str) -> str:
     return str(p) if freq != "M" else p.strftime("%Y-%m")
 
 
-def partial_periods(dates: pd.Series, freq: str = "Q", revenue: pd.Series | None = None) -> pd.DataFrame:
-    """The partial first and/or last period of ``dates`` at frequency ``freq`` (``Q``, ``M`` or ``Y``).
+def partial_periods(dates: pd.Series, freq: str = "Q",
+                    revenue: pd.Series | None = None) -> pd.DataFrame:
+    """The partial first and/or last period of ``dates`` at frequency ``freq`` (``Q``, ``M`` or
+    ``Y``).
 
     Returns
     -------
@@ -71,7 +74,8 @@ def partial_labels(dates: pd.Series, freq: str = "Q") -> list[str]:
 
 
 def period_freq(labels: Iterable[object]) -> str:
-    """The frequency code of period labels: ``Q`` (``2024Q1``), ``M`` (``2024-01``) or ``Y`` (``2024``)."""
+    """The frequency code of period labels: ``Q`` (``2024Q1``), ``M`` (``2024-01``) or ``Y``
+    (``2024``)."""
     first = str(next(iter(labels)))
     if "Q" in first:
         return "Q"

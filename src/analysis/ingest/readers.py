@@ -77,7 +77,8 @@ class RawTable:
 
 
 def read_many(paths: list[Path], spec: TableSpec) -> RawTable:
-    """Several files of one table (an export split by period), each read with ``spec``, joined in order.
+    """Several files of one table (an export split by period), each read with ``spec``, joined in
+    order.
 
     Every file must have the same columns (in any order); each row remembers its file and line
     (``RawTable.origin``). What was detected is the first file's; notes are kept per file.
@@ -91,12 +92,14 @@ def read_many(paths: list[Path], spec: TableSpec) -> RawTable:
         if set(part.frame.columns) != set(cols):
             extra = [c for c in part.frame.columns if c not in cols]
             missing = [c for c in cols if c not in part.frame.columns]
-            raise InputError(f"{part.path}: the files of one table must have the same columns; unlike "
-                             f"{first.path.name}, it " + "; ".join(
+            raise InputError(f"{part.path}: the files of one table must have the same columns; "
+                             f"unlike {first.path.name}, it " + "; ".join(
                                  ([f"has {', '.join(map(repr, extra[:6]))}"] if extra else [])
-                                 + ([f"lacks {', '.join(map(repr, missing[:6]))}"] if missing else []))
+                                 + ([f"lacks {', '.join(map(repr, missing[:6]))}"] if missing
+                                    else []))
                              + "; export them alike, or name them as separate tables")
-    origin = pd.DataFrame({"file": pd.Series([p.path.name for p in parts for _ in range(len(p.frame))], dtype="str"),
+    origin = pd.DataFrame({"file": pd.Series([p.path.name for p in parts
+                                              for _ in range(len(p.frame))], dtype="str"),
                            "line": [int(i) for p in parts for i in p.frame.index]})
     frame = pd.concat([p.frame.loc[:, cols] for p in parts], ignore_index=True)
     names = [p.path.name for p in parts]
@@ -108,7 +111,8 @@ def read_many(paths: list[Path], spec: TableSpec) -> RawTable:
 
 
 def find_file(folder: Path, table: str) -> Path | None:
-    """The first of ``<table>.csv``, ``.csv.gz``, ``.tsv``, ``.txt``, ``.xlsx``, ``.parquet`` in ``folder``."""
+    """The first of ``<table>.csv``, ``.csv.gz``, ``.tsv``, ``.txt``, ``.xlsx``, ``.parquet`` in
+    ``folder``."""
     for suffix in SUFFIXES:
         path = folder / f"{table}{suffix}"
         if path.is_file():
@@ -125,14 +129,16 @@ def file_format(path: Path, spec: TableSpec) -> str:
     if name.endswith((".parquet", ".pq")):
         return "parquet"
     if name.endswith(".xls"):
-        raise InputError(f"{path}: old Excel .xls files are not read; save the sheet as .xlsx or CSV")
+        raise InputError(f"{path}: old Excel .xls files are not read; save the sheet as .xlsx or "
+                         "CSV")
     return "csv"
 
 
 def read_table(path: Path, spec: TableSpec) -> RawTable:
     """Read ``path`` as ``spec`` says, detecting whatever it leaves out."""
     if not path.is_file():
-        raise InputError(f"{path}: file not found; check the path in the config or the --data folder")
+        raise InputError(f"{path}: file not found; check the path in the config or the --data "
+                         "folder")
     fmt = file_format(path, spec)
     if fmt == "xlsx":
         return _read_xlsx(path, spec)
@@ -141,7 +147,8 @@ def read_table(path: Path, spec: TableSpec) -> RawTable:
     return _read_csv(path, spec)
 
 
-# --- CSV -------------------------------------------------------------------------------------------
+# --- CSV
+# -------------------------------------------------------------------------------------------
 
 def _open_binary(path: Path):
     with open(path, "rb") as fh:
@@ -162,19 +169,23 @@ def detect_encoding(sample: bytes, path: Path) -> str:
         sample.decode("utf-8")
         return "utf-8"
     except UnicodeDecodeError as exc:
-        if exc.start >= len(sample) - 3 and len(sample) >= _SAMPLE_BYTES:  # a character cut at the sample's end
+        # a character cut at the sample's end
+        if exc.start >= len(sample) - 3 and len(sample) >= _SAMPLE_BYTES:
             return "utf-8"
     from charset_normalizer import from_bytes
 
     best = from_bytes(sample, cp_isolation=_CODEPAGES).best()
     if best is None:
-        raise InputError(f"{path}: cannot tell the text encoding; save it as UTF-8 CSV or set `encoding:` in the config")
+        raise InputError(f"{path}: cannot tell the text encoding; save it as UTF-8 CSV or set "
+                         "`encoding:` in the config")
     enc = best.encoding
-    if enc != "cp1251":  # charset-normalizer mixes up the Cyrillic pages on short samples; prefer 1C's own
+    # charset-normalizer mixes up the Cyrillic pages on short samples; prefer 1C's own
+    if enc != "cp1251":
         text = sample.decode("cp1251", errors="replace")
         letters = [ch for ch in text if ch.isalpha()]
         cyr = sum("\u0400" <= ch <= "\u04ff" for ch in letters)
-        if letters and cyr / len(letters) > 0.3 and "\ufffd" not in text and enc in ("mac_cyrillic", "koi8_r", "cp866"):
+        if (letters and cyr / len(letters) > 0.3 and "\ufffd" not in text
+                and enc in ("mac_cyrillic", "koi8_r", "cp866")):
             lower = sum("а" <= ch <= "я" for ch in text)
             upper = sum("А" <= ch <= "Я" for ch in text)
             if lower >= upper:
@@ -182,7 +193,8 @@ def detect_encoding(sample: bytes, path: Path) -> str:
     return enc
 
 
-#: Delimiter names for text whose columns are separated by runs of spaces, or aligned at fixed positions.
+#: Delimiter names for text whose columns are separated by runs of spaces, or aligned at fixed
+#: positions.
 WHITESPACE, FIXED = "whitespace", "fixed"
 
 
@@ -222,7 +234,8 @@ def detect_delimiter(lines: list[str]) -> str:
         if d == WHITESPACE:
             # a header of text words must split into as many fields as the data (a title line above
             # may not); else the values have spaces inside and are not separated by runs of spaces
-            if not any(len(x) == mode and not any(_looks_like_value(c) for c in x) for x in split[:10]):
+            if not any(len(x) == mode and not any(_looks_like_value(c) for c in x)
+                       for x in split[:10]):
                 continue
         elif data_first:
             score *= 0.5  # the first line of that many fields is data: no header splits that way
@@ -258,7 +271,8 @@ def fixed_spans(lines: list[str]) -> list[tuple[int, int]]:
     if not spans:
         return []
     # each column runs up to the next one's start, so a wider cell lower down is not cut
-    return [(a, spans[k + 1][0] if k + 1 < len(spans) else 10_000) for k, (a, _) in enumerate(spans)]
+    return [(a, spans[k + 1][0] if k + 1 < len(spans) else 10_000) for k,
+            (a, _) in enumerate(spans)]
 
 
 def _looks_like_value(cell: str) -> bool:
@@ -299,36 +313,44 @@ def _read_csv_unguarded(path: Path, spec: TableSpec) -> RawTable:
         sample = fh.read(_SAMPLE_BYTES)
     if not sample.strip():
         raise InputError(f"{path}: the file is empty; export the table with a header row and data")
-    detected = {}
+    detected: dict[str, object] = {}
     enc = spec.encoding or detect_encoding(sample, path)
     detected["encoding"] = enc
     try:
         cut = 3 if len(sample) >= _SAMPLE_BYTES else 0
-        text = sample[:len(sample) - cut].decode(enc, errors="strict" if spec.encoding else "replace")
+        text = sample[:len(sample) - cut].decode(enc, errors="strict" if spec.encoding
+                                                 else "replace")
     except LookupError:
-        raise InputError(f"{path}: unknown encoding {enc!r}; fix `encoding:` in the config (utf-8, cp1251, ...)") from None
+        raise InputError(f"{path}: unknown encoding {enc!r}; fix `encoding:` in the config (utf-8, "
+                         "cp1251, ...)") from None
     except UnicodeDecodeError as exc:
         guess = detect_encoding(sample, path)
-        raise InputError(f"{path}: byte {exc.start:,} is not {enc} text (the file looks like {guess}); "
-                         f"fix `encoding:` in the config or remove it to detect") from None
+        raise InputError(f"{path}: byte {exc.start:,} is not {enc} text (the file looks like "
+                         f"{guess}); fix `encoding:` in the config or remove it to "
+                         "detect") from None
     if "\ufffd" in text[:-2] and enc.startswith("utf"):
-        raise InputError(f"{path}: not valid {enc} text; set `encoding:` (e.g. cp1251) in the config")
+        raise InputError(f"{path}: not valid {enc} text; set `encoding:` (e.g. cp1251) in the "
+                         "config")
     lines = text.splitlines()[:_SAMPLE_LINES]
     if len(sample) >= _SAMPLE_BYTES and len(lines) > 1:
         lines = lines[:-1]  # possibly cut
     delimiter = spec.delimiter or detect_delimiter(lines)
     detected["delimiter"] = delimiter
     spans = fixed_spans(lines) if delimiter == FIXED else None
-    if delimiter == FIXED and len(spans) < 2:
-        raise InputError(f"{path}: no columns aligned at fixed positions found; set `delimiter:` in the config")
+    if spans is not None and len(spans) < 2:
+        raise InputError(f"{path}: no columns aligned at fixed positions found; set `delimiter:` "
+                         "in the config")
     rows = [_split(ln, delimiter, spans) for ln in lines]
     header_idx = spec.header_row - 1 if spec.header_row else detect_header(rows)
     detected["header_row"] = header_idx + 1
     notes = []
-    titles = [ln.strip().strip(delimiter).strip() for ln in lines[:header_idx] if ln.strip().strip(delimiter).strip()]
+    titles = [ln.strip().strip(delimiter).strip() for ln in lines[:header_idx]
+              if ln.strip().strip(delimiter).strip()]
     if titles:
-        notes.append(f"{path.name}: skipped {header_idx} line(s) above the header: {titles[0][:60]!r}")
-    header = [h.strip() or f"Unnamed: {i}" for i, h in enumerate(rows[header_idx])] if header_idx < len(rows) else []
+        notes.append(f"{path.name}: skipped {header_idx} line(s) above the header: "
+                     f"{titles[0][:60]!r}")
+    header = [h.strip() or f"Unnamed: {i}" for i,
+              h in enumerate(rows[header_idx])] if header_idx < len(rows) else []
     if delimiter in (WHITESPACE, FIXED):
         frame = _read_spaced(path, enc, delimiter, header_idx, header, spans)
         frame.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(frame))
@@ -338,22 +360,28 @@ def _read_csv_unguarded(path: Path, spec: TableSpec) -> RawTable:
         frame.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(frame))
         return _clean(RawTable(frame, path, "line", detected, notes), spec)
     try:
-        frame = pd.read_csv(path, sep=delimiter, encoding=enc, encoding_errors="strict", skiprows=header_idx,
-                            header=0, dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False,
+        frame = pd.read_csv(path, sep=delimiter, encoding=enc, encoding_errors="strict",
+                            skiprows=header_idx,
+                            header=0, dtype=str, keep_default_na=False, na_filter=False,
+                            skip_blank_lines=False,
                             compression="infer", quotechar='"', engine="c", low_memory=False)
     except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: bytes at offset {exc.start:,} are not {enc}; set `encoding:` in the config "
+        raise InputError(f"{path}: bytes at offset {exc.start:,} are not {enc}; set `encoding:` in "
+                         "the config "
                          "or re-export the file in one encoding") from None
     except pd.errors.EmptyDataError:
-        raise InputError(f"{path}: no header row found; export the table with a header row") from None
+        raise InputError(f"{path}: no header row found; export the table with a header "
+                         "row") from None
     except pd.errors.ParserError as exc:
         msg = str(exc).strip().splitlines()[-1]
         m = re.search(r"line (\d+), saw (\d+)", msg)
         if m:
             line = int(m.group(1)) + header_idx
-            raise InputError(f"{path}: line {line} has {m.group(2)} fields but the header has fewer; quote values "
-                             f"that contain the delimiter {delimiter!r} or fix `delimiter:` in the config") from None
-        raise InputError(f"{path}: not a readable CSV ({msg}); check `delimiter:` and quoting") from None
+            raise InputError(f"{path}: line {line} has {m.group(2)} fields but the header has "
+                             f"fewer; quote values that contain the delimiter {delimiter!r} or fix "
+                             "`delimiter:` in the config") from None
+        raise InputError(f"{path}: not a readable CSV ({msg}); check `delimiter:` and "
+                         "quoting") from None
     frame.columns = [str(c).strip() for c in frame.columns]
     frame.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(frame))
     return _clean(RawTable(frame, path, "line", detected, notes), spec)
@@ -361,7 +389,8 @@ def _read_csv_unguarded(path: Path, spec: TableSpec) -> RawTable:
 
 def _read_spaced(path: Path, enc: str, delimiter: str, header_idx: int, header: list[str],
                  spans: list[tuple[int, int]] | None) -> pd.DataFrame:
-    """Text whose fields are separated by runs of spaces or sit at fixed positions, every cell as text.
+    """Text whose fields are separated by runs of spaces or sit at fixed positions, every cell as
+    text.
 
     Read line by line (such logs are rarely large); a line with more fields than the header is an
     error naming it, one with fewer leaves the last cells empty.
@@ -377,14 +406,17 @@ def _read_spaced(path: Path, enc: str, delimiter: str, header_idx: int, header: 
     for k, ln in enumerate(lines):
         parts = _split(ln, delimiter, spans) if ln.strip() else []
         if delimiter == WHITESPACE and len(parts) > n:
-            raise InputError(f"{path}: line {header_idx + 2 + k} has {len(parts)} fields separated by spaces but "
-                             f"the header has {n}; a value with a space inside needs aligned columns or another "
+            raise InputError(f"{path}: line {header_idx + 2 + k} has {len(parts)} fields separated "
+                             f"by spaces but the header has {n}; a value with a space inside needs "
+                             "aligned columns or another "
                              "delimiter (set `delimiter:` in the config)")
         cells.append((parts + [""] * n)[:n])
-    return pd.DataFrame(cells, columns=header, dtype="str") if cells else pd.DataFrame(columns=header, dtype="str")
+    return pd.DataFrame(cells, columns=header,
+                        dtype="str") if cells else pd.DataFrame(columns=header, dtype="str")
 
 
-def _read_csv_arrow(path: Path, enc: str, delimiter: str, header_idx: int, header: list[str]) -> pd.DataFrame | None:
+def _read_csv_arrow(path: Path, enc: str, delimiter: str, header_idx: int,
+                    header: list[str]) -> pd.DataFrame | None:
     """Every cell as text through pyarrow's multi-threaded reader (transcoding as it streams).
 
     ``None`` when pyarrow cannot read it the simple way (ragged or blank lines, line breaks inside
@@ -401,12 +433,16 @@ def _read_csv_arrow(path: Path, enc: str, delimiter: str, header_idx: int, heade
         with pa.input_stream(str(path), compression="gzip" if gz else None) as stream:
             table = pacsv.read_csv(
                 stream,
-                read_options=pacsv.ReadOptions(column_names=header, skip_rows=header_idx + 1, encoding=enc,
+                read_options=pacsv.ReadOptions(column_names=header, skip_rows=header_idx + 1,
+                                               encoding=enc,
                                                block_size=8 << 20),
-                parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"', double_quote=True,
-                                                 ignore_empty_lines=False, newlines_in_values=False),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, quote_char='"',
+                                                 double_quote=True,
+                                                 ignore_empty_lines=False,
+                                                 newlines_in_values=False),
                 convert_options=pacsv.ConvertOptions(column_types={h: pa.string() for h in header},
-                                                     strings_can_be_null=False, quoted_strings_can_be_null=False))
+                                                     strings_can_be_null=False,
+                                                     quoted_strings_can_be_null=False))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeDecodeError, LookupError):
         return None
     frame = table.to_pandas()
@@ -420,7 +456,8 @@ def _clean(raw: RawTable, spec: TableSpec) -> RawTable:
     """Drop blank records, unnamed empty columns and total rows (saying so)."""
     frame = raw.frame
     unnamed = [c for c in frame.columns if (not c or c.startswith("Unnamed:"))]
-    drop_cols = [c for c in unnamed if (frame[c].astype("str").str.strip().isin(["", "nan", "None"])).all()]
+    drop_cols = [c for c in unnamed
+                 if (frame[c].astype("str").str.strip().isin(["", "nan", "None"])).all()]
     if drop_cols:
         frame = frame.drop(columns=drop_cols)
     if frame.shape[1] == 0:
@@ -444,7 +481,8 @@ def _as_text(col: pd.Series) -> pd.Series:
     if col.dtype == "str":
         return col.fillna("") if col.hasnans else col
     if col.dtype == object:
-        return col.map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v)).astype("str")
+        return col.map(lambda v: "" if v is None or (isinstance(v, float) and v != v)
+                       else str(v)).astype("str")
     return col.astype("str").fillna("")
 
 
@@ -481,7 +519,8 @@ def _total_rows(frame: pd.DataFrame) -> pd.Series:
     return (hit & any_empty).reindex(frame.index, fill_value=False)
 
 
-# --- Excel, Parquet, SQL -----------------------------------------------------------------------------
+# --- Excel, Parquet, SQL
+# -----------------------------------------------------------------------------
 
 def _read_xlsx(path: Path, spec: TableSpec) -> RawTable:
     import openpyxl
@@ -503,7 +542,8 @@ def _read_xlsx(path: Path, spec: TableSpec) -> RawTable:
         elif spec.sheet in names:
             sheet = spec.sheet
         else:
-            raise InputError(f"{path}: no sheet named {spec.sheet!r}; it has {', '.join(map(repr, names))}; "
+            raise InputError(f"{path}: no sheet named {spec.sheet!r}; it has "
+                             f"{', '.join(map(repr, names))}; "
                              "fix `sheet:` in the config")
         rows = [list(r) for r in book[sheet].iter_rows(values_only=True)]
     finally:
@@ -523,29 +563,34 @@ def _read_xlsx(path: Path, spec: TableSpec) -> RawTable:
         if h in seen:
             seen[h] += 1
             header[i] = f"{h}.{seen[h]}"
-            notes.append(f"{path.name}: the header {h!r} is repeated; column {i + 1} is read as {header[i]!r}")
+            notes.append(f"{path.name}: the header {h!r} is repeated; column {i + 1} is read as "
+                         f"{header[i]!r}")
         else:
             seen[h] = 0
     data = [(r + [None] * width)[:width] for r in rows[header_idx + 1:]]
     frame = pd.DataFrame(data, columns=header, dtype=object)
     frame.index = pd.RangeIndex(header_idx + 2, header_idx + 2 + len(frame))
     if header_idx:
-        notes.append(f"{path.name}: skipped {header_idx} row(s) above the header on sheet {sheet!r}")
-    return _clean(RawTable(frame, path, "row", {"sheet": sheet, "header_row": header_idx + 1}, notes), spec)
+        notes.append(f"{path.name}: skipped {header_idx} row(s) above the header on sheet "
+                     f"{sheet!r}")
+    return _clean(RawTable(frame, path, "row", {"sheet": sheet, "header_row": header_idx + 1},
+                           notes), spec)
 
 
 def _read_parquet(path: Path) -> RawTable:
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a broken file
-        raise InputError(f"{path}: not a readable Parquet file ({exc.__class__.__name__}); write it again") from None
+        raise InputError(f"{path}: not a readable Parquet file ({exc.__class__.__name__}); write "
+                         "it again") from None
     frame.columns = [str(c) for c in frame.columns]
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     return RawTable(frame, path, "record")
 
 
 def read_sql(source: Source, label: str) -> RawTable:
-    """Read a table or query from any backend Ibis connects to (``duckdb:///file.duckdb``, ``sqlite:///…``)."""
+    """Read a table or query from any backend Ibis connects to (``duckdb:///file.duckdb``,
+    ``sqlite:///…``)."""
     import ibis
 
     try:
@@ -560,7 +605,8 @@ def read_sql(source: Source, label: str) -> RawTable:
             expr = con.sql(source.query) if source.query else con.table(source.table)
             frame = expr.to_pandas()
         except AttributeError as exc:
-            # ibis 12 calls DuckDB's removed fetch_arrow_table() on some paths (DuckDB 2.0): go direct
+            # ibis 12 calls DuckDB's removed fetch_arrow_table() on some paths (DuckDB 2.0):
+            # go direct
             if "fetch_arrow_table" not in str(exc) or not hasattr(con, "con"):
                 raise
             sql = source.query or f'SELECT * FROM "{source.table}"'

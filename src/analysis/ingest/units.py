@@ -63,8 +63,8 @@ def _period_labels(dates: pd.Series, freq: str) -> pd.Series:
 
 def _columns_hint(base) -> str:
     tx = list(base.transactions.columns) if base.transactions is not None else []
-    return (f"the clients table has {', '.join(map(str, base.clients.columns))}; the order lines have "
-            f"{', '.join(map(str, tx)) or 'none'}")
+    return (f"the clients table has {', '.join(map(str, base.clients.columns))}; the order lines "
+            f"have {', '.join(map(str, tx)) or 'none'}")
 
 
 def assign(base: ClientBase, *, by: str, window: int, freq: str, periods: list[str]) -> Units:
@@ -91,13 +91,17 @@ def assign(base: ClientBase, *, by: str, window: int, freq: str, periods: list[s
     tx = base.transactions
     if tx is not None and by in tx.columns:
         source = "transactions"
-        unit = tx[by].astype("str").where(tx[by].notna(), UNASSIGNED).str.strip().replace("", UNASSIGNED)
-        lines = pd.DataFrame({"client_id": tx["client_id"].astype(str), "period": _period_labels(tx["date"], freq),
-                              "portfolio": unit, "revenue": pd.to_numeric(tx["revenue"], errors="coerce").fillna(0.0)})
+        unit = tx[by].astype("str").where(tx[by].notna(),
+                                          UNASSIGNED).str.strip().replace("", UNASSIGNED)
+        lines = pd.DataFrame({"client_id": tx["client_id"].astype(str),
+                              "period": _period_labels(tx["date"], freq),
+                              "portfolio": unit,
+                              "revenue": pd.to_numeric(tx["revenue"], errors="coerce").fillna(0.0)})
     elif by in base.clients.columns:
         source = "clients"
         cl = base.clients
-        unit = cl[by].astype("str").where(cl[by].notna(), UNASSIGNED).str.strip().replace("", UNASSIGNED)
+        unit = cl[by].astype("str").where(cl[by].notna(),
+                                          UNASSIGNED).str.strip().replace("", UNASSIGNED)
         fixed = pd.DataFrame({"client_id": cl["client_id"].astype(str), "portfolio": unit})
         if tx is not None:
             seen = pd.DataFrame({"client_id": tx["client_id"].astype(str),
@@ -111,16 +115,21 @@ def assign(base: ClientBase, *, by: str, window: int, freq: str, periods: list[s
     elif base.client_periods is not None and by in base.client_periods.columns:
         source = "client_periods"
         cp = base.client_periods
-        unit = cp[by].astype("str").where(cp[by].notna(), UNASSIGNED).str.strip().replace("", UNASSIGNED)
-        lines = pd.DataFrame({"client_id": cp["client_id"].astype(str), "period": cp["period"].astype(str),
-                              "portfolio": unit, "revenue": pd.to_numeric(cp["revenue"], errors="coerce").fillna(0.0)})
+        unit = cp[by].astype("str").where(cp[by].notna(),
+                                          UNASSIGNED).str.strip().replace("", UNASSIGNED)
+        lines = pd.DataFrame({"client_id": cp["client_id"].astype(str),
+                              "period": cp["period"].astype(str),
+                              "portfolio": unit,
+                              "revenue": pd.to_numeric(cp["revenue"], errors="coerce").fillna(0.0)})
     else:
-        raise InputError(f"portfolio_by: {by!r} is a column of neither the clients table nor the order lines; "
-                         f"{_columns_hint(base)}; give one of those (e.g. {', '.join(SUGGESTED)}) or map the "
+        raise InputError(f"portfolio_by: {by!r} is a column of neither the clients table nor the "
+                         f"order lines; {_columns_hint(base)}; give one of those (e.g. "
+                         f"{', '.join(SUGGESTED)}) or map the "
                          "column in the data config")
     pos = pd.Index(periods).get_indexer(lines["period"])
     lines = lines.assign(t=pos)[pos >= 0]
-    by_unit = lines.groupby(["client_id", "portfolio", "t"], sort=False)["revenue"].sum().reset_index()
+    by_unit = lines.groupby(["client_id", "portfolio", "t"],
+                            sort=False)["revenue"].sum().reset_index()
     # each period's revenue counts in the windows ending at t … t+W-1
     parts = [by_unit.assign(t=by_unit["t"] + k) for k in range(window)]
     win = pd.concat(parts, ignore_index=True)
@@ -128,7 +137,8 @@ def assign(base: ClientBase, *, by: str, window: int, freq: str, periods: list[s
     win = win.groupby(["client_id", "t", "portfolio"], sort=False)["revenue"].sum().reset_index()
     win = win[win["revenue"] > 0]
     # the unit with most window revenue; a tie goes to the name first in alphabetical order
-    win = win.sort_values(["client_id", "t", "revenue", "portfolio"], ascending=[True, True, False, True],
+    win = win.sort_values(["client_id", "t", "revenue", "portfolio"],
+                          ascending=[True, True, False, True],
                           kind="stable")
     best = win.drop_duplicates(["client_id", "t"], keep="first")
     assignment = pd.DataFrame({"client_id": best["client_id"].to_numpy(),
@@ -141,7 +151,8 @@ def assign(base: ClientBase, *, by: str, window: int, freq: str, periods: list[s
 def _order(assignment: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
     t = pd.Index(periods).get_indexer(assignment["period"].astype(str))
     out = assignment.assign(_t=t)[t >= 0].sort_values(["client_id", "_t"], kind="stable")
-    return out.drop(columns="_t").reset_index(drop=True).astype({"client_id": "str", "period": "str",
+    return out.drop(columns="_t").reset_index(drop=True).astype({"client_id": "str",
+                                                                 "period": "str",
                                                                 "portfolio": "str"})
 
 
@@ -157,7 +168,8 @@ def moves(assignment: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
     a = assignment
     same = a["client_id"].eq(a["client_id"].shift())
     moved = same & a["portfolio"].ne(a["portfolio"].shift())
-    out = pd.DataFrame({"client_id": a["client_id"][moved].to_numpy(), "period": a["period"][moved].to_numpy(),
+    out = pd.DataFrame({"client_id": a["client_id"][moved].to_numpy(),
+                        "period": a["period"][moved].to_numpy(),
                         "previous_period": a["period"].shift()[moved].to_numpy(),
                         "from_unit": a["portfolio"].shift()[moved].to_numpy(),
                         "to_unit": a["portfolio"][moved].to_numpy()})
@@ -167,7 +179,8 @@ def moves(assignment: pd.DataFrame, periods: list[str]) -> pd.DataFrame:
 
 
 def moves_summary(units: Units, periods: list[str]) -> pd.DataFrame:
-    """Per period: ``period, clients`` (assigned), ``moved`` (clients whose unit changed), ``moved_share``."""
+    """Per period: ``period, clients`` (assigned), ``moved`` (clients whose unit changed),
+    ``moved_share``."""
     n = units.assignment.groupby("period").size()
     m = units.moves.groupby("period").size()
     out = pd.DataFrame({"period": [p for p in periods if p in n.index]})
@@ -178,7 +191,8 @@ def moves_summary(units: Units, periods: list[str]) -> pd.DataFrame:
 
 
 def _lookup(assignment: pd.DataFrame, frame: pd.DataFrame) -> pd.Series:
-    """Unit per ``(client_id, period)`` of ``frame``: exact, else the last before, else the first after."""
+    """Unit per ``(client_id, period)`` of ``frame``: exact, else the last before, else the first
+    after."""
     periods = sorted(set(assignment["period"]) | set(frame["period"].astype(str)))
     order = {p: i for i, p in enumerate(_sorted_periods(periods))}
     left = pd.DataFrame({"client_id": frame["client_id"].astype(str).to_numpy(),
@@ -213,7 +227,8 @@ def apply(base: ClientBase, panel: pd.DataFrame, *, by: str, window: int, freq: 
     """
     units = assign(base, by=by, window=window, freq=freq, periods=periods)
     if units.assignment.empty:
-        raise InputError(f"portfolio_by: {by!r}: no client-period with revenue names a unit; check the column")
+        raise InputError(f"portfolio_by: {by!r}: no client-period with revenue names a unit; check "
+                         "the column")
     panel = panel.assign(portfolio=units.unit_of(panel).to_numpy())
     first = units.assignment.drop_duplicates("client_id")[["client_id", "portfolio"]]
     clients = base.clients.drop(columns=["portfolio"], errors="ignore").merge(
@@ -224,7 +239,8 @@ def apply(base: ClientBase, panel: pd.DataFrame, *, by: str, window: int, freq: 
     if kpis is not None and "portfolio" in kpis.columns:
         if not kpis["portfolio"].astype(str).isin(units.names).any():
             num = [c for c in kpis.columns if c not in ("portfolio", "period")
-                   and pd.api.types.is_numeric_dtype(kpis[c]) and not pd.api.types.is_bool_dtype(kpis[c])]
+                   and pd.api.types.is_numeric_dtype(kpis[c])
+                   and not pd.api.types.is_bool_dtype(kpis[c])]
             changes["kpis"] = kpis.groupby("period", as_index=False)[num].mean()
     return dataclasses.replace(base, **changes), panel, units
 
@@ -240,12 +256,14 @@ def pseudonymise(
         return col.astype(str).map(lambda v: mapping.get(v, v))
 
     assignment = units.assignment.assign(portfolio=rename(units.assignment["portfolio"]))
-    mv = units.moves.assign(from_unit=rename(units.moves["from_unit"]), to_unit=rename(units.moves["to_unit"]))
+    mv = units.moves.assign(from_unit=rename(units.moves["from_unit"]),
+                            to_unit=rename(units.moves["to_unit"]))
     changes = {"clients": base.clients.assign(portfolio=rename(base.clients["portfolio"]))}
     if base.kpis is not None and "portfolio" in base.kpis.columns:
         changes["kpis"] = base.kpis.assign(portfolio=rename(base.kpis["portfolio"]))
     tx = base.transactions
     if tx is not None and units.by in tx.columns:
         changes["transactions"] = tx.assign(**{units.by: rename(tx[units.by])})
-    return (dataclasses.replace(base, **changes), panel.assign(portfolio=rename(panel["portfolio"])),
+    return (dataclasses.replace(base, **changes),
+            panel.assign(portfolio=rename(panel["portfolio"])),
             dataclasses.replace(units, assignment=assignment, moves=mv))

@@ -28,24 +28,30 @@ class Problems:
     """A growing list of problems found in the input; ``frame()`` gives the tidy table."""
 
     rows: list[dict] = field(default_factory=list)
-    #: (file, column) → lines already reported as unreadable, so an emptied cell is not reported twice
+    #: (file, column) → lines already reported as unreadable, so an emptied cell is not reported
+    #: twice
     unreadable: dict = field(default_factory=dict)
-    #: label of a table joined from several files → its rows' ``file`` and ``line`` (by row position),
+    #: label of a table joined from several files → its rows' ``file`` and ``line`` (by row
+    #: position),
     #: so every problem names the file and the line where the row was read
     origins: dict = field(default_factory=dict)
 
     def where(self, file: str, index: SupportsInt) -> str:
-        """Row ``index`` of ``file`` as a line number, or as ``name:line`` in a table joined from files."""
+        """Row ``index`` of ``file`` as a line number, or as ``name:line`` in a table joined from
+        files."""
         origin = self.origins.get(file)
         if origin is None:
             return str(int(index))
         return f"{origin['file'].iat[int(index)]}:{int(origin['line'].iat[int(index)])}"
 
-    def add(self, severity: str, file: str, column: str, check: str, *, count: int = 1, lines: Iterable[SupportsInt] = (),
+    def add(self, severity: str, file: str, column: str, check: str, *, count: int = 1,
+            lines: Iterable[SupportsInt] = (),
             fix: str = "", line_word: str = "line") -> None:
         lines = list(lines)[:MAX_LINES]
-        self.rows.append({"severity": severity, "file": file, "column": column or "", "check": check,
-                          "count": int(count), "lines": ", ".join(self.where(file, x) for x in lines),
+        self.rows.append({"severity": severity, "file": file, "column": column or "",
+                          "check": check,
+                          "count": int(count),
+                          "lines": ", ".join(self.where(file, x) for x in lines),
                           "line_word": line_word, "fix": fix})
 
     def error(self, *args: Any, **kw: Any) -> None:
@@ -59,7 +65,8 @@ class Problems:
         """Add a problem for the rows where ``bad`` is true (nothing when none is)."""
         bad = bad.fillna(False).astype(bool)
         if severity == "error" and bad.any():
-            self.unreadable.setdefault((file, column), set()).update(bad.index[bad.to_numpy()].tolist())
+            self.unreadable.setdefault((file, column),
+                                       set()).update(bad.index[bad.to_numpy()].tolist())
         n = int(bad.sum())
         if not n:
             return
@@ -78,7 +85,8 @@ class Problems:
             return pd.DataFrame(columns=PROBLEM_COLUMNS)
         df = pd.DataFrame(self.rows)
         order = {"error": 0, "warning": 1}
-        df = df.sort_values(["severity"], key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+        df = df.sort_values(["severity"], key=lambda s: s.map(order),
+                            kind="stable").reset_index(drop=True)
         return df[PROBLEM_COLUMNS + ["line_word"]]
 
 
@@ -89,11 +97,13 @@ def format_problems(df: pd.DataFrame, *, header: str = "") -> str:
         where = r.file + (f", column {r.column}" if r.column else "")
         lines = f"; {r.line_word}s {r.lines}" if r.lines else ""
         count = f" ({r.count:,} {r.line_word}{'s' if r.count != 1 else ''})" if r.lines else ""
-        out.append(f"  {r.severity.upper():7s} {where}: {r.check}{count}{lines}\n          → {r.fix}")
+        out.append(f"  {r.severity.upper():7s} {where}: {r.check}{count}{lines}\n          → "
+                   f"{r.fix}")
     return "\n".join(out)
 
 
-# --- pandera schemas of the typed tables ------------------------------------------------------------
+# --- pandera schemas of the typed tables
+# ------------------------------------------------------------
 
 def _check(fn, name: str) -> "pa.Check":
     import pandera.pandas as pa
@@ -101,7 +111,8 @@ def _check(fn, name: str) -> "pa.Check":
     return pa.Check(fn, name=name, ignore_na=True)
 
 
-def table_schema(table: str, columns: Iterable[str], *, returns: bool = False, today: pd.Timestamp | None = None, this_year: int | None = None
+def table_schema(table: str, columns: Iterable[str], *, returns: bool = False,
+                 today: pd.Timestamp | None = None, this_year: int | None = None
                  ) -> "pa.DataFrameSchema":
     """Row checks of one canonical table (only on the columns it has)."""
     import pandera.pandas as pa
@@ -117,13 +128,17 @@ def table_schema(table: str, columns: Iterable[str], *, returns: bool = False, t
     not_future = _check(lambda s: s <= today, "date in the future")
     if table == "clients":
         col("client_id", nullable=False, unique=True)
-        col("founded_year", [_check(lambda s: (s >= 1700) & (s <= this_year), f"founded_year outside 1700–{this_year}")],
+        col("founded_year",
+            [_check(lambda s: (s >= 1700) & (s <= this_year),
+                    f"founded_year outside 1700–{this_year}")],
             nullable=True)
     elif table == "transactions":
         col("client_id", nullable=False)
         col("date", [not_future], nullable=False)
-        col("revenue", [] if returns else [_check(lambda s: s >= 0, "negative revenue")], nullable=False)
-        col("cost", [_check(lambda s: s >= 0, "negative cost")] if not returns else [], nullable=True)
+        col("revenue", [] if returns else [_check(lambda s: s >= 0, "negative revenue")],
+            nullable=False)
+        col("cost", [_check(lambda s: s >= 0, "negative cost")] if not returns else [],
+            nullable=True)
     elif table == "events":
         col("client_id", nullable=False)
         col("date", [not_future], nullable=False)
@@ -132,7 +147,8 @@ def table_schema(table: str, columns: Iterable[str], *, returns: bool = False, t
     elif table == "client_periods":
         col("client_id", nullable=False)
         col("period", nullable=False)
-        col("revenue", [] if returns else [_check(lambda s: s >= 0, "negative revenue")], nullable=False)
+        col("revenue", [] if returns else [_check(lambda s: s >= 0, "negative revenue")],
+            nullable=False)
     elif table == "kpis":
         col("period", nullable=False)
     return pa.DataFrameSchema(cols, strict=False, coerce=False)
@@ -144,16 +160,20 @@ WARNING_CHECKS = {"date in the future"}
 FIXES = {
     "unique": "give every client one row (merge the duplicates) or map another column to client_id",
     "not_nullable": "fill the empty cells or remove those lines",
-    "negative revenue": "remove or correct the lines; if they are returns, set `returns: true` for this table in the config",
+    "negative revenue": "remove or correct the lines; if they are returns, set `returns: true` for "
+    "this table in the config",
     "negative cost": "correct the cost of those lines",
     "negative amount": "correct the event amounts",
-    "date in the future": "fine for plans or synthetic data; otherwise check the date format (day and month swapped?)",
-    "unknown event type": ("map these values under `values: {type: {...: claim|trial|spec_requirement|prepayment|"
-                           "deferral_accepted|incident|ignore}}` for events in the config"),
+    "date in the future": "fine for plans or synthetic data; otherwise check the date format (day "
+    "and month swapped?)",
+    "unknown event type": ("map these values under `values: {type: {...: "
+                           "claim|trial|spec_requirement|prepayment|deferral_accepted|incident"
+                           "|ignore}}` for events in the config"),
 }
 
 
-def run_schema(problems: Problems, frame: pd.DataFrame, table: str, label: str, names: dict[str, str], *,
+def run_schema(problems: Problems, frame: pd.DataFrame, table: str, label: str,
+               names: dict[str, str], *,
                returns: bool = False, line_word: str = "line") -> None:
     """Validate ``frame`` lazily and add every failure to ``problems``."""
     from pandera.errors import SchemaErrors
