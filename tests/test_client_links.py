@@ -306,3 +306,25 @@ def test_newey_west_pairs_only_periods_that_are_adjacent_in_time():
     var = np.nansum(c ** 2, axis=0) / (n - 1) + (c[1:][pair] * c[:-1][pair]).sum(axis=0) / (n - 1)
     np.testing.assert_allclose(nw.loc[["x1", "x2"], "std_error"], np.sqrt(var / n), rtol=1e-10)
     assert (nw.loc[["x1", "x2"], "n_periods"] == 7).all()
+
+
+def test_kinds_with_identical_members_in_a_period_give_no_split_slope():
+    """Two kinds with the very same members in some periods: least squares cannot tell their slopes
+    apart there, so neither gets a slope in those periods (reported), and the other terms' slopes are
+    the unique ones of the model without the tied pair (statsmodels' OLS per period, the reference)."""
+    import statsmodels.api as sm
+
+    d = _panel_data(12, n=150, T=6).assign(x3=lambda f: f["x1"])
+    early = d["period"].isin(sorted(d["period"].unique())[:2])
+    rng = np.random.default_rng(4)
+    d.loc[~early, "x3"] = rng.normal(size=int((~early).sum()))  # tied in the first two periods only
+    res = cl.period_slopes_regression(d, outcome="y", exposures=["x1", "x2", "x3"])
+    tied = res.attrs["collinear"]
+    assert set(tied) == {"x1", "x3"} and all(len(v) == 2 for v in tied.values())
+    r = res.set_index("term")
+    assert r.loc["x1", "n_periods"] == 4 and r.loc["x3", "n_periods"] == 4 and r.loc["x2", "n_periods"] == 6
+    x2 = []
+    for p, g in d.groupby("period"):
+        cols = ["x1", "x2", cl.SIZE_CONTROL] if p in set(d.loc[early, "period"]) else ["x1", "x2", "x3", cl.SIZE_CONTROL]
+        x2.append(sm.OLS(g["y"], sm.add_constant(g[cols])).fit().params["x2"])
+    assert r.loc["x2", "estimate"] == pytest.approx(np.mean(x2), rel=1e-9)

@@ -39,7 +39,8 @@ def test_prepared_study_equals_a_direct_preparation(tmp_path):
     assert loaded.growth_panel.attrs["others"] == data.attrs["others"] == {"new_product_share": "no_signal",
                                                                            "claims_rate": "no_signal"}
     pd.testing.assert_frame_equal(loaded.growth_panel, data)
-    pd.testing.assert_frame_equal(loaded.tested(None, seed=1), confirmatory.test_hypotheses(data, None, seed=1))
+    pd.testing.assert_frame_equal(loaded.tested(None, seed=1),
+                                  confirmatory.test_hypotheses(data, None, seed=1, mde_by_design=True))
 
 
 def test_a_prepared_study_for_other_parameters_is_refused(tmp_path):

@@ -283,3 +283,18 @@ def test_sample_shows_every_verdict_honestly(sample_report):
     # at least one "no effect" where nothing is planted, and no planted effect called "no effect"
     no_effect = hyps[hyps["verdict"] == "no_effect"]
     assert len(no_effect) and not no_effect["planted"].any(), table
+
+
+def test_apply_attenuation_decides_at_the_recorded_level_and_never_guesses_one():
+    from analysis.errors import InputError
+    from analysis.growth import confirmatory
+
+    row = {"id": "H1", "category": "image", "p_adj": 0.03, "std_effect": 0.3, "ci90_low": 0.05, "ci90_high": 0.55,
+           "expected_sign": "+", "min_effect": 0.2, "attenuation": 1.0}
+    res = pd.DataFrame([row])
+    res.attrs["alpha"] = 0.01  # a file at level 0.01: p_adj 0.03 is not significant
+    assert confirmatory.apply_attenuation(res, {"H1": 0.9})["verdict"].iloc[0] == "inconclusive"
+    assert confirmatory.apply_attenuation(res, {"H1": 0.9}, alpha=0.05)["verdict"].iloc[0] == "supported"
+    read_back = pd.DataFrame([row])  # attrs lost (a table read from hypotheses.csv)
+    with pytest.raises(InputError, match="alpha"):
+        confirmatory.apply_attenuation(read_back, {"H1": 0.9})

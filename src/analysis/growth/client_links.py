@@ -86,7 +86,7 @@ CLIENT_COLUMNS = [
     "id", "category", "outcome", "lag", "expected_sign", "level", "test", "exposure", "n", "n_clients", "n_periods",
     "n_members", "estimate", "std_error", "std_effect", "std_effect_se", "ci_low", "ci_high", "ci90_low",
     "ci90_high", "p_unc", "p_adj", "p_adjust_method", "df", "mde", "power", "min_effect", "verdict",
-    "sentence_en", "sentence_ru", "diagnostics",
+    "sentence_en", "sentence_ru", "diagnostics", "hypothesis_en", "hypothesis_ru",
 ]  # fmt: skip
 
 
@@ -298,7 +298,8 @@ def period_slopes_regression(
         df`` (periods with a slope - 1), ``p_unc, n, n_clients, n_periods`` (periods with a slope),
         ``std_effect, std_effect_se`` (per within-period SD of the term and of the outcome),
         ``small_sample`` (the method in words). Terms with fewer than 3 period slopes are left out
-        (``attrs["dropped"]``).
+        (``attrs["dropped"]``). A term tied to others in a period (two kinds with identical members
+        there) gets no slope in that period: ``attrs["collinear"]`` maps it to those periods.
     """
     cols = [client, time, outcome, *exposures, *controls]
     d = data[cols].dropna()
@@ -315,6 +316,7 @@ def period_slopes_regression(
     sums = np.stack([np.bincount(tim, weights=c, minlength=len(axis)) for c in z.T], axis=1)
     zc = z - (sums / counts[:, None])[tim]
     slopes = np.full((len(counts), len(names)), np.nan)
+    collinear: dict[str, list[str]] = {}
     for t in range(len(counts)):
         rows = tim == t
         if rows.sum() < min_rows:
@@ -324,6 +326,12 @@ def period_slopes_regression(
         if not ok.any() or rows.sum() <= ok.sum() + 2:
             continue
         beta = np.linalg.lstsq(X[:, ok], y, rcond=None)[0]
+        # terms tied to others in this period (two kinds with the very same members): least squares
+        # would split one slope between them; they get no slope here (the others' are unique)
+        tied = _tied_columns(X[:, ok])
+        beta[tied] = np.nan
+        for j in np.flatnonzero(ok)[tied]:
+            collinear.setdefault(names[j], []).append(str(axis[t]))
         slopes[t, ok] = beta
     n_t = np.isfinite(slopes).sum(axis=0)
     keep = n_t >= 3
@@ -338,6 +346,11 @@ def period_slopes_regression(
             c = slopes[:, j] - est[j]
             pair = np.isfinite(c[1:]) & np.isfinite(c[:-1])  # consecutive periods that both have a slope
             g1 = float(np.sum(c[1:][pair] * c[:-1][pair])) / (n_t[j] - 1)
+            # floored at a quarter of the plain variance (the SE at most halved): gamma0 + gamma1 is
+            # never negative (Bartlett) but can come near 0 with few periods; a first difference of
+            # white noise has gamma1 = -gamma0/2, so the floor binds only where the estimated
+            # autocorrelation is below -0.75 (sampling noise), and it was in place when the rates
+            # above were measured
             se[j] = np.sqrt(max(sd[j] ** 2 + g1, sd[j] ** 2 / 4) / n_t[j])
     df = np.maximum(n_t - 1, 1).astype(float)
     stat = est / se
@@ -351,8 +364,19 @@ def period_slopes_regression(
         "small_sample": ("one regression per period, mean slope, SE from the slopes' variance"
                          + (" and first autocovariance (Newey-West, 1 lag)" if change else "") + " / T; t(T-1)"),
     })[keep].reset_index(drop=True)
-    out.attrs.update(dropped=dropped, df=float(df[keep].min()))
+    out.attrs.update(dropped=dropped, df=float(df[keep].min()), collinear=collinear)
     return out
+
+
+def _tied_columns(x: np.ndarray) -> np.ndarray:
+    """Columns of ``x`` that are linear combinations of others (each column scaled to unit norm;
+    relative tolerance 1e-8): removing such a column leaves the rank unchanged."""
+    z = x / np.maximum(np.linalg.norm(x, axis=0), 1e-300)
+    tol = 1e-8 * max(z.shape)
+    rank = np.linalg.matrix_rank(z, tol=tol)
+    if rank == z.shape[1]:
+        return np.zeros(z.shape[1], dtype=bool)
+    return np.array([np.linalg.matrix_rank(np.delete(z, j, axis=1), tol=tol) == rank for j in range(z.shape[1])])
 
 
 def client_hypotheses(hypotheses=None) -> list:
@@ -485,7 +509,7 @@ def test_client_links(
         row = {c: np.nan for c in CLIENT_COLUMNS} | {
             "id": h.id, "category": h.category, "outcome": h.outcome, "lag": h.lag, "expected_sign": h.expected_sign,
             "level": "client", "test": test_words, "exposure": term, "p_adjust_method": "holm",
-            "min_effect": h.min_effect, "diagnostics": ""}
+            "min_effect": h.min_effect, "diagnostics": "", "hypothesis_en": h.text_en, "hypothesis_ru": h.text_ru}
         if col not in data.columns:
             row["diagnostics"] = (f"{h.outcome} at lag {h.lag} is not in the client panel"
                                   + (f" ({'; '.join(data.attrs.get('notes', []))})" if data.attrs.get("notes") else ""))
@@ -516,6 +540,10 @@ def test_client_links(
             rows.append(row)
             continue
         r = fit[fit["term"] == term].iloc[0]
+        tied = fit.attrs.get("collinear", {}).get(term, [])
+        if tied:
+            row["diagnostics"] = (f"no slope in {len(tied)} period(s) where its members were exactly those of "
+                                  f"another kind ({', '.join(tied[:3])}{', …' if len(tied) > 3 else ''})")
         used = data[[col, *controls, *exps]].dropna()
         row.update(n=int(r["n"]), n_clients=int(r["n_clients"]), n_periods=int(r["n_periods"]),
                    n_members=int(used[term].sum()), estimate=float(r["estimate"]), std_error=float(r["std_error"]),

@@ -54,6 +54,7 @@ RESULT_COLUMNS = [
     "estimate", "std_effect", "std_effect_se", "ci_low", "ci_high", "ci90_low", "ci90_high",
     "p_unc", "p_adj", "p_adjust_method", "df", "mde", "power", "min_effect", "attenuation", "verdict",
     "verdict_reason", "sentence_en", "sentence_ru", "diagnostics", "n_periods", "reason_code",
+    "hypothesis_en", "hypothesis_ru",
 ]  # fmt: skip
 
 
@@ -70,6 +71,7 @@ def test_hypotheses(
     attenuation: Mapping[str, float] | None = None,
     sentences: bool = True,
     inference: str = DEFAULT_INFERENCE,
+    mde_by_design: bool = False,
 ) -> pd.DataFrame:
     """Test the confirmatory hypotheses and give each a verdict.
 
@@ -95,7 +97,10 @@ def test_hypotheses(
         Panel mode: the few-cluster inference of the tests (:func:`analysis.stats.panel_regression`'s
         ``inference``); the default was chosen by simulation (``DEFAULT_INFERENCE``). The CIs,
         the 90 % equivalence CI and the MDE use the same standard errors and df (for ``wild``
-        the bootstrap-t SE, CR1 SE * q*/t(G-1), with df G-1).
+        the bootstrap-t SE, CR1 SE * q*/t(G-1) with q* the 95 % quantile of the bootstrap |t*|, with
+        df G-1; its MDE is the same (t + z) formula on that SE, which **overstates** the bootstrap's
+        power: measured about 0.45 at it on lean worlds of 8 units × 29 periods, where CV3's MDE gives
+        0.84; benchmarks/method_check_bar.md, "Default inference").
     attenuation : mapping, optional
         Per hypothesis id (or category): the slope of the rule's exposure on the kind's latent
         share, measured by :func:`analysis.report.method_check.run_worlds` on worlds of this design. A
@@ -104,6 +109,12 @@ def test_hypotheses(
         ``inconclusive`` with ``verdict_reason`` ``rule_too_noisy``. Default: 1 (not measured).
     sentences : bool
         False skips the sentences (the method check's many worlds do not read them).
+    mde_by_design : bool
+        CV3 rows: the MDE column × :func:`analysis.growth.fits.cv3_mde_ratio` of the row's model (the
+        simulated MDE of the CV3 test on the model's own design over the (t + z) × SE formula), so that
+        the test finds an effect of that size with ``power`` (the formula alone gave 0.83 at 8 units);
+        ``attrs["mde_ratio"]`` keeps the ratios. Off by default (a simulation per model; the method
+        check's worlds do not read the MDE's calibration); the report's pages turn it on.
 
     Returns
     -------
@@ -120,9 +131,10 @@ def test_hypotheses(
         ``n_periods`` (periods with both exposure and outcome), ``reason_code`` (empty when
         tested; else why not: ``kind_not_computable``, ``outcome_missing``, ``too_few_periods``,
         ``too_few_portfolios``, ``exposure_constant``, ``model_failed``; the sentences say it in
-        words, :func:`reason_sentence`). ``exposure`` names the column that entered for the
-        category (its rule variant for an outcome on "the other clients"). Verdicts concern the
-        kind as the rulebook defines it.
+        words, :func:`reason_sentence`), ``hypothesis_en, hypothesis_ru`` (the hypothesis as the file
+        states it, its ``text_en`` / ``text_ru``; empty when the file gives none). ``exposure``
+        names the column that entered for the category (its rule variant for an outcome on "the
+        other clients"). Verdicts concern the kind as the rulebook defines it.
 
         ``DataFrame.attrs``: ``mode``, ``alpha``, ``warnings`` (list of strings, the short-series
         warning among them), ``calibration`` (one-portfolio mode: :func:`calibrate_single`'s
@@ -134,15 +146,20 @@ def test_hypotheses(
     md = choose_mode(data, mode)
     warn_list: list[str] = []
     attrs: dict = {"mode": md, "alpha": alpha, "measure": measure}
+    models: dict[str, tuple[str, tuple[str, ...], str]] = {}  # id: the model's outcome, exposures, term
     if md == "panel":
         rows = _panel_rows(data, hf.hypotheses, measure=measure, inference=inference, seed=seed, attrs=attrs,
-                           warn_list=warn_list)
+                           warn_list=warn_list, models=models)
     else:
         rows = _single_rows(data, hf.hypotheses, measure=measure, alpha=alpha, seed=seed,
                             n_calibration=n_calibration, attrs=attrs, warn_list=warn_list)
     out = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     out["attenuation"] = _attenuations(out, attenuation)
-    out = _decide(out, alpha=alpha, power=power, sentences=sentences)
+    scale = _mde_ratios(data, out, models, alpha=alpha, power=power, seed=seed) \
+        if mde_by_design and md == "panel" and inference == "cv3" else {}
+    if scale:
+        attrs["mde_ratio"] = scale
+    out = _decide(out, alpha=alpha, power=power, sentences=sentences, mde_scale=scale)
     out.attrs.update(attrs, warnings=warn_list)
     return out
 
@@ -170,8 +187,27 @@ def _attenuations(out: pd.DataFrame, attenuation: Mapping[str, float] | None) ->
     return [float(att.get(i, att.get(c, 1.0))) for i, c in zip(out["id"], out["category"])]
 
 
+def _mde_ratios(data: pd.DataFrame, out: pd.DataFrame, models: Mapping[str, tuple[str, tuple[str, ...], str]], *,
+                alpha: float, power: float, seed: int) -> dict[str, float]:
+    """``{id: ratio}`` of :func:`analysis.growth.fits.cv3_mde_ratio` for the tested rows (one simulation
+    per model, m = the tested rows)."""
+    from analysis.growth.fits import cv3_mde_ratio
+
+    tested = set(out.loc[out["p_unc"].notna(), "id"])
+    arr, cache, res = PortfolioArrays(data), {}, {}
+    for hid, (col, cols, term) in models.items():
+        if hid not in tested:
+            continue
+        if (col, cols) not in cache:
+            cache[(col, cols)] = cv3_mde_ratio(arr, col, list(cols), alpha=alpha, power=power, m=len(tested),
+                                               seed=seed)
+        if term in cache[(col, cols)]:
+            res[hid] = cache[(col, cols)][term]
+    return res
+
+
 def _panel_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure: str, inference: str, seed: int,
-                attrs: dict, warn_list: list[str]) -> list[dict]:
+                attrs: dict, warn_list: list[str], models: dict) -> list[dict]:
     """Panel mode: one row per hypothesis from the two-way model of its outcome (one fit per
     outcome and set of exposures, shared by the hypotheses that need it)."""
     arr = PortfolioArrays(data)
@@ -195,6 +231,7 @@ def _panel_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure
         row["inference"] = inference
         row["test"] = f"panel: portfolio and period fixed effects, clustered by portfolio, {INFERENCE_NAMES[inference][0]}"
         rows.append(_panel_row(row, fits[key], arr, col, term, cols_h, collinear, h.id, attrs, warn_list))
+        models[h.id] = (col, tuple(cols_h), term)
     return rows
 
 
@@ -306,17 +343,34 @@ def _blank(h: Hypothesis, measure: str, md: str) -> dict:
         "id": h.id, "category": h.category, "outcome": h.outcome, "lag": h.lag,
         "expected_sign": h.expected_sign, "measure": measure, "mode": md, "min_effect": h.min_effect,
         "p_adjust_method": "holm", "diagnostics": "", "test": "", "reason_code": "",
+        "hypothesis_en": h.text_en, "hypothesis_ru": h.text_ru,
     }
 
 
-def apply_attenuation(results: pd.DataFrame, attenuation: Mapping[str, float] | None) -> pd.DataFrame:
+def apply_attenuation(results: pd.DataFrame, attenuation: Mapping[str, float] | None, *,
+                      alpha: float | None = None) -> pd.DataFrame:
     """:func:`test_hypotheses`'s table with the verdicts re-decided for a measured ``attenuation``
     (per hypothesis id or category; see :func:`test_hypotheses`), without refitting: the
-    ``attenuation``, ``verdict``, ``verdict_reason`` and sentence columns change, nothing else."""
+    ``attenuation``, ``verdict``, ``verdict_reason`` and sentence columns change, nothing else.
+
+    ``alpha``: the level the verdicts are decided at; default the one :func:`test_hypotheses`
+    recorded (``results.attrs["alpha"]``). A table that lost it (read back from a file) needs
+    ``alpha`` given: guessing 0.05 would re-decide a file of another level silently.
+
+    Raises
+    ------
+    analysis.errors.InputError
+        ``alpha`` neither given nor recorded in ``results.attrs``.
+    """
     if not attenuation:
         return results
     out = results.copy()
-    alpha = float(out.attrs.get("alpha", 0.05))
+    if alpha is None:
+        if "alpha" not in out.attrs:
+            raise InputError("apply_attenuation: the results carry no level alpha (attrs['alpha'] is missing, "
+                             "e.g. a table read back from hypotheses.csv); pass alpha= (the hypotheses file's).")
+        alpha = out.attrs["alpha"]
+    alpha = float(alpha)
     out["attenuation"] = _attenuations(out, attenuation)
     return _verdicts(out, alpha=alpha, sentences="sentence_en" in out.columns)
 
@@ -338,8 +392,10 @@ def _verdicts(out: pd.DataFrame, *, alpha: float, sentences: bool) -> pd.DataFra
     return out
 
 
-def _decide(out: pd.DataFrame, *, alpha: float, power: float, sentences: bool = True) -> pd.DataFrame:
-    """Holm adjustment, CIs, MDE, verdicts and sentences for a frame of confirmatory rows."""
+def _decide(out: pd.DataFrame, *, alpha: float, power: float, sentences: bool = True,
+            mde_scale: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Holm adjustment, CIs, MDE (× ``mde_scale`` by id where given), verdicts and sentences for a
+    frame of confirmatory rows."""
     out = out.copy()
     ok = out["p_unc"].notna()
     m = int(ok.sum())
@@ -352,6 +408,8 @@ def _decide(out: pd.DataFrame, *, alpha: float, power: float, sentences: bool = 
         out.loc[ok, "ci_low"], out.loc[ok, "ci_high"] = est - q95 * se, est + q95 * se
         out.loc[ok, "ci90_low"], out.loc[ok, "ci90_high"] = est - q90 * se, est + q90 * se
         out.loc[ok, "mde"] = mde(se, alpha=alpha, power=power, m=m, df=df)["mde"].to_numpy()
+        if mde_scale:
+            out.loc[ok, "mde"] *= out.loc[ok, "id"].map(dict(mde_scale)).fillna(1.0).to_numpy(dtype=float)
     out["power"] = power
     return _verdicts(out, alpha=alpha, sentences=sentences)
 

@@ -38,7 +38,10 @@ from analysis.stats import StatsWarning, fe, ts_regression
 
 SINGLE_TESTS = ("hac", "bootstrap", "unadjusted")
 # The confirmatory set's few-cluster inference, chosen by simulation
-# (benchmarks/inference_choice.md: in-band family-wise rate with the best power at G = 30 and 10).
+# (benchmarks/inference_choice.md: in-band family-wise rate with the best power at G = 30 and 10;
+# re-measured through the full pipeline at 50 and 10 portfolios against the wild cluster bootstrap,
+# benchmarks/method_check_bar.md, "Default inference": CV3 at every G — the wild bootstrap is in band
+# at 10 portfolios but not more powerful there, and less powerful at the same effect on lean worlds).
 DEFAULT_INFERENCE = "cv3"
 INFERENCE_NAMES = {
     "cr1": ("CR1 clustered SEs, t(G-1)", "кластерные ошибки CR1, t(G−1)"),
@@ -249,6 +252,41 @@ def fit_twoway(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[s
         return pd.DataFrame({"term": keep, "diagnostics": str(exc)})
 
 
+def cv3_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[str], *, alpha: float,
+                  power: float, m: int, n_sims: int = 500, seed: int = 0) -> dict[str, float]:
+    """Per exposure of :func:`fit_twoway`'s model of ``outcome_col``: the CV3 test's simulated MDE on
+    the model's own design over the mean of the fitted formula (t(G-1, 1-alpha/(2m)) + z(power)) × CV3 SE
+    over the same draws (:func:`analysis.stats.power.cluster_design_mde`'s ``mde / mde_fitted``: errors
+    drawn independent, the outcome not read).
+    CV3's SE is noisy with few portfolios, so the formula's MDE is found with more than ``power``
+    (0.83 at 8 units × 29 periods); the fitted MDE × this ratio is the one the test finds with
+    ``power``. Empty when the design cannot be built."""
+    from analysis.stats.power import cluster_design_mde
+
+    data = arr.data
+    cols = [outcome_col, *exposure_cols, growth.SIZE_CONTROL]
+    if any(c not in data.columns for c in cols):
+        return {}
+    mask = (arr.ent >= 0) & (arr.per >= 0)
+    for c in cols:
+        mask &= np.isfinite(arr.col(c))
+    ent = np.unique(arr.ent[mask], return_inverse=True)[1].ravel()
+    periods, per = np.unique(arr.per[mask], return_inverse=True)
+    per, n_t = per.ravel(), len(periods)
+    keep = [c for c in exposure_cols if fe.within_sd(arr.col(c)[mask], ent, per) > 1e-9]
+    if not keep or ent.max() < 1 or n_t < 2:
+        return {}
+    x = np.column_stack([arr.col(c)[mask] for c in [*keep, growth.SIZE_CONTROL]])
+    u, _ = fe.cluster_design(x, np.zeros(len(x)), ent, per, n_t)
+    try:
+        out = cluster_design_mde(u, ent, n_terms=len(keep), alpha=alpha, power=power, m=m, n_sims=n_sims,
+                                 seed=seed)
+    except InputError:
+        return {}
+    ratio = out["mde"] / out["mde_fitted"]
+    return {c: float(r) for c, r in zip(keep, ratio) if np.isfinite(r) and r > 0}
+
+
 @lru_cache(maxsize=64)
 def _calibration_cached(n: int, alpha: float, n_sims: int, seed: int, rho: float) -> tuple[tuple[str, float], ...]:
     rng = np.random.default_rng(seed)
@@ -342,6 +380,7 @@ def choose_mode(data: pd.DataFrame, mode: str) -> str:
 
 __all__ = [
     "DEFAULT_INFERENCE", "INFERENCE_NAMES", "MIN_PERIODS", "SINGLE_TESTS", "PortfolioArrays", "calibrate_single",
-    "choose_mode", "fit_panel", "fit_single", "fit_twoway", "independent_exposures", "model_exposures",
+    "choose_mode", "cv3_mde_ratio", "fit_panel", "fit_single", "fit_twoway", "independent_exposures",
+    "model_exposures",
     "model_notes", "n_portfolios", "usable_exposures", "within_sd",
 ]  # fmt: skip

@@ -36,6 +36,8 @@ class Hypothesis(BaseModel):
     min_effect: float | None = Field(default=None, gt=0, lt=1)
     #: ``portfolio`` (the portfolio panel) or ``client`` (client-level links, its own Holm family)
     level: Literal["portfolio", "client"] = "portfolio"
+    #: the hypothesis in words (optional): shown before a portfolio-level verdict on page 3 and kept
+    #: in hypotheses.csv / client_links.csv as ``hypothesis_en`` / ``hypothesis_ru``
     text_en: str = ""
     text_ru: str = ""
 

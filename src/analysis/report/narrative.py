@@ -132,11 +132,14 @@ def testable(results: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdict_sentences(results: pd.DataFrame, membership: pd.DataFrame, lang: str = "en") -> list[str]:
-    """The sentences of the verdicts, the hypotheses about a kind the data cannot give left out
-    (that kind is named once by :func:`missing_kinds_line`)."""
+    """The sentences of the verdicts, each after its id and the hypothesis as the hypotheses file
+    states it (``hypothesis_en`` / ``hypothesis_ru``, when given), the hypotheses about a kind the data
+    cannot give left out (that kind is named once by :func:`missing_kinds_line`)."""
     gone = set(kind_table(membership).query("status == 'not_computable'")["category"])
     keep = results[~results["category"].isin(gone)]
-    return list(keep[f"sentence_{lang}"])
+    stated = keep[f"hypothesis_{lang}"] if f"hypothesis_{lang}" in keep.columns else pd.Series("", index=keep.index)
+    return [f"{i} — {h.strip()} {s}" if isinstance(h, str) and h.strip() else str(s)
+            for i, h, s in zip(keep["id"], stated, keep[f"sentence_{lang}"])]
 
 
 def only_computable(df: pd.DataFrame, membership: pd.DataFrame, column: str = "category") -> pd.DataFrame:

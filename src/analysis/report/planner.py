@@ -414,7 +414,14 @@ class _Planner:
             missing = ("dq.client_rtm", {"category": h.category, "features": ", ".join(own), "outcome": h.outcome})
             need = [("plan.need.rule_variant", {"category": h.category, "features": ", ".join(own)})]
         if cp is not None and col in cp.columns:
-            used = cp[[col, "client_id", "period"]].dropna()
+            # the rows the test uses: the outcome, every kind's membership (the variant where the kind's
+            # rule reads the outcome) and the controls all known (client_links.test_client_links)
+            exps = [c for c in cp.columns if c.startswith("member_") and "_without_" not in c]
+            variant = client_links.member_column(f"{h.category}_without_{h.outcome}")
+            if own and variant in cp.columns:
+                exps = [variant if c == client_links.member_column(h.category) else c for c in exps]
+            ctrl = [c for c in client_links.CONTROLS if c in cp.columns]
+            used = cp[[col, "client_id", "period", *exps, *ctrl]].dropna()
             n_rows, G, t_use = len(used), int(used["client_id"].nunique()), int(used["period"].nunique())
         else:
             n_rows, G, t_use = 0, 0, t_use_all

@@ -75,7 +75,8 @@ class Study:
         if key not in self._tested:
             from analysis.growth.confirmatory import test_hypotheses
 
-            self._tested[key] = test_hypotheses(self.growth_panel, hypotheses or None, seed=seed,
+            # the MDE column calibrated on the data's own design (CV3 rows), as the pages show it
+            self._tested[key] = test_hypotheses(self.growth_panel, hypotheses or None, seed=seed, mde_by_design=True,
                                                     **inference_options(self.growth_panel))
         return self._tested[key].copy()
 

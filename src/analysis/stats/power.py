@@ -304,7 +304,10 @@ def cluster_design_mde(
         One row per term: ``term`` (column index), ``n``, ``n_clusters``, ``df`` (G - 1),
         ``critical_value``, ``std_error`` (root-mean-square CV3 SE of ``std_effect`` at the null),
         ``mde`` (simulated; NaN when a leave-one-cluster-out fit cannot identify the term, where
-        CV3 cannot test it), ``power_at_mde``, ``mde_formula``, ``power_at_formula``, ``n_sims``.
+        CV3 cannot test it), ``power_at_mde``, ``mde_formula``, ``power_at_formula``,
+        ``mde_fitted`` (the mean over the draws of ``(q + z) ×`` each draw's CV3 SE: what a fitted
+        test's MDE column shows on average — smaller than ``mde_formula``, the mean SE being below
+        the root mean square), ``n_sims``.
 
     Examples
     --------
@@ -353,12 +356,14 @@ def cluster_design_mde(
     rows = []
     for j in range(k):
         rms = float(np.sqrt(np.mean((se[j] * sd_x[j] / sd_e) ** 2)))
+        mean_se = float(np.mean(se[j] * sd_x[j] / sd_e))
         formula = (q + zp) * rms
         row = {"term": j, "n": n, "n_clusters": g, "df": g - 1, "critical_value": q}
         if not identified[j] or not np.isfinite(rms) or sd_x[j] <= 0:
             nan = np.nan
             rows.append(row | {"std_error": nan, "mde": nan, "power_at_mde": nan,
-                               "mde_formula": nan, "power_at_formula": nan, "n_sims": int(n_sims)})
+                               "mde_formula": nan, "power_at_formula": nan, "mde_fitted": nan,
+                               "n_sims": int(n_sims)})
             continue
         lo, hi = 0.0, 0.999
         if power_at(hi, j) < power:
@@ -372,6 +377,7 @@ def cluster_design_mde(
                            "power_at_mde": power_at(d, j) if np.isfinite(d) else np.nan,
                            "mde_formula": formula,
                            "power_at_formula": power_at(min(formula, 0.999), j),
+                           "mde_fitted": (q + zp) * mean_se,
                            "n_sims": int(n_sims)})
     return pd.DataFrame(rows)
 
