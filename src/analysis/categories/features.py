@@ -287,8 +287,9 @@ def _sorted_leads(c: np.ndarray, m: np.ndarray, w: np.ndarray) -> np.ndarray | N
     """The running count of each record's (client, manager) and the running maximum of those
     within the client — ``groupby([c, m]).cumsum()`` then ``groupby(c).cummax()`` — for records
     sorted by client (in time order within it) whose weights are whole counts; None when the
-    numbers would pass 2⁵³ (float sums no longer exact)."""
-    if (float(c.max()) + 2) * (float(np.abs(w).sum()) + 1) >= 2.0**53:
+    numbers would pass 2⁵³ (float sums no longer exact) or a count is negative (the offsets that
+    keep clients apart in the running maximum need counts ≥ 0)."""
+    if (float(c.max()) + 2) * (float(np.abs(w).sum()) + 1) >= 2.0**53 or (w < 0).any():
         return None
     key = c.astype(np.int64) * (int(m.max()) + 1 if len(m) else 1) + m
     order = np.argsort(key, kind="stable")  # (client, manager) runs, time order kept within them
