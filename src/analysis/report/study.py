@@ -8,6 +8,7 @@ study made for other inputs or parameters is refused rather than used.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -68,6 +69,9 @@ class Study:
     units: Units | None = None  # when the panel runs over the company's own units
     companies: pd.DataFrame | None = None  # one row per company folder (analysis.ingest.companies)
     variants: pd.DataFrame | None = None  # rule variants for outcomes on "the other clients"
+    #: order lines counted per client, period and manager (``--engine spark``: the order lines
+    #: themselves stay in the engine and ``base.transactions`` is None)
+    managers: pd.DataFrame | None = None
     _growth: pd.DataFrame | None = field(default=None, repr=False)
     _tested: dict = field(default_factory=dict, repr=False)
 
@@ -75,8 +79,8 @@ class Study:
     def kw(self) -> CategoryInputs:
         """Keyword arguments the categories functions share (window and the raw tables)."""
         b = self.base
-        return CategoryInputs(window=self.window, kpis=b.kpis, events=b.events,
-                              transactions=b.transactions)
+        tx = self.managers if self.managers is not None else b.transactions
+        return CategoryInputs(window=self.window, kpis=b.kpis, events=b.events, transactions=tx)
 
     @property
     def synthetic(self) -> bool:
@@ -192,19 +196,14 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     folders = _companies.company_folders(folder)
     table = None
     progress.step("reading the data")
-    if folders:
-        if st.portfolio_by:
-            raise InputError(f"{folder}: portfolio_by ({st.portfolio_by}) works on one company's "
-                             f"data; with several company folders each company is one portfolio")
-        base, table = _companies.load_companies(folders, config=config or None, freq=st.freq)
+    in_engine = None
+    if engine == "spark" and not (folders or st.portfolio_by or anonymize):
+        in_engine = _read_in_engine(folder, st, engine, portfolio)
+    if in_engine is not None:
+        base, panel, managers = in_engine
     else:
-        # the config as given when no argument overrides it (so the load notes name its file)
-        base = load(folder, config=st.config if freq or portfolio_by else (config or None))
-    base = restrict(base, portfolio=portfolio, anonymize=anonymize)
-    if base.transactions is None:
-        raise InputError(f"{folder}: the pages need order lines (transactions); none were found")
-    progress.step("building the client × period panel")
-    panel = client_period_panel(base, freq=st.freq, engine=engine)
+        base, panel, table, managers = _read_in_pandas(folder, folders, st, config, freq,
+                                                       portfolio_by, portfolio, anonymize, engine)
     units = None
     if st.portfolio_by:
         from analysis.ingest import units as _units
@@ -214,8 +213,11 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
                                           periods=period_axis(panel["period"].unique()))
         if anonymize:
             base, panel, units = _units.pseudonymise(base, panel, units)
-    kw = CategoryInputs(window=st.window, kpis=base.kpis, events=base.events,
-                        transactions=base.transactions)
+    # the pages get the panel, not the order lines
+    if managers is not None or in_engine is not None:
+        base = dataclasses.replace(base, transactions=None, events=None)
+    tx = managers if managers is not None else base.transactions
+    kw = CategoryInputs(window=st.window, kpis=base.kpis, events=base.events, transactions=tx)
     progress.step("computing client features")
     feats = client_features(panel, base.clients, **kw)
     if units is not None:  # the unit of each client-period, not the client's first
@@ -227,7 +229,93 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
                                              **kw)
     progress.step("")
     return Study(base, panel, feats, membership, book, st.window, folder, st.freq, units, table,
-                 variants)
+                 variants, managers=managers)
+
+
+def _in_engine(folder: Path, st: Settings) -> bool:
+    """Whether the engine may read the folder itself: no config naming or mapping files, no
+    ``client_periods`` table (and :func:`analysis.ingest.engine.scan` may still refuse)."""
+    from analysis.ingest.readers import find_file
+
+    cfg = st.config
+    return not (
+        cfg.tables or cfg.data or not folder.is_dir() or find_file(folder, "client_periods"))
+
+
+def check_in_engine(folder: str | Path, st: Settings, engine: str) -> bool:
+    """Check canonical files in ``engine`` (:func:`analysis.ingest.engine.check_in_engine`): an
+    :class:`InputError` listing every error; False when they need
+    :func:`analysis.ingest.validate`."""
+    from analysis.ingest import engine as _engine
+
+    folder = Path(folder)
+    if not _in_engine(folder, st):
+        return False
+    try:
+        _engine.check_in_engine(folder, freq=st.freq, engine=engine,
+                                duplicates=st.config.duplicates)
+    except _engine.NotScannable:
+        return False
+    return True
+
+
+def _read_in_engine(folder: Path, st: Settings, engine: str,
+                    portfolio: str) -> tuple[ClientBase, pd.DataFrame, pd.DataFrame | None] | None:
+    """The base, panel and manager counts of canonical files checked and aggregated in the engine
+    (:func:`analysis.ingest.engine.load_in_engine`): the order lines never come into this process.
+    None when the files or the config need the tolerant pandas readers."""
+    from analysis.ingest import engine as _engine
+
+    cfg = st.config
+    if not _in_engine(folder, st):
+        return None
+    try:
+        got = _engine.load_in_engine(folder, freq=st.freq, engine=engine, portfolio=portfolio,
+                                     partial_periods=cfg.partial_periods, duplicates=cfg.duplicates)
+    except _engine.NotScannable:
+        return None
+    base = ClientBase(clients=got.clients, kpis=got.kpis, source=folder, notes=got.notes,
+                      synthetic=(folder / "truth.json").is_file(),
+                      partial_periods=cfg.partial_periods)
+    return base, got.panel, got.managers
+
+
+def _read_in_pandas(folder: Path, folders: list[Path] | None, st: Settings, config: str | Path,
+                    freq: str, portfolio_by: str, portfolio: str, anonymize: bool, engine: str
+                    ) -> tuple[ClientBase, pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
+    """The base read by the tolerant readers (:func:`analysis.ingest.load`, or one per company
+    folder), restricted and pseudonymised as asked, its panel built by ``engine``, the company
+    table (several company folders) and, on Spark, the order lines counted per client, period and
+    manager (:func:`analysis.ingest.panel.manager_orders_of`, what the pages get instead of
+    them)."""
+    from analysis.ingest import companies as _companies
+
+    table = None
+    if folders:
+        if st.portfolio_by:
+            raise InputError(f"{folder}: portfolio_by ({st.portfolio_by}) works on one company's "
+                             "data; with several company folders each company is one portfolio")
+        base, table = _companies.load_companies(folders, config=config or None, freq=st.freq)
+    else:
+        # the config as given when no argument overrides it (so the load notes name its file)
+        base = load(folder, config=st.config if freq or portfolio_by else (config or None))
+    base = restrict(base, portfolio=portfolio, anonymize=anonymize)
+    if base.transactions is None:
+        raise InputError(f"{folder}: the pages need order lines (transactions); none were found")
+    progress.step("building the client × period panel")
+    if engine != "spark":
+        return base, client_period_panel(base, freq=st.freq, engine=engine), table, None
+    from analysis.ingest.backends import spark_active, spark_session
+    from analysis.ingest.panel import manager_orders_of
+
+    owned = not spark_active()
+    session = spark_session()  # one session for both queries, stopped here when started here
+    try:
+        managers = manager_orders_of(base, freq=st.freq, engine=engine)
+        return base, client_period_panel(base, freq=st.freq, engine=engine), table, managers
+    finally:
+        if owned:
+            session.stop()
 
 
 MANIFEST = "study.json"
