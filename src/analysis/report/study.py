@@ -80,8 +80,7 @@ class Study:
         """Keyword arguments the categories functions share (window and the raw tables)."""
         b = self.base
         tx = self.managers if self.managers is not None else b.transactions
-        return CategoryInputs(window=self.window, kpis=b.kpis, events=b.events,
-                              transactions=tx)
+        return CategoryInputs(window=self.window, kpis=b.kpis, events=b.events, transactions=tx)
 
     @property
     def synthetic(self) -> bool:
@@ -203,17 +202,19 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     if in_engine is not None:
         base, panel, managers = in_engine
     else:
-        base, panel, table, managers = _read_in_pandas(folder, folders, st, config, freq, portfolio_by,
-                                                       portfolio, anonymize, engine)
+        base, panel, table, managers = _read_in_pandas(folder, folders, st, config, freq,
+                                                       portfolio_by, portfolio, anonymize, engine)
     units = None
     if st.portfolio_by:
         from analysis.ingest import units as _units
 
-        base, panel, units = _units.apply(base, panel, by=st.portfolio_by, window=st.window, freq=st.freq,
+        base, panel, units = _units.apply(base, panel, by=st.portfolio_by, window=st.window,
+                                          freq=st.freq,
                                           periods=period_axis(panel["period"].unique()))
         if anonymize:
             base, panel, units = _units.pseudonymise(base, panel, units)
-    if managers is not None or in_engine is not None:  # the pages get the panel, not the order lines
+    # the pages get the panel, not the order lines
+    if managers is not None or in_engine is not None:
         base = dataclasses.replace(base, transactions=None, events=None)
     tx = managers if managers is not None else base.transactions
     kw = CategoryInputs(window=st.window, kpis=base.kpis, events=base.events, transactions=tx)
@@ -224,10 +225,11 @@ def prepare(data_dir: str | Path = "", *, config: str | Path = "", rulebook: str
     progress.step("classifying clients")
     membership = _categories.classify(panel, base.clients, rulebook=book, features=feats,
                                       per_portfolio=per_portfolio, **kw)
-    variants = _categories.classify_variants(panel, base.clients, rulebook=book, features=feats, **kw)
+    variants = _categories.classify_variants(panel, base.clients, rulebook=book, features=feats,
+                                             **kw)
     progress.step("")
-    return Study(base, panel, feats, membership, book, st.window, folder, st.freq, units, table, variants,
-                 managers=managers)
+    return Study(base, panel, feats, membership, book, st.window, folder, st.freq, units, table,
+                 variants, managers=managers)
 
 
 def _in_engine(folder: Path, st: Settings) -> bool:
@@ -236,19 +238,22 @@ def _in_engine(folder: Path, st: Settings) -> bool:
     from analysis.ingest.readers import find_file
 
     cfg = st.config
-    return not (cfg.tables or cfg.data or not folder.is_dir() or find_file(folder, "client_periods"))
+    return not (
+        cfg.tables or cfg.data or not folder.is_dir() or find_file(folder, "client_periods"))
 
 
 def check_in_engine(folder: str | Path, st: Settings, engine: str) -> bool:
     """Check canonical files in ``engine`` (:func:`analysis.ingest.engine.check_in_engine`): an
-    :class:`InputError` listing every error; False when they need :func:`analysis.ingest.validate`."""
+    :class:`InputError` listing every error; False when they need
+    :func:`analysis.ingest.validate`."""
     from analysis.ingest import engine as _engine
 
     folder = Path(folder)
     if not _in_engine(folder, st):
         return False
     try:
-        _engine.check_in_engine(folder, freq=st.freq, engine=engine, duplicates=st.config.duplicates)
+        _engine.check_in_engine(folder, freq=st.freq, engine=engine,
+                                duplicates=st.config.duplicates)
     except _engine.NotScannable:
         return False
     return True
@@ -270,24 +275,26 @@ def _read_in_engine(folder: Path, st: Settings, engine: str,
     except _engine.NotScannable:
         return None
     base = ClientBase(clients=got.clients, kpis=got.kpis, source=folder, notes=got.notes,
-                      synthetic=(folder / "truth.json").is_file(), partial_periods=cfg.partial_periods)
+                      synthetic=(folder / "truth.json").is_file(),
+                      partial_periods=cfg.partial_periods)
     return base, got.panel, got.managers
 
 
-def _read_in_pandas(folder: Path, folders: list | None, st: Settings, config: str | Path, freq: str, portfolio_by: str,
-                    portfolio: str, anonymize: bool, engine: str
+def _read_in_pandas(folder: Path, folders: list[Path] | None, st: Settings, config: str | Path,
+                    freq: str, portfolio_by: str, portfolio: str, anonymize: bool, engine: str
                     ) -> tuple[ClientBase, pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None]:
     """The base read by the tolerant readers (:func:`analysis.ingest.load`, or one per company
     folder), restricted and pseudonymised as asked, its panel built by ``engine``, the company
     table (several company folders) and, on Spark, the order lines counted per client, period and
-    manager (:func:`analysis.ingest.panel.manager_orders_of`, what the pages get instead of them)."""
+    manager (:func:`analysis.ingest.panel.manager_orders_of`, what the pages get instead of
+    them)."""
     from analysis.ingest import companies as _companies
 
     table = None
     if folders:
         if st.portfolio_by:
             raise InputError(f"{folder}: portfolio_by ({st.portfolio_by}) works on one company's "
-                             f"data; with several company folders each company is one portfolio")
+                             "data; with several company folders each company is one portfolio")
         base, table = _companies.load_companies(folders, config=config or None, freq=st.freq)
     else:
         # the config as given when no argument overrides it (so the load notes name its file)
