@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from _engine_data import mixed_managers
 from analysis.config import SAMPLE_DIR
 from analysis.errors import InputError
 from analysis.ingest import load
@@ -175,3 +176,91 @@ def test_check_reads_typed_parquet(tmp_path):
     problems = check(tmp_path)
     assert problems[["file", "column", "count", "lines"]].values.tolist() == [
         ["transactions.parquet", "revenue", 2, "2, 5"]]
+
+
+def test_study_read_in_engine_equals_the_pandas_path(tmp_path):
+    # the engine path of `run --engine spark` (here on DuckDB): the order lines stay in the engine,
+    # only the panel, the manager counts and the small tables come back — and classify the same
+    from analysis.categories import rules
+    from analysis.report import study
+
+    folder = mixed_managers(tmp_path)
+    direct = study.prepare(folder)
+    st = study.settings(folder)
+    base, panel, managers = study._read_in_engine(folder, st, "duckdb", "")
+    assert base.transactions is None and base.events is None
+    pd.testing.assert_frame_equal(panel, direct.panel, check_exact=True)
+    pd.testing.assert_frame_equal(base.clients, direct.base.clients, check_exact=True)
+    pd.testing.assert_frame_equal(base.kpis, direct.base.kpis, check_exact=True)
+    # the counts are the order lines grouped by hand
+    tx = direct.base.transactions.dropna(subset=["account_manager"])
+    by_hand = (tx.assign(period=tx["date"].dt.to_period("Q").astype(str))
+               .groupby(["client_id", "period", "account_manager"]).size())
+    by_hand = by_hand[by_hand.index.get_level_values("period").isin(set(panel["period"]))]
+    counted = managers.set_index(["client_id", "period", "account_manager"])["orders"]
+    assert counted.to_dict() == by_hand.to_dict()
+    assert (managers.groupby(["client_id", "period"]).size() > 1).any()
+    # the same counts from order lines already in pandas (the path of files the engine cannot read)
+    from analysis.ingest.panel import manager_orders_of
+
+    of_frames = manager_orders_of(direct.base, engine="duckdb", periods=panel["period"].unique())
+    pd.testing.assert_frame_equal(of_frames, managers, check_exact=True)
+    kw = dict(window=st.window, kpis=base.kpis, transactions=managers)
+    feats = study.client_features(panel, base.clients, **kw)
+    pd.testing.assert_frame_equal(feats, direct.features, check_exact=True)
+    assert feats["manager_continuity"].lt(1).any()
+    membership = rules.classify(panel, base.clients, rulebook=direct.rulebook, features=feats, **kw)
+    pd.testing.assert_frame_equal(membership, direct.membership, check_exact=True)
+    # one portfolio, filtered in the engine
+    one = study.prepare(folder, portfolio="P03")
+    base, panel, managers = study._read_in_engine(folder, st, "duckdb", "P03")
+    pd.testing.assert_frame_equal(panel, one.panel, check_exact=True)
+    pd.testing.assert_frame_equal(base.clients, one.base.clients, check_exact=True)
+    assert set(managers["client_id"]) <= set(one.base.clients["client_id"])
+
+
+def test_bad_input_on_the_engine_path_is_one_message(tmp_path):
+    from analysis.report import study
+
+    folder = mixed_managers(tmp_path)
+    tx = pd.read_csv(folder / "transactions.csv", dtype=str, keep_default_na=False)
+    tx.loc[[3], "date"] = "not a date"
+    tx.to_csv(folder / "transactions.csv", index=False)
+    with pytest.raises(InputError) as err:
+        study.check_in_engine(folder, study.settings(folder), "duckdb")
+    text = str(err.value)
+    assert text.startswith(f"{folder}: 1 error(s) in the input; nothing was written")
+    assert "transactions.csv, column date: not a date" in text and "YYYY-MM-DD" in text
+    with pytest.raises(InputError, match="not a date"):
+        study._read_in_engine(folder, study.settings(folder), "duckdb", "")
+
+
+def test_engine_path_counts_identical_order_lines(tmp_path):
+    folder = mixed_managers(tmp_path)
+    tx = pd.read_csv(folder / "transactions.csv", dtype=str, keep_default_na=False)
+    doubled = pd.concat([tx, tx.iloc[: len(tx) // 50]])  # 2 % of the lines again: an error
+    doubled.to_csv(folder / "transactions.csv", index=False)
+    from analysis.ingest import validate
+
+    expected = validate(folder).problems
+    assert expected["check"].str.startswith("identical order lines").any()
+    from analysis.ingest.engine import check_in_engine
+
+    what = f"identical order lines: {len(tx) // 50:,} of {len(doubled):,} lines"
+    with pytest.raises(InputError, match=what):
+        check_in_engine(folder)
+    one = tx.iloc[list(range(len(tx))) + [0]]  # one line repeated: a warning, as in load
+    one.to_csv(folder / "transactions.csv", index=False)
+    assert check_in_engine(folder) == [
+        "warning: transactions.csv, : identical order lines: 1 of "
+        f"{len(tx) + 1:,} lines repeat an earlier one (0.0% of the lines)"]
+
+
+def test_files_the_engine_would_misread_go_to_the_tolerant_readers(tmp_path):
+    from analysis.report import study
+
+    folder = mixed_managers(tmp_path)
+    tx = pd.read_csv(folder / "transactions.csv", dtype=str, keep_default_na=False)
+    tx.assign(vat_included="true").to_csv(folder / "transactions.csv", index=False)
+    assert study._read_in_engine(folder, study.settings(folder), "duckdb", "") is None
+    assert study.check_in_engine(folder, study.settings(folder), "duckdb") is False

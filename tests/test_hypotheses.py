@@ -273,6 +273,21 @@ def test_robustness_recomputes_verdicts_and_flags_flips():
     assert dem.loc[0.05] <= dem.loc[0.0] <= dem.loc[-0.05]
 
 
+def test_robustness_gives_every_shifted_run_its_rule_variants(monkeypatch):
+    # the shifted runs measure the outcomes on "the other clients" with the rule variants shifted
+    # alike; before, a local list named like the `variants` parameter hid it from the shifted runs,
+    # which then measured those outcomes on the non-members (selecting on the outcome)
+    seen = []
+    monkeypatch.setattr(growth, "portfolio_panel", lambda *a, variants=None, **k: seen.append(variants))
+    monkeypatch.setattr(robustness, "test_hypotheses", lambda *a, **k: pd.DataFrame(
+        {c: ["H"] for c in ["id", "category", "outcome", "lag", "measure", "std_effect", "ci_low",
+                            "ci_high", "p_adj", "verdict"]}))
+    members = pd.DataFrame({"category": ["image"], "period": ["2024-01"], "member": [True]})
+    robustness.robustness(pd.DataFrame(), lambda s: members, None,
+                          variants=lambda s: pd.DataFrame({"shift": [s]}))
+    assert [None if v is None else v["shift"].iloc[0] for v in seen] == [0.0, -0.05, 0.05]
+
+
 # ---------------------------------------------------------------------------------------------
 # few-cluster inference of the confirmatory set
 

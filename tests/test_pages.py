@@ -295,3 +295,18 @@ def test_every_ingest_text_reads_in_russian_and_stays_as_it_is_in_english():
         assert ru != en and not re.search(r"\b(the|of|and|or|is|are|in|lines?|rows?|kept)\b", ru.replace("`", "")), (key, ru)
     assert i18n.dq("date in the future (e.g. 2031-01-01)", "ru") == "дата в будущем (напр. 2031-01-01)"
     assert i18n.dq("something else entirely", "ru") == "something else entirely"
+
+
+def test_the_data_quality_panel_of_a_base_with_errors_says_so():
+    # a checked base with errors holds no tables (base None): the page's panel step names the
+    # problems instead of failing inside the aggregation (an AttributeError on None before)
+    from analysis.errors import InputError
+    from analysis.ingest import ValidationReport
+    from analysis.report import quality
+
+    problems = pd.DataFrame([{"severity": "error", "file": "clients.csv", "column": "client_id",
+                              "check": "missing", "count": 1, "lines": "2", "line_word": "line",
+                              "fix": "fill it in"}])
+    checked = ValidationReport(problems=problems, base=None, notes=[], source="exports")
+    with pytest.raises(InputError, match=r"exports: 1 error\(s\) in the input"):
+        quality.panel(checked)

@@ -84,3 +84,39 @@ def test_spark_reads_the_files_itself(spark):
 def test_spark_panel_equals_duckdb_months(spark, base):
     expected = client_period_panel(base, freq="M", engine="duckdb")
     _assert_same_panel(client_period_panel(base, freq="M", engine="spark"), expected)
+
+
+def test_spark_study_brings_only_the_panel(spark, tmp_path):
+    # `run --engine spark`: files checked and aggregated by Spark; the study holds the panel and
+    # the manager counts, not the order lines, and classifies exactly as the pandas path
+    from _engine_data import mixed_managers
+    from analysis.report import study
+
+    folder = mixed_managers(tmp_path)
+    direct = study.prepare(folder)
+    got = study.prepare(folder, engine="spark")
+    assert got.base.transactions is None and got.base.events is None and got.managers is not None
+    for name in ("panel", "features", "membership", "variants"):
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(direct, name), check_exact=True,
+                                      obj=name)
+    pd.testing.assert_frame_equal(got.base.clients, direct.base.clients, check_exact=True)
+    assert spark.sparkContext._jsc is not None  # the caller's session is left running
+
+
+def test_run_engine_spark_bad_input_exits_2(spark, tmp_path):
+    from typer.testing import CliRunner
+
+    from _engine_data import mixed_managers
+    from analysis.cli import app
+
+    folder = mixed_managers(tmp_path / "data")
+    tx = pd.read_csv(folder / "transactions.csv", dtype=str, keep_default_na=False)
+    tx.loc[[3, 4], "revenue"] = "12 руб."
+    tx.to_csv(folder / "transactions.csv", index=False)
+    out = tmp_path / "report"
+    args = ["run", "--data", str(folder), "--engine", "spark", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2
+    assert "transactions.csv, column revenue: not a number" in result.output
+    assert "Traceback" not in result.output
+    assert not out.exists()

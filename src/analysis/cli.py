@@ -207,13 +207,20 @@ def _check_freq(freq: str | None) -> str:
     return freq
 
 
-def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by: str):
-    """Every problem of the input at once (company by company for a folder of companies)."""
+def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by: str,
+                   engine: str = "duckdb"):
+    """Every problem of the input at once (company by company for a folder of companies); with
+    ``--engine spark`` canonical files are checked by Spark where they lie (the order lines do
+    not come into this process)."""
     from analysis.ingest import validate as _validate
     from analysis.ingest.companies import company_folders, validate_companies
-    from analysis.report.study import settings
+    from analysis.report.study import check_in_engine, settings
 
     folders = company_folders(data_dir)
+    if engine == "spark" and not folders and not portfolio_by:
+        st = settings(data_dir, config=config or "", freq=freq)
+        if check_in_engine(data_dir, st, engine):
+            return None
     if folders:
         if portfolio_by:
             raise InputError("--portfolio-by works on one company's data; with several company "
@@ -314,7 +321,8 @@ def run(
                                         else ("companies" if len(data) > 1
                                               else data_dir.resolve().name))
     if not sample:  # bad data stops here with every problem listed, before any notebook runs
-        _validate_data(data_dir, config, freq, portfolio_by or "")
+        _validate_data(data_dir, config, freq, portfolio_by or "",
+                       engine=resolve_engine(engine, config, data_dir))
     extra = _notebook_parameters(data_dir, config=config, rulebook=rulebook, hypotheses=hypotheses,
                                  engine=engine,
                                  settings={"freq": freq, "window": window,

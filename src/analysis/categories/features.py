@@ -189,7 +189,7 @@ def _pareto(v: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for t in range(x.shape[0]):
         pos = np.flatnonzero(x[t] > 0)
         vals = x[t, pos]
-        order = np.argsort(-vals, kind="stable")
+        order = _descending(vals)
         cs = np.cumsum(vals[order])
         total[t, 0] = cs[-1] if len(cs) else 0.0
         cum[t] = total[t, 0]
@@ -197,6 +197,23 @@ def _pareto(v: np.ndarray, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         return _divide(x, np.broadcast_to(total, x.shape)), _divide(cum,
                                                                     np.broadcast_to(total, x.shape))
+
+
+def _descending(vals: np.ndarray) -> np.ndarray:
+    """``np.argsort(-vals, kind="stable")`` (largest first, ties in index order), at the speed of
+    numpy's vectorised quicksort (a third of the stable sort's time on a million values): ties,
+    rare in money, are put back in index order afterwards."""
+    order = np.argsort(-vals)
+    ranked = vals[order]
+    tie = ranked[1:] == ranked[:-1]
+    if tie.any():
+        inrun = np.zeros(len(order), dtype=bool)
+        inrun[1:] |= tie
+        inrun[:-1] |= tie
+        run = np.cumsum(np.concatenate(([True], ~tie)))  # one number per run of equal values
+        at = np.flatnonzero(inrun)
+        order[at] = order[at][np.lexsort((order[at], run[at]))]
+    return order
 
 
 def _classes(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
@@ -250,15 +267,41 @@ def _manager_history(base: pd.DataFrame, grid: _ClientWindowGrid) -> np.ndarray:
     Cumulative counts only grow, so the leader's count at a period is the running maximum of
     every (client, manager) cumulative count seen so far; periods without orders carry forward.
     """
-    cum = base.groupby(["c", "m"], sort=False)["w"].cumsum()
-    lead = pd.Series(cum.to_numpy()).groupby(base["c"].to_numpy()).cummax().to_numpy()
-    flat = base["t"].to_numpy() * grid.n + base["c"].to_numpy()
+    c, m, w = base["c"].to_numpy(), base["m"].to_numpy(), base["w"].to_numpy(dtype=float)
+    lead = None
+    if len(c) > 1 and (np.diff(c) >= 0).all() and (w == np.floor(w)).all():
+        lead = _sorted_leads(c, m, w)  # whole counts in client order: segment sums in numpy
+    if lead is None:
+        cum = base.groupby(["c", "m"], sort=False)["w"].cumsum()
+        lead = pd.Series(cum.to_numpy()).groupby(c).cummax().to_numpy()
+    flat = base["t"].to_numpy() * grid.n + c
     top = np.zeros(grid.n * grid.T)
     np.maximum.at(top, flat, lead)
     tot = np.bincount(flat, weights=base["w"].to_numpy(), minlength=grid.n * grid.T)
     top = np.maximum.accumulate(top.reshape(grid.T, grid.n), axis=0)
     tot = np.cumsum(tot.reshape(grid.T, grid.n), axis=0)
     return _divide(top, tot)
+
+
+def _sorted_leads(c: np.ndarray, m: np.ndarray, w: np.ndarray) -> np.ndarray | None:
+    """The running count of each record's (client, manager) and the running maximum of those
+    within the client — ``groupby([c, m]).cumsum()`` then ``groupby(c).cummax()`` — for records
+    sorted by client (in time order within it) whose weights are whole counts; None when the
+    numbers would pass 2⁵³ (float sums no longer exact)."""
+    if (float(c.max()) + 2) * (float(np.abs(w).sum()) + 1) >= 2.0**53:
+        return None
+    key = c.astype(np.int64) * (int(m.max()) + 1 if len(m) else 1) + m
+    order = np.argsort(key, kind="stable")  # (client, manager) runs, time order kept within them
+    ws = w[order]
+    cs = np.cumsum(ws)
+    ks = key[order]
+    start = np.concatenate(([True], ks[1:] != ks[:-1]))
+    before = (cs - ws)[start]  # the total before each run
+    cum = np.empty_like(cs)
+    cum[order] = cs - np.repeat(before, np.diff(np.append(np.flatnonzero(start), len(ks))))
+    big = float(cum.max()) + 1 if len(cum) else 1.0  # clients apart: offsets a maximum cannot cross
+    shifted = cum + c * big
+    return np.maximum.accumulate(shifted) - c * big
 
 
 def _manager_continuity(base: pd.DataFrame, grid: _ClientWindowGrid) -> np.ndarray:
@@ -299,8 +342,11 @@ def client_features(panel: pd.DataFrame, clients: pd.DataFrame, *, window: int =
         data hold no event at all (no events file, or an empty one) every event feature is
         missing rather than zero.
     transactions
-        Order lines with ``account_manager`` for ``manager_continuity``; without them the panel's
-        ``account_manager`` column is used if present (one manager per client-period).
+        Order lines with ``account_manager`` for ``manager_continuity``, or the same lines counted
+        per client, period and manager (``client_id, period, account_manager, orders``:
+        :func:`analysis.ingest.panel.manager_orders_expr`, what an engine run brings back); without
+        them the panel's ``account_manager`` column is used if present (one manager per
+        client-period).
     only
         Compute only these features (e.g. those a rulebook reads,
         :func:`analysis.categories.rules.rule_features`): the columns returned are the keys and
@@ -615,6 +661,12 @@ def _tenure_products_managers(w: _Work, panel: pd.DataFrame,
             period = pd.to_datetime(transactions["date"]).dt.to_period(freq).astype(str)
             rec = pd.DataFrame({"client_id": transactions["client_id"], "period": period,
                                 "account_manager": transactions["account_manager"], "weight": 1.0})
+        elif transactions is not None and {"period", "account_manager", "orders"} <= set(
+                transactions.columns):
+            # the order lines already counted per client, period and manager (the engine's,
+            # analysis.ingest.panel.manager_orders_expr): the same records, summed
+            rec = transactions[["client_id", "period", "account_manager"]].assign(
+                weight=transactions["orders"].to_numpy(dtype=float))
         elif "account_manager" in panel.columns:
             weight = panel["orders"].to_numpy(dtype=float) if "orders" in panel.columns else 1.0
             # one manager per row

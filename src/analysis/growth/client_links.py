@@ -18,17 +18,17 @@ revenue over the window (size control). Outcomes at lag h, never read inside the
 
 Model (docs/methods.md "Client level"): by default one regression per period (Fama-MacBeth) of the
 outcome on every kind's membership at t-1 jointly, the log window revenue and the client's activity
-in the window (:data:`CONTROLS`); the estimate is the mean of the period slopes, its SE their SD over
-sqrt(T), t(T-1). Clients of a kind share demand shocks within a period, which a pooled regression with
-SEs clustered by client counts as independent evidence (in null worlds of the product's generator it
-rejected revenue-growth nulls in up to 0.45 of worlds; per period 0.03-0.17). A kind whose rule reads
-the outcome's own signal (:data:`CLIENT_SIGNALS`) is tested with its rule variant without those
-conditions, or is not testable: its members are picked on highs that revert (regression to the mean:
-0.77 of null worlds where the client's own recent revenue decides the kind). ``client_effects=True``
-runs the pooled regression with client and period effects (the within-client comparison), CR1 by
-client, t(G-1); it is not the default: its MDE is about 3x, it estimates planted effects somewhat small
-(0.86 and 0.95 of the planted size in two runs of 60 worlds), and it does not remove regression to
-the mean (0.05 and 0.18).
+in the window (:data:`CONTROLS`); the estimate is the mean of the period slopes, its SE their SD
+over sqrt(T), t(T-1). Clients of a kind share demand shocks within a period, which a pooled
+regression with SEs clustered by client counts as independent evidence (in null worlds of the
+product's generator it rejected revenue-growth nulls in up to 0.45 of worlds; per period 0.03-0.17).
+A kind whose rule reads the outcome's own signal (:data:`CLIENT_SIGNALS`) is tested with its rule
+variant without those conditions, or is not testable: its members are picked on highs that revert
+(regression to the mean: 0.77 of null worlds where the client's own recent revenue decides the
+kind). ``client_effects=True`` runs the pooled regression with client and period effects (the
+within-client comparison), CR1 by client, t(G-1); it is not the default: its MDE is about 3x, it
+estimates planted effects somewhat small (0.86 and 0.95 of the planted size in two runs of 60
+worlds), and it does not remove regression to the mean (0.05 and 0.18).
 
 ``std_effect``: the change in the outcome, in SDs, per SD of membership, both after removing
 period means (within periods; within clients and periods with client effects).
@@ -41,8 +41,9 @@ a test checks this code against ``panel_regression`` on the same data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -57,11 +58,20 @@ from analysis.growth.panel import (
     shift_left,
     window_sum,
 )
-from analysis.growth.spec import CLIENT_OUTCOMES, as_hypothesis_file
+from analysis.growth.spec import (
+    CLIENT_OUTCOMES,
+    HypothesesArg,
+    Hypothesis,
+    HypothesisFile,
+    as_hypothesis_file,
+)
 from analysis.growth.verdicts import POWER, verdict
 from analysis.growth.wording import LEADS, format_decimal, format_signed, kind_words
 from analysis.ingest.periods import period_axis
 from analysis.stats import adjust_pvalues, fe
+
+if TYPE_CHECKING:
+    from analysis.categories.rules import Rulebook
 
 SIZE_CONTROL = "log_window_revenue"
 ACTIVE_SHARE = "window_active_share"
@@ -73,25 +83,30 @@ CHANGE_OUTCOMES = frozenset({"revenue_growth", "margin_change"})
 CONTROLS = (SIZE_CONTROL, ACTIVE_SHARE, ACTIVE_LAST)
 #: Features whose rule conditions read a client-level outcome's own signal in the window: a kind
 #: decided on them is picked on a high (or low) of the very thing measured afterwards, which reverts
-#: to the mean (docs/methods.md "Client level"). claims_rate's come from the registry (portfolio level).
+#: to the mean (docs/methods.md "Client level"). claims_rate's come from the registry (portfolio
+#: level).
 CLIENT_SIGNALS = {
-    "revenue_growth": frozenset({"revenue", "gross_profit", "revenue_share", "profit_share", "revenue_cum_share",
-                                 "profit_cum_share", "abc_revenue", "abc_profit", "revenue_cv"}),
-    "margin_change": frozenset({"gross_profit", "margin", "profit_share", "profit_cum_share", "abc_profit"}),
+    "revenue_growth": frozenset({"revenue", "gross_profit", "revenue_share", "profit_share",
+                                 "revenue_cum_share", "profit_cum_share", "abc_revenue",
+                                 "abc_profit", "revenue_cv"}),
+    "margin_change": frozenset({"gross_profit", "margin", "profit_share", "profit_cum_share",
+                                "abc_profit"}),
     "retention": frozenset(),
 }
 LAGS = (1, 2)
 
 CLIENT_COLUMNS = [
-    "id", "category", "outcome", "lag", "expected_sign", "level", "test", "exposure", "n", "n_clients", "n_periods",
-    "n_members", "estimate", "std_error", "std_effect", "std_effect_se", "ci_low", "ci_high", "ci90_low",
-    "ci90_high", "p_unc", "p_adj", "p_adjust_method", "df", "mde", "power", "min_effect", "verdict",
-    "sentence_en", "sentence_ru", "diagnostics", "hypothesis_en", "hypothesis_ru",
+    "id", "category", "outcome", "lag", "expected_sign", "level", "test", "exposure", "n",
+    "n_clients", "n_periods", "n_members", "estimate", "std_error", "std_effect", "std_effect_se",
+    "ci_low", "ci_high", "ci90_low", "ci90_high", "p_unc", "p_adj", "p_adjust_method", "df", "mde",
+    "power", "min_effect", "verdict", "sentence_en", "sentence_ru", "diagnostics", "hypothesis_en",
+    "hypothesis_ru",
 ]  # fmt: skip
 
 
-def shift_right(x: np.ndarray, j: int, fill=np.nan) -> np.ndarray:
-    """``x`` moved ``j`` periods later along axis 1 (column t holds t - j); ``fill`` before the start."""
+def shift_right(x: np.ndarray, j: int, fill: float = np.nan) -> np.ndarray:
+    """``x`` moved ``j`` periods later along axis 1 (column t holds t - j); ``fill`` before the
+    start."""
     out = np.full(x.shape, fill, dtype=float if fill is np.nan else x.dtype)
     if j < x.shape[1]:
         out[:, j:] = x[:, : x.shape[1] - j]
@@ -131,7 +146,8 @@ def client_panel(
         raise InputError(f"`window` must be a whole number of periods ≥ 1, got {window!r}")
     lags = [int(h) for h in lags]
     present = {str(c) for c in membership["category"].unique()}
-    cats = list(categories) if categories is not None else [k for k in registry.current().kind_ids() if k in present]
+    cats = list(categories) if categories is not None else [
+        k for k in registry.current().kind_ids() if k in present]
     periods = period_axis(panel["period"].astype(str).unique())
     a = PortfolioClientGrid(panel, periods)
     T, W = a.T, int(window)
@@ -142,14 +158,8 @@ def client_panel(
     mem = a.membership(membership, cats)
     known_prev = np.zeros((a.C, T), bool)
     cols: dict[str, np.ndarray] = {"window_revenue": win_rev, SIZE_CONTROL: log_positive(win_rev)}
-    var_ids: list[str] = []
-    if variants is not None and len(variants):
-        wanted = {f"{k}_without_{o}" for k in cats for o in CLIENT_OUTCOMES}
-        var_ids = [v for v in dict.fromkeys(variants["category"].astype(str)) if v in wanted]
-        vm = a.membership(variants[variants["category"].astype(str).isin(var_ids)], var_ids) if var_ids else {}
-        for v in var_ids:
-            m, kn = vm[v]
-            cols[member_column(v)] = np.where(shift_right(kn, 1, fill=False), shift_right(m.astype(float), 1), np.nan)
+    var_ids, var_cols = _variant_columns(a, variants, cats)
+    cols.update(var_cols)
     for k in cats:
         m, kn = mem[k]
         m1 = np.zeros_like(m)
@@ -163,11 +173,13 @@ def client_panel(
     cols[ACTIVE_LAST] = shift_right(active, 1, fill=False).astype(float)
     outcomes: list[str] = []
     growth = np.full((a.C, T), np.nan)
-    growth[:, 1:] = np.where(active[:, 1:] & active[:, :-1], np.diff(log_positive(rev), axis=1), np.nan)
+    growth[:, 1:] = np.where(active[:, 1:] & active[:, :-1], np.diff(log_positive(rev), axis=1),
+                             np.nan)
     series: dict[str, tuple[np.ndarray, str]] = {"revenue_growth": (growth, "growth"),
                                                  "retention": (active.astype(float), "level")}
     gp = a.matrix("gross_profit")
-    if np.isfinite(gp).any() and "gross_profit" in panel.columns and panel["gross_profit"].notna().any():
+    if np.isfinite(gp).any() and "gross_profit" in panel.columns \
+            and panel["gross_profit"].notna().any():
         margin = np.where(active, ratio(gp, rev), np.nan)
         mch = np.full((a.C, T), np.nan)
         mch[:, 1:] = margin[:, 1:] - margin[:, :-1]
@@ -190,12 +202,13 @@ def client_panel(
         "portfolio": np.asarray(a.clients.get_level_values("portfolio"), dtype=object)[ci],
         "period": np.asarray(periods, dtype=object)[ti],
     })
-    for c, v in cols.items():
-        out[c] = v[ci, ti]
+    for c, values in cols.items():
+        out[c] = values[ci, ti]
     for c in ("client_id", "portfolio", "period"):
         out[c] = out[c].astype(str)
     out = out.sort_values(["period", "client_id"], kind="stable").reset_index(drop=True)
-    out.attrs.update(window=W, lags=lags, categories=cats, outcomes=outcomes, notes=notes, variants=var_ids)
+    out.attrs.update(window=W, lags=lags, categories=cats, outcomes=outcomes, notes=notes,
+                     variants=var_ids)
     return out
 
 
@@ -263,6 +276,24 @@ def client_regression(
     return out
 
 
+def _variant_columns(a: PortfolioClientGrid, variants: pd.DataFrame | None,
+                     cats: list[str]) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The rule variants without a client-level outcome's own signal: their ids and their
+    ``member_<variant>`` columns (membership at t-1)."""
+    var_ids: list[str] = []
+    cols: dict[str, np.ndarray] = {}
+    if variants is not None and len(variants):
+        wanted = {f"{k}_without_{o}" for k in cats for o in CLIENT_OUTCOMES}
+        var_ids = [v for v in dict.fromkeys(variants["category"].astype(str)) if v in wanted]
+        vm = a.membership(variants[variants["category"].astype(str).isin(var_ids)],
+                          var_ids) if var_ids else {}
+        for v in var_ids:
+            m, kn = vm[v]
+            cols[member_column(v)] = np.where(shift_right(kn, 1, fill=False),
+                                              shift_right(m.astype(float), 1), np.nan)
+    return var_ids, cols
+
+
 def period_slopes_regression(
     data: pd.DataFrame,
     *,
@@ -277,11 +308,11 @@ def period_slopes_regression(
     """One cross-sectional regression per period, averaged over periods (Fama and MacBeth, 1973).
 
     ``change=True`` (an outcome that is a change between consecutive periods: revenue growth, margin
-    change): the variance of the mean slope takes the first autocovariance of the slopes too, with the
-    Newey-West weight 1/2 — consecutive changes share a period with opposite signs, so their slopes
-    are negatively correlated and the plain SE is too large (null rejection 0.016 instead of 0.05 on
-    lean worlds; with the correction 0.036). Levels keep the plain SE (the correction overshoots
-    there: 0.104).
+    change): the variance of the mean slope takes the first autocovariance of the slopes too, with
+    the Newey-West weight 1/2 — consecutive changes share a period with opposite signs, so their
+    slopes are negatively correlated and the plain SE is too large (null rejection 0.016 instead of
+    0.05 on lean worlds; with the correction 0.036). Levels keep the plain SE (the correction
+    overshoots there: 0.104).
 
     Every period t gets its own least squares of the outcome on the exposures and controls with an
     intercept (so every client is compared with the others of the same period); the estimate is
@@ -339,12 +370,14 @@ def period_slopes_regression(
     if not any(k for n, k in zip(names, keep) if n in exposures):
         raise InputError(f"{outcome}: no exposure varies within at least 3 periods")
     est = np.nanmean(np.where(keep, slopes, 0.0), axis=0)
-    sd = np.array([np.nanstd(slopes[:, j], ddof=1) if keep[j] else np.nan for j in range(len(names))])
+    sd = np.array(
+        [np.nanstd(slopes[:, j], ddof=1) if keep[j] else np.nan for j in range(len(names))])
     se = sd / np.sqrt(np.maximum(n_t, 1))
     if change:
         for j in np.flatnonzero(keep):
             c = slopes[:, j] - est[j]
-            pair = np.isfinite(c[1:]) & np.isfinite(c[:-1])  # consecutive periods that both have a slope
+            # consecutive periods that both have a slope
+            pair = np.isfinite(c[1:]) & np.isfinite(c[:-1])
             g1 = float(np.sum(c[1:][pair] * c[:-1][pair])) / (n_t[j] - 1)
             # floored at a quarter of the plain variance (the SE at most halved): gamma0 + gamma1 is
             # never negative (Bartlett) but can come near 0 with few periods; a first difference of
@@ -362,7 +395,8 @@ def period_slopes_regression(
         "p_unc": 2 * sps.t.sf(np.abs(stat), df), "n": len(d), "n_clients": int(d[client].nunique()),
         "n_periods": n_t, "std_effect": est * scale, "std_effect_se": se * scale,
         "small_sample": ("one regression per period, mean slope, SE from the slopes' variance"
-                         + (" and first autocovariance (Newey-West, 1 lag)" if change else "") + " / T; t(T-1)"),
+                         + (" and first autocovariance (Newey-West, 1 lag)" if change else "")
+                         + " / T; t(T-1)"),
     })[keep].reset_index(drop=True)
     out.attrs.update(dropped=dropped, df=float(df[keep].min()), collinear=collinear)
     return out
@@ -376,10 +410,11 @@ def _tied_columns(x: np.ndarray) -> np.ndarray:
     rank = np.linalg.matrix_rank(z, tol=tol)
     if rank == z.shape[1]:
         return np.zeros(z.shape[1], dtype=bool)
-    return np.array([np.linalg.matrix_rank(np.delete(z, j, axis=1), tol=tol) == rank for j in range(z.shape[1])])
+    return np.array([np.linalg.matrix_rank(np.delete(z, j, axis=1), tol=tol) == rank
+                     for j in range(z.shape[1])])
 
 
-def client_hypotheses(hypotheses=None) -> list:
+def client_hypotheses(hypotheses: HypothesesArg = None) -> tuple[list[Hypothesis], HypothesisFile]:
     """The hypotheses of a file (or list) marked ``level: client``."""
     hf = as_hypothesis_file(hypotheses)
     return [h for h in hf.hypotheses if h.level == "client"], hf
@@ -387,31 +422,33 @@ def client_hypotheses(hypotheses=None) -> list:
 
 # The sentences of :func:`sentence`: about clients of a kind compared with other clients, never
 # about the company's growth.
-_SENTENCE = {
+#: "higher" / "lower" per language (the direction of a significant difference)
+_MORE = {"en": ("higher", "lower"), "ru": ("выше", "ниже")}
+_SENTENCE: dict[str, dict[str, str]] = {
     "en": {
-        "next": "in the next period", "later": "{h} periods on", "more": ("higher", "lower"), "no_data": "no data",
+        "next": "in the next period", "later": "{h} periods on", "no_data": "no data",
         "eff": "standardised difference {est}, 95 % CI {lo} to {hi}",
-        "significant": "{lead}, the {out} of {kind} {when} was {more} than that of other clients in the same period "
-                       "({eff}). This compares clients with clients; it does not say that having such clients "
-                       "makes the company grow.",
-        "no_effect": "No difference worth noting: with 90 % confidence {kind} differ from other clients in {out} by "
-                     "less than ±{m} SD ({eff}). This compares clients with clients; it does not say that having "
-                     "such clients makes the company grow.",
-        "inconclusive": "Inconclusive: the data can neither confirm nor rule out a difference of at least ±{m} SD in "
-                        "{out} between {kind} and other clients ({eff}).",
+        "significant": "{lead}, the {out} of {kind} {when} was {more} than that of other clients "
+                       "in the same period ({eff}). This compares clients with clients; it does "
+                       "not say that having such clients makes the company grow.",
+        "no_effect": "No difference worth noting: with 90 % confidence {kind} differ from other "
+                     "clients in {out} by less than ±{m} SD ({eff}). This compares clients with "
+                     "clients; it does not say that having such clients makes the company grow.",
+        "inconclusive": "Inconclusive: the data can neither confirm nor rule out a difference of "
+                        "at least ±{m} SD in {out} between {kind} and other clients ({eff}).",
         "not_testable": "Not testable: {diag}.",
     },
     "ru": {
-        "next": "в следующем периоде", "later": "через {h} периода", "more": ("выше", "ниже"), "no_data": "нет данных",
+        "next": "в следующем периоде", "later": "через {h} периода", "no_data": "нет данных",
         "eff": "стандартизованная разница {est}, 95 % ДИ от {lo} до {hi}",
-        "significant": "{lead}, у клиентов вида «{kind}» показатель «{out}» {when} был {more}, чем у других клиентов "
-                       "того же периода ({eff}). Это сравнение клиентов между собой; оно не говорит, что такие "
-                       "клиенты заставляют расти компанию.",
-        "no_effect": "Заметной разницы нет: с 90 % уверенностью клиенты вида «{kind}» отличаются по показателю "
-                     "«{out}» меньше чем на {m} SD ({eff}). Это сравнение клиентов между собой; оно не говорит, что "
-                     "такие клиенты заставляют расти компанию.",
-        "inconclusive": "Вывода нет: данные не позволяют ни подтвердить, ни исключить разницу не меньше {m} SD по "
-                        "показателю «{out}» у клиентов вида «{kind}» ({eff}).",
+        "significant": "{lead}, у клиентов вида «{kind}» показатель «{out}» {when} был {more}, чем "
+                       "у других клиентов того же периода ({eff}). Это сравнение клиентов между "
+                       "собой; оно не говорит, что такие клиенты заставляют расти компанию.",
+        "no_effect": "Заметной разницы нет: с 90 % уверенностью клиенты вида «{kind}» отличаются "
+                     "по показателю «{out}» меньше чем на {m} SD ({eff}). Это сравнение клиентов "
+                     "между собой; оно не говорит, что такие клиенты заставляют расти компанию.",
+        "inconclusive": "Вывода нет: данные не позволяют ни подтвердить, ни исключить разницу не "
+                        "меньше {m} SD по показателю «{out}» у клиентов вида «{kind}» ({eff}).",
         "not_testable": "Проверить нельзя: {diag}.",
     },
 }
@@ -422,7 +459,8 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     company's growth."""
     v = row["verdict"]
     i = 1 if lang == "ru" else 0
-    words = _SENTENCE["ru" if i else "en"]
+    lang_key = "ru" if i else "en"
+    words = _SENTENCE[lang_key]
     if v not in ("supported", "contradicted", "no_effect", "inconclusive"):
         diag = row.get("diagnostics")
         if i:
@@ -431,14 +469,17 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
             diag = dq(diag, "ru")
         return words["not_testable"].format(diag=diag or words["no_data"])
     est = row.get("std_effect", np.nan)
-    f = lambda x: format_signed(x, lang)  # noqa: E731 - signed, two decimals, decimal comma in Russian
+    # signed, two decimals, decimal comma in Russian
+    f = lambda x: format_signed(x, lang)  # noqa: E731 - a one-line formatter
     h = int(row["lag"])
     return words["significant" if v in LEADS else v].format(
         lead=LEADS.get(v, ("", ""))[i], kind=kind_words(row["category"])[i],
         out=registry.current().client_phrase(str(row["outcome"]))[i],
-        when=words["next"] if h == 1 else words["later"].format(h=h), more=words["more"][0 if est > 0 else 1],
+        when=words["next"] if h == 1 else words["later"].format(h=h),
+        more=_MORE[lang_key][0 if est > 0 else 1],
         m=format_decimal(float(row["min_effect"]), lang),
-        eff=words["eff"].format(est=f(est), lo=f(row["ci_low"]), hi=f(row["ci_high"])) if np.isfinite(est) else "")
+        eff=words["eff"].format(est=f(est), lo=f(row["ci_low"]),
+                                hi=f(row["ci_high"])) if np.isfinite(est) else "")
 
 
 def reads_own_signal(rule_features: Sequence[str], outcome: str) -> list[str]:
@@ -452,20 +493,20 @@ def reads_own_signal(rule_features: Sequence[str], outcome: str) -> list[str]:
 def _rtm_reason(category: str, outcome: str, features: Sequence[str]) -> str:
     """Why a kind whose rule reads the outcome's own signal is not tested at client level (the words
     of the ``dq.client_rtm`` catalogue entry)."""
-    return (f"the rule of {category} reads the client's own {', '.join(features)} in the window, which "
-            f"{outcome} measures afterwards: its members are picked on highs that revert (regression to "
-            "the mean), and no rule variant without those conditions is left; the portfolio-level "
-            "hypotheses test this kind")
+    return (f"the rule of {category} reads the client's own {', '.join(features)} in the window, "
+            f"which {outcome} measures afterwards: its members are picked on highs that revert "
+            f"(regression to the mean), and no rule variant without those conditions is left; the "
+            f"portfolio-level hypotheses test this kind")
 
 
 def test_client_links(
     data: pd.DataFrame,
-    hypotheses=None,
+    hypotheses: HypothesesArg = None,
     *,
     alpha: float | None = None,
     power: float = POWER,
     client_effects: bool = False,
-    rule_features: dict[str, Sequence[str]] | None = None,
+    rule_features: Mapping[str, Sequence[str]] | None = None,
 ) -> pd.DataFrame:
     """Test the client-level hypotheses (``level: client``) on :func:`client_panel`'s table.
 
@@ -496,23 +537,27 @@ def test_client_links(
     cats = data.attrs.get("categories") or [c[len("member_"):] for c in data.columns
                                             if c.startswith("member_") and "_without_" not in c]
     exposures = [member_column(k) for k in cats if member_column(k) in data.columns]
-    controls = (SIZE_CONTROL,) if client_effects else tuple(c for c in CONTROLS if c in data.columns)
-    test_words = ("client level: period and client fixed effects, every kind jointly + log window revenue, "
-                  "SEs clustered by client (CR1), t(G-1)" if client_effects else
-                  "client level: one regression per period (every kind jointly + log window revenue and "
-                  "activity in the window), mean slope over periods, t(T-1)")
+    controls = (SIZE_CONTROL,) if client_effects \
+        else tuple(c for c in CONTROLS if c in data.columns)
+    test_words = ("client level: period and client fixed effects, every kind jointly + log window "
+                  "revenue, SEs clustered by client (CR1), t(G-1)" if client_effects else
+                  "client level: one regression per period (every kind jointly + log window "
+                  "revenue and activity in the window), mean slope over periods, t(T-1)")
     fits: dict[tuple, pd.DataFrame | str] = {}
     rows = []
     for h in hs:
         col = f"{h.outcome}_h{h.lag}"
         term = member_column(h.category)
         row = {c: np.nan for c in CLIENT_COLUMNS} | {
-            "id": h.id, "category": h.category, "outcome": h.outcome, "lag": h.lag, "expected_sign": h.expected_sign,
+            "id": h.id, "category": h.category, "outcome": h.outcome, "lag": h.lag,
+            "expected_sign": h.expected_sign,
             "level": "client", "test": test_words, "exposure": term, "p_adjust_method": "holm",
-            "min_effect": h.min_effect, "diagnostics": "", "hypothesis_en": h.text_en, "hypothesis_ru": h.text_ru}
+            "min_effect": h.min_effect, "diagnostics": "", "hypothesis_en": h.text_en,
+            "hypothesis_ru": h.text_ru}
         if col not in data.columns:
+            notes = data.attrs.get("notes")
             row["diagnostics"] = (f"{h.outcome} at lag {h.lag} is not in the client panel"
-                                  + (f" ({'; '.join(data.attrs.get('notes', []))})" if data.attrs.get("notes") else ""))
+                                  + (f" ({'; '.join(notes)})" if notes else ""))
             rows.append(row)
             continue
         exps = list(exposures)
@@ -529,7 +574,8 @@ def test_client_links(
             try:
                 fits[key] = (client_regression(data, outcome=col, exposures=exps, controls=controls,
                                                client_effects=True) if client_effects else
-                             period_slopes_regression(data, outcome=col, exposures=exps, controls=controls,
+                             period_slopes_regression(data, outcome=col, exposures=exps,
+                                                      controls=controls,
                                                       change=h.outcome in CHANGE_OUTCOMES))
             except InputError as exc:
                 fits[key] = str(exc)
@@ -542,11 +588,13 @@ def test_client_links(
         r = fit[fit["term"] == term].iloc[0]
         tied = fit.attrs.get("collinear", {}).get(term, [])
         if tied:
-            row["diagnostics"] = (f"no slope in {len(tied)} period(s) where its members were exactly those of "
-                                  f"another kind ({', '.join(tied[:3])}{', …' if len(tied) > 3 else ''})")
+            more = ", …" if len(tied) > 3 else ""
+            row["diagnostics"] = (f"no slope in {len(tied)} period(s) where its members were "
+                                  f"exactly those of another kind ({', '.join(tied[:3])}{more})")
         used = data[[col, *controls, *exps]].dropna()
         row.update(n=int(r["n"]), n_clients=int(r["n_clients"]), n_periods=int(r["n_periods"]),
-                   n_members=int(used[term].sum()), estimate=float(r["estimate"]), std_error=float(r["std_error"]),
+                   n_members=int(used[term].sum()), estimate=float(r["estimate"]),
+                   std_error=float(r["std_error"]),
                    std_effect=float(r["std_effect"]), std_effect_se=float(r["std_effect_se"]),
                    p_unc=float(r["p_unc"]), df=float(r["df"]))
         rows.append(row)
@@ -560,30 +608,34 @@ def _decide(out: pd.DataFrame, *, alpha: float, power: float) -> pd.DataFrame:
     ok = out["p_unc"].notna()
     m = int(ok.sum())
     if m:
-        out.loc[ok, "p_adj"] = adjust_pvalues(out.loc[ok, "p_unc"].to_numpy(dtype=float), method="holm",
+        out.loc[ok, "p_adj"] = adjust_pvalues(out.loc[ok, "p_unc"].to_numpy(dtype=float),
+                                              method="holm",
                                               alpha=alpha)["p_adj"].to_numpy()
     for i in out.index[ok]:
-        df, se, est = float(out.at[i, "df"]), float(out.at[i, "std_effect_se"]), float(out.at[i, "std_effect"])
+        df, se = float(out.at[i, "df"]), float(out.at[i, "std_effect_se"])
+        est = float(out.at[i, "std_effect"])
         q95, q90 = sps.t.ppf(0.975, df), sps.t.ppf(0.95, df)
-        out.loc[i, ["ci_low", "ci_high", "ci90_low", "ci90_high"]] = [est - q95 * se, est + q95 * se,
-                                                                      est - q90 * se, est + q90 * se]
+        out.loc[i, ["ci_low", "ci_high", "ci90_low", "ci90_high"]] = [
+            est - q95 * se, est + q95 * se, est - q90 * se, est + q90 * se]
         out.at[i, "mde"] = t_mde(se, df, alpha=alpha, power=power, m=m)
     out["power"] = power
-    out["verdict"] = [verdict(r.p_adj, r.std_effect, r.ci90_low, r.ci90_high, expected_sign=r.expected_sign,
+    out["verdict"] = [verdict(r.p_adj, r.std_effect, r.ci90_low, r.ci90_high,
+                              expected_sign=r.expected_sign,
                               min_effect=r.min_effect, alpha=alpha) for r in out.itertuples()]
     out["sentence_en"] = [sentence(r, "en") for _, r in out.iterrows()]
     out["sentence_ru"] = [sentence(r, "ru") for _, r in out.iterrows()]
     return out
 
 
-def t_mde(std_error: float, df: float, *, alpha: float = 0.05, power: float = 0.8, m: int = 1) -> float:
+def t_mde(std_error: float, df: float, *, alpha: float = 0.05, power: float = 0.8,
+          m: int = 1) -> float:
     """MDE of a t test with ``df`` degrees of freedom: (t(df, 1 - alpha/(2m)) + t(df, power)) × SE —
     the test's own t for the size and for the power (with few periods the normal quantile of the
     power would promise more than the test delivers)."""
     return float((sps.t.ppf(1 - alpha / (2 * m), df) + sps.t.ppf(power, df)) * std_error)
 
 
-test_client_links.__test__ = False  # not a pytest test, despite the name
+test_client_links.__test__ = False  # type: ignore[attr-defined]  # pytest reads it; not a test
 
 
 def display(results: pd.DataFrame) -> pd.DataFrame:
@@ -594,14 +646,15 @@ def display(results: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def client_links(panel: pd.DataFrame, membership: pd.DataFrame, hypotheses: str | Path | None = None, *,
-                 window: int = 4, client_effects: bool = False, rulebook=None,
+def client_links(panel: pd.DataFrame, membership: pd.DataFrame, hypotheses: HypothesesArg = None, *,
+                 window: int = 4, client_effects: bool = False,
+                 rulebook: Rulebook | str | Path | None = None,
                  variants: pd.DataFrame | None = None) -> pd.DataFrame:
     """:func:`client_panel` then :func:`test_client_links` (tables/client_links.csv).
 
-    ``rulebook`` (a :class:`analysis.categories.rules.Rulebook`, a path, or None for the default) says
-    which features each kind's rule reads; ``variants`` (the study's rule variants) supply the kinds
-    decided without an outcome's own signal."""
+    ``rulebook`` (a :class:`analysis.categories.rules.Rulebook`, a path, or None for the default)
+    says which features each kind's rule reads; ``variants`` (the study's rule variants) supply the
+    kinds decided without an outcome's own signal."""
     from analysis.categories.rules import Rulebook, load_rulebook
 
     hs, _ = client_hypotheses(hypotheses)

@@ -5,8 +5,10 @@ few-cluster inference ``DEFAULT_INFERENCE``, or the one-portfolio ADL model with
 test); Holm over the hypothesis set at level alpha; the verdict rules are
 :mod:`analysis.growth.verdicts`, the sentences :mod:`analysis.growth.wording`.
 
-- **MDE**: (t(df, 1 - alpha/(2m)) + z(0.8)) × SE of ``std_effect`` (:func:`analysis.stats.mde`), with the
-  test's own SE and df (G-1, or the Bell–McCaffrey df for CR2; the bootstrap-t SE for the wild bootstrap).
+- **MDE**: (t(df, 1 - alpha/(2m)) + z(0.8)) × SE of ``std_effect`` (:func:`analysis.stats.mde`),
+with the
+  test's own SE and df (G-1, or the Bell–McCaffrey df for CR2; the bootstrap-t SE for the wild
+  bootstrap).
 - Short one-portfolio series carry a loud warning.
 
 Every sentence describes an association; none claims a cause.
@@ -15,7 +17,6 @@ Every sentence describes an association; none claims a cause.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -40,7 +41,7 @@ from analysis.growth.fits import (
     usable_exposures,
     within_sd,
 )
-from analysis.growth.spec import Hypothesis, HypothesisFile, as_hypothesis_file
+from analysis.growth.spec import HypothesesArg, Hypothesis, HypothesisFile, as_hypothesis_file
 from analysis.growth.verdicts import POWER, verdict, verdict_reason
 from analysis.growth.wording import sentence
 from analysis.stats import fe, mde
@@ -49,10 +50,12 @@ from analysis.stats.multicomp import holm
 SHORT_SERIES = 60
 
 RESULT_COLUMNS = [
-    "id", "category", "outcome", "lag", "expected_sign", "measure", "exposure", "mode", "test", "inference", "n",
+    "id", "category", "outcome", "lag", "expected_sign", "measure", "exposure", "mode", "test",
+    "inference", "n",
     "n_portfolios",
     "estimate", "std_effect", "std_effect_se", "ci_low", "ci_high", "ci90_low", "ci90_high",
-    "p_unc", "p_adj", "p_adjust_method", "df", "mde", "power", "min_effect", "attenuation", "verdict",
+    "p_unc", "p_adj", "p_adjust_method", "df", "mde", "power", "min_effect", "attenuation",
+    "verdict",
     "verdict_reason", "sentence_en", "sentence_ru", "diagnostics", "n_periods", "reason_code",
     "hypothesis_en", "hypothesis_ru",
 ]  # fmt: skip
@@ -60,7 +63,7 @@ RESULT_COLUMNS = [
 
 def test_hypotheses(
     data: pd.DataFrame,
-    hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None = None,
+    hypotheses: HypothesesArg = None,
     *,
     alpha: float | None = None,
     measure: str = "share",
@@ -94,27 +97,28 @@ def test_hypotheses(
     n_calibration : int
         Simulated series used to choose the deciding test (one-portfolio mode).
     inference : {"cr1", "cr2", "cv3", "wild"}
-        Panel mode: the few-cluster inference of the tests (:func:`analysis.stats.panel_regression`'s
-        ``inference``); the default was chosen by simulation (``DEFAULT_INFERENCE``). The CIs,
-        the 90 % equivalence CI and the MDE use the same standard errors and df (for ``wild``
-        the bootstrap-t SE, CR1 SE * q*/t(G-1) with q* the 95 % quantile of the bootstrap |t*|, with
-        df G-1; its MDE is the same (t + z) formula on that SE, which **overstates** the bootstrap's
-        power: measured about 0.45 at it on lean worlds of 8 units × 29 periods, where CV3's MDE gives
-        0.84; benchmarks/method_check_bar.md, "Default inference").
+        Panel mode: the few-cluster inference of the tests
+        (:func:`analysis.stats.panel_regression`'s ``inference``); the default was chosen by
+        simulation (``DEFAULT_INFERENCE``). The CIs, the 90 % equivalence CI and the MDE use the
+        same standard errors and df (for ``wild`` the bootstrap-t SE, CR1 SE * q*/t(G-1) with q* the
+        95 % quantile of the bootstrap |t*|, with df G-1; its MDE is the same (t + z) formula on
+        that SE, which **overstates** the bootstrap's power: measured about 0.45 at it on lean
+        worlds of 8 units × 29 periods, where CV3's MDE gives 0.84; benchmarks/method_check_bar.md,
+        "Default inference").
     attenuation : mapping, optional
         Per hypothesis id (or category): the slope of the rule's exposure on the kind's latent
-        share, measured by :func:`analysis.report.method_check.run_worlds` on worlds of this design. A
-        test is ``no_effect`` only when its 90 % CI lies inside ±attenuation × min_effect; one
+        share, measured by :func:`analysis.report.method_check.run_worlds` on worlds of this design.
+        A test is ``no_effect`` only when its 90 % CI lies inside ±attenuation × min_effect; one
         that rules out min_effect on the rule-defined kind but not on the latent kind is
         ``inconclusive`` with ``verdict_reason`` ``rule_too_noisy``. Default: 1 (not measured).
     sentences : bool
         False skips the sentences (the method check's many worlds do not read them).
     mde_by_design : bool
-        CV3 rows: the MDE column × :func:`analysis.growth.fits.cv3_mde_ratio` of the row's model (the
-        simulated MDE of the CV3 test on the model's own design over the (t + z) × SE formula), so that
-        the test finds an effect of that size with ``power`` (the formula alone gave 0.83 at 8 units);
-        ``attrs["mde_ratio"]`` keeps the ratios. Off by default (a simulation per model; the method
-        check's worlds do not read the MDE's calibration); the report's pages turn it on.
+        CV3 rows: the MDE column × :func:`analysis.growth.fits.cv3_mde_ratio` of the row's model
+        (the simulated MDE of the CV3 test on the model's own design over the (t + z) × SE formula),
+        so that the test finds an effect of that size with ``power`` (the formula alone gave 0.83 at
+        8 units); ``attrs["mde_ratio"]`` keeps the ratios. Off by default (a simulation per model;
+        the method check's worlds do not read the MDE's calibration); the report's pages turn it on.
 
     Returns
     -------
@@ -131,8 +135,8 @@ def test_hypotheses(
         ``n_periods`` (periods with both exposure and outcome), ``reason_code`` (empty when
         tested; else why not: ``kind_not_computable``, ``outcome_missing``, ``too_few_periods``,
         ``too_few_portfolios``, ``exposure_constant``, ``model_failed``; the sentences say it in
-        words, :func:`reason_sentence`), ``hypothesis_en, hypothesis_ru`` (the hypothesis as the file
-        states it, its ``text_en`` / ``text_ru``; empty when the file gives none). ``exposure``
+        words, :func:`reason_sentence`), ``hypothesis_en, hypothesis_ru`` (the hypothesis as the
+        file states it, its ``text_en`` / ``text_ru``; empty when the file gives none). ``exposure``
         names the column that entered for the category (its rule variant for an outcome on "the
         other clients"). Verdicts concern the kind as the rulebook defines it.
 
@@ -146,9 +150,11 @@ def test_hypotheses(
     md = choose_mode(data, mode)
     warn_list: list[str] = []
     attrs: dict = {"mode": md, "alpha": alpha, "measure": measure}
-    models: dict[str, tuple[str, tuple[str, ...], str]] = {}  # id: the model's outcome, exposures, term
+    # id: the model's outcome, exposures, term
+    models: dict[str, tuple[str, tuple[str, ...], str]] = {}
     if md == "panel":
-        rows = _panel_rows(data, hf.hypotheses, measure=measure, inference=inference, seed=seed, attrs=attrs,
+        rows = _panel_rows(data, hf.hypotheses, measure=measure, inference=inference, seed=seed,
+                           attrs=attrs,
                            warn_list=warn_list, models=models)
     else:
         rows = _single_rows(data, hf.hypotheses, measure=measure, alpha=alpha, seed=seed,
@@ -164,21 +170,24 @@ def test_hypotheses(
     return out
 
 
-test_hypotheses.__test__ = False  # not a pytest test, despite the name
+test_hypotheses.__test__ = False  # type: ignore[attr-defined]  # pytest reads it; not a test
 
 
-def _portfolio_hypotheses(hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None
-                          ) -> HypothesisFile:
-    """The checked file with its portfolio-level hypotheses only (client level: :mod:`analysis.growth.client_links`)."""
+def _portfolio_hypotheses(hypotheses: HypothesesArg) -> HypothesisFile:
+    """The checked file with its portfolio-level hypotheses only (client level:
+    :mod:`analysis.growth.client_links`)."""
     hf = as_hypothesis_file(hypotheses)
-    return hf.model_copy(update={"hypotheses": [h for h in hf.hypotheses if h.level == "portfolio"]})
+    return hf.model_copy(
+        update={"hypotheses": [h for h in hf.hypotheses if h.level == "portfolio"]})
 
 
 def _check_options(measure: str, inference: str) -> None:
     if measure not in growth.EXPOSURES:
-        raise InputError(f"The value for `measure` must be one of {list(growth.EXPOSURES)}, but {measure!r} was passed.")
+        raise InputError(f"The value for `measure` must be one of {list(growth.EXPOSURES)}, but "
+                         f"{measure!r} was passed.")
     if inference not in INFERENCE_NAMES:
-        raise InputError(f"The value for `inference` must be one of {list(INFERENCE_NAMES)}, but {inference!r} was passed.")
+        raise InputError(f"The value for `inference` must be one of {list(INFERENCE_NAMES)}, but "
+                         f"{inference!r} was passed.")
 
 
 def _attenuations(out: pd.DataFrame, attenuation: Mapping[str, float] | None) -> list[float]:
@@ -187,10 +196,11 @@ def _attenuations(out: pd.DataFrame, attenuation: Mapping[str, float] | None) ->
     return [float(att.get(i, att.get(c, 1.0))) for i, c in zip(out["id"], out["category"])]
 
 
-def _mde_ratios(data: pd.DataFrame, out: pd.DataFrame, models: Mapping[str, tuple[str, tuple[str, ...], str]], *,
+def _mde_ratios(data: pd.DataFrame, out: pd.DataFrame,
+                models: Mapping[str, tuple[str, tuple[str, ...], str]], *,
                 alpha: float, power: float, seed: int) -> dict[str, float]:
-    """``{id: ratio}`` of :func:`analysis.growth.fits.cv3_mde_ratio` for the tested rows (one simulation
-    per model, m = the tested rows)."""
+    """``{id: ratio}`` of :func:`analysis.growth.fits.cv3_mde_ratio` for the tested rows (one
+    simulation per model, m = the tested rows)."""
     from analysis.growth.fits import cv3_mde_ratio
 
     tested = set(out.loc[out["p_unc"].notna(), "id"])
@@ -199,14 +209,16 @@ def _mde_ratios(data: pd.DataFrame, out: pd.DataFrame, models: Mapping[str, tupl
         if hid not in tested:
             continue
         if (col, cols) not in cache:
-            cache[(col, cols)] = cv3_mde_ratio(arr, col, list(cols), alpha=alpha, power=power, m=len(tested),
+            cache[(col, cols)] = cv3_mde_ratio(arr, col, list(cols), alpha=alpha, power=power,
+                                               m=len(tested),
                                                seed=seed)
         if term in cache[(col, cols)]:
             res[hid] = cache[(col, cols)][term]
     return res
 
 
-def _panel_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure: str, inference: str, seed: int,
+def _panel_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure: str,
+                inference: str, seed: int,
                 attrs: dict, warn_list: list[str], models: dict) -> list[dict]:
     """Panel mode: one row per hypothesis from the two-way model of its outcome (one fit per
     outcome and set of exposures, shared by the hypotheses that need it)."""
@@ -216,7 +228,8 @@ def _panel_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure
     G = n_portfolios(data)
     attrs["inference"] = inference
     if G < 30 and inference == "cr1":
-        warn_list.append(f"few portfolios: G={G} < 30; clustered standard errors are then less reliable")
+        warn_list.append(
+            f"few portfolios: G={G} < 30; clustered standard errors are then less reliable")
     rows = []
     for h in hypotheses:
         col = growth.outcome_column(h.outcome, h.lag)
@@ -225,17 +238,21 @@ def _panel_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure
         cols_h, collinear = independent_exposures(arr, col, cols_h, keep=term)
         key = (col, tuple(cols_h))
         if key not in fits:
-            fits[key] = fit_twoway(arr, col, cols_h, inference, seed) if col in data.columns else None
+            fits[key] = fit_twoway(arr, col, cols_h, inference, seed) if col in data.columns \
+                else None
         row = _blank(h, measure, "panel")
         row["exposure"] = term
         row["inference"] = inference
-        row["test"] = f"panel: portfolio and period fixed effects, clustered by portfolio, {INFERENCE_NAMES[inference][0]}"
-        rows.append(_panel_row(row, fits[key], arr, col, term, cols_h, collinear, h.id, attrs, warn_list))
+        row["test"] = ("panel: portfolio and period fixed effects, clustered by portfolio, "
+                       f"{INFERENCE_NAMES[inference][0]}")
+        rows.append(_panel_row(row, fits[key], arr, col, term, cols_h, collinear, h.id, attrs,
+                               warn_list))
         models[h.id] = (col, tuple(cols_h), term)
     return rows
 
 
-def _panel_row(row: dict, fit: fe.TwoWayFit | pd.DataFrame | None, arr: PortfolioArrays, col: str, term: str,
+def _panel_row(row: dict, fit: fe.TwoWayFit | pd.DataFrame | None, arr: PortfolioArrays, col: str,
+               term: str,
                model_cols: Sequence[str], collinear: Sequence[str], hid: str, attrs: dict,
                warn_list: list[str]) -> dict:
     """``row`` filled from the fit's ``term`` (or with why it was not tested)."""
@@ -253,16 +270,17 @@ def _panel_row(row: dict, fit: fe.TwoWayFit | pd.DataFrame | None, arr: Portfoli
     used = (arr.per >= 0) & np.isfinite(arr.col(term)) & np.isfinite(arr.col(col))
     row.update(n=int(fit.n), n_portfolios=int(fit.n_entities), estimate=float(fit.estimate[j]),
                std_effect=float(fit.std_effect[j]), std_effect_se=float(fit.std_effect_se[j]),
-               p_unc=float(fit.p_unc[j]), df=float(fit.df[j]), n_periods=len(np.unique(arr.per[used])),
+               p_unc=float(fit.p_unc[j]), df=float(fit.df[j]),
+               n_periods=len(np.unique(arr.per[used])),
                diagnostics="; ".join(s for s in (fit.diagnostics[j], model_notes(fit)) if s))
     if not bool(fit.identified[j]):
-        why = ("the exposure is identified by one portfolio: dropping it leaves the effect unidentified, "
-               "so the jackknife cannot test it")
+        why = ("the exposure is identified by one portfolio: dropping it leaves the effect "
+               "unidentified, so the jackknife cannot test it")
         row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
         warn_list.append(f"{hid}: not tested — {why}")
     if collinear:
-        why = (f"left out of the model, collinear with the other exposures after removing portfolio and "
-               f"period means: {', '.join(collinear)}")
+        why = (f"left out of the model, collinear with the other exposures after removing "
+               f"portfolio and period means: {', '.join(collinear)}")
         row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
     attrs["small_sample"] = fit.small_sample
     return row
@@ -271,8 +289,10 @@ def _panel_row(row: dict, fit: fe.TwoWayFit | pd.DataFrame | None, arr: Portfoli
 def _deciding_test(data: pd.DataFrame, *, measure: str, alpha: float, seed: int, n_calibration: int,
                    attrs: dict, warn_list: list[str]) -> str:
     """One-portfolio mode: the test whose simulated null rejection rate at the series' length is
-    closest to alpha (:func:`analysis.growth.fits.calibrate_single`), with the short-series warning."""
-    n_obs = int(data[usable_exposures(data, measure=measure)[:1] or ["period"]].notna().sum().iloc[0]) \
+    closest to alpha (:func:`analysis.growth.fits.calibrate_single`), with the short-series
+    warning."""
+    n_obs = int(
+        data[usable_exposures(data, measure=measure)[:1] or ["period"]].notna().sum().iloc[0]) \
         if usable_exposures(data, measure=measure) else len(data)
     n_cal = max(min(n_obs - 1, 10_000), 8)
     cal = calibrate_single(n_cal, alpha=alpha, n_sims=n_calibration, seed=seed)
@@ -280,18 +300,23 @@ def _deciding_test(data: pd.DataFrame, *, measure: str, alpha: float, seed: int,
     attrs["calibration"] = cal.to_dict("records")
     warn_list.append(
         f"ONE PORTFOLIO: {n_obs} periods. Tests on a single short series are poorly calibrated; "
-        f"the deciding test ({deciding}) rejected {float(cal.loc[cal['deciding'], 'rejection_rate'].iloc[0]):.1%} "
-        f"of simulated null series at this length (nominal {alpha:.0%})."
-        + (f" Below {SHORT_SERIES} periods treat every verdict as tentative." if n_obs < SHORT_SERIES else ""))
+        f"the deciding test ({deciding}) rejected "
+        f"{float(cal.loc[cal['deciding'], 'rejection_rate'].iloc[0]):.1%} of simulated null series "
+        f"at this length (nominal {alpha:.0%})."
+        + (f" Below {SHORT_SERIES} periods treat every verdict as tentative."
+           if n_obs < SHORT_SERIES else ""))
     return deciding
 
 
-def _single_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure: str, alpha: float, seed: int,
+def _single_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure: str,
+                 alpha: float, seed: int,
                  n_calibration: int, attrs: dict, warn_list: list[str]) -> list[dict]:
     """One-portfolio mode: one row per hypothesis from the ADL model and the deciding test."""
     if n_portfolios(data) > 1:
-        raise InputError("one-portfolio mode needs data of a single portfolio; filter it first or use mode='panel'")
-    deciding = _deciding_test(data, measure=measure, alpha=alpha, seed=seed, n_calibration=n_calibration,
+        raise InputError("one-portfolio mode needs data of a single portfolio; filter it first or "
+                         "use mode='panel'")
+    deciding = _deciding_test(data, measure=measure, alpha=alpha, seed=seed,
+                              n_calibration=n_calibration,
                               attrs=attrs, warn_list=warn_list)
     rows = []
     for h in hypotheses:
@@ -301,19 +326,24 @@ def _single_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measur
         row = _blank(h, measure, "single")
         row["exposure"] = term
         row["inference"] = deciding
-        row["test"] = f"one portfolio: ADL (own lag 1), deciding test {deciding} chosen by calibration"
-        fit = fit_single(data, col, term, deciding, seed) if col in data.columns and term in data.columns else None
+        row["test"] = (f"one portfolio: ADL (own lag 1), deciding test {deciding} chosen by "
+                       "calibration")
+        fit = fit_single(data, col, term, deciding, seed) \
+            if col in data.columns and term in data.columns else None
         if fit is None:
-            row["diagnostics"] = "too few periods, or the exposure or outcome is missing or constant"
+            row["diagnostics"] = ("too few periods, or the exposure or outcome is missing or "
+                                  "constant")
             row.update(_why_not_testable(data, col, term, "single"))
             rows.append(row)
             continue
         pt = fit["p_by_test"]
-        row.update(n=int(fit["n"]), n_portfolios=1, n_periods=int(fit["n"]), estimate=float(fit["estimate"]),
+        row.update(n=int(fit["n"]), n_portfolios=1, n_periods=int(fit["n"]),
+                   estimate=float(fit["estimate"]),
                    std_effect=float(fit["std_effect"]), std_effect_se=float(fit["std_effect_se"]),
                    p_unc=float(fit["p_unc"]), df=float(fit["df"]),
                    diagnostics="; ".join([f"p_{t}={pt[t]:.3g}" for t in SINGLE_TESTS]
-                                         + ([str(fit["diagnostics"])] if fit.get("diagnostics") else [])))
+                                         + ([str(fit["diagnostics"])] if fit.get("diagnostics")
+                                            else [])))
         rows.append(row)
     return rows
 
@@ -341,7 +371,8 @@ def _why_not_testable(data: pd.DataFrame, outcome_col: str, term: str, md: str) 
 def _blank(h: Hypothesis, measure: str, md: str) -> dict:
     return {c: np.nan for c in RESULT_COLUMNS} | {
         "id": h.id, "category": h.category, "outcome": h.outcome, "lag": h.lag,
-        "expected_sign": h.expected_sign, "measure": measure, "mode": md, "min_effect": h.min_effect,
+        "expected_sign": h.expected_sign, "measure": measure, "mode": md,
+        "min_effect": h.min_effect,
         "p_adjust_method": "holm", "diagnostics": "", "test": "", "reason_code": "",
         "hypothesis_en": h.text_en, "hypothesis_ru": h.text_ru,
     }
@@ -367,8 +398,9 @@ def apply_attenuation(results: pd.DataFrame, attenuation: Mapping[str, float] | 
     out = results.copy()
     if alpha is None:
         if "alpha" not in out.attrs:
-            raise InputError("apply_attenuation: the results carry no level alpha (attrs['alpha'] is missing, "
-                             "e.g. a table read back from hypotheses.csv); pass alpha= (the hypotheses file's).")
+            raise InputError("apply_attenuation: the results carry no level alpha (attrs['alpha'] "
+                             "is missing, e.g. a table read back from hypotheses.csv); pass alpha= "
+                             "(the hypotheses file's).")
         alpha = out.attrs["alpha"]
     alpha = float(alpha)
     out["attenuation"] = _attenuations(out, attenuation)
@@ -376,14 +408,16 @@ def apply_attenuation(results: pd.DataFrame, attenuation: Mapping[str, float] | 
 
 
 def _verdicts(out: pd.DataFrame, *, alpha: float, sentences: bool) -> pd.DataFrame:
-    """``verdict``, ``verdict_reason`` and (with ``sentences``) the sentences of decided rows, in place."""
+    """``verdict``, ``verdict_reason`` and (with ``sentences``) the sentences of decided rows, in
+    place."""
     out["verdict"] = [
         verdict(r.p_adj, r.std_effect, r.ci90_low, r.ci90_high, expected_sign=r.expected_sign,
                 min_effect=r.min_effect, alpha=alpha, attenuation=r.attenuation)
         for r in out.itertuples()
     ]
     out["verdict_reason"] = [
-        verdict_reason(r.verdict, r.ci90_low, r.ci90_high, min_effect=r.min_effect, attenuation=r.attenuation)
+        verdict_reason(r.verdict, r.ci90_low, r.ci90_high, min_effect=r.min_effect,
+                       attenuation=r.attenuation)
         for r in out.itertuples()
     ]
     if sentences:
@@ -409,13 +443,15 @@ def _decide(out: pd.DataFrame, *, alpha: float, power: float, sentences: bool = 
         out.loc[ok, "ci90_low"], out.loc[ok, "ci90_high"] = est - q90 * se, est + q90 * se
         out.loc[ok, "mde"] = mde(se, alpha=alpha, power=power, m=m, df=df)["mde"].to_numpy()
         if mde_scale:
-            out.loc[ok, "mde"] *= out.loc[ok, "id"].map(dict(mde_scale)).fillna(1.0).to_numpy(dtype=float)
+            scale = out.loc[ok, "id"].map(dict(mde_scale)).fillna(1.0)
+            out.loc[ok, "mde"] *= scale.to_numpy(dtype=float)
     out["power"] = power
     return _verdicts(out, alpha=alpha, sentences=sentences)
 
 
 
-def mde_table(result: pd.DataFrame, attenuation: dict[str, float] | float | None = None) -> pd.DataFrame:
+def mde_table(result: pd.DataFrame,
+              attenuation: dict[str, float] | float | None = None) -> pd.DataFrame:
     """MDEs of the confirmatory tests, also divided by a measured attenuation (how much smaller
     an effect on the latent share appears through noisy rules): ``id, category, outcome, lag,
     std_effect_se, mde, attenuation, mde_latent``."""

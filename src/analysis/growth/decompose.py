@@ -11,10 +11,11 @@ Descriptive and exact. For every pair of consecutive periods (t-1, t) each clien
 *Which kind.* Clients hold several kinds at once, so a sum over kinds would count some clients
 twice. Each client is attributed to its **main kind**: the first kind it holds in the priority
 ``image, advanced, demanding, understanding, key_profit, key_revenue`` (the article's four
-kinds first, the rarest signals first — the rulebook's ``priority``, :func:`analysis.categories.rules.main_kind_priority`), ``none``
-when it holds no kind, ``undecided`` when its kinds could not be decided (the first W-1 periods of
-the data). The kind is the one held in t-1 (the start of the step); a client with no decision in
-t-1 (a new client) takes the one it holds in t.
+kinds first, the rarest signals first — the rulebook's ``priority``,
+:func:`analysis.categories.rules.main_kind_priority`), ``none`` when it holds no kind, ``undecided``
+when its kinds could not be decided (the first W-1 periods of the data). The kind is the one held in
+t-1 (the start of the step); a client with no decision in t-1 (a new client) takes the one it holds
+in t.
 
 *Exactness.* Money is turned into integer minor units (cents) before anything is added, so every
 table sums to the company's change to the cent, whatever the order of summation; amounts are
@@ -37,11 +38,13 @@ MEASURES = ("revenue", "gross_profit")
 NONE, UNDECIDED = "none", "undecided"
 
 DECOMPOSITION_COLUMNS = [
-    "measure", "period", "prev_period", "kind", "prev_value", "value", *COMPONENTS, "kept", "change",
+    "measure", "period", "prev_period", "kind", "prev_value", "value", *COMPONENTS, "kept",
+    "change",
     "company_change", "share_of_change", "clients", "won_clients", "new_clients", "lost_clients",
 ]  # fmt: skip
 SUMMARY_COLUMNS = [
-    "measure", "kind", "start_period", "first_period", "last_period", "start_value", "change", "share_of_change", "gains",
+    "measure", "kind", "start_period", "first_period", "last_period", "start_value", "change",
+    "share_of_change", "gains",
     "share_of_gains", "losses", "share_of_losses", "lost", "share_of_lost", "new_clients",
     "share_of_new_clients", "share_of_start",
 ]  # fmt: skip
@@ -55,7 +58,8 @@ def to_minor(values: pd.Series | np.ndarray) -> np.ndarray:
     """
     x = np.nan_to_num(np.asarray(values, dtype=float), nan=0.0)
     if np.abs(x).max(initial=0.0) >= 1e13:
-        raise InputError("an amount of 10^13 or more cannot be kept exact to the cent; check the money columns")
+        raise InputError(
+            "an amount of 10^13 or more cannot be kept exact to the cent; check the money columns")
     return np.rint(x * 100).astype(np.int64)
 
 
@@ -68,7 +72,8 @@ def main_kinds(membership: pd.DataFrame, *, priority: Sequence[str] | None = Non
     need = {"client_id", "period", "category", "member"}
     missing = sorted(need - set(membership.columns))
     if missing:
-        raise InputError(f"the membership table has no column(s) {missing}; build it with analysis.categories.rules.classify")
+        raise InputError(f"the membership table has no column(s) {missing}; build it with "
+                         f"analysis.categories.rules.classify")
     m = membership[["client_id", "period", "category", "member"]].copy()
     m["client_id"] = m["client_id"].astype(str)
     m["period"] = m["period"].astype(str)
@@ -80,9 +85,11 @@ def main_kinds(membership: pd.DataFrame, *, priority: Sequence[str] | None = Non
     g = m.sort_values("_rank", kind="stable").groupby(["client_id", "period"], sort=True)
     first = g.first()
     known = g["_known"].any()
-    kind = np.where(np.isfinite(first["_rank"].to_numpy()), first["category"].astype(str).to_numpy(),
+    kind = np.where(np.isfinite(first["_rank"].to_numpy()),
+                    first["category"].astype(str).to_numpy(),
                     np.where(known.to_numpy(), NONE, UNDECIDED))
-    return pd.DataFrame({"client_id": first.index.get_level_values(0), "period": first.index.get_level_values(1),
+    return pd.DataFrame({"client_id": first.index.get_level_values(0),
+                         "period": first.index.get_level_values(1),
                          "kind": kind})
 
 
@@ -122,10 +129,10 @@ def growth_by_kind(
         One row per measure, period t (from the second period on) and kind (every kind present
         in the data, ``none`` and ``undecided``): ``measure, period, prev_period, kind``,
         ``prev_value`` and ``value`` (the kind's clients' x(t-1) and x(t); value - prev_value =
-        change), the components ``won, lost, grown, shrunk, other``, ``kept`` (= grown + shrunk), ``change``
-        (the kind's sum of all components), ``company_change`` (x(t) - x(t-1) of the company),
-        ``share_of_change`` (change / company_change; NaN when the company did not change),
-        ``clients`` (the kind's clients with revenue in t-1 or t), ``won_clients``,
+        change), the components ``won, lost, grown, shrunk, other``, ``kept`` (= grown + shrunk),
+        ``change`` (the kind's sum of all components), ``company_change`` (x(t) - x(t-1) of the
+        company), ``share_of_change`` (change / company_change; NaN when the company did not
+        change), ``clients`` (the kind's clients with revenue in t-1 or t), ``won_clients``,
         ``new_clients`` (won clients buying for the first time in the data), ``lost_clients``.
         Amounts are exact to the cent: the components of a row add up to ``change`` and the
         rows of a period add up to ``company_change``, in integer minor units.
@@ -147,7 +154,8 @@ def growth_by_kind(
                          "analysis.ingest.panel.client_period_panel")
     bad = [m for m in measures if m not in MEASURES]
     if bad:
-        raise InputError(f"The value for `measures` must be among {list(MEASURES)}, but {bad} was passed.")
+        raise InputError(
+            f"The value for `measures` must be among {list(MEASURES)}, but {bad} was passed.")
     notes: list[str] = []
     use = []
     for m in measures:
@@ -176,7 +184,8 @@ def growth_by_kind(
     kinds, code = _kind_codes(membership, clients, periods, priority)
     rows = []
     for m in use:
-        rows += _component_rows(m, rev if m == "revenue" else matrix(m), active, first, code, kinds, periods)
+        rows += _component_rows(m, rev if m == "revenue" else matrix(m), active, first, code, kinds,
+                                periods)
     out = pd.DataFrame(rows, columns=[c for c in DECOMPOSITION_COLUMNS if c != "share_of_change"])
     money = ["prev_value", "value", *COMPONENTS, "kept", "change", "company_change"]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -193,7 +202,8 @@ def growth_by_kind(
     return out
 
 
-def _kind_codes(membership: pd.DataFrame, clients: pd.Index, periods: list[str], priority: Sequence[str]
+def _kind_codes(membership: pd.DataFrame, clients: pd.Index, periods: list[str],
+                priority: Sequence[str]
                 ) -> tuple[list[str], np.ndarray]:
     """The kinds in display order and each client's main kind per period as codes into them
     (clients × periods; ``undecided`` where the membership says nothing)."""
@@ -208,7 +218,8 @@ def _kind_codes(membership: pd.DataFrame, clients: pd.Index, periods: list[str],
     return kinds, code
 
 
-def _component_rows(measure: str, x: np.ndarray, active: np.ndarray, first: np.ndarray, code: np.ndarray,
+def _component_rows(measure: str, x: np.ndarray, active: np.ndarray, first: np.ndarray,
+                    code: np.ndarray,
                     kinds: list[str], periods: list[str]) -> list[dict]:
     """One row per period t ≥ 1 and kind: the change of ``x`` (minor units, clients × periods) from
     t-1 to t split into won, lost, grown, shrunk and other; a client counts in its kind at t-1
@@ -233,8 +244,10 @@ def _component_rows(measure: str, x: np.ndarray, active: np.ndarray, first: np.n
             rows.append({
                 "measure": measure, "period": periods[t], "prev_period": periods[t - 1], "kind": k,
                 "prev_value": int(x[sel, t - 1].sum()), "value": int(x[sel, t].sum()), **vals,
-                "kept": vals["grown"] + vals["shrunk"], "change": sum(vals.values()), "company_change": company,
-                "clients": int((sel & (a | b)).sum()), "won_clients": int((sel & comp["won"]).sum()),
+                "kept": vals["grown"] + vals["shrunk"], "change": sum(vals.values()),
+                "company_change": company,
+                "clients": int((sel & (a | b)).sum()),
+                "won_clients": int((sel & comp["won"]).sum()),
                 "new_clients": int((sel & comp["won"] & (first == t)).sum()),
                 "lost_clients": int((sel & comp["lost"]).sum()),
             })
@@ -288,15 +301,18 @@ def growth_shares(table: pd.DataFrame, *, since: str | None = None) -> pd.DataFr
             gains = minor["won"][k] + minor["grown"][k]
             losses = minor["lost"][k] + minor["shrunk"][k]
             rows.append({
-                "measure": m, "kind": k, "start_period": str(part.loc[part["period"] == first_p, "prev_period"].iloc[0]),
+                "measure": m, "kind": k, "start_period": str(
+                    part.loc[part["period"] == first_p, "prev_period"].iloc[0]),
                 "first_period": first_p, "last_period": last_p,
                 "start_value": start.get(k, 0) / 100,
                 "change": minor["change"][k] / 100,
                 "share_of_change": minor["change"][k] / tot["change"] if tot["change"] else np.nan,
                 "gains": gains / 100,
-                "share_of_gains": gains / (tot["won"] + tot["grown"]) if tot["won"] + tot["grown"] else np.nan,
+                "share_of_gains": gains / (tot["won"] + tot["grown"])
+                if tot["won"] + tot["grown"] else np.nan,
                 "losses": losses / 100,
-                "share_of_losses": losses / (tot["lost"] + tot["shrunk"]) if tot["lost"] + tot["shrunk"] else np.nan,
+                "share_of_losses": losses / (tot["lost"] + tot["shrunk"])
+                if tot["lost"] + tot["shrunk"] else np.nan,
                 "lost": minor["lost"][k] / 100,
                 "share_of_lost": minor["lost"][k] / tot["lost"] if tot["lost"] else np.nan,
                 "new_clients": int(new[k]),
@@ -304,7 +320,8 @@ def growth_shares(table: pd.DataFrame, *, since: str | None = None) -> pd.DataFr
                 "share_of_start": start.get(k, 0) / tot_start if tot_start else np.nan,
             })
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    empty = (out["kind"] == UNDECIDED) & (out[["start_value", "gains", "losses", "new_clients"]] == 0).all(axis=1)
+    empty = (out["kind"] == UNDECIDED) & (out[["start_value", "gains", "losses",
+                                               "new_clients"]] == 0).all(axis=1)
     return out[~empty].reset_index(drop=True)
 
 
@@ -313,7 +330,8 @@ def shares_display(shares: pd.DataFrame, measure: str = "revenue") -> pd.DataFra
     here (the CSV keeps them unrounded, as fractions)."""
     d = shares[shares["measure"] == measure]
     out = pd.DataFrame({"kind": d["kind"]})
-    for col in ("share_of_start", "share_of_change", "share_of_gains", "share_of_lost", "share_of_new_clients"):
+    for col in ("share_of_start", "share_of_change", "share_of_gains", "share_of_lost",
+                "share_of_new_clients"):
         out[f"{col}_pct"] = (100 * d[col]).round(1)
     out.insert(2, "change", d["change"])
     return out.reset_index(drop=True)
@@ -330,10 +348,13 @@ def shares_sentence(shares: pd.DataFrame, lang: str = "en", *, measure: str = "r
     top = d.loc[d["share_of_gains"].idxmax()]
     start = float(shares.loc[shares["measure"] == measure, "start_value"].sum())
     change = float(shares.loc[shares["measure"] == measure, "change"].sum())
-    return i18n.t("decompose.sentence", lang, measure=i18n.column(measure, lang), first=top["start_period"],
+    return i18n.t("decompose.sentence", lang, measure=i18n.column(measure, lang),
+                  first=top["start_period"],
                   last=top["last_period"], change=i18n.number(change, lang, 0),
                   pct=i18n.number(100 * change / start, lang, 1) if start else "—",
-                  kind=i18n.label(top["kind"], lang), gains=i18n.percent(top["share_of_gains"], lang),
-                  start=i18n.percent(top["share_of_start"], lang) if np.isfinite(top["share_of_start"]) else "—",
+                  kind=i18n.label(top["kind"], lang),
+                  gains=i18n.percent(top["share_of_gains"], lang),
+                  start=i18n.percent(top["share_of_start"], lang)
+                  if np.isfinite(top["share_of_start"]) else "—",
                   new=i18n.percent(top["share_of_new_clients"], lang)
                   if np.isfinite(top["share_of_new_clients"]) else "—")

@@ -60,7 +60,8 @@ def explore(
         spearman_ci_low, spearman_ci_high``; ``diagnostics``.
     """
     md = choose_mode(data, mode)
-    cats = data.attrs.get("categories") or [c[len("share_"):] for c in data.columns if c.startswith("share_")]
+    cats = data.attrs.get("categories") or [
+        c[len("share_"):] for c in data.columns if c.startswith("share_")]
     outs = list(outcomes) if outcomes is not None else list(data.attrs.get("outcomes") or [
         o for o in registry.current().outcome_ids() if growth.outcome_column(o, 1) in data.columns])
     lag_l = list(lags) if lags is not None else list(data.attrs.get("lags") or growth.LAGS)
@@ -87,43 +88,56 @@ def explore(
                     "p_adjust_method": "fdr_bh", "diagnostics": ""}
                 if md == "panel":
                     if isinstance(fit, fe.TwoWayFit) and term in fit.terms[:-1]:
-                        j = fit.terms.index(term)
-                        q = sps.t.ppf(0.975, float(fit.df[j]))
-                        eff, eff_se = float(fit.std_effect[j]), float(fit.std_effect_se[j])
-                        row.update(n=int(fit.n), n_portfolios=int(fit.n_entities), estimate=float(fit.estimate[j]),
-                                   std_effect=eff, std_effect_se=eff_se, ci_low=float(eff - q * eff_se),
-                                   ci_high=float(eff + q * eff_se), p_unc=float(fit.p_unc[j]),
-                                   diagnostics=fit.diagnostics[j])
+                        row.update(_twoway_values(fit, fit.terms.index(term)))
                     else:
-                        row["diagnostics"] = "not estimable (exposure or outcome missing or constant)"
+                        row["diagnostics"] = ("not estimable (exposure or outcome missing or "
+                                              "constant)")
                 elif term in data.columns:
                     fit1 = fit_single(data, col, term, deciding, seed)
                     if fit1 is not None:
-                        q = sps.t.ppf(0.975, float(fit1["df"]))
-                        row.update(n=int(fit1["n"]), n_portfolios=1, estimate=float(fit1["estimate"]),
-                                   std_effect=fit1["std_effect"], std_effect_se=fit1["std_effect_se"],
-                                   ci_low=fit1["std_effect"] - q * fit1["std_effect_se"],
-                                   ci_high=fit1["std_effect"] + q * fit1["std_effect_se"],
-                                   p_unc=float(fit1["p_unc"]), diagnostics=f"deciding test {deciding}")
+                        row.update(_single_values(fit1, deciding))
                 if term in data.columns:
                     xs, ys = arr.col(term), arr.col(col)
                     both = np.isfinite(xs) & np.isfinite(ys)
                     xs, ys = xs[both], ys[both]
                     if len(xs) >= 4 and len(np.unique(xs)) > 1 and len(np.unique(ys)) > 1:
                         for method, pre in (("pearson", "pearson"), ("spearman", "spearman")):
-                            c = _correlation(xs, ys, method, "two-sided", 0.95)  # correlation()'s row
-                            row.update({f"{pre}_r": float(c["estimate"]), f"{pre}_ci_low": float(c["ci_low"]),
+                            # correlation()'s row
+                            c = _correlation(xs, ys, method, "two-sided", 0.95)
+                            row.update({f"{pre}_r": float(c["estimate"]),
+                                        f"{pre}_ci_low": float(c["ci_low"]),
                                         f"{pre}_ci_high": float(c["ci_high"])})
                 rows.append(row)
     out = pd.DataFrame(rows, columns=EXPLORE_COLUMNS)
     ok = out["p_unc"].notna()
     out["reject"] = pd.array([pd.NA] * len(out), dtype="boolean")
     if ok.any():
-        adj = adjust_pvalues(out.loc[ok, "p_unc"].to_numpy(dtype=float), method="fdr_bh", alpha=alpha)
+        adj = adjust_pvalues(out.loc[ok, "p_unc"].to_numpy(dtype=float), method="fdr_bh",
+                             alpha=alpha)
         out.loc[ok, "p_adj"] = adj["p_adj"].to_numpy()
         out.loc[ok, "reject"] = adj["reject"].to_numpy()
     out.attrs.update(mode=md, alpha=alpha, measure=measure)
     return out
+
+
+def _twoway_values(fit: fe.TwoWayFit, j: int) -> dict[str, object]:
+    """A row's numbers from exposure ``j`` of the panel model (95 % CI on the t(df) scale)."""
+    q = sps.t.ppf(0.975, float(fit.df[j]))
+    eff, eff_se = float(fit.std_effect[j]), float(fit.std_effect_se[j])
+    return dict(n=int(fit.n), n_portfolios=int(fit.n_entities), estimate=float(fit.estimate[j]),
+                std_effect=eff, std_effect_se=eff_se, ci_low=float(eff - q * eff_se),
+                ci_high=float(eff + q * eff_se), p_unc=float(fit.p_unc[j]),
+                diagnostics=fit.diagnostics[j])
+
+
+def _single_values(fit1: dict, deciding: str) -> dict[str, object]:
+    """A row's numbers from the one-portfolio model's deciding test."""
+    q = sps.t.ppf(0.975, float(fit1["df"]))
+    return dict(n=int(fit1["n"]), n_portfolios=1, estimate=float(fit1["estimate"]),
+                std_effect=fit1["std_effect"], std_effect_se=fit1["std_effect_se"],
+                ci_low=fit1["std_effect"] - q * fit1["std_effect_se"],
+                ci_high=fit1["std_effect"] + q * fit1["std_effect_se"],
+                p_unc=float(fit1["p_unc"]), diagnostics=f"deciding test {deciding}")
 
 
 __all__ = ["EXPLORE_COLUMNS", "explore"]

@@ -40,8 +40,9 @@ SINGLE_TESTS = ("hac", "bootstrap", "unadjusted")
 # The confirmatory set's few-cluster inference, chosen by simulation
 # (benchmarks/inference_choice.md: in-band family-wise rate with the best power at G = 30 and 10;
 # re-measured through the full pipeline at 50 and 10 portfolios against the wild cluster bootstrap,
-# benchmarks/method_check_bar.md, "Default inference": CV3 at every G — the wild bootstrap is in band
-# at 10 portfolios but not more powerful there, and less powerful at the same effect on lean worlds).
+# benchmarks/method_check_bar.md, "Default inference": CV3 at every G — the wild bootstrap is in
+# band at 10 portfolios but not more powerful there, and less powerful at the same effect on lean
+# worlds).
 DEFAULT_INFERENCE = "cv3"
 INFERENCE_NAMES = {
     "cr1": ("CR1 clustered SEs, t(G-1)", "кластерные ошибки CR1, t(G−1)"),
@@ -122,7 +123,8 @@ def usable_exposures(data: pd.DataFrame | PortfolioArrays, *, measure: str = "sh
     return cols
 
 
-def model_exposures(data: pd.DataFrame | PortfolioArrays, outcome: str, exposure_cols: Sequence[str], *,
+def model_exposures(data: pd.DataFrame | PortfolioArrays, outcome: str,
+                    exposure_cols: Sequence[str], *,
                     measure: str = "share") -> tuple[list[str], dict[str, str]]:
     """The exposures of ``outcome``'s model and the column that stands for each category.
 
@@ -138,7 +140,8 @@ def model_exposures(data: pd.DataFrame | PortfolioArrays, outcome: str, exposure
     arr = PortfolioArrays.of(data)
     data = arr.data
     swap = (data.attrs.get("variants") or {}).get(outcome, {})
-    cats = data.attrs.get("categories") or [c[len("share_"):] for c in data.columns if c.startswith("share_")]
+    cats = data.attrs.get("categories") or [
+        c[len("share_"):] for c in data.columns if c.startswith("share_")]
     term = {k: growth.exposure_column(swap.get(k, k), measure) for k in cats}
     cols = []
     for k in cats:
@@ -156,11 +159,13 @@ def within_sd(data: pd.DataFrame, column: str) -> float:
     """SD of a column after removing portfolio and period means (the exact two-way within
     transform, :func:`analysis.stats.fe.within`, on the rows where the column is known); with one
     portfolio, after removing the series' mean."""
-    arr = PortfolioArrays(data[["portfolio", "period", column]].dropna(subset=["portfolio", "period"]))
+    arr = PortfolioArrays(
+        data[["portfolio", "period", column]].dropna(subset=["portfolio", "period"]))
     return arr.within_sd(column)
 
 
-def independent_exposures(data: pd.DataFrame | PortfolioArrays, outcome_col: str, exposure_cols: Sequence[str], *,
+def independent_exposures(data: pd.DataFrame | PortfolioArrays, outcome_col: str,
+                          exposure_cols: Sequence[str], *,
                           keep: str) -> tuple[list[str], list[str]]:
     """``exposure_cols`` without the columns that are linear combinations of the others (with the
     size control) after removing portfolio and period means, on the rows the model uses.
@@ -202,12 +207,14 @@ def independent_exposures(data: pd.DataFrame | PortfolioArrays, outcome_col: str
     return [c for c in exposure_cols if c not in dropped], dropped
 
 
-def fit_panel(data: pd.DataFrame, outcome_col: str, exposure_cols: list[str], inference: str | None = None,
+def fit_panel(data: pd.DataFrame, outcome_col: str, exposure_cols: list[str],
+              inference: str | None = None,
               seed: int | None = None, arrays: PortfolioArrays | None = None) -> pd.DataFrame:
-    """One panel model; exposure rows with ``std_effect`` etc., or an empty frame when it cannot be fit.
-    ``inference`` None: the plain CR1 fit (the exploratory grid); else the named few-cluster method.
-    The model is :func:`analysis.stats.fe.twoway_fit` (numpy; equal to
-    :func:`analysis.stats.panel_regression` with two-way effects, checked in tests/test_stats_fe.py)."""
+    """One panel model; exposure rows with ``std_effect`` etc., or an empty frame when it cannot be
+    fit. ``inference`` None: the plain CR1 fit (the exploratory grid); else the named few-cluster
+    method. The model is :func:`analysis.stats.fe.twoway_fit` (numpy; equal to
+    :func:`analysis.stats.panel_regression` with two-way effects, checked in
+    tests/test_stats_fe.py)."""
     fit = fit_twoway(arrays or PortfolioArrays(data), outcome_col, exposure_cols, inference, seed)
     if fit is None:
         return pd.DataFrame()
@@ -224,7 +231,8 @@ def model_notes(fit: fe.TwoWayFit) -> str:
     return "; ".join(sorted({m.split(": ", 1)[-1] for m in fit.warnings}))
 
 
-def fit_twoway(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[str], inference: str | None,
+def fit_twoway(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[str],
+               inference: str | None,
                seed: int | None) -> fe.TwoWayFit | pd.DataFrame | None:
     """The model of :func:`fit_panel`: None when it cannot be fit, a frame of ``term,
     diagnostics`` when the model refuses the data (the message), else the fit."""
@@ -252,12 +260,13 @@ def fit_twoway(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[s
         return pd.DataFrame({"term": keep, "diagnostics": str(exc)})
 
 
-def cv3_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[str], *, alpha: float,
+def cv3_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[str], *,
+                  alpha: float,
                   power: float, m: int, n_sims: int = 500, seed: int = 0) -> dict[str, float]:
-    """Per exposure of :func:`fit_twoway`'s model of ``outcome_col``: the CV3 test's simulated MDE on
-    the model's own design over the mean of the fitted formula (t(G-1, 1-alpha/(2m)) + z(power)) × CV3 SE
-    over the same draws (:func:`analysis.stats.power.cluster_design_mde`'s ``mde / mde_fitted``: errors
-    drawn independent, the outcome not read).
+    """Per exposure of :func:`fit_twoway`'s model of ``outcome_col``: the CV3 test's simulated MDE
+    on the model's own design over the mean of the fitted formula (t(G-1, 1-alpha/(2m)) + z(power))
+    × CV3 SE over the same draws (:func:`analysis.stats.power.cluster_design_mde`'s ``mde /
+    mde_fitted``: errors drawn independent, the outcome not read).
     CV3's SE is noisy with few portfolios, so the formula's MDE is found with more than ``power``
     (0.83 at 8 units × 29 periods); the fitted MDE × this ratio is the one the test finds with
     ``power``. Empty when the design cannot be built."""
@@ -279,7 +288,8 @@ def cv3_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequenc
     x = np.column_stack([arr.col(c)[mask] for c in [*keep, growth.SIZE_CONTROL]])
     u, _ = fe.cluster_design(x, np.zeros(len(x)), ent, per, n_t)
     try:
-        out = cluster_design_mde(u, ent, n_terms=len(keep), alpha=alpha, power=power, m=m, n_sims=n_sims,
+        out = cluster_design_mde(u, ent, n_terms=len(keep), alpha=alpha, power=power, m=m,
+                                 n_sims=n_sims,
                                  seed=seed)
     except InputError:
         return {}
@@ -288,7 +298,8 @@ def cv3_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequenc
 
 
 @lru_cache(maxsize=64)
-def _calibration_cached(n: int, alpha: float, n_sims: int, seed: int, rho: float) -> tuple[tuple[str, float], ...]:
+def _calibration_cached(n: int, alpha: float, n_sims: int, seed: int,
+                        rho: float) -> tuple[tuple[str, float], ...]:
     rng = np.random.default_rng(seed)
     rejections = dict.fromkeys(SINGLE_TESTS, 0)
     valid = dict.fromkeys(SINGLE_TESTS, 0)
@@ -312,8 +323,8 @@ def calibrate_single(n_periods: int, *, alpha: float = 0.05, n_sims: int = 200, 
     """Measured null rejection rates of the one-portfolio tests at a series length.
 
     Simulates ``n_sims`` pairs of independent AR(1) series (coefficient ``rho`` in both, as
-    docs/methods.md, "Validation") of length ``n_periods`` and runs each test of the exposure's slope
-    in the ADL model used by :func:`analysis.growth.confirmatory.test_hypotheses`.
+    docs/methods.md, "Validation") of length ``n_periods`` and runs each test of the exposure's
+    slope in the ADL model used by :func:`analysis.growth.confirmatory.test_hypotheses`.
 
     Returns
     -------
@@ -323,8 +334,10 @@ def calibrate_single(n_periods: int, *, alpha: float = 0.05, n_sims: int = 200, 
         is closest to ``alpha``).
     """
     if n_periods < 8:
-        raise InputError(f"a single series needs at least 8 periods with exposures and outcomes, got {n_periods}")
-    rates = dict(_calibration_cached(int(n_periods), float(alpha), int(n_sims), int(seed), float(rho)))
+        raise InputError(f"a single series needs at least 8 periods with exposures and outcomes, "
+                         f"got {n_periods}")
+    rates = dict(_calibration_cached(int(n_periods), float(alpha), int(n_sims), int(seed),
+                                     float(rho)))
     out = pd.DataFrame({"test": list(rates), "n_periods": n_periods, "alpha": alpha,
                         "rejection_rate": list(rates.values()), "n_sims": n_sims})
     gap = (out["rejection_rate"] - alpha).abs().fillna(np.inf)
@@ -357,11 +370,13 @@ def fit_single(data: pd.DataFrame, outcome_col: str, exposure_col: str, deciding
     d = data.sort_values("period")[["period", outcome_col, exposure_col]].dropna()
     if len(d) < 8 or d[exposure_col].std() == 0 or d[outcome_col].std() == 0:
         return None
-    rows = {t: _ts_slope(d, outcome_col, exposure_col, t, seed, n_resamples=999 if t == deciding else 199)
+    rows = {t: _ts_slope(d, outcome_col, exposure_col, t, seed,
+                         n_resamples=999 if t == deciding else 199)
             for t in SINGLE_TESTS}
-    if rows[deciding] is None:
+    best = rows[deciding]
+    if best is None:
         return None
-    r = dict(rows[deciding])
+    r = dict(best)
     scale = float(d[exposure_col].std() / d[outcome_col].std())
     r["std_effect"] = r["estimate"] * scale
     r["std_effect_se"] = r["std_error"] * scale
@@ -372,15 +387,18 @@ def fit_single(data: pd.DataFrame, outcome_col: str, exposure_col: str, deciding
 def choose_mode(data: pd.DataFrame, mode: str) -> str:
     """``mode`` checked; ``auto`` is ``panel`` with two or more portfolios, else ``single``."""
     if mode not in ("auto", "panel", "single"):
-        raise InputError(f"The value for `mode` must be one of ['auto', 'panel', 'single'], but {mode!r} was passed.")
+        raise InputError(f"The value for `mode` must be one of ['auto', 'panel', 'single'], but "
+                         f"{mode!r} was passed.")
     if mode != "auto":
         return mode
     return "panel" if n_portfolios(data) >= 2 else "single"
 
 
 __all__ = [
-    "DEFAULT_INFERENCE", "INFERENCE_NAMES", "MIN_PERIODS", "SINGLE_TESTS", "PortfolioArrays", "calibrate_single",
-    "choose_mode", "cv3_mde_ratio", "fit_panel", "fit_single", "fit_twoway", "independent_exposures",
+    "DEFAULT_INFERENCE", "INFERENCE_NAMES", "MIN_PERIODS", "SINGLE_TESTS", "PortfolioArrays",
+    "calibrate_single",
+    "choose_mode", "cv3_mde_ratio", "fit_panel", "fit_single", "fit_twoway",
+    "independent_exposures",
     "model_exposures",
     "model_notes", "n_portfolios", "usable_exposures", "within_sd",
 ]  # fmt: skip

@@ -54,14 +54,17 @@ LAGS = (1, 2, 3, 4)
 
 
 def outcome_column(outcome: str, lag: int) -> str:
-    """Column name of ``outcome`` at lag ``lag`` in :func:`portfolio_panel` (``revenue_growth_h1``)."""
+    """Column name of ``outcome`` at lag ``lag`` in :func:`portfolio_panel`
+    (``revenue_growth_h1``)."""
     return f"{outcome}_h{lag}"
 
 
 def exposure_column(category: str, measure: str = "share") -> str:
-    """Column name of a category's exposure (``share_image``, ``count_share_image``, ``presence_image``)."""
+    """Column name of a category's exposure (``share_image``, ``count_share_image``,
+    ``presence_image``)."""
     if measure not in EXPOSURES:
-        raise InputError(f"The value for `measure` must be one of {list(EXPOSURES)}, but {measure!r} was passed.")
+        raise InputError(f"The value for `measure` must be one of {list(EXPOSURES)}, but "
+                         f"{measure!r} was passed.")
     return f"{measure}_{category}"
 
 
@@ -96,7 +99,8 @@ class PortfolioClientGrid:
         ci = self.clients.get_indexer(pd.MultiIndex.from_frame(keys))
         si = pd.Index(periods).get_indexer(panel["period"].astype(str))
         if (si < 0).any():
-            raise InputError(f"panel periods {sorted(set(panel['period'][si < 0]))[:3]} do not fit one frequency")
+            raise InputError(f"panel periods {sorted(set(panel['period'][si < 0]))[:3]} do not fit "
+                             f"one frequency")
         self.ci, self.si = ci, si
         self.portfolios = pd.Index(sorted(self.clients.get_level_values("portfolio").unique()))
         self.pc = self.portfolios.get_indexer(self.clients.get_level_values("portfolio"))
@@ -119,13 +123,16 @@ class PortfolioClientGrid:
         np.add.at(out, self.pc, x)
         return out
 
-    def membership(self, membership: pd.DataFrame, categories: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per category: (member, known) boolean (clients × periods) arrays; NA counts as not a member."""
+    def membership(self, membership: pd.DataFrame,
+                   categories: Sequence[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per category: (member, known) boolean (clients × periods) arrays; NA counts as not a
+        member."""
         need = ["client_id", "period", "category", "member"]
         missing = [c for c in need if c not in membership.columns]
         if missing:
             raise InputError(f"the membership table has no column(s) {missing}; it needs "
-                             "client_id, portfolio, period, category, member (as analysis.categories.rules.classify writes)")
+                             "client_id, portfolio, period, category, member (as "
+                             "analysis.categories.rules.classify writes)")
         m = membership[membership["category"].isin(list(categories))]
         if "portfolio" in m.columns:
             ci = _positions(self.clients, m["client_id"], m["portfolio"])
@@ -137,7 +144,8 @@ class PortfolioClientGrid:
         known = flag.notna().to_numpy()
         isin = flag.fillna(False).to_numpy(dtype=bool)
         cat_codes, cat_names = pd.factorize(m["category"])
-        cat = np.asarray(cat_names.astype(str), dtype=object)[cat_codes] if len(m) else np.array([], dtype=object)
+        cat = np.asarray(cat_names.astype(str), dtype=object)[cat_codes] if len(m) \
+            else np.array([], dtype=object)
         out = {}
         for k in categories:
             sel = ok & (cat == k)
@@ -220,7 +228,8 @@ class PeriodArrays:
     data), or None when the data lack what it needs — after putting the reason in ``missing``.
     """
 
-    def __init__(self, grid: PortfolioClientGrid, window: int, prev: dict[str, tuple[np.ndarray, np.ndarray]],
+    def __init__(self, grid: PortfolioClientGrid, window: int,
+                 prev: dict[str, tuple[np.ndarray, np.ndarray]],
                  signal_of: dict[str, str]):
         self.grid, self.W, self.T, self.P, self.C = grid, window, grid.T, grid.P, grid.C
         self.panel = grid.panel
@@ -265,7 +274,8 @@ class PeriodArrays:
         new[np.flatnonzero(has), first[has]] = True
         return new
 
-    def outside_ratio(self, outcome: str, available: bool, num: np.ndarray, den: np.ndarray, scale: float,
+    def outside_ratio(self, outcome: str, available: bool, num: np.ndarray, den: np.ndarray,
+                      scale: float,
                       h: int) -> np.ndarray | None:
         """``scale`` × Σ num / Σ den in t+h-1 over the clients outside the outcome's kind at t-1:
         with no signal of the kind (its ``<k>_any_signal`` variant) when given, else not members.
@@ -343,14 +353,16 @@ def retention_at(x: PeriodArrays, h: int) -> np.ndarray:
 
 def new_product_share_at(x: PeriodArrays, h: int) -> np.ndarray | None:
     """New-product share of revenue in t+h-1 from the clients outside ``advanced``."""
-    return x.outside_ratio("new_product_share", x.has("new_product_revenue"), x.matrix("new_product_revenue"),
+    return x.outside_ratio("new_product_share", x.has("new_product_revenue"),
+                           x.matrix("new_product_revenue"),
                            x.rev, 1.0, h)
 
 
 def claims_rate_at(x: PeriodArrays, h: int) -> np.ndarray | None:
     """Claims per 100 orders in t+h-1 from the clients outside ``demanding``."""
     available = "claim" in x.panel.columns and "orders" in x.panel.columns
-    return x.outside_ratio("claims_rate", available, x.matrix("claim"), x.matrix("orders"), 100.0, h)
+    return x.outside_ratio("claims_rate", available, x.matrix("claim"), x.matrix("orders"),
+                           100.0, h)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -391,8 +403,8 @@ def portfolio_panel(
         Categories to build exposures for (default: those in ``membership``, in the order of
         the registry, :mod:`analysis.registry`).
     variants : pandas.DataFrame, optional
-        :func:`analysis.categories.rules.classify_variants`: the rule variants without the conditions
-        that read an outcome's own signal (they get exposure columns of their own,
+        :func:`analysis.categories.rules.classify_variants`: the rule variants without the
+        conditions that read an outcome's own signal (they get exposure columns of their own,
         ``share_<k>_without_<outcome>``) and each kind's ``<k>_any_signal`` (the clients left out
         of "the others"). Without it, "the others" are the non-members at t-1 (older, biased
         construction; noted in ``attrs["notes"]``).
@@ -425,7 +437,8 @@ def portfolio_panel(
     >>> from analysis.categories.rules import classify
     >>> base = load(SAMPLE_DIR)
     >>> cp = client_period_panel(base)
-    >>> membership = classify(cp, base.clients, kpis=base.kpis, events=base.events, transactions=base.transactions)
+    >>> membership = classify(cp, base.clients, kpis=base.kpis, events=base.events,
+    ...                       transactions=base.transactions)
     >>> pp = portfolio_panel(cp, membership, kpis=base.kpis)
     >>> pp[["share_key_revenue", "revenue_growth_h1"]].notna().any().all()
     np.True_
@@ -465,21 +478,26 @@ def portfolio_panel(
         outcomes += kpi_names
     cols.update(out_cols)
     frame = _frame(grid, cols, window)
-    frame.attrs.update(window=window, lags=lags, categories=cats, outcomes=outcomes, notes=notes, variants=var_map,
-                       variant_rules={c: list(vinfo[c].get("dropped", [])) for c in var_cats}, others=x.others)
+    frame.attrs.update(window=window, lags=lags, categories=cats, outcomes=outcomes, notes=notes,
+                       variants=var_map,
+                       variant_rules={c: list(vinfo[c].get("dropped", [])) for c in var_cats},
+                       others=x.others)
     return frame
 
 
-def _memberships(grid: PortfolioClientGrid, membership: pd.DataFrame, cats: list[str], variants: pd.DataFrame | None
+def _memberships(grid: PortfolioClientGrid, membership: pd.DataFrame, cats: list[str],
+                 variants: pd.DataFrame | None
                  ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, dict]]:
     """Membership arrays of the kinds and of the rule variants, and what each variant is."""
     mem = grid.membership(membership, cats)
     vinfo = dict(variants.attrs.get("variants", {})) if variants is not None else {}
     if variants is not None and len(variants):
         present_v = [str(c) for c in pd.unique(variants["category"])]
-        for c in present_v:  # ids tell what each is when attrs were lost (e.g. a Parquet round trip)
+        # ids tell what each is when attrs were lost (e.g. a Parquet round trip)
+        for c in present_v:
             if c.endswith("_any_signal"):
-                vinfo.setdefault(c, {"category": c[: -len("_any_signal")], "outcome": "", "dropped": []})
+                vinfo.setdefault(c, {"category": c[: -len("_any_signal")], "outcome": "",
+                                     "dropped": []})
             elif "_without_" in c:
                 k, o = c.split("_without_", 1)
                 vinfo.setdefault(c, {"category": k, "outcome": o, "dropped": []})
@@ -499,9 +517,11 @@ def _exposure_columns(x: PeriodArrays, kinds: list[str], notes: list[str]) -> di
         in_n = x.by_portfolio((m1 & x.win_act_c).astype(float))
         cols[exposure_column(k, "share")] = np.where(known_p, ratio(in_rev, x.win_rev), np.nan)
         cols[exposure_column(k, "count_share")] = np.where(known_p, ratio(in_n, x.win_n), np.nan)
-        cols[exposure_column(k, "presence")] = np.where(known_p & (x.win_n > 0), (in_n > 0).astype(float), np.nan)
+        cols[exposure_column(k, "presence")] = np.where(known_p & (x.win_n > 0),
+                                                        (in_n > 0).astype(float), np.nan)
         if not known_p[:, x.W:].any():
-            notes.append(f"{k}: no known membership (not computable or short history); exposures are empty")
+            notes.append(
+                f"{k}: no known membership (not computable or short history); exposures are empty")
     return cols
 
 
@@ -511,23 +531,28 @@ def _column_order(outcome: registry.Outcome) -> int:
     return 0 if outcome.family == "growth" else 2 if outcome.outside else 1
 
 
-def _panel_outcomes(x: PeriodArrays, lags: list[int], notes: list[str]) -> tuple[dict[str, np.ndarray], list[str]]:
+def _panel_outcomes(x: PeriodArrays, lags: list[int],
+                    notes: list[str]) -> tuple[dict[str, np.ndarray], list[str]]:
     """Every panel outcome of the registry at every lag (``<outcome>_h<h>``) and the ids computed;
     ``notes`` gets what could not be computed and why."""
     reg = registry.current()
     panel_outs = [reg.outcomes[o] for o in reg.panel_outcomes()]
     out_cols: dict[str, np.ndarray] = {}
     for h in lags:
-        for o in sorted(panel_outs, key=_column_order):
-            value = o.compute_function()(x, h)
+        for po in sorted(panel_outs, key=_column_order):
+            compute = po.compute_function()
+            assert compute is not None, "registry.load gives every panel outcome its compute"
+            value = compute(x, h)
             if value is not None:
-                out_cols[outcome_column(o.id, h)] = value
-    outcomes = [o.id for o in panel_outs if outcome_column(o.id, lags[0]) in out_cols]
+                out_cols[outcome_column(po.id, h)] = value
+    outcomes = [po.id for po in panel_outs if outcome_column(po.id, lags[0]) in out_cols]
     outside = reg.outside()
-    notes.extend(f"{o}: {why}" for o, why in x.missing.items() if o not in outside and o not in outcomes)
+    notes.extend(
+        f"{o}: {why}" for o, why in x.missing.items() if o not in outside and o not in outcomes)
     for o, grp in x.others.items():
         if grp == "not_member":
-            notes.append(f"{o}: measured on the non-members of `{outside[o]}` at t-1 (no rule variants given), "
+            notes.append(f"{o}: measured on the non-members of `{outside[o]}` at t-1 (no rule "
+                         f"variants given), "
                          "which selects on the outcome; pass variants=classify_variants(...)")
     for o in outside:
         if o not in outcomes:
@@ -535,12 +560,14 @@ def _panel_outcomes(x: PeriodArrays, lags: list[int], notes: list[str]) -> tuple
     return out_cols, outcomes
 
 
-def _kpi_outcomes(kpis: pd.DataFrame, grid: PortfolioClientGrid, lags: list[int]) -> tuple[dict[str, np.ndarray], list[str]]:
+def _kpi_outcomes(kpis: pd.DataFrame, grid: PortfolioClientGrid,
+                  lags: list[int]) -> tuple[dict[str, np.ndarray], list[str]]:
     """Every numeric KPI column as a level outcome: its value in t+h-1."""
     kcols = [c for c in kpis.columns if c not in ("portfolio", "period")
              and pd.api.types.is_numeric_dtype(kpis[c]) and not pd.api.types.is_bool_dtype(kpis[c])]
     si = pd.Index(grid.periods).get_indexer(kpis["period"].astype(str))
-    pi = grid.portfolios.get_indexer(kpis["portfolio"].astype(str)) if "portfolio" in kpis.columns else None
+    pi = grid.portfolios.get_indexer(kpis["portfolio"].astype(str)) \
+        if "portfolio" in kpis.columns else None
     out: dict[str, np.ndarray] = {}
     for c in kcols:
         arr = np.full((grid.P, grid.T), np.nan)
@@ -632,7 +659,8 @@ def codebook(data: pd.DataFrame) -> pd.DataFrame:
     reg = registry.current()
     outside = reg.outside()
     rows = []
-    cats = data.attrs.get("categories") or [c[len("share_"):] for c in data.columns if c.startswith("share_")]
+    cats = data.attrs.get("categories") or [
+        c[len("share_"):] for c in data.columns if c.startswith("share_")]
     vrules = dict(data.attrs.get("variant_rules") or {})
     var_map = dict(data.attrs.get("variants") or {})
     others = dict(data.attrs.get("others") or {})
@@ -640,16 +668,22 @@ def codebook(data: pd.DataFrame) -> pd.DataFrame:
     replaced = {(k, o) for o, d in var_map.items() for k in d}
     outs = list(data.attrs.get("outcomes") or [])
     fixed = {
-        "portfolio": ("id", "the portfolio (supplier unit)", "портфель (подразделение поставщика)", ""),
-        "period": ("id", "t: the first period after the exposure window", "t: первый период после окна", "t"),
-        "window_revenue": ("size", "portfolio revenue over the window", "выручка портфеля за окно", f"t-{W} … t-1"),
+        "portfolio": ("id", "the portfolio (supplier unit)", "портфель (подразделение поставщика)",
+                      ""),
+        "period": ("id", "t: the first period after the exposure window",
+                   "t: первый период после окна", "t"),
+        "window_revenue": ("size", "portfolio revenue over the window", "выручка портфеля за окно",
+                           f"t-{W} … t-1"),
         SIZE_CONTROL: ("control", "log portfolio revenue over the window (the size control)",
                        "логарифм выручки портфеля за окно (контроль размера)", f"t-{W} … t-1"),
-        "window_clients": ("size", "clients with revenue in the window", "клиенты с выручкой в окне", f"t-{W} … t-1"),
+        "window_clients": ("size", "clients with revenue in the window",
+                           "клиенты с выручкой в окне", f"t-{W} … t-1"),
     }
     for col in data.columns:
-        row = {"column": col, "role": "", "category": "", "measure": "", "outcome": "", "lag": np.nan,
-               "periods": "", "rule": "", "group": "", "used_for": "", "description_en": "", "description_ru": ""}
+        row = {"column": col, "role": "", "category": "", "measure": "", "outcome": "",
+               "lag": np.nan,
+               "periods": "", "rule": "", "group": "", "used_for": "", "description_en": "",
+               "description_ru": ""}
         if col in fixed:
             role, en, ru, per = fixed[col]
             row.update(role=role, description_en=en, description_ru=ru, periods=per)
@@ -662,15 +696,20 @@ def codebook(data: pd.DataFrame) -> pd.DataFrame:
                             kind, o = base_of[k]
                             drop = ", ".join(vrules.get(k, []))
                             row.update(rule=f"without {drop}", used_for=o,
-                                       description_en=f"{kind} (rule without {drop}, for {o}): {en}; membership at t-1",
-                                       description_ru=f"{kind} (правило без {drop}, для {o}): {ru}; принадлежность на t-1")
+                                       description_en=f"{kind} (rule without {drop}, for {o}): "
+                                                      f"{en}; membership at t-1",
+                                       description_ru=f"{kind} (правило без {drop}, для {o}): "
+                                                      f"{ru}; принадлежность на t-1")
                             k_show = kind
                         else:
-                            row.update(rule="full", used_for=", ".join(o for o in outs if (k, o) not in replaced),
+                            row.update(rule="full",
+                                       used_for=", ".join(o for o in outs if (k,
+                                                                              o) not in replaced),
                                        description_en=f"{k}: {en}; membership at t-1",
                                        description_ru=f"{k}: {ru}; принадлежность на t-1")
                             k_show = k
-                        row.update(role="exposure", category=k_show, measure=m, periods=f"t-{W} … t-1")
+                        row.update(role="exposure", category=k_show, measure=m,
+                                   periods=f"t-{W} … t-1")
                         hit = True
             if not hit and "_h" in col:
                 o, _, h = col.rpartition("_h")
@@ -684,7 +723,8 @@ def codebook(data: pd.DataFrame) -> pd.DataFrame:
                     grp = others.get(o)
                     group = (f"no {outside[o]} signal at t-1" if grp == "no_signal" else
                              f"not {outside[o]} at t-1" if grp == "not_member" else "all clients")
-                    row.update(role="outcome", outcome=o, lag=h, periods=per.replace("t+0", "t"), group=group,
+                    row.update(role="outcome", outcome=o, lag=h, periods=per.replace("t+0", "t"),
+                               group=group,
                                description_en=_at_lag(en, h).replace("lag h", f"lag {h}"),
                                description_ru=_at_lag(ru, h).replace("лагом h", f"лагом {h}"))
         rows.append(row)

@@ -7,16 +7,16 @@ with count shares; a verdict that changes is flagged.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 
 import pandas as pd
 
 from analysis.growth import panel as growth
 from analysis.growth.confirmatory import test_hypotheses
-from analysis.growth.spec import Hypothesis, HypothesisFile
+from analysis.growth.spec import HypothesesArg
 
 ROBUSTNESS_COLUMNS = [
-    "id", "category", "outcome", "lag", "variant", "quantile_shift", "measure", "std_effect", "ci_low",
+    "id", "category", "outcome", "lag", "variant", "quantile_shift", "measure", "std_effect",
+    "ci_low",
     "ci_high", "p_adj", "verdict", "baseline_verdict", "flipped",
 ]  # fmt: skip
 
@@ -24,7 +24,7 @@ ROBUSTNESS_COLUMNS = [
 def robustness(
     panel: pd.DataFrame,
     membership: Callable[[float], pd.DataFrame] | pd.DataFrame,
-    hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None = None,
+    hypotheses: HypothesesArg = None,
     *,
     window: int = 4,
     kpis: pd.DataFrame | None = None,
@@ -77,24 +77,28 @@ def robustness(
             return variants(shift)
         return variants if shift == 0.0 else None
 
-    kw = dict(alpha=alpha, mode=mode, seed=seed, n_calibration=n_calibration, attenuation=attenuation)
-    base_pp = growth.portfolio_panel(panel, base_members, window=window, kpis=kpis, variants=var_at(0.0))
-    variants: list[tuple[str, float, str, pd.DataFrame]] = [("baseline", 0.0, "share", base_pp)]
+    base_pp = growth.portfolio_panel(
+        panel, base_members, window=window, kpis=kpis, variants=var_at(0.0)
+    )
+    # (the runs have their own name: the closure ``var_at`` reads the parameter ``variants``)
+    runs: list[tuple[str, float, str, pd.DataFrame]] = [("baseline", 0.0, "share", base_pp)]
     members = {0.0: base_members}
     if provider:
         for s in shifts:
             members[float(s)] = provider(float(s))
             pp = growth.portfolio_panel(panel, members[float(s)], window=window, kpis=kpis,
                                         variants=var_at(float(s)))
-            variants.append((f"quantile_shift={s:+.2f}", float(s), "share", pp))
-    variants.append(("count_share", 0.0, "count_share", base_pp))
+            runs.append((f"quantile_shift={s:+.2f}", float(s), "share", pp))
+    runs.append(("count_share", 0.0, "count_share", base_pp))
     frames = []
     base_verdicts = None
-    for name, s, measure, pp in variants:
-        res = test_hypotheses(pp, hypotheses, measure=measure, **kw)
+    for name, s, measure, pp in runs:
+        res = test_hypotheses(pp, hypotheses, alpha=alpha, measure=measure, mode=mode, seed=seed,
+                              n_calibration=n_calibration, attenuation=attenuation)
         if base_verdicts is None:
             base_verdicts = res.set_index("id")["verdict"]
-        part = res[["id", "category", "outcome", "lag", "measure", "std_effect", "ci_low", "ci_high", "p_adj",
+        part = res[["id", "category", "outcome", "lag", "measure", "std_effect", "ci_low",
+                    "ci_high", "p_adj",
                     "verdict"]].copy()
         part["variant"] = name
         part["quantile_shift"] = s
@@ -117,8 +121,10 @@ def membership_sensitivity(memberships: dict[float, pd.DataFrame]) -> pd.DataFra
     """
     frames = []
     for s, m in memberships.items():
-        d = m.assign(_known=m["member"].notna(), _in=m["member"].astype("boolean").fillna(False).astype(bool))
-        g = d.groupby(["category", "period"], as_index=False).agg(members=("_in", "sum"), decided=("_known", "sum"))
+        d = m.assign(_known=m["member"].notna(),
+                     _in=m["member"].astype("boolean").fillna(False).astype(bool))
+        g = d.groupby(["category", "period"], as_index=False).agg(members=("_in", "sum"),
+                                                                  decided=("_known", "sum"))
         g.insert(0, "quantile_shift", float(s))
         frames.append(g)
     out = pd.concat(frames, ignore_index=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -19,7 +19,8 @@ from analysis.config import PACKAGE_DIR
 from analysis.errors import InputError, read_yaml
 
 DEFAULT_FILE = PACKAGE_DIR / "resources" / "hypotheses.yaml"
-#: Outcomes a client-level hypothesis (``level: client``) can name (see :mod:`analysis.growth.client_links`).
+#: Outcomes a client-level hypothesis (``level: client``) can name (see
+#: :mod:`analysis.growth.client_links`).
 CLIENT_OUTCOMES = ("revenue_growth", "retention", "margin_change", "claims_rate")
 
 
@@ -44,22 +45,23 @@ class Hypothesis(BaseModel):
     @model_validator(mode="after")
     def _client_outcome(self) -> Hypothesis:
         if self.level == "client" and self.outcome not in CLIENT_OUTCOMES:
-            raise ValueError(f"a client-level hypothesis takes one of the outcomes {list(CLIENT_OUTCOMES)}, "
-                             f"got {self.outcome!r}")
+            raise ValueError(f"a client-level hypothesis takes one of the outcomes "
+                             f"{list(CLIENT_OUTCOMES)}, got {self.outcome!r}")
         return self
 
     @field_validator("expected_sign", mode="before")
     @classmethod
     def _sign(cls, v: object) -> object:
-        return {1: "+", -1: "-", "positive": "+", "negative": "-"}.get(v, v) if not isinstance(v, bool) else v
+        signs = {1: "+", -1: "-", "positive": "+", "negative": "-"}
+        return signs.get(v, v) if not isinstance(v, bool) else v
 
     @field_validator("category")
     @classmethod
     def _category(cls, v: str) -> str:
         kinds = registry.current().kind_ids()
         if v not in kinds:
-            raise ValueError(f"unknown category {v!r}; use one of {list(kinds)} (a kind of your own: "
-                             "declare it in a rulebook, and load that rulebook first)")
+            raise ValueError(f"unknown category {v!r}; use one of {list(kinds)} (a kind of your "
+                             f"own: declare it in a rulebook, and load that rulebook first)")
         return v
 
     @property
@@ -100,17 +102,25 @@ def load_hypotheses(path: str | Path | None = None) -> HypothesisFile:
         Missing file, bad YAML, or a field that fails its check (the message names it).
     """
     p = Path(path) if path is not None else DEFAULT_FILE
-    raw = read_yaml(p, missing="hypotheses file not found; give a YAML file or leave it out for the defaults")
+    raw = read_yaml(
+        p, missing="hypotheses file not found; give a YAML file or leave it out for the defaults")
     if isinstance(raw, list):
         raw = {"hypotheses": raw}
     try:
         return HypothesisFile.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
-        raise InputError(f"{p}: {problems}. Fix these fields (see the default file for the format).") from None
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+        raise InputError(
+            f"{p}: {problems}. Fix these fields (see the default file for the format).") from None
 
 
-def as_hypothesis_file(hypotheses: HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None) -> HypothesisFile:
+#: What the functions that test hypotheses accept: a checked file, a list of hypotheses or dicts,
+#: a path (None: the built-in file)
+HypothesesArg: TypeAlias = HypothesisFile | Sequence[Hypothesis | dict] | str | Path | None
+
+
+def as_hypothesis_file(hypotheses: HypothesesArg) -> HypothesisFile:
     """The hypotheses as a checked file: a path (None: the built-in file), a list of hypotheses or
     dicts, or a HypothesisFile as it is."""
     if hypotheses is None or isinstance(hypotheses, (str, Path)):
@@ -125,4 +135,5 @@ def as_hypothesis_file(hypotheses: HypothesisFile | Sequence[Hypothesis | dict] 
 
 
 
-__all__ = ["CLIENT_OUTCOMES", "DEFAULT_FILE", "Hypothesis", "HypothesisFile", "as_hypothesis_file", "load_hypotheses"]
+__all__ = ["CLIENT_OUTCOMES", "DEFAULT_FILE", "Hypothesis", "HypothesesArg", "HypothesisFile",
+           "as_hypothesis_file", "load_hypotheses"]

@@ -61,6 +61,8 @@ def verdict(
 
 def _attenuation(a: float | None) -> float:
     """An attenuation usable as a factor: 1 when unknown, clipped to [0, 1]."""
+    if a is None:
+        return 1.0
     try:
         a = float(a)
     except (TypeError, ValueError):
@@ -68,7 +70,8 @@ def _attenuation(a: float | None) -> float:
     return float(np.clip(a, 0.0, 1.0)) if np.isfinite(a) else 1.0
 
 
-#: Why a confirmatory test is inconclusive (``verdict_reason`` in ``hypotheses.csv``; empty otherwise).
+#: Why a confirmatory test is inconclusive (``verdict_reason`` in ``hypotheses.csv``; empty
+#: otherwise).
 VERDICT_REASONS = {
     "rule_too_noisy": "rule too noisy to rule out an effect",
     "ci_too_wide": "the confidence interval reaches beyond ±min_effect",
@@ -83,8 +86,8 @@ def verdict_reason(verdict_: str, ci90_low: float, ci90_high: float, *, min_effe
     otherwise; empty for every other verdict."""
     if verdict_ != "inconclusive":
         return ""
-    if np.isfinite(ci90_low) and np.isfinite(ci90_high) and -min_effect < ci90_low and ci90_high < min_effect \
-            and _attenuation(attenuation) < 1.0:
+    if np.isfinite(ci90_low) and np.isfinite(ci90_high) and -min_effect < ci90_low \
+            and ci90_high < min_effect and _attenuation(attenuation) < 1.0:
         return "rule_too_noisy"
     return "ci_too_wide"
 

@@ -41,7 +41,9 @@ def _outcome_words(outcome: str) -> tuple[str, str, str, str, str, str]:
 
 def _lag_words(h: int, lang: str) -> str:
     if lang == "ru":
-        return "в следующем периоде" if h == 1 else f"через {h} {'периода' if h < 5 else 'периодов'}"
+        if h == 1:
+            return "в следующем периоде"
+        return f"через {h} {'периода' if h < 5 else 'периодов'}"
     return "in the next period" if h == 1 else f"{h} periods later"
 
 
@@ -60,24 +62,25 @@ def reason_sentence(row: dict | pd.Series, lang: str = "en") -> str:
         per = "период" if n_t % 10 == 1 and n_t % 100 != 11 else (
             "периода" if 2 <= n_t % 10 <= 4 and not 12 <= n_t % 100 <= 14 else "периодов")
         return "Проверить нельзя: " + {
-            "kind_not_computable": f"вид «{cat[1]}» не определяется по этим данным — в них нет признаков, "
-                                   "которые читает его правило (см. страницу 2).",
+            "kind_not_computable": f"вид «{cat[1]}» не определяется по этим данным — в них нет "
+                                   f"признаков, которые читает его правило (см. страницу 2).",
             "outcome_missing": f"показатель «{ru_out}» нельзя посчитать по этим данным.",
             "too_few_periods": f"{n_t} {per} с данными, а модели нужно не меньше {need}.",
-            "too_few_portfolios": f"портфелей с данными: {n_g}, а панельной модели нужно не меньше 2.",
-            "exposure_constant": f"доля клиентов «{cat[1]}» не меняется внутри портфелей во времени, "
-                                 "модели не с чем сравнивать.",
+            "too_few_portfolios": f"портфелей с данными: {n_g}, а панельной модели нужно не меньше "
+                                  f"2.",
+            "exposure_constant": f"доля клиентов «{cat[1]}» не меняется внутри портфелей во "
+                                 f"времени, модели не с чем сравнивать.",
         }.get(code, "модель не удалось оценить на этих данных.")
     per = "period" if n_t == 1 else "periods"
     return "Not testable: " + {
-        "kind_not_computable": f"{cat[0]} cannot be identified in these data — they lack what the kind's rule "
-                               "reads (see page 2).",
+        "kind_not_computable": f"{cat[0]} cannot be identified in these data — they lack what the "
+                               f"kind's rule reads (see page 2).",
         "outcome_missing": f"{en_out} cannot be measured from these data.",
         "too_few_periods": f"{n_t} usable {per}, and the model needs at least {need}.",
-        "too_few_portfolios": f"{n_g} portfolio{'' if n_g == 1 else 's'} with usable data, and the panel model "
-                              "needs at least 2.",
-        "exposure_constant": f"the share of {cat[0]} does not change within portfolios over time, so the model "
-                             "has nothing to compare.",
+        "too_few_portfolios": f"{n_g} portfolio{'' if n_g == 1 else 's'} with usable data, and the "
+                              f"panel model needs at least 2.",
+        "exposure_constant": f"the share of {cat[0]} does not change within portfolios over time, "
+                             f"so the model has nothing to compare.",
     }.get(code, "the model could not be fit on these data.")
 
 
@@ -85,33 +88,40 @@ def reason_sentence(row: dict | pd.Series, lang: str = "en") -> str:
 LEADS = {"supported": ("As expected", "Как и ожидалось"),
          "contradicted": ("Contrary to the hypothesis", "Вопреки гипотезе")}
 # The sentences of :func:`sentence`. Verdicts concern the kind as the rulebook decides it ("as the
-# rules define them"), not the latent kind itself; ``share`` is (by revenue, by count).
-_SENTENCE = {
+# rules define them"), not the latent kind itself; ``_SHARE`` is (by revenue, by count).
+_SHARE = {"en": ("revenue share", "share of clients"), "ru": ("выручки клиентов", "клиентов")}
+_SENTENCE: dict[str, dict[str, str]] = {
     "en": {
         "eff": "standardised slope {est}, 95 % CI {lo} to {hi}",
-        "share": ("revenue share", "share of clients"),
-        "significant": "{lead}, a larger {share} of {cat} (as the rules define them) went together with {move} {lag} "
-                       "({eff}). This is an association in the data, not proof of cause.",
-        "no_effect": "No association worth noting: with 90 % confidence the link between the share of {cat} (as the "
-                     "rules define them) and {out} {lag} is smaller than ±{m} SD ({eff}).",
-        "noisy": "Inconclusive (rule too noisy to rule out an effect): the link between the share of {cat} (as the "
-                 "rules define them) and {out} {lag} is smaller than ±{m} SD, but the rules see this kind with so "
-                 "much error that an effect of that size on the kind itself is not ruled out ({eff}).",
-        "inconclusive": "Inconclusive: the data can neither confirm nor rule out a link of at least ±{m} SD between "
-                        "the share of {cat} (as the rules define them) and {out} {lag} ({eff}).",
+        "significant": "{lead}, a larger {share} of {cat} (as the rules define them) went together "
+                       "with {move} {lag} ({eff}). This is an association in the data, not proof "
+                       "of cause.",
+        "no_effect": "No association worth noting: with 90 % confidence the link between the share "
+                     "of {cat} (as the rules define them) and {out} {lag} is smaller than ±{m} SD "
+                     "({eff}).",
+        "noisy": "Inconclusive (rule too noisy to rule out an effect): the link between the share "
+                 "of {cat} (as the rules define them) and {out} {lag} is smaller than ±{m} SD, but "
+                 "the rules see this kind with so much error that an effect of that size on the "
+                 "kind itself is not ruled out ({eff}).",
+        "inconclusive": "Inconclusive: the data can neither confirm nor rule out a link of at "
+                        "least ±{m} SD between the share of {cat} (as the rules define them) and "
+                        "{out} {lag} ({eff}).",
     },
     "ru": {
         "eff": "стандартизованный наклон {est}, 95 % ДИ от {lo} до {hi}",
-        "share": ("выручки клиентов", "клиентов"),
-        "significant": "{lead}, большая доля {share} категории «{cat}» (по определению правил) сопровождалась {move} "
-                       "{lag} ({eff}). Это связь в данных, а не доказательство причины.",
-        "no_effect": "Заметной связи нет: с 90 % уверенностью связь доли клиентов «{cat}» (по определению правил) с "
-                     "показателем «{out}» {lag} по модулю меньше {m} стд. откл. ({eff}).",
-        "noisy": "Вывода нет (правило слишком неточное, чтобы исключить эффект): для категории «{cat}» (по "
-                 "определению правил) связь с показателем «{out}» {lag} меньше {m} стд. откл., но правило видит "
-                 "этот вид клиентов с заметной ошибкой, и эффект на самих клиентов этого вида не исключён ({eff}).",
-        "inconclusive": "Вывода нет: данные не позволяют ни подтвердить, ни исключить связь не слабее {m} стд. откл. "
-                        "между долей клиентов «{cat}» (по определению правил) и показателем «{out}» {lag} ({eff}).",
+        "significant": "{lead}, большая доля {share} категории «{cat}» (по определению правил) "
+                       "сопровождалась {move} {lag} ({eff}). Это связь в данных, а не "
+                       "доказательство причины.",
+        "no_effect": "Заметной связи нет: с 90 % уверенностью связь доли клиентов «{cat}» (по "
+                     "определению правил) с показателем «{out}» {lag} по модулю меньше {m} стд. "
+                     "откл. ({eff}).",
+        "noisy": "Вывода нет (правило слишком неточное, чтобы исключить эффект): для категории "
+                 "«{cat}» (по определению правил) связь с показателем «{out}» {lag} меньше {m} "
+                 "стд. откл., но правило видит этот вид клиентов с заметной ошибкой, и эффект на "
+                 "самих клиентов этого вида не исключён ({eff}).",
+        "inconclusive": "Вывода нет: данные не позволяют ни подтвердить, ни исключить связь не "
+                        "слабее {m} стд. откл. между долей клиентов «{cat}» (по определению "
+                        "правил) и показателем «{out}» {lag} ({eff}).",
     },
 }
 
@@ -147,8 +157,10 @@ def sentence(row: dict | pd.Series, lang: str = "en") -> str:
     eff = words["eff"].format(est=format_signed(est, lang), lo=format_signed(row["ci_low"], lang),
                               hi=format_signed(row["ci_high"], lang))
     return words[key].format(
-        lead=LEADS.get(v, ("", ""))[i], share=words["share"][by_count], cat=kind_words(row["category"])[i],
-        out=out[i], move=out[2 + 2 * i] if est > 0 else out[3 + 2 * i], lag=_lag_words(int(row["lag"]), lang),
+        lead=LEADS.get(v, ("", ""))[i], share=_SHARE["ru" if i else "en"][by_count],
+        cat=kind_words(row["category"])[i],
+        out=out[i], move=out[2 + 2 * i] if est > 0 else out[3 + 2 * i],
+        lag=_lag_words(int(row["lag"]), lang),
         m=format_decimal(float(row["min_effect"]), lang), eff=eff)
 
 
@@ -157,36 +169,47 @@ def inference_sentence(results: pd.DataFrame, lang: str = "en") -> str:
 
     Examples
     --------
-    >>> res = pd.DataFrame({"mode": ["panel"], "inference": ["cv3"], "n_portfolios": [30], "df": [29.0]})
+    >>> res = pd.DataFrame({"mode": ["panel"], "inference": ["cv3"], "n_portfolios": [30],
+    ...                     "df": [29.0]})
     >>> inference_sentence(res)
-    'p-values, confidence intervals and MDEs use the leave-one-portfolio-out jackknife (CV3), t(G-1) over 30 portfolios, the method that kept the false-positive rate near 5 % in simulations with 10 and 30 portfolios.'
+    'p-values, confidence intervals and MDEs use the leave-one-portfolio-out jackknife (CV3), t(G-1)
+    over 30 portfolios, the method that kept the false-positive rate near 5 % in simulations with 10
+    and 30 portfolios.'
     """
     tested = results[results["inference"].notna() & results["n_portfolios"].notna()]
     if tested.empty:
         return ("No hypothesis could be tested, so no inference was run." if lang == "en" else
-                "Ни одну гипотезу не удалось проверить, поэтому статистический вывод не выполнялся.")
+                "Ни одну гипотезу не удалось проверить, поэтому статистический вывод не "
+                "выполнялся.")
     method = str(tested["inference"].iloc[0])
     if str(tested["mode"].iloc[0]) != "panel":
-        return (f"One portfolio: p-values use the {method} test, the one whose rejection rate on simulated "
-                f"independent series of this length was closest to the nominal level." if lang == "en" else
-                f"Один портфель: p-значения дает тест {method} — тот, чья доля отклонений на смоделированных "
-                f"независимых рядах такой длины ближе всего к номинальному уровню.")
+        return (f"One portfolio: p-values use the {method} test, the one whose rejection rate on "
+                f"simulated independent series of this length was closest to the nominal "
+                f"level." if lang == "en" else
+                f"Один портфель: p-значения дает тест {method} — тот, чья доля отклонений на "
+                f"смоделированных независимых рядах такой длины ближе всего к номинальному уровню.")
     g = int(tested["n_portfolios"].max())
     name = INFERENCE_NAMES[method][0 if lang == "en" else 1]
     extra = ""
     if method == "cr2":
         lo, hi = float(tested["df"].min()), float(tested["df"].max())
-        extra = f" (df {lo:.1f}–{hi:.1f})" if lang == "en" else f" (степеней свободы {lo:.1f}–{hi:.1f})".replace(".", ",")
+        extra = f" (df {lo:.1f}–{hi:.1f})" if lang == "en" \
+            else f" (степеней свободы {lo:.1f}–{hi:.1f})".replace(".", ",")
     elif method == "wild":
         w = "Webb" if g < 12 else "Rademacher"
-        extra = (f" ({w} weights, 999 draws; its CIs and MDEs use the bootstrap-t standard error)" if lang == "en"
-                 else f" (веса {'Уэбба' if g < 12 else 'Радемахера'}, 999 повторов; ДИ и МОЭ — по бутстреп-t ошибке)")
+        extra = (f" ({w} weights, 999 draws; its CIs and MDEs use the bootstrap-t standard error)"
+                 if lang == "en"
+                 else f" (веса {'Уэбба' if g < 12 else 'Радемахера'}, 999 повторов; ДИ и МОЭ — по "
+                      f"бутстреп-t ошибке)")
     if lang == "en":
-        return (f"p-values, confidence intervals and MDEs use {name}{extra} over {g} portfolios, the method that "
-                f"kept the false-positive rate near 5 % in simulations with 10 and 30 portfolios.")
-    return (f"p-значения, доверительные интервалы и МОЭ рассчитаны методом: {name}{extra}, по {g} портфелям — "
-            f"он удерживал долю ложных срабатываний около 5 % в симуляциях с 10 и 30 портфелями.")
+        return (f"p-values, confidence intervals and MDEs use {name}{extra} over {g} portfolios, "
+                f"the method that kept the false-positive rate near 5 % in simulations with 10 and "
+                f"30 portfolios.")
+    return (f"p-значения, доверительные интервалы и МОЭ рассчитаны методом: {name}{extra}, по {g} "
+            f"портфелям — он удерживал долю ложных срабатываний около 5 % в симуляциях с 10 и 30 "
+            f"портфелями.")
 
 
 
-__all__ = ["LEADS", "format_decimal", "format_signed", "inference_sentence", "kind_words", "reason_sentence", "sentence"]
+__all__ = ["LEADS", "format_decimal", "format_signed", "inference_sentence", "kind_words",
+           "reason_sentence", "sentence"]

@@ -39,27 +39,56 @@ def connect(engine: str = "duckdb", **config: Any) -> BaseBackend:
     raise InputError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
 
 
+def spark_active() -> bool:
+    """Whether a SparkSession is active in this process (then it is the caller's to stop)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        return False
+    return SparkSession.getActiveSession() is not None
+
+
+def release(con: BaseBackend, *, stop_spark: bool = False) -> None:
+    """Close an engine connection: DuckDB's always; Spark's session only with ``stop_spark`` (the
+    caller started it: the JVM is not kept beside the pages), never a session it had already."""
+    if con.name == "duckdb":
+        con.disconnect()
+    elif stop_spark and con.name == "pyspark":
+        con.disconnect()
+
+
 def spark_session(**config: Any) -> SparkSession:
     """The active SparkSession, or a new one (``KEYCLIENTS_SPARK_MASTER``, default ``local[2]``)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
-        raise InputError("--engine spark needs pyspark: pip install 'keyclients[spark]' (and Java 17)") from None
+        raise InputError(
+            "--engine spark needs pyspark: pip install 'keyclients[spark]' (and Java 17)"
+        ) from None
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
     master = os.environ.get("KEYCLIENTS_SPARK_MASTER", "local[2]")
     if master.startswith("local"):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    builder = (SparkSession.builder.master(master).appName("keyclients")
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.execution.arrow.pyspark.enabled", "true"))
-    if master.startswith("local"):  # a small local job: few shuffle partitions, no web UI
-        builder = builder.config("spark.sql.shuffle.partitions", "4").config("spark.ui.enabled", "false")
+    builder = (
+        SparkSession.builder.master(master)
+        .appName("keyclients")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+    )
+    if master.startswith("local"):  # a small local job: few shuffle partitions, no web UI or bars
+        builder = (
+            builder.config("spark.sql.shuffle.partitions", "4")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+        )
     for key, value in config.items():
         builder = builder.config(key, value)
     try:
         return builder.getOrCreate()
     except Exception as exc:  # no Java, or the JVM did not start
-        raise InputError(f"--engine spark: Spark did not start ({str(exc).splitlines()[0][:200]}); "
-                         "it needs Java 17 (JAVA_HOME) and pyspark") from None
+        raise InputError(
+            f"--engine spark: Spark did not start ({str(exc).splitlines()[0][:200]}); "
+            "it needs Java 17 (JAVA_HOME) and pyspark"
+        ) from None

@@ -1,12 +1,18 @@
-"""The row-level engines: connect DuckDB or Spark, read large canonical files in place, check them there.
+"""The row-level engines: connect DuckDB or Spark, read large canonical files in place, check
+them there.
 
 :mod:`analysis.ingest` reads real exports of any shape (encodings, title rows, decimal commas,
 Russian headers) into pandas; that holds every cell in memory. Order lines that are already
 canonical — Parquet, or plain CSV with canonical headers, ``,`` between fields, ``.`` decimals and
 ISO dates (what ``keyclients synth`` writes and what a warehouse exports) — are better read by the
 engine itself: DuckDB streams them through the aggregation in bounded memory, and Spark reads them
-on its executors. The panel is the same Ibis expression (:func:`analysis.ingest.panel.panel_expr`) either
-way, so both paths give the same numbers.
+on its executors. The panel is the same Ibis expression
+(:func:`analysis.ingest.panel.panel_expr`) either way, so both paths give the same numbers.
+
+With ``--engine spark`` a report's study is read this way (:func:`load_in_engine`): the files are
+checked where they lie, and only the client × period panel, the order lines counted per client,
+period and manager (what the features read beyond the panel) and the small tables (clients,
+KPIs) come into Python.
 
 Engines: ``duckdb`` (embedded, the default) and ``spark`` (``pip install 'keyclients[spark]'``;
 an active ``SparkSession`` is used as it is, otherwise one is started on
@@ -18,40 +24,67 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from analysis.config import EVENT_TYPES
 from analysis.errors import InputError
-from analysis.ingest.backends import ENGINES, connect, spark_session  # noqa: F401 (public here too)
+from analysis.ingest.backends import (  # noqa: F401 - ENGINES, spark_session: public here too
+    ENGINES,
+    connect,
+    release,
+    spark_active,
+    spark_session,
+)
+
+if TYPE_CHECKING:  # ibis is imported with the backend
+    import ibis.expr.types as ir
+    from ibis.backends import BaseBackend
 
 MONEY = "DECIMAL(18, 2)"
 #: Canonical columns the engine reads, with their engine types (others in the file are ignored).
 SCAN_COLUMNS: dict[str, dict[str, str]] = {
-    "transactions": {"client_id": "VARCHAR", "date": "DATE", "revenue": MONEY, "cost": MONEY,
-                     "is_new_product": "BOOLEAN", "account_manager": "VARCHAR"},
+    "transactions": {
+        "client_id": "VARCHAR",
+        "date": "DATE",
+        "revenue": MONEY,
+        "cost": MONEY,
+        "is_new_product": "BOOLEAN",
+        "account_manager": "VARCHAR",
+    },
     "clients": {"client_id": "VARCHAR", "portfolio": "VARCHAR"},
     "events": {"client_id": "VARCHAR", "date": "DATE", "type": "VARCHAR", "amount": MONEY},
 }
-REQUIRED = {"transactions": ("client_id", "date", "revenue"), "clients": ("client_id", "portfolio"),
-            "events": ("client_id", "date", "type")}
+REQUIRED = {
+    "transactions": ("client_id", "date", "revenue"),
+    "clients": ("client_id", "portfolio"),
+    "events": ("client_id", "date", "type"),
+}
 _SPARK_TYPES = {"VARCHAR": "STRING", "DATE": "DATE", MONEY: "DECIMAL(18,2)", "BOOLEAN": "BOOLEAN"}
 MAX_LINES = 5  # record numbers shown per problem
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 class NotScannable(InputError):
-    """The files are not canonical enough for the engine to read them itself (use :func:`analysis.ingest.load`)."""
+    """The files are not canonical enough for the engine to read them itself (use
+    :func:`analysis.ingest.load`)."""
 
 
 @dataclass
 class Scan:
-    """Canonical tables registered in an engine, read from the files where they lie."""
+    """Canonical tables registered in an engine, read from the files where they lie.
 
-    con: object
-    tables: dict = field(default_factory=dict)  # name → ibis Table (canonical column names)
-    paths: dict = field(default_factory=dict)  # name → Path
-    raw: dict = field(default_factory=dict)  # name → ibis Table of the file's cells as text (CSV), for checks
+    ``tables``: name → Ibis table of the canonical columns, typed; ``paths``: name → file;
+    ``raw``: name → the file's cells as text (CSV; the typed file for Parquet), for the checks;
+    ``whole``: name → every column of the file.
+    """
+
+    con: BaseBackend
+    tables: dict[str, ir.Table] = field(default_factory=dict)
+    paths: dict[str, Path] = field(default_factory=dict)
+    raw: dict[str, ir.Table | None] = field(default_factory=dict)
+    whole: dict[str, ir.Table] = field(default_factory=dict)
 
 
 def _find(folder: Path, table: str) -> Path | None:
@@ -90,8 +123,9 @@ def _csv_header(path: Path) -> list[str]:
     return header
 
 
-def scan(data: str | Path, *, engine: str = "duckdb", con=None) -> Scan:
-    """Register the folder's canonical ``transactions``, ``clients`` and ``events`` files in the engine.
+def scan(data: str | Path, *, engine: str = "duckdb", con: BaseBackend | None = None) -> Scan:
+    """Register the folder's canonical ``transactions``, ``clients`` and ``events`` files in the
+    engine.
 
     Parameters
     ----------
@@ -107,7 +141,8 @@ def scan(data: str | Path, *, engine: str = "duckdb", con=None) -> Scan:
     -------
     Scan
         ``tables`` (Ibis tables with the canonical columns found, typed: money DECIMAL(18,2),
-        dates DATE), ``paths``, ``raw`` (CSV cells as text, for :func:`check`) and ``con``.
+        dates DATE), ``paths``, ``raw`` (CSV cells as text, for :func:`check`), ``whole`` (every
+        column of the file) and ``con``.
 
     Raises
     ------
@@ -115,45 +150,19 @@ def scan(data: str | Path, *, engine: str = "duckdb", con=None) -> Scan:
         When a file is missing, not canonical (other headers, delimiter, date format, encoding)
         or a required column is absent; :func:`analysis.ingest.load` reads such files.
     """
-    folder = Path(data)
     con = con if con is not None else connect(engine)
-    spark = con.name == "pyspark"
     out = Scan(con=con)
-    remote = "://" in str(data)  # hdfs://, s3a://, gs://...: Parquet read by the engine (Spark's executors)
     for table in ("transactions", "clients", "events"):
-        path = f"{str(data).rstrip('/')}/{table}.parquet" if remote else _find(folder, table)
-        if path is None:
-            if table == "events":
-                continue
-            raise NotScannable(f"{folder}: no {table}.parquet or {table}.csv")
+        got = _read_one(con, data, table)
+        if got is None:
+            continue
+        t, raw, header, path = got
         want = SCAN_COLUMNS[table]
-        if remote:
-            try:
-                t = con.read_parquet(path)
-            except Exception as exc:
-                if table == "events":
-                    continue
-                raise NotScannable(f"{path}: cannot read ({str(exc).splitlines()[0][:200]})") from None
-            header = list(t.columns)
-            raw = t
-            path = Path(path.split("://", 1)[1])  # for the file name in messages
-        elif path.suffix == ".parquet":
-            t = con.read_parquet(str(path))
-            header = list(t.columns)
-            raw = t  # typed by the file; text columns are parsed with try_cast in check()
-        else:
-            header = _csv_header(path)
-            if spark:
-                ddl = ", ".join(f"`{h}` {_SPARK_TYPES.get(want.get(h, 'VARCHAR'), 'STRING')}" for h in header)
-                t = con.read_csv(str(path), header=True, schema=ddl, mode="PERMISSIVE")
-                raw = None
-            else:
-                t = con.read_csv(str(path), types={h: want[h] for h in header if h in want},
-                                 header=True, delim=",", quote='"', auto_detect=True)
-                raw = con.read_csv(str(path), header=True, delim=",", quote='"', all_varchar=True)
         missing = [c for c in REQUIRED[table] if c not in header]
         if missing:
-            raise NotScannable(f"{path.name}: no column {', '.join(missing)} under its canonical name")
+            raise NotScannable(
+                f"{path.name}: no column {', '.join(missing)} under its canonical name"
+            )
         keep = [c for c in want if c in header]
         casts = {c: t[c].cast(want[c].lower().replace("varchar", "string")) for c in keep}
         if table == "events":
@@ -161,11 +170,98 @@ def scan(data: str | Path, *, engine: str = "duckdb", con=None) -> Scan:
         out.tables[table] = t.select(**casts)
         out.paths[table] = path
         out.raw[table] = raw
+        out.whole[table] = t
     return out
 
 
-def panel_from_files(data: str | Path, *, freq: str = "Q", engine: str = "duckdb",
-                     partial_periods: str = "drop") -> pd.DataFrame:
+def _read_one(
+    con: BaseBackend, data: str | Path, table: str
+) -> tuple[ir.Table, ir.Table | None, list[str], Path] | None:
+    """One table registered in the engine: (typed table, raw cells or None, header, path); None
+    for absent events; :class:`NotScannable` for an absent or non-canonical required file."""
+    want = SCAN_COLUMNS[table]
+    if "://" in str(
+        data
+    ):  # hdfs://, s3a://, gs://...: Parquet read by the engine (Spark's executors)
+        uri = f"{str(data).rstrip('/')}/{table}.parquet"
+        try:
+            t = con.read_parquet(uri)
+        except Exception as exc:
+            if table == "events":
+                return None
+            raise NotScannable(f"{uri}: cannot read ({str(exc).splitlines()[0][:200]})") from None
+        return (
+            t,
+            t,
+            list(t.columns),
+            Path(uri.split("://", 1)[1]),
+        )  # the path names the file in messages
+    folder = Path(data)
+    path = _find(folder, table)
+    if path is None:
+        if table == "events":
+            return None
+        raise NotScannable(f"{folder}: no {table}.parquet or {table}.csv")
+    if path.suffix == ".parquet":
+        t = con.read_parquet(str(path))
+        return t, t, list(t.columns), path  # typed by the file; text columns are parsed in check()
+    header = _csv_header(path)
+    if con.name == "pyspark":
+        ddl = ", ".join(
+            f"`{h}` {_SPARK_TYPES.get(want.get(h, 'VARCHAR'), 'STRING')}" for h in header
+        )
+        t = con.read_csv(str(path), header=True, schema=ddl, mode="PERMISSIVE")
+        text = ", ".join(f"`{h}` STRING" for h in header)  # the cells as text, for the checks
+        return t, con.read_csv(str(path), header=True, schema=text), header, path
+    t = con.read_csv(
+        str(path),
+        types={h: want[h] for h in header if h in want},
+        header=True,
+        delim=",",
+        quote='"',
+        auto_detect=True,
+    )
+    raw = con.read_csv(str(path), header=True, delim=",", quote='"', all_varchar=True)
+    return t, raw, header, path
+
+
+def _fetch(con: BaseBackend, expr: ir.Table) -> pd.DataFrame:
+    """An expression's rows as pandas, through Arrow (Ibis's own ``to_pandas`` converts twice:
+    ~25 % of the time at 1M lines)."""
+    return con.to_pyarrow(expr).to_pandas()
+
+
+def _partial_labels(s: Scan, freq: str) -> list[str]:
+    """The partial first/last periods of the scanned order lines (as ``client_period_panel``'s
+    ``drop_partial_periods``): none when fewer than two whole periods would remain."""
+    from analysis.ingest.periods import partial_labels
+
+    tx = s.tables["transactions"]
+    days = pd.to_datetime(_fetch(s.con, tx.select(day=tx.date.cast("date")).distinct())["day"])
+    part = list(partial_labels(days, freq))
+    if part and days.dt.to_period(freq).nunique() - len(part) >= 2:
+        return part
+    return []
+
+
+def _panel_of_scan(s: Scan, freq: str, partial_periods: str) -> pd.DataFrame:
+    from analysis.ingest.panel import panel_expr
+
+    tables = s.tables
+    expr = panel_expr(tables["transactions"], tables["clients"], tables.get("events"), freq=freq)
+    out = _fetch(s.con, expr)
+    if partial_periods == "drop" and len(out):
+        part = _partial_labels(s, freq)
+        if part:
+            out = out[~out["period"].isin(part)]
+    for col in ("client_id", "portfolio", "period"):
+        out[col] = out[col].astype("str")
+    return out.reset_index(drop=True)
+
+
+def panel_from_files(
+    data: str | Path, *, freq: str = "Q", engine: str = "duckdb", partial_periods: str = "drop"
+) -> pd.DataFrame:
     """The client × period panel of a folder of canonical files, read and aggregated in the engine.
 
     Same columns, values and order as :func:`analysis.ingest.panel.client_period_panel` on
@@ -180,29 +276,13 @@ def panel_from_files(data: str | Path, *, freq: str = "Q", engine: str = "duckdb
     >>> panel_from_files(SAMPLE_DIR).columns[:3].tolist()
     ['client_id', 'portfolio', 'period']
     """
-    from analysis.ingest.panel import panel_expr
-
     # the result is sorted explicitly, so DuckDB need not keep the files' row order (less memory)
     con = connect(engine, preserve_insertion_order=False) if engine == "duckdb" else None
     s = scan(data, engine=engine, con=con)
     try:
-        expr = panel_expr(s.tables["transactions"], s.tables["clients"], s.tables.get("events"), freq=freq)
-        # through Arrow: Ibis's own to_pandas adds a second conversion pass (~25 % of the time at 1M lines)
-        out = s.con.to_pyarrow(expr).to_pandas()
-        if partial_periods == "drop" and len(out):  # as client_period_panel: partial first/last period out
-            from analysis.ingest.periods import partial_labels
-
-            tx = s.tables["transactions"]
-            days = s.con.to_pyarrow(tx.select(day=tx.date.cast("date")).distinct()).to_pandas()["day"]
-            part = partial_labels(pd.to_datetime(days), freq)
-            if part and pd.to_datetime(days).dt.to_period(freq).nunique() - len(part) >= 2:
-                out = out[~out["period"].isin(part)]
+        return _panel_of_scan(s, freq, partial_periods)
     finally:
-        if s.con.name == "duckdb":
-            s.con.disconnect()
-    for col in ("client_id", "portfolio", "period"):
-        out[col] = out[col].astype("str")
-    return out.reset_index(drop=True)
+        release(s.con)  # a Spark session outlives the call (it may be the caller's own)
 
 
 _CHECK_FIX = {
@@ -210,6 +290,18 @@ _CHECK_FIX = {
     "date": "write every date as YYYY-MM-DD",
     "revenue": "write amounts as plain numbers with a dot for decimals",
 }
+_NAMED_FIX = {
+    "not an event type": f"use one of {', '.join(EVENT_TYPES)} (or map the words in a data config)",
+    "negative revenue": (
+        "returns? pass returns=True (`returns: true` in the config); else correct them"
+    ),
+}
+_DUPLICATE_FIX = (
+    "the same export loaded twice or overlapping files? export each period once; "
+    "if these are real repeated lines, set `duplicates: keep` in the config"
+)
+PROBLEM_COLUMNS = ["severity", "file", "column", "check", "count", "lines", "fix"]
+_Condition = tuple[str, "ir.BooleanValue", "ir.Value | None"]  # column, condition, example value
 
 
 def check(data: str | Path, *, engine: str = "duckdb", returns: bool = False) -> pd.DataFrame:
@@ -228,74 +320,334 @@ def check(data: str | Path, *, engine: str = "duckdb", returns: bool = False) ->
         One row per problem: ``severity, file, column, check, count, lines, fix`` (``lines``: the
         first offending record numbers, 1 = first data line), like ``ValidationReport.problems``.
     """
+    s = scan(data, engine=engine)
+    try:
+        return check_scan(s, returns=returns)
+    finally:
+        release(s.con)  # a Spark session outlives the call (it may be the caller's own)
+
+
+def _conditions(s: Scan, table: str, src: ir.Table, *, returns: bool) -> dict[str, _Condition]:
+    """The checks of one table: ``"column|check"`` → (column, condition, example value or None)."""
+    t = s.tables[table]
+    cl = s.tables["clients"]
+    conds: dict[str, _Condition] = {}
+    for col, typ in SCAN_COLUMNS[table].items():
+        if col not in t.columns:
+            continue
+        cell = src[col]
+        textual = (
+            cell.type().is_string()
+        )  # (DuckDB reads an empty CSV field as NULL; no TRIM needed)
+        value = cell
+        if textual and typ != "VARCHAR":  # text cells (CSV, or text in Parquet) that do not parse
+            target = {"DATE": "date", MONEY: "decimal(18, 2)", "BOOLEAN": "boolean"}[typ]
+            value = cell.try_cast(target)
+            what = "date" if typ == "DATE" else "yes/no value" if typ == "BOOLEAN" else "number"
+            conds[f"{col}|not a {what}"] = (
+                col,
+                cell.notnull() & (cell != "") & value.isnull(),
+                cell,
+            )
+        if col in REQUIRED[table]:
+            empty = cell.isnull() | (cell == "") if textual else cell.isnull()
+            conds[f"{col}|empty"] = (col, empty, None)
+        if table == "transactions" and col == "revenue" and not returns:
+            conds[f"{col}|negative revenue"] = (col, value < 0, None)
+        if table == "events" and col == "type":
+            wrong = cell.notnull() & ~cell.strip().lower().isin(list(EVENT_TYPES))
+            conds[f"{col}|not an event type"] = (col, wrong, cell)
+        if table != "clients" and col == "client_id":
+            missing = cell.notnull() & (cell != "") & ~cell.isin(cl.client_id)
+            conds[f"{col}|client not in the clients table"] = (col, missing, None)
+    return conds
+
+
+def _table_problems(s: Scan, table: str, *, returns: bool) -> list[dict[str, object]]:
+    """The problems of one table: every condition counted in one aggregate over one scan."""
     import ibis
 
-    s = scan(data, engine=engine)
-    rows: list[dict] = []
+    raw = s.raw.get(table)
+    src = raw if raw is not None else s.tables[table]
+    conds = _conditions(s, table, src, returns=returns)
+    aggs = {}
+    for i, (_, cond, example) in enumerate(conds.values()):
+        aggs[f"c{i}"] = cond.fill_null(False).ifelse(1, 0).sum()
+        if example is not None:
+            aggs[f"e{i}"] = example.cast("string").min(where=cond.fill_null(False))
+    res = _fetch(s.con, src.aggregate(**aggs)).iloc[0]
+    rows: list[dict[str, object]] = []
+    for i, (key, (col, cond, example)) in enumerate(conds.items()):
+        name = key.split("|", 1)[1]
+        count = int(res[f"c{i}"] or 0)
+        if not count:
+            continue
+        lines: list[int] = []
+        if s.con.name == "duckdb":  # record numbers in file order, only for the checks that failed
+            numbered = src.mutate(_line=ibis.row_number().over() + 1)
+            first = numbered.filter(cond.fill_null(False)).order_by("_line").limit(MAX_LINES)
+            lines = _fetch(s.con, first.select("_line"))["_line"].tolist()
+        label = name
+        if example is not None and res.get(f"e{i}") is not None:
+            label += f" (e.g. {str(res[f'e{i}'])[:40]!r})"
+        clients = s.paths["clients"].name
+        fix = _NAMED_FIX.get(name) or _CHECK_FIX.get(col, "correct those cells")
+        if name == "client not in the clients table":
+            fix = f"add those clients to {clients} or correct the ids"
+        rows.append(_problem(s, table, col, label, count, lines, fix))
+    return rows
+
+
+def _problem(
+    s: Scan,
+    table: str,
+    column: str,
+    check_: str,
+    count: int,
+    lines: list[int],
+    fix: str,
+    severity: str = "error",
+) -> dict[str, object]:
+    return {
+        "severity": severity,
+        "file": s.paths[table].name,
+        "column": column,
+        "check": check_,
+        "count": int(count),
+        "lines": ", ".join(str(int(x)) for x in lines),
+        "fix": fix,
+    }
+
+
+def check_scan(s: Scan, *, returns: bool = False, duplicates: str = "") -> pd.DataFrame:
+    """:func:`check` on tables already scanned (``s``, left open).
+
+    ``duplicates="error"`` also counts identical order lines, as :func:`analysis.ingest.load` does:
+    an error from 1 % of the lines, a warning below; ``"keep"`` or ``""`` (default) does not look.
+    """
+    rows: list[dict[str, object]] = []
+    for table in s.tables:
+        rows.extend(_table_problems(s, table, returns=returns))
     cl = s.tables["clients"]
+    dup = cl.group_by("client_id").aggregate(n=cl.count()).filter(lambda x: x.n > 1)
+    ndup = int(_fetch(s.con, dup.aggregate(k=dup.count()))["k"].iloc[0])  # ids listed twice or more
+    if ndup:
+        rows.append(
+            _problem(
+                s,
+                "clients",
+                "client_id",
+                "client id listed more than once",
+                ndup,
+                [],
+                "keep one line per client",
+            )
+        )
+    if duplicates == "error":
+        rows.extend(_duplicate_lines(s))
+    return pd.DataFrame(rows, columns=PROBLEM_COLUMNS)
 
-    def add(table, column, check_, count, lines, fix):
-        rows.append({"severity": "error", "file": s.paths[table].name, "column": column, "check": check_,
-                     "count": int(count), "lines": ", ".join(str(int(x)) for x in lines), "fix": fix})
 
+def _duplicate_lines(s: Scan) -> list[dict[str, object]]:
+    """Identical order lines (every column of the file alike): an error from 1 % of the lines."""
+    raw = s.raw.get(
+        "transactions"
+    )  # the cells as text where the engine has them (a bad cell stops no cast)
+    src = raw if raw is not None else s.whole["transactions"]
+    once = src.distinct()
+    n = int(_fetch(s.con, src.aggregate(n=src.count()))["n"].iloc[0])
+    repeated = n - int(_fetch(s.con, once.aggregate(n=once.count()))["n"].iloc[0])
+    if not repeated:
+        return []
+    what = (
+        f"identical order lines: {repeated:,} of {n:,} lines repeat an earlier one "
+        f"({repeated / n:.1%} of the lines)"
+    )
+    severity = "error" if repeated / n >= 0.01 else "warning"
+    return [_problem(s, "transactions", "", what, repeated, [], _DUPLICATE_FIX, severity)]
+
+
+#: Order-line and event columns the engine path takes as they are; a file with any other column
+#: (VAT, currencies, gross profit without cost, a client name, headers under other names) needs
+#: the mapping and money rules of :func:`analysis.ingest.load`.
+AS_IS = {
+    "transactions": {
+        "order_id",
+        "client_id",
+        "date",
+        "revenue",
+        "portfolio",
+        "cost",
+        "is_new_product",
+        "account_manager",
+    },
+    "events": {"client_id", "date", "type", "amount"},
+}
+
+
+@dataclass
+class EngineBase:
+    """A client base whose order lines and events stayed in the engine (:func:`load_in_engine`).
+
+    ``clients`` and ``kpis`` as :func:`analysis.ingest.load` reads them (pandas); ``panel`` the
+    client × period panel; ``managers`` the order lines counted per client, period and manager
+    (:func:`analysis.ingest.panel.manager_orders_expr`; None without managers); ``notes`` the
+    warnings of the checks.
+    """
+
+    clients: pd.DataFrame
+    kpis: pd.DataFrame | None
+    panel: pd.DataFrame
+    managers: pd.DataFrame | None
+    notes: list[str] = field(default_factory=list)
+
+
+def load_in_engine(
+    data: str | Path,
+    *,
+    freq: str = "Q",
+    engine: str = "duckdb",
+    portfolio: str = "",
+    partial_periods: str = "drop",
+    duplicates: str = "error",
+) -> EngineBase:
+    """Check and aggregate a folder of canonical files in the engine; only the client × period
+    panel, the manager counts and the small tables (clients, KPIs) come back to pandas.
+
+    The same numbers as :func:`analysis.ingest.load` then
+    :func:`analysis.ingest.panel.client_period_panel` (and, with ``portfolio``,
+    ``analysis.report.study.only_portfolio``): the order lines never enter this process, so its
+    memory does not grow with them.
+
+    Raises
+    ------
+    NotScannable
+        When the files are not canonical enough (see :func:`scan`), or the order lines or events
+        carry a column outside :data:`AS_IS`: the caller reads them with
+        :func:`analysis.ingest.load`.
+    InputError
+        When a check fails: one message listing every problem (file, column, count, fix).
+    """
+    folder = Path(data)
+    owned = engine == "spark" and not spark_active()
+    con = connect(engine, preserve_insertion_order=False) if engine == "duckdb" else None
+    s = scan(folder, engine=engine, con=con)
     try:
-        for table, t in s.tables.items():
-            raw = s.raw.get(table)
-            src = raw if raw is not None else t
-            conds: dict[str, tuple[str, object, object]] = {}  # "column|check" → (column, condition, example value)
-            for col, typ in SCAN_COLUMNS[table].items():
-                if col not in t.columns:
-                    continue
-                cell = src[col]
-                textual = cell.type().is_string()  # (DuckDB reads an empty CSV field as NULL; no TRIM needed)
-                if textual and typ != "VARCHAR":  # text cells (CSV, or a text column in Parquet) that do not parse
-                    target = {"DATE": "date", MONEY: "decimal(18, 2)", "BOOLEAN": "boolean"}[typ]
-                    parsed = cell.try_cast(target)
-                    what = "date" if typ == "DATE" else "yes/no value" if typ == "BOOLEAN" else "number"
-                    conds[f"{col}|not a {what}"] = (col, cell.notnull() & (cell != "") & parsed.isnull(), cell)
-                    value = parsed
-                else:
-                    value = cell
-                if col in REQUIRED[table]:
-                    conds[f"{col}|empty"] = (col, cell.isnull() | (cell == "") if textual else cell.isnull(),
-                                             None)
-                if table == "transactions" and col == "revenue" and not returns:
-                    conds[f"{col}|negative revenue"] = (col, value < 0, None)
-                if table == "events" and col == "type":
-                    conds[f"{col}|not an event type"] = (
-                        col, cell.notnull() & ~cell.strip().lower().isin(list(EVENT_TYPES)), cell)
-                if table != "clients" and col == "client_id":
-                    conds[f"{col}|client not in the clients table"] = (
-                        col, cell.notnull() & (cell != "") & ~cell.isin(cl.client_id), None)
-            aggs = {}
-            for i, (_, cond, example) in enumerate(conds.values()):
-                aggs[f"c{i}"] = cond.fill_null(False).ifelse(1, 0).sum()
-                if example is not None:
-                    aggs[f"e{i}"] = example.cast("string").min(where=cond.fill_null(False))
-            res = s.con.to_pandas(src.aggregate(**aggs)).iloc[0]
-            for i, (key, (col, cond, example)) in enumerate(conds.items()):
-                name = key.split("|", 1)[1]
-                count = int(res[f"c{i}"] or 0)
-                if not count:
-                    continue
-                lines = []
-                if s.con.name == "duckdb":  # record numbers in file order, looked up only for failed checks
-                    numbered = src.mutate(_line=ibis.row_number().over() + 1)
-                    first = numbered.filter(cond.fill_null(False)).order_by("_line").limit(MAX_LINES)
-                    lines = s.con.to_pandas(first.select("_line"))["_line"].tolist()
-                label = name
-                if example is not None and res.get(f"e{i}") is not None:
-                    label += f" (e.g. {str(res[f'e{i}'])[:40]!r})"
-                fix = {"client not in the clients table": f"add those clients to {s.paths['clients'].name} or correct the ids",
-                       "not an event type": f"use one of {', '.join(EVENT_TYPES)} (or map the words in a data config)",
-                       "negative revenue": "returns? pass returns=True (`returns: true` in the config); else correct them",
-                       }.get(name, _CHECK_FIX.get(col, "correct those cells"))
-                add(table, col, label, count, lines, fix)
-        dup = cl.group_by("client_id").aggregate(n=cl.count()).filter(lambda x: x.n > 1)
-        ndup = int(s.con.to_pandas(dup.aggregate(k=dup.count()))["k"].iloc[0])  # ids listed twice or more
-        if ndup:
-            add("clients", "client_id", "client id listed more than once", ndup, [], "keep one line per client")
+        clients, kpis, notes = _checked(s, folder, freq, duplicates)
+        if portfolio:
+            clients, kpis = _one_portfolio(s, clients, kpis, portfolio)
+        panel = _panel_of_scan(s, freq, partial_periods)
+        managers = _managers_of_scan(s, freq, set(panel["period"].unique()))
     finally:
-        if s.con.name == "duckdb":
-            s.con.disconnect()
-    return pd.DataFrame(rows, columns=["severity", "file", "column", "check", "count", "lines", "fix"])
+        release(s.con, stop_spark=owned)
+    return EngineBase(clients=clients, kpis=kpis, panel=panel, managers=managers, notes=notes)
+
+
+def check_in_engine(
+    data: str | Path, *, freq: str = "Q", engine: str = "duckdb", duplicates: str = "error"
+) -> list[str]:
+    """The checks :func:`load_in_engine` makes, alone: the warnings found (as notes); an
+    :class:`~analysis.errors.InputError` listing every error; :class:`NotScannable` when the files
+    need :func:`analysis.ingest.validate` instead."""
+    folder = Path(data)
+    owned = engine == "spark" and not spark_active()
+    s = scan(folder, engine=engine)
+    try:
+        return _checked(s, folder, freq, duplicates)[2]
+    finally:
+        release(s.con, stop_spark=owned)
+
+
+def _checked(
+    s: Scan, folder: Path, freq: str, duplicates: str
+) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str]]:
+    """Refuse files the engine path would misread, read the small tables, run the checks."""
+    for table, allowed in AS_IS.items():
+        extra = sorted(set(s.whole[table].columns) - allowed) if table in s.whole else []
+        if extra:
+            raise NotScannable(
+                f"{s.paths[table].name}: columns {', '.join(extra)} need the tolerant readers"
+            )
+    clients, kpis = _small_tables(folder, freq)
+    problems = check_scan(s, duplicates=duplicates)
+    if (problems["severity"] == "error").any():
+        raise InputError(_message(folder, problems))
+    notes = [f"warning: {r.file}, {r.column}: {r.check}" for r in problems.itertuples()]
+    return clients, kpis, notes
+
+
+def _message(folder: Path, problems: pd.DataFrame) -> str:
+    """The message :func:`analysis.ingest.load` raises, for the engine's problems."""
+    from analysis.ingest.validation import format_problems
+
+    n_err = int((problems["severity"] == "error").sum())
+    n_warn = len(problems) - n_err
+    head = (
+        f"{folder}: {n_err} error(s)"
+        + (f", {n_warn} warning(s)" if n_warn else "")
+        + " in the input; nothing was written"
+    )
+    return format_problems(problems.assign(line_word="line"), header=head)
+
+
+def _small_tables(folder: Path, freq: str) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """The clients and KPIs read by the tolerant pandas readers, as :func:`analysis.ingest.load`
+    builds them (one row per client and per portfolio × period: small beside the order lines)."""
+    from analysis.ingest.dataconfig import TableSpec
+    from analysis.ingest.readers import find_file, read_many
+    from analysis.ingest.tables import build_table
+    from analysis.ingest.validation import Problems, format_problems
+
+    problems = Problems()
+    frames: dict[str, pd.DataFrame | None] = {}
+    for table in ("clients", "kpis"):
+        path = find_file(folder, table)
+        if path is None:
+            frames[table] = None
+            continue
+        frame = build_table(read_many([path], TableSpec()), table, TableSpec(), problems, freq=freq)
+        frames[table] = None if frame is None else frame.reset_index(drop=True)
+    clients = frames["clients"]
+    if problems.has_errors or clients is None:
+        raise InputError(
+            format_problems(
+                problems.frame(), header=f"{folder}: errors in the input; nothing was written"
+            )
+        )
+    if "portfolio" not in clients or clients["portfolio"].isna().any():
+        raise NotScannable(f"{folder}: clients without a portfolio (taken from the order lines)")
+    return clients, frames["kpis"]
+
+
+def _one_portfolio(
+    s: Scan, clients: pd.DataFrame, kpis: pd.DataFrame | None, portfolio: str
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """``analysis.report.study.only_portfolio`` in the engine: the clients of one portfolio, and
+    their order lines and events filtered by a semi-join (``s.tables`` are replaced)."""
+    keep = clients["portfolio"].astype(str) == str(portfolio)
+    if not keep.any():
+        known = sorted(clients["portfolio"].dropna().astype(str).unique())
+        raise InputError(
+            f"portfolio {portfolio!r}: no client belongs to it; the data have "
+            f"{', '.join(known[:10])}"
+        )
+    cl = s.tables["clients"]
+    cl = cl.filter(cl.portfolio == str(portfolio))
+    s.tables["clients"] = cl
+    for table in ("transactions", "events"):
+        if table in s.tables:
+            t = s.tables[table]
+            s.tables[table] = t.semi_join(cl.select("client_id"), "client_id")
+    if kpis is not None and "portfolio" in kpis:
+        kpis = kpis[kpis["portfolio"].astype(str) == str(portfolio)].reset_index(drop=True)
+    return clients[keep].reset_index(drop=True), kpis
+
+
+def _managers_of_scan(s: Scan, freq: str, periods: set[str]) -> pd.DataFrame | None:
+    from analysis.ingest.panel import manager_orders, manager_orders_expr
+
+    expr = manager_orders_expr(s.tables["transactions"], freq=freq)
+    if expr is None:
+        return None
+    out = manager_orders(_fetch(s.con, expr))
+    return out[out["period"].isin(periods)].reset_index(drop=True)

@@ -41,11 +41,13 @@ def kind_dashes() -> dict[str, object]:
 
 
 def money(v: float, lang: str = "en") -> str:
-    """A money tick: thousands grouped, millions and billions shortened (``12.5 M`` / ``12,5 млн``)."""
+    """A money tick: thousands grouped, millions and billions shortened (``12.5 M`` / ``12,5
+    млн``)."""
     for div, key in ((1e9, "fig.bn"), (1e6, "fig.mn"), (1e3, "fig.th")):
         if abs(v) >= div:
             x = v / div
-            return f"{i18n.number(x, lang, 0 if abs(x) >= 10 or x == round(x) else 1)} {i18n.t(key, lang)}"
+            digits = 0 if abs(x) >= 10 or x == round(x) else 1
+            return f"{i18n.number(x, lang, digits)} {i18n.t(key, lang)}"
     return i18n.number(v, lang, 0)
 
 
@@ -83,14 +85,15 @@ MAX_PERIOD_TICKS = 12
 
 
 def period_ticks(labels: list[str], max_ticks: int = MAX_PERIOD_TICKS) -> list[int]:
-    """Positions of the period labels to show on a crowded axis: all up to ``max_ticks``; else months
-    at quarter starts (01, 04, 07, 10; January only when even those are too many), quarters at Q1, and
-    any other labels every n-th, so 36 months show 12 readable labels in either language."""
+    """Positions of the period labels to show on a crowded axis: all up to ``max_ticks``; else
+    months at quarter starts (01, 04, 07, 10; January only when even those are too many), quarters
+    at Q1, and any other labels every n-th, so 36 months show 12 readable labels in either
+    language."""
     n = len(labels)
     if n <= max_ticks:
         return list(range(n))
-    months = [int(x[5:7]) if len(x) == 7 and x[4] == "-" and x[5:7].isdigit() else None for x in labels]
-    if all(m is not None for m in months):
+    months = [int(x[5:7]) for x in labels if len(x) == 7 and x[4] == "-" and x[5:7].isdigit()]
+    if len(months) == n:  # every label a month
         for every in (3, 6, 12):
             keep = [i for i, m in enumerate(months) if (m - 1) % every == 0]
             if len(keep) <= max_ticks:
@@ -105,12 +108,14 @@ def period_ticks(labels: list[str], max_ticks: int = MAX_PERIOD_TICKS) -> list[i
 
 
 def _thin_period_axis(ax, labels: list[str]) -> None:
-    """Show only :func:`period_ticks` of a categorical period axis (positions 0 … n-1 in ``labels`` order)."""
+    """Show only :func:`period_ticks` of a categorical period axis (positions 0 … n-1 in ``labels``
+    order)."""
     keep = period_ticks(labels)
     ax.set_xticks(keep, [labels[i] for i in keep])
 
 
-def coverage_heatmap(coverage: pd.DataFrame, *, value: str = "active_clients", title: str | None = None,
+def coverage_heatmap(coverage: pd.DataFrame, *, value: str = "active_clients",
+                     title: str | None = None,
                      lang: str = "en") -> Figure:
     """Portfolio × period heatmap of ``value`` (active clients by default)."""
     wide = coverage.pivot(index="portfolio", columns="period", values=value)
@@ -127,8 +132,8 @@ def coverage_heatmap(coverage: pd.DataFrame, *, value: str = "active_clients", t
 
 def revenue_trend(panel: pd.DataFrame, *, lang: str = "en") -> Figure:
     """Total revenue and active clients per period (two panels sharing the period axis)."""
-    per = panel[panel["revenue"] > 0].groupby("period").agg(revenue=("revenue", "sum"),
-                                                            clients=("client_id", "nunique")).reset_index()
+    per = panel[panel["revenue"] > 0].groupby("period").agg(
+        revenue=("revenue", "sum"), clients=("client_id", "nunique")).reset_index()
     per["period"] = per["period"].astype(str)
     per = per.sort_values("period", kind="stable").reset_index(drop=True)
     fig, (a, b) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True)
@@ -152,7 +157,8 @@ def category_shares(counts: pd.DataFrame, *, lang: str = "en") -> Figure | None:
     fig, ax = plt.subplots(figsize=(9, 4.5))
     order = [c for c in kind_colors() if c in set(counts["category"])]
     periods = sorted(counts["period"].astype(str).unique())
-    data = counts.assign(period_pos=counts["period"].astype(str).map({p: i for i, p in enumerate(periods)}))
+    data = counts.assign(
+        period_pos=counts["period"].astype(str).map({p: i for i, p in enumerate(periods)}))
     sns.lineplot(data=data, x="period_pos", y="share", hue="category", palette=kind_colors(), ax=ax,
                  hue_order=order, style="category", style_order=order, markers=kind_markers(),
                  dashes=kind_dashes())
@@ -172,7 +178,8 @@ def overlap_heatmap(matrix: pd.DataFrame, *, lang: str = "en") -> Figure | None:
     if matrix.empty:
         return None
     fig, ax = plt.subplots(figsize=(6.5, 5.2))
-    shown = matrix.rename(index=lambda c: i18n.category(c, lang), columns=lambda c: i18n.category(c, lang))
+    shown = matrix.rename(index=lambda c: i18n.category(c, lang),
+                          columns=lambda c: i18n.category(c, lang))
     sns.heatmap(shown, annot=True, fmt="d", cmap="Blues", ax=ax, cbar=False)
     ax.set(xlabel="", ylabel="", title=i18n.t("fig.overlap_title", lang))
     fig.tight_layout()
@@ -193,14 +200,17 @@ def forest(results: pd.DataFrame, *, label: str = "id", lang: str = "en") -> Fig
         color = kind_colors().get(row["category"], "0.3")
         ax.plot([row["ci_low"], row["ci_high"]], [yi, yi], color=color, lw=2.2)
         ax.plot(row["std_effect"], yi, "o", color=color, ms=7)
-    labels = [f"{r[label]}: {i18n.category(r['category'], lang)} → {i18n.outcome(r['outcome'], lang)}\n"
-              f"({i18n.t('fig.lag', lang, lag=r['lag'])}) — {i18n.verdict(r.get('verdict', ''), lang)}"
+    labels = [f"{r[label]}: {i18n.category(r['category'], lang)} → "
+              f"{i18n.outcome(r['outcome'], lang)}\n"
+              f"({i18n.t('fig.lag', lang, lag=r['lag'])}) — "
+              f"{i18n.verdict(r.get('verdict', ''), lang)}"
               for _, r in df.iterrows()]
     ax.set_yticks(list(y), labels)
     ax.set(xlabel=i18n.t("fig.forest_x", lang), title=i18n.t("fig.forest_title", lang))
     # the band's legend is written on the band itself, above the first row, where no estimate sits
     ax.set_ylim(-0.6, len(df) - 0.1)
-    ax.text(0, len(df) - 0.35, i18n.t("fig.band", lang, band=i18n.number(band, lang)), ha="center", va="center",
+    ax.text(0, len(df) - 0.35, i18n.t("fig.band", lang, band=i18n.number(band, lang)), ha="center",
+            va="center",
             fontsize=9.5, color="0.25")
     _decimal_comma(fig, lang)
     fig.tight_layout()
@@ -213,7 +223,8 @@ def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None, lang: str = "en"
     One small heatmap per kind (outcomes × lags), sized for a page; kinds and outcomes with no
     estimate are left out, and ``None`` comes back when nothing was estimated. Cells whose
     Benjamini–Hochberg-adjusted p is below the level α of the exploration (``grid.attrs["alpha"]``,
-    the hypotheses file's; :func:`analysis.growth.exploratory.explore` sets it) are marked with a star.
+    the hypotheses file's; :func:`analysis.growth.exploratory.explore` sets it) are marked with a
+    star.
     """
     if "alpha" not in grid.attrs:
         raise ValueError("the grid carries no level α: make it with growth.exploratory.explore")
@@ -229,18 +240,23 @@ def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None, lang: str = "en"
     lim = max(0.3, float(g["std_effect"].abs().max()))
     ncols = min(3, len(kinds))
     nrows = -(-len(kinds) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols + 2.2, 0.34 * len(outs) * nrows + 1.6 * nrows + 0.6),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols + 2.2,
+                                                    0.34 * len(outs) * nrows + 1.6 * nrows + 0.6),
                              squeeze=False, sharey=True)
     for ax, kind in zip(axes.ravel(), kinds):
         part = g[g["category"] == kind]
-        wide = part.pivot_table(index="outcome", columns="lag", values="std_effect", aggfunc="first").reindex(
+        wide = part.pivot_table(index="outcome", columns="lag", values="std_effect",
+                                aggfunc="first").reindex(
             index=outs, columns=lags)
-        stars = part.pivot_table(index="outcome", columns="lag", values="reject", aggfunc="first").reindex(
+        stars = part.pivot_table(index="outcome", columns="lag", values="reject",
+                                 aggfunc="first").reindex(
             index=outs, columns=lags)
-        annot = wide.map(lambda v: "" if pd.isna(v) else i18n.number(v, lang).replace("-", "\u2212")) + stars.map(
-            lambda v: "*" if v is True else "")
+        annot = wide.map(
+            lambda v: "" if pd.isna(v) else i18n.number(v, lang).replace("-", "\u2212")
+        ) + stars.map(lambda v: "*" if v is True else "")
         wide = wide.rename(index=lambda o: i18n.outcome(o, lang))
-        sns.heatmap(wide, cmap="vlag", center=0, vmin=-lim, vmax=lim, annot=annot, fmt="", ax=ax, cbar=False,
+        sns.heatmap(wide, cmap="vlag", center=0, vmin=-lim, vmax=lim, annot=annot, fmt="", ax=ax,
+                    cbar=False,
                     annot_kws={"size": 9}, linewidths=0.5, linecolor="white")
         ax.set_title(i18n.category(kind, lang), fontsize=11)
         ax.set(xlabel=i18n.t("fig.lag_axis", lang), ylabel="")
@@ -257,8 +273,10 @@ def grid_heatmap(grid: pd.DataFrame, *, lag: int | None = None, lang: str = "en"
     return fig
 
 
-def scatter_fits(data: pd.DataFrame, results: pd.DataFrame, *, max_panels: int = 8, lang: str = "en") -> Figure | None:
-    """For each hypothesis: exposure vs outcome after removing portfolio and period means, with a fit."""
+def scatter_fits(data: pd.DataFrame, results: pd.DataFrame, *, max_panels: int = 8,
+                 lang: str = "en") -> Figure | None:
+    """For each hypothesis: exposure vs outcome after removing portfolio and period means, with a
+    fit."""
     from analysis.growth.panel import exposure_column, outcome_column
 
     rows = results.dropna(subset=["std_effect"]).head(max_panels)
@@ -269,7 +287,8 @@ def scatter_fits(data: pd.DataFrame, results: pd.DataFrame, *, max_panels: int =
     nrows = max(1, -(-n // cols))
     fig, axes = plt.subplots(nrows, cols, figsize=(4.2 * cols, 3.6 * nrows), squeeze=False)
     for ax, (_, r) in zip(axes.ravel(), rows.iterrows()):
-        x, y = exposure_column(r["category"], r.get("measure", "share")), outcome_column(r["outcome"], int(r["lag"]))
+        x = exposure_column(r["category"], r.get("measure", "share"))
+        y = outcome_column(r["outcome"], int(r["lag"]))
         if x not in data or y not in data:
             ax.set_visible(False)
             continue
@@ -280,7 +299,8 @@ def scatter_fits(data: pd.DataFrame, results: pd.DataFrame, *, max_panels: int =
         sns.regplot(data=d, x=x, y=y, ax=ax, color=kind_colors().get(r["category"], "0.3"), seed=0,
                     scatter_kws={"alpha": 0.45, "s": 14}, line_kws={"lw": 1.5})
         ax.set(xlabel=i18n.t("fig.within_share", lang, category=i18n.category(r["category"], lang)),
-               ylabel=i18n.t("fig.within_outcome", lang, outcome=i18n.outcome(r["outcome"], lang), lag=int(r["lag"])),
+               ylabel=i18n.t("fig.within_outcome", lang, outcome=i18n.outcome(r["outcome"], lang),
+                             lag=int(r["lag"])),
                title=f"{r['id']}: {i18n.verdict(r.get('verdict', ''), lang)}")
     for ax in axes.ravel()[n:]:
         ax.set_visible(False)
@@ -321,7 +341,8 @@ def method_check(runs: pd.DataFrame, *, lang: str = "en") -> Figure:
     return fig
 
 
-def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | None = None, lang: str = "en") -> Figure | None:
+def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | None = None,
+              lang: str = "en") -> Figure | None:
     """Clients of one period by window revenue (log scale) and gross margin, coloured and shaped by
     main kind (:func:`analysis.categories.rules.primary_category`). Without costs in the data the
     margin axis gives way to one row per main kind. ``None`` when no client has revenue."""
@@ -339,16 +360,21 @@ def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | No
     has_margin = "margin" in d and d["margin"].notna().any()
     fig, ax = plt.subplots(figsize=(8.5, 5 if has_margin else 0.5 * len(order) + 1.6))
     if has_margin:
-        sns.scatterplot(data=d, x="revenue", y="margin", hue="kind", hue_order=order, palette=palette, s=22,
-                        style="kind", style_order=order, markers=markers, alpha=0.8, ax=ax, linewidth=0)
+        sns.scatterplot(data=d, x="revenue", y="margin", hue="kind", hue_order=order,
+                        palette=palette, s=22,
+                        style="kind", style_order=order, markers=markers, alpha=0.8, ax=ax,
+                        linewidth=0)
         ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0, decimals=0))
-        ax.set(ylabel=i18n.t("fig.gross_margin", lang), title=i18n.t("fig.kinds_title", lang, period=period))
+        ax.set(ylabel=i18n.t("fig.gross_margin", lang),
+               title=i18n.t("fig.kinds_title", lang, period=period))
         _legend(ax, lang, i18n.t("fig.main_kind", lang), bbox_to_anchor=(1.02, 1), loc="upper left")
     else:
         d["row"] = d["kind"].map(lambda k: i18n.label(k, lang))
         with _seeded_jitter():
-            sns.stripplot(data=d, x="revenue", y="row", hue="kind", hue_order=order, palette=palette, size=3.5,
-                          order=[i18n.label(k, lang) for k in order[::-1]], alpha=0.7, ax=ax, jitter=0.25,
+            sns.stripplot(data=d, x="revenue", y="row", hue="kind", hue_order=order,
+                          palette=palette, size=3.5,
+                          order=[i18n.label(k, lang) for k in order[::-1]], alpha=0.7, ax=ax,
+                          jitter=0.25,
                           legend=False, log_scale=True)
         ax.set(ylabel="", title=i18n.t("fig.kinds_title_no_margin", lang, period=period))
     ax.set_xscale("log")
@@ -361,7 +387,8 @@ def kinds_map(features: pd.DataFrame, primary: pd.DataFrame, *, period: str | No
 
 def growth_waterfall(shares: pd.DataFrame, *, measure: str = "revenue", lang: str = "en") -> Figure:
     """Waterfall of a measure from the period before the span to its last period, one bar per
-    main kind (its clients' net change over the span); from :func:`analysis.growth.decompose.growth_shares`."""
+    main kind (its clients' net change over the span); from
+    :func:`analysis.growth.decompose.growth_shares`."""
     from analysis.growth import decompose
 
     d = shares[shares["measure"] == measure]
@@ -380,7 +407,8 @@ def growth_waterfall(shares: pd.DataFrame, *, measure: str = "revenue", lang: st
     ax.bar(0, start, color="0.55")
     level = start
     for i, (k, ch) in enumerate(zip(d["kind"], d["change"]), start=1):
-        ax.bar(i, ch, bottom=level, color=kind_colors().get(k, "0.75"), edgecolor="0.3", linewidth=0.5)
+        ax.bar(i, ch, bottom=level, color=kind_colors().get(k, "0.75"), edgecolor="0.3",
+               linewidth=0.5)
         pct = ch / abs(start) * 100 if start else float("nan")
         ax.text(i, level + max(ch, 0), ("+" if pct > 0 else "") + i18n.number(pct, lang, 1) + " %",
                 ha="center", va="bottom", fontsize=8)

@@ -6,17 +6,18 @@ periods and their frequency, clients per portfolio, the share of each article ki
 rates and the window. :func:`run_worlds` generates worlds of that design — *null* worlds (every
 dynamic, no effect), *planted* worlds (the default effects, or any list) and *min_effect* worlds
 (each hypothesis planted at its ``min_effect`` with the expected sign) — and sends each through the
-same rules (:func:`analysis.categories.rules.classify` and :func:`~analysis.categories.rules.classify_variants`)
-and the same models (:func:`analysis.growth.confirmatory.test_hypotheses`) as the user's data. It takes the
-lean path: the client × period panel is aggregated in memory (:func:`analysis.synth.world_panel`,
-checked against the engine's panel by a test), no file and no report is written.
+same rules (:func:`analysis.categories.rules.classify` and
+:func:`~analysis.categories.rules.classify_variants`) and the same models
+(:func:`analysis.growth.confirmatory.test_hypotheses`) as the user's data. It takes the lean path:
+the client × period panel is aggregated in memory (:func:`analysis.synth.world_panel`, checked
+against the engine's panel by a test), no file and no report is written.
 
-Attenuation (docs/methods.md, "Method check"): per hypothesis, the correlation and the slope of the rule's
-exposure on the kind's latent revenue share over the same window, both after removing portfolio
-and period means. An effect planted on the latent share shows through the rule at about
+Attenuation (docs/methods.md, "Method check"): per hypothesis, the correlation and the slope of the
+rule's exposure on the kind's latent revenue share over the same window, both after removing
+portfolio and period means. An effect planted on the latent share shows through the rule at about
 ``correlation`` times its size; :func:`attenuation_map` turns the measured correlations into the
-``attenuation`` that :func:`analysis.growth.confirmatory.test_hypotheses` needs so that "no effect" is
-declared only where the rule could have seen an effect of ``min_effect``.
+``attenuation`` that :func:`analysis.growth.confirmatory.test_hypotheses` needs so that "no effect"
+is declared only where the rule could have seen an effect of ``min_effect``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -38,14 +40,23 @@ from analysis.errors import InputError
 from analysis.growth import panel as growth
 from analysis.growth.confirmatory import test_hypotheses
 from analysis.growth.fits import model_exposures
-from analysis.growth.spec import as_hypothesis_file
+from analysis.growth.spec import HypothesesArg, as_hypothesis_file
 from analysis.report import progress
+
+if TYPE_CHECKING:
+    from analysis.categories.rules import Rulebook
+    from analysis.report.study import Study
+
+#: What the generator takes as effects (:func:`analysis.synth.load_effects`)
+EffectsArg: TypeAlias = "str | Path | list | None"
+#: A rulebook, its file, or None for the built-in one
+RulebookArg: TypeAlias = "Rulebook | str | Path | None"
 
 KINDS_OF_WORLD = ("null", "planted", "min_effect")
 RUN_COLUMNS = [
-    "world", "kind", "seed", "id", "category", "outcome", "lag", "planted", "exposure", "std_effect",
-    "std_effect_se", "ci_low", "ci_high", "ci90_low", "ci90_high", "p_unc", "p_adj", "mde", "verdict",
-    "verdict_reason", "rejected", "latent_corr", "latent_slope",
+    "world", "kind", "seed", "id", "category", "outcome", "lag", "planted", "exposure",
+    "std_effect", "std_effect_se", "ci_low", "ci_high", "ci90_low", "ci90_high", "p_unc", "p_adj",
+    "mde", "verdict", "verdict_reason", "rejected", "latent_corr", "latent_slope",
 ]  # fmt: skip
 
 
@@ -70,10 +81,11 @@ class Design:
         if self.freq not in ("Q", "M"):
             raise InputError(f"design: freq must be Q or M, got {self.freq!r}")
         if self.portfolios < 2:
-            raise InputError("design: the method check needs worlds of at least 2 portfolios (the generator "
-                             "plants effects across portfolios)")
+            raise InputError("design: the method check needs worlds of at least 2 portfolios (the "
+                             "generator plants effects across portfolios)")
         if self.periods < self.window + 3:
-            raise InputError(f"design: {self.periods} periods leave too few after a window of {self.window}")
+            raise InputError(
+                f"design: {self.periods} periods leave too few after a window of {self.window}")
 
     def as_dict(self) -> dict:
         """The design as plain values (for a table or a manifest)."""
@@ -83,11 +95,11 @@ class Design:
         return d
 
 
-def design_from_study(s, *, reference_seed: int = 0) -> Design:
-    """The design of a :class:`analysis.report.study.Study`: its portfolios, periods and frequency, mean
-    active clients per portfolio and period, the member share of each article kind (among decided
-    client-periods), the window, and event rates as multipliers of the generator's own (measured on
-    one reference world of the same shape, seeded by ``reference_seed``).
+def design_from_study(s: Study, *, reference_seed: int = 0) -> Design:
+    """The design of a :class:`analysis.report.study.Study`: its portfolios, periods and frequency,
+    mean active clients per portfolio and period, the member share of each article kind (among
+    decided client-periods), the window, and event rates as multipliers of the generator's own
+    (measured on one reference world of the same shape, seeded by ``reference_seed``).
 
     A study with one portfolio, or yearly periods, has no world of its shape (the generator needs
     two or more portfolios; quarters or months): the design then keeps the study's periods and
@@ -117,7 +129,8 @@ def design_from_study(s, *, reference_seed: int = 0) -> Design:
             shares.append((k, float(np.clip(part.astype(bool).mean(), 0.02, 0.6))))
     window = int(s.window)
     T = max(len(periods), window + 3)
-    base = Design(portfolios=P, periods=T, clients=clients, freq=freq, window=window, kind_shares=tuple(shares),
+    base = Design(portfolios=P, periods=T, clients=clients, freq=freq, window=window,
+                  kind_shares=tuple(shares),
                   source="study" + (f" ({'; '.join(notes)})" if notes else ""))
     return dataclasses.replace(base, event_scale=_event_scale(panel, base, reference_seed))
 
@@ -125,16 +138,21 @@ def design_from_study(s, *, reference_seed: int = 0) -> Design:
 def override(design: Design, *, portfolios: int = 0, periods: int = 0, clients: int = 0) -> Design:
     """``design`` with the given sizes where they are not 0 (a page's parameters: smaller or larger
     worlds than the data)."""
-    change = {k: int(v) for k, v in (("portfolios", portfolios), ("periods", periods), ("clients", clients)) if v}
+    given = (("portfolios", portfolios), ("periods", periods), ("clients", clients))
+    change = {k: int(v) for k, v in given if v}
     if not change:
         return design
-    return dataclasses.replace(design, **change, source=f"{design.source}; sizes set by hand: {change}")
+    return dataclasses.replace(design, portfolios=change.get("portfolios", design.portfolios),
+                               periods=change.get("periods", design.periods),
+                               clients=change.get("clients", design.clients),
+                               source=f"{design.source}; sizes set by hand: {change}")
 
 
 def _event_rates(panel: pd.DataFrame) -> dict[str, float]:
     act = panel[panel["revenue"] > 0]
     n = max(len(act), 1)
-    return {e: float(act[e].sum()) / n for e in EVENT_TYPES if e in act.columns and act[e].notna().any()}
+    return {e: float(act[e].sum()) / n for e in EVENT_TYPES
+            if e in act.columns and act[e].notna().any()}
 
 
 def _event_scale(panel: pd.DataFrame, design: Design, seed: int) -> tuple[tuple[str, float], ...]:
@@ -144,7 +162,8 @@ def _event_scale(panel: pd.DataFrame, design: Design, seed: int) -> tuple[tuple[
     target = _event_rates(panel)
     if not target:
         return ()
-    w = generate(portfolios=min(design.portfolios, 10), periods=design.periods, clients=design.clients,
+    w = generate(portfolios=min(design.portfolios, 10), periods=design.periods,
+                 clients=design.clients,
                  freq=design.freq, seed=seed, effects="none", kind_shares=dict(design.kind_shares))
     own = _event_rates(world_panel(w, freq=design.freq))
     out = []
@@ -169,13 +188,15 @@ def _within(x: np.ndarray, e: np.ndarray, t: np.ndarray, iters: int = 50) -> np.
     return x
 
 
-def latent_attenuation(data: pd.DataFrame, latent: pd.DataFrame, column: str, category: str) -> tuple[float, float]:
+def latent_attenuation(data: pd.DataFrame, latent: pd.DataFrame, column: str,
+                       category: str) -> tuple[float, float]:
     """Correlation and slope of ``data[column]`` (a rule exposure) on the kind's latent share,
     both after removing portfolio and period means (rows where both are known)."""
     lat = latent[latent["category"] == category][["portfolio", "period", "latent_share"]]
     if column not in data.columns or lat.empty:
         return float("nan"), float("nan")
-    d = data[["portfolio", "period", column]].merge(lat, on=["portfolio", "period"], how="inner").dropna()
+    d = data[["portfolio", "period", column]].merge(lat, on=["portfolio", "period"],
+                                                    how="inner").dropna()
     if len(d) < 6 or d["portfolio"].nunique() < 2:
         return float("nan"), float("nan")
     e = pd.factorize(d["portfolio"])[0]
@@ -189,10 +210,12 @@ def latent_attenuation(data: pd.DataFrame, latent: pd.DataFrame, column: str, ca
     return cov / (sx * sy), cov / (sx * sx)
 
 
-def _attenuations(data: pd.DataFrame, latent: pd.DataFrame, pairs: Sequence[tuple]) -> list[tuple[float, float]]:
+def _attenuations(data: pd.DataFrame, latent: pd.DataFrame,
+                  pairs: Sequence[tuple]) -> list[tuple[float, float]]:
     """:func:`latent_attenuation` of each (column, category) pair, with one table of the latent
     shares per world instead of a merge per pair (the same rows, the same arithmetic)."""
-    wide = latent.pivot_table(index=["portfolio", "period"], columns="category", values="latent_share",
+    wide = latent.pivot_table(index=["portfolio", "period"], columns="category",
+                              values="latent_share",
                               aggfunc="first", sort=False) if len(latent) else pd.DataFrame()
     keys = pd.MultiIndex.from_arrays([data["portfolio"], data["period"]])
     aligned = {k: wide[k].reindex(keys).to_numpy(dtype=float) for k in wide.columns}
@@ -244,7 +267,8 @@ def _within_generator_limit(effects: list[dict]) -> list[dict]:
                 e["size"] *= math.sqrt(0.79 / tot)
     return effects
 
-def effects_at_mde(runs: pd.DataFrame, factor: float = 1.5, *, hypotheses=None) -> list[dict]:
+def effects_at_mde(runs: pd.DataFrame, factor: float = 1.5, *,
+                   hypotheses: HypothesesArg = None) -> list[dict]:
     """Effects planting every hypothesis at ``factor`` × its mean MDE measured in ``runs`` (null
     worlds of the design: :func:`run_worlds`), with the expected sign, on the kind's latent share.
 
@@ -262,15 +286,19 @@ def effects_at_mde(runs: pd.DataFrame, factor: float = 1.5, *, hypotheses=None) 
     mde = runs.groupby("id")["mde"].mean()
     out = []
     for h in hf.hypotheses:
-        if h.level != "portfolio" or h.outcome not in OUTCOMES or not np.isfinite(mde.get(h.id, np.nan)):
+        if h.level != "portfolio" or h.outcome not in OUTCOMES \
+                or not np.isfinite(mde.get(h.id, np.nan)):
             continue
-        size = float(np.clip(factor * mde[h.id], 0.0, 0.85)) * (1 if h.expected_sign in ("+", 1) else -1)
+        sign = 1 if h.expected_sign in ("+", 1) else -1
+        size = float(np.clip(factor * mde[h.id], 0.0, 0.85)) * sign
         out.append({"category": h.category, "outcome": h.outcome, "lag": int(h.lag), "size": size})
     return _within_generator_limit(out)
 
 
-def one_world(design: Design, seed: int, effects, *, hypotheses=None, rulebook=None,
-              attenuation: Mapping[str, float] | None = None, test_kwargs: Mapping | None = None) -> pd.DataFrame:
+def one_world(design: Design, seed: int, effects: EffectsArg, *,
+              hypotheses: HypothesesArg = None, rulebook: RulebookArg = None,
+              attenuation: Mapping[str, float] | None = None,
+              test_kwargs: Mapping | None = None) -> pd.DataFrame:
     """One world of ``design`` through the rules and the confirmatory tests (no files, no report).
 
     Returns
@@ -282,7 +310,8 @@ def one_world(design: Design, seed: int, effects, *, hypotheses=None, rulebook=N
     w, data = _world_data(design, seed, effects, rulebook)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = test_hypotheses(data, hypotheses, seed=int(seed), sentences=False, attenuation=attenuation,
+        res = test_hypotheses(data, hypotheses, seed=int(seed), sentences=False,
+                              attenuation=attenuation,
                                   **dict(test_kwargs or {}))
     att = _attenuations(data, w.latent_shares, list(zip(res["exposure"], res["category"])))
     res["latent_corr"] = [a[0] for a in att]
@@ -290,8 +319,9 @@ def one_world(design: Design, seed: int, effects, *, hypotheses=None, rulebook=N
     return res
 
 
-def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
-               kinds: Sequence[str] = ("null", "planted"), hypotheses=None, rulebook=None,
+def run_worlds(design: Design, n_worlds: int, seed: int, *, effects: EffectsArg = "default",
+               kinds: Sequence[str] = ("null", "planted"), hypotheses: HypothesesArg = None,
+               rulebook: RulebookArg = None,
                attenuation: Mapping[str, float] | None = None, inference: str | None = None,
                start: int = 0, log: Callable[[str], None] | None = None) -> pd.DataFrame:
     """Worlds ``start`` … ``start + n_worlds - 1`` of ``design``, each kind in ``kinds``.
@@ -312,11 +342,13 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
     hypotheses, rulebook
         As for the analysis (default: the package's files).
     attenuation : mapping, optional
-        Passed to :func:`analysis.growth.confirmatory.test_hypotheses` (see :func:`attenuation_map`).
+        Passed to :func:`analysis.growth.confirmatory.test_hypotheses` (see
+        :func:`attenuation_map`).
     inference : str, optional
         The confirmatory SEs (``test_hypotheses(inference=...)``; None: its default).
     log : callable, optional
-        Told after each world (default: :func:`analysis.report.progress.step`, the report's heartbeat).
+        Told after each world (default: :func:`analysis.report.progress.step`, the report's
+        heartbeat).
 
     Returns
     -------
@@ -328,14 +360,17 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
     """
     bad = [k for k in kinds if k not in KINDS_OF_WORLD]
     if bad:
-        raise InputError(f"The value for `kinds` must be among {list(KINDS_OF_WORLD)}, but {bad} was passed.")
+        raise InputError(
+            f"The value for `kinds` must be among {list(KINDS_OF_WORLD)}, but {bad} was passed.")
     from analysis.categories.rules import Rulebook, load_rulebook
     from analysis.synth import load_effects
 
     hf = as_hypothesis_file(hypotheses)
-    book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook or None)  # once, not per world
+    # once, not per world
+    book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook or None)
     spec = {"null": "none", "planted": effects, "min_effect": _min_effect_effects(hf)}
-    sizes = {k: {(e.category, e.outcome, e.lag): e.size for e in load_effects(spec[k])} for k in kinds}
+    sizes = {
+        k: {(e.category, e.outcome, e.lag): e.size for e in load_effects(spec[k])} for k in kinds}
     test_kwargs = {"inference": inference} if inference else {}
     rows = []
     for i in range(int(start), int(start) + int(n_worlds)):
@@ -352,8 +387,9 @@ def run_worlds(design: Design, n_worlds: int, seed: int, *, effects="default",
     out = pd.concat(rows, ignore_index=True)
     out["rejected"] = out["p_adj"] < hf.alpha
     out = out[RUN_COLUMNS]
-    # the hypotheses file's level and nothing else: a world's own test notes (warnings, its G) differ
-    # between worlds, and pd.concat keeps attrs only where every part has the same (the pool's parts)
+    # the hypotheses file's level and nothing else: a world's own test notes (warnings, its G)
+    # differ between worlds, and pd.concat keeps attrs only where every part has the same (the
+    # pool's parts)
     out.attrs = {"alpha": hf.alpha}
     return out
 
@@ -371,9 +407,9 @@ MIN_WORLDS = 2
 MAX_WORLDS = 12
 #: Cost model, in CPU seconds of the machine it was measured on (benchmarks/notes.md, "Method-check
 #: worlds": two report runs, the sample and the export-shaped world): one world of one kind costs
-#: ``WORLD_FIXED + WORLD_PER_ROW`` × its client-periods (portfolios × periods × clients), the rest of
-#: the report ``REPORT_FIXED + REPORT_PER_ROW`` × the data's client × period rows. Only their ratio
-#: matters, so the machine's speed cancels out.
+#: ``WORLD_FIXED + WORLD_PER_ROW`` × its client-periods (portfolios × periods × clients), the rest
+#: of the report ``REPORT_FIXED + REPORT_PER_ROW`` × the data's client × period rows. Only their
+#: ratio matters, so the machine's speed cancels out.
 WORLD_FIXED, WORLD_PER_ROW = 0.5, 2.5e-5
 REPORT_FIXED, REPORT_PER_ROW = 67.0, 4.0e-4
 #: The worlds' share of the whole report's CPU time aimed at by default: under the third the
@@ -407,10 +443,11 @@ def design_from_dict(d: Mapping) -> Design:
 
 
 def _check_count(n_worlds: int) -> int:
-    """``n_worlds`` as a count of worlds of each kind, at least 1 (a page's ``n_worlds`` parameter)."""
+    """``n_worlds`` as a count of worlds of each kind, at least 1 (a page's ``n_worlds``
+    parameter)."""
     if int(n_worlds) < 1:
-        raise InputError(f"n_worlds = {int(n_worlds)}: give a number of worlds of each kind of at least 1 "
-                         "(-p n_worlds=N), or 0 for the default count")
+        raise InputError(f"n_worlds = {int(n_worlds)}: give a number of worlds of each kind of at "
+                         f"least 1 (-p n_worlds=N), or 0 for the default count")
     return int(n_worlds)
 
 
@@ -419,25 +456,28 @@ def save_plan(folder: str | Path, design: Design, n_worlds: int) -> None:
     n_worlds = _check_count(n_worlds)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    text = json.dumps({"design": design.as_dict(), "n_worlds": int(n_worlds)}, ensure_ascii=False, indent=1)
+    text = json.dumps({"design": design.as_dict(), "n_worlds": int(n_worlds)}, ensure_ascii=False,
+                      indent=1)
     (folder / "plan.json").write_text(text, encoding="utf-8")
 
 
-def check_worlds(design: Design, n_worlds: int, seed: int, *, hypotheses=None, rulebook=None) -> pd.DataFrame:
+def check_worlds(design: Design, n_worlds: int, seed: int, *, hypotheses: HypothesesArg = None,
+                 rulebook: RulebookArg = None) -> pd.DataFrame:
     """The method-check page's worlds: ``n_worlds`` null worlds, their mean latent correlations as
     the attenuation (:func:`attenuation_map`), then as many planted and min_effect worlds tested
     with it (:func:`run_worlds`); the rows of all three kinds. The report runner computes the same
     rows in its process pool (:func:`save_plan`, :func:`run_part`, :func:`load_worlds`)."""
     n_worlds = _check_count(n_worlds)
-    null = run_worlds(design, n_worlds, seed, kinds=PHASES["null"], hypotheses=hypotheses, rulebook=rulebook)
+    null = run_worlds(design, n_worlds, seed, kinds=PHASES["null"], hypotheses=hypotheses,
+                      rulebook=rulebook)
     attenuation = attenuation_map(null.groupby("id", as_index=False)["latent_corr"].mean())
     planted = run_worlds(design, n_worlds, seed, kinds=PHASES["planted"], hypotheses=hypotheses,
                          rulebook=rulebook, attenuation=attenuation)
     return pd.concat([null, planted], ignore_index=True)
 
 
-def run_part(folder: str | Path, phase: str, start: int, count: int, seed: int, *, hypotheses=None,
-             rulebook=None) -> float:
+def run_part(folder: str | Path, phase: str, start: int, count: int, seed: int, *,
+             hypotheses: HypothesesArg = None, rulebook: RulebookArg = None) -> float:
     """Worlds ``start`` … ``start + count - 1`` of ``phase`` (:data:`PHASES`) of the plan in
     ``folder`` (:func:`save_plan`), written to ``folder/<phase>-<start>.parquet``; the planted
     phase takes its attenuation from every null part (all present by then). Returns its CPU seconds.
@@ -452,7 +492,8 @@ def run_part(folder: str | Path, phase: str, start: int, count: int, seed: int, 
     if phase != "null":
         attenuation = attenuation_map(_null_runs(folder, int(plan["n_worlds"]))
                                       .groupby("id", as_index=False)["latent_corr"].mean())
-    runs = run_worlds(design, count, seed, kinds=PHASES[phase], hypotheses=hypotheses, rulebook=rulebook,
+    runs = run_worlds(design, count, seed, kinds=PHASES[phase], hypotheses=hypotheses,
+                      rulebook=rulebook,
                       attenuation=attenuation, start=start, log=lambda _: None)
     tmp = folder / f".{phase}-{start}.parquet"
     runs.to_parquet(tmp, index=False)
@@ -465,7 +506,8 @@ def _parts(folder: Path, phase: str, n_worlds: int) -> pd.DataFrame:
     frames = [pd.read_parquet(folder / f"{phase}-{i}.parquet") for i in starts]
     got = sum(f["world"].nunique() for f in frames)
     if got != n_worlds:
-        raise InputError(f"{folder.name}: {got} of the {n_worlds} {phase} worlds were computed; rerun the report")
+        raise InputError(f"{folder.name}: {got} of the {n_worlds} {phase} worlds were computed; "
+                         f"rerun the report")
     return pd.concat(frames, ignore_index=True)
 
 
@@ -485,8 +527,8 @@ def load_worlds(folder: str | Path) -> tuple[Design, pd.DataFrame]:
     try:
         plan = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        raise InputError(f"{folder.name}: the method check's worlds were not planned (plan.json missing); "
-                         "rerun the report") from None
+        raise InputError(f"{folder.name}: the method check's worlds were not planned (plan.json "
+                         f"missing); rerun the report") from None
     n = int(plan["n_worlds"])
     runs = pd.concat([_parts(folder, phase, n) for phase in PHASES], ignore_index=True)
     for col in ("world", "seed", "lag"):
@@ -505,13 +547,15 @@ def _world_data(design: Design, seed: int, effects, rulebook=None):
     )
     from analysis.synth import generate, world_panel
 
-    w = generate(portfolios=design.portfolios, periods=design.periods, clients=design.clients, freq=design.freq,
+    w = generate(portfolios=design.portfolios, periods=design.periods, clients=design.clients,
+                 freq=design.freq,
                  seed=int(seed), effects=effects, kind_shares=dict(design.kind_shares),
                  event_scale=dict(design.event_scale), names=False)
     panel = world_panel(w, freq=design.freq)
     book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook or None)
     W = design.window
-    # only the features the rules read (17 of 50 with the default rulebook): a world shows no profile
+    # only the features the rules read (17 of 50 with the default rulebook): a world shows no
+    # profile
     feats = client_features(panel, w.clients, window=W, kpis=w.kpis, transactions=w.transactions,
                             only=rule_features(book))
     members = classify(panel, w.clients, rulebook=book, window=W, features=feats, kpis=w.kpis)
@@ -522,8 +566,9 @@ def _world_data(design: Design, seed: int, effects, rulebook=None):
     return w, growth.portfolio_panel(panel, members, window=W, kpis=w.kpis, variants=variants)
 
 
-def measure_attenuation(design: Design, n_worlds: int = 3, seed: int = 7, *, hypotheses=None,
-                        rulebook=None) -> pd.DataFrame:
+def measure_attenuation(design: Design, n_worlds: int = 3, seed: int = 7, *,
+                        hypotheses: HypothesesArg = None,
+                        rulebook: RulebookArg = None) -> pd.DataFrame:
     """Attenuation per hypothesis from ``n_worlds`` null worlds of ``design``: only the rules
     matter, so no model is fit (a few seconds a world). Returns ``id, category, exposure,
     latent_corr, latent_slope, worlds``; :func:`attenuation_map` makes it the ``attenuation`` of
@@ -533,7 +578,8 @@ def measure_attenuation(design: Design, n_worlds: int = 3, seed: int = 7, *, hyp
     for i in range(int(n_worlds)):
         w, data = _world_data(design, int(seed) * 1000 + i, "none", rulebook)
         for h in hf.hypotheses:
-            col = model_exposures(data, h.outcome, [])[1].get(h.category, growth.exposure_column(h.category))
+            col = model_exposures(data, h.outcome, [])[1].get(h.category,
+                                                              growth.exposure_column(h.category))
             corr, slope = latent_attenuation(data, w.latent_shares, col, h.category)
             rows.append({"id": h.id, "category": h.category, "exposure": col, "world": i,
                          "latent_corr": corr, "latent_slope": slope})
@@ -544,11 +590,12 @@ def measure_attenuation(design: Design, n_worlds: int = 3, seed: int = 7, *, hyp
 
 
 def attenuation_map(table: pd.DataFrame) -> dict[str, float]:
-    """``{hypothesis id: attenuation}`` for :func:`analysis.growth.confirmatory.test_hypotheses`: the mean
-    correlation of the rule's exposure with the latent share (an effect of size b on the latent
-    share shows as about corr × b on the rule's standardised exposure)."""
+    """``{hypothesis id: attenuation}`` for :func:`analysis.growth.confirmatory.test_hypotheses`:
+    the mean correlation of the rule's exposure with the latent share (an effect of size b on the
+    latent share shows as about corr × b on the rule's standardised exposure)."""
     col = "latent_corr" if "latent_corr" in table.columns else "mean_latent_corr"
-    return {str(i): float(np.clip(a, 0.0, 1.0)) for i, a in zip(table["id"], table[col]) if np.isfinite(a)}
+    return {str(i): float(np.clip(a, 0.0, 1.0)) for i,
+            a in zip(table["id"], table[col]) if np.isfinite(a)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -578,14 +625,16 @@ def rate_text(k: int, n: int, level: float = 0.95, lang: str = "en") -> str:
 def _rate_cols(prefix: str, flags: pd.Series, lang: str = "en") -> dict:
     k, n = int(flags.sum()), int(flags.size)
     r, lo, hi = rate_ci(k, n)
-    return {f"{prefix}": r, f"{prefix}_ci_low": lo, f"{prefix}_ci_high": hi, f"{prefix}_k": k, f"{prefix}_n": n,
+    return {f"{prefix}": r, f"{prefix}_ci_low": lo, f"{prefix}_ci_high": hi, f"{prefix}_k": k,
+            f"{prefix}_n": n,
             f"{prefix}_text": rate_text(k, n, lang=lang)}
 
 
 def level(runs: pd.DataFrame) -> float:
     """The level α the worlds were tested at (the hypotheses file's, set by :func:`run_worlds`)."""
     if "alpha" not in runs.attrs:
-        raise ValueError("these runs carry no level α: make them with run_worlds (pd.concat keeps it)")
+        raise ValueError(
+            "these runs carry no level α: make them with run_worlds (pd.concat keeps it)")
     return float(runs.attrs["alpha"])
 
 
@@ -626,7 +675,8 @@ def summary(runs: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
         row["mean_mde"] = float(g["mde"].mean())
         row["latent_corr"] = float(g["latent_corr"].mean())
         row["latent_slope"] = float(g["latent_slope"].mean())
-        row["attenuation_measured"] = (row["mean_std_effect_planted"] / row["planted"]) if row["planted"] else np.nan
+        row["attenuation_measured"] = (
+            row["mean_std_effect_planted"] / row["planted"]) if row["planted"] else np.nan
         out.append(row)
     return pd.DataFrame(out)
 
@@ -651,7 +701,8 @@ def familywise_error(runs: pd.DataFrame) -> float:
 # how well the rules see the kinds
 
 
-def rule_quality(membership: pd.DataFrame, truth: Mapping, categories: Sequence[str] = ARTICLE_KINDS) -> pd.DataFrame:
+def rule_quality(membership: pd.DataFrame, truth: Mapping,
+                 categories: Sequence[str] = ARTICLE_KINDS) -> pd.DataFrame:
     """Precision and recall of the rules per client-period against a synthetic world's latent kinds.
 
     Parameters
@@ -675,23 +726,27 @@ def rule_quality(membership: pd.DataFrame, truth: Mapping, categories: Sequence[
         pred = m["member"].astype(bool).to_numpy()
         real = np.array([k in kinds.get(str(c), ()) for c in m["client_id"]], dtype=bool)
         tp = int((pred & real).sum())
-        rows.append({"category": k, "decided": int(len(m)), "latent": int(real.sum()), "members": int(pred.sum()),
+        rows.append({"category": k, "decided": int(len(m)), "latent": int(real.sum()),
+                     "members": int(pred.sum()),
                      "true_positives": tp, "precision": tp / pred.sum() if pred.sum() else np.nan,
                      "recall": tp / real.sum() if real.sum() else np.nan})
     return pd.DataFrame(rows)
 
 
-def world_rule_quality(seed: int, *, portfolios: int = 30, periods: int = 12, clients: int = 40, freq: str = "Q",
-                       rulebook=None, window: int = 0) -> pd.DataFrame:
-    """:func:`rule_quality` on one null world generated with ``seed`` (the default rulebook unless given),
-    classified over ``window`` periods (0: the frequency's default window)."""
+def world_rule_quality(seed: int, *, portfolios: int = 30, periods: int = 12, clients: int = 40,
+                       freq: str = "Q",
+                       rulebook: RulebookArg = None, window: int = 0) -> pd.DataFrame:
+    """:func:`rule_quality` on one null world generated with ``seed`` (the default rulebook unless
+    given), classified over ``window`` periods (0: the frequency's default window)."""
     from analysis.categories.rules import classify
     from analysis.config import FREQUENCIES
     from analysis.synth import generate, world_panel
 
-    w = generate(portfolios=portfolios, periods=periods, clients=clients, freq=freq, seed=int(seed), effects="none")
+    w = generate(portfolios=portfolios, periods=periods, clients=clients, freq=freq, seed=int(seed),
+                 effects="none")
     window = int(window) or FREQUENCIES[freq][2]
     panel = world_panel(w, freq=freq)
-    m = classify(panel, w.clients, rulebook=rulebook, window=window, kpis=w.kpis, transactions=w.transactions,
+    m = classify(panel, w.clients, rulebook=rulebook, window=window, kpis=w.kpis,
+                 transactions=w.transactions,
                  categories=list(ARTICLE_KINDS))
     return rule_quality(m, w.truth).assign(seed=int(seed), freq=freq)

@@ -24,14 +24,20 @@ if TYPE_CHECKING:  # IPython and matplotlib are imported when a page shows somet
 
 #: Where a rule's missing feature comes from (``features.FEATURES``' source) → (en, ru) words.
 _SOURCES = {
-    "transactions.cost": ("a cost or gross profit column in the order lines", "себестоимости или валовой прибыли в строках заказов"),
-    "transactions.is_new_product": ("the new-product flag of the order lines", "признака новинки в строках заказов"),
-    "transactions.account_manager": ("the account manager of the order lines", "менеджера в строках заказов"),
+    "transactions.cost": ("a cost or gross profit column in the order lines",
+                          "себестоимости или валовой прибыли в строках заказов"),
+    "transactions.is_new_product": ("the new-product flag of the order lines",
+                                    "признака новинки в строках заказов"),
+    "transactions.account_manager": ("the account manager of the order lines",
+                                     "менеджера в строках заказов"),
     "clients.founded_year": ("the clients' founding year", "года основания клиентов"),
-    "kpis.plan_attainment": ("plan attainment in the KPI file", "выполнения плана в файле показателей"),
+    "kpis.plan_attainment": ("plan attainment in the KPI file",
+                             "выполнения плана в файле показателей"),
 }
-_EVENT_TYPES = {"claim": "рекламации", "trial": "пробные заказы", "spec_requirement": "особые требования",
-                "prepayment": "предоплаты", "prepayment amount": "суммы предоплат", "incident": "инциденты",
+_EVENT_TYPES = {"claim": "рекламации", "trial": "пробные заказы",
+                "spec_requirement": "особые требования",
+                "prepayment": "предоплаты", "prepayment amount": "суммы предоплат",
+                "incident": "инциденты",
                 "deferral_accepted": "согласия подождать"}
 
 
@@ -44,7 +50,8 @@ def _kind(cat: str, lang: str) -> str:
 def kind_table(membership: pd.DataFrame) -> pd.DataFrame:
     """One row per kind: ``category, status`` (``ok`` or ``not_computable``), ``decided``
     (client-periods with a full window), ``members``, ``share`` (of decided), ``short_history``
-    (client-periods before a full window), ``missing`` (what the data lack, empty when computable)."""
+    (client-periods before a full window), ``missing`` (what the data lack, empty when
+    computable)."""
     from analysis.categories.rules import reason_texts
 
     texts = reason_texts(membership)
@@ -57,11 +64,15 @@ def kind_table(membership: pd.DataFrame) -> pd.DataFrame:
         nc = m["status"] == "not_computable"
         decided = int(ok.sum())
         members = int(m.loc[ok, "member"].astype("boolean").fillna(False).astype(bool).sum())
-        rows.append({"category": cat, "status": "not_computable" if nc.any() and not ok.any() else "ok",
-                     "decided": decided, "members": members, "share": members / decided if decided else np.nan,
+        rows.append({"category": cat,
+                     "status": "not_computable" if nc.any() and not ok.any() else "ok",
+                     "decided": decided, "members": members,
+                     "share": members / decided if decided else np.nan,
                      "short_history": int((m["status"] == "short_history").sum()),
-                     "missing": texts.get(int(m.loc[nc, "reason_code"].iloc[0]), "") if nc.any() and not ok.any() else ""})
-    return pd.DataFrame(rows, columns=["category", "status", "decided", "members", "share", "short_history", "missing"])
+                     "missing": texts.get(int(m.loc[nc, "reason_code"].iloc[0]), "")
+                     if nc.any() and not ok.any() else ""})
+    return pd.DataFrame(rows, columns=["category", "status", "decided", "members", "share",
+                                       "short_history", "missing"])
 
 
 def computable(membership: pd.DataFrame) -> list[str]:
@@ -73,7 +84,8 @@ def computable(membership: pd.DataFrame) -> list[str]:
 def missing_data(reason: str, lang: str = "en") -> str:
     """What a not-computable kind lacks, in words (from the rule's reason, e.g. ``the data lack
     gross_profit (from transactions.cost)``)."""
-    sources = list(dict.fromkeys(re.findall(r"\(from ([^()]*(?:\([^()]*\))?[^()]*)\)", str(reason))))
+    sources = list(dict.fromkeys(re.findall(r"\(from ([^()]*(?:\([^()]*\))?[^()]*)\)",
+                                            str(reason))))
     events, words = [], []
     for src in sources:
         ev = re.fullmatch(r"events \((.*)\)", src)
@@ -85,7 +97,8 @@ def missing_data(reason: str, lang: str = "en") -> str:
             words.append(src)
     events = list(dict.fromkeys(events))
     if events:
-        words.append(("client events: " + ", ".join(e.replace("_", " ") for e in events)) if lang == "en"
+        words.append(("client events: " + ", ".join(e.replace("_", " ") for e in events))
+                     if lang == "en"
                      else "событий клиентов: " + ", ".join(_EVENT_TYPES.get(e, e) for e in events))
     return "; ".join(dict.fromkeys(words))
 
@@ -97,7 +110,8 @@ def missing_kinds_line(membership: pd.DataFrame, lang: str = "en") -> str:
     k = k[k["status"] == "not_computable"]
     if k.empty:
         return ""
-    parts = [i18n.t("nc.item", lang, kind=_kind(r.category, lang), missing=missing_data(r.missing, lang))
+    parts = [i18n.t("nc.item", lang, kind=_kind(r.category, lang),
+                    missing=missing_data(r.missing, lang))
              for r in k.itertuples()]
     return i18n.t("nc.line", lang, items="; ".join(parts))
 
@@ -131,18 +145,21 @@ def testable(results: pd.DataFrame) -> pd.DataFrame:
     return results[results["verdict"] != "not_testable"]
 
 
-def verdict_sentences(results: pd.DataFrame, membership: pd.DataFrame, lang: str = "en") -> list[str]:
+def verdict_sentences(results: pd.DataFrame, membership: pd.DataFrame,
+                      lang: str = "en") -> list[str]:
     """The sentences of the verdicts, each after its id and the hypothesis as the hypotheses file
-    states it (``hypothesis_en`` / ``hypothesis_ru``, when given), the hypotheses about a kind the data
-    cannot give left out (that kind is named once by :func:`missing_kinds_line`)."""
+    states it (``hypothesis_en`` / ``hypothesis_ru``, when given), the hypotheses about a kind the
+    data cannot give left out (that kind is named once by :func:`missing_kinds_line`)."""
     gone = set(kind_table(membership).query("status == 'not_computable'")["category"])
     keep = results[~results["category"].isin(gone)]
-    stated = keep[f"hypothesis_{lang}"] if f"hypothesis_{lang}" in keep.columns else pd.Series("", index=keep.index)
+    stated = keep[f"hypothesis_{lang}"] if f"hypothesis_{lang}" in keep.columns \
+        else pd.Series("", index=keep.index)
     return [f"{i} — {h.strip()} {s}" if isinstance(h, str) and h.strip() else str(s)
             for i, h, s in zip(keep["id"], stated, keep[f"sentence_{lang}"])]
 
 
-def only_computable(df: pd.DataFrame, membership: pd.DataFrame, column: str = "category") -> pd.DataFrame:
+def only_computable(df: pd.DataFrame, membership: pd.DataFrame,
+                    column: str = "category") -> pd.DataFrame:
     """Rows of ``df`` about a kind the data can give."""
     return df[df[column].isin(computable(membership))]
 
@@ -152,7 +169,8 @@ def drop_empty_columns(df: pd.DataFrame) -> pd.DataFrame:
     return df.loc[:, df.notna().any(axis=0)]
 
 
-def change_counts(changes: pd.DataFrame, membership: pd.DataFrame, *, period: str | None = None) -> pd.DataFrame:
+def change_counts(changes: pd.DataFrame, membership: pd.DataFrame, *,
+                  period: str | None = None) -> pd.DataFrame:
     """Clients who entered and left each computable kind in the last period (zeros shown):
     ``category, entered, left``."""
     kinds = computable(membership)
@@ -161,7 +179,8 @@ def change_counts(changes: pd.DataFrame, membership: pd.DataFrame, *, period: st
         last = changes[changes["period"] == period]
     else:
         last = changes
-    n = last.groupby(["category", "change"]).size().unstack(fill_value=0) if len(last) else pd.DataFrame()
+    n = last.groupby(["category", "change"]).size().unstack(fill_value=0) if len(last) \
+        else pd.DataFrame()
     out = pd.DataFrame({"category": kinds})
     for col in ("entered", "left"):
         out[col] = [int(n.at[k, col]) if col in n.columns and k in n.index else 0 for k in kinds]
@@ -185,7 +204,8 @@ def changes_to_act_on(changes: pd.DataFrame, features: pd.DataFrame, *, top: int
     (pandas.DataFrame, int)
         ``client_id, portfolio, category, change, revenue, reason`` sorted by ``revenue``
         (largest first), and the number of changes of that period. ``reason`` is the text of the
-        change's ``reason_code`` with the client's values (:func:`analysis.categories.rules.explain`).
+        change's ``reason_code`` with the client's values
+        (:func:`analysis.categories.rules.explain`).
     """
     from analysis.categories.rules import explain
 
@@ -193,18 +213,21 @@ def changes_to_act_on(changes: pd.DataFrame, features: pd.DataFrame, *, top: int
         return changes, 0
     period = period or changes["period"].max()
     last = changes[changes["period"] == period].copy()
-    rev = features[features["period"] == period].drop_duplicates("client_id").set_index("client_id")["revenue"]
+    at = features[features["period"] == period].drop_duplicates("client_id")
+    rev = at.set_index("client_id")["revenue"]
     last["revenue"] = last["client_id"].map(rev)
     last = last.sort_values(["revenue", "client_id"], ascending=[False, True], na_position="last")
     shown = last.head(top).copy()
     if "reason_code" in shown.columns:
         shown["reason"] = explain(shown, features, changes.attrs.get("reasons")).to_numpy()
-    cols = [c for c in ("client_id", "portfolio", "category", "change", "revenue", "reason") if c in shown.columns]
+    cols = [c for c in ("client_id", "portfolio", "category", "change", "revenue", "reason")
+            if c in shown.columns]
     return shown[cols].reset_index(drop=True), len(last)
 
 
 def changes_caption(shown: int, total: int, lang: str = "en") -> str:
-    """``Top 20 of 2,434 changes, by revenue at stake — the full list is in tables/category_changes.csv``."""
+    """``Top 20 of 2,434 changes, by revenue at stake — the full list is in
+    tables/category_changes.csv``."""
     if total == 0:
         return i18n.t("changes.none", lang)
     key = "changes.all" if shown >= total else "changes.top"
@@ -229,19 +252,23 @@ def kinds_map_caption(features: pd.DataFrame, primary: pd.DataFrame, *, period: 
     bits = []
     for kind in [c for c in priority if c in set(f["kind"])]:
         g = f[f["kind"] == kind]
-        text = i18n.t("map.kind", lang, kind=_kind(kind, lang), clients=i18n.plural("n.clients", len(g), lang),
+        text = i18n.t("map.kind", lang, kind=_kind(kind, lang),
+                      clients=i18n.plural("n.clients", len(g), lang),
                       rank=i18n.integer(round(100 * g["rank"].median()), lang))
         if has_margin and g["margin"].notna().any():
             text += i18n.t("map.margin", lang, margin=i18n.percent(g["margin"].median(), lang))
         bits.append(text)
     parts.append(i18n.t("map.where", lang, period=period, kinds="; ".join(bits)))
     if has_margin:
-        parts.append(i18n.t("map.all_margin", lang, margin=i18n.percent(f["margin"].median(), lang)))
+        parts.append(i18n.t("map.all_margin", lang,
+                            margin=i18n.percent(f["margin"].median(), lang)))
     return " ".join(parts)
 
 
-def _map_frame(features: pd.DataFrame, primary: pd.DataFrame, period: str | None) -> tuple[pd.DataFrame, str]:
-    complete = features["complete"].astype(bool) if "complete" in features else pd.Series(True, index=features.index)
+def _map_frame(features: pd.DataFrame, primary: pd.DataFrame,
+               period: str | None) -> tuple[pd.DataFrame, str]:
+    complete = features["complete"].astype(bool) if "complete" in features \
+        else pd.Series(True, index=features.index)
     period = period or features.loc[complete, "period"].max()
     f = features[(features["period"] == period) & (features["revenue"] > 0)]
     p = primary[primary["period"] == period][["client_id", "primary_category"]]
@@ -259,12 +286,14 @@ def takeaway(membership: pd.DataFrame, lang: str = "en") -> str:
         return ""
     last = ok[ok["period"] == ok["period"].max()]
     held = last[last["member"].astype("boolean").fillna(False).astype(bool)]
-    four = [c for c in ("image", "demanding", "advanced", "understanding") if c in set(last["category"])]
+    four = [c for c in ("image", "demanding", "advanced", "understanding")
+            if c in set(last["category"])]
     if not four:
         return ""
     clients = last["client_id"].nunique()
     key = set(held.loc[held["category"] == "key_revenue", "client_id"])
     other = set(held.loc[held["category"].isin(four), "client_id"]) - key
-    return i18n.t("takeaway.hidden", lang, n=i18n.integer(len(other), lang), total=i18n.integer(clients, lang),
+    return i18n.t("takeaway.hidden", lang, n=i18n.integer(len(other), lang),
+                  total=i18n.integer(clients, lang),
                   share=i18n.percent(len(other) / clients, lang), nkey=i18n.integer(len(key), lang),
                   kinds=", ".join(_kind(c, lang) for c in four), period=last["period"].iloc[0])

@@ -1,4 +1,5 @@
-"""The planner: what these data can test, per hypothesis and design, and what would make the rest testable.
+"""The planner: what these data can test, per hypothesis and design, and what would make the rest
+testable.
 
 Before any test, for every confirmatory hypothesis and every design that could test it —
 
@@ -7,7 +8,8 @@ Before any test, for every confirmatory hypothesis and every design that could t
 - ``sub_portfolios``: the company split by its own units (account managers, regions, branches,
   channels) into a panel of the same model;
 - ``one_portfolio``: the company as one series (ADL with its own lag; at least 8 usable periods);
-- ``client``: client-level links (:mod:`analysis.growth.client_links`; period effects, SEs clustered by
+- ``client``: client-level links (:mod:`analysis.growth.client_links`; period effects, SEs clustered
+by
   client) for the hypotheses declared with ``level: client`` —
 
 it counts the usable rows, units (G) and periods (T) and computes the design's MDE (Holm over the
@@ -38,6 +40,7 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -52,9 +55,13 @@ from analysis.growth.panel import (
     outcome_kind,
     portfolio_panel,
 )
-from analysis.growth.spec import as_hypothesis_file
+from analysis.growth.spec import HypothesesArg, as_hypothesis_file
 from analysis.ingest.periods import period_axis
 from analysis.stats.power import cluster_design_mde, design_mde
+
+if TYPE_CHECKING:
+    from analysis.categories.rules import Rulebook
+    from analysis.report.study import Study
 
 DESIGNS = ("portfolio_panel", "sub_portfolios", "one_portfolio", "client")
 UNIT_COLUMNS = ("account_manager", "region", "branch", "channel")
@@ -63,16 +70,18 @@ MAX_SEARCH = 100_000
 STATUSES = ("testable", "weak", "not_testable")
 
 PLAN_COLUMNS = [
-    "id", "level", "category", "outcome", "lag", "design", "units", "G", "T", "usable_rows", "params", "df", "m",
-    "mde", "mde_method", "mde_independent", "min_effect", "status", "periods_needed", "units_needed",
-    "monthly_usable_periods", "reason_en", "reason_ru", "need_en", "need_ru",
+    "id", "level", "category", "outcome", "lag", "design", "units", "G", "T", "usable_rows",
+    "params", "df", "m", "mde", "mde_method", "mde_independent", "min_effect", "status",
+    "periods_needed", "units_needed", "monthly_usable_periods", "reason_en", "reason_ru", "need_en",
+    "need_ru",
 ]  # fmt: skip
 #: Error draws of the simulated CV3 MDE (Monte Carlo SE of the power at the MDE ≈ 0.018).
 CV3_SIMS = 500
 
 _UNIT_WORDS = {
     "portfolio": ("portfolios", "портфелей"), "account_manager": ("account managers", "менеджеров"),
-    "region": ("regions", "регионов"), "branch": ("branches", "филиалов"), "channel": ("channels", "каналов"),
+    "region": ("regions", "регионов"), "branch": ("branches", "филиалов"),
+    "channel": ("channels", "каналов"),
     "client": ("clients", "клиентов"),
 }
 
@@ -107,19 +116,22 @@ def _search(f: Callable[[int], float], target: float, start: int) -> int | None:
 
 @functools.lru_cache(maxsize=4096)
 def _panel_mde(G: int, t_use: int, k: int, alpha: float, m: int) -> float:
-    """Design MDE of the two-way panel: G·T rows pay for G + T - 1 effects and k slopes; df G - 1."""
+    """Design MDE of the two-way panel: G·T rows pay for G + T - 1 effects and k slopes; df G -
+    1."""
     if G < 2 or t_use < 2:
         return math.nan
-    return float(design_mde(G * t_use, params=G + t_use - 1 + k, df=G - 1, alpha=alpha, m=m)["mde"].iloc[0])
+    mde = design_mde(G * t_use, params=G + t_use - 1 + k, df=G - 1, alpha=alpha, m=m)["mde"]
+    return float(mde.iloc[0])
 
 
 def cv3_design_mde(data: pd.DataFrame, outcome_col: str, exposure_cols: Sequence[str], term: str, *,
                    alpha: float = 0.05, power: float = 0.8, m: int = 1, n_sims: int = CV3_SIMS,
                    seed: int = 0, units: int = 0) -> float:
-    """MDE (std_effect scale) of the default panel test of ``term`` on the data's own design: the rows
-    where ``outcome_col`` is known, ``exposure_cols`` and the size control, portfolio effects absorbed
-    within the portfolio clusters and period dummies (:func:`analysis.stats.power.cluster_design_mde`;
-    the outcome's values are not read). NaN when the design cannot be built or CV3 cannot test it.
+    """MDE (std_effect scale) of the default panel test of ``term`` on the data's own design: the
+    rows where ``outcome_col`` is known, ``exposure_cols`` and the size control, portfolio effects
+    absorbed within the portfolio clusters and period dummies
+    (:func:`analysis.stats.power.cluster_design_mde`; the outcome's values are not read). NaN when
+    the design cannot be built or CV3 cannot test it.
 
     ``units`` > 0: the same design with that many units, each a copy of one of the data's units in
     turn (unit i of the new design is the data's unit i mod G) — "more units like these", the design
@@ -137,12 +149,15 @@ def cv3_design_mde(data: pd.DataFrame, outcome_col: str, exposure_cols: Sequence
     tim = pd.factorize(d["period"], sort=True)[0]
     dummies = (tim[:, None] == np.arange(1, tim.max() + 1)[None, :]).astype(float)
     u = np.hstack([d[cols].to_numpy(dtype=float), dummies])
-    u = u - (np.stack([np.bincount(ent, weights=c) for c in u.T], axis=1) / np.bincount(ent)[:, None])[ent]
-    keep = [j for j in range(len(cols)) if u[:, j].std() > 1e-12] + list(range(len(cols), u.shape[1]))
+    means = np.stack([np.bincount(ent, weights=c) for c in u.T], axis=1) / np.bincount(ent)[:, None]
+    u = u - means[ent]
+    keep = [j for j in range(len(cols)) if u[:, j].std() > 1e-12] \
+        + list(range(len(cols), u.shape[1]))
     j = cols.index(term)
     if j not in keep:
         return math.nan
-    out = cluster_design_mde(u[:, keep], ent, n_terms=sum(1 for x in keep if x < len(cols)), alpha=alpha,
+    out = cluster_design_mde(u[:, keep], ent, n_terms=sum(1 for x in keep if x < len(cols)),
+                             alpha=alpha,
                              power=power, m=m, n_sims=n_sims, seed=seed)
     return float(out["mde"].iloc[keep.index(j)])
 
@@ -171,7 +186,8 @@ def _client_mde(rows: int, G: int, t_use: int, k: int, alpha: float, m: int) -> 
     """Design MDE of the default client-level test (one regression per period, the mean slope with
     t(T-1)): each period's rows pay for an intercept and k slopes, so the mean slope's SE is about
     1/sqrt(rows - T(k+1)) when rows are independent; t(T-1) for the size and the power, as the
-    results table's MDE (:func:`analysis.growth.client_links.t_mde`). Needs 3 periods with a slope."""
+    results table's MDE (:func:`analysis.growth.client_links.t_mde`). Needs 3 periods with a
+    slope."""
     resid = rows - t_use * (k + 1)
     if G < 2 or t_use < 3 or resid < 2:
         return math.nan
@@ -182,13 +198,13 @@ def plan(
     panel: pd.DataFrame,
     membership: pd.DataFrame,
     *,
-    hypotheses=None,
+    hypotheses: HypothesesArg = None,
     window: int = 4,
     kpis: pd.DataFrame | None = None,
     clients: pd.DataFrame | None = None,
     freq: str | None = None,
     portfolio_by: str = "",
-    rulebook: object = None,
+    rulebook: Rulebook | str | Path | None = None,
     variants: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The plan: per hypothesis and design, usable rows, G, T, MDE, and what would make it testable.
@@ -224,21 +240,24 @@ def plan(
         rows pay for), ``df``, ``m`` (hypotheses in the Holm family), ``mde`` (design MDE,
         std_effect scale; NaN when not testable), ``mde_method`` (``cv3_design``: simulated for the
         default CV3 test on the data's own design; ``independent_rows``: the formula, a lower
-        bound), ``mde_independent`` (the formula's MDE, for comparison), ``min_effect``, ``status`` (``testable``;
+        bound), ``mde_independent`` (the formula's MDE, for comparison), ``min_effect``, ``status``
+        (``testable``;
         ``weak``: MDE > 2 × min_effect; ``not_testable``), ``periods_needed`` (periods in all,
         at this G, for an MDE of min_effect), ``units_needed`` (G at this T for that MDE),
         ``monthly_usable_periods`` (quarterly data: usable periods the same span gives in months),
         ``reason_en, reason_ru`` (why not testable or weak; empty when testable),
         ``need_en, need_ru`` (what would make it testable).
     """
-    p = _Planner(panel, membership, hypotheses=hypotheses, window=window, kpis=kpis, clients=clients, freq=freq,
+    p = _Planner(panel, membership, hypotheses=hypotheses, window=window, kpis=kpis,
+                 clients=clients, freq=freq,
                  rulebook=rulebook, variants=variants)
     for h in p.port_h:
         p.portfolio_rows(h, portfolio_by)
     for h in p.client_h:
         p.client_rows(h)
     out = pd.DataFrame(p.rows, columns=PLAN_COLUMNS)
-    out.attrs.update(freq=p.freq, window=p.W, periods=p.T_all, portfolios=p.G_port, unit_column=p.unit_col,
+    out.attrs.update(freq=p.freq, window=p.W, periods=p.T_all, portfolios=p.G_port,
+                     unit_column=p.unit_col,
                      unit_count=p.G_units, alpha=p.alpha)
     return out
 
@@ -247,9 +266,10 @@ class _Planner:
     """What :func:`plan` reads once (the hypotheses, the periods, the portfolio and client panels,
     the unit column) and the plan's rows, one per hypothesis and design."""
 
-    def __init__(self, panel: pd.DataFrame, membership: pd.DataFrame, *, hypotheses, window: int,
-                 kpis: pd.DataFrame | None, clients: pd.DataFrame | None, freq: str | None,
-                 rulebook=None, variants: pd.DataFrame | None = None):
+    def __init__(self, panel: pd.DataFrame, membership: pd.DataFrame, *, hypotheses: HypothesesArg,
+                 window: int, kpis: pd.DataFrame | None, clients: pd.DataFrame | None,
+                 freq: str | None, rulebook: Rulebook | str | Path | None = None,
+                 variants: pd.DataFrame | None = None):
         from analysis.categories.rules import Rulebook, load_rulebook
 
         hf = as_hypothesis_file(hypotheses)
@@ -257,7 +277,8 @@ class _Planner:
         self.T_all = T_all = len(periods)
         self.freq = freq or infer_freq(periods)
         self.W = W = int(window)
-        self.k = len([c for c in registry.current().kind_ids() if c in set(membership["category"].astype(str))]) + 1  # exposures + size control
+        kinds = set(membership["category"].astype(str))
+        self.k = len([c for c in registry.current().kind_ids() if c in kinds]) + 1  # + size control
         known = membership[membership["member"].notna()]
         self.computable = set(known["category"].astype(str))
         self.G_port = int(panel["portfolio"].nunique())
@@ -266,15 +287,18 @@ class _Planner:
         self.m_port, self.m_client = max(1, len(port_h)), max(1, len(client_h))
         self.alpha = hf.alpha
         # outcomes the data allow
-        self.pp = pp = portfolio_panel(panel, membership, window=W, kpis=kpis, lags=sorted({h.lag for h in port_h}) or [1]) \
+        self.pp = pp = portfolio_panel(panel, membership, window=W, kpis=kpis,
+                                       lags=sorted({h.lag for h in port_h}) or [1]) \
             if port_h and T_all > W else None
         self.port_outcomes = set(pp.attrs["outcomes"]) if pp is not None else set()
         self.port_notes = " ".join(pp.attrs["notes"]) if pp is not None else ""
-        self.cp = client_links.client_panel(panel, membership, window=W, lags=sorted({h.lag for h in client_h}) or [1],
+        self.cp = client_links.client_panel(panel, membership, window=W,
+                                            lags=sorted({h.lag for h in client_h}) or [1],
                                             variants=variants) if client_h and T_all > W else None
         # the features each kind's rule reads (client_links tests a kind picked on the outcome's own
         # signal with its rule variant without it, or not at all)
-        book = rulebook if isinstance(rulebook, Rulebook) else load_rulebook(rulebook or None) if client_h else None
+        book = rulebook if isinstance(rulebook, Rulebook) \
+            else load_rulebook(rulebook or None) if client_h else None
         self.rule_features = {c.id: sorted({leaf.feature for leaf in c.rule.leaves()})
                               for c in book.categories} if book is not None else {}
         # sub-portfolio units
@@ -300,14 +324,17 @@ class _Planner:
             return None, []
         if self.statuses.get(h.category, set()) <= {"short_history"}:
             return (("plan.reason.short_history", {"T": T_all, "W": W}),
-                    [("plan.need.min_periods", {"periods": extra + 2, "span": _span(extra + 2, freq)})])
+                    [("plan.need.min_periods",
+                      {"periods": extra + 2, "span": _span(extra + 2, freq)})])
         return ("plan.reason.no_category", {"category": h.category}), [("plan.need.data", {})]
 
-    def add(self, h, design, units, G, t_use, n_rows, params, df, m, mde_v, reason, need, periods_needed=np.nan,
+    def add(self, h, design, units, G, t_use, n_rows, params, df, m, mde_v, reason, need,
+            periods_needed=np.nan,
             units_needed=np.nan, monthly=np.nan, method="independent_rows", independent=None):
         """One row of the plan: its status (testable, weak, not testable) and, where it is not
         testable or its MDE exceeds the smallest effect of interest, why and what would help."""
-        status = ("not_testable" if not np.isfinite(mde_v) else "weak" if mde_v > 2 * h.min_effect else "testable")
+        status = ("not_testable" if not np.isfinite(mde_v)
+                  else "weak" if mde_v > 2 * h.min_effect else "testable")
         if status == "not_testable" and not reason:
             reason = ("plan.reason.too_few_rows", {"rows": n_rows, "params": params})
         if status == "weak" and not reason:
@@ -316,10 +343,13 @@ class _Planner:
             reason = ("plan.reason.above_min", {"mde": mde_v, "min": h.min_effect})
         explain = status != "testable" or mde_v > h.min_effect
         self.rows.append({
-            "id": h.id, "level": h.level, "category": h.category, "outcome": h.outcome, "lag": h.lag,
-            "design": design, "units": units, "G": G, "T": t_use, "usable_rows": n_rows, "params": params, "df": df,
-            "m": m, "mde": mde_v, "mde_method": method if np.isfinite(mde_v) else "",
-            "mde_independent": mde_v if independent is None else independent, "min_effect": h.min_effect,
+            "id": h.id, "level": h.level, "category": h.category, "outcome": h.outcome,
+            "lag": h.lag,
+            "design": design, "units": units, "G": G, "T": t_use, "usable_rows": n_rows,
+            "params": params, "df": df, "m": m, "mde": mde_v,
+            "mde_method": method if np.isfinite(mde_v) else "",
+            "mde_independent": mde_v if independent is None else independent,
+            "min_effect": h.min_effect,
             "status": status,
             "periods_needed": periods_needed if explain else np.nan,
             "units_needed": units_needed if explain else np.nan,
@@ -333,44 +363,61 @@ class _Planner:
     def portfolio_rows(self, h, portfolio_by: str) -> None:
         """A portfolio-level hypothesis in three designs: the portfolio panel, sub-portfolios, the
         company as one series."""
-        T_all, W, freq, k, alpha, m_port = self.T_all, self.W, self.freq, self.k, self.alpha, self.m_port
-        pp, G_port, unit_col, G_units, add = self.pp, self.G_port, self.unit_col, self.G_units, self.add
+        T_all, W, freq, k = self.T_all, self.W, self.freq, self.k
+        alpha, m_port = self.alpha, self.m_port
+        pp, G_port, unit_col, G_units = self.pp, self.G_port, self.unit_col, self.G_units
+        add = self.add
         kind = outcome_kind(h.outcome)
         t_use = _usable(T_all, W, h.lag, kind)
-        extra = W + (h.lag if kind == "growth" else h.lag - 1)  # periods before/after the usable ones
+        # periods before/after the usable ones
+        extra = W + (h.lag if kind == "growth" else h.lag - 1)
         monthly = _usable(3 * T_all, self.monthly_w, h.lag, kind) if freq == "Q" else np.nan
         missing, needs_data = self.kind_problem(h, extra)
         if not missing and pp is not None and h.outcome not in self.port_outcomes \
                 and outcome_column(h.outcome, h.lag) not in pp.columns:
-            missing = ("plan.reason.no_outcome", {"outcome": h.outcome, "why": _why(h.outcome, self.port_notes)})
+            missing = ("plan.reason.no_outcome",
+                       {"outcome": h.outcome, "why": _why(h.outcome, self.port_notes)})
             needs_data = [("plan.need.data", {})]
-        # 1. the portfolio panel: the default test's MDE on the data's own design where it can be built
+        # 1. the portfolio panel: the default test's MDE on the data's own design where it can be
+        # built
         bound = _panel_mde(G_port, t_use, k, alpha, m_port) if not missing else math.nan
         mde_v, method, deff = bound, "independent_rows", 1.0
         if np.isfinite(bound) and pp is not None:
             sim = _cv3_of(pp, h, alpha, m_port)
             if np.isfinite(sim):
                 mde_v, method, deff = sim, "cv3_design", sim / bound
-        reason = missing or (("plan.reason.one_unit", {"units": _unit("portfolio", "en"), "units_ru": _unit("portfolio", "ru")})
-                             if G_port < 2 else ("plan.reason.few_periods", {"T": T_all, "usable": t_use, "W": W, "lag": h.lag, "min": 2})
+        reason = missing or (("plan.reason.one_unit", {"units": _unit("portfolio", "en"),
+                                                       "units_ru": _unit("portfolio", "ru")})
+                             if G_port < 2 else ("plan.reason.few_periods",
+                                                 {"T": T_all, "usable": t_use, "W": W, "lag": h.lag,
+                                                  "min": 2})
                              if t_use < 2 else None)
-        sim_units = _known(lambda g, h=h: _cv3_of(pp, h, alpha, m_port, units=g), G_port, mde_v) \
+        sim_units = _known(lambda g: _cv3_of(pp, h, alpha, m_port, units=g), G_port, mde_v) \
             if method == "cv3_design" else None
-        need, pn, un = _panel_needs(G_port, t_use, k, alpha, m_port, h.min_effect, extra, "portfolio", monthly,
+        need, pn, un = _panel_needs(G_port, t_use, k, alpha, m_port, h.min_effect, extra,
+                                    "portfolio", monthly,
                                     freq, needs_data, deff, sim_units)
-        add(h, "portfolio_panel", "portfolio", G_port, t_use, G_port * t_use, G_port + t_use - 1 + k, G_port - 1,
+        add(h, "portfolio_panel", "portfolio", G_port, t_use, G_port * t_use,
+            G_port + t_use - 1 + k, G_port - 1,
             m_port, mde_v, reason, need, pn, un, monthly, method, bound)
         # 2. sub-portfolios (the same panel when it is cut by this column)
         if unit_col:
             same = unit_col == portfolio_by and G_units == G_port
             bound_u = _panel_mde(G_units, t_use, k, alpha, m_port) if not missing else math.nan
-            mde_u, method_u, deff_u = (mde_v, method, deff) if same else (bound_u, "independent_rows", 1.0)
-            reason = missing or (("plan.reason.one_unit", {"units": _unit(unit_col, "en"), "units_ru": _unit(unit_col, "ru")})
-                                 if G_units < 2 else ("plan.reason.few_periods", {"T": T_all, "usable": t_use, "W": W, "lag": h.lag, "min": 2})
+            mde_u, method_u, deff_u = (mde_v, method, deff) if same \
+                else (bound_u, "independent_rows", 1.0)
+            reason = missing or (("plan.reason.one_unit",
+                                  {"units": _unit(unit_col, "en"),
+                                   "units_ru": _unit(unit_col, "ru")})
+                                 if G_units < 2 else ("plan.reason.few_periods",
+                                                      {"T": T_all, "usable": t_use, "W": W,
+                                                       "lag": h.lag, "min": 2})
                                  if t_use < 2 else None)
-            need, pn, un = _panel_needs(G_units, t_use, k, alpha, m_port, h.min_effect, extra, unit_col, monthly, freq,
+            need, pn, un = _panel_needs(G_units, t_use, k, alpha, m_port, h.min_effect, extra,
+                                        unit_col, monthly, freq,
                                         needs_data, deff_u, sim_units if same else None)
-            add(h, "sub_portfolios", unit_col, G_units, t_use, G_units * t_use, G_units + t_use - 1 + k, G_units - 1,
+            add(h, "sub_portfolios", unit_col, G_units, t_use, G_units * t_use,
+                G_units + t_use - 1 + k, G_units - 1,
                 m_port, mde_u, reason, need, pn, un, monthly, method_u, bound_u)
         else:
             add(h, "sub_portfolios", "", 0, t_use, 0, np.nan, np.nan, m_port, math.nan,
@@ -381,21 +428,27 @@ class _Planner:
         """The company as one series (ADL with its own lag; at least MIN_SERIES usable periods)."""
         T_all, W, freq, alpha, m_port = self.T_all, self.W, self.freq, self.alpha, self.m_port
         mde_v = _series_mde(t_use, alpha, m_port) if not missing else math.nan
-        reason = missing or (("plan.reason.few_periods", {"T": T_all, "usable": t_use, "W": W, "lag": h.lag, "min": MIN_SERIES})
+        reason = missing or (("plan.reason.few_periods",
+                              {"T": T_all, "usable": t_use, "W": W, "lag": h.lag,
+                               "min": MIN_SERIES})
                              if t_use < MIN_SERIES else None)
-        t_need = _search(lambda t: _nan_inf(_series_mde(t, alpha, m_port)), h.min_effect, max(MIN_SERIES, t_use))
-        need = needs_data + ([("plan.need.periods_series", {"periods": t_need + extra, "usable": t_need,
+        t_need = _search(lambda t: _nan_inf(_series_mde(t, alpha, m_port)), h.min_effect,
+                         max(MIN_SERIES, t_use))
+        need = needs_data + ([("plan.need.periods_series",
+                               {"periods": t_need + extra, "usable": t_need,
                                                              "span": _span(t_need + extra, freq)})]
                              if t_need else [])
         if freq == "Q" and monthly >= MIN_SERIES:
             need.append(("plan.need.monthly", {"usable": monthly,
                                                "mde": _series_mde(int(monthly), alpha, m_port)}))
-        self.add(h, "one_portfolio", "company", 1, t_use, max(t_use - 1, 0), 3, max(t_use - 4, 0), m_port, mde_v, reason,
+        self.add(h, "one_portfolio", "company", 1, t_use, max(t_use - 1, 0), 3, max(t_use - 4, 0),
+                 m_port, mde_v, reason,
                  need, (t_need + extra) if t_need else np.nan, np.nan, monthly)
 
     def client_rows(self, h) -> None:
         """A client-level hypothesis (client-level links: one regression per period, t(T-1))."""
-        T_all, W, freq, k, alpha, m_client, cp = self.T_all, self.W, self.freq, self.k, self.alpha, self.m_client, self.cp
+        T_all, W, freq, k = self.T_all, self.W, self.freq, self.k
+        alpha, m_client, cp = self.alpha, self.m_client, self.cp
         k_client = k + len(client_links.CONTROLS) - 1  # kinds + the client model's controls
         col = f"{h.outcome}_h{h.lag}"
         kind = "growth" if h.outcome in ("revenue_growth", "margin_change") else "level"
@@ -406,48 +459,65 @@ class _Planner:
         if missing:
             pass
         elif cp is None:
-            missing = ("plan.reason.few_periods", {"T": T_all, "usable": 0, "W": W, "lag": h.lag, "min": 2})
+            missing = ("plan.reason.few_periods", {"T": T_all, "usable": 0, "W": W, "lag": h.lag,
+                                                   "min": 2})
         elif col not in cp.columns:
-            missing = ("plan.reason.no_outcome", {"outcome": h.outcome, "why": _why(h.outcome, " ".join(cp.attrs["notes"]))})
+            why = _why(h.outcome, " ".join(cp.attrs["notes"]))
+            missing = ("plan.reason.no_outcome", {"outcome": h.outcome, "why": why})
         own = client_links.reads_own_signal(self.rule_features.get(h.category, ()), h.outcome)
-        if not missing and own and client_links.member_column(f"{h.category}_without_{h.outcome}") not in cp.columns:
-            missing = ("dq.client_rtm", {"category": h.category, "features": ", ".join(own), "outcome": h.outcome})
-            need = [("plan.need.rule_variant", {"category": h.category, "features": ", ".join(own)})]
+        if not missing and own and cp is not None \
+                and client_links.member_column(f"{h.category}_without_{h.outcome}") \
+                not in cp.columns:
+            missing = ("dq.client_rtm", {"category": h.category, "features": ", ".join(own),
+                                         "outcome": h.outcome})
+            need = [("plan.need.rule_variant",
+                     {"category": h.category, "features": ", ".join(own)})]
         if cp is not None and col in cp.columns:
-            # the rows the test uses: the outcome, every kind's membership (the variant where the kind's
-            # rule reads the outcome) and the controls all known (client_links.test_client_links)
+            # the rows the test uses: the outcome, every kind's membership (the variant where the
+            # kind's rule reads the outcome) and the controls all known
+            # (client_links.test_client_links)
             exps = [c for c in cp.columns if c.startswith("member_") and "_without_" not in c]
             variant = client_links.member_column(f"{h.category}_without_{h.outcome}")
             if own and variant in cp.columns:
-                exps = [variant if c == client_links.member_column(h.category) else c for c in exps]
+                exps = [variant if c == client_links.member_column(h.category) else c
+                        for c in exps]
             ctrl = [c for c in client_links.CONTROLS if c in cp.columns]
             used = cp[[col, "client_id", "period", *exps, *ctrl]].dropna()
-            n_rows, G, t_use = len(used), int(used["client_id"].nunique()), int(used["period"].nunique())
+            n_rows = len(used)
+            G, t_use = int(used["client_id"].nunique()), int(used["period"].nunique())
         else:
             n_rows, G, t_use = 0, 0, t_use_all
-        mde_v = _client_mde(n_rows, G, t_use, k_client, alpha, m_client) if not missing else math.nan
-        reason = missing or (("plan.reason.few_clients", {"rows": n_rows}) if not np.isfinite(mde_v) else None)
+        mde_v = _client_mde(n_rows, G, t_use, k_client, alpha,
+                            m_client) if not missing else math.nan
+        reason = missing or (("plan.reason.few_clients",
+                              {"rows": n_rows}) if not np.isfinite(mde_v) else None)
         per_period = n_rows / t_use if t_use else 0
         if missing and not need:
             need = [("plan.need.data", {})]
         pn = un = np.nan
-        rtm = bool(missing) and missing[0] == "dq.client_rtm"  # more periods or clients would not help
+        # more periods or clients would not help
+        rtm = bool(missing) and missing[0] == "dq.client_rtm"
         if per_period > 0 and not rtm:
-            t_need = _search(lambda t: _nan_inf(_client_mde(int(per_period * t), max(G, 2), t, k_client, alpha, m_client)),
+            t_need = _search(lambda t: _nan_inf(_client_mde(int(per_period * t), max(G, 2), t,
+                                                            k_client, alpha, m_client)),
                              h.min_effect, max(t_use, 1))
             if t_need:
                 pn = t_need + extra
                 need.append(("plan.need.periods", {"periods": pn, "span": _span(pn, freq), "G": G,
-                                                   "units": _unit("client", "en"), "units_ru": _unit("client", "ru")}))
+                                                   "units": _unit("client", "en"),
+                                                   "units_ru": _unit("client", "ru")}))
         if t_use >= 1 and G >= 1 and not rtm:
             per_client = n_rows / G if G else t_use
-            g_need = _search(lambda g: _nan_inf(_client_mde(int(per_client * g), g, t_use, k_client, alpha, m_client)),
+            g_need = _search(lambda g: _nan_inf(_client_mde(int(per_client * g), g, t_use, k_client,
+                                                            alpha, m_client)),
                              h.min_effect, max(G, 2))
             if g_need:
                 un = g_need
-                need.append(("plan.need.units", {"G": g_need, "T": t_use, "units": _unit("client", "en"),
+                need.append(("plan.need.units", {"G": g_need, "T": t_use, "units": _unit("client",
+                                                                                         "en"),
                                                  "units_ru": _unit("client", "ru")}))
-        self.add(h, "client", "client", G, t_use, n_rows, t_use * (k_client + 1), t_use - 1 if t_use else np.nan, m_client,
+        self.add(h, "client", "client", G, t_use, n_rows, t_use * (k_client + 1),
+                 t_use - 1 if t_use else np.nan, m_client,
                  mde_v, reason, need, pn, un, monthly)
 
 
@@ -456,8 +526,8 @@ def _nan_inf(x: float) -> float:
 
 
 def _cv3_of(pp: pd.DataFrame, h, alpha: float, m: int, units: int = 0) -> float:
-    """:func:`cv3_design_mde` of hypothesis ``h`` on the portfolio panel, with the model's own exposures
-    (``units`` > 0: on that many copies of the panel's units)."""
+    """:func:`cv3_design_mde` of hypothesis ``h`` on the portfolio panel, with the model's own
+    exposures (``units`` > 0: on that many copies of the panel's units)."""
     col = outcome_column(h.outcome, h.lag)
     usable = usable_exposures(pp)
     cols, term = model_exposures(pp, h.outcome, usable)
@@ -477,11 +547,13 @@ def _known(sim: Callable[[int], float], G: int, value: float) -> Callable[[int],
 
 
 #: Simulated designs the search for ``units_needed`` may try, the most units it reports, and the
-#: error draws of each (fewer than the MDE's own: Monte Carlo SE of the power ≈ 0.028, ≈ 3 % of the MDE).
+#: error draws of each (fewer than the MDE's own: Monte Carlo SE of the power ≈ 0.028, ≈ 3 % of the
+#: MDE).
 UNIT_SIMS, MAX_UNITS, UNIT_SEARCH_SIMS = 5, 2000, 200
 
 
-def _units_by_simulation(sim: Callable[[int], float], G: int, t_use: int, k: int, alpha: float, m: int,
+def _units_by_simulation(sim: Callable[[int], float], G: int, t_use: int, k: int, alpha: float,
+                         m: int,
                          target: float) -> int | None:
     """Units (at this T) for a simulated CV3 MDE of ``target``: the formula's answer at the design
     effect measured by simulating the design with that many copies of the data's units, repeated
@@ -490,7 +562,8 @@ def _units_by_simulation(sim: Callable[[int], float], G: int, t_use: int, k: int
     Scaling the formula by the design effect measured at the data's own G (what the plan did before)
     keeps CV3's small-G penalty at any G and asks for far too many units (one company, 8 managers:
     about 80 where 30-odd do); the design effect measured at the proposed G drops that penalty and
-    keeps what does not shrink with more units (kinds that move together, exposures held by few units)."""
+    keeps what does not shrink with more units (kinds that move together, exposures held by few
+    units)."""
     def formula(g: int) -> float:
         return _nan_inf(_panel_mde(g, t_use, k, alpha, m))
 
@@ -511,7 +584,8 @@ def _units_by_simulation(sim: Callable[[int], float], G: int, t_use: int, k: int
     return min(ok) if ok else None
 
 
-def _panel_needs(G, t_use, k, alpha, m, target, extra, units, monthly, freq, needs_data, deff=1.0, sim_units=None):
+def _panel_needs(G, t_use, k, alpha, m, target, extra, units, monthly, freq, needs_data, deff=1.0,
+                 sim_units=None):
     """What would bring the MDE to ``target``. Periods at this G: the MDE scales as 1/sqrt(residual
     rows) at the design effect ``deff`` measured on the data (simulated CV3 MDE / formula MDE, 1 for
     the formula itself); G stays, so do CV3's penalty and the t quantile. Units at this T: with
@@ -525,12 +599,14 @@ def _panel_needs(G, t_use, k, alpha, m, target, extra, units, monthly, freq, nee
         if t_need:
             pn = t_need + extra
             need.append(("plan.need.periods", {"periods": pn, "span": _span(pn, freq), "G": G,
-                                               "units": _unit(units, "en"), "units_ru": _unit(units, "ru")}))
+                                               "units": _unit(units, "en"),
+                                               "units_ru": _unit(units, "ru")}))
     if t_use >= 2:
         if sim_units is not None and G >= 2:
             g_need = _units_by_simulation(sim_units, G, t_use, k, alpha, m, target)
         else:
-            g_need = _search(lambda g: _nan_inf(_panel_mde(g, t_use, k, alpha, m)), scaled, max(G, 2))
+            g_need = _search(lambda g: _nan_inf(_panel_mde(g, t_use, k, alpha, m)), scaled,
+                             max(G, 2))
         if g_need:
             un = g_need
             need.append(("plan.need.units", {"G": g_need, "T": t_use, "units": _unit(units, "en"),
@@ -540,7 +616,8 @@ def _panel_needs(G, t_use, k, alpha, m, target, extra, units, monthly, freq, nee
                                         "min_periods": extra + 2, "span": _span(extra + 2, freq)}))
     if freq == "Q" and np.isfinite(monthly) and monthly > t_use and G >= 2:
         need.append(("plan.need.monthly_panel", {"usable": int(monthly),
-                                                 "mde": deff * _panel_mde(G, int(monthly), k, alpha, m)}))
+                                                 "mde": deff * _panel_mde(G, int(monthly), k, alpha,
+                                                                          m)}))
     return need, pn, un
 
 
@@ -599,10 +676,12 @@ def plan_line(table: pd.DataFrame, lang: str = "en") -> str:
 
     if table.empty:
         return ""
-    best = table.groupby("id")["status"].apply(lambda s: "testable" if (s == "testable").any()
-                                               else "weak" if (s == "weak").any() else "not_testable")
+    best = table.groupby("id")["status"].apply(
+        lambda s: "testable" if (s == "testable").any()
+        else "weak" if (s == "weak").any() else "not_testable")
     n = len(best)
-    return i18n.t("plan.line", lang, testable=int((best == "testable").sum()), weak=int((best == "weak").sum()),
+    return i18n.t("plan.line", lang, testable=int((best == "testable").sum()),
+                  weak=int((best == "weak").sum()),
                   none=int((best == "not_testable").sum()), total=n)
 
 
@@ -612,8 +691,10 @@ def format_plan(table: pd.DataFrame, lang: str = "en") -> str:
     from analysis import i18n
 
     a = table.attrs
-    head = i18n.t("plan.facts", lang, periods=a.get("periods", ""), freq=a.get("freq", ""), window=a.get("window", ""),
-                  portfolios=a.get("portfolios", ""), units=a.get("unit_column") or "-", n_units=a.get("unit_count", 0))
+    head = i18n.t("plan.facts", lang, periods=a.get("periods", ""), freq=a.get("freq", ""),
+                  window=a.get("window", ""),
+                  portfolios=a.get("portfolios", ""), units=a.get("unit_column") or "-",
+                  n_units=a.get("unit_count", 0))
     lines = [head, ""]
     cols = ["id", "design", "units", "G", "T", "usable_rows", "mde", "min_effect", "status"]
     shown = table[cols].copy()
@@ -642,16 +723,20 @@ def plan_for(data_dir: str | Path = "", *, config: str | Path = "", rulebook: st
     """
     from analysis.report import study
 
-    s = study.prepare(data_dir, config=config, rulebook=rulebook, window=window, engine=engine, portfolio=portfolio,
+    s = study.prepare(data_dir, config=config, rulebook=rulebook, window=window, engine=engine,
+                      portfolio=portfolio,
                       freq=freq, portfolio_by=portfolio_by)
     return plan_study(s, hypotheses=hypotheses or None)
 
 
-def plan_study(s, *, hypotheses=None) -> pd.DataFrame:
-    """:func:`plan` of a prepared :class:`analysis.report.study.Study` (its window, frequency and units)."""
+def plan_study(s: Study, *, hypotheses: HypothesesArg = None) -> pd.DataFrame:
+    """:func:`plan` of a prepared :class:`analysis.report.study.Study` (its window, frequency and
+    units)."""
     return plan(s.panel, s.membership, hypotheses=hypotheses, window=s.window, kpis=s.base.kpis,
-                clients=s.base.clients, freq=s.freq, portfolio_by=s.units.by if s.units is not None else "",
+                clients=s.base.clients, freq=s.freq,
+                portfolio_by=s.units.by if s.units is not None else "",
                 rulebook=s.rulebook, variants=s.variants)
 
 
-__all__ = ["DESIGNS", "PLAN_COLUMNS", "cv3_design_mde", "format_plan", "infer_freq", "plan", "plan_for", "plan_line", "plan_study"]
+__all__ = ["DESIGNS", "PLAN_COLUMNS", "cv3_design_mde", "format_plan", "infer_freq", "plan",
+           "plan_for", "plan_line", "plan_study"]

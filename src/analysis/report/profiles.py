@@ -23,7 +23,8 @@ def counts_by_period(membership: pd.DataFrame) -> pd.DataFrame:
     """Per period and category: ``members``, ``decided`` (clients with a full window), ``share``."""
     ok = membership[membership["status"] == "ok"]
     out = ok.groupby(["period", "category"], sort=True).agg(
-        members=("member", lambda s: int(s.fillna(False).sum())), decided=("member", "size")).reset_index()
+        members=("member", lambda s: int(s.fillna(False).sum())),
+        decided=("member", "size")).reset_index()
     out["share"] = out["members"] / out["decided"]
     return out
 
@@ -40,12 +41,14 @@ def overlap(membership: pd.DataFrame, *, period: str | None = None) -> pd.DataFr
 
 
 def profiles(membership: pd.DataFrame, features: pd.DataFrame, *, period: str | None = None,
-             columns: tuple[str, ...] = ("revenue", "margin", "orders", "claims_per_100_orders", "trials",
-                                         "prepayments", "deferrals_per_incident", "tenure", "client_age",
+             columns: tuple[str, ...] = ("revenue", "margin", "orders", "claims_per_100_orders",
+                                         "trials", "prepayments", "deferrals_per_incident",
+                                         "tenure", "client_age",
                                          "new_product_share", "brand_score")) -> pd.DataFrame:
     """Median of each feature for the members of each category and for all decided clients."""
     cur = _decided(membership, period)
-    feats = features[features["period"] == cur["period"].iloc[0]] if len(cur) else features.iloc[0:0]
+    feats = features[
+        features["period"] == cur["period"].iloc[0]] if len(cur) else features.iloc[0:0]
     cols = [c for c in columns if c in feats.columns]
     feats = feats.set_index("client_id")[cols].apply(pd.to_numeric, errors="coerce")
     rows = {}
@@ -67,7 +70,8 @@ def abc_xyz(features: pd.DataFrame, *, period: str | None = None) -> pd.DataFram
     return pd.crosstab(cur["abc_revenue"], cur["xyz_class"]).rename_axis(index="ABC", columns="XYZ")
 
 
-def examples(membership: pd.DataFrame, clients: pd.DataFrame, features: pd.DataFrame, *, period: str | None = None,
+def examples(membership: pd.DataFrame, clients: pd.DataFrame, features: pd.DataFrame, *,
+             period: str | None = None,
              per_category: int = 3, seed: int = 1) -> pd.DataFrame:
     """A few member clients per category with the reason the rules give (a reproducible draw).
 
@@ -77,7 +81,8 @@ def examples(membership: pd.DataFrame, clients: pd.DataFrame, features: pd.DataF
 
     cur = _decided(membership, period)
     members = cur[cur["member"].fillna(False).astype(bool)]
-    picks = members.sample(frac=1.0, random_state=seed).groupby("category", sort=False, observed=True).head(per_category)
+    picks = members.sample(frac=1.0, random_state=seed) \
+        .groupby("category", sort=False, observed=True).head(per_category)
     names = clients.set_index("client_id")["name"] if "name" in clients else None
     out = picks[["category", "client_id", "portfolio", "period"]].copy()
     for c in out.columns:

@@ -31,14 +31,15 @@ def check(data_dir: str | Path = "", *, config: str | Path = "", portfolio: str 
     if folders:
         report = validate_companies(folders, config=config or None, freq=freq or None)
     else:
-        report = validate(folder, config=settings(folder, config=config, freq=freq).config if freq else (config or None))
+        given = settings(folder, config=config, freq=freq).config if freq else (config or None)
+        report = validate(folder, config=given)
     if not report.ok:
         raise InputError(report.message())
     if anonymize:
         from analysis.ingest.anonymize import anonymize_report, key_from_env
 
         report = anonymize_report(report, key_from_env())
-    if portfolio:
+    if portfolio and report.base is not None:  # (no errors: the base is there)
         report = dataclasses.replace(report, base=only_portfolio(report.base, portfolio))
     return report
 
@@ -71,6 +72,8 @@ def problems_table(report: ValidationReport) -> pd.DataFrame:
 def panel(report: ValidationReport, *, engine: str = "duckdb", freq: str = "") -> pd.DataFrame:
     """The client × period panel of the checked base, at ``freq`` (Q or M; empty: the frequency
     the base was checked at)."""
+    if report.base is None:  # a report with errors has no tables (check() stops on them)
+        raise InputError(report.message())
     return client_period_panel(report.base, engine=engine, freq=freq or report.freq)
 
 
@@ -78,17 +81,21 @@ def coverage(panel: pd.DataFrame) -> pd.DataFrame:
     """Per portfolio and period: ``active_clients`` (with revenue), ``new_clients`` (first
     period in the data), ``revenue`` and ``orders``; every combination present (zeros filled)."""
     first = panel[panel["revenue"] > 0].groupby("client_id")["period"].min()
-    active = panel[panel["revenue"] > 0].assign(new=lambda d: d["client_id"].map(first) == d["period"])
+    active = panel[panel["revenue"] > 0].assign(
+        new=lambda d: d["client_id"].map(first) == d["period"])
     out = active.groupby(["portfolio", "period"]).agg(active_clients=("client_id", "nunique"),
                                                       new_clients=("new", "sum"),
-                                                      revenue=("revenue", "sum"), orders=("orders", "sum"))
-    full = pd.MultiIndex.from_product([sorted(panel["portfolio"].unique()), sorted(panel["period"].unique())],
+                                                      revenue=("revenue", "sum"),
+                                                      orders=("orders", "sum"))
+    full = pd.MultiIndex.from_product([sorted(panel["portfolio"].unique()),
+                                       sorted(panel["period"].unique())],
                                       names=["portfolio", "period"])
     return out.reindex(full, fill_value=0).reset_index()
 
 
 def coverage_summary(coverage: pd.DataFrame) -> pd.DataFrame:
-    """Per portfolio: periods with data, first and last period, median active clients, revenue share."""
+    """Per portfolio: periods with data, first and last period, median active clients, revenue
+    share."""
     with_data = coverage[coverage["active_clients"] > 0]
     g = with_data.groupby("portfolio")
     out = pd.DataFrame({

@@ -24,16 +24,22 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib.metadata import version as _pkg_version
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from analysis.config import NOTEBOOKS_DIR
 from analysis.errors import InputError, Stopped
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from IPython.display import HTML
+    from matplotlib.figure import Figure
 
 KERNEL = "python3"
 START_TIMEOUT = 120  # seconds a kernel may take to start
@@ -57,8 +63,8 @@ PAGE = """<!DOCTYPE html>
 """
 
 CSS = """
-body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d1d1f; margin: 0;
-       background: #fafafa; }
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1d1d1f;
+       margin: 0; background: #fafafa; }
 main { max-width: 1100px; margin: 0 auto; padding: 1.5rem 2rem 3rem; background: #fff; }
 h1, h2, h3 { line-height: 1.25; } h1 { font-size: 1.8rem; } h2 { margin-top: 2rem; }
 table { border-collapse: collapse; margin: 0.8rem 0; font-size: 0.9rem; }
@@ -66,7 +72,8 @@ th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.6rem; text-align: righ
 th { background: #f2f2f2; } td:first-child, th:first-child { text-align: left; }
 img { max-width: 100%; height: auto; }
 pre { background: #f6f8fa; padding: 0.6rem; overflow-x: auto; font-size: 0.85rem; }
-.banner { background: #fff4ce; border: 1px solid #e0c45c; padding: 0.6rem 1rem; border-radius: 4px; }
+.banner { background: #fff4ce; border: 1px solid #e0c45c; padding: 0.6rem 1rem;
+          border-radius: 4px; }
 .failed { color: #b00020; font-weight: 600; }
 td.sentence_en, td.sentence_ru { text-align: left; max-width: 32rem; }
 .jp-InputArea, .input_area { margin-top: 0.5rem; }
@@ -75,16 +82,20 @@ td.txt, th.txt { text-align: left; }
 .table-wrap { overflow-x: auto; max-width: 100%; }
 nav { font-size: 0.9rem; margin: 0.5rem 0; }
 .banner + .banner { margin-top: 0.4rem; }
-footer { margin-top: 3rem; font-size: 0.85rem; color: #555; border-top: 1px solid #ddd; padding-top: 0.8rem; }
+footer { margin-top: 3rem; font-size: 0.85rem; color: #555; border-top: 1px solid #ddd;
+         padding-top: 0.8rem; }
 a.anchor-link { visibility: hidden; text-decoration: none; margin-left: 0.3em; color: #888; }
-h1:hover a.anchor-link, h2:hover a.anchor-link, h3:hover a.anchor-link, a.anchor-link:focus { visibility: visible; }
-a.fragile { font-size: 0.8rem; color: #8a4b00; background: #fff1de; border-radius: 3px; padding: 0 0.3em;
-            white-space: nowrap; }
+h1:hover a.anchor-link, h2:hover a.anchor-link, h3:hover a.anchor-link,
+a.anchor-link:focus { visibility: visible; }
+a.fragile { font-size: 0.8rem; color: #8a4b00; background: #fff1de; border-radius: 3px;
+            padding: 0 0.3em; white-space: nowrap; }
 p.note, p.computed { font-size: 0.9rem; } p.note { color: #555; }
 table.verdicts td.verdict { white-space: nowrap; }
-table.verdicts th.id, table.verdicts th.category, table.verdicts th.outcome, table.verdicts th.verdict,
-table.verdicts th.sentence_en, table.verdicts th.sentence_ru { text-align: left; }
-table.verdicts td.sentence_en, table.verdicts td.sentence_ru { min-width: 24rem; font-size: 0.85rem; }
+table.verdicts th.id, table.verdicts th.category, table.verdicts th.outcome,
+table.verdicts th.verdict, table.verdicts th.sentence_en,
+table.verdicts th.sentence_ru { text-align: left; }
+table.verdicts td.sentence_en,
+table.verdicts td.sentence_ru { min-width: 24rem; font-size: 0.85rem; }
 @media print {
   @page { size: A4 landscape; margin: 12mm; }
   body { background: #fff; font-size: 10pt; }
@@ -100,10 +111,10 @@ table.verdicts td.sentence_en, table.verdicts td.sentence_ru { min-width: 24rem;
 }
 """
 
-CREDIT = ("The kinds of key client come from an article by sales trainer Вера Бокарева (Vera Bokareva); "
-          "the statistics are associations, not proof of cause.")
-SYNTHETIC_BANNER = ("<div class=\"banner\"><strong>Synthetic data.</strong> This report was made from a "
-                    "generated client base, not from a real company.</div>")
+CREDIT = ("The kinds of key client come from an article by sales trainer Вера Бокарева (Vera "
+          "Bokareva); the statistics are associations, not proof of cause.")
+SYNTHETIC_BANNER = ("<div class=\"banner\"><strong>Synthetic data.</strong> This report was made "
+                    "from a generated client base, not from a real company.</div>")
 
 
 @dataclass
@@ -131,7 +142,8 @@ def list_notebooks(folder: Path = NOTEBOOKS_DIR) -> list[Path]:
     return books
 
 
-_TYPES = {"int": int, "str": str, "float": (int, float), "bool": bool}
+_TYPES: dict[str, type | tuple[type, ...]] = {"int": int, "str": str, "float": (int, float),
+                                             "bool": bool}
 
 
 def check_parameters(notebook: Path, parameters: dict) -> dict:
@@ -145,11 +157,14 @@ def check_parameters(notebook: Path, parameters: dict) -> dict:
         if not (isinstance(name, str) and name.isidentifier()):
             raise InputError(f"parameter name {name!r} is not a valid identifier")
         if name not in known:
-            raise InputError(f"{Path(notebook).name}: unknown parameter {name!r}; it takes {', '.join(sorted(known))}")
+            raise InputError(f"{Path(notebook).name}: unknown parameter {name!r}; it takes "
+                             f"{', '.join(sorted(known))}")
         expected = _TYPES.get(str(known[name].get("inferred_type_name", "")).strip())
-        if expected is not None and (not isinstance(value, expected) or (expected is int and isinstance(value, bool))):
-            raise InputError(f"{Path(notebook).name}: parameter {name} must be {known[name]['inferred_type_name']}, "
-                             f"got {value!r}")
+        wrong = not isinstance(value, expected) or (expected is int and isinstance(value, bool)) \
+            if expected is not None else False
+        if wrong:
+            raise InputError(f"{Path(notebook).name}: parameter {name} must be "
+                             f"{known[name]['inferred_type_name']}, got {value!r}")
     return dict(parameters)
 
 
@@ -196,12 +211,14 @@ def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeou
 
     os.environ.pop(ENV_KEY, None)
     os.environ.update(env or {})
-    # the page's own steps (analysis.report.progress.step in the kernel) and the cell it is at, for the heartbeat
+    # the page's own steps (analysis.report.progress.step in the kernel) and the cell it is at, for
+    # the heartbeat
     os.environ[progress.ENV] = str(_progress_file(output, "step"))
     cells_file = _progress_file(output, "cell")
     import nbformat
 
-    n_code = 1 + sum(c.cell_type == "code" for c in nbformat.read(notebook, as_version=4).cells)  # + injected
+    # + injected
+    n_code = 1 + sum(c.cell_type == "code" for c in nbformat.read(notebook, as_version=4).cells)
     started_cells = []
 
     def on_cell_start(cell, cell_index, **_):
@@ -212,13 +229,15 @@ def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeou
     start = time.perf_counter()
     error = ""
     _write_line(cells_file, "starting the kernel")
-    # the kernel inherits this worker's stderr: keep its chatter in a log beside the executed notebook
+    # the kernel inherits this worker's stderr: keep its chatter in a log beside the executed
+    # notebook
     log_file = open(Path(output).with_suffix(".log"), "w", encoding="utf-8")
     os.dup2(log_file.fileno(), 2)
     try:
         papermill.execute_notebook(notebook, output, parameters=parameters, kernel_name=KERNEL,
                                    progress_bar=False, cwd=cwd, start_timeout=START_TIMEOUT,
-                                   execution_timeout=cell_timeout, log_output=False, on_cell_start=on_cell_start)
+                                   execution_timeout=cell_timeout, log_output=False,
+                                   on_cell_start=on_cell_start)
     except PapermillExecutionError as exc:
         error = f"{exc.ename}: {exc.evalue}"
     except Exception as exc:  # a kernel that dies or times out: the notebook is marked failed
@@ -231,7 +250,8 @@ def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeou
 
 
 def _progress_file(output: str | Path, kind: str) -> Path:
-    """Where a running notebook's progress lines go: ``executed/.<name>.<kind>`` (removed at the end)."""
+    """Where a running notebook's progress lines go: ``executed/.<name>.<kind>`` (removed at the
+    end)."""
     output = Path(output)
     return output.parent / f".{output.stem}.{kind}"
 
@@ -245,18 +265,22 @@ def _write_line(path: Path, text: str) -> None:
         pass
 
 
-def notices(*, lang: str = "en", synthetic: bool = False, anonymized: str = "", portfolio: str = "") -> str:
+def notices(*, lang: str = "en", synthetic: bool = False, anonymized: str = "",
+            portfolio: str = "") -> str:
     """The banners every page of a run shows: synthetic data, pseudonyms (``anonymized``:
     ``"stable"`` or ``"random"``), one portfolio."""
     from analysis import i18n
 
     parts = []
     if synthetic:
-        parts.append(SYNTHETIC_BANNER if lang == "en" else f'<div class="banner">{i18n.t("report.synthetic", lang)}</div>')
+        parts.append(SYNTHETIC_BANNER if lang == "en"
+                     else f'<div class="banner">{i18n.t("report.synthetic", lang)}</div>')
     if anonymized:
-        parts.append(f'<div class="banner anon">{html.escape(i18n.t(f"report.anon_{anonymized}", lang))}</div>')
+        text = html.escape(i18n.t(f"report.anon_{anonymized}", lang))
+        parts.append(f'<div class="banner anon">{text}</div>')
     if portfolio:
-        parts.append(f'<div class="banner portfolio">{html.escape(i18n.t("report.portfolio", lang, portfolio=portfolio))}</div>')
+        text = html.escape(i18n.t("report.portfolio", lang, portfolio=portfolio))
+        parts.append(f'<div class="banner portfolio">{text}</div>')
     return "\n".join(parts)
 
 
@@ -274,7 +298,8 @@ def page_title(stem: str, lang: str = "en") -> str:
     return i18n.t(key, lang) if i18n.has(key) else stem.replace("_", " ")
 
 
-def render_html(executed: Path, out: Path, *, with_code: bool, synthetic: bool, title: str, lang: str = "en",
+def render_html(executed: Path, out: Path, *, with_code: bool, synthetic: bool, title: str,
+                lang: str = "en",
                 banner: str | None = None, back: str = "") -> None:
     """One executed notebook → one self-contained HTML page (no script, images inline).
 
@@ -291,8 +316,10 @@ def render_html(executed: Path, out: Path, *, with_code: bool, synthetic: bool, 
 
     i18n.check_lang(lang)
     cfg = Config()
-    cfg.TagRemovePreprocessor.remove_cell_tags = {"parameters", "injected-parameters", "remove-cell",
-                                                  *(f"lang-{other}" for other in i18n.LANGS if other != lang)}
+    cfg.TagRemovePreprocessor.remove_cell_tags = {"parameters", "injected-parameters",
+                                                  "remove-cell",
+                                                  *(f"lang-{other}" for other in i18n.LANGS
+                                                    if other != lang)}
     cfg.TagRemovePreprocessor.enabled = True
     exporter = HTMLExporter(config=cfg, template_name="basic")
     exporter.exclude_input = not with_code
@@ -307,10 +334,12 @@ def render_html(executed: Path, out: Path, *, with_code: bool, synthetic: bool, 
                 fh.write("\n".join(moved) + "\n")
     body, _ = exporter.from_notebook_node(nb)
     if back:
-        body = f'<nav><a href="{html.escape(back)}">← {html.escape(i18n.t("report.back", lang))}</a></nav>' + body
+        label = html.escape(i18n.t("report.back", lang))
+        body = f'<nav><a href="{html.escape(back)}">← {label}</a></nav>' + body
     if banner is None:
         banner = notices(lang=lang, synthetic=synthetic)
-    page = PAGE.format(lang=lang, title=html.escape(title), css=CSS, body=body, banner=banner, footer=credit(lang))
+    page = PAGE.format(lang=lang, title=html.escape(title), css=CSS, body=body, banner=banner,
+                       footer=credit(lang))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
 
@@ -330,7 +359,8 @@ def _quiet(nb) -> list[str]:
                 continue
             if out.get("output_type") == "error":
                 moved.append("\n".join(out.get("traceback", [])))
-                out["traceback"] = [f"{out.get('ename', 'Error')}: {_no_paths(str(out.get('evalue', '')))}"]
+                out["traceback"] = [
+                    f"{out.get('ename', 'Error')}: {_no_paths(str(out.get('evalue', '')))}"]
             kept.append(out)
         cell["outputs"] = kept
     return moved
@@ -340,7 +370,8 @@ _PATH = re.compile(r"(?:[A-Za-z]:)?(?:[\\/][^\\/\s:'\"<>|]+)+[\\/]([^\\/\s:'\"<>
 
 
 def _no_paths(text: str) -> str:
-    """Local absolute paths in a message cut to their last part (``/home/a/data/x.csv`` → ``x.csv``)."""
+    """Local absolute paths in a message cut to their last part (``/home/a/data/x.csv`` →
+    ``x.csv``)."""
     return _PATH.sub(lambda m: m.group(1), text)
 
 
@@ -388,10 +419,12 @@ def _plan(run: _Run, cell_timeout: int, env: dict) -> list[tuple]:
             p["figures_dir"] = str(run.tmp / "figures")
         if "study_dir" in _known(nb):  # the study is prepared once per run (see _execute_all)
             p["study_dir"] = str(run.tmp / STUDY_DIR / _study_key(nb, p))
-        if "worlds_dir" in _known(nb):  # the method check's worlds run in the pool (see _execute_all)
+        # the method check's worlds run in the pool (see _execute_all)
+        if "worlds_dir" in _known(nb):
             p["worlds_dir"] = str(run.tmp / WORLDS_DIR / nb.stem)
             (run.tmp / WORLDS_DIR).mkdir(exist_ok=True)
-        tasks.append((str(nb), str(run.tmp / "executed" / nb.name), p, str(run.tmp), cell_timeout, env))
+        tasks.append((str(nb), str(run.tmp / "executed" / nb.name), p, str(run.tmp), cell_timeout,
+                      env))
     return tasks
 
 
@@ -399,10 +432,12 @@ STUDY_DIR = ".study"  # inside a run's temporary folder; removed before the repo
 WORLDS_DIR = ".worlds"  # the method check's worlds, one folder per page; removed like the study
 PREPARE = "00_prepare_study"
 #: The parameters of the method-check page that decide its worlds (besides the study).
-WORLD_PARAMETERS = ("n_worlds", "portfolios", "periods", "clients", "seed", "hypotheses", "rulebook")
+WORLD_PARAMETERS = ("n_worlds", "portfolios", "periods", "clients", "seed", "hypotheses",
+                    "rulebook")
 
 
-def _study_args(nb: Path, params: dict, *, tests: bool = False, names: tuple[str, ...] = ()) -> dict:
+def _study_args(nb: Path, params: dict, *, tests: bool = False,
+                names: tuple[str, ...] = ()) -> dict:
     """The arguments a page passes to ``study.prepare`` (``tests``: ``hypotheses`` and ``seed`` of
     its confirmatory tests instead; ``names``: those parameters instead): its parameters named like
     them, as injected or else the notebook's own defaults."""
@@ -411,11 +446,11 @@ def _study_args(nb: Path, params: dict, *, tests: bool = False, names: tuple[str
 
     from analysis.report import study
 
-    names = set(names) if names else {"hypotheses", "seed"} if tests else \
+    wanted = set(names) if names else {"hypotheses", "seed"} if tests else \
         set(inspect.signature(study.prepare).parameters) - {"cache"}
     out = {}
     for name, spec in _known(nb).items():
-        if name in names:
+        if name in wanted:
             if name in params:
                 out[name] = params[name]
             else:
@@ -427,24 +462,28 @@ def _study_args(nb: Path, params: dict, *, tests: bool = False, names: tuple[str
 
 
 def _study_key(nb: Path, params: dict) -> str:
-    """One prepared study per distinct set of arguments (pages with other defaults get their own)."""
+    """One prepared study per distinct set of arguments (pages with other defaults get their
+    own)."""
     text = json.dumps(_study_args(nb, params), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def _prepare_study(folder: str, kwargs: dict, env: dict | None = None) -> tuple[str, float, str]:
-    """Worker: prepare the run's study once (:func:`analysis.report.study.save_prepared`) into ``folder``."""
+    """Worker: prepare the run's study once (:func:`analysis.report.study.save_prepared`) into
+    ``folder``."""
     from analysis.report import progress, study
 
     os.environ.update(env or {})
     output = Path(folder).parents[1] / "executed" / f"{PREPARE}-{Path(folder).name}.ipynb"
     os.environ[progress.ENV] = str(_progress_file(output, "step"))
-    _write_line(_progress_file(output, "cell"), "reading, aggregating and classifying once for every page")
+    _write_line(
+        _progress_file(output, "cell"), "reading, aggregating and classifying once for every page")
     start, error = time.perf_counter(), ""
     try:
         data_dir = kwargs.pop("data_dir", "")
         study.save_prepared(folder, data_dir, **kwargs)
-    except Exception as exc:  # the pages then prepare for themselves and show the error where it belongs
+    # the pages then prepare for themselves and show the error where it belongs
+    except Exception as exc:
         error = f"{exc.__class__.__name__}: {exc}"
     finally:
         for key in (*(env or {}), progress.ENV):
@@ -463,8 +502,10 @@ def _plan_worlds(folder: str, study_dir: str, study_args: dict, args: dict,
     start, error = time.process_time(), ""
     try:
         s = study.prepare(**study_args, cache=study_dir)
-        design = method_check.override(method_check.design_from_study(s), portfolios=int(args.get("portfolios", 0)),
-                                       periods=int(args.get("periods", 0)), clients=int(args.get("clients", 0)))
+        design = method_check.override(method_check.design_from_study(s),
+                                       portfolios=int(args.get("portfolios", 0)),
+                                       periods=int(args.get("periods", 0)),
+                                       clients=int(args.get("clients", 0)))
         n = int(args.get("n_worlds", 0)) or method_check.default_worlds(design, len(s.panel))
         method_check.save_plan(folder, design, n)
     except Exception as exc:  # shown on the method-check page, which reads the worlds
@@ -475,16 +516,18 @@ def _plan_worlds(folder: str, study_dir: str, study_args: dict, args: dict,
     return time.process_time() - start, error
 
 
-def _world_part(folder: str, phase: str, start: int, args: dict, env: dict | None = None) -> tuple[float, str]:
-    """Worker: world ``start`` of one phase of the method check (:func:`analysis.report.method_check.run_part`).
-    Returns (CPU seconds, error)."""
+def _world_part(folder: str, phase: str, start: int, args: dict,
+                env: dict | None = None) -> tuple[float, str]:
+    """Worker: world ``start`` of one phase of the method check
+    (:func:`analysis.report.method_check.run_part`). Returns (CPU seconds, error)."""
     from analysis.report import method_check
 
     os.environ.update(env or {})
     t0, error = time.process_time(), ""
     try:
         method_check.run_part(folder, phase, start, 1, int(args.get("seed", 1)),
-                              hypotheses=args.get("hypotheses") or None, rulebook=args.get("rulebook") or None)
+                              hypotheses=args.get("hypotheses") or None,
+                              rulebook=args.get("rulebook") or None)
     except Exception as exc:
         error = f"{exc.__class__.__name__}: {_no_paths(str(exc))}"
     finally:
@@ -498,7 +541,8 @@ class _Worlds:
     """The method check's worlds of one page, run as pool jobs while the other pages render:
     the plan (design and count, once the study is prepared), the null worlds, then the planted
     and min_effect worlds (which need the null worlds' attenuation); the page starts when all are
-    in ``folder``. A failure stops the rest and is written to ``folder/error.txt`` (the page says it)."""
+    in ``folder``. A failure stops the rest and is written to ``folder/error.txt`` (the page says
+    it)."""
 
     folder: str
     page: str  # the page's output path
@@ -519,11 +563,13 @@ class _Worlds:
     def start(self) -> None:
         self.t0 = time.perf_counter()
         self.phase, self.left = "plan", 1
-        self.pending = [(_plan_worlds, (self.folder, self.study_dir, self.study_args, self.args, self.env))]
+        self.pending = [(_plan_worlds, (self.folder, self.study_dir, self.study_args, self.args,
+                                        self.env))]
 
     def _phase(self, phase: str) -> None:
         self.phase, self.left = phase, self.n
-        self.pending = [(_world_part, (self.folder, phase, i, self.args, self.env)) for i in range(self.n)]
+        self.pending = [
+            (_world_part, (self.folder, phase, i, self.args, self.env)) for i in range(self.n)]
 
     def finished(self, cpu: float, error: str) -> None:
         """One job of this page's worlds has ended (``error``: why it failed)."""
@@ -542,7 +588,8 @@ class _Worlds:
         if self.left > 0:
             return
         if self.phase == "plan":
-            self.n = int(json.loads(Path(self.folder, "plan.json").read_text(encoding="utf-8"))["n_worlds"])
+            self.n = int(
+                json.loads(Path(self.folder, "plan.json").read_text(encoding="utf-8"))["n_worlds"])
             self._phase("null")
         elif self.phase == "null":
             self._phase("planted")
@@ -550,7 +597,8 @@ class _Worlds:
             self.phase = "done"
         if self.phase == "done":
             Path(self.folder, "timing.json").write_text(json.dumps(
-                {"seconds": round(time.perf_counter() - self.t0, 2), "cpu_seconds": round(self.cpu, 2),
+                {"seconds": round(time.perf_counter() - self.t0, 2),
+                 "cpu_seconds": round(self.cpu, 2),
                  "n_worlds": self.n}), encoding="utf-8")
 
     def status(self) -> str:
@@ -654,7 +702,8 @@ def _studies(tasks: list[tuple]) -> dict[str, dict]:
     for t in tasks:
         if t[2].get("study_dir"):
             args = studies.setdefault(t[2]["study_dir"], _study_args(Path(t[0]), t[2]))
-            if "hypotheses" in _known(Path(t[0])) and "hypotheses" not in args:  # the tests the pages show
+            # the tests the pages show
+            if "hypotheses" in _known(Path(t[0])) and "hypotheses" not in args:
                 args.update(_study_args(Path(t[0]), t[2], tests=True))
     return studies
 
@@ -664,8 +713,10 @@ def _worlds_done(w: _Worlds, future, progress: "_Progress", names: dict) -> None
     try:
         cpu, error = future.result()
     except Exception as exc:  # the worker process died
-        cpu, error = 0.0, f"the worker process running them stopped ({exc.__class__.__name__}: {exc})"
-    was_done = w.phase == "done"  # a job still running when another failed: the worlds were counted then
+        cpu = 0.0
+        error = f"the worker process running them stopped ({exc.__class__.__name__}: {exc})"
+    # a job still running when another failed: the worlds were counted then
+    was_done = w.phase == "done"
     w.finished(cpu, error)
     if was_done:
         return
@@ -685,7 +736,8 @@ def _study_done(folder: str, error: str, queue: list, worlds: dict) -> list:
             w.start()
     if not error:
         return queue
-    return [t if t[2].get("study_dir") != folder else (*t[:2], {**t[2], "study_dir": ""}, *t[3:]) for t in queue]
+    return [t if t[2].get("study_dir") != folder else (*t[:2], {**t[2], "study_dir": ""}, *t[3:])
+            for t in queue]
 
 
 def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | None, label=None,
@@ -706,29 +758,35 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
     jobs = min(jobs or os.cpu_count() or 1, len(tasks))
     studies = _studies(tasks)
     env = tasks[0][5] if tasks else {}
-    prep = {str(Path(folder).parents[1] / "executed" / f"{PREPARE}-{Path(folder).name}.ipynb"): folder
+    prep = {str(
+        Path(folder).parents[1] / "executed" / f"{PREPARE}-{Path(folder).name}.ipynb"): folder
             for folder in studies}
-    worlds = {t[2]["worlds_dir"]: _Worlds(t[2]["worlds_dir"], t[1], t[2].get("study_dir", ""), _study_args(
+    worlds = {t[2]["worlds_dir"]: _Worlds(t[2]["worlds_dir"], t[1], t[2].get("study_dir", ""),
+                                          _study_args(
         Path(t[0]), t[2]), _study_args(Path(t[0]), t[2], names=WORLD_PARAMETERS), env)
         for t in tasks if t[2].get("worlds_dir")}
     names = {t[1]: (label(t[1], Path(t[0]).stem) if label else Path(t[0]).stem) for t in tasks}
     names.update({out: label(out, PREPARE) if label else PREPARE for out in prep})
     names.update({folder: f"{names[w.page]} worlds" for folder, w in worlds.items()})
     progress = _Progress(names, log, jobs=jobs, previous=previous)
-    queue = sorted(tasks, key=lambda t: -previous.get(Path(t[0]).stem, 0.0))  # stable: numbered order on ties
+    # stable: numbered order on ties
+    queue = sorted(tasks, key=lambda t: -previous.get(Path(t[0]).stem, 0.0))
     ready = {folder: False for folder in studies}
-    done, futures = {}, {}
+    done: dict = {}
+    futures: dict[Future[tuple], tuple] = {}  # a page: (name, seconds, error); worlds: (cpu, error)
     pool = _Pool(jobs)
 
     def startable(t) -> bool:
         study_dir, worlds_dir = t[2].get("study_dir"), t[2].get("worlds_dir")
-        return (not study_dir or ready[study_dir]) and (not worlds_dir or worlds[worlds_dir].phase == "done")
+        return (not study_dir or ready[study_dir]) and (
+            not worlds_dir or worlds[worlds_dir].phase == "done")
 
     def feed() -> None:
         while len(futures) < jobs:
             page = next((t for t in queue if startable(t)), None)
             w = next((w for w in worlds.values() if w.pending), None)
-            if w is not None and (page is None or sum(x.running for x in worlds.values()) < max(jobs - 1, 1)):
+            world_jobs = sum(x.running for x in worlds.values())
+            if w is not None and (page is None or world_jobs < max(jobs - 1, 1)):
                 fn, args = w.pending.pop(0)
                 w.running += 1
                 futures[pool.submit(fn, *args)] = ("worlds", w.folder)
@@ -756,7 +814,8 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
                     name, seconds, error = future.result()
                 except Exception as exc:  # the worker process died (killed, out of memory…)
                     name, seconds = Path(task[0]).stem, 0.0
-                    error = f"the worker process running it stopped ({exc.__class__.__name__}: {exc})"
+                    error = (f"the worker process running it stopped "
+                             f"({exc.__class__.__name__}: {exc})")
                 if task[0] == PREPARE:
                     ready[prep[task[1]]] = True
                     queue[:] = _study_done(prep[task[1]], error, queue, worlds)
@@ -790,7 +849,8 @@ def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audie
     result = RunResult(out_dir=run.tmp, index=run.tmp / "index.html")
     errors = {}
     for nb in run.books:
-        name, seconds, error = results.get(str(run.tmp / "executed" / nb.name), (nb.stem, 0.0, "not run"))
+        name, seconds, error = results.get(str(run.tmp / "executed" / nb.name),
+                                           (nb.stem, 0.0, "not run"))
         result.timings[nb.stem] = round(seconds, 2)
         if error:
             errors[nb.stem] = error
@@ -801,10 +861,12 @@ def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audie
         if executed.exists():
             title = page_title(nb.stem, lang)
             for folder, code in (("pages", False), ("research", True)):
-                render_html(executed, run.tmp / folder / f"{nb.stem}.html", with_code=code, synthetic=synthetic,
+                render_html(executed, run.tmp / folder / f"{nb.stem}.html", with_code=code,
+                            synthetic=synthetic,
                             title=title, lang=lang, banner=banner, back=back)
     write_workbook(run.tmp / "tables")
-    _write_index(run.tmp, run.books, errors, synthetic=synthetic, parameters=run.params, audience=audience,
+    _write_index(run.tmp, run.books, errors, synthetic=synthetic, parameters=run.params,
+                 audience=audience,
                  lang=lang, banner=banner)
     manifest = {
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -814,14 +876,17 @@ def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audie
         "anonymized": anonymized or False,
         "inputs": {p.name: file_digest(p) for p in sorted(data_dir.iterdir()) if p.is_file()},
         "versions": _versions(),
-        "timings": {**result.timings, **world_timings, "total": round(time.perf_counter() - started, 2)},
+        "timings": {**result.timings, **world_timings,
+                    "total": round(time.perf_counter() - started, 2)},
         "failed": result.failed,
     }
-    (run.tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    (run.tmp / "manifest.json").write_text(
+        json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return result
 
 
-def _base_parameters(data_dir: Path, seed: int, extra: dict | None, lang: str, anonymize: bool) -> dict:
+def _base_parameters(data_dir: Path, seed: int, extra: dict | None, lang: str,
+                     anonymize: bool) -> dict:
     from analysis import i18n
 
     params = {"data_dir": str(data_dir), "seed": int(seed), **(extra or {})}
@@ -845,7 +910,8 @@ class _Prepared:
     tmp: Path  # the partial folder the run is written into before it replaces ``out_dir``
 
 
-def _prepare_run(data_dir: Path, out_dir: Path, *, seed: int, extra_parameters: dict | None, lang: str,
+def _prepare_run(data_dir: Path, out_dir: Path, *, seed: int, extra_parameters: dict | None,
+                 lang: str,
                  anonymize: bool, anon_key: str | None, csv_max_rows: int | None) -> _Prepared:
     """The run's parameters, language, anonymisation key and workers' environment, and an empty
     partial folder beside ``out_dir`` (its parent created)."""
@@ -861,13 +927,17 @@ def _prepare_run(data_dir: Path, out_dir: Path, *, seed: int, extra_parameters: 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
-    return _Prepared(params=base_params, lang=lang, synthetic=synthetic, anonymized=anonymized, env=env, tmp=tmp)
+    return _Prepared(params=base_params, lang=lang, synthetic=synthetic, anonymized=anonymized,
+                     env=env, tmp=tmp)
 
 
-def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, cell_timeout: int = 600,
+def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0,
+               cell_timeout: int = 600,
                notebooks: list[Path] | None = None, extra_parameters: dict | None = None,
-               audience: str = "presentation", lang: str = "en", anonymize: bool = False, anon_key: str | None = None,
-               csv_max_rows: int | None = None, log: Callable[[str], None] | None = print) -> RunResult:
+               audience: str = "presentation", lang: str = "en", anonymize: bool = False,
+               anon_key: str | None = None,
+               csv_max_rows: int | None = None,
+               log: Callable[[str], None] | None = print) -> RunResult:
     """Execute the notebooks on ``data_dir`` and publish the report into ``out_dir``.
 
     ``lang`` (``en`` or ``ru``) chooses every word shown; ``anonymize`` replaces client names and
@@ -889,18 +959,23 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
     books = notebooks or list_notebooks()
     prep = _prepare_run(data_dir, out_dir, seed=seed, extra_parameters=extra_parameters, lang=lang,
                         anonymize=anonymize, anon_key=anon_key, csv_max_rows=csv_max_rows)
-    base_params, lang, synthetic, anonymized, env, tmp = (prep.params, prep.lang, prep.synthetic, prep.anonymized,
+    base_params, lang, synthetic, anonymized, env, tmp = (prep.params, prep.lang, prep.synthetic,
+                                                          prep.anonymized,
                                                           prep.env, prep.tmp)
-    run = _Run(tmp=tmp, books=books, params=base_params, portfolio=str(base_params.get("portfolio", "")))
+    run = _Run(tmp=tmp, books=books, params=base_params,
+               portfolio=str(base_params.get("portfolio", "")))
     started = time.perf_counter()
     with _StopOnSignals() as stop:
         try:
             tasks = _plan(run, cell_timeout, env)
             if log:
-                log(f"running {len(tasks)} notebook(s) on {data_dir} with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
+                log(f"running {len(tasks)} notebook(s) on {data_dir} with "
+                    f"{min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
             done = _execute_all(tasks, jobs, log, previous=_previous_timings(out_dir))
-            result = _publish(run, done, data_dir=data_dir, synthetic=synthetic, audience=audience, lang=lang,
-                              anonymized=anonymized, seed=seed, started=started, back="../index.html")
+            result = _publish(run, done, data_dir=data_dir, synthetic=synthetic, audience=audience,
+                              lang=lang,
+                              anonymized=anonymized, seed=seed, started=started,
+                              back="../index.html")
             with stop.hold():
                 _swap(tmp, out_dir)
         except BaseException:
@@ -911,9 +986,12 @@ def run_report(*, data_dir: Path, out_dir: Path, seed: int = 1, jobs: int = 0, c
 
 
 def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int = 1, jobs: int = 0,
-              cell_timeout: int = 600, notebooks: list[Path] | None = None, extra_parameters: dict | None = None,
-              audience: str = "presentation", lang: str = "en", anonymize: bool = False, anon_key: str | None = None,
-              config: str | Path = "", portfolios: list[str] | None = None, csv_max_rows: int | None = None,
+              cell_timeout: int = 600, notebooks: list[Path] | None = None,
+              extra_parameters: dict | None = None,
+              audience: str = "presentation", lang: str = "en", anonymize: bool = False,
+              anon_key: str | None = None,
+              config: str | Path = "", portfolios: list[str] | None = None,
+              csv_max_rows: int | None = None,
               log: Callable[[str], None] | None = print) -> RunResult:
     """One report per portfolio (``out_dir/<portfolio>/``) plus ``out_dir/index.html`` comparing
     their verdicts and mixes of kinds. Every notebook of every portfolio goes into one process
@@ -943,10 +1021,12 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
     names = portfolios or _portfolios(load(data_dir, config=config or None))
     prep = _prepare_run(data_dir, out_dir, seed=seed, extra_parameters=extra_parameters, lang=lang,
                         anonymize=anonymize, anon_key=anon_key, csv_max_rows=csv_max_rows)
-    base_params, lang, synthetic, anonymized, env, tmp = (prep.params, prep.lang, prep.synthetic, prep.anonymized,
+    base_params, lang, synthetic, anonymized, env, tmp = (prep.params, prep.lang, prep.synthetic,
+                                                          prep.anonymized,
                                                           prep.env, prep.tmp)
     started = time.perf_counter()
-    runs = {name: _Run(tmp=tmp / _slug(name), books=books, params={**base_params, "portfolio": name}, portfolio=name)
+    runs = {name: _Run(tmp=tmp / _slug(name), books=books,
+                       params={**base_params, "portfolio": name}, portfolio=name)
             for name in names}
     if len({r.tmp.name for r in runs.values()}) < len(runs):
         raise InputError("--by portfolio: two portfolio names map to the same folder name")
@@ -955,18 +1035,23 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
             tasks = [t for r in runs.values() for t in _plan(r, cell_timeout, env)]
             folders = {str(r.tmp): name for name, r in runs.items()}
             if log:
-                log(f"running {len(tasks)} notebook(s) for {i18n.plural('batch.count', len(runs), 'en')} on {data_dir} "
-                    f"with {min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
-            done = _execute_all(tasks, jobs, log, label=lambda out, nb: f"{folders[str(Path(out).parents[1])]}/{nb}")
+                log(f"running {len(tasks)} notebook(s) for "
+                    f"{i18n.plural('batch.count', len(runs), 'en')} on {data_dir} with "
+                    f"{min(jobs or os.cpu_count() or 1, len(tasks))} worker(s)")
+            done = _execute_all(tasks, jobs, log, label=lambda out,
+                                nb: f"{folders[str(Path(out).parents[1])]}/{nb}")
             result = RunResult(out_dir=out_dir, index=out_dir / "index.html")
             summaries = {}
             for name, r in runs.items():
-                sub = _publish(r, done, data_dir=data_dir, synthetic=synthetic, audience=audience, lang=lang,
-                               anonymized=anonymized, seed=seed, started=started, back="../index.html")
+                sub = _publish(r, done, data_dir=data_dir, synthetic=synthetic, audience=audience,
+                               lang=lang,
+                               anonymized=anonymized, seed=seed, started=started,
+                               back="../index.html")
                 result.failed += [f"{name}/{nb}" for nb in sub.failed]
                 result.timings.update({f"{name}/{k}": v for k, v in sub.timings.items()})
                 summaries[name] = sub
-            _write_batch_index(tmp, runs, summaries, lang=lang, synthetic=synthetic, anonymized=anonymized,
+            _write_batch_index(tmp, runs, summaries, lang=lang, synthetic=synthetic,
+                               anonymized=anonymized,
                                parameters=base_params, audience=audience)
             with stop.hold():
                 _swap(tmp, out_dir)
@@ -979,8 +1064,10 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
 def _previous_timings(out_dir: Path) -> dict:
     """Seconds per page in the report already at ``out_dir`` (its manifest), for the estimates."""
     try:
-        timings = json.loads((Path(out_dir) / "manifest.json").read_text(encoding="utf-8")).get("timings", {})
-        return {k: float(v) for k, v in timings.items() if k != "total" and isinstance(v, (int, float))}
+        timings = json.loads(
+            (Path(out_dir) / "manifest.json").read_text(encoding="utf-8")).get("timings", {})
+        return {
+            k: float(v) for k, v in timings.items() if k != "total" and isinstance(v, (int, float))}
     except (OSError, ValueError, AttributeError):
         return {}
 
@@ -991,7 +1078,8 @@ def _slug(name: str) -> str:
     return slug or "portfolio"
 
 
-def _write_batch_index(tmp: Path, runs: dict, summaries: dict, *, lang: str, synthetic: bool, anonymized: str,
+def _write_batch_index(tmp: Path, runs: dict, summaries: dict, *, lang: str, synthetic: bool,
+                       anonymized: str,
                        parameters: dict, audience: str) -> None:
     """The batch index: every portfolio with links, its verdicts side by side, its mix of kinds."""
     import pandas as pd
@@ -1005,32 +1093,38 @@ def _write_batch_index(tmp: Path, runs: dict, summaries: dict, *, lang: str, syn
         failed = summaries[name].failed
         mark = (f' <span class="failed">{html.escape(i18n.t("batch.failed_pages", lang))}: '
                 f'{html.escape(", ".join(failed))}</span>') if failed else ""
-        pages = " · ".join(f'<a href="{slug}/{folder}/{html.escape(nb.stem)}.html">{html.escape(page_title(nb.stem, lang))}</a>'
+        pages = " · ".join(f'<a href="{slug}/{folder}/{html.escape(nb.stem)}.html">'
+                           f'{html.escape(page_title(nb.stem, lang))}</a>'
                            for nb in r.books)
-        links.append(f'<li><a href="{slug}/index.html"><strong>{html.escape(name)}</strong></a>: {pages}{mark}</li>')
+        links.append(f'<li><a href="{slug}/index.html"><strong>{html.escape(name)}</strong></a>: '
+                     f'{pages}{mark}</li>')
         hyp = r.tmp / "tables" / "hypotheses.csv"
         if hyp.is_file():
             h = pd.read_csv(hyp, keep_default_na=False)
             verdicts[name] = dict(zip(h["id"], h["verdict"]))
         cats = r.tmp / "tables" / "client_categories"
         if cats.with_suffix(".csv").is_file() or cats.with_suffix(".parquet").is_file():
-            m = read_table(r.tmp / "tables", "client_categories", ["period", "category", "status", "member"])
+            m = read_table(r.tmp / "tables", "client_categories",
+                           ["period", "category", "status", "member"])
             m = m[m["status"] == "ok"]
             if len(m):
                 last = m[m["period"] == m["period"].max()]
                 member = last["member"].astype(str).str.lower().eq("true")
                 mixes[name] = member.groupby(last["category"]).mean().to_dict()
     body = [f"<h1>{html.escape(i18n.t('batch.title', lang))}</h1>",
-            f"<p>{html.escape(i18n.t('batch.intro', lang))} {html.escape(i18n.plural('batch.count', len(runs), lang))}.</p>",
+            f"<p>{html.escape(i18n.t('batch.intro', lang))} "
+            f"{html.escape(i18n.plural('batch.count', len(runs), lang))}.</p>",
             f"<h2>{html.escape(i18n.t('batch.reports', lang))}</h2><ul>{''.join(links)}</ul>"]
     if verdicts:
         ids = list(dict.fromkeys(i for v in verdicts.values() for i in v))
         head = "".join(f"<th>{html.escape(str(i))}</th>" for i in ids)
         rows = "".join(f'<tr><td>{html.escape(name)}</td>' + "".join(
-            f'<td class="verdict v-{html.escape(str(v.get(i, "")))}">{html.escape(i18n.verdict(v[i], lang) if i in v else "")}</td>'
+            f'<td class="verdict v-{html.escape(str(v.get(i, "")))}">'
+            f'{html.escape(i18n.verdict(v[i], lang) if i in v else "")}</td>'
             for i in ids) + "</tr>" for name, v in verdicts.items())
         body.append(f"<h2>{html.escape(i18n.t('batch.verdicts', lang))}</h2>"
-                    f"<table><thead><tr><th>{html.escape(i18n.t('batch.portfolio', lang))}</th>{head}</tr></thead>"
+                    f"<table><thead><tr><th>{html.escape(i18n.t('batch.portfolio', lang))}</th>"
+                    f"{head}</tr></thead>"
                     f"<tbody>{rows}</tbody></table>")
     if mixes:
         from analysis import registry
@@ -1038,21 +1132,27 @@ def _write_batch_index(tmp: Path, runs: dict, summaries: dict, *, lang: str, syn
         cats = [c for c in registry.current().kind_ids() if any(c in m for m in mixes.values())]
         head = "".join(f"<th>{html.escape(i18n.category(c, lang))}</th>" for c in cats)
         rows = "".join(f"<tr><td>{html.escape(name)}</td>" + "".join(
-            f"<td>{html.escape(i18n.percent(m[c], lang) if c in m else '')}</td>" for c in cats) + "</tr>"
+            f"<td>{html.escape(i18n.percent(m[c], lang) if c in m else '')}</td>" for c in cats)
+            + "</tr>"
             for name, m in mixes.items())
         body.append(f"<h2>{html.escape(i18n.t('batch.mix', lang))}</h2>"
-                    f"<table><thead><tr><th>{html.escape(i18n.t('batch.portfolio', lang))}</th>{head}</tr></thead>"
+                    f"<table><thead><tr><th>{html.escape(i18n.t('batch.portfolio', lang))}</th>"
+                    f"{head}</tr></thead>"
                     f"<tbody>{rows}</tbody></table>")
     body.append(_parameters_table(parameters, lang))
     banner = notices(lang=lang, synthetic=synthetic, anonymized=anonymized)
-    page = PAGE.format(lang=lang, title=html.escape(i18n.t("batch.title", lang)), css=CSS, body="".join(body),
+    page = PAGE.format(lang=lang, title=html.escape(i18n.t("batch.title", lang)), css=CSS,
+                       body="".join(body),
                        banner=banner, footer=credit(lang))
     (tmp / "index.html").write_text(page, encoding="utf-8")
-    manifest = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": "portfolio",
-                "portfolios": {name: r.tmp.name for name, r in runs.items()}, "parameters": parameters,
+    manifest = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "by": "portfolio",
+                "portfolios": {name: r.tmp.name for name, r in runs.items()},
+                "parameters": parameters,
                 "lang": lang, "anonymized": anonymized or False, "versions": _versions(),
                 "failed": {name: s.failed for name, s in summaries.items() if s.failed}}
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n",
+                                       encoding="utf-8")
 
 
 _PATH_PARAMETERS = ("data_dir", "config", "rulebook", "hypotheses", "tables_dir", "figures_dir")
@@ -1064,7 +1164,9 @@ def _parameter_value(name: str, value, *, anonymized: bool, lang: str) -> str:
     from analysis import i18n
 
     if name in _PATH_PARAMETERS and value:
-        return i18n.t("report.data_anon", lang) if anonymized and name == "data_dir" else Path(str(value)).name
+        if anonymized and name == "data_dir":
+            return i18n.t("report.data_anon", lang)
+        return Path(str(value)).name
     if isinstance(value, bool):
         return i18n.t(f"value.{value}", lang)
     if isinstance(value, (int, float)):
@@ -1076,11 +1178,16 @@ def _parameters_table(parameters: dict, lang: str) -> str:
     from analysis import i18n
 
     anonymized = bool(parameters.get("anonymize"))
-    rows = "".join(f"<tr><td>{html.escape(i18n.t(f'param.{k}', lang) if i18n.has(f'param.{k}') else str(k))}</td>"
-                   f"<td>{html.escape(_parameter_value(k, v, anonymized=anonymized, lang=lang))}</td></tr>"
+    def label(k: str) -> str:
+        return i18n.t(f"param.{k}", lang) if i18n.has(f"param.{k}") else str(k)
+
+    rows = "".join(f"<tr><td>{html.escape(label(k))}</td>"
+                   f"<td>{html.escape(_parameter_value(k, v, anonymized=anonymized, lang=lang))}"
+                   "</td></tr>"
                    for k, v in parameters.items())
     return (f"<h2>{html.escape(i18n.t('report.parameters', lang))}</h2><table><thead><tr>"
-            f"<th>{html.escape(i18n.t('report.parameter', lang))}</th><th>{html.escape(i18n.t('report.value', lang))}</th>"
+            f"<th>{html.escape(i18n.t('report.parameter', lang))}</th>"
+            f"<th>{html.escape(i18n.t('report.value', lang))}</th>"
             f"</tr></thead><tbody>{rows}</tbody></table>")
 
 
@@ -1107,7 +1214,8 @@ def _swap(tmp: Path, out_dir: Path) -> None:
 
 
 def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool, parameters: dict,
-                 audience: str = "presentation", lang: str = "en", banner: str | None = None) -> None:
+                 audience: str = "presentation", lang: str = "en",
+                 banner: str | None = None) -> None:
     from analysis import i18n
 
     folder = "pages" if audience == "presentation" else "research"
@@ -1116,29 +1224,36 @@ def _write_index(tmp: Path, books: list[Path], errors: dict, *, synthetic: bool,
     items = []
     for nb in books:
         name = html.escape(nb.stem)
-        mark = (f' <span class="failed">{html.escape(i18n.t("report.failed", lang))}: {html.escape(_no_paths(errors[nb.stem]))}</span>'
+        mark = (f' <span class="failed">{html.escape(i18n.t("report.failed", lang))}: '
+                f'{html.escape(_no_paths(errors[nb.stem]))}</span>'
                 if nb.stem in errors else "")
-        items.append(f'<li><a href="{folder}/{name}.html">{html.escape(page_title(nb.stem, lang))}</a> '
+        items.append(f'<li><a href="{folder}/{name}.html">'
+                     f'{html.escape(page_title(nb.stem, lang))}</a> '
                      f'(<a href="{other}/{name}.html">{html.escape(other_label)}</a>){mark}</li>')
     tables = "".join(f'<li><a href="tables/{html.escape(p.name)}">{html.escape(p.name)}</a></li>'
                      for p in sorted((tmp / "tables").glob("*")))
-    key_figures = sorted((tmp / "figures").glob("key_*.png")) or sorted((tmp / "figures").glob("*.png"))
-    figures = "".join(f'<figure><img alt="{html.escape(p.stem)}" src="data:image/png;base64,{_b64(p)}"></figure>'
+    key_figures = sorted((tmp / "figures").glob("key_*.png")) \
+        or sorted((tmp / "figures").glob("*.png"))
+    figures = "".join(f'<figure><img alt="{html.escape(p.stem)}" '
+                      f'src="data:image/png;base64,{_b64(p)}"></figure>'
                       for p in key_figures[:3])
     verdicts = _verdict_table(tmp / "tables" / "hypotheses.csv", lang=lang, folder=folder)
     none = html.escape(i18n.t("report.none", lang))
     h = lambda key: html.escape(i18n.t(key, lang))  # noqa: E731 - shorthand for the page's labels
-    verdicts_html = (f"<h2>{h('report.verdicts')}</h2>{_method_check_warning(tmp / 'tables', lang)}{verdicts}"
+    verdicts_html = (f"<h2>{h('report.verdicts')}</h2>"
+                     f"{_method_check_warning(tmp / 'tables', lang)}{verdicts}"
                      if verdicts else "")
     verdicts_html = _plan_line(tmp / "tables" / "plan.csv", lang=lang) + verdicts_html
     figures_html = f"<h2>{h('report.key_figures')}</h2>{figures}" if figures else ""
     body = (f"<h1>{h('report.title')}</h1>{verdicts_html}{figures_html}"
             f"<h2>{h('report.pages')}</h2><ul>{''.join(items)}</ul>"
-            f"<h2>{h('report.tables')}</h2><p>{h('report.tables_note')}</p><ul>{tables or f'<li>{none}</li>'}</ul>"
+            f"<h2>{h('report.tables')}</h2><p>{h('report.tables_note')}</p>"
+            f"<ul>{tables or f'<li>{none}</li>'}</ul>"
             f"{_parameters_table(parameters, lang)}")
     if banner is None:
         banner = notices(lang=lang, synthetic=synthetic)
-    page = PAGE.format(lang=lang, title=h("report.title"), css=CSS, body=body, banner=banner, footer=credit(lang))
+    page = PAGE.format(lang=lang, title=h("report.title"), css=CSS, body=body, banner=banner,
+                       footer=credit(lang))
     (tmp / "index.html").write_text(page, encoding="utf-8")
 
 
@@ -1156,12 +1271,14 @@ def _method_check_warning(tables: Path, lang: str = "en") -> str:
     if not bool(row.get("warn", False)):
         return ""
     text = i18n.t("fwer_warning", lang, count=f"{int(row['k'])}/{int(row['n'])}",
-                  low=i18n.cell("rate", float(row["ci_low"]), lang), high=i18n.cell("rate", float(row["ci_high"]), lang))
+                  low=i18n.cell("rate", float(row["ci_low"]), lang),
+                  high=i18n.cell("rate", float(row["ci_high"]), lang))
     return f'<p class="warning">{html.escape(text)}</p>'
 
 
 def _fragile(tables: Path) -> dict:
-    """``{hypothesis id: [variants whose verdict differs]}`` from robustness.csv (empty when absent)."""
+    """``{hypothesis id: [variants whose verdict differs]}`` from robustness.csv (empty when
+    absent)."""
     path = tables / "robustness.csv"
     if not path.is_file():
         return {}
@@ -1182,12 +1299,14 @@ def _plan_line(path: Path, *, lang: str = "en") -> str:
 
     from analysis.report.planner import plan_line
 
-    text = plan_line(pd.read_csv(path, keep_default_na=False, dtype={"status": str, "id": str}), lang)
+    text = plan_line(pd.read_csv(path, keep_default_na=False, dtype={"status": str, "id": str}),
+                     lang)
     return f'<p class="plan">{html.escape(text)}</p>' if text else ""
 
 
 def _verdict_table(path: Path, *, lang: str = "en", folder: str = "pages") -> str:
-    """The confirmatory verdicts as an HTML table (every cell escaped, in ``lang``), or '' when absent.
+    """The confirmatory verdicts as an HTML table (every cell escaped, in ``lang``), or '' when
+    absent.
 
     Beside each verdict: its MDE, and a *fragile* mark linking to the robustness table when a
     robustness variant changes it; a hypothesis that could not be tested says why (its sentence
@@ -1201,9 +1320,11 @@ def _verdict_table(path: Path, *, lang: str = "en", folder: str = "pages") -> st
 
     df = pd.read_csv(path)
     fragile = _fragile(path.parent)
-    cols = [c for c in ("id", "category", "outcome", "lag", "std_effect", "ci_low", "ci_high", "p_adj", "mde", "verdict",
+    cols = [c for c in ("id", "category", "outcome", "lag", "std_effect", "ci_low", "ci_high",
+                        "p_adj", "mde", "verdict",
                         f"sentence_{lang}") if c in df.columns]
-    head = "".join(f'<th class="{html.escape(c)}">{html.escape(i18n.column(c, lang))}</th>' for c in cols)
+    head = "".join(
+        f'<th class="{html.escape(c)}">{html.escape(i18n.column(c, lang))}</th>' for c in cols)
     link = f"{folder}/03_growth_links.html#robustness-table"
     rows = []
     for rec in df[cols].to_dict("records"):
@@ -1213,18 +1334,23 @@ def _verdict_table(path: Path, *, lang: str = "en", folder: str = "pages") -> st
             text = html.escape(i18n.cell(c, v, lang))
             if c == "verdict" and str(rec.get("id")) in fragile:
                 variants = ", ".join(i18n.header(x, lang) for x in fragile[str(rec["id"])])
-                text += (f' <a class="fragile" href="{html.escape(link)}" title="{html.escape(variants)}">'
+                text += (f' <a class="fragile" href="{html.escape(link)}" '
+                         f'title="{html.escape(variants)}">'
                          f'{html.escape(i18n.t("report.fragile", lang))}</a>')
-            cells.append(f'<td class="{html.escape(c)}{" txt" if isinstance(v, str) else ""}">{text}</td>')
+            cells.append(
+                f'<td class="{html.escape(c)}{" txt" if isinstance(v, str) else ""}">{text}</td>')
         rows.append(f"<tr>{''.join(cells)}</tr>")
-    note = f'<p class="note">{html.escape(i18n.t("report.fragile_note", lang))}</p>' if fragile else ""
-    return f'<div class="table-wrap"><table class="verdicts"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>{note}'
+    note = f'<p class="note">{html.escape(i18n.t("report.fragile_note", lang))}</p>' if fragile \
+        else ""
+    return (f'<div class="table-wrap"><table class="verdicts"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>{note}')
 
 
 def _clock(seconds: float) -> str:
     seconds = int(round(max(seconds, 0)))
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}" if seconds >= 3600 else \
-        f"{seconds // 60}:{seconds % 60:02d}"
+    if seconds >= 3600:
+        return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 _FRACTION = re.compile(r"(\d+)\s*/\s*(\d+)")
@@ -1295,7 +1421,8 @@ class _Progress:
                     expected = elapsed * n / k
                 if expected is None:
                     return None
-                total += max(expected - elapsed, 0.1 * elapsed)  # overdue: a little longer, never "0:00"
+                # overdue: a little longer, never "0:00"
+                total += max(expected - elapsed, 0.1 * elapsed)
             else:
                 if expected is None:
                     return None
@@ -1307,7 +1434,8 @@ class _Progress:
         if self.n == self.total:
             return f"{elapsed} in all"
         left = self._left(running)
-        return f"{elapsed} elapsed, " + (f"about {_clock(left)} left" if left is not None else "no estimate yet")
+        return f"{elapsed} elapsed, " + (
+            f"about {_clock(left)} left" if left is not None else "no estimate yet")
 
     def done(self, path: str, name: str, seconds: float, error: str) -> None:
         self.n += 1
@@ -1315,7 +1443,8 @@ class _Progress:
         if self.log is None:
             return
         status = f"FAILED ({error})" if error else "ok"
-        line = f"[{self.n}/{self.total}] {name}: {status} ({seconds:.1f} s) · {self._times(self._running())}"
+        line = (f"[{self.n}/{self.total}] {name}: {status} ({seconds:.1f} s) · "
+                f"{self._times(self._running())}")
         if self.tty:
             sys.stderr.write(f"\r{line}\033[K\n")
             sys.stderr.flush()
@@ -1330,7 +1459,8 @@ class _Progress:
             return
         now = time.perf_counter()
         running = self._running()
-        pages = "; ".join(f"{self.tasks[p]}: {text} ({_clock(el)})" for p, (el, text) in running.items())
+        pages = "; ".join(f"{self.tasks[p]}: {text} ({_clock(el)})" for p,
+                          (el, text) in running.items())
         if self.tty:
             line = f"[{self.n}/{self.total}] {self._times(running)} · {pages}"
             width = shutil.get_terminal_size((100, 20)).columns - 1
@@ -1349,7 +1479,8 @@ CSV_MAX_ROWS = 200_000
 
 
 def csv_max_rows() -> int:
-    """Rows up to which a table is also written as CSV (``KEYCLIENTS_CSV_MAX_ROWS``, default 200,000)."""
+    """Rows up to which a table is also written as CSV (``KEYCLIENTS_CSV_MAX_ROWS``, default
+    200,000)."""
     raw = os.environ.get("KEYCLIENTS_CSV_MAX_ROWS", "")
     try:
         return int(raw) if raw.strip() else CSV_MAX_ROWS
@@ -1357,7 +1488,7 @@ def csv_max_rows() -> int:
         raise InputError(f"KEYCLIENTS_CSV_MAX_ROWS={raw!r}: write a whole number of rows") from None
 
 
-def save_table(df, name: str, tables_dir: str | Path | None) -> None:
+def save_table(df: pd.DataFrame, name: str, tables_dir: str | Path | None) -> None:
     """Write a table shown in a notebook to ``tables/`` (tidy, unrounded): ``<name>.csv`` (UTF-8)
     up to :func:`csv_max_rows` rows, and ``<name>.parquet`` as well for a table longer than
     ``WORKBOOK_MAX_ROWS`` (client-level tables: compact, typed, fast to read)."""
@@ -1371,8 +1502,10 @@ def save_table(df, name: str, tables_dir: str | Path | None) -> None:
             df.to_csv(folder / f"{name}.csv", index=False, encoding="utf-8")
 
 
-def read_table(tables_dir: str | Path, name: str, columns: list[str] | None = None):
-    """A table of a run's ``tables/`` folder, from its Parquet file when it has one, else its CSV."""
+def read_table(tables_dir: str | Path, name: str,
+               columns: list[str] | None = None) -> pd.DataFrame:
+    """A table of a run's ``tables/`` folder, from its Parquet file when it has one, else its
+    CSV."""
     import pandas as pd
 
     folder = Path(tables_dir)
@@ -1381,7 +1514,7 @@ def read_table(tables_dir: str | Path, name: str, columns: list[str] | None = No
     return pd.read_csv(folder / f"{name}.csv", usecols=columns, keep_default_na=False)
 
 
-def save_figure(fig, name: str, figures_dir: str | Path | None) -> None:
+def save_figure(fig: Figure, name: str, figures_dir: str | Path | None) -> None:
     """Write a figure shown in a notebook to ``figures/<name>.png`` (``key_*`` go on the index)."""
     if figures_dir:
         fig.savefig(Path(figures_dir) / f"{name}.png", dpi=110, bbox_inches="tight")
@@ -1398,12 +1531,14 @@ def write_workbook(tables_dir: Path, *, max_rows: int = WORKBOOK_MAX_ROWS) -> Pa
     import pyarrow.parquet as pq
 
     folder = Path(tables_dir)
-    stems = sorted({p.stem for p in folder.glob("*.csv")} | {p.stem for p in folder.glob("*.parquet")})
+    stems = sorted(
+        {p.stem for p in folder.glob("*.csv")} | {p.stem for p in folder.glob("*.parquet")})
     if not stems:
         return None
     sheets, contents = {}, []
     for stem in stems:
-        files = [f"{stem}{ext}" for ext in (".csv", ".parquet") if (folder / f"{stem}{ext}").is_file()]
+        files = [
+            f"{stem}{ext}" for ext in (".csv", ".parquet") if (folder / f"{stem}{ext}").is_file()]
         if (folder / f"{stem}.parquet").is_file():
             rows, df = pq.ParquetFile(folder / f"{stem}.parquet").metadata.num_rows, None
         else:
@@ -1427,14 +1562,15 @@ def _b64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode("ascii")
 
 
-def bullets(texts) -> "IPython.display.HTML":  # noqa: F821 - IPython is imported lazily
-    """A bulleted list for a notebook page, every text HTML-escaped (text may come from the data)."""
+def bullets(texts: Iterable[object]) -> HTML:
+    """A bulleted list for a notebook page, every text HTML-escaped (text may come from the
+    data)."""
     from IPython.display import HTML
 
     return HTML("<ul>" + "".join(f"<li>{html.escape(str(t))}</li>" for t in texts) + "</ul>")
 
 
-def paragraph(text: str) -> "IPython.display.HTML":  # noqa: F821 - IPython is imported lazily
+def paragraph(text: str) -> HTML:
     """One paragraph of computed text for a notebook page, HTML-escaped."""
     from IPython.display import HTML
 
