@@ -335,6 +335,10 @@ def test_exposure_identified_by_one_portfolio_is_reported_not_silently_accepted(
     assert "without cluster(s) P03" in r.loc["A", "diagnostics"]
     assert r.loc["A", "verdict"] == "not_testable" and np.isnan(r.loc["A", "p_unc"])
     assert "identified by one portfolio" in r.loc["A", "diagnostics"]
+    # and the reason says so, not "the model could not be fit" (found on a one-company report)
+    assert r.loc["A", "reason_code"] == "one_portfolio_identifies"
+    assert "rests on a single portfolio" in r.loc["A", "sentence_en"]
+    assert "держится на одном портфеле" in r.loc["A", "sentence_ru"]
     assert r.loc["B", "verdict"] == "contradicted"
 
 

@@ -134,11 +134,12 @@ def test_hypotheses(
         inconclusive: :data:`VERDICT_REASONS`), ``sentence_en``, ``sentence_ru``, ``diagnostics``,
         ``n_periods`` (periods with both exposure and outcome), ``reason_code`` (empty when
         tested; else why not: ``kind_not_computable``, ``outcome_missing``, ``too_few_periods``,
-        ``too_few_portfolios``, ``exposure_constant``, ``model_failed``; the sentences say it in
-        words, :func:`reason_sentence`), ``hypothesis_en, hypothesis_ru`` (the hypothesis as the
-        file states it, its ``text_en`` / ``text_ru``; empty when the file gives none). ``exposure``
-        names the column that entered for the category (its rule variant for an outcome on "the
-        other clients"). Verdicts concern the kind as the rulebook defines it.
+        ``too_few_portfolios``, ``exposure_constant``, ``one_portfolio_identifies`` (the
+        jackknife loses the exposure without one portfolio), ``model_failed``; the sentences say
+        it in words, :func:`reason_sentence`), ``hypothesis_en, hypothesis_ru`` (the hypothesis as
+        the file states it, its ``text_en`` / ``text_ru``; empty when the file gives none).
+        ``exposure`` names the column that entered for the category (its rule variant for an outcome
+        on "the other clients"). Verdicts concern the kind as the rulebook defines it.
 
         ``DataFrame.attrs``: ``mode``, ``alpha``, ``warnings`` (list of strings, the short-series
         warning among them), ``calibration`` (one-portfolio mode: :func:`calibrate_single`'s
@@ -277,6 +278,7 @@ def _panel_row(row: dict, fit: fe.TwoWayFit | pd.DataFrame | None, arr: Portfoli
         why = ("the exposure is identified by one portfolio: dropping it leaves the effect "
                "unidentified, so the jackknife cannot test it")
         row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
+        row["reason_code"] = "one_portfolio_identifies"
         warn_list.append(f"{hid}: not tested — {why}")
     if collinear:
         why = (f"left out of the model, collinear with the other exposures after removing "

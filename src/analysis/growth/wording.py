@@ -70,6 +70,10 @@ def reason_sentence(row: dict | pd.Series, lang: str = "en") -> str:
                                   f"2.",
             "exposure_constant": f"доля клиентов «{cat[1]}» не меняется внутри портфелей во "
                                  f"времени, модели не с чем сравнивать.",
+            "one_portfolio_identifies": f"связь держится на одном портфеле: без него доля "
+                                        f"клиентов «{cat[1]}» перестаёт меняться, и проверка с "
+                                        f"поочерёдным исключением портфелей не может её оценить; "
+                                        f"нужны ещё портфели, где эта доля меняется.",
         }.get(code, "модель не удалось оценить на этих данных.")
     per = "period" if n_t == 1 else "periods"
     return "Not testable: " + {
@@ -81,6 +85,10 @@ def reason_sentence(row: dict | pd.Series, lang: str = "en") -> str:
                               f"panel model needs at least 2.",
         "exposure_constant": f"the share of {cat[0]} does not change within portfolios over time, "
                              f"so the model has nothing to compare.",
+        "one_portfolio_identifies": f"the link rests on a single portfolio: without it the share "
+                                    f"of {cat[0]} no longer varies, so the leave-one-portfolio-out "
+                                    f"test cannot judge it; more portfolios in which this share "
+                                    f"changes are needed.",
     }.get(code, "the model could not be fit on these data.")
 
 
