@@ -342,6 +342,20 @@ def test_exposure_identified_by_one_portfolio_is_reported_not_silently_accepted(
     assert r.loc["B", "verdict"] == "contradicted"
 
 
+@pytest.mark.parametrize("shape", [(4, 4), (3, 6)])
+def test_a_panel_too_short_for_the_model_says_so(shape):
+    # (4, 4): 16 rows for 7 slopes + 4 + 3 effects, the model itself cannot be fit; (3, 6): it
+    # can, but without any one portfolio 12 rows remain for 14 parameters, so the jackknife loses
+    # every portfolio (found on a one-company report of 4 managers × 8 quarters: the sentence said
+    # "rests on one portfolio" or "the model could not be fit" where the panel is too short)
+    g, t = shape
+    r = confirmatory.test_hypotheses(_constructed_panel(G=g, T=t), HYPS[:1], inference="cv3")
+    row = r.iloc[0]
+    assert row["verdict"] == "not_testable" and row["reason_code"] == "too_few_rows"
+    assert row["sentence_en"].startswith("Not testable: too few portfolio-periods")
+    assert "мало для модели" in row["sentence_ru"]
+
+
 def test_collinear_exposures_leave_the_others_out_not_every_hypothesis_untested():
     # every key client by revenue is also key by profit (both exposures identical): the model of
     # each outcome keeps its own hypothesis's exposure and leaves the collinear one out, saying so

@@ -19,6 +19,11 @@ class InputError(KeyclientsError):
     """Bad input or usage: a file, column, value or option the user must fix (exit code 2)."""
 
 
+class TooFewRowsError(InputError):
+    """A model has fewer complete rows than it has parameters (plus two residual degrees of
+    freedom): the data are too short for it, not wrong (callers report it as a reason)."""
+
+
 def read_yaml(path: str | Path, *, missing: str) -> object:
     """The user's YAML file at ``path``, parsed; an :class:`InputError` naming the file when it is
     not there (``missing`` says what to do) or is not valid YAML (the parser's problem said)."""

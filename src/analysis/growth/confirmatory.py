@@ -135,11 +135,11 @@ def test_hypotheses(
         ``n_periods`` (periods with both exposure and outcome), ``reason_code`` (empty when
         tested; else why not: ``kind_not_computable``, ``outcome_missing``, ``too_few_periods``,
         ``too_few_portfolios``, ``exposure_constant``, ``one_portfolio_identifies`` (the
-        jackknife loses the exposure without one portfolio), ``model_failed``; the sentences say
-        it in words, :func:`reason_sentence`), ``hypothesis_en, hypothesis_ru`` (the hypothesis as
-        the file states it, its ``text_en`` / ``text_ru``; empty when the file gives none).
-        ``exposure`` names the column that entered for the category (its rule variant for an outcome
-        on "the other clients"). Verdicts concern the kind as the rulebook defines it.
+        jackknife loses the exposure without one portfolio), ``too_few_rows``, ``model_failed``; the
+        sentences say it in words, :func:`reason_sentence`), ``hypothesis_en, hypothesis_ru`` (the
+        hypothesis as the file states it, its ``text_en`` / ``text_ru``; empty when the file gives
+        none). ``exposure`` names the column that entered for the category (its rule variant for an
+        outcome on "the other clients"). Verdicts concern the kind as the rulebook defines it.
 
         ``DataFrame.attrs``: ``mode``, ``alpha``, ``warnings`` (list of strings, the short-series
         warning among them), ``calibration`` (one-portfolio mode: :func:`calibrate_single`'s
@@ -266,6 +266,9 @@ def _panel_row(row: dict, fit: fe.TwoWayFit | pd.DataFrame | None, arr: Portfoli
             why = str(fit["diagnostics"].iloc[0])
         row["diagnostics"] = why
         row.update(_why_not_testable(data, col, term, "panel"))
+        if (row["reason_code"] == "model_failed" and isinstance(fit, pd.DataFrame)
+                and bool(fit["too_few_rows"].iloc[0])):
+            row["reason_code"] = "too_few_rows"
         return row
     j = fit.terms.index(term)
     used = (arr.per >= 0) & np.isfinite(arr.col(term)) & np.isfinite(arr.col(col))
@@ -278,7 +281,8 @@ def _panel_row(row: dict, fit: fe.TwoWayFit | pd.DataFrame | None, arr: Portfoli
         why = ("the exposure is identified by one portfolio: dropping it leaves the effect "
                "unidentified, so the jackknife cannot test it")
         row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
-        row["reason_code"] = "one_portfolio_identifies"
+        row["reason_code"] = ("too_few_rows" if _loo_too_small(fit)
+                              else "one_portfolio_identifies")
         warn_list.append(f"{hid}: not tested — {why}")
     if collinear:
         why = (f"left out of the model, collinear with the other exposures after removing "
@@ -286,6 +290,15 @@ def _panel_row(row: dict, fit: fe.TwoWayFit | pd.DataFrame | None, arr: Portfoli
         row["diagnostics"] = "; ".join(s for s in (why, row["diagnostics"]) if s)
     attrs["small_sample"] = fit.small_sample
     return row
+
+
+def _loo_too_small(fit: fe.TwoWayFit) -> bool:
+    """Whether leaving out one portfolio (of a balanced panel: ``n / G`` rows) leaves fewer rows
+    than the model's parameters (slopes, the other portfolios' and the periods' effects) plus
+    two: then no portfolio in particular identifies the exposure, the panel is too short for the
+    jackknife."""
+    g, k = fit.n_entities, len(fit.terms)
+    return fit.n * (g - 1) / g < k + (g - 1) + (fit.n_periods - 1) + 2
 
 
 def _deciding_test(data: pd.DataFrame, *, measure: str, alpha: float, seed: int, n_calibration: int,

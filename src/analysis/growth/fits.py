@@ -32,7 +32,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from analysis.errors import InputError
+from analysis.errors import InputError, TooFewRowsError
 from analysis.growth import panel as growth
 from analysis.stats import StatsWarning, fe, ts_regression
 
@@ -257,7 +257,8 @@ def fit_twoway(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[s
                              roles=["exposure"] * len(keep) + ["control"], outcome=outcome_col,
                              inference=inference, seed=seed)
     except InputError as exc:
-        return pd.DataFrame({"term": keep, "diagnostics": str(exc)})
+        return pd.DataFrame({"term": keep, "diagnostics": str(exc),
+                             "too_few_rows": isinstance(exc, TooFewRowsError)})
 
 
 def cv3_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[str], *,

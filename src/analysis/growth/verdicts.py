@@ -95,7 +95,8 @@ def verdict_reason(verdict_: str, ci90_low: float, ci90_high: float, *, min_effe
 #: Why a hypothesis could not be tested (``reason_code`` of
 #: :func:`analysis.growth.confirmatory.test_hypotheses`).
 REASON_CODES = ("kind_not_computable", "outcome_missing", "too_few_periods", "too_few_portfolios",
-                "exposure_constant", "one_portfolio_identifies", "model_failed")
+                "exposure_constant", "one_portfolio_identifies", "too_few_rows",
+                "model_failed")
 
 
 __all__ = ["POWER", "REASON_CODES", "VERDICTS", "VERDICT_REASONS", "verdict", "verdict_reason"]

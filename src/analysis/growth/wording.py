@@ -74,6 +74,11 @@ def reason_sentence(row: dict | pd.Series, lang: str = "en") -> str:
                                         f"клиентов «{cat[1]}» перестаёт меняться, и проверка с "
                                         f"поочерёдным исключением портфелей не может её оценить; "
                                         f"нужны ещё портфели, где эта доля меняется.",
+            "too_few_rows": "строк «портфель × период» с данными слишком мало для модели, в "
+                            "которой доля каждого вида и эффекты портфелей и периодов "
+                            "оцениваются вместе (и для проверки с поочерёдным исключением "
+                            "портфелей); нужно больше периодов или портфелей (например, "
+                            "менеджеров) либо меньше видов в файле гипотез.",
         }.get(code, "модель не удалось оценить на этих данных.")
     per = "period" if n_t == 1 else "periods"
     return "Not testable: " + {
@@ -89,6 +94,11 @@ def reason_sentence(row: dict | pd.Series, lang: str = "en") -> str:
                                     f"of {cat[0]} no longer varies, so the leave-one-portfolio-out "
                                     f"test cannot judge it; more portfolios in which this share "
                                     f"changes are needed.",
+        "too_few_rows": "too few portfolio-periods with data for a model that estimates every "
+                        "kind's share together with the portfolio and period effects (and leaves "
+                        "out one portfolio at a time for its small-sample test); more periods, "
+                        "more portfolios (e.g. managers) or fewer kinds in the hypotheses file "
+                        "are needed.",
     }.get(code, "the model could not be fit on these data.")
 
 

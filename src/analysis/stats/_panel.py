@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.errors import InputError
+from analysis.errors import InputError, TooFewRowsError
 from analysis.stats.cluster import ClusterInference
 
 MIN_CLUSTERS = 30
@@ -80,7 +80,7 @@ def check_model_size(n: int, n_params: int, *, n_clusters: int | None) -> None:
     residual degrees of freedom), or when standard errors clustered by entity
     (``n_clusters`` given) have fewer than 2 clusters."""
     if n < n_params + 2:
-        raise InputError(
+        raise TooFewRowsError(
             f"Too few rows for the model: {n} complete rows for {n_params} parameters "
             f"(slopes and fixed effects). Use fewer regressors or effects, or more data."
         )
