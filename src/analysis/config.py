@@ -64,6 +64,11 @@ OUTCOME_SIGNALS: dict[str, frozenset[str]] = _BUILT_IN.outcome_signals()
 
 EVENT_TYPES = ("claim", "trial", "spec_requirement", "prepayment", "deferral_accepted", "incident")
 
+#: The client × period panel's columns in their order (docs/data.md), as the readers build it and
+#: the synthetic worlds write it.
+CLIENT_PERIOD_COLUMNS = ("client_id", "portfolio", "period", "revenue", "cost", "gross_profit",
+                         "orders", "new_product_revenue", *EVENT_TYPES, "prepayment_amount")
+
 
 def period_range(start: str, periods: int, freq: str = "Q") -> pd.PeriodIndex:
     """The ``periods`` consecutive periods from ``start`` (e.g. ``"2023Q1"``) at ``freq``."""

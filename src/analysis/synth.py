@@ -52,7 +52,14 @@ import pandas as pd
 from scipy.stats import poisson
 
 from analysis import registry
-from analysis.config import ARTICLE_KINDS, CATEGORIES, EVENT_TYPES, FREQUENCIES, period_range
+from analysis.config import (
+    ARTICLE_KINDS,
+    CATEGORIES,
+    CLIENT_PERIOD_COLUMNS,
+    EVENT_TYPES,
+    FREQUENCIES,
+    period_range,
+)
 from analysis.errors import InputError, read_yaml
 
 KINDS = CATEGORIES  # latent kinds recorded in truth.json: the article's four plus the usual two
@@ -1696,19 +1703,11 @@ def world_panel(world: World, freq: str = "Q") -> pd.DataFrame:
     out["orders"] = out["orders"].fillna(0).astype("int64")
     out["gross_profit"] = out["revenue"] - out["cost"]
     out["portfolio"] = out["client_id"].map(port).astype(str)
-    cols = [
-        "client_id",
-        "portfolio",
-        "period",
-        "revenue",
-        "cost",
-        "gross_profit",
-        "orders",
-        "new_product_revenue",
-        *EVENT_TYPES,
-        "prepayment_amount",
-    ]
-    return out[cols].sort_values(["portfolio", "client_id", "period"]).reset_index(drop=True)
+    return (
+        out[list(CLIENT_PERIOD_COLUMNS)]
+        .sort_values(["portfolio", "client_id", "period"])
+        .reset_index(drop=True)
+    )
 
 
 def _canonical_frames(world: World) -> dict[str, pd.DataFrame]:

@@ -16,7 +16,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
-from analysis.config import EVENT_TYPES, FREQUENCIES
+from analysis.config import CLIENT_PERIOD_COLUMNS, EVENT_TYPES, FREQUENCIES
 from analysis.errors import InputError
 from analysis.ingest.backends import connect, release, spark_active
 
@@ -26,18 +26,7 @@ if (
     from analysis.ingest import ClientBase
 
 MONEY = "decimal(18, 2)"
-PANEL_COLUMNS = [
-    "client_id",
-    "portfolio",
-    "period",
-    "revenue",
-    "cost",
-    "gross_profit",
-    "orders",
-    "new_product_revenue",
-    *EVENT_TYPES,
-    "prepayment_amount",
-]
+PANEL_COLUMNS = list(CLIENT_PERIOD_COLUMNS)
 _MONEY_COLS = ("revenue", "cost", "gross_profit", "new_product_revenue", "prepayment_amount")
 
 
