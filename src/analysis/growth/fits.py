@@ -87,6 +87,13 @@ class PortfolioArrays:
             self._cols[name] = self.data[name].to_numpy(dtype=float, na_value=np.nan)
         return self._cols[name]
 
+    def complete(self, cols: Sequence[str]) -> np.ndarray:
+        """Rows with a portfolio, a period and every column of ``cols`` known (the model's rows)."""
+        mask = (self.ent >= 0) & (self.per >= 0)
+        for c in cols:
+            mask &= np.isfinite(self.col(c))
+        return mask
+
     def known(self, name: str) -> int:
         """Rows where the column is known (0 when it is absent)."""
         return int(np.isfinite(self.col(name)).sum()) if name in self.data.columns else 0
@@ -187,9 +194,7 @@ def independent_exposures(data: pd.DataFrame | PortfolioArrays, outcome_col: str
     if len(cols) < 2 or keep not in cols or outcome_col not in data.columns:
         return list(exposure_cols), []
     ctrl = [growth.SIZE_CONTROL] if growth.SIZE_CONTROL in data.columns else []
-    mask = (arr.ent >= 0) & (arr.per >= 0)
-    for c in [outcome_col, *cols, *ctrl]:
-        mask &= np.isfinite(arr.col(c))
+    mask = arr.complete([outcome_col, *cols, *ctrl])
     if mask.sum() < 3:
         return list(exposure_cols), []
     order = [keep, *ctrl, *(c for c in cols if c != keep)]
@@ -240,9 +245,7 @@ def fit_twoway(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[s
     if outcome_col not in data.columns or not exposure_cols:
         return None
     cols = [outcome_col, *exposure_cols, growth.SIZE_CONTROL]
-    mask = (arr.ent >= 0) & (arr.per >= 0)
-    for c in cols:
-        mask &= np.isfinite(arr.col(c))
+    mask = arr.complete(cols)
     y = arr.col(outcome_col)[mask]
     if len(np.unique(y)) < 3:
         return None
@@ -277,9 +280,7 @@ def cv3_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequenc
     cols = [outcome_col, *exposure_cols, growth.SIZE_CONTROL]
     if any(c not in data.columns for c in cols):
         return {}
-    mask = (arr.ent >= 0) & (arr.per >= 0)
-    for c in cols:
-        mask &= np.isfinite(arr.col(c))
+    mask = arr.complete(cols)
     ent = np.unique(arr.ent[mask], return_inverse=True)[1].ravel()
     periods, per = np.unique(arr.per[mask], return_inverse=True)
     per, n_t = per.ravel(), len(periods)
