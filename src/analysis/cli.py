@@ -274,6 +274,16 @@ def _spark_stage():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def _check_input(cleanup: contextlib.ExitStack, data_dir: Path, config: Path | None, freq: str,
+                 portfolio_by: str, engine: str | None) -> None:
+    """``run``'s check of the input (:func:`_validate_data`) with the engine ``resolve_engine``
+    chooses; with Spark into a staging folder kept until ``cleanup`` closes at the end of the run
+    (:func:`_spark_stage`)."""
+    engine = resolve_engine(engine, config, data_dir)
+    stage = cleanup.enter_context(_spark_stage()) if engine == "spark" else None
+    _validate_data(data_dir, config, freq, portfolio_by, engine=engine, stage=stage)
+
+
 class _RunOptions(TypedDict):
     """What ``run`` passes to both :func:`analysis.report.runner.run_report` and ``run_batch``."""
 
@@ -350,9 +360,7 @@ def run(
                                               else data_dir.resolve().name))
     with contextlib.ExitStack() as cleanup:
         if not sample:  # bad data stops here with every problem listed, before any notebook runs
-            chosen = resolve_engine(engine, config, data_dir)
-            stage = cleanup.enter_context(_spark_stage()) if chosen == "spark" else None
-            _validate_data(data_dir, config, freq, portfolio_by or "", engine=chosen, stage=stage)
+            _check_input(cleanup, data_dir, config, freq, portfolio_by or "", engine)
         extra = _notebook_parameters(data_dir, config=config, rulebook=rulebook,
                                      hypotheses=hypotheses, engine=engine,
                                      settings={"freq": freq, "window": window,
@@ -363,13 +371,13 @@ def run(
         if anon_key and not anonymize:
             raise InputError("--anon-key is used only with --anonymize")
         common = _RunOptions(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs,
-                             cell_timeout=timeout,
-                             extra_parameters=extra, audience=audience, lang=lang,
-                             anonymize=anonymize, anon_key=anon_key, csv_max_rows=csv_max_rows,
+                             cell_timeout=timeout, extra_parameters=extra, audience=audience,
+                             lang=lang, anonymize=anonymize, anon_key=anon_key,
+                             csv_max_rows=csv_max_rows,
                              log=None if quiet else (lambda msg: typer.echo(msg, err=True)))
         if by is not None:
-            result = report.run_batch(by=by, config=str(config.resolve()) if config else "",
-                                      **common)
+            cfg = str(config.resolve()) if config else ""
+            result = report.run_batch(by=by, config=cfg, **common)
         else:
             result = report.run_report(**common)
         typer.echo(f"report: {result.index}")
