@@ -292,7 +292,7 @@ def test_robustness_gives_every_shifted_run_its_rule_variants(monkeypatch):
 # few-cluster inference of the confirmatory set
 
 
-@pytest.mark.parametrize("method", ["cr1", "cr2", "cv3", "wild"])
+@pytest.mark.parametrize("method", ["cr1", "cr2", "cv3", "wild", "wild_cv3"])
 def test_inference_is_named_and_cis_and_mde_use_its_standard_errors(method):
     from scipy import stats
 
@@ -319,8 +319,15 @@ def test_inference_is_named_and_cis_and_mde_use_its_standard_errors(method):
 
 
 def test_default_inference_is_the_measured_one_and_bad_names_are_rejected():
+    """``auto``: CV3 from 12 portfolios on, the wild bootstrap of the CV3 t below (measured:
+    benchmarks/inference_choice.md, "Session 5"); the row names the method used."""
+    assert fits.DEFAULT_INFERENCE == "auto"
     res = confirmatory.test_hypotheses(_constructed_panel(), HYPS[:1])
-    assert res.loc[0, "inference"] == fits.DEFAULT_INFERENCE
+    assert res.loc[0, "inference"] == "cv3" and res.attrs["inference"] == "cv3"  # 40 portfolios
+    few = confirmatory.test_hypotheses(_constructed_panel(G=10), HYPS[:1])
+    assert few.loc[0, "inference"] == "wild_cv3" and "of the jackknife (CV3) t" in few.loc[0, "test"]
+    assert [fits.resolve_inference("auto", g) for g in (2, 11, 12, 50)] == ["wild_cv3"] * 2 + ["cv3"] * 2
+    assert fits.resolve_inference("cr2", 5) == "cr2"
     with pytest.raises(InputError, match="inference"):
         confirmatory.test_hypotheses(_constructed_panel(), HYPS[:1], inference="hc3")
 
