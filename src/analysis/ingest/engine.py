@@ -696,9 +696,12 @@ def _input_digests(folder: Path) -> dict[str, str]:
 
 def _write_checked(s: Scan, folder: Path, *, freq: str, duplicates: str,
                    notes: list[str]) -> None:
+    """Record in the staging folder that ``folder``'s files passed the checks (read by
+    :func:`stage_of`): their sha256, the settings, the tables converted, the warnings."""
     assert s.stage is not None
+    converted = sorted(t for t in s.tables if (s.stage / f"{t}.parquet").is_dir())  # CSV files
     record = {"folder": str(folder.resolve()), "inputs": _input_digests(folder),
-              "tables": sorted(s.tables), "freq": freq, "duplicates": duplicates, "notes": notes}
+              "tables": converted, "freq": freq, "duplicates": duplicates, "notes": notes}
     (s.stage / _CHECKED).write_text(json.dumps(record, ensure_ascii=False, indent=1),
                                     encoding="utf-8")
 
