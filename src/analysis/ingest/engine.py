@@ -635,8 +635,8 @@ def load_in_engine(
     owned = engine == "spark" and not spark_active()
     con = connect(engine, preserve_insertion_order=False) if engine == "duckdb" else None
     notes = stage_of(stage, folder, freq=freq, duplicates=duplicates) if stage else None
-    s = scan(folder, engine=engine, con=con, stage=stage if notes is not None else None,
-             staged=notes is not None, as_is=True)
+    s = _scan_or_release(folder, engine, con, owned, stage=stage if notes is not None else None,
+                         staged=notes is not None)
     try:
         if notes is None:
             clients, kpis, notes = _checked(s, folder, freq, duplicates)
@@ -668,7 +668,7 @@ def check_in_engine(
     the Parquet without checking again. Without it the converted files are removed."""
     folder = Path(data)
     owned = engine == "spark" and not spark_active()
-    s = scan(folder, engine=engine, stage=stage or None, as_is=True)
+    s = _scan_or_release(folder, engine, None, owned, stage=stage or None)
     try:
         notes = _checked(s, folder, freq, duplicates)[2]
         if s.stage is not None and not s.own_stage:
@@ -676,6 +676,19 @@ def check_in_engine(
         return notes
     finally:
         close(s, stop_spark=owned)
+
+
+def _scan_or_release(folder: Path, engine: str, con: BaseBackend | None, owned: bool,
+                     **kwargs) -> Scan:
+    """:func:`scan` ``as_is``; when it refuses the files, the connection is released (and a Spark
+    session started for it, ``owned``, stopped) before the caller falls back on the tolerant
+    readers."""
+    con = con if con is not None else connect(engine)
+    try:
+        return scan(folder, engine=engine, con=con, as_is=True, **kwargs)
+    except BaseException:
+        release(con, stop_spark=owned)
+        raise
 
 
 def _input_digests(folder: Path) -> dict[str, str]:
