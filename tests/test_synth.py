@@ -284,6 +284,19 @@ def test_effects_are_planted_on_the_realised_window_shares():
         assert row["exposure_scale"] == pytest.approx(1, abs=0.1), row
 
 
+def test_a_retention_effect_alone_is_sized_against_the_worlds_own_noise():
+    """A portfolio-level retention effect lowers the churn hazard, so the outcome *rises* by its
+    shift: the noise it is sized against is the outcome minus the shift. With no other effect
+    planted that noise is the world's own (noise_sd ≈ outcome_sd). Adding the shift instead (the
+    sign slip of 4bb784e) doubled the effect into its own "noise": 1.21 × outcome_sd at size 0.4,
+    passes never converging (5 of 5)."""
+    w = generate(portfolios=12, periods=12, clients=25, seed=4, names=False, effects=[
+        {"category": "image", "outcome": "retention", "lag": 1, "size": 0.4}])
+    (row,) = [r for r in w.truth["calibration"] if r["outcome"] == "retention"]
+    assert row["noise_sd"] == pytest.approx(row["outcome_sd"], rel=0.05), row
+    assert row["passes"] < 5, row
+
+
 def test_the_size_tail_has_a_finite_mean():
     """No client dominates a pooled base: with the old tail (Pareto index 0.91) one client sometimes
     held over 90 % of the revenue of 50 portfolios."""

@@ -1035,7 +1035,7 @@ class _Generator:
             if o not in JOINT_SIZED:
                 continue
             if o in ("revenue_growth", "profit_growth", "new_client_size", "retention"):
-                noise[o] = out[o] - shifts[o] if o != "retention" else out[o] + shifts[o]
+                noise[o] = out[o] - shifts[o]
             elif o in ("claims_rate", "new_product_share"):
                 rest = {k: v for k, v in shifts.items() if k != o}
                 kinds = self.latent_kinds(cp)
