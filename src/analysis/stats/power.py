@@ -405,12 +405,13 @@ def wild_design_mde(
 
     The test is :func:`analysis.stats.cluster_inference`'s ``wild`` (restricted residuals, CR1 t,
     symmetric p-value) with the bootstrap weights it draws from ``boot_seed`` (the fit's ``seed``:
-    the same ``(G, B)`` weights the fitted test uses). Unlike CV3's SE, the bootstrap distribution
-    depends on the planted slope ``d``: the restricted residuals are ``M_(-j) y = d M_(-j) u_j +
-    M_(-j) e``, so every bootstrap numerator is linear and every squared bootstrap SE quadratic in
-    ``d`` (the observed CR1 SE does not depend on it). Each draw's p-value at any ``d`` is then
-    exact from five ``B``-vectors, and the power curve over ``d`` is found by bisection on the
-    same draws, as for CV3.
+    the same ``(G, B)`` weights the fitted test uses; None: weights drawn from ``seed``'s own
+    stream, so that the same design and ``seed`` always give the same MDE). Unlike CV3's SE, the
+    bootstrap distribution depends on the planted slope ``d``: the restricted residuals are
+    ``M_(-j) y = d M_(-j) u_j + M_(-j) e``, so every bootstrap numerator is linear and every
+    squared bootstrap SE quadratic in ``d`` (the observed CR1 SE does not depend on it). Each
+    draw's p-value at any ``d`` is then exact from five ``B``-vectors, and the power curve over
+    ``d`` is found by bisection on the same draws, as for CV3.
 
     Returns
     -------
@@ -452,7 +453,8 @@ def wild_design_mde(
     if g < 2:
         raise InputError(f"The wild cluster bootstrap needs at least 2 clusters; got {g}.")
     wname = ("webb" if g < WEBB_BELOW else "rademacher") if weights == "auto" else weights
-    v, _ = bootstrap_weights(g, int(n_boot), wname, np.random.default_rng(boot_seed))
+    boot_rng = np.random.default_rng((int(seed), 1) if boot_seed is None else boot_seed)
+    v, _ = bootstrap_weights(g, int(n_boot), wname, boot_rng)
     rng = np.random.default_rng(seed)
     e = entity_demean(rng.normal(size=(n, int(n_sims))), codes)
     check_choice("statistic", statistic, ("cr1", "cv3"))
