@@ -4,8 +4,10 @@
   within the 99 % binomial band around 5 % (0.037-0.063) over 2,000 replications; naive
   (classical) standard errors fall outside it.
 - Pooled correlation tests on independent data reject within the same band.
-- One portfolio, AR(1) rho = 0.5 in both series: rejection rates at T = 24, 60, 200 are measured
-  and printed; the best-calibrated test stays within 0.02-0.10 at T >= 60.
+- One portfolio, AR(1) rho = 0.5 in both series: rejection rates at T = 60 and 200 are measured
+  and printed; the best-calibrated test stays within 0.02-0.10 there. (T = 24 was measured and
+  printed too but nothing was asserted on it: it was a third of this file's time; the report itself
+  measures the one-portfolio tests at the data's own length, ``fits.calibrate_single``.)
 - A planted effect of the size mde() promises is found about 80 % of the time.
 
 Replications run in two processes; each has its own seed from one SeedSequence, so the results
@@ -110,7 +112,7 @@ def test_pooled_correlation_tests_are_calibrated():
     assert np.all((rates >= BAND[0]) & (rates <= BAND[1]))
 
 
-TS_LENGTHS = (24, 60, 200)
+TS_LENGTHS = (60, 200)  # the lengths asserted on below
 N_TS = 1000
 N_TS_BOOT = 300
 
