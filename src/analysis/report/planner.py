@@ -20,7 +20,7 @@ hypothesis family: m = the number of hypotheses at that level).
   exposures, size control, fixed effects and clusters, no outcome read — by simulation
   (:func:`analysis.stats.power.cluster_design_mde`, ``mde_method`` ``cv3_design``): the effect the
   test finds with 80 % power when the errors are independent. With few units this is far above the
-  independent-rows formula (one company, 8 managers, 36 months: 0.42–0.75 SD against 0.33), which is
+  independent-rows formula (one company, 8 managers, 36 months: 0.46–0.73 SD against 0.33), which is
   kept beside it (``mde_independent``).
 - **Other designs** (a unit column the panel is not cut by, the company as one series, client
   level): the formula :func:`analysis.stats.power.design_mde` (``mde_method`` ``independent_rows``),
