@@ -177,9 +177,12 @@ def _planted(args):
     data = POWER_INDEX.copy()
     data["x"] = rng.normal(size=len(data)) + np.repeat(rng.normal(size=G_POWER), T_POWER)
     data["y"] = beta * data["x"] + rng.normal(size=len(data))
-    res = panel_regression(
-        data, outcome="y", exposures="x", entity="p", time="t", time_effects=True
-    ).iloc[0]
+    # the numpy two-way fit the confirmatory tests run (equal to panel_regression's clustered fit:
+    # tests/test_stats_fe.py; here SE, p and estimate agreed to 1e-9 on six worlds), ~10x faster
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatsWarning)
+        res = twoway_regression(data["y"].to_numpy(), data[["x"]].to_numpy(), data["p"].to_numpy(),
+                                data["t"].to_numpy(), terms=["x"]).iloc[0]
     return res["std_error"], res["p_unc"], res["estimate"]
 
 
