@@ -335,6 +335,18 @@ def test_inference_is_named_and_cis_and_mde_use_its_standard_errors(method):
     assert fits.INFERENCE_NAMES[method][1] in ru and "40 портфел" in ru
 
 
+def test_no_inference_sentence_when_no_hypothesis_was_tested():
+    """Not-testable rows keep the inference they would have used (and G), but no p-value: page 3
+    must not say "p-values ... use CV3 over 4 portfolios" when none was computed (one company's
+    short export, 4 managers × 8 quarters: every hypothesis not testable)."""
+    rows = pd.DataFrame({"mode": "panel", "inference": "cv3", "n_portfolios": 4, "df": np.nan,
+                         "p_unc": [np.nan] * 3, "verdict": "not_testable"})
+    assert wording.inference_sentence(rows, "en").startswith("No hypothesis could be tested")
+    assert wording.inference_sentence(rows, "ru").startswith("Ни одну гипотезу")
+    rows.loc[1, ["p_unc", "df"]] = [0.3, 3.0]  # one tested: the sentence names its inference
+    assert "over 4 portfolios" in wording.inference_sentence(rows, "en")
+
+
 def test_default_inference_is_the_measured_one_and_bad_names_are_rejected():
     res = confirmatory.test_hypotheses(_constructed_panel(), HYPS[:1])
     assert res.loc[0, "inference"] == fits.DEFAULT_INFERENCE == "cv3"

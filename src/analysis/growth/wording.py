@@ -197,6 +197,8 @@ def inference_sentence(results: pd.DataFrame, lang: str = "en") -> str:
     the safe side: 1 %).'
     """
     tested = results[results["inference"].notna() & results["n_portfolios"].notna()]
+    if "p_unc" in tested.columns:  # rows not testable carry the inference they would have used
+        tested = tested[tested["p_unc"].notna()]
     if tested.empty:
         return ("No hypothesis could be tested, so no inference was run." if lang == "en" else
                 "Ни одну гипотезу не удалось проверить, поэтому статистический вывод не "
