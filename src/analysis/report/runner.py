@@ -423,9 +423,37 @@ def _plan(run: _Run, cell_timeout: int, env: dict) -> list[tuple]:
         if "worlds_dir" in _known(nb):
             p["worlds_dir"] = str(run.tmp / WORLDS_DIR / nb.stem)
             (run.tmp / WORLDS_DIR).mkdir(exist_ok=True)
+        if "attenuation_dir" in _known(nb):  # set by _share_null_worlds when they can be shared
+            p["attenuation_dir"] = ""
         tasks.append((str(nb), str(run.tmp / "executed" / nb.name), p, str(run.tmp), cell_timeout,
                       env))
-    return tasks
+    return _share_null_worlds(tasks)
+
+
+def _share_null_worlds(tasks: list[tuple]) -> list[tuple]:
+    """Pages that take ``attenuation_dir`` (the growth pages' attenuation) read the method check's
+    null worlds instead of simulating the same worlds again, when they are the same worlds: the
+    same prepared study (so the same design), no world sizes set by hand, the same seed,
+    hypotheses and rulebook (:func:`analysis.report.method_check.study_attenuation`). Otherwise
+    the page measures them itself, as without the runner."""
+    source = next((t for t in tasks if t[2].get("worlds_dir")), None)
+    if source is None:
+        return tasks
+    worlds_args = _study_args(Path(source[0]), source[2], names=WORLD_PARAMETERS)
+    if any(int(worlds_args.get(k, 0) or 0) for k in ("portfolios", "periods", "clients")):
+        return tasks
+    same = ("seed", "hypotheses", "rulebook")
+    out = []
+    for t in tasks:
+        wanted = _study_args(Path(t[0]), t[2], names=("attenuation_worlds",))
+        if "attenuation_dir" in _known(Path(t[0])) and wanted.get("attenuation_worlds") \
+                and t[2].get("study_dir") \
+                and t[2]["study_dir"] == source[2].get("study_dir") \
+                and _study_args(Path(t[0]), t[2], names=same) == \
+                {k: v for k, v in worlds_args.items() if k in same}:
+            t = (t[0], t[1], {**t[2], "attenuation_dir": source[2]["worlds_dir"]}, *t[3:])
+        out.append(t)
+    return out
 
 
 STUDY_DIR = ".study"  # inside a run's temporary folder; removed before the report is published
@@ -740,6 +768,22 @@ def _study_done(folder: str, error: str, queue: list, worlds: dict) -> list:
             for t in queue]
 
 
+def _nulls_ready(task: tuple, worlds: dict) -> bool:
+    """A page that reads the method check's first ``attenuation_worlds`` null worlds
+    (``attenuation_dir``, :func:`_share_null_worlds`) starts once they are written, or once the
+    worlds can no longer write them (finished, failed, or fewer planned: the page then measures
+    its attenuation itself)."""
+    folder = task[2].get("attenuation_dir")
+    w = worlds.get(folder) if folder else None
+    if w is None or w.phase == "done":
+        return True
+    if w.phase in ("wait", "plan"):
+        return False
+    k = int(_study_args(Path(task[0]), task[2], names=("attenuation_worlds",))
+            .get("attenuation_worlds", 0) or 0)
+    return k > w.n or all(Path(folder, f"null-{i}.parquet").is_file() for i in range(k))
+
+
 def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | None, label=None,
                  previous: dict | None = None) -> dict:
     """Run every task in one process pool; ``{output path: (name, seconds, error)}``.
@@ -748,11 +792,12 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
     of its own while the other pages start; if that job fails they prepare it themselves (and
     show the error). A page that takes ``worlds_dir`` (the method check) waits for its worlds,
     which run as pool jobs of their own (:class:`_Worlds`) once the study is prepared, at most
-    ``jobs - 1`` at a time while pages wait, so the other pages render meanwhile. Pages start
-    longest first (by the previous run's timings), in their numbered order otherwise. A worker
-    that dies marks its notebook failed (a world's: the method-check page says so), and the pool
-    is started afresh for the rest (:class:`_Pool`); any exception here, ``Stopped`` included,
-    ends every worker and kernel before it propagates.
+    ``jobs - 1`` at a time while pages wait, so the other pages render meanwhile; a page that
+    reads their null worlds for its attenuation (``attenuation_dir``) waits for those
+    (:func:`_nulls_ready`). Pages start longest first (by the previous run's timings), in their
+    numbered order otherwise. A worker that dies marks its notebook failed (a world's: the
+    method-check page says so), and the pool is started afresh for the rest (:class:`_Pool`); any
+    exception here, ``Stopped`` included, ends every worker and kernel before it propagates.
     """
     previous = previous or {}
     jobs = min(jobs or os.cpu_count() or 1, len(tasks))
@@ -779,7 +824,7 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
     def startable(t) -> bool:
         study_dir, worlds_dir = t[2].get("study_dir"), t[2].get("worlds_dir")
         return (not study_dir or ready[study_dir]) and (
-            not worlds_dir or worlds[worlds_dir].phase == "done")
+            not worlds_dir or worlds[worlds_dir].phase == "done") and _nulls_ready(t, worlds)
 
     def feed() -> None:
         while len(futures) < jobs:
