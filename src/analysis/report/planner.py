@@ -163,14 +163,17 @@ def cv3_design_mde(data: pd.DataFrame, outcome_col: str, exposure_cols: Sequence
 
 
 def _copies(d: pd.DataFrame, units: int) -> pd.DataFrame:
-    """``units`` units, unit i a copy of the data's unit i mod G (labels ``copy<i>``)."""
-    names = list(dict.fromkeys(d["portfolio"].astype(str)))
-    parts = []
-    for i in range(units):
-        part = d[d["portfolio"].astype(str) == names[i % len(names)]].copy()
-        part["portfolio"] = f"copy{i}"
-        parts.append(part)
-    return pd.concat(parts, ignore_index=True)
+    """``units`` units, unit i a copy of the data's unit i mod G (labels ``copy<i>``), each unit's
+    rows in their order: one take of the rows (a filter and a copy per unit cost 16 of the
+    planner's 30 profiled seconds on the sample, pandas deep-copying the panel's attrs each time)."""
+    labels = d["portfolio"].astype(str).to_numpy()
+    names = list(dict.fromkeys(labels))
+    rows = {name: np.flatnonzero(labels == name) for name in names}
+    picked = [rows[names[i % len(names)]] for i in range(units)]
+    out = d.iloc[np.concatenate(picked)].reset_index(drop=True)
+    out["portfolio"] = np.repeat(np.array([f"copy{i}" for i in range(units)], dtype=object),
+                                 [len(r) for r in picked])
+    return out
 
 
 @functools.lru_cache(maxsize=4096)

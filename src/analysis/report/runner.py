@@ -197,8 +197,9 @@ def parse_param(text: str, notebooks: list[Path]) -> tuple[str, object]:
 
 
 def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeout: int,
-             env: dict | None = None) -> tuple[str, float, str]:
-    """Worker: execute one notebook with papermill (in its own process).
+             env: dict | None = None) -> tuple[str, float, str, float]:
+    """Worker: execute one notebook with papermill (in its own process). Returns its name, wall
+    seconds, error (empty when none) and CPU seconds (the kernel's and this worker's).
 
     ``env`` goes into the kernel's environment (the anonymisation key travels this way, never as
     a parameter, so it is written into no notebook).
@@ -226,7 +227,7 @@ def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeou
             started_cells.append(cell_index)
             _write_line(cells_file, f"cell {len(started_cells)}/{n_code}")
 
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), _cpu_seconds()
     error = ""
     _write_line(cells_file, "starting the kernel")
     # the kernel inherits this worker's stderr: keep its chatter in a log beside the executed
@@ -246,7 +247,17 @@ def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeou
         log_file.close()
         for key in (*(env or {}), progress.ENV):
             os.environ.pop(key, None)
-    return Path(notebook).stem, time.perf_counter() - start, error
+    return Path(notebook).stem, time.perf_counter() - start, error, _cpu_seconds() - cpu0
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and of its children that ended (a page's
+    kernel, once papermill has shut it down and waited for it)."""
+    import resource
+
+    own, kids = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                     resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _progress_file(output: str | Path, kind: str) -> Path:
@@ -496,9 +507,10 @@ def _study_key(nb: Path, params: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _prepare_study(folder: str, kwargs: dict, env: dict | None = None) -> tuple[str, float, str]:
+def _prepare_study(folder: str, kwargs: dict,
+                   env: dict | None = None) -> tuple[str, float, str, float]:
     """Worker: prepare the run's study once (:func:`analysis.report.study.save_prepared`) into
-    ``folder``."""
+    ``folder``. Returns what :func:`_execute` returns."""
     from analysis.report import progress, study
 
     os.environ.update(env or {})
@@ -506,7 +518,7 @@ def _prepare_study(folder: str, kwargs: dict, env: dict | None = None) -> tuple[
     os.environ[progress.ENV] = str(_progress_file(output, "step"))
     _write_line(
         _progress_file(output, "cell"), "reading, aggregating and classifying once for every page")
-    start, error = time.perf_counter(), ""
+    start, cpu0, error = time.perf_counter(), _cpu_seconds(), ""
     try:
         data_dir = kwargs.pop("data_dir", "")
         study.save_prepared(folder, data_dir, **kwargs)
@@ -516,7 +528,7 @@ def _prepare_study(folder: str, kwargs: dict, env: dict | None = None) -> tuple[
     finally:
         for key in (*(env or {}), progress.ENV):
             os.environ.pop(key, None)
-    return PREPARE, time.perf_counter() - start, error
+    return PREPARE, time.perf_counter() - start, error, _cpu_seconds() - cpu0
 
 
 def _plan_worlds(folder: str, study_dir: str, study_args: dict, args: dict,
@@ -856,16 +868,15 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
                     _worlds_done(worlds[task[1]], future, progress, names)
                     continue
                 try:
-                    name, seconds, error = future.result()
+                    name, seconds, error, cpu = future.result()
                 except Exception as exc:  # the worker process died (killed, out of memory…)
-                    name, seconds = Path(task[0]).stem, 0.0
+                    name, seconds, cpu = Path(task[0]).stem, 0.0, 0.0
                     error = (f"the worker process running it stopped "
                              f"({exc.__class__.__name__}: {exc})")
                 if task[0] == PREPARE:
                     ready[prep[task[1]]] = True
                     queue[:] = _study_done(prep[task[1]], error, queue, worlds)
-                else:
-                    done[task[1]] = (name, seconds, error)
+                done[task[1]] = (name, seconds, error, cpu)
                 progress.done(task[1], names[task[1]], seconds, error)
                 for kind in ("cell", "step"):
                     _progress_file(task[1], kind).unlink(missing_ok=True)
@@ -893,10 +904,16 @@ def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audie
     shutil.rmtree(run.tmp / WORLDS_DIR, ignore_errors=True)
     result = RunResult(out_dir=run.tmp, index=run.tmp / "index.html")
     errors = {}
+    # CPU seconds of the study's preparation and of each page (its kernel's)
+    cpu_timings: dict[str, float] = {}
+    for out, (name, _, _, cpu) in results.items():
+        if Path(out).parent == run.tmp / "executed" and name == PREPARE:
+            cpu_timings[f"{PREPARE} CPU"] = round(cpu_timings.get(f"{PREPARE} CPU", 0.0) + cpu, 2)
     for nb in run.books:
-        name, seconds, error = results.get(str(run.tmp / "executed" / nb.name),
-                                           (nb.stem, 0.0, "not run"))
+        name, seconds, error, cpu = results.get(str(run.tmp / "executed" / nb.name),
+                                                (nb.stem, 0.0, "not run", 0.0))
         result.timings[nb.stem] = round(seconds, 2)
+        cpu_timings[f"{nb.stem} CPU"] = round(cpu, 2)
         if error:
             errors[nb.stem] = error
     result.failed = [nb.stem for nb in run.books if nb.stem in errors]
@@ -921,7 +938,7 @@ def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audie
         "anonymized": anonymized or False,
         "inputs": {p.name: file_digest(p) for p in sorted(data_dir.iterdir()) if p.is_file()},
         "versions": _versions(),
-        "timings": {**result.timings, **world_timings,
+        "timings": {**result.timings, **cpu_timings, **world_timings,
                     "total": round(time.perf_counter() - started, 2)},
         "failed": result.failed,
     }
