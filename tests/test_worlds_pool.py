@@ -212,3 +212,17 @@ def test_a_negative_world_count_is_an_input_error_on_both_paths(tmp_path, n):
     with pytest.raises(InputError, match="n_worlds"):
         method_check.save_plan(tmp_path, DESIGN, n)
     assert not (tmp_path / "plan.json").exists()
+
+
+def test_kernels_get_one_blas_thread_unless_the_user_sets_it(tmp_path, monkeypatch):
+    """The pages' matrices are small: a second BLAS thread only spins (the planner took 2–3× the
+    CPU with numpy's default threads). The user's own setting wins."""
+    from analysis.config import SAMPLE_DIR
+    from analysis.report.runner import BLAS_THREADS, _prepare_run
+
+    for name in BLAS_THREADS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    got = _prepare_run(SAMPLE_DIR, tmp_path / "r", seed=1, extra_parameters=None, lang="en",
+                       anonymize=False, anon_key=None, csv_max_rows=None).env
+    assert got["OPENBLAS_NUM_THREADS"] == got["OMP_NUM_THREADS"] == "1" and got["MKL_NUM_THREADS"] == "3"

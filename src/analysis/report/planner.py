@@ -163,9 +163,10 @@ def cv3_design_mde(data: pd.DataFrame, outcome_col: str, exposure_cols: Sequence
 
 
 def _copies(d: pd.DataFrame, units: int) -> pd.DataFrame:
-    """``units`` units, unit i a copy of the data's unit i mod G (labels ``copy<i>``), each unit's
-    rows in their order: one take of the rows (a filter and a copy per unit cost 16 of the
-    planner's 30 profiled seconds on the sample, pandas deep-copying the panel's attrs each time)."""
+    """``units`` units, unit i a copy of the data's unit i mod G (labels ``copy<i>``), each
+    unit's rows in their order: one take of the rows (a filter and a copy per unit cost 16 of
+    the planner's 30 profiled seconds on the sample, pandas deep-copying the panel's attrs each
+    time)."""
     labels = d["portfolio"].astype(str).to_numpy()
     names = list(dict.fromkeys(labels))
     rows = {name: np.flatnonzero(labels == name) for name in names}

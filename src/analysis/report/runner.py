@@ -960,6 +960,13 @@ def _base_parameters(data_dir: Path, seed: int, extra: dict | None, lang: str,
     return params
 
 
+#: The kernels' BLAS and OpenMP threads unless the user's environment sets them: the pages' linear
+#: algebra is small matrices (the planner's and the bootstrap's pseudo-inverses), where a second
+#: BLAS thread only spins — on the sample the planner took 5.1–5.6 s CPU with numpy's default
+#: threads and 1.9–2.5 s with one (benchmarks/RESULTS.md).
+BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 @dataclass
 class _Prepared:
     """What a single report and a per-portfolio batch set up alike (:func:`_prepare_run`)."""
@@ -968,7 +975,8 @@ class _Prepared:
     lang: str
     synthetic: bool
     anonymized: str  # how the pseudonyms' key was chosen ("" without anonymisation)
-    env: dict  # environment of the workers: the anonymisation key, the CSV row limit
+    env: dict  # environment of the workers and kernels: the anonymisation key, the CSV row
+    # limit, BLAS threads
     tmp: Path  # the partial folder the run is written into before it replaces ``out_dir``
 
 
@@ -984,6 +992,7 @@ def _prepare_run(data_dir: Path, out_dir: Path, *, seed: int, extra_parameters: 
     lang = base_params.get("lang", "en")
     key, anonymized = resolve_anon_key(anonymize, anon_key)
     env = {ENV_KEY: key} if key else {}
+    env.update({name: os.environ.get(name, value) for name, value in BLAS_THREADS.items()})
     if csv_max_rows is not None:  # tables longer than this: Parquet only
         env["KEYCLIENTS_CSV_MAX_ROWS"] = str(int(csv_max_rows))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
