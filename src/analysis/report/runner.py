@@ -1585,10 +1585,22 @@ def read_table(tables_dir: str | Path, name: str,
     return pd.read_csv(folder / f"{name}.csv", usecols=columns, keep_default_na=False)
 
 
-def save_figure(fig: Figure, name: str, figures_dir: str | Path | None) -> None:
-    """Write a figure shown in a notebook to ``figures/<name>.png`` (``key_*`` go on the index)."""
-    if figures_dir:
-        fig.savefig(Path(figures_dir) / f"{name}.png", dpi=110, bbox_inches="tight")
+FIGURE_DPI = 110  # the resolution of figures/<name>.png
+
+
+def save_figure(fig: Figure, name: str, figures_dir: str | Path | None) -> bytes | None:
+    """Write a figure shown in a notebook to ``figures/<name>.png`` (``key_*`` go on the index);
+    returns the PNG written (None without ``figures_dir``), which a page may show as it is
+    instead of drawing the figure a second time (:func:`analysis.report.narrative.figure`)."""
+    if not figures_dir:
+        return None
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
+    png = buf.getvalue()
+    (Path(figures_dir) / f"{name}.png").write_bytes(png)
+    return png
 
 
 def write_workbook(tables_dir: Path, *, max_rows: int = WORKBOOK_MAX_ROWS) -> Path | None:
