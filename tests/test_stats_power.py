@@ -145,3 +145,39 @@ def test_mde_with_one_df_per_standard_error_equals_one_call_each():
         assert many["mde"].iloc[i] == one["mde"] and many["df"].iloc[i] == df[i]
     with pytest.raises(InputError):
         mde(se, df=np.array([9.0, 0.0, 3.0]))
+
+
+@pytest.mark.parametrize("statistic, method", [("cr1", "wild"), ("cv3", "wild_cv3")])
+def test_wild_design_mde_reads_the_bootstraps_own_p_values(statistic, method):
+    """wild_design_mde's p-value of every draw at any planted slope (from five B-vectors, the
+    slope entering linearly) equals cluster_inference's restricted wild bootstrap (itself checked
+    against full enumeration by refits in test_stats_cluster.py) run on that outcome with the same
+    seed; its ``mde_fitted`` is the mean fitted (t + z) × bootstrap-t SE of the same null draws."""
+    from analysis.stats import cluster_inference
+    from analysis.stats.cluster import bootstrap_weights
+    from analysis.stats.fe import entity_demean
+    from analysis.stats.power import _wild_p, _wild_parts, wild_design_mde
+
+    rng = np.random.default_rng(4)
+    u, unit = _fe_design(rng, 9, 8, k=3)
+    groups = [np.flatnonzero(unit == c) for c in range(9)]
+    e = entity_demean(np.random.default_rng(3).normal(size=(len(unit), 100)), unit)
+    v, _ = bootstrap_weights(9, 999, "webb", np.random.default_rng(11))
+    parts = _wild_parts(u, groups, v, e[:, :5], 3, statistic)
+    for j in range(3):
+        for slope in (0.0, 0.4, -1.5):
+            ref = [cluster_inference(u, slope * u[:, j] + e[:, s], unit, n_terms=3, method=method, seed=11).p_value[j]
+                   for s in range(5)]
+            np.testing.assert_allclose(_wild_p(parts[j], slope), ref, atol=1e-12)
+    out = wild_design_mde(u, unit, n_terms=3, m=3, n_sims=100, seed=3, boot_seed=11, statistic=statistic)
+    s_ = u[:, 3:]
+    xw = u[:, :3] - s_ @ (np.linalg.pinv(s_) @ u[:, :3])
+    ew = e - s_ @ (np.linalg.pinv(s_) @ e)
+    ses = np.array([cluster_inference(u, e[:, i], unit, n_terms=3, method=method, seed=11).std_error
+                    for i in range(100)])
+    q = stats.t.ppf(1 - 0.05 / 6, 8) + stats.norm.ppf(0.8)
+    fitted = q * np.mean(ses * xw.std(axis=0, ddof=1)[None] / ew.std(axis=0, ddof=1)[:, None], axis=0)
+    np.testing.assert_allclose(out["mde_fitted"], fitted, rtol=1e-9)
+    assert (out["weights"] == "webb").all() and out["power_at_mde"].between(0.79, 0.82).all()
+    with pytest.raises(InputError, match="n_boot"):
+        wild_design_mde(u, unit, n_terms=1, n_boot=99)

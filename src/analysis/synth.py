@@ -24,9 +24,22 @@ within-SD of the previous pass's realised shares, and shifts the outcome in peri
 t+h-1 (level) by ``c * z`` with ``c = size * sigma / sqrt(1 - sum(size_j**2))`` (so that the
 standardised slope, noise and effect together, equals ``size``). Portfolio and period means that
 are slightly off only add constants the fixed effects remove; the SD sets the scale, so passes
-repeat until the realised shares' within-SD agrees with the one used within 2 % (``exposure_scale``
+repeat until the realised shares' within-SD agrees with the one used within 3 % (``exposure_scale``
 in the calibration of truth.json). The rules still see the article kinds only through noisy signals
 (attenuation).
+
+Large effects (10 portfolios need about 0.7–0.9 SD) must neither leave an outcome's range nor drown
+in the others' effects. Claims and new-product lines move on the log-odds of their probability and
+volatility on the log scale of the growth deviations (:data:`LINKS`; the coefficient is the one
+whose linear slope on a standard normal share is ``c``), so no size pushes them below 0. Planted
+revenue growth is noise to profit growth and volatility, so those outcomes (and claims, new-product
+share, retention: :data:`JOINT_SIZED`) are sized against their noise as it is in a pass with every
+other effect planted, re-measured pass by pass. truth.json records, per effect, the link, the noise
+SD it was sized against and ``realised_size``: the standardised slope the effect realised on the
+world's latent shares (with the world's own sampling noise; the sizes are never tuned to it). What
+an outcome cannot carry (volatility: a deviation's absolute value is about as noisy as its mean) is
+capped (:data:`MAX_VOL_LINK`) and shows there, and docs/methods.md ("Synthetic worlds") gives the
+measured ratios.
 
 Null worlds keep the dynamics real data have (seasonality, AR(1) client revenue, churn, quiet
 periods, prepayments when behind plan) with the same revenue noise for every kind, and a size
@@ -142,6 +155,40 @@ AR_SD, QUIET_SHARE = 0.38, 0.10
 #: Planted passes: at most MAX_PASSES, until the realised shares' within-SD is within SCALE_TOL of
 #: the SD their standardisation used (measured: two or three passes)
 MAX_PASSES, SCALE_TOL = 5, 0.03
+#: The scale each outcome's planted shift acts on, so that no size can push it out of its range:
+#: the size of a portfolio's growth deviations on the log scale, a claim's and a new-product line's
+#: probability on the log-odds scale; the other outcomes are log growth or log size, shifted
+#: additively, and the entry rate per 100 clients (additive, 0 at least: on the log scale it
+#: carried less of the size — 0.80 vs 0.88 of a planted 0.85 at 10 portfolios, measured — since
+#: Poisson entry noise grows with the rate).
+LINKS = {
+    "revenue_volatility": "log",
+    "claims_rate": "logit",
+    "new_product_share": "logit",
+}
+#: Base probabilities of the log-odds links (a claim per order of a client who is not demanding; a
+#: new-product line of a client who is not advanced)
+CLAIM_P, NEW_PRODUCT_P = 0.03, 0.07
+#: Largest planted coefficient per SD of the share on a log or log-odds scale (e^2: a 7.4-fold
+#: rate): an outcome that cannot carry its size below it carries what it can, and truth.json says
+#: how much (``realised_size``)
+MAX_LINK = 2.0
+#: Planted passes also re-measure the noise SD of these outcomes with every other effect planted
+#: (:meth:`_Generator._noise_sd`) until it moves by less than NOISE_TOL between passes: planted
+#: revenue growth is noise to profit growth and to volatility, and planted claims and new-product
+#: shares barely move one another. Revenue growth, the entry rate and the new clients' size keep the
+#: noise of the world without effects: sized against the others' planted parts (entrants' size
+#: moves revenue growth; revenue growth moves the level every entrant's size rides on) two large
+#: effects fed each other's size without end (measured at 10 portfolios: revenue growth's noise SD
+#: ×25 within five passes); entry noise is Poisson, which no other effect moves.
+JOINT_SIZED = ("profit_growth", "revenue_volatility", "claims_rate", "new_product_share",
+               "retention")
+NOISE_TOL = 0.03
+#: Largest coefficient of a volatility effect on the log scale of the growth deviations per SD of
+#: the share (deviations 0.14–2.7 times their size at ±2 SD with the mean-one correction): larger
+#: ones carry no more of the size — |deviation| is at least as noisy as its own mean — and would
+#: only add noise to revenue growth
+MAX_VOL_LINK = 1.0
 #: Outcomes the simulation itself realises period by period (their shifts feed back into the shares)
 IN_SIMULATION = (
     "revenue_growth",
@@ -291,11 +338,39 @@ def _within_std(x: np.ndarray) -> np.ndarray:
 
 
 def _within_sd(x: np.ndarray) -> float:
+    """Within-SD of a (portfolio × period) array over the periods known for every portfolio."""
     ok = np.isfinite(x).all(axis=0)
     x = x[:, ok]
     if x.shape[1] < 2:
         return float("nan")
     return float(_demean(x).std())
+
+
+def _within_cells(x: np.ndarray, ok: np.ndarray, iters: int = 200) -> np.ndarray:
+    """Two-way within transformation of the cells ``ok`` of a (portfolio × period) array (an
+    unbalanced panel: alternating projections until the portfolio means vanish); 0 elsewhere."""
+    r, c = np.nonzero(ok)
+    v = x[ok].astype(float)
+    nr, nc = np.bincount(r, minlength=x.shape[0]), np.bincount(c, minlength=x.shape[1])
+    for _ in range(iters):
+        v = v - (np.bincount(c, weights=v, minlength=x.shape[1]) / np.maximum(nc, 1))[c]
+        v = v - (np.bincount(r, weights=v, minlength=x.shape[0]) / np.maximum(nr, 1))[r]
+        col = np.bincount(c, weights=v, minlength=x.shape[1])
+        if np.abs(col).max() < 1e-10 * (1 + np.abs(v).sum()):
+            break
+    out = np.zeros(x.shape)
+    out[ok] = v
+    return out
+
+
+def _within_sd_cells(x: np.ndarray) -> float:
+    """Within-SD of a (portfolio × period) array over its known cells (an outcome such as the new
+    clients' size is unknown in a portfolio's periods without entrants: :func:`_within_sd` would
+    keep almost no period)."""
+    ok = np.isfinite(x)
+    if ok.sum() < 3 or len(np.unique(np.nonzero(ok)[0])) < 2:
+        return float("nan")
+    return float(np.sqrt((_within_cells(x, ok)[ok] ** 2).mean()))
 
 
 @dataclass
@@ -487,6 +562,7 @@ class _Generator:
             ),
         )  # a sum of arrays (never the empty sum's 0)
         rev = np.zeros((n, T)) if plan else None  # per client and period, for the window shares
+        vol_extra = np.zeros((P, T))  # growth added by a planted volatility effect
         rows = []
         counts = np.bincount(pool.portfolio[alive], minlength=P).astype(float)
         for s in range(T):
@@ -497,9 +573,14 @@ class _Generator:
             if s > 0:
                 g = g0[:, s] + sh("revenue_growth", zero)[:, s]
                 if plan and plan.vol_dev is not None:
-                    g = g + _volatility_growth(
-                        plan.vol_dev[:, s], sh("revenue_volatility", zero)[:, s], plan.vol_mean_abs
-                    )
+                    # the deviation from the portfolio's mean growth in the world without effects
+                    # (scaling planted growth too would feed a planted revenue growth's size into
+                    # its own noise: no size of both would then be reachable)
+                    v = sh("revenue_volatility", zero)[:, s]
+                    extra = np.where(
+                        v != 0, _volatility_growth(plan.vol_dev[:, s], v - plan.vol_half), 0.0)
+                    vol_extra[:, s] = extra
+                    g = g + extra
                 level = level + g
                 # churn of those alive, then entry chosen by rank among this period's candidates
                 h = np.clip(hazard - sh("retention", zero)[pool.portfolio, s], 0, 1)
@@ -540,6 +621,7 @@ class _Generator:
         cp = pd.concat(rows, ignore_index=True)
         cp["portfolio"] = pool.portfolio[cp["row"].to_numpy()]
         cp["revenue"] = np.exp(cp["log_revenue"])
+        self._vol_extra = vol_extra
         return cp, shifts
 
     def _entrants(self, s: int, mean: np.ndarray) -> np.ndarray:
@@ -712,13 +794,15 @@ class _Generator:
         line_margin = np.clip(line_margin, -0.15, 0.9)
         line_cost = np.round(line_rev * (1 - line_margin)).astype(np.int64)
         # new products: advanced clients buy them much more; the planted shift acts on the others
-        p_new = np.where(adv, 0.38, 0.07 + shifts.get("new_product_share", zero)[p, s] * (~adv))
+        # (the planted shift is on the log-odds of a line of the others)
+        p_new = np.where(
+            adv, 0.38, _shifted_p(NEW_PRODUCT_P, shifts.get("new_product_share", zero)[p, s]))
         is_new = rng.uniform(size=line_cp.size) < np.clip(p_new, 0, 1)[line_cp]
         # events, per client-period
         behind = self.plan_attainment[p, s] < 0.97
         es = self.event_scale.get  # a design's own event rates (multipliers; 1 by default)
-        claim_rate = np.where(
-            dem, 0.16, np.clip(0.03 + shifts.get("claims_rate", zero)[p, s] / 100, 0, None)
+        claim_rate = np.where(  # the planted shift is on the log-odds of a claim per order
+            dem, 0.16, _shifted_p(CLAIM_P, shifts.get("claims_rate", zero)[p, s])
         )
         claim_rate = claim_rate * es("claim", 1.0)
         incidents = rng.poisson(0.06 * orders * es("incident", 1.0))
@@ -809,10 +893,24 @@ class _Generator:
 
     def _calibrate(self, base_out: dict) -> tuple[list[tuple[str, str, int, float]], list[dict]]:
         """Per portfolio-level effect ``(category, outcome, offset, c)``: the shift per SD of the
-        share, ``c = size * sigma / sqrt(1 - sum(size_j**2))`` with ``sigma`` the outcome's
-        within-SD in the world without effects, planted ``offset`` periods after the window's end;
-        and the calibration rows of truth.json."""
-        sigma = {o: _within_sd(v[:, self.W + 1 :]) for o, v in base_out.items()}
+        share on the outcome's scale (:data:`LINKS`), planted ``offset`` periods after the window's
+        end; and the calibration rows of truth.json.
+
+        ``c = size * sigma / sqrt(1 - sum(size_j**2))`` is in the outcome's units, ``sigma`` its
+        within-SD in the world without effects (over every known portfolio-period; the planted
+        passes re-measure it with the other effects present for :data:`JOINT_SIZED` outcomes):
+        exact for an effect that adds to its noise. On a link scale :meth:`_link_coef` turns it
+        into the coefficient whose linear slope on a standard normal share is ``c``."""
+        W = self.W
+        sigma = {o: _within_sd_cells(v[:, W + 1 :]) for o, v in base_out.items()}
+        dev = base_out["revenue_growth"]
+        dev = np.nan_to_num(dev - np.nanmean(dev, axis=1, keepdims=True))
+        # the outcome's change per unit of the link's own quantity (a probability, the multiplier)
+        self._link_unit = {
+            "revenue_volatility": float(np.abs(dev[:, W + 1 :]).mean()),
+            "claims_rate": 100 * self.event_scale.get("claim", 1.0),
+            "new_product_share": 1.0,
+        }
         calib: list[dict] = []
         planted: list[tuple[str, str, int, float]] = []
         for outcome in sorted({e.outcome for e in self.effects}):
@@ -820,6 +918,7 @@ class _Generator:
             denom = math.sqrt(1 - sum(e.size**2 for e in group))
             sig = sigma[outcome] if np.isfinite(sigma[outcome]) and sigma[outcome] > 0 else 1.0
             growth = registry.current().family(outcome) == "growth"
+            link = LINKS.get(outcome, "identity")
             for e in group:
                 c = e.size * sig / denom
                 # exposure window ends at t-1; the outcome sits at s = t+h (growth) or t+h-1 (level)
@@ -831,45 +930,168 @@ class _Generator:
                         "lag": e.lag,
                         "size": e.size,
                         "outcome_sd": sig,
-                        "shift_per_sd": c,
+                        "link": link,
+                        "shift_per_sd": self._link_coef(outcome, c),
                     }
                 )
         return planted, calib
+
+    def _link_coef(self, outcome: str, c: float) -> float:
+        """The coefficient per SD of the share on ``outcome``'s scale (:data:`LINKS`) whose linear
+        slope on a standard normal share is ``c`` in the outcome's units: log (the volatility's
+        multiplier ``exp(b z - b**2 / 2)``, of mean 1): ``b = c / mean|deviation|`` exactly;
+        log-odds: the root of :func:`_logit_slope` (by bisection). Within :data:`MAX_LINK`
+        (:data:`MAX_VOL_LINK` for volatility): an outcome that cannot carry ``c`` below it carries
+        what it can."""
+        link = LINKS.get(outcome, "identity")
+        if link == "identity":
+            return c
+        want = c / self._link_unit[outcome]
+        if link == "log":
+            return float(np.clip(want, -MAX_VOL_LINK, MAX_VOL_LINK))
+        p = CLAIM_P if outcome == "claims_rate" else NEW_PRODUCT_P
+        sign, want = (1.0 if want >= 0 else -1.0), abs(want)
+        lo, hi = 0.0, MAX_LINK
+        if abs(_logit_slope(p, sign * hi)) <= want:
+            return sign * hi
+        for _ in range(50):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if abs(_logit_slope(p, sign * mid)) < want else (lo, mid)
+        return sign * (lo + hi) / 2
+
+    def _realised_sizes(
+        self, cp: pd.DataFrame, shifts: dict[str, np.ndarray], used: dict[str, np.ndarray],
+        planted: list[tuple[str, str, int, float]],
+    ) -> list[float]:
+        """Each planted effect's standardised slope as realised in a pass: the outcome (the
+        generator's per-period series, :meth:`period_outcomes`, over the latent kinds) at
+        ``offset`` periods after the window on every kind's realised share over the window,
+        jointly, both after removing portfolio and period means (over the known cells), × SD of
+        the share ÷ SD of the outcome — the unit of ``size``. NaN where it cannot be measured."""
+        W, T = self.W, self.T
+        measured = set(SHIFTED) | {"revenue_volatility"}
+        outs = {o for _, o, _, _ in planted if o in measured}
+        if not outs:
+            return [float("nan")] * len(planted)
+        y_all = self.period_outcomes(cp, self.latent_kinds(cp), self.realise(cp, shifts))
+        kinds = [k for k in KINDS if k in used]
+        res: dict[tuple[str, str, int], float] = {}
+        for o in sorted(outs):
+            for off in sorted({f for _, oo, f, _ in planted if oo == o}):
+                ts = np.arange(W, T - off)
+                if ts.size < 2:
+                    continue
+                y = y_all[o][:, ts + off]
+                xs = [used[k][:, ts] for k in kinds]
+                ok = np.isfinite(y) & np.all([np.isfinite(x) for x in xs], axis=0)
+                if ok.sum() < len(kinds) + 3 or len(np.unique(np.nonzero(ok)[0])) < 2:
+                    continue
+                yw = _within_cells(y, ok)[ok]
+                xw = np.column_stack([_within_cells(x, ok)[ok] for x in xs])
+                keep = xw.std(axis=0) > 1e-12
+                if yw.std() <= 0 or not keep.any():
+                    continue
+                b = np.linalg.lstsq(xw[:, keep], yw, rcond=None)[0]
+                std = dict(zip([k for k, kk in zip(kinds, keep) if kk],
+                               b * xw[:, keep].std(axis=0) / yw.std()))
+                for cat, oo, f, _ in planted:
+                    if oo == o and f == off and cat in std:
+                        res[(cat, o, f)] = float(std[cat])
+        return [res.get((cat, o, f), float("nan")) for cat, o, f, _ in planted]
+
+    def _one_pass(
+        self, planted: list, used: dict, centre: dict, base_out: dict, state: dict
+    ) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, np.ndarray], dict]:
+        """One planted pass: standardisers halfway to the last pass's realised shares, the
+        simulation, and the shares it realised."""
+        dev = base_out["revenue_growth"]
+        dev = np.nan_to_num(dev - np.nanmean(dev, axis=1, keepdims=True))
+        vol = [c for _, o, _, c in planted if o == "revenue_volatility"]
+        centre = {
+            k: _next_centre(centre.get(k), _standardiser(used[k]))
+            for k in sorted({c for c, _, _, _ in planted})
+        }
+        plan = _Plan(planted, centre, dev if vol else None,
+                     vol_half=sum(c * c for c in vol) / 2)
+        self.rng.bit_generator.state = state  # every pass sees the same random numbers
+        cp, shifts = self.simulate(plan)
+        return cp, shifts, self.latent_shares(cp, shifts), centre
+
+    def _noise_sd(
+        self, cp: pd.DataFrame, shifts: dict[str, np.ndarray], outcomes: set[str], first: dict
+    ) -> dict[str, float]:
+        """Each planted outcome's within-SD *without its own effects but with every other one* in
+        a planted pass — the noise its effects are sized against (planted revenue growth is noise
+        to the volatility and the profit growth of the others, and moves the level every new
+        client's size rides on). Log growth and log size: the outcome minus its own shift (they
+        add). Claims and new-product share: the pass's order lines realised with their own shift
+        removed. Volatility: the deviation from the mean growth without the growth the volatility
+        effect added. The entry rate: its SD in the world without effects (``first``: entry noise
+        is Poisson, which no other effect moves)."""
+        W = self.W
+        out = self.period_outcomes(cp, self.latent_kinds(cp), self.realise(cp, shifts))
+        noise: dict[str, np.ndarray] = {}
+        for o in outcomes:
+            if o not in JOINT_SIZED:
+                continue
+            if o in ("revenue_growth", "profit_growth", "new_client_size", "retention"):
+                noise[o] = out[o] - shifts[o] if o != "retention" else out[o] + shifts[o]
+            elif o in ("claims_rate", "new_product_share"):
+                rest = {k: v for k, v in shifts.items() if k != o}
+                kinds = self.latent_kinds(cp)
+                noise[o] = self.period_outcomes(cp, kinds, self.realise(cp, rest))[o]
+            elif o == "revenue_volatility":
+                g = out["revenue_growth"].copy()
+                g[:, 1:] -= self._vol_extra[:, 1:]
+                noise[o] = np.abs(g - np.nanmean(g, axis=1, keepdims=True))
+        sd = {o: _within_sd_cells(v[:, W + 1 :]) for o, v in noise.items()}
+        out = {o: first[o] for o in outcomes if o in first}
+        out.update({o: v for o, v in sd.items() if np.isfinite(v) and v > 0})
+        return out
 
     def _planted_passes(
         self, planted: list, shares: dict, base_out: dict, state: dict, calib: list[dict]
     ) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The planted passes (see :meth:`run`): the activity, shifts and realised shares of the
-        pass whose realised within-SD agreed best with the one it used; each calibration row records
-        that ratio (``exposure_scale``), the passes run and the pass kept."""
-        dev = base_out["revenue_growth"]
-        dev = np.nan_to_num(dev - np.nanmean(dev, axis=1, keepdims=True))
-        mean_abs = float(np.abs(dev[:, self.W + 1 :]).mean())
-        vol = any(o == "revenue_volatility" for _, o, _, _ in planted)
+        pass that agreed best with the constants it used — the realised shares' within-SD with the
+        one they were standardised by, and each outcome's noise SD (:meth:`_noise_sd`) with the one
+        its coefficient was sized by. Each calibration row records the shares' ratio
+        (``exposure_scale``), the noise SD (``noise_sd``), the passes run, the pass kept, the
+        coefficient (``shift_per_sd``) and the standardised slope the effect realised on this
+        world's latent shares (``realised_size``, :meth:`_realised_sizes`: a measurement with the
+        world's own sampling noise, not a target)."""
+        first_sd = {row["outcome"]: row["outcome_sd"] for row in calib}
+        coef0 = [c for _, _, _, c in planted]
+        sd_used = dict(first_sd)
         used = shares
         best: tuple | None = None
         centre: dict[str, tuple] = {}
+        outcomes = {o for _, o, _, _ in planted}
         for n_pass in range(1, MAX_PASSES + 1):
-            centre = {
-                k: _next_centre(centre.get(k), _standardiser(used[k]))
-                for k in sorted({c for c, _, _, _ in planted})
-            }
-            plan = _Plan(planted, centre, dev if vol else None, mean_abs)
-            self.rng.bit_generator.state = state  # every pass sees the same random numbers
-            cp, shifts = self.simulate(plan)
-            used = self.latent_shares(cp, shifts)
-            scale = {k: _within_sd(used[k][:, self.W :]) / plan.centre[k][3] for k in plan.centre}
-            miss = max(abs(v - 1) for v in scale.values())
+            plan_effects = [(c, o, f, self._link_coef(o, k * sd_used[o] / first_sd[o]))
+                            for (c, o, f, _), k in zip(planted, coef0)]
+            cp, shifts, used, centre = self._one_pass(plan_effects, used, centre, base_out, state)
+            scale = {k: _within_sd(used[k][:, self.W :]) / centre[k][3] for k in centre}
+            sd_real = self._noise_sd(cp, shifts, outcomes, first_sd)
+            miss_sd = max(abs(sd_real[o] / sd_used[o] - 1) for o in outcomes)
+            miss = max(max(abs(v - 1) for v in scale.values()), miss_sd)
             if best is None or miss < best[0]:
-                best = (miss, n_pass, cp, shifts, used, scale)
-            if miss <= SCALE_TOL:
+                best = (miss, n_pass, cp, shifts, used, scale, plan_effects, dict(sd_used))
+            if miss <= max(SCALE_TOL, NOISE_TOL):
                 break
+            # damped; never beyond 10 × the noise without effects
+            sd_used = {o: min(math.sqrt(sd_used[o] * sd_real[o]), 10 * first_sd[o])
+                       for o in outcomes}
         assert best is not None
-        _, n_best, cp, shifts, used, scale = best
-        for row in calib:  # how exactly the planted size holds on the realised shares
+        _, n_best, cp, shifts, used, scale, plan_effects, sd_best = best
+        got = self._realised_sizes(cp, shifts, used, plan_effects)
+        for row, (_, _, _, k), r in zip(calib, plan_effects, got):
             row["exposure_scale"] = float(scale[row["category"]])
+            row["noise_sd"] = float(sd_best[row["outcome"]])
             row["passes"] = n_pass
             row["pass_used"] = n_best
+            row["shift_per_sd"] = float(k)
+            row["realised_size"] = float(r)
         return cp, shifts, used
 
     def _plant_client_effects(self, base: pd.DataFrame) -> list[dict]:
@@ -909,13 +1131,13 @@ class _Plan:
     """What a planted pass needs: per effect ``(category, outcome, offset, c)`` (the shift per SD
     of the share, planted ``offset`` periods after the window's end); per planted kind the
     standardiser of the previous pass's realised shares (:func:`_standardiser`); for revenue
-    volatility, the first pass's deviations of growth from each portfolio's mean and their mean
-    absolute value."""
+    volatility, the first pass's deviations of growth from each portfolio's mean."""
 
     effects: list[tuple[str, str, int, float]]
     centre: dict[str, tuple[np.ndarray, np.ndarray, float, float]]
     vol_dev: np.ndarray | None
-    vol_mean_abs: float
+    #: half the variance of the volatility effects' log scale (a multiplier of mean 1)
+    vol_half: float = 0.0
 
     def outcomes(self) -> list[str]:
         return sorted({o for _, o, _, _ in self.effects})
@@ -964,26 +1186,41 @@ def _next_centre(used: tuple | None, realised: tuple) -> tuple:
     return row, col, (used[2] + realised[2]) / 2, math.sqrt(used[3] * realised[3])
 
 
-def _volatility_growth(dev: np.ndarray, shift: np.ndarray, mean_abs: float) -> np.ndarray:
-    """Extra revenue growth that moves the expected absolute deviation from the portfolio's mean
-    growth by ``shift``: the deviation ``dev`` is scaled by ``m = 1 + shift / mean|dev|``
-    (m ≥ 0)."""
-    return dev * (np.clip(1 + shift / mean_abs, 0, None) - 1)
+def _volatility_growth(dev: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """Extra revenue growth that scales the deviation ``dev`` from the portfolio's mean growth by
+    ``exp(shift)`` (the log link: a deviation never changes its sign or shrinks below 0)."""
+    return dev * np.expm1(shift)
+
+
+#: Gauss–Hermite nodes and weights of a standard normal (for the log-odds links' slopes)
+_GH_Z, _GH_W = np.polynomial.hermite_e.hermegauss(40)
+_GH_W = _GH_W / _GH_W.sum()
+
+
+def _logit_slope(p: float, beta: float) -> float:
+    """Linear slope of ``expit(logit(p) + beta z)`` on ``z`` for a standard normal ``z``."""
+    return float((_GH_W * _GH_Z / (1 + np.exp(-(math.log(p / (1 - p)) + beta * _GH_Z)))).sum())
+
+
+def _shifted_p(p: float, shift: np.ndarray) -> np.ndarray:
+    """Probability ``p`` moved by ``shift`` on the log-odds scale (exactly ``p`` where the shift is
+    0, so that a world without effects draws what it always drew)."""
+    shift = np.asarray(shift, dtype=float)
+    return np.where(shift == 0, p, 1 / (1 + np.exp(-(math.log(p / (1 - p)) + shift))))
 
 
 def plant_revenue_volatility(
     gen: _Generator, shifts: dict[str, np.ndarray], base_out: dict
 ) -> None:
     """Volatility moves by scaling each period's deviation from the portfolio's mean growth:
-    |dev * m| with m = 1 + v / mean|dev| moves the expected absolute deviation by v. (The generator
+    |dev * m| with m = exp(v) (v on the log scale of the deviation, :data:`LINKS`). (The generator
     itself applies it period by period inside the simulation, :func:`_volatility_growth`, since
     revenue growth moves the shares the effects are planted on; this hook is the same formula on
     whole series, for callers that plant on fixed shifts.)"""
     g = base_out["revenue_growth"]
     dev = np.nan_to_num(g - np.nanmean(g, axis=1, keepdims=True))
-    mean_abs = np.abs(dev[:, gen.W + 1 :]).mean()
     shifts["revenue_growth"] = shifts.get("revenue_growth", 0) + _volatility_growth(
-        dev, shifts.pop("revenue_volatility"), mean_abs
+        dev, shifts.pop("revenue_volatility")
     )
 
 

@@ -6,9 +6,8 @@ test); Holm over the hypothesis set at level alpha; the verdict rules are
 :mod:`analysis.growth.verdicts`, the sentences :mod:`analysis.growth.wording`.
 
 - **MDE**: (t(df, 1 - alpha/(2m)) + z(0.8)) × SE of ``std_effect`` (:func:`analysis.stats.mde`),
-with the
-  test's own SE and df (G-1, or the Bell–McCaffrey df for CR2; the bootstrap-t SE for the wild
-  bootstrap).
+  with the test's own SE and df (G-1, or the Bell–McCaffrey df for CR2; the bootstrap-t SE for the
+  wild bootstraps), on the pages × the design's simulated ratio (``mde_by_design``).
 - Short one-portfolio series carry a loud warning.
 
 Every sentence describes an association; none claims a cause.
@@ -96,15 +95,15 @@ def test_hypotheses(
         Seed of the block bootstrap and the calibration (one-portfolio mode).
     n_calibration : int
         Simulated series used to choose the deciding test (one-portfolio mode).
-    inference : {"cr1", "cr2", "cv3", "wild"}
+    inference : {"cr1", "cr2", "cv3", "wild", "wild_cv3"}
         Panel mode: the few-cluster inference of the tests
-        (:func:`analysis.stats.panel_regression`'s ``inference``); the default was chosen by
-        simulation (``DEFAULT_INFERENCE``). The CIs, the 90 % equivalence CI and the MDE use the
-        same standard errors and df (for ``wild`` the bootstrap-t SE, CR1 SE * q*/t(G-1) with q* the
-        95 % quantile of the bootstrap |t*|, with df G-1; its MDE is the same (t + z) formula on
-        that SE, which **overstates** the bootstrap's power: measured about 0.45 at it on lean
-        worlds of 8 units × 29 periods, where CV3's MDE gives 0.84; benchmarks/method_check_bar.md,
-        "Default inference").
+        (:func:`analysis.stats.panel_regression`'s ``inference``); the default (``cv3``,
+        ``DEFAULT_INFERENCE``) was chosen by simulation (benchmarks/inference_choice.md). The CIs,
+        the 90 % equivalence CI and the MDE use the same standard errors and df (for ``wild`` and
+        ``wild_cv3`` the bootstrap-t SE, the CR1 or CV3 SE × q*/t(G-1) with q* the 95 % quantile
+        of the bootstrap |t*|, with df G-1). The (t + z) MDE on a bootstrap-t SE overstates the
+        bootstrap's power (``wild``: found with power 0.52 at it on lean worlds of 10 units × 19
+        periods); ``mde_by_design`` calibrates it.
     attenuation : mapping, optional
         Per hypothesis id (or category): the slope of the rule's exposure on the kind's latent
         share, measured by :func:`analysis.report.method_check.run_worlds` on worlds of this design.
@@ -114,11 +113,13 @@ def test_hypotheses(
     sentences : bool
         False skips the sentences (the method check's many worlds do not read them).
     mde_by_design : bool
-        CV3 rows: the MDE column × :func:`analysis.growth.fits.cv3_mde_ratio` of the row's model
-        (the simulated MDE of the CV3 test on the model's own design over the (t + z) × SE formula),
-        so that the test finds an effect of that size with ``power`` (the formula alone gave 0.83 at
-        8 units); ``attrs["mde_ratio"]`` keeps the ratios. Off by default (a simulation per model;
-        the method check's worlds do not read the MDE's calibration); the report's pages turn it on.
+        CV3 and wild-bootstrap rows: the MDE column × the design's ratio of the row's model
+        (:func:`analysis.growth.fits.cv3_mde_ratio`, :func:`analysis.growth.fits.wild_mde_ratio`:
+        the test's simulated MDE on the model's own design over the (t + z) × SE formula of the
+        same draws), so that the test finds an effect of that size with ``power`` (the formula
+        alone: 0.83 for CV3 at 8 units, 0.52 for ``wild`` at 10); ``attrs["mde_ratio"]`` keeps the
+        ratios. Off by default (a simulation per model; the method check's worlds do not read the
+        MDE's calibration); the report's pages turn it on.
 
     Returns
     -------
@@ -162,8 +163,9 @@ def test_hypotheses(
                             n_calibration=n_calibration, attrs=attrs, warn_list=warn_list)
     out = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     out["attenuation"] = _attenuations(out, attenuation)
-    scale = _mde_ratios(data, out, models, alpha=alpha, power=power, seed=seed) \
-        if mde_by_design and md == "panel" and inference == "cv3" else {}
+    scale = _mde_ratios(data, out, models, alpha=alpha, power=power, seed=seed,
+                        inference=inference) \
+        if mde_by_design and md == "panel" and inference in ("cv3", "wild", "wild_cv3") else {}
     if scale:
         attrs["mde_ratio"] = scale
     out = _decide(out, alpha=alpha, power=power, sentences=sentences, mde_scale=scale)
@@ -199,10 +201,18 @@ def _attenuations(out: pd.DataFrame, attenuation: Mapping[str, float] | None) ->
 
 def _mde_ratios(data: pd.DataFrame, out: pd.DataFrame,
                 models: Mapping[str, tuple[str, tuple[str, ...], str]], *,
-                alpha: float, power: float, seed: int) -> dict[str, float]:
-    """``{id: ratio}`` of :func:`analysis.growth.fits.cv3_mde_ratio` for the tested rows (one
-    simulation per model, m = the tested rows)."""
-    from analysis.growth.fits import cv3_mde_ratio
+                alpha: float, power: float, seed: int, inference: str = "cv3") -> dict[str, float]:
+    """``{id: ratio}`` of :func:`analysis.growth.fits.cv3_mde_ratio` (``wild``:
+    :func:`analysis.growth.fits.wild_mde_ratio`, with the fit's bootstrap weights) for the tested
+    rows (one simulation per model, m = the tested rows)."""
+    from analysis.growth.fits import cv3_mde_ratio, wild_mde_ratio
+
+    def ratio(arr, col, cols, m):
+        if inference in ("wild", "wild_cv3"):
+            return wild_mde_ratio(arr, col, cols, alpha=alpha, power=power, m=m, seed=seed,
+                                  fit_seed=seed,
+                                  statistic="cv3" if inference == "wild_cv3" else "cr1")
+        return cv3_mde_ratio(arr, col, cols, alpha=alpha, power=power, m=m, seed=seed)
 
     tested = set(out.loc[out["p_unc"].notna(), "id"])
     arr, cache, res = PortfolioArrays(data), {}, {}
@@ -210,9 +220,7 @@ def _mde_ratios(data: pd.DataFrame, out: pd.DataFrame,
         if hid not in tested:
             continue
         if (col, cols) not in cache:
-            cache[(col, cols)] = cv3_mde_ratio(arr, col, list(cols), alpha=alpha, power=power,
-                                               m=len(tested),
-                                               seed=seed)
+            cache[(col, cols)] = ratio(arr, col, list(cols), len(tested))
         if term in cache[(col, cols)]:
             res[hid] = cache[(col, cols)][term]
     return res

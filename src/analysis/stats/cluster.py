@@ -40,6 +40,12 @@ Methods (``G`` clusters, ``e`` the OLS residuals, ``M = (U'U)^-1``):
   level-quantile of ``|t*|``; with df = G-1 the usual interval ``est ± t * se`` is then the
   bootstrap-t interval ``est ± q* * SE_CR1``.
 
+- ``wild_cv3``: the same restricted wild cluster bootstrap of the CV3 t statistic (each bootstrap
+  sample's slope over its own CV3 SE, centred on its estimate; MacKinnon, Nielsen & Webb 2023
+  bootstrap jackknife-studentized statistics). Every leave-one-cluster-out slope is linear in the
+  outcome, so the bootstrap's jackknife slopes come from G × G products, without refits. The
+  reported SE is CV3 SE * q*/t(G-1, 1-(1-level)/2); the observed t is CV3's.
+
 A leave-one-cluster-out fit that cannot identify a coefficient (its regressor does not vary
 without that cluster, or the reduced design is singular) makes that coefficient's CV3 standard
 error and p-value NaN, ``identified`` False and names the clusters in ``notes``: never a silent
@@ -55,12 +61,13 @@ from scipy import stats
 
 from analysis.errors import InputError
 
-INFERENCE_METHODS = ("cr1", "cr2", "cv3", "wild")
+INFERENCE_METHODS = ("cr1", "cr2", "cv3", "wild", "wild_cv3")
 INFERENCE_LABELS = {
     "cr1": "CR1, t(G-1)",
     "cr2": "CR2, Bell-McCaffrey df",
     "cv3": "CV3 cluster jackknife, t(G-1)",
     "wild": "wild cluster bootstrap (restricted)",
+    "wild_cv3": "wild cluster bootstrap of the CV3 t (restricted)",
 }
 WEBB_BELOW = 12
 MIN_DRAWS = 999
@@ -130,7 +137,7 @@ def _check_options(method: str, weights: str, center: str, n_boot: int) -> None:
         )
     if center not in ("estimate", "mean"):
         raise InputError(f"`center` must be 'estimate' or 'mean', but {center!r} was passed.")
-    if method == "wild" and n_boot < MIN_DRAWS:
+    if method in ("wild", "wild_cv3") and n_boot < MIN_DRAWS:
         raise InputError(f"`n_boot` must be at least {MIN_DRAWS}, got {n_boot}.")
 
 
@@ -163,7 +170,7 @@ def cluster_inference(
         Cluster of each row.
     n_terms : int
         How many leading columns get results.
-    method : {"cr1", "cr2", "cv3", "wild"}
+    method : {"cr1", "cr2", "cv3", "wild", "wild_cv3"}
         See the module docstring.
     cr1_factor : float, optional
         Factor applied to the CR1 matrix (also inside the wild bootstrap's t, where it cancels);
@@ -249,13 +256,20 @@ def cluster_inference(
         rng = np.random.default_rng(seed)
         wname = ("webb" if g < WEBB_BELOW else "rademacher") if weights == "auto" else weights
         vmat, enumerated = bootstrap_weights(g, int(n_boot), wname, rng)
-        tstat = est / se_cr1
-        pvals, qstar = _wild(u, yv, groups, m, k, cr1_factor, vmat, tstat, confidence)
-        se = se_cr1 * qstar / level_q
+        if method == "wild_cv3":
+            se_t, identified, notes = _cv3(u, yv, groups, uu, u.T @ yv, beta, k, "estimate", labels)
+            tstat = est / se_t
+            pvals, qstar = _wild_cv3(u, yv, groups, uu, m, k, vmat, tstat, confidence)
+            pvals[~identified] = np.nan
+        else:
+            se_t = se_cr1
+            tstat = est / se_cr1
+            pvals, qstar = _wild(u, yv, groups, m, k, cr1_factor, vmat, tstat, confidence)
+        se = se_t * qstar / level_q
         details.update(
             weights=wname, n_boot=int(vmat.shape[1]), enumerated=bool(enumerated), q_star=qstar
         )
-        ci_half = qstar * se_cr1
+        ci_half = qstar * se_t
         return ClusterInference(
             method=method, estimate=est, std_error=se, statistic=tstat, df=dfv, p_value=pvals,
             ci_low=est - ci_half, ci_high=est + ci_half, identified=identified, notes=notes,
@@ -272,9 +286,11 @@ def cluster_inference(
 
 
 def _label(method: str, g: int, details: dict) -> str:
-    if method == "wild":
+    if method in ("wild", "wild_cv3"):
         how = "all 2^G sign vectors" if details["enumerated"] else f"{details['n_boot']} draws"
-        return f"wild cluster bootstrap (restricted, {details['weights']} weights, {how}), G={g}"
+        of = " of the CV3 t" if method == "wild_cv3" else ""
+        return (f"wild cluster bootstrap{of} (restricted, {details['weights']} weights, {how}), "
+                f"G={g}")
     return f"{INFERENCE_LABELS[method]}, G={g}"
 
 
@@ -382,6 +398,44 @@ def _wild(
         se = np.sqrt(factor * np.einsum("gb,gb->b", s, s))
         with np.errstate(divide="ignore", invalid="ignore"):
             tb = numer / se
+        tb = np.abs(tb[np.isfinite(tb)])
+        tol = 1e-10 * max(1.0, abs(tstat[j]))
+        pvals[j] = np.mean(tb >= abs(tstat[j]) - tol)
+        qstar[j] = np.quantile(tb, confidence)
+    return pvals, qstar
+
+
+def _wild_cv3(
+    u: np.ndarray, y: np.ndarray, groups: list[np.ndarray], uu: np.ndarray, m: np.ndarray, k: int,
+    vmat: np.ndarray, tstat: np.ndarray, confidence: float,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Restricted wild cluster bootstrap of the CV3 t statistic (each bootstrap sample's slope
+    over its own CV3 SE, as MacKinnon, Nielsen & Webb 2023 bootstrap jackknife-studentized
+    statistics): p-values and |t*| quantiles for the first k terms. Every leave-one-cluster-out
+    slope is linear in the outcome, so with ``y* = fitted_r + v_g resid_r`` the bootstrap
+    slope is ``sum_h v_h a_h`` and the slope without cluster g is ``alpha_g + sum_h v_h K_gh -
+    v_g K_gg`` (``K_gh`` = row j of ``(U'U - U_g'U_g)^+`` times ``U_h' resid_h``): no refit."""
+    g, p = len(groups), u.shape[1]
+    pvals = np.full(k, np.nan)
+    qstar = np.full(k, np.nan)
+    cross = np.stack([u[ix].T @ u[ix] for ix in groups])  # (G, p, p)
+    loo = np.linalg.pinv(uu[None] - cross, hermitian=True)  # (G, p, p)
+    uy = u.T @ y
+    for j in range(k):
+        keep = np.arange(p) != j
+        br = np.linalg.pinv(uu[np.ix_(keep, keep)], hermitian=True) @ uy[keep]
+        fitted = u[:, keep] @ br
+        z = _group_sums(u * (y - fitted)[:, None], groups)  # (G, p): U_h' resid_h
+        c = _group_sums(u * fitted[:, None], groups)  # (G, p): U_h' fitted_h
+        rows = loo[:, j, :]  # (G, p)
+        alpha = np.einsum("gp,gp->g", rows, c.sum(axis=0)[None] - c)
+        kmat = rows @ z.T  # (G, G)
+        a = z @ m[j]  # (G,)
+        full = a @ vmat  # (B,)
+        jack = alpha[:, None] + kmat @ vmat - np.diag(kmat)[:, None] * vmat  # (G, B)
+        se = np.sqrt((g - 1) / g * np.sum((jack - full) ** 2, axis=0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tb = full / se
         tb = np.abs(tb[np.isfinite(tb)])
         tol = 1e-10 * max(1.0, abs(tstat[j]))
         pvals[j] = np.mean(tb >= abs(tstat[j]) - tol)

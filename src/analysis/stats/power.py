@@ -382,6 +382,234 @@ def cluster_design_mde(
     return pd.DataFrame(rows)
 
 
+def wild_design_mde(
+    design: np.ndarray,
+    cluster: np.ndarray,
+    *,
+    n_terms: int,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    m: int = 1,
+    n_sims: int = 300,
+    n_boot: int = 999,
+    weights: str = "auto",
+    seed: int = 0,
+    boot_seed: int | None = None,
+    confidence: float = 0.95,
+    cr1_factor: float | None = None,
+    statistic: str = "cr1",
+) -> pd.DataFrame:
+    """MDE of the restricted wild cluster bootstrap-t test on a panel design, by simulation;
+    std_effect scale. The wild-bootstrap counterpart of :func:`cluster_design_mde` (same design,
+    same error model: the model plus independent normal errors, no outcome read).
+
+    The test is :func:`analysis.stats.cluster_inference`'s ``wild`` (restricted residuals, CR1 t,
+    symmetric p-value) with the bootstrap weights it draws from ``boot_seed`` (the fit's ``seed``:
+    the same ``(G, B)`` weights the fitted test uses). Unlike CV3's SE, the bootstrap distribution
+    depends on the planted slope ``d``: the restricted residuals are ``M_(-j) y = d M_(-j) u_j +
+    M_(-j) e``, so every bootstrap numerator is linear and every squared bootstrap SE quadratic in
+    ``d`` (the observed CR1 SE does not depend on it). Each draw's p-value at any ``d`` is then
+    exact from five ``B``-vectors, and the power curve over ``d`` is found by bisection on the
+    same draws, as for CV3.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per term: ``term``, ``n``, ``n_clusters``, ``mde`` (the smallest standardized
+        effect rejected at ``alpha/m`` in ``power`` of the draws; NaN when not reached below
+        0.999), ``power_at_mde``, ``mde_fitted`` (the mean over the null draws of
+        ``(t(G-1, 1 - alpha/(2m)) + z(power)) ×`` the fitted test's bootstrap-t SE, CR1 SE ×
+        q*/t(G-1, (1 + confidence)/2): what a fitted test's MDE column shows on average),
+        ``size`` (the draws' rejection rate at ``d = 0``, level ``alpha/m``), ``weights``,
+        ``n_boot``, ``n_sims``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from analysis.stats.power import wild_design_mde
+    >>> rng = np.random.default_rng(0)
+    >>> g = np.repeat(np.arange(10), 20)
+    >>> x = rng.normal(size=200) + np.repeat(rng.normal(size=10), 20)
+    >>> u = np.column_stack([x - np.bincount(g, x)[g] / 20])
+    >>> out = wild_design_mde(u, g, n_terms=1, n_sims=100)
+    >>> bool(0 < out["mde"].iloc[0] < 0.999), out["weights"].iloc[0]
+    (True, 'webb')
+    """
+    from analysis.stats.cluster import MIN_DRAWS, WEBB_BELOW, bootstrap_weights
+
+    _check_levels(alpha, power, m)
+    if n_sims < 100:
+        raise InputError(f"`n_sims` must be at least 100, got {n_sims}.")
+    if n_boot < MIN_DRAWS:
+        raise InputError(f"`n_boot` must be at least {MIN_DRAWS}, got {n_boot}.")
+    check_choice("weights", weights, ("auto", "rademacher", "webb"))
+    u = np.asarray(design, dtype=float)
+    n, p = u.shape
+    k = int(n_terms)
+    codes = np.unique(np.asarray(cluster), return_inverse=True)[1].ravel()
+    groups = [np.flatnonzero(codes == c) for c in range(int(codes.max()) + 1)]
+    g = len(groups)
+    if g < 2:
+        raise InputError(f"The wild cluster bootstrap needs at least 2 clusters; got {g}.")
+    wname = ("webb" if g < WEBB_BELOW else "rademacher") if weights == "auto" else weights
+    v, _ = bootstrap_weights(g, int(n_boot), wname, np.random.default_rng(boot_seed))
+    rng = np.random.default_rng(seed)
+    e = entity_demean(rng.normal(size=(n, int(n_sims))), codes)
+    check_choice("statistic", statistic, ("cr1", "cv3"))
+    parts = _wild_parts(u, groups, v, e, k, statistic)
+    factor = g / (g - 1) * (n - 1) / (n - p) if cr1_factor is None else float(cr1_factor)
+    if statistic == "cv3":
+        factor = 1.0  # the CV3 variance carries its own (G-1)/G
+    s = u[:, k:]
+    if s.shape[1]:
+        proj = np.linalg.pinv(s)
+        xw = u[:, :k] - s @ (proj @ u[:, :k])
+        ew = e - s @ (proj @ e)
+    else:
+        xw, ew = u[:, :k], e
+    sd_x = xw.std(axis=0, ddof=1)
+    sd_e = ew.std(axis=0, ddof=1)
+    crit = alpha / m
+    q = float(stats.t.ppf(1 - alpha / (2 * m), g - 1))
+    zp = float(stats.norm.ppf(power))
+    level_q = float(stats.t.ppf(0.5 + confidence / 2, g - 1))
+    rows = []
+    for j in range(k):
+        pj = parts[j]
+
+        def power_at(d: float) -> float:
+            slope = d / math.sqrt(1 - d * d) * sd_e / sd_x[j]
+            return float(np.mean(_wild_p(pj, slope) < crit))  # noqa: B023
+
+        n0, q00, var_obs = pj["n0"], pj["q00"], pj["var_obs"]
+        # the fitted test's bootstrap-t SE at the null draws, std_effect scale
+        tstar = np.sqrt(n0**2 / np.where(q00 > 0, factor * q00, np.nan))
+        qstar = np.nanquantile(tstar, confidence, axis=1)
+        se_fit = np.sqrt(factor * var_obs) * qstar / level_q * sd_x[j] / sd_e
+        row = {"term": j, "n": n, "n_clusters": g, "size": power_at(0.0),
+               "mde_fitted": float((q + zp) * np.nanmean(se_fit)), "weights": wname,
+               "n_boot": int(v.shape[1]), "n_sims": int(n_sims)}
+        if sd_x[j] <= 0 or power_at(0.999) < power:
+            rows.append(row | {"mde": np.nan, "power_at_mde": np.nan})
+            continue
+        lo, hi = 0.0, 0.999
+        for _ in range(30):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if power_at(mid) < power else (lo, mid)
+        rows.append(row | {"mde": hi, "power_at_mde": power_at(hi)})
+    return pd.DataFrame(rows)
+
+
+def _wild_parts(u: np.ndarray, groups: list[np.ndarray], v: np.ndarray, e: np.ndarray,
+                k: int, statistic: str = "cr1") -> list[dict]:
+    """Per term j of the first ``k``: the pieces of the restricted wild bootstrap-t test of
+    :func:`analysis.stats.cluster_inference` (factor-free; the CR1 factor cancels) for outcomes
+    ``slope × u_j + e`` of every error column of ``e`` (n, S) and weights ``v`` (G, B):
+    ``b0`` (S,) the OLS slope of ``e``; ``var_obs`` (S,) its CR1 variance; ``n0`` (S, B), ``n1``
+    (B,) the bootstrap numerators' parts; ``q00`` (S, B), ``q01`` (S, B), ``q11`` (B,) the squared
+    bootstrap SEs' (see :func:`_wild_p`). ``statistic="cv3"``: the same for the bootstrap of the
+    CV3 t (``wild_cv3``), whose jackknife deviations are linear in the outcome as well."""
+    if statistic == "cv3":
+        return _wild_cv3_parts(u, groups, v, e, k)
+    p = u.shape[1]
+    uu = u.T @ u
+    mm = np.linalg.pinv(uu, hermitian=True)
+    coef = mm @ (u.T @ e)  # (p, S)
+    cross = np.stack([u[ix].T @ u[ix] for ix in groups])  # (G, p, p)
+
+    def gsum(r: np.ndarray) -> np.ndarray:  # (n, S) -> (G, p, S): U_g' r_g
+        return np.stack([u[ix].T @ r[ix] for ix in groups])
+
+    sc = gsum(e - u @ coef)
+    out = []
+    for j in range(k):
+        cj = mm[j]
+        var_obs = np.sum(np.einsum("gps,p->gs", sc, cj) ** 2, axis=0)
+        keep = np.arange(p) != j
+        uk = u[:, keep]
+        pk = np.linalg.pinv(uu[np.ix_(keep, keep)], hermitian=True)
+        r1 = u[:, j] - uk @ (pk @ (uk.T @ u[:, j]))  # M_(-j) u_j
+        r0 = e - uk @ (pk @ (uk.T @ e))  # M_(-j) e, (n, S)
+        z1 = gsum(r1[:, None])[..., 0]  # (G, p)
+        z0 = gsum(r0)  # (G, p, S)
+        a1, a0 = z1 @ cj, np.einsum("gps,p->gs", z0, cj)
+        w = np.einsum("q,gqr,rs->gs", cj, cross, mm)  # (G, p)
+        n1, n0 = a1 @ v, a0.T @ v  # (B,), (S, B)
+        s1 = a1[:, None] * v - (w @ z1.T) @ v  # (G, B)
+        q01, q00 = np.empty_like(n0), np.empty_like(n0)
+        for c in range(0, e.shape[1], 50):  # draws in chunks: (S, G, B) at once is large
+            sl = slice(c, c + 50)
+            k0 = np.einsum("gp,hps->sgh", w, z0[..., sl])  # (S, G, G)
+            s0 = a0.T[sl, :, None] * v[None] - k0 @ v  # (S, G, B)
+            q01[sl] = np.einsum("sgb,gb->sb", s0, s1)
+            q00[sl] = np.sum(s0 * s0, axis=1)
+        out.append({"b0": coef[j], "var_obs": var_obs, "n0": n0, "n1": n1, "q00": q00,
+                    "q01": q01, "q11": np.sum(s1 * s1, axis=0)})
+    return out
+
+
+def _wild_cv3_parts(u: np.ndarray, groups: list[np.ndarray], v: np.ndarray, e: np.ndarray,
+                    k: int) -> list[dict]:
+    """:func:`_wild_parts` for the bootstrap of the CV3 t statistic
+    (:func:`analysis.stats.cluster._wild_cv3`): the observed CV3 variance does not depend on the
+    slope (every jackknife deviation loses it); the bootstrap slopes without each cluster are
+    linear in it, so their squared deviations are quadratic."""
+    g, p = len(groups), u.shape[1]
+    uu = u.T @ u
+    mm = np.linalg.pinv(uu, hermitian=True)
+    coef = mm @ (u.T @ e)  # (p, S)
+    cross = np.stack([u[ix].T @ u[ix] for ix in groups])  # (G, p, p)
+    loo = np.linalg.pinv(uu[None] - cross, hermitian=True)  # (G, p, p)
+    scale = (g - 1) / g
+
+    def gsum(r: np.ndarray) -> np.ndarray:  # (n, S) -> (G, p, S): U_g' r_g
+        return np.stack([u[ix].T @ r[ix] for ix in groups])
+
+    ue = gsum(e)  # (G, p, S)
+    out = []
+    for j in range(k):
+        cj, rows = mm[j], loo[:, j, :]  # (p,), (G, p)
+        jack_e = np.einsum("gp,gps->gs", rows, ue.sum(axis=0)[None] - ue)  # (G, S)
+        var_obs = scale * np.sum((jack_e - coef[j][None]) ** 2, axis=0)
+        keep = np.arange(p) != j
+        uk = u[:, keep]
+        pk = np.linalg.pinv(uu[np.ix_(keep, keep)], hermitian=True)
+        r1 = u[:, j] - uk @ (pk @ (uk.T @ u[:, j]))  # restricted residuals: d r1 + r0
+        r0 = e - uk @ (pk @ (uk.T @ e))
+        z1, z0 = gsum(r1[:, None])[..., 0], gsum(r0)  # (G, p), (G, p, S)
+        c1, c0 = gsum((u[:, j] - r1)[:, None])[..., 0], gsum(e - r0)  # the restricted fit's
+        al1 = np.einsum("gp,gp->g", rows, c1.sum(axis=0)[None] - c1)
+        al0 = np.einsum("gp,gps->gs", rows, c0.sum(axis=0)[None] - c0)
+        k1 = rows @ z1.T  # (G, G)
+        a1, a0 = z1 @ cj, np.einsum("gps,p->gs", z0, cj)
+        n1, n0 = a1 @ v, a0.T @ v  # (B,), (S, B)
+        d1 = al1[:, None] + k1 @ v - np.diag(k1)[:, None] * v - n1[None]  # (G, B)
+        q01, q00 = np.empty_like(n0), np.empty_like(n0)
+        for c in range(0, e.shape[1], 50):
+            sl = slice(c, c + 50)
+            k0 = np.einsum("gp,hps->sgh", rows, z0[..., sl])  # (S, G, G)
+            diag = np.einsum("sgg->sg", k0)
+            d0 = (al0.T[sl, :, None] + k0 @ v - diag[..., None] * v[None]
+                  - n0[sl, None, :])  # (S, G, B)
+            q01[sl] = scale * np.einsum("sgb,gb->sb", d0, d1)
+            q00[sl] = scale * np.sum(d0 * d0, axis=1)
+        out.append({"b0": coef[j], "var_obs": var_obs, "n0": n0, "n1": n1, "q00": q00,
+                    "q01": q01, "q11": scale * np.sum(d1 * d1, axis=0)})
+    return out
+
+
+def _wild_p(parts: dict, slope: float) -> np.ndarray:
+    """Per draw, the wild bootstrap p-value of the term with ``slope`` planted: the share of
+    bootstrap |t*| at least the observed |t|, i.e. ``(n0 + d n1)² var_obs ≥ (d + b0)² (q00 + 2 d
+    q01 + d² q11)`` (the unrestricted residuals, hence the observed CR1 SE, do not depend on the
+    slope; the restricted ones move by ``d M_(-j) u_j``)."""
+    d = np.broadcast_to(np.asarray(slope, dtype=float), parts["b0"].shape)[:, None]
+    num = (parts["n0"] + d * parts["n1"]) ** 2 * parts["var_obs"][:, None]
+    den = (parts["q00"] + 2 * d * parts["q01"] + d * d * parts["q11"]) \
+        * (d + parts["b0"][:, None]) ** 2
+    return np.mean(num >= den * (1 - 2e-10), axis=1)
+
+
 def _cv3_many(
     u: np.ndarray, y: np.ndarray, groups: list[np.ndarray], k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
