@@ -20,9 +20,9 @@ from pathlib import Path
 from conftest import ANON_KEY, SMALL_METHOD_CHECK, run_cli, write_partial_data
 
 TIMEOUT = 3000  # seconds: the jobs share two cores with the rest of the suite
-#: The small world of test_report (every page, twice: tables repeat) at its test sizes.
+#: The small world of test_report (every page once) at its test sizes.
 SMALL_WORLD = {"portfolios": 8, "periods": 10, "clients": 20, "seed": 4}
-SMALL_PARAMS = {"n_worlds": 1, "portfolios": 6, "periods": 9, "clients": 12}
+SMALL_PARAMS = {"n_worlds": 1, "portfolios": 6, "periods": 9, "clients": 12, "attenuation_worlds": 1}
 #: Text from the data that must reach every page escaped (test_report).
 EVIL_NAME = "<script>alert('x')</script>"
 EVIL_PORTFOLIO = "<b>P01</b>"
@@ -93,22 +93,13 @@ def evil_small_world(data: Path) -> Path:
     return data
 
 
-def _small_world(folder: Path) -> dict:
+def small_world(folder: Path) -> dict:
+    """Every page on the small world with markup in its names."""
     from analysis.report import runner as report
 
     data = evil_small_world(folder / "world")
     result = report.run_report(data_dir=data, out_dir=folder / "out", extra_parameters=SMALL_PARAMS, log=None)
     return {"out": str(folder / "out"), "data": str(data), "failed": result.failed}
-
-
-def small_world_a(folder: Path) -> dict:
-    """Every page on the small world (first run)."""
-    return _small_world(folder)
-
-
-def small_world_b(folder: Path) -> dict:
-    """The same world and parameters again, in a folder of its own (second run)."""
-    return _small_world(folder)
 
 
 def portfolio_batch(folder: Path) -> dict:
@@ -119,12 +110,13 @@ def portfolio_batch(folder: Path) -> dict:
     lines: list[str] = []
     book = [b for b in report.list_notebooks() if b.stem in BATCH_PAGES]
     result = report.run_batch(data_dir=SAMPLE_DIR, out_dir=folder / "batch", notebooks=book, lang="ru",
-                              anonymize=True, anon_key=ANON_KEY, portfolios=BATCH_PORTFOLIOS, log=lines.append)
+                              anonymize=True, anon_key=ANON_KEY, portfolios=BATCH_PORTFOLIOS, log=lines.append,
+                              extra_parameters={"attenuation_worlds": 1})
     return {"out": str(folder / "batch"), "failed": result.failed, "log": lines}
 
 
 JOBS = {f.__name__: f for f in (sample_report, ru_report, partial_report, ru_partial_report, one_company_report,
-                                monthly_report, small_world_a, small_world_b, portfolio_batch)}
+                                monthly_report, small_world, portfolio_batch)}
 
 
 def _cpu() -> float:

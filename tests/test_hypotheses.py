@@ -197,6 +197,23 @@ def test_explore_grid_with_benjamini_hochberg():
     assert top.loc[("key_revenue", "revenue_growth"), "std_effect"] == pytest.approx(conf["std_effect"], rel=1e-12)
 
 
+def test_one_portfolio_grid_fits_only_the_deciding_test_with_the_same_numbers():
+    """The exploratory grid of one portfolio shows the deciding test's row only, so it fits only
+    that test (``every_test=False``): the row equals the one fitted beside every other test."""
+    from analysis.growth.fits import SINGLE_TESTS, fit_single
+
+    rng = np.random.default_rng(5)
+    d = pd.DataFrame({"period": [f"{2020 + i // 4}Q{i % 4 + 1}" for i in range(16)],
+                      "y": rng.normal(size=16), "x": rng.normal(size=16)})
+    for deciding in SINGLE_TESTS:
+        full = fit_single(d, "y", "x", deciding, seed=3)
+        lean = fit_single(d, "y", "x", deciding, seed=3, every_test=False)
+        assert full is not None and lean is not None
+        assert set(full["p_by_test"]) == set(SINGLE_TESTS) and set(lean["p_by_test"]) == {deciding}
+        assert {k: v for k, v in lean.items() if k != "p_by_test"} == \
+            {k: v for k, v in full.items() if k != "p_by_test"}, deciding
+
+
 # ---------------------------------------------------------------------------------------------
 # one portfolio
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 
 import numpy as np
 import pandas as pd
@@ -86,14 +87,27 @@ def test_spark_panel_equals_duckdb_months(spark, base):
     _assert_same_panel(client_period_panel(base, freq="M", engine="spark"), expected)
 
 
-def test_spark_study_brings_only_the_panel(spark, tmp_path):
-    # `run --engine spark`: files checked and aggregated by Spark; the study holds the panel and
-    # the manager counts, not the order lines, and classifies exactly as the pandas path
+def test_spark_study_brings_only_the_panel(spark, tmp_path, monkeypatch):
+    # `run --engine spark`: the CLI's check converts the files once to Parquet in a staging folder
+    # and records its outcome; the study job then reads the Parquet without converting or checking
+    # again. The study holds the panel and the manager counts, not the order lines, and classifies
+    # exactly as the pandas path
     from _engine_data import mixed_managers
+    from analysis.ingest import engine
     from analysis.report import study
 
-    folder = mixed_managers(tmp_path)
+    folder = mixed_managers(tmp_path / "data")
     direct = study.prepare(folder)
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    assert study.check_in_engine(folder, study.settings(folder), "spark", stage=stage)
+
+    def again(*args, **kwargs):
+        raise AssertionError("the study job converted or checked the files again")
+
+    monkeypatch.setenv(engine.STAGE_ENV, str(stage))
+    monkeypatch.setattr(engine, "_convert", again)
+    monkeypatch.setattr(engine, "check_scan", again)
     got = study.prepare(folder, engine="spark")
     assert got.base.transactions is None and got.base.events is None and got.managers is not None
     for name in ("panel", "features", "membership", "variants"):
@@ -101,9 +115,15 @@ def test_spark_study_brings_only_the_panel(spark, tmp_path):
                                       obj=name)
     pd.testing.assert_frame_equal(got.base.clients, direct.base.clients, check_exact=True)
     assert spark.sparkContext._jsc is not None  # the caller's session is left running
+    # a staging folder made from other files is not used
+    assert engine.stage_of(stage, folder, freq="Q", duplicates="error") is not None
+    assert engine.stage_of(stage, folder, freq="M", duplicates="error") is None
+    with open(folder / "kpis.csv", "a", encoding="utf-8") as fh:
+        fh.write("\n")
+    assert engine.stage_of(stage, folder, freq="Q", duplicates="error") is None
 
 
-def test_run_engine_spark_bad_input_exits_2(spark, tmp_path):
+def test_run_engine_spark_bad_input_exits_2(spark, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from _engine_data import mixed_managers
@@ -112,11 +132,20 @@ def test_run_engine_spark_bad_input_exits_2(spark, tmp_path):
     folder = mixed_managers(tmp_path / "data")
     tx = pd.read_csv(folder / "transactions.csv", dtype=str, keep_default_na=False)
     tx.loc[[3, 4], "revenue"] = "12 руб."
+    tx.loc[[6], "client_id"] = "NOBODY"  # Spark's hash join to the clients' ids, not NOT IN
     tx.to_csv(folder / "transactions.csv", index=False)
     out = tmp_path / "report"
+    temp = tmp_path / "tmp"  # where the staging folder goes
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     args = ["run", "--data", str(folder), "--engine", "spark", "--out", str(out)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 2
     assert "transactions.csv, column revenue: not a number" in result.output
+    assert "transactions.csv, column client_id: client not in the clients table" in result.output
     assert "Traceback" not in result.output
     assert not out.exists()
+    assert not list(temp.iterdir())  # the staging folder removed
+    from analysis.ingest.engine import STAGE_ENV
+
+    assert STAGE_ENV not in os.environ

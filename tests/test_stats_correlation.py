@@ -144,3 +144,19 @@ def test_spearman_above_nine_is_close_to_r_edgeworth():
     assert res["estimate"] == pytest.approx(0.178947368421053, rel=RTOL)
     assert res["p_method"] == "t"
     assert res["p_unc"] == pytest.approx(0.448625307491905, abs=0.005)
+
+
+@pytest.mark.parametrize("method", ["pearson", "spearman", "kendall"])
+def test_without_the_p_value_the_estimate_and_interval_are_the_same(method):
+    """``p_value=False`` (the exploratory grid, which shows no p) skips only the p-value — for
+    Spearman at n ≤ 9 the enumeration of all n! orderings."""
+    from analysis.stats.correlation import correlation_row
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=8), rng.normal(size=8)
+    full = correlation_row(x, y, method, "two-sided", 0.95)
+    lean = correlation_row(x, y, method, "two-sided", 0.95, p_value=False)
+    assert full["p_method"] != "not computed" and math.isfinite(full["p_unc"])
+    assert lean["p_method"] == "not computed" and math.isnan(lean["p_unc"])
+    for key in ("estimate", "ci_low", "ci_high", "ci_method", "n"):
+        assert lean[key] == full[key], key

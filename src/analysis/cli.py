@@ -7,6 +7,7 @@ SIGTERM (workers and kernels ended, the partial report removed, the previous one
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -208,10 +209,11 @@ def _check_freq(freq: str | None) -> str:
 
 
 def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by: str,
-                   engine: str = "duckdb"):
+                   engine: str = "duckdb", stage: Path | None = None):
     """Every problem of the input at once (company by company for a folder of companies); with
     ``--engine spark`` canonical files are checked by Spark where they lie (the order lines do
-    not come into this process)."""
+    not come into this process), converted once into ``stage`` with the checks' outcome, which
+    the run's study job then reads instead of the files (:func:`_spark_stage`)."""
     from analysis.ingest import validate as _validate
     from analysis.ingest.companies import company_folders, validate_companies
     from analysis.report.study import check_in_engine, settings
@@ -219,7 +221,7 @@ def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by:
     folders = company_folders(data_dir)
     if engine == "spark" and not folders and not portfolio_by:
         st = settings(data_dir, config=config or "", freq=freq)
-        if check_in_engine(data_dir, st, engine):
+        if check_in_engine(data_dir, st, engine, stage=stage or ""):
             return None
     if folders:
         if portfolio_by:
@@ -244,6 +246,42 @@ def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by:
     if not checked.ok:
         raise InputError(checked.message())
     return checked
+
+
+@contextlib.contextmanager
+def _spark_stage():
+    """A staging folder for ``run --engine spark``: the CLI's check converts the files into it
+    and records its outcome there; the folder is named in
+    :data:`analysis.ingest.engine.STAGE_ENV` for the run's jobs (forked from this process), so the
+    study is prepared from the Parquet without checking or reading the CSV files again. Removed,
+    and the variable restored, when the run ends."""
+    import os
+    import shutil
+    import tempfile
+
+    from analysis.ingest.engine import STAGE_ENV
+
+    folder = Path(tempfile.mkdtemp(prefix="keyclients-spark-"))
+    before = os.environ.get(STAGE_ENV)
+    os.environ[STAGE_ENV] = str(folder)
+    try:
+        yield folder
+    finally:
+        if before is None:
+            os.environ.pop(STAGE_ENV, None)
+        else:
+            os.environ[STAGE_ENV] = before
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _check_input(cleanup: contextlib.ExitStack, data_dir: Path, config: Path | None, freq: str,
+                 portfolio_by: str, engine: str | None) -> None:
+    """``run``'s check of the input (:func:`_validate_data`) with the engine ``resolve_engine``
+    chooses; with Spark into a staging folder kept until ``cleanup`` closes at the end of the run
+    (:func:`_spark_stage`)."""
+    engine = resolve_engine(engine, config, data_dir)
+    stage = cleanup.enter_context(_spark_stage()) if engine == "spark" else None
+    _validate_data(data_dir, config, freq, portfolio_by, engine=engine, stage=stage)
 
 
 class _RunOptions(TypedDict):
@@ -320,31 +358,32 @@ def run(
                                          else f"sample-{which}") if sample
                                         else ("companies" if len(data) > 1
                                               else data_dir.resolve().name))
-    if not sample:  # bad data stops here with every problem listed, before any notebook runs
-        _validate_data(data_dir, config, freq, portfolio_by or "",
-                       engine=resolve_engine(engine, config, data_dir))
-    extra = _notebook_parameters(data_dir, config=config, rulebook=rulebook, hypotheses=hypotheses,
-                                 engine=engine,
-                                 settings={"freq": freq, "window": window,
-                                           "portfolio_by": portfolio_by}, param=param)
-    from analysis.i18n import check_lang
+    with contextlib.ExitStack() as cleanup:
+        if not sample:  # bad data stops here with every problem listed, before any notebook runs
+            _check_input(cleanup, data_dir, config, freq, portfolio_by or "", engine)
+        extra = _notebook_parameters(data_dir, config=config, rulebook=rulebook,
+                                     hypotheses=hypotheses, engine=engine,
+                                     settings={"freq": freq, "window": window,
+                                               "portfolio_by": portfolio_by}, param=param)
+        from analysis.i18n import check_lang
 
-    check_lang(lang)
-    if anon_key and not anonymize:
-        raise InputError("--anon-key is used only with --anonymize")
-    common = _RunOptions(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs,
-                         cell_timeout=timeout,
-                         extra_parameters=extra, audience=audience, lang=lang, anonymize=anonymize,
-                         anon_key=anon_key, csv_max_rows=csv_max_rows,
-                         log=None if quiet else (lambda msg: typer.echo(msg, err=True)))
-    if by is not None:
-        result = report.run_batch(by=by, config=str(config.resolve()) if config else "", **common)
-    else:
-        result = report.run_report(**common)
-    typer.echo(f"report: {result.index}")
-    if result.failed:
-        fail(f"{len(result.failed)} notebook(s) failed: {', '.join(result.failed)}; see "
-             f"{result.index}", 1)
+        check_lang(lang)
+        if anon_key and not anonymize:
+            raise InputError("--anon-key is used only with --anonymize")
+        common = _RunOptions(data_dir=data_dir, out_dir=out_dir, seed=seed, jobs=jobs,
+                             cell_timeout=timeout, extra_parameters=extra, audience=audience,
+                             lang=lang, anonymize=anonymize, anon_key=anon_key,
+                             csv_max_rows=csv_max_rows,
+                             log=None if quiet else (lambda msg: typer.echo(msg, err=True)))
+        if by is not None:
+            cfg = str(config.resolve()) if config else ""
+            result = report.run_batch(by=by, config=cfg, **common)
+        else:
+            result = report.run_report(**common)
+        typer.echo(f"report: {result.index}")
+        if result.failed:
+            fail(f"{len(result.failed)} notebook(s) failed: {', '.join(result.failed)}; see "
+                 f"{result.index}", 1)
 
 
 def _input_files(**paths: Path | None) -> dict[str, str]:

@@ -21,7 +21,8 @@ outcome on every kind's membership at t-1 jointly, the log window revenue and th
 in the window (:data:`CONTROLS`); the estimate is the mean of the period slopes, its SE their SD
 over sqrt(T), t(T-1). Clients of a kind share demand shocks within a period, which a pooled
 regression with SEs clustered by client counts as independent evidence (in null worlds of the
-product's generator it rejected revenue-growth nulls in up to 0.45 of worlds; per period 0.03-0.17).
+product's generator it rejected revenue-growth nulls in up to 0.45 of worlds; per period 0.01-0.31,
+where kinds have their own revenue trends or differ in lasting size: docs/methods.md).
 A kind whose rule reads the outcome's own signal (:data:`CLIENT_SIGNALS`) is tested with its rule
 variant without those conditions, or is not testable: its members are picked on highs that revert
 (regression to the mean: 0.77 of null worlds where the client's own recent revenue decides the

@@ -93,7 +93,8 @@ def explore(
                         row["diagnostics"] = ("not estimable (exposure or outcome missing or "
                                               "constant)")
                 elif term in data.columns:
-                    fit1 = fit_single(data, col, term, deciding, seed)
+                    # the grid shows the deciding test only (page 3's hypotheses show them all)
+                    fit1 = fit_single(data, col, term, deciding, seed, every_test=False)
                     if fit1 is not None:
                         row.update(_single_values(fit1, deciding))
                 if term in data.columns:
@@ -103,7 +104,8 @@ def explore(
                     if len(xs) >= 4 and len(np.unique(xs)) > 1 and len(np.unique(ys)) > 1:
                         for method, pre in (("pearson", "pearson"), ("spearman", "spearman")):
                             # correlation()'s row
-                            c = _correlation(xs, ys, method, "two-sided", 0.95)
+                            c = _correlation(xs, ys, method, "two-sided", 0.95,
+                                             p_value=False)
                             row.update({f"{pre}_r": float(c["estimate"]),
                                         f"{pre}_ci_low": float(c["ci_low"]),
                                         f"{pre}_ci_high": float(c["ci_high"])})

@@ -404,16 +404,18 @@ def _ts_slope(frame: pd.DataFrame, y: str, x: str, test: str, rng: np.random.Gen
 
 
 def fit_single(data: pd.DataFrame, outcome_col: str, exposure_col: str, deciding: str,
-               seed: int) -> dict | None:
+               seed: int, *, every_test: bool = True) -> dict | None:
     """The one-portfolio ADL model of an outcome on one exposure: the ``deciding`` test's row
     (999 bootstrap draws when it decides) with ``std_effect``, ``std_effect_se`` and every test's
-    p-value (``p_by_test``); None when the series is too short or constant."""
+    p-value (``p_by_test``); None when the series is too short or constant.
+    ``every_test=False``: the deciding test only (``p_by_test`` holds its p alone; each test draws
+    from its own generator seeded with ``seed``, so the deciding row is the same either way)."""
     d = data.sort_values("period")[["period", outcome_col, exposure_col]].dropna()
     if len(d) < 8 or d[exposure_col].std() == 0 or d[outcome_col].std() == 0:
         return None
     rows = {t: _ts_slope(d, outcome_col, exposure_col, t, seed,
                          n_resamples=999 if t == deciding else 199)
-            for t in SINGLE_TESTS}
+            for t in (SINGLE_TESTS if every_test else (deciding,))}
     best = rows[deciding]
     if best is None:
         return None
@@ -421,7 +423,7 @@ def fit_single(data: pd.DataFrame, outcome_col: str, exposure_col: str, deciding
     scale = float(d[exposure_col].std() / d[outcome_col].std())
     r["std_effect"] = r["estimate"] * scale
     r["std_effect_se"] = r["std_error"] * scale
-    r["p_by_test"] = {t: (rows[t] or {}).get("p_unc", np.nan) for t in SINGLE_TESTS}
+    r["p_by_test"] = {t: (rows[t] or {}).get("p_unc", np.nan) for t in SINGLE_TESTS if t in rows}
     return r
 
 

@@ -222,12 +222,12 @@ def inference_sentence(results: pd.DataFrame, lang: str = "en") -> str:
                  else f" (веса {'Уэбба' if g < 12 else 'Радемахера'}, 999 повторов; ДИ и МОЭ — по "
                       f"бутстреп-t ошибке)")
     if method == "cv3":
-        why = ("the method that kept the false-positive rate at or below 5 % in simulations with 10, "
-               "30 and 50 portfolios with the most power (with 10 it errs on the safe side: 1 % of "
-               "worlds with a false positive)" if lang == "en" else
-               "он удерживал долю ложных срабатываний на уровне 5 % или ниже в симуляциях с 10, 30 и "
-               "50 портфелями при наибольшей мощности (при 10 — с запасом: ложное срабатывание в 1 % "
-               "миров)")
+        why = ("the method that kept the false-positive rate at or below 5 % in simulations with "
+               "10, 30 and 50 portfolios with the most power (with 10 it errs on the safe side: "
+               "1 % of worlds with a false positive)" if lang == "en" else
+               "он удерживал долю ложных срабатываний на уровне 5 % или ниже в симуляциях с 10, 30 "
+               "и 50 портфелями при наибольшей мощности (при 10 — с запасом: ложное срабатывание в "
+               "1 % миров)")
     else:
         why = ("chosen in the analysis' settings instead of the default (the jackknife, CV3)"
                if lang == "en" else

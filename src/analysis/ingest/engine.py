@@ -14,6 +14,14 @@ checked where they lie, and only the client × period panel, the order lines cou
 period and manager (what the features read beyond the panel) and the small tables (clients,
 KPIs) come into Python.
 
+Spark reads a CSV file once: :func:`scan` converts its cells (as text) to Parquet in a staging
+folder and every later query — each check, the panel, the partial periods, the manager counts —
+reads that Parquet (a CSV has no column pruning and Spark would parse it again for each). A
+staging folder that passed the checks carries ``checked.json`` (the input files' sha256, the
+settings and the warnings found): :func:`load_in_engine` given it reads the Parquet and does not
+check again (``keyclients run --engine spark`` checks in the CLI process and hands the folder to
+the job that prepares the study through :data:`STAGE_ENV`).
+
 Engines: ``duckdb`` (embedded, the default) and ``spark`` (``pip install 'keyclients[spark]'``;
 an active ``SparkSession`` is used as it is, otherwise one is started on
 ``KEYCLIENTS_SPARK_MASTER``, default ``local[2]``).
@@ -21,7 +29,12 @@ an active ``SparkSession`` is used as it is, otherwise one is started on
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,8 +74,10 @@ REQUIRED = {
     "clients": ("client_id", "portfolio"),
     "events": ("client_id", "date", "type"),
 }
-_SPARK_TYPES = {"VARCHAR": "STRING", "DATE": "DATE", MONEY: "DECIMAL(18,2)", "BOOLEAN": "BOOLEAN"}
 MAX_LINES = 5  # record numbers shown per problem
+#: Environment variable naming a staging folder whose files passed the checks (:func:`stage_of`).
+STAGE_ENV = "KEYCLIENTS_SPARK_STAGE"
+_CHECKED = "checked.json"
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -77,7 +92,8 @@ class Scan:
 
     ``tables``: name → Ibis table of the canonical columns, typed; ``paths``: name → file;
     ``raw``: name → the file's cells as text (CSV; the typed file for Parquet), for the checks;
-    ``whole``: name → every column of the file.
+    ``whole``: name → every column of the file; ``stage``: the folder Spark converted the CSV
+    files into (None on DuckDB), removed by :func:`close` when ``scan`` made it.
     """
 
     con: BaseBackend
@@ -85,6 +101,17 @@ class Scan:
     paths: dict[str, Path] = field(default_factory=dict)
     raw: dict[str, ir.Table | None] = field(default_factory=dict)
     whole: dict[str, ir.Table] = field(default_factory=dict)
+    stage: Path | None = None
+    own_stage: bool = False
+
+
+def close(s: Scan, *, stop_spark: bool = False) -> None:
+    """Release the scan's connection (:func:`release`) and remove the staging folder it made."""
+    try:
+        release(s.con, stop_spark=stop_spark)
+    finally:
+        if s.own_stage and s.stage is not None:
+            shutil.rmtree(s.stage, ignore_errors=True)
 
 
 def _find(folder: Path, table: str) -> Path | None:
@@ -123,7 +150,15 @@ def _csv_header(path: Path) -> list[str]:
     return header
 
 
-def scan(data: str | Path, *, engine: str = "duckdb", con: BaseBackend | None = None) -> Scan:
+def scan(
+    data: str | Path,
+    *,
+    engine: str = "duckdb",
+    con: BaseBackend | None = None,
+    stage: str | Path | None = None,
+    staged: bool = False,
+    as_is: bool = False,
+) -> Scan:
     """Register the folder's canonical ``transactions``, ``clients`` and ``events`` files in the
     engine.
 
@@ -136,49 +171,74 @@ def scan(data: str | Path, *, engine: str = "duckdb", con: BaseBackend | None = 
         itself (on Spark, by the executors).
     engine, con
         ``duckdb`` or ``spark``, or an Ibis connection to use.
+    stage
+        Spark: the folder the CSV files are converted into (one Parquet folder per table, the
+        cells as text); by default a temporary folder, removed by :func:`close`. Ignored by
+        DuckDB, which streams a CSV file through each query.
+    staged
+        Read the Parquet already in ``stage`` instead of converting the CSV files again (the
+        caller has checked, with :func:`stage_of`, that it was made from these files).
+    as_is
+        Refuse (:class:`NotScannable`) order lines or events with a column outside
+        :data:`AS_IS`, before converting anything (the report's engine path).
 
     Returns
     -------
     Scan
         ``tables`` (Ibis tables with the canonical columns found, typed: money DECIMAL(18,2),
         dates DATE), ``paths``, ``raw`` (CSV cells as text, for :func:`check`), ``whole`` (every
-        column of the file) and ``con``.
+        column of the file), ``con`` and ``stage``.
 
     Raises
     ------
     NotScannable
         When a file is missing, not canonical (other headers, delimiter, date format, encoding)
-        or a required column is absent; :func:`analysis.ingest.load` reads such files.
+        or a required column is absent, or (``as_is``) has a column outside :data:`AS_IS`;
+        :func:`analysis.ingest.load` reads such files.
     """
     con = con if con is not None else connect(engine)
     out = Scan(con=con)
-    for table in ("transactions", "clients", "events"):
-        got = _read_one(con, data, table)
-        if got is None:
-            continue
-        t, raw, header, path = got
-        want = SCAN_COLUMNS[table]
-        missing = [c for c in REQUIRED[table] if c not in header]
-        if missing:
-            raise NotScannable(
-                f"{path.name}: no column {', '.join(missing)} under its canonical name"
-            )
-        keep = [c for c in want if c in header]
-        casts = {c: t[c].cast(want[c].lower().replace("varchar", "string")) for c in keep}
-        if table == "events":
-            casts["type"] = t["type"].cast("string").strip().lower()
-        out.tables[table] = t.select(**casts)
-        out.paths[table] = path
-        out.raw[table] = raw
-        out.whole[table] = t
+    if con.name == "pyspark" and "://" not in str(data):
+        out.own_stage = stage is None
+        out.stage = Path(stage) if stage is not None else Path(
+            tempfile.mkdtemp(prefix="keyclients-spark-"))
+    try:
+        for table in ("transactions", "clients", "events"):
+            got = _read_one(con, data, table, out.stage, staged, as_is)
+            if got is None:
+                continue
+            t, raw, header, path = got
+            want = SCAN_COLUMNS[table]
+            missing = [c for c in REQUIRED[table] if c not in header]
+            if missing:
+                raise NotScannable(
+                    f"{path.name}: no column {', '.join(missing)} under its canonical name"
+                )
+            keep = [c for c in want if c in header]
+            casts = {c: t[c].cast(want[c].lower().replace("varchar", "string")) for c in keep}
+            if table == "events":
+                casts["type"] = t["type"].cast("string").strip().lower()
+            out.tables[table] = t.select(**casts)
+            out.paths[table] = path
+            out.raw[table] = raw
+            out.whole[table] = t
+    except BaseException:
+        if out.own_stage and out.stage is not None:
+            shutil.rmtree(out.stage, ignore_errors=True)
+        raise
     return out
 
 
 def _read_one(
-    con: BaseBackend, data: str | Path, table: str
+    con: BaseBackend, data: str | Path, table: str, stage: Path | None = None,
+    staged: bool = False, as_is: bool = False,
 ) -> tuple[ir.Table, ir.Table | None, list[str], Path] | None:
     """One table registered in the engine: (typed table, raw cells or None, header, path); None
-    for absent events; :class:`NotScannable` for an absent or non-canonical required file."""
+    for absent events; :class:`NotScannable` for an absent or non-canonical required file.
+
+    Spark reads a CSV file once, as text, into ``stage/<table>.parquet`` (or, ``staged``, takes
+    the Parquet already there); its typed table is then that text cast to the canonical types,
+    which the checks have found parseable before any query reads it."""
     want = SCAN_COLUMNS[table]
     if "://" in str(
         data
@@ -190,12 +250,10 @@ def _read_one(
             if table == "events":
                 return None
             raise NotScannable(f"{uri}: cannot read ({str(exc).splitlines()[0][:200]})") from None
-        return (
-            t,
-            t,
-            list(t.columns),
-            Path(uri.split("://", 1)[1]),
-        )  # the path names the file in messages
+        name = Path(uri.split("://", 1)[1])  # the path names the file in messages
+        if as_is:
+            _refuse_extra(table, list(t.columns), name)
+        return t, t, list(t.columns), name
     folder = Path(data)
     path = _find(folder, table)
     if path is None:
@@ -204,15 +262,19 @@ def _read_one(
         raise NotScannable(f"{folder}: no {table}.parquet or {table}.csv")
     if path.suffix == ".parquet":
         t = con.read_parquet(str(path))
+        if as_is:
+            _refuse_extra(table, list(t.columns), path)
         return t, t, list(t.columns), path  # typed by the file; text columns are parsed in check()
     header = _csv_header(path)
+    if as_is:
+        _refuse_extra(table, header, path)
     if con.name == "pyspark":
-        ddl = ", ".join(
-            f"`{h}` {_SPARK_TYPES.get(want.get(h, 'VARCHAR'), 'STRING')}" for h in header
-        )
-        t = con.read_csv(str(path), header=True, schema=ddl, mode="PERMISSIVE")
-        text = ", ".join(f"`{h}` STRING" for h in header)  # the cells as text, for the checks
-        return t, con.read_csv(str(path), header=True, schema=text), header, path
+        assert stage is not None  # scan() gives Spark a staging folder
+        target = stage / f"{table}.parquet"
+        if not staged:
+            _convert(con, path, header, target)
+        text = con.read_parquet(str(target))  # the cells as text: the checks parse them
+        return text, text, header, path
     t = con.read_csv(
         str(path),
         types={h: want[h] for h in header if h in want},
@@ -223,6 +285,21 @@ def _read_one(
     )
     raw = con.read_csv(str(path), header=True, delim=",", quote='"', all_varchar=True)
     return t, raw, header, path
+
+
+def _refuse_extra(table: str, columns: list[str], path: Path) -> None:
+    """:class:`NotScannable` when order lines or events have a column outside :data:`AS_IS`."""
+    extra = sorted(set(columns) - AS_IS[table]) if table in AS_IS else []
+    if extra:
+        raise NotScannable(f"{path.name}: columns {', '.join(extra)} need the tolerant readers")
+
+
+def _convert(con: BaseBackend, path: Path, header: list[str], target: Path) -> None:
+    """Spark: read a CSV file once, every cell as text, and write it to ``target`` as Parquet."""
+    session = spark_session()  # the active session, the one the Ibis connection runs on
+    schema = ", ".join(f"`{h}` STRING" for h in header)
+    session.read.csv(str(path), header=True, schema=schema).write.mode("overwrite").parquet(
+        str(target))
 
 
 def _fetch(con: BaseBackend, expr: ir.Table) -> pd.DataFrame:
@@ -282,7 +359,7 @@ def panel_from_files(
     try:
         return _panel_of_scan(s, freq, partial_periods)
     finally:
-        release(s.con)  # a Spark session outlives the call (it may be the caller's own)
+        close(s)  # a Spark session outlives the call (it may be the caller's own)
 
 
 _CHECK_FIX = {
@@ -324,11 +401,18 @@ def check(data: str | Path, *, engine: str = "duckdb", returns: bool = False) ->
     try:
         return check_scan(s, returns=returns)
     finally:
-        release(s.con)  # a Spark session outlives the call (it may be the caller's own)
+        close(s)  # a Spark session outlives the call (it may be the caller's own)
 
 
-def _conditions(s: Scan, table: str, src: ir.Table, *, returns: bool) -> dict[str, _Condition]:
-    """The checks of one table: ``"column|check"`` → (column, condition, example value or None)."""
+def _conditions(
+    s: Scan, table: str, src: ir.Table, *, returns: bool, known: ir.Value | None = None
+) -> dict[str, _Condition]:
+    """The checks of one table: ``"column|check"`` → (column, condition, example value or None).
+
+    ``known``: a column of ``src`` that is null where the row's client is not in the clients
+    table (``src`` left-joined to their ids, see :func:`_with_known_clients`); without it that
+    check is ``NOT IN`` the clients' ids, which Spark runs as a nested loop over both tables.
+    """
     t = s.tables[table]
     cl = s.tables["clients"]
     conds: dict[str, _Condition] = {}
@@ -358,7 +442,8 @@ def _conditions(s: Scan, table: str, src: ir.Table, *, returns: bool) -> dict[st
             wrong = cell.notnull() & ~cell.strip().lower().isin(list(EVENT_TYPES))
             conds[f"{col}|not an event type"] = (col, wrong, cell)
         if table != "clients" and col == "client_id":
-            missing = cell.notnull() & (cell != "") & ~cell.isin(cl.client_id)
+            listed = known.notnull() if known is not None else cell.isin(cl.client_id)
+            missing = cell.notnull() & (cell != "") & ~listed
             conds[f"{col}|client not in the clients table"] = (col, missing, None)
     return conds
 
@@ -369,23 +454,26 @@ def _table_problems(s: Scan, table: str, *, returns: bool) -> list[dict[str, obj
 
     raw = s.raw.get(table)
     src = raw if raw is not None else s.tables[table]
-    conds = _conditions(s, table, src, returns=returns)
+    joined, known = _with_known_clients(s, table, src)
+    conds = _conditions(s, table, joined, returns=returns, known=known)
     aggs = {}
     for i, (_, cond, example) in enumerate(conds.values()):
         aggs[f"c{i}"] = cond.fill_null(False).ifelse(1, 0).sum()
         if example is not None:
             aggs[f"e{i}"] = example.cast("string").min(where=cond.fill_null(False))
-    res = _fetch(s.con, src.aggregate(**aggs)).iloc[0]
+    res = _fetch(s.con, joined.aggregate(**aggs)).iloc[0]
     rows: list[dict[str, object]] = []
+    numbered = src.mutate(_line=ibis.row_number().over() + 1)
+    in_file = _conditions(s, table, numbered, returns=returns) if s.con.name == "duckdb" else {}
     for i, (key, (col, cond, example)) in enumerate(conds.items()):
         name = key.split("|", 1)[1]
         count = int(res[f"c{i}"] or 0)
         if not count:
             continue
         lines: list[int] = []
-        if s.con.name == "duckdb":  # record numbers in file order, only for the checks that failed
-            numbered = src.mutate(_line=ibis.row_number().over() + 1)
-            first = numbered.filter(cond.fill_null(False)).order_by("_line").limit(MAX_LINES)
+        if in_file:  # DuckDB: record numbers in file order, only for the checks that failed
+            first = numbered.filter(in_file[key][1].fill_null(False)).order_by("_line")
+            first = first.limit(MAX_LINES)
             lines = _fetch(s.con, first.select("_line"))["_line"].tolist()
         label = name
         if example is not None and res.get(f"e{i}") is not None:
@@ -396,6 +484,18 @@ def _table_problems(s: Scan, table: str, *, returns: bool) -> list[dict[str, obj
             fix = f"add those clients to {clients} or correct the ids"
         rows.append(_problem(s, table, col, label, count, lines, fix))
     return rows
+
+
+def _with_known_clients(s: Scan, table: str, src: ir.Table) -> tuple[ir.Table, ir.Value | None]:
+    """``src`` left-joined to the clients table's distinct ids (an equi-join every engine hashes)
+    and the joined id column, null where the row's client is not listed; ``(src, None)`` for the
+    clients table itself."""
+    if table == "clients" or "client_id" not in src.columns:
+        return src, None
+    cl = s.tables["clients"]
+    ids = cl.select(_listed=cl.client_id).distinct()
+    joined = src.left_join(ids, src.client_id.cast("string") == ids._listed)
+    return joined, joined._listed
 
 
 def _problem(
@@ -510,6 +610,7 @@ def load_in_engine(
     portfolio: str = "",
     partial_periods: str = "drop",
     duplicates: str = "error",
+    stage: str | Path = "",
 ) -> EngineBase:
     """Check and aggregate a folder of canonical files in the engine; only the client × period
     panel, the manager counts and the small tables (clients, KPIs) come back to pandas.
@@ -517,7 +618,9 @@ def load_in_engine(
     The same numbers as :func:`analysis.ingest.load` then
     :func:`analysis.ingest.panel.client_period_panel` (and, with ``portfolio``,
     ``analysis.report.study.only_portfolio``): the order lines never enter this process, so its
-    memory does not grow with them.
+    memory does not grow with them. ``stage``: a staging folder :func:`check_in_engine` wrote for
+    these files (Spark); when :func:`stage_of` accepts it the files are neither converted nor
+    checked again, its warnings are the notes.
 
     Raises
     ------
@@ -531,43 +634,120 @@ def load_in_engine(
     folder = Path(data)
     owned = engine == "spark" and not spark_active()
     con = connect(engine, preserve_insertion_order=False) if engine == "duckdb" else None
-    s = scan(folder, engine=engine, con=con)
+    notes = stage_of(stage, folder, freq=freq, duplicates=duplicates) if stage else None
+    s = _scan_or_release(folder, engine, con, owned, stage=stage if notes is not None else None,
+                         staged=notes is not None)
     try:
-        clients, kpis, notes = _checked(s, folder, freq, duplicates)
+        if notes is None:
+            clients, kpis, notes = _checked(s, folder, freq, duplicates)
+        else:  # checked already: the small tables are read again (one row per client)
+            clients, kpis = _small_tables(folder, freq)
         if portfolio:
             clients, kpis = _one_portfolio(s, clients, kpis, portfolio)
         panel = _panel_of_scan(s, freq, partial_periods)
         managers = _managers_of_scan(s, freq, set(panel["period"].unique()))
     finally:
-        release(s.con, stop_spark=owned)
+        close(s, stop_spark=owned)
     return EngineBase(clients=clients, kpis=kpis, panel=panel, managers=managers, notes=notes)
 
 
 def check_in_engine(
-    data: str | Path, *, freq: str = "Q", engine: str = "duckdb", duplicates: str = "error"
+    data: str | Path,
+    *,
+    freq: str = "Q",
+    engine: str = "duckdb",
+    duplicates: str = "error",
+    stage: str | Path = "",
 ) -> list[str]:
     """The checks :func:`load_in_engine` makes, alone: the warnings found (as notes); an
     :class:`~analysis.errors.InputError` listing every error; :class:`NotScannable` when the files
-    need :func:`analysis.ingest.validate` instead."""
+    need :func:`analysis.ingest.validate` instead.
+
+    ``stage`` (Spark): a folder to keep the converted files in; when the checks pass it gets
+    ``checked.json`` (:func:`stage_of`), so that :func:`load_in_engine` given the folder reads
+    the Parquet without checking again. Without it the converted files are removed."""
     folder = Path(data)
     owned = engine == "spark" and not spark_active()
-    s = scan(folder, engine=engine)
+    s = _scan_or_release(folder, engine, None, owned, stage=stage or None)
     try:
-        return _checked(s, folder, freq, duplicates)[2]
+        notes = _checked(s, folder, freq, duplicates)[2]
+        if s.stage is not None and not s.own_stage:
+            _write_checked(s, folder, freq=freq, duplicates=duplicates, notes=notes)
+        return notes
     finally:
-        release(s.con, stop_spark=owned)
+        close(s, stop_spark=owned)
+
+
+def _scan_or_release(folder: Path, engine: str, con: BaseBackend | None, owned: bool,
+                     **kwargs) -> Scan:
+    """:func:`scan` ``as_is``; when it refuses the files, the connection is released (and a Spark
+    session started for it, ``owned``, stopped) before the caller falls back on the tolerant
+    readers."""
+    con = con if con is not None else connect(engine)
+    try:
+        return scan(folder, engine=engine, con=con, as_is=True, **kwargs)
+    except BaseException:
+        release(con, stop_spark=owned)
+        raise
+
+
+def _input_digests(folder: Path) -> dict[str, str]:
+    """sha256 of the files :func:`scan` and :func:`_small_tables` read in ``folder``."""
+    from analysis.ingest.readers import find_file
+
+    out = {}
+    for table in ("transactions", "clients", "events", "kpis"):
+        path = _find(folder, table) if table != "kpis" else find_file(folder, table)
+        if path is not None:
+            h = hashlib.sha256()
+            with open(path, "rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            out[path.name] = h.hexdigest()
+    return out
+
+
+def _write_checked(s: Scan, folder: Path, *, freq: str, duplicates: str,
+                   notes: list[str]) -> None:
+    """Record in the staging folder that ``folder``'s files passed the checks (read by
+    :func:`stage_of`): their sha256, the settings, the tables converted, the warnings."""
+    assert s.stage is not None
+    converted = sorted(t for t in s.tables if (s.stage / f"{t}.parquet").is_dir())  # CSV files
+    record = {"folder": str(folder.resolve()), "inputs": _input_digests(folder),
+              "tables": converted, "freq": freq, "duplicates": duplicates, "notes": notes}
+    (s.stage / _CHECKED).write_text(json.dumps(record, ensure_ascii=False, indent=1),
+                                    encoding="utf-8")
+
+
+def stage_of(stage: str | Path, folder: str | Path, *, freq: str, duplicates: str
+             ) -> list[str] | None:
+    """The warnings of the checks :func:`check_in_engine` made into ``stage`` when it holds the
+    Parquet of ``folder``'s files as they are now (same sha256), checked with the same ``freq``
+    and ``duplicates``; None otherwise (the caller then converts and checks itself)."""
+    path = Path(stage) / _CHECKED
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    folder = Path(folder)
+    same = (record.get("folder") == str(folder.resolve()) and record.get("freq") == freq
+            and record.get("duplicates") == duplicates
+            and record.get("inputs") == _input_digests(folder)
+            and all((Path(stage) / f"{t}.parquet").is_dir() for t in record.get("tables", [])))
+    return list(record.get("notes", [])) if same else None
+
+
+def stage_from_env() -> str:
+    """The staging folder named by :data:`STAGE_ENV` (set by ``keyclients run --engine spark``
+    for the jobs of one run), or ""."""
+    return os.environ.get(STAGE_ENV, "")
 
 
 def _checked(
     s: Scan, folder: Path, freq: str, duplicates: str
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, list[str]]:
-    """Refuse files the engine path would misread, read the small tables, run the checks."""
-    for table, allowed in AS_IS.items():
-        extra = sorted(set(s.whole[table].columns) - allowed) if table in s.whole else []
-        if extra:
-            raise NotScannable(
-                f"{s.paths[table].name}: columns {', '.join(extra)} need the tolerant readers"
-            )
+    """Read the small tables and run the checks (``s`` scanned ``as_is``: files the engine path
+    would misread were refused)."""
     clients, kpis = _small_tables(folder, freq)
     problems = check_scan(s, duplicates=duplicates)
     if (problems["severity"] == "error").any():

@@ -242,10 +242,12 @@ def _in_engine(folder: Path, st: Settings) -> bool:
         cfg.tables or cfg.data or not folder.is_dir() or find_file(folder, "client_periods"))
 
 
-def check_in_engine(folder: str | Path, st: Settings, engine: str) -> bool:
+def check_in_engine(folder: str | Path, st: Settings, engine: str, stage: str | Path = "") -> bool:
     """Check canonical files in ``engine`` (:func:`analysis.ingest.engine.check_in_engine`): an
     :class:`InputError` listing every error; False when they need
-    :func:`analysis.ingest.validate`."""
+    :func:`analysis.ingest.validate`. ``stage`` (Spark): a folder that keeps the converted files
+    and the outcome of the checks, for :func:`prepare` to read them without checking again (it
+    looks in :data:`analysis.ingest.engine.STAGE_ENV`)."""
     from analysis.ingest import engine as _engine
 
     folder = Path(folder)
@@ -253,7 +255,7 @@ def check_in_engine(folder: str | Path, st: Settings, engine: str) -> bool:
         return False
     try:
         _engine.check_in_engine(folder, freq=st.freq, engine=engine,
-                                duplicates=st.config.duplicates)
+                                duplicates=st.config.duplicates, stage=stage)
     except _engine.NotScannable:
         return False
     return True
@@ -263,7 +265,9 @@ def _read_in_engine(folder: Path, st: Settings, engine: str,
                     portfolio: str) -> tuple[ClientBase, pd.DataFrame, pd.DataFrame | None] | None:
     """The base, panel and manager counts of canonical files checked and aggregated in the engine
     (:func:`analysis.ingest.engine.load_in_engine`): the order lines never come into this process.
-    None when the files or the config need the tolerant pandas readers."""
+    Files a ``keyclients run`` has checked already (its staging folder, named in
+    :data:`analysis.ingest.engine.STAGE_ENV`) are not checked again. None when the files or the
+    config need the tolerant pandas readers."""
     from analysis.ingest import engine as _engine
 
     cfg = st.config
@@ -271,7 +275,8 @@ def _read_in_engine(folder: Path, st: Settings, engine: str,
         return None
     try:
         got = _engine.load_in_engine(folder, freq=st.freq, engine=engine, portfolio=portfolio,
-                                     partial_periods=cfg.partial_periods, duplicates=cfg.duplicates)
+                                     partial_periods=cfg.partial_periods, duplicates=cfg.duplicates,
+                                     stage=_engine.stage_from_env())
     except _engine.NotScannable:
         return None
     base = ClientBase(clients=got.clients, kpis=got.kpis, source=folder, notes=got.notes,

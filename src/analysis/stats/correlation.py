@@ -141,10 +141,13 @@ def correlation(
 
 
 def correlation_row(
-    x: Numbers, y: Numbers, method: str, alternative: str, confidence: float
+    x: Numbers, y: Numbers, method: str, alternative: str, confidence: float, *,
+    p_value: bool = True,
 ) -> CorrelationRow:
     """:func:`correlation`'s one row as a dict, the same keys and values (callers with many pairs
-    skip building a frame per pair)."""
+    skip building a frame per pair). ``p_value=False``: estimate and interval only (``p_unc`` NaN,
+    ``p_method`` ``"not computed"``) — for callers that show no p-value, as the exploratory grid:
+    Spearman's exact p enumerates all n! orderings up to n = 9 (about 2 CPU-s a pair)."""
     check_choice("method", method, METHODS)
     check_choice("alternative", alternative, ALTERNATIVES)
     check_confidence(confidence)
@@ -160,7 +163,9 @@ def correlation_row(
     elif method == "spearman":
         res = stats.spearmanr(xa, ya, alternative=alternative)
         est = float(res.statistic)
-        if not ties and n <= SPEARMAN_EXACT_MAX_N:
+        if not p_value:
+            p, p_method = math.nan, "not computed"
+        elif not ties and n <= SPEARMAN_EXACT_MAX_N:
             p, p_method = _spearman_exact_p(xa, ya, alternative), "exact"
         else:
             p, p_method = float(res.pvalue), "t"
@@ -179,4 +184,6 @@ def correlation_row(
         ci_method = "fisher_z_fieller"
 
     return {"method": method, "alternative": alternative, "n": n, "estimate": est, "ci_low": ci[0],
-            "ci_high": ci[1], "ci_method": ci_method, "p_unc": min(p, 1.0), "p_method": p_method}
+            "ci_high": ci[1], "ci_method": ci_method,
+            "p_unc": min(p, 1.0) if p_value else math.nan,
+            "p_method": p_method if p_value else "not computed"}

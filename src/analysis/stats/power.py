@@ -477,9 +477,9 @@ def wild_design_mde(
     for j in range(k):
         pj = parts[j]
 
-        def power_at(d: float) -> float:
-            slope = d / math.sqrt(1 - d * d) * sd_e / sd_x[j]
-            return float(np.mean(_wild_p(pj, slope) < crit))  # noqa: B023
+        def power_at(d: float, pj: dict = pj, sx: float = float(sd_x[j])) -> float:
+            slope = d / math.sqrt(1 - d * d) * sd_e / sx
+            return float(np.mean(_wild_p(pj, slope) < crit))
 
         n0, q00, var_obs = pj["n0"], pj["q00"], pj["var_obs"]
         # the fitted test's bootstrap-t SE at the null draws, std_effect scale
