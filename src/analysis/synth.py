@@ -573,14 +573,8 @@ class _Generator:
             if s > 0:
                 g = g0[:, s] + sh("revenue_growth", zero)[:, s]
                 if plan and plan.vol_dev is not None:
-                    # the deviation from the portfolio's mean growth in the world without effects
-                    # (scaling planted growth too would feed a planted revenue growth's size into
-                    # its own noise: no size of both would then be reachable)
-                    v = sh("revenue_volatility", zero)[:, s]
-                    extra = np.where(
-                        v != 0, _volatility_growth(plan.vol_dev[:, s], v - plan.vol_half), 0.0)
-                    vol_extra[:, s] = extra
-                    g = g + extra
+                    vol_extra[:, s] = plan.volatility_growth(s, shifts)
+                    g = g + vol_extra[:, s]
                 level = level + g
                 # churn of those alive, then entry chosen by rank among this period's candidates
                 h = np.clip(hazard - sh("retention", zero)[pool.portfolio, s], 0, 1)
@@ -1141,6 +1135,16 @@ class _Plan:
 
     def outcomes(self) -> list[str]:
         return sorted({o for _, o, _, _ in self.effects})
+
+    def volatility_growth(self, s: int, shifts: dict[str, np.ndarray]) -> np.ndarray | float:
+        """Growth added in period ``s`` by the volatility effects: the deviation from the
+        portfolio's mean growth in the world without effects, scaled on the log scale (scaling
+        planted growth too would feed a planted revenue growth's size into its own noise: no size
+        of both would then be reachable)."""
+        if self.vol_dev is None or "revenue_volatility" not in shifts:
+            return 0.0
+        v = shifts["revenue_volatility"][:, s]
+        return np.where(v != 0, _volatility_growth(self.vol_dev[:, s], v - self.vol_half), 0.0)
 
     def plant(self, t: int, share: dict[str, np.ndarray], shifts: dict[str, np.ndarray]) -> None:
         """Add ``c * z`` to each effect's outcome at ``t + offset``, z the kind's share over
