@@ -1023,21 +1023,22 @@ class _Generator:
         effect added. The entry rate: its SD in the world without effects (``first``: entry noise
         is Poisson, which no other effect moves)."""
         W = self.W
-        out = self.period_outcomes(cp, self.latent_kinds(cp), self.realise(cp, shifts))
+        joint = {o for o in outcomes if o in JOINT_SIZED}
         noise: dict[str, np.ndarray] = {}
-        for o in outcomes:
-            if o not in JOINT_SIZED:
-                continue
-            if o in ("revenue_growth", "profit_growth", "new_client_size", "retention"):
+        kinds = self.latent_kinds(cp) if joint else {}
+        if joint & {"profit_growth", "revenue_volatility", "retention"}:
+            out = self.period_outcomes(cp, kinds, self.realise(cp, shifts))
+            for o in joint & {"profit_growth", "retention"}:
                 noise[o] = out[o] - shifts[o] if o != "retention" else out[o] + shifts[o]
-            elif o in ("claims_rate", "new_product_share"):
-                rest = {k: v for k, v in shifts.items() if k != o}
-                kinds = self.latent_kinds(cp)
-                noise[o] = self.period_outcomes(cp, kinds, self.realise(cp, rest))[o]
-            elif o == "revenue_volatility":
+            if "revenue_volatility" in joint:
                 g = out["revenue_growth"].copy()
                 g[:, 1:] -= self._vol_extra[:, 1:]
-                noise[o] = np.abs(g - np.nanmean(g, axis=1, keepdims=True))
+                noise["revenue_volatility"] = np.abs(g - np.nanmean(g, axis=1, keepdims=True))
+        own = joint & {"claims_rate", "new_product_share"}
+        if own:  # one realisation without both: a line's new-product draw never reads the claims
+            rest = {k: v for k, v in shifts.items() if k not in own}
+            out = self.period_outcomes(cp, kinds, self.realise(cp, rest))
+            noise.update({o: out[o] for o in own})
         sd = {o: _within_sd_cells(v[:, W + 1 :]) for o, v in noise.items()}
         out = {o: first[o] for o in outcomes if o in first}
         out.update({o: v for o, v in sd.items() if np.isfinite(v) and v > 0})
