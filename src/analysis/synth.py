@@ -1040,9 +1040,9 @@ class _Generator:
             out = self.period_outcomes(cp, kinds, self.realise(cp, rest))
             noise.update({o: out[o] for o in own})
         sd = {o: _within_sd_cells(v[:, W + 1 :]) for o, v in noise.items()}
-        out = {o: first[o] for o in outcomes if o in first}
-        out.update({o: v for o, v in sd.items() if np.isfinite(v) and v > 0})
-        return out
+        found = {o: first[o] for o in outcomes if o in first}
+        found.update({o: v for o, v in sd.items() if np.isfinite(v) and v > 0})
+        return found
 
     def _planted_passes(
         self, planted: list, shares: dict, base_out: dict, state: dict, calib: list[dict]
