@@ -25,7 +25,6 @@ from analysis.errors import InputError
 from analysis.growth import panel as growth
 from analysis.growth.fits import (
     DEFAULT_INFERENCE,
-    INFERENCE_CHOICES,
     INFERENCE_NAMES,
     MIN_PERIODS,
     SINGLE_TESTS,
@@ -38,7 +37,6 @@ from analysis.growth.fits import (
     model_exposures,
     model_notes,
     n_portfolios,
-    resolve_inference,
     usable_exposures,
     within_sd,
 )
@@ -97,14 +95,12 @@ def test_hypotheses(
         Seed of the block bootstrap and the calibration (one-portfolio mode).
     n_calibration : int
         Simulated series used to choose the deciding test (one-portfolio mode).
-    inference : {"auto", "cr1", "cr2", "cv3", "wild", "wild_cv3"}
+    inference : {"cr1", "cr2", "cv3", "wild", "wild_cv3"}
         Panel mode: the few-cluster inference of the tests
-        (:func:`analysis.stats.panel_regression`'s ``inference``). The default ``auto``
-        (``DEFAULT_INFERENCE``, chosen by simulation) is :func:`analysis.growth.fits.resolve_inference`:
-        the restricted wild cluster bootstrap of the CV3 t (``wild_cv3``) below 12 portfolios, the
-        CV3 jackknife with t(G-1) from 12 on; the ``inference`` column names the method used. The
-        CIs, the 90 % equivalence CI and the MDE use the same standard errors and df (for ``wild``
-        and ``wild_cv3`` the bootstrap-t SE, the CR1 or CV3 SE × q*/t(G-1) with q* the 95 % quantile
+        (:func:`analysis.stats.panel_regression`'s ``inference``); the default (``cv3``,
+        ``DEFAULT_INFERENCE``) was chosen by simulation (benchmarks/inference_choice.md). The CIs,
+        the 90 % equivalence CI and the MDE use the same standard errors and df (for ``wild`` and
+        ``wild_cv3`` the bootstrap-t SE, the CR1 or CV3 SE × q*/t(G-1) with q* the 95 % quantile
         of the bootstrap |t*|, with df G-1). The (t + z) MDE on a bootstrap-t SE overstates the
         bootstrap's power (``wild``: found with power 0.52 at it on lean worlds of 10 units × 19
         periods); ``mde_by_design`` calibrates it.
@@ -154,7 +150,6 @@ def test_hypotheses(
     alpha = hf.alpha if alpha is None else float(alpha)
     _check_options(measure, inference)
     md = choose_mode(data, mode)
-    inference = resolve_inference(inference, n_portfolios(data))
     warn_list: list[str] = []
     attrs: dict = {"mode": md, "alpha": alpha, "measure": measure}
     # id: the model's outcome, exposures, term
@@ -193,8 +188,8 @@ def _check_options(measure: str, inference: str) -> None:
     if measure not in growth.EXPOSURES:
         raise InputError(f"The value for `measure` must be one of {list(growth.EXPOSURES)}, but "
                          f"{measure!r} was passed.")
-    if inference not in INFERENCE_CHOICES:
-        raise InputError(f"The value for `inference` must be one of {list(INFERENCE_CHOICES)}, but "
+    if inference not in INFERENCE_NAMES:
+        raise InputError(f"The value for `inference` must be one of {list(INFERENCE_NAMES)}, but "
                          f"{inference!r} was passed.")
 
 

@@ -192,8 +192,9 @@ def inference_sentence(results: pd.DataFrame, lang: str = "en") -> str:
     ...                     "df": [29.0]})
     >>> inference_sentence(res)
     'p-values, confidence intervals and MDEs use the leave-one-portfolio-out jackknife (CV3), t(G-1)
-    over 30 portfolios, the method that kept the false-positive rate near 5 % in simulations with 30
-    and 50 portfolios.'
+    over 30 portfolios, the method that kept the false-positive rate at or below 5 % in simulations
+    with 10, 30 and 50 portfolios with the most power (with 10 it errs on the safe side: 1 % of
+    worlds with a false positive).'
     """
     tested = results[results["inference"].notna() & results["n_portfolios"].notna()]
     if tested.empty:
@@ -220,22 +221,17 @@ def inference_sentence(results: pd.DataFrame, lang: str = "en") -> str:
                  if lang == "en"
                  else f" (веса {'Уэбба' if g < 12 else 'Радемахера'}, 999 повторов; ДИ и МОЭ — по "
                       f"бутстреп-t ошибке)")
-    if method == "wild_cv3":
-        why = ("below 12 portfolios the jackknife's own t test rejects too few true nulls (1 % of "
-               "simulated worlds with 10 portfolios instead of 5 %) and this bootstrap of it kept "
-               "the false-positive rate near 5 % there; the MDEs are those this test reaches on the "
-               "data's own design (simulated)" if lang == "en" else
-               "при числе портфелей меньше 12 обычный t-тест складного ножа отклоняет слишком мало "
-               "верных нулевых гипотез (1 % смоделированных миров с 10 портфелями вместо 5 %), а "
-               "этот бутстреп удерживал долю ложных срабатываний около 5 %; МОЭ — те, что этот тест "
-               "достигает на структуре самих данных (по моделированию)")
-    elif method == "cv3":
-        why = ("the method that kept the false-positive rate near 5 % in simulations with 30 and 50 "
-               "portfolios" if lang == "en" else
-               "он удерживал долю ложных срабатываний около 5 % в симуляциях с 30 и 50 портфелями")
+    if method == "cv3":
+        why = ("the method that kept the false-positive rate at or below 5 % in simulations with "
+               "10, 30 and 50 portfolios with the most power (with 10 it errs on the safe side: "
+               "1 % of worlds with a false positive)" if lang == "en" else
+               "он удерживал долю ложных срабатываний на уровне 5 % или ниже в симуляциях с 10, 30 "
+               "и 50 портфелями при наибольшей мощности (при 10 — с запасом: ложное срабатывание в "
+               "1 % миров)")
     else:
-        why = ("chosen by the analysis' settings, not the default" if lang == "en"
-               else "выбран настройками анализа, а не по умолчанию")
+        why = ("chosen in the analysis' settings instead of the default (the jackknife, CV3)"
+               if lang == "en" else
+               "выбран в настройках анализа вместо метода по умолчанию (складного ножа, CV3)")
     if lang == "en":
         return (f"p-values, confidence intervals and MDEs use {name}{extra} over {g} portfolios, "
                 f"{why}.")

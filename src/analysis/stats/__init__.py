@@ -6,7 +6,7 @@ published table in ``tests/test_stats_*.py`` (the R script sits in ``tests/refer
 - :func:`adjust_pvalues` — multiple-testing adjustment, method always named.
 - :func:`panel_regression` — fixed effects, clustered SEs (CR1: G/(G-1)(N-1)/(N-K), K counting
   the effects not nested in the clusters, t(G-1)), ``std_effect`` on the two-way within scale;
-  ``inference="cr2" | "cv3" | "wild"`` for few clusters (:func:`cluster_inference`).
+  ``inference="cr2" | "cv3" | "wild" | "wild_cv3"`` for few clusters (:func:`cluster_inference`).
 - :func:`ts_regression`, :func:`granger` — one portfolio: ADL with Newey-West SEs, Granger F.
 - :func:`permutation_test`, :func:`block_bootstrap` — resampling.
 - :func:`required_n`, :func:`mde` — design-based power.

@@ -40,6 +40,12 @@ Methods (``G`` clusters, ``e`` the OLS residuals, ``M = (U'U)^-1``):
   level-quantile of ``|t*|``; with df = G-1 the usual interval ``est ± t * se`` is then the
   bootstrap-t interval ``est ± q* * SE_CR1``.
 
+- ``wild_cv3``: the same restricted wild cluster bootstrap of the CV3 t statistic (each bootstrap
+  sample's slope over its own CV3 SE, centred on its estimate; MacKinnon, Nielsen & Webb 2023
+  bootstrap jackknife-studentized statistics). Every leave-one-cluster-out slope is linear in the
+  outcome, so the bootstrap's jackknife slopes come from G × G products, without refits. The
+  reported SE is CV3 SE * q*/t(G-1, 1-(1-level)/2); the observed t is CV3's.
+
 A leave-one-cluster-out fit that cannot identify a coefficient (its regressor does not vary
 without that cluster, or the reduced design is singular) makes that coefficient's CV3 standard
 error and p-value NaN, ``identified`` False and names the clusters in ``notes``: never a silent
@@ -164,7 +170,7 @@ def cluster_inference(
         Cluster of each row.
     n_terms : int
         How many leading columns get results.
-    method : {"cr1", "cr2", "cv3", "wild"}
+    method : {"cr1", "cr2", "cv3", "wild", "wild_cv3"}
         See the module docstring.
     cr1_factor : float, optional
         Factor applied to the CR1 matrix (also inside the wild bootstrap's t, where it cancels);

@@ -176,7 +176,8 @@ def twoway_regression(
     The model and every column are those of :func:`analysis.stats.panel_regression` with
     ``entity_effects=True, time_effects=True, cov_type="clustered"``: CR1 scaled by
     G/(G-1) * (N-1)/(N-K) with K = slopes + periods - 1, t(G-1); ``inference`` one of
-    ``"cr1"``, ``"cr2"``, ``"cv3"``, ``"wild"`` (:func:`analysis.stats.cluster_inference`), or
+    ``"cr1"``, ``"cr2"``, ``"cv3"``, ``"wild"``, ``"wild_cv3"``
+    (:func:`analysis.stats.cluster_inference`), or
     None for the plain CR1 columns; ``std_effect`` on the two-way within scale; the same
     diagnostics and :class:`~analysis.stats.StatsWarning` messages (few clusters, VIF above 10,
     dropped rows, a leave-one-cluster-out fit that loses a coefficient).

@@ -261,11 +261,8 @@ def cluster_design_mde(
     m: int = 1,
     n_sims: int = 1000,
     seed: int = 0,
-    method: str = "cv3",
 ) -> pd.DataFrame:
     """MDE of the CV3 cluster-jackknife test on a panel design, by simulation; std_effect scale.
-    ``method="cr2"``: the same for the CR2 test with t(G-1) (its SE, from the OLS residuals, does
-    not depend on the planted slope either).
 
     The design is the one :func:`analysis.stats.cluster_inference` takes (``U = [X, S]``: the
     ``n_terms`` slopes first, then the period dummies, entity effects already removed by demeaning
@@ -338,8 +335,7 @@ def cluster_design_mde(
     rng = np.random.default_rng(seed)
     e = rng.normal(size=(n, int(n_sims)))
     e = entity_demean(e, codes)
-    check_choice("method", method, ("cv3", "cr2"))
-    b, se, identified = (_cv3_many if method == "cv3" else _cr2_many)(u, e, groups, k)
+    b, se, identified = _cv3_many(u, e, groups, k)
     # within SDs: the slopes' and the errors' residuals on the period dummies (two-way within scale)
     s = u[:, k:]
     if s.shape[1]:
@@ -481,9 +477,9 @@ def wild_design_mde(
     for j in range(k):
         pj = parts[j]
 
-        def power_at(d: float) -> float:
-            slope = d / math.sqrt(1 - d * d) * sd_e / sd_x[j]
-            return float(np.mean(_wild_p(pj, slope) < crit))  # noqa: B023
+        def power_at(d: float, pj: dict = pj, sx: float = float(sd_x[j])) -> float:
+            slope = d / math.sqrt(1 - d * d) * sd_e / sx
+            return float(np.mean(_wild_p(pj, slope) < crit))
 
         n0, q00, var_obs = pj["n0"], pj["q00"], pj["var_obs"]
         # the fitted test's bootstrap-t SE at the null draws, std_effect scale
@@ -612,26 +608,6 @@ def _wild_p(parts: dict, slope: float) -> np.ndarray:
     den = (parts["q00"] + 2 * d * parts["q01"] + d * d * parts["q11"]) \
         * (d + parts["b0"][:, None]) ** 2
     return np.mean(num >= den * (1 - 2e-10), axis=1)
-
-
-def _cr2_many(
-    u: np.ndarray, y: np.ndarray, groups: list[np.ndarray], k: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """OLS slopes and CR2 standard errors (:func:`analysis.stats.cluster_inference`'s ``cr2``,
-    working model Omega = I) of the first ``k`` columns of ``u`` for every column of ``y`` at once;
-    every slope counts as identified."""
-    from analysis.stats.cluster import _inv_sqrt_psd
-
-    mm = np.linalg.pinv(u.T @ u, hermitian=True)
-    coef = mm @ (u.T @ y)
-    resid = y - u @ coef
-    var = np.zeros((k, y.shape[1]))
-    for ix in groups:
-        ug = u[ix]
-        adj = _inv_sqrt_psd(np.eye(len(ix)) - ug @ mm @ ug.T)
-        w = adj @ (ug @ mm[:, :k])  # (n_g, k)
-        var += (w.T @ resid[ix]) ** 2
-    return coef[:k], np.sqrt(var), np.ones(k, dtype=bool)
 
 
 def _cv3_many(

@@ -307,7 +307,9 @@ def panel_regression(
     full-sample estimate, t(G-1)); ``"wild"`` (restricted wild cluster bootstrap-t p-value,
     Rademacher weights, Webb's six-point weights below 12 clusters, all 2^G sign vectors when
     that is no more than ``n_boot``; ``std_error`` is the bootstrap-t SE, CR1 SE * q*/t(G-1),
-    so the interval is est ± q* * SE_CR1). The result then has the columns ``inference`` (the
+    so the interval is est ± q* * SE_CR1); ``"wild_cv3"`` (the same bootstrap of the CV3 t
+    statistic: each bootstrap sample's slope over its own CV3 SE; ``std_error`` CV3 SE *
+    q*/t(G-1)). The result then has the columns ``inference`` (the
     method) and ``identified`` (False when dropping some cluster leaves the coefficient
     unidentified: its CV3 SE and p are NaN and ``diagnostics`` names the clusters). With
     ``inference=None`` (default) nothing changes.
@@ -338,7 +340,7 @@ def panel_regression(
         Standard errors, see above.
     confidence : float
         Level of the confidence interval.
-    inference : {None, "cr1", "cr2", "cv3", "wild"}
+    inference : {None, "cr1", "cr2", "cv3", "wild", "wild_cv3"}
         Few-cluster inference, see above; None keeps the plain ``cov_type`` results.
     n_boot : int
         Wild bootstrap draws (at least 999).
