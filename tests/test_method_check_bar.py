@@ -42,10 +42,10 @@ volatility on link scales, profit growth and volatility sized against the noise 
 effects add; null worlds unchanged): family-wise 0.07 as before, power H1 0.92, H2 0.84, H3 0.86, H5
 0.81, H6 0.91, false "no effect" ≤ 0.05.
 
-G = 10 (on demand, ``make method-bar``; the default inference there is wild_cv3): the null half holds
-(family-wise 14/200 = 0.07, unadjusted 0.045–0.085; H1 −0.022 and H3 +0.027 mean std_effect, within
-their own noise of ±0.02), the planted half does not (power H1 0.63, H6 0.49, H5 0.25, H3 0.12, H2
-0.10, H7 0.02): revenue growth planted at 0.85 SD on the key share is self-reinforcing (portfolio
+G = 10 (on demand, ``make method-bar``; CV3, the default): null family-wise 2/200 = 0.01, below the
+band (CV3 is conservative at 10 clusters; the wild_cv3 option measures 0.07), H1 −0.022 and H3
++0.027 mean std_effect (within their own noise of ±0.02); the planted half is not met (power H1
+0.50, H6 0.57, H5 0.16, H3 0.10, H2 0.07, H7 0.03; with wild_cv3 0.02–0.63): revenue growth planted at 0.85 SD on the key share is self-reinforcing (portfolio
 levels diverge by e^13 over 24 quarters), which makes the planted worlds' SEs up to 3 × the null
 worlds' and the pooled rules misclassify, and volatility as |deviation| cannot carry more than about
 0.6 SD. benchmarks/method_check_bar.md, session 5.
