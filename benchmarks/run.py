@@ -326,6 +326,7 @@ def bench_report(b: Bench, quick: bool) -> None:
         b.row("ratio report ÷ floor (goal ≤ 1.5)", "", res["report"][0] / res["floor"][0], res["report"][1] / res["floor"][1],
               f"CPU {b.cpu['report'] / b.cpu['floor']:.2f}")
         _worlds_share(b, tmp / "rep", "sample")
+        _page_costs(b, tmp / "rep", tmp / "floor", "sample")
         size, inputs = _size(tmp / "rep"), _size(SAMPLE_DIR, inputs=True)
         b.row("ratio report folder ÷ input size (goal ≤ 10)", f"{size / 1e6:.1f} MB ÷ {inputs / 1e6:.1f} MB",
               size / inputs, None, "sample")
@@ -345,6 +346,7 @@ def bench_report(b: Bench, quick: bool) -> None:
         b.row("ratio report ÷ floor, export-shaped world (goal ≤ 2.0)", "", res["report"][0] / res["floor"][0],
               res["report"][1] / res["floor"][1], f"CPU {b.cpu['report'] / b.cpu['floor']:.2f}")
         _worlds_share(b, tmp / "wrep", "export-shaped world")
+        _page_costs(b, tmp / "wrep", tmp / "wfloor", "export-shaped world")
         size, inputs = _size(tmp / "wrep"), _size(world, inputs=True)
         b.row("ratio report folder ÷ input size (goal ≤ 10)", f"{size / 1e6:.1f} MB ÷ {inputs / 1e6:.1f} MB",
               size / inputs, None, "export-shaped world")
@@ -359,6 +361,24 @@ def _worlds_share(b: Bench, report: Path, label: str) -> None:
     wall = sum(v for k, v in timings.items() if k.endswith(" worlds"))
     b.row("ratio method-check worlds ÷ report, CPU (goal ≤ 1/3)", label, cpu / b.cpu["report"], None,
           f"worlds {cpu:.1f} s CPU over {wall:.0f} s wall, in the pool beside the other pages")
+
+
+def _page_costs(b: Bench, report: Path, floor: Path, label: str) -> None:
+    """Where the report's CPU beyond its floor goes: each page's CPU (its kernel's, the
+    manifest's ``<page> CPU``) minus its floor page's, the study's preparation and the worlds
+    likewise, and the rest (the runner's own process: checks, HTML pages, workbook)."""
+    def cpu(folder: Path) -> dict:
+        t = json.loads((folder / "manifest.json").read_text(encoding="utf-8")).get("timings", {})
+        return {k[: -len(" CPU")]: float(v) for k, v in t.items() if k.endswith(" CPU")}
+
+    rep, flo = cpu(report), cpu(floor)
+    if not rep or set(rep) != set(flo):
+        return b.skip(f"CPU beyond the floor by page ({label})", "the manifests carry no CPU per page")
+    for name in sorted(rep):
+        b.row(f"CPU beyond the floor: {name}", label, rep[name] - flo[name], None,
+              f"{rep[name]:.1f} − {flo[name]:.1f} s")
+    rest = (b.cpu["report"] - sum(rep.values())) - (b.cpu["floor"] - sum(flo.values()))
+    b.row("CPU beyond the floor: the runner's own process", label, rest, None, "checks, HTML pages, workbook")
 
 
 def _sigterm_check(out: Path) -> str:

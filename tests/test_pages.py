@@ -310,3 +310,28 @@ def test_the_data_quality_panel_of_a_base_with_errors_says_so():
     checked = ValidationReport(problems=problems, base=None, notes=[], source="exports")
     with pytest.raises(InputError, match=r"exports: 1 error\(s\) in the input"):
         quality.panel(checked)
+
+
+def test_a_saved_figure_is_drawn_once_and_shown_as_its_file_at_the_notebooks_size(tmp_path, monkeypatch):
+    """narrative.figure shows the PNG it wrote to figures/ (one rendering, not a second one for the
+    page), at the width the notebook would draw the figure; without a figures folder, the figure."""
+    import IPython.display
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from analysis.report import narrative
+
+    shown: list = []
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=100)
+    ax.plot([0, 1], [1, 0])
+    narrative.figure(fig, "line", tmp_path)
+    png = (tmp_path / "line.png").read_bytes()
+    (image,) = shown
+    assert isinstance(image, IPython.display.Image) and image.data == png
+    assert image.width == round(int.from_bytes(png[16:20], "big") * 100 / report.FIGURE_DPI)
+    fig2, _ = plt.subplots()
+    narrative.figure(fig2, "", None)
+    assert shown[1] is fig2 and list(tmp_path.iterdir()) == [tmp_path / "line.png"]

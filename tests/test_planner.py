@@ -178,3 +178,16 @@ def test_client_rows_agree_with_the_test_on_kinds_picked_on_the_outcome_itself()
     assert np.isnan(plan.loc["K1", "periods_needed"]) and np.isnan(plan.loc["K1", "units_needed"])
     assert "without its conditions on revenue" in plan.loc["K1", "need_en"]
     assert plan.loc["K2", "status"] in ("testable", "weak")
+
+
+def test_copied_units_are_each_units_rows_in_order_labelled_by_copy():
+    """``cv3_design_mde(units=...)``'s design: unit i a copy of the data's unit i mod G, its rows
+    in their order, labelled ``copy<i>`` (one take of the rows instead of a filter per unit)."""
+    d = pd.DataFrame({"portfolio": ["b", "a", "b", "c", "a"], "period": [1, 1, 2, 1, 2],
+                      "x": [0.5, 1.5, 2.5, 3.5, 4.5]})
+    got = planner._copies(d, 5)
+    rows = [0, 2, 1, 4, 3, 0, 2, 1, 4]  # b, a, c, b, a
+    want = d.iloc[rows].reset_index(drop=True).assign(
+        portfolio=["copy0", "copy0", "copy1", "copy1", "copy2", "copy3", "copy3", "copy4", "copy4"])
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    assert planner._copies(d, 1)["portfolio"].tolist() == ["copy0", "copy0"]

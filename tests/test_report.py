@@ -40,6 +40,9 @@ def test_sample_report_has_every_part(sample_report):
     manifest = json.loads((sample_report / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["failed"] == [] and "transactions.csv" in manifest["inputs"]
     assert manifest["versions"]["pandas"] and manifest["seed"] == 1
+    # CPU seconds of the study's preparation and of every page with its kernel (the benchmark's per-page costs)
+    cpu = {k: v for k, v in manifest["timings"].items() if k.endswith(" CPU") and "worlds" not in k}
+    assert set(cpu) == {f"{name} CPU" for name in ("00_prepare_study", *PAGES)} and min(cpu.values()) > 0.5
     assert len(list((sample_report / "figures").glob("key_*.png"))) == 3
 
 

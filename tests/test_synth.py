@@ -343,3 +343,42 @@ def test_bad_start_is_a_clear_input_error(tmp_path):
     out = CliRunner().invoke(app, ["synth", "--out", str(tmp_path / "w"), "--start", "2022Q5"])
     assert out.exit_code == 2 and "--start '2022Q5'" in out.output and "Traceback" not in out.output
     assert not (tmp_path / "w").exists()
+
+
+def test_link_coefficients_give_the_linear_slope_they_promise():
+    """A planted effect on a log-odds or log scale is sized so that its linear slope on a standard
+    normal share is c (issue 12: additive shifts cut at 0 carried 0.11–0.67 of large sizes); checked
+    by Monte Carlo, independently of the Gauss–Hermite sums and the bisection."""
+    from analysis.synth import _Generator
+
+    gen = _Generator(portfolios=3, periods=8, freq="Q", clients=10, seed=1, effects=[])
+    gen._link_unit = {"claims_rate": 100.0, "new_product_share": 1.0, "revenue_volatility": 0.2}
+    z = np.random.default_rng(0).standard_normal(2_000_000)
+    for outcome, p, c in (("claims_rate", 0.03, -2.0), ("claims_rate", 0.03, 1.5),
+                          ("new_product_share", 0.07, 0.05)):
+        b = gen._link_coef(outcome, c)
+        prob = 1 / (1 + np.exp(-(np.log(p / (1 - p)) + b * z)))
+        assert 0 < prob.min() and prob.max() < 1
+        unit = gen._link_unit[outcome]
+        assert np.cov(unit * prob, z)[0, 1] == pytest.approx(c, rel=0.01), (outcome, c, b)
+    b = gen._link_coef("revenue_volatility", -0.1)  # the deviation's multiplier, mean 1
+    m = np.exp(b * z - b * b / 2)
+    assert m.min() > 0 and m.mean() == pytest.approx(1, abs=0.005)
+    assert np.cov(0.2 * m, z)[0, 1] == pytest.approx(-0.1, rel=0.01)
+    assert gen._link_coef("revenue_volatility", -5.0) == -1.0  # capped: it cannot carry more
+
+
+def test_outcomes_are_sized_against_the_noise_other_effects_add():
+    """Planted revenue growth is noise to profit growth: profit growth's effect is sized against its
+    noise in a pass with revenue growth planted (larger than in the world without effects); truth
+    records the link, that noise and the size the effect realised on the latent shares."""
+    w = generate(portfolios=12, periods=12, clients=25, seed=4, names=False, effects=[
+        {"category": "key_revenue", "outcome": "revenue_growth", "lag": 1, "size": 0.6},
+        {"category": "key_profit", "outcome": "profit_growth", "lag": 1, "size": 0.5},
+        {"category": "demanding", "outcome": "claims_rate", "lag": 1, "size": -0.6}])
+    rows = {r["outcome"]: r for r in w.truth["calibration"]}
+    assert rows["claims_rate"]["link"] == "logit" and rows["profit_growth"]["link"] == "identity"
+    assert rows["profit_growth"]["noise_sd"] > 1.05 * rows["profit_growth"]["outcome_sd"], rows
+    assert rows["revenue_growth"]["noise_sd"] == rows["revenue_growth"]["outcome_sd"]
+    assert all(np.isfinite(r["realised_size"]) for r in rows.values())
+    assert rows["claims_rate"]["realised_size"] < -0.3

@@ -4,6 +4,8 @@ the index, never a hang."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -25,6 +27,76 @@ def test_worlds_split_into_pool_parts_give_the_pages_own_rows(tmp_path):
     assert design == DESIGN
     pd.testing.assert_frame_equal(direct, pooled, check_exact=True)
     assert set(pooled["kind"]) == {"null", "planted", "min_effect"} and pooled["world"].nunique() == 2
+    # pages 3 and 4 read these null worlds' attenuation instead of simulating the same worlds again:
+    # exactly what measure_attenuation gives on them (the same design and seed), at any count they hold,
+    # for every hypothesis the confirmatory tests decide (the portfolio-level ones; the worlds test no other)
+    decided = set(pooled["id"])
+    for k in (1, 2):
+        measured = method_check.attenuation_map(method_check.measure_attenuation(DESIGN, k, 3))
+        read = method_check.study_attenuation(None, k, 3, worlds_dir=tmp_path)
+        assert len(decided) == 7 and read == {i: a for i, a in measured.items() if i in decided}
+
+
+def test_growth_pages_measure_their_attenuation_when_the_worlds_are_not_there(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(method_check, "design_from_study", lambda s: DESIGN)
+    monkeypatch.setattr(method_check, "measure_attenuation",
+                        lambda d, n, seed, **kw: calls.append((d, n, seed)) or pd.DataFrame(
+                            {"id": ["H1"], "latent_corr": [0.5]}))
+    assert method_check.study_attenuation(None, 0, 3, worlds_dir=tmp_path) is None and not calls
+    frame = pd.DataFrame({"world": [0, 0], "id": ["H1", "H2"], "latent_corr": [0.25, 0.75]})
+    frame.to_parquet(tmp_path / "null-0.parquet")
+    assert method_check.study_attenuation(None, 1, 3, worlds_dir=tmp_path) == {"H1": 0.25, "H2": 0.75}
+    # fewer worlds there than asked for, a failed run, or no folder: measured here
+    for folder in (tmp_path, ""):
+        assert method_check.study_attenuation(None, 2, 3, worlds_dir=folder) == {"H1": 0.5}
+    (tmp_path / "error.txt").write_text("boom\n", encoding="utf-8")
+    assert method_check.study_attenuation(None, 1, 3, worlds_dir=tmp_path) == {"H1": 0.5}
+    assert calls == [(DESIGN, 2, 3)] * 2 + [(DESIGN, 1, 3)]
+
+
+def _planned(tmp_path, **params):
+    from analysis.report.runner import _plan, _Run, list_notebooks
+
+    tasks = _plan(_Run(tmp_path, list_notebooks(), {"data_dir": "", "seed": 1, **params}), 60, {})
+    return {Path(t[0]).stem: t[2] for t in tasks}
+
+
+def test_the_runner_lets_the_growth_pages_read_the_method_checks_null_worlds_only_when_they_are_theirs(
+        tmp_path):
+    pages = _planned(tmp_path)
+    worlds = pages["05_method_check"]["worlds_dir"]
+    readers = [name for name, p in pages.items() if "attenuation_dir" in p]
+    assert readers == ["03_growth_links", "04_case_study"]
+    assert all(pages[n]["attenuation_dir"] == worlds and pages[n]["study_dir"] == pages["05_method_check"][
+        "study_dir"] for n in readers)
+    # worlds of other sizes than the data's, or no attenuation asked for: each page measures its own
+    for params in ({"portfolios": 5}, {"clients": 8}, {"attenuation_worlds": 0}):
+        pages = _planned(tmp_path, **params)
+        assert [pages[n]["attenuation_dir"] for n in readers] == ["", ""], params
+
+
+def test_a_page_reading_null_worlds_waits_for_the_ones_it_reads(tmp_path):
+    from analysis.report.runner import _nulls_ready, _Worlds
+
+    folder = tmp_path / "worlds"
+    folder.mkdir()
+    w = _Worlds(str(folder), "05.ipynb", "", {}, {}, {}, phase="plan")
+    page = (str(Path(__file__).parents[1] / "notebooks" / "03_growth_links.ipynb"), "03.ipynb",
+            {"attenuation_dir": str(folder), "attenuation_worlds": 2})
+    worlds = {str(folder): w}
+    assert not _nulls_ready(page, worlds)  # not planned yet
+    w.phase, w.n = "null", 3
+    (folder / "null-1.parquet").write_bytes(b"")
+    assert not _nulls_ready(page, worlds)
+    (folder / "null-0.parquet").write_bytes(b"")
+    assert _nulls_ready(page, worlds)
+    (folder / "null-0.parquet").unlink()
+    w.n = 1  # fewer worlds planned than the page reads: it measures them itself, at once
+    assert _nulls_ready(page, worlds)
+    w.n, w.phase = 3, "done"  # finished or failed: nothing more will come
+    assert _nulls_ready(page, worlds)
+    assert _nulls_ready((page[0], page[1], {"attenuation_dir": ""}), {})
 
 
 def test_worlds_with_their_own_warnings_still_carry_the_level(tmp_path):
@@ -140,3 +212,17 @@ def test_a_negative_world_count_is_an_input_error_on_both_paths(tmp_path, n):
     with pytest.raises(InputError, match="n_worlds"):
         method_check.save_plan(tmp_path, DESIGN, n)
     assert not (tmp_path / "plan.json").exists()
+
+
+def test_kernels_get_one_blas_thread_unless_the_user_sets_it(tmp_path, monkeypatch):
+    """The pages' matrices are small: a second BLAS thread only spins (the planner took 2–3× the
+    CPU with numpy's default threads). The user's own setting wins."""
+    from analysis.config import SAMPLE_DIR
+    from analysis.report.runner import BLAS_THREADS, _prepare_run
+
+    for name in BLAS_THREADS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "3")
+    got = _prepare_run(SAMPLE_DIR, tmp_path / "r", seed=1, extra_parameters=None, lang="en",
+                       anonymize=False, anon_key=None, csv_max_rows=None).env
+    assert got["OPENBLAS_NUM_THREADS"] == got["OMP_NUM_THREADS"] == "1" and got["MKL_NUM_THREADS"] == "3"

@@ -573,14 +573,8 @@ class _Generator:
             if s > 0:
                 g = g0[:, s] + sh("revenue_growth", zero)[:, s]
                 if plan and plan.vol_dev is not None:
-                    # the deviation from the portfolio's mean growth in the world without effects
-                    # (scaling planted growth too would feed a planted revenue growth's size into
-                    # its own noise: no size of both would then be reachable)
-                    v = sh("revenue_volatility", zero)[:, s]
-                    extra = np.where(
-                        v != 0, _volatility_growth(plan.vol_dev[:, s], v - plan.vol_half), 0.0)
-                    vol_extra[:, s] = extra
-                    g = g + extra
+                    vol_extra[:, s] = plan.volatility_growth(s, shifts)
+                    g = g + vol_extra[:, s]
                 level = level + g
                 # churn of those alive, then entry chosen by rank among this period's candidates
                 h = np.clip(hazard - sh("retention", zero)[pool.portfolio, s], 0, 1)
@@ -1029,25 +1023,26 @@ class _Generator:
         effect added. The entry rate: its SD in the world without effects (``first``: entry noise
         is Poisson, which no other effect moves)."""
         W = self.W
-        out = self.period_outcomes(cp, self.latent_kinds(cp), self.realise(cp, shifts))
+        joint = {o for o in outcomes if o in JOINT_SIZED}
         noise: dict[str, np.ndarray] = {}
-        for o in outcomes:
-            if o not in JOINT_SIZED:
-                continue
-            if o in ("revenue_growth", "profit_growth", "new_client_size", "retention"):
-                noise[o] = out[o] - shifts[o]
-            elif o in ("claims_rate", "new_product_share"):
-                rest = {k: v for k, v in shifts.items() if k != o}
-                kinds = self.latent_kinds(cp)
-                noise[o] = self.period_outcomes(cp, kinds, self.realise(cp, rest))[o]
-            elif o == "revenue_volatility":
+        kinds = self.latent_kinds(cp) if joint else {}
+        if joint & {"profit_growth", "revenue_volatility", "retention"}:
+            out = self.period_outcomes(cp, kinds, self.realise(cp, shifts))
+            for o in joint & {"profit_growth", "retention"}:
+                noise[o] = out[o] - shifts[o]  # retention too: its shift lowers the churn hazard
+            if "revenue_volatility" in joint:
                 g = out["revenue_growth"].copy()
                 g[:, 1:] -= self._vol_extra[:, 1:]
-                noise[o] = np.abs(g - np.nanmean(g, axis=1, keepdims=True))
+                noise["revenue_volatility"] = np.abs(g - np.nanmean(g, axis=1, keepdims=True))
+        own = joint & {"claims_rate", "new_product_share"}
+        if own:  # one realisation without both: a line's new-product draw never reads the claims
+            rest = {k: v for k, v in shifts.items() if k not in own}
+            out = self.period_outcomes(cp, kinds, self.realise(cp, rest))
+            noise.update({o: out[o] for o in own})
         sd = {o: _within_sd_cells(v[:, W + 1 :]) for o, v in noise.items()}
-        out = {o: first[o] for o in outcomes if o in first}
-        out.update({o: v for o, v in sd.items() if np.isfinite(v) and v > 0})
-        return out
+        found = {o: first[o] for o in outcomes if o in first}
+        found.update({o: v for o, v in sd.items() if np.isfinite(v) and v > 0})
+        return found
 
     def _planted_passes(
         self, planted: list, shares: dict, base_out: dict, state: dict, calib: list[dict]
@@ -1141,6 +1136,16 @@ class _Plan:
 
     def outcomes(self) -> list[str]:
         return sorted({o for _, o, _, _ in self.effects})
+
+    def volatility_growth(self, s: int, shifts: dict[str, np.ndarray]) -> np.ndarray | float:
+        """Growth added in period ``s`` by the volatility effects: the deviation from the
+        portfolio's mean growth in the world without effects, scaled on the log scale (scaling
+        planted growth too would feed a planted revenue growth's size into its own noise: no size
+        of both would then be reachable)."""
+        if self.vol_dev is None or "revenue_volatility" not in shifts:
+            return 0.0
+        v = shifts["revenue_volatility"][:, s]
+        return np.where(v != 0, _volatility_growth(self.vol_dev[:, s], v - self.vol_half), 0.0)
 
     def plant(self, t: int, share: dict[str, np.ndarray], shifts: dict[str, np.ndarray]) -> None:
         """Add ``c * z`` to each effect's outcome at ``t + offset``, z the kind's share over

@@ -589,6 +589,35 @@ def measure_attenuation(design: Design, n_worlds: int = 3, seed: int = 7, *,
                  worlds=("world", "nunique")).reset_index()
 
 
+def study_attenuation(s: Study, n_worlds: int, seed: int, *, hypotheses: HypothesesArg = None,
+                      rulebook: RulebookArg = None,
+                      worlds_dir: str | Path = "") -> dict[str, float] | None:
+    """The growth pages' attenuation: :func:`attenuation_map` of :func:`measure_attenuation` over
+    ``n_worlds`` null worlds of the study's design (None for 0 worlds). ``worlds_dir``: the
+    method check's worlds, computed by the report runner's pool, which passes it only when its
+    null worlds are these (same design, seed, hypotheses and rulebook: world ``i`` is seeded
+    ``seed * 1000 + i`` in both); their latent correlations are then read, not simulated again
+    (the same numbers for the hypotheses the confirmatory tests decide, the portfolio-level ones;
+    the worlds test no client-level hypothesis). Without the first ``n_worlds`` of them there,
+    they are measured here."""
+    if not int(n_worlds):
+        return None
+    folder = Path(worlds_dir) if worlds_dir else None
+    if folder is not None and not (folder / "error.txt").is_file():
+        frames = [pd.read_parquet(p, columns=["world", "id", "latent_corr"])
+                  for p in folder.glob("null-*.parquet")]
+        runs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if len(runs):
+            runs = runs[runs["world"] < int(n_worlds)]
+        if len(runs) and set(runs["world"]) == set(range(int(n_worlds))):
+            # world by world, as measure_attenuation averages them
+            runs = runs.sort_values("world", kind="stable")
+            return attenuation_map(runs.groupby("id", sort=False, as_index=False)["latent_corr"]
+                                   .mean())
+    return attenuation_map(measure_attenuation(design_from_study(s), n_worlds, seed,
+                                               hypotheses=hypotheses, rulebook=rulebook))
+
+
 def attenuation_map(table: pd.DataFrame) -> dict[str, float]:
     """``{hypothesis id: attenuation}`` for :func:`analysis.growth.confirmatory.test_hypotheses`:
     the mean correlation of the rule's exposure with the latent share (an effect of size b on the

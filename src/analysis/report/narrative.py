@@ -128,14 +128,18 @@ def figure(fig: Figure | None, name: str, figures_dir: str | Path | None, *, emp
     """Save and show a figure; when there is none (nothing to draw), show the one line ``empty``
     (a catalogue key) instead of empty axes."""
     import matplotlib.pyplot as plt
-    from IPython.display import display
+    from IPython.display import Image, display
 
-    from analysis.report.runner import save_figure
+    from analysis.report.runner import FIGURE_DPI, save_figure
 
     if fig is None:
         return note(i18n.t(empty, lang)) if empty else None
-    save_figure(fig, name, figures_dir)
-    display(fig)
+    png = save_figure(fig, name, figures_dir)
+    if png is None:
+        display(fig)
+    else:  # the file's PNG, shown at the size the notebook would draw it (drawn once, not twice)
+        width = int.from_bytes(png[16:20], "big")  # the PNG header's width
+        display(Image(data=png, width=round(width * fig.dpi / FIGURE_DPI)))
     plt.close(fig)
     return None
 

@@ -197,8 +197,9 @@ def parse_param(text: str, notebooks: list[Path]) -> tuple[str, object]:
 
 
 def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeout: int,
-             env: dict | None = None) -> tuple[str, float, str]:
-    """Worker: execute one notebook with papermill (in its own process).
+             env: dict | None = None) -> tuple[str, float, str, float]:
+    """Worker: execute one notebook with papermill (in its own process). Returns its name, wall
+    seconds, error (empty when none) and CPU seconds (the kernel's and this worker's).
 
     ``env`` goes into the kernel's environment (the anonymisation key travels this way, never as
     a parameter, so it is written into no notebook).
@@ -226,7 +227,7 @@ def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeou
             started_cells.append(cell_index)
             _write_line(cells_file, f"cell {len(started_cells)}/{n_code}")
 
-    start = time.perf_counter()
+    start, cpu0 = time.perf_counter(), _cpu_seconds()
     error = ""
     _write_line(cells_file, "starting the kernel")
     # the kernel inherits this worker's stderr: keep its chatter in a log beside the executed
@@ -246,7 +247,17 @@ def _execute(notebook: str, output: str, parameters: dict, cwd: str, cell_timeou
         log_file.close()
         for key in (*(env or {}), progress.ENV):
             os.environ.pop(key, None)
-    return Path(notebook).stem, time.perf_counter() - start, error
+    return Path(notebook).stem, time.perf_counter() - start, error, _cpu_seconds() - cpu0
+
+
+def _cpu_seconds() -> float:
+    """CPU seconds (user + system) of this process and of its children that ended (a page's
+    kernel, once papermill has shut it down and waited for it)."""
+    import resource
+
+    own, kids = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                     resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _progress_file(output: str | Path, kind: str) -> Path:
@@ -423,9 +434,37 @@ def _plan(run: _Run, cell_timeout: int, env: dict) -> list[tuple]:
         if "worlds_dir" in _known(nb):
             p["worlds_dir"] = str(run.tmp / WORLDS_DIR / nb.stem)
             (run.tmp / WORLDS_DIR).mkdir(exist_ok=True)
+        if "attenuation_dir" in _known(nb):  # set by _share_null_worlds when they can be shared
+            p["attenuation_dir"] = ""
         tasks.append((str(nb), str(run.tmp / "executed" / nb.name), p, str(run.tmp), cell_timeout,
                       env))
-    return tasks
+    return _share_null_worlds(tasks)
+
+
+def _share_null_worlds(tasks: list[tuple]) -> list[tuple]:
+    """Pages that take ``attenuation_dir`` (the growth pages' attenuation) read the method check's
+    null worlds instead of simulating the same worlds again, when they are the same worlds: the
+    same prepared study (so the same design), no world sizes set by hand, the same seed,
+    hypotheses and rulebook (:func:`analysis.report.method_check.study_attenuation`). Otherwise
+    the page measures them itself, as without the runner."""
+    source = next((t for t in tasks if t[2].get("worlds_dir")), None)
+    if source is None:
+        return tasks
+    worlds_args = _study_args(Path(source[0]), source[2], names=WORLD_PARAMETERS)
+    if any(int(worlds_args.get(k, 0) or 0) for k in ("portfolios", "periods", "clients")):
+        return tasks
+    same = ("seed", "hypotheses", "rulebook")
+    out = []
+    for t in tasks:
+        wanted = _study_args(Path(t[0]), t[2], names=("attenuation_worlds",))
+        if "attenuation_dir" in _known(Path(t[0])) and wanted.get("attenuation_worlds") \
+                and t[2].get("study_dir") \
+                and t[2]["study_dir"] == source[2].get("study_dir") \
+                and _study_args(Path(t[0]), t[2], names=same) == \
+                {k: v for k, v in worlds_args.items() if k in same}:
+            t = (t[0], t[1], {**t[2], "attenuation_dir": source[2]["worlds_dir"]}, *t[3:])
+        out.append(t)
+    return out
 
 
 STUDY_DIR = ".study"  # inside a run's temporary folder; removed before the report is published
@@ -468,9 +507,10 @@ def _study_key(nb: Path, params: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def _prepare_study(folder: str, kwargs: dict, env: dict | None = None) -> tuple[str, float, str]:
+def _prepare_study(folder: str, kwargs: dict,
+                   env: dict | None = None) -> tuple[str, float, str, float]:
     """Worker: prepare the run's study once (:func:`analysis.report.study.save_prepared`) into
-    ``folder``."""
+    ``folder``. Returns what :func:`_execute` returns."""
     from analysis.report import progress, study
 
     os.environ.update(env or {})
@@ -478,7 +518,7 @@ def _prepare_study(folder: str, kwargs: dict, env: dict | None = None) -> tuple[
     os.environ[progress.ENV] = str(_progress_file(output, "step"))
     _write_line(
         _progress_file(output, "cell"), "reading, aggregating and classifying once for every page")
-    start, error = time.perf_counter(), ""
+    start, cpu0, error = time.perf_counter(), _cpu_seconds(), ""
     try:
         data_dir = kwargs.pop("data_dir", "")
         study.save_prepared(folder, data_dir, **kwargs)
@@ -488,7 +528,7 @@ def _prepare_study(folder: str, kwargs: dict, env: dict | None = None) -> tuple[
     finally:
         for key in (*(env or {}), progress.ENV):
             os.environ.pop(key, None)
-    return PREPARE, time.perf_counter() - start, error
+    return PREPARE, time.perf_counter() - start, error, _cpu_seconds() - cpu0
 
 
 def _plan_worlds(folder: str, study_dir: str, study_args: dict, args: dict,
@@ -740,6 +780,22 @@ def _study_done(folder: str, error: str, queue: list, worlds: dict) -> list:
             for t in queue]
 
 
+def _nulls_ready(task: tuple, worlds: dict) -> bool:
+    """A page that reads the method check's first ``attenuation_worlds`` null worlds
+    (``attenuation_dir``, :func:`_share_null_worlds`) starts once they are written, or once the
+    worlds can no longer write them (finished, failed, or fewer planned: the page then measures
+    its attenuation itself)."""
+    folder = task[2].get("attenuation_dir")
+    w = worlds.get(folder) if folder else None
+    if w is None or w.phase == "done":
+        return True
+    if w.phase in ("wait", "plan"):
+        return False
+    k = int(_study_args(Path(task[0]), task[2], names=("attenuation_worlds",))
+            .get("attenuation_worlds", 0) or 0)
+    return k > w.n or all(Path(folder, f"null-{i}.parquet").is_file() for i in range(k))
+
+
 def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | None, label=None,
                  previous: dict | None = None) -> dict:
     """Run every task in one process pool; ``{output path: (name, seconds, error)}``.
@@ -748,11 +804,12 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
     of its own while the other pages start; if that job fails they prepare it themselves (and
     show the error). A page that takes ``worlds_dir`` (the method check) waits for its worlds,
     which run as pool jobs of their own (:class:`_Worlds`) once the study is prepared, at most
-    ``jobs - 1`` at a time while pages wait, so the other pages render meanwhile. Pages start
-    longest first (by the previous run's timings), in their numbered order otherwise. A worker
-    that dies marks its notebook failed (a world's: the method-check page says so), and the pool
-    is started afresh for the rest (:class:`_Pool`); any exception here, ``Stopped`` included,
-    ends every worker and kernel before it propagates.
+    ``jobs - 1`` at a time while pages wait, so the other pages render meanwhile; a page that
+    reads their null worlds for its attenuation (``attenuation_dir``) waits for those
+    (:func:`_nulls_ready`). Pages start longest first (by the previous run's timings), in their
+    numbered order otherwise. A worker that dies marks its notebook failed (a world's: the
+    method-check page says so), and the pool is started afresh for the rest (:class:`_Pool`); any
+    exception here, ``Stopped`` included, ends every worker and kernel before it propagates.
     """
     previous = previous or {}
     jobs = min(jobs or os.cpu_count() or 1, len(tasks))
@@ -779,7 +836,7 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
     def startable(t) -> bool:
         study_dir, worlds_dir = t[2].get("study_dir"), t[2].get("worlds_dir")
         return (not study_dir or ready[study_dir]) and (
-            not worlds_dir or worlds[worlds_dir].phase == "done")
+            not worlds_dir or worlds[worlds_dir].phase == "done") and _nulls_ready(t, worlds)
 
     def feed() -> None:
         while len(futures) < jobs:
@@ -811,16 +868,15 @@ def _execute_all(tasks: list[tuple], jobs: int, log: Callable[[str], None] | Non
                     _worlds_done(worlds[task[1]], future, progress, names)
                     continue
                 try:
-                    name, seconds, error = future.result()
+                    name, seconds, error, cpu = future.result()
                 except Exception as exc:  # the worker process died (killed, out of memory…)
-                    name, seconds = Path(task[0]).stem, 0.0
+                    name, seconds, cpu = Path(task[0]).stem, 0.0, 0.0
                     error = (f"the worker process running it stopped "
                              f"({exc.__class__.__name__}: {exc})")
                 if task[0] == PREPARE:
                     ready[prep[task[1]]] = True
                     queue[:] = _study_done(prep[task[1]], error, queue, worlds)
-                else:
-                    done[task[1]] = (name, seconds, error)
+                done[task[1]] = (name, seconds, error, cpu)
                 progress.done(task[1], names[task[1]], seconds, error)
                 for kind in ("cell", "step"):
                     _progress_file(task[1], kind).unlink(missing_ok=True)
@@ -848,10 +904,16 @@ def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audie
     shutil.rmtree(run.tmp / WORLDS_DIR, ignore_errors=True)
     result = RunResult(out_dir=run.tmp, index=run.tmp / "index.html")
     errors = {}
+    # CPU seconds of the study's preparation and of each page (its kernel's)
+    cpu_timings: dict[str, float] = {}
+    for out, (name, _, _, cpu) in results.items():
+        if Path(out).parent == run.tmp / "executed" and name == PREPARE:
+            cpu_timings[f"{PREPARE} CPU"] = round(cpu_timings.get(f"{PREPARE} CPU", 0.0) + cpu, 2)
     for nb in run.books:
-        name, seconds, error = results.get(str(run.tmp / "executed" / nb.name),
-                                           (nb.stem, 0.0, "not run"))
+        name, seconds, error, cpu = results.get(str(run.tmp / "executed" / nb.name),
+                                                (nb.stem, 0.0, "not run", 0.0))
         result.timings[nb.stem] = round(seconds, 2)
+        cpu_timings[f"{nb.stem} CPU"] = round(cpu, 2)
         if error:
             errors[nb.stem] = error
     result.failed = [nb.stem for nb in run.books if nb.stem in errors]
@@ -876,7 +938,7 @@ def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audie
         "anonymized": anonymized or False,
         "inputs": {p.name: file_digest(p) for p in sorted(data_dir.iterdir()) if p.is_file()},
         "versions": _versions(),
-        "timings": {**result.timings, **world_timings,
+        "timings": {**result.timings, **cpu_timings, **world_timings,
                     "total": round(time.perf_counter() - started, 2)},
         "failed": result.failed,
     }
@@ -898,6 +960,13 @@ def _base_parameters(data_dir: Path, seed: int, extra: dict | None, lang: str,
     return params
 
 
+#: The kernels' BLAS and OpenMP threads unless the user's environment sets them: the pages' linear
+#: algebra is small matrices (the planner's and the bootstrap's pseudo-inverses), where a second
+#: BLAS thread only spins — on the sample the planner took 5.1–5.6 s CPU with numpy's default
+#: threads and 1.9–2.5 s with one (benchmarks/RESULTS.md).
+BLAS_THREADS = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 @dataclass
 class _Prepared:
     """What a single report and a per-portfolio batch set up alike (:func:`_prepare_run`)."""
@@ -906,7 +975,8 @@ class _Prepared:
     lang: str
     synthetic: bool
     anonymized: str  # how the pseudonyms' key was chosen ("" without anonymisation)
-    env: dict  # environment of the workers: the anonymisation key, the CSV row limit
+    env: dict  # environment of the workers and kernels: the anonymisation key, the CSV row
+    # limit, BLAS threads
     tmp: Path  # the partial folder the run is written into before it replaces ``out_dir``
 
 
@@ -922,6 +992,7 @@ def _prepare_run(data_dir: Path, out_dir: Path, *, seed: int, extra_parameters: 
     lang = base_params.get("lang", "en")
     key, anonymized = resolve_anon_key(anonymize, anon_key)
     env = {ENV_KEY: key} if key else {}
+    env.update({name: os.environ.get(name, value) for name, value in BLAS_THREADS.items()})
     if csv_max_rows is not None:  # tables longer than this: Parquet only
         env["KEYCLIENTS_CSV_MAX_ROWS"] = str(int(csv_max_rows))
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -1514,10 +1585,22 @@ def read_table(tables_dir: str | Path, name: str,
     return pd.read_csv(folder / f"{name}.csv", usecols=columns, keep_default_na=False)
 
 
-def save_figure(fig: Figure, name: str, figures_dir: str | Path | None) -> None:
-    """Write a figure shown in a notebook to ``figures/<name>.png`` (``key_*`` go on the index)."""
-    if figures_dir:
-        fig.savefig(Path(figures_dir) / f"{name}.png", dpi=110, bbox_inches="tight")
+FIGURE_DPI = 110  # the resolution of figures/<name>.png
+
+
+def save_figure(fig: Figure, name: str, figures_dir: str | Path | None) -> bytes | None:
+    """Write a figure shown in a notebook to ``figures/<name>.png`` (``key_*`` go on the index);
+    returns the PNG written (None without ``figures_dir``), which a page may show as it is
+    instead of drawing the figure a second time (:func:`analysis.report.narrative.figure`)."""
+    if not figures_dir:
+        return None
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=FIGURE_DPI, bbox_inches="tight")
+    png = buf.getvalue()
+    (Path(figures_dir) / f"{name}.png").write_bytes(png)
+    return png
 
 
 def write_workbook(tables_dir: Path, *, max_rows: int = WORKBOOK_MAX_ROWS) -> Path | None:
