@@ -123,6 +123,31 @@ def test_spark_study_brings_only_the_panel(spark, tmp_path, monkeypatch):
     assert engine.stage_of(stage, folder, freq="Q", duplicates="error") is None
 
 
+def test_a_file_changed_while_it_is_converted_is_not_taken_as_checked(spark, tmp_path, monkeypatch):
+    """checked.json records the files' sha256 from before the conversion: a file written to while
+    the CLI converts and checks it (its Parquet holds the old content) no longer matches the record,
+    so the study checks it again instead of reading the stale Parquet as checked. The record used
+    to take the sha256 after the checks, i.e. of the new content, and was accepted."""
+    from _engine_data import mixed_managers
+    from analysis.ingest import engine
+
+    folder = mixed_managers(tmp_path / "data")
+    stage = tmp_path / "stage"
+    stage.mkdir()
+    convert = engine._convert
+
+    def convert_then_append(con, path, header, target):
+        convert(con, path, header, target)
+        if path.name == "transactions.csv":  # the export is still being written
+            with open(path, "a", encoding="utf-8") as fh:
+                fh.write("\n")
+
+    monkeypatch.setattr(engine, "_convert", convert_then_append)
+    engine.check_in_engine(folder, engine="spark", stage=stage)
+    assert (stage / "checked.json").is_file()
+    assert engine.stage_of(stage, folder, freq="Q", duplicates="error") is None
+
+
 def test_run_engine_spark_bad_input_exits_2(spark, tmp_path, monkeypatch):
     from typer.testing import CliRunner
 

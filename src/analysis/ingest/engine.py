@@ -668,11 +668,15 @@ def check_in_engine(
     the Parquet without checking again. Without it the converted files are removed."""
     folder = Path(data)
     owned = engine == "spark" and not spark_active()
+    # the files' sha256 before they are converted and checked: a file changed meanwhile then
+    # differs from the record and is checked again by the study, never read as checked
+    inputs = _input_digests(folder) if stage else {}
     s = _scan_or_release(folder, engine, None, owned, stage=stage or None)
     try:
         notes = _checked(s, folder, freq, duplicates)[2]
         if s.stage is not None and not s.own_stage:
-            _write_checked(s, folder, freq=freq, duplicates=duplicates, notes=notes)
+            _write_checked(s, folder, freq=freq, duplicates=duplicates, notes=notes,
+                           inputs=inputs)
         return notes
     finally:
         close(s, stop_spark=owned)
@@ -708,12 +712,13 @@ def _input_digests(folder: Path) -> dict[str, str]:
 
 
 def _write_checked(s: Scan, folder: Path, *, freq: str, duplicates: str,
-                   notes: list[str]) -> None:
+                   notes: list[str], inputs: dict[str, str]) -> None:
     """Record in the staging folder that ``folder``'s files passed the checks (read by
-    :func:`stage_of`): their sha256, the settings, the tables converted, the warnings."""
+    :func:`stage_of`): their sha256 as they were before the conversion (``inputs``), the
+    settings, the tables converted, the warnings."""
     assert s.stage is not None
     converted = sorted(t for t in s.tables if (s.stage / f"{t}.parquet").is_dir())  # CSV files
-    record = {"folder": str(folder.resolve()), "inputs": _input_digests(folder),
+    record = {"folder": str(folder.resolve()), "inputs": inputs,
               "tables": converted, "freq": freq, "duplicates": duplicates, "notes": notes}
     (s.stage / _CHECKED).write_text(json.dumps(record, ensure_ascii=False, indent=1),
                                     encoding="utf-8")

@@ -404,14 +404,13 @@ def wild_design_mde(
     same error model: the model plus independent normal errors, no outcome read).
 
     The test is :func:`analysis.stats.cluster_inference`'s ``wild`` (restricted residuals, CR1 t,
-    symmetric p-value) with the bootstrap weights it draws from ``boot_seed`` (the fit's ``seed``:
-    the same ``(G, B)`` weights the fitted test uses; None: weights drawn from ``seed``'s own
-    stream, so that the same design and ``seed`` always give the same MDE). Unlike CV3's SE, the
-    bootstrap distribution depends on the planted slope ``d``: the restricted residuals are
-    ``M_(-j) y = d M_(-j) u_j + M_(-j) e``, so every bootstrap numerator is linear and every
-    squared bootstrap SE quadratic in ``d`` (the observed CR1 SE does not depend on it). Each
-    draw's p-value at any ``d`` is then exact from five ``B``-vectors, and the power curve over
-    ``d`` is found by bisection on the same draws, as for CV3.
+    symmetric p-value) with the bootstrap weights it draws from ``boot_seed`` (the fit's ``seed``,
+    the fit's ``(G, B)`` weights; None: from ``seed``). Unlike CV3's SE, the bootstrap distribution
+    depends on the planted slope ``d``: the restricted residuals are ``M_(-j) y = d M_(-j) u_j +
+    M_(-j) e``, so every bootstrap numerator is linear and every squared bootstrap SE quadratic in
+    ``d`` (the observed CR1 SE does not depend on it). Each draw's p-value at any ``d`` is then
+    exact from five ``B``-vectors, and the power curve over ``d`` is found by bisection on the
+    same draws, as for CV3.
 
     Returns
     -------
@@ -445,8 +444,7 @@ def wild_design_mde(
         raise InputError(f"`n_boot` must be at least {MIN_DRAWS}, got {n_boot}.")
     check_choice("weights", weights, ("auto", "rademacher", "webb"))
     u = np.asarray(design, dtype=float)
-    n, p = u.shape
-    k = int(n_terms)
+    (n, p), k = u.shape, int(n_terms)
     codes = np.unique(np.asarray(cluster), return_inverse=True)[1].ravel()
     groups = [np.flatnonzero(codes == c) for c in range(int(codes.max()) + 1)]
     g = len(groups)
