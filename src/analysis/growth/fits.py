@@ -26,7 +26,7 @@ the panel is summed from.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -278,18 +278,8 @@ def cv3_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequenc
     ``power``. Empty when the design cannot be built."""
     from analysis.stats.power import cluster_design_mde
 
-    built = _model_design(arr, outcome_col, exposure_cols)
-    if built is None:
-        return {}
-    u, ent, keep = built
-    try:
-        out = cluster_design_mde(u, ent, n_terms=len(keep), alpha=alpha, power=power, m=m,
-                                 n_sims=n_sims,
-                                 seed=seed)
-    except InputError:
-        return {}
-    ratio = out["mde"] / out["mde_fitted"]
-    return {c: float(r) for c, r in zip(keep, ratio) if np.isfinite(r) and r > 0}
+    return _design_mde_ratio(arr, outcome_col, exposure_cols, lambda u, ent, k: cluster_design_mde(
+        u, ent, n_terms=k, alpha=alpha, power=power, m=m, n_sims=n_sims, seed=seed))
 
 
 def wild_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[str], *,
@@ -305,13 +295,23 @@ def wild_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequen
     built."""
     from analysis.stats.power import wild_design_mde
 
+    return _design_mde_ratio(arr, outcome_col, exposure_cols, lambda u, ent, k: wild_design_mde(
+        u, ent, n_terms=k, alpha=alpha, power=power, m=m, n_sims=n_sims, seed=seed,
+        boot_seed=fit_seed, statistic=statistic))
+
+
+def _design_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[str],
+                      simulate: Callable[[np.ndarray, np.ndarray, int], pd.DataFrame],
+                      ) -> dict[str, float]:
+    """Per exposure, ``mde / mde_fitted`` of ``simulate(design, clusters, n_terms)`` (a design-MDE
+    simulation of :mod:`analysis.stats.power`) on the model's own design; empty when the design
+    cannot be built or the simulation refuses it."""
     built = _model_design(arr, outcome_col, exposure_cols)
     if built is None:
         return {}
     u, ent, keep = built
     try:
-        out = wild_design_mde(u, ent, n_terms=len(keep), alpha=alpha, power=power, m=m,
-                              n_sims=n_sims, seed=seed, boot_seed=fit_seed, statistic=statistic)
+        out = simulate(u, ent, len(keep))
     except InputError:
         return {}
     ratio = out["mde"] / out["mde_fitted"]
