@@ -598,6 +598,7 @@ class _Worlds:
     parts: int = 0  # world jobs finished
     error: str = ""
     cpu: float = 0.0
+    cpu_phase: dict = field(default_factory=dict)  # CPU seconds by phase (plan, null, planted)
     t0: float = 0.0
 
     def start(self) -> None:
@@ -615,6 +616,7 @@ class _Worlds:
         """One job of this page's worlds has ended (``error``: why it failed)."""
         self.running -= 1
         self.cpu += cpu
+        self.cpu_phase[self.phase] = self.cpu_phase.get(self.phase, 0.0) + cpu
         if self.phase == "done":
             return
         if error:
@@ -639,6 +641,7 @@ class _Worlds:
             Path(self.folder, "timing.json").write_text(json.dumps(
                 {"seconds": round(time.perf_counter() - self.t0, 2),
                  "cpu_seconds": round(self.cpu, 2),
+                 "cpu_by_phase": {k: round(v, 2) for k, v in self.cpu_phase.items()},
                  "n_worlds": self.n}), encoding="utf-8")
 
     def status(self) -> str:
@@ -901,6 +904,8 @@ def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audie
         t = json.loads(timing.read_text(encoding="utf-8"))
         world_timings[f"{timing.parent.name} worlds"] = t["seconds"]
         world_timings[f"{timing.parent.name} worlds CPU"] = t["cpu_seconds"]
+        for phase, cpu in t.get("cpu_by_phase", {}).items():
+            world_timings[f"{timing.parent.name} worlds CPU, {phase}"] = cpu
     shutil.rmtree(run.tmp / WORLDS_DIR, ignore_errors=True)
     result = RunResult(out_dir=run.tmp, index=run.tmp / "index.html")
     errors = {}
