@@ -292,3 +292,25 @@ def test_dates_in_the_future_warn_as_in_the_pandas_validation(tmp_path):
         zip(problems["file"], problems["column"], problems["check"], problems["count"], problems["fix"]))
     warned = [n for n in load(tmp_path).notes if "date in the future" in n]
     assert sorted(check_in_engine(tmp_path)) == sorted(warned) and len(warned) == 2
+
+
+def test_spark_run_starts_no_jvm_where_pandas_reads_the_files(tmp_path, monkeypatch):
+    """``run --engine spark``: page 1 builds its panel from tables already in its kernel with
+    DuckDB (the same panel; Spark would start a JVM there to copy the order lines), and with
+    ``portfolio_by`` in the data config (the study then reads the files in pandas) the CLI checks
+    in pandas instead of converting and checking in Spark."""
+    from analysis import cli
+    from analysis.ingest import backends
+    from analysis.report import quality, study
+
+    def no_spark(*a, **k):
+        raise AssertionError("Spark started")
+
+    monkeypatch.setattr(backends, "spark_session", no_spark)
+    monkeypatch.setattr(study, "check_in_engine", no_spark)
+    checked = quality.check(str(SAMPLE_DIR))
+    pd.testing.assert_frame_equal(quality.panel(checked, engine="spark"), quality.panel(checked, engine="duckdb"),
+                                  check_exact=True)
+    _copy_sample(tmp_path)
+    (tmp_path / "keyclients.yaml").write_text("version: 1\nportfolio_by: account_manager\n", encoding="utf-8")
+    assert cli._validate_data(tmp_path, None, "", "", engine="spark").ok

@@ -221,7 +221,9 @@ def _validate_data(data_dir: Path, config: Path | None, freq: str, portfolio_by:
     folders = company_folders(data_dir)
     if engine == "spark" and not folders and not portfolio_by:
         st = settings(data_dir, config=config or "", freq=freq)
-        if check_in_engine(data_dir, st, engine, stage=stage or ""):
+        # portfolio_by in the data config: the study reads the files in pandas (report.study), so a
+        # check in Spark here would start a JVM and convert the files for nothing
+        if not st.portfolio_by and check_in_engine(data_dir, st, engine, stage=stage or ""):
             return None
     if folders:
         if portfolio_by:

@@ -71,9 +71,12 @@ def problems_table(report: ValidationReport) -> pd.DataFrame:
 
 def panel(report: ValidationReport, *, engine: str = "duckdb", freq: str = "") -> pd.DataFrame:
     """The client × period panel of the checked base, at ``freq`` (Q or M; empty: the frequency
-    the base was checked at)."""
+    the base was checked at). The base's tables are in this process already, so ``spark`` builds
+    it with DuckDB in process too (the same panel, tested): Spark would start a JVM in the page's
+    kernel only to copy every order line into it."""
     if report.base is None:  # a report with errors has no tables (check() stops on them)
         raise InputError(report.message())
+    engine = "duckdb" if engine == "spark" else engine
     return client_period_panel(report.base, engine=engine, freq=freq or report.freq)
 
 
