@@ -484,7 +484,10 @@ def wild_design_mde(
         n0, q00, var_obs = pj["n0"], pj["q00"], pj["var_obs"]
         # the fitted test's bootstrap-t SE at the null draws, std_effect scale
         tstar = np.sqrt(n0**2 / np.where(q00 > 0, factor * q00, np.nan))
-        qstar = np.nanquantile(tstar, confidence, axis=1)
+        # np.quantile on rows without NaN (one vectorised call; nanquantile goes row by row and
+        # gives the same numbers)
+        qstar = np.quantile(tstar, confidence, axis=1) if not np.isnan(tstar).any() \
+            else np.nanquantile(tstar, confidence, axis=1)
         se_fit = np.sqrt(factor * var_obs) * qstar / level_q * sd_x[j] / sd_e
         row = {"term": j, "n": n, "n_clusters": g, "size": power_at(0.0),
                "mde_fitted": float((q + zp) * np.nanmean(se_fit)), "weights": wname,
