@@ -286,6 +286,24 @@ def fit_twoway(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[s
                              "too_few_rows": isinstance(exc, TooFewRowsError)})
 
 
+def default_design_mde(design: np.ndarray, cluster: np.ndarray, *, n_terms: int, alpha: float,
+                       power: float, m: int, n_sims: int, seed: int = 0) -> pd.DataFrame:
+    """The simulated MDE of the test the default inference runs on a design with this many
+    clusters (:func:`resolve_inference`): the CV3 test's
+    (:func:`analysis.stats.power.cluster_design_mde`) from :data:`WILD_BELOW` clusters on, the wild
+    bootstrap of the CV3 t's (:func:`analysis.stats.power.wild_design_mde`, ``statistic="cv3"``)
+    below. Same design arguments and result columns (``mde`` per term) — for a planner that sizes
+    a study by the test it will get."""
+    from analysis.stats.power import cluster_design_mde, wild_design_mde
+
+    g = len(np.unique(np.asarray(cluster)))
+    if resolve_inference(DEFAULT_INFERENCE, g) == "wild_cv3":
+        return wild_design_mde(design, cluster, n_terms=n_terms, alpha=alpha, power=power, m=m,
+                               n_sims=n_sims, seed=seed, statistic="cv3")
+    return cluster_design_mde(design, cluster, n_terms=n_terms, alpha=alpha, power=power, m=m,
+                              n_sims=n_sims, seed=seed)
+
+
 def cv3_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[str], *,
                   alpha: float,
                   power: float, m: int, n_sims: int = 500, seed: int = 0) -> dict[str, float]:
@@ -461,7 +479,8 @@ __all__ = [
     "DEFAULT_INFERENCE", "INFERENCE_CHOICES", "INFERENCE_NAMES", "WILD_BELOW", "resolve_inference",
     "MIN_PERIODS", "SINGLE_TESTS", "PortfolioArrays",
     "calibrate_single",
-    "choose_mode", "cv3_mde_ratio", "wild_mde_ratio", "fit_panel", "fit_single", "fit_twoway",
+    "choose_mode", "cv3_mde_ratio", "default_design_mde", "wild_mde_ratio", "fit_panel",
+    "fit_single", "fit_twoway",
     "independent_exposures",
     "model_exposures",
     "model_notes", "n_portfolios", "usable_exposures", "within_sd",
