@@ -162,9 +162,9 @@ def test_world_cost_model_counts_every_kind_and_the_inference_the_worlds_use():
     assert method_check.worlds_cost(d, 2, ("null",)) < method_check.worlds_cost(d, 2)
     from analysis.growth import fits
 
-    resolve = getattr(fits, "resolve_inference", None)
-    expect = resolve(fits.DEFAULT_INFERENCE, d.portfolios) if resolve else fits.DEFAULT_INFERENCE
-    assert method_check.worlds_inference(d) == expect
+    expect = fits.resolve_inference(fits.DEFAULT_INFERENCE, d.portfolios)
+    assert method_check.worlds_inference(d) == expect == "wild_cv3"  # 8 portfolios
+    assert method_check.worlds_inference(method_check.Design(portfolios=50, periods=16, clients=28)) == "cv3"
     assert method_check.world_cost(d, "null") == method_check.world_cost(d, "null", expect)
 
 

@@ -434,9 +434,7 @@ def worlds_inference(design: Design) -> str:
     at the design's number of portfolios)."""
     from analysis.growth import fits
 
-    resolve = getattr(fits, "resolve_inference", None)
-    default = fits.DEFAULT_INFERENCE
-    return resolve(default, design.portfolios) if resolve else default
+    return fits.resolve_inference(fits.DEFAULT_INFERENCE, design.portfolios)
 
 
 def world_cost(design: Design, kind: str = "null", inference: str | None = None) -> float:
