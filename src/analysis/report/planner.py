@@ -450,11 +450,14 @@ class _Planner:
         un = math.nan
         if g_ok:
             found = _units_by_simulation(lambda g: self.cv3(h, units=g), g_ok, t_use, k, alpha, m,
-                                         h.min_effect)
+                                         h.min_effect, cap=MAX_REFUSED_UNITS)
             if found:
                 un = found.units
                 need.append(("plan.need.units_mde", {"G": found.units, "T": t_use, **words,
                                                      "low": found.low, "high": found.high}))
+            elif np.isfinite(self.cv3(h, units=g_ok)):  # simulated there, and the MDE far above
+                need.append(("plan.need.units_beyond", {"G": MAX_REFUSED_UNITS, "T": t_use,
+                                                        **words}))
         if freq == "Q" and np.isfinite(monthly) and monthly > t_use \
                 and self.refusal(h, units=copies, periods=int(monthly)) is None:
             mde_m = self.cv3(h, units=copies, periods=int(monthly))
@@ -578,10 +581,11 @@ class _Planner:
                                                 extra, unit_col, monthly, freq, needs_data, deff_u,
                                                 sim_units)
             else:
-                # (copies of one portfolio would be alike: no stand-in for real units)
+                # (copies of one portfolio would be alike: no stand-in for real units; and where the
+                # test accepts the panel, more units like its own cannot make it refuse)
                 refused_u = self.refusal(h, units=G_units) \
                     if not missing and pp is not None and G_units >= 2 and G_port >= 2 \
-                    and t_use >= 2 \
+                    and t_use >= 2 and (refused is not None or G_units < G_port) \
                     and outcome_column(h.outcome, h.lag) in pp.columns else None
                 mde_u, method_u, deff_u = (math.nan if refused_u is not None else bound_u,
                                            "independent_rows", 1.0)
@@ -746,6 +750,9 @@ def _known(sim: Callable[[int], float], G: int, value: float) -> Callable[[int],
 #: error draws of each (fewer than the MDE's own; the Monte Carlo error this leaves is stated with
 #: the answer: :func:`mde_mc_error`).
 UNIT_SIMS, MAX_UNITS, UNIT_SEARCH_SIMS = 5, 2000, 200
+#: Most units the search for an MDE of min_effect tries from a design the test refuses (the test
+#: needs more units there already; simulations of a thousand units cost seconds each).
+MAX_REFUSED_UNITS = 200
 #: Most usable periods the planner's search for a testable design tries (copies of the data's
 #: periods: a design the test refuses for its units — one portfolio identifies the exposure — stays
 #: refused however long, and the test on hundreds of periods costs seconds each).
@@ -782,7 +789,7 @@ class UnitsFound:
 
 def _units_by_simulation(sim: Callable[[int], float], G: int, t_use: int, k: int, alpha: float,
                          m: int,
-                         target: float) -> UnitsFound | None:
+                         target: float, cap: int = MAX_UNITS) -> UnitsFound | None:
     """Units (at this T) for a simulated CV3 MDE of ``target``: the formula's answer at the design
     effect measured by simulating the design with that many copies of the data's units, repeated
     until the proposal repeats (at most :data:`UNIT_SIMS` simulations).
@@ -810,7 +817,7 @@ def _units_by_simulation(sim: Callable[[int], float], G: int, t_use: int, k: int
             return None
         deff = mde_g / formula(g)
         nxt = _search(lambda x: formula(x) * deff, target, 2)
-        if nxt is None or nxt > MAX_UNITS:
+        if nxt is None or nxt > cap:
             return None
         if nxt in tried:
             break
@@ -825,7 +832,7 @@ def _units_by_simulation(sim: Callable[[int], float], G: int, t_use: int, k: int
         return formula(x) * float(np.exp(np.interp(math.log(x), lx, ld)))
 
     units = _search(curve, target, 2)
-    if units is None or units > MAX_UNITS:
+    if units is None or units > cap:
         return None
     err = mde_mc_error(UNIT_SEARCH_SIMS, units - 1, alpha=alpha, m=m)
     low = _search(curve, target * (1 + 2 * err), 2) or units
