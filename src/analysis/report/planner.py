@@ -26,6 +26,12 @@ hypothesis family: m = the number of hypotheses at that level).
   level): the formula :func:`analysis.stats.power.design_mde` (``mde_method`` ``independent_rows``),
   which assumes independent rows after the fixed effects — a lower bound.
 
+Whether a panel design can be tested at all is the confirmatory test's own decision, asked of it on
+the design with a noise outcome (:func:`design_probe`, :func:`test_decision`): where it refuses, the
+row is ``not_testable`` with the test's reason (``test_reason``) and the fewest units and periods
+from which it would test (``testable_units``, ``testable_periods``) — no threshold of the test is
+copied.
+
 Where a design cannot test a hypothesis, or its MDE is more than twice ``min_effect``, the planner
 says why and what would bring the MDE down to ``min_effect``: how many periods (at this number of
 units), how many units (at this number of periods), and what monthly periods would give. For a
@@ -440,8 +446,8 @@ class _Planner:
             need.append(("plan.need.testable_units", {"G": g_ok, "T": t_use, **words}))
         if t_ok:
             need.append(("plan.need.testable_periods",
-                         {"periods": t_ok + extra, "usable": t_ok, "span": _span(t_ok + extra, freq),
-                          "G": G, **words}))
+                         {"periods": t_ok + extra, "usable": t_ok,
+                          "span": _span(t_ok + extra, freq), "G": G, **words}))
         elif (h.id, copies) in self._hopeless:
             need.append(("plan.need.periods_no_help", {"G": G, **words}))
         else:
@@ -463,7 +469,8 @@ class _Planner:
             mde_m = self.cv3(h, units=copies, periods=int(monthly))
             if np.isfinite(mde_m):
                 need.append(("plan.need.monthly_panel", {"usable": int(monthly), "mde": mde_m}))
-        return need, math.nan, un, float(g_ok or math.nan), float(t_ok + extra if t_ok else math.nan)
+        t_all = float(t_ok + extra) if t_ok else math.nan
+        return need, math.nan, un, float(g_ok or math.nan), t_all
 
     def kind_problem(self, h, extra):
         """(reason, needs) when h's kind has no decided membership: a history shorter than the
@@ -732,7 +739,8 @@ def _cv3_of(pp: pd.DataFrame, h, alpha: float, m: int, units: int = 0, periods: 
     usable = usable_exposures(pp)
     cols, term = model_exposures(pp, h.outcome, usable)
     return cv3_design_mde(pp, col, cols, term.get(h.category, ""), alpha=alpha, m=m, units=units,
-                          periods=periods, n_sims=UNIT_SEARCH_SIMS if units or periods else CV3_SIMS)
+                          periods=periods,
+                          n_sims=UNIT_SEARCH_SIMS if units or periods else CV3_SIMS)
 
 
 def _known(sim: Callable[[int], float], G: int, value: float) -> Callable[[int], float]:
@@ -998,5 +1006,6 @@ def plan_study(s: Study, *, hypotheses: HypothesesArg = None) -> pd.DataFrame:
                 rulebook=s.rulebook, variants=s.variants)
 
 
-__all__ = ["DESIGNS", "PLAN_COLUMNS", "cv3_design_mde", "format_plan", "infer_freq", "plan",
-           "plan_for", "plan_line", "plan_study"]
+__all__ = ["DESIGNS", "PLAN_COLUMNS", "UnitsFound", "cv3_design_mde", "design_probe", "format_plan",
+           "infer_freq", "mde_mc_error", "plan", "plan_for", "plan_line", "plan_study",
+           "test_decision"]
