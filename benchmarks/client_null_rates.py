@@ -7,7 +7,10 @@ of SD 0.35 over the span plus a random walk) and with that factor set to 0 (``no
 draws otherwise, so the pair differs only by it). Each world is tested with the kinds as the default
 rules decide them (``rules``) and with the latent kinds of truth.json (``latent``; key kinds are
 left out, they have no latent truth). The test is the report's: :func:`period_slopes_regression`
-with every kind jointly, :data:`CONTROLS`, and the Newey-West term for change outcomes.
+with every kind jointly, :data:`CONTROLS`, and the Newey-West term for change outcomes — and, on the
+same worlds, the same test with lasting-size controls added (``controls`` column: ``history``, the
+client's log mean revenue per period over its history before t; ``history_last``, and its last
+period's log revenue; session 6, docs/methods.md "Client level").
 
 Built-in client-level differences of the generator (truth.json ``client_baseline`` and the event
 model: advanced clients grow early and churn more, understanding clients stay, demanding clients

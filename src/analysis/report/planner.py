@@ -62,7 +62,7 @@ from analysis.growth.panel import (
     outcome_kind,
     portfolio_panel,
 )
-from analysis.growth.spec import HypothesesArg, as_hypothesis_file
+from analysis.growth.spec import HypothesesArg, Hypothesis, as_hypothesis_file
 from analysis.ingest.periods import period_axis
 from analysis.stats.power import cluster_design_mde, design_mde
 
@@ -217,7 +217,7 @@ def design_probe(pp: pd.DataFrame, outcome_col: str, *, units: int = 0, periods:
     return d
 
 
-def test_decision(probe: pd.DataFrame, h) -> pd.Series:
+def test_decision(probe: pd.DataFrame, h: Hypothesis) -> pd.Series:
     """The default confirmatory test's own row for hypothesis ``h`` on a :func:`design_probe`
     (:func:`analysis.growth.confirmatory.test_hypotheses`, panel mode): its ``reason_code`` is
     empty where the test tests, else the test's reason (``too_few_rows``,
@@ -524,7 +524,7 @@ class _Planner:
         company as one series."""
         T_all, W, freq, k = self.T_all, self.W, self.freq, self.k
         alpha, m_port = self.alpha, self.m_port
-        pp, G_port, unit_col, G_units = self.pp, self.G_port, self.unit_col, self.G_units
+        pp, G_port = self.pp, self.G_port
         add = self.add
         kind = outcome_kind(h.outcome)
         t_use = _usable(T_all, W, h.lag, kind)
@@ -571,8 +571,19 @@ class _Planner:
         add(h, "portfolio_panel", "portfolio", G_port, t_use, G_port * t_use,
             G_port + t_use - 1 + k, G_port - 1,
             m_port, mde_v, reason, need, pn, un, monthly, method, bound, code, testable)
-        # 2. sub-portfolios (the same panel when it is cut by this column; else a panel of that
-        # many units like the portfolios, asked of the test on copies of the panel's units)
+        self.sub_rows(h, portfolio_by, t_use, extra, monthly, missing, needs_data, panel_row,
+                      refused, sim_units)
+        self.series_row(h, t_use, extra, monthly, missing, needs_data)
+
+    def sub_rows(self, h, portfolio_by: str, t_use: int, extra: int, monthly: float, missing,
+                 needs_data: list, panel_row: tuple, refused: pd.Series | None,
+                 sim_units: Callable[[int], float] | None) -> None:
+        """The sub-portfolios design: the portfolio panel's row when the panel is cut by this
+        column; else a panel of that many units like the portfolios, asked of the test on copies
+        of the panel's units."""
+        T_all, W, freq, k = self.T_all, self.W, self.freq, self.k
+        alpha, m_port, pp = self.alpha, self.m_port, self.pp
+        G_port, unit_col, G_units, add = self.G_port, self.unit_col, self.G_units, self.add
         if unit_col:
             same = unit_col == portfolio_by and G_units == G_port
             bound_u = _panel_mde(G_units, t_use, k, alpha, m_port) if not missing else math.nan
@@ -620,7 +631,6 @@ class _Planner:
         else:
             add(h, "sub_portfolios", "", 0, t_use, 0, np.nan, np.nan, m_port, math.nan,
                 ("plan.reason.no_units", {}), [("plan.need.units_column", {})], monthly=monthly)
-        self.series_row(h, t_use, extra, monthly, missing, needs_data)
 
     def series_row(self, h, t_use, extra, monthly, missing, needs_data) -> None:
         """The company as one series (ADL with its own lag; at least MIN_SERIES usable periods)."""
