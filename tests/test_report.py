@@ -264,3 +264,23 @@ def test_strip_plots_are_drawn_the_same_every_time():
     np.random.seed(7)
     figures.method_check(runs)
     assert (np.random.get_state()[1] == before).all()
+
+
+def test_method_check_table_texts_are_english_and_the_page_translates_them():
+    """``method_check.csv``'s ``*_text`` columns are data: English whatever the report's language
+    (docs/data.md); :func:`method_check.rate_texts` writes them in the page's language from the
+    counts beside them."""
+    from analysis.report import method_check
+
+    runs = pd.DataFrame({"id": "H1", "category": "image", "outcome": "revenue_growth", "lag": 1,
+                         "kind": ["null"] * 16, "rejected": [True] * 3 + [False] * 13,
+                         "p_unc": [0.01] * 3 + [0.5] * 13, "planted": 0.0, "std_effect": 0.0,
+                         "verdict": "inconclusive", "mde": 0.3, "latent_corr": 0.5, "latent_slope": 0.5,
+                         "world": range(16)})
+    runs.attrs["alpha"] = 0.05
+    table = method_check.summary(runs)
+    assert table.loc[0, "size_text"] == "3/16 (0.19, 95 % CI 0.04–0.46)"
+    shown = method_check.rate_texts(table, "ru")
+    assert shown.loc[0, "size_text"] == "3/16 (0,19, 95 % ДИ 0,04–0,46)"
+    assert shown.loc[0, "power_planted_text"] == "0/0" and table.loc[0, "size_text"].endswith("0.46)")
+    pd.testing.assert_frame_equal(method_check.rate_texts(table, "en"), table)
