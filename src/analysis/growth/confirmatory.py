@@ -468,6 +468,8 @@ def holm_reachable(results: pd.DataFrame, alpha: float) -> bool:
     6/216 (:func:`analysis.stats.cluster.bootstrap_p_floor`): no hypothesis can then be supported
     or contradicted, whatever the data, and the inconclusive rows say so (``verdict_reason``
     ``p_floor``). True for every other inference."""
+    if not {"p_unc", "inference", "mode", "n_portfolios"} <= set(results.columns):
+        return True  # a table without the tests' columns (re-deciding given verdict inputs only)
     tested = results[results["p_unc"].notna() & results["inference"].isin(["wild", "wild_cv3"])]
     if tested.empty or (results["mode"] != "panel").any():
         return True
