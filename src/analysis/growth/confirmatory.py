@@ -214,20 +214,24 @@ def _mde_ratios(data: pd.DataFrame, out: pd.DataFrame,
     rows (one simulation per model, m = the tested rows)."""
     from analysis.growth.fits import cv3_mde_ratio, wild_mde_ratio
 
-    def ratio(arr, col, cols, m):
-        if inference in ("wild", "wild_cv3"):
+    def ratio(arr, col, cols, m, terms):
+        if inference in ("wild", "wild_cv3"):  # the tested exposures only: a simulation each
             return wild_mde_ratio(arr, col, cols, alpha=alpha, power=power, m=m, seed=seed,
-                                  fit_seed=seed,
+                                  fit_seed=seed, terms=terms,
                                   statistic="cv3" if inference == "wild_cv3" else "cr1")
         return cv3_mde_ratio(arr, col, cols, alpha=alpha, power=power, m=m, seed=seed)
 
     tested = set(out.loc[out["p_unc"].notna(), "id"])
     arr, cache, res = PortfolioArrays(data), {}, {}
+    needed: dict[tuple, list[str]] = {}
+    for hid, (col, cols, term) in models.items():
+        if hid in tested:
+            needed.setdefault((col, cols), []).append(term)
     for hid, (col, cols, term) in models.items():
         if hid not in tested:
             continue
         if (col, cols) not in cache:
-            cache[(col, cols)] = ratio(arr, col, list(cols), len(tested))
+            cache[(col, cols)] = ratio(arr, col, list(cols), len(tested), needed[(col, cols)])
         if term in cache[(col, cols)]:
             res[hid] = cache[(col, cols)][term]
     return res
@@ -464,6 +468,8 @@ def holm_reachable(results: pd.DataFrame, alpha: float) -> bool:
     6/216 (:func:`analysis.stats.cluster.bootstrap_p_floor`): no hypothesis can then be supported
     or contradicted, whatever the data, and the inconclusive rows say so (``verdict_reason``
     ``p_floor``). True for every other inference."""
+    if not {"p_unc", "inference", "mode", "n_portfolios"} <= set(results.columns):
+        return True  # a table without the tests' columns (re-deciding given verdict inputs only)
     tested = results[results["p_unc"].notna() & results["inference"].isin(["wild", "wild_cv3"])]
     if tested.empty or (results["mode"] != "panel").any():
         return True

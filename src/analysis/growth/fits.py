@@ -316,31 +316,38 @@ def cv3_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequenc
     ``power``. Empty when the design cannot be built."""
     from analysis.stats.power import cluster_design_mde
 
-    return _design_mde_ratio(arr, outcome_col, exposure_cols, lambda u, ent, k: cluster_design_mde(
-        u, ent, n_terms=k, alpha=alpha, power=power, m=m, n_sims=n_sims, seed=seed))
+    return _design_mde_ratio(arr, outcome_col, exposure_cols,
+                             lambda u, ent, k, _: cluster_design_mde(
+                                 u, ent, n_terms=k, alpha=alpha, power=power, m=m, n_sims=n_sims,
+                                 seed=seed))
 
 
 def wild_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[str], *,
                    alpha: float, power: float, m: int, n_sims: int = 300, seed: int = 0,
-                   fit_seed: int | None = None, statistic: str = "cr1") -> dict[str, float]:
+                   fit_seed: int | None = None, statistic: str = "cr1",
+                   terms: Sequence[str] | None = None) -> dict[str, float]:
     """:func:`cv3_mde_ratio` for the restricted wild cluster bootstrap (``statistic`` ``cr1``:
     ``wild``; ``cv3``: ``wild_cv3``): per exposure, the test's simulated MDE on the model's own
     design (:func:`analysis.stats.power.wild_design_mde`, with the bootstrap weights the fit drew
     from ``fit_seed``) over the mean fitted (t + z) × bootstrap-t SE of the same null draws. The
     (t + z) formula on the bootstrap-t SE says little about the bootstrap's power (``wild``: found
     with power 0.52 on lean worlds of 10 units × 19 periods, 0.78 at the scaled MDE); the fitted
-    MDE × this ratio is the effect the test finds with ``power``. Empty when the design cannot be
-    built."""
+    MDE × this ratio is the effect the test finds with ``power``. ``terms``: only these exposures
+    (the tested ones; each costs a simulation of its own, the others' are not computed). Empty
+    when the design cannot be built."""
     from analysis.stats.power import wild_design_mde
 
-    return _design_mde_ratio(arr, outcome_col, exposure_cols, lambda u, ent, k: wild_design_mde(
-        u, ent, n_terms=k, alpha=alpha, power=power, m=m, n_sims=n_sims, seed=seed,
-        boot_seed=fit_seed, statistic=statistic))
+    def simulate(u: np.ndarray, ent: np.ndarray, k: int, idx: list[int] | None) -> pd.DataFrame:
+        return wild_design_mde(u, ent, n_terms=k, alpha=alpha, power=power, m=m, n_sims=n_sims,
+                               seed=seed, boot_seed=fit_seed, statistic=statistic, terms=idx)
+
+    return _design_mde_ratio(arr, outcome_col, exposure_cols, simulate, terms)
 
 
 def _design_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[str],
-                      simulate: Callable[[np.ndarray, np.ndarray, int], pd.DataFrame],
-                      ) -> dict[str, float]:
+                      simulate: Callable[[np.ndarray, np.ndarray, int, list[int] | None],
+                                         pd.DataFrame],
+                      terms: Sequence[str] | None = None) -> dict[str, float]:
     """Per exposure, ``mde / mde_fitted`` of ``simulate(design, clusters, n_terms)`` (a design-MDE
     simulation of :mod:`analysis.stats.power`) on the model's own design; empty when the design
     cannot be built or the simulation refuses it."""
@@ -348,12 +355,13 @@ def _design_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Seq
     if built is None:
         return {}
     u, ent, keep = built
+    idx = None if terms is None else [keep.index(c) for c in terms if c in keep]
     try:
-        out = simulate(u, ent, len(keep))
+        out = simulate(u, ent, len(keep), idx)
     except InputError:
         return {}
     ratio = out["mde"] / out["mde_fitted"]
-    return {c: float(r) for c, r in zip(keep, ratio) if np.isfinite(r) and r > 0}
+    return {keep[int(j)]: float(r) for j, r in zip(out["term"], ratio) if np.isfinite(r) and r > 0}
 
 
 def _model_design(arr: PortfolioArrays, outcome_col: str,
