@@ -373,6 +373,27 @@ def test_default_at_a_handful_of_portfolios_says_when_the_p_value_floor_blocks_h
     assert confirmatory.holm_reachable(cv3, 0.05)
 
 
+def test_default_follows_the_portfolios_a_test_rests_on_not_the_panel_s():
+    """``auto`` picks the method by the test's own clusters: a panel of 12 portfolios where one
+    has no known outcome (a manager who left after one quarter) tests on 11, where the default is
+    the bootstrap of the CV3 t. Resolved on the panel's 12 the row said ``cv3`` over 11 portfolios
+    and page 3 called it "chosen in the analysis' settings instead of the default at 11
+    portfolios" — a setting nobody made."""
+    data = _constructed_panel(G=12, T=12)
+    data.loc[data["portfolio"] == "P11", "revenue_growth_h1"] = np.nan
+    res = confirmatory.test_hypotheses(data, HYPS[:2])
+    a, b = res.set_index("id").loc["A"], res.set_index("id").loc["B"]
+    assert (a["n_portfolios"], b["n_portfolios"]) == (11, 12)
+    assert (a["inference"], b["inference"]) == ("wild_cv3", "cv3")
+    assert "of the jackknife (CV3) t" in a["test"] and "of the jackknife" not in b["test"]
+    only_a = confirmatory.test_hypotheses(data, HYPS[:1])
+    en = wording.inference_sentence(only_a, "en")
+    assert "instead of the default" not in en and "the default below 12 portfolios" in en, en
+    # a named method stays the method of every row
+    named = confirmatory.test_hypotheses(data, HYPS[:2], inference="cv3")
+    assert (named["inference"] == "cv3").all()
+
+
 def test_default_inference_is_the_measured_one_and_bad_names_are_rejected():
     """``auto``: CV3 from 12 portfolios on, the wild bootstrap of the CV3 t below (measured:
     benchmarks/inference_choice.md, "Session 5"); the row names the method used."""

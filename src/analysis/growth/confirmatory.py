@@ -156,13 +156,13 @@ def test_hypotheses(
     alpha = hf.alpha if alpha is None else float(alpha)
     _check_options(measure, inference)
     md = choose_mode(data, mode)
-    inference = resolve_inference(inference, n_portfolios(data))
+    requested, inference = inference, resolve_inference(inference, n_portfolios(data))
     warn_list: list[str] = []
     attrs: dict = {"mode": md, "alpha": alpha, "measure": measure}
     # id: the model's outcome, exposures, term
     models: dict[str, tuple[str, tuple[str, ...], str]] = {}
     if md == "panel":
-        rows = _panel_rows(data, hf.hypotheses, measure=measure, inference=inference, seed=seed,
+        rows = _panel_rows(data, hf.hypotheses, measure=measure, inference=requested, seed=seed,
                            attrs=attrs,
                            warn_list=warn_list, models=models)
     else:
@@ -170,9 +170,8 @@ def test_hypotheses(
                             n_calibration=n_calibration, attrs=attrs, warn_list=warn_list)
     out = pd.DataFrame(rows, columns=RESULT_COLUMNS)
     out["attenuation"] = _attenuations(out, attenuation)
-    scale = _mde_ratios(data, out, models, alpha=alpha, power=power, seed=seed,
-                        inference=inference) \
-        if mde_by_design and md == "panel" and inference in ("cv3", "wild", "wild_cv3") else {}
+    scale = _mde_ratios(data, out, models, alpha=alpha, power=power, seed=seed) \
+        if mde_by_design and md == "panel" else {}
     if scale:
         attrs["mde_ratio"] = scale
     out = _decide(out, alpha=alpha, power=power, sentences=sentences, mde_scale=scale)
@@ -208,20 +207,23 @@ def _attenuations(out: pd.DataFrame, attenuation: Mapping[str, float] | None) ->
 
 def _mde_ratios(data: pd.DataFrame, out: pd.DataFrame,
                 models: Mapping[str, tuple[str, tuple[str, ...], str]], *,
-                alpha: float, power: float, seed: int, inference: str = "cv3") -> dict[str, float]:
-    """``{id: ratio}`` of :func:`analysis.growth.fits.cv3_mde_ratio` (``wild``:
+                alpha: float, power: float, seed: int) -> dict[str, float]:
+    """``{id: ratio}`` of :func:`analysis.growth.fits.cv3_mde_ratio` (``wild``, ``wild_cv3``:
     :func:`analysis.growth.fits.wild_mde_ratio`, with the fit's bootstrap weights) for the tested
-    rows (one simulation per model, m = the tested rows)."""
+    rows of those methods, each by the method its row was tested with (``auto`` picks it by the
+    model's own portfolios), one simulation per model, m = the tested rows."""
     from analysis.growth.fits import cv3_mde_ratio, wild_mde_ratio
 
-    def ratio(arr, col, cols, m, terms):
+    def ratio(arr, col, cols, m, terms, inference):
         if inference in ("wild", "wild_cv3"):  # the tested exposures only: a simulation each
             return wild_mde_ratio(arr, col, cols, alpha=alpha, power=power, m=m, seed=seed,
                                   fit_seed=seed, terms=terms,
                                   statistic="cv3" if inference == "wild_cv3" else "cr1")
         return cv3_mde_ratio(arr, col, cols, alpha=alpha, power=power, m=m, seed=seed)
 
-    tested = set(out.loc[out["p_unc"].notna(), "id"])
+    ok = out["p_unc"].notna()
+    method = dict(zip(out.loc[ok, "id"], out.loc[ok, "inference"].astype(str)))
+    tested = {h for h, mth in method.items() if mth in ("cv3", "wild", "wild_cv3")}
     arr, cache, res = PortfolioArrays(data), {}, {}
     needed: dict[tuple, list[str]] = {}
     for hid, (col, cols, term) in models.items():
@@ -231,7 +233,8 @@ def _mde_ratios(data: pd.DataFrame, out: pd.DataFrame,
         if hid not in tested:
             continue
         if (col, cols) not in cache:
-            cache[(col, cols)] = ratio(arr, col, list(cols), len(tested), needed[(col, cols)])
+            cache[(col, cols)] = ratio(arr, col, list(cols), len(method), needed[(col, cols)],
+                                       method[hid])
         if term in cache[(col, cols)]:
             res[hid] = cache[(col, cols)][term]
     return res
@@ -244,8 +247,9 @@ def _panel_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure
     outcome and set of exposures, shared by the hypotheses that need it)."""
     arr = PortfolioArrays(data)
     exp_cols = usable_exposures(arr, measure=measure)
-    fits: dict[tuple, fe.TwoWayFit | pd.DataFrame | None] = {}
+    fits: dict[tuple, tuple[fe.TwoWayFit | pd.DataFrame | None, str]] = {}
     G = n_portfolios(data)
+    requested, inference = inference, resolve_inference(inference, G)
     attrs["inference"] = inference
     if G < 30 and inference == "cr1":
         warn_list.append(
@@ -258,17 +262,33 @@ def _panel_rows(data: pd.DataFrame, hypotheses: Sequence[Hypothesis], *, measure
         cols_h, collinear = independent_exposures(arr, col, cols_h, keep=term)
         key = (col, tuple(cols_h))
         if key not in fits:
-            fits[key] = fit_twoway(arr, col, cols_h, inference, seed) if col in data.columns \
-                else None
+            fits[key] = _fit_model(arr, col, cols_h, requested, G, seed) \
+                if col in data.columns else (None, inference)
+        fit, used = fits[key]
         row = _blank(h, measure, "panel")
         row["exposure"] = term
-        row["inference"] = inference
+        row["inference"] = used
         row["test"] = ("panel: portfolio and period fixed effects, clustered by portfolio, "
-                       f"{INFERENCE_NAMES[inference][0]}")
-        rows.append(_panel_row(row, fits[key], arr, col, term, cols_h, collinear, h.id, attrs,
+                       f"{INFERENCE_NAMES[used][0]}")
+        rows.append(_panel_row(row, fit, arr, col, term, cols_h, collinear, h.id, attrs,
                                warn_list))
         models[h.id] = (col, tuple(cols_h), term)
     return rows
+
+
+def _fit_model(arr: PortfolioArrays, col: str, cols: Sequence[str], requested: str, G: int,
+               seed: int) -> tuple[fe.TwoWayFit | pd.DataFrame | None, str]:
+    """The two-way fit of one model and the method it was tested with: ``requested``
+    resolved (:func:`analysis.growth.fits.resolve_inference`) at the portfolios the model rests
+    on — fewer than the panel's where a portfolio has no usable row (``auto``: the bootstrap of
+    the CV3 t below 12 of them, as measured, not CV3 because the panel has 12)."""
+    method = resolve_inference(requested, G)
+    fit = fit_twoway(arr, col, cols, method, seed)
+    if isinstance(fit, fe.TwoWayFit):
+        own = resolve_inference(requested, int(fit.n_entities))
+        if own != method:
+            method, fit = own, fit_twoway(arr, col, cols, own, seed)
+    return fit, method
 
 
 def _panel_row(row: dict, fit: fe.TwoWayFit | pd.DataFrame | None, arr: PortfolioArrays, col: str,

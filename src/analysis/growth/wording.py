@@ -211,7 +211,8 @@ def inference_sentence(results: pd.DataFrame, lang: str = "en") -> str:
                 f"level." if lang == "en" else
                 f"Один портфель: p-значения дает тест {method} — тот, чья доля отклонений на "
                 f"смоделированных независимых рядах такой длины ближе всего к номинальному уровню.")
-    g = int(tested["n_portfolios"].max())
+    # the portfolios of this method's tests (``auto`` picks the method by a model's own portfolios)
+    g = int(tested.loc[tested["inference"].astype(str) == method, "n_portfolios"].max())
     name = INFERENCE_NAMES[method][0 if lang == "en" else 1]
     extra = ""
     if method == "cr2":
