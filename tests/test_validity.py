@@ -156,6 +156,37 @@ def test_familywise_warns_only_when_the_whole_ci_is_above_ten_percent():
     assert method_check.familywise(runs(2, 16))["warn"] is False
 
 
+def test_worlds_the_tests_refused_do_not_count_as_holding_the_level():
+    """One company's short export (4 managers × 8 quarters): the tests refuse every hypothesis in
+    every world (too_few_rows). Page 5 said '0/10 had at least one false positive …; the design
+    holds it at 5 %' and a size of 0/10 per hypothesis — a level no test ran at. Only worlds where
+    a hypothesis was tested count; with none the page says these worlds say nothing."""
+    n = 10
+    refused = pd.DataFrame({"kind": "null", "world": np.repeat(np.arange(n), 2), "id": ["H1", "H2"] * n,
+                            "category": "image", "outcome": "new_clients", "lag": 1, "planted": 0.0,
+                            "rejected": False, "p_unc": np.nan, "std_effect": np.nan,
+                            "verdict": "not_testable", "mde": np.nan, "latent_corr": 0.9, "latent_slope": 0.9})
+    refused.attrs["alpha"] = 0.05
+    fw = method_check.familywise(refused)
+    assert (fw["k"], fw["n"]) == (0, 0)
+    table = method_check.summary(refused)
+    assert (table["size_n"] == 0).all() and (table["size_unadjusted_n"] == 0).all()
+    en = method_check.familywise_sentence(fw, 0.05, "en")
+    ru = method_check.familywise_sentence(fw, 0.05, "ru")
+    assert "No null world of this design could be tested" in en and "holds it" not in en
+    assert "Ни один нулевой мир" in ru
+    # half the worlds tested H1 (one false positive among them): the rate is over those 5
+    mixed = refused.copy()
+    tested = (mixed["id"] == "H1") & (mixed["world"] < 5)
+    mixed.loc[tested, "p_unc"] = 0.5
+    mixed.loc[tested & (mixed["world"] == 0), ["p_unc", "rejected"]] = [0.001, True]
+    fw = method_check.familywise(mixed)
+    assert (fw["k"], fw["n"]) == (1, 5)
+    assert "1/5 had at least one false positive" in method_check.familywise_sentence(fw, 0.05, "en")
+    h1 = method_check.summary(mixed).set_index("id").loc["H1"]
+    assert (h1["size_k"], h1["size_n"], h1["size_unadjusted_k"]) == (1, 5, 1)
+
+
 def test_latent_attenuation_recovers_a_known_correlation():
     rng = np.random.default_rng(3)
     P, T = 40, 12

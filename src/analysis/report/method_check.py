@@ -722,8 +722,9 @@ def summary(runs: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
     """Per hypothesis, with exact binomial 95 % CIs (``<rate>``, ``_ci_low``, ``_ci_high``, ``_k``,
     ``_n`` and ``_text``, e.g. ``"0/16 (0.00, 95 % CI 0.00–0.21)"``):
 
-    - ``size``: rejections (Holm) in null worlds; ``size_unadjusted``: p_unc < α there (the
-      hypotheses file's level, :func:`level`).
+    - ``size``: rejections (Holm) in null worlds where the hypothesis was tested (a world whose
+      test refused it, ``not_testable``, is no evidence that the test holds its level);
+      ``size_unadjusted``: p_unc < α there (the hypotheses file's level, :func:`level`).
     - ``power_planted``: rejections with the expected sign in planted worlds where this hypothesis
       carries an effect; ``power_min_effect``: the same in min_effect worlds.
     - ``false_no_effect``: ``no_effect`` verdicts where an effect was planted (planted and
@@ -740,6 +741,7 @@ def summary(runs: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
         pl = g[(g["kind"] == "planted") & (g["planted"] != 0)]
         me = g[(g["kind"] == "min_effect") & (g["planted"] != 0)]
         eff = g[(g["kind"] != "null") & (g["planted"] != 0)]
+        null = null[null["p_unc"].notna()]  # a world the test refused cannot show its size
         row.update(_rate_cols("size", null["rejected"].astype(bool), lang))
         row.update(_rate_cols("size_unadjusted", null["p_unc"] < alpha, lang))
 
@@ -763,13 +765,31 @@ def summary(runs: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
 
 def familywise(runs: pd.DataFrame) -> dict:
     """Family-wise rate in null worlds (any hypothesis rejected after Holm) with its exact 95 % CI:
-    ``rate, ci_low, ci_high, k, n, text`` and ``warn`` (True when the whole CI lies above 0.10)."""
-    null = runs[runs["kind"] == "null"]
+    ``rate, ci_low, ci_high, k, n, text`` and ``warn`` (True when the whole CI lies above 0.10).
+    Only worlds where at least one hypothesis was tested count: where the tests refused every
+    hypothesis (too few portfolios or periods) nothing could be rejected, and counting such a
+    world as one without a false positive would claim a level the tests never ran at (``n`` 0:
+    no null world was tested)."""
+    tested = runs["p_unc"].notna() if "p_unc" in runs else pd.Series(True, index=runs.index)
+    null = runs[(runs["kind"] == "null") & tested]
     flags = null.groupby("world")["rejected"].any() if len(null) else pd.Series(dtype=bool)
     k, n = int(flags.sum()), int(flags.size)
     r, lo, hi = rate_ci(k, n)
     return {"rate": r, "ci_low": lo, "ci_high": hi, "k": k, "n": n, "text": rate_text(k, n),
             "warn": bool(n and lo > 0.10)}
+
+
+def familywise_sentence(fw: Mapping, alpha: float, lang: str = "en") -> str:
+    """Page 5's sentence on :func:`familywise`'s ``fw`` at level ``alpha``: the rate and the level
+    the design holds it at, or, where no null world was tested (``n`` 0), that these worlds say
+    nothing about it."""
+    from analysis import i18n
+
+    if not int(fw["n"]):
+        return i18n.t("fwer_untested", lang)
+    rate = lambda x: i18n.number(x, lang, 2)  # noqa: E731
+    return i18n.t("fwer", lang, count=f"{fw['k']}/{fw['n']}", rate=rate(fw["rate"]),
+                  low=rate(fw["ci_low"]), high=rate(fw["ci_high"]), alpha=i18n.level(alpha, lang))
 
 
 def familywise_error(runs: pd.DataFrame) -> float:
