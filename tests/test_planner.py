@@ -298,3 +298,33 @@ def test_mde_monte_carlo_error_matches_the_spread_over_seeds():
     measured = v.std(ddof=1) / v.mean()
     predicted = planner.mde_mc_error(200, 9, m=7)
     assert 0.6 * predicted < measured < 1.6 * predicted, (measured, predicted)
+
+
+def test_plan_says_no_effect_can_be_found_where_the_bootstrap_p_value_floor_blocks_holm(tmp_path):
+    """3 account managers: the default test (the wild bootstrap of the CV3 t below 12) enumerates
+    all 216 Webb vectors and no p-value falls below 6/216 = 0.028, above Holm's 0.05/2, so the
+    test says ``p_floor`` whatever the data. The plan called the same design "weak" with a CV3 MDE
+    of 1.00 SD — an effect the test could never find. Now: not testable, why, and from how many
+    managers the test can reject (4 for up to 10 hypotheses)."""
+    from analysis.growth.confirmatory import test_hypotheses
+    from analysis.growth.panel import portfolio_panel
+    from analysis.growth.spec import as_hypothesis_file
+    from analysis.synth import generate, write_world
+
+    assert not planner.p_floor_reachable(3, 2, 0.05) and planner.p_floor_reachable(3, 1, 0.05)
+    assert planner.p_floor_reachable(4, 10, 0.05) and not planner.p_floor_reachable(4, 11, 0.05)
+    assert planner.p_floor_reachable(3, 7, 0.05) is False and planner.p_floor_reachable(12, 50, 0.05)
+    out = tmp_path
+    write_world(generate(portfolios=1, managers=3, periods=16, freq="Q", clients=40, seed=5,
+                         start="2021Q1", effects="none"), out)
+    s = study.prepare(out)
+    hyps = [h for h in as_hypothesis_file(None).hypotheses if h.id in ("H1", "H3")]
+    pp = portfolio_panel(s.panel, s.membership, window=s.window, kpis=s.base.kpis, lags=[1])
+    tested = test_hypotheses(pp, hyps, sentences=False)
+    assert (tested["verdict_reason"] == "p_floor").all() and (tested["n_portfolios"] == 3).all()
+    plan = planner.plan_study(s, hypotheses=hyps)
+    rows = plan[plan["design"].isin(["portfolio_panel", "sub_portfolios"])]
+    assert (rows["G"] == 3).all() and (rows["status"] == "not_testable").all() and rows["mde"].isna().all()
+    assert rows["reason_en"].str.contains("no p-value can fall below 0.028").all()
+    assert rows["reason_ru"].str.contains("не может быть меньше 0,028").all()
+    assert rows["need_en"].str.contains("the test can reject from 4 ").all()

@@ -64,6 +64,7 @@ from analysis.growth.panel import (
 )
 from analysis.growth.spec import HypothesesArg, Hypothesis, as_hypothesis_file
 from analysis.ingest.periods import period_axis
+from analysis.stats.cluster import bootstrap_p_floor
 from analysis.stats.power import cluster_design_mde, design_mde
 
 if TYPE_CHECKING:
@@ -490,6 +491,18 @@ class _Planner:
             test_reason: str = "", testable: tuple[float, float] = (np.nan, np.nan)):
         """One row of the plan: its status (testable, weak, not testable) and, where it is not
         testable or its MDE exceeds the smallest effect of interest, why and what would help."""
+        if design in ("portfolio_panel", "sub_portfolios") and np.isfinite(mde_v) \
+                and not p_floor_reachable(G, m, self.alpha):
+            # the default test there (the bootstrap, below 12 units) cannot reject at any effect
+            words = {"units": _unit(str(units), "en"), "units_ru": _unit(str(units), "ru")}
+            floor = float(bootstrap_p_floor(int(G)))
+            nums = {"floor": f"{floor:.3f}", "level": f"{self.alpha / m:.4f}"}
+            reason = ("plan.reason.p_floor", {"G": int(G), "m": int(m), **nums, **words,
+                                              **{f"{k}_ru": v.replace(".", ",")
+                                                 for k, v in nums.items()}})
+            need = [("plan.need.p_floor_units", {"G": _reachable_units(m, self.alpha), **words}),
+                    *[x for x in need if str(x[0]).startswith("plan.need.units")]]
+            mde_v, periods_needed = math.nan, math.nan
         status = ("not_testable" if not np.isfinite(mde_v)
                   else "weak" if mde_v > 2 * h.min_effect else "testable")
         if status == "not_testable" and not reason:
@@ -727,6 +740,25 @@ class _Planner:
         self.add(h, "client", "client", G, t_use, n_rows, t_use * (k_client + 1),
                  t_use - 1 if t_use else np.nan, m_client,
                  mde_v, reason, need, pn, un, monthly)
+
+
+def p_floor_reachable(G: int, m: int, alpha: float) -> bool:
+    """Whether the default test on ``G`` units can reach Holm's strictest level alpha/m at all:
+    below 12 units it is the wild bootstrap, which with a handful of units enumerates every Webb
+    vector and cannot give a p-value below 6/6^G
+    (:func:`analysis.stats.cluster.bootstrap_p_floor`, :func:`analysis.growth.confirmatory.
+    holm_reachable`): with 3 units and two or more hypotheses no effect of any size is found."""
+    from analysis.growth.fits import DEFAULT_INFERENCE, resolve_inference
+
+    if int(m) < 1 or int(G) < 2 or resolve_inference(DEFAULT_INFERENCE, int(G)) not in (
+            "wild", "wild_cv3"):
+        return True
+    return bootstrap_p_floor(int(G)) * int(m) < alpha
+
+
+def _reachable_units(m: int, alpha: float) -> int:
+    """The fewest units from which :func:`p_floor_reachable` holds."""
+    return next(g for g in range(2, 1000) if p_floor_reachable(g, m, alpha))
 
 
 def _refusal_reason(row: pd.Series) -> tuple[str, dict]:
