@@ -328,3 +328,25 @@ def test_plan_says_no_effect_can_be_found_where_the_bootstrap_p_value_floor_bloc
     assert rows["reason_en"].str.contains("no p-value can fall below 0.028").all()
     assert rows["reason_ru"].str.contains("не может быть меньше 0,028").all()
     assert rows["need_en"].str.contains("the test can reject from 4 ").all()
+
+
+def test_plan_texts_call_cv3_the_default_only_where_it_is():
+    """Below 12 units the default test is the wild bootstrap of the CV3 t (fits.WILD_BELOW); the plan's
+    facts line and page 3's planner paragraph called its CV3 MDE 'the default test (CV3, t(G-1))' at
+    any number of units (the short export's 4 managers included)."""
+    import json
+    from pathlib import Path
+
+    from analysis import i18n
+    from analysis.growth import fits
+
+    assert fits.WILD_BELOW == 12 and fits.resolve_inference(fits.DEFAULT_INFERENCE, 4) == "wild_cv3"
+    en = i18n.t("plan.facts", "en", periods=8, freq="Q", window=4, portfolios=4, units="account_manager",
+                n_units=4)
+    ru = i18n.t("plan.facts", "ru", periods=8, freq="Q", window=4, portfolios=4, units="account_manager",
+                n_units=4)
+    assert "default test (CV3" not in en and "the default from 12 units on" in en
+    assert "основного теста (CV3" not in ru and "основного начиная с 12 единиц" in ru
+    nb = json.loads((Path(__file__).parents[1] / "notebooks" / "03_growth_links.ipynb").read_text(encoding="utf-8"))
+    text = " ".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown").replace("\n", " ")
+    assert "the default from 12 units on" in text and "MDE is the one of the default test" not in text
