@@ -264,3 +264,31 @@ def test_files_the_engine_would_misread_go_to_the_tolerant_readers(tmp_path):
     tx.assign(vat_included="true").to_csv(folder / "transactions.csv", index=False)
     assert study._read_in_engine(folder, study.settings(folder), "duckdb", "") is None
     assert study.check_in_engine(folder, study.settings(folder), "duckdb") is False
+
+
+def test_dates_in_the_future_warn_as_in_the_pandas_validation(tmp_path):
+    """Order lines and events dated after today: a warning (file, column, count, first date, fix)
+    in the engine's checks as in :func:`analysis.ingest.validate`, the same notes, the run goes on."""
+    from analysis.ingest import load, validate
+    from analysis.ingest.engine import check_in_engine
+
+    _copy_sample(tmp_path)
+    tx = pd.read_csv(tmp_path / "transactions.csv", dtype=str, keep_default_na=False)
+    tx.loc[[4], "date"] = "2091-03-02"
+    tx.loc[[2, 9], "date"] = "2090-07-15"
+    tx.to_csv(tmp_path / "transactions.csv", index=False)
+    ev = pd.read_csv(tmp_path / "events.csv", dtype=str, keep_default_na=False)
+    ev.loc[[1], "date"] = "2099-12-31"
+    ev.to_csv(tmp_path / "events.csv", index=False)
+
+    problems = check(tmp_path)
+    found = {(r.file, r.column, r.check): (r.severity, r.count, r.lines) for r in problems.itertuples()}
+    assert found == {
+        ("transactions.csv", "date", "date in the future (e.g. 2090-07-15)"): ("warning", 3, "3, 5, 10"),
+        ("events.csv", "date", "date in the future (e.g. 2099-12-31)"): ("warning", 1, "2")}
+    pandas = validate(tmp_path).problems
+    pandas = pandas[pandas["check"].str.startswith("date in the future")]  # (it also sees the empty months)
+    assert sorted(zip(pandas["file"], pandas["column"], pandas["check"], pandas["count"], pandas["fix"])) == sorted(
+        zip(problems["file"], problems["column"], problems["check"], problems["count"], problems["fix"]))
+    warned = [n for n in load(tmp_path).notes if "date in the future" in n]
+    assert sorted(check_in_engine(tmp_path)) == sorted(warned) and len(warned) == 2

@@ -347,9 +347,42 @@ def test_no_inference_sentence_when_no_hypothesis_was_tested():
     assert "over 4 portfolios" in wording.inference_sentence(rows, "en")
 
 
+@pytest.mark.parametrize("G", [3, 4])
+def test_default_at_a_handful_of_portfolios_says_when_the_p_value_floor_blocks_holm(G):
+    """One company's managers as portfolios: the default (the bootstrap of the CV3 t below 12)
+    enumerates all 6^G Webb vectors, so its p-value is at least 6/6^G. With 3 portfolios that is
+    0.028 > 0.05/2: nothing can be supported or contradicted whatever the data — the inconclusive
+    rows say ``p_floor`` and page 3 says why (never a silent non-rejection). With 4 (0.0046 ×
+    2 < 0.05) Holm's level is reachable: no such sentence, no such reason."""
+    res = confirmatory.test_hypotheses(_constructed_panel(G=G, T=12), HYPS[:2])
+    assert (res["inference"] == "wild_cv3").all() and res["p_unc"].notna().all()
+    assert (res["p_unc"] >= 6 / 6**G - 1e-12).all()
+    en, ru = wording.inference_sentence(res, "en"), wording.inference_sentence(res, "ru")
+    if G == 3:
+        assert not confirmatory.holm_reachable(res, 0.05)
+        assert (res["p_adj"] >= 0.05).all() and not res["verdict"].isin(["supported", "contradicted"]).any()
+        assert (res.loc[res["verdict"] == "inconclusive", "verdict_reason"] == "p_floor").all()
+        assert "(Webb weights, all 216 weight vectors;" in en and "0.028" in en and "0.05/2 = 0.0250" in en
+        assert "216 векторов" in ru and "0,028" in ru and "0,05/2 = 0,0250" in ru
+    else:
+        assert confirmatory.holm_reachable(res, 0.05) and "p_floor" not in set(res["verdict_reason"])
+        assert "all 1,296 weight vectors;" in en and "Holm" not in en and "Холма" not in ru
+    # a named method at this G is "chosen in the settings", naming the default it replaced
+    cv3 = confirmatory.test_hypotheses(_constructed_panel(G=G, T=12), HYPS[:2], inference="cv3")
+    assert "instead of the default at" in wording.inference_sentence(cv3, "en")
+    assert confirmatory.holm_reachable(cv3, 0.05)
+
+
 def test_default_inference_is_the_measured_one_and_bad_names_are_rejected():
+    """``auto``: CV3 from 12 portfolios on, the wild bootstrap of the CV3 t below (measured:
+    benchmarks/inference_choice.md, "Session 5"); the row names the method used."""
+    assert fits.DEFAULT_INFERENCE == "auto"
     res = confirmatory.test_hypotheses(_constructed_panel(), HYPS[:1])
-    assert res.loc[0, "inference"] == fits.DEFAULT_INFERENCE == "cv3"
+    assert res.loc[0, "inference"] == "cv3" and res.attrs["inference"] == "cv3"  # 40 portfolios
+    few = confirmatory.test_hypotheses(_constructed_panel(G=10), HYPS[:1])
+    assert few.loc[0, "inference"] == "wild_cv3" and "of the jackknife (CV3) t" in few.loc[0, "test"]
+    assert [fits.resolve_inference("auto", g) for g in (2, 11, 12, 50)] == ["wild_cv3"] * 2 + ["cv3"] * 2
+    assert fits.resolve_inference("cr2", 5) == "cr2"
     with pytest.raises(InputError, match="inference"):
         confirmatory.test_hypotheses(_constructed_panel(), HYPS[:1], inference="hc3")
 
@@ -459,12 +492,12 @@ def test_cv3_mde_scaled_by_the_design_ratio_is_found_with_the_stated_power():
     assert "mde_ratio" not in c.attrs
 
 
-def test_wild_cv3_mde_scaled_by_the_design_ratio_is_found_with_the_stated_power():
-    """The wild bootstrap of the CV3 t (``inference="wild_cv3"``): (t + z) × its bootstrap-t SE says
-    little about its power (found about half the time); × the design's simulated ratio
+def test_few_cluster_default_mde_scaled_by_the_design_ratio_is_found_with_the_stated_power():
+    """The default below 12 portfolios (the wild bootstrap of the CV3 t): (t + z) × its bootstrap-t
+    SE says little about its power (found about half the time); × the design's simulated ratio
     (fits.wild_mde_ratio, the fit's own bootstrap weights) it is found with power 0.8. Lean worlds
     with known truth (tests/_team_worlds.py, 10 units × 19 periods): 7 hypotheses × 60 draws at the
-    scaled MDE, rejection at alpha/m. Measured over 2 worlds: 0.84, 0.77 (unscaled 0.47)."""
+    scaled MDE, rejection at alpha/m. Measured over 3 worlds: 0.84, 0.77 (unscaled 0.47)."""
     import sys
     from pathlib import Path
 
@@ -505,10 +538,10 @@ def test_wild_cv3_mde_scaled_by_the_design_ratio_is_found_with_the_stated_power(
     power, power_plain = np.mean(found), np.mean(found_plain)
     assert 0.72 <= power <= 0.88, power  # 420 draws: ±0.04 about 0.8
     assert power_plain < 0.65, power_plain
-    # the confirmatory table applies it to the bootstrap's rows when asked, and keeps the ratios
+    # the confirmatory table applies it to the default's rows below 12 portfolios, and keeps the ratios
     data = _constructed_panel(G=10)
-    a = confirmatory.test_hypotheses(data, HYPS[:2], inference="wild_cv3")
-    b = confirmatory.test_hypotheses(data, HYPS[:2], inference="wild_cv3", mde_by_design=True)
+    a = confirmatory.test_hypotheses(data, HYPS[:2])
+    b = confirmatory.test_hypotheses(data, HYPS[:2], mde_by_design=True)
     assert (b["inference"] == "wild_cv3").all() and set(b.attrs["mde_ratio"]) == {"A", "B"}
     np.testing.assert_allclose(b["mde"], a["mde"] * b["id"].map(b.attrs["mde_ratio"]), rtol=1e-12)
 

@@ -270,3 +270,34 @@ def test_batch_by_portfolio_lists_every_portfolio_and_keeps_the_pseudonyms(ru_re
     ids, names = _real_clients()
     for path in out.rglob("*.html"):
         assert not _leaks(_text(path), ids, names), path
+
+
+def test_batch_lists_portfolios_from_the_clients_table_without_reading_the_order_lines(tmp_path):
+    """``run --by portfolio`` lists the portfolios as the whole base would
+    (``study.portfolios(load(...))``); when the clients table names every client's portfolio the
+    order lines are not read (here they cannot be), else the whole base is loaded as before."""
+    from analysis.ingest import load
+    from analysis.report.runner import batch_portfolios
+    from analysis.report.study import portfolios
+
+    expect = portfolios(load(SAMPLE_DIR))
+    assert batch_portfolios(SAMPLE_DIR) == expect and len(expect) > 2
+    folder = tmp_path / "unread"
+    folder.mkdir()
+    shutil.copy(SAMPLE_DIR / "clients.csv", folder / "clients.csv")
+    (folder / "transactions.csv").write_bytes(b"\x00 not an export \xff")
+    assert batch_portfolios(folder) == expect
+    # a client without a portfolio takes the one of its order lines: the whole base decides
+    part = tmp_path / "partial"
+    part.mkdir()
+    for name in ("clients.csv", "transactions.csv"):
+        shutil.copy(SAMPLE_DIR / name, part / name)
+    cl = pd.read_csv(part / "clients.csv", dtype=str, keep_default_na=False)
+    tx = pd.read_csv(part / "transactions.csv", dtype=str, keep_default_na=False)
+    if "portfolio" not in tx:
+        tx["portfolio"] = tx["client_id"].map(dict(zip(cl["client_id"], cl["portfolio"])))
+    tx.loc[tx["client_id"] == cl["client_id"].iloc[0], "portfolio"] = "Z99"
+    tx.to_csv(part / "transactions.csv", index=False)
+    cl.loc[0, "portfolio"] = ""
+    cl.to_csv(part / "clients.csv", index=False)
+    assert batch_portfolios(part) == portfolios(load(part)) == sorted({*expect, "Z99"})

@@ -376,3 +376,53 @@ def test_small_cluster_methods_hold_their_size_where_cr1_does_not(g, n_sims):
         assert rate["cr1"] > hi, rate
     else:
         assert rate["cr1"] >= max(rate["cr2"], rate["wild"]), rate
+
+
+@pytest.mark.parametrize("n_firms", [3, 4])
+def test_wild_cv3_with_few_clusters_enumerates_every_webb_vector_as_refits_do(grunfeld, n_firms):
+    """One company's handful of managers: with 3 or 4 clusters the bootstrap uses all 6^G Webb
+    vectors (216, 1,296 ≤ 2 × 999 draws) instead of draws; checked against a refit of the two-way
+    dummy regression on all firms and on all firms but one per vector (lstsq). Its p-value cannot
+    fall below the constant vectors' share (they reproduce |t|): bootstrap_p_floor, 6/216 = 0.028
+    with 3 clusters — above Holm's 0.05/7, whatever the data."""
+    from analysis.stats.cluster import _WEBB, bootstrap_p_floor
+
+    d = grunfeld[grunfeld["firm"] <= n_firms].reset_index(drop=True)
+    firms = np.sort(d["firm"].unique())
+    g = len(firms)
+    full = np.hstack([d[["value", "capital"]].to_numpy(float), pd.get_dummies(d["firm"]).to_numpy(float),
+                      pd.get_dummies(d["year"]).to_numpy(float)[:, 1:]])
+    y = d["inv"].to_numpy(float)
+    cl = np.searchsorted(firms, d["firm"].to_numpy())
+
+    def t_cv3(yy, j):
+        b = np.linalg.lstsq(full, yy, rcond=None)[0][j]
+        jack = [np.linalg.lstsq(full[cl != c], yy[cl != c], rcond=None)[0][j] for c in range(g)]
+        return b / np.sqrt((g - 1) / g * np.sum((np.array(jack) - b) ** 2))
+
+    from analysis.stats.regression import _cluster_design
+
+    frame = d.set_index(["firm", "year"])[["inv", "value", "capital"]]
+    frame.index = pd.MultiIndex.from_arrays([pd.factorize(frame.index.get_level_values(i), sort=True)[0] for i in (0, 1)])
+    u, yw = _cluster_design(frame, "inv", ["value", "capital"], True, True)
+    cluster = frame.index.get_level_values(0).to_numpy()
+    res = cluster_inference(u, yw, cluster, n_terms=2, method="wild_cv3", seed=1)
+    other = cluster_inference(u, yw, cluster, n_terms=2, method="wild_cv3", seed=2)
+    assert res.details["weights"] == "webb" and res.details["enumerated"]
+    assert res.details["n_boot"] == 6**g and f"all {6**g} weight vectors" in res.label
+    np.testing.assert_array_equal(res.p_value, other.p_value)  # exact: no draws, the seed is unused
+    floor = bootstrap_p_floor(g)
+    assert floor == pytest.approx(6 / 6**g)
+    vectors = list(itertools.product(_WEBB, repeat=g))
+    for j in range(2):
+        keep = [c for c in range(full.shape[1]) if c != j]
+        fitted = full[:, keep] @ np.linalg.lstsq(full[:, keep], y, rcond=None)[0]
+        resid = y - fitted
+        t0 = t_cv3(y, j)
+        ts = np.array([t_cv3(fitted + resid * np.array(v)[cl], j) for v in vectors])
+        assert res.statistic[j] == pytest.approx(t0, rel=1e-8)
+        assert res.p_value[j] == pytest.approx(np.mean(np.abs(ts) >= abs(t0) * (1 - 1e-9)), abs=1e-12)
+        assert res.details["q_star"][j] == pytest.approx(np.quantile(np.abs(ts), 0.95), rel=1e-8)
+        const = [i for i, v in enumerate(vectors) if len(set(v)) == 1]
+        np.testing.assert_allclose(np.abs(ts[const]), abs(t0), rtol=1e-8)
+        assert res.p_value[j] >= floor - 1e-12

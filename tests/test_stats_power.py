@@ -195,3 +195,21 @@ def test_wild_design_mde_without_boot_seed_is_reproducible():
     pd.testing.assert_frame_equal(a, b)
     c = wild_design_mde(u, unit, n_terms=1, n_sims=100, seed=3)
     assert c["mde_fitted"].iloc[0] != a["mde_fitted"].iloc[0]
+
+
+def test_default_design_mde_simulates_the_test_the_default_runs_at_this_many_clusters():
+    """For the planner: below 12 clusters the default is the bootstrap of the CV3 t, so its MDE
+    (wild_design_mde, statistic="cv3"); from 12 on CV3's (cluster_design_mde)."""
+    from analysis.growth import fits
+    from analysis.stats.power import cluster_design_mde, wild_design_mde
+
+    rng = np.random.default_rng(3)
+    for g, expect in ((6, "wild"), (12, "cv3")):
+        cl = np.repeat(np.arange(g), 12)
+        x = rng.normal(size=cl.size) + np.repeat(rng.normal(size=g), 12)
+        u = np.column_stack([x - np.bincount(cl, x)[cl] / 12])
+        kw = dict(n_terms=1, alpha=0.05, power=0.8, m=2, n_sims=100, seed=4)
+        got = fits.default_design_mde(u, cl, **kw)["mde"].to_numpy()
+        ref = (wild_design_mde(u, cl, statistic="cv3", **kw) if expect == "wild"
+               else cluster_design_mde(u, cl, **kw))["mde"].to_numpy()
+        np.testing.assert_array_equal(got, ref)

@@ -274,7 +274,7 @@ def test_sample_shows_every_verdict_honestly(sample_report):
     hyps = pd.read_csv(sample_report / "tables" / "hypotheses.csv")
     if "level" in hyps.columns:
         hyps = hyps[hyps["level"].fillna("portfolio") == "portfolio"]
-    assert (hyps["inference"] == fits.DEFAULT_INFERENCE).all()
+    assert (hyps["inference"] == fits.resolve_inference(fits.DEFAULT_INFERENCE, 50)).all()  # 50 portfolios
     hyps["planted"] = [(c, o) in planted for c, o in zip(hyps["category"], hyps["outcome"])]
     table = hyps[["id", "category", "outcome", "planted", "verdict", "verdict_reason"]].to_string(index=False)
     assert hyps["planted"].any() and (~hyps["planted"]).any(), table

@@ -133,16 +133,39 @@ def test_default_world_count_is_fixed_by_the_data_and_design_and_bounded():
     assert method_check.default_worlds(large, 1_000) == method_check.MIN_WORLDS  # a costly design: the floor
     # the largest count whose estimated cost stays within the share aimed at (under a third of the whole)
     assert method_check.WORLDS_SHARE <= 1 / 3
-    d = method_check.Design(portfolios=50, periods=16, clients=30)
-    for rows in (24_000, 200_000):
-        n = method_check.default_worlds(d, rows)
-        rest = method_check.REPORT_FIXED + method_check.REPORT_PER_ROW * rows
+    for d in (method_check.Design(portfolios=50, periods=16, clients=30),
+              method_check.Design(portfolios=80, periods=7, clients=118),
+              method_check.Design(portfolios=8, periods=36, clients=98, freq="M")):
+        for rows in (24_000, 200_000):
+            n = method_check.default_worlds(d, rows)
+            rest = method_check.report_rest_cost(rows)
 
-        def share(k: int) -> float:
-            return k * 3 * method_check.world_cost(d) / (k * 3 * method_check.world_cost(d) + rest)
+            def share(k: int) -> float:
+                return method_check.worlds_cost(d, k) / (method_check.worlds_cost(d, k) + rest)
 
-        if method_check.MIN_WORLDS < n < method_check.MAX_WORLDS:
-            assert share(n) <= method_check.WORLDS_SHARE < share(n + 1)
+            if method_check.MIN_WORLDS < n < method_check.MAX_WORLDS:
+                assert share(n) <= method_check.WORLDS_SHARE < share(n + 1)
+
+
+def test_world_cost_model_counts_every_kind_and_the_inference_the_worlds_use():
+    """Planted and min_effect worlds are dearer than null ones (their effects are sized against
+    the world's noise), larger worlds dearer than small ones, and a design tested with the wild
+    cluster bootstrap dearer than with CV3; the count follows the inference the tests pick."""
+    d = method_check.Design(portfolios=8, periods=36, clients=98, freq="M")
+    null, planted, min_effect = (method_check.world_cost(d, k, "cv3") for k in method_check.KINDS_OF_WORLD)
+    assert null < planted and null < min_effect
+    assert method_check.world_cost(d, "null", "wild_cv3") > null
+    bigger = method_check.Design(portfolios=8, periods=36, clients=200, freq="M")
+    assert method_check.world_cost(bigger, "planted", "cv3") > planted
+    assert method_check.worlds_cost(d, 2) == pytest.approx(
+        method_check.WORLDS_FIXED + 2 * sum(method_check.world_cost(d, k) for k in method_check.KINDS_OF_WORLD))
+    assert method_check.worlds_cost(d, 2, ("null",)) < method_check.worlds_cost(d, 2)
+    from analysis.growth import fits
+
+    resolve = getattr(fits, "resolve_inference", None)
+    expect = resolve(fits.DEFAULT_INFERENCE, d.portfolios) if resolve else fits.DEFAULT_INFERENCE
+    assert method_check.worlds_inference(d) == expect
+    assert method_check.world_cost(d, "null") == method_check.world_cost(d, "null", expect)
 
 
 def test_worlds_that_fail_in_the_pool_are_reported_on_the_page_and_index(tmp_path):

@@ -25,6 +25,7 @@ from analysis.errors import InputError
 from analysis.growth import panel as growth
 from analysis.growth.fits import (
     DEFAULT_INFERENCE,
+    INFERENCE_CHOICES,
     INFERENCE_NAMES,
     MIN_PERIODS,
     SINGLE_TESTS,
@@ -37,6 +38,7 @@ from analysis.growth.fits import (
     model_exposures,
     model_notes,
     n_portfolios,
+    resolve_inference,
     usable_exposures,
     within_sd,
 )
@@ -44,6 +46,7 @@ from analysis.growth.spec import HypothesesArg, Hypothesis, HypothesisFile, as_h
 from analysis.growth.verdicts import POWER, verdict, verdict_reason
 from analysis.growth.wording import sentence
 from analysis.stats import fe, mde
+from analysis.stats.cluster import bootstrap_p_floor
 from analysis.stats.multicomp import holm
 
 SHORT_SERIES = 60
@@ -95,12 +98,15 @@ def test_hypotheses(
         Seed of the block bootstrap and the calibration (one-portfolio mode).
     n_calibration : int
         Simulated series used to choose the deciding test (one-portfolio mode).
-    inference : {"cr1", "cr2", "cv3", "wild", "wild_cv3"}
+    inference : {"auto", "cr1", "cr2", "cv3", "wild", "wild_cv3"}
         Panel mode: the few-cluster inference of the tests
-        (:func:`analysis.stats.panel_regression`'s ``inference``); the default (``cv3``,
-        ``DEFAULT_INFERENCE``) was chosen by simulation (benchmarks/inference_choice.md). The CIs,
-        the 90 % equivalence CI and the MDE use the same standard errors and df (for ``wild`` and
-        ``wild_cv3`` the bootstrap-t SE, the CR1 or CV3 SE × q*/t(G-1) with q* the 95 % quantile
+        (:func:`analysis.stats.panel_regression`'s ``inference``). The default ``auto``
+        (``DEFAULT_INFERENCE``, chosen by simulation) is
+        :func:`analysis.growth.fits.resolve_inference`:
+        the restricted wild cluster bootstrap of the CV3 t (``wild_cv3``) below 12 portfolios, the
+        CV3 jackknife with t(G-1) from 12 on; the ``inference`` column names the method used. The
+        CIs, the 90 % equivalence CI and the MDE use the same standard errors and df (for ``wild``
+        and ``wild_cv3`` the bootstrap-t SE, the CR1 or CV3 SE × q*/t(G-1) with q* the 95 % quantile
         of the bootstrap |t*|, with df G-1). The (t + z) MDE on a bootstrap-t SE overstates the
         bootstrap's power (``wild``: found with power 0.52 at it on lean worlds of 10 units × 19
         periods); ``mde_by_design`` calibrates it.
@@ -150,6 +156,7 @@ def test_hypotheses(
     alpha = hf.alpha if alpha is None else float(alpha)
     _check_options(measure, inference)
     md = choose_mode(data, mode)
+    inference = resolve_inference(inference, n_portfolios(data))
     warn_list: list[str] = []
     attrs: dict = {"mode": md, "alpha": alpha, "measure": measure}
     # id: the model's outcome, exposures, term
@@ -188,8 +195,8 @@ def _check_options(measure: str, inference: str) -> None:
     if measure not in growth.EXPOSURES:
         raise InputError(f"The value for `measure` must be one of {list(growth.EXPOSURES)}, but "
                          f"{measure!r} was passed.")
-    if inference not in INFERENCE_NAMES:
-        raise InputError(f"The value for `inference` must be one of {list(INFERENCE_NAMES)}, but "
+    if inference not in INFERENCE_CHOICES:
+        raise InputError(f"The value for `inference` must be one of {list(INFERENCE_CHOICES)}, but "
                          f"{inference!r} was passed.")
 
 
@@ -443,10 +450,25 @@ def _verdicts(out: pd.DataFrame, *, alpha: float, sentences: bool) -> pd.DataFra
                        attenuation=r.attenuation)
         for r in out.itertuples()
     ]
+    if not holm_reachable(out, alpha):  # never a silent non-rejection
+        out.loc[out["verdict"] == "inconclusive", "verdict_reason"] = "p_floor"
     if sentences:
         out["sentence_en"] = [sentence(r, "en") for _, r in out.iterrows()]
         out["sentence_ru"] = [sentence(r, "ru") for _, r in out.iterrows()]
     return out
+
+
+def holm_reachable(results: pd.DataFrame, alpha: float) -> bool:
+    """Whether the tested rows' p-values can reach Holm's strictest level alpha/m at all. With 3
+    portfolios the wild bootstrap enumerates all 216 Webb vectors and its p-value cannot fall below
+    6/216 (:func:`analysis.stats.cluster.bootstrap_p_floor`): no hypothesis can then be supported
+    or contradicted, whatever the data, and the inconclusive rows say so (``verdict_reason``
+    ``p_floor``). True for every other inference."""
+    tested = results[results["p_unc"].notna() & results["inference"].isin(["wild", "wild_cv3"])]
+    if tested.empty or (results["mode"] != "panel").any():
+        return True
+    floor = bootstrap_p_floor(int(tested["n_portfolios"].max()))
+    return floor * int(results["p_unc"].notna().sum()) < alpha
 
 
 def _decide(out: pd.DataFrame, *, alpha: float, power: float, sentences: bool = True,
@@ -489,4 +511,5 @@ def mde_table(result: pd.DataFrame,
     return out
 
 
-__all__ = ["RESULT_COLUMNS", "SHORT_SERIES", "apply_attenuation", "mde_table", "test_hypotheses"]
+__all__ = ["RESULT_COLUMNS", "SHORT_SERIES", "apply_attenuation", "holm_reachable", "mde_table",
+           "test_hypotheses"]

@@ -38,12 +38,19 @@ from analysis.stats import StatsWarning, fe, ts_regression
 
 SINGLE_TESTS = ("hac", "bootstrap", "unadjusted")
 # The confirmatory set's few-cluster inference, chosen by simulation: in-band family-wise rate
-# with the best power (benchmarks/inference_choice.md). Re-measured in session 5 on the same
-# pipeline worlds at 10 portfolios: CV3 is conservative there (Holm family-wise 0.010), but the one
-# method inside the band (the wild bootstrap of the CV3 t, 0.070) had less power at the same
-# effects (0.247 vs 0.307) and CR2 with t(G-1) (0.070, power 0.46) over-rejects when a few
-# portfolios carry an exposure (0.140 on lean worlds): CV3 at every number of portfolios.
-DEFAULT_INFERENCE = "cv3"
+# with the best power (benchmarks/inference_choice.md, "Session 5": every method on the same
+# pipeline worlds). ``auto`` is resolved per panel by :func:`resolve_inference`.
+DEFAULT_INFERENCE = "auto"
+#: Below this many portfolios ``auto`` is the restricted wild cluster bootstrap of the CV3 t
+#: statistic (Webb weights, the bootstrap's own switch below 12 clusters); from it on the CV3
+#: jackknife with t(G-1). The issue's rule puts the band of family-wise rates (0.025-0.08) first,
+#: then power. Measured on 200 null worlds of 10 portfolios × 24 quarters: CV3 with t(G-1) rejects
+#: too few true nulls (Holm family-wise 0.010, its SE 1.06–1.22× the spread of the estimates), the
+#: bootstrap of the same t holds the band (0.050-0.070 over two sets of worlds, every hypothesis
+#: 0.045–0.085) although it finds fewer planted effects (Holm power 0.25 vs CV3's 0.31); at 50
+#: portfolios CV3 is in band (0.070), at 30 on lean worlds too (0.070). Sessions 5-6 of
+#: benchmarks/inference_choice.md.
+WILD_BELOW = 12
 INFERENCE_NAMES = {
     "cr1": ("CR1 clustered SEs, t(G-1)", "кластерные ошибки CR1, t(G−1)"),
     "cr2": ("CR2 clustered SEs with Bell–McCaffrey degrees of freedom",
@@ -54,6 +61,19 @@ INFERENCE_NAMES = {
     "wild_cv3": ("the restricted wild cluster bootstrap of the jackknife (CV3) t statistic",
                  "ограниченный дикий кластерный бутстрап t-статистики складного ножа (CV3)"),
 }
+#: What ``inference=`` accepts: a method of :data:`INFERENCE_NAMES`, or ``auto``.
+INFERENCE_CHOICES = (*INFERENCE_NAMES, "auto")
+
+
+def resolve_inference(inference: str, n_portfolios: int) -> str:
+    """The method ``inference`` stands for on a panel of ``n_portfolios``: ``auto`` is
+    ``wild_cv3`` below :data:`WILD_BELOW` portfolios and ``cv3`` from it on; a named method is
+    itself."""
+    if inference != "auto":
+        return inference
+    return "wild_cv3" if n_portfolios < WILD_BELOW else "cv3"
+
+
 #: Periods with both exposure and outcome a model needs: the panel model (two-way fixed effects
 #: and a size control) and the one-portfolio ADL model.
 MIN_PERIODS = {"panel": 3, "single": 8}
@@ -266,6 +286,24 @@ def fit_twoway(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[s
                              "too_few_rows": isinstance(exc, TooFewRowsError)})
 
 
+def default_design_mde(design: np.ndarray, cluster: np.ndarray, *, n_terms: int, alpha: float,
+                       power: float, m: int, n_sims: int, seed: int = 0) -> pd.DataFrame:
+    """The simulated MDE of the test the default inference runs on a design with this many
+    clusters (:func:`resolve_inference`): the CV3 test's
+    (:func:`analysis.stats.power.cluster_design_mde`) from :data:`WILD_BELOW` clusters on, the wild
+    bootstrap of the CV3 t's (:func:`analysis.stats.power.wild_design_mde`, ``statistic="cv3"``)
+    below. Same design arguments and result columns (``mde`` per term) — for a planner that sizes
+    a study by the test it will get."""
+    from analysis.stats.power import cluster_design_mde, wild_design_mde
+
+    g = len(np.unique(np.asarray(cluster)))
+    if resolve_inference(DEFAULT_INFERENCE, g) == "wild_cv3":
+        return wild_design_mde(design, cluster, n_terms=n_terms, alpha=alpha, power=power, m=m,
+                               n_sims=n_sims, seed=seed, statistic="cv3")
+    return cluster_design_mde(design, cluster, n_terms=n_terms, alpha=alpha, power=power, m=m,
+                              n_sims=n_sims, seed=seed)
+
+
 def cv3_mde_ratio(arr: PortfolioArrays, outcome_col: str, exposure_cols: Sequence[str], *,
                   alpha: float,
                   power: float, m: int, n_sims: int = 500, seed: int = 0) -> dict[str, float]:
@@ -438,9 +476,11 @@ def choose_mode(data: pd.DataFrame, mode: str) -> str:
 
 
 __all__ = [
-    "DEFAULT_INFERENCE", "INFERENCE_NAMES", "MIN_PERIODS", "SINGLE_TESTS", "PortfolioArrays",
+    "DEFAULT_INFERENCE", "INFERENCE_CHOICES", "INFERENCE_NAMES", "WILD_BELOW", "resolve_inference",
+    "MIN_PERIODS", "SINGLE_TESTS", "PortfolioArrays",
     "calibrate_single",
-    "choose_mode", "cv3_mde_ratio", "wild_mde_ratio", "fit_panel", "fit_single", "fit_twoway",
+    "choose_mode", "cv3_mde_ratio", "default_design_mde", "wild_mde_ratio", "fit_panel",
+    "fit_single", "fit_twoway",
     "independent_exposures",
     "model_exposures",
     "model_notes", "n_portfolios", "usable_exposures", "within_sd",

@@ -75,6 +75,7 @@ def _attenuation(a: float | None) -> float:
 VERDICT_REASONS = {
     "rule_too_noisy": "rule too noisy to rule out an effect",
     "ci_too_wide": "the confidence interval reaches beyond ±min_effect",
+    "p_floor": "too few portfolios: the bootstrap's p-value cannot reach Holm's level",
 }
 
 

@@ -373,6 +373,9 @@ _NAMED_FIX = {
         "returns? pass returns=True (`returns: true` in the config); else correct them"
     ),
 }
+#: Checks that warn instead of stopping the run, as in :func:`analysis.ingest.validate` (a synthetic
+#: world or a plan may reach into the future); their fixes are the pandas validation's.
+_WARNING_CHECKS = ("date in the future",)
 _DUPLICATE_FIX = (
     "the same export loaded twice or overlapping files? export each period once; "
     "if these are real repeated lines, set `duplicates: keep` in the config"
@@ -438,6 +441,12 @@ def _conditions(
             conds[f"{col}|empty"] = (col, empty, None)
         if table == "transactions" and col == "revenue" and not returns:
             conds[f"{col}|negative revenue"] = (col, value < 0, None)
+        if table in ("transactions", "events") and col == "date":
+            # as the pandas validation: later than today (its dates at midnight, so a date of
+            # today is not in the future)
+            today = pd.Timestamp.today().date()
+            day = value.cast("date")
+            conds[f"{col}|date in the future"] = (col, day > today, day)
         if table == "events" and col == "type":
             wrong = cell.notnull() & ~cell.strip().lower().isin(list(EVENT_TYPES))
             conds[f"{col}|not an event type"] = (col, wrong, cell)
@@ -476,13 +485,23 @@ def _table_problems(s: Scan, table: str, *, returns: bool) -> list[dict[str, obj
             first = first.limit(MAX_LINES)
             lines = _fetch(s.con, first.select("_line"))["_line"].tolist()
         label = name
+        warn = name in _WARNING_CHECKS
+        if warn and in_file:  # the first offending line's date, as the pandas validation shows
+            first = numbered.filter(in_file[key][1].fill_null(False)).order_by("_line").limit(1)
+            res[f"e{i}"] = _fetch(s.con, first.select(_e=in_file[key][2]))["_e"].iloc[0]
         if example is not None and res.get(f"e{i}") is not None:
-            label += f" (e.g. {str(res[f'e{i}'])[:40]!r})"
+            shown = str(res[f"e{i}"])
+            label += f" (e.g. {shown[:10]})" if warn else f" (e.g. {shown[:40]!r})"
         clients = s.paths["clients"].name
         fix = _NAMED_FIX.get(name) or _CHECK_FIX.get(col, "correct those cells")
         if name == "client not in the clients table":
             fix = f"add those clients to {clients} or correct the ids"
-        rows.append(_problem(s, table, col, label, count, lines, fix))
+        if warn:
+            from analysis.ingest.validation import FIXES
+
+            fix = FIXES[name]
+        rows.append(_problem(s, table, col, label, count, lines, fix,
+                             severity="warning" if warn else "error"))
     return rows
 
 

@@ -405,32 +405,71 @@ PHASES = {"null": ("null",), "planted": ("planted", "min_effect")}
 MIN_WORLDS = 2
 #: … nor more (a larger count is asked for with ``-p n_worlds=N``).
 MAX_WORLDS = 12
-#: Cost model, in CPU seconds of the machine it was measured on (benchmarks/notes.md, "Method-check
-#: worlds": two report runs, the sample and the export-shaped world): one world of one kind costs
-#: ``WORLD_FIXED + WORLD_PER_ROW`` × its client-periods (portfolios × periods × clients), the rest
-#: of the report ``REPORT_FIXED + REPORT_PER_ROW`` × the data's client × period rows. Only their
-#: ratio matters, so the machine's speed cancels out.
-WORLD_FIXED, WORLD_PER_ROW = 0.5, 2.5e-5
-REPORT_FIXED, REPORT_PER_ROW = 67.0, 4.0e-4
+#: Cost model, in CPU seconds of the machine it was measured on (benchmarks/notes.md, "Default
+#: world count, session 6": ``benchmarks/world_cost.py`` on five designs from 4 × 8 × 72 to
+#: 80 × 7 × 118, and the rest of the report in three report runs). One world of kind ``k`` costs
+#: ``a + b × periods + c × client-periods`` (portfolios × periods × clients) with ``(a, b, c) =
+#: WORLD_COST[k]``: the planted and min_effect worlds cost about twice a null world (the
+#: generator sizes their effects against the world's own noise), fitted on the five designs and
+#: raised to cover the dearest (the sample's). The wild cluster bootstrap, the tests' inference
+#: below ``fits.WILD_BELOW`` portfolios, adds ``WILD_PER_CELL`` × portfolio-periods a world.
+WORLD_COST = {"null": (0.30, 0.006, 2.0e-5), "planted": (0.40, 0.024, 3.6e-5),
+              "min_effect": (0.80, 0.023, 3.4e-5)}
+WILD_PER_CELL = 8e-4
+#: The plan (the study read back, its design, a reference world) before the first world.
+WORLDS_FIXED = 1.5
+#: The rest of the report: ``REPORT_FIXED + REPORT_PER_ROW`` × the data's client × period rows,
+#: at the low end of what was measured (55.5 s on the export-shaped world, 65–69 s on the sample:
+#: five pages, the study and the runner hardly grow with the rows at these sizes), so that the
+#: count errs towards fewer worlds. Only the ratio of the two models matters, so the machine's
+#: speed cancels out.
+REPORT_FIXED, REPORT_PER_ROW = 57.0, 5.0e-5
 #: The worlds' share of the whole report's CPU time aimed at by default: under the third the
-#: issue allows, leaving room for the cost model's error.
+#: issue allows, leaving room for the cost model's error (measured 0.2–0.3).
 WORLDS_SHARE = 0.3
 
 
-def world_cost(design: Design) -> float:
-    """Estimated CPU seconds of one world of one kind of ``design`` (the cost model above)."""
-    return WORLD_FIXED + WORLD_PER_ROW * design.portfolios * design.periods * design.clients
+def worlds_inference(design: Design) -> str:
+    """The confirmatory inference the worlds of ``design`` are tested with (the tests' default
+    at the design's number of portfolios)."""
+    from analysis.growth import fits
+
+    resolve = getattr(fits, "resolve_inference", None)
+    default = fits.DEFAULT_INFERENCE
+    return resolve(default, design.portfolios) if resolve else default
 
 
-def default_worlds(design: Design, rows: int, kinds: int = 3) -> int:
+def world_cost(design: Design, kind: str = "null", inference: str | None = None) -> float:
+    """Estimated CPU seconds of one world of ``kind`` of ``design`` tested with ``inference``
+    (None: :func:`worlds_inference`) — the cost model above."""
+    a, b, c = WORLD_COST[kind]
+    cells = design.portfolios * design.periods
+    cost = a + b * design.periods + c * cells * design.clients
+    if (inference or worlds_inference(design)) in ("wild", "wild_cv3"):
+        cost += WILD_PER_CELL * cells
+    return cost
+
+
+def worlds_cost(design: Design, n_worlds: int, kinds: Sequence[str] = KINDS_OF_WORLD) -> float:
+    """Estimated CPU seconds of the method check's ``n_worlds`` worlds of each of ``kinds``."""
+    inference = worlds_inference(design)
+    return WORLDS_FIXED + int(n_worlds) * sum(world_cost(design, k, inference) for k in kinds)
+
+
+def report_rest_cost(rows: int) -> float:
+    """Estimated CPU seconds of the report without its worlds, on ``rows`` client × period rows."""
+    return REPORT_FIXED + REPORT_PER_ROW * max(int(rows), 0)
+
+
+def default_worlds(design: Design, rows: int, kinds: Sequence[str] = KINDS_OF_WORLD) -> int:
     """Worlds of each kind that keep the method check within :data:`WORLDS_SHARE` of the
-    report's time on data of ``rows`` client × period rows, worlds shaped by ``design``
-    (``kinds`` kinds of world each): ``n · kinds · world_cost ≤ share / (1 - share) · rest``,
-    between :data:`MIN_WORLDS` and :data:`MAX_WORLDS`. Deterministic: the same data and
-    design always give the same count (the tables must not depend on the machine's speed)."""
-    rest = REPORT_FIXED + REPORT_PER_ROW * max(int(rows), 0)
-    budget = WORLDS_SHARE / (1 - WORLDS_SHARE) * rest
-    n = int(budget // (max(int(kinds), 1) * world_cost(design)))
+    report's time on data of ``rows`` client × period rows, worlds shaped by ``design``: the
+    largest ``n`` with ``worlds_cost(n) ≤ share / (1 - share) · report_rest_cost``, between
+    :data:`MIN_WORLDS` and :data:`MAX_WORLDS`. Deterministic: the same data and design always give
+    the same count (the tables must not depend on the machine's speed)."""
+    budget = WORLDS_SHARE / (1 - WORLDS_SHARE) * report_rest_cost(rows)
+    per_world = worlds_cost(design, 1, kinds) - WORLDS_FIXED
+    n = int((budget - WORLDS_FIXED) // per_world)
     return int(min(max(n, MIN_WORLDS), MAX_WORLDS))
 
 

@@ -598,6 +598,7 @@ class _Worlds:
     parts: int = 0  # world jobs finished
     error: str = ""
     cpu: float = 0.0
+    cpu_phase: dict = field(default_factory=dict)  # CPU seconds by phase (plan, null, planted)
     t0: float = 0.0
 
     def start(self) -> None:
@@ -615,6 +616,7 @@ class _Worlds:
         """One job of this page's worlds has ended (``error``: why it failed)."""
         self.running -= 1
         self.cpu += cpu
+        self.cpu_phase[self.phase] = self.cpu_phase.get(self.phase, 0.0) + cpu
         if self.phase == "done":
             return
         if error:
@@ -639,6 +641,7 @@ class _Worlds:
             Path(self.folder, "timing.json").write_text(json.dumps(
                 {"seconds": round(time.perf_counter() - self.t0, 2),
                  "cpu_seconds": round(self.cpu, 2),
+                 "cpu_by_phase": {k: round(v, 2) for k, v in self.cpu_phase.items()},
                  "n_worlds": self.n}), encoding="utf-8")
 
     def status(self) -> str:
@@ -901,6 +904,8 @@ def _publish(run: _Run, results: dict, *, data_dir: Path, synthetic: bool, audie
         t = json.loads(timing.read_text(encoding="utf-8"))
         world_timings[f"{timing.parent.name} worlds"] = t["seconds"]
         world_timings[f"{timing.parent.name} worlds CPU"] = t["cpu_seconds"]
+        for phase, cpu in t.get("cpu_by_phase", {}).items():
+            world_timings[f"{timing.parent.name} worlds CPU, {phase}"] = cpu
     shutil.rmtree(run.tmp / WORLDS_DIR, ignore_errors=True)
     result = RunResult(out_dir=run.tmp, index=run.tmp / "index.html")
     errors = {}
@@ -1077,8 +1082,6 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
         ``out_dir``, ``index`` (the batch index), ``failed`` (``portfolio/notebook``), ``timings``.
     """
     from analysis import i18n
-    from analysis.ingest import load
-    from analysis.report.study import portfolios as _portfolios
 
     if by != "portfolio":
         raise InputError(f"--by takes portfolio, got {by!r}")
@@ -1089,7 +1092,7 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
     books = [nb for nb in (notebooks or list_notebooks()) if "portfolio" in _known(nb)]
     if not books:
         raise InputError("--by portfolio: no notebook takes a portfolio parameter")
-    names = portfolios or _portfolios(load(data_dir, config=config or None))
+    names = portfolios or batch_portfolios(data_dir, config)
     prep = _prepare_run(data_dir, out_dir, seed=seed, extra_parameters=extra_parameters, lang=lang,
                         anonymize=anonymize, anon_key=anon_key, csv_max_rows=csv_max_rows)
     base_params, lang, synthetic, anonymized, env, tmp = (prep.params, prep.lang, prep.synthetic,
@@ -1130,6 +1133,36 @@ def run_batch(*, data_dir: Path, out_dir: Path, by: str = "portfolio", seed: int
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     return result
+
+
+def batch_portfolios(data_dir: Path, config: str | Path = "") -> list[str]:
+    """The portfolios ``run --by portfolio`` makes a report for, as
+    :func:`analysis.report.study.portfolios` of the whole client base — read from the clients table
+    alone when it names every client's portfolio (the order lines, most of an export, are then not
+    read just to list them). Clients without a portfolio (it then comes from their order lines),
+    clients derived from the order lines, a ``portfolio_by`` or SQL source in the config, or a
+    clients table that does not read cleanly: the whole base is loaded, as before."""
+    from analysis import ingest
+    from analysis.ingest.readers import find_file, read_many
+    from analysis.ingest.tables import build_table
+    from analysis.ingest.validation import Problems
+    from analysis.report.study import portfolios
+
+    cfg, folder, single = ingest._config(config or None, Path(data_dir))
+    spec = cfg.tables.get("clients", ingest.TableSpec())
+    path = None if single or cfg.portfolio_by or spec.source is not None or spec.path is not None \
+        else find_file(folder, "clients")
+    clients, problems = None, Problems()
+    if path is not None:
+        try:
+            clients = build_table(read_many([path], spec), "clients", spec, problems,
+                                  freq=cfg.freq, duplicates=cfg.duplicates)
+        except InputError:  # load says what is wrong, with every other problem
+            clients = None
+        if not problems.has_errors and clients is not None and len(clients) \
+                and "portfolio" in clients and clients["portfolio"].notna().all():
+            return sorted(clients["portfolio"].astype(str).unique())
+    return portfolios(ingest.load(data_dir, config=config or None))
 
 
 def _previous_timings(out_dir: Path) -> dict:

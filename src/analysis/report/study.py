@@ -557,6 +557,8 @@ def inference_options(g: int | pd.DataFrame) -> dict:
     if names is None or not 1 < g < SMALL_G:
         return {}
     default = getattr(fits, "DEFAULT_INFERENCE", "cr1")
+    resolve = getattr(fits, "resolve_inference", None)
+    default = resolve(default, g) if resolve else default  # ``auto``: the method at this G
     method = default if default != "cr1" else SMALL_G_INFERENCE
     return {"inference": method} if method in names else {}
 

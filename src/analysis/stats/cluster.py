@@ -34,8 +34,10 @@ Methods (``G`` clusters, ``e`` the OLS residuals, ``M = (U'U)^-1``):
   coefficient the null ``beta_j = 0`` is imposed, the restricted residuals are multiplied by one
   weight per cluster, and the CR1 t statistic is recomputed; the p-value is the share of
   bootstrap ``|t*|`` at least the observed ``|t|`` (symmetric). Weights: Rademacher, or Webb's
-  six-point weights when G < 12; every one of the 2^G Rademacher sign vectors is used when
-  2^G <= the number of draws (then the p-value is exact for the bootstrap). The reported
+  six-point weights when G < 12; every one of the 2^G Rademacher or 6^G Webb weight vectors is
+  used when there are at most twice as many as the draws (then the p-value is exact for the
+  bootstrap; the constant vectors reproduce the observed |t|, so it is at least 2/2^G or 6/6^G:
+  :func:`bootstrap_p_floor`). The reported
   standard error is the bootstrap-t one: CR1 SE * q*/t(G-1, 1-(1-level)/2), where q* is the
   level-quantile of ``|t*|``; with df = G-1 the usual interval ``est ± t * se`` is then the
   bootstrap-t interval ``est ± q* * SE_CR1``.
@@ -114,16 +116,51 @@ def _inv_sqrt_psd(a: np.ndarray) -> np.ndarray:
     return (vec * inv) @ vec.T
 
 
+#: Enumerate every weight vector (the exact bootstrap distribution instead of draws from it) when
+#: there are at most this many times the requested draws: Rademacher up to G = 10, Webb up to
+#: G = 4 with 999 draws (1,296 vectors).
+ENUMERATE_FACTOR = 2
+#: Weight vectors whose bootstrap sample reproduces the observed |t| exactly, whatever the data:
+#: the constant ones (every cluster the same weight c gives y* = fitted_r + c * resid_r, whose slope
+#: and every leave-one-out slope are c times the observed ones).
+_CONSTANT_VECTORS = {"rademacher": 2, "webb": 6}
+
+
+def _n_vectors(n_clusters: int, weights: str) -> int:
+    return (2 if weights == "rademacher" else 6) ** int(n_clusters)
+
+
 def bootstrap_weights(
     n_clusters: int, n_draws: int, weights: str, rng: np.random.Generator
 ) -> tuple[np.ndarray, bool]:
-    """Cluster weights, shape (G, B), and whether they enumerate all 2^G Rademacher vectors."""
-    if weights == "rademacher" and 2**n_clusters <= n_draws:
-        grid = (np.arange(2**n_clusters)[None, :] >> np.arange(n_clusters)[:, None]) & 1
-        return 2.0 * grid - 1.0, True
+    """Cluster weights, shape (G, B), and whether they enumerate every weight vector (all 2^G
+    Rademacher or 6^G Webb vectors, when there are at most ``ENUMERATE_FACTOR`` × ``n_draws``;
+    ``rng`` is then not used)."""
+    if _n_vectors(n_clusters, weights) <= ENUMERATE_FACTOR * n_draws:
+        points = np.array([-1.0, 1.0]) if weights == "rademacher" else _WEBB
+        digits = np.indices((len(points),) * n_clusters).reshape(n_clusters, -1)
+        return points[digits], True
     if weights == "rademacher":
         return rng.choice(np.array([-1.0, 1.0]), size=(n_clusters, n_draws)), False
     return rng.choice(_WEBB, size=(n_clusters, n_draws)), False
+
+
+def bootstrap_p_floor(n_clusters: int, n_draws: int = MIN_DRAWS, weights: str = "auto") -> float:
+    """The smallest p-value the restricted wild cluster bootstrap (``wild``, ``wild_cv3``) can give
+    with ``n_clusters`` clusters: when every weight vector is enumerated, the constant vectors
+    (2 Rademacher, 6 Webb) reproduce the observed |t|, so p >= their share of the vectors (Webb:
+    6/216 = 0.028 with 3 clusters, 6/1296 = 0.0046 with 4); with random draws 0 (p moves in steps of
+    1/``n_draws``). A level below it cannot be reached whatever the data.
+
+    >>> round(bootstrap_p_floor(3), 4), round(bootstrap_p_floor(4), 4), bootstrap_p_floor(10)
+    (0.0278, 0.0046, 0.0)
+    """
+    g = int(n_clusters)
+    w = ("webb" if g < WEBB_BELOW else "rademacher") if weights == "auto" else weights
+    count = _n_vectors(g, w)
+    if count <= ENUMERATE_FACTOR * int(n_draws):
+        return _CONSTANT_VECTORS[w] / count
+    return 0.0
 
 
 def _check_options(method: str, weights: str, center: str, n_boot: int) -> None:
@@ -287,7 +324,8 @@ def cluster_inference(
 
 def _label(method: str, g: int, details: dict) -> str:
     if method in ("wild", "wild_cv3"):
-        how = "all 2^G sign vectors" if details["enumerated"] else f"{details['n_boot']} draws"
+        how = (f"all {details['n_boot']} weight vectors" if details["enumerated"]
+               else f"{details['n_boot']} draws")
         of = " of the CV3 t" if method == "wild_cv3" else ""
         return (f"wild cluster bootstrap{of} (restricted, {details['weights']} weights, {how}), "
                 f"G={g}")
@@ -443,4 +481,5 @@ def _wild_cv3(
     return pvals, qstar
 
 
-__all__ = ["INFERENCE_METHODS", "ClusterInference", "bootstrap_weights", "cluster_inference"]
+__all__ = ["INFERENCE_METHODS", "ClusterInference", "bootstrap_p_floor", "bootstrap_weights",
+           "cluster_inference"]

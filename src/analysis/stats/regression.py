@@ -305,10 +305,10 @@ def panel_regression(
     ``"cr2"`` (Bell–McCaffrey bias-reduced SEs, Satterthwaite df per coefficient as R's
     clubSandwich); ``"cv3"`` (leave-one-cluster-out jackknife, (G-1)/G scaling, centred on the
     full-sample estimate, t(G-1)); ``"wild"`` (restricted wild cluster bootstrap-t p-value,
-    Rademacher weights, Webb's six-point weights below 12 clusters, all 2^G sign vectors when
-    that is no more than ``n_boot``; ``std_error`` is the bootstrap-t SE, CR1 SE * q*/t(G-1),
-    so the interval is est ± q* * SE_CR1); ``"wild_cv3"`` (the same bootstrap of the CV3 t
-    statistic: each bootstrap sample's slope over its own CV3 SE; ``std_error`` CV3 SE *
+    Rademacher weights, Webb's six-point weights below 12 clusters, every weight vector (2^G or
+    6^G) when that is at most twice ``n_boot``; ``std_error`` is the bootstrap-t SE, CR1 SE *
+    q*/t(G-1), so the interval is est ± q* * SE_CR1); ``"wild_cv3"`` (the same bootstrap of the
+    CV3 t statistic: each bootstrap sample's slope over its own CV3 SE; ``std_error`` CV3 SE *
     q*/t(G-1)). The result then has the columns ``inference`` (the
     method) and ``identified`` (False when dropping some cluster leaves the coefficient
     unidentified: its CV3 SE and p are NaN and ``diagnostics`` names the clusters). With
