@@ -8,7 +8,12 @@ progress ``log`` (a render through :mod:`analysis.report.runner`). A job that di
 fixture fails with the job's output.
 
 Each report is rendered once per test session and shared by every test file that reads it; a check
-that needs another report is added to one of these rather than rendering a new one.
+that needs another report is added to one of these rather than rendering a new one. One more job is
+not a report: ``method_bar`` simulates the worlds of issue 12's bar (tests/test_method_check_bar.py,
+every design it asserts on, in one process pool) — the longest job, so it starts first.
+
+Jobs run niced (``NICE``): the session's own process runs the other tests one after another and
+keeps a core, the jobs take the rest; that serial part then never ends up alone at the end.
 """
 
 from __future__ import annotations
