@@ -7,7 +7,10 @@ of SD 0.35 over the span plus a random walk) and with that factor set to 0 (``no
 draws otherwise, so the pair differs only by it). Each world is tested with the kinds as the default
 rules decide them (``rules``) and with the latent kinds of truth.json (``latent``; key kinds are
 left out, they have no latent truth). The test is the report's: :func:`period_slopes_regression`
-with every kind jointly, :data:`CONTROLS`, and the Newey-West term for change outcomes.
+with every kind jointly, :data:`CONTROLS`, and the Newey-West term for change outcomes — and, on the
+same worlds, the same test with lasting-size controls added (``controls`` column: ``history``, the
+client's log mean revenue per period over its history before t; ``history_last``, and its last
+period's log revenue; session 6, docs/methods.md "Client level").
 
 Built-in client-level differences of the generator (truth.json ``client_baseline`` and the event
 model: advanced clients grow early and churn more, understanding clients stay, demanding clients
@@ -48,23 +51,62 @@ def _no_factor(self) -> None:
     self.kind_factor = {k: np.zeros_like(v) for k, v in self.kind_factor.items()}
 
 
+#: The client's lasting size, measured on data up to t-1 only (session 6, issue 12: the image ->
+#: revenue growth rate was traced to the window-revenue size control): log mean revenue per period
+#: over the client's whole history before t (its first purchase to t-1), and its last period's log
+#: revenue (0 when it did not buy; ``active_last`` is a control already).
+HISTORY, LAST = "log_history_revenue", "log_last_revenue"
+#: Control sets compared on the same worlds (``controls`` column): the test's default, and the
+#: default with the lasting-size controls.
+CONTROL_SETS = {"default": cl.CONTROLS, "history": (*cl.CONTROLS, HISTORY),
+                "history_last": (*cl.CONTROLS, HISTORY, LAST)}
+
+
+def _history_columns(panel: pd.DataFrame, data: pd.DataFrame) -> pd.DataFrame:
+    """``data`` (:func:`cl.client_panel`'s rows) with :data:`HISTORY` and :data:`LAST`."""
+    from analysis.growth.panel import PortfolioClientGrid, log_positive
+    from analysis.ingest.periods import period_axis
+
+    periods = period_axis(panel["period"].astype(str).unique())
+    a = PortfolioClientGrid(panel, periods)
+    rev = a.matrix("revenue")
+    active = rev > 0
+    rev = np.where(active, rev, 0.0)
+    T = rev.shape[1]
+    before = cl.shift_right(np.cumsum(rev, axis=1), 1, fill=0.0)
+    ever = np.maximum.accumulate(active, axis=1)
+    first = np.where(ever.any(axis=1), ever.argmax(axis=1), T)
+    n = np.arange(T)[None, :] - first[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hist = log_positive(np.where(n > 0, before / np.maximum(n, 1), np.nan))
+    last = np.nan_to_num(cl.shift_right(log_positive(rev), 1), nan=0.0)
+    ci = a.clients.get_indexer(pd.MultiIndex.from_frame(data[["client_id", "portfolio"]]))
+    si = pd.Index(periods).get_indexer(data["period"])
+    out = data.copy()
+    out[HISTORY], out[LAST] = hist[ci, si], last[ci, si]
+    return out
+
+
 def _fits(data: pd.DataFrame, seed: int, mode: str, kinds: str) -> list[dict]:
     cats = data.attrs["categories"]
     exps = [cl.member_column(k) for k in cats]
     rows = []
-    for o in OUTCOMES:
-        col = f"{o}_h1"
-        if col not in data.columns:
-            continue
-        fit = cl.period_slopes_regression(data, outcome=col, exposures=exps, controls=cl.CONTROLS,
-                                          change=o in cl.CHANGE_OUTCOMES).set_index("term")
-        for k in cats:
-            t = cl.member_column(k)
-            if t in fit.index:
-                r = fit.loc[t]
-                rows.append({"seed": seed, "mode": mode, "kinds": kinds, "category": k, "outcome": o,
-                             "std_effect": float(r["std_effect"]), "p": float(r["p_unc"]),
-                             "n": int(r["n"]), "periods": int(r["n_periods"])})
+    for name, controls in CONTROL_SETS.items():
+        for o in OUTCOMES:
+            col = f"{o}_h1"
+            if col not in data.columns:
+                continue
+            fit = cl.period_slopes_regression(data, outcome=col, exposures=exps,
+                                              controls=controls,
+                                              change=o in cl.CHANGE_OUTCOMES).set_index("term")
+            for k in cats:
+                t = cl.member_column(k)
+                if t in fit.index:
+                    r = fit.loc[t]
+                    rows.append({"seed": seed, "mode": mode, "kinds": kinds, "controls": name,
+                                 "category": k, "outcome": o,
+                                 "std_effect": float(r["std_effect"]), "p": float(r["p_unc"]),
+                                 "n": int(r["n"]), "periods": int(r["n_periods"])})
     return rows
 
 
@@ -85,7 +127,7 @@ def one(args: tuple) -> list[dict]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             mem = classify(panel, w.clients, rulebook=book, window=W, features=feats, kpis=w.kpis)
-            data = cl.client_panel(panel, mem, window=W, lags=[1])
+            data = _history_columns(panel, cl.client_panel(panel, mem, window=W, lags=[1]))
         rows += _fits(data, seed, mode, "rules")
         # latent kinds: the same client-periods, membership = the client's latent trait
         latent = {c: set(v["kinds"]) for c, v in w.truth["clients"].items()}
@@ -97,13 +139,14 @@ def one(args: tuple) -> list[dict]:
         lat.loc[~known, "member"] = pd.NA
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            data = cl.client_panel(panel, lat, window=W, lags=[1], categories=list(ARTICLE))
+            data = _history_columns(panel, cl.client_panel(panel, lat, window=W, lags=[1],
+                                                           categories=list(ARTICLE)))
         rows += _fits(data, seed, mode, "latent")
     return rows
 
 
 def summary(d: pd.DataFrame) -> pd.DataFrame:
-    g = d.groupby(["mode", "kinds", "outcome", "category"], observed=True)
+    g = d.groupby(["controls", "mode", "kinds", "outcome", "category"], observed=True)
     out = g.agg(worlds=("p", "size"), rejected=("p", lambda p: int((p < 0.05).sum())),
                 mean_eff=("std_effect", "mean"), sd_eff=("std_effect", "std"),
                 periods=("periods", "mean"))
@@ -112,7 +155,7 @@ def summary(d: pd.DataFrame) -> pd.DataFrame:
     out["ci_low"] = [c.low for c in ci]
     out["ci_high"] = [c.high for c in ci]
     out["t_eff"] = out["mean_eff"] / (out["sd_eff"] / np.sqrt(out["worlds"]))
-    out["truth"] = ["built-in" if (i[3], i[2]) in BUILT_IN else "null" for i in out.index]
+    out["truth"] = ["built-in" if (i[4], i[3]) in BUILT_IN else "null" for i in out.index]
     return out
 
 

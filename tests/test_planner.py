@@ -191,3 +191,110 @@ def test_copied_units_are_each_units_rows_in_order_labelled_by_copy():
         portfolio=["copy0", "copy0", "copy1", "copy1", "copy2", "copy3", "copy3", "copy4", "copy4"])
     pd.testing.assert_frame_equal(got, want, check_exact=True)
     assert planner._copies(d, 1)["portfolio"].tolist() == ["copy0", "copy0"]
+
+
+@pytest.fixture(scope="module")
+def short_export(tmp_path_factory):
+    """One company's short export, as the analyst has it: 4 account managers × 8 quarters, no
+    planted effect (``keyclients synth --managers 4 --periods 8 --clients 75 --seed 5 --start
+    2024Q1 --effects none``), prepared as ``keyclients run`` prepares it (cut by manager)."""
+    from analysis.synth import generate, write_world
+
+    out = tmp_path_factory.mktemp("short")
+    write_world(generate(portfolios=1, managers=4, periods=8, freq="Q", clients=75, seed=5,
+                         start="2024Q1", effects="none"), out)
+    return study.prepare(out)
+
+
+def test_plan_says_not_testable_where_the_test_refuses_and_what_would_make_it_testable(short_export):
+    """The planner asks the confirmatory test whether it can test a design (no copied thresholds):
+    on the short export the test refuses H1 (3 usable quarters) and H3 (4) with ``too_few_rows``,
+    and so does the plan — no "weak" with a formula MDE the test never computes — and the fewest
+    managers it names are the fewest the test accepts."""
+    from analysis.growth.confirmatory import test_hypotheses
+    from analysis.growth.panel import outcome_column, portfolio_panel
+    from analysis.growth.spec import as_hypothesis_file
+
+    s = short_export
+    hyps = [h for h in as_hypothesis_file(None).hypotheses if h.id in ("H1", "H3")]
+    pp = portfolio_panel(s.panel, s.membership, window=s.window, kpis=s.base.kpis, lags=[1])
+    tested = test_hypotheses(pp, hyps, sentences=False).set_index("id")  # the real outcomes
+    plan = planner.plan_study(s, hypotheses=hyps)
+    rows = plan[plan["design"] == "portfolio_panel"].set_index("id")
+    assert (rows["G"] == 4).all()
+    for hid in ("H1", "H3"):
+        row = rows.loc[hid]
+        assert tested.loc[hid, "reason_code"] == "too_few_rows"
+        assert row["status"] == "not_testable" and np.isnan(row["mde"])
+        assert row["test_reason"] == tested.loc[hid, "reason_code"]
+        assert row["reason_en"].startswith("Not testable:") and row["reason_ru"].startswith("Проверить нельзя:")
+        g = int(row["testable_units"])
+        assert f"the test can run from {g} portfolios at {row['T']} usable periods" in row["need_en"]
+        assert "проверка возможна начиная с" in row["need_ru"]
+        h = next(x for x in hyps if x.id == hid)
+        probe = planner.design_probe  # the test itself decides on g and g - 1 copies of the managers
+        for units, ok in ((g, True), (g - 1, False)):
+            got = test_hypotheses(probe(pp, outcome_column(h.outcome, h.lag), units=units), [h],
+                                  mode="panel", sentences=False)
+            assert (got["reason_code"].iloc[0] == "") == ok, (hid, units)
+    sub = plan[plan["design"] == "sub_portfolios"].set_index("id")
+    assert (sub["status"] == "not_testable").all() and sub["need_en"].str.contains("account managers").all()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("report", ["sample_report", "one_company_report"])
+def test_plan_and_test_agree_on_every_hypothesis_of_the_samples(report, request):
+    """On both samples (session renders) the plan's portfolio panel is not testable exactly where the
+    test gave a reason code, and where the test tested the plan gives a finite MDE."""
+    folder = request.getfixturevalue(report)
+    plan = pd.read_csv(folder / "tables" / "plan.csv", keep_default_na=False)
+    plan = plan[plan["design"] == "portfolio_panel"].set_index("id")
+    tested = pd.read_csv(folder / "tables" / "hypotheses.csv", keep_default_na=False).set_index("id")
+    for hid, row in tested.iterrows():
+        refused = row["reason_code"] != ""
+        assert (plan.loc[hid, "status"] == "not_testable") == refused, hid
+        assert plan.loc[hid, "test_reason"] == row["reason_code"], hid
+
+
+def test_units_search_is_read_off_a_smooth_curve_with_its_monte_carlo_range():
+    """Near the target the old search's answer was decided by Monte Carlo error (0.201 against
+    0.198: 65 managers, or none when the last simulation came out at 0.201). Now the answer moves
+    little with a simulation error of that size, is never lost to it, and its stated range covers
+    the answer of the noise-free curve."""
+    T, k, alpha, m, target = 29, 7, 0.05, 7, 0.2
+
+    def truth(g: int) -> float:  # a design effect that falls with G, as CV3's penalty does
+        return planner._panel_mde(g, T, k, alpha, m) * (1.3 + 4.0 / g)
+
+    exact = planner._search(truth, target, 2)
+    err = planner.mde_mc_error(planner.UNIT_SEARCH_SIMS, exact - 1, m=m)
+    assert 0.015 < err < 0.04
+    answers, found_at = {}, {}
+    for shift in (-err, -err / 2, 0.0, err / 2, err):  # every simulation off by up to one MC SE
+        found = planner._units_by_simulation(lambda g, s=shift: truth(g) * (1 + s), 8, T, k, alpha,
+                                             m, target)
+        assert found is not None
+        answers[shift], found_at[shift] = found.units, found
+        assert found.low <= exact <= found.high, (shift, found)
+    assert answers[0.0] == exact
+    assert max(answers.values()) - min(answers.values()) <= 0.1 * exact
+    # deterministic: the same simulations give the same answer
+    again = planner._units_by_simulation(truth, 8, T, k, alpha, m, target)
+    first = found_at[0.0]
+    assert (again.units, again.low, again.high) == (first.units, first.low, first.high)
+
+
+def test_mde_monte_carlo_error_matches_the_spread_over_seeds():
+    """:func:`planner.mde_mc_error` (the range the units search states) against the spread of the
+    simulated MDE over 40 seeds on a small clustered design (10 clusters × 12 periods)."""
+    from analysis.stats.power import cluster_design_mde
+
+    rng = np.random.default_rng(3)
+    g = np.repeat(np.arange(10), 12)
+    x = rng.normal(size=120) + np.repeat(rng.normal(size=10), 12)
+    u = (x - np.bincount(g, x)[g] / 12)[:, None]
+    v = np.array([cluster_design_mde(u, g, n_terms=1, n_sims=200, m=7, seed=s)["mde"].iloc[0]
+                  for s in range(40)])
+    measured = v.std(ddof=1) / v.mean()
+    predicted = planner.mde_mc_error(200, 9, m=7)
+    assert 0.6 * predicted < measured < 1.6 * predicted, (measured, predicted)

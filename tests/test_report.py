@@ -179,8 +179,9 @@ PROMISED = {"01_data_quality": ["coverage"], "02_client_categories": ["client_ca
             "05_method_check": ["method_check", "method_check_runs"]}
 #: Tables of the data-quality page: they describe the export itself (its notes differ below).
 EXPORT_TABLES = {"data_counts", "data_problems", "coverage"}
-#: Columns in the report's language (every other table holds both languages: ``*_en``, ``*_ru``).
-IN_REPORT_LANGUAGE = {"method_check": "_text"}
+#: Columns in the report's language: none (tables hold both languages, ``*_en`` and ``*_ru``, or
+#: text in one fixed language the page translates, as ``method_check``'s ``*_text``).
+IN_REPORT_LANGUAGE: dict[str, str] = {}
 
 
 def _table(folder, name):
@@ -218,8 +219,9 @@ def test_the_same_inputs_and_seed_give_the_same_tables(partial_report, ru_partia
 
     - the partial-kinds export in English and in Russian (not anonymised): every table of pages
       2–5 byte for byte (its data-quality tables describe the Russian copy's extra title line, total
-      row and client without orders, and are left out; ``method_check``'s ``*_text`` columns are in
-      the report's language, so that table is compared without them);
+      row and client without orders, and are left out; ``method_check``'s ``*_text`` columns are
+      English in every report since session 6 — the page translates them — so it is compared byte
+      for byte too);
     - the whole sample in English and in Russian with pseudonyms, so the kinds the partial export
       cannot compute (key by profit, demanding, understanding) are covered too: every table without
       client ids, names or example clients, numbers to a relative 1e-9 and the rest exactly. Not
@@ -262,3 +264,23 @@ def test_strip_plots_are_drawn_the_same_every_time():
     np.random.seed(7)
     figures.method_check(runs)
     assert (np.random.get_state()[1] == before).all()
+
+
+def test_method_check_table_texts_are_english_and_the_page_translates_them():
+    """``method_check.csv``'s ``*_text`` columns are data: English whatever the report's language
+    (docs/data.md); :func:`method_check.rate_texts` writes them in the page's language from the
+    counts beside them."""
+    from analysis.report import method_check
+
+    runs = pd.DataFrame({"id": "H1", "category": "image", "outcome": "revenue_growth", "lag": 1,
+                         "kind": ["null"] * 16, "rejected": [True] * 3 + [False] * 13,
+                         "p_unc": [0.01] * 3 + [0.5] * 13, "planted": 0.0, "std_effect": 0.0,
+                         "verdict": "inconclusive", "mde": 0.3, "latent_corr": 0.5, "latent_slope": 0.5,
+                         "world": range(16)})
+    runs.attrs["alpha"] = 0.05
+    table = method_check.summary(runs)
+    assert table.loc[0, "size_text"] == "3/16 (0.19, 95 % CI 0.04–0.46)"
+    shown = method_check.rate_texts(table, "ru")
+    assert shown.loc[0, "size_text"] == "3/16 (0,19, 95 % ДИ 0,04–0,46)"
+    assert shown.loc[0, "power_planted_text"] == "0/0" and table.loc[0, "size_text"].endswith("0.46)")
+    pd.testing.assert_frame_equal(method_check.rate_texts(table, "en"), table)

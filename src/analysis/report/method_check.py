@@ -698,6 +698,20 @@ def _rate_cols(prefix: str, flags: pd.Series, lang: str = "en") -> dict:
             f"{prefix}_text": rate_text(k, n, lang=lang)}
 
 
+def rate_texts(table: pd.DataFrame, lang: str = "en") -> pd.DataFrame:
+    """``table`` (:func:`summary`'s) with every ``<rate>_text`` column written anew in ``lang`` from
+    its ``<rate>_k`` and ``<rate>_n`` (:func:`rate_text`). The saved table keeps the texts in
+    English whatever the report's language — tables are data (docs/data.md, ``method_check.csv``);
+    the page shows them in its own language with this."""
+    out = table.copy()
+    for col in [c for c in out.columns if c.endswith("_text")]:
+        prefix = col[: -len("_text")]
+        if f"{prefix}_k" in out.columns and f"{prefix}_n" in out.columns:
+            out[col] = [rate_text(int(k), int(n), lang=lang)
+                        for k, n in zip(out[f"{prefix}_k"], out[f"{prefix}_n"])]
+    return out
+
+
 def level(runs: pd.DataFrame) -> float:
     """The level α the worlds were tested at (the hypotheses file's, set by :func:`run_worlds`)."""
     if "alpha" not in runs.attrs:

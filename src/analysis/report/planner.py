@@ -26,6 +26,12 @@ hypothesis family: m = the number of hypotheses at that level).
   level): the formula :func:`analysis.stats.power.design_mde` (``mde_method`` ``independent_rows``),
   which assumes independent rows after the fixed effects — a lower bound.
 
+Whether a panel design can be tested at all is the confirmatory test's own decision, asked of it on
+the design with a noise outcome (:func:`design_probe`, :func:`test_decision`): where it refuses, the
+row is ``not_testable`` with the test's reason (``test_reason``) and the fewest units and periods
+from which it would test (``testable_units``, ``testable_periods``) — no threshold of the test is
+copied.
+
 Where a design cannot test a hypothesis, or its MDE is more than twice ``min_effect``, the planner
 says why and what would bring the MDE down to ``min_effect``: how many periods (at this number of
 units), how many units (at this number of periods), and what monthly periods would give. For a
@@ -38,9 +44,10 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -48,14 +55,14 @@ import pandas as pd
 from analysis import registry
 from analysis.config import FREQUENCIES
 from analysis.growth import client_links
-from analysis.growth.fits import model_exposures, usable_exposures
+from analysis.growth.fits import MIN_PERIODS, model_exposures, usable_exposures
 from analysis.growth.panel import (
     SIZE_CONTROL,
     outcome_column,
     outcome_kind,
     portfolio_panel,
 )
-from analysis.growth.spec import HypothesesArg, as_hypothesis_file
+from analysis.growth.spec import HypothesesArg, Hypothesis, as_hypothesis_file
 from analysis.ingest.periods import period_axis
 from analysis.stats.power import cluster_design_mde, design_mde
 
@@ -65,7 +72,7 @@ if TYPE_CHECKING:
 
 DESIGNS = ("portfolio_panel", "sub_portfolios", "one_portfolio", "client")
 UNIT_COLUMNS = ("account_manager", "region", "branch", "channel")
-MIN_SERIES = 8  # usable periods the one-portfolio test needs (analysis.growth.fits.fit_single)
+MIN_SERIES = MIN_PERIODS["single"]  # usable periods the one-portfolio test needs
 MAX_SEARCH = 100_000
 STATUSES = ("testable", "weak", "not_testable")
 
@@ -73,7 +80,7 @@ PLAN_COLUMNS = [
     "id", "level", "category", "outcome", "lag", "design", "units", "G", "T", "usable_rows",
     "params", "df", "m", "mde", "mde_method", "mde_independent", "min_effect", "status",
     "periods_needed", "units_needed", "monthly_usable_periods", "reason_en", "reason_ru", "need_en",
-    "need_ru",
+    "need_ru", "test_reason", "testable_units", "testable_periods",
 ]  # fmt: skip
 #: Error draws of the simulated CV3 MDE (Monte Carlo SE of the power at the MDE ≈ 0.018).
 CV3_SIMS = 500
@@ -126,7 +133,7 @@ def _panel_mde(G: int, t_use: int, k: int, alpha: float, m: int) -> float:
 
 def cv3_design_mde(data: pd.DataFrame, outcome_col: str, exposure_cols: Sequence[str], term: str, *,
                    alpha: float = 0.05, power: float = 0.8, m: int = 1, n_sims: int = CV3_SIMS,
-                   seed: int = 0, units: int = 0) -> float:
+                   seed: int = 0, units: int = 0, periods: int = 0) -> float:
     """MDE (std_effect scale) of the default panel test of ``term`` on the data's own design: the
     rows where ``outcome_col`` is known, ``exposure_cols`` and the size control, portfolio effects
     absorbed within the portfolio clusters and period dummies
@@ -135,7 +142,8 @@ def cv3_design_mde(data: pd.DataFrame, outcome_col: str, exposure_cols: Sequence
 
     ``units`` > 0: the same design with that many units, each a copy of one of the data's units in
     turn (unit i of the new design is the data's unit i mod G) — "more units like these", the design
-    the planner's ``units_needed`` is searched on."""
+    the planner's ``units_needed`` is searched on. ``periods`` > 0: then that many periods, each a
+    copy of one of the data's periods with the outcome known in turn (:func:`_period_copies`)."""
     cols = [*exposure_cols, SIZE_CONTROL]
     need = ["portfolio", "period", outcome_col, *cols]
     if term not in exposure_cols or any(c not in data.columns for c in need):
@@ -143,6 +151,8 @@ def cv3_design_mde(data: pd.DataFrame, outcome_col: str, exposure_cols: Sequence
     d = data[need].dropna()
     if units:
         d = _copies(d, int(units))
+    if periods:
+        d = _period_copies(d, int(periods))
     if d["portfolio"].nunique() < 2 or d["period"].nunique() < 2 or len(d) <= len(cols) + 2:
         return math.nan
     ent = pd.factorize(d["portfolio"])[0]
@@ -174,6 +184,68 @@ def _copies(d: pd.DataFrame, units: int) -> pd.DataFrame:
     out["portfolio"] = np.repeat(np.array([f"copy{i}" for i in range(units)], dtype=object),
                                  [len(t) for t in take])
     return out
+
+
+def _period_copies(d: pd.DataFrame, periods: int) -> pd.DataFrame:
+    """``periods`` periods, period j a copy of the data's period j mod T (in time order), labelled
+    ``p<j>`` so that they sort in that order — "more periods like these" (exposures' movements
+    repeat; the rows of a period stay in the data's order)."""
+    codes, names = pd.factorize(d["period"].astype(str), sort=True)
+    rows_of = [np.flatnonzero(codes == j) for j in range(len(names))]
+    take = [rows_of[j % len(names)] for j in range(periods)]
+    out = d.iloc[np.concatenate(take)].reset_index(drop=True)
+    out.attrs = {}
+    out["period"] = np.repeat(np.array([f"p{j:06d}" for j in range(periods)], dtype=object),
+                              [len(t) for t in take])
+    return out
+
+
+def design_probe(pp: pd.DataFrame, outcome_col: str, *, units: int = 0, periods: int = 0,
+                 seed: int = 0) -> pd.DataFrame:
+    """The portfolio panel as a design only, for the confirmatory test to decide whether it can
+    test: the rows where ``outcome_col`` is known, that column replaced by standard-normal noise
+    (the outcome's values are not read), on ``units`` copies of the units (:func:`_copies`) and
+    then ``periods`` copies of the periods (:func:`_period_copies`) when given. The panel's
+    ``attrs`` (kinds, rule variants) are kept: the test reads them."""
+    d = pp[pp[outcome_col].notna()]
+    d = d.assign(**{outcome_col: np.random.default_rng(seed).normal(size=len(d))})
+    if units:
+        d = _copies(d, int(units))
+    if periods:
+        d = _period_copies(d, int(periods))
+    d.attrs = dict(pp.attrs)
+    return d
+
+
+def test_decision(probe: pd.DataFrame, h: Hypothesis) -> pd.Series:
+    """The default confirmatory test's own row for hypothesis ``h`` on a :func:`design_probe`
+    (:func:`analysis.growth.confirmatory.test_hypotheses`, panel mode): its ``reason_code`` is
+    empty where the test tests, else the test's reason (``too_few_rows``,
+    ``one_portfolio_identifies``, …) — the planner applies the test's rules by asking it, never a
+    copy of its thresholds."""
+    from analysis.growth.confirmatory import test_hypotheses
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return test_hypotheses(probe, [h], mode="panel", sentences=False).iloc[0]
+
+
+test_decision.__test__ = False  # type: ignore[attr-defined]  # pytest reads it; not a test
+
+
+def _first(ok: Callable[[int], bool], start: int, cap: int,
+           hopeless: Callable[[], bool] = lambda: False) -> int | None:
+    """Smallest n in [start, cap] with ok(n) (ok monotone), by doubling then bisection; None when
+    not even ``cap`` is, or when ``hopeless()`` says after a failed try that no n will be."""
+    lo, hi = start - 1, max(start, 1)
+    while not ok(hi):
+        if hi >= cap or hopeless():
+            return None
+        lo, hi = hi, min(2 * hi, cap)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
 
 
 @functools.lru_cache(maxsize=4096)
@@ -318,6 +390,87 @@ class _Planner:
         self.rows: list[dict] = []
         self.statuses = membership.groupby(membership["category"].astype(str))["status"].agg(
             lambda x: set(x.astype(str))).to_dict() if "status" in membership.columns else {}
+        self._said: dict[tuple, Any] = {}
+        self._hopeless: set[tuple] = set()
+
+    def refusal(self, h, units: int = 0, periods: int = 0) -> pd.Series | None:
+        """None when the default test can test ``h`` on the portfolio panel's design (``units``
+        copies of its units, ``periods`` copies of its periods when given: :func:`design_probe`),
+        else the test's own row with its ``reason_code`` (:func:`test_decision`)."""
+        key = (h.id, int(units), int(periods))
+        if key not in self._said:
+            assert self.pp is not None
+            row = test_decision(design_probe(self.pp, outcome_column(h.outcome, h.lag),
+                                             units=units, periods=periods), h)
+            self._said[key] = row if str(row["reason_code"] or "") else None
+        return self._said[key]
+
+    def cv3(self, h, units: int = 0, periods: int = 0) -> float:
+        """:func:`_cv3_of` of ``h`` on the portfolio panel (copies of its units and periods when
+        given), remembered: the searches ask for the same designs again."""
+        key = ("cv3", h.id, int(units), int(periods))
+        if key not in self._said:
+            assert self.pp is not None
+            self._said[key] = _cv3_of(self.pp, h, self.alpha, self.m_port, units=units,
+                                      periods=periods)
+        return self._said[key]
+
+    def periods_help(self, h, copies: int, periods: int) -> bool:
+        """Whether the test tests ``h`` on ``periods`` copies of the panel's periods (at ``copies``
+        copies of its units). Once it refuses because without one unit the exposure no longer
+        varies (``one_portfolio_identifies``: enough rows, the exposure still unidentified), no
+        number of copied periods helps — each copy repeats the same pattern — so the search stops
+        there (:func:`_first` then reports none)."""
+        row = self.refusal(h, units=copies, periods=periods)
+        if row is not None and str(row["reason_code"]) == "one_portfolio_identifies":
+            self._hopeless.add((h.id, copies))
+        return row is None
+
+    def refused_needs(self, h, G: int, t_use: int, extra: int, unit_col: str, monthly: float,
+                      needs_data: list, copies: int = 0) -> tuple[list, float, float, float, float]:
+        """What would make a design the test refuses testable, asked of the test itself: the fewest
+        units (copies of the panel's, at these periods) and the fewest periods (copies of its
+        usable ones, at these units) at which it tests; then the units for an MDE of min_effect,
+        simulated from that number of units (:func:`_units_by_simulation`), and what monthly
+        periods would give where the test could run there. ``copies``: the design is ``copies``
+        copies of the panel's units (a unit column the panel is not cut by), 0 for the panel.
+
+        Returns (needs, periods_needed, units_needed, testable_units, testable_periods)."""
+        alpha, m, k, freq = self.alpha, self.m_port, self.k, self.freq
+        need = list(needs_data)
+        words = {"units": _unit(unit_col, "en"), "units_ru": _unit(unit_col, "ru")}
+        g_ok = _first(lambda g: self.refusal(h, units=g) is None, max(G + 1, 2), MAX_UNITS)
+        t_ok = _first(lambda t: self.periods_help(h, copies, t), max(t_use + 1, 2),
+                      MAX_TEST_PERIODS, hopeless=lambda: (h.id, copies) in self._hopeless)
+        if g_ok:
+            need.append(("plan.need.testable_units", {"G": g_ok, "T": t_use, **words}))
+        if t_ok:
+            need.append(("plan.need.testable_periods",
+                         {"periods": t_ok + extra, "usable": t_ok,
+                          "span": _span(t_ok + extra, freq), "G": G, **words}))
+        elif (h.id, copies) in self._hopeless:
+            need.append(("plan.need.periods_no_help", {"G": G, **words}))
+        else:
+            need.append(("plan.need.periods_not_enough",
+                         {"usable": MAX_TEST_PERIODS, "G": G, **words}))
+        un = math.nan
+        if g_ok:
+            found = _units_by_simulation(lambda g: self.cv3(h, units=g), g_ok, t_use, k, alpha, m,
+                                         h.min_effect, cap=MAX_REFUSED_UNITS)
+            if found:
+                un = found.units
+                need.append(("plan.need.units_mde", {"G": found.units, "T": t_use, **words,
+                                                     "low": found.low, "high": found.high}))
+            elif np.isfinite(self.cv3(h, units=g_ok)):  # simulated there, and the MDE far above
+                need.append(("plan.need.units_beyond", {"G": MAX_REFUSED_UNITS, "T": t_use,
+                                                        **words}))
+        if freq == "Q" and np.isfinite(monthly) and monthly > t_use \
+                and self.refusal(h, units=copies, periods=int(monthly)) is None:
+            mde_m = self.cv3(h, units=copies, periods=int(monthly))
+            if np.isfinite(mde_m):
+                need.append(("plan.need.monthly_panel", {"usable": int(monthly), "mde": mde_m}))
+        t_all = float(t_ok + extra) if t_ok else math.nan
+        return need, math.nan, un, float(g_ok or math.nan), t_all
 
     def kind_problem(self, h, extra):
         """(reason, needs) when h's kind has no decided membership: a history shorter than the
@@ -333,7 +486,8 @@ class _Planner:
 
     def add(self, h, design, units, G, t_use, n_rows, params, df, m, mde_v, reason, need,
             periods_needed=np.nan,
-            units_needed=np.nan, monthly=np.nan, method="independent_rows", independent=None):
+            units_needed=np.nan, monthly=np.nan, method="independent_rows", independent=None,
+            test_reason: str = "", testable: tuple[float, float] = (np.nan, np.nan)):
         """One row of the plan: its status (testable, weak, not testable) and, where it is not
         testable or its MDE exceeds the smallest effect of interest, why and what would help."""
         status = ("not_testable" if not np.isfinite(mde_v)
@@ -361,6 +515,8 @@ class _Planner:
             "reason_ru": _text(reason, "ru") if explain else "",
             "need_en": _needs(need, "en") if explain else "",
             "need_ru": _needs(need, "ru") if explain else "",
+            "test_reason": test_reason,
+            "testable_units": testable[0], "testable_periods": testable[1],
         })
 
     def portfolio_rows(self, h, portfolio_by: str) -> None:
@@ -368,7 +524,7 @@ class _Planner:
         company as one series."""
         T_all, W, freq, k = self.T_all, self.W, self.freq, self.k
         alpha, m_port = self.alpha, self.m_port
-        pp, G_port, unit_col, G_units = self.pp, self.G_port, self.unit_col, self.G_units
+        pp, G_port = self.pp, self.G_port
         add = self.add
         kind = outcome_kind(h.outcome)
         t_use = _usable(T_all, W, h.lag, kind)
@@ -381,51 +537,100 @@ class _Planner:
             missing = ("plan.reason.no_outcome",
                        {"outcome": h.outcome, "why": _why(h.outcome, self.port_notes)})
             needs_data = [("plan.need.data", {})]
-        # 1. the portfolio panel: the default test's MDE on the data's own design where it can be
-        # built
+        # 1. the portfolio panel: whether the default test can test it (asked of the test on the
+        # panel's design), then its MDE on the data's own design where it can be built
+        refused = self.refusal(h) if not missing and pp is not None and G_port >= 2 \
+            and t_use >= 2 and outcome_column(h.outcome, h.lag) in pp.columns else None
         bound = _panel_mde(G_port, t_use, k, alpha, m_port) if not missing else math.nan
         mde_v, method, deff = bound, "independent_rows", 1.0
-        if np.isfinite(bound) and pp is not None:
-            sim = _cv3_of(pp, h, alpha, m_port)
+        if refused is not None:
+            mde_v = math.nan
+        elif np.isfinite(bound) and pp is not None:
+            sim = self.cv3(h)
             if np.isfinite(sim):
                 mde_v, method, deff = sim, "cv3_design", sim / bound
-        reason = missing or (("plan.reason.one_unit", {"units": _unit("portfolio", "en"),
-                                                       "units_ru": _unit("portfolio", "ru")})
-                             if G_port < 2 else ("plan.reason.few_periods",
-                                                 {"T": T_all, "usable": t_use, "W": W, "lag": h.lag,
-                                                  "min": 2})
-                             if t_use < 2 else None)
-        sim_units = _known(lambda g: _cv3_of(pp, h, alpha, m_port, units=g), G_port, mde_v) \
+        reason = missing or (_refusal_reason(refused) if refused is not None else None) \
+            or (("plan.reason.one_unit", {"units": _unit("portfolio", "en"),
+                                         "units_ru": _unit("portfolio", "ru")})
+                if G_port < 2 else ("plan.reason.few_periods",
+                                    {"T": T_all, "usable": t_use, "W": W, "lag": h.lag, "min": 2})
+                if t_use < 2 else None)
+        code = str(refused["reason_code"]) if refused is not None else ""
+        testable: tuple[float, float] = (np.nan, np.nan)
+        sim_units = _known(lambda g: self.cv3(h, units=g), G_port, mde_v) \
             if method == "cv3_design" else None
-        need, pn, un = _panel_needs(G_port, t_use, k, alpha, m_port, h.min_effect, extra,
-                                    "portfolio", monthly,
-                                    freq, needs_data, deff, sim_units)
+        if refused is not None:
+            need, pn, un, *tst = self.refused_needs(h, G_port, t_use, extra, "portfolio", monthly,
+                                                    needs_data)
+            testable = (tst[0], tst[1])
+        else:
+            need, pn, un = _panel_needs(G_port, t_use, k, alpha, m_port, h.min_effect, extra,
+                                        "portfolio", monthly,
+                                        freq, needs_data, deff, sim_units)
+        panel_row = (mde_v, method, deff, reason, code, need, pn, un, testable)
         add(h, "portfolio_panel", "portfolio", G_port, t_use, G_port * t_use,
             G_port + t_use - 1 + k, G_port - 1,
-            m_port, mde_v, reason, need, pn, un, monthly, method, bound)
-        # 2. sub-portfolios (the same panel when it is cut by this column)
+            m_port, mde_v, reason, need, pn, un, monthly, method, bound, code, testable)
+        self.sub_rows(h, portfolio_by, t_use, extra, monthly, missing, needs_data, panel_row,
+                      refused, sim_units)
+        self.series_row(h, t_use, extra, monthly, missing, needs_data)
+
+    def sub_rows(self, h, portfolio_by: str, t_use: int, extra: int, monthly: float, missing,
+                 needs_data: list, panel_row: tuple, refused: pd.Series | None,
+                 sim_units: Callable[[int], float] | None) -> None:
+        """The sub-portfolios design: the portfolio panel's row when the panel is cut by this
+        column; else a panel of that many units like the portfolios, asked of the test on copies
+        of the panel's units."""
+        T_all, W, freq, k = self.T_all, self.W, self.freq, self.k
+        alpha, m_port, pp = self.alpha, self.m_port, self.pp
+        G_port, unit_col, G_units, add = self.G_port, self.unit_col, self.G_units, self.add
         if unit_col:
             same = unit_col == portfolio_by and G_units == G_port
             bound_u = _panel_mde(G_units, t_use, k, alpha, m_port) if not missing else math.nan
-            mde_u, method_u, deff_u = (mde_v, method, deff) if same \
-                else (bound_u, "independent_rows", 1.0)
-            reason = missing or (("plan.reason.one_unit",
-                                  {"units": _unit(unit_col, "en"),
-                                   "units_ru": _unit(unit_col, "ru")})
-                                 if G_units < 2 else ("plan.reason.few_periods",
-                                                      {"T": T_all, "usable": t_use, "W": W,
-                                                       "lag": h.lag, "min": 2})
-                                 if t_use < 2 else None)
-            need, pn, un = _panel_needs(G_units, t_use, k, alpha, m_port, h.min_effect, extra,
-                                        unit_col, monthly, freq,
-                                        needs_data, deff_u, sim_units if same else None)
+            refused_u = None
+            if same:  # the same design: its needs in this column's words
+                mde_u, method_u, deff_u, reason, code_u, *_, testable_u = panel_row
+                if refused is not None:
+                    need, pn, un, *tst = self.refused_needs(h, G_units, t_use, extra, unit_col,
+                                                            monthly, needs_data)
+                    testable_u = (tst[0], tst[1])
+                else:
+                    need, pn, un = _panel_needs(G_units, t_use, k, alpha, m_port, h.min_effect,
+                                                extra, unit_col, monthly, freq, needs_data, deff_u,
+                                                sim_units)
+            else:
+                # (copies of one portfolio would be alike: no stand-in for real units; and where the
+                # test accepts the panel, more units like its own cannot make it refuse)
+                refused_u = self.refusal(h, units=G_units) \
+                    if not missing and pp is not None and G_units >= 2 and G_port >= 2 \
+                    and t_use >= 2 and (refused is not None or G_units < G_port) \
+                    and outcome_column(h.outcome, h.lag) in pp.columns else None
+                mde_u, method_u, deff_u = (math.nan if refused_u is not None else bound_u,
+                                           "independent_rows", 1.0)
+                code_u, testable_u = "", (np.nan, np.nan)
+                reason = missing or (_refusal_reason(refused_u) if refused_u is not None
+                                     else None) \
+                    or (("plan.reason.one_unit", {"units": _unit(unit_col, "en"),
+                                                  "units_ru": _unit(unit_col, "ru")})
+                        if G_units < 2 else ("plan.reason.few_periods",
+                                             {"T": T_all, "usable": t_use, "W": W, "lag": h.lag,
+                                              "min": 2})
+                        if t_use < 2 else None)
+                if refused_u is not None:
+                    code_u = str(refused_u["reason_code"])
+                    need, pn, un, *tst = self.refused_needs(h, G_units, t_use, extra, unit_col,
+                                                            monthly, needs_data, copies=G_units)
+                    testable_u = (tst[0], tst[1])
+                else:
+                    need, pn, un = _panel_needs(G_units, t_use, k, alpha, m_port, h.min_effect,
+                                                extra, unit_col, monthly, freq, needs_data)
             add(h, "sub_portfolios", unit_col, G_units, t_use, G_units * t_use,
                 G_units + t_use - 1 + k, G_units - 1,
-                m_port, mde_u, reason, need, pn, un, monthly, method_u, bound_u)
+                m_port, mde_u, reason, need, pn, un, monthly, method_u, bound_u, code_u,
+                testable_u)
         else:
             add(h, "sub_portfolios", "", 0, t_use, 0, np.nan, np.nan, m_port, math.nan,
                 ("plan.reason.no_units", {}), [("plan.need.units_column", {})], monthly=monthly)
-        self.series_row(h, t_use, extra, monthly, missing, needs_data)
 
     def series_row(self, h, t_use, extra, monthly, missing, needs_data) -> None:
         """The company as one series (ADL with its own lag; at least MIN_SERIES usable periods)."""
@@ -524,18 +729,28 @@ class _Planner:
                  mde_v, reason, need, pn, un, monthly)
 
 
+def _refusal_reason(row: pd.Series) -> tuple[str, dict]:
+    """The plan's reason for a design the test refuses: the test's own sentence (``Not testable:
+    …``, :func:`analysis.growth.wording.reason_sentence`) in both languages."""
+    from analysis.growth.wording import reason_sentence
+
+    return ("plan.reason.test", {"text": reason_sentence(row, "en"),
+                                 "text_ru": reason_sentence(row, "ru")})
+
+
 def _nan_inf(x: float) -> float:
     return x if np.isfinite(x) else math.inf
 
 
-def _cv3_of(pp: pd.DataFrame, h, alpha: float, m: int, units: int = 0) -> float:
+def _cv3_of(pp: pd.DataFrame, h, alpha: float, m: int, units: int = 0, periods: int = 0) -> float:
     """:func:`cv3_design_mde` of hypothesis ``h`` on the portfolio panel, with the model's own
     exposures (``units`` > 0: on that many copies of the panel's units)."""
     col = outcome_column(h.outcome, h.lag)
     usable = usable_exposures(pp)
     cols, term = model_exposures(pp, h.outcome, usable)
     return cv3_design_mde(pp, col, cols, term.get(h.category, ""), alpha=alpha, m=m, units=units,
-                          n_sims=UNIT_SEARCH_SIMS if units else CV3_SIMS)
+                          periods=periods,
+                          n_sims=UNIT_SEARCH_SIMS if units or periods else CV3_SIMS)
 
 
 def _known(sim: Callable[[int], float], G: int, value: float) -> Callable[[int], float]:
@@ -550,27 +765,69 @@ def _known(sim: Callable[[int], float], G: int, value: float) -> Callable[[int],
 
 
 #: Simulated designs the search for ``units_needed`` may try, the most units it reports, and the
-#: error draws of each (fewer than the MDE's own: Monte Carlo SE of the power ≈ 0.028, ≈ 3 % of the
-#: MDE).
+#: error draws of each (fewer than the MDE's own; the Monte Carlo error this leaves is stated with
+#: the answer: :func:`mde_mc_error`).
 UNIT_SIMS, MAX_UNITS, UNIT_SEARCH_SIMS = 5, 2000, 200
+#: Most units the search for an MDE of min_effect tries from a design the test refuses (the test
+#: needs more units there already; simulations of a thousand units cost seconds each).
+MAX_REFUSED_UNITS = 200
+#: Most usable periods the planner's search for a testable design tries (copies of the data's
+#: periods: a design the test refuses for its units — one portfolio identifies the exposure — stays
+#: refused however long, and the test on hundreds of periods costs seconds each).
+MAX_TEST_PERIODS = 48
+
+
+def mde_mc_error(n_sims: int, df: float, *, alpha: float = 0.05, power: float = 0.8,
+                 m: int = 1) -> float:
+    """Relative Monte Carlo SE of a simulated MDE (:func:`analysis.stats.power.cluster_design_mde`)
+    from ``n_sims`` error draws: the power's binomial SE sqrt(p(1-p)/n) over the slope of the power
+    curve at the MDE, with the test statistic approximately N(d/se, 1) around the critical value
+    q = t(df, 1 - alpha/(2m)): SE(MDE)/MDE ≈ sqrt(p(1-p)/n) / (phi(z_p) (q + z_p)). 200 draws at
+    65 units, m = 7: 0.027 (measured over 40 seeds on the one-company sample's design: see
+    docs/methods.md "Planner")."""
+    from scipy import stats as sps
+
+    zp = float(sps.norm.ppf(power))
+    q = float(sps.t.ppf(1 - alpha / (2 * m), max(df, 1)))
+    return math.sqrt(power * (1 - power) / n_sims) / (float(sps.norm.pdf(zp)) * (q + zp))
+
+
+class UnitsFound:
+    """The units search's answer: ``units`` (where the simulated MDE reaches the target on the
+    smooth curve through the simulations) and ``low``–``high``, the answer for a target moved by
+    ±2 Monte Carlo SEs of the simulated MDEs (``mc_error``, relative): the range the search's own
+    simulation error leaves."""
+
+    def __init__(self, units: int, low: int, high: int, mc_error: float):
+        self.units, self.low, self.high, self.mc_error = units, low, high, mc_error
+
+    def __repr__(self) -> str:
+        return f"UnitsFound({self.units}, {self.low}–{self.high}, mc_error={self.mc_error:.3f})"
 
 
 def _units_by_simulation(sim: Callable[[int], float], G: int, t_use: int, k: int, alpha: float,
                          m: int,
-                         target: float) -> int | None:
+                         target: float, cap: int = MAX_UNITS) -> UnitsFound | None:
     """Units (at this T) for a simulated CV3 MDE of ``target``: the formula's answer at the design
     effect measured by simulating the design with that many copies of the data's units, repeated
-    until the simulated MDE there reaches the target (at most :data:`UNIT_SIMS` simulations).
+    until the proposal repeats (at most :data:`UNIT_SIMS` simulations).
 
     Scaling the formula by the design effect measured at the data's own G (what the plan did before)
     keeps CV3's small-G penalty at any G and asks for far too many units (one company, 8 managers:
     about 80 where 30-odd do); the design effect measured at the proposed G drops that penalty and
     keeps what does not shrink with more units (kinds that move together, exposures held by few
-    units)."""
+    units).
+
+    The answer is not "the first simulated MDE at or below the target": near the target that
+    comparison is decided by Monte Carlo error (0.201 against 0.198 named 65 managers, or none at
+    all when the last simulation came out at 0.201). It is read off the smooth curve formula(g) ×
+    design effect(g), the design effect interpolated linearly in log g between the simulated
+    designs (constant beyond them), where it reaches the target; ``low``–``high`` are the same for
+    a target ±2 Monte Carlo SEs (:func:`mde_mc_error`). Deterministic for the simulations' seed."""
     def formula(g: int) -> float:
         return _nan_inf(_panel_mde(g, t_use, k, alpha, m))
 
-    g, deff = G, None
+    g = G
     tried: dict[int, float] = {}
     for _ in range(UNIT_SIMS):
         mde_g = tried[g] = sim(g)
@@ -578,13 +835,27 @@ def _units_by_simulation(sim: Callable[[int], float], G: int, t_use: int, k: int
             return None
         deff = mde_g / formula(g)
         nxt = _search(lambda x: formula(x) * deff, target, 2)
-        if nxt is None or nxt > MAX_UNITS:
+        if nxt is None or nxt > cap:
             return None
         if nxt in tried:
             break
         g = max(nxt, 2)
-    ok = [x for x, v in tried.items() if v <= target]
-    return min(ok) if ok else None
+    xs = sorted(x for x in tried if np.isfinite(formula(x)))
+    if not xs:
+        return None
+    lx = np.log(np.array(xs, dtype=float))
+    ld = np.log(np.array([tried[x] / formula(x) for x in xs]))
+
+    def curve(x: int) -> float:
+        return formula(x) * float(np.exp(np.interp(math.log(x), lx, ld)))
+
+    units = _search(curve, target, 2)
+    if units is None or units > cap:
+        return None
+    err = mde_mc_error(UNIT_SEARCH_SIMS, units - 1, alpha=alpha, m=m)
+    low = _search(curve, target * (1 + 2 * err), 2) or units
+    high = _search(curve, target * (1 - 2 * err), 2) or units
+    return UnitsFound(units, min(low, units), max(high, units), err)
 
 
 def _panel_needs(G, t_use, k, alpha, m, target, extra, units, monthly, freq, needs_data, deff=1.0,
@@ -605,15 +876,19 @@ def _panel_needs(G, t_use, k, alpha, m, target, extra, units, monthly, freq, nee
                                                "units": _unit(units, "en"),
                                                "units_ru": _unit(units, "ru")}))
     if t_use >= 2:
+        found = None
         if sim_units is not None and G >= 2:
-            g_need = _units_by_simulation(sim_units, G, t_use, k, alpha, m, target)
+            found = _units_by_simulation(sim_units, G, t_use, k, alpha, m, target)
+            g_need = found.units if found else None
         else:
             g_need = _search(lambda g: _nan_inf(_panel_mde(g, t_use, k, alpha, m)), scaled,
                              max(G, 2))
         if g_need:
             un = g_need
-            need.append(("plan.need.units", {"G": g_need, "T": t_use, "units": _unit(units, "en"),
-                                             "units_ru": _unit(units, "ru")}))
+            words = {"G": g_need, "T": t_use, "units": _unit(units, "en"),
+                     "units_ru": _unit(units, "ru")}
+            need.append(("plan.need.units_sim", words | {"low": found.low, "high": found.high})
+                        if found else ("plan.need.units", words))
     elif G < 2:
         need.append(("plan.need.both", {"units": _unit(units, "en"), "units_ru": _unit(units, "ru"),
                                         "min_periods": extra + 2, "span": _span(extra + 2, freq)}))
@@ -741,5 +1016,6 @@ def plan_study(s: Study, *, hypotheses: HypothesesArg = None) -> pd.DataFrame:
                 rulebook=s.rulebook, variants=s.variants)
 
 
-__all__ = ["DESIGNS", "PLAN_COLUMNS", "cv3_design_mde", "format_plan", "infer_freq", "plan",
-           "plan_for", "plan_line", "plan_study"]
+__all__ = ["DESIGNS", "PLAN_COLUMNS", "UnitsFound", "cv3_design_mde", "design_probe", "format_plan",
+           "infer_freq", "mde_mc_error", "plan", "plan_for", "plan_line", "plan_study",
+           "test_decision"]
