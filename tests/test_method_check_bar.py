@@ -144,8 +144,9 @@ def _show(name: str, design, null: pd.DataFrame, planted: pd.DataFrame, effects:
           f"family-wise {fw['text']}\n{table.to_string()}")
 
 
-@pytest.fixture(scope="module")
-def bar() -> dict:
+def compute_bar() -> dict:
+    """Every design's null and planted worlds, in one process pool (run in the background while the
+    other tests run: tests/_jobs.py ``method_bar``)."""
     from analysis.report import study
 
     sample = method_check.design_from_study(study.prepare())
@@ -158,10 +159,15 @@ def bar() -> dict:
         effects = {k: method_check.effects_at_mde(v, FACTOR) for k, v in null.items()}
         planted = _pool_map(pool, [j for k, d in designs.items()
                                    for j in _jobs(k, d, N_PLANTED, ("planted",), effects[k], att[k])])
-    for k, d in designs.items():
-        _show(k, d, null[k], planted[k], effects[k])
     return {k: {"design": designs[k], "null": null[k], "planted": planted[k], "effects": effects[k]}
             for k in designs}
+
+
+@pytest.fixture(scope="module")
+def bar(method_bar) -> dict:
+    for k, b in method_bar.items():
+        _show(k, b["design"], b["null"], b["planted"], b["effects"])
+    return method_bar
 
 
 DESIGNS = ["sample", pytest.param("G10", marks=pytest.mark.skipif(
