@@ -15,6 +15,17 @@ from pathlib import Path
 
 import pytest
 
+#: The environment as the session started, before the line below: what the background renders run
+#: with, so that they run as a user's ``keyclients run`` does.
+USER_ENV = dict(os.environ)
+#: One BLAS/OpenMP thread in this process and the pools its tests start (unless the environment
+#: sets them; numpy is not loaded yet when pytest reads this file): the tests' matrices are small,
+#: where a second thread only spins — under load it tripled the CPU of pooled simulations
+#: (test_team_worlds 38.4 → 14.9 CPU-s). The report's kernels do the same
+#: (``analysis.report.runner.BLAS_THREADS``; tests/test_worlds_pool.py checks that without these).
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 KEYCLIENTS = Path(sys.executable).with_name("keyclients")
@@ -79,7 +90,11 @@ def write_partial_data(data: Path, *, with_notes: bool = False) -> Path:
 RENDERS = {"sample_report": ("sample_report",), "ru_report": ("ru_report",), "partial_report": ("partial_report",),
            "ru_partial_report": ("ru_partial_report",), "one_company_report": ("one_company_report",),
            "monthly_report": ("monthly_report",), "small_world": ("small_world",),
-           "portfolio_batch": ("portfolio_batch",)}
+           "portfolio_batch": ("portfolio_batch",), "method_bar": ("method_bar",)}
+#: CPU seconds of each job (a run of `make test`, KEYCLIENTS_TEST_TIMES): the jobs start longest
+#: first, so that the last to end is a short one and both cores stay busy until the end.
+COST = {"method_bar": 340, "portfolio_batch": 97, "one_company_report": 86, "ru_report": 84, "sample_report": 84,
+        "ru_partial_report": 69, "partial_report": 68, "small_world": 62, "monthly_report": 54}
 JOBS_SCRIPT = Path(__file__).with_name("_jobs.py")
 #: Renders at a time (each runs its notebooks in a pool of one worker per core).
 PARALLEL = int(os.environ.get("KEYCLIENTS_TEST_RENDERS", "2"))
@@ -108,9 +123,9 @@ class Renders:
 
     def __init__(self, base: Path, parallel: int = PARALLEL):
         self.base, self.parallel = base, max(1, parallel)
-        # the environment as the session started: a job that starts while a test has changed
-        # os.environ (monkeypatch.setenv) must not see that change
-        self.env = dict(os.environ)
+        # the environment as the session started (USER_ENV): a job that starts while a test has
+        # changed os.environ (monkeypatch.setenv) must not see that change
+        self.env = dict(USER_ENV)
         self.queue: list[str] = []
         self.running: dict[str, subprocess.Popen] = {}
         self.ended: dict[str, int] = {}
@@ -203,12 +218,12 @@ class Renders:
 
 @pytest.fixture(scope="session", autouse=True)
 def renders(request, tmp_path_factory):
-    """Starts, at the first test, every render that the selected tests read, in their order."""
+    """Starts, at the first test, every render that the selected tests read, longest first."""
     wanted = [job for item in request.session.items for name in _renders_used(item) for job in RENDERS[name]]
     global _RUNNER
     runner = _RUNNER = Renders(tmp_path_factory.mktemp("renders"))
     _BASE[:] = [runner.base]
-    runner.ask(list(dict.fromkeys(wanted)))
+    runner.ask(sorted(dict.fromkeys(wanted), key=lambda job: -COST.get(job, 0)))
     yield runner
     runner.stop()
     _RUNNER = None
@@ -352,3 +367,12 @@ def portfolio_batch(renders) -> dict:
     ``{"out", "failed", "log"}``."""
     result = _rendered(renders, "portfolio_batch")
     return {**result, "out": Path(result["out"])}
+
+
+@pytest.fixture(scope="session")
+def method_bar(renders) -> dict:
+    """Issue 12's bar worlds (tests/test_method_check_bar.py ``compute_bar``), simulated in the
+    background while the other tests run: ``{design: {"design", "null", "planted", "effects"}}``."""
+    import pickle
+
+    return pickle.loads(Path(_rendered(renders, "method_bar")["out"]).read_bytes())

@@ -1026,15 +1026,15 @@ class _Generator:
         joint = {o for o in outcomes if o in JOINT_SIZED}
         noise: dict[str, np.ndarray] = {}
         kinds = self.latent_kinds(cp) if joint else {}
-        if joint & {"profit_growth", "revenue_volatility", "retention"}:
+        if joint & {"revenue_volatility", "retention"}:
             out = self.period_outcomes(cp, kinds, self.realise(cp, shifts))
-            for o in joint & {"profit_growth", "retention"}:
-                noise[o] = out[o] - shifts[o]  # retention too: its shift lowers the churn hazard
+            if "retention" in joint:  # its shift lowers the churn hazard
+                noise["retention"] = out["retention"] - shifts["retention"]
             if "revenue_volatility" in joint:
                 g = out["revenue_growth"].copy()
                 g[:, 1:] -= self._vol_extra[:, 1:]
                 noise["revenue_volatility"] = np.abs(g - np.nanmean(g, axis=1, keepdims=True))
-        own = joint & {"claims_rate", "new_product_share"}
+        own = joint & {"profit_growth", "claims_rate", "new_product_share"}
         if own:  # one realisation without both: a line's new-product draw never reads the claims
             rest = {k: v for k, v in shifts.items() if k not in own}
             out = self.period_outcomes(cp, kinds, self.realise(cp, rest))
