@@ -787,9 +787,9 @@ def familywise_sentence(fw: Mapping, alpha: float, lang: str = "en") -> str:
 
     if not int(fw["n"]):
         return i18n.t("fwer_untested", lang)
-    rate = lambda x: i18n.number(x, lang, 2)  # noqa: E731
-    return i18n.t("fwer", lang, count=f"{fw['k']}/{fw['n']}", rate=rate(fw["rate"]),
-                  low=rate(fw["ci_low"]), high=rate(fw["ci_high"]), alpha=i18n.level(alpha, lang))
+    rate, low, high = (i18n.number(fw[k], lang, 2) for k in ("rate", "ci_low", "ci_high"))
+    return i18n.t("fwer", lang, count=f"{fw['k']}/{fw['n']}", rate=rate, low=low, high=high,
+                  alpha=i18n.level(alpha, lang))
 
 
 def familywise_error(runs: pd.DataFrame) -> float:
