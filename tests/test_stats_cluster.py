@@ -266,11 +266,12 @@ def test_wild_bootstrap_equals_full_enumeration_by_refits(grunfeld):
         assert res.details["q_star"][j] * np.sqrt(factor) == pytest.approx(np.quantile(np.abs(ts), 0.95), rel=1e-8)
 
 
-def test_wild_bootstrap_of_the_cv3_t_equals_full_enumeration_by_refits(grunfeld):
-    """``wild_cv3``: every sign vector, a refit of the two-way dummy regression on all firms and
-    on all firms but one (lstsq, no downdating) and the CV3 t statistic ((G-1)/G, centred on the
-    estimate) per vector; the observed t is the plain CV3 one (checked against pyfixest above)."""
-    d = grunfeld[grunfeld["firm"] <= 6].reset_index(drop=True)
+def _cv3_refits(grunfeld, n_firms):
+    """Grunfeld's first ``n_firms`` firms as the within design of the two-way model (``u``, ``yw``,
+    firm codes, G) and ``refits(j, vectors)``: the observed CV3 t of term j and, per weight vector,
+    the CV3 t of a refit of the two-way dummy regression (lstsq) on all firms and on all firms but
+    one, with outcome restricted fit + residual × the firm's weight — the bootstrap by brute force."""
+    d = grunfeld[grunfeld["firm"] <= n_firms].reset_index(drop=True)
     firms = np.sort(d["firm"].unique())
     g = len(firms)
     full = np.hstack([d[["value", "capital"]].to_numpy(float), pd.get_dummies(d["firm"]).to_numpy(float),
@@ -288,16 +289,30 @@ def test_wild_bootstrap_of_the_cv3_t_equals_full_enumeration_by_refits(grunfeld)
     frame = d.set_index(["firm", "year"])[["inv", "value", "capital"]]
     frame.index = pd.MultiIndex.from_arrays([pd.factorize(frame.index.get_level_values(i), sort=True)[0] for i in (0, 1)])
     u, yw = _cluster_design(frame, "inv", ["value", "capital"], True, True)
-    res = cluster_inference(u, yw, frame.index.get_level_values(0).to_numpy(), n_terms=2, method="wild_cv3",
-                            weights="rademacher", n_boot=999)
-    cv3 = cluster_inference(u, yw, frame.index.get_level_values(0).to_numpy(), n_terms=2, method="cv3")
-    assert res.details["enumerated"] and "of the CV3 t" in res.label
-    for j in range(2):
+    cluster = frame.index.get_level_values(0).to_numpy()
+
+    def refits(j, vectors):
         keep = [c for c in range(full.shape[1]) if c != j]
         fitted = full[:, keep] @ np.linalg.lstsq(full[:, keep], y, rcond=None)[0]
         resid = y - fitted
         t0 = t_cv3(y, j)
-        ts = np.array([t_cv3(fitted + resid * np.array(v)[cl], j) for v in itertools.product([-1.0, 1.0], repeat=g)])
+        ts = np.array([t_cv3(fitted + resid * np.array(v)[cl], j) for v in vectors])
+        return t0, ts
+
+    return u, yw, cluster, g, refits
+
+
+def test_wild_bootstrap_of_the_cv3_t_equals_full_enumeration_by_refits(grunfeld):
+    """``wild_cv3``: every sign vector, a refit of the two-way dummy regression on all firms and
+    on all firms but one (lstsq, no downdating) and the CV3 t statistic ((G-1)/G, centred on the
+    estimate) per vector; the observed t is the plain CV3 one (checked against pyfixest above)."""
+    u, yw, cluster, g, refits = _cv3_refits(grunfeld, 6)
+    res = cluster_inference(u, yw, cluster, n_terms=2, method="wild_cv3",
+                            weights="rademacher", n_boot=999)
+    cv3 = cluster_inference(u, yw, cluster, n_terms=2, method="cv3")
+    assert res.details["enumerated"] and "of the CV3 t" in res.label
+    for j in range(2):
+        t0, ts = refits(j, itertools.product([-1.0, 1.0], repeat=g))
         assert res.statistic[j] == pytest.approx(t0, rel=1e-8)
         assert res.statistic[j] == pytest.approx(cv3.estimate[j] / cv3.std_error[j], rel=1e-10)
         assert res.p_value[j] == pytest.approx(np.mean(np.abs(ts) >= abs(t0) - 1e-9), abs=1e-12)
@@ -387,25 +402,7 @@ def test_wild_cv3_with_few_clusters_enumerates_every_webb_vector_as_refits_do(gr
     with 3 clusters — above Holm's 0.05/7, whatever the data."""
     from analysis.stats.cluster import _WEBB, bootstrap_p_floor
 
-    d = grunfeld[grunfeld["firm"] <= n_firms].reset_index(drop=True)
-    firms = np.sort(d["firm"].unique())
-    g = len(firms)
-    full = np.hstack([d[["value", "capital"]].to_numpy(float), pd.get_dummies(d["firm"]).to_numpy(float),
-                      pd.get_dummies(d["year"]).to_numpy(float)[:, 1:]])
-    y = d["inv"].to_numpy(float)
-    cl = np.searchsorted(firms, d["firm"].to_numpy())
-
-    def t_cv3(yy, j):
-        b = np.linalg.lstsq(full, yy, rcond=None)[0][j]
-        jack = [np.linalg.lstsq(full[cl != c], yy[cl != c], rcond=None)[0][j] for c in range(g)]
-        return b / np.sqrt((g - 1) / g * np.sum((np.array(jack) - b) ** 2))
-
-    from analysis.stats.regression import _cluster_design
-
-    frame = d.set_index(["firm", "year"])[["inv", "value", "capital"]]
-    frame.index = pd.MultiIndex.from_arrays([pd.factorize(frame.index.get_level_values(i), sort=True)[0] for i in (0, 1)])
-    u, yw = _cluster_design(frame, "inv", ["value", "capital"], True, True)
-    cluster = frame.index.get_level_values(0).to_numpy()
+    u, yw, cluster, g, refits = _cv3_refits(grunfeld, n_firms)
     res = cluster_inference(u, yw, cluster, n_terms=2, method="wild_cv3", seed=1)
     other = cluster_inference(u, yw, cluster, n_terms=2, method="wild_cv3", seed=2)
     assert res.details["weights"] == "webb" and res.details["enumerated"]
@@ -415,11 +412,7 @@ def test_wild_cv3_with_few_clusters_enumerates_every_webb_vector_as_refits_do(gr
     assert floor == pytest.approx(6 / 6**g)
     vectors = list(itertools.product(_WEBB, repeat=g))
     for j in range(2):
-        keep = [c for c in range(full.shape[1]) if c != j]
-        fitted = full[:, keep] @ np.linalg.lstsq(full[:, keep], y, rcond=None)[0]
-        resid = y - fitted
-        t0 = t_cv3(y, j)
-        ts = np.array([t_cv3(fitted + resid * np.array(v)[cl], j) for v in vectors])
+        t0, ts = refits(j, vectors)
         assert res.statistic[j] == pytest.approx(t0, rel=1e-8)
         assert res.p_value[j] == pytest.approx(np.mean(np.abs(ts) >= abs(t0) * (1 - 1e-9)), abs=1e-12)
         assert res.details["q_star"][j] == pytest.approx(np.quantile(np.abs(ts), 0.95), rel=1e-8)

@@ -173,32 +173,31 @@ def cv3_design_mde(data: pd.DataFrame, outcome_col: str, exposure_cols: Sequence
     return float(out["mde"].iloc[keep.index(j)])
 
 
-def _copies(d: pd.DataFrame, units: int) -> pd.DataFrame:
-    """``units`` units, unit i a copy of the data's unit i mod G (labels ``copy<i>``), each unit's
-    rows in the data's order. One ``take`` of the rows (a frame per copy cost the units search most
-    of its time: pandas copies the frame's ``attrs`` on every operation)."""
-    codes, names = pd.factorize(d["portfolio"].astype(str))  # names in order of appearance
+def _repeat_groups(d: pd.DataFrame, col: str, n: int, label: str, *, sort: bool) -> pd.DataFrame:
+    """``n`` groups of ``col``, group i a copy of the data's group i mod K (in order of appearance,
+    or sorted with ``sort``) labelled ``label.format(i)``, each group's rows in the data's order.
+    One ``take`` of the rows (a frame per copy cost the units search most of its time: pandas
+    copies the frame's ``attrs`` on every operation)."""
+    codes, names = pd.factorize(d[col].astype(str), sort=sort)
     rows_of = [np.flatnonzero(codes == j) for j in range(len(names))]
-    take = [rows_of[i % len(names)] for i in range(units)]
+    take = [rows_of[i % len(names)] for i in range(n)]
     out = d.iloc[np.concatenate(take)].reset_index(drop=True)
     out.attrs = {}
-    out["portfolio"] = np.repeat(np.array([f"copy{i}" for i in range(units)], dtype=object),
-                                 [len(t) for t in take])
+    out[col] = np.repeat(np.array([label.format(i) for i in range(n)], dtype=object),
+                         [len(t) for t in take])
     return out
+
+
+def _copies(d: pd.DataFrame, units: int) -> pd.DataFrame:
+    """``units`` units, unit i a copy of the data's unit i mod G (labels ``copy<i>``)."""
+    return _repeat_groups(d, "portfolio", units, "copy{}", sort=False)
 
 
 def _period_copies(d: pd.DataFrame, periods: int) -> pd.DataFrame:
     """``periods`` periods, period j a copy of the data's period j mod T (in time order), labelled
     ``p<j>`` so that they sort in that order — "more periods like these" (exposures' movements
     repeat; the rows of a period stay in the data's order)."""
-    codes, names = pd.factorize(d["period"].astype(str), sort=True)
-    rows_of = [np.flatnonzero(codes == j) for j in range(len(names))]
-    take = [rows_of[j % len(names)] for j in range(periods)]
-    out = d.iloc[np.concatenate(take)].reset_index(drop=True)
-    out.attrs = {}
-    out["period"] = np.repeat(np.array([f"p{j:06d}" for j in range(periods)], dtype=object),
-                              [len(t) for t in take])
-    return out
+    return _repeat_groups(d, "period", periods, "p{:06d}", sort=True)
 
 
 def design_probe(pp: pd.DataFrame, outcome_col: str, *, units: int = 0, periods: int = 0,
